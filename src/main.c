@@ -46,6 +46,7 @@
 #include "halyard/admin/failover_tally.h"
 #include "halyard/core/audit.h"
 #include "halyard/cluster/backend.h"
+#include "halyard/limits/limits.h"
 #include "halyard/cluster/global_pos.h"
 #include "halyard/config/config.h"
 #include "halyard/protocol/conn.h"
@@ -449,7 +450,8 @@ static hy_status_t app_reload_config(struct status *st, const char *by)
     char err[1024];
     struct config *fresh = NULL;
     hy_status_t rc = reload_load(&fresh, err, sizeof(err));
-    if (rc == HY_OK && (backend_rt_attach(fresh) != HY_OK || stats_add(fresh) != HY_OK)) {
+    if (rc == HY_OK && (backend_rt_attach(fresh) != HY_OK || stats_add(fresh) != HY_OK ||
+                        limits_attach(fresh) != HY_OK)) {
         snprintf(err, sizeof(err), "out of memory");
         config_put(fresh);
         rc = HY_ERROR;
@@ -772,7 +774,8 @@ static hy_status_t config_first_load(const struct options *o)
         return HY_ERROR;
     }
     app.config_path = o->config_path;
-    if (backend_rt_attach(app.cfg) != HY_OK || stats_add(app.cfg) != HY_OK) {
+    if (backend_rt_attach(app.cfg) != HY_OK || stats_add(app.cfg) != HY_OK ||
+        limits_attach(app.cfg) != HY_OK) {
         fprintf(stderr, "halyard: out of memory\n");
         config_report_free(&rep);
         return HY_ERROR;

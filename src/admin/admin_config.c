@@ -484,6 +484,7 @@ static void show_config_users(struct kv *kv, const struct config *cfg)
         kv_str(kv, elem_key(&l, "tls_subject", k, sizeof(k)), opt_str(x->tls_subject));
         kv_strings(kv, elem_key(&l, "allow", k, sizeof(k)), &x->allow);
         kv_int(kv, elem_key(&l, "max_connections", k, sizeof(k)), x->max_connections);
+        kv_bool(kv, elem_key(&l, "exempt", k, sizeof(k)), x->exempt);
         kv_str(kv, elem_key(&l, "firewall", k, sizeof(k)), firewall_mode_name(x->firewall));
         kv_strings(kv, elem_key(&l, "firewall_allow", k, sizeof(k)), &x->firewall_allow);
         elem_end(&l);
@@ -643,6 +644,34 @@ static void show_config_rules(struct kv *kv, const struct config *cfg)
     list_end(&l);
 }
 
+static void show_config_limits(struct kv *kv, const struct config *cfg)
+{
+    char k[192];
+    struct kv_list l;
+    list_begin(&l, kv, "limits");
+    for (size_t i = 0; i < cfg->n_limits; i++) {
+        const struct config_limit *x = &cfg->limits[i];
+        elem_begin(&l);
+        kv_str(kv, elem_key(&l, "name", k, sizeof(k)), x->name);
+        kv_str(kv, elem_key(&l, "user", k, sizeof(k)), opt_str(x->user));
+        kv_strings(kv, elem_key(&l, "users", k, sizeof(k)), &x->users);
+        kv_str(kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->schema));
+        kv_str(kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->client));
+        kv_str(kv, elem_key(&l, "listener", k, sizeof(k)), opt_str(x->listener));
+        kv_int(kv, elem_key(&l, "max_concurrent", k, sizeof(k)), x->max_concurrent);
+        kv_int(kv, elem_key(&l, "max_per_second", k, sizeof(k)), x->max_per_second);
+        kv_int(kv, elem_key(&l, "burst", k, sizeof(k)), x->burst);
+        kv_int(kv, elem_key(&l, "max_server_ms_per_second", k, sizeof(k)),
+               x->max_server_ms_per_second);
+        kv_int(kv, elem_key(&l, "queue_size", k, sizeof(k)), x->queue_size);
+        kv_int(kv, elem_key(&l, "queue_timeout_ms", k, sizeof(k)), x->queue_timeout_ms);
+        kv_str(kv, elem_key(&l, "tenant", k, sizeof(k)),
+               x->tenant == LIMIT_TENANT_SCHEMA ? "schema" : "user");
+        elem_end(&l);
+    }
+    list_end(&l);
+}
+
 /* Every key of config_keys[] must be shown here, in the table's order;
  * test_admin and test_ops check it. */
 void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json)
@@ -665,6 +694,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     show_config_backends(&kv, cfg);
     show_config_witnesses(&kv, cfg);
     show_config_rules(&kv, cfg);
+    show_config_limits(&kv, cfg);
     show_config_runtime(&kv, cfg);
     kv_end(&kv);
 }

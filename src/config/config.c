@@ -704,6 +704,7 @@ static hy_status_t fill_user_access(struct loader *ld, config_setting_t *g, int 
         cfg_dup_strings(ld, &u->firewall_allow, g, "users.[].firewall_allow") != HY_OK)
         return HY_ERROR;
     u->max_connections = (int)cfg_get_int(g, "users.[].max_connections");
+    u->exempt = cfg_get_bool(g, "users.[].exempt");
     if (parse_cidrs(ld, g, "users", i, "allow", &u->allow, &u->allow_net) != HY_OK)
         return HY_ERROR;
     const char *fw = cfg_get_str(g, "users.[].firewall");
@@ -831,6 +832,7 @@ enum fill_part {
     PART_TLS_SERVER,
     PART_TLS_BACKENDS,
     PART_RULES,
+    PART_LIMITS,
     PART_WITNESSES,
     PART_REPLICATION,
     PART_MONITOR,
@@ -853,6 +855,7 @@ static const unsigned part_needs[PART_N] = {
     [PART_TLS_SERVER] = NEEDS(PART_LISTENERS) | NEEDS(PART_USERS),
     [PART_TLS_BACKENDS] = NEEDS(PART_BACKENDS),
     [PART_RULES] = NEEDS(PART_USERS) | NEEDS(PART_BACKENDS),
+    [PART_LIMITS] = NEEDS(PART_USERS) | NEEDS(PART_LISTENERS),
     [PART_WITNESSES] = NEEDS(PART_BACKENDS),
     [PART_INSTANCE_NAME] = NEEDS(PART_LISTENERS), /* the first listener's port */
     [PART_BACKUP] = NEEDS(PART_INSTANCE_NAME),    /* server_id: from instance_name */
@@ -887,6 +890,8 @@ static hy_status_t fill_part(struct loader *ld, struct config *cfg, config_setti
         return cfg_fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends"));
     case PART_RULES:
         return cfg_fill_rules(ld, cfg, config_setting_get_member(root, "rules"));
+    case PART_LIMITS:
+        return cfg_fill_limits(ld, cfg, config_setting_get_member(root, "limits"));
     case PART_WITNESSES:
         return cfg_fill_witnesses(ld, cfg, config_setting_get_member(root, "witnesses"));
     case PART_REPLICATION:
@@ -1104,6 +1109,7 @@ static void config_free(struct config *cfg)
     free(cfg->backends);
     free(cfg->rules);
     free(cfg->rule_hits);
+    cfg_free_limits(cfg);
     free(cfg->server_version);
     free(cfg->admin_socket);
     cfg_free_admin_sql(cfg);

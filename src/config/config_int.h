@@ -106,6 +106,11 @@ hy_status_t cfg_fill_replication(struct loader *ld, struct config *cfg, config_s
 /* After users and backends: rules name them. */
 hy_status_t cfg_fill_rules(struct loader *ld, struct config *cfg, config_setting_t *list);
 
+/* Fair-share limits (config_limits.c), after users and listeners; and
+ * what they hold, freed. */
+hy_status_t cfg_fill_limits(struct loader *ld, struct config *cfg, config_setting_t *list);
+void cfg_free_limits(struct config *cfg);
+
 /* Backends: each with TLS gets its own client context. */
 hy_status_t cfg_fill_tls_backends(struct loader *ld, struct config *cfg, config_setting_t *root,
                                   config_setting_t *list);

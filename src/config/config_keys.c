@@ -677,6 +677,9 @@ const struct config_key config_keys[] = {
      "[] = any", NULL},
     {"users.[].max_connections", CONFIG_INT, "0", 0, 1000000,
      "sessions of this user open at once; over it a login gets error 1226; 0 = no limit", NULL},
+    {"users.[].exempt", CONFIG_BOOL, "false", 0, 0,
+     "no fair-share limit (limits) holds or counts this user's statements: an on-call DBA "
+     "always gets in", NULL},
     {"users.[].firewall", CONFIG_STRING, "off", 0, 0,
      "statement firewall: learn records the digests the user sends, enforce refuses those not "
      "in firewall_allow", "off|learn|enforce"},
@@ -785,6 +788,43 @@ const struct config_key config_keys[] = {
      "action = cache: > 0 = bounded staleness: this rule's hits wait for no write through "
      "halyard, and are served while the reader has applied a position of the primary read at "
      "most this long ago (and at most cache.max_lag_ms); 0 = off (read_your_writes holds)", NULL},
+
+    {"limits", CONFIG_LIST, "()", 0, 1000,
+     "fair-share limits (docs/limits.md), tried in order: the first whose every condition "
+     "matches a statement governs it; per halyard", NULL},
+    {"limits.[].name", CONFIG_STRING, NULL, 1, 64,
+     "unique name of the limit, shown by show limits and in its error 1226", NULL},
+    {"limits.[].user", CONFIG_STRING, "", 0, 80,
+     "condition: the session's user, one of users; \"\" = any", NULL},
+    {"limits.[].users", CONFIG_STRINGS, "[]", 0, 10000,
+     "condition: the session's user is one of these (each one of users); [] = any", NULL},
+    {"limits.[].schema", CONFIG_STRING, "", 0, 256,
+     "condition: the session's default schema, compared exactly; \"\" = any", NULL},
+    {"limits.[].client", CONFIG_STRING, "", 0, 64,
+     "condition: the client's network, IPv4 or IPv6 ADDRESS/BITS or one address; \"\" = any",
+     NULL},
+    {"limits.[].listener", CONFIG_STRING, "", 0, 64,
+     "condition: the name of the listener the session came in on, one of listeners; \"\" = any",
+     NULL},
+    {"limits.[].max_concurrent", CONFIG_INT, "0", 0, 1000000,
+     "statements the limit's tenants have in flight at once; 0 = not limited", NULL},
+    {"limits.[].max_per_second", CONFIG_INT, "0", 0, 100000000,
+     "statements a second, a token bucket refilled at this rate; 0 = not limited", NULL},
+    {"limits.[].burst", CONFIG_INT, "0", 0, 100000000,
+     "max_per_second: the tokens the bucket holds, statements that may start at once after a "
+     "quiet spell; 0 = max_per_second", NULL},
+    {"limits.[].max_server_ms_per_second", CONFIG_INT, "0", 0, 100000000,
+     "server time (ms, measured from send to the answer's end) the limit's statements may use "
+     "a second; a statement starts while the budget, less what those in flight are expected "
+     "to use, is positive; 0 = not limited", NULL},
+    {"limits.[].queue_size", CONFIG_INT, "100", 0, 1000000,
+     "statements that may wait over the limit, served in order and fair across its tenants; "
+     "one more gets error 1226; 0 = refused at once", NULL},
+    {"limits.[].queue_timeout_ms", CONFIG_INT, "1000", 1, 3600000,
+     "the longest a statement waits in the queue; then error 1226", NULL},
+    {"limits.[].tenant", CONFIG_STRING, "user", 0, 0,
+     "what the queue is fair across: the statements' users, or their default schemas",
+     "user|schema"},
 
     {"cache", CONFIG_GROUP, "{}", 0, 0,
      "the query cache's settings; the cache is on when a rule has action = \"cache\"", NULL},

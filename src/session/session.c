@@ -78,6 +78,7 @@
 #include "halyard/sql/sysview.h"
 #include "halyard/cluster/shard_learn.h"
 #include "session_int.h"
+#include "session_limits.h"
 #include "session_begin.h"
 #include "session_cache.h"
 #include "session_colmeta.h"
@@ -585,8 +586,23 @@ static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd 
 
 /* The prepared-statement commands session_ps.c runs: false from them
  * means the command waits (or the session closes). */
+/* A fair-share limit may hold the statement back or refuse it
+ * (session_limits.c); idx: its backend, UINT32_MAX for an execution. */
+static enum next_step next_limit(struct session *s, const struct next_cmd *c, uint32_t idx)
+{
+    if (s->cfg->n_limits == 0 || !(c->cmd == COM_QUERY || c->cmd == COM_STMT_EXECUTE))
+        return NEXT_ROUTE;
+    enum sess_limit_step st = session_limit_enter(s, c->len, c->fits);
+    if (st == SLIM_WAIT && idx != UINT32_MAX)
+        s->route.wait_idx = (int)idx; /* not routed again when it goes on */
+    return st == SLIM_GO ? NEXT_ROUTE : st == SLIM_WAIT ? NEXT_STOP : NEXT_AGAIN;
+}
+
 static enum next_step com_stmt_execute(struct session *s, const struct next_cmd *c)
 {
+    enum next_step limit = next_limit(s, c, UINT32_MAX);
+    if (limit != NEXT_ROUTE)
+        return limit;
     return ps_execute(s, c->p, c->len, next_avail(s, c->len)) ? NEXT_AGAIN : NEXT_STOP;
 }
 
@@ -997,6 +1013,8 @@ void session_next_command(struct session *s)
             step = next_route(s, &c, &idx, why, sizeof(why), &primary_write);
         if (step == NEXT_ROUTE)
             step = next_outcome(s, &c, idx, why, primary_write);
+        if (step == NEXT_ROUTE)
+            step = next_limit(s, &c, idx);
         if (step == NEXT_ROUTE)
             step = next_forward(s, &c, idx);
         if (step == NEXT_STOP)

@@ -23,6 +23,7 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_USER_LIMIT] = {ER_USER_LIMIT_REACHED, "42000",
                          "User '%.80s' has exceeded the "
                          "'max_user_connections' resource (current value: %d)"},
+    [SERR_FAIR_LIMIT] = {ER_USER_LIMIT_REACHED, "42000", "User '%.80s' has exceeded %s"},
     [SERR_IDLE_TIMEOUT] = {ER_CLIENT_INTERACTION_TIMEOUT, "HY000",
                            "The client was disconnected by the server "
                            "because of inactivity. See wait_timeout and "

@@ -13,6 +13,7 @@
 #include "halyard/session/session_err.h"
 #include "session_int.h"
 #include "session_begin.h"
+#include "session_limits.h"
 #include "session_cache.h"
 #include "session_diag.h"
 #include "session_fanout.h"
@@ -47,6 +48,10 @@ static const struct session_hooks hooks[] = {
     {.name = "groups", .on_close = session_groups_free},
     {.name = "replay", .on_close = session_replay_free},
     {.name = "inflight", .on_close = session_inflight_free},
+    {.name = "limits",
+     .on_done = session_limit_done, /* its place given back, charged */
+     .on_abandon = session_limit_done,
+     .on_close = session_limit_free},
 };
 
 #define HOOKS_RUN(s, point)                                                                        \

@@ -10,7 +10,7 @@
  * session_pool.h, session_state.h, session_colmeta.h, session_ps.h,
  * session_login.h, session_kill.h, session_reload.h, session_shard.h,
  * session_sysview.h, session_diag.h, session_cache.h, session_xa.h,
- * session_fanout.h, session_begin.h and session_track.h. worker.c and
+ * session_fanout.h, session_begin.h, session_track.h and session_limits.h. worker.c and
  * registry.c use none of them; other modules use
  * halyard/session/session.h only. The parts of struct session, and the
  * files that write each, are in halyard/session/session_parts.h.

@@ -342,15 +342,16 @@ def test_show_status(start_halyard):
 
 
 def test_show_config(start_halyard, cluster):
-    # One rule, one witness, one event setting, one schema shard, one
-    # key shard and one admin account, so that the rules.[0].*,
-    # witnesses.[0].*, alerts.events.[0].*, shards.schemas.[0].*,
+    # One rule, one limit, one witness, one event setting, one schema shard,
+    # one key shard and one admin account, so that the rules.[0].*,
+    # limits.[0].*, witnesses.[0].*, alerts.events.[0].*, shards.schemas.[0].*,
     # shards.tables.[0].* and admin_accounts.[0].* keys have an element to
     # show.
     h = start_halyard(connect_timeout_ms=1234, max_client_connections=77,
                       admin_accounts=[{"name": "ops", "password_hash": mysql_native_hash("x"),
                                        "role": "operator"}],
                       rules=[{"name": "never", "match_digest": "^SELECT 'never'$", "route": "primary"}],
+                      limits=[{"name": "never", "client": "10.9.9.0/24", "max_concurrent": 1}],
                       witnesses=[{"name": "w1", "address": "10.0.3.9", "port": 3306}],
                       alerts={"events": [{"name": "backend_lagging", "repeat_ms": 60000}]},
                       shards={"schemas": [{"schema": "orders", "group": "default"}],
@@ -385,7 +386,7 @@ def test_show_config(start_halyard, cluster):
     assert j["connect_timeout_ms"] == 1234 and j["log_syslog"] is False
     assert j["users"] == [{"name": APP_USER, "password_hash": "(hidden)", "sha2_hash": "",
                            "consistency": "default", "require_tls": False, "tls_subject": "",
-                           "allow": [], "max_connections": 0, "firewall": "off",
+                           "allow": [], "max_connections": 0, "exempt": False, "firewall": "off",
                            "firewall_allow": []}]
     assert [b["port"] for b in j["backends"]] == cluster.ports
     # Every key halyard knows is shown.

@@ -49,6 +49,7 @@
     "rules = ( { name = \"reads\"; match_digest = \"^SELECT\"; route = \"replica\"; },\n"          \
     "          { name = \"nodrop\"; match_digest = \"^DROP\"; user = \"app\";\n"                   \
     "            action = \"block\"; } );\n"                                                       \
+    "limits = ( { name = \"l1\"; user = \"app\"; max_concurrent = 4; } );\n"                       \
     "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"                   \
     "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 600000; } ); };\n"            \
     "shards = { schemas = ( { schema = \"s1\"; group = \"default\"; } );\n"                        \
@@ -796,7 +797,7 @@ static void test_render_config(void **state)
     assert_string_equal(table_value(sb.data, "rules.[1].error_message"),
                         "statement blocked by halyard rule nodrop");
     /* The value column starts two spaces after the longest key. */
-    assert_non_null(strstr(sb.data, "\nlisteners.[0].proxy_protocol_from  []\n"));
+    assert_non_null(strstr(sb.data, "\nlimits.[0].max_server_ms_per_second  0\n"));
     assert_string_equal(table_value(sb.data, "monitor.password"), "\"\"");
     assert_string_equal(table_value(sb.data, "monitor.interval_ms"), "1000");
     assert_null(strstr(sb.data, "5BCB3E6A"));
@@ -807,12 +808,12 @@ static void test_render_config(void **state)
     assert_non_null(strstr(sb.data, "\"users\":[{\"name\":\"app\",\"password_hash\":\"(hidden)\","
                                     "\"sha2_hash\":\"\",\"consistency\":\"default\","
                                     "\"require_tls\":false,\"tls_subject\":\"\",\"allow\":[],"
-                                    "\"max_connections\":0,\"firewall\":\"off\","
+                                    "\"max_connections\":0,\"exempt\":false,\"firewall\":\"off\","
                                     "\"firewall_allow\":[]},{\"name\":\"nopw\","
                                     "\"password_hash\":\"\",\"sha2_hash\":\"\","
                                     "\"consistency\":\"default\",\"require_tls\":false,"
                                     "\"tls_subject\":\"\",\"allow\":[],"
-                                    "\"max_connections\":0,\"firewall\":\"off\","
+                                    "\"max_connections\":0,\"exempt\":false,\"firewall\":\"off\","
                                     "\"firewall_allow\":[]}]"));
     assert_non_null(strstr(sb.data, "\"log_syslog\":false,"));
     assert_non_null(strstr(sb.data, "\"metrics_port\":0,"));

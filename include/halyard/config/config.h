@@ -103,6 +103,7 @@ struct config_user {
     struct config_strings allow;   /* client networks as written; none = any */
     struct config_cidr *allow_net; /* parsed, allow.n of them */
     int max_connections;           /* sessions at once; 0 = no limit */
+    bool exempt;                   /* no fair-share limit holds this user's statements */
     enum firewall_mode firewall;
     struct config_strings firewall_allow; /* as written */
     uint64_t *fw_hashes;                  /* their digest hashes, sorted */
@@ -260,6 +261,33 @@ struct config_rule {
     int64_t max_result_bytes; /* larger answers are not kept */
     enum rule_ryw read_your_writes;
     int max_stale_ms; /* > 0: hits wait for no write, served while the reader is this recent */
+};
+
+/* A fair-share limit (limits.h): whom it governs, first match wins, and
+ * its values; 0 = that kind not limited. Its run-time state (in flight,
+ * buckets, queue) lives in `rt`, shared by every config naming the limit,
+ * so a reload changes the values and keeps the queue. */
+enum limit_tenant {
+    LIMIT_TENANT_USER,   /* the queue is fair across the users the limit governs */
+    LIMIT_TENANT_SCHEMA, /* ... across their default schemas */
+};
+struct limit;
+struct config_limit {
+    char *name;
+    char *user; /* conditions, as a rule's; NULL / empty = any */
+    struct config_strings users;
+    char *schema;
+    char *client; /* as written; parsed in `cidr` */
+    struct config_cidr cidr;
+    char *listener;
+    int max_concurrent;           /* statements in flight at once */
+    int max_per_second;           /* statements a second (a token bucket) ... */
+    int burst;                    /* ... holding this many */
+    int max_server_ms_per_second; /* server time its statements may use a second */
+    int queue_size;               /* statements that may wait; 0 = refused at once */
+    int queue_timeout_ms;         /* the longest a statement waits */
+    enum limit_tenant tenant;
+    struct limit *rt; /* set by limits_attach() */
 };
 
 /* Health checks (monitor.h). */
@@ -516,7 +544,9 @@ struct config {
     /* query rules, in the file's order (rules.h) */
     struct config_rule *rules;
     size_t n_rules;
-    bool rules_need_digest; /* some rule has match_digest */
+    bool rules_need_digest;      /* some rule has match_digest */
+    struct config_limit *limits; /* fair-share limits, in order (limits.h) */
+    size_t n_limits;
     /* Hit counters: rule_hit_rows + 1 rows of rule_hit_stride counters,
      * each row on its own cache lines. Row w is written by worker w alone;
      * the last row is shared by workers past rule_hit_rows (a reload that

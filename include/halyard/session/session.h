@@ -120,6 +120,7 @@ struct session {
     struct sess_kill kill;          /* KILL across sessions */
     struct sess_replay *replay;     /* transaction_replay: the open transaction's record, or NULL */
     struct sess_inflight *inflight; /* resolve_in_flight_writes: the marks, or NULL */
+    struct sess_limit *limit;       /* fair-share limits: the statement's place, or NULL */
 };
 
 /* What `show sessions` says of one session (session_describe). */

@@ -26,6 +26,7 @@ enum session_err {
     SERR_ACCESS_DENIED,         /* (int len, user, host, "YES"/"NO") */
     SERR_READ_ONLY_TRX,         /* a write inside START TRANSACTION READ ONLY */
     SERR_USER_LIMIT,            /* (user, max) the user's max_connections reached */
+    SERR_FAIR_LIMIT,            /* (user, why) a fair-share limit refused the statement */
     SERR_IDLE_TIMEOUT,          /* client_idle_timeout_ms */
     SERR_PACKETS_OUT_OF_ORDER,  /* a command with a sequence id other than 0 */
     SERR_UNKNOWN_COMMAND,       /* an empty command packet */

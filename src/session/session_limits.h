@@ -1,0 +1,24 @@
+/*
+ * session_limits.h: fair-share limits in the command cycle
+ * (session_limits.c). Internal to the session module: included by the
+ * files of src/session/ that use it (session_int.h holds what they all
+ * share).
+ */
+#ifndef HALYARD_SESSION_LIMITS_H
+#define HALYARD_SESSION_LIMITS_H
+
+#include "session_int.h"
+
+/* session_limits.c: fair-share limits (limits.h). Before the statement at
+ * up.scan (`len` payload bytes, `fits` whole in the buffer) goes to a
+ * backend: go on; wait (parked; the cycle takes it up again); or refused,
+ * taken from `up` and answered with error 1226 (only a statement that
+ * fits is refused).
+ * session_limit_done: the statement ended; session_limit_free: the session
+ * closes. */
+enum sess_limit_step { SLIM_GO, SLIM_WAIT, SLIM_REFUSED };
+enum sess_limit_step session_limit_enter(struct session *s, uint32_t len, bool fits);
+void session_limit_done(struct session *s);
+void session_limit_free(struct session *s);
+
+#endif /* HALYARD_SESSION_LIMITS_H */

@@ -1,0 +1,230 @@
+"""Fair-share limits (issue 45, docs/limits.md), applied by real sessions.
+
+A limit governs the statements of the sessions its conditions match: over
+max_concurrent, max_per_second or max_server_ms_per_second a statement
+waits in the limit's queue, served in order and fair across tenants, and
+gets error 1226 (ER_USER_LIMIT_REACHED, as the server's own resource
+limits) naming the limit and the value when the queue is full or the wait
+times out. A statement inside a transaction is never held; an exempt user
+is never governed; a reload changes the values with statements queued.
+"""
+
+import subprocess
+import threading
+import time
+
+import pymysql
+import pytest
+
+from test_core import client_bin
+from test_reload import base, reload_ok
+from util import APP_PASSWORD, APP_USER, mysql_native_hash, q
+
+
+OTHER = "monitor"  # a second account the cluster has (test_rules uses it the same way)
+
+
+def users(exempt_other=False):
+    u = [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
+         {"name": OTHER, "password_hash": mysql_native_hash("monitor")}]
+    if exempt_other:
+        u[1]["exempt"] = True
+    return u
+
+
+def limit(**kw):
+    return {"name": "app_limit", "users": [APP_USER, OTHER], **kw}
+
+
+class Run(threading.Thread):
+    """One statement on its own connection, in a thread: its rows or error, and when it ended."""
+
+    def __init__(self, conn, sql):
+        super().__init__(daemon=True)
+        self.conn, self.sql = conn, sql
+        self.rows = self.error = None
+        self.started = self.ended = None
+        self.start()
+
+    def run(self):
+        self.started = time.monotonic()
+        try:
+            self.rows = q(self.conn, self.sql)
+        except pymysql.err.MySQLError as e:
+            self.error = e.args
+        self.ended = time.monotonic()
+
+    def result(self, timeout=30):
+        self.join(timeout)
+        assert not self.is_alive(), f"{self.sql} still running"
+        return self.rows, self.error
+
+
+def refused(conn, sql):
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(conn, sql)
+    return e.value.args
+
+
+def test_max_concurrent_queues_then_refuses(start_halyard):
+    h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_size=1,
+                                                   queue_timeout_ms=10000)])
+    a, b, c = (h.connect(autocommit=True) for _ in range(3))
+    holder = Run(a, "SELECT SLEEP(1.5)")
+    time.sleep(0.4)
+    queued = Run(b, "SELECT 'queued'")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    err = refused(c, "SELECT 'refused'")  # one in flight, one queued: the queue is full
+    assert time.monotonic() - t0 < 0.5  # at once, not after a wait
+    assert err == (1226, f"User '{APP_USER}' has exceeded the 'max_concurrent' resource (current "
+                         "value: 1) of halyard limit 'app_limit': its queue is full (queue_size 1)")
+    assert holder.result() == (((0,),), None)
+    assert queued.result() == ((("queued",),), None)  # ran once, after the holder
+    assert queued.ended >= holder.ended - 0.05, (queued.ended, holder.ended)
+    assert q(c, "SELECT 'after'") == (("after",),)  # the refused session goes on
+
+
+def test_queue_timeout_refuses(start_halyard):
+    h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_timeout_ms=300)])
+    a, b = h.connect(autocommit=True), h.connect(autocommit=True)
+    holder = Run(a, "SELECT SLEEP(1.5)")
+    time.sleep(0.4)
+    t0 = time.monotonic()
+    err = refused(b, "SELECT 'waits'")
+    waited = time.monotonic() - t0
+    assert 0.25 <= waited < 1.0, waited
+    assert err == (1226, f"User '{APP_USER}' has exceeded the 'max_concurrent' resource (current "
+                         "value: 1) of halyard limit 'app_limit': waited queue_timeout_ms (300 ms)")
+    holder.result()
+    assert q(b, "SELECT 'after'") == (("after",),)
+
+
+def test_max_per_second_paces_statements(start_halyard):
+    h = start_halyard(users=users(), limits=[{**limit(max_per_second=5, burst=2, queue_timeout_ms=5000),
+                                              "users": [APP_USER]}])
+    c = h.connect(autocommit=True)
+    t0 = time.monotonic()
+    for i in range(7):  # 2 from the burst, then 5 at 5 a second: about 1 s
+        assert q(c, f"SELECT {i}") == ((i,),)
+    took = time.monotonic() - t0
+    assert 0.8 <= took < 3.0, took
+    # The same on a session no limit governs takes a few ms.
+    d = h.connect(user=OTHER, password="monitor", autocommit=True)
+    t0 = time.monotonic()
+    for i in range(7):
+        q(d, f"SELECT {i}")
+    assert time.monotonic() - t0 < 0.8
+
+
+def test_max_server_ms_per_second_charges_server_time(start_halyard):
+    h = start_halyard(users=users(), limits=[limit(max_server_ms_per_second=250,
+                                                   queue_timeout_ms=10000)])
+    c = h.connect(autocommit=True)
+    t0 = time.monotonic()
+    for _ in range(3):  # 750 ms of server time at 250 ms a second, 250 in the bucket: ~2 s
+        q(c, "SELECT SLEEP(0.25)")
+    took = time.monotonic() - t0
+    assert took >= 1.5, took
+
+
+def test_transaction_never_held(start_halyard, cluster):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS limits")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS limits.t (id INT PRIMARY KEY)")
+    cluster.sql(0, "DELETE FROM limits.t")
+    h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_size=0)])
+    a = h.connect(database="limits", autocommit=True)
+    b = h.connect(database="limits", autocommit=True)
+    q(a, "BEGIN")
+    q(a, "INSERT INTO t VALUES (1)")  # the transaction is open on the server
+    holder = Run(b, "SELECT SLEEP(1.5)")
+    time.sleep(0.4)
+    # The limit is full, but a statement in an open transaction passes.
+    q(a, "INSERT INTO t VALUES (2)")
+    assert q(a, "SELECT COUNT(*) FROM t") == ((2,),)
+    q(a, "COMMIT")
+    assert cluster.sql(0, "SELECT COUNT(*) FROM limits.t")[0][0] == 2
+    # The next transaction's first statement is held (here: refused, queue_size 0).
+    err = refused(a, "SELECT 'next'")
+    assert err[0] == 1226 and "'max_concurrent'" in err[1], err
+    holder.result()
+    assert q(a, "SELECT 'after'") == (("after",),)
+
+
+def test_exempt_user_is_never_held(start_halyard):
+    h = start_halyard(users=users(exempt_other=True),
+                      limits=[limit(max_concurrent=1, queue_size=0)])
+    a, b = h.connect(autocommit=True), h.connect(autocommit=True)
+    dba = h.connect(user=OTHER, password="monitor", autocommit=True)
+    holder = Run(a, "SELECT SLEEP(1.5)")
+    time.sleep(0.4)
+    assert refused(b, "SELECT 1")[0] == 1226  # app is held
+    assert q(dba, "SELECT 'dba'") == (("dba",),)  # the exempt account is not
+    holder.result()
+
+
+def test_queue_is_fair_across_tenants(start_halyard):
+    """app queues five statements, then monitor one: monitor's is served second, not sixth."""
+    h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_timeout_ms=20000)])
+    holder_conn = h.connect(autocommit=True)
+    apps = [h.connect(autocommit=True) for _ in range(5)]
+    other = h.connect(user=OTHER, password="monitor", autocommit=True)
+    holder = Run(holder_conn, "SELECT SLEEP(1)")
+    time.sleep(0.3)
+    runs = []
+    for c in apps:
+        runs.append(Run(c, "SELECT SLEEP(0.2)"))
+        time.sleep(0.05)
+    late = Run(other, "SELECT SLEEP(0.2)")
+    holder.result()
+    assert late.result() == (((0,),), None)
+    for r in runs:
+        assert r.result() == (((0,),), None)
+    order = sorted(runs + [late], key=lambda r: r.ended)
+    # In arrival order it would be last; fair, it is served right after app's first.
+    assert order.index(late) == 1, [(r.conn.user, r.ended - holder.started) for r in order]
+
+
+def test_reload_loosens_and_tightens_with_statements_queued(start_halyard, cluster):
+    lim = limit(max_concurrent=1, queue_size=10, queue_timeout_ms=20000)
+    h = start_halyard(users=users(), limits=[lim])
+    settings = base(cluster, h.port, users=users(), limits=[lim])
+    holder_conn = h.connect(autocommit=True)
+    waiting = [h.connect(autocommit=True) for _ in range(2)]
+    holder = Run(holder_conn, "SELECT SLEEP(3)")
+    time.sleep(0.4)
+    runs = [Run(c, "SELECT 'was queued'") for c in waiting]
+    time.sleep(0.3)
+    assert all(r.is_alive() for r in runs)  # queued behind the holder
+    reload_ok(h, {**settings, "limits": [{**lim, "max_concurrent": 3}]})
+    for r in runs:  # loosened: they run while the holder still sleeps
+        assert r.result(timeout=2) == ((("was queued",),), None)
+    assert holder.is_alive()
+    # Tightened: one in flight is the limit again, and the queue takes none.
+    reload_ok(h, {**settings, "limits": [{**lim, "max_concurrent": 1, "queue_size": 0}]})
+    err = refused(waiting[0], "SELECT 1")
+    assert err == (1226, f"User '{APP_USER}' has exceeded the 'max_concurrent' resource (current "
+                         "value: 1) of halyard limit 'app_limit': its queue is full (queue_size 0)")
+    holder.result()
+    assert q(waiting[0], "SELECT 2") == ((2,),)
+
+
+def ps_run(h, text):
+    return subprocess.run([client_bin("ps_query"), "127.0.0.1", str(h.port), APP_USER,
+                           APP_PASSWORD, ""], input=text, capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_prepared_execution_is_governed(start_halyard):
+    """COM_STMT_EXECUTE (libmariadb's binary protocol) is held as a COM_QUERY is."""
+    h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_size=0)])
+    holder = Run(h.connect(autocommit=True), "SELECT SLEEP(1.5)")
+    time.sleep(0.4)
+    out = ps_run(h, "SELECT ?\ti:7\n")
+    assert out.returncode == 0, out.stderr
+    assert "error\t1226\t42000\tUser 'app' has exceeded the 'max_concurrent' resource" in out.stdout, \
+        out.stdout
+    assert "row\t7" not in out.stdout
+    holder.result()
+    out = ps_run(h, "SELECT ?\ti:7\n")
+    assert "row\t7\nrows=1\n" in out.stdout, out.stdout
