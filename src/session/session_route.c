@@ -610,10 +610,30 @@ void session_follow_primary(struct session *s)
 /* Health gate for a routed backend (route_decide, ROUTE_GATE): `idx` if
  * it may take the statement, else another one, or ROUTE_NOBODY with the
  * reason in `why`. A transaction whose backend is out ends here. */
+/* Whether the gate lets `idx` through as it is (route_gate's first test,
+ * read from that one backend alone): unmonitored, or ONLINE, taking reads
+ * unless it is the primary by role, and not fenced if it is the session's
+ * primary. The common case, without the view of every backend. */
+static bool gate_open(const struct session *s, uint32_t idx)
+{
+    if (idx >= s->cfg->n_backends)
+        return false;
+    struct backend_rt *rt = s->cfg->backends[idx].rt;
+    if (rt == NULL)
+        return true;
+    if (backend_state(rt) != BACKEND_ONLINE)
+        return false;
+    if (backend_reads_refused(rt) && backend_role(rt) != ROLE_PRIMARY)
+        return false;
+    return idx != s->route.primary || !atomic_load(&rt->fenced);
+}
+
 uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)
 {
     struct route_in in;
     struct route_out out;
+    if (gate_open(s, idx))
+        return idx; /* route_gate's ROUTE_GO, as the view would give it */
     if (!route_view(s, ROUTE_GATE, &in)) {
         session_mark_closing(s, END_NOMEM);
         return ROUTE_NOBODY;
