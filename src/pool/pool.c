@@ -434,6 +434,18 @@ void pool_destroy(struct pool *p)
     p->loop = NULL;
 }
 
+struct bconn *pool_lent(const struct pool *p, uint64_t serial)
+{
+    if (p->lent == NULL || serial == 0)
+        return NULL;
+    return p->lent[lent_find(p, serial)];
+}
+
+bool pool_too_old(const struct bconn *bc, const struct config *cfg, double now)
+{
+    return too_old(bc, cfg, now);
+}
+
 uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
                   const struct mysql_client_creds *cr, double now)
 {

@@ -828,6 +828,11 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     *idx = session_route(s, cmd, c->p, c->len, next_avail(s, c->len));
     if (s->state == SS_CLOSING)
         return NEXT_STOP;
+    if (session_pool_lid_wait(s))
+        return NEXT_STOP; /* another session reads its LAST_INSERT_ID() for it */
+    if (s->values.lid_lent != 0 && *idx != s->values.lid_idx && *idx < s->conns.n_bc &&
+        session_pool_lid_fetch(s))
+        return NEXT_STOP; /* its LAST_INSERT_ID() read first, where it is (or found lost) */
     if (s->values.lid_lost != NULL && s->query.cmd_lid) {
         /* It would read another connection's value: the session
          * ends as the server's death would have ended it. */
@@ -1609,9 +1614,23 @@ void consume_packet(struct session *s, uint32_t len)
  * is opened or brought up to date, and session_next_command runs again. */
 bool ensure_backend(struct session *s, uint32_t idx)
 {
+    if (s->values.lid_lent != 0 && idx != s->values.lid_idx && session_pool_lid_fetch(s))
+        return false; /* its LAST_INSERT_ID() first, from where it is */
     struct bconn *bc = s->conns.bc[idx];
     if (bc == NULL && session_pool_take(s, idx))
         bc = s->conns.bc[idx];
+    if (s->values.lid_lost != NULL && s->query.cmd_lid && s->query.internal == INT_NONE) {
+        /* its unread value went with the connection the pool just closed:
+         * as next_route() does */
+        slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing",
+                  s->values.lid_lost);
+        command_abandon(s);
+        session_err(s, 1, SERR_LID_LOST, s->values.lid_lost);
+        session_mark_closing(s, END_BACKEND_LOST);
+        return false;
+    }
+    if (bc != NULL && session_pool_lid_for_owner(s, bc))
+        return false; /* the previous session's LAST_INSERT_ID() first */
     if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vars.vs_gen &&
         bc->lid_epoch == s->values.lid_epoch && !session_pool_diag_lost(s, bc) &&
         session_track_ready(s, bc)) {
@@ -2299,7 +2318,8 @@ static void session_free(struct session *s)
     explicit_bzero(s->who.old_hash, sizeof(s->who.old_hash));
     free(s->query.connid);
     session_tables_locked(s, false);
-    session_hooks_close(s); /* the features' (session_hooks.c) */
+    session_pool_lid_drop(s); /* its value, unread on a pooled connection */
+    session_hooks_close(s);   /* the features' (session_hooks.c) */
     free(s->values.diag_err);
     free(s->route.trx_lost);
     free(s->values.lid_lost);

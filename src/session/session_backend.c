@@ -726,6 +726,8 @@ void bconn_close(struct bconn *bc)
     POOL_COUNT(s, bc->be, closed);
     if (bc->lid_dirty)
         session_lid_lost(s, bc->be->name);
+    if (bc->lid_owner != NULL)
+        session_pool_lid_orphan(bc);
     if (bc->xa && session_groups(s)->xa != NULL)
         session_xa_gone(s, bc);
     if (!bc->parked) {

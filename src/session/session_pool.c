@@ -20,10 +20,16 @@
  *  - warnings the previous owner left are cleared by a statement that uses
  *    a table (MariaDB keeps them across statements that use none), so SHOW
  *    WARNINGS never shows another session's;
- *  - LAST_INSERT_ID(): a connection is given back only once the value is
- *    known (read back after any answer that may have changed it: an OK with
- *    an insert id, which an explicit id gives too, or a statement naming
- *    it); a connection whose value is not the session's gets it set first
+ *  - LAST_INSERT_ID(): a connection whose value may have changed (an OK
+ *    with an insert id, which an explicit id gives too, or a statement
+ *    naming it) goes back with the value unread, marked as the session's
+ *    (bc->lid_owner, s->values.lid_lent). It is read (`SELECT
+ *    LAST_INSERT_ID()`) only when needed: by the session that takes that
+ *    connection next, for its owner, before its own state is set; or by the
+ *    owner before it runs a statement on another backend. The owner taking
+ *    it back reads nothing. A connection closed unread loses the value: a
+ *    statement that uses it then ends the session (session_lid_lost). A
+ *    connection whose value is not the session's gets it set first
  *    (`SET last_insert_id = N`);
  *  - an error the session's previous statement ended in is raised again
  *    there (SIGNAL) before a statement that reads the diagnostics: such an
@@ -441,6 +447,7 @@ void session_pool_reset(struct session *s)
     s->values.diag_err = NULL;
     s->values.diag_err_new = false;
     s->values.diag_own = false;
+    session_pool_lid_drop(s);
     s->values.lid = 0;
     free(s->values.lid_lost); /* the server's is 0 again */
     s->values.lid_lost = NULL;
@@ -631,6 +638,149 @@ static bool release_allowed(struct session *s, bool *checked)
     return true;
 }
 
+/* ---- LAST_INSERT_ID() left unread on a pooled connection ----------------- */
+
+/* Whether `bc`, whose LAST_INSERT_ID() may have changed, may go back with
+ * the value unread: not when the pool would close it (its age, or another
+ * worker waiting for its slot: give_back), nor on a shards listener
+ * (session_pool_lid_follow's), nor beside another unread value. */
+static bool lid_may_wait(const struct session *s, const struct bconn *bc)
+{
+    const struct backend_rt *rt = bc->be->rt;
+    return !s->listener->shards && s->values.lid_lent == 0 &&
+           (rt == NULL || atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) == 0) &&
+           !pool_too_old(bc, s->cfg, ev_now(s->w->loop));
+}
+
+/* The connection to `idx` went back with the session's value unread. */
+static void lid_lend(struct session *s, uint32_t idx)
+{
+    struct bconn *bc = pool_lent(&s->w->conns, s->conns.lease.lent[idx]);
+    if (bc == NULL) { /* closed on the way (out of memory) */
+        session_lid_lost(s, s->cfg->backends[idx].name);
+        return;
+    }
+    bc->lid_owner = s;
+    s->values.lid_lent = bc->lend;
+    s->values.lid_idx = idx;
+}
+
+/* The session's value is lost: its connection closed unread. */
+static void lid_lent_lost(struct session *s)
+{
+    uint32_t idx = s->values.lid_idx;
+    session_pool_lid_drop(s);
+    session_lid_lost(s, idx < s->cfg->n_backends ? s->cfg->backends[idx].name : "a backend");
+}
+
+/* The owner of a value read for a session that has forgotten it (or
+ * ended) meanwhile: the answer is nobody's (session_pool_lid_read). */
+static char lid_nobody;
+
+/* Forget the session's value on `bc`: whoever uses it next sets its own. */
+static void lid_disown(struct session *s, struct bconn *bc)
+{
+    (void)s;
+    bc->lid_owner = NULL;
+    bc->lid_dirty = false;
+    bc->lid = UINT64_MAX;
+}
+
+void session_pool_lid_drop(struct session *s)
+{
+    if (s->values.lid_lent == 0)
+        return;
+    struct bconn *bc = pool_lent(&s->w->conns, s->values.lid_lent);
+    s->values.lid_lent = 0;
+    if (bc != NULL) {
+        if (bc->lid_owner == s)
+            lid_disown(s, bc);
+        return;
+    }
+    /* Taken by another session of the worker, which reads it for this one
+     * (rare: found by walking them). */
+    for (struct session *t = s->w->sessions; t != NULL; t = t->next) {
+        for (uint32_t i = 0; i < t->conns.n_bc; i++) {
+            struct bconn *b = t->conns.bc[i];
+            if (b == NULL || b->lid_owner != s)
+                continue;
+            if (t->query.internal == INT_LID && t->conns.cur == b)
+                b->lid_owner = &lid_nobody; /* its read is under way */
+            else
+                lid_disown(s, b);
+        }
+    }
+}
+
+/* The owner's statement waited for the value (session_pool_lid_wait): it
+ * is routed again, from its pool_wait timer (pool_wait_cb). */
+static void lid_wake(struct session *o)
+{
+    if (!o->values.lid_wait)
+        return;
+    o->values.lid_wait = false;
+    o->conns.lease.pool_wait_until = ev_now(o->w->loop) + 3600.; /* not a pool wait's end */
+    ev_timer_stop(o->w->loop, &o->conns.lease.pool_wait);
+    ev_timer_set(&o->conns.lease.pool_wait, 0., 0.);
+    ev_timer_start(o->w->loop, &o->conns.lease.pool_wait);
+}
+
+bool session_pool_lid_wait(struct session *s)
+{
+    if (s->values.lid_lent == 0 || pool_lent(&s->w->conns, s->values.lid_lent) != NULL)
+        return false;
+    for (struct session *t = s->w->sessions; t != NULL; t = t->next) {
+        for (uint32_t i = 0; i < t->conns.n_bc; i++) {
+            struct bconn *b = t->conns.bc[i];
+            if (b != NULL && b->lid_owner == s) {
+                s->values.lid_wait = true;
+                session_set_state(s, SS_WAIT_BACKEND);
+                ev_io_stop(s->w->loop, &s->client.rio);
+                return true;
+            }
+        }
+    }
+    lid_lent_lost(s); /* closed by the pool meanwhile */
+    return false;
+}
+
+void session_pool_lid_orphan(struct bconn *bc)
+{
+    struct session *owner = bc->lid_owner == &lid_nobody ? NULL : bc->lid_owner;
+    bc->lid_owner = NULL;
+    if (owner != NULL && owner->values.lid_lent == bc->lend) {
+        owner->values.lid_lent = 0;
+        session_lid_lost(owner, bc->be->name);
+        lid_wake(owner);
+    }
+}
+
+bool session_pool_lid_fetch(struct session *s)
+{
+    uint32_t idx = s->values.lid_idx;
+    if (idx >= s->conns.n_bc || s->conns.bc[idx] != NULL) {
+        lid_lent_lost(s); /* a reload renumbered the backends */
+        return false;
+    }
+    if (!session_pool_take(s, idx))
+        return false; /* gone: lost (session_pool_take) */
+    struct bconn *bc = s->conns.bc[idx];
+    if (!bc->lid_dirty && bc->lid_owner == NULL)
+        return false;
+    internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+    return true;
+}
+
+bool session_pool_lid_for_owner(struct session *s, struct bconn *bc)
+{
+    if (bc->lid_owner == NULL || bc->state != BCONN_READY)
+        return false;
+    s->conns.cur = bc;
+    session_publish_backend(s);
+    internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+    return true;
+}
+
 bool session_pool_release(struct session *s)
 {
     if (!s->cfg->pool_transaction || s->state != SS_IDLE || s->query.internal != INT_NONE)
@@ -658,8 +808,9 @@ bool session_pool_release(struct session *s)
             bconn_close(bc);
             continue;
         }
-        if (bc->lid_dirty) {
-            /* Read LAST_INSERT_ID() before it goes: the session's value. */
+        if ((bc->lid_dirty && !lid_may_wait(s, bc)) || bc->lid_owner != NULL) {
+            /* Read LAST_INSERT_ID() before it goes: the session's value,
+             * or the one of the session that gave it back unread. */
             s->conns.cur = bc;
             session_publish_backend(s);
             internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
@@ -668,7 +819,12 @@ bool session_pool_release(struct session *s)
         }
         if (!release_allowed(s, &checked))
             return false;
+        bool lid_unread = bc->lid_dirty;
+        uint32_t idx = bc->idx;
+        s->conns.lease.lent[idx] = 0;
         give_back(s, bc);
+        if (lid_unread)
+            lid_lend(s, idx);
     }
     if (checked)
         session_publish_backend(s);
@@ -706,6 +862,7 @@ void session_kill_released(struct session *s)
 
 void session_pool_lid_set(struct session *s, uint64_t lid)
 {
+    session_pool_lid_drop(s);
     s->values.lid = lid;
     s->values.lid_epoch++;
     free(s->values.lid_unknown);
@@ -751,23 +908,37 @@ void session_pool_lid_read(struct session *s, bool ok, const char *value)
     if (!ok) {
         slog_warn(s, "cannot read LAST_INSERT_ID() back on %s: closing that connection",
                   bc->be->name);
-        bconn_close(bc);
+        bconn_close(bc); /* the value is lost: its owner's (bconn_close) */
         return;
     }
-    s->values.lid = strtoull(value, NULL, 10);
-    if (s->values.lid_lost != NULL && s->values.lid != bc->lid) {
+    /* the value of the session that gave the connection back unread, or
+     * this one's own */
+    struct session *o = bc->lid_owner != NULL ? bc->lid_owner : s;
+    bc->lid_owner = NULL;
+    if (o == (void *)&lid_nobody) { /* its owner forgot it meanwhile */
+        bc->lid = strtoull(value, NULL, 10);
+        bc->lid_dirty = false;
+        return;
+    }
+    if (o != s) {
+        o->values.lid_lent = 0;
+        lid_wake(o);
+    }
+    o->values.lid = strtoull(value, NULL, 10);
+    if (o->values.lid_lost != NULL && o->values.lid != bc->lid) {
         /* the session's own statements set it here since the connection
          * was brought to the session's (stale) value: known again */
-        slog_info(s, "LAST_INSERT_ID() known again (%llu)", (unsigned long long)s->values.lid);
-        free(s->values.lid_lost);
-        s->values.lid_lost = NULL;
+        slog_info(o, "LAST_INSERT_ID() known again (%llu)", (unsigned long long)o->values.lid);
+        free(o->values.lid_lost);
+        o->values.lid_lost = NULL;
     }
-    if (!s->cfg->pool_transaction && bc->lid != s->values.lid) {
+    if (!o->cfg->pool_transaction && bc->lid != o->values.lid) {
         /* the session's other connections get it set (session_pool_sync_lid) */
-        s->values.lid_epoch++;
+        o->values.lid_epoch++;
     }
-    bc->lid = s->values.lid;
-    bc->lid_epoch = s->values.lid_epoch;
+    bc->lid = o->values.lid;
+    if (o == s)
+        bc->lid_epoch = s->values.lid_epoch;
     bc->lid_dirty = false;
 }
 
@@ -778,6 +949,8 @@ bool session_pool_take(struct session *s, uint32_t idx)
     struct pool_key k;
     pool_key_of(s, idx, &k);
     struct bconn *bc = pool_take(&s->w->conns, &k, s->conns.lease.lent[idx]);
+    if (bc == NULL && s->values.lid_lent != 0 && idx == s->values.lid_idx)
+        lid_lent_lost(s);
     if (bc == NULL) {
         if (s->conns.lease.lent[idx] != 0) {
             /* The connection lent is gone (dropped by the pool, or taken
@@ -791,6 +964,16 @@ bool session_pool_take(struct session *s, uint32_t idx)
     wait_leave(s);
     bool own = s->conns.lease.lent[idx] != 0 && bc->lend == s->conns.lease.lent[idx];
     s->conns.lease.lent[idx] = 0;
+    if (s->values.lid_lent != 0 && idx == s->values.lid_idx) {
+        if (bc->lend == s->values.lid_lent) {
+            bc->lid_owner = NULL; /* the session's again, its value unread there */
+            s->values.lid_lent = 0;
+        } else {
+            lid_lent_lost(s);
+        }
+    }
+    if (bc->lid_owner != NULL)
+        bc->lid_dirty = false; /* another session's value: read for it first */
     bc->owner = s;
     bc->on_event = session_server_event;
     bc->idx = (uint16_t)idx;
@@ -842,5 +1025,7 @@ hy_status_t session_pool_resize(struct session *s, uint32_t n)
         return HY_NOMEM;
     free(s->conns.lease.lent);
     s->conns.lease.lent = lent;
+    if (s->values.lid_lent != 0)
+        lid_lent_lost(s); /* its connection is dropped with the old config */
     return HY_OK;
 }

@@ -21,6 +21,20 @@ bool session_pool_lid_follow(struct session *s);
  * now, in both pool modes; each connection gets it set before its next
  * statement (state_sync_start). */
 void session_pool_lid_set(struct session *s, uint64_t lid);
+/* The session's LAST_INSERT_ID() left unread on a pooled connection
+ * (s->values.lid_lent): _drop forgets it there (the value is known or
+ * reset, or the session ends); _orphan: `bc`, holding its owner's, closes
+ * (lost); _fetch takes it back and reads it before a statement runs on
+ * another backend, true when that read started; _for_owner reads the value
+ * of the session that gave `bc` back, true when started. */
+void session_pool_lid_drop(struct session *s);
+void session_pool_lid_orphan(struct bconn *bc);
+bool session_pool_lid_fetch(struct session *s);
+bool session_pool_lid_for_owner(struct session *s, struct bconn *bc);
+/* Before a statement: true when it waits for another session that took
+ * the connection holding this session's value and reads it for it (woken
+ * by that read); the value found lost otherwise, when not in the pool. */
+bool session_pool_lid_wait(struct session *s);
 /* ... or it is not known (`why`): see s->values.lid_unknown. */
 void session_pool_lid_unknown(struct session *s, const char *why);
 /* state_sync_start: `SET last_insert_id` for `bc` when it has not had the

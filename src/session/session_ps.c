@@ -894,6 +894,10 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
          * its transaction (the mark is the transaction's) */
         if (!st->once_marked || !session_inflight_ps_same_trx(s, st->once_seq))
             ps_once_close(s, st);
+        if (session_pool_lid_wait(s))
+            return PS_WAIT; /* another session reads its LAST_INSERT_ID() for it */
+        if (st->lid && s->values.lid_lent != 0 && session_pool_lid_fetch(s))
+            return PS_WAIT; /* its LAST_INSERT_ID() read first (or found lost) */
         if (st->lid && s->values.lid_lost != NULL) {
             /* as a text statement naming it: another connection's value
              * would be wrong */

@@ -181,6 +181,33 @@ def test_last_insert_id_stays_the_sessions(cluster, ab, schema):
     assert app_threads(cluster) <= 2
 
 
+def test_last_insert_id_read_when_another_session_takes_it(cluster, ab, schema):
+    """An insert's LAST_INSERT_ID() stays unread on the connection the
+    session gives back: the session that takes that connection next reads
+    it (SELECT LAST_INSERT_ID()) for its owner before its own statement,
+    and the owner taking it back reads nothing. Counted on the server
+    connection itself (its Com_select), which both sessions share."""
+    a, b = ab
+
+    def com_select(c):
+        return int(q(c, "SHOW SESSION STATUS LIKE 'Com_select'")[0][1])
+
+    q(a, f"INSERT INTO {schema}.t (v) VALUES (1)")
+    a_id = q(a, "SELECT LAST_INSERT_ID()")[0][0]
+    before = com_select(a)
+    for i in range(3):
+        q(a, f"INSERT INTO {schema}.t (v) VALUES (2)")
+    q(a, f"INSERT INTO {schema}.t (id, v) VALUES (%s, 3)", (a_id + 1000,))  # an explicit id
+    assert com_select(a) == before  # no read-back between a's statements
+    assert app_threads(cluster) == 1
+    # b takes that connection: a's value is read for a first, and b's own
+    # (0, nothing inserted) is set there before b's statement
+    assert q(b, "SELECT LAST_INSERT_ID()") == ((0,),)
+    assert q(a, "SELECT LAST_INSERT_ID()") == ((a_id + 3,),)
+    assert q(b, "SELECT LAST_INSERT_ID()") == ((0,),)
+    assert app_threads(cluster) == 1
+
+
 def test_warnings_stay_with_their_session(cluster, ab):
     a, b = ab
     q(a, "SELECT 1/0")
@@ -747,9 +774,9 @@ def test_reset_connection_is_a_fresh_session(cluster, pooled, schema):
 
 class CutOnLidRelay(TcpRelay):
     """In front of the primary: the connection on which halyard reads
-    LAST_INSERT_ID() back before giving it to the pool is cut right there,
-    as a primary killed at that moment would (tools/pitr-check's kill -9
-    under sysbench hit it: halyard crashed)."""
+    LAST_INSERT_ID() back is cut right there, as a primary killed at that
+    moment would (tools/pitr-check's kill -9 under sysbench hit it: halyard
+    crashed)."""
 
     def __init__(self, target_port):
         super().__init__(target_port)
@@ -762,12 +789,58 @@ class CutOnLidRelay(TcpRelay):
         return data
 
 
+class SlowLidRelay(TcpRelay):
+    """In front of the primary: halyard's `SELECT LAST_INSERT_ID()` reaches
+    the server a second late."""
+
+    def up(self, data):
+        if b"SELECT LAST_INSERT_ID()" in data:
+            time.sleep(1.0)
+        return data
+
+
+def test_last_insert_id_waits_for_the_read_of_another_session(cluster, start_halyard):
+    """a's value is unread on the pooled connection when b takes it; while b
+    reads it for a (slowed by a second), a asks for it: a's statement waits
+    for that read and gets its own value, neither 1927 (the connection is
+    not a's any more) nor b's or an older one."""
+    schema = schema_with_table(cluster, "poolslow", "v INT")
+    relay = SlowLidRelay(cluster.primary_port)
+    try:
+        backends = default_halyard_settings(cluster, 0)["backends"]
+        for b in backends:
+            if b["port"] == cluster.primary_port:
+                b["port"] = relay.port
+        h = start_halyard(workers=1, pool_mode="transaction", read_write_split=False,
+                          backends=backends)
+        a = h.connect(autocommit=True)
+        b = h.connect(autocommit=True)
+        q(a, f"INSERT INTO {schema}.t (v) VALUES (1)")
+        q(a, f"INSERT INTO {schema}.t (v) VALUES (2)")
+        a_id = q(a, f"SELECT MAX(id) FROM {schema}.t")[0][0]
+        out = {}
+        t = threading.Thread(target=lambda: out.setdefault("b", q(b, "SELECT 7")))
+        t.start()
+        time.sleep(0.3)  # b has taken the connection and is reading a's value
+        assert q(a, "SELECT LAST_INSERT_ID()") == ((a_id,),)
+        t.join(10)
+        assert out["b"] == ((7,),)
+        assert q(b, "SELECT LAST_INSERT_ID()") == ((0,),)
+        assert "lost with" not in h.log_text()
+        a.close()
+        b.close()
+    finally:
+        relay.close()
+
+
 def test_connection_lost_while_reading_last_insert_id_back(cluster, start_halyard):
-    """The backend goes while halyard reads LAST_INSERT_ID() back (no command
-    of the client waits then): the session goes on, its LAST_INSERT_ID() gone
-    with the connection, so the first statement that uses it ends the
-    session with 1927 (never another connection's value), and halyard goes on
-    serving others."""
+    """The backend goes while halyard reads LAST_INSERT_ID() back for the
+    session that gave the connection back unread (the next session to take
+    that connection reads it, before its own statement): the owner goes on,
+    its LAST_INSERT_ID() gone with the connection, so the first statement
+    that uses it ends the session with 1927 (never another connection's
+    value); the session that took the connection goes on on another one,
+    and halyard goes on serving others."""
     schema = schema_with_table(cluster, "poollid", "v INT")
     relay = CutOnLidRelay(cluster.primary_port)
     try:
@@ -787,8 +860,16 @@ def test_connection_lost_while_reading_last_insert_id_back(cluster, start_halyar
         wait_until(primary_checked_online, 10)
         c = h.connect(autocommit=True)
         q(c, f"INSERT INTO {schema}.t (v) VALUES (1)")
+        assert relay.cut == 0  # c's value stays unread on the pooled connection
+        d = h.connect(autocommit=True)
+        try:
+            q(d, f"SELECT COUNT(*) FROM {schema}.t")  # takes it: c's value read first
+        except pymysql.err.OperationalError:
+            pass  # the worker's report of the cut may take the primary down a moment
         wait_until(lambda: relay.cut == 1, 5, what="the read-back of LAST_INSERT_ID()")
         wait_until(primary_checked_online, 15)
+        assert q(d, f"SELECT COUNT(*) FROM {schema}.t") == ((1,),)
+        d.close()
         # the session goes on: statements that do not use LAST_INSERT_ID()
         assert q(c, f"SELECT COUNT(*) FROM {schema}.t") == ((1,),)
         q(c, "SET @a = 5")

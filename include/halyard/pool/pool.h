@@ -80,6 +80,13 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
  * the way, never given. */
 struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefer);
 
+/* The idle connection lent under `serial`, still in the pool; NULL when it
+ * was taken or closed since. */
+struct bconn *pool_lent(const struct pool *p, uint64_t serial);
+
+/* Whether pool_put() would close `bc` at `now` for its age under `cfg`. */
+bool pool_too_old(const struct bconn *bc, const struct config *cfg, double now);
+
 /* A reload: close the idle connections made under any config but `cfg`
  * (sessions move to it at their next statement and cannot use them). */
 void pool_drop_others(struct pool *p, const struct config *cfg);

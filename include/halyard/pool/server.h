@@ -96,21 +96,24 @@ struct bconn {
     struct ps_cache psc; /* pooled: the statements it keeps prepared (ps_cache.h) */
     uint64_t lid;        /* its LAST_INSERT_ID(), as last read back (0 at login) */
     bool lid_dirty;      /* an answer may have changed it since */
-    uint32_t lid_epoch;  /* the owner's lid_epoch it was last brought to (session.h) */
-    bool diag_dirty;     /* its last answer left warnings or was an error */
-    bool xa;             /* an XA transaction began here and has not ended */
-    bool parked;         /* an XA branch of a group the session left (session_xa.c): not in
-                          * the owner's slots, idx and be are its group's */
-    bool found_rows;     /* its last statement used SQL_CALC_FOUND_ROWS */
-    bool moved;          /* its last statement may have moved insert_id or rand_seed1/2
-                          * (session_state.c: state_moved_readback) */
-    bool srv_trans;      /* its last answer said a transaction is open (SERVER_STATUS_IN_TRANS) */
-    bool foreign;        /* taken from the pool after another session: brought all the way */
-    bool db_moved;       /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */
-    bool track_on;       /* halyard set session_track_state_change = ON there (session_state.c) */
-    uint8_t db_check;    /* its last statement dropped a database: is its schema still there?
-                          * 1 + the times asking failed (session_state.c: state_db_check) */
-    uint64_t stamp;      /* a worker-unique mark of the last client statement it ran */
+    /* Idle in a pool with its LAST_INSERT_ID() unread: the session (void *:
+     * session_pool.c's) whose value it is, read by whoever takes it next. */
+    void *lid_owner;
+    uint32_t lid_epoch; /* the owner's lid_epoch it was last brought to (session.h) */
+    bool diag_dirty;    /* its last answer left warnings or was an error */
+    bool xa;            /* an XA transaction began here and has not ended */
+    bool parked;        /* an XA branch of a group the session left (session_xa.c): not in
+                         * the owner's slots, idx and be are its group's */
+    bool found_rows;    /* its last statement used SQL_CALC_FOUND_ROWS */
+    bool moved;         /* its last statement may have moved insert_id or rand_seed1/2
+                         * (session_state.c: state_moved_readback) */
+    bool srv_trans;     /* its last answer said a transaction is open (SERVER_STATUS_IN_TRANS) */
+    bool foreign;       /* taken from the pool after another session: brought all the way */
+    bool db_moved;      /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */
+    bool track_on;      /* halyard set session_track_state_change = ON there (session_state.c) */
+    uint8_t db_check;   /* its last statement dropped a database: is its schema still there?
+                         * 1 + the times asking failed (session_state.c: state_db_check) */
+    uint64_t stamp;     /* a worker-unique mark of the last client statement it ran */
     /* The worker's pool serial (pool.h) when it logged in or was last
      * reset (COM_RESET_CONNECTION): its session defaults are the server's
      * global variables of then. A session that began later has it reset

@@ -360,7 +360,14 @@ struct sess_values {
     /* ... or it is not known after such a write: why; a statement naming
      * it is refused until a statement generates one (session.c) */
     char *lid_unknown;
-    char *lid_lost;       /* the connection holding its LAST_INSERT_ID() closed unread (heap) */
+    char *lid_lost; /* the connection holding its LAST_INSERT_ID() closed unread (heap) */
+    /* Pooled: its LAST_INSERT_ID() is unread on the connection it gave
+     * back under this lend serial (0: none), to backend lid_idx; read when
+     * another session takes that connection, or before the session runs
+     * a statement elsewhere (session_pool.c) */
+    uint64_t lid_lent;
+    uint32_t lid_idx;
+    bool lid_wait;        /* its statement waits for another session reading it for it */
     uint64_t found_rows;  /* FOUND_ROWS() after the previous statement, as halyard saw it */
     int64_t row_count;    /* ROW_COUNT() after it */
     uint64_t prev_stamp;  /* the stamp its connection took for it (struct bconn.stamp) */
