@@ -297,6 +297,18 @@ void backend_info_get(struct backend_rt *rt, struct backend_info *out)
     pthread_mutex_unlock(&rt->lock);
 }
 
+int64_t backend_default_idle_timeout(const struct config *cfg, bool interactive)
+{
+    int p = backend_primary_any_index(cfg);
+    const struct backend_rt *rt = p >= 0 ? cfg->backends[p].rt : NULL;
+    for (size_t i = 0; (rt == NULL || atomic_load(&rt->wait_timeout_s) == 0) && i < cfg->n_backends;
+         i++)
+        rt = cfg->backends[i].rt;
+    if (rt == NULL)
+        return 0;
+    return atomic_load(interactive ? &rt->interactive_timeout_s : &rt->wait_timeout_s);
+}
+
 void backend_version_note(struct backend_rt *rt, const char *version)
 {
     if (rt == NULL || version == NULL || version[0] == '\0')

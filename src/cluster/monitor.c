@@ -45,7 +45,7 @@
     "information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = "                                   \
     "'RPL_SEMI_SYNC_MASTER_WAIT_POINT'), "                                                         \
     "@@log_bin, @@log_slave_updates, @@global.binlog_annotate_row_events, "                        \
-    "@@replicate_annotate_row_events"
+    "@@replicate_annotate_row_events, @@global.wait_timeout, @@global.interactive_timeout"
 #define SLAVES_SQL "SHOW ALL SLAVES STATUS"
 /* A DRAINING backend: the client connections running a statement or
  * holding an InnoDB transaction open (replication and Galera appliers,
@@ -84,7 +84,8 @@
 #define WSREP_VARS_SQL                                                                             \
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_desync', "                   \
     "'wsrep_reject_queries', 'sql_mode', 'gtid_binlog_pos', 'log_bin', 'log_slave_updates', "      \
-    "'binlog_annotate_row_events', 'replicate_annotate_row_events')"
+    "'binlog_annotate_row_events', 'replicate_annotate_row_events', 'wait_timeout', "              \
+    "'interactive_timeout')"
 
 enum step {
     STEP_CONNECT = 0,
@@ -607,6 +608,14 @@ static void proof_warn(struct monitor_backend *mb)
                 mb->be->name, miss);
 }
 
+/* A global wait_timeout or interactive_timeout the check read: what a new
+ * session's wait_timeout is (session.c: session_idle_cb). */
+static void idle_note(_Atomic int64_t *to, const char *seconds)
+{
+    if (seconds != NULL)
+        atomic_store(to, strtoll(seconds, NULL, 10));
+}
+
 static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
 {
     const char *ro = sqlresult_get(res, 0, 0);
@@ -641,6 +650,8 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     mb->proof_have = proof_settings_parse(sqlresult_get(res, 0, 10), sqlresult_get(res, 0, 11),
                                           sqlresult_get(res, 0, 12), sqlresult_get(res, 0, 13));
     proof_warn(mb);
+    idle_note(&mb->rt->wait_timeout_s, sqlresult_get(res, 0, 14));
+    idle_note(&mb->rt->interactive_timeout_s, sqlresult_get(res, 0, 15));
 }
 
 /* cluster = galera: WSREP_VARS_SQL's answer, past the wsrep state. */
@@ -660,6 +671,10 @@ static void parse_wsrep_vars(struct monitor_backend *mb, const struct sqlresult 
          * writer (session_inflight.c, publish_info's seen[]) */
         else if (strcasecmp(k, "gtid_binlog_pos") == 0)
             copy_cell(mb->gtid_binlog, sizeof(mb->gtid_binlog), sqlresult_get(res, r, 1));
+        else if (strcasecmp(k, "wait_timeout") == 0)
+            idle_note(&mb->rt->wait_timeout_s, sqlresult_get(res, r, 1));
+        else if (strcasecmp(k, "interactive_timeout") == 0)
+            idle_note(&mb->rt->interactive_timeout_s, sqlresult_get(res, r, 1));
         for (size_t i = 0; i < 4; i++)
             if (strcasecmp(k, proof[i]) == 0)
                 v[i] = sqlresult_get(res, r, 1);

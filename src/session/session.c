@@ -291,14 +291,16 @@ static void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     session_reap(s);
 }
 
-/* client_idle_timeout_ms: the timer runs from login on and is pushed back
- * lazily: it fires at most once per timeout, and only then looks at when
- * the client last sent something (libev's "lazy" idle timer). */
+/* client_idle_timeout_ms and wait_timeout: the timer runs from login on and
+ * is pushed back lazily: it fires at most once per timeout, and only then
+ * looks at when the client last sent something (libev's "lazy" idle
+ * timer). */
 static void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
     struct session *s = container_of(w, struct session, io.idle);
-    double timeout = s->cfg->client_idle_timeout_ms / 1e3;
+    bool by_server;
+    double timeout = session_idle_timeout(s, &by_server);
     double now = ev_now(loop);
     if (timeout <= 0)
         return; /* a reload turned it off */
@@ -310,6 +312,17 @@ static void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
     if (left > 0) {
         w->repeat = left;
         ev_timer_again(loop, w);
+        return;
+    }
+    if (by_server) {
+        /* as MariaDB 10.11 does on wait_timeout: nothing is sent, the
+         * connection is reset (a client's next write fails: 2006, "server
+         * has gone away", not 2013) */
+        slog_info(s, "idle for %.0f s: closing (the session's wait_timeout)", timeout);
+        struct linger reset = {.l_onoff = 1, .l_linger = 0};
+        (void)setsockopt(s->client.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+        session_mark_closing(s, END_IDLE_TIMEOUT);
+        session_reap(s);
         return;
     }
     slog_info(s, "idle for %d ms: closing (client_idle_timeout_ms)",

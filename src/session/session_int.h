@@ -238,6 +238,13 @@ void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t
 void down_forward(struct session *s);
 bool down_parse(struct session *s);
 bool ensure_connected(struct session *s, uint32_t idx);
+/* (Re)start the idle timer for the smaller of client_idle_timeout_ms and
+ * the session's wait_timeout (`wait_timeout`, seconds; 0 = none). */
+void session_idle_arm(struct session *s, double wait_timeout);
+/* The idle timeout in force, in seconds: client_idle_timeout_ms or the
+ * session's wait_timeout, whichever is shorter (0 = none); *by_server
+ * when it is the wait_timeout. */
+double session_idle_timeout(const struct session *s, bool *by_server);
 
 /* session_backend.c */
 void backend_writable(struct session *s, struct bconn *bc);

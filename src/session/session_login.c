@@ -119,6 +119,26 @@ void send_auth_switch(struct session *s, uint8_t seq)
 
 /* ---- client events ----------------------------------------------------- */
 
+double session_idle_timeout(const struct session *s, bool *by_server)
+{
+    double own = s->cfg->client_idle_timeout_ms / 1e3, wait = s->io.wait_timeout;
+    *by_server = wait > 0 && (own <= 0 || wait < own);
+    return *by_server ? wait : own;
+}
+
+void session_idle_arm(struct session *s, double wait_timeout)
+{
+    bool by_server;
+    s->io.wait_timeout = wait_timeout;
+    double timeout = session_idle_timeout(s, &by_server);
+    if (timeout <= 0)
+        return;
+    if (!ev_is_active(&s->io.idle))
+        s->io.last_active = ev_now(s->w->loop);
+    s->io.idle.repeat = timeout;
+    ev_timer_again(s->w->loop, &s->io.idle);
+}
+
 void session_login_ok(struct session *s, uint8_t seq)
 {
     session_timer_stop(s);
@@ -135,11 +155,10 @@ void session_login_ok(struct session *s, uint8_t seq)
     session_set_state(s, SS_IDLE);
     slog_debug(s, "logged in%s%s", s->who.db ? ", schema " : "", s->who.db ? s->who.db : "");
     audit_login(true, s->id, s->who.user, s->who.peer, s->listener->name, NULL);
-    if (s->cfg->client_idle_timeout_ms > 0 && !ev_is_active(&s->io.idle)) {
-        s->io.last_active = ev_now(s->w->loop);
-        s->io.idle.repeat = s->cfg->client_idle_timeout_ms / 1e3;
-        ev_timer_again(s->w->loop, &s->io.idle);
-    }
+    /* the server's wait_timeout for a new session: its interactive_timeout
+     * for an interactive client */
+    session_idle_arm(
+        s, (double)backend_default_idle_timeout(s->cfg, (s->who.caps & CLIENT_INTERACTIVE) != 0));
     session_next_command(s);
 }
 

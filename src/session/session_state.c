@@ -479,6 +479,17 @@ static void state_changed(struct session *s)
         value_is_zero(&v))
         (void)varstate_unset(s->vars.vs, VS_SYSTEM, "insert_id", 9); /* none: 0 is no forced id */
     s->vars.vs_gen++;
+    /* a SET of wait_timeout: the client's connection times out by it */
+    if (s->vars.vs != NULL && varstate_get(s->vars.vs, VS_SYSTEM, "wait_timeout", 12, &v) &&
+        !v.null) {
+        char num[24];
+        size_t n = v.len < sizeof(num) - 1 ? v.len : sizeof(num) - 1;
+        memcpy(num, v.data, n);
+        num[n] = '\0';
+        double t = strtod(num, NULL);
+        if (t > 0 && t != s->io.wait_timeout)
+            session_idle_arm(s, t);
+    }
     struct bconn *bc = s->conns.cur;
     if (bc == NULL)
         return;

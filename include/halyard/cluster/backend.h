@@ -142,6 +142,9 @@ struct backend_rt {
     _Atomic bool repl_broken;    /* a replica whose IO or SQL thread stopped */
     _Atomic unsigned global_lex; /* classify's CLO_* of its @@global.sql_mode, from the checks */
     _Atomic bool global_lex_seen;
+    /* its @@global.wait_timeout and @@global.interactive_timeout in
+     * seconds, from the checks; 0 = not read yet */
+    _Atomic int64_t wait_timeout_s, interactive_timeout_s;
     _Atomic bool check_now; /* a worker reported a failure: check it at once */
     _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
     _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
@@ -279,6 +282,12 @@ void backend_set_cut_off(struct backend_rt *rt, bool on);
 
 /* Copy the locked part out. Any thread. */
 void backend_info_get(struct backend_rt *rt, struct backend_info *out);
+
+/* The idle timeout in seconds a new session of `cfg` has on the primary
+ * (any backend the monitor read, before a primary is known): its global
+ * interactive_timeout for a client that logged in with
+ * CLIENT_INTERACTIVE, else its global wait_timeout. 0 = not read yet. */
+int64_t backend_default_idle_timeout(const struct config *cfg, bool interactive);
 
 /* The server version of its greeting, as a login to it read it (the
  * monitor's or a worker's). Any thread. */

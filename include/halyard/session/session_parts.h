@@ -188,8 +188,10 @@ struct sess_io {
      * command ends; it looks at down_last when it fires (answer_timeout),
      * and does nothing outside a command. */
     bool timer_lazy;
-    ev_timer idle;      /* client_idle_timeout_ms */
-    double last_active; /* ev_now() of the client's last bytes or command end */
+    ev_timer idle;       /* client_idle_timeout_ms, wait_timeout */
+    double last_active;  /* ev_now() of the client's last bytes or command end */
+    double wait_timeout; /* the session's wait_timeout in seconds: its SET, else the server's
+                          * default at the login (session_idle_arm); 0 = not known */
 };
 
 /* The pool lease (pool_mode = "transaction"): the connections the session
