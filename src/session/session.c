@@ -582,7 +582,7 @@ static enum next_step com_query(struct session *s, const struct next_cmd *c)
             break;
         }
     }
-    return NEXT_ROUTE;
+    return session_kill_unmapped(s, c->p, c->len, c->fits, false) ? NEXT_AGAIN : NEXT_ROUTE;
 }
 
 static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
@@ -594,7 +594,7 @@ static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd 
                   s->cfg->max_prepared_statements);
         return NEXT_AGAIN;
     }
-    return NEXT_ROUTE;
+    return session_kill_unmapped(s, c->p, c->len, c->fits, true) ? NEXT_AGAIN : NEXT_ROUTE;
 }
 
 /* The prepared-statement commands session_ps.c runs: false from them

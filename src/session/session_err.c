@@ -40,6 +40,10 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_NOT_FORWARDED] = {ER_NOT_SUPPORTED_YET, "42000",
                             "halyard does not forward %s: connect to the "
                             "server directly"},
+    [SERR_KILL_NOT_MAPPED] = {ER_NOT_SUPPORTED_YET, "42000",
+                              "This version of MariaDB doesn't yet support "
+                              "'KILL %s through halyard': send KILL <id> as a statement of its "
+                              "own"},
     [SERR_NO_SUCH_THREAD] = {ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u"},
     [SERR_KILL_DENIED] = {ER_KILL_DENIED_ERROR, "HY000", "You are not owner of thread %u"},
     [SERR_NO_SUCH_QUERY] = {ER_NO_SUCH_QUERY, "HY000", "Unknown query id: %llu"},

@@ -36,4 +36,12 @@ bool command_kill_answer(struct session *s, uint32_t len);
 /* INT_KILL_QID answered: `ok` and the value read (NULL: none). */
 void command_kill_qid_value(struct session *s, bool ok, const char *value);
 
+/* session_route.c: a COM_QUERY (or, `prepared`, COM_STMT_PREPARE) whole
+ * at p that runs a KILL halyard cannot map to the server's ids
+ * (classify_kill_refusal) is refused with 1235 and taken from the
+ * client's stream: true when it was. Its id never reaches the server,
+ * where it names no thread or another client's. */
+bool session_kill_unmapped(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                           bool prepared);
+
 #endif /* HALYARD_SESSION_KILL_H */

@@ -42,6 +42,7 @@
 #include "halyard/sql/track.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_kill.h"
 #include "session_begin.h"
 #include "session_cache.h"
 #include "session_diag.h"
@@ -244,6 +245,18 @@ static bool text_mentions(const char *p, size_t n, const char *word)
             return true;
     }
     return false;
+}
+
+bool session_kill_unmapped(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                           bool prepared)
+{
+    const char *sql = (const char *)p + 1, *why;
+    if (!fits || !text_mentions(sql, len - 1, "KILL") ||
+        (why = classify_kill_refusal(sql, len - 1, s->route.lex_opts, prepared)) == NULL)
+        return false;
+    consume_packet(s, len);
+    session_err(s, 1, SERR_KILL_NOT_MAPPED, why);
+    return true;
 }
 
 /* What text_words() finds in a statement's text, anywhere, in any case. */

@@ -1358,3 +1358,73 @@ bool classify_retry_safe(const struct classify_result *res)
                             CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE | CLF_DIAG;
     return res->kind == CL_READ && (res->flags & unsafe) == 0;
 }
+
+/* The word at t spells `lit` (any case). */
+static bool tok_is(const struct lexer *lx, const struct token *t, const char *lit)
+{
+    return t->type == T_WORD && ci_equal(lx->s + t->off, t->len, lit);
+}
+
+/* Whether a KILL statement may stand as written: KILL [HARD | SOFT]
+ * [QUERY] USER (the server's, see classify_kill_refusal), a KILL with
+ * nothing after it (its syntax error), or one whose id is a number, which
+ * the session maps when the KILL is alone. `prepared`: only KILL QUERY
+ * USER, whose effect is the server's alone. The first token is past KILL;
+ * *last is the last one read. */
+static bool kill_stands(struct lexer *lx, bool prepared, struct token *last)
+{
+    struct token t;
+    lex_next(lx, &t);
+    if (tok_is(lx, &t, "HARD") || tok_is(lx, &t, "SOFT"))
+        lex_next(lx, &t);
+    bool query = tok_is(lx, &t, "QUERY");
+    if (query || tok_is(lx, &t, "CONNECTION"))
+        lex_next(lx, &t);
+    *last = t;
+    if (tok_is(lx, &t, "USER"))
+        return query || !prepared;
+    if (prepared)
+        return false;
+    if (t.type == T_NUMBER)
+        lex_next(lx, &t);
+    *last = t;
+    return t.type == T_END || t.type == T_SEMI;
+}
+
+const char *classify_kill_refusal(const char *sql, size_t len, unsigned opts, bool prepared)
+{
+    struct lexer lx;
+    struct token t;
+    kw_ready();
+    lex_init(&lx, sql, len, opts, NULL);
+    unsigned stmts = 0, kills = 0;
+    bool lead = true, in_prepare = false, from = false;
+    for (lex_next(&lx, &t); t.type != T_END; lex_next(&lx, &t)) {
+        if (t.type == T_SEMI) {
+            lead = true;
+            in_prepare = from = false;
+            continue;
+        }
+        if (lead) {
+            stmts++;
+            in_prepare = tok_is(&lx, &t, "PREPARE");
+            if (tok_is(&lx, &t, "KILL")) {
+                kills++;
+                if (!kill_stands(&lx, prepared, &t))
+                    return prepared ? "in a prepared statement" : "with an id that is not a number";
+                if (t.type == T_END)
+                    break;
+                lead = t.type == T_SEMI;
+                continue;
+            }
+        } else if (in_prepare && from && t.type == T_STRING &&
+                   classify_kill_refusal(sql + t.in_off, t.in_len, opts, true) != NULL) {
+            return "in a prepared statement";
+        }
+        from = in_prepare && tok_is(&lx, &t, "FROM");
+        lead = false;
+    }
+    if (kills > 0 && stmts > 1)
+        return "in a multi-statement text";
+    return NULL;
+}

@@ -1869,6 +1869,40 @@ static void test_match_word(void **state)
     assert_true(lex_match_word(&p, p + 4, "SHOW"));
 }
 
+/* classify_kill_refusal: where a KILL's id would reach the server unmapped. */
+static void test_kill_refusal(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        bool prepared;
+        const char *want; /* NULL: forwarded or answered alone */
+    } kills[] = {
+        {"SELECT 'kill 5'", false, NULL},
+        {"SELECT skill FROM t; SELECT 1", false, NULL},
+        {"KILL USER app", false, NULL},
+        {"KILL QUERY USER 'app'@'%'", false, NULL},
+        {"KILL", false, NULL},
+        {"KILL 5; SELECT SLEEP(0.05)", false, "in a multi-statement text"},
+        {"SELECT 1; /* x */ kill connection 5", false, "in a multi-statement text"},
+        {"KILL USER app; SELECT 1", false, "in a multi-statement text"},
+        {"KILL 5 + 0", false, "with an id that is not a number"},
+        {"KILL HARD QUERY CONNECTION_ID()", false, "with an id that is not a number"},
+        {"KILL ?", true, "in a prepared statement"},
+        {"KILL USER app", true, "in a prepared statement"},
+        {"KILL QUERY USER app", true, NULL},
+        {"PREPARE s FROM 'KILL ?'", false, "in a prepared statement"},
+        {"PREPARE s FROM 'SELECT 1'", false, NULL},
+        {"PREPARE s FROM @kill", false, NULL},
+    };
+    for (size_t i = 0; i < sizeof(kills) / sizeof(kills[0]); i++) {
+        const char *got =
+            classify_kill_refusal(kills[i].sql, strlen(kills[i].sql), 0, kills[i].prepared);
+        if (kills[i].want == NULL ? got != NULL : got == NULL || strcmp(got, kills[i].want) != 0)
+            fail_msg("%s: got %s", kills[i].sql, got != NULL ? got : "NULL");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1899,6 +1933,7 @@ int main(void)
         cmocka_unit_test(test_connection_id_spans),
         cmocka_unit_test(test_connection_id_rewrite),
         cmocka_unit_test(test_prev_stmt_calls_rewrite),
+        cmocka_unit_test(test_kill_refusal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

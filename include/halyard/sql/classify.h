@@ -308,6 +308,17 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
 bool classify_retry_safe(const struct classify_result *res);
 
 /*
+ * Whether the text runs a KILL that names a thread by an id halyard cannot
+ * map to the server's (the session answers KILL <number> alone itself):
+ * a KILL in a multi-statement text, a KILL whose id is an expression, a
+ * KILL in a prepared statement (`prepared`: the text of a
+ * COM_STMT_PREPARE; also SQL PREPARE ... FROM 'text'). Returns where, for
+ * the refusal's message ("in a multi-statement text"...), or NULL. KILL
+ * [QUERY] USER alone, and KILL QUERY USER prepared, name no id: NULL.
+ */
+const char *classify_kill_refusal(const char *sql, size_t len, unsigned opts, bool prepared);
+
+/*
  * `len` bytes of `sql` with each call of `cid` (classify_result.connid)
  * replaced by `id` in decimal, and each of its aliases added: writes at
  * most cap bytes to out and returns the length of the whole text, never
