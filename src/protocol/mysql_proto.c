@@ -1036,8 +1036,8 @@ static enum mysql_resp_rc resp_first(struct mysql_resp *r, const uint8_t *p, uin
             return MYSQL_RESP_BAD;
         r->rs_last = false;
         return resp_result_end(r);
-    case MYSQL_LOCAL_INFILE:
-        if (r->cmd != COM_QUERY)
+    case MYSQL_LOCAL_INFILE: /* a LOAD DATA LOCAL, as text or prepared */
+        if (r->cmd != COM_QUERY && r->cmd != COM_STMT_EXECUTE)
             return MYSQL_RESP_BAD;
         r->state = RS_INFILE;
         return MYSQL_RESP_INFILE;
