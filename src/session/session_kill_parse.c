@@ -1,0 +1,141 @@
+/*
+ * session_kill_parse.c: the KILL statements halyard answers itself, read
+ * from a COM_QUERY's text (parse_kill, session_kill.h): KILL [HARD|SOFT]
+ * [QUERY|CONNECTION] id, KILL ... USER name[@host] and KILL QUERY ID.
+ * Pure: text in, a struct kill_stmt out; session.c answers them.
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include "halyard/sql/lexer.h"
+#include "halyard/session/session_err.h"
+#include "session_kill.h"
+
+/* Nothing but spaces, comments and one ';' left. */
+static bool kill_end(const char *p, const char *end)
+{
+    p = lex_skip_space_comments(p, end);
+    if (p < end && *p == ';')
+        p = lex_skip_space_comments(p + 1, end);
+    return p == end;
+}
+
+/* One part of an account name: 'quoted', "quoted", `quoted` or bare
+ * (letters, digits, '_', '$', '.', '%', '-'). */
+static bool kill_name_part(const char **pp, const char *end, char *out, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+    if (p < end && (*p == '\'' || *p == '"' || *p == '`')) {
+        char q = *p++;
+        while (p < end && *p != q) {
+            if (*p == '\\' && q != '`' && p + 1 < end)
+                p++;
+            if (n + 1 >= cap)
+                return false;
+            out[n++] = *p++;
+        }
+        if (p >= end)
+            return false;
+        p++;
+    } else {
+        while (p < end && (isalnum((unsigned char)*p) || strchr("_$.%-", *p) != NULL)) {
+            if (n + 1 >= cap)
+                return false;
+            out[n++] = *p++;
+        }
+        if (n == 0)
+            return false;
+    }
+    out[n] = '\0';
+    *pp = p;
+    return true;
+}
+
+/* A connection id: digits to the end of the statement. */
+static bool kill_id(const char *p, const char *end, uint32_t *id)
+{
+    if (p >= end || !isdigit((unsigned char)*p))
+        return false;
+    uint64_t v = 0;
+    while (p < end && isdigit((unsigned char)*p)) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            return false;
+        p++;
+    }
+    *id = (uint32_t)v;
+    return kill_end(p, end);
+}
+
+/* USER name[@host] to the end of the statement. */
+static bool kill_user_name(const char *p, const char *end, struct kill_user *ku)
+{
+    if (lex_match_word(&p, end, "CURRENT_USER"))
+        return false; /* the server's to resolve */
+    if (!kill_name_part(&p, end, ku->user, sizeof(ku->user)))
+        return false;
+    ku->any_host = true;
+    ku->host[0] = '\0';
+    if (p < end && *p == '@') {
+        p++;
+        if (!kill_name_part(&p, end, ku->host, sizeof(ku->host)))
+            return false;
+        ku->any_host = false;
+    }
+    return kill_end(p, end);
+}
+
+/* KILL QUERY ID's expression: a number, or any other expression. */
+static enum kill_kind kill_qid(const char *p, const char *sql, const char *end, struct kill_stmt *k)
+{
+    p = lex_skip_space_comments(p, end);
+    const char *e = end;
+    while (e > p && (isspace((unsigned char)e[-1]) || e[-1] == ';'))
+        e--;
+    if (p == e)
+        return KILL_NONE; /* the server's syntax error */
+    k->qid_number = false;
+    k->qid = 0;
+    const char *d = p;
+    while (d < e && isdigit((unsigned char)*d)) {
+        if (k->qid > (UINT64_MAX - 9) / 10)
+            return KILL_NONE; /* past any id: the server's to answer */
+        k->qid = k->qid * 10 + (uint64_t)(*d - '0');
+        d++;
+    }
+    if (d > p && kill_end(d, end)) {
+        k->qid_number = true;
+        return KILL_QID;
+    }
+    k->expr_off = (uint32_t)(p - sql);
+    k->expr_len = (uint32_t)(e - p);
+    return KILL_QID;
+}
+
+enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
+{
+    const char *p = sql, *end = sql + len;
+    p = lex_skip_space_comments(p, end);
+    if (!lex_match_word(&p, end, "KILL"))
+        return KILL_NONE;
+    k->modifier = "";
+    if (lex_match_word(&p, end, "HARD"))
+        k->modifier = "HARD ";
+    else if (lex_match_word(&p, end, "SOFT"))
+        k->modifier = "SOFT ";
+    k->query = false;
+    if (lex_match_word(&p, end, "QUERY")) {
+        k->query = true;
+        if (lex_match_word(&p, end, "ID"))
+            return kill_qid(p, sql, end, k); /* a query id, not a connection id */
+    } else {
+        (void)lex_match_word(&p, end, "CONNECTION");
+    }
+    if (lex_match_word(&p, end, "USER")) {
+        /* KILL QUERY USER: the server stops the statements; sessions go on */
+        return !k->query && kill_user_name(p, end, &k->user) ? KILL_USER : KILL_NONE;
+    }
+    return kill_id(p, end, &k->id) ? KILL_ID : KILL_NONE;
+}
