@@ -107,7 +107,10 @@ void dual_decide(const struct dual_view *v, const struct dual_settings *s, struc
                     n[a].name, "");
             return;
         }
-        if (v->active_down_ms < (uint64_t)s->delay_ms) {
+        /* A server gone from a host that answers is no partition: no
+         * cut-off side to wait for (dualmaster.h). */
+        bool gone = n[a].down && n[a].refused;
+        if (!gone && v->active_down_ms < (uint64_t)s->delay_ms) {
             verdict(out, DUAL_WAIT, sb, "%s is unreachable; failover_delay_ms not passed%s",
                     n[a].name, "");
             return;
@@ -132,8 +135,14 @@ void dual_decide(const struct dual_view *v, const struct dual_settings *s, struc
                     n[a].name, n[sb].name);
             return;
         }
-        verdict(out, DUAL_PROMOTE, sb, "%s is unreachable and the standby %s lost it too",
-                n[a].name, n[sb].name);
+        if (gone && v->active_down_ms < (uint64_t)s->delay_ms)
+            verdict(out, DUAL_PROMOTE, sb,
+                    "%s refuses connections (its server is gone, its host answers) and the "
+                    "standby %s lost it too: no partition, no failover_delay_ms",
+                    n[a].name, n[sb].name);
+        else
+            verdict(out, DUAL_PROMOTE, sb, "%s is unreachable and the standby %s lost it too",
+                    n[a].name, n[sb].name);
         return;
     }
     /* 3, 4. A server halyard fenced, read-only now. */

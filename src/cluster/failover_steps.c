@@ -444,6 +444,7 @@ void fx_view_from_monitor(const struct config *cfg, struct failover_node *nodes)
         enum backend_state health =
             (enum backend_state)atomic_load_explicit(&rt->health, memory_order_relaxed);
         n->reachable = health != BACKEND_DOWN && info.last_check_time != 0;
+        n->refused = info.refused;
         enum backend_state st = backend_state(rt);
         n->maint = st == BACKEND_MAINT || st == BACKEND_DRAINING;
         n->read_only = info.read_only;

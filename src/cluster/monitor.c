@@ -12,6 +12,7 @@
  * snapshot and backend_info, roles (pick_primary), health
  * (backend_track_feed), then the hook.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -436,6 +437,7 @@ static void publish_info(struct monitor_backend *mb)
     } else {
         copy_cell(in->last_check, sizeof(in->last_check), mb->error);
     }
+    in->refused = !mb->ok && mb->refused;
     in->last_check_time = time(NULL);
     if (mb->ok) {
         /* the newest first: what a session's in-flight write may be
@@ -922,6 +924,22 @@ static void busy_note(struct monitor_backend *mb, const struct sqlresult *res)
     check_passed(mb);
 }
 
+/* cluster = dual-master: mb's server refused or reset the check's
+ * connection (it is gone, its host answers). Whether the other server lost
+ * it too is what the failover waits for (dualmaster.h): that server is
+ * checked now rather than at its next interval. */
+static void peers_check_now(struct monitor_backend *mb)
+{
+    struct monitor *m = mb->m;
+    if (grp_of(mb)->cluster != CLUSTER_DUAL_MASTER)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        struct monitor_backend *o = m->mb[i];
+        if (o != NULL && o != mb && o->be->group == mb->be->group && !o->checking)
+            start_check(o, false);
+    }
+}
+
 static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     struct monitor_backend *mb = arg;
@@ -954,6 +972,10 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
             run_step(mb, STEP_CONNECT);
             return;
         }
+        mb->refused = res->err_code == 0 &&
+                      (res->sys_errno == ECONNREFUSED || res->sys_errno == ECONNRESET);
+        if (mb->refused)
+            peers_check_now(mb);
         if (res->err_code != 0)
             check_done(mb, false, "%s: ERROR %u (%s): %s", step_names[mb->step], res->err_code,
                        res->sqlstate, res->err_msg);
@@ -1049,6 +1071,7 @@ static void start_check(struct monitor_backend *mb, bool in_round)
         }
     }
     mb->checking = true;
+    mb->refused = false;
     mb->in_round = in_round;
     if (in_round)
         r->pending++;

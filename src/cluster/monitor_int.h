@@ -28,6 +28,8 @@ struct monitor_backend {
     bool seen;            /* a check has completed */
     bool ok;              /* the last check succeeded */
     char error[200];      /* why it failed */
+    bool refused;         /* it failed with the connection refused or reset: the host answers,
+                           * no server listens (dualmaster.h) */
     double checked_at;    /* ev_now() of the monitor loop when the last check ended */
     double check_started; /* ... and when it started (failover: is it older than a promotion?) */
     double down_since;    /* ev_now() of the first failed check of the current streak; 0 = none */

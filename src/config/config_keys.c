@@ -331,7 +331,10 @@ const struct config_key config_keys[] = {
      "configured (backends and witnesses); off = never (switchover still works)",
      "off|auto"},
     {"failover_delay_ms", CONFIG_INT, "1000", 0, 3600000,
-     "milliseconds the primary must have been unreachable before an automatic failover", NULL},
+     "milliseconds the primary must have been unreachable before an automatic failover; a "
+     "dual-master pair skips it when the active refuses or resets connections and the standby "
+     "lost it too (its server is gone, no partition)",
+     NULL},
     {"failover_write_wait_ms", CONFIG_INT, "5000", 0, 600000,
      "milliseconds a write, or a login naming a schema, waits for a usable primary (during a "
      "failover or switchover) before it fails, and on Galera a new writer may take to apply "

@@ -85,6 +85,7 @@ struct sqlclient {
     struct sqlresult_parser parser;
     char deferred[200]; /* a failure found while starting, reported from the loop */
     bool has_deferred;
+    int sys_errno; /* the errno of the failure about to be reported (sqlresult.sys_errno) */
 
     int in_cb;
     bool doomed;
@@ -311,7 +312,7 @@ hy_status_t sqlresult_parser_feed(struct sqlresult_parser *p, const uint8_t *pay
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents);
-static void connect_failed(struct sqlclient *c, const char *why);
+static void connect_failed(struct sqlclient *c, int err);
 
 static char *dup_or_empty(const char *s)
 {
@@ -466,6 +467,8 @@ static void fail(struct sqlclient *c, uint16_t code, const char *sqlstate, const
 {
     struct sqlresult res = {0};
     res.err_code = code;
+    res.sys_errno = code == 0 ? c->sys_errno : 0;
+    c->sys_errno = 0;
     snprintf(res.sqlstate, sizeof(res.sqlstate), "%s", sqlstate != NULL ? sqlstate : "HY000");
     va_list ap;
     va_start(ap, fmt);
@@ -570,6 +573,7 @@ hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg)
     }
     c->deadline = ev_now(c->loop) + c->timeout_ms / 1000.0;
     if (!conn_connect_next(&c->conn, c->loop, &c->target, &c->timer, c->deadline)) {
+        c->sys_errno = errno;
         defer_fail(c, "connect to %s:%d: %s", c->address, c->port, strerror(errno));
         return HY_OK;
     }
@@ -577,16 +581,18 @@ hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg)
     return HY_OK;
 }
 
-/* The connect to the current address failed (`why`): the next address
- * within the same budget, or the operation fails. */
-static void connect_failed(struct sqlclient *c, const char *why)
+/* The connect to the current address failed (errno `err`): the next
+ * address within the same budget, or the operation fails. */
+static void connect_failed(struct sqlclient *c, int err)
 {
     while (resolve_target_left(&c->target) > 0) {
         conn_close(&c->conn, c->loop, NULL);
         if (conn_connect_next(&c->conn, c->loop, &c->target, &c->timer, c->deadline))
             return;
-        why = strerror(errno);
+        err = errno;
     }
+    const char *why = strerror(err);
+    c->sys_errno = err;
     fail(c, 0, NULL, "connect to %s:%d: %s", c->address, c->port, why);
 }
 
@@ -613,8 +619,10 @@ static hy_status_t start_command(struct sqlclient *c, enum sc_state st, uint8_t 
         memcpy(c->out + c->out_len + MYSQL_HEADER_SIZE + 1, text, len);
     c->out_len += MYSQL_HEADER_SIZE + 1 + len;
     c->seq = 0;
-    if (flush_out(c) == HY_ERROR)
+    if (flush_out(c) == HY_ERROR) {
+        c->sys_errno = errno;
         defer_fail(c, "send: %s", strerror(errno));
+    }
     return HY_OK;
 }
 
@@ -731,7 +739,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
         return;
     }
     if (c->state == SC_CONNECTING && resolve_target_left(&c->target) > 0) {
-        connect_failed(c, "connect timed out");
+        connect_failed(c, ETIMEDOUT);
         return;
     }
     fail(c, 0, NULL, "timeout after %d ms", c->timeout_ms);
@@ -912,6 +920,7 @@ static void on_readable(struct sqlclient *c)
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
+            c->sys_errno = errno;
             fail(c, 0, NULL, "recv: %s", strerror(errno));
             return;
         }
@@ -966,7 +975,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (getsockopt(c->conn.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
             err = errno;
         if (err != 0) {
-            connect_failed(c, strerror(err));
+            connect_failed(c, err);
             return;
         }
         conn_timer_rearm(c->loop, &c->timer, c->deadline - ev_now(c->loop)); /* login: the rest */
@@ -980,6 +989,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     if (revents & EV_WRITE) {
         if (flush_out(c) == HY_ERROR) {
+            c->sys_errno = errno;
             fail(c, 0, NULL, "send: %s", strerror(errno));
             return;
         }

@@ -16,6 +16,7 @@ the active, node1 the standby, node2 the witness; fixtures `dual` and
 import glob
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -174,6 +175,45 @@ def test_kill_active_under_load(start_dual_halyard, dual, tmp_path):
     # No repointing: node1 still has node0 as its source (stopped until it is checked).
     st = dual.slave_status(1)
     assert st["Master_Port"] == dual.port(0) and st["Slave_IO_Running"] == "No", st
+
+
+def test_killed_active_is_replaced_without_the_delay(start_dual_halyard, dual, tmp_path):
+    """kill -9 of the active: its port refuses halyard's checks and the
+    standby's IO thread lost it too, so no partition is possible and the
+    standby is promoted well before failover_delay_ms (3 s here)."""
+    h, conf = start(start_dual_halyard, tmp_path, failover_delay_ms=3000)
+    table = make_table(dual, "gone")
+    elapsed, load = kill_active_under_load(dual, h, table)
+    assert elapsed < 1.5, elapsed
+    assert load.ids() <= ids_on(dual, 1, table)
+    assert roles(h)["node1"] == "primary"
+    done = wait_audit(conf["audit_log"], "failover", ok=True)
+    assert (done["from"], done["to"]) == ("node0", "node1"), done
+
+
+def test_silent_active_still_waits_the_delay(start_dual_halyard, dual, tmp_path):
+    """An active that takes connections but never answers (SIGSTOP: the
+    checks time out, as across a partition) is not promoted over before
+    failover_delay_ms has passed from its DOWN, even with the standby's IO
+    thread stopped."""
+    h, conf = start(start_dual_halyard, tmp_path, failover_delay_ms=3000)
+    dual.sql(1, "STOP SLAVE IO_THREAD")
+    pid = int(open(dual.node(0)["pid_file"]).read().strip())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t_stop = time.monotonic()
+        wait_until(lambda: backends(h.admin_socket)["node0"]["state"] == "DOWN", 10,
+                   what="node0 DOWN")
+        t_down = time.monotonic()
+        wait_until(lambda: roles(h).get("node1") == "primary", 15, what="node1 promoted")
+        t_promoted = time.monotonic()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    print(f"\nsilent active: DOWN {t_down - t_stop:.3f} s, promoted {t_promoted - t_stop:.3f} s "
+          "after SIGSTOP")
+    assert t_promoted - t_down >= 2.5, (t_down - t_stop, t_promoted - t_stop)
+    done = wait_audit(conf["audit_log"], "failover", ok=True)
+    assert (done["from"], done["to"]) == ("node0", "node1"), done
 
 
 def test_old_active_returns_as_standby(start_dual_halyard, dual, tmp_path):

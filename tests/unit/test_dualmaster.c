@@ -8,7 +8,8 @@
  *   connected to the other, "e" SQL thread error, "g" no GTID position,
  *   "x" errant transactions, "l" lost transactions of its own, "s" a
  *   semi-sync replica in gtid_strict_mode (regains them), "t" replication
- *   threads stopped
+ *   threads stopped, "c" its last check was refused or reset (its server
+ *   is gone, its host answers)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +58,9 @@ static struct dual_node make(const char *code, int i)
             break;
         case 't':
             d.stopped = true;
+            break;
+        case 'c':
+            d.refused = true;
             break;
         default:
             fail_msg("bad code %s", code);
@@ -128,6 +132,16 @@ static void test_decide(void **state)
         {"active lost, failover off", {"D", "R"}, 0, 9000, false, DUAL_WAIT, 1, "failover = off"},
         {"standby still reaches it", {"D", "Ri"}, 0, 5000, true, DUAL_WAIT, 1, "still replicates"},
         {"promote", {"D", "R"}, 0, 5000, true, DUAL_PROMOTE, 1, "lost it too"},
+        {"silent active (timeouts), standby lost it: the delay", {"D", "R"}, 0, 10, true,
+         DUAL_WAIT, 1, "delay"},
+        {"server gone (refused), standby lost it: at once", {"Dc", "R"}, 0, 10, true,
+         DUAL_PROMOTE, 1, "refuses connections"},
+        {"server gone, standby still reaches it", {"Dc", "Ri"}, 0, 10, true, DUAL_WAIT, 1,
+         "still replicates"},
+        {"refused but not DOWN yet: the delay", {"Xc", "R"}, 0, 10, true, DUAL_WAIT, 1, "delay"},
+        {"server gone, failover off", {"Dc", "R"}, 0, 10, false, DUAL_WAIT, 1, "failover = off"},
+        {"server gone, standby in maintenance", {"Dc", "Rm"}, 0, 10, true, DUAL_BLOCKED, 1,
+         "maintenance"},
         {"promote node a", {"R", "D"}, 1, 5000, true, DUAL_PROMOTE, 0, NULL},
         {"standby unreachable too", {"D", "X"}, 0, 5000, true, DUAL_BLOCKED, 1, "unreachable too"},
         {"standby in maintenance", {"D", "Rm"}, 0, 5000, true, DUAL_BLOCKED, 1, "maintenance"},

@@ -105,6 +105,7 @@ struct backend_info {
     bool sql_running;       /* Slave_SQL_Running = Yes */
     unsigned sql_errno;     /* Last_SQL_Errno: the SQL thread stopped on this error; 0 = none */
     char last_check[160];   /* "ok", "connect: Connection refused", ... */
+    bool refused;           /* the last check failed with the connection refused or reset */
     time_t last_check_time; /* wall clock; 0 = never checked */
     char why[200];          /* reason of the last state or role change */
     time_t why_time;        /* when it changed; 0 = never */

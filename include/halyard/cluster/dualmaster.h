@@ -27,6 +27,11 @@
  *     its own IO thread has lost the active too (a majority of the pair's
  *     view: an active only halyard cannot reach is left alone). The failover
  *     lock (failover_exec.h) needs its majority with the witnesses besides.
+ *     The delay is skipped when the active is DOWN and its last check was
+ *     refused or reset (`refused`: its host answers, its server process is
+ *     gone) while the standby lost it too: that is no partition, whose
+ *     cut-off side the delay gives time to fence its active (timeouts,
+ *     silence: fence_cut_off_primary), and nobody is left to fence.
  *     WAIT while the delay runs or the standby still reaches the active;
  *     BLOCKED when the standby cannot be promoted.
  *  3. HOLD a fenced, read-only server that has errant transactions (its
@@ -58,6 +63,8 @@ struct dual_node {
     const char *name;
     bool reachable;  /* its last check succeeded (not DOWN) */
     bool down;       /* its health is DOWN */
+    bool refused;    /* its last check failed with the connection refused (ECONNREFUSED) or
+                      * reset (ECONNRESET): its host answers, no server listens */
     bool read_only;  /* @@read_only */
     bool fenced;     /* halyard fenced it: never the active until rejoined */
     bool maint;      /* in maintenance or draining: never promoted */

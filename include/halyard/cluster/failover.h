@@ -72,6 +72,7 @@ struct failover_settings {
 struct failover_node {
     const char *name;
     bool reachable;              /* its last check succeeded */
+    bool refused;                /* its last check was refused or reset (monitor's view only) */
     bool maint;                  /* in maintenance (or draining): never promoted */
     bool read_only;              /* @@read_only */
     bool replicating;            /* SHOW ALL SLAVES STATUS has a row: it has a source */

@@ -56,6 +56,9 @@ struct sqlresult {
     uint16_t err_code; /* ok == false: the server's error number, 0 for a local failure */
     char sqlstate[6];  /* ok == false and err_code != 0 */
     char err_msg[256]; /* ok == false: the server's message, or what failed locally */
+    int sys_errno;     /* ok == false, err_code 0: the errno of the failed connect, send or
+                        * recv (ECONNREFUSED: nobody listens; ECONNRESET: reset), 0 for
+                        * anything else (a timeout, the server closing, a malformed answer) */
     uint64_t affected; /* an OK answer */
     uint16_t status;   /* server status flags of the last OK/EOF */
     uint16_t warnings;
