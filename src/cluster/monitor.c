@@ -456,6 +456,25 @@ static void publish_info(struct monitor_backend *mb)
     pthread_mutex_unlock(&rt->lock);
 }
 
+/* cluster = dual-master: mb's IO thread still runs while the other server
+ * of its group refused or reset the last check (gone, its host answers),
+ * for less than failover_delay_ms. The promotion waits for mb's IO thread
+ * to notice (dualmaster.h), so mb is checked again soon. */
+static bool peer_gone(const struct monitor_backend *mb)
+{
+    const struct monitor *m = mb->m;
+    if (grp_of(mb)->cluster != CLUSTER_DUAL_MASTER || !mb->repl.io_running)
+        return false;
+    double now = ev_now(m->loop);
+    for (size_t i = 0; i < m->n; i++) {
+        const struct monitor_backend *o = m->mb[i];
+        if (o != NULL && o != mb && o->be->group == mb->be->group && !o->ok && o->refused &&
+            o->down_since > 0 && now - o->down_since < grp_of(mb)->failover_delay_ms / 1000.0)
+            return true;
+    }
+    return false;
+}
+
 static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...) HY_PRINTF(3, 4);
 
 static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...)
@@ -512,8 +531,9 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     }
     mb->passive_counted = false;
 
-    /* A failing backend is checked again soon, until it is DOWN. */
-    if (!ok && mb->track.health != BACKEND_DOWN && checked(mb)) {
+    /* A failing backend is checked again soon, until it is DOWN; so is a
+     * dual-master server still replicating from a peer that is gone. */
+    if (((!ok && mb->track.health != BACKEND_DOWN) || (ok && peer_gone(mb))) && checked(mb)) {
         ev_timer_stop(m->loop, &mb->recheck);
         ev_timer_set(&mb->recheck, fast_interval(mb), 0.);
         ev_timer_start(m->loop, &mb->recheck);
