@@ -992,8 +992,8 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
             run_step(mb, STEP_CONNECT);
             return;
         }
-        mb->refused = res->err_code == 0 &&
-                      (res->sys_errno == ECONNREFUSED || res->sys_errno == ECONNRESET);
+        mb->refused =
+            res->err_code == 0 && (res->sys_errno == ECONNREFUSED || res->sys_errno == ECONNRESET);
         if (mb->refused)
             peers_check_now(mb);
         if (res->err_code != 0)
