@@ -1391,6 +1391,33 @@ static bool kill_stands(struct lexer *lx, bool prepared, struct token *last)
     return t.type == T_END || t.type == T_SEMI;
 }
 
+/* A KILL the server answers alone, whatever the id space: its id the
+ * number 0, which names no thread (the server's ids start at 1, halyard's
+ * at 2^30: the server answers "Unknown thread id", as it would directly),
+ * or an id with a subquery or a sequence function, which the server
+ * refuses before anything runs (ER_SUBQUERIES_NOT_SUPPORTED, 1970). `at`
+ * is past KILL; a copy is read. */
+static bool kill_server_alone(const struct lexer *at, const char *sql)
+{
+    struct lexer lx = *at;
+    struct token t;
+    lex_next(&lx, &t);
+    if (tok_is(&lx, &t, "HARD") || tok_is(&lx, &t, "SOFT"))
+        lex_next(&lx, &t);
+    if (tok_is(&lx, &t, "QUERY") || tok_is(&lx, &t, "CONNECTION"))
+        lex_next(&lx, &t);
+    if (t.type == T_NUMBER && t.len == 1 && sql[t.off] == '0') {
+        lex_next(&lx, &t);
+        return t.type == T_END || t.type == T_SEMI;
+    }
+    for (; t.type != T_END && t.type != T_SEMI; lex_next(&lx, &t)) {
+        if (tok_is(&lx, &t, "SELECT") || tok_is(&lx, &t, "LASTVAL") ||
+            tok_is(&lx, &t, "NEXTVAL") || tok_is(&lx, &t, "SETVAL") || tok_is(&lx, &t, "VALUE"))
+            return true; /* NEXT VALUE FOR, PREVIOUS VALUE FOR */
+    }
+    return false;
+}
+
 const char *classify_kill_refusal(const char *sql, size_t len, unsigned opts, bool prepared)
 {
     struct lexer lx;
@@ -1408,6 +1435,10 @@ const char *classify_kill_refusal(const char *sql, size_t len, unsigned opts, bo
         if (lead) {
             stmts++;
             in_prepare = tok_is(&lx, &t, "PREPARE");
+            if (tok_is(&lx, &t, "KILL") && kill_server_alone(&lx, sql)) {
+                lead = false; /* the server's answer is the right one */
+                continue;
+            }
             if (tok_is(&lx, &t, "KILL")) {
                 kills++;
                 if (!kill_stands(&lx, prepared, &t))

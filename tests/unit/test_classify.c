@@ -1894,6 +1894,18 @@ static void test_kill_refusal(void **state)
         {"PREPARE s FROM 'KILL ?'", false, "in a prepared statement"},
         {"PREPARE s FROM 'SELECT 1'", false, NULL},
         {"PREPARE s FROM @kill", false, NULL},
+        /* the server answers these alone: id 0 names no thread, and it
+         * refuses a subquery (mtr main.ps_1general, main.parser) */
+        {" KILL 0 ", true, NULL},
+        {"KILL QUERY 0", true, NULL},
+        {"PREPARE stmt1 FROM ' KILL 0 '", false, NULL},
+        {"KILL 0; SELECT 1", false, NULL},
+        {"KILL ( SELECT 1 ) + LASTVAL(s)", false, NULL},
+        {"KILL LASTVAL(s)", false, NULL},
+        {"KILL QUERY NEXT VALUE FOR s", true, NULL},
+        {"KILL 00", true, "in a prepared statement"},
+        {"KILL 0 + 5", false, "with an id that is not a number"},
+        {"KILL 0 + 5", true, "in a prepared statement"},
     };
     for (size_t i = 0; i < sizeof(kills) / sizeof(kills[0]); i++) {
         const char *got =
