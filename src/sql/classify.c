@@ -1411,8 +1411,8 @@ static bool kill_server_alone(const struct lexer *at, const char *sql)
         return t.type == T_END || t.type == T_SEMI;
     }
     for (; t.type != T_END && t.type != T_SEMI; lex_next(&lx, &t)) {
-        if (tok_is(&lx, &t, "SELECT") || tok_is(&lx, &t, "LASTVAL") ||
-            tok_is(&lx, &t, "NEXTVAL") || tok_is(&lx, &t, "SETVAL") || tok_is(&lx, &t, "VALUE"))
+        if (tok_is(&lx, &t, "SELECT") || tok_is(&lx, &t, "LASTVAL") || tok_is(&lx, &t, "NEXTVAL") ||
+            tok_is(&lx, &t, "SETVAL") || tok_is(&lx, &t, "VALUE"))
             return true; /* NEXT VALUE FOR, PREVIOUS VALUE FOR */
     }
     return false;
