@@ -424,8 +424,8 @@ static void check_tracker(const uint8_t *d, size_t n)
             FUZZ_CHECK(rc != MYSQL_RESP_DONE && rc != MYSQL_RESP_INFILE);
             FUZZ_CHECK(r.err_code == 0 || done);
         }
-        if (rc == MYSQL_RESP_INFILE) {
-            FUZZ_CHECK(cmd == COM_QUERY);
+        if (rc == MYSQL_RESP_INFILE) { /* LOAD DATA LOCAL, as text or prepared */
+            FUZZ_CHECK(cmd == COM_QUERY || cmd == COM_STMT_EXECUTE);
             infile = true;
         }
         free(p);
