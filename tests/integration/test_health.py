@@ -113,10 +113,13 @@ def test_replica_past_max_replication_lag_and_back(start_halyard, cluster, tmp_p
     cluster.sql(0, "CREATE TABLE IF NOT EXISTS health.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
     cluster.sync()
     audit = tmp_path / "audit.log"
+    # the delay first: setting it stops node1's replication for a moment,
+    # and a check then would see it broken, not lagging (CI: "ONLINE ->
+    # LAGGING: replication broken")
+    cluster.delay(1, 8)
     h = start_halyard(max_replication_lag=2, audit_log=str(audit),
                       monitor={"user": "monitor", "password": "monitor", "interval_ms": 500})
     r1, r2 = cluster.server_id(1), cluster.server_id(2)
-    cluster.delay(1, 8)
     stop = threading.Event()
 
     def writer():
