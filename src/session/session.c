@@ -811,6 +811,17 @@ static enum next_step next_lost(struct session *s, const struct next_cmd *c)
     return NEXT_ROUTE;
 }
 
+/* A statement uses LAST_INSERT_ID() whose value went with its connection
+ * (s->values.lid_lost): it would read another connection's value, so the
+ * session ends as the server's death would have ended it. */
+static void lid_lost_end(struct session *s)
+{
+    slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing", s->values.lid_lost);
+    command_abandon(s);
+    session_err(s, 1, SERR_LID_LOST, s->values.lid_lost);
+    session_mark_closing(s, END_BACKEND_LOST);
+}
+
 /* Where the command goes (*idx: a backend or a ROUTE_* outcome; *why:
  * why no backend; *primary_write: a write the primary is to take
  * outside a transaction, which may wait for one). */
@@ -847,13 +858,7 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
         session_pool_lid_fetch(s))
         return NEXT_STOP; /* its LAST_INSERT_ID() read first, where it is (or found lost) */
     if (s->values.lid_lost != NULL && s->query.cmd_lid) {
-        /* It would read another connection's value: the session
-         * ends as the server's death would have ended it. */
-        slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing",
-                  s->values.lid_lost);
-        command_abandon(s);
-        session_err(s, 1, SERR_LID_LOST, s->values.lid_lost);
-        session_mark_closing(s, END_BACKEND_LOST);
+        lid_lost_end(s);
         return NEXT_STOP;
     }
     if (s->values.lid_unknown != NULL && s->query.cmd_lid) {
@@ -1633,13 +1638,7 @@ bool ensure_backend(struct session *s, uint32_t idx)
     if (bc == NULL && session_pool_take(s, idx))
         bc = s->conns.bc[idx];
     if (s->values.lid_lost != NULL && s->query.cmd_lid && s->query.internal == INT_NONE) {
-        /* its unread value went with the connection the pool just closed:
-         * as next_route() does */
-        slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing",
-                  s->values.lid_lost);
-        command_abandon(s);
-        session_err(s, 1, SERR_LID_LOST, s->values.lid_lost);
-        session_mark_closing(s, END_BACKEND_LOST);
+        lid_lost_end(s); /* its unread value went with the connection the pool just closed */
         return false;
     }
     if (bc != NULL && session_pool_lid_for_owner(s, bc))
