@@ -228,18 +228,20 @@ check: deps
 # The long part of make check runs as three tracks side by side: the
 # pooled suite, the session-mode suite, and the clang build, the fuzzers,
 # the package, mtr, pitr-check, cache-check --short and history-check
-# --short one after another. Each works on ports of its own (a cluster per
-# HALYARD_TEST_PORT: tests/integration/conftest.py; tools/mtr,
-# tools/pitr-check, tools/cache-check and tools/history-check have theirs), so their
-# clusters, namespaces and sockets never meet; 2 cores are mostly waiting on
-# the servers, the failovers' timers and the sleeps of the tests. Each suite
-# lists its 20 slowest tests at the end.
+# --short one after another. Each suite runs on two pytest-xdist workers
+# (CHECK_WORKERS), a test file at a time, each worker with a cluster of its
+# own 300 ports up (tests/integration/conftest.py): pooled 23310 and 23610,
+# session 23910 and 24210. tools/mtr, tools/pitr-check, tools/cache-check and
+# tools/history-check have theirs, so clusters, namespaces and sockets never
+# meet; 2 cores are mostly waiting on the servers, the failovers' timers and
+# the sleeps of the tests. Each suite lists its 20 slowest tests at the end.
 CHECK_DURATIONS = --durations=20
+CHECK_WORKERS = -n 2 --dist loadgroup
 check-suite-pooled:
-	HALYARD_TEST_PORT=23310 $(MAKE) integration PYTEST_ARGS="$(CHECK_DURATIONS)"
+	HALYARD_TEST_PORT=23310 $(MAKE) integration PYTEST_ARGS="$(CHECK_WORKERS) $(CHECK_DURATIONS)"
 
 check-suite-session:
-	HALYARD_TEST_PORT=23610 $(MAKE) integration-session PYTEST_ARGS="$(CHECK_DURATIONS)"
+	HALYARD_TEST_PORT=23910 $(MAKE) integration-session PYTEST_ARGS="$(CHECK_WORKERS) $(CHECK_DURATIONS)"
 
 check-suite-tools:
 	$(MAKE) check-clang

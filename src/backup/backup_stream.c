@@ -214,7 +214,7 @@ struct backup_reader {
     bool zs_end;
     uint8_t *mid; /* checked (decrypted) compressed bytes, from mid_pos to mid_len */
     size_t mid_pos, mid_len, mid_cap;
-    char error[600];
+    char error[BACKUP_READER_ERROR_MAX];
     uint8_t raw[IOBUF];
 };
 

@@ -15,6 +15,13 @@ Environment:
     HALYARD_TEST_BASE    the test cluster's base directory (default
                          /tmp/halyard-test-UID-PORT)
     HALYARD_KEEP_CLUSTER set to 1 to leave the cluster's datadirs in place
+
+Under pytest-xdist (make check runs each suite as `-n 2 --dist loadgroup`),
+worker gwN works on HALYARD_TEST_PORT + 300*N: a cluster, Galera, dual pair,
+halyards, namespaces and DNS addresses of its own. A test file is one group
+(its module fixtures start once), and every file that uses Galera or the
+dual-master pair joins one group "galera" or "dual", so each is started by one
+worker only.
 """
 
 import fcntl
@@ -26,6 +33,12 @@ import pytest
 
 from util import REPO, Cluster, DualCluster, GaleraCluster, Halyard, free_port, render_conf, use_ports
 
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw"):
+    # Before any test module reads it (test_dns.py and test_proxy_protocol.py
+    # read the variable itself).
+    os.environ["HALYARD_TEST_PORT"] = str(int(os.environ.get("HALYARD_TEST_PORT", "23310"))
+                                          + 300 * int(_WORKER[2:]))
 TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
 use_ports(TEST_PORT)  # free_port(): TEST_PORT+100 to +299
 
@@ -42,17 +55,32 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "one_pool_mode: runs in the default pool_mode's suite only (what it checks "
         "does not depend on pool_mode); HALYARD_TEST_POOL_MODE deselects it")
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist runs a group's tests on one worker")
 
 
 def pytest_collection_modifyitems(config, items):
     """The session-mode suite (HALYARD_TEST_POOL_MODE set) leaves out the
-    tests marked one_pool_mode: deselected, not skipped."""
+    tests marked one_pool_mode: deselected, not skipped. Every test gets its
+    xdist group (see above)."""
+    _xdist_groups(items)
     if not os.environ.get("HALYARD_TEST_POOL_MODE"):
         return
     keep = [i for i in items if i.get_closest_marker("one_pool_mode") is None]
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
+
+
+def _xdist_groups(items):
+    shared = {}
+    for i in items:
+        names = set(i.fixturenames)
+        if names & {"galera", "galera_session"}:
+            shared.setdefault(i.fspath, "galera")
+        elif names & {"dual", "dual_session"}:
+            shared.setdefault(i.fspath, "dual")
+    for i in items:
+        i.add_marker(pytest.mark.xdist_group(shared.get(i.fspath, os.path.basename(str(i.fspath)))))
 
 
 def halyard_bin():

@@ -55,6 +55,10 @@ HY_MUSTCHECK hy_status_t backup_writer_finish(struct backup_writer *w);
 uint64_t backup_writer_plain(const struct backup_writer *w);
 void backup_writer_destroy(struct backup_writer *w);
 
+/* The longest backup_reader_error(): the file's path (up to 400 bytes) and
+ * what failed. */
+#define BACKUP_READER_ERROR_MAX 600
+
 /* Open a backup file through the keys of backup_keys(). NULL with why. */
 struct backup_reader *backup_reader_open(const char *path, char *why, size_t wl);
 /* Up to cap bytes of plaintext; 0 at the end (everything checked), -1 on

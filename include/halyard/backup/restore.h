@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "halyard/backup/backup_chain.h"
+#include "halyard/backup/backup_stream.h"
 #include "halyard/core/core.h"
 #include "halyard/core/gtid.h"
 
@@ -58,7 +59,9 @@ struct restore_file {
     struct gtid_pos start; /* its GTID_LIST: the archive's position where it begins */
     const struct restore_trx *trx;
     size_t n_trx;
-    char error[160]; /* "" or why the file could not be read past its last transaction */
+    /* "" or why the file could not be read past its last transaction: a
+     * sealed file's reader error whole, its path included */
+    char error[BACKUP_READER_ERROR_MAX];
 };
 
 struct restore_target {
