@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "halyard/cache/cache.h"
 #include "halyard/core/audit.h"
+#include "halyard/core/text.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/cluster/global_pos.h"
@@ -236,12 +237,14 @@ void session_decide(const struct route_in *in, struct route_out *out)
     replica_rr = out->rr;
 }
 
-/* Whether `word` (upper case) appears in the text, in any case. */
+/* Whether `word` (upper case, a letter first) appears in the text, in any
+ * case. */
 static bool text_mentions(const char *p, size_t n, const char *word)
 {
     const size_t wl = strlen(word);
-    for (size_t i = 0; i + wl <= n; i++) {
-        if ((p[i] & ~0x20) == word[0] && strncasecmp(p + i, word, wl) == 0)
+    const char first = (char)(word[0] | 0x20);
+    for (size_t i = 0; (i = hy_find_letters(p, n, i, first, first)) + wl <= n; i++) {
+        if (strncasecmp(p + i, word, wl) == 0)
             return true;
     }
     return false;
@@ -285,63 +288,62 @@ static bool word_at(const char *p, size_t n, const char *word, size_t wl)
     return true;
 }
 
-/* The bytes text_words() stops at: the first letters of its words, in
- * either case, and the comma. */
-static const bool tw_stop[256] = {
-    ['S'] = true, ['s'] = true, ['L'] = true, ['l'] = true, ['O'] = true,
-    ['o'] = true, ['P'] = true, ['p'] = true, ['I'] = true, ['i'] = true,
-    ['M'] = true, ['m'] = true, ['G'] = true, ['g'] = true, [','] = true,
+/* A word text_words() looks for, found by its letter L or O at `at`
+ * (every one of them has one; LIMIT and OFFSET at 0, since their order
+ * matters). */
+struct tw_word {
+    const char *word;
+    uint8_t len, at, flag;
 };
 
+static const struct tw_word tw_l[] = {
+    {"SQL_CALC_FOUND_ROWS", 19, 2, TW_CALC_FOUND_ROWS},
+    {"GLOBAL_STATUS", 13, 1, TW_STATE_TABLE},
+    {"PROCESSLIST", 11, 7, TW_STATE_TABLE},
+    {"INNODB_LOCK", 11, 7, TW_STATE_TABLE},
+    {"IS_USED_LOCK", 12, 8, TW_STATE_TABLE},
+    {"METADATA_LOCK_INFO", 18, 9, TW_STATE_TABLE},
+};
+
+static const struct tw_word tw_o[] = {
+    {"SESSION_STATUS", 14, 5, TW_STATE_TABLE},
+    {"PERFORMANCE_SCHEMA", 18, 4, TW_STATE_TABLE},
+    {"INNODB_TRX", 10, 3, TW_STATE_TABLE},
+};
+
+/* The flags of the words of ws[0..n) that p[i], an L or an O, is part of. */
+static uint32_t tw_at(const char *p, size_t n, size_t i, const struct tw_word *ws, size_t nw)
+{
+    uint32_t found = 0;
+    for (size_t k = 0; k < nw; k++) {
+        size_t at = i - ws[k].at; /* where it would begin: its first letter first */
+        if (i >= ws[k].at && ((unsigned char)p[at] & 0xDF) == (unsigned char)ws[k].word[0] &&
+            word_at(p + at, n - at, ws[k].word, ws[k].len))
+            found |= ws[k].flag;
+    }
+    return found;
+}
+
 /* The TW_* words of the text, in one pass (every statement is read for
- * them: one pass, not one per word). */
+ * them: one pass, not one per word), 8 bytes at a time for an L or an O,
+ * which each word has; a comma after the first LIMIT by memchr. */
 static uint32_t text_words(const char *p, size_t n)
 {
     uint32_t found = 0;
     size_t limit = SIZE_MAX; /* just past the first LIMIT */
-    for (size_t i = 0; i < n; i++) {
-        if (!tw_stop[(unsigned char)p[i]])
-            continue;
-        const char *q = p + i;
-        size_t left = n - i;
-        switch (*q & ~0x20) {
-        case 'S':
-            if (word_at(q, left, "SQL_CALC_FOUND_ROWS", 19))
-                found |= TW_CALC_FOUND_ROWS;
-            else if (word_at(q, left, "SESSION_STATUS", 14))
-                found |= TW_STATE_TABLE;
-            break;
-        case 'G':
-            if (word_at(q, left, "GLOBAL_STATUS", 13))
-                found |= TW_STATE_TABLE;
-            break;
-        case 'L':
-            if (limit == SIZE_MAX && word_at(q, left, "LIMIT", 5))
+    for (size_t i = 0; (i = hy_find_letters(p, n, i, 'l', 'o')) < n; i++) {
+        if ((p[i] | 0x20) == 'l') {
+            if (limit == SIZE_MAX && word_at(p + i, n - i, "LIMIT", 5))
                 limit = i + 5;
-            break;
-        case 'O':
-            if (i >= limit && word_at(q, left, "OFFSET", 6))
+            found |= tw_at(p, n, i, tw_l, HY_ARRAY_SIZE(tw_l));
+        } else {
+            if (i >= limit && word_at(p + i, n - i, "OFFSET", 6))
                 found |= TW_LIMIT_OFFSET;
-            break;
-        case 'P':
-            if (word_at(q, left, "PROCESSLIST", 11) || word_at(q, left, "PERFORMANCE_SCHEMA", 18))
-                found |= TW_STATE_TABLE;
-            break;
-        case 'I':
-            if (word_at(q, left, "INNODB_TRX", 10) || word_at(q, left, "INNODB_LOCK", 11) ||
-                word_at(q, left, "IS_USED_LOCK", 12))
-                found |= TW_STATE_TABLE;
-            break;
-        case 'M':
-            if (word_at(q, left, "METADATA_LOCK_INFO", 18))
-                found |= TW_STATE_TABLE;
-            break;
-        default: /* the comma */
-            if (i >= limit)
-                found |= TW_LIMIT_OFFSET;
-            break;
+            found |= tw_at(p, n, i, tw_o, HY_ARRAY_SIZE(tw_o));
         }
     }
+    if (limit < n && memchr(p + limit, ',', n - limit) != NULL)
+        found |= TW_LIMIT_OFFSET;
     return found;
 }
 

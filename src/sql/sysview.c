@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/sql/sysview.h"
 
@@ -182,16 +183,6 @@ static inline bool word_at(const char *p, size_t n, size_t i, const char *word, 
     return i + wl <= n && strncasecmp(p + i, word, wl) == 0;
 }
 
-/* A bit 7 set in the bytes of w that are 's' or 'S' (byte | 0x20 == 's'
- * for those two only), by the zero-byte test of a word: the lowest bit
- * set is always one of them, the bits above it may be false (a borrow),
- * so the caller looks at each byte it names. */
-static inline uint64_t s_bytes(uint64_t w)
-{
-    uint64_t v = (w | 0x2020202020202020ull) ^ 0x7373737373737373ull;
-    return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
-}
-
 /* The words sysview_mentioned() looks for around the 's' at p[i]: every
  * one of them has an 's' at a known place. */
 static bool s_word(const char *p, size_t n, size_t i, bool *status, bool *show)
@@ -222,21 +213,8 @@ static bool s_word(const char *p, size_t n, size_t i, bool *status, bool *show)
 bool sysview_mentioned(const char *sql, size_t len)
 {
     bool status = false, show = false;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, sql + i, sizeof(w));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        w = __builtin_bswap64(w); /* the lowest bits: the first byte */
-#endif
-        for (uint64_t m = s_bytes(w); m != 0; m &= m - 1) {
-            size_t at = i + (size_t)__builtin_ctzll(m) / 8;
-            if ((sql[at] | 0x20) == 's' && s_word(sql, len, at, &status, &show))
-                return true;
-        }
-    }
-    for (; i < len; i++) {
-        if ((sql[i] | 0x20) == 's' && s_word(sql, len, i, &status, &show))
+    for (size_t i = 0; (i = hy_find_letters(sql, len, i, 's', 's')) < len; i++) {
+        if (s_word(sql, len, i, &status, &show))
             return true;
     }
     return false;

@@ -7,6 +7,8 @@
  *   - hy_json_escape: bytes in, the exact JSON string body out, and the
  *     counting pass (dst NULL) agrees with the writing one
  *   - hy_parse_u64 and hy_digits: digits only, bounds, overflow
+ *   - hy_find_letters: the first of two letters in either case, at any
+ *     alignment, the same answer as a byte-at-a-time search
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -189,12 +191,52 @@ static void test_digits(void **state)
     assert_int_equal(hy_digits("", 0), 0);
 }
 
+/* The byte-at-a-time answer hy_find_letters() must give. */
+static size_t find_slow(const char *p, size_t n, size_t from, char a, char b)
+{
+    for (size_t i = from; i < n; i++) {
+        char c = (char)(p[i] | 0x20);
+        if (c == a || c == b)
+            return i;
+    }
+    return n;
+}
+
+static void test_find_letters(void **state)
+{
+    (void)state;
+    assert_int_equal(hy_find_letters("SELECT 1", 8, 0, 'l', 'l'), 2);
+    assert_int_equal(hy_find_letters("SELECT 1", 8, 3, 'l', 'l'), 8);
+    assert_int_equal(hy_find_letters("a kill", 6, 0, 'k', 'k'), 2);
+    assert_int_equal(hy_find_letters("FROM t LIMIT", 12, 0, 'l', 'o'), 2);
+    assert_int_equal(hy_find_letters("FROM t LIMIT", 12, 3, 'l', 'o'), 7);
+    assert_int_equal(hy_find_letters("", 0, 0, 's', 's'), 0);
+    /* bytes that differ from a letter in bit 5 only are not letters */
+    assert_int_equal(hy_find_letters("\x0b\x0c\xcb\xeb+K", 6, 0, 'k', 'k'), 5);
+    /* every alignment, every length, the letter anywhere or nowhere, and
+     * bytes above 0x7f, which the word-at-a-time test must not take */
+    char buf[40];
+    unsigned x = 12345;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(round % 40);
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            static const char pool[] = "sSlLoOkK\x53\x73\xd3\xf3\x0c\x2c ,aZ\x80\xff";
+            buf[i] = pool[(x >> 16) % (sizeof(pool) - 1)];
+        }
+        for (size_t from = 0; from <= n; from++) {
+            assert_int_equal(hy_find_letters(buf, n, from, 's', 's'), find_slow(buf, n, from, 's', 's'));
+            assert_int_equal(hy_find_letters(buf, n, from, 'l', 'o'), find_slow(buf, n, from, 'l', 'o'));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_len),    cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_json_escape), cmocka_unit_test(test_parse_u64),
-        cmocka_unit_test(test_digits),
+        cmocka_unit_test(test_digits),      cmocka_unit_test(test_find_letters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

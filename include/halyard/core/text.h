@@ -13,6 +13,8 @@
 #ifndef HALYARD_TEXT_H
 #define HALYARD_TEXT_H
 
+#include <string.h>
+
 #include "halyard/core/core.h"
 
 /* Length (2..4) of the valid UTF-8 multi-byte sequence at p, which has n
@@ -41,5 +43,66 @@ bool hy_parse_u64(const char *p, size_t len, uint64_t max, uint64_t *v) HY_MUSTC
 
 /* How many decimal digits p[0..len) starts with. */
 size_t hy_digits(const char *p, size_t len);
+
+/* Bit 7 set in the bytes of the word w that are the letter whose every
+ * byte `pat` holds (lower case), in either case (byte | 0x20 is that
+ * letter for its two cases only), by the zero-byte test: the lowest bit
+ * set is always one; a bit above it may be a borrow's. */
+static inline uint64_t hy_letter_bytes(uint64_t w, uint64_t pat)
+{
+    uint64_t v = (w | 0x2020202020202020ull) ^ pat;
+    return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
+}
+
+/* 8 bytes at p as a word, the first byte lowest, whatever the host's order. */
+static inline uint64_t hy_load_le64(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* The first i in [from, n) where p[i] is the letter a or the letter b
+ * (both lower case), in either case; n when there is none. Reads 8 bytes
+ * at a time (the last 8 again for a short end): the scans that look for a
+ * few words in every statement's text stop only where one could begin.
+ * Inline, so that the letters' patterns are constants. */
+static inline size_t hy_find_letters(const char *p, size_t n, size_t from, char a, char b)
+{
+    const uint64_t pa = 0x0101010101010101ull * (unsigned char)a,
+                   pb = 0x0101010101010101ull * (unsigned char)b;
+    size_t i = from;
+    uint64_t m;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = hy_load_le64(p + i);
+        m = hy_letter_bytes(w, pa) | hy_letter_bytes(w, pb);
+        if (m != 0)
+            goto found;
+    }
+    if (i >= n)
+        return n;
+    if (n >= 8) {
+        /* the last 8 bytes, those before i shifted out (0x00 comes in,
+         * which is no letter) */
+        uint64_t w = hy_load_le64(p + n - 8) >> (8 * (i - (n - 8)));
+        m = hy_letter_bytes(w, pa) | hy_letter_bytes(w, pb);
+        if (m == 0)
+            return n;
+        goto found;
+    }
+    for (; i < n; i++) {
+        char c = (char)(p[i] | 0x20);
+        if (c == a || c == b)
+            return i;
+    }
+    return n;
+found:
+    /* the lowest bit is a true match of one letter or the other (each
+     * test's lowest bit is true, and the lower of the two comes first) */
+    return i + (size_t)__builtin_ctzll(m) / 8;
+}
 
 #endif /* HALYARD_TEXT_H */
