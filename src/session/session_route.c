@@ -994,7 +994,10 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
     s->query.cmd_may_commit = may_commit(r, p, avail);
     s->query.cmd_trx_bound = trx_bound(r);
+    /* only what the state held before it can be consumed: the statement's
+     * own SETs join it at its end (state_commit), none a one-shot */
     s->query.cmd_txn_next =
+        state_holds_stmts(s) &&
         state_txn_next_ends(r, (const char *)p + 1, avail - 1, s->route.lex_opts);
     /* One backend: nothing to route; but under pool_mode "transaction"
      * the session's connection goes back to the pool between statements,

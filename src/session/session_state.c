@@ -583,6 +583,13 @@ bool state_txn_next_ends(const struct classify_result *r, const char *sql, size_
     return !(t.kw == KW_SHOW || t.kw == KW_DESCRIBE || t.kw == KW_DESC || t.kw == KW_HELP);
 }
 
+bool state_holds_stmts(const struct session *s)
+{
+    const char *sql;
+    size_t len;
+    return s->vars.vs != NULL && varstate_stmt_get(s->vars.vs, 0, &sql, &len);
+}
+
 void state_txn_next_note(struct session *s)
 {
     bool ends = s->query.cmd_txn_next;

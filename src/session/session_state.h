@@ -35,6 +35,10 @@ void state_txn_begun(struct session *s);
  * is open. */
 bool state_txn_next_ends(const struct classify_result *r, const char *sql, size_t len,
                          unsigned lex_opts);
+/* Whether the session's state holds statements: without them it holds no
+ * one-shot SET TRANSACTION for a statement to end, and state_txn_next_ends()
+ * need not be asked (it lexes the text's first word). */
+bool state_holds_stmts(const struct session *s);
 void state_txn_next_note(struct session *s);
 void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
 void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
