@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "classify_int.h"
+#include "halyard/core/text.h"
 
 /* ---- digest ---- */
 
@@ -43,17 +44,6 @@ void digest_init(struct digest *d, char *buf, size_t cap)
     d->skip_to = 0;
 }
 
-/* 8 bytes as a little-endian word, whatever the host's byte order. */
-static inline uint64_t load_le64(const unsigned char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, sizeof(w));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    w = __builtin_bswap64(w);
-#endif
-    return w;
-}
-
 /* Hash and copy out what chunk holds; the last word of the digest is zero-padded. */
 static void d_flush(struct digest *d)
 {
@@ -61,11 +51,11 @@ static void d_flush(struct digest *d)
     uint64_t h = d->hash;
     size_t i = 0;
     for (; i + 8 <= k; i += 8)
-        h = hash_mix(h, load_le64(d->chunk + i));
+        h = hash_mix(h, hy_load_le64(d->chunk + i));
     if (i < k) {
         unsigned char last[8] = {0};
         memcpy(last, d->chunk + i, k - i);
-        h = hash_mix(h, load_le64(last));
+        h = hash_mix(h, hy_load_le64(last));
     }
     d->hash = h;
     if (d->flushed < d->room)

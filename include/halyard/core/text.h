@@ -55,7 +55,7 @@ static inline uint64_t hy_letter_bytes(uint64_t w, uint64_t pat)
 }
 
 /* 8 bytes at p as a word, the first byte lowest, whatever the host's order. */
-static inline uint64_t hy_load_le64(const char *p)
+static inline uint64_t hy_load_le64(const void *p)
 {
     uint64_t w;
     memcpy(&w, p, sizeof(w));
