@@ -225,8 +225,10 @@ static void test_find_letters(void **state)
             buf[i] = pool[(x >> 16) % (sizeof(pool) - 1)];
         }
         for (size_t from = 0; from <= n; from++) {
-            assert_int_equal(hy_find_letters(buf, n, from, 's', 's'), find_slow(buf, n, from, 's', 's'));
-            assert_int_equal(hy_find_letters(buf, n, from, 'l', 'o'), find_slow(buf, n, from, 'l', 'o'));
+            assert_int_equal(hy_find_letters(buf, n, from, 's', 's'),
+                             find_slow(buf, n, from, 's', 's'));
+            assert_int_equal(hy_find_letters(buf, n, from, 'l', 'o'),
+                             find_slow(buf, n, from, 'l', 'o'));
         }
     }
 }
