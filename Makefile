@@ -45,7 +45,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
 .PHONY: all clients check check-clang check-suite-pooled check-suite-session check-suite-tools test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
-        check-alerts pitr-check cache-check cache-check-short cache-check-adversarial cache-check-adversarial-short history-check history-check-short \
+        check-alerts pitr-check cache-check cache-check-short cache-check-adversarial cache-check-adversarial-short history-check history-check-short server-check server-check-short \
         install uninstall deb check-package
 
 all: $(BUILD)/halyard $(BUILD)/halyardctl
@@ -211,6 +211,19 @@ history-check: $(BUILD)/halyard $(BUILD)/halyardctl
 history-check-short: $(BUILD)/halyard $(BUILD)/halyardctl
 	tools/history-check --short --halyard $(abspath $(BUILD)/halyard) \
 	  --halyardctl $(abspath $(BUILD)/halyardctl)
+
+# Where halyard answers in the server's place (issue 47 item 9): random
+# process-list and status reads, KILLs, PINGs, SETs, resets, INIT_DB and
+# CHANGE_USER in every transaction state, each through halyard and to a
+# direct twin, compared; fails on a wrong answer. The short form: 30 s,
+# seed 1. Not in make check's third track yet: it still finds the
+# process list's missing idle sessions (issue 47 item 5) and the others
+# listed in docs/testing.md.
+server-check: $(BUILD)/halyard
+	tools/server-check --halyard $(abspath $(BUILD)/halyard)
+
+server-check-short: $(BUILD)/halyard
+	tools/server-check --short --seed $(or $(SEED),1) --halyard $(abspath $(BUILD)/halyard)
 
 # The same suite with pool_mode = "session" wherever a test does not set it.
 integration-session: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
