@@ -141,14 +141,13 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
     return rc;
 }
 
-unsigned registry_kill_user(const struct registry_entry *by, const char *user, const char *host,
-                            bool name_resolve)
+unsigned registry_kill_user(const char *user, const char *host, bool name_resolve)
 {
     unsigned n = 0;
     pthread_mutex_lock(&reg_lock);
     for (size_t b = 0; b < REG_BUCKETS; b++) {
         for (struct registry_entry *t = reg_table[b]; t != NULL; t = t->next) {
-            if (t == by || strcmp(t->user, user) != 0)
+            if (strcmp(t->user, user) != 0)
                 continue;
             if (host != NULL) {
                 /* the server compares the text as it is, no pattern */

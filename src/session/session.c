@@ -1720,8 +1720,8 @@ static void command_kill_user_answered(struct session *s, uint64_t killed)
     if (ku == NULL)
         return;
     if (killed > 0 || (s->who.user != NULL && strcmp(s->who.user, ku->user) == 0)) {
-        unsigned n = registry_kill_user(&s->kill.reg, ku->user, ku->any_host ? NULL : ku->host,
-                                        users_name_resolve());
+        unsigned n =
+            registry_kill_user(ku->user, ku->any_host ? NULL : ku->host, users_name_resolve());
         slog_info(s, "KILL CONNECTION USER %s%s%s: %u halyard session(s) to end", ku->user,
                   ku->any_host ? "" : "@", ku->host, n);
     }
@@ -1750,6 +1750,17 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
     uint32_t tid = 0, idx = s->route.primary;
     bool hold = false;
     enum registry_kill k;
+    if (id == s->id) {
+        /* Its own id: the server stops the KILL itself (1317), or ends
+         * the connection with 1927; either way nothing to ask a backend. */
+        consume_packet(s, len);
+        session_err(s, 1, query ? SERR_QUERY_INTERRUPTED : SERR_KILLED);
+        if (query)
+            session_next_command(s);
+        else
+            session_mark_closing(s, END_KILLED);
+        return;
+    }
     for (;;) {
         /* First without a hold, to know which backend to get ready; then
          * again, held, once it is: the target may have moved meanwhile. */

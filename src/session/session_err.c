@@ -115,6 +115,7 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
                          "halyard: the session's state stays on group "
                          "%s (%s); this statement is for group %s (schema %s)"},
     [SERR_SCATTER] = {ER_UNKNOWN_ERROR, "HY000", "%s"},
+    [SERR_QUERY_INTERRUPTED] = {ER_QUERY_INTERRUPTED, "70100", "Query execution was interrupted"},
 };
 
 size_t session_err_encode_custom(uint8_t *out, size_t cap, uint8_t seq, uint16_t code,

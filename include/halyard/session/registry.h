@@ -96,10 +96,10 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
  * session logged in as `user` from client host `host` (NULL = any; the
  * address as text, or 'localhost' for a loopback client when
  * `name_resolve`, compared as the server compares its clients' host: as
- * it is, no pattern), but `by`, is marked to end and its worker woken.
- * Returns how many were. */
-unsigned registry_kill_user(const struct registry_entry *by, const char *user, const char *host,
-                            bool name_resolve);
+ * it is, no pattern), the issuing session among them (the server ends
+ * its own connection too, after the OK), is marked to end and its worker
+ * woken. Returns how many were. */
+unsigned registry_kill_user(const char *user, const char *host, bool name_resolve);
 /* The KILL that held session `id` is answered (or will never be): a KILL
  * CONNECTION (`connection`) the server `accepted` marks the target to end;
  * one it refused (no such thread, not the owner) leaves it be. */

@@ -63,6 +63,7 @@ enum session_err {
     SERR_SHARD_KEY_CROSS_TRX,   /* (group, group, table, group) the same, by a table's key */
     SERR_SHARD_HELD,            /* (group, why, group, schema) state that cannot leave its group */
     SERR_SCATTER,               /* (text) a statement on every group refused or failed */
+    SERR_QUERY_INTERRUPTED,     /* KILL QUERY of the session's own id: its own statement */
     SERR__COUNT
 };
 
