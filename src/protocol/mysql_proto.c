@@ -941,6 +941,8 @@ static bool resp_ok(struct mysql_resp *r, const uint8_t *p, uint32_t len)
         return false;
     r->status = ok.status;
     r->status_seen = true;
+    if (r->caps & (CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS)) /* after it: warnings, or nothing */
+        r->status_at = (uint8_t)(rd.p - p - ((r->caps & CLIENT_PROTOCOL_41) ? 4 : 2));
     r->db_dropped |= (ok.status & SERVER_STATUS_DB_DROPPED) != 0;
     r->warnings = HY_MAX(r->warnings, ok.warnings);
     if (p[0] == MYSQL_OK) { /* a result set's terminator does not count */
@@ -961,6 +963,7 @@ static bool resp_term(struct mysql_resp *r, const uint8_t *p, uint32_t len)
     if (mysql_eof_decode(p, len, &warnings, &r->status) != HY_OK)
         return false;
     r->status_seen = true;
+    r->status_at = 3; /* 0xfe, the warnings, the status */
     r->db_dropped |= (r->status & SERVER_STATUS_DB_DROPPED) != 0;
     r->warnings = HY_MAX(r->warnings, warnings);
     return true;
@@ -1115,6 +1118,7 @@ enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint3
 {
     bool deprecate_eof = r->caps & CLIENT_DEPRECATE_EOF;
 
+    r->status_at = 0;
     if (hy_unlikely(len == 0)) {
         /* Only a statistics string can be empty; elsewhere the first byte
          * decides everything and an empty packet is a continuation, which

@@ -1357,6 +1357,25 @@ static void answer_timeout(struct session *s)
         down_forward(s); /* the ERR goes out, and the command ends */
 }
 
+/* A read-only transaction runs on a replica (ro_idx), and a statement
+ * that sets session state (SET, USE, COM_INIT_DB) on the primary, where
+ * no transaction is open: its OK or EOF, with that server's flags, is
+ * given the session's, in a read-only transaction (issue 47), as the one
+ * server would answer. `pl` is the packet just fed to the tracker, `avail`
+ * of its bytes in the buffer. */
+static void ro_trans_flags(struct session *s, uint8_t *pl, uint32_t avail)
+{
+    uint32_t at = s->io.resp.status_at;
+    if (at == 0 || s->route.ro_idx < 0 || s->conns.cur == NULL ||
+        s->conns.cur->idx == (uint32_t)s->route.ro_idx || s->query.internal != INT_NONE ||
+        at + 2 > avail)
+        return;
+    uint16_t st = (uint16_t)(pl[at] | pl[at + 1] << 8);
+    st |= SERVER_STATUS_IN_TRANS | SERVER_STATUS_IN_TRANS_READONLY;
+    pl[at] = (uint8_t)st;
+    pl[at + 1] = (uint8_t)(st >> 8);
+}
+
 bool down_parse(struct session *s)
 {
     struct stream *st = &s->io.down;
@@ -1465,6 +1484,7 @@ bool down_parse(struct session *s)
         uint16_t err_before = s->io.resp.err_code;
         uint64_t rows_before = s->io.resp.rows;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
+        ro_trans_flags(s, pl, peek);
         if (s->query.internal == INT_SYSPEER && s->io.resp.rows > rows_before) {
             if (peek == len)
                 session_sysview_peer_row(s, pl, len);

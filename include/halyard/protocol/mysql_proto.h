@@ -673,6 +673,8 @@ struct mysql_resp {
     uint8_t state;        /* private to mysql_proto.c */
     uint16_t status;      /* status flags of the last OK/EOF seen */
     bool status_seen;     /* an OK or EOF was seen: `status` is meaningful */
+    uint8_t status_at;    /* the packet fed last carried status flags (an OK or
+                           * EOF): their offset in its payload; else 0 */
     bool db_dropped;      /* an OK or EOF of the answer had SERVER_STATUS_DB_DROPPED */
     uint16_t err_code;    /* nonzero when the answer ended in ERR */
     uint16_t warnings;    /* the largest warning count an OK/EOF of the answer gave */
