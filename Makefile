@@ -216,9 +216,9 @@ history-check-short: $(BUILD)/halyard $(BUILD)/halyardctl
 # process-list and status reads, KILLs, PINGs, SETs, resets, INIT_DB and
 # CHANGE_USER in every transaction state, each through halyard and to a
 # direct twin, compared; fails on a wrong answer. The short form: 30 s,
-# seed 1. Not in make check's third track yet: it still finds the
-# process list's missing idle sessions (issue 47 item 5) and the others
-# listed in docs/testing.md.
+# seed 1, about a minute. Not in make check's third track yet: it still
+# finds the process list's missing idle sessions (issue 47 item 5) and the
+# others listed in docs/testing.md.
 server-check: $(BUILD)/halyard
 	tools/server-check --halyard $(abspath $(BUILD)/halyard)
 
