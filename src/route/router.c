@@ -156,6 +156,13 @@ static void route_statement(const struct route_in *in, struct route_out *out)
     bool plain_set = in->nvars > 0 && in->nstmt == 1 &&
                      !(f & (CLF_SET_GLOBAL | CLF_VARS_TRUNCATED)) &&
                      (in->kind == CL_SESSION || in->kind == CL_PIN_PRIMARY);
+    if (in->ro_idx >= 0 && (f & CLF_TXN_NEXT) && in->nstmt == 1) {
+        /* SET TRANSACTION (the next one's) inside the read-only
+         * transaction: the server refuses it there (1568); the primary,
+         * with no transaction open, would take it. */
+        route_go(out, (uint32_t)in->ro_idx);
+        return;
+    }
     if (plain_set || in->kind == CL_SESSION ||
         (f & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION))) {
         if (!in->fits || (f & CLF_MULTI) || (!plain_set && in->kind != CL_SESSION))

@@ -6,18 +6,20 @@ sets session state (SET, SET SESSION TRANSACTION, COM_INIT_DB) on the
 primary, where no transaction is open. The client must read the flags
 of its session all the same: in a transaction, a read-only one. Each
 step runs directly and through halyard; the flags a client acts on are
-compared.
+compared, and an error's code and SQLSTATE: a SET TRANSACTION for the
+next transaction is refused inside one (1568, 25001).
 """
 
 import struct
 
-from rawmysql import COM_INIT_DB, DEFAULT_CAPS, RawConn, lenenc_int
+from rawmysql import COM_INIT_DB, DEFAULT_CAPS, MySQLError, RawConn, lenenc_int
 from util import APP_PASSWORD, APP_USER
 
 # in transaction, autocommit, more results, no backslash escapes, read-only transaction
 FLAGS = 0x0001 | 0x0002 | 0x0008 | 0x0200 | 0x2000
 
 STEPS = ["START TRANSACTION READ ONLY", "SELECT COUNT(*) > 0 FROM mysql.db",
+         "SET TRANSACTION READ ONLY", "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
          "SET SESSION TRANSACTION READ ONLY", "SET @hy_ro = 1", "SET NAMES utf8mb4",
          "init_db", "SET SESSION TRANSACTION READ WRITE", "SELECT @hy_ro", "COMMIT",
          "SET @hy_ro = 2"]
@@ -35,11 +37,14 @@ def flags(port):
     out = []
     try:
         for step in STEPS:
-            if step == "init_db":
-                st = ok_status(c.command(COM_INIT_DB, b"mysql"))
-            else:
-                st = c.query(step)[-1].status
-            out.append((step, st & FLAGS))
+            try:
+                if step == "init_db":
+                    st = ok_status(c.command(COM_INIT_DB, b"mysql"))
+                else:
+                    st = c.query(step)[-1].status
+                out.append((step, st & FLAGS))
+            except MySQLError as e:
+                out.append((step, e.code, e.sqlstate))
     finally:
         c.close()
     return out
