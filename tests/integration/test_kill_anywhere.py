@@ -22,9 +22,9 @@ from util import APP_PASSWORD, APP_USER
 COM_STMT_PREPARE, COM_STMT_EXECUTE = 0x16, 0x17
 
 
-def login(port):
+def login(port, user=APP_USER, password=APP_PASSWORD):
     c = RawConn("127.0.0.1", port)
-    c.login(APP_USER, APP_PASSWORD, caps=DEFAULT_CAPS | CLIENT_MULTI_STATEMENTS)
+    c.login(user, password, caps=DEFAULT_CAPS | CLIENT_MULTI_STATEMENTS)
     return c
 
 

@@ -14,21 +14,17 @@ import struct
 
 import pytest
 
-from rawmysql import (CLIENT_MULTI_STATEMENTS, COM_PROCESS_KILL, DEFAULT_CAPS, ConnectionClosed,
-                      MySQLError, RawConn)
+from rawmysql import COM_PROCESS_KILL, ConnectionClosed, MySQLError
+from test_kill_anywhere import login
 from util import APP_PASSWORD, APP_USER, mysql_native_hash
 
 KS_USERS = ("hy_ksh", "hy_ksd")  # the account killed: halyard's side, the direct side
 
 
-def login(port, user=APP_USER, password=APP_PASSWORD):
-    c = RawConn("127.0.0.1", port)
-    c.login(user, password, caps=DEFAULT_CAPS | CLIENT_MULTI_STATEMENTS)
-    return c
-
-
 def alive(c):
-    """Whether the connection still answers a query."""
+    """Whether the connection still answers a query. A session halyard
+    ended between statements answers the next one with 1927 and closes;
+    the server closes at once: both are gone."""
     try:
         c.value("SELECT 1")
     except (ConnectionClosed, OSError):
