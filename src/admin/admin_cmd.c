@@ -31,6 +31,7 @@
 #include "halyard/config/rules.h"
 #include "halyard/core/events.h"
 #include "halyard/core/log.h"
+#include "halyard/limits/limits.h"
 #include "halyard/route/firewall.h"
 #include "halyard/session/guard.h"
 #include "halyard/session/worker.h"
@@ -573,6 +574,23 @@ static enum admin_reply run_show_blocked(struct admin_req *r)
     return ADMIN_REPLY_NOW;
 }
 
+/* show limits: every tenant of every limit of the running config. */
+static enum admin_reply run_show_limits(struct admin_req *r)
+{
+    const struct config *cfg = r->st->cfg;
+    size_t n;
+    struct limit_row *rows = limits_rows_alloc(cfg, &n);
+    if (rows == NULL)
+        return out_of_memory(r);
+    bool proto = json_prototype(r->cmd, n); /* rows[0] is zeroes */
+    size_t at = r->out->len;
+    admin_render_limits(r->out, rows, proto ? 1 : n, r->cmd->json);
+    if (proto)
+        json_prototype_mark(r->out, at);
+    free(rows);
+    return ADMIN_REPLY_NOW;
+}
+
 static enum admin_reply run_unblock(struct admin_req *r)
 {
     int n = guard_unblock(r->cmd->arg);
@@ -900,4 +918,11 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                            .logs_outcome = true,
                            .usage = "flush cache [SCHEMA.TABLE]",
                            .help = "drop the cached answers (that read SCHEMA.TABLE)"},
+    [ADMIN_SHOW_LIMITS] = {.words = "show limits",
+                           .sql = ADMIN_SQL_READ,
+                           .run = run_show_limits,
+                           .usage = "show limits",
+                           .help = "the fair-share limits per tenant: statements in flight and "
+                                   "queued, passed, waited and their wait p50/p99, refused (1226), "
+                                   "ms waited and server ms used"},
 };

@@ -24,6 +24,7 @@
 #include "halyard/config/config.h"
 #include "halyard/config/group.h"
 #include "halyard/core/events.h"
+#include "halyard/limits/limits.h"
 #include "halyard/route/firewall.h"
 #include "halyard/session/guard.h"
 #include "halyard/cluster/failover_exec.h"
@@ -815,6 +816,55 @@ void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size
         else
             table_cell(&t, NULL);
         table_cellf(&t, "%" PRId64, r->last_fail_ms);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+}
+
+/* ---- fair-share limits ---- */
+
+void admin_render_limits(struct textbuf *sb, const struct limit_row *rows, size_t n, bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"limits\":[");
+        for (size_t i = 0; i < n; i++) {
+            const struct limit_row *r = &rows[i];
+            textbuf_puts(sb, i ? ",{\"limit\":" : "{\"limit\":");
+            textbuf_json_str(sb, r->limit);
+            textbuf_puts(sb, ",\"tenant\":");
+            textbuf_json_str(sb, r->tenant);
+            textbuf_printf(sb,
+                           ",\"held_back\":%s,\"in_flight\":%" PRIu32 ",\"queued\":%" PRIu32
+                           ",\"passed\":%" PRIu64 ",\"waited\":%" PRIu64
+                           ",\"wait_p50_ms\":%.0f,\"wait_p99_ms\":%.0f,\"refused\":%" PRIu64
+                           ",\"wait_ms\":%.0f,\"server_ms\":%.0f}",
+                           r->held_back ? "true" : "false", r->in_flight, r->queued, r->passed,
+                           r->waited, r->wait_p50_ms, r->wait_p99_ms, r->refused, r->wait_ms,
+                           r->server_ms);
+        }
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    static const char *const head[] = {"limit",   "tenant",  "in_flight",   "queued",
+                                       "passed",  "waited",  "wait_p50_ms", "wait_p99_ms",
+                                       "refused", "wait_ms", "server_ms"};
+    struct table t;
+    table_init(&t, HY_ARRAY_SIZE(head));
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct limit_row *r = &rows[i];
+        table_cell(&t, r->limit);
+        table_cell(&t, r->tenant);
+        table_cellf(&t, "%" PRIu32, r->in_flight);
+        table_cellf(&t, "%" PRIu32, r->queued);
+        table_cellf(&t, "%" PRIu64, r->passed);
+        table_cellf(&t, "%" PRIu64, r->waited);
+        table_cellf(&t, "%.0f", r->wait_p50_ms);
+        table_cellf(&t, "%.0f", r->wait_p99_ms);
+        table_cellf(&t, "%" PRIu64, r->refused);
+        table_cellf(&t, "%.0f", r->wait_ms);
+        table_cellf(&t, "%.0f", r->server_ms);
     }
     table_render(&t, sb);
     table_free(&t);

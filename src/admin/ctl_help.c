@@ -104,6 +104,7 @@ static const struct {
     {"backup verified", "(sent by halyardctl backup verify itself)"},
     {"show cache", "halyardctl show cache"},
     {"flush cache", "halyardctl flush cache shop.orders"},
+    {"show limits", "halyardctl limits"},
 };
 
 const char *ctl_help_example(const char *words)

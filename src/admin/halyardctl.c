@@ -599,6 +599,14 @@ int main(int argc, char **argv)
         n = 2;
         progress_init(progress_main(), stdout, progress_mode_for(STDOUT_FILENO, o.quiet));
     }
+    /* `limits` is halyardctl's short name of halyard's `show limits`. */
+    static char w_show[] = "show", w_limits[] = "limits";
+    char *show_limits[3] = {w_show, w_limits, NULL};
+    if (strcasecmp(words[0], "limits") == 0 && n <= 2) {
+        show_limits[2] = n == 2 ? words[1] : NULL;
+        words = show_limits;
+        n++;
+    }
     if (!ctl_help_known(n, words)) {
         fprintf(stderr,
                 "halyardctl: unknown command \"%s\" (halyardctl --help lists the commands)\n",

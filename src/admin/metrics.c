@@ -27,6 +27,7 @@
 #include "halyard/cluster/backend.h"
 #include "halyard/core/log.h"
 #include "halyard/config/group.h"
+#include "halyard/limits/limits.h"
 #include "halyard/admin/metrics.h"
 #include "halyard/core/stats.h"
 #include "halyard/cluster/xa_log_writer.h"
@@ -596,6 +597,90 @@ static void render_pools(struct textbuf *sb, const struct config *cfg)
     free(f);
 }
 
+/* Family f of render_limits' table for one limit (times in seconds). */
+static double limit_value(const struct limit_row *t, size_t f)
+{
+    switch (f) {
+    case 0:
+        return t->in_flight;
+    case 1:
+        return t->queued;
+    case 2:
+        return (double)t->passed;
+    case 3:
+        return (double)t->waited;
+    case 4:
+        return (double)t->refused;
+    case 5:
+        return t->wait_ms / 1e3;
+    default:
+        return t->server_ms / 1e3;
+    }
+}
+
+/* The fair-share limits (limits.h), their tenants' rows summed per limit. */
+static void render_limits(struct textbuf *sb, const struct config *cfg)
+{
+    if (cfg->n_limits == 0)
+        return;
+    size_t n;
+    struct limit_row *rows = limits_rows_alloc(cfg, &n);
+    struct limit_row *sum = calloc(cfg->n_limits, sizeof(*sum));
+    if (rows == NULL || sum == NULL) {
+        free(rows);
+        free(sum);
+        return;
+    }
+    size_t k = cfg->n_limits;
+    for (size_t j = 0; j < k; j++) /* every limit, those no statement came to yet too */
+        snprintf(sum[j].limit, sizeof(sum[j].limit), "%s", cfg->limits[j].name);
+    for (size_t i = 0, j = 0; i < n; i++) { /* a limit's rows come together, in order */
+        while (j < k && strcmp(sum[j].limit, rows[i].limit) != 0)
+            j++;
+        if (j == k)
+            break;
+        struct limit_row *t = &sum[j];
+        t->in_flight += rows[i].in_flight;
+        t->queued += rows[i].queued;
+        t->passed += rows[i].passed;
+        t->waited += rows[i].waited;
+        t->refused += rows[i].refused;
+        t->wait_ms += rows[i].wait_ms;
+        t->server_ms += rows[i].server_ms;
+    }
+    static const struct {
+        const char *name, *type, *help;
+    } fams[] = {
+        {"halyard_limit_in_flight", "gauge",
+         "Statements a fair-share limit governs in flight now."},
+        {"halyard_limit_queued", "gauge", "Statements waiting now in a fair-share limit's queue."},
+        {"halyard_limit_passed_total", "counter",
+         "Statements a fair-share limit let run, at once or after a wait."},
+        {"halyard_limit_waited_total", "counter",
+         "Statements that waited in a fair-share limit's queue, then ran."},
+        {"halyard_limit_refused_total", "counter",
+         "Statements a fair-share limit refused with error 1226 (queue full, or waited "
+         "queue_timeout_ms)."},
+        {"halyard_limit_wait_seconds_total", "counter",
+         "Time statements waited in a fair-share limit's queue, those refused after a wait too."},
+        {"halyard_limit_server_seconds_total", "counter",
+         "Server time the statements a fair-share limit governs used, as charged to it."},
+    };
+    char v[40];
+    for (size_t f = 0; f < HY_ARRAY_SIZE(fams); f++) {
+        family(sb, fams[f].name, fams[f].type, fams[f].help);
+        for (size_t j = 0; j < k; j++) {
+            snprintf(v, sizeof(v), "%.*f", f < 5 ? 0 : 3, limit_value(&sum[j], f));
+            textbuf_puts(sb, fams[f].name);
+            textbuf_puts(sb, "{limit=");
+            label_value(sb, sum[j].limit);
+            textbuf_printf(sb, "} %s\n", v);
+        }
+    }
+    free(sum);
+    free(rows);
+}
+
 /* The process: up, build, uptime, sessions and the workers' counters. */
 static void render_process(struct textbuf *sb, const struct metrics_snapshot *m)
 {
@@ -857,6 +942,7 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     if (m->cfg != NULL) {
         render_backends(sb, m->cfg);
         render_pools(sb, m->cfg);
+        render_limits(sb, m->cfg);
     }
 }
 

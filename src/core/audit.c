@@ -371,6 +371,8 @@ void query_log_write(const struct query_log_entry *e)
             line_str(&l, "digest", NULL);
         }
         line_u64(&l, "duration_us", e->duration_us);
+        if (e->limit_wait_us > 0)
+            line_u64(&l, "limit_wait_us", e->limit_wait_us);
         line_u64(&l, "rows", e->rows);
         line_u64(&l, "affected", e->affected);
         line_u64(&l, "error", e->error);

@@ -71,6 +71,8 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKUP_WINDOW_OK] = "backup_window_ok",
     [EVENT_FAILOVER_SESSIONS] = "failover_sessions",
     [EVENT_WRITER_CHANGED] = "writer_changed",
+    [EVENT_LIMIT_HOLDING] = "limit_holding",
+    [EVENT_LIMIT_CLEAR] = "limit_clear",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -122,6 +124,8 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_BACKUP_WINDOW_OK] = EVENT_INFO,
     [EVENT_FAILOVER_SESSIONS] = EVENT_INFO,
     [EVENT_WRITER_CHANGED] = EVENT_WARNING,
+    [EVENT_LIMIT_HOLDING] = EVENT_WARNING,
+    [EVENT_LIMIT_CLEAR] = EVENT_INFO,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

@@ -19,6 +19,7 @@
 
 #include "halyard/config/config.h"
 #include "halyard/config/rules.h"
+#include "halyard/core/events.h"
 #include "halyard/limits/limits.h"
 
 #define TENANTS_MAX  256 /* past this a limit counts its tenants as one, "(others)" */
@@ -29,7 +30,8 @@ struct tenant_rt {
     uint32_t in_flight;
     uint32_t queued;
     uint64_t passed, waited, refused;
-    uint64_t stamp; /* its last waiter's */
+    double wait_ms, server_ms; /* waited in the queue (refused waits too), used on the server */
+    uint64_t stamp;            /* its last waiter's */
     uint64_t wait_hist[WAIT_BUCKETS];
 };
 
@@ -48,6 +50,7 @@ struct limit {
     struct limit_waiter *head, *tail;
     uint32_t queued; /* waiters not yet granted */
     uint64_t stamp_served, seq;
+    bool holding; /* statements held back since the last that went at once (its events) */
     struct tenant_rt *tenants;
     size_t n_tenants;
 };
@@ -234,6 +237,30 @@ static void note_wait(struct tenant_rt *t, double waited_s)
         b++;
     t->wait_hist[b]++;
     t->waited++;
+    t->wait_ms += ms;
+}
+
+/* The limit starts or stops holding statements back: limit_holding when
+ * one of `tenant` is the first queued or refused since statements last
+ * went at once, limit_clear when one goes at once again or the queue
+ * empties with every waiter served. One event a change, not one a
+ * statement; the notifier coalesces them further (alerts.repeat_ms). */
+static void set_holding(struct limit *l, bool holding, const struct tenant_rt *t,
+                        enum limit_kind why)
+{
+    if (l->holding == holding)
+        return;
+    l->holding = holding;
+    char reason[300];
+    if (holding)
+        snprintf(reason, sizeof(reason),
+                 "statements of '%s' are held back: %s reached (queue_size %d, "
+                 "queue_timeout_ms %d)",
+                 t->name, limit_kind_name(why), l->queue_size, l->queue_timeout_ms);
+    else
+        snprintf(reason, sizeof(reason), "statements go at once again");
+    events_emit(holding ? EVENT_LIMIT_HOLDING : EVENT_LIMIT_CLEAR, l->name,
+                holding ? "clear" : "holding", holding ? "holding" : "clear", reason, NULL);
 }
 
 static void unlink_waiter(struct limit *l, struct limit_waiter *w)
@@ -267,6 +294,8 @@ static void grant(struct limit *l, double now)
             l->stamp_served = best->stamp;
         take(l, best->tenant);
         note_wait(&l->tenants[best->tenant], now - best->since);
+        if (l->queued == 0)
+            set_holding(l, false, NULL, LIMIT_NONE);
     }
 }
 
@@ -293,8 +322,11 @@ enum limit_verdict limit_enter(struct limit *l, const char *tenant, bool in_trx,
     } else if (in_trx || (l->queued == 0 && *why == LIMIT_NONE)) {
         take(l, t);
         *hold = (struct limit_hold){.lim = l, .tenant = t, .started = now};
+        if (!in_trx)
+            set_holding(l, false, NULL, LIMIT_NONE);
     } else if (l->queued >= (uint32_t)l->queue_size) {
         l->tenants[t].refused++;
+        set_holding(l, true, &l->tenants[t], *why);
         v = LIMIT_FULL;
     } else {
         struct tenant_rt *tr = &l->tenants[t];
@@ -310,6 +342,7 @@ enum limit_verdict limit_enter(struct limit *l, const char *tenant, bool in_trx,
         l->tail = w;
         l->queued++;
         tr->queued++;
+        set_holding(l, true, tr, *why);
         v = LIMIT_WAIT;
     }
     pthread_mutex_unlock(&l->mu);
@@ -339,6 +372,7 @@ enum limit_verdict limit_poll(struct limit *l, struct limit_waiter *w, double no
         l->queued--;
         t->queued--;
         t->refused++;
+        t->wait_ms += (now - w->since) * 1e3;
         v = LIMIT_TIMEOUT;
     }
     pthread_mutex_unlock(&l->mu);
@@ -376,6 +410,7 @@ void limit_leave(struct limit_hold *hold, double server_s, double now)
     pthread_mutex_lock(&l->mu);
     give_back(l, hold->tenant);
     double ms = server_s > 0 ? server_s * 1e3 : 0;
+    l->tenants[hold->tenant].server_ms += ms;
     if (l->max_server_ms > 0) {
         refill(l, now);
         l->budget_ms -= ms;
@@ -460,9 +495,29 @@ size_t limits_rows(const struct config *cfg, struct limit_row *rows, size_t cap)
             r->refused = t->refused;
             r->wait_p50_ms = wait_quantile(t, 0.5);
             r->wait_p99_ms = wait_quantile(t, 0.99);
+            r->wait_ms = t->wait_ms;
+            r->server_ms = t->server_ms;
             r->held_back = t->queued > 0;
         }
         pthread_mutex_unlock(&l->mu);
     }
     return n;
+}
+
+struct limit_row *limits_rows_alloc(const struct config *cfg, size_t *n)
+{
+    size_t cap = 16;
+    struct limit_row *rows = NULL;
+    for (;;) { /* tenants may come between the count and the copy */
+        struct limit_row *more = realloc(rows, cap * sizeof(*rows));
+        if (more == NULL) {
+            free(rows);
+            return NULL;
+        }
+        rows = more;
+        memset(rows, 0, cap * sizeof(*rows));
+        if ((*n = limits_rows(cfg, rows, cap)) < cap)
+            return rows;
+        cap = *n + 16;
+    }
 }

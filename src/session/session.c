@@ -1127,6 +1127,7 @@ void command_done(struct session *s)
             .text = s->query.qlog_text,
             .text_len = s->query.qlog_len,
             .duration_us = usec > 0 ? (uint64_t)usec : 0,
+            .limit_wait_us = session_limit_waited_us(s),
             .rows = s->io.resp.rows,
             .affected = s->io.resp.affected,
             .error = s->io.resp.err_code,

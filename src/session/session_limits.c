@@ -15,6 +15,7 @@
  * connections (monitor, cache reader, backups, internal statements) never
  * come here.
  *
+ * How long it waited goes to the query log (session_limit_waited_us).
  * What a statement holds is given back when it ends (session_limit_done:
  * command_done's hook, command_abandon), charged with the
  * time from its start to the end of its answer; when the session closes,
@@ -43,6 +44,7 @@ struct sess_limit {
      * comes through again and keeps its place. */
     const void *at_buf;
     uint32_t at_scan;
+    double waited; /* how long the statement that holds it waited, for the query log */
     enum limit_verdict refused;
     enum limit_kind why;
     struct limit *refused_by;
@@ -137,7 +139,8 @@ static void limit_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
     if (v == LIMIT_WAIT)
         return; /* the timer repeats */
     ev_timer_stop(loop, t);
-    slog_debug(s, "statement waited %.0f ms: %s", (ev_now(loop) - sl->w.since) * 1e3,
+    sl->waited = ev_now(loop) - sl->w.since;
+    slog_debug(s, "statement waited %.0f ms: %s", sl->waited * 1e3,
                v == LIMIT_PASS ? "goes on" : "refused");
     sl->refused_by = sl->waiting_on;
     sl->waiting_on = NULL;
@@ -155,9 +158,16 @@ static void limit_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
     session_reap(s);
 }
 
+uint64_t session_limit_waited_us(const struct session *s)
+{
+    return s->limit != NULL ? (uint64_t)(s->limit->waited * 1e6) : 0;
+}
+
 void session_limit_done(struct session *s)
 {
     struct sess_limit *sl = s->limit;
+    if (sl != NULL)
+        sl->waited = 0;
     if (sl == NULL || sl->hold.lim == NULL)
         return;
     double now = ev_now(s->w->loop);

@@ -14,10 +14,13 @@
  * backend: go on; wait (parked; the cycle takes it up again); or refused,
  * taken from `up` and answered with error 1226 (only a statement that
  * fits is refused).
+ * session_limit_waited_us: how long the statement waited in a limit's
+ * queue (0: it did not), until it ends.
  * session_limit_done: the statement ended; session_limit_free: the session
  * closes. */
 enum sess_limit_step { SLIM_GO, SLIM_WAIT, SLIM_REFUSED };
 enum sess_limit_step session_limit_enter(struct session *s, uint32_t len, bool fits);
+uint64_t session_limit_waited_us(const struct session *s);
 void session_limit_done(struct session *s);
 void session_limit_free(struct session *s);
 

@@ -9,6 +9,7 @@ times out. A statement inside a transaction is never held; an exempt user
 is never governed; a reload changes the values with statements queued.
 """
 
+import re
 import subprocess
 import threading
 import time
@@ -228,3 +229,137 @@ def test_prepared_execution_is_governed(start_halyard):
     holder.result()
     out = ps_run(h, "SELECT ?\ti:7\n")
     assert "row\t7\nrows=1\n" in out.stdout, out.stdout
+
+
+# ---- visibility: show limits, halyardctl limits, metrics, events, query log ----
+
+ADMIN_PW = "adm-secret"
+
+
+def held_back_now(h):
+    """app_limit with one statement in flight (SLEEP) and one queued: the
+    two Runs, and a third session refused at once (queue_size 1)."""
+    a, b, c = (h.connect(autocommit=True) for _ in range(3))
+    holder = Run(a, "SELECT SLEEP(1.2)")
+    time.sleep(0.4)
+    queued = Run(b, "SELECT 'queued'")
+    time.sleep(0.3)
+    return holder, queued, c
+
+
+def test_show_limits_on_both_admin_interfaces_and_halyardctl(start_halyard):
+    from test_alerts import HALYARDCTL
+    from util import admin_json, free_port, scrape, wait_until
+    aport, mport = free_port(), free_port()
+    h = start_halyard(users=users(), metrics_port=mport, admin_listen=f"127.0.0.1:{aport}",
+                      admin_accounts=[{"name": "admin", "password_hash": mysql_native_hash(ADMIN_PW)}],
+                      limits=[limit(max_concurrent=1, queue_size=1, queue_timeout_ms=10000),
+                              {"name": "idle_limit", "user": OTHER, "max_per_second": 100}])
+    sock = f"/tmp/halyard-{h.port}.sock"
+    holder, queued, c = held_back_now(h)
+    # While one runs and one waits: the socket, the SQL port and halyardctl agree.
+    rows = admin_json(sock, "show limits")["limits"]
+    assert len(rows) == 1, rows  # idle_limit has no tenant yet
+    row = rows[0]
+    assert (row["limit"], row["tenant"], row["held_back"], row["in_flight"], row["queued"]) == \
+        ("app_limit", APP_USER, True, 1, 1), row
+    adm = pymysql.connect(host="127.0.0.1", port=aport, user="admin", password=ADMIN_PW,
+                          connect_timeout=5, read_timeout=10)
+    with adm.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SHOW LIMITS")
+        sql_rows = cur.fetchall()
+    assert [(r["limit"], r["tenant"], r["in_flight"], r["queued"]) for r in sql_rows] == \
+        [("app_limit", APP_USER, 1, 1)], sql_rows
+    out = subprocess.run([HALYARDCTL, "-s", sock, "limits"], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    head, line = out.stdout.splitlines()[:2]
+    assert head.split()[:4] == ["limit", "tenant", "in_flight", "queued"], out.stdout
+    assert line.split()[:4] == ["app_limit", APP_USER, "1", "1"], out.stdout
+    metrics = scrape(mport)
+    assert 'halyard_limit_in_flight{limit="app_limit"} 1\n' in metrics
+    assert 'halyard_limit_queued{limit="app_limit"} 1\n' in metrics
+    assert 'halyard_limit_queued{limit="idle_limit"} 0\n' in metrics  # every limit, used or not
+    assert refused(c, "SELECT 'refused'")[0] == 1226
+    assert holder.result() == (((0,),), None)
+    assert queued.result() == ((("queued",),), None)
+    # Once over: what each did, counted.
+    row = wait_until(lambda: [r for r in admin_json(sock, "show limits")["limits"]
+                              if r["in_flight"] == 0][0])
+    assert (row["held_back"], row["queued"], row["passed"], row["waited"], row["refused"]) == \
+        (False, 0, 2, 1, 1), row
+    assert 256 <= row["wait_p50_ms"] <= 1024 and row["wait_p99_ms"] == row["wait_p50_ms"], row
+    assert 400 <= row["wait_ms"] <= 1500, row  # the queued one waited ~0.5 s
+    assert row["server_ms"] >= 1200, row  # SLEEP(1.2) and a SELECT
+    with adm.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SHOW LIMITS")
+        (sql_row,) = cur.fetchall()
+    adm.close()
+    assert (sql_row["passed"], sql_row["waited"], sql_row["refused"]) == (2, 1, 1), sql_row
+    metrics = scrape(mport)
+    for name, want in (("in_flight", "0"), ("queued", "0"), ("passed_total", "2"),
+                       ("waited_total", "1"), ("refused_total", "1")):
+        assert f'halyard_limit_{name}{{limit="app_limit"}} {want}\n' in metrics, (name, metrics)
+    waited = float(re.search(r'halyard_limit_wait_seconds_total\{limit="app_limit"\} (\S+)',
+                             metrics).group(1))
+    server = float(re.search(r'halyard_limit_server_seconds_total\{limit="app_limit"\} (\S+)',
+                             metrics).group(1))
+    assert 0.4 <= waited <= 1.5 and server >= 1.2, (waited, server)
+
+
+def test_events_once_per_change_not_per_statement(start_halyard):
+    """Five statements refused in a row make one limit_holding, and the first
+    that then goes at once one limit_clear (alerts.repeat_ms 0: nothing
+    coalesced by the notifier, so the counts are the limit's own)."""
+    from test_alerts import Receiver, alerts
+    hook = Receiver()
+    try:
+        h = start_halyard(users=users(), alerts=alerts(webhook=hook.url),
+                          limits=[limit(max_concurrent=1, queue_size=0)])
+        a, b = h.connect(autocommit=True), h.connect(autocommit=True)
+        holder = Run(a, "SELECT SLEEP(1)")
+        time.sleep(0.3)
+        for _ in range(5):
+            assert refused(b, "SELECT 1")[0] == 1226
+        ev = hook.wait("limit_holding", backend="app_limit")
+        assert ev["severity"] == "warning" and ev["new"] == "holding", ev
+        assert ev["reason"] == (f"statements of '{APP_USER}' are held back: max_concurrent "
+                                "reached (queue_size 0, queue_timeout_ms 1000)"), ev
+        holder.result()
+        assert q(b, "SELECT 2") == ((2,),)
+        assert q(b, "SELECT 3") == ((3,),)
+        hook.wait("limit_clear", backend="app_limit")
+        time.sleep(0.5)  # anything more would have come by now
+        assert [e["event"] for e in hook.events() if e["event"].startswith("limit_")] == \
+            ["limit_holding", "limit_clear"]
+    finally:
+        hook.close()
+
+
+def test_query_log_records_the_wait(start_halyard, tmp_path):
+    import json
+    from util import wait_until
+    qlog = tmp_path / "query.log"
+    h = start_halyard(users=users(), query_log=str(qlog),
+                      limits=[limit(max_concurrent=1, queue_timeout_ms=10000)])
+    a, b = h.connect(autocommit=True), h.connect(autocommit=True)
+    holder = Run(a, "SELECT SLEEP(0.8)")
+    time.sleep(0.3)
+    queued = Run(b, "SELECT 'held'")
+    assert holder.result() == (((0,),), None)
+    assert queued.result() == ((("held",),), None)
+    q(b, "SELECT 'after'")
+
+    def entries():
+        try:
+            lines = [json.loads(x) for x in qlog.read_text().splitlines()]
+        except (OSError, ValueError):
+            return None
+        got = {e["query"]: e for e in lines}
+        return got if "SELECT 'after'" in got else None
+    got = wait_until(entries)
+    held = got["SELECT 'held'"]
+    assert 300_000 <= held["limit_wait_us"] <= 1_000_000, held  # ~0.5 s behind the holder
+    assert held["duration_us"] < 300_000, held  # its own time on the server, after the wait
+    assert "limit_wait_us" not in got["SELECT SLEEP(0.8)"], got  # it went at once
+    assert "limit_wait_us" not in got["SELECT 'after'"], got

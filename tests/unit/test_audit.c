@@ -91,9 +91,14 @@ static void test_files(void **state)
     slow.text = "SELECT '\xff\"'";
     slow.text_len = strlen(slow.text);
     slow.digest = 0xabcdef;
+    struct query_log_entry held = slow; /* waited behind a fair-share limit */
+    held.text = "SELECT 2";
+    held.text_len = 8;
+    held.limit_wait_us = 250000;
     assert_false(query_log_wants(fast.duration_us));
     query_log_write(&fast); /* under query_log_min_duration_ms: not written */
     query_log_write(&slow);
+    query_log_write(&held);
 
     /* logrotate: rename, reopen; the next lines go to the new file */
     audit_flush();
@@ -141,11 +146,14 @@ static void test_files(void **state)
     assert_null(strstr(q, "SELECT 1"));
     assert_non_null(strstr(q, "\"digest\":\"0000000000abcdef\",\"duration_us\":5000,\"rows\":0,"
                               "\"affected\":0,\"error\":0,\"query\":\"SELECT '\\ufffd\\\"'\"}\n"));
+    assert_non_null(
+        strstr(q, "\"duration_us\":5000,\"limit_wait_us\":250000,\"rows\":0,\"affected\":0,"
+                  "\"error\":0,\"query\":\"SELECT 2\"}\n"));
     assert_int_equal(strncmp(old, "{\"time\":\"", 9), 0);
     struct audit_stats st;
     audit_get_stats(&st);
     assert_int_equal(st.audit_lines, 6);
-    assert_int_equal(st.query_lines, 1);
+    assert_int_equal(st.query_lines, 2);
     assert_int_equal(st.audit_dropped + st.query_dropped, 0);
     free(old);
     free(cur);

@@ -151,6 +151,8 @@ static void test_concurrent(void **state)
     assert_int_equal(rows[0].passed, 3);
     assert_int_equal(rows[0].waited, 1);
     assert_int_equal(rows[0].refused, 1);
+    assert_true(rows[0].wait_ms > 99.9 && rows[0].wait_ms < 100.1);     /* w3: 0 to 0.1 */
+    assert_true(rows[0].server_ms > 99.9 && rows[0].server_ms < 100.1); /* h1 charged 0.1 s */
     assert_int_equal(rows[1].queued, 0);
     limit_leave(&h2, 0, 0.2);
     limit_leave(&h3, 0, 0.2);

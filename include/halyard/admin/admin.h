@@ -29,6 +29,7 @@
  *   switchover [to NAME]    make NAME (default: the most advanced replica) the primary
  *   failover                promote a replica now that the primary is gone
  *   show events [last N]    the last N events (default 20) and each notifier's result
+ *   show limits             the fair-share limits per tenant: in flight, queued, waits, refused
  *   test-alert              emit a test_alert event through every notifier
  *
  * `show sessions`, `show digests` and `kill session` are answered by the
@@ -111,6 +112,7 @@ enum admin_verb {
     ADMIN_BACKUP_VERIFIED, /* backup verified RESULT GTID TABLES DIFFER (backup_verify.h) */
     ADMIN_SHOW_CACHE,      /* the query cache (cache.h) */
     ADMIN_FLUSH_CACHE,     /* flush cache [SCHEMA.TABLE] */
+    ADMIN_SHOW_LIMITS,     /* the fair-share limits per tenant (limits.h) */
     ADMIN_N_VERBS
 };
 
@@ -283,6 +285,9 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
                          const struct backup_sched_status *sc, const struct backup_verify_status *v,
                          bool json);
 void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size_t n, bool json);
+/* show limits: a row per limit and tenant (limits.h). */
+struct limit_row;
+void admin_render_limits(struct textbuf *sb, const struct limit_row *rows, size_t n, bool json);
 /* show xa: the transactions in doubt (xa_recover.h), `now` in unix seconds,
  * in admin_xa.c. */
 struct xa_in_doubt;

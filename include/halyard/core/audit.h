@@ -103,10 +103,11 @@ struct query_log_entry {
     uint64_t digest;     /* 0 = none */
     const char *text;    /* the statement, not NUL-terminated; at most QUERY_LOG_TEXT_MAX kept */
     size_t text_len;
-    uint64_t duration_us;
-    uint64_t rows;     /* rows sent, for a result set */
-    uint64_t affected; /* affected rows, for an OK */
-    uint16_t error;    /* the ERR's code, 0 = success */
+    uint64_t duration_us;   /* from its sending to the end of its answer */
+    uint64_t limit_wait_us; /* before that, held by a fair-share limit (limits.h); 0 = not */
+    uint64_t rows;          /* rows sent, for a result set */
+    uint64_t affected;      /* affected rows, for an OK */
+    uint16_t error;         /* the ERR's code, 0 = success */
 };
 
 /* True while the query log is on: a relaxed load. */

@@ -76,6 +76,8 @@ enum event_type {
     EVENT_BACKUP_WINDOW_OK,     /* ... and holds again */
     EVENT_FAILOVER_SESSIONS,    /* what a failover did to the sessions (failover_tally.h) */
     EVENT_WRITER_CHANGED,       /* a Galera group's writer moved to another node */
+    EVENT_LIMIT_HOLDING,        /* a fair-share limit holds statements back (limits.h) */
+    EVENT_LIMIT_CLEAR,          /* ... and they go at once again */
     EVENT__COUNT
 };
 /* alerts.disabled and alerts.events are bit masks and tables of 64. */

@@ -17,7 +17,10 @@
  * The state of a limit (struct limit) is the process's, one per name,
  * shared by the workers behind a mutex, and outlives configs: a reload
  * changes its values and keeps what is in flight and queued; a limit a
- * reload removes lets its queue go. This module makes decisions only: the
+ * reload removes lets its queue go. When a limit starts holding statements
+ * back, and when they go at once again, it emits limit_holding and
+ * limit_clear (events.h: lock-free, from the thread that saw it). This
+ * module makes decisions only: the
  * session asks (limit_enter, limit_poll), parks the statement on a timer
  * of its own when told to wait, and tells the limit when the statement
  * ends (limit_leave). Times are seconds on a monotonic clock (ev_now()),
@@ -137,12 +140,18 @@ struct limit_row {
     uint64_t waited;  /* of them, those that waited */
     uint64_t refused; /* queue full or timed out */
     double wait_p50_ms, wait_p99_ms;
-    bool held_back; /* some of its statements wait now */
+    double wait_ms;   /* waited in all, by those that passed and those refused after a wait */
+    double server_ms; /* server time its statements used, as charged */
+    bool held_back;   /* some of its statements wait now */
 };
 
 /* Every tenant of every limit of cfg into rows (at most cap); returns how
  * many there are (may exceed cap). Any thread. */
 size_t limits_rows(const struct config *cfg, struct limit_row *rows, size_t cap);
+
+/* The same into an array of its own (free() it), *n rows, with at least
+ * one zeroed row past them (an empty list's prototype); NULL: no memory. */
+struct limit_row *limits_rows_alloc(const struct config *cfg, size_t *n);
 
 /* Tests: forget every limit's state. Nothing may be using them. */
 void limits_reset(void);
