@@ -606,12 +606,12 @@ static void show_config_rules(struct kv *kv, const struct config *cfg)
         kv_str(kv, elem_key(&l, "name", k, sizeof(k)), x->name);
         kv_str(kv, elem_key(&l, "match_digest", k, sizeof(k)), opt_str(x->match_digest));
         kv_str(kv, elem_key(&l, "match_text", k, sizeof(k)), opt_str(x->match_text));
-        kv_str(kv, elem_key(&l, "user", k, sizeof(k)), opt_str(x->user));
-        kv_strings(kv, elem_key(&l, "users", k, sizeof(k)), &x->users);
-        kv_str(kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->schema));
-        kv_str(kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->client));
+        kv_str(kv, elem_key(&l, "user", k, sizeof(k)), opt_str(x->who.user));
+        kv_strings(kv, elem_key(&l, "users", k, sizeof(k)), &x->who.users);
+        kv_str(kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->who.schema));
+        kv_str(kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->who.client));
         kv_strings(kv, elem_key(&l, "no_where", k, sizeof(k)), &x->no_where);
-        kv_str(kv, elem_key(&l, "listener", k, sizeof(k)), opt_str(x->listener));
+        kv_str(kv, elem_key(&l, "listener", k, sizeof(k)), opt_str(x->who.listener));
         kv_strings(kv, elem_key(&l, "tables", k, sizeof(k)), &x->tables);
         bool cache = x->action == RULE_ACTION_CACHE;
         kv_str(kv, elem_key(&l, "action", k, sizeof(k)),
@@ -653,11 +653,11 @@ static void show_config_limits(struct kv *kv, const struct config *cfg)
         const struct config_limit *x = &cfg->limits[i];
         elem_begin(&l);
         kv_str(kv, elem_key(&l, "name", k, sizeof(k)), x->name);
-        kv_str(kv, elem_key(&l, "user", k, sizeof(k)), opt_str(x->user));
-        kv_strings(kv, elem_key(&l, "users", k, sizeof(k)), &x->users);
-        kv_str(kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->schema));
-        kv_str(kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->client));
-        kv_str(kv, elem_key(&l, "listener", k, sizeof(k)), opt_str(x->listener));
+        kv_str(kv, elem_key(&l, "user", k, sizeof(k)), opt_str(x->who.user));
+        kv_strings(kv, elem_key(&l, "users", k, sizeof(k)), &x->who.users);
+        kv_str(kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->who.schema));
+        kv_str(kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->who.client));
+        kv_str(kv, elem_key(&l, "listener", k, sizeof(k)), opt_str(x->who.listener));
         kv_int(kv, elem_key(&l, "max_concurrent", k, sizeof(k)), x->max_concurrent);
         kv_int(kv, elem_key(&l, "max_per_second", k, sizeof(k)), x->max_per_second);
         kv_int(kv, elem_key(&l, "burst", k, sizeof(k)), x->burst);

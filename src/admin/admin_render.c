@@ -277,7 +277,8 @@ static void rule_target(struct textbuf *tb, const struct config_rule *r)
 static void rule_conditions(struct textbuf *tb, const struct config_rule *r)
 {
     const char *const keys[] = {"match_digest", "match_text", "user", "schema", "client"};
-    const char *const vals[] = {r->match_digest, r->match_text, r->user, r->schema, r->client};
+    const char *const vals[] = {r->match_digest, r->match_text, r->who.user, r->who.schema,
+                                r->who.client};
     for (size_t i = 0; i < HY_ARRAY_SIZE(keys); i++) {
         if (vals[i] == NULL)
             continue;
@@ -569,11 +570,11 @@ void admin_render_rules(struct textbuf *sb, const struct config *cfg, const uint
             textbuf_puts(sb, ",\"match_text\":");
             textbuf_json_str(sb, r->match_text);
             textbuf_puts(sb, ",\"user\":");
-            textbuf_json_str(sb, r->user);
+            textbuf_json_str(sb, r->who.user);
             textbuf_puts(sb, ",\"schema\":");
-            textbuf_json_str(sb, r->schema);
+            textbuf_json_str(sb, r->who.schema);
             textbuf_puts(sb, ",\"client\":");
-            textbuf_json_str(sb, r->client);
+            textbuf_json_str(sb, r->who.client);
             textbuf_reset(&cell);
             rule_target(&cell, r);
             textbuf_puts(sb, ",\"target\":");

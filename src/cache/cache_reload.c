@@ -21,10 +21,11 @@ static bool strings_same(const struct config_strings *a, const struct config_str
 static bool conditions_same(const struct config_rule *a, const struct config_rule *b)
 {
     return hy_str_same(a->match_digest, b->match_digest) &&
-           hy_str_same(a->match_text, b->match_text) && hy_str_same(a->user, b->user) &&
-           strings_same(&a->users, &b->users) && hy_str_same(a->schema, b->schema) &&
-           hy_str_same(a->client, b->client) && strings_same(&a->no_where, &b->no_where) &&
-           hy_str_same(a->listener, b->listener) && strings_same(&a->tables, &b->tables);
+           hy_str_same(a->match_text, b->match_text) && hy_str_same(a->who.user, b->who.user) &&
+           strings_same(&a->who.users, &b->who.users) &&
+           hy_str_same(a->who.schema, b->who.schema) && hy_str_same(a->who.client, b->who.client) &&
+           strings_same(&a->no_where, &b->no_where) &&
+           hy_str_same(a->who.listener, b->who.listener) && strings_same(&a->tables, &b->tables);
 }
 
 long cache_reload_rule_index(const struct config *cfg, const char *name)

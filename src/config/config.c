@@ -529,6 +529,15 @@ static void strings_free(struct config_strings *ss)
     ss->n = 0;
 }
 
+void cfg_free_who(struct config_who *w)
+{
+    free(w->user);
+    strings_free(&w->users);
+    free(w->schema);
+    free(w->client);
+    free(w->listener);
+}
+
 hy_status_t cfg_dup_str(struct loader *ld, char **dst, config_setting_t *g, const char *path)
 {
     *dst = strdup(cfg_get_str(g, path));
@@ -1094,13 +1103,9 @@ static void config_free(struct config *cfg)
         free(r->match_text);
         rules_regex_free(r->digest_re);
         rules_regex_free(r->text_re);
-        free(r->user);
-        strings_free(&r->users);
+        cfg_free_who(&r->who);
         strings_free(&r->no_where);
         strings_free(&r->tables);
-        free(r->listener);
-        free(r->schema);
-        free(r->client);
         free(r->route_name);
         free(r->error_message);
     }

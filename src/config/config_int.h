@@ -106,6 +106,14 @@ hy_status_t cfg_fill_replication(struct loader *ld, struct config *cfg, config_s
 /* After users and backends: rules name them. */
 hy_status_t cfg_fill_rules(struct loader *ld, struct config *cfg, config_setting_t *list);
 
+/* The conditions a rule and a limit share (config_rules.c), of element `i`
+ * (`g`) of list `lname` ("rules", "limits"): user or users (named in
+ * users), schema, client (a network), listener (named in listeners); and
+ * freed (config.c). */
+hy_status_t cfg_fill_who(struct loader *ld, struct config *cfg, config_setting_t *g,
+                         const char *lname, int i, struct config_who *w);
+void cfg_free_who(struct config_who *w);
+
 /* Fair-share limits (config_limits.c), after users and listeners; and
  * what they hold, freed. */
 hy_status_t cfg_fill_limits(struct loader *ld, struct config *cfg, config_setting_t *list);

@@ -164,65 +164,79 @@ static hy_status_t fill_rule_cache(struct loader *ld, struct config *cfg, config
     return fill_rule_tables(ld, g, i, r);
 }
 
+/* Condition `leaf` of element i of list `lname` fails: `why` about `value`
+ * (a bad network), else `value` is not a `what` of the config, else (NULL)
+ * user and users are both given. */
+static hy_status_t who_fail(struct loader *ld, config_setting_t *g, const char *lname, int i,
+                            const char *leaf, const char *what, const char *value, const char *why)
+{
+    char kname[KEYNAME_MAX], shown[48];
+    snprintf(kname, sizeof(kname), "%s.[%d].%s", lname, i, leaf);
+    config_setting_t *at = config_setting_get_member(g, leaf);
+    if (why != NULL)
+        return cfg_fail(ld, at, kname, "\"%s\": %s", cfg_printable(value, shown), why);
+    if (value == NULL)
+        return cfg_fail(ld, at, kname, "give user or users, not both");
+    return cfg_fail(ld, at, kname, "no %s \"%s\" in %ss", what, cfg_printable(value, shown), what);
+}
+
+hy_status_t cfg_fill_who(struct loader *ld, struct config *cfg, config_setting_t *g,
+                         const char *lname, int i, struct config_who *w)
+{
+    char path[5][KEYNAME_MAX], why[256];
+    static const char *const leaf[] = {"user", "schema", "client", "listener", "users"};
+    for (size_t k = 0; k < HY_ARRAY_SIZE(leaf); k++)
+        snprintf(path[k], sizeof(path[k]), "%s.[].%s", lname, leaf[k]);
+    if (cfg_dup_opt(ld, &w->user, g, path[0]) != HY_OK ||
+        cfg_dup_opt(ld, &w->schema, g, path[1]) != HY_OK ||
+        cfg_dup_opt(ld, &w->client, g, path[2]) != HY_OK ||
+        cfg_dup_opt(ld, &w->listener, g, path[3]) != HY_OK ||
+        cfg_dup_strings(ld, &w->users, g, path[4]) != HY_OK)
+        return HY_ERROR;
+    if (w->listener != NULL) {
+        size_t l = 0;
+        while (l < cfg->n_listeners && strcmp(cfg->listeners[l].name, w->listener) != 0)
+            l++;
+        if (l == cfg->n_listeners)
+            return who_fail(ld, g, lname, i, "listener", "listener", w->listener, NULL);
+    }
+    if (w->user != NULL && w->users.n > 0)
+        return who_fail(ld, g, lname, i, "users", NULL, NULL, NULL);
+    if (w->user != NULL && config_find_user(cfg, w->user, strlen(w->user)) == NULL)
+        return who_fail(ld, g, lname, i, "user", "user", w->user, NULL);
+    for (size_t j = 0; j < w->users.n; j++) {
+        if (config_find_user(cfg, w->users.v[j], strlen(w->users.v[j])) == NULL)
+            return who_fail(ld, g, lname, i, "users", "user", w->users.v[j], NULL);
+    }
+    if (w->client != NULL && rules_cidr_parse(w->client, &w->cidr, why, sizeof(why)) != HY_OK)
+        return who_fail(ld, g, lname, i, "client", NULL, w->client, why);
+    return HY_OK;
+}
+
 static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setting_t *list, int i)
 {
     config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
     struct config_rule *r = &cfg->rules[i];
-    char kname[KEYNAME_MAX], why[256], shown[48];
+    char kname[KEYNAME_MAX];
     cfg->n_rules++;
     if (cfg_check_unique_name(ld, list, i, "rule", "rules") != HY_OK ||
         cfg_dup_str(ld, &r->name, g, "rules.[].name") != HY_OK ||
         cfg_dup_opt(ld, &r->match_digest, g, "rules.[].match_digest") != HY_OK ||
         cfg_dup_opt(ld, &r->match_text, g, "rules.[].match_text") != HY_OK ||
-        cfg_dup_opt(ld, &r->user, g, "rules.[].user") != HY_OK ||
-        cfg_dup_opt(ld, &r->schema, g, "rules.[].schema") != HY_OK ||
-        cfg_dup_opt(ld, &r->client, g, "rules.[].client") != HY_OK ||
-        cfg_dup_opt(ld, &r->listener, g, "rules.[].listener") != HY_OK ||
         cfg_dup_strings(ld, &r->tables, g, "rules.[].tables") != HY_OK ||
-        cfg_dup_strings(ld, &r->users, g, "rules.[].users") != HY_OK ||
-        cfg_dup_strings(ld, &r->no_where, g, "rules.[].no_where") != HY_OK)
+        cfg_dup_strings(ld, &r->no_where, g, "rules.[].no_where") != HY_OK ||
+        cfg_fill_who(ld, cfg, g, "rules", i, &r->who) != HY_OK)
         return HY_ERROR;
-    if (r->match_digest == NULL && r->match_text == NULL && r->user == NULL && r->schema == NULL &&
-        r->client == NULL && r->users.n == 0 && r->no_where.n == 0 && r->listener == NULL &&
+    const struct config_who *w = &r->who;
+    if (r->match_digest == NULL && r->match_text == NULL && w->user == NULL && w->schema == NULL &&
+        w->client == NULL && w->users.n == 0 && r->no_where.n == 0 && w->listener == NULL &&
         r->tables.n == 0) {
         snprintf(kname, sizeof(kname), "rules.[%d]", i);
         return cfg_fail(ld, g, kname,
                         "no condition; give at least one of match_digest, match_text, user, users, "
                         "schema, client, listener, no_where, tables");
     }
-    if (r->listener != NULL) {
-        size_t l = 0;
-        while (l < cfg->n_listeners && strcmp(cfg->listeners[l].name, r->listener) != 0)
-            l++;
-        if (l == cfg->n_listeners) {
-            snprintf(kname, sizeof(kname), "rules.[%d].listener", i);
-            return cfg_fail(ld, config_setting_get_member(g, "listener"), kname,
-                            "no listener \"%s\" in listeners", cfg_printable(r->listener, shown));
-        }
-    }
-    if (r->user != NULL && r->users.n > 0) {
-        snprintf(kname, sizeof(kname), "rules.[%d].users", i);
-        return cfg_fail(ld, config_setting_get_member(g, "users"), kname,
-                        "give user or users, not both");
-    }
-    if (r->user != NULL && config_find_user(cfg, r->user, strlen(r->user)) == NULL) {
-        snprintf(kname, sizeof(kname), "rules.[%d].user", i);
-        return cfg_fail(ld, config_setting_get_member(g, "user"), kname, "no user \"%s\" in users",
-                        cfg_printable(r->user, shown));
-    }
-    for (size_t j = 0; j < r->users.n; j++) {
-        if (config_find_user(cfg, r->users.v[j], strlen(r->users.v[j])) != NULL)
-            continue;
-        snprintf(kname, sizeof(kname), "rules.[%d].users", i);
-        return cfg_fail(ld, config_setting_get_member(g, "users"), kname, "no user \"%s\" in users",
-                        cfg_printable(r->users.v[j], shown));
-    }
     cfg->rules_need_digest |= r->no_where.n > 0;
-    if (r->client != NULL && rules_cidr_parse(r->client, &r->cidr, why, sizeof(why)) != HY_OK) {
-        snprintf(kname, sizeof(kname), "rules.[%d].client", i);
-        return cfg_fail(ld, config_setting_get_member(g, "client"), kname, "\"%s\": %s",
-                        cfg_printable(r->client, shown), why);
-    }
     if (compile_pattern(ld, g, i, "match_digest", r->match_digest, &r->digest_re) != HY_OK ||
         compile_pattern(ld, g, i, "match_text", r->match_text, &r->text_re) != HY_OK)
         return HY_ERROR;

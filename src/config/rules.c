@@ -484,21 +484,26 @@ static void count_hit(struct rules_ctx *ctx, const struct config *cfg, size_t i)
         atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+bool rules_who_match(const struct config_who *w, const struct rules_input *in)
+{
+    if (w->listener != NULL && !str_eq(w->listener, in->listener))
+        return false;
+    if (w->user != NULL && !str_eq(w->user, in->user))
+        return false;
+    if (w->users.n > 0 && !in_list(&w->users, in->user))
+        return false;
+    if (w->schema != NULL && !str_eq(w->schema, in->schema))
+        return false;
+    return w->client == NULL || (in->client != NULL && rules_cidr_match(&w->cidr, in->client));
+}
+
 const struct config_rule *rules_match(struct rules_ctx *ctx, const struct config *cfg,
                                       const struct rules_input *in)
 {
     int tables = 0;
     for (size_t i = 0; i < cfg->n_rules; i++) {
         const struct config_rule *r = &cfg->rules[i];
-        if (r->listener != NULL && !str_eq(r->listener, in->listener))
-            continue;
-        if (r->user != NULL && !str_eq(r->user, in->user))
-            continue;
-        if (r->users.n > 0 && !in_list(&r->users, in->user))
-            continue;
-        if (r->schema != NULL && !str_eq(r->schema, in->schema))
-            continue;
-        if (r->client != NULL && (in->client == NULL || !rules_cidr_match(&r->cidr, in->client)))
+        if (!rules_who_match(&r->who, in))
             continue;
         if (r->no_where.n > 0 && (in->digest == NULL || !rules_no_where(in->digest, in->digest_len,
                                                                         &r->no_where, in->schema)))

@@ -60,35 +60,10 @@ static struct limit *all;
 
 /* ---- matching ------------------------------------------------------------ */
 
-static bool str_is(const char *want, const char *have)
-{
-    return have != NULL && strcmp(want, have) == 0;
-}
-
-static bool matches(const struct config_limit *l, const struct limit_who *who)
-{
-    if (l->listener != NULL && !str_is(l->listener, who->listener))
-        return false;
-    if (l->user != NULL && !str_is(l->user, who->user))
-        return false;
-    if (l->users.n > 0) {
-        size_t i = 0;
-        while (i < l->users.n && !str_is(l->users.v[i], who->user))
-            i++;
-        if (i == l->users.n)
-            return false;
-    }
-    if (l->schema != NULL && !str_is(l->schema, who->schema))
-        return false;
-    if (l->client != NULL && (who->client == NULL || !rules_cidr_match(&l->cidr, who->client)))
-        return false;
-    return true;
-}
-
-const struct config_limit *limits_match(const struct config *cfg, const struct limit_who *who)
+const struct config_limit *limits_match(const struct config *cfg, const struct rules_input *in)
 {
     for (size_t i = 0; i < cfg->n_limits; i++)
-        if (matches(&cfg->limits[i], who))
+        if (rules_who_match(&cfg->limits[i].who, in))
             return &cfg->limits[i];
     return NULL;
 }

@@ -88,7 +88,7 @@ enum sess_limit_step session_limit_enter(struct session *s, uint32_t len, bool f
     }
     if (s->who.cu != NULL && s->who.cu->exempt)
         return SLIM_GO;
-    struct limit_who who = {
+    struct rules_input who = {
         .user = s->who.user,
         .schema = session_schema(s),
         .client = &s->who.client_addr,

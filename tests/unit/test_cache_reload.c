@@ -145,12 +145,12 @@ static void test_conditions_action_and_limits(void **state)
     assert_true(m[1].keep);
     /* the user condition differs */
     make(&b, old, 2);
-    b.rules[1].user = "app";
+    b.rules[1].who.user = "app";
     assert_int_equal(cache_reload_rules(&a.cfg, &b.cfg, m, 2), 1);
     assert_false(m[1].keep);
     /* the listener condition differs */
     make(&b, old, 2);
-    b.rules[1].listener = "side";
+    b.rules[1].who.listener = "side";
     assert_int_equal(cache_reload_rules(&a.cfg, &b.cfg, m, 2), 1);
     assert_false(m[1].keep);
     /* the tables condition differs */

@@ -94,7 +94,7 @@ static void test_match(void **state)
                        "{ name = \"by_user\"; users = [\"app\"]; max_concurrent = 1; }"));
     struct rules_addr ten = {.family = AF_INET, .addr = {10, 1, 2, 3}};
     struct rules_addr local = {.family = AF_INET, .addr = {127, 0, 0, 1}};
-    struct limit_who w = {.user = "app", .schema = "s1", .client = &ten, .listener = "main"};
+    struct rules_input w = {.user = "app", .schema = "s1", .client = &ten, .listener = "main"};
     assert_string_equal(limits_match(cfg, &w)->name, "by_schema"); /* the first wins */
     w.schema = NULL;
     assert_string_equal(limits_match(cfg, &w)->name, "by_net");

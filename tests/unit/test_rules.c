@@ -233,11 +233,11 @@ static void test_config_values(void **state)
     assert_int_equal(r[0].action, RULE_ACTION_ROUTE);
     assert_int_equal(r[0].route, RULE_ROUTE_PRIMARY);
     assert_string_equal(r[0].route_name, "primary");
-    assert_string_equal(r[0].user, "app");
+    assert_string_equal(r[0].who.user, "app");
     assert_null(r[0].match_digest);
     assert_null(r[0].digest_re);
-    assert_null(r[0].schema);
-    assert_null(r[0].client);
+    assert_null(r[0].who.schema);
+    assert_null(r[0].who.client);
     assert_null(r[0].error_message);
     assert_int_equal(r[1].route, RULE_ROUTE_REPLICA);
     assert_non_null(r[1].text_re);
@@ -254,11 +254,11 @@ static void test_config_values(void **state)
     assert_string_equal(r[4].error_sqlstate, "28000");
     /* Only the first {name} is replaced, as admin_socket's {port}. */
     assert_string_equal(r[4].error_message, "rule k2 says no to {name}");
-    assert_int_equal(r[4].cidr.family, AF_INET6);
-    assert_int_equal(r[4].cidr.bits, 128);
+    assert_int_equal(r[4].who.cidr.family, AF_INET6);
+    assert_int_equal(r[4].who.cidr.bits, 128);
     assert_string_equal(r[5].error_message, "plain");
-    assert_int_equal(r[5].cidr.family, AF_INET);
-    assert_int_equal(r[5].cidr.bits, 8);
+    assert_int_equal(r[5].who.cidr.family, AF_INET);
+    assert_int_equal(r[5].who.cidr.bits, 8);
     /* workers = 2: two rows and the shared one. */
     assert_int_equal(cfg->rule_hit_rows, 2);
     assert_int_equal(cfg->rule_hit_stride, 8);

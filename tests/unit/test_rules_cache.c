@@ -95,15 +95,15 @@ static void test_config_values(void **state)
     assert_string_equal(r[0].tables.v[0], "orders");
     assert_string_equal(r[0].tables.v[1], "shop.customers");
     assert_string_equal(r[0].tables.v[2], "rep.*");
-    assert_string_equal(r[0].listener, "side");
+    assert_string_equal(r[0].who.listener, "side");
     assert_int_equal(r[0].read_your_writes, RULE_RYW_SESSION);
     assert_int_equal(r[0].max_stale_ms, 0);
     assert_int_equal(r[1].read_your_writes, RULE_RYW_GLOBAL);
     assert_int_equal(r[2].read_your_writes, RULE_RYW_DEFAULT);
     assert_int_equal(r[2].max_stale_ms, 250);
-    assert_null(r[2].listener);
+    assert_null(r[2].who.listener);
     assert_int_equal(r[3].action, RULE_ACTION_ROUTE);
-    assert_string_equal(r[3].listener, "side");
+    assert_string_equal(r[3].who.listener, "side");
     config_put(cfg);
 }
 

@@ -230,6 +230,19 @@ enum rule_route {
 struct rule_regex; /* a compiled pattern (rules.c) */
 struct auth_rsa;   /* an RSA key pair (auth.c) */
 
+/* Whose statements a rule or a limit is about: the conditions they share,
+ * read by cfg_fill_who (config_rules.c) and matched by rules_who_match
+ * (rules.h). An unset condition is NULL (a list empty) and matches
+ * anything. */
+struct config_who {
+    char *user;
+    struct config_strings users; /* the session's user is one of these */
+    char *schema;
+    char *client; /* as written; parsed in `cidr` */
+    struct config_cidr cidr;
+    char *listener; /* the session's listener, by name */
+};
+
 /* One element of `rules`. An unset condition is NULL and matches anything. */
 struct config_rule {
     char *name;
@@ -237,13 +250,8 @@ struct config_rule {
     char *match_text;
     struct rule_regex *digest_re; /* compiled; NULL with the pattern */
     struct rule_regex *text_re;
-    char *user;
-    struct config_strings users;    /* condition: the session's user is one of these */
+    struct config_who who;          /* user, users, schema, client, listener */
     struct config_strings no_where; /* condition: UPDATE/DELETE without WHERE on these tables */
-    char *schema;
-    char *client; /* as written; parsed in `cidr` */
-    struct config_cidr cidr;
-    char *listener; /* condition: the session's listener, by name; NULL = any */
     /* condition (action = cache): every table the statement reads is one of
      * these ("name", "schema.name", "schema.*"; lower case) */
     struct config_strings tables;
@@ -274,12 +282,7 @@ enum limit_tenant {
 struct limit;
 struct config_limit {
     char *name;
-    char *user; /* conditions, as a rule's; NULL / empty = any */
-    struct config_strings users;
-    char *schema;
-    char *client; /* as written; parsed in `cidr` */
-    struct config_cidr cidr;
-    char *listener;
+    struct config_who who;        /* conditions, as a rule's */
     int max_concurrent;           /* statements in flight at once */
     int max_per_second;           /* statements a second (a token bucket) ... */
     int burst;                    /* ... holding this many */

@@ -109,6 +109,11 @@ void rules_ctx_destroy(struct rules_ctx *ctx); /* also on a zeroed or failed ctx
 const struct config_rule *rules_match(struct rules_ctx *ctx, const struct config *cfg,
                                       const struct rules_input *in);
 
+/* Whether the conditions a rule and a limit share (user, users, schema,
+ * client, listener) all match `in`: string and address comparisons, the
+ * cheapest first. Pure. */
+bool rules_who_match(const struct config_who *w, const struct rules_input *in);
+
 /* Hits of cfg->rules[i], summed over the workers. From any thread. */
 uint64_t rules_hits(const struct config *cfg, size_t i);
 

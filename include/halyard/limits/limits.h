@@ -37,19 +37,11 @@
 
 struct config;
 struct config_limit;
-struct rules_addr;
+struct rules_input;
 
-/* What governs a statement: the session's side of the conditions. */
-struct limit_who {
-    const char *user; /* NULL = not known */
-    const char *schema;
-    const struct rules_addr *client;
-    const char *listener;
-};
-
-/* The first limit of cfg governing `who`, or NULL (also with no limits: a
- * load and a branch). */
-const struct config_limit *limits_match(const struct config *cfg, const struct limit_who *who);
+/* The first limit of cfg whose conditions (rules_who_match) match the
+ * statement `in`, or NULL (also with no limits: a load and a branch). */
+const struct config_limit *limits_match(const struct config *cfg, const struct rules_input *in);
 
 /* Give every limit of cfg its state (cfg->limits[i].rt): the one of that
  * name if a config had it, with cfg's values, else a new one; the limits
