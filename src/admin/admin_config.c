@@ -658,6 +658,7 @@ static void show_config_limits(struct kv *kv, const struct config *cfg)
         kv_str(kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->who.schema));
         kv_str(kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->who.client));
         kv_str(kv, elem_key(&l, "listener", k, sizeof(k)), opt_str(x->who.listener));
+        kv_str(kv, elem_key(&l, "match_digest", k, sizeof(k)), opt_str(x->match_digest));
         kv_int(kv, elem_key(&l, "max_concurrent", k, sizeof(k)), x->max_concurrent);
         kv_int(kv, elem_key(&l, "max_per_second", k, sizeof(k)), x->max_per_second);
         kv_int(kv, elem_key(&l, "burst", k, sizeof(k)), x->burst);

@@ -114,6 +114,11 @@ hy_status_t cfg_fill_who(struct loader *ld, struct config *cfg, config_setting_t
                          const char *lname, int i, struct config_who *w);
 void cfg_free_who(struct config_who *w);
 
+/* `pattern` (NULL: none) of element i of `lname`, at key `leaf`, compiled
+ * into *out (rules.h); a bad one fails the load naming the key. */
+hy_status_t cfg_compile_pattern(struct loader *ld, config_setting_t *g, const char *lname, int i,
+                                const char *leaf, const char *pattern, struct rule_regex **out);
+
 /* Fair-share limits (config_limits.c), after users and listeners; and
  * what they hold, freed. */
 hy_status_t cfg_fill_limits(struct loader *ld, struct config *cfg, config_setting_t *list);

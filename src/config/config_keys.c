@@ -809,6 +809,10 @@ const struct config_key config_keys[] = {
     {"limits.[].listener", CONFIG_STRING, "", 0, 64,
      "condition: the name of the listener the session came in on, one of listeners; \"\" = any",
      NULL},
+    {"limits.[].match_digest", CONFIG_STRING, "", 0, 4096,
+     "condition: PCRE2 regex the statement's digest (as show digests and rules' match_digest "
+     "see it) must match; text statements only; \"\" = none",
+     NULL},
     {"limits.[].max_concurrent", CONFIG_INT, "0", 0, 1000000,
      "statements the limit's tenants have in flight at once; 0 = not limited", NULL},
     {"limits.[].max_per_second", CONFIG_INT, "0", 0, 100000000,

@@ -1,7 +1,8 @@
 /*
  * config_limits.c: fair-share limits in halyard.conf (config.c has the
  * loader; limits.h what they do). A limit names whom it governs with the
- * conditions a query rule has (user or users, schema, client, listener)
+ * conditions a query rule has (user or users, schema, client, listener,
+ * match_digest)
  * and gives at least one of max_concurrent, max_per_second and
  * max_server_ms_per_second; its queue is queue_size statements waiting at
  * most queue_timeout_ms.
@@ -21,7 +22,8 @@ static hy_status_t fill_limit(struct loader *ld, struct config *cfg, config_sett
     char kname[KEYNAME_MAX];
     cfg->n_limits++;
     if (cfg_check_unique_name(ld, list, i, "limit", "limits") != HY_OK ||
-        cfg_dup_str(ld, &l->name, g, "limits.[].name") != HY_OK)
+        cfg_dup_str(ld, &l->name, g, "limits.[].name") != HY_OK ||
+        cfg_dup_opt(ld, &l->match_digest, g, "limits.[].match_digest") != HY_OK)
         return HY_ERROR;
     l->max_concurrent = (int)cfg_get_int(g, "limits.[].max_concurrent");
     l->max_per_second = (int)cfg_get_int(g, "limits.[].max_per_second");
@@ -43,6 +45,10 @@ static hy_status_t fill_limit(struct loader *ld, struct config *cfg, config_sett
     }
     if (l->burst == 0)
         l->burst = l->max_per_second; /* one second's worth */
+    if (cfg_compile_pattern(ld, g, "limits", i, "match_digest", l->match_digest, &l->digest_re) !=
+        HY_OK)
+        return HY_ERROR;
+    cfg->limits_need_digest |= l->digest_re != NULL;
     return cfg_fill_who(ld, cfg, g, "limits", i, &l->who);
 }
 
@@ -66,6 +72,8 @@ void cfg_free_limits(struct config *cfg)
         struct config_limit *l = &cfg->limits[i];
         free(l->name);
         cfg_free_who(&l->who);
+        free(l->match_digest);
+        rules_regex_free(l->digest_re);
     }
     free(cfg->limits);
     cfg->limits = NULL;

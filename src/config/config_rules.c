@@ -18,8 +18,8 @@
 #include "halyard/protocol/tls.h"
 #include "config_int.h"
 
-static hy_status_t compile_pattern(struct loader *ld, config_setting_t *g, int i, const char *leaf,
-                                   const char *pattern, struct rule_regex **out)
+hy_status_t cfg_compile_pattern(struct loader *ld, config_setting_t *g, const char *lname, int i,
+                                const char *leaf, const char *pattern, struct rule_regex **out)
 {
     char why[320], kname[KEYNAME_MAX];
     if (pattern == NULL)
@@ -29,7 +29,7 @@ static hy_status_t compile_pattern(struct loader *ld, config_setting_t *g, int i
         return cfg_fail(ld, NULL, NULL, "out of memory");
     if (rc == HY_OK)
         return HY_OK;
-    snprintf(kname, sizeof(kname), "rules.[%d].%s", i, leaf);
+    snprintf(kname, sizeof(kname), "%s.[%d].%s", lname, i, leaf);
     return cfg_fail(ld, config_setting_get_member(g, leaf), kname, "%s", why);
 }
 
@@ -237,8 +237,9 @@ static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setti
                         "schema, client, listener, no_where, tables");
     }
     cfg->rules_need_digest |= r->no_where.n > 0;
-    if (compile_pattern(ld, g, i, "match_digest", r->match_digest, &r->digest_re) != HY_OK ||
-        compile_pattern(ld, g, i, "match_text", r->match_text, &r->text_re) != HY_OK)
+    if (cfg_compile_pattern(ld, g, "rules", i, "match_digest", r->match_digest, &r->digest_re) !=
+            HY_OK ||
+        cfg_compile_pattern(ld, g, "rules", i, "match_text", r->match_text, &r->text_re) != HY_OK)
         return HY_ERROR;
     cfg->rules_need_digest |= r->digest_re != NULL;
     if (strcmp(cfg_get_str(g, "rules.[].action"), "cache") == 0)

@@ -484,6 +484,12 @@ static void count_hit(struct rules_ctx *ctx, const struct config *cfg, size_t i)
         atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+bool rules_digest_match(struct rules_ctx *ctx, const struct rule_regex *re,
+                        const struct rules_input *in)
+{
+    return in->digest != NULL && regex_match(ctx, re, in->digest, in->digest_len);
+}
+
 bool rules_who_match(const struct config_who *w, const struct rules_input *in)
 {
     if (w->listener != NULL && !str_eq(w->listener, in->listener))
@@ -508,8 +514,7 @@ const struct config_rule *rules_match(struct rules_ctx *ctx, const struct config
         if (r->no_where.n > 0 && (in->digest == NULL || !rules_no_where(in->digest, in->digest_len,
                                                                         &r->no_where, in->schema)))
             continue;
-        if (r->digest_re != NULL &&
-            (in->digest == NULL || !regex_match(ctx, r->digest_re, in->digest, in->digest_len)))
+        if (r->digest_re != NULL && !rules_digest_match(ctx, r->digest_re, in))
             continue;
         if (r->text_re != NULL && !regex_match(ctx, r->text_re, in->text, in->text_len))
             continue;

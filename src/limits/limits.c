@@ -60,11 +60,15 @@ static struct limit *all;
 
 /* ---- matching ------------------------------------------------------------ */
 
-const struct config_limit *limits_match(const struct config *cfg, const struct rules_input *in)
+const struct config_limit *limits_match(struct rules_ctx *ctx, const struct config *cfg,
+                                        const struct rules_input *in)
 {
-    for (size_t i = 0; i < cfg->n_limits; i++)
-        if (rules_who_match(&cfg->limits[i].who, in))
-            return &cfg->limits[i];
+    for (size_t i = 0; i < cfg->n_limits; i++) {
+        const struct config_limit *l = &cfg->limits[i];
+        if (rules_who_match(&l->who, in) &&
+            (l->digest_re == NULL || rules_digest_match(ctx, l->digest_re, in)))
+            return l;
+    }
     return NULL;
 }
 

@@ -78,7 +78,7 @@ static void limit_refuse(struct session *s, struct sess_limit *sl)
     session_err(s, 1, SERR_FAIR_LIMIT, s->who.user != NULL ? s->who.user : "", why);
 }
 
-enum sess_limit_step session_limit_enter(struct session *s, uint32_t len, bool fits)
+enum sess_limit_step session_limit_enter(struct session *s, uint32_t len, bool fits, bool text)
 {
     struct sess_limit *sl = s->limit;
     if (sl != NULL && sl->hold.lim != NULL) {
@@ -94,7 +94,10 @@ enum sess_limit_step session_limit_enter(struct session *s, uint32_t len, bool f
         .client = &s->who.client_addr,
         .listener = s->listener->name,
     };
-    const struct config_limit *cl = limits_match(s->cfg, &who);
+    /* A text statement's limit was found with its digest as it was
+     * classified (session_route.c), when a limit has a match_digest. */
+    const struct config_limit *cl =
+        text && s->query.limit_known ? s->query.limit_cl : limits_match(&s->w->rules, s->cfg, &who);
     if (cl == NULL || cl->rt == NULL)
         return SLIM_GO;
     if ((sl = sess_limit_get(s)) == NULL) {

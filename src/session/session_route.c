@@ -26,6 +26,7 @@
 #include "halyard/sql/classify.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/protocol/compress.h"
+#include "halyard/limits/limits.h"
 #include "halyard/sql/digest.h"
 #include "halyard/route/firewall.h"
 #include "halyard/session/guard.h"
@@ -833,6 +834,7 @@ static int8_t trx_bound(const struct classify_result *r)
 /* A new command: what the previous one noted for its end is cleared. */
 static void route_begin(struct session *s, uint8_t cmd, bool fits)
 {
+    s->query.limit_known = false;
     s->query.cmd_writes = cmd == COM_QUERY && !fits;
     s->query.cmd_class = STMT_OTHER;
     /* what it is not known to be may commit (COM_QUERY classified below) */
@@ -934,6 +936,23 @@ static uint32_t route_groups(struct session *s, uint8_t cmd, const uint8_t *p, u
             return g;
     }
     return UINT32_MAX;
+}
+
+/* The fair-share limit that governs the statement, some limits having a
+ * match_digest: found now, while its digest is at hand
+ * (session_limits.c takes it). */
+static void route_limit(struct session *s, const char *digest, size_t digest_len)
+{
+    struct rules_input in = {
+        .digest = digest,
+        .digest_len = digest_len,
+        .user = s->who.user,
+        .schema = session_schema(s),
+        .client = &s->who.client_addr,
+        .listener = s->listener->name,
+    };
+    s->query.limit_cl = limits_match(&s->w->rules, s->cfg, &in);
+    s->query.limit_known = true;
 }
 
 /* The query rules: ROUTE_BLOCK for a statement a rule blocks, else
@@ -1078,16 +1097,19 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * the session's own CONNECTION_ID() still apply. */
     if (s->conns.n_bc == 1 && !s->listener->shards && (!text || !s->cfg->pool_transaction) &&
         (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
-                   !sysview && !mentions_connid(p + 1, avail - 1))))
+                   !s->cfg->limits_need_digest && !sysview && !mentions_connid(p + 1, avail - 1))))
         return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->route.primary;
     if (!text)
         return s->route.primary;
     struct classify_result r;
     char dtext[DIGEST_TEXT_MAX];
     struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
-    bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest || fw;
+    bool want_digest =
+        s->w->digests != NULL || s->cfg->rules_need_digest || s->cfg->limits_need_digest || fw;
     uint32_t words;
     size_t dlen = route_classify(s, p, avail, &r, &dg, want_digest, &words);
+    if (s->cfg->limits_need_digest && cmd == COM_QUERY)
+        route_limit(s, dtext, dlen);
     if (fw && !firewall_allows(s->who.cu, dg.hash, dtext, dlen)) {
         s->query.fw_hash = dg.hash;
         return ROUTE_FIREWALL;

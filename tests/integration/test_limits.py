@@ -363,3 +363,27 @@ def test_query_log_records_the_wait(start_halyard, tmp_path):
     assert held["duration_us"] < 300_000, held  # its own time on the server, after the wait
     assert "limit_wait_us" not in got["SELECT SLEEP(0.8)"], got  # it went at once
     assert "limit_wait_us" not in got["SELECT 'after'"], got
+
+
+def test_match_digest_governs_only_its_statements(start_halyard):
+    """A limit with match_digest governs the statements whose digest (the
+    one show digests and rules' match_digest see) matches, however spelled,
+    and no other statement of the same user."""
+    from util import admin_json
+    h = start_halyard(users=users(), limits=[{
+        "name": "sleepers", "users": [APP_USER], "match_digest": "^SELECT SLEEP",
+        "max_concurrent": 1, "queue_size": 0}])
+    a, b = h.connect(autocommit=True), h.connect(autocommit=True)
+    holder = Run(a, "SELECT SLEEP(1.2)")
+    time.sleep(0.4)
+    # The same digest, spelled otherwise: held (refused: queue_size 0).
+    err = refused(b, "select  sleep(0.01)")
+    assert err == (1226, f"User '{APP_USER}' has exceeded the 'max_concurrent' resource (current "
+                         "value: 1) of halyard limit 'sleepers': its queue is full (queue_size 0)")
+    # Another digest of the same user: not governed, at once.
+    t0 = time.monotonic()
+    assert q(b, "SELECT 1") == ((1,),)
+    assert time.monotonic() - t0 < 0.5
+    assert holder.result() == (((0,),), None)
+    (row,) = admin_json(f"/tmp/halyard-{h.port}.sock", "show limits")["limits"]
+    assert (row["limit"], row["passed"], row["refused"]) == ("sleepers", 1, 1), row

@@ -52,6 +52,8 @@ static const struct bad_case bad_cases[] = {
     {LIMITS("{ name = \"a\"; client = \"10.1.0.0/8\"; max_concurrent = 1; }"),
      "t.conf:4: limits.[0].client: \"10.1.0.0/8\": address bits are set past the /8 prefix (the "
      "network is 10.0.0.0/8)"},
+    {LIMITS("{ name = \"a\"; match_digest = \"(\"; max_concurrent = 1; }"),
+     "t.conf:4: limits.[0].match_digest: bad regex at offset 1: missing closing parenthesis"},
     {LIMITS("{ name = \"a\"; max_concurrent = -1; }"),
      "t.conf:4: limits.[0].max_concurrent: -1 is out of range 0..1000000"},
     {LIMITS("{ name = \"a\"; max_concurrent = 1; tenant = \"host\"; }"),
@@ -88,23 +90,37 @@ static void test_match(void **state)
 {
     (void)state;
     struct config *cfg =
-        load_ok(LIMITS("{ name = \"by_schema\"; schema = \"s1\"; max_concurrent = 1; },\n"
+        load_ok(LIMITS("{ name = \"by_digest\"; match_digest = \"^SELECT SLEEP\"; "
+                       "max_concurrent = 1; },\n"
+                       "{ name = \"by_schema\"; schema = \"s1\"; max_concurrent = 1; },\n"
                        "{ name = \"by_net\"; client = \"10.0.0.0/8\"; listener = \"main\"; "
                        "max_concurrent = 1; },\n"
                        "{ name = \"by_user\"; users = [\"app\"]; max_concurrent = 1; }"));
     struct rules_addr ten = {.family = AF_INET, .addr = {10, 1, 2, 3}};
     struct rules_addr local = {.family = AF_INET, .addr = {127, 0, 0, 1}};
+    struct rules_ctx ctx;
+    assert_int_equal(rules_ctx_init(&ctx, 0), HY_OK);
+    assert_true(cfg->limits_need_digest);
     struct rules_input w = {.user = "app", .schema = "s1", .client = &ten, .listener = "main"};
-    assert_string_equal(limits_match(cfg, &w)->name, "by_schema"); /* the first wins */
+    w.digest = "SELECT SLEEP ( ? )"; /* digests as classify makes them */
+    w.digest_len = strlen(w.digest);
+    assert_string_equal(limits_match(&ctx, cfg, &w)->name, "by_digest");
+    w.digest = "SELECT ?";
+    w.digest_len = strlen(w.digest);
+    assert_string_equal(limits_match(&ctx, cfg, &w)->name, "by_schema"); /* the first wins */
+    w.digest = NULL; /* none: a match_digest never matches */
+    w.digest_len = 0;
+    assert_string_equal(limits_match(&ctx, cfg, &w)->name, "by_schema");
     w.schema = NULL;
-    assert_string_equal(limits_match(cfg, &w)->name, "by_net");
+    assert_string_equal(limits_match(&ctx, cfg, &w)->name, "by_net");
     w.client = &local;
-    assert_string_equal(limits_match(cfg, &w)->name, "by_user");
+    assert_string_equal(limits_match(&ctx, cfg, &w)->name, "by_user");
     w.user = "bob";
-    assert_null(limits_match(cfg, &w));
+    assert_null(limits_match(&ctx, cfg, &w));
     w.client = NULL; /* not known: no client condition matches */
     w.listener = "main";
-    assert_null(limits_match(cfg, &w));
+    assert_null(limits_match(&ctx, cfg, &w));
+    rules_ctx_destroy(&ctx);
     config_put(cfg);
 }
 

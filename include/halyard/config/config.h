@@ -282,7 +282,9 @@ enum limit_tenant {
 struct limit;
 struct config_limit {
     char *name;
-    struct config_who who;        /* conditions, as a rule's */
+    struct config_who who;        /* conditions, as a rule's ... */
+    char *match_digest;           /* ... and the statement's digest (as written) */
+    struct rule_regex *digest_re; /* compiled; NULL with the pattern */
     int max_concurrent;           /* statements in flight at once */
     int max_per_second;           /* statements a second (a token bucket) ... */
     int burst;                    /* ... holding this many */
@@ -548,6 +550,7 @@ struct config {
     struct config_rule *rules;
     size_t n_rules;
     bool rules_need_digest;      /* some rule has match_digest */
+    bool limits_need_digest;     /* some limit has match_digest */
     struct config_limit *limits; /* fair-share limits, in order (limits.h) */
     size_t n_limits;
     /* Hit counters: rule_hit_rows + 1 rows of rule_hit_stride counters,

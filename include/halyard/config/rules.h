@@ -114,6 +114,11 @@ const struct config_rule *rules_match(struct rules_ctx *ctx, const struct config
  * cheapest first. Pure. */
 bool rules_who_match(const struct config_who *w, const struct rules_input *in);
 
+/* Whether `in`'s digest matches `re` (a rule's or a limit's match_digest);
+ * never a NULL digest. A failed match counts in ctx->match_errors. */
+bool rules_digest_match(struct rules_ctx *ctx, const struct rule_regex *re,
+                        const struct rules_input *in);
+
 /* Hits of cfg->rules[i], summed over the workers. From any thread. */
 uint64_t rules_hits(const struct config *cfg, size_t i);
 

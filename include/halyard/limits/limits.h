@@ -37,11 +37,15 @@
 
 struct config;
 struct config_limit;
+struct rules_ctx;
 struct rules_input;
 
-/* The first limit of cfg whose conditions (rules_who_match) match the
- * statement `in`, or NULL (also with no limits: a load and a branch). */
-const struct config_limit *limits_match(const struct config *cfg, const struct rules_input *in);
+/* The first limit of cfg whose conditions (rules_who_match, and its
+ * match_digest on in->digest: a NULL digest never matches it) match the
+ * statement `in`, or NULL (also with no limits: a load and a branch). ctx:
+ * the worker's, for the patterns. */
+const struct config_limit *limits_match(struct rules_ctx *ctx, const struct config *cfg,
+                                        const struct rules_input *in);
 
 /* Give every limit of cfg its state (cfg->limits[i].rt): the one of that
  * name if a config had it, with cfg's values, else a new one; the limits

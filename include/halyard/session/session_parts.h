@@ -308,8 +308,13 @@ struct sess_query {
     bool cmd_may_commit;  /* it may commit the open transaction (COMMIT, DDL, BEGIN...) */
     bool cmd_txn_next;    /* it ends a one-shot SET TRANSACTION (state_txn_next_ends) */
     int8_t cmd_trx_bound; /* it ends the open transaction: BEGIN (1), COMMIT, ROLLBACK, DDL (-1) */
-    uint64_t digest_hash; /* digest of the statement in flight ... */
-    bool digest_pending;  /* ... to record when it ends */
+    /* The fair-share limit governing the statement in flight, found with
+     * its digest as it was classified (limits need it: limits_need_digest);
+     * else limit_known is false and session_limits.c looks without one. */
+    const struct config_limit *limit_cl;
+    bool limit_known;
+    uint64_t digest_hash;                 /* digest of the statement in flight ... */
+    bool digest_pending;                  /* ... to record when it ends */
     const struct config_rule *block_rule; /* the rule that blocked the statement */
     uint64_t fw_hash;                     /* the digest the firewall refused */
     char *qlog_text;                      /* query log: the statement in flight (audit.h) */
