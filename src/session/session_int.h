@@ -140,6 +140,9 @@ uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint
 /* A classified statement's enum stmt_class (stats.h), counted as it is
  * sent: text in route_statement(), prepared at its PREPARE (session_ps.c). */
 uint8_t session_stmt_class(const struct classify_result *r);
+/* The session's side of a rule's or a limit's conditions (rules.h): user,
+ * default schema, client, listener; the statement's fields left zero. */
+struct rules_input session_rules_who(struct session *s);
 void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
                         bool used_password);
 void send_auth_switch(struct session *s, uint8_t seq);

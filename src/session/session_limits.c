@@ -88,12 +88,7 @@ enum sess_limit_step session_limit_enter(struct session *s, uint32_t len, bool f
     }
     if (s->who.cu != NULL && s->who.cu->exempt)
         return SLIM_GO;
-    struct rules_input who = {
-        .user = s->who.user,
-        .schema = session_schema(s),
-        .client = &s->who.client_addr,
-        .listener = s->listener->name,
-    };
+    struct rules_input who = session_rules_who(s);
     /* A text statement's limit was found with its digest as it was
      * classified (session_route.c), when a limit has a match_digest. */
     const struct config_limit *cl =

@@ -938,19 +938,24 @@ static uint32_t route_groups(struct session *s, uint8_t cmd, const uint8_t *p, u
     return UINT32_MAX;
 }
 
-/* The fair-share limit that governs the statement, some limits having a
- * match_digest: found now, while its digest is at hand
- * (session_limits.c takes it). */
-static void route_limit(struct session *s, const char *digest, size_t digest_len)
+struct rules_input session_rules_who(struct session *s)
 {
-    struct rules_input in = {
-        .digest = digest,
-        .digest_len = digest_len,
+    return (struct rules_input){
         .user = s->who.user,
         .schema = session_schema(s),
         .client = &s->who.client_addr,
         .listener = s->listener->name,
     };
+}
+
+/* The fair-share limit that governs the statement, some limits having a
+ * match_digest: found now, while its digest is at hand
+ * (session_limits.c takes it). */
+static void route_limit(struct session *s, const char *digest, size_t digest_len)
+{
+    struct rules_input in = session_rules_who(s);
+    in.digest = digest;
+    in.digest_len = digest_len;
     s->query.limit_cl = limits_match(&s->w->rules, s->cfg, &in);
     s->query.limit_known = true;
 }
@@ -962,19 +967,14 @@ static uint32_t route_rules(struct session *s, uint8_t cmd, bool fits, struct cl
                             const char *text, size_t text_len, const char *digest,
                             size_t digest_len)
 {
-    struct rules_input in = {
-        .text = text,
-        .text_len = text_len,
-        .digest = digest,
-        .digest_len = digest_len,
-        .user = s->who.user,
-        .schema = session_schema(s),
-        .client = &s->who.client_addr,
-        .listener = s->listener->name,
-        .lex_opts = s->route.lex_opts,
-        .text_cut = !fits,
-        .tables_later = cmd == COM_STMT_PREPARE,
-    };
+    struct rules_input in = session_rules_who(s);
+    in.text = text;
+    in.text_len = text_len;
+    in.digest = digest;
+    in.digest_len = digest_len;
+    in.lex_opts = s->route.lex_opts;
+    in.text_cut = !fits;
+    in.tables_later = cmd == COM_STMT_PREPARE;
     const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
     if (session_cache_rules(s, cmd, rule, rule != NULL ? (uint32_t)(rule - s->cfg->rules) : 0, r,
                             text, text_len, fits) == ROUTE_CACHE)
