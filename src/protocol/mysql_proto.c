@@ -595,7 +595,7 @@ static size_t lenenc_size(uint64_t v)
     return v < 251 ? 1 : v < 0x10000 ? 3 : v < 0x1000000 ? 4 : 9;
 }
 
-size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, bool keep_state_change)
+size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, uint32_t drop)
 {
     struct mysql_rd rd;
     if (len < 1 || (p[0] != MYSQL_OK && p[0] != MYSQL_EOF))
@@ -607,7 +607,7 @@ size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, bool ke
     uint8_t *status = (uint8_t *)rd.p;
     uint16_t st = mysql_rd_u16(&rd);
     (void)mysql_rd_u16(&rd);
-    if (rd.bad || !(st & SERVER_SESSION_STATE_CHANGED) || (client_tracks && keep_state_change))
+    if (rd.bad || !(st & SERVER_SESSION_STATE_CHANGED) || (client_tracks && drop == 0))
         return len;
     size_t info_len = 0;
     const uint8_t *info = mysql_rd_lenenc_str(&rd, &info_len);
@@ -616,8 +616,8 @@ size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, bool ke
     const uint8_t *block = mysql_rd_lenenc_str(&rd, &block_len);
     if (rd.bad || info == NULL || block == NULL)
         return len; /* not the layout this was asked for: passed as it is */
-    /* What of the block the client gets: every entry but the state-change
-     * ones when it tracks, none when it does not. */
+    /* What of the block the client gets: every entry but those of the
+     * types in `drop` when it tracks, none when it does not. */
     size_t kept = 0;
     struct mysql_rd e;
     mysql_rd_init(&e, block, block_len);
@@ -628,7 +628,7 @@ size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, bool ke
         (void)mysql_rd_lenenc_str(&e, &body_len);
         if (e.bad)
             return len; /* malformed: passed as it is */
-        if (type != MYSQL_TRACK_STATE_CHANGE)
+        if (type >= 32 || !(drop & (1u << type)))
             kept += (size_t)(e.p - at);
     }
     uint8_t *w;
@@ -652,7 +652,7 @@ size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, bool ke
         size_t body_len = 0;
         (void)mysql_rd_lenenc_str(&e, &body_len);
         size_t n = (size_t)(e.p - at);
-        if (type != MYSQL_TRACK_STATE_CHANGE) {
+        if (type >= 32 || !(drop & (1u << type))) {
             memmove(w, at, n); /* leftwards: w never passes `at` */
             w += n;
         }

@@ -322,6 +322,13 @@ void session_inflight_replayed(struct session *s)
         f->trx_unmarked = true;
 }
 
+void session_inflight_nontrx(struct session *s)
+{
+    /* The server binlogged that write at once, carrying the transaction's
+     * mark: finding the mark proves nothing of the COMMIT. */
+    session_inflight_replayed(s);
+}
+
 /* The mark of the write transaction a write of kind `k` belongs to; false
  * when there is none (no process id: boot_id), and the write goes unmarked. */
 static bool mark_take(struct session *s, struct sess_inflight *f, enum inflight_kind k)

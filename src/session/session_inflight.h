@@ -21,6 +21,9 @@ void session_inflight_unmarked(struct session *s);
 /* The open transaction was replayed on another connection (session_replay.c):
  * its statements there went unmarked, so its COMMIT is left unresolved. */
 void session_inflight_replayed(struct session *s);
+/* A write of the open transaction went to a non-transactional table: its
+ * COMMIT in flight is unknown, as after session_inflight_replayed. */
+void session_inflight_nontrx(struct session *s);
 /* Prepared writes (session_ps.c). An EXECUTE of a one-statement write
  * bound for the primary: the mark of its write transaction is taken
  * (false: none, the EXECUTE goes unmarked) and the statement prepared

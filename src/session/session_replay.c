@@ -14,8 +14,9 @@
  * again (a non-deterministic function, a user variable set, a lock, a
  * sequence, a stored routine, several statements, CONNECTION_ID()...: see
  * session_replay_note), a SET or USE after a statement of the transaction
- * (a replay would run that statement under the new state), a prepared
- * statement, an answer larger than the buffer, or a record past
+ * (a replay would run that statement under the new state), a write to a
+ * non-transactional table (the server's report: session_state_tracking.c),
+ * a prepared statement, an answer larger than the buffer, or a record past
  * replay_max_size makes the transaction not replayable: it fails as
  * without transaction_replay.
  *

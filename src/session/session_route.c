@@ -842,6 +842,7 @@ static void route_begin(struct session *s, uint8_t cmd, bool fits)
     s->query.cmd_privs = false;
     s->query.cmd_txn_next = false; /* an unclassified command: the server's rule is not known */
     s->query.cmd_trx_bound = 0;
+    s->query.cmd_trx_track = false;
     s->query.cmd_retry_safe = false;
     s->route.causal_check = false;
     s->route.causal_read = s->route.global_read = false;
@@ -1013,6 +1014,10 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
     s->query.cmd_may_commit = may_commit(r, p, avail);
     s->query.cmd_trx_bound = trx_bound(r);
+    /* a SET of the transaction-state tracker: read by the client's SETs
+     * only (session_state_tracking.c) */
+    s->query.cmd_trx_track = (r->kind == CL_SESSION || (r->flags & CLF_SET_STATEMENT)) &&
+                             session_track_trx_named((const char *)p + 1, avail - 1);
     /* only what the state held before it can be consumed: the statement's
      * own SETs join it at its end (state_commit), none a one-shot */
     s->query.cmd_txn_next =

@@ -39,22 +39,47 @@
 #include "halyard/session/session_err.h"
 #include "session_int.h"
 #include "session_track.h"
+#include "session_inflight.h"
+#include "session_replay.h"
 
 #define TRACK_VAR     "session_track_state_change"
 #define TRACK_VAR_LEN (sizeof(TRACK_VAR) - 1)
 #define TRACK_ON_SQL  "SET session_track_state_change = ON"
+#define TRX_VAR       "session_track_transaction_info"
+#define TRX_VAR_LEN   (sizeof(TRX_VAR) - 1)
+#define TRX_ON_SQL    "SET session_track_transaction_info = STATE"
+#define TRX_OFF_SQL   "SET session_track_transaction_info = OFF"
+#define BOTH_ON_SQL   "SET session_track_state_change = ON, session_track_transaction_info = STATE"
 
-/* Whether the session's own session_track_state_change is ON: the value it
- * set (read back as an integer), else the default, OFF. */
-static bool track_client_wants(const struct session *s)
+/* Whether the session set the variable `name` to a value other than 0 or,
+ * as a word, `on_word` (when given) or anything but `off_word`; false when
+ * it did not set it (the default, OFF for both trackers). */
+static bool client_sets(const struct session *s, const char *name, size_t name_len,
+                        const char *on_word, const char *off_word)
 {
     struct varstate_value v;
-    if (s->vars.vs == NULL || !varstate_get(s->vars.vs, VS_SYSTEM, TRACK_VAR, TRACK_VAR_LEN, &v) ||
-        v.null)
+    if (s->vars.vs == NULL || !varstate_get(s->vars.vs, VS_SYSTEM, name, name_len, &v) || v.null)
         return false;
     if (v.type == VS_INT || v.type == VS_UINT)
         return !(v.len == 1 && v.data[0] == '0');
-    return v.type == VS_STRING && v.len == 2 && strncasecmp((const char *)v.data, "on", 2) == 0;
+    if (v.type != VS_STRING)
+        return false;
+    const char *w = on_word != NULL ? on_word : off_word;
+    bool is = v.len == strlen(w) && strncasecmp((const char *)v.data, w, v.len) == 0;
+    return on_word != NULL ? is : !is;
+}
+
+/* Whether the session's own session_track_state_change is ON. */
+static bool track_client_wants(const struct session *s)
+{
+    return client_sets(s, TRACK_VAR, TRACK_VAR_LEN, "on", NULL);
+}
+
+/* Whether the session's own session_track_transaction_info reports the
+ * transaction's state: STATE or CHARACTERISTICS (1 or 2), not OFF. */
+static bool trx_client_wants(const struct session *s)
+{
+    return client_sets(s, TRX_VAR, TRX_VAR_LEN, NULL, "off");
 }
 
 /* Whether the block of an OK has a state-change entry. */
@@ -70,38 +95,79 @@ static bool track_state_changed(const uint8_t *block, size_t len)
     return false;
 }
 
+/* Whether the primary's connection bc has session_track_state_change as
+ * this command needs it. */
+static bool state_ready(const struct session *s, const struct bconn *bc)
+{
+    return bc->track_on || !s->query.cmd_writes;
+}
+
+/* ... and session_track_transaction_info: before any command, so that a
+ * transaction begins under it. */
+static bool trx_ready(const struct session *s, const struct bconn *bc)
+{
+    if (s->query.cmd_trx_track)
+        return !bc->trx_track_on; /* the client's SET of it answers as on its own connection */
+    return bc->trx_track_on || !(s->cfg->transaction_replay || s->cfg->resolve_in_flight_writes) ||
+           trx_client_wants(s);
+}
+
 bool session_track_ready(const struct session *s, const struct bconn *bc)
 {
-    return bc->track_on || !s->query.cmd_writes || s->route.pinned || bc->idx != s->route.primary ||
-           !(bc->login.caps & CLIENT_SESSION_TRACK);
+    return s->route.pinned || bc->idx != s->route.primary ||
+           !(bc->login.caps & CLIENT_SESSION_TRACK) || (state_ready(s, bc) && trx_ready(s, bc));
 }
 
 hy_status_t session_track_sync(struct session *s, struct bconn *bc, struct varstate_cmds *out)
 {
     const struct varstate *want = s->vars.vs;
     struct varstate_value v;
+    /* the SETs bringing the session's values may turn them off */
     if (want != NULL && varstate_get(want, VS_SYSTEM, TRACK_VAR, TRACK_VAR_LEN, &v))
-        bc->track_on = false; /* the SETs bringing the session's value may turn it off */
+        bc->track_on = false;
+    if (want != NULL && varstate_get(want, VS_SYSTEM, TRX_VAR, TRX_VAR_LEN, &v))
+        bc->trx_track_on = false;
     if (session_track_ready(s, bc))
         return HY_OK;
-    bc->track_on = true;
-    return varstate_cmds_push(out, COM_QUERY, TRACK_ON_SQL, strlen(TRACK_ON_SQL));
+    if (s->query.cmd_trx_track && bc->trx_track_on) {
+        bc->trx_track_on = false;
+        if (varstate_cmds_push(out, COM_QUERY, TRX_OFF_SQL, strlen(TRX_OFF_SQL)) != HY_OK)
+            return HY_ERROR;
+    }
+    bool state = !state_ready(s, bc), trx = !trx_ready(s, bc);
+    if (!state && !trx)
+        return HY_OK;
+    const char *sql = state && trx ? BOTH_ON_SQL : state ? TRACK_ON_SQL : TRX_ON_SQL;
+    bc->track_on |= state;
+    bc->trx_track_on |= trx;
+    return varstate_cmds_push(out, COM_QUERY, sql, strlen(sql));
 }
 
-bool session_track_named(const char *text, size_t len)
+/* Whether `text` holds the variable name `name` (any case). */
+static bool text_names_var(const char *text, size_t len, const char *name, size_t name_len)
 {
-    for (size_t i = 0; i + TRACK_VAR_LEN <= len; i++) {
-        if ((text[i] | 0x20) == 's' && strncasecmp(text + i, TRACK_VAR, TRACK_VAR_LEN) == 0)
+    for (size_t i = 0; i + name_len <= len; i++) {
+        if ((text[i] | 0x20) == 's' && strncasecmp(text + i, name, name_len) == 0)
             return true;
     }
     return false;
 }
 
-/* Whether a SET read back by `rb` assigns session_track_state_change. */
-static bool track_var_in(const struct readback *rb)
+bool session_track_named(const char *text, size_t len)
+{
+    return text_names_var(text, len, TRACK_VAR, TRACK_VAR_LEN);
+}
+
+bool session_track_trx_named(const char *text, size_t len)
+{
+    return text_names_var(text, len, TRX_VAR, TRX_VAR_LEN);
+}
+
+/* Whether a SET read back by `rb` assigns the variable `name`. */
+static bool track_var_in(const struct readback *rb, const char *name)
 {
     for (uint32_t i = 0; i < rb->n; i++) {
-        if (rb->var[i].scope == VS_SYSTEM && strcasecmp(rb->var[i].name, TRACK_VAR) == 0)
+        if (rb->var[i].scope == VS_SYSTEM && strcasecmp(rb->var[i].name, name) == 0)
             return true;
     }
     return false;
@@ -109,8 +175,47 @@ static bool track_var_in(const struct readback *rb)
 
 void session_track_readback(struct session *s, const struct readback *rb)
 {
-    if (s->conns.cur != NULL && track_var_in(rb))
+    if (s->conns.cur == NULL)
+        return;
+    if (track_var_in(rb, TRACK_VAR))
         s->conns.cur->track_on = false; /* the client set it there */
+    if (track_var_in(rb, TRX_VAR)) {
+        s->conns.cur->trx_track_on = false;
+        session_replay_refuse(s, "session_track_transaction_info set by the client");
+    }
+}
+
+/* Whether the block of an OK reports a write to a non-transactional table
+ * in the open transaction: the fourth character of its state, 'w'. */
+static bool trx_wrote_nontrx(const uint8_t *block, size_t len)
+{
+    struct mysql_track_it it;
+    struct mysql_track t;
+    mysql_track_init(&it, block, len);
+    while (mysql_track_next(&it, &t) == HY_OK) {
+        if (t.type == MYSQL_TRACK_TRX_STATE && t.a_len == 8 && t.a[3] == 'w')
+            return true;
+    }
+    return false;
+}
+
+/* What of the block of an OK the client does not get (its types, as bits
+ * for mysql_ok_track_filter): an entry of a tracker halyard turned on and
+ * the client did not. */
+static uint32_t track_drop(const struct session *s, const struct bconn *bc)
+{
+    bool setting = s->vars.chg_pending;
+    uint32_t drop = 0;
+    /* Where halyard did not turn it on, the connection has the client's
+     * value; a SET of it reports what the client set (an entry for ON,
+     * none for OFF). */
+    if (bc->track_on && !track_client_wants(s) &&
+        !(setting && track_var_in(&s->vars.chg->rb, TRACK_VAR)))
+        drop |= 1u << MYSQL_TRACK_STATE_CHANGE;
+    if (bc->trx_track_on && !trx_client_wants(s) &&
+        !(setting && track_var_in(&s->vars.chg->rb, TRX_VAR)))
+        drop |= 1u << MYSQL_TRACK_TRX_STATE;
+    return drop;
 }
 
 int64_t session_track_ok(struct session *s, uint32_t len)
@@ -126,7 +231,7 @@ int64_t session_track_ok(struct session *s, uint32_t len)
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
         return -1;
     if (s->query.cmd == COM_RESET_CONNECTION)
-        bc->track_on = false; /* the session's variables are the globals again */
+        bc->track_on = bc->trx_track_on = false; /* the session's variables are the globals again */
     /* The status without decoding the OK: behind two one-byte lengths in
      * nearly every OK. */
     if (len >= 5 && pl[1] < 251 && pl[2] < 251 && !(pl[4] & (SERVER_SESSION_STATE_CHANGED >> 8)))
@@ -142,13 +247,14 @@ int64_t session_track_ok(struct session *s, uint32_t len)
                           "are the primary's from now on");
         s->route.uvars_opaque = true;
     }
+    if (bc->idx == s->route.primary && ok.session_state != NULL &&
+        trx_wrote_nontrx(ok.session_state, ok.session_state_len)) {
+        slog_debug(s, "the transaction wrote a non-transactional table: not replayable");
+        session_replay_refuse(s, "a write to a non-transactional table");
+        session_inflight_nontrx(s);
+    }
     bool tracks = (s->who.caps & CLIENT_SESSION_TRACK) != 0;
-    /* Where halyard did not turn it on, the connection has the client's
-     * value; a SET of it reports what the client set (an entry for ON,
-     * none for OFF). */
-    bool keep = tracks && (!bc->track_on || track_client_wants(s) ||
-                           (s->vars.chg_pending && track_var_in(&s->vars.chg->rb)));
-    size_t n = mysql_ok_track_filter(pl, len, tracks, keep);
+    size_t n = mysql_ok_track_filter(pl, len, tracks, track_drop(s, bc));
     if (n == len)
         return len;
     uint32_t gap = len - (uint32_t)n;

@@ -35,6 +35,9 @@ hy_status_t session_track_sync(struct session *s, struct bconn *bc, struct varst
  * under `SET STATEMENT session_track_state_change = 0 FOR` reports no
  * state change, so its user variables are taken as a CALL's. */
 bool session_track_named(const char *text, size_t len);
+/* Whether it names session_track_transaction_info: the client sets its own
+ * value, on a connection where halyard turned it off first. */
+bool session_track_trx_named(const char *text, size_t len);
 /* A read-back `rb` of the session's SET on s->conns.cur ended: a SET of
  * session_track_state_change there is undone before the next statement. */
 void session_track_readback(struct session *s, const struct readback *rb);

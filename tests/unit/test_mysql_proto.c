@@ -1013,54 +1013,68 @@ static void test_ok_encode(void **state)
 static void test_ok_track_filter(void **state)
 {
     (void)state;
+    enum { SC = 1u << MYSQL_TRACK_STATE_CHANGE, TS = 1u << MYSQL_TRACK_TRX_STATE };
     static const struct {
         const char *in;
         size_t in_len;
-        bool tracks, keep;
+        bool tracks;
+        uint32_t drop;
         const char *out;
         size_t out_len;
     } cases[] = {
         /* INSERT whose trigger set a user variable */
         {"\x00\x01\x00\x02\x40\x00\x00\x00\x03\x02\x01"
          "1",
-         12, false, false, "\x00\x01\x00\x02\x00\x00\x00", 7},
+         12, false, SC, "\x00\x01\x00\x02\x00\x00\x00", 7},
         {"\x00\x01\x00\x02\x40\x00\x00\x00\x03\x02\x01"
          "1",
-         12, true, false, "\x00\x01\x00\x02\x00\x00\x00", 7},
+         12, true, SC, "\x00\x01\x00\x02\x00\x00\x00", 7},
         {"\x00\x01\x00\x02\x40\x00\x00\x00\x03\x02\x01"
          "1",
-         12, true, true,
+         12, true, 0,
          "\x00\x01\x00\x02\x40\x00\x00\x00\x03\x02\x01"
          "1",
          12},
         /* with an info string: kept, as a server sends it without tracking */
         {"\x00\x02\x00\x02\x40\x00\x00\x05Rec 2\x03\x02\x01"
          "1",
-         17, false, false, "\x00\x02\x00\x02\x00\x00\x00\x05Rec 2", 13},
+         17, false, SC, "\x00\x02\x00\x02\x00\x00\x00\x05Rec 2", 13},
         /* USE tt and a state change: the schema stays for a client that tracks */
         {"\x00\x00\x00\x02\x40\x00\x00\x00\x08\x01\x03\x02tt\x02\x01"
          "1",
-         17, true, false, "\x00\x00\x00\x02\x40\x00\x00\x00\x05\x01\x03\x02tt", 14},
+         17, true, SC, "\x00\x00\x00\x02\x40\x00\x00\x00\x05\x01\x03\x02tt", 14},
         {"\x00\x00\x00\x02\x40\x00\x00\x00\x08\x01\x03\x02tt\x02\x01"
          "1",
-         17, false, true, "\x00\x00\x00\x02\x00\x00\x00", 7},
+         17, false, 0, "\x00\x00\x00\x02\x00\x00\x00", 7},
         /* a result set's closing OK under DEPRECATE_EOF */
         {"\xfe\x00\x00\x22\x40\x00\x00\x00\x03\x02\x01"
          "1",
-         12, false, false, "\xfe\x00\x00\x22\x00\x00\x00", 7},
+         12, false, SC, "\xfe\x00\x00\x22\x00\x00\x00", 7},
         /* nothing to take out: no flag; a block longer than the packet */
-        {"\x00\x01\x00\x02\x00\x00\x00", 7, false, false, "\x00\x01\x00\x02\x00\x00\x00", 7},
+        {"\x00\x01\x00\x02\x00\x00\x00", 7, false, SC, "\x00\x01\x00\x02\x00\x00\x00", 7},
         {"\x00\x01\x00\x02\x40\x00\x00\x00\x09\x02\x01"
          "1",
-         12, false, false,
+         12, false, SC,
          "\x00\x01\x00\x02\x40\x00\x00\x00\x09\x02\x01"
+         "1",
+         12},
+        /* BEGIN; INSERT into a MyISAM table under session_track_transaction_info
+         * = STATE: the state, taken out or kept, the state change beside it kept */
+        {"\x00\x01\x00\x03\x40\x00\x00\x00\x0b\x05\x09\x08T__w____", 20, true, TS,
+         "\x00\x01\x00\x03\x00\x00\x00", 7},
+        {"\x00\x01\x00\x03\x40\x00\x00\x00\x0b\x05\x09\x08T__w____", 20, true, SC,
+         "\x00\x01\x00\x03\x40\x00\x00\x00\x0b\x05\x09\x08T__w____", 20},
+        {"\x00\x01\x00\x03\x40\x00\x00\x00\x0e\x05\x09\x08T__w____\x02\x01"
+         "1",
+         23, true, TS,
+         "\x00\x01\x00\x03\x40\x00\x00\x00\x03\x02\x01"
          "1",
          12},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t b[64];
         memcpy(b, cases[i].in, cases[i].in_len);
-        size_t n = mysql_ok_track_filter(b, cases[i].in_len, cases[i].tracks, cases[i].keep);
+        size_t n = mysql_ok_track_filter(b, cases[i].in_len, cases[i].tracks, cases[i].drop);
         assert_int_equal(n, cases[i].out_len);
         assert_memory_equal(b, cases[i].out, n);
     }

@@ -321,13 +321,13 @@ hy_status_t mysql_ok_decode(const uint8_t *payload, size_t len, uint32_t caps,
 /* An OK (header 0x00, or 0xfe ending a result under CLIENT_DEPRECATE_EOF)
  * from a backend connection that negotiated CLIENT_SESSION_TRACK, `len`
  * bytes at `p`, made in place what the server sends a client that did
- * (`client_tracks`) or did not negotiate it: without the state-change
- * entries (MYSQL_TRACK_STATE_CHANGE) unless `keep_state_change`, and when
- * no entry is left, without the block, SERVER_SESSION_STATE_CHANGED, and
+ * (`client_tracks`) or did not negotiate it: without the entries whose
+ * type t has bit 1 << t set in `drop` (enum mysql_track_type), and when no
+ * entry is left, without the block, SERVER_SESSION_STATE_CHANGED, and
  * the empty info string a server leaves out then. Returns the new length
  * (the payload starts at `p`); `len` when the packet has no block or is
  * not laid out as one with a block (passed as it is). */
-size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, bool keep_state_change);
+size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, uint32_t drop);
 /* Encode an OK packet with header 0x00 (no info, no session state). */
 size_t mysql_ok_encode(uint8_t *out, size_t cap, uint64_t affected, uint64_t insert_id,
                        uint16_t status, uint16_t warnings);

@@ -313,6 +313,7 @@ struct sess_query {
      * else limit_known is false and session_limits.c looks without one. */
     const struct config_limit *limit_cl;
     bool limit_known;
+    bool cmd_trx_track;                   /* its text names session_track_transaction_info */
     uint64_t digest_hash;                 /* digest of the statement in flight ... */
     bool digest_pending;                  /* ... to record when it ends */
     const struct config_rule *block_rule; /* the rule that blocked the statement */
