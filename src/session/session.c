@@ -862,15 +862,15 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
         return NEXT_STOP;
     }
     if (s->values.lid_unknown != NULL && s->query.cmd_lid) {
-        /* not known after a write on several groups: refused, not
-         * answered with an older value */
+        /* not known after a write on several groups, or found committed
+         * after a failover: refused, not answered with an older value */
         if (*idx == ROUTE_FANOUT)
             session_fanout_free(s);
         if (!answer_here(s, c->fits, c->len))
             return NEXT_STOP;
         send_err(s, 1, ER_UNKNOWN_ERROR, "HY000",
-                 "halyard: LAST_INSERT_ID() is not known after the previous statement "
-                 "on several groups: %.300s",
+                 "halyard: LAST_INSERT_ID() is not known after the previous statement: "
+                 "%.300s",
                  s->values.lid_unknown);
         return NEXT_AGAIN;
     }

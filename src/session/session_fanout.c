@@ -824,11 +824,12 @@ static uint64_t write_insert_id(struct fanout *f)
         session_pool_lid_set(s, lid);
     else if (vd == SCATTER_LID_UNKNOWN)
         session_pool_lid_unknown(
-            s, !read ? "a group's value could not be read back"
+            s, !read ? "on several groups: a group's value could not be read back"
                : f->lid_copies
-                   ? "the groups generated different ids for the copies of the same rows"
-                   : "rows on several groups generated ids, and which row got the first one "
-                     "is not known from the statement's text");
+                   ? "on several groups: the groups generated different ids for the copies of "
+                     "the same rows"
+                   : "on several groups: rows on several groups generated ids, and which row "
+                     "got the first one is not known from the statement's text");
     return ok_id;
 }
 

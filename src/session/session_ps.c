@@ -910,8 +910,8 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
         }
         if (st->lid && s->values.lid_unknown != NULL) {
             ps_refuse(s, len, ER_UNKNOWN_ERROR, "HY000",
-                      "halyard: LAST_INSERT_ID() is not known after the previous statement on "
-                      "several groups: %.150s",
+                      "halyard: LAST_INSERT_ID() is not known after the previous statement: "
+                      "%.150s",
                       s->values.lid_unknown);
             return PS_DONE;
         }

@@ -25,7 +25,7 @@ import pymysql
 import pytest
 
 import rawmysql
-from test_replay_bounds import VALUE, fresh, killed_in_transaction, run
+from test_replay_bounds import VALUE, fresh, killed_in_transaction
 
 ROWS = "SELECT COUNT(*) FROM rb.nt"
 STMTS = ["BEGIN", "INSERT INTO rb.nt VALUES (1)", "UPDATE rb.t SET v = v + 1 WHERE id = 1"]

@@ -1,0 +1,110 @@
+"""A write found committed answers exactly, or not at all (issue 41, item
+11). Semi-sync, the replicas receive but do not acknowledge, the primary is
+killed with two autocommit writes in flight; both are found committed on
+the new primary, where what their OKs said cannot be read:
+
+    an INSERT into an AUTO_INCREMENT table whose columns monitor.user
+    cannot see: its insert id is not known (directly: 3)
+    an UPDATE matching 2 rows and changing 1, from a client with
+    CLIENT_FOUND_ROWS: it counts the rows matched (directly: 2), the row
+    events hold the row changed
+
+Each client gets 1180 saying the write committed and why its counts are
+unknown, never an OK with other counts; each row is written once.
+"""
+import pymysql
+from pymysql.constants import CLIENT
+
+from test_failover import kill_now, writable_nodes
+from test_inflight import (in_thread, kill_and_join, own_cluster, start,
+                           without_acknowledgements)
+from util import wait_until
+
+AUTO = "fi.a"
+UPD = "fi.u"
+INSERT_SQL = f"INSERT INTO {AUTO} (v) VALUES (30)"
+UPDATE_SQL = f"UPDATE {UPD} SET v = 10 WHERE id IN (1, 2)"  # matches 2 rows, changes 1
+
+
+def answer(conn, sql):
+    cur = conn.cursor()
+    return cur.execute(sql), cur.lastrowid
+
+
+def test_a_write_found_committed_answers_its_counts_or_1180(start_halyard, tmp_path, request):
+    c = own_cluster(request, "inflight-ss", True, 130)
+    for t in (AUTO, "fi.a2"):
+        c.sql(0, f"CREATE TABLE {t} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
+        c.sql(0, f"INSERT INTO {t} (v) VALUES (1), (2)")
+    for t in (UPD, "fi.u2"):
+        c.sql(0, f"CREATE TABLE {t} (id INT PRIMARY KEY, v INT NOT NULL)")
+        c.sql(0, f"INSERT INTO {t} VALUES (1, 10), (2, 20)")
+    c.sync()
+    # monitor.user is granted nothing on fi: it cannot see fi.a's columns
+    assert c.value(0, "SELECT COUNT(*) FROM mysql.tables_priv WHERE User = 'monitor'") == 0
+    found = pymysql.connect(**c.conn_params(0, client_flag=CLIENT.FOUND_ROWS))
+    plain = pymysql.connect(**c.conn_params(0))
+    direct = (answer(plain, INSERT_SQL.replace(AUTO, "fi.a2")),
+              answer(found, UPDATE_SQL.replace(UPD, "fi.u2")))
+    found.close()
+    plain.close()
+    assert direct == ((1, 3), (2, 0)), direct
+    conf, h = start(c, start_halyard, tmp_path)
+    # through halyard, before any failover: as directly
+    f2 = pymysql.connect(**h.conn_params(client_flag=CLIENT.FOUND_ROWS))
+    assert answer(f2, f"UPDATE {UPD} SET v = v WHERE id IN (1, 2)") == (2, 0)
+    f2.close()
+    without_acknowledgements(c, c.replicas)
+    a = pymysql.connect(**h.conn_params(read_timeout=60))
+    b = pymysql.connect(**h.conn_params(read_timeout=60, client_flag=CLIENT.FOUND_ROWS))
+    ta, ra = in_thread(lambda: answer(a, INSERT_SQL))
+    tb, rb = in_thread(lambda: answer(b, UPDATE_SQL))
+    for i in c.replicas:
+        wait_until(lambda: c.value(i, f"SELECT COUNT(*) FROM {AUTO}") == 3 and
+                   c.value(i, f"SELECT v FROM {UPD} WHERE id = 2") == 10, 10,
+                   what=f"node{i} to have both writes")
+    kill_and_join(c, (ta, tb))
+    new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
+    a.close()
+    b.close()
+    wrong = [f"{sql}: answered {r['ok']}, directly {d}"
+             for sql, r, d in ((INSERT_SQL, ra, direct[0]), (UPDATE_SQL, rb, direct[1]))
+             if "error" not in r]
+    assert not wrong, wrong
+    for r in (ra, rb):
+        code, msg = r["error"]
+        assert code == 1180 and "it committed" in msg, r
+    assert sorted(c.sql(new[0], f"SELECT id, v FROM {AUTO}")) == [(1, 1), (2, 2), (3, 30)]
+    assert sorted(c.sql(new[0], f"SELECT id, v FROM {UPD}")) == [(1, 10), (2, 10)]
+
+
+def test_last_insert_id_after_a_write_found_committed(start_halyard, tmp_path, request):
+    """An INSERT whose id the server generated, found committed on the new
+    primary: its OK carries the id, and a later LAST_INSERT_ID() in the
+    session returns it, as directly (3). monitor.user sees the table."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    for t in (AUTO, "fi.a2"):
+        c.sql(0, f"CREATE TABLE {t} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
+        c.sql(0, f"INSERT INTO {t} (v) VALUES (1), (2)")
+    c.sql(0, "GRANT SELECT ON fi.* TO 'monitor'@'%'")
+    c.sync()
+    d = pymysql.connect(**c.conn_params(0))
+    direct = answer(d, INSERT_SQL.replace(AUTO, "fi.a2"))
+    direct_lid = d.cursor()
+    direct_lid.execute("SELECT LAST_INSERT_ID()")
+    assert (direct, direct_lid.fetchall()) == ((1, 3), ((3,),))
+    d.close()
+    conf, h = start(c, start_halyard, tmp_path)
+    without_acknowledgements(c, c.replicas)
+    a = pymysql.connect(**h.conn_params(read_timeout=60))
+    ta, ra = in_thread(lambda: answer(a, INSERT_SQL))
+    for i in c.replicas:
+        wait_until(lambda: c.value(i, f"SELECT COUNT(*) FROM {AUTO}") == 3, 10,
+                   what=f"node{i} to have the row")
+    kill_now(c, 0)
+    ta.join(60)
+    assert ra == {"ok": (1, 3)}, ra
+    cur = a.cursor()
+    cur.execute("SELECT LAST_INSERT_ID()")
+    assert cur.fetchall() == ((3,),)
+    a.close()
