@@ -177,6 +177,10 @@ static void take_rows(struct inflight_rows *r, const uint8_t *ev, size_t end, ui
             m = &r->maps[i];
     if (m == NULL || m->cols.n == 0)
         goto bad;
+    if (r->rows_table == 0)
+        r->rows_table = id + 1; /* 0: none yet */
+    else if (r->rows_table != id + 1)
+        r->tables_many = true;
     bool write = type == BINLOG_WRITE_ROWS || type == BINLOG_WRITE_ROWS_V1;
     bool update = type == BINLOG_UPDATE_ROWS || type == BINLOG_UPDATE_ROWS_V1;
     /* the first inserted row's; failing one, the first updated row's

@@ -834,6 +834,12 @@ static void rows_finish(struct session *s)
         rows_give_up(s, "an event of it could not be read");
         return;
     }
+    if (f->rows.tables_many) {
+        /* a trigger's rows would be counted, its insert id taken */
+        inflight_uncounted(s, "its row events are on several tables (a trigger's, or a "
+                              "multi-table statement's)");
+        return;
+    }
     /* Under CLIENT_FOUND_ROWS an UPDATE (or ON DUPLICATE KEY UPDATE)
      * counts the rows it matched; the log holds those it changed. */
     if ((s->who.caps & CLIENT_FOUND_ROWS) && (f->ps || written_names(f, "UPDATE"))) {

@@ -8,6 +8,9 @@ the new primary, where what their OKs said cannot be read:
     an UPDATE matching 2 rows and changing 1, from a client with
     CLIENT_FOUND_ROWS: it counts the rows matched (directly: 2), the row
     events hold the row changed
+    an INSERT into a table whose AFTER INSERT trigger writes another
+    AUTO_INCREMENT table: the row events of both tables are in its
+    transaction (directly: 1 row, insert id 3)
 
 Each client gets 1180 saying the write committed and why its counts are
 unknown, never an OK with other counts; each row is written once.
@@ -24,6 +27,8 @@ AUTO = "fi.a"
 UPD = "fi.u"
 INSERT_SQL = f"INSERT INTO {AUTO} (v) VALUES (30)"
 UPDATE_SQL = f"UPDATE {UPD} SET v = 10 WHERE id IN (1, 2)"  # matches 2 rows, changes 1
+TRIG = "fi.g"
+TRIG_SQL = f"INSERT INTO {TRIG} (v) VALUES (30)"
 
 
 def answer(conn, sql):
@@ -39,43 +44,63 @@ def test_a_write_found_committed_answers_its_counts_or_1180(start_halyard, tmp_p
     for t in (UPD, "fi.u2"):
         c.sql(0, f"CREATE TABLE {t} (id INT PRIMARY KEY, v INT NOT NULL)")
         c.sql(0, f"INSERT INTO {t} VALUES (1, 10), (2, 20)")
+    for t in (TRIG, "fi.g2"):
+        c.sql(0, f"CREATE TABLE {t}_log (n BIGINT AUTO_INCREMENT PRIMARY KEY, v INT)")
+        c.sql(0, f"INSERT INTO {t}_log (v) VALUES (0), (0), (0), (0), (0), (0)")
+        c.sql(0, f"CREATE TABLE {t} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
+        c.sql(0, f"INSERT INTO {t} (v) VALUES (1), (2)")
+        c.sql(0, f"CREATE TRIGGER {t}_ai AFTER INSERT ON {t} FOR EACH ROW "
+                 f"INSERT INTO {t}_log (v) VALUES (NEW.v)")
     c.sync()
     # monitor.user is granted nothing on fi: it cannot see fi.a's columns
     assert c.value(0, "SELECT COUNT(*) FROM mysql.tables_priv WHERE User = 'monitor'") == 0
     found = pymysql.connect(**c.conn_params(0, client_flag=CLIENT.FOUND_ROWS))
     plain = pymysql.connect(**c.conn_params(0))
     direct = (answer(plain, INSERT_SQL.replace(AUTO, "fi.a2")),
-              answer(found, UPDATE_SQL.replace(UPD, "fi.u2")))
+              answer(found, UPDATE_SQL.replace(UPD, "fi.u2")),
+              answer(plain, TRIG_SQL.replace(TRIG, "fi.g2")))
     found.close()
     plain.close()
-    assert direct == ((1, 3), (2, 0)), direct
+    assert direct == ((1, 3), (2, 0), (1, 3)), direct
+    # the trigger's table is seen: what is missing is which rows are its own
+    c.sql(0, "GRANT SELECT ON fi.g TO 'monitor'@'%'")
+    c.sql(0, "GRANT SELECT ON fi.g_log TO 'monitor'@'%'")
     conf, h = start(c, start_halyard, tmp_path)
     # through halyard, before any failover: as directly
     f2 = pymysql.connect(**h.conn_params(client_flag=CLIENT.FOUND_ROWS))
     assert answer(f2, f"UPDATE {UPD} SET v = v WHERE id IN (1, 2)") == (2, 0)
     f2.close()
     without_acknowledgements(c, c.replicas)
+    # the 3 commits go to the binary log as one group: a group waiting for
+    # its acknowledgement holds the next one back
+    c.sql(0, "SET GLOBAL binlog_commit_wait_usec = 60000000")
+    c.sql(0, "SET GLOBAL binlog_commit_wait_count = 3")
     a = pymysql.connect(**h.conn_params(read_timeout=60))
     b = pymysql.connect(**h.conn_params(read_timeout=60, client_flag=CLIENT.FOUND_ROWS))
+    g = pymysql.connect(**h.conn_params(read_timeout=60))
     ta, ra = in_thread(lambda: answer(a, INSERT_SQL))
     tb, rb = in_thread(lambda: answer(b, UPDATE_SQL))
+    tg, rg = in_thread(lambda: answer(g, TRIG_SQL))
     for i in c.replicas:
         wait_until(lambda: c.value(i, f"SELECT COUNT(*) FROM {AUTO}") == 3 and
-                   c.value(i, f"SELECT v FROM {UPD} WHERE id = 2") == 10, 10,
-                   what=f"node{i} to have both writes")
-    kill_and_join(c, (ta, tb))
+                   c.value(i, f"SELECT v FROM {UPD} WHERE id = 2") == 10 and
+                   c.value(i, f"SELECT COUNT(*) FROM {TRIG}") == 3, 10,
+                   what=f"node{i} to have the three writes")
+    kill_and_join(c, (ta, tb, tg))
     new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
-    a.close()
-    b.close()
+    for conn in (a, b, g):
+        conn.close()
     wrong = [f"{sql}: answered {r['ok']}, directly {d}"
-             for sql, r, d in ((INSERT_SQL, ra, direct[0]), (UPDATE_SQL, rb, direct[1]))
+             for sql, r, d in ((INSERT_SQL, ra, direct[0]), (UPDATE_SQL, rb, direct[1]),
+                               (TRIG_SQL, rg, direct[2]))
              if "error" not in r]
     assert not wrong, wrong
-    for r in (ra, rb):
+    for r in (ra, rb, rg):
         code, msg = r["error"]
         assert code == 1180 and "it committed" in msg, r
     assert sorted(c.sql(new[0], f"SELECT id, v FROM {AUTO}")) == [(1, 1), (2, 2), (3, 30)]
     assert sorted(c.sql(new[0], f"SELECT id, v FROM {UPD}")) == [(1, 10), (2, 10)]
+    assert sorted(c.sql(new[0], f"SELECT id, v FROM {TRIG}")) == [(1, 1), (2, 2), (3, 30)]
 
 
 def test_last_insert_id_after_a_write_found_committed(start_halyard, tmp_path, request):

@@ -229,6 +229,23 @@ static void test_rows(void **state)
     n = event(ev, BINLOG_GTID, (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0\0\0\0", 13);
     feed(&r, ev, n);
     assert_true(r.done && !r.failed);
+    assert_false(r.tables_many); /* two events, one table */
+    inflight_rows_free(&r);
+
+    /* an INSERT whose BEFORE INSERT trigger writes another table first:
+     * rows of two tables, which are the statement's is not known */
+    memset(&r, 0, sizeof(r));
+    r.want_first = true;
+    n = map(ev, 8);
+    feed(&r, ev, n);
+    n = map(ev, 7);
+    feed(&r, ev, n);
+    n = rows(ev, BINLOG_WRITE_ROWS_V1, 8, 1, 1);
+    feed(&r, ev, n);
+    assert_false(r.tables_many);
+    n = rows(ev, BINLOG_WRITE_ROWS_V1, 7, 1, 3);
+    feed(&r, ev, n);
+    assert_true(r.tables_many && !r.failed);
     inflight_rows_free(&r);
 
     /* a ROWS event of a table no TABLE_MAP named, a compressed one, a

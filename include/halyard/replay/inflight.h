@@ -70,6 +70,9 @@ struct inflight_rows {
     bool done;         /* the transaction's end (XID, COMMIT, the next GTID) was seen */
     bool failed;       /* an event was not read (compressed, malformed, an unknown table) */
     uint64_t affected;
+    uint64_t rows_table;    /* the table id of its first row event */
+    bool tables_many;       /* its row events are on several tables (a trigger's, a
+                             * multi-table statement's): which rows are its own is not known */
     bool have_first;        /* first_val holds a row: a Write_rows' (first_written), else */
     bool first_written;     /* an Update_rows' after image (ON DUPLICATE KEY UPDATE) */
     char db[68], table[68]; /* that row's table */
