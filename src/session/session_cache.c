@@ -86,8 +86,10 @@ struct session_cache {
     /* sql_log_bin = 0 (or may be): the session's writes are in no binary
      * log, so each empties the cache when noted (write_note); `_stmt`: a
      * statement naming sql_log_bin otherwise (SET STATEMENT ... FOR), up to
-     * the next write noted */
-    bool unlogged, unlogged_stmt;
+     * the next write noted; `logged_pending`: a SET in flight turns it on
+     * again, once the server has said OK (a refused one, such as SET
+     * sql_log_bin = 1 inside a transaction, changes nothing) */
+    bool unlogged, unlogged_stmt, logged_pending;
     /* the fill in flight */
     bool armed;
     struct cache_ticket ticket;
@@ -333,7 +335,9 @@ static bool logged_value(const char *v, size_t n)
 
 /* What a statement sets of the session's sql_log_bin: a SET of it to
  * anything but a value that turns it on, or any other statement naming it
- * (SET STATEMENT sql_log_bin = 0 FOR ..., a SET cut short): unlogged. */
+ * (SET STATEMENT sql_log_bin = 0 FOR ..., a SET cut short): unlogged at
+ * once. A SET that turns it on: logged once its OK is seen
+ * (session_cache_done). */
 static void binlog_note(struct session_cache *c, const struct classify_result *r, const char *text,
                         size_t len, bool fits)
 {
@@ -347,8 +351,10 @@ static void binlog_note(struct session_cache *c, const struct classify_result *r
     }
     for (uint32_t i = 0; i < r->nvars; i++) {
         const struct classify_var *v = &r->vars[i];
-        if (v->name.len == 11 && strncasecmp(text + v->name.off, "sql_log_bin", 11) == 0)
-            c->unlogged = !logged_value(text + v->value.off, v->value.len);
+        if (v->name.len == 11 && strncasecmp(text + v->name.off, "sql_log_bin", 11) == 0) {
+            c->logged_pending = logged_value(text + v->value.off, v->value.len);
+            c->unlogged = c->unlogged || !c->logged_pending;
+        }
     }
 }
 
@@ -700,6 +706,9 @@ void session_cache_done(struct session *s)
         write_note(s);
     struct session_cache *c = s->query.cache;
     if (c != NULL) {
+        if (c->logged_pending && s->io.resp.status_seen && s->io.resp.err_code == 0)
+            c->unlogged = false;
+        c->logged_pending = false;
         c->ps_rule = 0; /* the PREPARE's, taken or not */
         c->defer = DEFER_NO;
         if (c->spends && s->io.resp.err_code == 0)
@@ -750,8 +759,10 @@ void session_cache_abandon(struct session *s)
     struct session_cache *c = s->query.cache;
     if (c != NULL && c->trx_wrote && cache_on())
         write_note(s); /* its transaction's end is not known: it may have committed */
-    if (c != NULL)
+    if (c != NULL) {
         c->defer = DEFER_NO;
+        c->logged_pending = false; /* no answer: still unlogged */
+    }
     if (c != NULL && c->armed) {
         cache_fill_abandoned();
         fill_disarm(c);

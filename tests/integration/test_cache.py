@@ -390,6 +390,39 @@ def test_a_write_through_halyard_with_sql_log_bin_0(cached, cluster, how):
         cluster.sql(0, "UPDATE qc.t SET v = 10 WHERE id = 1")
 
 
+@pytest.mark.parametrize("how", ["SET sql_log_bin = 1", "SET sql_log_bin = ON, time_zone = 'bad'"])
+def test_a_failed_set_of_sql_log_bin_1_leaves_the_session_unlogged(cached, cluster, how):
+    """A SET of sql_log_bin = 1 that the server refuses (inside a
+    transaction: 1694; or with another variable's bad value) leaves the
+    session's writes out of the binary log: halyard goes on emptying the
+    cache after each of them (the adversarial check's seed 6: SELECT * FROM
+    adv.m and adv.t1 JOIN adv.t2 served old rows after a writer's SET
+    sql_log_bin = 1 failed in its open transaction)."""
+    cluster.sql(0, f"GRANT BINLOG ADMIN ON *.* TO '{APP_USER}'@'%'")
+    try:
+        r = cached.connect(database="qc", autocommit=True)
+        w = cached.connect(database="qc", autocommit=True)
+        d = cluster.connect(0, database="qc", autocommit=True)
+        sql = "SELECT v FROM t WHERE id = 1"
+        q(w, "SET sql_log_bin = 0")
+        in_trx = how == "SET sql_log_bin = 1"
+        if in_trx:
+            q(w, "BEGIN")
+        with pytest.raises(pymysql.MySQLError) as e:
+            q(w, how)
+        assert e.value.args[0] == (1694 if in_trx else 1298), e.value
+        if in_trx:
+            q(w, "ROLLBACK")
+        served(cached, r, sql, ((10,),))
+        q(w, "UPDATE t SET v = 11 WHERE id = 1")
+        time.sleep(1)  # past the writer's hold: the reader has a position read after it
+        assert q(d, sql) == ((11,),)
+        assert q(r, sql) == ((11,),)
+    finally:
+        cluster.sql(0, f"REVOKE BINLOG ADMIN ON *.* FROM '{APP_USER}'@'%'")
+        cluster.sql(0, "UPDATE qc.t SET v = 10 WHERE id = 1")
+
+
 @pytest.mark.parametrize("var,value", [("div_precision_increment", "8"),
                                        ("time_zone", "'+03:00'"),
                                        ("sql_mode", "'PIPES_AS_CONCAT'")])
@@ -1160,3 +1193,4 @@ def test_a_session_keeps_no_capture_buffer_after_its_fill(start_halyard, schema,
     assert st["entries"] == 1 and st["fills_abandoned"] >= 16, st  # the warming read only
     grown = rss_kib(h) - before
     assert grown < 16 * 1024, f"halyard grew {grown} KiB after 16 given-up fills"
+
