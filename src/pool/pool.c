@@ -306,6 +306,7 @@ static void refill(struct pool *p, struct pool_bucket *b, double now)
             return;
         bc->idx = b->idx;
         bc->born = now;
+        bc->defaults_at = now;
         POOL_STATS_COUNT(be->rt, b->user, opened);
         struct server_report r;
         if (!server_connect(bc, &b->creds, cfg->connect_timeout_ms, &r)) {

@@ -791,6 +791,7 @@ void bconn_open(struct session *s, uint32_t idx)
     }
     bc->idx = (uint16_t)idx;
     bc->born = ev_now(s->w->loop);
+    bc->defaults_at = bc->born;
     POOL_COUNT(s, bc->be, opened);
     /* A new connection has none of the session's statements: ids it had for
      * this backend name another connection (pooled: one it gave back). */

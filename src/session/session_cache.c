@@ -364,7 +364,8 @@ static void binlog_note(struct session_cache *c, const struct classify_result *r
  * session set: a pooled connection may not carry its level. */
 static bool reads_dirty(const struct session_cache *c, const struct bconn *b)
 {
-    return c->dirty_session || c->dirty_next || cache_dirty_default(b != NULL ? b->born : -1);
+    return c->dirty_session || c->dirty_next ||
+           cache_dirty_default(b != NULL ? b->defaults_at : -1);
 }
 
 /* The connection a lookup would be served from: the session's own on the
@@ -385,7 +386,7 @@ static bool conn_refused(const struct session_cache *c, const struct session *s)
         cache_fill_dirty();
         return true;
     }
-    if (cache_old_defaults(b != NULL ? b->born : -1)) {
+    if (cache_old_defaults(b != NULL ? b->defaults_at : -1)) {
         cache_refused_defaults();
         return true;
     }
@@ -726,11 +727,11 @@ void session_cache_done(struct session *s)
                 (rs->status & SERVER_STATUS_AUTOCOMMIT) && s->conns.cur != NULL &&
                 s->conns.cur->idx == s->route.primary && !s->io.resp_broken &&
                 answer_framed(c->data, c->len);
-    if (keep && cache_dirty_default(s->conns.cur->born)) { /* seen since the lookup */
+    if (keep && cache_dirty_default(s->conns.cur->defaults_at)) { /* seen since the lookup */
         cache_fill_dirty();
         keep = false;
     }
-    if (keep && cache_old_defaults(s->conns.cur->born)) {
+    if (keep && cache_old_defaults(s->conns.cur->defaults_at)) {
         cache_refused_defaults();
         keep = false;
     }

@@ -463,6 +463,7 @@ void session_pool_reset(struct session *s)
          * the statements it kept prepared for others are gone (a
          * COM_CHANGE_USER closes it) */
         pc->epoch = s->conns.lease.epoch;
+        pc->defaults_at = ev_now(s->w->loop);
         ps_cache_clear(&pc->psc);
     }
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {

@@ -871,6 +871,7 @@ static bool state_reset_choose(struct session *s, const struct varstate *want, s
         slog_debug(s, "restores %s by COM_RESET_CONNECTION: %u commands, not %s%u", bc->be->name,
                    by_reset, set_ok ? "" : "a new connection or ", by_set);
     bc->epoch = ++s->w->conns.serial; /* the globals of now: younger than the session */
+    bc->defaults_at = ev_now(s->w->loop);
     bc->track_on = bc->trx_track_on = false;
     varstate_cmds_free(&s->vars.sync);
     s->vars.sync = alt;

@@ -458,6 +458,37 @@ def test_a_global_default_changed_is_seen(cached, cluster, var, value):
         time.sleep(1)
 
 
+def test_a_connection_reset_after_a_global_change_is_served_again(cached, cluster):
+    """A pooled connection opened before a SET GLOBAL keeps the old
+    defaults, so it neither fills nor is served (item 6); but a session
+    that began after the change resets it before its first statement
+    there (docs/pooling.md), and a reset connection has the defaults of
+    now: it fills and is served again, the answer a new connection to the
+    primary gets."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.g (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.g VALUES (1, 10)")
+    sql = "SELECT v / 7 FROM g WHERE id = 1"
+    old = cached.connect(database="qc", autocommit=True)
+    want_old = q(cluster.connect(0, database="qc", autocommit=True), sql)
+    served(cached, old, sql, want_old)
+    old.close()  # its connection goes back to the pool, born before the change
+    time.sleep(0.3)
+    root = cluster.root_connect(0, autocommit=True)
+    q(root, "SET GLOBAL div_precision_increment = 8")
+    try:
+        time.sleep(1)  # the reader's probe has seen the change
+        want = q(cluster.connect(0, database="qc", autocommit=True), sql)
+        assert want != want_old
+        new = cached.connect(database="qc", autocommit=True)
+        refused = cache_status(cached)["refused_old_defaults"]
+        assert q(new, sql) == want
+        served(cached, new, sql, want)
+        assert cache_status(cached)["refused_old_defaults"] == refused, cache_status(cached)
+    finally:
+        q(root, "SET GLOBAL div_precision_increment = DEFAULT")
+        time.sleep(1)
+
+
 def test_a_fill_that_raced_a_write_is_not_kept(start_halyard, schema, cluster):
     """The fill race, closed by order: a slow SELECT reads t's row before
     an UPDATE commits and its answer comes after the UPDATE's row event

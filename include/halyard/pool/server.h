@@ -88,6 +88,10 @@ struct bconn {
     uint32_t vs_gen;     /* the owner's state generation vs stands for */
     uint32_t gtid_epoch; /* the session's GTID (s->gtid_epoch) is known applied here */
     double born;         /* ev_now() when it was opened (pool_max_age_ms) */
+    /* ev_now() when it logged in or was last reset (COM_RESET_CONNECTION),
+     * taken before: its session defaults are the server's global variables
+     * of then (the cache's cache_old_defaults, cache_dirty_default) */
+    double defaults_at;
     /* pool.h: while idle in a pool */
     struct bconn *pool_next, *pool_prev; /* its bucket's idle list (opening: next only) */
     struct pool_bucket *bucket;
