@@ -86,10 +86,12 @@ struct session_cache {
     /* sql_log_bin = 0 (or may be): the session's writes are in no binary
      * log, so each empties the cache when noted (write_note); `_stmt`: a
      * statement naming sql_log_bin otherwise (SET STATEMENT ... FOR), up to
-     * the next write noted; `logged_pending`: a SET in flight turns it on
-     * again, once the server has said OK (a refused one, such as SET
-     * sql_log_bin = 1 inside a transaction, changes nothing) */
-    bool unlogged, unlogged_stmt, logged_pending;
+     * the next write noted. A SET of it in flight (`set_pending`): turning
+     * it off counts at once, on only once the server has said OK; a SET
+     * alone that the server refuses (inside a transaction, 1694) changes
+     * nothing: `unlogged_was` again */
+    bool unlogged, unlogged_stmt;
+    bool set_pending, set_alone, unlogged_was, unlogged_to;
     /* the fill in flight */
     bool armed;
     struct cache_ticket ticket;
@@ -336,8 +338,7 @@ static bool logged_value(const char *v, size_t n)
 /* What a statement sets of the session's sql_log_bin: a SET of it to
  * anything but a value that turns it on, or any other statement naming it
  * (SET STATEMENT sql_log_bin = 0 FOR ..., a SET cut short): unlogged at
- * once. A SET that turns it on: logged once its OK is seen
- * (session_cache_done). */
+ * once. A SET: as its answer says (binlog_set_answered). */
 static void binlog_note(struct session_cache *c, const struct classify_result *r, const char *text,
                         size_t len, bool fits)
 {
@@ -349,13 +350,36 @@ static void binlog_note(struct session_cache *c, const struct classify_result *r
             c->unlogged = true;
         return;
     }
+    bool named = false, to = c->unlogged;
     for (uint32_t i = 0; i < r->nvars; i++) {
         const struct classify_var *v = &r->vars[i];
         if (v->name.len == 11 && strncasecmp(text + v->name.off, "sql_log_bin", 11) == 0) {
-            c->logged_pending = logged_value(text + v->value.off, v->value.len);
-            c->unlogged = c->unlogged || !c->logged_pending;
+            named = true;
+            to = !logged_value(text + v->value.off, v->value.len);
         }
     }
+    if (!named)
+        return;
+    c->set_pending = true;
+    c->set_alone = !(r->flags & CLF_MULTI);
+    c->unlogged_was = c->unlogged;
+    c->unlogged_to = to;
+    c->unlogged = c->unlogged || to; /* off at once, on once it is OK */
+}
+
+/* The answer to a SET of sql_log_bin (binlog_note): OK, the value it
+ * set; an error to it alone, the value before (the server changed
+ * nothing); an error in a multi-statement text, or no answer: unlogged
+ * if either may be. */
+static void binlog_set_answered(struct session_cache *c, const struct mysql_resp *rs)
+{
+    if (!c->set_pending)
+        return;
+    c->set_pending = false;
+    if (rs->status_seen && rs->err_code == 0)
+        c->unlogged = c->unlogged_to;
+    else if (rs->err_code != 0 && c->set_alone)
+        c->unlogged = c->unlogged_was;
 }
 
 /* The session reads at READ UNCOMMITTED, or may: its level, the next
@@ -707,9 +731,7 @@ void session_cache_done(struct session *s)
         write_note(s);
     struct session_cache *c = s->query.cache;
     if (c != NULL) {
-        if (c->logged_pending && s->io.resp.status_seen && s->io.resp.err_code == 0)
-            c->unlogged = false;
-        c->logged_pending = false;
+        binlog_set_answered(c, &s->io.resp);
         c->ps_rule = 0; /* the PREPARE's, taken or not */
         c->defer = DEFER_NO;
         if (c->spends && s->io.resp.err_code == 0)
@@ -762,7 +784,7 @@ void session_cache_abandon(struct session *s)
         write_note(s); /* its transaction's end is not known: it may have committed */
     if (c != NULL) {
         c->defer = DEFER_NO;
-        c->logged_pending = false; /* no answer: still unlogged */
+        c->set_pending = false; /* no answer: unlogged if either may be */
     }
     if (c != NULL && c->armed) {
         cache_fill_abandoned();

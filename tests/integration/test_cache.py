@@ -423,6 +423,31 @@ def test_a_failed_set_of_sql_log_bin_1_leaves_the_session_unlogged(cached, clust
         cluster.sql(0, "UPDATE qc.t SET v = 10 WHERE id = 1")
 
 
+def test_a_refused_set_of_sql_log_bin_0_leaves_the_session_logged(cached, cluster):
+    """SET sql_log_bin = 0 refused inside a transaction (1694) leaves the
+    session's writes in the binary log: they go by their rows, as any
+    other, and do not empty the cache (invalidated_unlogged does not move;
+    the adversarial check's seed 9 emptied it at every later write)."""
+    cluster.sql(0, f"GRANT BINLOG ADMIN ON *.* TO '{APP_USER}'@'%'")
+    try:
+        r = cached.connect(database="qc", autocommit=True)
+        w = cached.connect(database="qc", autocommit=True)
+        q(w, "BEGIN")
+        with pytest.raises(pymysql.MySQLError) as e:
+            q(w, "SET sql_log_bin = 0")
+        assert e.value.args[0] == 1694, e.value
+        q(w, "ROLLBACK")
+        served(cached, r, "SELECT v FROM t WHERE id = 2", ((20,),))
+        unlogged = cache_status(cached)["invalidated_unlogged"]
+        q(w, "UPDATE t SET v = 11 WHERE id = 1")
+        assert q(r, "SELECT v FROM t WHERE id = 1") == ((11,),)
+        assert cache_status(cached)["invalidated_unlogged"] == unlogged, cache_status(cached)
+        served(cached, r, "SELECT v FROM t WHERE id = 2", ((20,),))  # kept: another row
+    finally:
+        cluster.sql(0, f"REVOKE BINLOG ADMIN ON *.* FROM '{APP_USER}'@'%'")
+        cluster.sql(0, "UPDATE qc.t SET v = 10 WHERE id = 1")
+
+
 @pytest.mark.parametrize("var,value", [("div_precision_increment", "8"),
                                        ("time_zone", "'+03:00'"),
                                        ("sql_mode", "'PIPES_AS_CONCAT'")])
