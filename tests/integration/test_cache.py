@@ -1115,6 +1115,42 @@ def test_an_xa_transaction_is_seen_at_its_commit(cached, cluster, end):
     assert (q(r, sql), q(r, rows)) == want
 
 
+@pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
+def test_an_xa_transaction_prepared_before_the_reader_began(start_halyard, schema, cluster,
+                                                            end):
+    """An XA transaction prepared before halyard started: its XA PREPARE
+    is behind the position the reader starts from, so the cache does not
+    know its tables (issue 42 item 2, "where the cache cannot know"). The
+    old row is filled and served while it stays prepared (the server
+    answers it then); its XA COMMIT, an xid the reader never saw prepared,
+    empties the cache, so the new row is read once the replicas have it."""
+    w = cluster.root_connect(0, autocommit=True)
+    xid = f"'x42early{end.lower()}'"
+    q(w, f"XA START {xid}")
+    q(w, "UPDATE qc.t SET v = 11 WHERE id = 1")
+    q(w, f"XA END {xid}")
+    q(w, f"XA PREPARE {xid}")
+    try:
+        h = reader_ready(start_halyard(rules=RULES, cache=CACHE))
+        r = h.connect(database="qc", autocommit=True)
+        sql = "SELECT v FROM t WHERE id = 1"
+        served(h, r, sql, ((10,),))
+        q(w, f"XA {end} {xid}")
+        xid = None
+        cluster.sync()
+        d = cluster.connect(0, database="qc", autocommit=True)
+        want = q(d, sql)
+        assert want == (((11,),) if end == "COMMIT" else ((10,),))
+        wait_until(lambda: q(r, sql) == want, timeout=3, what=f"the XA {end} seen")
+        time.sleep(0.3)
+        assert q(r, sql) == want
+        assert cache_status(h)["invalidated_all"] >= 1, cache_status(h)
+    finally:
+        if xid is not None:
+            q(w, f"XA ROLLBACK {xid}")
+        cluster.sql(0, "UPDATE qc.t SET v = 10 WHERE id = 1")
+
+
 # The ways a session reads at READ UNCOMMITTED: its session level (two
 # spellings), and the next transaction's only (a one-shot that the key
 # does not hold: the plain session after it must not be served its read).
