@@ -40,6 +40,10 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_u64(&kv, "refused_old_defaults", s->refused_defaults);
     kv_u64(&kv, "fills_abandoned", s->abandoned);
     kv_int(&kv, "base_tables", (long long)s->base_tables);
+    kv_str(&kv, "why_no_fills",
+           s->base_tables == 0 ? "cache.user sees no base table: it needs SELECT on the tables "
+                                 "the cache rules read"
+                               : "");
     kv_bool(&kv, "row_keys", s->row_keys);
     kv_u64(&kv, "base_table_reads", s->base_loads);
     for (int why = 0; why < CACHE_DROP_N; why++) {

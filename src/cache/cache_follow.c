@@ -374,6 +374,12 @@ static void schema_pos_read(struct sqlclient *c, const struct sqlresult *res, vo
     bool full = img != NULL && strcasecmp(img, "FULL") == 0;
     hy_log_debug("cache: %zu base tables on %s, binlog_row_image %s", cache_tables_count(F.schema),
                  F.src_name, img != NULL ? img : "?");
+    /* information_schema shows an account only the tables it has a
+     * privilege on: with none, every fill is refused as not a base table */
+    if (cache_tables_count(F.schema) == 0)
+        hy_log_warn("cache: the account %s sees no base table on %s: every fill is refused "
+                    "(it needs SELECT on the tables the cache rules read, and REPLICATION SLAVE)",
+                    F.cfg->cache.user, F.src_name);
     struct cache_tables *set = F.schema;
     F.schema = NULL;
     (void)cache_base_load(F.base_gen, set, &after, full);

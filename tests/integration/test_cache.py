@@ -1286,3 +1286,27 @@ def test_a_session_keeps_no_capture_buffer_after_its_fill(start_halyard, schema,
     grown = rss_kib(h) - before
     assert grown < 16 * 1024, f"halyard grew {grown} KiB after 16 given-up fills"
 
+
+def test_a_cache_account_that_sees_no_base_table_is_said(start_halyard, schema, cluster):
+    """cache.user with REPLICATION SLAVE but no SELECT (issue 42 item 15):
+    information_schema shows it no base table, so every fill is refused
+    as not a base table. halyard says so: a warning in the log when it has
+    read the list, and `show cache` says why no answer is kept."""
+    cluster.sql(0, "DROP USER IF EXISTS 'qcnosel'@'%'")
+    cluster.sql(0, "CREATE USER 'qcnosel'@'%' IDENTIFIED BY 'qcnosel'")
+    cluster.sql(0, "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'qcnosel'@'%'")
+    try:
+        h = start_halyard(rules=RULES, cache=dict(CACHE, user="qcnosel", password="qcnosel"))
+        wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] == 0,
+                   what="the reader streaming, the (empty) list of base tables read")
+        h.wait_log(r"cache: .*qcnosel.* sees no base table")
+        c = h.connect(database="qc", autocommit=True)
+        for _ in range(3):
+            assert q(c, "SELECT v FROM t WHERE id = 1") == ((10,),)
+        st = cache_status(h)
+        assert st["hits"] == 0 and st["fills_refused_not_base"] >= 1, st
+        assert "SELECT" in st["why_no_fills"], st
+        ok = reader_ready(start_halyard(rules=RULES, cache=CACHE))
+        assert cache_status(ok)["why_no_fills"] == "", cache_status(ok)
+    finally:
+        cluster.sql(0, "DROP USER IF EXISTS 'qcnosel'@'%'")
