@@ -5,8 +5,8 @@
  * ------
  * Each log is a `struct alog`: a descriptor, an on/off flag, and a
  * lock-free list of formatted lines (newest first, pushed with a CAS loop
- * as worker_call does). Producers (any thread) format a line into one heap
- * node, reserve its bytes in `queued` (over AUDIT_QUEUE_MAX: drop and
+ * as worker_call does). Producers (any thread) format a line into a heap
+ * node's textbuf, reserve its bytes in `queued` (over AUDIT_QUEUE_MAX: drop and
  * count), and push it. The writer thread wakes every WRITER_PERIOD or when
  * poked through an eventfd (an audit line, or a query log past
  * WAKE_BYTES), takes each list whole with one atomic exchange, restores
@@ -36,6 +36,7 @@
 
 #include "halyard/core/audit.h"
 #include "halyard/core/text.h"
+#include "halyard/core/textbuf.h"
 
 #define WRITER_PERIOD_MS 100
 #define WAKE_BYTES       (256u << 10)
@@ -43,9 +44,7 @@
 
 struct aline {
     struct aline *next;
-    size_t len, cap;
-    bool oom;
-    char data[];
+    struct textbuf text; /* one JSON object and its newline */
 };
 
 struct alog {
@@ -79,102 +78,61 @@ bool audit_json_escape(char *out, size_t cap, size_t *pos, const char *s, size_t
 
 /* ---- building a line --------------------------------------------------- */
 
-static bool line_reserve(struct aline **lp, size_t more)
-{
-    struct aline *l = *lp;
-    if (l->len + more <= l->cap)
-        return true;
-    size_t cap = l->cap * 2;
-    while (cap < l->len + more)
-        cap *= 2;
-    struct aline *n = realloc(l, sizeof(*n) + cap);
-    if (n == NULL) {
-        l->oom = true;
-        return false;
-    }
-    n->cap = cap;
-    *lp = n;
-    return true;
-}
-
-static void line_raw(struct aline **lp, const char *s, size_t n)
-{
-    if ((*lp)->oom || !line_reserve(lp, n))
-        return;
-    memcpy((*lp)->data + (*lp)->len, s, n);
-    (*lp)->len += n;
-}
-
-static void line_puts(struct aline **lp, const char *s)
-{
-    line_raw(lp, s, strlen(s));
-}
-
 /* ,"key": */
-static void line_key(struct aline **lp, const char *key)
+static void line_key(struct aline *l, const char *key)
 {
-    line_raw(lp, ",\"", 2);
-    line_puts(lp, key);
-    line_raw(lp, "\":", 2);
+    textbuf_puts(&l->text, ",\"");
+    textbuf_puts(&l->text, key);
+    textbuf_puts(&l->text, "\":");
 }
 
-static void line_strn(struct aline **lp, const char *key, const char *s, size_t n)
+static void line_strn(struct aline *l, const char *key, const char *s, size_t n)
 {
-    line_key(lp, key);
-    if (s == NULL) {
-        line_raw(lp, "null", 4);
-        return;
-    }
-    line_raw(lp, "\"", 1);
-    while (!(*lp)->oom) {
-        size_t pos = (*lp)->len;
-        if (audit_json_escape((*lp)->data, (*lp)->cap, &pos, s, n)) {
-            (*lp)->len = pos;
-            break;
-        }
-        if (!line_reserve(lp, (*lp)->cap)) /* at most 6 bytes per input byte: doubling ends */
-            return;
-    }
-    line_raw(lp, "\"", 1);
+    line_key(l, key);
+    if (s == NULL)
+        textbuf_puts(&l->text, "null");
+    else
+        textbuf_json_strn(&l->text, s, n);
 }
 
-static void line_str(struct aline **lp, const char *key, const char *s)
+static void line_str(struct aline *l, const char *key, const char *s)
 {
-    line_strn(lp, key, s, s != NULL ? strlen(s) : 0);
+    line_strn(l, key, s, s != NULL ? strlen(s) : 0);
 }
 
-static void line_u64(struct aline **lp, const char *key, uint64_t v)
+static void line_u64(struct aline *l, const char *key, uint64_t v)
 {
-    char num[24];
-    int n = snprintf(num, sizeof(num), "%" PRIu64, v);
-    line_key(lp, key);
-    line_raw(lp, num, (size_t)n);
+    line_key(l, key);
+    textbuf_printf(&l->text, "%" PRIu64, v);
 }
 
-static void line_bool(struct aline **lp, const char *key, bool v)
+static void line_bool(struct aline *l, const char *key, bool v)
 {
-    line_key(lp, key);
-    line_puts(lp, v ? "true" : "false");
+    line_key(l, key);
+    textbuf_puts(&l->text, v ? "true" : "false");
+}
+
+static void line_free(struct aline *l)
+{
+    textbuf_free(&l->text);
+    free(l);
 }
 
 /* {"time":"...","event":"..." ; NULL when out of memory. */
 static struct aline *line_begin(const char *event)
 {
-    struct aline *l = malloc(sizeof(*l) + 512);
+    struct aline *l = malloc(sizeof(*l));
     if (l == NULL)
         return NULL;
     l->next = NULL;
-    l->cap = 512;
-    l->oom = false;
+    textbuf_init(&l->text, AUDIT_QUEUE_MAX); /* a longer line is dropped anyway */
     struct timeval tv;
     struct tm tm;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(l->data, l->cap,
-                     "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"event\":\"%s\"",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (int)(tv.tv_usec / 1000), event);
-    l->len = (size_t)n;
+    textbuf_printf(&l->text, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"event\":\"%s\"",
+                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                   (int)(tv.tv_usec / 1000), event);
     return l;
 }
 
@@ -185,17 +143,18 @@ static void line_push(struct alog *log, struct aline *l, bool wake)
         atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
         return;
     }
-    line_raw(&l, "}\n", 2);
-    if (l->oom) {
-        free(l);
+    textbuf_puts(&l->text, "}\n");
+    if (l->text.overflow) {
+        line_free(l);
         atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
         return;
     }
-    size_t before = atomic_fetch_add_explicit(&log->queued, l->len, memory_order_relaxed);
-    if (before + l->len > AUDIT_QUEUE_MAX) {
-        atomic_fetch_sub_explicit(&log->queued, l->len, memory_order_relaxed);
+    size_t len = l->text.len;
+    size_t before = atomic_fetch_add_explicit(&log->queued, len, memory_order_relaxed);
+    if (before + len > AUDIT_QUEUE_MAX) {
+        atomic_fetch_sub_explicit(&log->queued, len, memory_order_relaxed);
         atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
-        free(l);
+        line_free(l);
         return;
     }
     struct aline *head = atomic_load_explicit(&log->head, memory_order_relaxed);
@@ -203,7 +162,7 @@ static void line_push(struct alog *log, struct aline *l, bool wake)
         l->next = head;
     } while (!atomic_compare_exchange_weak_explicit(&log->head, &head, l, memory_order_release,
                                                     memory_order_relaxed));
-    if (wake || before + l->len >= WAKE_BYTES) {
+    if (wake || before + len >= WAKE_BYTES) {
         uint64_t one = 1;
         ssize_t w HY_UNUSED = write(wake_fd, &one, sizeof(one)); /* non-blocking eventfd */
     }
@@ -223,12 +182,12 @@ void audit_login(bool ok, uint32_t session, const char *user, const char *client
         return;
     struct aline *l = line_begin(ok ? "login" : "login_failed");
     if (l != NULL) {
-        line_u64(&l, "session", session);
-        line_str(&l, "user", user);
-        line_str(&l, "client", client);
-        line_str(&l, "listener", listener);
+        line_u64(l, "session", session);
+        line_str(l, "user", user);
+        line_str(l, "client", client);
+        line_str(l, "listener", listener);
         if (!ok)
-            line_str(&l, "reason", reason);
+            line_str(l, "reason", reason);
     }
     line_push(&audit_log, l, true);
 }
@@ -239,9 +198,9 @@ void audit_admin(const char *who, const char *command, const char *result)
         return;
     struct aline *l = line_begin("admin");
     if (l != NULL) {
-        line_str(&l, "by", who);
-        line_str(&l, "command", command);
-        line_str(&l, "result", result);
+        line_str(l, "by", who);
+        line_str(l, "command", command);
+        line_str(l, "result", result);
     }
     line_push(&audit_log, l, true);
 }
@@ -252,9 +211,9 @@ void audit_reload(bool ok, const char *by, const char *message)
         return;
     struct aline *l = line_begin("reload");
     if (l != NULL) {
-        line_str(&l, "by", by);
-        line_str(&l, "result", ok ? "ok" : "error");
-        line_str(&l, "message", message);
+        line_str(l, "by", by);
+        line_str(l, "result", ok ? "ok" : "error");
+        line_str(l, "message", message);
     }
     line_push(&audit_log, l, true);
 }
@@ -271,10 +230,10 @@ void audit_backend(enum audit_backend_change what, const char *backend, const ch
         return;
     struct aline *l = line_begin(events[what]);
     if (l != NULL) {
-        line_str(&l, "backend", backend);
-        line_str(&l, "from", from);
-        line_str(&l, "to", to);
-        line_str(&l, "reason", reason);
+        line_str(l, "backend", backend);
+        line_str(l, "from", from);
+        line_str(l, "to", to);
+        line_str(l, "reason", reason);
     }
     line_push(&audit_log, l, true);
 }
@@ -286,38 +245,30 @@ void audit_block(uint32_t session, const char *user, const char *client, const c
         return;
     struct aline *l = line_begin("blocked");
     if (l != NULL) {
-        line_u64(&l, "session", session);
-        line_str(&l, "user", user);
-        line_str(&l, "client", client);
-        line_str(&l, "rule", rule);
-        line_str(&l, "digest", digest);
+        line_u64(l, "session", session);
+        line_str(l, "user", user);
+        line_str(l, "client", client);
+        line_str(l, "rule", rule);
+        line_str(l, "digest", digest);
     }
     line_push(&audit_log, l, true);
 }
 
 /* ,"key":["line","line",...] from lines each ending in "\n" (the last
  * one may lack it). */
-static void line_lines(struct aline **lp, const char *key, const char *s, size_t len)
+static void line_lines(struct aline *l, const char *key, const char *s, size_t len)
 {
-    line_key(lp, key);
-    line_raw(lp, "[", 1);
+    line_key(l, key);
+    textbuf_putc(&l->text, '[');
     for (size_t i = 0, n = 0; i < len; n++) {
         const char *nl = memchr(s + i, '\n', len - i);
         size_t end = nl != NULL ? (size_t)(nl - s) : len;
         if (n > 0)
-            line_raw(lp, ",", 1);
-        line_raw(lp, "\"", 1);
-        size_t pos = (*lp)->len;
-        while (!(*lp)->oom && !audit_json_escape((*lp)->data, (*lp)->cap, &pos, s + i, end - i)) {
-            if (!line_reserve(lp, (*lp)->cap))
-                return;
-            pos = (*lp)->len;
-        }
-        (*lp)->len = pos;
-        line_raw(lp, "\"", 1);
+            textbuf_putc(&l->text, ',');
+        textbuf_json_strn(&l->text, s + i, end - i);
         i = end + 1;
     }
-    line_raw(lp, "]", 1);
+    textbuf_putc(&l->text, ']');
 }
 
 void audit_procedure(const struct audit_procedure *p)
@@ -326,15 +277,15 @@ void audit_procedure(const struct audit_procedure *p)
         return;
     struct aline *l = line_begin(p->event);
     if (l != NULL) {
-        line_str(&l, "trigger", p->trigger);
-        line_str(&l, "backend", p->backend);
-        line_str(&l, "from", p->from);
-        line_str(&l, "to", p->to);
-        line_str(&l, "reason", p->reason);
-        line_bool(&l, "ok", p->ok);
-        line_str(&l, "result", p->result);
-        line_u64(&l, "duration_ms", p->duration_ms);
-        line_lines(&l, "steps", p->steps, p->steps_len);
+        line_str(l, "trigger", p->trigger);
+        line_str(l, "backend", p->backend);
+        line_str(l, "from", p->from);
+        line_str(l, "to", p->to);
+        line_str(l, "reason", p->reason);
+        line_bool(l, "ok", p->ok);
+        line_str(l, "result", p->result);
+        line_u64(l, "duration_ms", p->duration_ms);
+        line_lines(l, "steps", p->steps, p->steps_len);
     }
     line_push(&audit_log, l, true);
 }
@@ -359,27 +310,27 @@ void query_log_write(const struct query_log_entry *e)
     struct aline *l = line_begin("query");
     if (l != NULL) {
         char hash[20];
-        line_u64(&l, "session", e->session);
-        line_str(&l, "user", e->user);
-        line_str(&l, "client", e->client);
-        line_str(&l, "schema", e->schema);
-        line_str(&l, "backend", e->backend);
+        line_u64(l, "session", e->session);
+        line_str(l, "user", e->user);
+        line_str(l, "client", e->client);
+        line_str(l, "schema", e->schema);
+        line_str(l, "backend", e->backend);
         if (e->digest != 0) {
             snprintf(hash, sizeof(hash), "%016" PRIx64, e->digest);
-            line_str(&l, "digest", hash);
+            line_str(l, "digest", hash);
         } else {
-            line_str(&l, "digest", NULL);
+            line_str(l, "digest", NULL);
         }
-        line_u64(&l, "duration_us", e->duration_us);
+        line_u64(l, "duration_us", e->duration_us);
         if (e->limit_wait_us > 0)
-            line_u64(&l, "limit_wait_us", e->limit_wait_us);
-        line_u64(&l, "rows", e->rows);
-        line_u64(&l, "affected", e->affected);
-        line_u64(&l, "error", e->error);
+            line_u64(l, "limit_wait_us", e->limit_wait_us);
+        line_u64(l, "rows", e->rows);
+        line_u64(l, "affected", e->affected);
+        line_u64(l, "error", e->error);
         size_t n = HY_MIN(e->text_len, (size_t)QUERY_LOG_TEXT_MAX);
-        line_strn(&l, "query", e->text, n);
+        line_strn(l, "query", e->text, n);
         if (n < e->text_len)
-            line_bool(&l, "query_truncated", true);
+            line_bool(l, "query_truncated", true);
     }
     line_push(&query_log, l, false);
 }
@@ -405,8 +356,8 @@ static void write_lines(struct alog *log, struct aline *fifo)
         size_t total = 0;
         for (; fifo != NULL && n < WRITE_BATCH; fifo = fifo->next, n++) {
             batch[n] = fifo;
-            iov[n] = (struct iovec){fifo->data, fifo->len};
-            total += fifo->len;
+            iov[n] = (struct iovec){fifo->text.data, fifo->text.len};
+            total += fifo->text.len;
         }
         /* Write the batch whole, resuming after short writes. */
         int first = 0;
@@ -432,7 +383,7 @@ static void write_lines(struct alog *log, struct aline *fifo)
         atomic_fetch_sub_explicit(&log->queued, total, memory_order_relaxed);
         (void)written;
         for (int i = 0; i < n; i++)
-            free(batch[i]);
+            line_free(batch[i]);
     }
 }
 

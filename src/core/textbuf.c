@@ -48,6 +48,16 @@ void textbuf_reset(struct textbuf *sb)
         sb->data[0] = '\0';
 }
 
+void textbuf_truncate(struct textbuf *sb, size_t len)
+{
+    if (len > sb->len)
+        return;
+    sb->len = len;
+    sb->overflow = false;
+    if (sb->data != NULL)
+        sb->data[len] = '\0';
+}
+
 /* Room for n more bytes and the NUL; false (and overflow set) if not. */
 static bool reserve(struct textbuf *sb, size_t n)
 {
@@ -81,6 +91,16 @@ void textbuf_append(struct textbuf *sb, const void *p, size_t n)
     memcpy(sb->data + sb->len, p, n);
     sb->len += n;
     sb->data[sb->len] = '\0';
+}
+
+char *textbuf_extend(struct textbuf *sb, size_t n)
+{
+    if (!reserve(sb, n))
+        return NULL;
+    char *p = sb->data + sb->len;
+    sb->len += n;
+    sb->data[sb->len] = '\0';
+    return p;
 }
 
 void textbuf_puts(struct textbuf *sb, const char *s)
@@ -130,14 +150,18 @@ void textbuf_json_str(struct textbuf *sb, const char *s)
         textbuf_puts(sb, "null");
         return;
     }
-    size_t len = strlen(s);
+    textbuf_json_strn(sb, s, strlen(s));
+}
+
+void textbuf_json_strn(struct textbuf *sb, const char *s, size_t len)
+{
     size_t n = hy_json_escape(NULL, s, len);
-    if (!reserve(sb, n + 2))
+    char *p = textbuf_extend(sb, n + 2);
+    if (p == NULL)
         return;
-    sb->data[sb->len++] = '"';
-    sb->len += hy_json_escape(sb->data + sb->len, s, len);
-    sb->data[sb->len++] = '"';
-    sb->data[sb->len] = '\0';
+    p[0] = '"';
+    hy_json_escape(p + 1, s, len);
+    p[n + 1] = '"';
 }
 
 /* Writes `s` as a table cell into sb, or only counts when sb is NULL. */

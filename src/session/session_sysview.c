@@ -80,11 +80,6 @@
 #define N_OVERRIDES    (TLS_ST__COUNT + 2)
 #define OV_VALUE_MAX   4096 /* Ssl_cipher_list: OpenSSL's list, about 2 KiB */
 
-struct text_acc {
-    char *p;
-    size_t len, cap;
-};
-
 struct session_sysview {
     struct sysview_scan sc;
     bool active; /* sc is the statement in flight's */
@@ -100,7 +95,7 @@ struct session_sysview {
     uint32_t peer_next; /* the next backend to look at */
     /* " UNION ALL SELECT <row>" each; for SHOW PROCESSLIST, each row as
      * the packet the client gets (its sequence id written when sent) */
-    struct text_acc peer_text;
+    struct textbuf peer_text;
     size_t peer_mark;   /* peer_text's length before the backend asked now */
     uint32_t *peer_ids; /* the sessions those rows are of */
     size_t n_peer_ids, cap_peer_ids, peer_ids_mark;
@@ -171,6 +166,8 @@ bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uin
         (s->query.sysview = calloc(1, sizeof(*s->query.sysview))) == NULL)
         return false; /* the server's view, as it is */
     struct session_sysview *v = s->query.sysview;
+    if (v->peer_text.limit == 0)
+        textbuf_init(&v->peer_text, SYSVIEW_TEXT_MAX);
     sysview_scan(text, len - 1, s->route.lex_opts, &v->sc);
     v->active = v->sc.n > 0 || v->sc.show != SYSVIEW_SHOW_NONE;
     return v->active;
@@ -382,22 +379,6 @@ static uint64_t text_hash(const uint8_t *p, size_t n)
     return h;
 }
 
-static bool acc_put(struct text_acc *a, const void *p, size_t n)
-{
-    if (a->len + n + 1 > a->cap) {
-        size_t cap = HY_MAX(a->cap * 2, a->len + n + 256);
-        char *q = cap <= SYSVIEW_TEXT_MAX ? realloc(a->p, cap) : NULL;
-        if (q == NULL)
-            return false;
-        a->p = q;
-        a->cap = cap;
-    }
-    memcpy(a->p + a->len, p, n);
-    a->len += n;
-    a->p[a->len] = '\0';
-    return true;
-}
-
 /* The statement backend `idx` answers with one text a row: the row of
  * each session's connection there that runs a statement, as the literals
  * of a SELECT, its ID the session's and its QUERY_ID halyard's
@@ -505,7 +486,7 @@ static bool peers_ready(struct session *s)
         v->peer_busy = true;
         v->peer_hash = h;
         v->peer_next = 0;
-        v->peer_text.len = 0;
+        textbuf_reset(&v->peer_text);
         v->n_peer_ids = 0;
         v->peer_cut = false;
     }
@@ -558,16 +539,21 @@ void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len)
         v->peer_ids = ids;
         v->cap_peer_ids = cap;
     }
-    size_t len0 = v->peer_text.len;
-    uint8_t hdr[MYSQL_HEADER_SIZE];
-    mysql_hdr_write(hdr, len, 0);
-    bool kept =
-        v->sc.show == SYSVIEW_SHOW_PROCESSLIST
-            ? len < MYSQL_MAX_PAYLOAD && acc_put(&v->peer_text, hdr, sizeof(hdr)) &&
-                  acc_put(&v->peer_text, p, len)
-            : acc_put(&v->peer_text, " UNION ALL SELECT ", 18) && acc_put(&v->peer_text, c, n);
-    if (!kept) {
-        v->peer_text.len = len0;
+    struct textbuf *t = &v->peer_text;
+    size_t len0 = t->len;
+    bool fits = true;
+    if (v->sc.show == SYSVIEW_SHOW_PROCESSLIST) {
+        uint8_t hdr[MYSQL_HEADER_SIZE];
+        mysql_hdr_write(hdr, len, 0);
+        fits = len < MYSQL_MAX_PAYLOAD;
+        textbuf_append(t, hdr, sizeof(hdr));
+        textbuf_append(t, p, len);
+    } else {
+        textbuf_puts(t, " UNION ALL SELECT ");
+        textbuf_append(t, c, n);
+    }
+    if (!fits || t->overflow) {
+        textbuf_truncate(t, len0);
         v->peer_cut = true;
         return;
     }
@@ -581,7 +567,7 @@ void session_sysview_peer_done(struct session *s, bool ok)
         return;
     slog_info(s, "the process list leaves out the statements running on %s: reading them failed",
               s->conns.cur->be->name);
-    v->peer_text.len = v->peer_mark;
+    textbuf_truncate(&v->peer_text, v->peer_mark);
     v->n_peer_ids = v->peer_ids_mark;
 }
 
@@ -650,7 +636,7 @@ static char *derived_processlist(struct session *s, const char *cols, const char
     if (sep[0] == ',')
         textbuf_printf(&t, ")");
     if (v->peer_use && v->peer_text.len > 0) /* its length: a row cut leaves bytes past it */
-        textbuf_append(&t, v->peer_text.p, v->peer_text.len);
+        textbuf_append(&t, v->peer_text.data, v->peer_text.len);
     if (t.overflow) {
         textbuf_free(&t);
         return NULL;
@@ -820,14 +806,14 @@ static int peer_rows_send(struct session *s)
     uint8_t seq = s->io.rdown.seq;
     size_t k = 0;
     for (size_t at = 0; at + MYSQL_HEADER_SIZE <= v->peer_text.len; k++) {
-        uint8_t *h = (uint8_t *)v->peer_text.p + at;
+        uint8_t *h = (uint8_t *)v->peer_text.data + at;
         h[3] = (uint8_t)(seq + k);
         at += MYSQL_HEADER_SIZE + mysql_hdr_len(h);
     }
     v->peer_use = false;
     s->io.rdown.shift = (uint8_t)(s->io.rdown.shift - k);
     s->io.rdown.seq = (uint8_t)(seq + k);
-    if (conn_send_local(&s->client, s->w->loop, &s->w->pool, v->peer_text.p, v->peer_text.len) !=
+    if (conn_send_local(&s->client, s->w->loop, &s->w->pool, v->peer_text.data, v->peer_text.len) !=
         HY_OK)
         session_mark_closing(s, END_CLIENT_ERROR);
     return 0;
@@ -877,7 +863,7 @@ void session_sysview_free(struct session *s)
     if (s->query.sysview == NULL)
         return;
     free(s->query.sysview->rows);
-    free(s->query.sysview->peer_text.p);
+    textbuf_free(&s->query.sysview->peer_text);
     free(s->query.sysview->peer_ids);
     free(s->query.sysview);
     s->query.sysview = NULL;

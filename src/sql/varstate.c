@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/textbuf.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/sql/varstate.h"
 
@@ -640,17 +641,16 @@ hy_status_t varstate_cmds_push(struct varstate_cmds *c, uint8_t cmd, const void 
 
 /* A SET being built: assignments packed up to max_cmd bytes. */
 struct set_buf {
-    char *sql;
-    size_t len, cap, max;
-    uint32_t n; /* assignments in it */
+    struct textbuf sql; /* its limit: max_cmd */
+    uint32_t n;         /* assignments in it */
 };
 
 static hy_status_t set_flush(struct set_buf *sb, struct varstate_cmds *out)
 {
     if (sb->n == 0)
         return HY_OK;
-    hy_status_t rc = varstate_cmds_push(out, COM_QUERY, sb->sql, sb->len);
-    sb->len = 0;
+    hy_status_t rc = varstate_cmds_push(out, COM_QUERY, sb->sql.data, sb->sql.len);
+    textbuf_reset(&sb->sql);
     sb->n = 0;
     return rc;
 }
@@ -664,28 +664,22 @@ static hy_status_t set_add(struct set_buf *sb, struct varstate_cmds *out, enum v
         return HY_ERROR;
     /* ("SET " or ", ") + ("@@session." name or "@`" name "`") + " = " + literal */
     size_t ref = sc == VS_SYSTEM ? 10 + strlen(name) : 3 + strlen(name);
-    if (4 + ref + 3 + lit > sb->max)
+    size_t max = sb->sql.limit;
+    if (4 + ref + 3 + lit > max)
         return HY_ERROR;
-    if (sb->n > 0 && sb->len + 2 + ref + 3 + lit > sb->max) {
+    if (sb->n > 0 && sb->sql.len + 2 + ref + 3 + lit > max) {
         hy_status_t rc = set_flush(sb, out);
         if (rc != HY_OK)
             return rc;
     }
-    size_t need = (sb->n > 0 ? 2 : 4) + ref + 3 + lit;
-    if (sb->len + need + 1 > sb->cap) {
-        size_t cap = HY_MAX(sb->cap * 2, sb->len + need + 1);
-        char *n = realloc(sb->sql, cap);
-        if (n == NULL)
-            return HY_NOMEM;
-        sb->sql = n;
-        sb->cap = cap;
-    }
-    int w = snprintf(sb->sql + sb->len, sb->cap - sb->len, "%s%s%s%s = ", sb->n ? ", " : "SET ",
-                     sc == VS_SYSTEM ? "@@session." : "@`", name, sc == VS_SYSTEM ? "" : "`");
-    if (w < 0)
-        return HY_ERROR;
-    sb->len += (size_t)w;
-    sb->len += varstate_literal(v, sb->sql + sb->len, sb->cap - sb->len);
+    textbuf_puts(&sb->sql, sb->n ? ", " : "SET ");
+    textbuf_puts(&sb->sql, sc == VS_SYSTEM ? "@@session." : "@`");
+    textbuf_puts(&sb->sql, name);
+    textbuf_puts(&sb->sql, sc == VS_SYSTEM ? " = " : "` = ");
+    char *at = textbuf_extend(&sb->sql, lit);
+    if (at == NULL)
+        return HY_NOMEM; /* within max_cmd (above): out of memory */
+    varstate_literal(v, at, lit + 1);
     sb->n++;
     return HY_OK;
 }
@@ -791,14 +785,15 @@ hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *w
     if (rc == HY_OK && want->schema != NULL &&
         (conn->schema == NULL || strcmp(conn->schema, want->schema) != 0))
         rc = varstate_cmds_push(out, COM_INIT_DB, want->schema, strlen(want->schema));
-    struct set_buf sb = {.max = max_cmd};
+    struct set_buf sb = {.n = 0};
+    textbuf_init(&sb.sql, max_cmd);
     if (rc == HY_OK)
         rc = map_apply(&conn->map[VS_SYSTEM], &want->map[VS_SYSTEM], VS_SYSTEM, login_cs, &sb, out);
     if (rc == HY_OK)
         rc = map_apply(&conn->map[VS_USER], &want->map[VS_USER], VS_USER, 0, &sb, out);
     if (rc == HY_OK)
         rc = set_flush(&sb, out);
-    free(sb.sql);
+    textbuf_free(&sb.sql);
     for (uint32_t i = conn->n_stmts; i < want->n_stmts && rc == HY_OK; i++) {
         if (want->stmts[i].len + 1 > max_cmd)
             rc = HY_ERROR;

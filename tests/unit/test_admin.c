@@ -307,6 +307,38 @@ static void test_cell(void **state)
     textbuf_free(&sb);
 }
 
+/* truncate drops an item that did not fit and lets the next one in;
+ * extend hands out bytes to fill; json_strn takes a NUL as a byte */
+static void test_textbuf_truncate_extend(void **state)
+{
+    (void)state;
+    struct textbuf sb;
+    textbuf_init(&sb, 8);
+    textbuf_puts(&sb, "abc");
+    size_t mark = sb.len;
+    textbuf_puts(&sb, "defghij");
+    assert_true(sb.overflow);
+    textbuf_truncate(&sb, mark);
+    assert_false(sb.overflow);
+    assert_string_equal(sb.data, "abc");
+    textbuf_truncate(&sb, 99); /* past the end: nothing changes */
+    assert_int_equal(sb.len, 3);
+    char *p = textbuf_extend(&sb, 5);
+    assert_non_null(p);
+    memcpy(p, "12345", 5);
+    assert_string_equal(sb.data, "abc12345");
+    assert_null(textbuf_extend(&sb, 1));
+    assert_true(sb.overflow);
+    assert_int_equal(sb.len, 8);
+    textbuf_free(&sb);
+
+    textbuf_init(&sb, 64);
+    textbuf_json_strn(&sb, "a\0\xff", 3);
+    assert_false(sb.overflow);
+    assert_string_equal(sb.data, "\"a\\u0000\\ufffd\"");
+    textbuf_free(&sb);
+}
+
 static void test_textbuf_limit(void **state)
 {
     (void)state;
@@ -1698,7 +1730,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),           cmocka_unit_test(test_parse_long_line),
         cmocka_unit_test(test_json_str),        cmocka_unit_test(test_cell),
-        cmocka_unit_test(test_textbuf_limit),   cmocka_unit_test(test_render_stats),
+        cmocka_unit_test(test_textbuf_limit),   cmocka_unit_test(test_textbuf_truncate_extend),   cmocka_unit_test(test_render_stats),
         cmocka_unit_test(test_render_sessions), cmocka_unit_test(test_render_help),
         cmocka_unit_test(test_verb_table),      cmocka_unit_test(test_render_rules),
         cmocka_unit_test(test_render_digests),  cmocka_unit_test(test_render_pools),

@@ -1,7 +1,9 @@
 /*
- * textbuf.h: a growable text buffer with a hard size limit, for the answers
- * of the admin socket and the metrics endpoint (main thread only, never on
- * the data path).
+ * textbuf.h: halyard's one growable buffer, with a hard size limit: the
+ * answers of the admin socket and the metrics endpoint, the audit and
+ * query log lines, the SQL a session writes for a backend (a process list
+ * rewritten, the SETs that restore a pooled connection's variables). One
+ * buffer belongs to one thread at a time; nothing in it is shared.
  *
  * Appending never fails visibly: past `limit` bytes, or when memory runs
  * out, the buffer stops growing and `overflow` is set, and the caller
@@ -28,6 +30,12 @@ void textbuf_init(struct textbuf *sb, size_t limit);
 void textbuf_free(struct textbuf *sb);
 /* Empty it, keeping the memory. */
 void textbuf_reset(struct textbuf *sb);
+/* Back to its first `len` bytes (len <= sb->len), forgetting an overflow
+ * since: for a caller that drops whole an item that did not fit. */
+void textbuf_truncate(struct textbuf *sb, size_t len);
+/* n more bytes at the end, for the caller to fill (n + 1 are writable:
+ * the NUL after them too); NULL, with overflow set, when they do not fit. */
+char *textbuf_extend(struct textbuf *sb, size_t n);
 
 void textbuf_append(struct textbuf *sb, const void *p, size_t n);
 void textbuf_puts(struct textbuf *sb, const char *s);
@@ -41,6 +49,8 @@ void textbuf_pad(struct textbuf *sb, size_t n);
  * valid JSON whatever a client put in a user or schema name. NULL becomes
  * null. */
 void textbuf_json_str(struct textbuf *sb, const char *s);
+/* The same for the n bytes at s (NULs included), never NULL. */
+void textbuf_json_strn(struct textbuf *sb, const char *s, size_t n);
 /* `s` for one cell of a text table: printable ASCII and valid UTF-8 as
  * they are, anything else (newlines, other control bytes, invalid UTF-8)
  * as \xHH, so a value can never break a line or forge one. NULL becomes
