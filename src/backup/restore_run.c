@@ -25,6 +25,7 @@
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/core/fileio.h"
 #include "halyard/core/progress.h"
+#include "halyard/core/textbuf.h"
 #include "halyard/backup/restore.h"
 #include "halyard/backup/restore_physical.h"
 #include "halyard/backup/restore_run.h"
@@ -586,9 +587,9 @@ char *restore_query(const struct restore_server *t, const char *sql, const char 
         close(p[0]);
         return NULL;
     }
-    size_t got = 0, cap = 4096;
-    char *out = malloc(cap);
-    bool ok = out != NULL;
+    struct textbuf out;
+    textbuf_init(&out, SIZE_MAX / 2);
+    textbuf_puts(&out, ""); /* the answer may be empty: "", not NULL */
     for (;;) {
         char buf[4096];
         ssize_t n = read(p[0], buf, sizeof(buf));
@@ -596,32 +597,19 @@ char *restore_query(const struct restore_server *t, const char *sql, const char 
             continue;
         if (n <= 0)
             break;
-        if (!ok)
-            continue; /* drain it: the client must not block on a full pipe */
-        if (got + (size_t)n + 1 > cap) {
-            while (got + (size_t)n + 1 > cap)
-                cap *= 2;
-            char *nb = realloc(out, cap);
-            if (nb == NULL) {
-                ok = false;
-                continue;
-            }
-            out = nb;
-        }
-        memcpy(out + got, buf, (size_t)n);
-        got += (size_t)n;
+        /* after out of memory, read on: the client must not block on a full pipe */
+        textbuf_append(&out, buf, (size_t)n);
     }
     close(p[0]);
     char whatl[400];
     snprintf(whatl, sizeof(whatl), "mariadb (asking %s:%d %s)", t->host, t->port, what);
-    if (!restore_reap(pid, whatl, NULL) || !ok) {
-        if (!ok)
+    if (!restore_reap(pid, whatl, NULL) || out.overflow) {
+        if (out.overflow)
             fail("out of memory");
-        free(out);
+        textbuf_free(&out);
         return NULL;
     }
-    out[got] = '\0';
-    return out;
+    return out.data;
 }
 
 bool restore_check_empty(const struct restore_server *t, const char *into)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "halyard/core/takeover.h"
+#include "halyard/core/textbuf.h"
 
 #define IO_TIMEOUT_MS 10000
 #define TEXT_MAX      (1u << 20)
@@ -126,8 +127,7 @@ hy_status_t takeover_parse_line(const char *line, struct takeover_sock *out)
  * the answer says how many, that many descriptors are in `fds`. */
 struct reader {
     int fd;
-    char *text;
-    size_t len;
+    struct textbuf text; /* limit TEXT_MAX */
     int *fds;
     size_t n_fds, cap_fds;
 };
@@ -146,7 +146,7 @@ static hy_status_t reader_more(struct reader *r, char *err, size_t errlen)
         struct cmsghdr align;
     } ctl;
     char data[4096];
-    if (r->len + sizeof(data) > TEXT_MAX) {
+    if (r->text.len + sizeof(data) > TEXT_MAX) {
         snprintf(err, errlen, "takeover: answer too long");
         return HY_ERROR;
     }
@@ -195,15 +195,11 @@ static hy_status_t reader_more(struct reader *r, char *err, size_t errlen)
         snprintf(err, errlen, "takeover: descriptors truncated");
         return HY_ERROR;
     }
-    char *t = realloc(r->text, r->len + (size_t)n + 1);
-    if (t == NULL) {
+    textbuf_append(&r->text, data, (size_t)n);
+    if (r->text.overflow) { /* within TEXT_MAX (above): out of memory */
         snprintf(err, errlen, "out of memory");
         return HY_ERROR;
     }
-    r->text = t;
-    memcpy(r->text + r->len, data, (size_t)n);
-    r->len += (size_t)n;
-    r->text[r->len] = '\0';
     return HY_OK;
 }
 
@@ -231,15 +227,17 @@ hy_status_t takeover_fetch(const char *path, struct takeover_sock **out, size_t 
         return e == ENOENT || e == ECONNREFUSED ? HY_AGAIN : HY_ERROR;
     }
     struct reader r = {.fd = fd};
+    textbuf_init(&r.text, TEXT_MAX);
     hy_status_t rc = send_all(fd, "takeover\n", 9, err, errlen);
     char *end = NULL;
-    while (rc == HY_OK && (r.text == NULL || (end = strstr(r.text, "\n\n")) == NULL))
+    while (rc == HY_OK && (r.text.data == NULL || (end = strstr(r.text.data, "\n\n")) == NULL))
         rc = reader_more(&r, err, errlen);
     size_t want = 0;
-    if (rc == HY_OK && (sscanf(r.text, "OK takeover %zu\n", &want) != 1 || want > TAKEOVER_MAX)) {
-        char *nl = strchr(r.text, '\n');
+    if (rc == HY_OK &&
+        (sscanf(r.text.data, "OK takeover %zu\n", &want) != 1 || want > TAKEOVER_MAX)) {
+        char *nl = strchr(r.text.data, '\n');
         snprintf(err, errlen, "takeover: the old halyard answered: %.*s",
-                 (int)(nl != NULL ? nl - r.text : 200), r.text);
+                 (int)(nl != NULL ? nl - r.text.data : 200), r.text.data);
         rc = HY_ERROR;
     }
     struct takeover_sock *socks = NULL;
@@ -247,7 +245,7 @@ hy_status_t takeover_fetch(const char *path, struct takeover_sock **out, size_t 
         snprintf(err, errlen, "out of memory");
         rc = HY_ERROR;
     }
-    char *line = rc == HY_OK ? strchr(r.text, '\n') + 1 : NULL;
+    char *line = rc == HY_OK ? strchr(r.text.data, '\n') + 1 : NULL;
     for (size_t i = 0; rc == HY_OK && i < want; i++) {
         char *nl = strchr(line, '\n');
         if (nl == NULL || nl > end) {
@@ -268,7 +266,7 @@ hy_status_t takeover_fetch(const char *path, struct takeover_sock **out, size_t 
         snprintf(err, errlen, "takeover: %zu sockets announced, %zu received", want, r.n_fds);
         rc = HY_ERROR;
     }
-    free(r.text);
+    textbuf_free(&r.text);
     if (rc != HY_OK) {
         reader_close_fds(&r);
         free(r.fds);
@@ -288,19 +286,20 @@ hy_status_t takeover_fetch(const char *path, struct takeover_sock **out, size_t 
 hy_status_t takeover_finish(int conn, char *err, size_t errlen)
 {
     struct reader r = {.fd = conn};
+    textbuf_init(&r.text, TEXT_MAX);
     static const char cmd[] = "takeover finish\n";
     hy_status_t rc = send_all(conn, cmd, sizeof(cmd) - 1, err, errlen);
-    while (rc == HY_OK && (r.text == NULL || strstr(r.text, "\n\n") == NULL))
+    while (rc == HY_OK && (r.text.data == NULL || strstr(r.text.data, "\n\n") == NULL))
         rc = reader_more(&r, err, errlen);
-    if (rc == HY_OK && strncmp(r.text, "OK ", 3) != 0) {
-        char *nl = strchr(r.text, '\n');
+    if (rc == HY_OK && strncmp(r.text.data, "OK ", 3) != 0) {
+        char *nl = strchr(r.text.data, '\n');
         snprintf(err, errlen, "takeover: the old halyard answered: %.*s",
-                 (int)(nl != NULL ? nl - r.text : 200), r.text);
+                 (int)(nl != NULL ? nl - r.text.data : 200), r.text.data);
         rc = HY_ERROR;
     }
     reader_close_fds(&r);
     free(r.fds);
-    free(r.text);
+    textbuf_free(&r.text);
     close(conn);
     return rc;
 }
