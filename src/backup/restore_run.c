@@ -25,6 +25,7 @@
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/core/fileio.h"
 #include "halyard/core/progress.h"
+#include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/backup/restore.h"
 #include "halyard/backup/restore_physical.h"
@@ -851,9 +852,8 @@ bool restore_parse_into(const char *s, struct restore_server *t)
     const char *colon = strrchr(s, ':');
     if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(t->host))
         return false;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || port < 1 || port > 65535)
+    uint64_t port;
+    if (!hy_parse_u64(colon + 1, strlen(colon + 1), 65535, &port) || port < 1)
         return false;
     memcpy(t->host, s, (size_t)(colon - s));
     t->host[colon - s] = '\0';

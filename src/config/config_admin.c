@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "halyard/config/config.h"
+#include "halyard/core/text.h"
 #include "halyard/protocol/auth.h"
 #include "config_int.h"
 
@@ -35,10 +36,9 @@ hy_status_t config_admin_listen_parse(const char *spec, struct admin_listen_addr
         host++;
         hlen -= 2;
     }
-    char *end = NULL;
-    long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
-    if (colon == NULL || hlen == 0 || hlen >= sizeof(out->host) || end == colon + 1 ||
-        *end != '\0' || port < 1 || port > 65535) {
+    uint64_t port = 0;
+    if (colon == NULL || hlen == 0 || hlen >= sizeof(out->host) ||
+        !hy_parse_u64(colon + 1, strlen(colon + 1), 65535, &port) || port < 1) {
         snprintf(why, len,
                  "expected \"HOST:PORT\" (\"[::1]:PORT\" for IPv6) or the absolute "
                  "path of a Unix socket");

@@ -13,17 +13,18 @@
 #include <unistd.h>
 
 #include "halyard/config/config.h"
+#include "halyard/core/text.h"
 #include "halyard/core/events.h"
 #include "config_int.h"
 
 /* "7d", "36h", "90m", "600s", "0" -> seconds; -1 when malformed. */
 static int64_t parse_duration(const char *s)
 {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno != 0 || v < 0 || v > 100000000LL)
+    size_t n = hy_digits(s, strlen(s));
+    uint64_t v;
+    if (!hy_parse_u64(s, n, 100000000u, &v))
         return -1;
+    const char *end = s + n;
     if (*end == '\0')
         return v == 0 ? 0 : -1; /* a unit is required but for 0 */
     int64_t mul = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
@@ -195,9 +196,10 @@ hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_settin
         cfg_dup_str(ld, &b->mariadb_backup_command, g, "backup.mariadb_backup_command") != HY_OK)
         return HY_ERROR;
     const char *vc = strrchr(b->verify_into, ':');
-    if (b->verify_into[0] != '\0' && (vc == NULL || vc == b->verify_into || strlen(vc + 1) > 5 ||
-                                      strspn(vc + 1, "0123456789") != strlen(vc + 1) ||
-                                      atoi(vc + 1) < 1 || atoi(vc + 1) > 65535))
+    uint64_t vport = 0;
+    if (b->verify_into[0] != '\0' &&
+        (vc == NULL || vc == b->verify_into ||
+         !hy_parse_u64(vc + 1, strlen(vc + 1), 65535, &vport) || vport < 1))
         return cfg_fail(ld, config_setting_get_member(g, "verify_into"), "backup.verify_into",
                         "\"%s\" is not HOST:PORT", b->verify_into);
     b->full_every_s = parse_duration(b->full_every);

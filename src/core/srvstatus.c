@@ -2,12 +2,12 @@
  * srvstatus.c: fold a server's status rows into numbers, rates between two
  * readings, and threshold crossings (srvstatus.h).
  */
-#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <strings.h>
 
 #include "halyard/core/srvstatus.h"
+#include "halyard/core/text.h"
 
 void srv_status_init(struct srv_status *s)
 {
@@ -50,14 +50,10 @@ const char *srv_com_name(enum srv_com c)
 /* A whole number >= 0, or -1. */
 static int64_t whole(const char *value)
 {
-    if (value == NULL || *value == '\0')
+    uint64_t v;
+    if (value == NULL || !hy_parse_u64(value, strlen(value), INT64_MAX, &v))
         return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(value, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 0)
-        return -1;
-    return v;
+    return (int64_t)v;
 }
 
 void srv_status_fold(struct srv_status *s, const char *name, const char *value)

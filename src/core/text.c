@@ -122,3 +122,18 @@ bool hy_parse_u64(const char *p, size_t len, uint64_t max, uint64_t *v)
     *v = x;
     return true;
 }
+
+bool hy_parse_i64(const char *p, size_t len, int64_t min, int64_t max, int64_t *v)
+{
+    bool neg = len > 0 && p[0] == '-';
+    uint64_t mag;
+    /* the magnitude's bound: |INT64_MIN| is INT64_MAX + 1 */
+    uint64_t lim = neg ? (min < 0 ? (uint64_t)(-(min + 1)) + 1 : 0) : (max < 0 ? 0 : (uint64_t)max);
+    if (!hy_parse_u64(p + neg, len - neg, lim, &mag))
+        return false;
+    int64_t x = neg ? (mag == 0 ? 0 : -(int64_t)(mag - 1) - 1) : (int64_t)mag;
+    if (x < min || x > max)
+        return false;
+    *v = x;
+    return true;
+}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
 #include "halyard/protocol/accounts.h"
 #include "halyard/protocol/auth.h"
 
@@ -38,11 +39,8 @@ static bool copy_text(char *dst, size_t cap, const char *v)
 
 static long long num_or(const char *v, long long dflt)
 {
-    if (v == NULL || *v == '\0')
-        return dflt;
-    char *end;
-    long long x = strtoll(v, &end, 10);
-    return *end == '\0' ? x : dflt;
+    int64_t x;
+    return v != NULL && hy_parse_i64(v, strlen(v), INT64_MIN, INT64_MAX, &x) ? x : dflt;
 }
 
 /* MariaDB's hostname_requires_resolving(): a name with a letter that is

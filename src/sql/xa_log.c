@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "halyard/core/fileio.h"
+#include "halyard/core/text.h"
 #include "halyard/sql/xa_log.h"
 
 bool xa_log_name_ok(const char *s, size_t max)
@@ -75,12 +76,10 @@ static char parse_line(const char *p, const char *end, struct xa_decision *d)
     if (!next_word(&p, end, when, sizeof(when)) || !next_word(&p, end, groups, sizeof(groups)) ||
         p != end)
         return 0;
-    char *e;
-    errno = 0;
-    long long t = strtoll(when, &e, 10);
-    if (errno != 0 || *e != '\0' || t < 0)
+    uint64_t t;
+    if (!hy_parse_u64(when, strlen(when), INT64_MAX, &t))
         return 0;
-    d->when = t;
+    d->when = (int64_t)t;
     for (char *g = groups;;) {
         char *comma = strchr(g, ',');
         if (comma != NULL)

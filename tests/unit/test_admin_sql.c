@@ -346,6 +346,15 @@ static void test_listen_parse(void **state)
     assert_int_equal(config_admin_listen_parse("127.0.0.1", &a, why, sizeof(why)), HY_ERROR);
     assert_int_equal(config_admin_listen_parse("127.0.0.1:0", &a, why, sizeof(why)), HY_ERROR);
     assert_int_equal(config_admin_listen_parse("127.0.0.1:x", &a, why, sizeof(why)), HY_ERROR);
+    /* the port is digits only: no space, no sign, no junk after it */
+    assert_int_equal(config_admin_listen_parse("127.0.0.1: 6032", &a, why, sizeof(why)), HY_ERROR);
+    assert_int_equal(config_admin_listen_parse("127.0.0.1:+6032", &a, why, sizeof(why)), HY_ERROR);
+    assert_int_equal(config_admin_listen_parse("127.0.0.1:6032 ", &a, why, sizeof(why)), HY_ERROR);
+    assert_int_equal(config_admin_listen_parse("127.0.0.1:", &a, why, sizeof(why)), HY_ERROR);
+    assert_int_equal(config_admin_listen_parse("127.0.0.1:65536", &a, why, sizeof(why)), HY_ERROR);
+    assert_int_equal(
+        config_admin_listen_parse("127.0.0.1:18446744073709551617", &a, why, sizeof(why)),
+        HY_ERROR);
 }
 
 static void test_config(void **state)

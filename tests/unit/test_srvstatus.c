@@ -37,6 +37,8 @@ static void test_fold(void **state)
     srv_status_fold(&s, "Slow_queries", "");
     srv_status_fold(&s, "Aborted_connects", "-3");
     srv_status_fold(&s, "Uptime", "99");
+    srv_status_fold(&s, "Innodb_row_lock_waits", "+5");
+    srv_status_fold(&s, "Innodb_buffer_pool_reads", " 5");
     srv_status_fold(&s, "Com_select", NULL);
     assert_int_equal(s.questions, 1234);
     assert_int_equal(s.threads_running, 7);
@@ -45,6 +47,8 @@ static void test_fold(void **state)
     assert_int_equal(s.slow_queries, -1);
     assert_int_equal(s.aborted_connects, -1);
     assert_int_equal(s.com[SRV_COM_SELECT], -1);
+    assert_int_equal(s.row_lock_waits, -1);
+    assert_int_equal(s.bp_reads, -1);
     srv_status_fold(&s, "com_rollback", "12");
     srv_status_fold(&s, "Com_commit", "40");
     assert_int_equal(s.com[SRV_COM_ROLLBACK], 12);

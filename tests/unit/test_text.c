@@ -9,6 +9,7 @@
  *   - hy_parse_u64 and hy_digits: digits only, bounds, overflow
  *   - hy_find_letters: the first of two letters in either case, at any
  *     alignment, the same answer as a byte-at-a-time search
+ *   - hy_parse_i64: an optional '-', then as hy_parse_u64; both bounds
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -182,6 +183,51 @@ static void test_parse_u64(void **state)
     assert_int_equal(v, 123);
 }
 
+struct i64_case {
+    const char *in;
+    int64_t min, max;
+    bool ok;
+    int64_t want;
+};
+
+static const struct i64_case i64_cases[] = {
+    {"0", INT64_MIN, INT64_MAX, true, 0},
+    {"-0", INT64_MIN, INT64_MAX, true, 0},
+    {"42", INT64_MIN, INT64_MAX, true, 42},
+    {"-42", INT64_MIN, INT64_MAX, true, -42},
+    {"9223372036854775807", INT64_MIN, INT64_MAX, true, INT64_MAX},
+    {"9223372036854775808", INT64_MIN, INT64_MAX, false, 0}, /* overflow */
+    {"-9223372036854775808", INT64_MIN, INT64_MAX, true, INT64_MIN},
+    {"-9223372036854775809", INT64_MIN, INT64_MAX, false, 0},
+    {"99999999999999999999999", INT64_MIN, INT64_MAX, false, 0},
+    {"-1", 0, INT64_MAX, false, 0}, /* below min */
+    {"-1", -1, 10, true, -1},
+    {"-2", -1, 10, false, 0},
+    {"10", -1, 10, true, 10},
+    {"11", -1, 10, false, 0},
+    {"", INT64_MIN, INT64_MAX, false, 0},
+    {"-", INT64_MIN, INT64_MAX, false, 0},
+    {"--1", INT64_MIN, INT64_MAX, false, 0},
+    {"+1", INT64_MIN, INT64_MAX, false, 0},
+    {" 1", INT64_MIN, INT64_MAX, false, 0},
+    {"1 ", INT64_MIN, INT64_MAX, false, 0},
+    {"12x", INT64_MIN, INT64_MAX, false, 0},
+    {"0x10", INT64_MIN, INT64_MAX, false, 0},
+};
+
+static void test_parse_i64(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(i64_cases); i++) {
+        const struct i64_case *c = &i64_cases[i];
+        int64_t v = 12345;
+        bool ok = hy_parse_i64(c->in, strlen(c->in), c->min, c->max, &v);
+        if (ok != c->ok)
+            fail_msg("case %zu (%s): ok %d, want %d", i, c->in, ok, c->ok);
+        assert_int_equal(v, c->ok ? c->want : 12345); /* untouched when refused */
+    }
+}
+
 static void test_digits(void **state)
 {
     (void)state;
@@ -239,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_utf8_len),    cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_json_escape), cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_digits),      cmocka_unit_test(test_find_letters),
+        cmocka_unit_test(test_parse_i64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,8 @@ static void test_done_torn_bad(void **state)
         {"garbage\nC x1 10 a,b\nC x2 -1 a\nC x3 10\nC x4 10 a,,b\nD x1 extra\nC x5 10 a\n", "x1 x5",
          5, false},
         {"C x'1 10 a\nC x6 10 a;b\n", "", 2, false},
+        /* the time is digits only: a sign or an overflow is no record */
+        {"C x1 +10 a\nC x2 99999999999999999999 a\nC x3 10 a\n", "x3", 2, false},
         /* the same decision twice: one entry */
         {"C x1 10 a\nC x1 12 a,b\n", "x1", 0, false},
         /* D for a decision never logged: nothing */

@@ -41,6 +41,11 @@ size_t hy_json_escape(char *dst, const char *s, size_t len);
  * on a value above max. */
 bool hy_parse_u64(const char *p, size_t len, uint64_t max, uint64_t *v) HY_MUSTCHECK;
 
+/* The signed sibling: an optional '-' (no '+'), then digits as
+ * hy_parse_u64 takes them, into *v when min <= value <= max; false, with
+ * *v untouched, otherwise. */
+bool hy_parse_i64(const char *p, size_t len, int64_t min, int64_t max, int64_t *v) HY_MUSTCHECK;
+
 /* How many decimal digits p[0..len) starts with. */
 size_t hy_digits(const char *p, size_t len);
 
