@@ -513,8 +513,7 @@ void internal_progress(struct session *s)
             session_backend_failed(s, NULL, 0, why);
             return;
         }
-        s->vars.sync_i++;
-        state_sync_next(s);
+        state_sync_answered(s);
         return;
     case INT_READBACK:
         state_readback_end(s);

@@ -428,8 +428,7 @@ void login_finish(struct session *s)
         free(s->who.attrs);
         s->who.user = s->login->pend_user;
         s->who.db = s->login->pend_db;
-        free(s->vars.schema); /* the new session starts in its login schema */
-        s->vars.schema = NULL;
+        state_schema_clear(s); /* the new session starts in its login schema */
         s->who.attrs = s->login->pend_attrs;
         s->who.attrs_len = s->login->pend_attrs_len;
         if (s->login->pend_charset != 0 && s->login->pend_charset < 256)
@@ -984,4 +983,21 @@ void session_proxy_header(struct session *s)
     session_greet(s);
     if (s->state == SS_HANDSHAKE && st->b != NULL && stream_unparsed(st) > 0)
         session_handle_login(s); /* sent before our greeting: refused there */
+}
+
+void login_db_clear(struct session *s)
+{
+    free(s->who.db);
+    s->who.db = NULL;
+}
+
+void login_config_set(struct session *s, struct config *to)
+{
+    config_put(s->who.lcfg);
+    s->who.lcfg = config_get(to);
+}
+
+void login_user_set(struct session *s, const struct config_user *u)
+{
+    s->who.cu = u;
 }

@@ -30,5 +30,12 @@ void users_wait_poll(struct session *s);
 void session_handle_login(struct session *s);
 void session_login_ok(struct session *s, uint8_t seq);
 void session_proxy_header(struct session *s);
+/* The session's schema is gone (a DROP DATABASE of it): it has none. */
+void login_db_clear(struct session *s);
+/* A reload: the session holds config `to` for its listener from now on,
+ * and its user is `u` (NULL: gone from the config; the session keeps
+ * going, unchecked). */
+void login_config_set(struct session *s, struct config *to);
+void login_user_set(struct session *s, const struct config_user *u);
 
 #endif /* HALYARD_SESSION_LOGIN_H */

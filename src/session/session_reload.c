@@ -192,15 +192,14 @@ bool session_view_move(struct session *s, struct config *to)
     for (size_t i = 0; i < to->n_listeners; i++) {
         if (strcmp(to->listeners[i].name, s->listener->name) == 0) {
             s->listener = &to->listeners[i];
-            config_put(s->who.lcfg);
-            s->who.lcfg = config_get(to);
+            login_config_set(s, to);
             break;
         }
     }
     if (s->who.user != NULL &&
         s->who.cu != s->who.acct_cur) { /* a server account stays the session's */
         const struct config_user *u = config_find_user(to, s->who.user, strlen(s->who.user));
-        s->who.cu = u; /* a user gone from the config keeps its session, unchecked */
+        login_user_set(s, u);
         if (u != NULL)
             s->route.consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
                                    : s->listener->consistency != CONSISTENCY_DEFAULT

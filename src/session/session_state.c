@@ -20,6 +20,7 @@
 #include "halyard/sql/varstate.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_login.h"
 #include "session_pool.h"
 #include "session_replay.h"
 #include "session_shard.h"
@@ -413,10 +414,8 @@ bool state_db_check(struct session *s)
 static void schema_gone(struct session *s, struct bconn *bc)
 {
     slog_debug(s, "its schema %s was dropped: the session has none from now on", session_schema(s));
-    free(s->who.db);
-    s->who.db = NULL;
-    free(s->vars.schema);
-    s->vars.schema = NULL;
+    login_db_clear(s);
+    state_schema_clear(s);
     if (s->vars.vs != NULL)
         varstate_clear_schema(s->vars.vs);
     if (bc->vs != NULL)
@@ -926,6 +925,18 @@ void state_sync_start(struct session *s)
         session_mark_closing(s, END_NOMEM);
         return;
     }
+    state_sync_next(s);
+}
+
+void state_schema_clear(struct session *s)
+{
+    free(s->vars.schema);
+    s->vars.schema = NULL;
+}
+
+void state_sync_answered(struct session *s)
+{
+    s->vars.sync_i++;
     state_sync_next(s);
 }
 

@@ -49,6 +49,11 @@ void state_readback_send(struct session *s);
 void state_readback_expect(struct session *s);
 bool state_readback_in_flight(const struct session *s);
 void state_sync_next(struct session *s);
+/* The connection answered the sync's current command (INT_SYNC): the next. */
+void state_sync_answered(struct session *s);
+/* The session is in no schema, as far as its state goes: a new login, a
+ * schema dropped. */
+void state_schema_clear(struct session *s);
 void state_sync_start(struct session *s);
 
 #endif /* HALYARD_SESSION_STATE_H */
