@@ -104,19 +104,11 @@ void restore_physical_remove(const char *dir)
 static bool extract(const char *path, const char *into, const char *log)
 {
     double t0 = restore_mono();
-    char why[600];
     progress_phase(progress_main(), "filling the datadir", fileio_size(path));
-    struct backup_reader *gz = backup_reader_open(path, why, sizeof(why));
-    if (gz == NULL) {
-        fail("cannot open %s", why);
-        return false;
-    }
     int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        backup_reader_close(gz);
-        fail("pipe: %s", strerror(errno));
+    struct backup_reader *gz = restore_open_piped(path, p);
+    if (gz == NULL)
         return false;
-    }
     char *x[] = {"mbstream", "-x", "-C", (char *)into, NULL};
     pid_t pid = start(x, p[0], log);
     close(p[0]);

@@ -637,22 +637,30 @@ bool restore_check_empty(const struct restore_server *t, const char *into)
     return empty;
 }
 
+struct backup_reader *restore_open_piped(const char *path, int p[2])
+{
+    char why[BACKUP_READER_ERROR_MAX];
+    struct backup_reader *gz = backup_reader_open(path, why, sizeof(why));
+    if (gz == NULL) {
+        fail("cannot open %s", why);
+        return NULL;
+    }
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        backup_reader_close(gz);
+        fail("pipe: %s", strerror(errno));
+        return NULL;
+    }
+    return gz;
+}
+
 /* Load the dump: decrypted and inflated in this process into `mariadb`'s
  * standard input. */
 static bool load_dump(const struct target *t, const char *path, uint64_t *bytes)
 {
-    char why[600];
-    struct backup_reader *gz = backup_reader_open(path, why, sizeof(why));
-    if (gz == NULL) {
-        fail("cannot open %s", why);
-        return false;
-    }
     int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        backup_reader_close(gz);
-        fail("pipe: %s", strerror(errno));
+    struct backup_reader *gz = restore_open_piped(path, p);
+    if (gz == NULL)
         return false;
-    }
     pid_t pid = client_start(t, p[0], -1, NULL, true);
     close(p[0]);
     if (pid < 0) {

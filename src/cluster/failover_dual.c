@@ -353,13 +353,8 @@ bool fx_dual_switchover(struct fx *fx, const char *target)
     old = active;
     struct dual_view v = {.nodes = dn, .n = 2, .active = old};
     dual_switchover_check(&v, target, &vd);
-    if (vd.action != DUAL_PROMOTE) {
-        fx_step(fx, LOG_LEVEL_ERROR, "switchover refused: %s", vd.reason);
-        goto out;
-    }
     size_t c = (size_t)vd.node;
-    fx_step(fx, LOG_LEVEL_INFO, "%s", vd.reason);
-    if (!fx_pre_failover_allows(fx, "switchover", true, old, c, vd.reason))
+    if (!fx_switchover_allowed(fx, vd.action == DUAL_PROMOTE, vd.reason, old, c))
         goto out;
     attempted = true;
     /* Sessions that find no primary while writes are paused fall back to

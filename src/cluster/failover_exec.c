@@ -157,13 +157,8 @@ static bool run_switchover(struct fx *fx, const char *target)
     struct failover_view v = {
         .nodes = nodes, .n = nb, .primary = old, .zones = fx->cfg->failover_zones};
     failover_switchover_check(&v, target, &vd);
-    if (vd.action != FAILOVER_PROMOTE) {
-        fx_step(fx, LOG_LEVEL_ERROR, "switchover refused: %s", vd.reason);
-        goto out;
-    }
     size_t c = (size_t)vd.candidate;
-    fx_step(fx, LOG_LEVEL_INFO, "%s", vd.reason);
-    if (!fx_pre_failover_allows(fx, "switchover", true, old, c, vd.reason))
+    if (!fx_switchover_allowed(fx, vd.action == FAILOVER_PROMOTE, vd.reason, old, c))
         goto out;
     if (!fx_take_lock(fx, nodes, true))
         goto out;

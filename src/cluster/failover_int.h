@@ -162,6 +162,9 @@ void fx_publish_done(struct fx *fx, const char *procedure, size_t c, int old, co
                      enum proof_promotion how);
 bool fx_pre_failover_allows(struct fx *fx, const char *procedure, bool manual, int old, size_t c,
                             const char *reason);
+/* A switchover's verdict (`promote`: to candidate c, `reason`), logged as a
+ * step: true when it promotes and alerts.pre_failover lets it go on. */
+bool fx_switchover_allowed(struct fx *fx, bool promote, const char *reason, int old, size_t c);
 void fx_wait_quiet(const struct config *cfg, size_t i, int ms);
 void fx_retry_later(struct fx *fx);
 

@@ -684,6 +684,16 @@ void fx_publish_primary(struct fx *fx, size_t c, int old, const char *why, enum 
     fx_step(fx, LOG_LEVEL_INFO, "routing: writes go to %s", cfg->backends[c].name);
 }
 
+bool fx_switchover_allowed(struct fx *fx, bool promote, const char *reason, int old, size_t c)
+{
+    if (!promote) {
+        fx_step(fx, LOG_LEVEL_ERROR, "switchover refused: %s", reason);
+        return false;
+    }
+    fx_step(fx, LOG_LEVEL_INFO, "%s", reason);
+    return fx_pre_failover_allows(fx, "switchover", true, old, c, reason);
+}
+
 /* alerts.pre_failover: run it with the failover_started event the
  * procedure is about to be, and wait (this thread only). True: go on.
  * Anything but exit 0 within the timeout, or a command that cannot run,

@@ -97,6 +97,11 @@ void restore_fail(const char *cmd, const char *fmt, ...) HY_PRINTF(2, 3);
  * manifest's "finished", as restore orders them); false when there is none. */
 bool restore_newest_method(const char *dir, char *method, size_t cap);
 
+/* Backup file `path` opened for reading (decrypted, inflated), and p[] a
+ * pipe for the child that takes what is read: NULL, said on stderr, when
+ * either fails. */
+struct backup_reader *restore_open_piped(const char *path, int p[2]);
+
 /* CLOCK_MONOTONIC in seconds. */
 double restore_mono(void);
 
