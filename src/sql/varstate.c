@@ -69,21 +69,29 @@ struct varstate *varstate_create(size_t max_bytes)
     return vs;
 }
 
+/* Each free() only when there is something: this runs for every
+ * connection a session brings to its state (varstate_copy), mostly empty. */
 void varstate_clear(struct varstate *vs)
 {
     for (int sc = 0; sc < 2; sc++) {
+        if (vs->map[sc].v == NULL)
+            continue;
         for (uint32_t i = 0; i < vs->map[sc].n; i++)
             free(vs->map[sc].v[i].data);
         free(vs->map[sc].v);
         vs->map[sc] = (struct vs_map){0};
     }
-    for (uint32_t i = 0; i < vs->n_stmts; i++)
-        free(vs->stmts[i].sql);
-    free(vs->stmts);
-    vs->stmts = NULL;
-    vs->n_stmts = vs->cap_stmts = 0;
-    free(vs->schema);
-    vs->schema = NULL;
+    if (vs->stmts != NULL) {
+        for (uint32_t i = 0; i < vs->n_stmts; i++)
+            free(vs->stmts[i].sql);
+        free(vs->stmts);
+        vs->stmts = NULL;
+        vs->n_stmts = vs->cap_stmts = 0;
+    }
+    if (vs->schema != NULL) {
+        free(vs->schema);
+        vs->schema = NULL;
+    }
     vs->option = -1;
     vs->bytes = 0;
 }
@@ -721,6 +729,8 @@ static hy_status_t map_apply(const struct vs_map *conn, const struct vs_map *wan
                              enum varstate_scope sc, uint8_t login_cs, struct set_buf *sb,
                              struct varstate_cmds *out)
 {
+    if (conn->n == 0 && want->n == 0)
+        return HY_OK; /* the common case: nothing set on either side */
     uint32_t i = 0, j = 0;
     const struct varstate_value reset = {.type = sc == VS_SYSTEM ? VS_DEFAULT : VS_NULL};
     /* login_cs in decimal (no snprintf: this runs for every connection a
