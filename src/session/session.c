@@ -701,7 +701,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         update_reads(s);
         return NEXT_STOP;
     }
-    if (state_db_check(s) || state_moved_readback(s) || session_pool_lid_follow(s))
+    if (state_readback_due(s) || session_pool_lid_follow(s))
         return NEXT_STOP; /* the schema, insert_id, rand_seed1/2, LAST_INSERT_ID() read back first
                            */
     if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0) {
@@ -1158,8 +1158,10 @@ void command_done(struct session *s)
         }
         s->query.pend_schema = NULL;
     }
-    if (s->io.resp.db_dropped && s->conns.cur != NULL)
-        s->conns.cur->db_check = 1; /* state_db_check, before anything else runs there */
+    if (s->io.resp.db_dropped && s->conns.cur != NULL) {
+        s->conns.cur->db_check = 1; /* state_readback_due, before anything else runs there */
+        s->conns.check_due = true;
+    }
     if (s->io.resp.status_seen)
         session_lex_follow(s, s->io.resp.status);
     session_hooks_done(s); /* the features' (session_hooks.c) */

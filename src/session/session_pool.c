@@ -980,6 +980,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
     bc->idx = (uint16_t)idx;
     connreg_serve(&bc->reg, s->id);
     s->conns.bc[idx] = bc;
+    s->conns.check_due |= bc->moved || bc->db_check != 0;
     s->conns.cur = bc;
     session_publish_backend(s);
     ev_io_start(s->w->loop, &bc->c.rio);

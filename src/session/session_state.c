@@ -303,7 +303,7 @@ bool state_readback_in_flight(const struct session *s)
  * wrong id), the same random numbers again. So after each statement of a
  * session whose state holds them (bconn.moved), they are read back on the
  * connection it ran on, before the session's next command and before that
- * connection goes back to the pool (state_moved_readback); an insert_id
+ * connection goes back to the pool (moved_readback); an insert_id
  * read back as 0 leaves the state (a connection that still has one gets SET
  * insert_id = DEFAULT). */
 static const char *const moving_vars[] = {"insert_id", "rand_seed1", "rand_seed2"};
@@ -334,16 +334,16 @@ static bool moving_held(const struct session *s)
 void state_moved_note(struct session *s)
 {
     if (s->conns.cur != NULL && s->query.internal == INT_NONE && !s->route.pinned &&
-        (s->io.resp.cmd == COM_QUERY || s->io.resp.cmd == COM_STMT_EXECUTE) && moving_held(s))
+        (s->io.resp.cmd == COM_QUERY || s->io.resp.cmd == COM_STMT_EXECUTE) && moving_held(s)) {
         s->conns.cur->moved = true;
+        s->conns.check_due = true;
+    }
 }
 
 /* Between commands: read back what a statement may have moved. True when
  * the read-back went out (INT_READBACK; the next command waits for it). */
-bool state_moved_readback(struct session *s)
+static bool moved_readback(struct session *s)
 {
-    if (s->state != SS_IDLE || s->query.internal != INT_NONE)
-        return false;
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || !bc->moved)
@@ -352,20 +352,26 @@ bool state_moved_readback(struct session *s)
         if (bc->state != BCONN_READY || s->route.pinned || !moving_held(s))
             continue;
         struct state_change *c = state_change_begin(s);
-        if (c == NULL)
+        if (c == NULL) {
+            s->conns.check_due = true; /* the others, next time */
             return false;
+        }
         s->vars.chg_pending = false;
         c->ok = true;
         struct varstate_value v;
         for (size_t k = 0; k < HY_ARRAY_SIZE(moving_vars); k++) {
             size_t n = strlen(moving_vars[k]);
             if (varstate_get(s->vars.vs, VS_SYSTEM, moving_vars[k], n, &v) &&
-                readback_add(&c->rb, VS_SYSTEM, moving_vars[k], n) != HY_OK)
+                readback_add(&c->rb, VS_SYSTEM, moving_vars[k], n) != HY_OK) {
+                s->conns.check_due = true;
                 return false; /* not reached: three valid names */
+            }
         }
         char sql[READBACK_SQL_MAX];
-        if (readback_sql(&c->rb, sql, sizeof(sql)) >= sizeof(sql))
+        if (readback_sql(&c->rb, sql, sizeof(sql)) >= sizeof(sql)) {
+            s->conns.check_due = true;
             return false;
+        }
         slog_debug(s, "reads back insert_id/rand_seed on %s", bc->be->name);
         s->conns.cur = bc;
         session_publish_backend(s);
@@ -388,10 +394,8 @@ bool state_moved_readback(struct session *s)
  * which one, nor whether the server took it for the current one (names
  * compare as its lower_case_table_names has them): the connection is asked,
  * before the session's next command and before it goes back to the pool. */
-bool state_db_check(struct session *s)
+static bool db_check(struct session *s)
 {
-    if (s->state != SS_IDLE || s->query.internal != INT_NONE)
-        return false;
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || bc->db_check == 0)
@@ -403,6 +407,22 @@ bool state_db_check(struct session *s)
         s->conns.cur = bc;
         session_publish_backend(s);
         internal_query(s, INT_DB_CHECK, "SELECT DATABASE() IS NULL", s->cfg->connect_timeout_ms);
+        return true;
+    }
+    return false;
+}
+
+/* Between commands: the schema (db_check), then insert_id and rand_seed1/2
+ * (moved_readback) read back where a statement may have changed them.
+ * Only when s->conns.check_due: set with each connection's flag, cleared
+ * here when neither finds one. True when a read-back went out. */
+bool state_readback_due(struct session *s)
+{
+    if (!s->conns.check_due || s->state != SS_IDLE || s->query.internal != INT_NONE)
+        return false;
+    s->conns.check_due = false;
+    if (db_check(s) || moved_readback(s)) {
+        s->conns.check_due = true; /* its answer, then the others */
         return true;
     }
     return false;

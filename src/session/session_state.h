@@ -16,12 +16,11 @@ void state_idle(struct session *s);
 void state_thread_exit(void);
 bool state_commit(struct session *s, bool ok);
 void state_moved_note(struct session *s);
-bool state_moved_readback(struct session *s);
 /* Between commands: after a DROP DATABASE, whether the connection that ran
  * it still has a schema (true: INT_DB_CHECK went out, the next command
  * waits); its answer (`ok`: read, `value` "1" when none is left; not read
  * a few times, the session ends). */
-bool state_db_check(struct session *s);
+bool state_readback_due(struct session *s);
 void state_db_checked(struct session *s, bool ok, const char *value);
 /* A statement on s->conns.cur, whose state is the session's, consumed the
  * one-shot SET TRANSACTION statements: they leave the session's state

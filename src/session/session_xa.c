@@ -1027,6 +1027,7 @@ void session_xa_restore(struct session *s, const struct config *to, struct bconn
         if (j < 0 || (uint16_t)j != primary || nbc[j] != NULL)
             continue; /* stays parked: its group's primary is another server now */
         nbc[j] = bc;
+        s->conns.check_due |= bc->moved || bc->db_check != 0;
         bc->parked = false;
         bc->idx = (uint16_t)j;
         bc->be = &to->backends[j];

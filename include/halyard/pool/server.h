@@ -110,14 +110,14 @@ struct bconn {
                          * the owner's slots, idx and be are its group's */
     bool found_rows;    /* its last statement used SQL_CALC_FOUND_ROWS */
     bool moved;         /* its last statement may have moved insert_id or rand_seed1/2
-                         * (session_state.c: state_moved_readback) */
+                         * (session_state.c: moved_readback) */
     bool srv_trans;     /* its last answer said a transaction is open (SERVER_STATUS_IN_TRANS) */
     bool foreign;       /* taken from the pool after another session: brought all the way */
     bool db_moved;      /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */
     bool track_on;      /* halyard set session_track_state_change = ON there (session_state.c) */
     bool trx_track_on;  /* ... and session_track_transaction_info = STATE */
     uint8_t db_check;   /* its last statement dropped a database: is its schema still there?
-                         * 1 + the times asking failed (session_state.c: state_db_check) */
+                         * 1 + the times asking failed (session_state.c: db_check) */
     uint64_t stamp;     /* a worker-unique mark of the last client statement it ran */
     /* The worker's pool serial (pool.h) when it logged in or was last
      * reset (COM_RESET_CONNECTION): its session defaults are the server's

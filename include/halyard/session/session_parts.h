@@ -220,6 +220,10 @@ struct sess_conns {
     struct bconn **bc; /* one slot per configured backend, NULL until used */
     struct bconn *cur; /* the connection the command in flight uses (or waits for) */
     uint16_t n_bc;
+    /* Some connection in bc[] may have its moved or db_check set: false
+     * only when none has (session_state.c: state_readback_due), so a
+     * statement without either does not look at each connection. */
+    bool check_due;
     struct sess_lease lease;
 };
 
