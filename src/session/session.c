@@ -565,6 +565,8 @@ static enum next_step com_process_kill(struct session *s, const struct next_cmd 
 /* KILL by a halyard id; any other statement is routed. */
 static enum next_step com_query(struct session *s, const struct next_cmd *c)
 {
+    if (s->route.wait_idx >= 0)
+        return NEXT_ROUTE; /* routed, then waited for its connection: looked at when it came */
     const uint8_t *p = c->p;
     if (c->fits && c->len >= 5 && (p[1] == 'K' || p[1] == 'k' || !isalpha(p[1]))) {
         struct kill_stmt k;
