@@ -189,8 +189,42 @@ void registry_kill_done(uint32_t id, bool connection, bool accepted)
     pthread_mutex_unlock(&reg_lock);
 }
 
+void registry_set_db(struct registry_entry *e, const char *db)
+{
+    pthread_mutex_lock(&reg_lock);
+    snprintf(e->db, sizeof(e->db), "%s", db != NULL ? db : "");
+    pthread_mutex_unlock(&reg_lock);
+}
+
 bool registry_release_ok(struct registry_entry *e)
 {
     atomic_store(&e->backend_tid, 0);
     return atomic_load(&e->kill_holds) == 0;
+}
+
+size_t registry_idle_list(uint32_t self, double now, struct registry_idle *out, size_t max)
+{
+    size_t n = 0;
+    long long now_ms = (long long)(now * 1000.0);
+    pthread_mutex_lock(&reg_lock);
+    for (size_t b = 0; b < REG_BUCKETS; b++) {
+        for (const struct registry_entry *t = reg_table[b]; t != NULL; t = t->next) {
+            if (t->id == self || t->user[0] == '\0' || atomic_load(&t->fanout))
+                continue;
+            if (n < max) {
+                struct registry_idle *r = &out[n];
+                r->id = t->id;
+                snprintf(r->user, sizeof(r->user), "%s", t->user);
+                snprintf(r->host, sizeof(r->host), "%s", t->peer != NULL ? t->peer : "");
+                snprintf(r->db, sizeof(r->db), "%s", t->db);
+                long long since = atomic_load_explicit(&t->idle_ms, memory_order_relaxed);
+                r->idle_ms = now_ms > since ? now_ms - since : 0;
+                r->backend =
+                    atomic_load(&t->backend_tid) != 0 ? (int)atomic_load(&t->backend_idx) : -1;
+            }
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return n;
 }

@@ -1155,6 +1155,7 @@ void command_done(struct session *s)
         if (s->io.resp.err_code == 0) {
             free(s->vars.schema);
             s->vars.schema = s->query.pend_schema;
+            registry_set_db(&s->kill.reg, s->vars.schema);
         } else {
             free(s->query.pend_schema);
         }
@@ -1184,6 +1185,7 @@ void command_done(struct session *s)
     state_txn_next_note(s);
     state_moved_note(s);
     s->io.last_active = ev_now(s->w->loop);
+    registry_note_idle(&s->kill.reg, s->io.last_active);
     session_set_state(s, SS_IDLE);
     stream_release_if_empty(&s->io.down, &s->w->pool);
     if (s->io.resp.err_code == ER_CONNECTION_KILLED) {

@@ -454,6 +454,8 @@ void login_finish(struct session *s)
     s->login->pend_acct = NULL;
     s->who.cu = u;
     registry_set_user(&s->kill.reg, s->who.user);
+    registry_set_db(&s->kill.reg, session_schema(s));
+    registry_note_idle(&s->kill.reg, ev_now(s->w->loop));
     s->route.consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
                            : s->listener->consistency != CONSISTENCY_DEFAULT
                                ? s->listener->consistency

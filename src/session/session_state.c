@@ -436,6 +436,7 @@ static void schema_gone(struct session *s, struct bconn *bc)
     slog_debug(s, "its schema %s was dropped: the session has none from now on", session_schema(s));
     login_db_clear(s);
     state_schema_clear(s);
+    registry_set_db(&s->kill.reg, NULL);
     if (s->vars.vs != NULL)
         varstate_clear_schema(s->vars.vs);
     if (bc->vs != NULL)

@@ -15,8 +15,11 @@
  *  - every other row (other clients, the server's own threads, the
  *    replicas' binlog dumps) is the server's as it is.
  * It is the process list of the server the statement runs on (the
- * primary, as for any read of the server's run-time state): a session
- * whose connection to it went back to the pool has no row there. A
+ * primary, as for any read of the server's run-time state). A session
+ * with no connection there (back in the pool, or only a replica's) has
+ * a row of halyard's, Sleep since its last command's end (idle_sql,
+ * from the registry), kept by the server where it would show the reader
+ * that session (its own user's, or every one with PROCESS). A
  * session whose statement runs on another backend (a read on a replica)
  * is shown by that backend's row, read there first on a connection of the
  * reading session's (peers_ready) and added to the derived table; its
@@ -53,6 +56,7 @@
 #include "halyard/core/textbuf.h"
 #include "halyard/protocol/connreg.h"
 #include "halyard/protocol/tls.h"
+#include "halyard/session/registry.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
@@ -99,8 +103,10 @@ struct session_sysview {
     size_t peer_mark;   /* peer_text's length before the backend asked now */
     uint32_t *peer_ids; /* the sessions those rows are of */
     size_t n_peer_ids, cap_peer_ids, peer_ids_mark;
-    bool peer_use; /* the statement going out shows them */
-    bool peer_cut; /* a row did not fit (a long INFO): the statement is refused */
+    bool peer_use;        /* the statement going out shows them */
+    bool peer_cut;        /* a row did not fit (a long INFO): the statement is refused */
+    bool idle_done;       /* the idle sessions' rows were asked for (idle_sql) */
+    uint64_t peer_failed; /* backends (idx < 64) whose rows could not be read */
 };
 
 /* ---- the columns of a server's process list, per worker -------------- */
@@ -463,6 +469,131 @@ static size_t peer_rows(const struct session *s, uint32_t idx, struct connreg_ro
     return k;
 }
 
+/* ---- halyard's idle sessions -------------------------------------------- */
+
+static bool peer_has(const struct session_sysview *v, uint32_t session)
+{
+    for (size_t i = 0; i < v->n_peer_ids; i++) {
+        if (v->peer_ids[i] == session)
+            return true;
+    }
+    return false;
+}
+
+/* A text as a literal of the server's system character set. */
+static void put_text(struct textbuf *t, const char *v)
+{
+    textbuf_printf(t, "CONVERT(X'");
+    for (const char *p = v; *p != '\0' && !t->overflow; p++)
+        textbuf_printf(t, "%02X", (unsigned char)*p);
+    textbuf_printf(t, "' USING utf8mb3)");
+}
+
+/* The row of idle session r as the literals of information_schema's
+ * columns `cols` (after ID): Sleep, idle since it gave its connection
+ * back. */
+static void idle_literals(struct textbuf *t, const char *cols, const struct registry_idle *r)
+{
+    textbuf_printf(t, "%u", r->id);
+    for (const char *p = cols; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        char col[64];
+        snprintf(col, sizeof(col), "%.*s", (int)HY_MIN(len, sizeof(col) - 1), p);
+        p += len + (p[len] == ',');
+        textbuf_printf(t, ", ");
+        if (strcmp(col, "USER") == 0 || strcmp(col, "HOST") == 0)
+            put_text(t, col[0] == 'U' ? r->user : r->host);
+        else if (strcmp(col, "DB") == 0 && r->db[0] != '\0')
+            put_text(t, r->db);
+        else if (strcmp(col, "COMMAND") == 0)
+            textbuf_printf(t, "'Sleep'");
+        else if (strcmp(col, "STATE") == 0)
+            textbuf_printf(t, "''");
+        else if (strcmp(col, "TIME") == 0)
+            textbuf_printf(t, "%lld", r->idle_ms / 1000);
+        else if (strcmp(col, "TIME_MS") == 0)
+            textbuf_printf(t, "%lld.000", r->idle_ms);
+        else if (strcmp(col, "PROGRESS") == 0)
+            textbuf_printf(t, "0.000");
+        else if (col_numeric(col))
+            textbuf_printf(t, "0");
+        else
+            textbuf_printf(t, "NULL");
+    }
+}
+
+/* The rows of halyard's sessions that hold no connection (no server lists
+ * them), each as its own SELECT, which the server keeps where it would
+ * show the reader that session: of the reader's own user, or any to a
+ * reader with PROCESS. For SHOW PROCESSLIST (cols NULL) the rows as SHOW
+ * writes them; else one text a row, its literals (peer_sql). NULL: none. */
+static char *idle_sql(struct session *s, const char *cols)
+{
+    struct session_sysview *v = s->query.sysview;
+    struct registry_idle *r = malloc(PEER_ROWS_MAX * sizeof(*r));
+    size_t n =
+        r != NULL ? registry_idle_list(s->kill.reg.id, ev_now(s->w->loop), r, PEER_ROWS_MAX) : 0;
+    if (n > PEER_ROWS_MAX)
+        v->peer_cut = true;
+    n = HY_MIN(n, (size_t)PEER_ROWS_MAX);
+    /* left out: those the server lists by a connection of theirs, and
+     * those whose statement's row was read on another backend */
+    if (n > 0 && snapshot(s)) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            /* on a backend whose rows are not known: it may be running
+             * a statement there, not shown (as its statement's row) */
+            bool listed =
+                peer_has(v, r[i].id) ||
+                (r[i].backend >= 0 && (r[i].backend >= 64 || (v->peer_failed >> r[i].backend & 1)));
+            for (size_t j = 0; j < v->n_rows && !listed; j++)
+                listed = v->rows[j].session == r[i].id;
+            if (!listed)
+                r[k++] = r[i];
+        }
+        n = k;
+    }
+    struct textbuf t, row;
+    textbuf_init(&t, SYSVIEW_TEXT_MAX);
+    textbuf_init(&row, SYSVIEW_TEXT_MAX);
+    for (size_t i = 0; i < n; i++) {
+        textbuf_printf(&t, "%sSELECT ", i > 0 ? " UNION ALL " : "");
+        if (cols == NULL) {
+            textbuf_printf(&t, "%u, ", r[i].id);
+            put_text(&t, r[i].user);
+            textbuf_printf(&t, ", ");
+            put_text(&t, r[i].host);
+            textbuf_printf(&t, ", ");
+            if (r[i].db[0] != '\0')
+                put_text(&t, r[i].db);
+            else
+                textbuf_printf(&t, "NULL");
+            textbuf_printf(&t, ", 'Sleep', %lld, '', NULL, '0.000'", r[i].idle_ms / 1000);
+        } else {
+            textbuf_reset(&row);
+            idle_literals(&row, cols, &r[i]);
+            textbuf_printf(&t, "X'");
+            for (size_t k = 0; k < row.len && !t.overflow; k++)
+                textbuf_printf(&t, "%02X", (unsigned char)row.data[k]);
+            textbuf_printf(&t, "'");
+        }
+        textbuf_printf(&t, " FROM DUAL WHERE SUBSTRING_INDEX(USER(), '@', 1) = ");
+        put_text(&t, r[i].user);
+        textbuf_printf(&t, " OR EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES WHERE "
+                           "PRIVILEGE_TYPE = 'PROCESS' AND GRANTEE = CONCAT('''', "
+                           "REPLACE(CURRENT_USER(), '@', '''@'''), ''''))");
+    }
+    bool cut = t.overflow || row.overflow;
+    textbuf_free(&row);
+    free(r);
+    if (n == 0 || cut) {
+        v->peer_cut |= cut;
+        textbuf_free(&t);
+        return NULL;
+    }
+    return t.data;
+}
+
 /* Before a read of the process list goes out on s->conns.cur: the rows of
  * halyard's sessions whose statements run on other backends, read there
  * on connections of this session's (so with its privileges), one backend
@@ -489,6 +620,8 @@ static bool peers_ready(struct session *s)
         textbuf_reset(&v->peer_text);
         v->n_peer_ids = 0;
         v->peer_cut = false;
+        v->idle_done = false;
+        v->peer_failed = 0;
     }
     uint32_t home = s->conns.cur->idx;
     struct connreg_row *rows = malloc(PEER_ROWS_MAX * sizeof(*rows));
@@ -516,7 +649,17 @@ static bool peers_ready(struct session *s)
         return false;
     }
     free(rows);
-    return true;
+    if (v->idle_done)
+        return true;
+    v->idle_done = true;
+    char *sql = idle_sql(s, show ? NULL : ck->cols);
+    if (sql == NULL)
+        return true;
+    v->peer_mark = v->peer_text.len;
+    v->peer_ids_mark = v->n_peer_ids;
+    internal_query(s, INT_SYSPEER, sql, s->cfg->connect_timeout_ms);
+    free(sql);
+    return false;
 }
 
 void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len)
@@ -569,6 +712,8 @@ void session_sysview_peer_done(struct session *s, bool ok)
               s->conns.cur->be->name);
     textbuf_truncate(&v->peer_text, v->peer_mark);
     v->n_peer_ids = v->peer_ids_mark;
+    if (s->conns.cur->idx < 64)
+        v->peer_failed |= 1ull << s->conns.cur->idx;
 }
 
 void session_sysview_peer_too_long(struct session *s)
@@ -588,15 +733,6 @@ const char *session_sysview_cut(const struct session *s)
                : "halyard: the process list's rows of statements on other servers are too long to "
                  "join (a row over buffer_size, or 256 KiB in all); SHOW PROCESSLIST shows them "
                  "cut to 100 characters";
-}
-
-static bool peer_has(const struct session_sysview *v, uint32_t session)
-{
-    for (size_t i = 0; i < v->n_peer_ids; i++) {
-        if (v->peer_ids[i] == session)
-            return true;
-    }
-    return false;
 }
 
 static char *derived_processlist(struct session *s, const char *cols, const char *text, size_t len)

@@ -48,6 +48,9 @@ struct registry_entry {
     atomic_uint kill_conns;  /* of which KILL CONNECTIONs */
     atomic_bool fanout;      /* a statement runs on every group (session_fanout.c) */
     atomic_bool kill_query;  /* KILL QUERY asked that statement to stop */
+    /* For the process list (registry_idle_list): */
+    char db[65];          /* its current schema, "" = none; under the mutex */
+    atomic_llong idle_ms; /* ev_now() * 1000 at its login and each command's end; relaxed */
     /* How a KILL wakes the owner's worker (set before registry_add). */
     struct ev_loop *loop;
     ev_async *wakeup;
@@ -109,5 +112,30 @@ void registry_kill_done(uint32_t id, bool connection, bool accepted);
  * session (else it must keep its connections and wait for its worker's
  * wakeup; its thread is published again when a statement starts). */
 bool registry_release_ok(struct registry_entry *e);
+
+/* Owner only: its current schema changed (NULL: none). */
+void registry_set_db(struct registry_entry *e, const char *db);
+
+/* Owner only, at its login and each command's end (ev_now()). */
+static inline void registry_note_idle(struct registry_entry *e, double now)
+{
+    atomic_store_explicit(&e->idle_ms, (long long)(now * 1000.0), memory_order_relaxed);
+}
+
+/* A logged-in session as the process list shows it when no server lists
+ * it (session_sysview.c): Sleep, idle since its last command's end. */
+struct registry_idle {
+    uint32_t id;
+    char user[96];
+    char host[64];
+    char db[65];
+    long long idle_ms;
+    int backend; /* the backend of the connection it holds, -1 = none */
+};
+
+/* The logged-in sessions other than `self` (and those whose statement
+ * runs on every group), up to max of them into out, their idle time as
+ * of `now` (ev_now()); how many there are. Any thread. */
+size_t registry_idle_list(uint32_t self, double now, struct registry_idle *out, size_t max);
 
 #endif /* HALYARD_REGISTRY_H */

@@ -1,0 +1,118 @@
+"""The process list lists every halyard session, idle ones too (issue 47
+item 5).
+
+A session that holds no connection on the primary (idle between
+transactions in transaction pool mode) has no row on the server, yet the
+client sees it as a connection of its own: it must be in SHOW [FULL]
+PROCESSLIST and information_schema.PROCESSLIST as `Sleep`, under halyard's
+id, with its idle time. As on the server, a user without PROCESS sees only
+its own user's rows, one with PROCESS every session's. Each case opens the
+same sessions directly on the primary and compares what it shows there.
+"""
+
+import time
+
+import pytest
+
+from util import APP_PASSWORD, APP_USER, MONITOR_PASSWORD, MONITOR_USER, mysql_native_hash, q
+
+PLAIN, PLAIN_PW = "hy_pl_plain", "pl-plain"
+PROC, PROC_PW = "hy_pl_proc", "pl-proc"
+USERS = [
+    {"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
+    {"name": MONITOR_USER, "password_hash": mysql_native_hash(MONITOR_PASSWORD)},
+    {"name": PLAIN, "password_hash": mysql_native_hash(PLAIN_PW)},
+    {"name": PROC, "password_hash": mysql_native_hash(PROC_PW)},
+]
+SHOWS = ["SHOW PROCESSLIST", "SHOW FULL PROCESSLIST",
+         "SELECT ID, USER, COMMAND, TIME FROM information_schema.PROCESSLIST"]
+
+
+@pytest.fixture
+def h(start_halyard, cluster):
+    for user, pw, grant in ((PLAIN, PLAIN_PW, "SELECT"), (PROC, PROC_PW, "SELECT, PROCESS")):
+        cluster.sql(0, f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '{pw}'")
+        cluster.sql(0, f"GRANT {grant} ON *.* TO '{user}'@'%'")
+    cluster.sync()
+    yield start_halyard(users=USERS)
+    for user in (PLAIN, PROC):
+        cluster.sql(0, f"DROP USER IF EXISTS '{user}'@'%'")
+
+
+def _open(connect, user, pw, n):
+    conns = [connect(user=user, password=pw, autocommit=True) for _ in range(n)]
+    ids = [q(c, "SELECT CONNECTION_ID()")[0][0] for c in conns]
+    return conns, ids
+
+
+def _seen(h, cluster, reader, reader_pw, sql):
+    """For halyard and direct: two idle sessions of app and one of PLAIN
+    are opened, then `reader` runs `sql`; which of those sessions it sees,
+    as (user, command) in the order opened, and their idle times."""
+    out = {}
+    for where in ("h", "d"):
+        if where == "h":
+            connect = h.connect
+        else:
+            def connect(**kw):
+                return cluster.connect(0, **kw)
+        apps, app_ids = _open(connect, APP_USER, APP_PASSWORD, 2)
+        plains, plain_ids = _open(connect, PLAIN, PLAIN_PW, 1)
+        time.sleep(1.2)
+        r = connect(user=reader, password=reader_pw, autocommit=True)
+        try:
+            rows = {int(row[0]): row for row in q(r, sql)}
+        finally:
+            for c in apps + plains + [r]:
+                c.close()
+        seen = []
+        for i in app_ids + plain_ids:
+            if i in rows:
+                row = rows[i]
+                cmd, t = (row[2], row[3]) if len(row) == 4 else (row[4], row[5])
+                seen.append((row[1], cmd, int(t) >= 1))
+            else:
+                seen.append(None)
+        out[where] = seen
+    return out["h"], out["d"]
+
+
+@pytest.mark.parametrize("sql", SHOWS)
+def test_own_idle_sessions(h, cluster, sql):
+    """app sees its two idle sessions as Sleep, with their idle time (and
+    PLAIN's as the server shows them to app: app has PROCESS here)."""
+    got, want = _seen(h, cluster, APP_USER, APP_PASSWORD, sql)
+    assert want[:2] == [(APP_USER, "Sleep", True)] * 2
+    assert got == want
+
+
+@pytest.mark.parametrize("sql", SHOWS)
+def test_without_process(h, cluster, sql):
+    """A user without PROCESS sees only its own user's sessions."""
+    got, want = _seen(h, cluster, PLAIN, PLAIN_PW, sql)
+    assert want == [None, None, (PLAIN, "Sleep", True)]
+    assert got == want
+
+
+@pytest.mark.parametrize("sql", SHOWS)
+def test_with_process(h, cluster, sql):
+    """A user with PROCESS sees every session."""
+    got, want = _seen(h, cluster, PROC, PROC_PW, sql)
+    assert want == [(APP_USER, "Sleep", True)] * 2 + [(PLAIN, "Sleep", True)]
+    assert got == want
+
+
+def test_information_schema_agrees_with_show(h, cluster):
+    """The ids information_schema.PROCESSLIST lists are SHOW PROCESSLIST's,
+    halyard's pooled and monitor connections in neither."""
+    idle, _ = _open(h.connect, APP_USER, APP_PASSWORD, 2)
+    r = h.connect(user=PROC, password=PROC_PW, autocommit=True)
+    try:
+        show = sorted(int(x[0]) for x in q(r, "SHOW PROCESSLIST"))
+        i_s = sorted(int(x[0]) for x in q(r, "SELECT ID FROM information_schema.PROCESSLIST"))
+        users = {x[0] for x in q(r, "SELECT USER FROM information_schema.PROCESSLIST")}
+    finally:
+        for c in idle + [r]:
+            c.close()
+    assert show == i_s
+    assert MONITOR_USER not in users
