@@ -287,6 +287,7 @@ def test_every_command_answers_json(start_halyard, cluster):
         "show events": ["show events last 5"], "test-alert": ["test-alert"],
         "show backup": ["show backup"],
         "show cache": ["show cache"], "flush cache": ["flush cache"],
+        "show limits": ["show limits"],
         "backup verified": ["backup verified ok 0-1-5 3 0"],
     }
     # Their answers are not text: the listening sockets (SCM_RIGHTS) and
