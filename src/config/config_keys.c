@@ -811,7 +811,8 @@ const struct config_key config_keys[] = {
      NULL},
     {"limits.[].match_digest", CONFIG_STRING, "", 0, 4096,
      "condition: PCRE2 regex the statement's digest (as show digests and rules' match_digest "
-     "see it) must match; text statements only; \"\" = none",
+     "see it) must match; a prepared statement's executions by the text it was prepared from; "
+     "\"\" = none",
      NULL},
     {"limits.[].max_concurrent", CONFIG_INT, "0", 0, 1000000,
      "statements the limit's tenants have in flight at once; 0 = not limited", NULL},

@@ -607,7 +607,7 @@ static enum next_step next_limit(struct session *s, const struct next_cmd *c, ui
 {
     if (s->cfg->n_limits == 0 || !(c->cmd == COM_QUERY || c->cmd == COM_STMT_EXECUTE))
         return NEXT_ROUTE;
-    enum sess_limit_step st = session_limit_enter(s, c->len, c->fits, c->cmd == COM_QUERY);
+    enum sess_limit_step st = session_limit_enter(s, c->p, c->len, next_avail(s, c->len), c->fits);
     if (st == SLIM_WAIT && idx != UINT32_MAX)
         s->route.wait_idx = (int)idx; /* not routed again when it goes on */
     return st == SLIM_GO ? NEXT_ROUTE : st == SLIM_WAIT ? NEXT_STOP : NEXT_AGAIN;

@@ -32,6 +32,7 @@
 #include "halyard/session/worker.h"
 #include "session_int.h"
 #include "session_limits.h"
+#include "session_ps.h"
 
 struct sess_limit {
     struct session *s;
@@ -78,7 +79,23 @@ static void limit_refuse(struct session *s, struct sess_limit *sl)
     session_err(s, 1, SERR_FAIR_LIMIT, s->who.user != NULL ? s->who.user : "", why);
 }
 
-enum sess_limit_step session_limit_enter(struct session *s, uint32_t len, bool fits, bool text)
+/* The limit that governs the statement (p, len): a text statement's was
+ * found with its digest as it was classified (session_route.c), when a
+ * limit has a match_digest; an execution's is found here with the digest
+ * of the text its statement was prepared from. */
+static const struct config_limit *limit_of(struct session *s, const uint8_t *p, uint32_t len,
+                                           uint32_t avail)
+{
+    if (p[0] == COM_QUERY && s->query.limit_known)
+        return s->query.limit_cl;
+    struct rules_input who = session_rules_who(s);
+    if (p[0] == COM_STMT_EXECUTE && s->cfg->limits_need_digest)
+        ps_exec_digest(s, p, HY_MIN(len, avail), &who.digest, &who.digest_len);
+    return limits_match(&s->w->rules, s->cfg, &who);
+}
+
+enum sess_limit_step session_limit_enter(struct session *s, const uint8_t *p, uint32_t len,
+                                         uint32_t avail, bool fits)
 {
     struct sess_limit *sl = s->limit;
     if (sl != NULL && sl->hold.lim != NULL) {
@@ -88,11 +105,7 @@ enum sess_limit_step session_limit_enter(struct session *s, uint32_t len, bool f
     }
     if (s->who.cu != NULL && s->who.cu->exempt)
         return SLIM_GO;
-    struct rules_input who = session_rules_who(s);
-    /* A text statement's limit was found with its digest as it was
-     * classified (session_route.c), when a limit has a match_digest. */
-    const struct config_limit *cl =
-        text && s->query.limit_known ? s->query.limit_cl : limits_match(&s->w->rules, s->cfg, &who);
+    const struct config_limit *cl = limit_of(s, p, len, avail);
     if (cl == NULL || cl->rt == NULL)
         return SLIM_GO;
     if ((sl = sess_limit_get(s)) == NULL) {

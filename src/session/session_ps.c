@@ -1179,6 +1179,30 @@ static enum ps_shard ps_shard_route(struct session *s, struct pstmt *st, const u
     return s->state == SS_CLOSING ? PS_SHARD_CLOSING : PS_SHARD_GO;
 }
 
+void ps_exec_digest(struct session *s, const uint8_t *p, uint32_t len, const char **digest,
+                    size_t *digest_len)
+{
+    struct pstmt *st = len >= 5 ? pstmt_find(&s->prep.map, mysql_stmt_id_get(p)) : NULL;
+    *digest = NULL;
+    *digest_len = 0;
+    if (st == NULL || st->sql == NULL)
+        return;
+    if (st->digest_text == NULL) {
+        char buf[DIGEST_TEXT_MAX];
+        struct classify_digest dg = {.buf = buf, .cap = sizeof(buf)};
+        struct classify_result r;
+        classify(st->sql, st->sql_len, st->lex_opts, &r, &dg);
+        size_t n = HY_MIN(dg.len, dg.cap - 1);
+        if ((st->digest_text = malloc(n + 1)) == NULL)
+            return;
+        memcpy(st->digest_text, buf, n);
+        st->digest_text[n] = '\0';
+        st->digest_len = (uint32_t)n;
+    }
+    *digest = st->digest_text;
+    *digest_len = st->digest_len;
+}
+
 bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
 {
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");

@@ -14,6 +14,11 @@ void ps_clear(struct session *s);
 void ps_close(struct session *s, const uint8_t *p, uint32_t len);
 bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
 bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
+/* The digest of the text of the statement an EXECUTE (p, len) names, in
+ * *digest and *digest_len (NULL, 0 when unknown: no such statement, its
+ * text not kept, out of memory); the statement keeps it. */
+void ps_exec_digest(struct session *s, const uint8_t *p, uint32_t len, const char **digest,
+                    size_t *digest_len);
 /* The collation id a prepared statement's string parameters are written
  * in as text (ps_text_interpolate), 0 when not a safe one. */
 uint16_t ps_scatter_charset(const struct session *s);

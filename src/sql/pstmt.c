@@ -33,6 +33,7 @@ void pstmt_free(struct pstmt *st)
     if (st == NULL)
         return;
     free(st->sql);
+    free(st->digest_text);
     free(st->calls);
     varstate_destroy(st->env);
     free(st->env_key);

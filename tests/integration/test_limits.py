@@ -387,3 +387,38 @@ def test_match_digest_governs_only_its_statements(start_halyard):
     assert holder.result() == (((0,),), None)
     (row,) = admin_json(f"/tmp/halyard-{h.port}.sock", "show limits")["limits"]
     assert (row["limit"], row["passed"], row["refused"]) == ("sleepers", 1, 1), row
+
+
+def test_match_digest_governs_prepared_executions(start_halyard):
+    """A limit with match_digest governs a prepared statement's executions
+    (COM_STMT_EXECUTE) by the digest of the text it was prepared from, as
+    it governs a text statement: one held by an execution in flight holds
+    text statements of the same digest and executions too, and leaves
+    another prepared statement of the same user alone."""
+    from util import admin_json
+    h = start_halyard(users=users(), limits=[{
+        "name": "sleepers", "users": [APP_USER], "match_digest": "^SELECT SLEEP",
+        "max_concurrent": 1, "queue_size": 0}])
+    held = []
+    holder = threading.Thread(daemon=True,
+                              target=lambda: held.append(ps_run(h, "SELECT SLEEP(?)\td:1.5\n")))
+    holder.start()
+    time.sleep(0.5)
+    full = (f"User '{APP_USER}' has exceeded the 'max_concurrent' resource (current value: 1) "
+            "of halyard limit 'sleepers': its queue is full (queue_size 0)")
+    # The execution in flight holds the limit: a text statement of its digest is refused.
+    assert refused(h.connect(autocommit=True), "select sleep(0.01)") == (1226, full)
+    t0 = time.monotonic()
+    out = ps_run(h, "select  sleep(?)\td:0.01\nSELECT ? + 1\ti:7\n")
+    assert out.returncode == 0, out.stderr
+    # The same digest, spelled otherwise: refused.
+    assert f"error\t1226\t42000\t{full}\n" in out.stdout, out.stdout
+    assert "row\t8\n" in out.stdout, out.stdout  # another digest: not governed, at once
+    assert time.monotonic() - t0 < 1.0
+    holder.join(10)
+    assert not holder.is_alive()
+    assert "row\t0\nrows=1\n" in held[0].stdout, held
+    (row,) = admin_json(f"/tmp/halyard-{h.port}.sock", "show limits")["limits"]
+    assert (row["limit"], row["passed"], row["refused"], row["in_flight"]) == \
+        ("sleepers", 1, 2, 0), row
+

@@ -97,7 +97,12 @@ struct pstmt {
     struct classify_connid *calls;
     uint32_t once_id;
     int16_t once_idx;
-    uint64_t digest;         /* digest hash of the text, for executions */
+    uint64_t digest; /* digest hash of the text, for executions */
+    /* The digest text of `sql`, for fair-share limits with a match_digest
+     * (session_limits.c): made at the first execution one is asked for,
+     * NULL until then (or when `sql` was not kept). */
+    char *digest_text;
+    uint32_t digest_len;
     struct colmeta_sig meta; /* the column definitions the client holds (CACHE_METADATA) */
     uint32_t cache_rule;     /* 1 + the cache rule its text matched, 0 = none (session_cache.c) */
     uint64_t cache_cfg;      /* ... in the config of this load_id */
