@@ -219,7 +219,9 @@ const struct config_key config_keys[] = {
      "file of the query log (one JSON line per statement), reopened on SIGUSR1; \"\" = no "
      "query log", NULL},
     {"query_log_min_duration_ms", CONFIG_INT, "0", 0, 3600000,
-     "only statements that took at least this many milliseconds go to the query log", NULL},
+     "only statements that took at least this many milliseconds go to the query log: the "
+     "client's time, a wait on a fair-share limit and the run together",
+     NULL},
     {"read_write_split", CONFIG_BOOL, "true", 0, 0,
      "send reads outside transactions to replicas, as `consistency` allows; false = every "
      "statement to the primary unless a hint says otherwise", NULL},

@@ -305,7 +305,7 @@ bool query_log_wants(uint64_t duration_us)
 
 void query_log_write(const struct query_log_entry *e)
 {
-    if (!query_log_wants(e->duration_us))
+    if (!query_log_wants(e->limit_wait_us + e->duration_us))
         return;
     struct aline *l = line_begin("query");
     if (l != NULL) {

@@ -336,19 +336,24 @@ def test_events_once_per_change_not_per_statement(start_halyard):
         hook.close()
 
 
-def test_query_log_records_the_wait(start_halyard, tmp_path):
+def query_log_after_a_wait(start_halyard, tmp_path, then, **kw):
+    """A halyard writing a query log, its limit one statement at a time:
+    SELECT 'held' waits about 0.5 s behind SELECT SLEEP(0.8), then its
+    session runs the statements `then`. The log's lines by query, once the
+    last of `then` is there."""
     import json
     from util import wait_until
     qlog = tmp_path / "query.log"
     h = start_halyard(users=users(), query_log=str(qlog),
-                      limits=[limit(max_concurrent=1, queue_timeout_ms=10000)])
+                      limits=[limit(max_concurrent=1, queue_timeout_ms=10000)], **kw)
     a, b = h.connect(autocommit=True), h.connect(autocommit=True)
     holder = Run(a, "SELECT SLEEP(0.8)")
     time.sleep(0.3)
     queued = Run(b, "SELECT 'held'")
     assert holder.result() == (((0,),), None)
     assert queued.result() == ((("held",),), None)
-    q(b, "SELECT 'after'")
+    for sql in then:
+        q(b, sql)
 
     def entries():
         try:
@@ -356,8 +361,12 @@ def test_query_log_records_the_wait(start_halyard, tmp_path):
         except (OSError, ValueError):
             return None
         got = {e["query"]: e for e in lines}
-        return got if "SELECT 'after'" in got else None
-    got = wait_until(entries)
+        return got if then[-1] in got else None
+    return wait_until(entries)
+
+
+def test_query_log_records_the_wait(start_halyard, tmp_path):
+    got = query_log_after_a_wait(start_halyard, tmp_path, ["SELECT 'after'"])
     held = got["SELECT 'held'"]
     assert 300_000 <= held["limit_wait_us"] <= 1_000_000, held  # ~0.5 s behind the holder
     assert held["duration_us"] < 300_000, held  # its own time on the server, after the wait
@@ -422,3 +431,16 @@ def test_match_digest_governs_prepared_executions(start_halyard):
     assert (row["limit"], row["passed"], row["refused"], row["in_flight"]) == \
         ("sleepers", 1, 2, 0), row
 
+
+def test_slow_query_log_counts_the_wait(start_halyard, tmp_path):
+    """query_log_min_duration_ms compares the client's time: a statement
+    that ran fast but waited on a limit past the threshold is logged (its
+    limit_wait_us and duration_us add up to it); a fast one that did not
+    wait is not."""
+    got = query_log_after_a_wait(start_halyard, tmp_path, ["SELECT 'fast'", "SELECT SLEEP(0.4)"],
+                                 query_log_min_duration_ms=300)
+    assert "SELECT 'held'" in got, sorted(got)  # ~0.5 s for its client, of which ~0 ran
+    held = got["SELECT 'held'"]
+    assert held["duration_us"] < 300_000 <= held["duration_us"] + held["limit_wait_us"], held
+    assert "SELECT 'fast'" not in got, sorted(got)
+    assert "limit_wait_us" not in got["SELECT SLEEP(0.8)"], got

@@ -95,10 +95,15 @@ static void test_files(void **state)
     held.text = "SELECT 2";
     held.text_len = 8;
     held.limit_wait_us = 250000;
+    /* Ran under the threshold, but its client waited past it: written. */
+    struct query_log_entry waited = fast;
+    waited.text = "SELECT 3";
+    waited.limit_wait_us = 1;
     assert_false(query_log_wants(fast.duration_us));
     query_log_write(&fast); /* under query_log_min_duration_ms: not written */
     query_log_write(&slow);
     query_log_write(&held);
+    query_log_write(&waited);
 
     /* logrotate: rename, reopen; the next lines go to the new file */
     audit_flush();
@@ -149,11 +154,13 @@ static void test_files(void **state)
     assert_non_null(
         strstr(q, "\"duration_us\":5000,\"limit_wait_us\":250000,\"rows\":0,\"affected\":0,"
                   "\"error\":0,\"query\":\"SELECT 2\"}\n"));
+    assert_non_null(strstr(q, "\"duration_us\":4999,\"limit_wait_us\":1,\"rows\":0,\"affected\":0,"
+                              "\"error\":0,\"query\":\"SELECT 3\"}\n"));
     assert_int_equal(strncmp(old, "{\"time\":\"", 9), 0);
     struct audit_stats st;
     audit_get_stats(&st);
     assert_int_equal(st.audit_lines, 6);
-    assert_int_equal(st.query_lines, 2);
+    assert_int_equal(st.query_lines, 3);
     assert_int_equal(st.audit_dropped + st.query_dropped, 0);
     free(old);
     free(cur);

@@ -112,9 +112,13 @@ struct query_log_entry {
 
 /* True while the query log is on: a relaxed load. */
 bool query_log_enabled(void);
-/* True if a statement that took `duration_us` goes to the query log. A
- * relaxed load or two: call it before gathering an entry. */
+/* True if a statement its client waited `duration_us` for goes to the
+ * query log. A relaxed load or two: call it before gathering an entry. */
 bool query_log_wants(uint64_t duration_us);
+/* The entry goes to the query log when its client's time, the wait on a
+ * limit and the run (limit_wait_us + duration_us), reaches
+ * query_log_min_duration_ms: a slow query log shows what clients waited
+ * for, and the line tells the wait from the run. */
 void query_log_write(const struct query_log_entry *e);
 
 struct audit_stats {
