@@ -47,6 +47,7 @@ struct limit {
     double tokens, tokens_at;    /* max_per_second's bucket, and when it was filled */
     double budget_ms, budget_at; /* max_server_ms_per_second's */
     double avg_ms;               /* its statements' server time, a moving average */
+    bool cost_known;             /* avg_ms holds one: a statement has ended */
     struct limit_waiter *head, *tail;
     uint32_t queued; /* waiters not yet granted */
     uint64_t stamp_served, seq;
@@ -187,14 +188,17 @@ static void refill(struct limit *l, double now)
 
 /* The value that has no room for one more statement now, or LIMIT_NONE.
  * Server time is charged when a statement ends, so what those in flight
- * are expected to use counts against the budget already. */
+ * are expected to use counts against the budget already; until a
+ * statement has ended no one knows what one costs, and they go one at a
+ * time (else every waiting statement would start on the full budget). */
 static enum limit_kind no_room(const struct limit *l)
 {
     if (l->max_concurrent > 0 && l->in_flight >= (uint32_t)l->max_concurrent)
         return LIMIT_CONCURRENT;
     if (l->max_per_second > 0 && l->tokens < 1.0)
         return LIMIT_PER_SECOND;
-    if (l->max_server_ms > 0 && l->budget_ms - l->in_flight * l->avg_ms <= 0)
+    if (l->max_server_ms > 0 &&
+        (l->budget_ms - l->in_flight * l->avg_ms <= 0 || (!l->cost_known && l->in_flight > 0)))
         return LIMIT_SERVER_MS;
     return LIMIT_NONE;
 }
@@ -394,7 +398,8 @@ void limit_leave(struct limit_hold *hold, double server_s, double now)
         refill(l, now);
         l->budget_ms -= ms;
     }
-    l->avg_ms = l->avg_ms == 0 ? ms : 0.8 * l->avg_ms + 0.2 * ms;
+    l->avg_ms = l->cost_known ? 0.8 * l->avg_ms + 0.2 * ms : ms;
+    l->cost_known = true;
     grant(l, now);
     pthread_mutex_unlock(&l->mu);
 }

@@ -225,6 +225,32 @@ static void test_server_ms(void **state)
     config_put(cfg);
 }
 
+/* A limit that has seen no statement end does not know what one costs:
+ * one at a time until the first ends, not all on the full budget (64
+ * heavy statements started at once would leave it seconds in debt). */
+static void test_server_ms_cost_unknown(void **state)
+{
+    (void)state;
+    struct config *cfg = one("max_server_ms_per_second = 100; queue_timeout_ms = 5000;");
+    struct limit *l = cfg->limits[0].rt;
+    struct limit_hold h[6] = {{0}};
+    struct limit_waiter w[6];
+    enum limit_kind why;
+    assert_int_equal(limit_enter(l, "a", false, 0, &h[0], &w[0], &why), LIMIT_PASS);
+    assert_int_equal(limit_enter(l, "a", false, 0, &h[1], &w[1], &why), LIMIT_WAIT);
+    assert_int_equal(why, LIMIT_SERVER_MS);
+    limit_leave(&h[0], 0.02, 0.02); /* 20 ms: the cost is known, 80 of the budget left */
+    assert_int_equal(limit_poll(l, &w[1], 0.02, &h[1]), LIMIT_PASS);
+    /* 80 less 20 expected of each in flight: three more, then none */
+    for (int i = 2; i < 5; i++)
+        assert_int_equal(limit_enter(l, "a", false, 0.02, &h[i], &w[i], &why), LIMIT_PASS);
+    assert_int_equal(limit_enter(l, "a", false, 0.02, &h[5], &w[5], &why), LIMIT_WAIT);
+    limit_cancel(l, &w[5], 0.02);
+    for (int i = 1; i < 5; i++)
+        limit_leave(&h[i], 0, 0.03);
+    config_put(cfg);
+}
+
 static void test_timeout_and_transaction(void **state)
 {
     (void)state;
@@ -333,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_per_second),
         cmocka_unit_test(test_server_ms),
+        cmocka_unit_test(test_server_ms_cost_unknown),
         cmocka_unit_test(test_timeout_and_transaction),
         cmocka_unit_test(test_fair_across_tenants),
         cmocka_unit_test(test_reload),
