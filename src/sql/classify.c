@@ -10,7 +10,8 @@
  *    content is lexed like any SQL), hands comment text to the hint parser,
  *    and looks words up in a hashed keyword table. A token is offsets into
  *    the text, never a copy. Words and whitespace, most of any query, take
- *    an inlined fast path inside lex_next.
+ *    an inlined fast path (lex_token.h) that classify()'s loop calls
+ *    without a call per token; others call lex_next, its out-of-line copy.
  *  - The statement classifier (stmt_*) is a small state machine per
  *    statement. The leading keyword picks a mode (query body, SET list,
  *    WITH list, EXPLAIN modifiers...); the mode's handler reads the few
@@ -32,6 +33,7 @@
 #include <string.h>
 
 #include "classify_int.h"
+#include "lex_token.h"
 #include "halyard/sql/classify.h"
 #include "halyard/sql/sqlfunc.h"
 
@@ -1206,7 +1208,7 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
     c.last = CL_EMPTY;
     stmt_begin(&c.st);
     for (;;) {
-        lex_next(&lx, &t);
+        lex_token(&lx, &t);
         if (dg != NULL)
             digest_token(&d, &lx, &t);
         if (t.type == T_SEMI || t.type == T_END) {

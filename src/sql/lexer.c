@@ -1,8 +1,8 @@
 /*
  * lexer.c: the SQL lexer (see lexer.h): character classes, the keyword
  * table and its hash index, comments, executable comments and hints,
- * tokens. Words and whitespace, most of any query, take an inlined fast
- * path inside lex_next.
+ * tokens. Words and whitespace, most of any query, take the inlined
+ * fast path of lex_token.h; lex_next is its out-of-line copy.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "halyard/sql/lexer.h"
+#include "lex_token.h"
 
 #define SP   CC_SPACE
 #define DG   (CC_DIGIT | CC_HEX | CC_IDENT | CC_KW)
@@ -55,13 +56,6 @@ bool ci_equal(const unsigned char *p, size_t n, const char *lit)
     return lit[i] == '\0';
 }
 
-struct keyword {
-    const char *name;
-    uint8_t len;
-    uint8_t id;    /* enum kw */
-    uint8_t flags; /* KWF_* */
-};
-
 // clang-format off
 #define K(name, id, flags) {name, sizeof(name) - 1, id, flags}
 // clang-format on
@@ -71,7 +65,7 @@ struct keyword {
  * function and type names, upper case. Kept alphabetical for the reader;
  * lookups go through the hash index below, so order does not matter.
  */
-static const struct keyword keywords[] = {
+const struct keyword lex_keywords[] = {
     K("ABS", KW_OTHER, KWF_FUNC),
     K("ACCESSIBLE", KW_OTHER, 0),
     K("ACTION", KW_OTHER, 0),
@@ -544,63 +538,23 @@ static const struct keyword keywords[] = {
     K("ZEROFILL", KW_OTHER, 0),
 };
 
-/*
- * Hash index over keywords[]: slot -> index + 1, 0 = empty; linear probing.
- * 2048 slots for ~470 words keep most misses (identifiers) at one probe.
- * The hash looks at the length and the first two and last two bytes, so
- * the lexer computes it in constant time per word; kw_find() compares the
- * whole word. Built once, before the first lookup; read-only after.
- */
-#define KW_SLOTS 2048u
-
-static uint16_t kw_index[KW_SLOTS];
+uint16_t lex_kw_index[KW_SLOTS];
 static pthread_once_t kw_index_once = PTHREAD_ONCE_INIT;
-
-/*
- * w: n >= 2 bytes that may be in a keyword (CC_KW), any case. `& 0xDF`
- * folds the case of letters (and maps digits elsewhere, consistently).
- */
-static inline uint32_t kw_hash(const unsigned char *w, size_t n)
-{
-    uint32_t x = (uint32_t)(w[0] & 0xDF) << 24 ^ (uint32_t)(w[1] & 0xDF) << 16 ^
-                 (uint32_t)(w[n - 2] & 0xDF) << 8 ^ (uint32_t)(w[n - 1] & 0xDF) ^ (uint32_t)n << 11;
-    return (x * 2654435761u) >> 21; /* 11 bits: a slot */
-}
 
 static void kw_index_build(void)
 {
-    for (size_t i = 0; i < HY_ARRAY_SIZE(keywords); i++) {
-        const struct keyword *k = &keywords[i];
+    for (size_t i = 0; i < HY_ARRAY_SIZE(lex_keywords); i++) {
+        const struct keyword *k = &lex_keywords[i];
         uint32_t slot = kw_hash((const unsigned char *)k->name, k->len);
-        while (kw_index[slot] != 0)
+        while (lex_kw_index[slot] != 0)
             slot = (slot + 1) & (KW_SLOTS - 1);
-        kw_index[slot] = (uint16_t)(i + 1);
+        lex_kw_index[slot] = (uint16_t)(i + 1);
     }
 }
 
 void kw_ready(void)
 {
     pthread_once(&kw_index_once, kw_index_build);
-}
-
-/*
- * The keyword spelled by the n bytes at w (any case), or NULL. The caller
- * has checked 2 <= n <= KW_MAXLEN and that every byte is CC_KW; kw_ready() first.
- */
-static inline const struct keyword *kw_find(const unsigned char *w, size_t n)
-{
-    for (uint32_t slot = kw_hash(w, n); kw_index[slot] != 0; slot = (slot + 1) & (KW_SLOTS - 1)) {
-        const struct keyword *k = &keywords[kw_index[slot] - 1];
-        if (k->len != n)
-            continue;
-        /* Both sides are letters, digits or _: they differ at most in the case bit. */
-        size_t i = 0;
-        while (i < n && ((w[i] ^ (unsigned char)k->name[i]) & 0xDF) == 0)
-            i++;
-        if (i == n)
-            return k;
-    }
-    return NULL;
 }
 
 /* Whether the n bytes at w can be a keyword at all. */
@@ -785,14 +739,8 @@ static void enter_exec_comment(struct lexer *lx, size_t p)
     lx->pos = p;
 }
 
-/* The byte at i, or 0 past the end. */
-static inline unsigned char peek(const struct lexer *lx, size_t i)
-{
-    return i < lx->len ? lx->s[i] : 0;
-}
-
 /* Skip whitespace and comments; stop at the next token's first byte. */
-static void skip_blank(struct lexer *lx)
+void lex_skip_blank(struct lexer *lx)
 {
     const unsigned char *s = lx->s;
     while (lx->pos < lx->len) {
@@ -839,7 +787,7 @@ static void skip_blank(struct lexer *lx)
  * one; backslash escapes the next byte in strings and quoted user
  * variables, unless CLO_NO_BACKSLASH_ESCAPES.
  */
-static void lex_quoted(struct lexer *lx, struct token *t, size_t q, enum tok_type type)
+void lex_quoted(struct lexer *lx, struct token *t, size_t q, enum tok_type type)
 {
     const unsigned char *s = lx->s;
     unsigned char quote = s[q];
@@ -871,49 +819,6 @@ static void lex_quoted(struct lexer *lx, struct token *t, size_t q, enum tok_typ
     t->len = lx->pos - q;
 }
 
-static inline __attribute__((always_inline)) void lex_word(struct lexer *lx, struct token *t)
-{
-    const unsigned char *s = lx->s;
-    size_t p = lx->pos, e = p, len = lx->len;
-    unsigned kw = CC_KW; /* stays set while every byte may be in a keyword */
-
-    while (e < len) {
-        unsigned cls = cclass[s[e]];
-        if (!(cls & CC_IDENT))
-            break;
-        kw &= cls;
-        e++;
-    }
-    /* x'1F', b'01', N'text', _charset'text' */
-    if (e < lx->len && (s[e] == '\'' || (s[e] == '"' && !(lx->opts & CLO_ANSI_QUOTES)))) {
-        size_t n = e - p;
-        unsigned char c0 = to_upper(s[p]);
-        enum tok_type type = T_END;
-        if (n == 1 && (c0 == 'X' || c0 == 'B') && s[e] == '\'')
-            type = T_NUMBER;
-        else if ((n == 1 && c0 == 'N') || (n > 1 && c0 == '_'))
-            type = T_STRING;
-        if (type != T_END) {
-            lex_quoted(lx, t, e, type);
-            t->off = p;
-            t->len = lx->pos - p;
-            return;
-        }
-    }
-    t->type = T_WORD;
-    t->off = t->in_off = p;
-    t->len = t->in_len = e - p;
-    if (kw && e - p >= 2 && e - p <= KW_MAXLEN) {
-        const struct keyword *k = kw_find(s + p, e - p);
-        if (k != NULL) {
-            t->kw = k->id;
-            t->kwf = k->flags;
-            t->upper = k->name;
-        }
-    }
-    lx->pos = e;
-}
-
 /* After a mantissa ending at e: an exponent e[+-]digits, if there is one. */
 static size_t lex_exponent(const unsigned char *s, size_t len, size_t e)
 {
@@ -934,7 +839,7 @@ static size_t lex_exponent(const unsigned char *s, size_t len, size_t e)
  * identifier bytes that starts with digits is a name (`1st_table`) unless
  * it is a number: digits[.digits][e[+-]digits], 0x<hex>, 0b<bits>.
  */
-static void lex_number(struct lexer *lx, struct token *t)
+void lex_number(struct lexer *lx, struct token *t)
 {
     const unsigned char *s = lx->s;
     size_t len = lx->len, p = lx->pos, e;
@@ -981,7 +886,7 @@ static void lex_number(struct lexer *lx, struct token *t)
 }
 
 /* @name, @'name', @@name, @@global.name, @@session.name, @@local.name */
-static void lex_var(struct lexer *lx, struct token *t)
+void lex_var(struct lexer *lx, struct token *t)
 {
     const unsigned char *s = lx->s;
     size_t len = lx->len, p = lx->pos, q, e;
@@ -1026,136 +931,6 @@ static void lex_var(struct lexer *lx, struct token *t)
     t->in_len = e - q;
     t->len = e - p;
     lx->pos = e;
-}
-
-/*
- * The next token. Inlined into classify()'s loop, the data path, where a
- * call per token costs more than the token; lex_next() is the out-of-line
- * copy for everyone else.
- */
-static inline __attribute__((always_inline)) void lex_token(struct lexer *lx, struct token *t)
-{
-    /* Plain whitespace here; comments (rarer) in skip_blank(). */
-    while (lx->pos < lx->len && is_space(lx->s[lx->pos]))
-        lx->pos++;
-    if (lx->pos < lx->len && (cclass[lx->s[lx->pos]] & CC_CMT))
-        skip_blank(lx);
-
-    const unsigned char *s = lx->s;
-    size_t p = lx->pos;
-    t->kw = KW_NONE;
-    t->kwf = 0;
-    t->upper = NULL;
-    t->scope = VS_NONE;
-    t->off = t->in_off = p;
-    t->in_len = 0;
-    if (p >= lx->len) {
-        t->type = T_END;
-        t->len = 0;
-        goto out;
-    }
-
-    unsigned char c = s[p];
-    enum tok_type type = T_OP;
-    size_t n = 1;
-    if ((cclass[c] & (CC_IDENT | CC_DIGIT)) == CC_IDENT) { /* most tokens are words */
-        lex_word(lx, t);
-        goto out;
-    }
-    switch (c) {
-    case '\'':
-        lex_quoted(lx, t, p, T_STRING);
-        goto out;
-    case '"':
-        lex_quoted(lx, t, p, (lx->opts & CLO_ANSI_QUOTES) ? T_QIDENT : T_STRING);
-        goto out;
-    case '`':
-        lex_quoted(lx, t, p, T_QIDENT);
-        goto out;
-    case '@':
-        /* 'user'@'host', user@host: an @ right after a name or string separates */
-        if (lx->last_end == p && p > 0 && !lx->last_kw &&
-            (lx->last == T_STRING || lx->last == T_WORD || lx->last == T_QIDENT))
-            break;
-        lex_var(lx, t);
-        goto out;
-    case '(':
-        type = T_LPAREN;
-        break;
-    case ')':
-        type = T_RPAREN;
-        break;
-    case ',':
-        type = T_COMMA;
-        break;
-    case ';':
-        type = T_SEMI;
-        break;
-    case '?':
-        type = T_PARAM;
-        break;
-    case '=':
-        type = T_EQ;
-        break;
-    case '.':
-        /* `.5` is a number, but `t.5` names column 5 of t */
-        if (is_digit(peek(lx, p + 1)) &&
-            !((lx->last == T_WORD || lx->last == T_QIDENT) && lx->last_end == p)) {
-            lex_number(lx, t);
-            goto out;
-        }
-        type = T_DOT;
-        break;
-    case ':':
-        if (peek(lx, p + 1) == '=') {
-            type = T_ASSIGN;
-            n = 2;
-        }
-        break;
-    case '<': /* <=> <= <> << */
-        if (peek(lx, p + 1) == '=' && peek(lx, p + 2) == '>')
-            n = 3;
-        else if (peek(lx, p + 1) == '=' || peek(lx, p + 1) == '>' || peek(lx, p + 1) == '<')
-            n = 2;
-        break;
-    case '>': /* >= >> */
-        if (peek(lx, p + 1) == '=' || peek(lx, p + 1) == '>')
-            n = 2;
-        break;
-    case '!': /* != */
-        if (peek(lx, p + 1) == '=')
-            n = 2;
-        break;
-    case '|': /* || && */
-    case '&':
-        if (peek(lx, p + 1) == c)
-            n = 2;
-        break;
-    case '-': /* -> ->> */
-        if (peek(lx, p + 1) == '>')
-            n = peek(lx, p + 2) == '>' ? 3 : 2;
-        break;
-    default:
-        if (is_digit(c)) {
-            if (lx->last == T_DOT && lx->last_end == p)
-                lex_word(lx, t);
-            else
-                lex_number(lx, t);
-            goto out;
-        }
-        if (is_ident(c)) {
-            lex_word(lx, t);
-            goto out;
-        }
-        break;
-    }
-    t->type = type;
-    t->len = n;
-    lx->pos = p + n;
-out:
-    lx->last = t->type;
-    lx->last_kw = t->kw != KW_NONE;
-    lx->last_end = lx->pos;
 }
 
 void lex_next(struct lexer *lx, struct token *t)
