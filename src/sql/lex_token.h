@@ -52,7 +52,8 @@ static inline uint32_t kw_hash(const unsigned char *w, size_t n)
  */
 static inline const struct keyword *kw_find(const unsigned char *w, size_t n)
 {
-    for (uint32_t slot = kw_hash(w, n); lex_kw_index[slot] != 0; slot = (slot + 1) & (KW_SLOTS - 1)) {
+    for (uint32_t slot = kw_hash(w, n); lex_kw_index[slot] != 0;
+         slot = (slot + 1) & (KW_SLOTS - 1)) {
         const struct keyword *k = &lex_keywords[lex_kw_index[slot] - 1];
         if (k->len != n)
             continue;
