@@ -1011,19 +1011,24 @@ struct word {
     const char *w;
     size_t len;
 };
-#define WORD(x)                                                                                    \
-    {                                                                                              \
-        x, sizeof(x) - 1                                                                           \
-    }
+#define WORD(x)     {x, sizeof(x) - 1},
+#define WORD_LEN(x) (1u << (sizeof(x) - 1)) |
 
-static bool word_in(const unsigned char *s, const struct token *t, const struct word *words,
-                    size_t n)
+/* A list of words and the lengths they have (bit n: a word of n bytes),
+ * so that most tokens, which have none of them, are not compared at all. */
+struct words {
+    const struct word *w;
+    size_t n;
+    uint32_t lens;
+};
+
+static bool word_in(const unsigned char *s, const struct token *t, const struct words *ws)
 {
-    if (t->type != T_WORD)
+    if (t->type != T_WORD || t->len >= 32 || !(ws->lens & (1u << t->len)))
         return false;
-    for (size_t i = 0; i < n; i++) {
-        if (words[i].len == t->len &&
-            strncasecmp((const char *)s + t->off, words[i].w, t->len) == 0)
+    for (size_t i = 0; i < ws->n; i++) {
+        if (ws->w[i].len == t->len &&
+            strncasecmp((const char *)s + t->off, ws->w[i].w, t->len) == 0)
             return true;
     }
     return false;
@@ -1055,21 +1060,20 @@ static void select_item_end(struct ctx *c)
  * count as outside). */
 static void select_list_note(struct ctx *c, const struct token *t, bool top)
 {
-    static const struct word opts[] = {WORD("ALL"),
-                                       WORD("DISTINCT"),
-                                       WORD("DISTINCTROW"),
-                                       WORD("HIGH_PRIORITY"),
-                                       WORD("STRAIGHT_JOIN"),
-                                       WORD("SQL_SMALL_RESULT"),
-                                       WORD("SQL_BIG_RESULT"),
-                                       WORD("SQL_BUFFER_RESULT"),
-                                       WORD("SQL_CACHE"),
-                                       WORD("SQL_NO_CACHE"),
-                                       WORD("SQL_CALC_FOUND_ROWS")};
-    static const struct word ends[] = {
-        WORD("FROM"),      WORD("INTO"),  WORD("WHERE"),  WORD("GROUP"), WORD("HAVING"),
-        WORD("ORDER"),     WORD("LIMIT"), WORD("WINDOW"), WORD("UNION"), WORD("EXCEPT"),
-        WORD("INTERSECT"), WORD("MINUS"), WORD("FOR"),    WORD("LOCK"),  WORD("PROCEDURE")};
+    // clang-format off
+#define SELECT_OPTS(X) X("ALL") X("DISTINCT") X("DISTINCTROW") X("HIGH_PRIORITY")              \
+    X("STRAIGHT_JOIN") X("SQL_SMALL_RESULT") X("SQL_BIG_RESULT") X("SQL_BUFFER_RESULT")        \
+    X("SQL_CACHE") X("SQL_NO_CACHE") X("SQL_CALC_FOUND_ROWS")
+#define SELECT_ENDS(X) X("FROM") X("INTO") X("WHERE") X("GROUP") X("HAVING") X("ORDER")       \
+    X("LIMIT") X("WINDOW") X("UNION") X("EXCEPT") X("INTERSECT") X("MINUS") X("FOR") X("LOCK") \
+    X("PROCEDURE")
+    // clang-format on
+    static const struct word opt_words[] = {SELECT_OPTS(WORD)};
+    static const struct word end_words[] = {SELECT_ENDS(WORD)};
+    static const struct words opts = {opt_words, HY_ARRAY_SIZE(opt_words), SELECT_OPTS(WORD_LEN) 0};
+    static const struct words ends = {end_words, HY_ARRAY_SIZE(end_words), SELECT_ENDS(WORD_LEN) 0};
+#undef SELECT_OPTS
+#undef SELECT_ENDS
     struct stmt *st = &c->st;
     if (st->sl == SL_NONE) {
         st->sl = st->ntok == 1 && t->type == T_WORD && t->kw == KW_SELECT ? SL_OPTS : SL_DONE;
@@ -1077,14 +1081,14 @@ static void select_list_note(struct ctx *c, const struct token *t, bool top)
     }
     if (st->sl == SL_DONE)
         return;
-    if (top && (t->type == T_COMMA || word_in(c->s, t, ends, HY_ARRAY_SIZE(ends)))) {
+    if (top && (t->type == T_COMMA || word_in(c->s, t, &ends))) {
         if (st->sl == SL_ITEM)
             select_item_end(c);
         st->sl = t->type == T_COMMA ? SL_OPTS : SL_DONE;
         return;
     }
     if (st->sl == SL_OPTS) {
-        if (top && word_in(c->s, t, opts, HY_ARRAY_SIZE(opts)))
+        if (top && word_in(c->s, t, &opts))
             return;
         st->sl = SL_ITEM;
         st->item_off = t->off;

@@ -1009,6 +1009,13 @@ static void test_connection_id_rewrite(void **state)
          "SELECT f(77, 1) AS `f(CONNECTION_ID(), 1)`, (SELECT 77) AS `(SELECT CONNECTION_ID())`"},
         {"SELECT CONNECTION_ID() = `a``b`", "SELECT 77 = `a``b` AS `CONNECTION_ID() = ``a````b```"},
         {"SELECT CONNECTION_ID() IS NULL", "SELECT 77 IS NULL"}, /* may be an alias: left */
+        /* select options and the words that end the list, of every length, in any case */
+        {"select sql_buffer_result sql_calc_found_rows connection_id() minus select 1",
+         "select sql_buffer_result sql_calc_found_rows 77 AS `connection_id()` minus select 1"},
+        {"SELECT All CONNECTION_ID() Intersect SELECT 1",
+         "SELECT All 77 AS `CONNECTION_ID()` Intersect SELECT 1"},
+        {"SELECT sql_buffer_resulx, CONNECTION_ID() for update",
+         "SELECT sql_buffer_resulx, 77 AS `CONNECTION_ID()` for update"},
         {"SELECT 1; SELECT CONNECTION_ID() INTO @x",
          "SELECT 1; SELECT 77 AS `CONNECTION_ID()` INTO @x"},
         {"INSERT INTO t SELECT CONNECTION_ID()", "INSERT INTO t SELECT 77"},
