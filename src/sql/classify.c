@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "classify_int.h"
+#include "digest_token.h"
 #include "lex_token.h"
 #include "halyard/sql/classify.h"
 #include "halyard/sql/sqlfunc.h"

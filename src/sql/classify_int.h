@@ -51,8 +51,11 @@ struct digest {
 };
 
 void digest_init(struct digest *d, char *buf, size_t cap);
-/* Print token `t` of `lx` in canonical form. */
-void digest_token(struct digest *d, const struct lexer *lx, const struct token *t);
+/* Print token `t` of `lx` in canonical form: digest_token() in
+ * digest_token.h (inline), which calls these for what is rare. */
+void digest_flush(struct digest *d);
+void digest_bytes_long(struct digest *d, const unsigned char *p, size_t n);
+size_t digest_fold_end(const struct lexer *lx, bool rows);
 void digest_finish(struct digest *d);
 
 #endif /* HALYARD_CLASSIFY_INT_H */
