@@ -231,11 +231,22 @@ static inline __attribute__((always_inline)) void lex_token(struct lexer *lx, st
         break;
     default:
         if (is_digit(c)) {
-            if (lx->last == T_DOT && lx->last_end == p)
+            if (lx->last == T_DOT && lx->last_end == p) {
                 lex_word(lx, t);
-            else
+                goto out;
+            }
+            /* Plain digits (most numbers) here; what a name byte or a
+             * dot follows (1.5, 1e3, 0x1F, 1st_table) in lex_number(). */
+            size_t e = p + 1;
+            while (e < lx->len && is_digit(s[e]))
+                e++;
+            if (e < lx->len && (is_ident(s[e]) || s[e] == '.')) {
                 lex_number(lx, t);
-            goto out;
+                goto out;
+            }
+            type = T_NUMBER;
+            n = e - p;
+            break;
         }
         if (is_ident(c)) {
             lex_word(lx, t);

@@ -1430,6 +1430,10 @@ static void test_digest(void **state)
         {"SELECT 'a', \"b\", 1.5, -2, 0x1F, x'1F', b'01', N'x', _utf8mb4'y'",
          "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?"},
         {"SELECT a - 1, a-1, -1, 3 - -1, (-1), +2", "SELECT a - ?, a - ?, ?, ? - ?, (?), ?"},
+        /* numbers, and names that start like one, up to the end of the text */
+        {"SELECT 12, 12.5, 12e3, 12abc, 0x1G, 0x1F, t.12, 7",
+         "SELECT ?, ?, ?, 12abc, 0x1G, ?, t.12, ?"},
+        {"SELECT 1.5e3, 1e, 1e+, 2-1, 3.a, 4e5x, 5$", "SELECT ?, 1e, 1e +, ? - ?, ? a, 4e5x, 5$"},
         {"SELECT -a", "SELECT - a"},
         {"SELECT * FROM t WHERE x = +5 LIMIT -1", "SELECT * FROM t WHERE x = ? LIMIT ?"},
         {"SELECT NULL, TRUE, false", "SELECT NULL, TRUE, FALSE"},
