@@ -1028,8 +1028,15 @@ static bool word_in(const unsigned char *s, const struct token *t, const struct 
     if (t->type != T_WORD || t->len >= 32 || !(ws->lens & (1u << t->len)))
         return false;
     for (size_t i = 0; i < ws->n; i++) {
-        if (ws->w[i].len == t->len &&
-            strncasecmp((const char *)s + t->off, ws->w[i].w, t->len) == 0)
+        if (ws->w[i].len != t->len)
+            continue;
+        /* The words are upper-case letters and '_'; a word token's bytes
+         * may be in a name: & 0xDF folds a letter's case and maps no other
+         * one of them onto a letter or '_' (DEL would, but is none). */
+        size_t k = 0;
+        while (k < t->len && (s[t->off + k] & 0xDF) == (unsigned char)ws->w[i].w[k])
+            k++;
+        if (k == t->len)
             return true;
     }
     return false;

@@ -1016,6 +1016,7 @@ static void test_connection_id_rewrite(void **state)
          "SELECT All 77 AS `CONNECTION_ID()` Intersect SELECT 1"},
         {"SELECT sql_buffer_resulx, CONNECTION_ID() for update",
          "SELECT sql_buffer_resulx, 77 AS `CONNECTION_ID()` for update"},
+        {"SELECT CONNECTION_ID() fr0m", "SELECT 77 fr0m"}, /* an alias, not FROM */
         {"SELECT 1; SELECT CONNECTION_ID() INTO @x",
          "SELECT 1; SELECT 77 AS `CONNECTION_ID()` INTO @x"},
         {"INSERT INTO t SELECT CONNECTION_ID()", "INSERT INTO t SELECT 77"},
