@@ -63,7 +63,8 @@ bool ci_equal(const unsigned char *p, size_t n, const char *lit)
 /*
  * MariaDB's reserved words, the words the classifier acts on, and common
  * function and type names, upper case. Kept alphabetical for the reader;
- * lookups go through the hash index below, so order does not matter.
+ * lookups go through the hash index (lex_kw_index, lex_token.h), so order
+ * does not matter.
  */
 const struct keyword lex_keywords[] = {
     K("ABS", KW_OTHER, KWF_FUNC),
