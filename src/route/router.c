@@ -187,8 +187,10 @@ static void route_statement(const struct route_in *in, struct route_out *out)
          * it, unseen by the primary, for an account with READ ONLY ADMIN.
          * The transaction ends with its connection; the statement runs on
          * the primary. A CALL or EXECUTE stays: it runs inside the
-         * transaction, and the server refuses what it would write. */
-        if (in->kind == CL_TXN_BEGIN ||
+         * transaction, and the server refuses what it would write. So
+         * does XA START, which commits nothing: the server refuses it in
+         * any open transaction (1400, XAE09). */
+        if ((in->kind == CL_TXN_BEGIN && !(f & CLF_XA)) ||
             (in->kind == CL_WRITE &&
              !(f & (CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE | CLF_ROUTINE_CALL | CLF_XA)))) {
             out->trx_end = true;

@@ -90,6 +90,8 @@ static const struct rcase cases[] = {
      .want = 0, .trx_end = true, .close1 = 3},
     {"START TRANSACTION READ ONLY in one: a new one there", .kind = CL_TXN_BEGIN_RO, .ro1 = 3,
      .want = 2},
+    {"XA START in a read-only transaction: there, where the server refuses it (1400)",
+     .kind = CL_TXN_BEGIN, .flags = CLF_XA, .ro1 = 3, .want = 2},
     {"COMMIT of a read-only transaction", .kind = CL_TXN_END, .ro1 = 3, .want = 2},
     {"begin", .kind = CL_TXN_BEGIN, .want = 0},
     {"begin read only", .kind = CL_TXN_BEGIN_RO, .want = 1, .ro_begin = true, .rr_adv = true},

@@ -1,0 +1,60 @@
+"""What tools/server-check found where halyard answers in the server's
+place (issue 47 items 5 and 9), each shape run through halyard and
+directly on the primary, halyard's answer compared with the server's.
+"""
+
+import pytest
+
+from rawmysql import CLIENT_MULTI_STATEMENTS, DEFAULT_CAPS, MySQLError, RawConn
+from util import APP_PASSWORD, APP_USER
+
+
+def login(port, user=APP_USER, password=APP_PASSWORD):
+    c = RawConn("127.0.0.1", port, timeout=10)
+    c.login(user, password, caps=DEFAULT_CAPS | CLIENT_MULTI_STATEMENTS)
+    return c
+
+
+def answer(c, sql):
+    """('ok', status flags) or ('error', code, sqlstate) of each result."""
+    try:
+        return [("ok", r.status & 0x2003) if not r.columns else ("rows", r.rows)
+                for r in c.query(sql)]
+    except MySQLError as e:
+        return [("error", e.code, e.sqlstate)]
+
+
+def both(halyard, cluster, steps):
+    """The answers to `steps`, through halyard and directly."""
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        try:
+            out.append([answer(c, sql) for sql in steps])
+        finally:
+            try:
+                c.query("XA END 'hy_sa'")
+            except MySQLError:
+                pass
+            for sql in ("XA ROLLBACK 'hy_sa'", "ROLLBACK"):
+                try:
+                    c.query(sql)
+                except MySQLError:
+                    pass
+            c.close()
+    return out
+
+
+@pytest.mark.parametrize("begin", ["START TRANSACTION READ ONLY", "BEGIN",
+                                   "START TRANSACTION READ WRITE"])
+@pytest.mark.parametrize("chain", [True, False])
+def test_xa_start_in_a_transaction(halyard, cluster, begin, chain):
+    """XA START in an open transaction (one COMMIT AND CHAIN began, too) is
+    1400 (XAE09), and the transaction goes on. A read-only one runs on a
+    replica: halyard took XA START there for a START TRANSACTION that ends
+    it, and ran it on the primary (OK, then COMMIT 1399)."""
+    steps = [begin] + (["COMMIT AND CHAIN"] if chain else []) + [
+        "SELECT @@in_transaction", "XA START 'hy_sa'", "SELECT @@in_transaction", "COMMIT"]
+    h, d = both(halyard, cluster, steps)
+    assert d[-3] == [("error", 1400, "XAE09")]  # what the server says
+    assert h == d, (h, d)
