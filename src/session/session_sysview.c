@@ -25,7 +25,9 @@
  * reading session's (peers_ready) and added to the derived table; its
  * query id is halyard's, which KILL QUERY ID maps back (sysview.h).
  * Threads_connected (SHOW STATUS, information_schema) leaves out the same
- * connections, so it counts the rows of that list that are connections.
+ * connections and counts halyard's sessions that hold none there (idle,
+ * or reading on a replica), so it counts the client connections the
+ * server would have if halyard's clients were its own.
  * connreg.h says which connection is whose, for every thread of halyard.
  *
  * The status variables of the client's connection (Compression, Ssl_*)
@@ -78,7 +80,8 @@
 
 /* The status variables said of the client's connection: Compression,
  * the Ssl_* of tls.h, then Threads_connected (the server's, less the
- * connections of halyard's left out of the process list). */
+ * connections of halyard's left out of the process list, plus halyard's
+ * sessions that hold no connection there). */
 #define OV_COMPRESSION 0
 #define OV_THREADS     (TLS_ST__COUNT + 1)
 #define N_OVERRIDES    (TLS_ST__COUNT + 2)
@@ -92,6 +95,9 @@ struct session_sysview {
     struct connreg_row *rows; /* halyard's connections to that server, by thread */
     size_t n_rows;
     uint64_t hidden; /* of which serving no session */
+    /* halyard's sessions holding no connection there: clients all the
+     * same, which Threads_connected counts (status reads only) */
+    uint64_t elsewhere;
     /* The rows of halyard's sessions whose statements run on other
      * backends (peers_ready), read before the statement goes out: */
     bool peer_busy; /* being read for the statement whose text hashes to peer_hash */
@@ -270,6 +276,26 @@ static bool snapshot(struct session *s)
     for (size_t i = 0; i < v->n_rows; i++)
         v->hidden += v->rows[i].session == 0;
     return true;
+}
+
+/* How many of halyard's other sessions serve on none of v->rows (the
+ * snapshot's): those the server does not count. */
+static uint64_t sessions_elsewhere(struct session *s)
+{
+    const struct session_sysview *v = s->query.sysview;
+    struct registry_idle *r = malloc(PEER_ROWS_MAX * sizeof(*r));
+    if (r == NULL)
+        return 0;
+    size_t n = registry_idle_list(s->kill.reg.id, ev_now(s->w->loop), r, PEER_ROWS_MAX);
+    uint64_t out = 0;
+    for (size_t i = 0; i < HY_MIN(n, (size_t)PEER_ROWS_MAX); i++) {
+        bool listed = false;
+        for (size_t j = 0; j < v->n_rows && !listed; j++)
+            listed = v->rows[j].session == r[i].id;
+        out += !listed;
+    }
+    free(r);
+    return out + (n > PEER_ROWS_MAX ? n - PEER_ROWS_MAX : 0);
 }
 
 static const struct connreg_row *row_find(const struct session_sysview *v, uint32_t thread)
@@ -793,8 +819,8 @@ static char *derived_status(struct session *s, const char *table)
             textbuf_putc(&t, (char)toupper((unsigned char)*p));
         textbuf_printf(&t, "' THEN ");
         if (i == OV_THREADS) {
-            textbuf_printf(&t, "CAST(CAST(VARIABLE_VALUE AS SIGNED) - %llu AS CHAR)",
-                           (unsigned long long)v->hidden);
+            textbuf_printf(&t, "CAST(CAST(VARIABLE_VALUE AS SIGNED) - %llu + %llu AS CHAR)",
+                           (unsigned long long)v->hidden, (unsigned long long)v->elsewhere);
             continue;
         }
         override_value(s, i, value, sizeof(value));
@@ -821,6 +847,10 @@ void session_sysview_begin(struct session *s)
         v->n_rows = 0;
         v->hidden = 0;
     }
+    bool status = v->sc.show == SYSVIEW_SHOW_STATUS;
+    for (uint32_t i = 0; i < v->sc.n && !status; i++)
+        status = v->sc.ref[i].table != SYSVIEW_PROCESSLIST;
+    v->elsewhere = status ? sessions_elsewhere(s) : 0;
     if (v->sc.show == SYSVIEW_SHOW_STATUS ||
         (v->sc.show == SYSVIEW_SHOW_PROCESSLIST && ids_mapped(s)))
         v->show = v->sc.show;
@@ -918,7 +948,8 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
             memcpy(num, c1, n1);
             num[n1] = '\0';
             unsigned long long all = strtoull(num, NULL, 10);
-            snprintf(val, sizeof(val), "%llu", all > v->hidden ? all - v->hidden : 0);
+            snprintf(val, sizeof(val), "%llu",
+                     (all > v->hidden ? all - v->hidden : 0) + v->elsewhere);
         }
         mysql_wr_lenenc_str(&wr, c0, n0);
         mysql_wr_lenenc_str(&wr, val, strlen(val));

@@ -58,3 +58,28 @@ def test_xa_start_in_a_transaction(halyard, cluster, begin, chain):
     h, d = both(halyard, cluster, steps)
     assert d[-3] == [("error", 1400, "XAE09")]  # what the server says
     assert h == d, (h, d)
+
+
+
+
+THREADS = ["SHOW GLOBAL STATUS LIKE 'Threads_connected'",
+           "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+           "WHERE VARIABLE_NAME = 'THREADS_CONNECTED'"]
+
+
+@pytest.mark.parametrize("read", THREADS)
+def test_threads_connected_counts_idle_sessions(halyard, cluster, read):
+    """Three more clients, idle: Threads_connected grows by 3, on the
+    server as through halyard, where an idle session holds no
+    connection in transaction pool mode."""
+    grew = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        before = int(c.query(read)[0].rows[0][1])
+        more = [login(port) for _ in range(3)]
+        after = int(c.query(read)[0].rows[0][1])
+        for m in more + [c]:
+            m.close()
+        grew.append(after - before)
+    assert grew[1] == 3  # the server's
+    assert grew[0] == grew[1]
