@@ -166,6 +166,17 @@ unsigned registry_kill_user(const char *user, const char *host, bool name_resolv
     return n;
 }
 
+unsigned registry_count_user(const char *user)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (size_t b = 0; b < REG_BUCKETS; b++)
+        for (const struct registry_entry *t = reg_table[b]; t != NULL; t = t->next)
+            n += strcmp(t->user, user) == 0;
+    pthread_mutex_unlock(&reg_lock);
+    return n;
+}
+
 void registry_kill_done(uint32_t id, bool connection, bool accepted)
 {
     pthread_mutex_lock(&reg_lock);

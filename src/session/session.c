@@ -399,7 +399,7 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
 static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
                              const struct kill_stmt *k);
 static void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku);
-static void command_kill_user_answer(struct session *s, uint32_t len);
+static bool command_kill_user_answer(struct session *s, uint32_t len);
 static void command_kill_user_answered(struct session *s, uint64_t killed);
 static void packet_too_large(struct session *s, uint8_t seq);
 
@@ -1423,8 +1423,12 @@ bool down_parse(struct session *s)
             if (s->io.resp_done)
                 continue;
         }
-        if (s->kill.kill_user != NULL)
-            command_kill_user_answer(s, len);
+        if (s->kill.kill_user != NULL) {
+            if (!command_kill_user_answer(s, len))
+                return true;
+            if (s->io.resp_done)
+                continue;
+        }
         if (session_groups(s)->xa_piped) { /* the XA START sent with the statement answers first */
             int xr = session_xa_start_answer(s, len);
             if (xr < 0)
@@ -1441,7 +1445,8 @@ bool down_parse(struct session *s)
                         s->query.internal == INT_GTID_SYNC || s->query.internal == INT_GPOS_SYNC ||
                         s->query.internal == INT_GPOS_FETCH || s->query.internal == INT_GPOS_WAIT ||
                         s->query.internal == INT_LID || s->query.internal == INT_DB_CHECK ||
-                        s->query.internal == INT_SYSVIEW || s->query.internal == INT_KILL_QID) &&
+                        s->query.internal == INT_SYSVIEW || s->query.internal == INT_KILL_QID ||
+                        s->query.internal == INT_KILL_USER) &&
                        s->io.resp.rows == 0;
         bool track = s->query.internal == INT_NONE && len > 0 &&
                      (s->io.resp.caps & CLIENT_SESSION_TRACK) && mysql_resp_ok_fits(&s->io.resp) &&
@@ -1720,22 +1725,57 @@ bool ensure_connected(struct session *s, uint32_t idx)
  * KILL [QUERY|CONNECTION] and COM_PROCESS_KILL by halyard's ids, KILL QUERY
  * ID by halyard's query ids, COM_CHANGE_USER, a packet too large. */
 
-/* KILL [CONNECTION] USER: passed to the primary, which kills that
+/* KILL [QUERY|CONNECTION] USER: passed to the primary, which kills that
  * account's threads there (halyard's connections among them) and checks
  * the privilege. halyard then ends that account's sessions too
  * (command_kill_user_answered), as the server ends its clients', when the
  * privilege is proven: the server killed at least one thread, or the
  * account kills its own sessions. (The server answers OK with 0 rows, not
- * an error, to a KILL USER that finds no thread it may kill.) */
+ * an error, to a KILL USER that finds no thread it may kill.) Of another
+ * account, its threads on the primary not halyard's are read first
+ * (INT_KILL_USER; the command runs again): the server's 1095 stands only if
+ * it has one or a halyard session, not for halyard's pooled connections. */
 static void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku)
 {
     if (!ensure_backend(s, s->route.primary))
         return; /* runs again once the backend is ready */
+    bool other = ku->any_host && (s->who.user == NULL || strcmp(s->who.user, ku->user) != 0);
+    if (other && s->kill.kuser_state == 0) {
+        struct connreg_row *rows = malloc(KILL_USER_CONNS_MAX * sizeof(*rows));
+        size_t n = rows != NULL ? connreg_list(connreg_server(s->conns.cur->be->address,
+                                                              s->conns.cur->be->port),
+                                               rows, KILL_USER_CONNS_MAX)
+                                : SIZE_MAX;
+        char *q = n <= KILL_USER_CONNS_MAX ? kill_user_sql(ku->user, rows, n) : NULL;
+        free(rows);
+        if (q == NULL) {
+            s->kill.kuser_state = 2; /* not known: the server's answer as it is */
+            command_kill_user(s, len, ku);
+            return;
+        }
+        internal_query(s, INT_KILL_USER, q, s->cfg->connect_timeout_ms);
+        free(q);
+        return;
+    }
     struct kill_user *pend = malloc(sizeof(*pend));
-    if (pend != NULL)
+    if (pend != NULL) {
         *pend = *ku;
+        pend->other_known = other && s->kill.kuser_state == 1;
+        pend->others = s->kill.kuser_threads + registry_count_user(ku->user);
+        pend->process = s->kill.kuser_process;
+        pend->may_kill = s->kill.kuser_may_kill;
+    }
+    s->kill.kuser_state = 0;
     command_forward(s, COM_QUERY, len, 0); /* command_begin drops a leftover */
     s->kill.kill_user = pend;
+}
+
+void command_kill_user_threads(struct session *s, bool ok, const char *value)
+{
+    s->kill.kuser_state = ok && kill_user_read(value, &s->kill.kuser_threads,
+                                               &s->kill.kuser_process, &s->kill.kuser_may_kill)
+                              ? 1
+                              : 2;
 }
 
 /* Its answer arrived (`killed`: the OK's affected rows, the server
@@ -1746,7 +1786,8 @@ static void command_kill_user_answered(struct session *s, uint64_t killed)
     s->kill.kill_user = NULL;
     if (ku == NULL)
         return;
-    if (killed > 0 || (s->who.user != NULL && strcmp(s->who.user, ku->user) == 0)) {
+    if (!ku->query && (killed > 0 || (ku->other_known && ku->may_kill) ||
+                       (s->who.user != NULL && strcmp(s->who.user, ku->user) == 0))) {
         unsigned n =
             registry_kill_user(ku->user, ku->any_host ? NULL : ku->host, users_name_resolve());
         slog_info(s, "KILL CONNECTION USER %s%s%s: %u halyard session(s) to end", ku->user,
@@ -1755,14 +1796,35 @@ static void command_kill_user_answered(struct session *s, uint64_t killed)
     free(ku);
 }
 
-/* ... from the first packet of the answer in `down` (`len` bytes). */
-static void command_kill_user_answer(struct session *s, uint32_t len)
+/* ... from the answer's first packet in `down` (false: not all there). To
+ * a reader with PROCESS that may not kill another account's threads, 1095
+ * if it has a thread not halyard's or a halyard session, else OK. */
+static bool command_kill_user_answer(struct session *s, uint32_t len)
 {
-    const uint8_t *p = s->io.down.b->data + s->io.down.scan + MYSQL_HEADER_SIZE;
+    struct stream *st = &s->io.down;
+    if (len + MYSQL_HEADER_SIZE <= st->b->cap && stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
+        return false;
+    const uint8_t *p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
     struct mysql_ok ok = {0};
+    struct mysql_err e = {0};
+    const struct kill_user *ku = s->kill.kill_user;
     bool killed =
         len > 0 && p[0] == MYSQL_OK && mysql_ok_decode(p, len, s->io.resp.caps, &ok) == HY_OK;
+    bool denied = !killed && len > 0 && p[0] == MYSQL_ERR &&
+                  mysql_err_decode(p, len, &e) == HY_OK && e.code == ER_KILL_DENIED_ERROR;
+    bool judge = ku->other_known && ku->process && !ku->may_kill && (killed || denied);
+    bool deny = ku->others > 0;
     command_kill_user_answered(s, killed ? ok.affected_rows : 0);
+    if (!judge || deny == denied)
+        return true; /* the server's answer is the one */
+    st->scan += MYSQL_HEADER_SIZE + len;
+    st->head = st->scan;
+    if (deny)
+        session_err(s, s->io.rdown.seq, SERR_KILL_DENIED, 0u);
+    else
+        send_ok(s, s->io.rdown.seq);
+    s->io.resp_done = true;
+    return true;
 }
 
 /* A KILL naming a halyard session id: find the backend thread behind it.

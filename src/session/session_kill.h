@@ -35,6 +35,19 @@ enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k);
 bool command_kill_answer(struct session *s, uint32_t len);
 /* INT_KILL_QID answered: `ok` and the value read (NULL: none). */
 void command_kill_qid_value(struct session *s, bool ok, const char *value);
+/* INT_KILL_USER answered: `ok` and the value read (NULL: none). */
+void command_kill_user_threads(struct session *s, bool ok, const char *value);
+
+/* KILL USER of another account: what it asks the primary first, in one
+ * value: the account `user`'s threads there that are none of halyard's
+ * (`threads`, its n connections there), whether the reader sees other
+ * accounts' threads (PROCESS), whether it may kill them (SUPER or
+ * CONNECTION ADMIN granted to it; through a role, not seen). malloc'd;
+ * NULL when the name cannot be quoted. */
+#define KILL_USER_CONNS_MAX 4096u
+char *kill_user_sql(const char *user, const struct connreg_row *threads, size_t n);
+/* Its answer, "N,P,K": true when it reads as that. */
+bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *may_kill);
 
 /* session_route.c: a COM_QUERY (or, `prepared`, COM_STMT_PREPARE) whole
  * at p that runs a KILL halyard cannot map to the server's ids

@@ -5,10 +5,15 @@
  * Pure: text in, a struct kill_stmt out; session.c answers them.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "halyard/protocol/connreg.h"
 #include "halyard/sql/lexer.h"
+#include "halyard/sql/quote.h"
 #include "halyard/session/session_err.h"
 #include "session_kill.h"
 
@@ -135,7 +140,43 @@ enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
     }
     if (lex_match_word(&p, end, "USER")) {
         /* KILL QUERY USER: the server stops the statements; sessions go on */
-        return !k->query && kill_user_name(p, end, &k->user) ? KILL_USER : KILL_NONE;
+        k->user.query = k->query;
+        return kill_user_name(p, end, &k->user) ? KILL_USER : KILL_NONE;
     }
     return kill_id(p, end, &k->id) ? KILL_ID : KILL_NONE;
+}
+
+char *kill_user_sql(const char *user, const struct connreg_row *threads, size_t n)
+{
+    char name[200];
+    size_t cap = 1024 + n * 11;
+    char *q = n <= KILL_USER_CONNS_MAX ? malloc(cap) : NULL;
+    if (q == NULL || sql_quote(name, sizeof(name), user) == 0) {
+        free(q);
+        return NULL;
+    }
+    int m = snprintf(q, cap, "SELECT CONCAT_WS(',', (SELECT COUNT(*) FROM "
+                     "information_schema.PROCESSLIST WHERE USER = %s AND ID NOT IN (0", name);
+    for (size_t i = 0; i < n; i++)
+        m += snprintf(q + m, cap - (size_t)m, ",%u", threads[i].thread);
+    snprintf(q + m, cap - (size_t)m, "%s",
+             ")), EXISTS (SELECT 1 FROM information_schema.PROCESSLIST WHERE USER <> "
+             "SUBSTRING_INDEX(USER(), '@', 1)), EXISTS (SELECT 1 FROM "
+             "information_schema.USER_PRIVILEGES WHERE GRANTEE = CONCAT('''', "
+             "REPLACE(CURRENT_USER(), '@', '''@'''), '''') AND PRIVILEGE_TYPE IN "
+             "('SUPER', 'CONNECTION ADMIN')))");
+    return q;
+}
+
+bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *may_kill)
+{
+    uint64_t n = 0;
+    int proc = 0, may = 0, used = 0;
+    if (value == NULL || sscanf(value, "%" SCNu64 ",%d,%d%n", &n, &proc, &may, &used) != 3 ||
+        value[used] != '\0' || !isdigit((unsigned char)value[0]))
+        return false;
+    *threads = n;
+    *process = proc == 1;
+    *may_kill = may == 1;
+    return true;
 }

@@ -83,3 +83,52 @@ def test_threads_connected_counts_idle_sessions(halyard, cluster, read):
         grew.append(after - before)
     assert grew[1] == 3  # the server's
     assert grew[0] == grew[1]
+
+
+KILLER, KILLER_PW = "hy_sa_killer", "sa-killer"  # PROCESS, not CONNECTION ADMIN
+VICTIM, VICTIM_PW = "hy_sa_victim", "sa-victim"
+
+
+@pytest.fixture
+def kill_users(start_halyard, cluster):
+    from util import mysql_native_hash
+    for user, pw, grant in ((KILLER, KILLER_PW, "SELECT, PROCESS"), (VICTIM, VICTIM_PW, "SELECT")):
+        cluster.sql(0, f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{pw}'")
+        cluster.sql(0, f"GRANT {grant} ON *.* TO '{user}'@'%'")
+    cluster.sync()
+    h = start_halyard(users=[{"name": u, "password_hash": mysql_native_hash(p)} for u, p in (
+        (APP_USER, APP_PASSWORD), (KILLER, KILLER_PW), (VICTIM, VICTIM_PW))])
+    yield h
+    for user in (KILLER, VICTIM):
+        cluster.sql(0, f"DROP USER IF EXISTS '{user}'@'%'")
+
+
+@pytest.mark.parametrize("kill", ["KILL USER", "KILL QUERY USER", "KILL CONNECTION USER"])
+@pytest.mark.parametrize("victim_open", [False, True])
+def test_kill_user_of_another_account(kill_users, cluster, kill, victim_open):
+    """An account with PROCESS but not CONNECTION ADMIN kills another
+    account's threads: 1095 when that account has a connection, OK when
+    it has none. Through halyard, the other account's session closed has
+    left a pooled connection on the primary, which is no client's."""
+    h = kill_users
+    out = []
+    for port in (h.port, cluster.primary_port):
+        v = login(port, VICTIM, VICTIM_PW)
+        v.query("SELECT 1")
+        if not victim_open:
+            v.close()
+        k = login(port, KILLER, KILLER_PW)
+        for _ in range(50):  # the victim's close reaches the server
+            n = int(k.query(f"SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                            f"WHERE USER = '{VICTIM}'")[0].rows[0][0])
+            if n == int(victim_open):
+                break
+            import time
+            time.sleep(0.1)
+        out.append(answer(k, f"{kill} '{VICTIM}'"))
+        k.close()
+        if victim_open:
+            v.close()
+    want = [("error", 1095, "HY000")] if victim_open else [("ok", 2)]
+    assert out[1] == want  # the server's
+    assert out[0] == out[1]

@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "halyard/protocol/connreg.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/sql/sysview.h"
@@ -57,12 +59,38 @@ static void test_users(void **state)
     assert_false(k.user.any_host);
     assert_int_equal(parse("kill user `x`@localhost", &k), KILL_USER);
     assert_string_equal(k.user.host, "localhost");
+    assert_false(k.user.query);
+    assert_int_equal(parse("KILL QUERY USER app", &k), KILL_USER);
+    assert_true(k.user.query);
+    assert_string_equal(k.user.user, "app");
     /* the server's to answer */
-    assert_int_equal(parse("KILL QUERY USER app", &k), KILL_NONE);
     assert_int_equal(parse("KILL USER CURRENT_USER", &k), KILL_NONE);
     assert_int_equal(parse("KILL USER 'unterminated", &k), KILL_NONE);
     assert_int_equal(parse("KILL USER app extra", &k), KILL_NONE);
     assert_int_equal(parse("KILL USER", &k), KILL_NONE);
+}
+
+/* KILL USER of another account: what halyard asks the primary first. */
+static void test_user_read(void **state)
+{
+    (void)state;
+    struct connreg_row rows[2] = {{.thread = 17, .session = 0}, {.thread = 4242, .session = 9}};
+    char *q = kill_user_sql("o'k", rows, 2);
+    assert_non_null(q);
+    assert_non_null(strstr(q, "WHERE USER = 'o\\'k' AND ID NOT IN (0,17,4242))"));
+    assert_non_null(strstr(q, "'CONNECTION ADMIN'"));
+    free(q);
+    assert_null(kill_user_sql("x", rows, KILL_USER_CONNS_MAX + 1));
+    uint64_t n = 9;
+    bool proc = false, may = true;
+    assert_true(kill_user_read("3,1,0", &n, &proc, &may));
+    assert_true(n == 3 && proc && !may);
+    assert_true(kill_user_read("0,0,1", &n, &proc, &may));
+    assert_true(n == 0 && !proc && may);
+    assert_false(kill_user_read("3,1", &n, &proc, &may));
+    assert_false(kill_user_read("3,1,0x", &n, &proc, &may));
+    assert_false(kill_user_read("-3,1,0", &n, &proc, &may));
+    assert_false(kill_user_read(NULL, &n, &proc, &may));
 }
 
 static void test_query_ids(void **state)
@@ -116,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_query_ids),
         cmocka_unit_test(test_query_id_map),
         cmocka_unit_test(test_users),
+        cmocka_unit_test(test_user_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,7 @@ enum internal_op {
     INT_SYSVIEW,    /* the columns of a server's process list (session_sysview.c) */
     INT_SYSPEER,    /* its rows of halyard's sessions on another backend (the same) */
     INT_KILL_QID,   /* the value of KILL QUERY ID's expression (session.c) */
+    INT_KILL_USER,  /* KILL USER: that account's threads that are not halyard's (session.c) */
     INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
 };
 
@@ -456,15 +457,31 @@ struct sess_kill {
      * that runs again: qid_state 1 = a number in qid_value, 2 = none */
     uint8_t qid_state;
     uint64_t qid_value;
-    /* our KILL CONNECTION USER in flight (malloc'd), else NULL: once the
-     * server accepts it, halyard ends that account's sessions too */
+    /* our KILL [QUERY] USER in flight (malloc'd), else NULL: once the
+     * server accepts a KILL CONNECTION USER, halyard ends that account's
+     * sessions too */
     struct kill_user *kill_user;
+    /* KILL USER of another account: its threads on the primary that are
+     * not halyard's connections, read (INT_KILL_USER) for the command
+     * that runs again: kuser_state 1 = kuser_threads read, 2 = not known */
+    uint8_t kuser_state;
+    uint64_t kuser_threads;
+    bool kuser_process, kuser_may_kill; /* what else the read said */
 };
 
 struct kill_user {
     char user[96];
     char host[64]; /* a host pattern; "" = any */
     bool any_host;
+    bool query; /* KILL QUERY USER: the statements, not the sessions */
+    /* Set when it goes out: that account's threads a server without
+     * halyard would have, as far as known (other_known): its threads on
+     * the primary that are not halyard's connections, and halyard's
+     * sessions of it. */
+    bool other_known;
+    uint64_t others;
+    bool process;  /* the reader sees other accounts' threads */
+    bool may_kill; /* ... and may kill them (SUPER, CONNECTION ADMIN) */
 };
 
 #endif /* HALYARD_SESSION_PARTS_H */
