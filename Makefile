@@ -107,6 +107,7 @@ clients: $(CLIENT_BIN)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	tools/mtr --self-test
 
 # Includes go downward only (docs/ARCHITECTURE.md, "Layers"); each part of
 # struct session is written only by the files its row names ("Who writes
