@@ -551,7 +551,9 @@ static void idle_literals(struct textbuf *t, const char *cols, const struct regi
 /* The rows of halyard's sessions that hold no connection (no server lists
  * them), each as its own SELECT, which the server keeps where it would
  * show the reader that session: of the reader's own user, or any to a
- * reader with PROCESS. For SHOW PROCESSLIST (cols NULL) the rows as SHOW
+ * reader with PROCESS: granted to it, or through a role it enabled (USER_
+ * PRIVILEGES does not list a role's), as the server shows it another
+ * account's thread (halyard's monitor's is one). For SHOW PROCESSLIST (cols NULL) the rows as SHOW
  * writes them; else one text a row, its literals (peer_sql). NULL: none. */
 static char *idle_sql(struct session *s, const char *cols)
 {
@@ -607,7 +609,9 @@ static char *idle_sql(struct session *s, const char *cols)
         put_text(&t, r[i].user);
         textbuf_printf(&t, " OR EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES WHERE "
                            "PRIVILEGE_TYPE = 'PROCESS' AND GRANTEE = CONCAT('''', "
-                           "REPLACE(CURRENT_USER(), '@', '''@'''), ''''))");
+                           "REPLACE(CURRENT_USER(), '@', '''@'''), '''')) OR EXISTS (SELECT 1 "
+                           "FROM information_schema.PROCESSLIST WHERE USER <> "
+                           "SUBSTRING_INDEX(USER(), '@', 1))");
     }
     bool cut = t.overflow || row.overflow;
     textbuf_free(&row);

@@ -18,11 +18,13 @@ from util import APP_PASSWORD, APP_USER, MONITOR_PASSWORD, MONITOR_USER, mysql_n
 
 PLAIN, PLAIN_PW = "hy_pl_plain", "pl-plain"
 PROC, PROC_PW = "hy_pl_proc", "pl-proc"
+ROLED, ROLED_PW, ROLE = "hy_pl_roled", "pl-roled", "hy_pl_process_role"  # PROCESS by a role
 USERS = [
     {"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
     {"name": MONITOR_USER, "password_hash": mysql_native_hash(MONITOR_PASSWORD)},
     {"name": PLAIN, "password_hash": mysql_native_hash(PLAIN_PW)},
     {"name": PROC, "password_hash": mysql_native_hash(PROC_PW)},
+    {"name": ROLED, "password_hash": mysql_native_hash(ROLED_PW)},
 ]
 SHOWS = ["SHOW PROCESSLIST", "SHOW FULL PROCESSLIST",
          "SELECT ID, USER, COMMAND, TIME FROM information_schema.PROCESSLIST"]
@@ -30,13 +32,18 @@ SHOWS = ["SHOW PROCESSLIST", "SHOW FULL PROCESSLIST",
 
 @pytest.fixture
 def h(start_halyard, cluster):
-    for user, pw, grant in ((PLAIN, PLAIN_PW, "SELECT"), (PROC, PROC_PW, "SELECT, PROCESS")):
+    for user, pw, grant in ((PLAIN, PLAIN_PW, "SELECT"), (PROC, PROC_PW, "SELECT, PROCESS"),
+                            (ROLED, ROLED_PW, "SELECT")):
         cluster.sql(0, f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '{pw}'")
         cluster.sql(0, f"GRANT {grant} ON *.* TO '{user}'@'%'")
+    cluster.sql(0, f"CREATE ROLE IF NOT EXISTS {ROLE}")
+    cluster.sql(0, f"GRANT PROCESS ON *.* TO {ROLE}")
+    cluster.sql(0, f"GRANT {ROLE} TO '{ROLED}'@'%'")
     cluster.sync()
     yield start_halyard(users=USERS)
-    for user in (PLAIN, PROC):
+    for user in (PLAIN, PROC, ROLED):
         cluster.sql(0, f"DROP USER IF EXISTS '{user}'@'%'")
+    cluster.sql(0, f"DROP ROLE IF EXISTS {ROLE}")
 
 
 def _open(connect, user, pw, n):
@@ -45,10 +52,11 @@ def _open(connect, user, pw, n):
     return conns, ids
 
 
-def _seen(h, cluster, reader, reader_pw, sql):
+def _seen(h, cluster, reader, reader_pw, sql, first=None):
     """For halyard and direct: two idle sessions of app and one of PLAIN
-    are opened, then `reader` runs `sql`; which of those sessions it sees,
-    as (user, command) in the order opened, and their idle times."""
+    are opened, then `reader` runs `first` (if given) and `sql`; which of
+    those sessions it sees, as (user, command) in the order opened, and
+    their idle times."""
     out = {}
     for where in ("h", "d"):
         if where == "h":
@@ -61,6 +69,8 @@ def _seen(h, cluster, reader, reader_pw, sql):
         time.sleep(1.2)
         r = connect(user=reader, password=reader_pw, autocommit=True)
         try:
+            if first is not None:
+                q(r, first)
             rows = {int(row[0]): row for row in q(r, sql)}
         finally:
             for c in apps + plains + [r]:
@@ -98,6 +108,16 @@ def test_without_process(h, cluster, sql):
 def test_with_process(h, cluster, sql):
     """A user with PROCESS sees every session."""
     got, want = _seen(h, cluster, PROC, PROC_PW, sql)
+    assert want == [(APP_USER, "Sleep", True)] * 2 + [(PLAIN, "Sleep", True)]
+    assert got == want
+
+
+@pytest.mark.parametrize("sql", SHOWS)
+def test_with_process_by_a_role(h, cluster, sql):
+    """PROCESS held only through a role, once SET ROLE enables it: every
+    session, as on the server. Before 2026-11-27 halyard looked for the
+    privilege granted to the account itself and showed only its own."""
+    got, want = _seen(h, cluster, ROLED, ROLED_PW, sql, first=f"SET ROLE {ROLE}")
     assert want == [(APP_USER, "Sleep", True)] * 2 + [(PLAIN, "Sleep", True)]
     assert got == want
 
