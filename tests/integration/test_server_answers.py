@@ -3,10 +3,12 @@ place (issue 47 items 5 and 9), each shape run through halyard and
 directly on the primary, halyard's answer compared with the server's.
 """
 
+import time
+
 import pytest
 
 from rawmysql import CLIENT_MULTI_STATEMENTS, DEFAULT_CAPS, MySQLError, RawConn
-from util import APP_PASSWORD, APP_USER
+from util import APP_PASSWORD, APP_USER, mysql_native_hash
 
 
 def login(port, user=APP_USER, password=APP_PASSWORD):
@@ -91,7 +93,6 @@ VICTIM, VICTIM_PW = "hy_sa_victim", "sa-victim"
 
 @pytest.fixture
 def kill_users(start_halyard, cluster):
-    from util import mysql_native_hash
     for user, pw, grant in ((KILLER, KILLER_PW, "SELECT, PROCESS"), (VICTIM, VICTIM_PW, "SELECT")):
         cluster.sql(0, f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{pw}'")
         cluster.sql(0, f"GRANT {grant} ON *.* TO '{user}'@'%'")
@@ -105,16 +106,21 @@ def kill_users(start_halyard, cluster):
 
 @pytest.mark.parametrize("kill", ["KILL USER", "KILL QUERY USER", "KILL CONNECTION USER"])
 @pytest.mark.parametrize("victim_open", [False, True])
-def test_kill_user_of_another_account(kill_users, cluster, kill, victim_open):
+@pytest.mark.parametrize("victim_ran", ["SELECT 1", "SELECT 1 FOR UPDATE"])
+def test_kill_user_of_another_account(kill_users, cluster, kill, victim_open, victim_ran):
     """An account with PROCESS but not CONNECTION ADMIN kills another
     account's threads: 1095 when that account has a connection, OK when
-    it has none. Through halyard, the other account's session closed has
-    left a pooled connection on the primary, which is no client's."""
+    it has none. Through halyard, a session of that account idle on no
+    connection (its read ran on a replica) is one, and the pooled
+    connection on the primary that a closed one left (its locking read
+    ran there) is none: no client's. Direct first, on a primary where
+    halyard has no connection of that account yet (a fresh one each case:
+    the fixture starts a halyard and makes the accounts again)."""
     h = kill_users
     out = []
-    for port in (h.port, cluster.primary_port):
+    for port in (cluster.primary_port, h.port):
         v = login(port, VICTIM, VICTIM_PW)
-        v.query("SELECT 1")
+        v.query(victim_ran)
         if not victim_open:
             v.close()
         k = login(port, KILLER, KILLER_PW)
@@ -123,12 +129,11 @@ def test_kill_user_of_another_account(kill_users, cluster, kill, victim_open):
                             f"WHERE USER = '{VICTIM}'")[0].rows[0][0])
             if n == int(victim_open):
                 break
-            import time
             time.sleep(0.1)
         out.append(answer(k, f"{kill} '{VICTIM}'"))
         k.close()
         if victim_open:
             v.close()
     want = [("error", 1095, "HY000")] if victim_open else [("ok", 2)]
-    assert out[1] == want  # the server's
-    assert out[0] == out[1]
+    assert out[0] == want  # the server's
+    assert out[1] == out[0]
