@@ -73,18 +73,24 @@ THREADS = ["SHOW GLOBAL STATUS LIKE 'Threads_connected'",
 def test_threads_connected_counts_idle_sessions(halyard, cluster, read):
     """Three more clients, idle: Threads_connected grows by 3, on the
     server as through halyard, where an idle session holds no
-    connection in transaction pool mode."""
+    connection in transaction pool mode. (The primary is shared with
+    what the tests before left closing: a side is measured again, up to
+    3 times, until nothing else moved meanwhile.)"""
     grew = []
-    for port in (halyard.port, cluster.primary_port):
-        c = login(port)
-        before = int(c.query(read)[0].rows[0][1])
-        more = [login(port) for _ in range(3)]
-        after = int(c.query(read)[0].rows[0][1])
-        for m in more + [c]:
-            m.close()
+    for port in (cluster.primary_port, halyard.port):
+        for _ in range(3):
+            c = login(port)
+            before = int(c.query(read)[0].rows[0][1])
+            more = [login(port) for _ in range(3)]
+            after = int(c.query(read)[0].rows[0][1])
+            for m in more + [c]:
+                m.close()
+            if after - before == 3:
+                break
+            time.sleep(1)
         grew.append(after - before)
-    assert grew[1] == 3  # the server's
-    assert grew[0] == grew[1]
+    assert grew[0] == 3  # the server's
+    assert grew[1] == grew[0]
 
 
 KILLER, KILLER_PW = "hy_sa_killer", "sa-killer"  # PROCESS, not CONNECTION ADMIN
