@@ -1742,10 +1742,11 @@ static void command_kill_user(struct session *s, uint32_t len, const struct kill
     bool other = ku->any_host && (s->who.user == NULL || strcmp(s->who.user, ku->user) != 0);
     if (other && s->kill.kuser_state == 0) {
         struct connreg_row *rows = malloc(KILL_USER_CONNS_MAX * sizeof(*rows));
-        size_t n = rows != NULL ? connreg_list(connreg_server(s->conns.cur->be->address,
-                                                              s->conns.cur->be->port),
-                                               rows, KILL_USER_CONNS_MAX)
-                                : SIZE_MAX;
+        size_t n =
+            rows != NULL
+                ? connreg_list(connreg_server(s->conns.cur->be->address, s->conns.cur->be->port),
+                               rows, KILL_USER_CONNS_MAX)
+                : SIZE_MAX;
         char *q = n <= KILL_USER_CONNS_MAX ? kill_user_sql(ku->user, rows, n) : NULL;
         free(rows);
         if (q == NULL) {

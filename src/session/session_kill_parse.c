@@ -155,8 +155,10 @@ char *kill_user_sql(const char *user, const struct connreg_row *threads, size_t 
         free(q);
         return NULL;
     }
-    int m = snprintf(q, cap, "SELECT CONCAT_WS(',', (SELECT COUNT(*) FROM "
-                     "information_schema.PROCESSLIST WHERE USER = %s AND ID NOT IN (0", name);
+    int m = snprintf(q, cap,
+                     "SELECT CONCAT_WS(',', (SELECT COUNT(*) FROM "
+                     "information_schema.PROCESSLIST WHERE USER = %s AND ID NOT IN (0",
+                     name);
     for (size_t i = 0; i < n; i++)
         m += snprintf(q + m, cap - (size_t)m, ",%u", threads[i].thread);
     snprintf(q + m, cap - (size_t)m, "%s",

@@ -140,10 +140,8 @@ static void test_query_id_map(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ids),
-        cmocka_unit_test(test_query_ids),
-        cmocka_unit_test(test_query_id_map),
-        cmocka_unit_test(test_users),
+        cmocka_unit_test(test_ids),          cmocka_unit_test(test_query_ids),
+        cmocka_unit_test(test_query_id_map), cmocka_unit_test(test_users),
         cmocka_unit_test(test_user_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
