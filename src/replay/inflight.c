@@ -10,6 +10,7 @@
 
 #include "halyard/protocol/binlog.h"
 #include "halyard/replay/inflight.h"
+#include "halyard/sql/quote.h"
 
 /* `v` in decimal at `out`; its length. */
 static size_t put_dec(char *out, uint64_t v)
@@ -287,4 +288,64 @@ bool inflight_is_insert(const char *sql, size_t len)
     }
     return (len - i >= 6 && strncasecmp(sql + i, "INSERT", 6) == 0) ||
            (len - i >= 7 && strncasecmp(sql + i, "REPLACE", 7) == 0);
+}
+
+/* One table's row of inflight_triggers_sql: `d` and `t` quoted. */
+static int triggers_row(char *out, size_t cap, unsigned i, const char *d, const char *t)
+{
+    /* GRANTEE is 'user'@'host'; CURRENT_USER() is user@host */
+    static const char me[] = "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+                             "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')";
+    return snprintf(
+        out, cap,
+        "%sSELECT %u, "
+        "(SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND "
+        "TABLE_NAME = %s AND TABLE_TYPE = 'BASE TABLE'), "
+        "(SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = %s AND "
+        "EVENT_OBJECT_TABLE = %s), "
+        "(SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = %s AND "
+        "PRIVILEGE_TYPE = 'TRIGGER') + "
+        "(SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = %s AND "
+        "TABLE_SCHEMA = %s AND PRIVILEGE_TYPE = 'TRIGGER') + "
+        "(SELECT COUNT(*) FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = %s AND "
+        "TABLE_SCHEMA = %s AND TABLE_NAME = %s AND PRIVILEGE_TYPE = 'TRIGGER')",
+        i > 0 ? " UNION ALL " : "", i, d, t, d, t, me, me, d, me, d, t);
+}
+
+size_t inflight_triggers_sql(char *out, size_t cap, const char tables[][INFLIGHT_TABLE_MAX],
+                             unsigned n)
+{
+    size_t len = 0;
+    if (n == 0 || cap == 0)
+        return 0;
+    for (unsigned i = 0; i < n; i++) {
+        const char *dot = strrchr(tables[i], '.');
+        char schema[INFLIGHT_TABLE_MAX], d[2 * INFLIGHT_TABLE_MAX + 2],
+            t[2 * INFLIGHT_TABLE_MAX + 2];
+        if (dot == NULL || dot == tables[i] || dot[1] == '\0')
+            return 0;
+        memcpy(schema, tables[i], (size_t)(dot - tables[i]));
+        schema[dot - tables[i]] = '\0';
+        if (sql_quote(d, sizeof(d), schema) == 0 || sql_quote(t, sizeof(t), dot + 1) == 0)
+            return 0;
+        int w = triggers_row(out + len, cap - len, i, d, t);
+        if (w < 0 || (size_t)w >= cap - len)
+            return 0;
+        len += (size_t)w;
+    }
+    return len;
+}
+
+const char *inflight_triggers_why(long base, long triggers, long grants)
+{
+    if (base <= 0)
+        return "is not a base table monitor.user sees (a view, or monitor.user lacks the "
+               "TRIGGER privilege on it, which it needs to see the table's triggers)";
+    if (triggers > 0)
+        return "has triggers: a BEFORE trigger that writes a table puts its own statement "
+               "in the binary log in the write's place, without the mark";
+    if (grants <= 0)
+        return "may have triggers monitor.user cannot see (it lacks the TRIGGER privilege "
+               "on it)";
+    return NULL;
 }

@@ -38,7 +38,10 @@
  *     other replica in reach and caught up (so it is the replica that had
  *     received the most: backend_rt.promoted_how):
  *     what the old primary may have committed reached a replica first, and
- *     that replica's log is the one read. An autocommit write is run once
+ *     that replica's log is the one read; and no table the write (or its
+ *     transaction) changed has triggers, seen (triggers_check: a BEFORE
+ *     trigger's statement takes the write's place in Annotate_rows, the
+ *     mark missing though it committed). An autocommit write is run once
  *     on the new primary (put back in front of `up`); a COMMIT is run again
  *     with its transaction by transaction_replay when that is on and the
  *     transaction replayable, else the client gets 1213 (rolled back);
@@ -71,6 +74,7 @@
 #include "halyard/core/log.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/protocol/sqlclient.h"
+#include "halyard/sql/cache_sql.h"
 #include "halyard/replay/inflight.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
@@ -108,6 +112,7 @@ enum inflight_step {
     IS_SCAN,    /* a file's events: the mark? */
     IS_ROWS,    /* found: its row events, read by a binlog dump */
     IS_AUTOINC, /* the AUTO_INCREMENT column of its first inserted row's table */
+    IS_TRIGGERS, /* not found: do the tables it wrote have triggers? (inflight.h) */
 };
 
 struct sess_inflight {
@@ -123,6 +128,10 @@ struct sess_inflight {
     bool ps;                    /* the write in flight is an EXECUTE: `pkt` holds it unmarked */
     bool ps_insert;             /* ... of a text beginning with INSERT or REPLACE */
     uint64_t seq;               /* the session's last write transaction */
+    /* the tables the marked writes of transaction `seq` change (tables_note) */
+    char wrote[INFLIGHT_TABLES][INFLIGHT_TABLE_MAX];
+    unsigned n_wrote;
+    bool wrote_unknown; /* a write whose tables the text does not tell, or too many */
     char mark[INFLIGHT_MARK_MAX];
     size_t mark_len; /* without its trailing space */
     uint8_t *pkt;    /* the marked statement: header, command, mark, text */
@@ -344,9 +353,49 @@ static bool mark_take(struct session *s, struct sess_inflight *f, enum inflight_
             return false;
         f->seq++;
         f->trx_marked = true;
+        f->n_wrote = 0;
+        f->wrote_unknown = false;
         f->mark_len = inflight_mark(f->mark, boot, s->id, f->seq) - 1;
     }
     return true;
+}
+
+/* The table the marked write `sql` changes, noted for its transaction
+ * (inflight.h, "Triggers"); one the text does not tell (several tables,
+ * INSERT ... SELECT, a call of a function that may be stored, a user
+ * variable...) leaves the transaction's unknown. A prepared text's `?`
+ * marks stand for values: each is read as a 0 (in a string or a comment
+ * too, which changes no table's name; not with a quoted name about). */
+static void tables_note(struct session *s, struct sess_inflight *f, const char *sql, size_t len,
+                        bool prepared)
+{
+    _Static_assert(INFLIGHT_TABLE_MAX == CACHE_SQL_NAME_MAX, "a table's name as cache_sql's");
+    struct cache_sql w;
+    char *copy = NULL;
+    if (prepared && memchr(sql, '?', len) != NULL) {
+        copy = memchr(sql, '`', len) == NULL ? malloc(len) : NULL;
+        if (copy == NULL) {
+            f->wrote_unknown = true;
+            return;
+        }
+        for (size_t i = 0; i < len; i++)
+            copy[i] = sql[i] == '?' ? '0' : sql[i];
+        sql = copy;
+    }
+    enum cache_sql_verdict v = cache_sql_written(sql, len, s->route.lex_opts, session_schema(s), &w);
+    free(copy);
+    if (v != CACHE_SQL_OK) {
+        f->wrote_unknown = true;
+        return;
+    }
+    for (unsigned i = 0; i < f->n_wrote; i++)
+        if (strcmp(f->wrote[i], w.tables[0]) == 0)
+            return;
+    if (f->n_wrote == INFLIGHT_TABLES) {
+        f->wrote_unknown = true;
+        return;
+    }
+    memcpy(f->wrote[f->n_wrote++], w.tables[0], sizeof(w.tables[0]));
 }
 
 /* ---- prepared writes
@@ -388,6 +437,7 @@ char *session_inflight_ps_text(struct session *s, const char *sql, uint32_t len,
     memcpy(out, f->mark, f->mark_len + 1); /* the mark and its space */
     memcpy(out + f->mark_len + 1, sql, len);
     *n = f->mark_len + 1 + (size_t)len;
+    tables_note(s, f, sql, len, true);
     return out;
 }
 
@@ -447,6 +497,8 @@ static bool inflight_send(struct session *s, struct sess_inflight *f, enum infli
     memcpy(q + f->mark_len + 1, p + 1, len - 1);
     mysql_hdr_write(f->pkt, (uint32_t)(n - MYSQL_HEADER_SIZE), 0);
     f->pkt_len = (uint32_t)n;
+    if (k == IF_TRX) /* an autocommit write's are read from f->pkt if it is lost */
+        tables_note(s, f, (const char *)p + 1, len - 1, false);
     consume_packet(s, len);
     bool writes = s->query.cmd_writes;
     command_send_own(s, COM_QUERY, f->pkt, n);
@@ -460,6 +512,11 @@ void session_inflight_done(struct session *s)
     struct sess_inflight *f = s->inflight;
     if (f == NULL || f->step != IS_IDLE)
         return;
+    /* a write sent as autocommit that began a transaction (autocommit
+     * off): its table counts for the transaction's COMMIT */
+    if (f->inflight == IF_WRITE && !f->ps && (s->route.status & SERVER_STATUS_IN_TRANS))
+        tables_note(s, f, (const char *)f->pkt + MYSQL_HEADER_SIZE + 1 + f->mark_len + 1,
+                    f->pkt_len - (MYSQL_HEADER_SIZE + 1 + f->mark_len + 1), false);
     f->inflight = IF_NONE;
     if (f->pkt_cap > INFLIGHT_PKT_KEEP) { /* a large write's copy is not kept */
         free(f->pkt);
@@ -964,6 +1021,65 @@ static void rows_start(struct session *s)
         rows_give_up(s, "no connection for a binlog dump");
 }
 
+/* ---- not found, and the proof holds: unless a table the write (or its
+ * transaction) changed has triggers, or may have (inflight.h,
+ * "Triggers"), it did not commit. */
+
+static void triggers_check(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    if (f->kind == IF_WRITE && !f->ps) {
+        size_t skip = MYSQL_HEADER_SIZE + 1 + f->mark_len + 1;
+        tables_note(s, f, (const char *)f->pkt + skip, f->pkt_len - skip, false);
+    }
+    char sql[INFLIGHT_TRIG_SQL];
+    size_t n =
+        f->wrote_unknown ? 0 : inflight_triggers_sql(sql, sizeof(sql), f->wrote, f->n_wrote);
+    if (n == 0) {
+        snprintf(f->why, sizeof(f->why),
+                 "not in the binary log of %s, and which tables it changed is not known (a "
+                 "trigger of one may have put its own statement in the log in the write's "
+                 "place, without the mark)",
+                 f->new_name);
+        inflight_unknown(s);
+        return;
+    }
+    f->step = IS_TRIGGERS;
+    if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK) {
+        snprintf(f->why, sizeof(f->why), "could not query %s", f->new_name);
+        inflight_unknown(s);
+    }
+}
+
+static void triggers_read(struct session *s, const struct sqlresult *res)
+{
+    struct sess_inflight *f = s->inflight;
+    if (!res->ok || res->n_cols < 4 || res->n_rows != f->n_wrote) {
+        snprintf(f->why, sizeof(f->why),
+                 "not in the binary log of %s, and whether the tables it changed have "
+                 "triggers is not known: %.160s",
+                 f->new_name, res->ok ? "an answer of another shape" : res->err_msg);
+        inflight_unknown(s);
+        return;
+    }
+    for (size_t r = 0; r < res->n_rows; r++) {
+        const char *v[4];
+        for (int c = 0; c < 4; c++)
+            v[c] = sqlresult_get(res, r, c);
+        unsigned long i = v[0] != NULL ? strtoul(v[0], NULL, 10) : f->n_wrote;
+        const char *why = i < f->n_wrote && v[1] != NULL && v[2] != NULL && v[3] != NULL
+                              ? inflight_triggers_why(atol(v[1]), atol(v[2]), atol(v[3]))
+                              : "is not known";
+        if (why != NULL) {
+            snprintf(f->why, sizeof(f->why), "not in the binary log of %s, but %.130s %s",
+                     f->new_name, i < f->n_wrote ? f->wrote[i] : "a table", why);
+            inflight_unknown(s);
+            return;
+        }
+    }
+    inflight_not_committed(s);
+}
+
 /* cluster = galera. A writeset its writer committed had reached every
  * member of its view first (Galera delivers a writeset, to its sender too,
  * only once all members have it), and a member delivers and applies what
@@ -1015,6 +1131,10 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
     struct sess_inflight *f = s->inflight;
     if (f->step == IS_AUTOINC) {
         autoinc_read(s, res);
+        return;
+    }
+    if (f->step == IS_TRIGGERS) {
+        triggers_read(s, res);
         return;
     }
     if (!res->ok) {
@@ -1116,7 +1236,7 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
             return;
         }
         if (f->proven)
-            inflight_not_committed(s);
+            triggers_check(s);
         else
             inflight_unknown(s);
         return;

@@ -14,12 +14,18 @@ the new primary, where what their OKs said cannot be read:
 
 Each client gets 1180 saying the write committed and why its counts are
 unknown, never an OK with other counts; each row is written once.
+
+A write to a table with triggers, not found, is not taken as not
+committed (a BEFORE trigger's statement takes its place in the log), nor
+is one whose table's triggers monitor.user cannot see: 1180, never run
+again.
 """
 import pymysql
 from pymysql.constants import CLIENT
 
 from test_failover import kill_now, writable_nodes
-from test_inflight import (in_thread, kill_and_join, own_cluster, start,
+from test_inflight import (TABLE, in_thread, kill_and_join, lock_and_kill, own_cluster, rows,
+                           start,
                            without_acknowledgements)
 from util import wait_until
 
@@ -133,3 +139,62 @@ def test_last_insert_id_after_a_write_found_committed(start_halyard, tmp_path, r
     cur.execute("SELECT LAST_INSERT_ID()")
     assert cur.fetchall() == ((3,),)
     a.close()
+
+
+BEFORE = "fi.b"
+BEFORE_SQL = f"INSERT INTO {BEFORE} (v) VALUES (30)"
+
+
+def test_a_write_whose_before_trigger_writes_another_table(start_halyard, tmp_path, request):
+    """A BEFORE INSERT trigger writing another table: MariaDB's
+    Annotate_rows event holds the trigger's statement, not the client's
+    marked text, so the mark of the write is not in the new primary's
+    binary log although the write committed there. Not found cannot prove
+    "not committed" then: 1180, the row there once (directly: 1 row, id 3)."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    for t in (BEFORE, "fi.b2"):
+        c.sql(0, f"CREATE TABLE {t}_log (n BIGINT AUTO_INCREMENT PRIMARY KEY, v INT)")
+        c.sql(0, f"CREATE TABLE {t} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
+        c.sql(0, f"INSERT INTO {t} (v) VALUES (1), (2)")
+        c.sql(0, f"CREATE TRIGGER {t}_bi BEFORE INSERT ON {t} FOR EACH ROW "
+                 f"INSERT INTO {t}_log (v) VALUES (NEW.v)")
+    c.sync()
+    d = pymysql.connect(**c.conn_params(0))
+    assert answer(d, BEFORE_SQL.replace(BEFORE, "fi.b2")) == (1, 3)
+    d.close()
+    conf, h = start(c, start_halyard, tmp_path)
+    without_acknowledgements(c, c.replicas)
+    a = pymysql.connect(**h.conn_params(read_timeout=60))
+    ta, ra = in_thread(lambda: answer(a, BEFORE_SQL))
+    for i in c.replicas:
+        wait_until(lambda: c.value(i, f"SELECT COUNT(*) FROM {BEFORE}") == 3, 10,
+                   what=f"node{i} to have the row")
+    kill_and_join(c, (ta,))
+    new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
+    a.close()
+    got = sorted(c.sql(new[0], f"SELECT id, v FROM {BEFORE}"))
+    assert got == [(1, 1), (2, 2), (3, 30)], (got, ra)
+    code, msg = ra["error"]
+    assert code == 1180 and "whether it committed is unknown" in msg, ra
+    assert "trigger" in msg, msg
+
+
+def test_a_write_whose_table_s_triggers_are_not_seen_is_unknown(start_halyard, tmp_path, request):
+    """The same proof when monitor.user lacks the TRIGGER privilege, without
+    which information_schema.TRIGGERS lists no trigger: an UPDATE waiting on
+    a row lock when the primary is killed (it never committed) is not run
+    again on a guess that its table has none: 1180 naming the privilege,
+    the row unchanged. With the privilege it runs once
+    (test_inflight.py::test_in_flight_write_not_committed_runs_once)."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    c.sql(0, "REVOKE TRIGGER ON *.* FROM 'monitor'@'%'")
+    c.sync()
+    conf, h = start(c, start_halyard, tmp_path)
+    a, r = lock_and_kill(c, h, f"UPDATE {TABLE} SET v = v + 1 WHERE id = 2")
+    a.close()
+    code, msg = r["error"]
+    assert code == 1180 and "whether it committed is unknown" in msg, r
+    assert "but fi.t is not a base table monitor.user sees" in msg, msg
+    assert "lacks the TRIGGER privilege" in msg, msg
+    new = writable_nodes(c)
+    assert rows(c, new[0]) == [(1, 10), (2, 20)]

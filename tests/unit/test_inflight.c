@@ -16,6 +16,10 @@
  *     after image), the end at XID or the next GTID; a rows event of an
  *     unmapped table, a compressed or truncated one: failed
  *   - INSERT and REPLACE recognised after spaces and comments
+ *   - the triggers query: one row per table, its name quoted, the schema
+ *     split at the last dot; a name without a schema, one that does not
+ *     quote or a query over the bound: 0; the verdict: no trigger, seen,
+ *     is the only clean one
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -281,6 +285,31 @@ static void test_is_insert(void **state)
         assert_false(inflight_is_insert(no[i], strlen(no[i])));
 }
 
+static void test_triggers(void **state)
+{
+    (void)state;
+    char sql[INFLIGHT_TRIG_SQL];
+    const char two[][INFLIGHT_TABLE_MAX] = {"fi.b", "o'k.t"};
+    size_t n = inflight_triggers_sql(sql, sizeof(sql), two, 2);
+    assert_true(n > 0 && n == strlen(sql));
+    assert_non_null(strstr(sql, "SELECT 0, "));
+    assert_non_null(strstr(sql, " UNION ALL SELECT 1, "));
+    assert_non_null(strstr(sql, "EVENT_OBJECT_SCHEMA = 'fi' AND EVENT_OBJECT_TABLE = 'b'"));
+    assert_non_null(strstr(sql, "TABLE_SCHEMA = 'o\\'k' AND TABLE_NAME = 't'"));
+    assert_null(strstr(sql, "SELECT 2, "));
+    const char bad[][INFLIGHT_TABLE_MAX] = {"nodot"};
+    assert_int_equal(inflight_triggers_sql(sql, sizeof(sql), bad, 1), 0);
+    const char lead[][INFLIGHT_TABLE_MAX] = {".t"};
+    assert_int_equal(inflight_triggers_sql(sql, sizeof(sql), lead, 1), 0);
+    assert_int_equal(inflight_triggers_sql(sql, 100, two, 2), 0);
+    assert_int_equal(inflight_triggers_sql(sql, sizeof(sql), two, 0), 0);
+    assert_null(inflight_triggers_why(1, 0, 1));
+    assert_non_null(strstr(inflight_triggers_why(1, 2, 1), "has triggers"));
+    assert_non_null(strstr(inflight_triggers_why(1, 0, 0), "TRIGGER privilege"));
+    assert_non_null(strstr(inflight_triggers_why(0, 0, 0), "not a base table"));
+    assert_non_null(strstr(inflight_triggers_why(0, 0, 1), "not a base table"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_insert_id),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_is_insert),
+        cmocka_unit_test(test_triggers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

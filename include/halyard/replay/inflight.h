@@ -93,4 +93,32 @@ void inflight_rows_free(struct inflight_rows *r);
  * REPLACE, after spaces and comments. */
 bool inflight_is_insert(const char *sql, size_t len);
 
+/* Triggers. MariaDB writes a statement's text into its transaction's
+ * Annotate_rows event at the statement's first row event; when a BEFORE
+ * trigger writes another table, that first row event is the trigger's,
+ * and the Annotate_rows holds the trigger's statement, not the client's
+ * marked text. So a write to a table with triggers may have committed
+ * with its mark missing from the log: not found proves nothing there.
+ * Before "not found" is taken as "not committed", the tables the write
+ * (or the transaction) changed are looked up on the new primary as
+ * monitor.user, which sees a table's triggers in
+ * information_schema.TRIGGERS only with the TRIGGER privilege on it. */
+#define INFLIGHT_TABLES    4    /* tables a write transaction is followed on */
+#define INFLIGHT_TABLE_MAX 130  /* "schema.table" and the NUL (cache_sql.h) */
+#define INFLIGHT_TRIG_SQL  4096 /* inflight_triggers_sql's text at most */
+
+/* The query for `n` tables ("schema.table", lower case, the table's name
+ * without a dot): one row per table, in order: its index, whether it is a
+ * base table the account sees (1 or 0), its triggers, and the TRIGGER
+ * grants the account holds on it (global, on its schema, on it; 0: its
+ * triggers are not seen). Returns the length, 0 when it does not fit in
+ * `cap` or a name does not quote. */
+size_t inflight_triggers_sql(char *out, size_t cap, const char tables[][INFLIGHT_TABLE_MAX],
+                             unsigned n);
+
+/* Why a table the query answered (base, triggers, grants) leaves a write
+ * not found unproven, as a phrase after the table's name; NULL when it
+ * has no trigger, seen. */
+const char *inflight_triggers_why(long base, long triggers, long grants);
+
 #endif
