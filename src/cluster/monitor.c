@@ -46,7 +46,8 @@
     "information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = "                                   \
     "'RPL_SEMI_SYNC_MASTER_WAIT_POINT'), "                                                         \
     "@@log_bin, @@log_slave_updates, @@global.binlog_annotate_row_events, "                        \
-    "@@replicate_annotate_row_events, @@global.wait_timeout, @@global.interactive_timeout"
+    "@@replicate_annotate_row_events, @@global.wait_timeout, @@global.interactive_timeout, "       \
+    "@@global.completion_type"
 #define SLAVES_SQL "SHOW ALL SLAVES STATUS"
 /* A DRAINING backend: the client connections running a statement or
  * holding an InnoDB transaction open (replication and Galera appliers,
@@ -86,7 +87,7 @@
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_desync', "                   \
     "'wsrep_reject_queries', 'sql_mode', 'gtid_binlog_pos', 'log_bin', 'log_slave_updates', "      \
     "'binlog_annotate_row_events', 'replicate_annotate_row_events', 'wait_timeout', "              \
-    "'interactive_timeout')"
+    "'interactive_timeout', 'completion_type')"
 
 enum step {
     STEP_CONNECT = 0,
@@ -448,6 +449,10 @@ static void publish_info(struct monitor_backend *mb)
         in->seen[0].semisync_replica = mb->semisync_replica;
         in->seen[0].semisync_primary = mb->semisync_primary;
         in->seen[0].proof_have = mb->proof_have;
+        if (!(mb->proof_have & PROOF_NO_CHAIN))
+            in->no_chain_since = 0;
+        else if (in->no_chain_since == 0)
+            in->no_chain_since = in->seen[0].at;
         in->seen[0].galera_member =
             galera(mb) && mb->wsrep.primary && mb->wsrep.local_state == GALERA_SYNCED;
         copy_cell(in->seen[0].galera_self, sizeof(in->seen[0].galera_self),
@@ -670,7 +675,8 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     mb->semisync_primary =
         ms != NULL && strcasecmp(ms, "ON") == 0 && wp != NULL && strcasecmp(wp, "AFTER_SYNC") == 0;
     mb->proof_have = proof_settings_parse(sqlresult_get(res, 0, 10), sqlresult_get(res, 0, 11),
-                                          sqlresult_get(res, 0, 12), sqlresult_get(res, 0, 13));
+                                          sqlresult_get(res, 0, 12), sqlresult_get(res, 0, 13)) |
+                     proof_completion_parse(sqlresult_get(res, 0, 16));
     proof_warn(mb);
     idle_note(&mb->rt->wait_timeout_s, sqlresult_get(res, 0, 14));
     idle_note(&mb->rt->interactive_timeout_s, sqlresult_get(res, 0, 15));
@@ -682,7 +688,7 @@ static void parse_wsrep_vars(struct monitor_backend *mb, const struct sqlresult 
     static const char *const proof[] = {"log_bin", "log_slave_updates",
                                         "binlog_annotate_row_events",
                                         "replicate_annotate_row_events"};
-    const char *v[4] = {NULL, NULL, NULL, NULL};
+    const char *v[4] = {NULL, NULL, NULL, NULL}, *completion = NULL;
     for (size_t r = 0; r < res->n_rows; r++) {
         const char *k = sqlresult_get(res, r, 0);
         if (k == NULL)
@@ -697,11 +703,13 @@ static void parse_wsrep_vars(struct monitor_backend *mb, const struct sqlresult 
             idle_note(&mb->rt->wait_timeout_s, sqlresult_get(res, r, 1));
         else if (strcasecmp(k, "interactive_timeout") == 0)
             idle_note(&mb->rt->interactive_timeout_s, sqlresult_get(res, r, 1));
+        else if (strcasecmp(k, "completion_type") == 0)
+            completion = sqlresult_get(res, r, 1);
         for (size_t i = 0; i < 4; i++)
             if (strcasecmp(k, proof[i]) == 0)
                 v[i] = sqlresult_get(res, r, 1);
     }
-    mb->proof_have = proof_settings_parse(v[0], v[1], v[2], v[3]);
+    mb->proof_have = proof_settings_parse(v[0], v[1], v[2], v[3]) | proof_completion_parse(completion);
     proof_warn(mb);
 }
 

@@ -32,6 +32,12 @@ unsigned proof_settings_parse(const char *log_bin, const char *log_slave_updates
            (on(replicate_annotate) ? PROOF_REPLICATE_ANNOTATE : 0);
 }
 
+unsigned proof_completion_parse(const char *v)
+{
+    return v != NULL && (strcmp(v, "0") == 0 || strcasecmp(v, "NO_CHAIN") == 0) ? PROOF_NO_CHAIN
+                                                                                 : 0;
+}
+
 bool proof_settings_missing(unsigned have, unsigned need, char *out, size_t len)
 {
     if (len > 0)

@@ -1320,6 +1320,24 @@ static bool begin_again(struct session *s, struct bconn *bc)
     return true;
 }
 
+/* Whether the COMMIT's connection bc had inherited completion_type
+ * NO_CHAIN from the server's global value at its login (or last reset):
+ * the session did not set it (else session_inflight_note watched no
+ * COMMIT), and the monitor found the global NO_CHAIN at a check before
+ * that login and at each check since. What is left: a SET GLOBAL
+ * completion_type after the last check before the login, and the COMMIT
+ * lost before the next check (docs/failover.md). */
+static bool inherited_no_chain(const struct session *s, const struct bconn *bc)
+{
+    struct backend_info *in = malloc(sizeof(*in));
+    if (in == NULL)
+        return false;
+    backend_info_get(s->cfg->backends[bc->idx].rt, in);
+    bool plain = in->no_chain_since > 0 && in->no_chain_since < bc->defaults_at;
+    free(in);
+    return plain;
+}
+
 bool session_inflight_lost(struct session *s, struct bconn *bc)
 {
     struct sess_inflight *f = s->inflight;
@@ -1333,6 +1351,8 @@ bool session_inflight_lost(struct session *s, struct bconn *bc)
         return false; /* the transaction is lost as before (or replayed) */
     if (f->kind == IF_BEGIN)
         return begin_again(s, bc);
+    if (f->kind == IF_COMMIT && !inherited_no_chain(s, bc))
+        return false; /* a chained COMMIT: its outcome unknown, as an unwatched one's */
     f->sent = s->query.cmd_started;
     f->old = bc->idx;
     f->deadline = ev_now(s->w->loop) + s->cfg->replay_timeout_ms / 1000.0;

@@ -441,9 +441,34 @@ def test_a_chained_commit_found_committed_is_unknown(start_halyard, tmp_path, re
     COMMIT in flight is not resolved: 1180, its outcome unknown."""
     c = own_cluster(request, "inflight-ss", True, 130)
     conf, h = start(c, start_halyard, tmp_path)
+    chained_commit_in_flight(c, h, "SET SESSION completion_type = 'CHAIN'")
+
+
+def test_a_commit_under_a_global_chain_found_committed_is_unknown(start_halyard, tmp_path,
+                                                                  request):
+    """The same when the server's global completion_type is CHAIN: each new
+    connection inherits it, the session sets nothing (before: the COMMIT
+    found committed answered OK, and the client's ROLLBACK then undid
+    nothing)."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    for i in range(len(c.nodes)):
+        c.sql(i, "SET GLOBAL completion_type = 'CHAIN'")
+    conf, h = start(c, start_halyard, tmp_path)
+    d = c.connect(0)
+    dc = d.cursor()
+    dc.execute("SELECT @@completion_type")
+    assert dc.fetchall() == (("CHAIN",),)
+    d.close()
+    chained_commit_in_flight(c, h, None)
+
+
+def chained_commit_in_flight(c, h, set_sql):
+    """BEGIN, an INSERT, and a COMMIT (chained) in flight when the primary
+    dies, found committed on the new primary: it must get 1180."""
     b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
     bcur = b.cursor()
-    bcur.execute("SET SESSION completion_type = 'CHAIN'")
+    if set_sql is not None:
+        bcur.execute(set_sql)
     bcur.execute("BEGIN")
     assert bcur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)") == 1
     without_acknowledgements(c, c.replicas)

@@ -29,6 +29,14 @@ static void test_parse(void **state)
                      PROOF_NEED_ALL & ~(unsigned)PROOF_LOG_SLAVE_UPDATES);
     assert_int_equal(proof_settings_parse(NULL, NULL, NULL, NULL), PROOF_READ);
     assert_int_equal(proof_settings_parse("OFF", "2", "", "0"), PROOF_READ);
+    /* @@global.completion_type: only NO_CHAIN (0) begins nothing at COMMIT */
+    assert_int_equal(proof_completion_parse("NO_CHAIN"), PROOF_NO_CHAIN);
+    assert_int_equal(proof_completion_parse("no_chain"), PROOF_NO_CHAIN);
+    assert_int_equal(proof_completion_parse("0"), PROOF_NO_CHAIN);
+    assert_int_equal(proof_completion_parse("CHAIN"), 0);
+    assert_int_equal(proof_completion_parse("RELEASE"), 0);
+    assert_int_equal(proof_completion_parse("1"), 0);
+    assert_int_equal(proof_completion_parse(NULL), 0);
 }
 
 static void test_missing(void **state)

@@ -125,6 +125,10 @@ struct backend_info {
         bool galera_member;    /* cluster = galera: Synced, in a Primary component */
         char galera_self[128]; /* cluster = galera: its entry of wsrep_incoming_addresses */
     } seen[BACKEND_SEEN];
+    /* seen[].at of the first check that found @@global.completion_type
+     * NO_CHAIN, as has every check since; 0 when the last did not (a
+     * connection inherits it at login: session_inflight.c) */
+    double no_chain_since;
 };
 
 struct backend_rt {

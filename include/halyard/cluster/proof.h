@@ -35,7 +35,13 @@ enum {
     PROOF_BINLOG_ANNOTATE = 1u << 2,    /* binlog_annotate_row_events */
     PROOF_REPLICATE_ANNOTATE = 1u << 3, /* replicate_annotate_row_events */
     PROOF_READ = 1u << 4,               /* a check read the four (else unknown) */
+    PROOF_NO_CHAIN = 1u << 5,           /* global completion_type NO_CHAIN: a COMMIT of a
+                                         * connection that inherited it begins nothing */
 };
+
+/* PROOF_NO_CHAIN when `completion_type` (@@global.completion_type, its
+ * name or number) is NO_CHAIN, else 0. */
+unsigned proof_completion_parse(const char *completion_type);
 /* What the primary whose write was in flight needs, and what the server
  * promoted after it needs; a candidate needs both (it is a primary later). */
 #define PROOF_NEED_OLD (PROOF_READ | PROOF_LOG_BIN | PROOF_BINLOG_ANNOTATE)
