@@ -113,6 +113,7 @@ enum inflight_step {
     IS_ROWS,    /* found: its row events, read by a binlog dump */
     IS_AUTOINC, /* the AUTO_INCREMENT column of its first inserted row's table */
     IS_TRIGGERS, /* not found: do the tables it wrote have triggers? (inflight.h) */
+    IS_ENGINE,   /* found: is its rows' table transactional? */
 };
 
 struct sess_inflight {
@@ -882,6 +883,8 @@ static void autoinc_read(struct session *s, const struct sqlresult *res)
     inflight_committed(s);
 }
 
+static void rows_count(struct session *s);
+
 static void rows_finish(struct session *s)
 {
     struct sess_inflight *f = s->inflight;
@@ -904,6 +907,51 @@ static void rows_finish(struct session *s)
                               "the binary log those changed");
         return;
     }
+    /* its table's engine: rows of a non-transactional table are logged
+     * at the statement's end even when the statement then fails (a
+     * trigger's write to another table, a later row), so the rows found
+     * need not be an OK's */
+    char db[2 * sizeof(f->rows.db) + 2], tb[2 * sizeof(f->rows.table) + 2], sql[600];
+    if (f->rows.db[0] == '\0') {
+        rows_count(s);
+        return;
+    }
+    if (sql_quote(db, sizeof(db), f->rows.db) == 0 ||
+        sql_quote(tb, sizeof(tb), f->rows.table) == 0) {
+        inflight_uncounted(s, "its table's name does not quote");
+        return;
+    }
+    snprintf(sql, sizeof(sql),
+             "SELECT e.TRANSACTIONS FROM information_schema.TABLES t JOIN "
+             "information_schema.ENGINES e ON e.ENGINE = t.ENGINE WHERE t.TABLE_SCHEMA = %s "
+             "AND t.TABLE_NAME = %s",
+             db, tb);
+    f->step = IS_ENGINE;
+    if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK)
+        inflight_uncounted(s, "its table's engine could not be asked for");
+}
+
+/* IS_ENGINE's answer: a transactional table's rows are its OK's. */
+static void engine_read(struct session *s, const struct sqlresult *res)
+{
+    struct sess_inflight *f = s->inflight;
+    const char *v = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
+    if (v != NULL && strcasecmp(v, "YES") == 0) {
+        rows_count(s);
+        return;
+    }
+    snprintf(f->why, sizeof(f->why),
+             "found in the binary log of %.32s, but %.64s.%.64s is %s: the server logs such "
+             "rows even when the statement then fails",
+             f->new_name, f->rows.db, f->rows.table,
+             v != NULL ? "not transactional" : "of an engine monitor.user does not see");
+    inflight_unknown(s);
+}
+
+/* Its OK: the rows found, and the insert id. */
+static void rows_count(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
     f->affected = f->rows.affected;
     if (!f->rows.want_first || !f->rows.have_first) {
         inflight_committed(s);
@@ -1135,6 +1183,10 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
     }
     if (f->step == IS_TRIGGERS) {
         triggers_read(s, res);
+        return;
+    }
+    if (f->step == IS_ENGINE) {
+        engine_read(s, res);
         return;
     }
     if (!res->ok) {

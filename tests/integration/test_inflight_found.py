@@ -20,6 +20,8 @@ committed (a BEFORE trigger's statement takes its place in the log), nor
 is one whose table's triggers monitor.user cannot see: 1180, never run
 again.
 """
+import time
+
 import pymysql
 from pymysql.constants import CLIENT
 
@@ -198,3 +200,47 @@ def test_a_write_whose_table_s_triggers_are_not_seen_is_unknown(start_halyard, t
     assert "lacks the TRIGGER privilege" in msg, msg
     new = writable_nodes(c)
     assert rows(c, new[0]) == [(1, 10), (2, 20)]
+
+
+def test_a_write_that_failed_after_its_non_transactional_part_is_not_ok(start_halyard,
+                                                                       tmp_path, request):
+    """An autocommit INSERT into a MyISAM table whose AFTER INSERT trigger
+    then fails on an InnoDB table (1062) (issue 41, item 5: a write to both
+    kinds of table, a write ending in an error). Directly the client gets
+    1062, and the MyISAM row stays: the server binlogs it as a group of its
+    own, carrying the statement's text, so the mark. The primary is killed
+    while that waits for its acknowledgement: the mark is found on the new
+    primary, but the statement failed: never an OK."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    for t in ("fi.m", "fi.m2"):
+        c.sql(0, f"CREATE TABLE {t} (id INT PRIMARY KEY, v INT NOT NULL) ENGINE = MyISAM")
+        c.sql(0, f"CREATE TABLE {t}_log (n INT PRIMARY KEY) ENGINE = InnoDB")
+        c.sql(0, f"INSERT INTO {t}_log VALUES (30)")
+        c.sql(0, f"CREATE TRIGGER {t}_ai AFTER INSERT ON {t} FOR EACH ROW "
+                 f"INSERT INTO {t}_log VALUES (NEW.v)")
+    c.sql(0, "GRANT SELECT ON fi.* TO 'monitor'@'%'")  # the insert id: an OK could be rebuilt
+    c.sync()
+    d = pymysql.connect(**c.conn_params(0))
+    try:
+        answer(d, "INSERT INTO fi.m2 VALUES (3, 30)")
+        raise AssertionError("directly: no error")
+    except pymysql.MySQLError as e:
+        assert e.args[0] == 1062, e.args
+    d.close()
+    assert list(c.sql(0, "SELECT id, v FROM fi.m2")) == [(3, 30)]
+    conf, h = start(c, start_halyard, tmp_path)
+    without_acknowledgements(c, c.replicas)
+    a = pymysql.connect(**h.conn_params(read_timeout=60))
+    ta, ra = in_thread(lambda: answer(a, "INSERT INTO fi.m VALUES (3, 30)"))
+    for i in c.replicas:
+        wait_until(lambda: c.value(i, "SELECT COUNT(*) FROM fi.m") == 1, 10,
+                   what=f"node{i} to have the MyISAM row")
+    time.sleep(0.5)
+    kill_and_join(c, (ta,))
+    new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
+    a.close()
+    assert list(c.sql(new[0], "SELECT id, v FROM fi.m")) == [(3, 30)]
+    assert "ok" not in ra, f"answered {ra['ok']}, directly 1062"
+    code, msg = ra["error"]
+    assert code == 1180 and "whether it committed is unknown" in msg, ra
+    assert "but fi.m is not transactional" in msg, msg
