@@ -20,12 +20,10 @@ committed (a BEFORE trigger's statement takes its place in the log), nor
 is one whose table's triggers monitor.user cannot see: 1180, never run
 again.
 """
-import time
-
 import pymysql
 from pymysql.constants import CLIENT
 
-from test_failover import kill_now, writable_nodes
+from test_failover import writable_nodes
 from test_inflight import (TABLE, in_thread, kill_and_join, lock_and_kill, own_cluster, rows,
                            start,
                            without_acknowledgements)
@@ -44,6 +42,32 @@ def answer(conn, sql):
     return cur.execute(sql), cur.lastrowid
 
 
+def logged_table(c, t, timing, log_rows=None):
+    """Table `t` (ids 1 and 2) whose `timing` INSERT trigger writes each
+    row's v into `t`_log, an AUTO_INCREMENT table (`log_rows` in it)."""
+    c.sql(0, f"CREATE TABLE {t}_log (n BIGINT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    if log_rows is not None:
+        c.sql(0, f"INSERT INTO {t}_log (v) VALUES {log_rows}")
+    c.sql(0, f"CREATE TABLE {t} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
+    c.sql(0, f"INSERT INTO {t} (v) VALUES (1), (2)")
+    c.sql(0, f"CREATE TRIGGER {t}_{timing[0].lower()}i {timing} INSERT ON {t} FOR EACH ROW "
+             f"INSERT INTO {t}_log (v) VALUES (NEW.v)")
+
+
+def in_flight_at_kill(c, h, sql, table, count):
+    """`sql` through halyard waits on the primary for an acknowledgement the
+    replicas, which have it (`table` holds `count` rows there), no longer
+    give; the primary is killed. The client's connection and outcome."""
+    without_acknowledgements(c, c.replicas)
+    a = pymysql.connect(**h.conn_params(read_timeout=60))
+    ta, ra = in_thread(lambda: answer(a, sql))
+    for i in c.replicas:
+        wait_until(lambda: c.value(i, f"SELECT COUNT(*) FROM {table}") == count, 10,
+                   what=f"node{i} to have the row")
+    kill_and_join(c, (ta,))
+    return a, ra
+
+
 def test_a_write_found_committed_answers_its_counts_or_1180(start_halyard, tmp_path, request):
     c = own_cluster(request, "inflight-ss", True, 130)
     for t in (AUTO, "fi.a2"):
@@ -53,12 +77,7 @@ def test_a_write_found_committed_answers_its_counts_or_1180(start_halyard, tmp_p
         c.sql(0, f"CREATE TABLE {t} (id INT PRIMARY KEY, v INT NOT NULL)")
         c.sql(0, f"INSERT INTO {t} VALUES (1, 10), (2, 20)")
     for t in (TRIG, "fi.g2"):
-        c.sql(0, f"CREATE TABLE {t}_log (n BIGINT AUTO_INCREMENT PRIMARY KEY, v INT)")
-        c.sql(0, f"INSERT INTO {t}_log (v) VALUES (0), (0), (0), (0), (0), (0)")
-        c.sql(0, f"CREATE TABLE {t} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
-        c.sql(0, f"INSERT INTO {t} (v) VALUES (1), (2)")
-        c.sql(0, f"CREATE TRIGGER {t}_ai AFTER INSERT ON {t} FOR EACH ROW "
-                 f"INSERT INTO {t}_log (v) VALUES (NEW.v)")
+        logged_table(c, t, "AFTER", "(0), (0), (0), (0), (0), (0)")
     c.sync()
     # monitor.user is granted nothing on fi: it cannot see fi.a's columns
     assert c.value(0, "SELECT COUNT(*) FROM mysql.tables_priv WHERE User = 'monitor'") == 0
@@ -128,14 +147,7 @@ def test_last_insert_id_after_a_write_found_committed(start_halyard, tmp_path, r
     assert (direct, direct_lid.fetchall()) == ((1, 3), ((3,),))
     d.close()
     conf, h = start(c, start_halyard, tmp_path)
-    without_acknowledgements(c, c.replicas)
-    a = pymysql.connect(**h.conn_params(read_timeout=60))
-    ta, ra = in_thread(lambda: answer(a, INSERT_SQL))
-    for i in c.replicas:
-        wait_until(lambda: c.value(i, f"SELECT COUNT(*) FROM {AUTO}") == 3, 10,
-                   what=f"node{i} to have the row")
-    kill_now(c, 0)
-    ta.join(60)
+    a, ra = in_flight_at_kill(c, h, INSERT_SQL, AUTO, 3)
     assert ra == {"ok": (1, 3)}, ra
     cur = a.cursor()
     cur.execute("SELECT LAST_INSERT_ID()")
@@ -155,23 +167,13 @@ def test_a_write_whose_before_trigger_writes_another_table(start_halyard, tmp_pa
     "not committed" then: 1180, the row there once (directly: 1 row, id 3)."""
     c = own_cluster(request, "inflight-ss", True, 130)
     for t in (BEFORE, "fi.b2"):
-        c.sql(0, f"CREATE TABLE {t}_log (n BIGINT AUTO_INCREMENT PRIMARY KEY, v INT)")
-        c.sql(0, f"CREATE TABLE {t} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
-        c.sql(0, f"INSERT INTO {t} (v) VALUES (1), (2)")
-        c.sql(0, f"CREATE TRIGGER {t}_bi BEFORE INSERT ON {t} FOR EACH ROW "
-                 f"INSERT INTO {t}_log (v) VALUES (NEW.v)")
+        logged_table(c, t, "BEFORE")
     c.sync()
     d = pymysql.connect(**c.conn_params(0))
     assert answer(d, BEFORE_SQL.replace(BEFORE, "fi.b2")) == (1, 3)
     d.close()
     conf, h = start(c, start_halyard, tmp_path)
-    without_acknowledgements(c, c.replicas)
-    a = pymysql.connect(**h.conn_params(read_timeout=60))
-    ta, ra = in_thread(lambda: answer(a, BEFORE_SQL))
-    for i in c.replicas:
-        wait_until(lambda: c.value(i, f"SELECT COUNT(*) FROM {BEFORE}") == 3, 10,
-                   what=f"node{i} to have the row")
-    kill_and_join(c, (ta,))
+    a, ra = in_flight_at_kill(c, h, BEFORE_SQL, BEFORE, 3)
     new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
     a.close()
     got = sorted(c.sql(new[0], f"SELECT id, v FROM {BEFORE}"))
@@ -229,14 +231,7 @@ def test_a_write_that_failed_after_its_non_transactional_part_is_not_ok(start_ha
     d.close()
     assert list(c.sql(0, "SELECT id, v FROM fi.m2")) == [(3, 30)]
     conf, h = start(c, start_halyard, tmp_path)
-    without_acknowledgements(c, c.replicas)
-    a = pymysql.connect(**h.conn_params(read_timeout=60))
-    ta, ra = in_thread(lambda: answer(a, "INSERT INTO fi.m VALUES (3, 30)"))
-    for i in c.replicas:
-        wait_until(lambda: c.value(i, "SELECT COUNT(*) FROM fi.m") == 1, 10,
-                   what=f"node{i} to have the MyISAM row")
-    time.sleep(0.5)
-    kill_and_join(c, (ta,))
+    a, ra = in_flight_at_kill(c, h, "INSERT INTO fi.m VALUES (3, 30)", "fi.m", 1)
     new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
     a.close()
     assert list(c.sql(new[0], "SELECT id, v FROM fi.m")) == [(3, 30)]
