@@ -709,7 +709,8 @@ static void parse_wsrep_vars(struct monitor_backend *mb, const struct sqlresult 
             if (strcasecmp(k, proof[i]) == 0)
                 v[i] = sqlresult_get(res, r, 1);
     }
-    mb->proof_have = proof_settings_parse(v[0], v[1], v[2], v[3]) | proof_completion_parse(completion);
+    mb->proof_have =
+        proof_settings_parse(v[0], v[1], v[2], v[3]) | proof_completion_parse(completion);
     proof_warn(mb);
 }
 

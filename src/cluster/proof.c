@@ -35,7 +35,7 @@ unsigned proof_settings_parse(const char *log_bin, const char *log_slave_updates
 unsigned proof_completion_parse(const char *v)
 {
     return v != NULL && (strcmp(v, "0") == 0 || strcasecmp(v, "NO_CHAIN") == 0) ? PROOF_NO_CHAIN
-                                                                                 : 0;
+                                                                                : 0;
 }
 
 bool proof_settings_missing(unsigned have, unsigned need, char *out, size_t len)

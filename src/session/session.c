@@ -1731,10 +1731,9 @@ bool ensure_connected(struct session *s, uint32_t idx)
  * (command_kill_user_answered), as the server ends its clients', when the
  * privilege is proven: the server killed at least one thread, or the
  * account kills its own sessions. (The server answers OK with 0 rows, not
- * an error, to a KILL USER that finds no thread it may kill.) Of another
- * account, its threads on the primary not halyard's are read first
- * (INT_KILL_USER; the command runs again): the server's 1095 stands only if
- * it has one or a halyard session, not for halyard's pooled connections. */
+ * an error, to a KILL USER that finds no thread it may kill.) Another
+ * account's threads not halyard's are read first (INT_KILL_USER, then this
+ * runs again): its 1095 stands only for one or a halyard session of it. */
 static void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku)
 {
     if (!ensure_backend(s, s->route.primary))

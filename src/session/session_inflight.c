@@ -103,15 +103,15 @@ enum inflight_kind {
 
 enum inflight_step {
     IS_IDLE,
-    IS_WAIT,    /* waiting for a new primary */
-    IS_CONNECT, /* the monitor account's connection to it */
-    IS_VIEW,    /* cluster = galera: its view, until the old writer has left it */
-    IS_SYNC,    /* cluster = galera: its reads wait for what the cluster ordered before */
-    IS_FILES,   /* SHOW BINARY LOGS */
-    IS_START,   /* a file's Gtid_list: did it begin before the write? */
-    IS_SCAN,    /* a file's events: the mark? */
-    IS_ROWS,    /* found: its row events, read by a binlog dump */
-    IS_AUTOINC, /* the AUTO_INCREMENT column of its first inserted row's table */
+    IS_WAIT,     /* waiting for a new primary */
+    IS_CONNECT,  /* the monitor account's connection to it */
+    IS_VIEW,     /* cluster = galera: its view, until the old writer has left it */
+    IS_SYNC,     /* cluster = galera: its reads wait for what the cluster ordered before */
+    IS_FILES,    /* SHOW BINARY LOGS */
+    IS_START,    /* a file's Gtid_list: did it begin before the write? */
+    IS_SCAN,     /* a file's events: the mark? */
+    IS_ROWS,     /* found: its row events, read by a binlog dump */
+    IS_AUTOINC,  /* the AUTO_INCREMENT column of its first inserted row's table */
     IS_TRIGGERS, /* not found: do the tables it wrote have triggers? (inflight.h) */
     IS_ENGINE,   /* found: is its rows' table transactional? */
 };
@@ -383,7 +383,8 @@ static void tables_note(struct session *s, struct sess_inflight *f, const char *
             copy[i] = sql[i] == '?' ? '0' : sql[i];
         sql = copy;
     }
-    enum cache_sql_verdict v = cache_sql_written(sql, len, s->route.lex_opts, session_schema(s), &w);
+    enum cache_sql_verdict v =
+        cache_sql_written(sql, len, s->route.lex_opts, session_schema(s), &w);
     free(copy);
     if (v != CACHE_SQL_OK) {
         f->wrote_unknown = true;
@@ -1081,8 +1082,7 @@ static void triggers_check(struct session *s)
         tables_note(s, f, (const char *)f->pkt + skip, f->pkt_len - skip, false);
     }
     char sql[INFLIGHT_TRIG_SQL];
-    size_t n =
-        f->wrote_unknown ? 0 : inflight_triggers_sql(sql, sizeof(sql), f->wrote, f->n_wrote);
+    size_t n = f->wrote_unknown ? 0 : inflight_triggers_sql(sql, sizeof(sql), f->wrote, f->n_wrote);
     if (n == 0) {
         snprintf(f->why, sizeof(f->why),
                  "not in the binary log of %s, and which tables it changed is not known (a "
