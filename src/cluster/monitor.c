@@ -445,6 +445,7 @@ static void publish_info(struct monitor_backend *mb)
          * compared with (session_inflight.c) */
         memmove(&in->seen[1], &in->seen[0], sizeof(in->seen) - sizeof(in->seen[0]));
         in->seen[0].at = ev_time();
+        atomic_store(&rt->ok_check_began_us, (int64_t)(mb->started * 1e6));
         copy_cell(in->seen[0].gtid_binlog, sizeof(in->seen[0].gtid_binlog), mb->gtid_binlog);
         in->seen[0].semisync_replica = mb->semisync_replica;
         in->seen[0].semisync_primary = mb->semisync_primary;

@@ -27,7 +27,8 @@
  * got none of its answer and it cannot have ended the transaction).
  * Either way the next statement of the client finds the transaction lost
  * and, if it is armed, session_replay_next runs it again first: it waits
- * (polling) for a usable primary other than the one that failed, brings
+ * (polling) for a usable primary other than the one that failed (never
+ * the same server while it is up: replay_primary_ready), brings
  * the session's state there (ensure_backend), runs the statements one by
  * one as INT_REPLAY and compares each answer's checksum. All equal: the
  * client's statement goes on there as if nothing happened. One differs:
@@ -76,6 +77,8 @@ struct sess_replay {
     double deadline;   /* RP_ARMED, RP_RUN: ev_now() past which the replay gives up */
     uint64_t fail_gen; /* backend_generation() when the primary last failed us */
     int fail_idx;      /* ... and that primary's index (-1: none) */
+    int lost_idx;      /* RP_ARMED, RP_RUN: the backend the transaction was lost with (-1: none) */
+    double lost_at;    /* ... and ev_time() then */
     ev_timer wait;     /* RP_ARMED: polls for a usable primary */
     char stmt_why[80]; /* why the statement routed last may not run again */
     char why[120];     /* why the record is not replayable, or the answer that differed */
@@ -296,6 +299,12 @@ void session_replay_arm(struct session *s, const char *name)
     rp->deadline = ev_now(s->w->loop) + s->cfg->replay_timeout_ms / 1000.0;
     rp->fail_gen = UINT64_MAX;
     rp->fail_idx = -1;
+    rp->lost_idx = -1;
+    for (size_t i = 0; i < s->cfg->n_backends; i++) {
+        if (strcmp(s->cfg->backends[i].name, name) == 0)
+            rp->lost_idx = (int)i;
+    }
+    rp->lost_at = ev_time();
     slog_info(s, "the transaction lost with %s (%u statements) is replayed first", name, rp->log.n);
 }
 
@@ -349,14 +358,33 @@ static void replay_wait(struct session *s)
     ev_timer_start(s->w->loop, &rp->wait);
 }
 
-/* A usable primary, after a change of the topology since the primary
- * failed the replay, or another one than that primary (its successor may
- * have been published before the generation was read at the failure: a
- * Galera writer's is, within the same millisecond). */
-static bool replay_primary_ready(const struct session *s, const struct sess_replay *rp)
+enum replay_where {
+    RW_WAIT,  /* no usable primary yet */
+    RW_READY, /* replayed on the primary published now */
+    RW_ALIVE, /* the primary it was lost with is still up: not replayed */
+};
+
+/* Where the transaction can be replayed. Never on the primary it was lost
+ * with while that server is up (a check of the monitor that began after
+ * the loss passed): its connection was closed by the server, not by its
+ * death (a KILL, wait_timeout), and what an operator killed does not come
+ * back. Else on a usable primary, after a change of the topology since
+ * the primary failed the replay, or another one than that primary (its
+ * successor may have been published before the generation was read at
+ * the failure: a Galera writer's is, within the same millisecond). */
+static enum replay_where replay_primary_ready(const struct session *s,
+                                              const struct sess_replay *rp)
 {
     int p = backend_primary_index(s->cfg);
-    return p >= 0 && (backend_generation() != rp->fail_gen || p != rp->fail_idx);
+    if (p < 0)
+        return RW_WAIT;
+    if (p == rp->lost_idx) {
+        const struct backend_rt *rt = s->cfg->backends[p].rt;
+        return rt != NULL && atomic_load(&rt->ok_check_began_us) > (int64_t)(rp->lost_at * 1e6)
+                   ? RW_ALIVE
+                   : RW_WAIT;
+    }
+    return backend_generation() != rp->fail_gen || p != rp->fail_idx ? RW_READY : RW_WAIT;
 }
 
 void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -368,7 +396,7 @@ void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
         ev_timer_stop(loop, w);
         return;
     }
-    if (!replay_primary_ready(s, rp) && ev_now(loop) < rp->deadline)
+    if (replay_primary_ready(s, rp) == RW_WAIT && ev_now(loop) < rp->deadline)
         return; /* the timer repeats */
     ev_timer_stop(loop, w);
     command_end(s); /* back in session_replay_next */
@@ -434,9 +462,19 @@ int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32
         replay_clear(rp);
         return REPLAY_NO;
     }
-    if (!replay_primary_ready(s, rp)) {
+    switch (replay_primary_ready(s, rp)) {
+    case RW_WAIT:
         replay_wait(s);
         return REPLAY_STOP;
+    case RW_ALIVE:
+        stat_inc(&s->w->stats.replays_refused);
+        slog_info(s, "the transaction lost with %s is not replayed: the server is up, so it "
+                     "closed the connection itself (KILL, wait_timeout)",
+                  s->route.trx_lost);
+        replay_clear(rp);
+        return REPLAY_NO; /* next_trx_lost answers 1927 */
+    case RW_READY:
+        break;
     }
     if (!ensure_backend(s, s->route.primary))
         return REPLAY_STOP; /* back here once it is ready, or in session_replay_failed */

@@ -2,9 +2,10 @@
 ends the replay record and the in-flight mark, as the server ends the
 transaction (issue 41, item 4).
 
-    BEGIN inside a transaction commits it and begins another: the
-    connection is KILLed on the primary, the next statement replays only
-    the new transaction (the first one's UPDATE stays applied once)
+    BEGIN inside a transaction commits it and begins another: the primary
+    is killed and fails over, the next statement replays only the new
+    transaction on the new primary (the first one's UPDATE stays applied
+    once)
     COMMIT AND CHAIN, and a plain COMMIT under completion_type = CHAIN,
     commit and begin a transaction: the transaction after them is not
     replayed (a replay could not begin it as the chain did), the client
@@ -20,7 +21,7 @@ import re
 import pymysql
 import pytest
 
-from test_failover import failover_settings
+from test_failover import failover_settings, kill_now
 from test_ops import admin_json
 from util import wait_until
 
@@ -39,19 +40,6 @@ def fresh(cluster):
     cluster.sync()
 
 
-def kill_trx_connection(cluster):
-    """KILL the connection with a transaction open on the primary (the
-    session's, alone: the others stay, so halyard sees no failed check)."""
-    with cluster.root_connect(0) as root, root.cursor() as rc:
-        # thread 0 is InnoDB's own (a background statistics update after
-        # the set-up's writes, or a detached XA PREPARE): no connection
-        rc.execute("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX"
-                   " WHERE trx_mysql_thread_id <> 0")
-        ids = [i for (i,) in rc.fetchall()]
-        assert len(ids) == 1, ids
-        rc.execute(f"KILL {ids[0]}")
-
-
 def start(start_halyard, tmp_path, **conf):
     """halyard with every backend checked once: a connection lost at its
     first moments would count against a backend not yet known ONLINE."""
@@ -63,18 +51,28 @@ def start(start_halyard, tmp_path, **conf):
     return h
 
 
-def killed_in_transaction(cluster, start_halyard, tmp_path, stmts):
-    """The table fresh, halyard with transaction_replay, a session through
-    it that ran `stmts` and whose connection was then KILLed on the
-    primary: its connection and cursor."""
+def failed_over_in_transaction(cluster, start_halyard, tmp_path, stmts):
+    """The table fresh, halyard with transaction_replay and failover, a
+    session through it that ran `stmts`, and then the primary's process
+    killed (what committed before is on the replicas): halyard, the
+    session's connection and cursor. A replay runs on the new primary: a
+    KILL of the session's connection on a primary that stays up is never
+    replayed (test_replay_killed.py)."""
     fresh(cluster)
-    h = start(start_halyard, tmp_path, transaction_replay=True)
-    c = pymysql.connect(**h.conn_params(autocommit=True))
+    h = start(start_halyard, tmp_path,
+              **failover_settings(tmp_path, transaction_replay=True, replay_timeout_ms=20000))
+    c = pymysql.connect(**h.conn_params(autocommit=True, read_timeout=60))
     cur = c.cursor()
     for q in stmts:
         cur.execute(q)
-    kill_trx_connection(cluster)
-    return c, cur
+    cluster.sync()
+    kill_now(cluster, 0)
+    return h, c, cur
+
+
+def on_primary(h, q):
+    """`q`'s first value on the primary halyard sees now (the new one)."""
+    return h.sql(f"/* halyard: primary */ {q}")[0][0]
 
 
 def run(params, stmts):
@@ -88,30 +86,32 @@ def run(params, stmts):
 
 
 def test_begin_inside_a_transaction_ends_the_record(cluster, start_halyard, tmp_path):
-    """BEGIN; +1; BEGIN (commits the +1); +10; KILL; read; COMMIT: 21, as
-    directly. Before the fix the replay ran the first BEGIN and its +1 again."""
+    """BEGIN; +1; BEGIN (commits the +1); +10; the primary killed; read;
+    COMMIT: 21, as directly. Before the fix the replay ran the first BEGIN
+    and its +1 again."""
     fresh(cluster)
     stmts = ["BEGIN", "UPDATE rb.t SET v = v + 1 WHERE id = 1", "BEGIN",
              "UPDATE rb.t SET v = v + 10 WHERE id = 1"]
     run(cluster.conn_params(0, autocommit=True), stmts + ["COMMIT"])
     assert cluster.value(0, VALUE) == 21  # directly
-    c, cur = killed_in_transaction(cluster, start_halyard, tmp_path, stmts)
+    h, c, cur = failed_over_in_transaction(cluster, start_halyard, tmp_path, stmts)
     try:
         cur.execute(VALUE)  # replayed first: the transaction goes on
         assert cur.fetchall() == ((21,),)
         cur.execute("COMMIT")
     finally:
         c.close()
-    assert cluster.value(0, VALUE) == 21
+    assert on_primary(h, VALUE) == 21
 
 
 @pytest.mark.parametrize("chain", ["COMMIT AND CHAIN", "completion_type"])
 def test_a_chained_commit_ends_the_record(cluster, start_halyard, tmp_path, chain):
     """BEGIN; +1; COMMIT AND CHAIN (or COMMIT under completion_type =
-    CHAIN); +10; KILL: the +1 is committed, the chained transaction is lost
-    with its connection. Directly: 11 after the kill. Through halyard the
-    next statement gets an error (the chained transaction is not replayed)
-    and the value stays 11. Before the fix the replay ran +1 again."""
+    CHAIN); +10; the primary killed: the +1 is committed, the chained
+    transaction is lost with it. Directly: 11 once the connection is gone.
+    Through halyard the next statement gets an error (the chained
+    transaction is not replayed) and the value on the new primary stays 11.
+    Before the fix the replay ran +1 again."""
     pre = ["SET SESSION completion_type = 'CHAIN'"] if chain == "completion_type" else []
     commit = "COMMIT AND CHAIN" if chain == "COMMIT AND CHAIN" else "COMMIT"
     stmts = pre + ["BEGIN", "UPDATE rb.t SET v = v + 1 WHERE id = 1", commit,
@@ -125,7 +125,7 @@ def test_a_chained_commit_ends_the_record(cluster, start_halyard, tmp_path, chai
         assert cur.fetchall() == ((1,),)  # the chain began another
     direct.close()  # the +10 is rolled back with it
     assert cluster.value(0, VALUE) == 11
-    c, cur = killed_in_transaction(cluster, start_halyard, tmp_path, stmts)
+    h, c, cur = failed_over_in_transaction(cluster, start_halyard, tmp_path, stmts)
     try:
         with pytest.raises(pymysql.MySQLError) as e:
             cur.execute(VALUE)
@@ -135,7 +135,7 @@ def test_a_chained_commit_ends_the_record(cluster, start_halyard, tmp_path, chai
         assert cur.fetchall() == ((11,),)
     finally:
         c.close()
-    assert cluster.value(0, VALUE) == 11
+    assert on_primary(h, VALUE) == 11
 
 
 def marks(cluster, text):

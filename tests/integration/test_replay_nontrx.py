@@ -12,10 +12,10 @@ transaction that wrote such a table is not replayable: the client's next
 statement gets 1927, as without transaction_replay.
 
     BEGIN; INSERT into a MyISAM (Aria, MEMORY) table; UPDATE an InnoDB
-    table; KILL; a read; COMMIT
+    table; the primary killed (a failover); a read; COMMIT
 
-Directly on the primary, the KILL leaves the non-transactional row (one)
-and rolls the UPDATE back. The client who did not ask for the tracker
+Directly on the primary, the connection's end leaves the non-transactional
+row (one) and rolls the UPDATE back; the new primary has that row too. The client who did not ask for the tracker
 sees none of its entries: an OK through halyard has the bytes of the same
 OK on a direct connection.
 """
@@ -25,7 +25,7 @@ import pymysql
 import pytest
 
 import rawmysql
-from test_replay_bounds import VALUE, fresh, killed_in_transaction
+from test_replay_bounds import VALUE, failed_over_in_transaction, fresh, on_primary
 
 ROWS = "SELECT COUNT(*) FROM rb.nt"
 STMTS = ["BEGIN", "INSERT INTO rb.nt VALUES (1)", "UPDATE rb.t SET v = v + 1 WHERE id = 1"]
@@ -49,7 +49,7 @@ def test_a_transaction_that_wrote_a_non_transactional_table_is_not_replayed(
     direct.close()  # the transaction ends with its connection
     assert cluster.value(0, ROWS) == 1 and cluster.value(0, VALUE) == 10  # directly
     table(cluster, engine)
-    c, cur = killed_in_transaction(cluster, start_halyard, tmp_path, STMTS)
+    h, c, cur = failed_over_in_transaction(cluster, start_halyard, tmp_path, STMTS)
     try:
         try:
             cur.execute(VALUE)  # a replay would run first
@@ -57,12 +57,12 @@ def test_a_transaction_that_wrote_a_non_transactional_table_is_not_replayed(
         except pymysql.MySQLError as e:
             assert e.args[0] == 1927, e.args
         else:
-            pytest.fail(f"replayed: {cluster.value(0, ROWS)} rows in the {engine} table, "
+            pytest.fail(f"replayed: {on_primary(h, ROWS)} rows in the {engine} table, "
                         f"1 directly")
     finally:
         c.close()
-    assert cluster.value(0, ROWS) == 1  # written once, not run again
-    assert cluster.value(0, VALUE) == 10
+    assert on_primary(h, ROWS) == 1  # written once, not run again
+    assert on_primary(h, VALUE) == 10
 
 
 def test_a_transaction_of_transactional_writes_is_still_replayed(cluster, start_halyard,
@@ -70,15 +70,15 @@ def test_a_transaction_of_transactional_writes_is_still_replayed(cluster, start_
     """The same transaction on an InnoDB table: replayed, the client's
     COMMIT commits both writes once."""
     table(cluster, "InnoDB")
-    c, cur = killed_in_transaction(cluster, start_halyard, tmp_path, STMTS)
+    h, c, cur = failed_over_in_transaction(cluster, start_halyard, tmp_path, STMTS)
     try:
         cur.execute(VALUE)
         assert cur.fetchall() == ((11,),)
         cur.execute("COMMIT")
     finally:
         c.close()
-    assert cluster.value(0, ROWS) == 1
-    assert cluster.value(0, VALUE) == 11
+    assert on_primary(h, ROWS) == 1
+    assert on_primary(h, VALUE) == 11
 
 
 def ok_packets(host, port, caps, stmts):

@@ -10,9 +10,9 @@ statement gets 1927, as without transaction_replay, and nothing of it is
 committed.
 
     SET time_zone = '+00:00'; BEGIN; INSERT of a TIMESTAMP literal;
-    SET time_zone = '+05:00'; KILL; a read; COMMIT
-    USE rb; BEGIN; INSERT into an unqualified table; USE rb2; KILL; a read;
-    COMMIT
+    SET time_zone = '+05:00'; the primary killed; a read; COMMIT
+    USE rb; BEGIN; INSERT into an unqualified table; USE rb2; the primary
+    killed; a read; COMMIT
 
 Each is first run directly on the primary, where the row holds the first
 value (the instant 2026-01-01 00:00 UTC; the table of rb).
@@ -20,7 +20,7 @@ value (the instant 2026-01-01 00:00 UTC; the table of rb).
 import pymysql
 import pytest
 
-from test_replay_bounds import fresh, killed_in_transaction
+from test_replay_bounds import failed_over_in_transaction, fresh
 
 CASES = {
     "time_zone": (["SET time_zone = '+00:00'", "BEGIN",
@@ -55,7 +55,7 @@ def test_a_transaction_that_changed_the_session_s_state_is_not_replayed(
     direct.close()
     assert [tuple(r) for r in cluster.sql(0, check)] == want  # directly
     tables(cluster)
-    c, cur = killed_in_transaction(cluster, start_halyard, tmp_path, stmts)
+    h, c, cur = failed_over_in_transaction(cluster, start_halyard, tmp_path, stmts)
     try:
         try:
             cur.execute("SELECT 1 FROM rb.t")  # a replay would run first
@@ -63,7 +63,8 @@ def test_a_transaction_that_changed_the_session_s_state_is_not_replayed(
         except pymysql.MySQLError as e:
             assert e.args[0] == 1927, e.args
         else:
-            pytest.fail(f"replayed: {cluster.sql(0, check)} where directly {want}")
+            pytest.fail(f"replayed: {h.sql(f'/* halyard: primary */ {check}')} where directly {want}")
     finally:
         c.close()
-    assert cluster.sql(0, check) == []  # lost with its connection, not run again
+    # lost with the old primary, not run again on the new one
+    assert h.sql(f"/* halyard: primary */ {check}") == []

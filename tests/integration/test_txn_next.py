@@ -18,6 +18,7 @@ connections in between (pool_mode = "transaction").
 import pymysql
 import pytest
 
+from test_failover import failover_settings, kill_now
 from util import APP_PASSWORD, APP_USER
 
 SETUP = [
@@ -184,13 +185,17 @@ def test_set_transaction_next_only_pooled_moves(cluster, start_halyard):
             o.close()
 
 
-def test_set_transaction_next_only_across_a_lost_connection(cluster, start_halyard):
-    """The connection of a transaction begun under READ UNCOMMITTED dies
-    (KILL on the primary) with transaction_replay on: the transaction is
-    not run again without its isolation level (it is not replayed: the
-    client gets an error), and the transaction after it runs at the
-    session's level, as directly."""
-    h = start_halyard(transaction_replay=True, workers=1, read_write_split=False)
+def test_set_transaction_next_only_across_a_lost_connection(cluster, start_halyard, tmp_path):
+    """The primary of a transaction begun under READ UNCOMMITTED dies (its
+    process killed, a failover) with transaction_replay on: the
+    transaction is not run again without its isolation level (it is not
+    replayed: the client gets an error), and the transaction after it runs
+    at the session's level on the new primary, as directly. (A KILL of the
+    connection on a primary that stays up is never replayed:
+    test_replay_killed.py.)"""
+    h = start_halyard(failover_settings(tmp_path, transaction_replay=True,
+                                        replay_timeout_ms=20000),
+                      workers=1, read_write_split=False)
     fresh(cluster)
     other = cluster.root_connect(0)
     with other.cursor() as cur:
@@ -203,11 +208,8 @@ def test_set_transaction_next_only_across_a_lost_connection(cluster, start_halya
             cur.execute("BEGIN")
             cur.execute(READ)
             assert cur.fetchall() == ((2,),)
-            with cluster.root_connect(0) as root, root.cursor() as rc:
-                rc.execute("SELECT id FROM information_schema.PROCESSLIST WHERE user = %s",
-                           (APP_USER,))
-                for (i,) in rc.fetchall():
-                    rc.execute(f"KILL {i}")
+            cluster.sync()
+            kill_now(cluster, 0)
             with pytest.raises(pymysql.MySQLError):
                 cur.execute(READ)  # not replayed at REPEATABLE READ: an error
             cur.execute("ROLLBACK")

@@ -164,6 +164,9 @@ struct backend_rt {
                                      * -2 = the monitor account lacks PROCESS, -3 = the query
                                      * failed: both cannot tell */
     _Atomic int64_t drain_checked_us;  /* ev_time() in us when that check began */
+    _Atomic int64_t ok_check_began_us; /* ev_time() in us when the newest good check began; a
+                                        * worker knows the server was up after a moment when a
+                                        * good check began past it (session_replay.c); 0 = none */
     _Atomic int64_t cut_off_at_us;     /* ev_time() in us when it was fenced as a primary cut off
                                         * from the majority (fence_cut_off_primary); 0 = it is not */
     _Atomic uint64_t passive_failures; /* backend_report_failure() calls */

@@ -1,0 +1,135 @@
+"""A transaction whose connection the primary closed while the primary
+stays up is not replayed there (issue 41, item 12).
+
+transaction_replay runs a transaction again on a primary "other than the
+one that failed it" (docs/failover.md). An operator's KILL of the
+connection (to free its locks), or the server's own close (wait_timeout),
+ends the transaction on a primary the monitor still sees healthy: run
+again on that primary, it would come back although it was killed.
+
+    BEGIN; INSERT; the connection KILLed on the primary while idle; the
+    next statement: directly, an error and nothing committed; through
+    halyard 1927 and nothing committed (before the fix: replayed, and the
+    INSERT and the next one committed)
+    the same with the KILL while a statement waits on a row lock (the
+    server answers it 1927, then closes)
+
+A replay after a real failover is in test_replay.py, test_replay_bounds.py
+and test_replay_state.py.
+"""
+import threading
+
+import pymysql
+import pytest
+
+from test_failover import failover_settings
+from test_ops import admin_json
+from util import wait_until
+
+SETUP = [
+    "CREATE DATABASE IF NOT EXISTS rk",
+    "DROP TABLE IF EXISTS rk.t",
+    "CREATE TABLE rk.t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB",
+    "INSERT INTO rk.t VALUES (1, 10)",
+]
+ROWS = "SELECT id, v FROM rk.t ORDER BY id"
+
+
+def fresh(cluster):
+    for q in SETUP:
+        cluster.sql(0, q)
+    cluster.sync()
+
+
+def trx_thread(cluster):
+    """The primary's thread id of the one connection with a transaction open."""
+    ids = [i for (i,) in cluster.sql(0, "SELECT trx_mysql_thread_id FROM"
+                                        " information_schema.INNODB_TRX"
+                                        " WHERE trx_mysql_thread_id <> 0")]
+    assert len(ids) == 1, ids
+    return ids[0]
+
+
+def killed(cluster, params, when):
+    """BEGIN; INSERT (5); the connection KILLed on the primary, idle or
+    while an UPDATE waits on a row lock another connection holds (released
+    right after); then an INSERT (6) and a COMMIT, or the COMMIT alone
+    after the UPDATE. What each statement after the KILL got (an error
+    code, 'ok', or 'closed'), in order."""
+    c = pymysql.connect(**params)
+    cur = c.cursor()
+    cur.execute("BEGIN")
+    cur.execute("INSERT INTO rk.t VALUES (5, 50)")
+    thread = trx_thread(cluster)
+    got = []
+    blocker = cluster.connect(0)
+    try:
+        if when == "in_flight":
+            bcur = blocker.cursor()
+            bcur.execute("BEGIN")
+            bcur.execute("SELECT v FROM rk.t WHERE id = 1 FOR UPDATE")
+            out = {}
+
+            def update():
+                try:
+                    cur.execute("UPDATE rk.t SET v = v + 1 WHERE id = 1")
+                    out["got"] = "ok"
+                except pymysql.MySQLError as e:
+                    out["got"] = e.args[0]
+                except AttributeError:  # pymysql read a connection it had closed
+                    out["got"] = "closed"
+
+            t = threading.Thread(target=update)
+            t.start()
+            wait_until(lambda: cluster.value(0, "SELECT COUNT(*) FROM information_schema.processlist"
+                                                " WHERE info LIKE 'UPDATE rk.t SET v = v + 1%'") == 1,
+                       10, what="the UPDATE to wait on the lock")
+            cluster.sql(0, f"KILL {thread}")
+            bcur.execute("ROLLBACK")  # a replay of it there would not wait
+            t.join(30)
+            assert not t.is_alive()
+            got.append(out["got"])
+        else:
+            cluster.sql(0, f"KILL {thread}")
+        # after an error for the UPDATE, only the COMMIT an application
+        # would try (on an error it learns the transaction is gone)
+        post = ["COMMIT"] if when == "in_flight" else ["INSERT INTO rk.t VALUES (6, 60)", "COMMIT"]
+        for q in post:
+            if got and got[-1] == "closed":
+                break
+            try:
+                cur.execute(q)
+                got.append("ok")
+            except pymysql.MySQLError as e:
+                got.append(e.args[0])
+                if e.args[0] in (2006, 2013):  # the connection is gone (direct)
+                    break
+    finally:
+        blocker.close()
+        c.close()
+    return got
+
+
+@pytest.mark.parametrize("when", ["idle", "in_flight"])
+def test_a_transaction_killed_on_a_live_primary_is_not_replayed(cluster, start_halyard, tmp_path,
+                                                                 when):
+    fresh(cluster)
+    direct = killed(cluster, cluster.conn_params(0, autocommit=True), when)
+    assert direct[0] != "ok", direct  # directly: an error, the connection gone
+    assert cluster.sql(0, ROWS) == [(1, 10)]  # nothing of it committed
+    fresh(cluster)
+    conf = failover_settings(tmp_path, transaction_replay=True, replay_timeout_ms=20000)
+    h = start_halyard(conf, workers=1, read_write_split=False)
+    wait_until(lambda: all(b["state"] == "ONLINE" and b["last_check"] == "ok" for b in
+                           admin_json(conf["admin_socket"], "show backends")["backends"]), 10,
+               what="every backend checked")
+    got = killed(cluster, h.conn_params(autocommit=True), when)
+    rows = cluster.sql(0, ROWS)
+    assert rows == [(1, 10)], f"replayed on the primary that killed it: {got}, rows {rows}"
+    # the statement after the KILL gets the killed connection's error, as
+    # without transaction_replay; the session goes on outside a transaction
+    assert got[-2:] == [1927, "ok"], got
+    assert all(g != "ok" for g in got[:-1]), got
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["transactions_replayed"] == 0, st
+    assert h.sql("SELECT COUNT(*) FROM rk.t") == [(1,)]
