@@ -24,21 +24,10 @@ import pytest
 
 from test_failover import failover_settings
 from test_ops import admin_json
+from test_replay_bounds import fresh, start
 from util import wait_until
 
-SETUP = [
-    "CREATE DATABASE IF NOT EXISTS rk",
-    "DROP TABLE IF EXISTS rk.t",
-    "CREATE TABLE rk.t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB",
-    "INSERT INTO rk.t VALUES (1, 10)",
-]
-ROWS = "SELECT id, v FROM rk.t ORDER BY id"
-
-
-def fresh(cluster):
-    for q in SETUP:
-        cluster.sql(0, q)
-    cluster.sync()
+ROWS = "SELECT id, v FROM rb.t ORDER BY id"
 
 
 def trx_thread(cluster):
@@ -59,7 +48,7 @@ def killed(cluster, params, when):
     c = pymysql.connect(**params)
     cur = c.cursor()
     cur.execute("BEGIN")
-    cur.execute("INSERT INTO rk.t VALUES (5, 50)")
+    cur.execute("INSERT INTO rb.t VALUES (5, 50)")
     thread = trx_thread(cluster)
     got = []
     blocker = cluster.connect(0)
@@ -67,12 +56,12 @@ def killed(cluster, params, when):
         if when == "in_flight":
             bcur = blocker.cursor()
             bcur.execute("BEGIN")
-            bcur.execute("SELECT v FROM rk.t WHERE id = 1 FOR UPDATE")
+            bcur.execute("SELECT v FROM rb.t WHERE id = 1 FOR UPDATE")
             out = {}
 
             def update():
                 try:
-                    cur.execute("UPDATE rk.t SET v = v + 1 WHERE id = 1")
+                    cur.execute("UPDATE rb.t SET v = v + 1 WHERE id = 1")
                     out["got"] = "ok"
                 except pymysql.MySQLError as e:
                     out["got"] = e.args[0]
@@ -82,7 +71,7 @@ def killed(cluster, params, when):
             t = threading.Thread(target=update)
             t.start()
             wait_until(lambda: cluster.value(0, "SELECT COUNT(*) FROM information_schema.processlist"
-                                                " WHERE info LIKE 'UPDATE rk.t SET v = v + 1%'") == 1,
+                                                " WHERE info LIKE 'UPDATE rb.t SET v = v + 1%'") == 1,
                        10, what="the UPDATE to wait on the lock")
             cluster.sql(0, f"KILL {thread}")
             bcur.execute("ROLLBACK")  # a replay of it there would not wait
@@ -93,7 +82,7 @@ def killed(cluster, params, when):
             cluster.sql(0, f"KILL {thread}")
         # after an error for the UPDATE, only the COMMIT an application
         # would try (on an error it learns the transaction is gone)
-        post = ["COMMIT"] if when == "in_flight" else ["INSERT INTO rk.t VALUES (6, 60)", "COMMIT"]
+        post = ["COMMIT"] if when == "in_flight" else ["INSERT INTO rb.t VALUES (6, 60)", "COMMIT"]
         for q in post:
             if got and got[-1] == "closed":
                 break
@@ -119,10 +108,7 @@ def test_a_transaction_killed_on_a_live_primary_is_not_replayed(cluster, start_h
     assert cluster.sql(0, ROWS) == [(1, 10)]  # nothing of it committed
     fresh(cluster)
     conf = failover_settings(tmp_path, transaction_replay=True, replay_timeout_ms=20000)
-    h = start_halyard(conf, workers=1, read_write_split=False)
-    wait_until(lambda: all(b["state"] == "ONLINE" and b["last_check"] == "ok" for b in
-                           admin_json(conf["admin_socket"], "show backends")["backends"]), 10,
-               what="every backend checked")
+    h = start(start_halyard, tmp_path, **conf)
     got = killed(cluster, h.conn_params(autocommit=True), when)
     rows = cluster.sql(0, ROWS)
     assert rows == [(1, 10)], f"replayed on the primary that killed it: {got}, rows {rows}"
@@ -132,4 +118,4 @@ def test_a_transaction_killed_on_a_live_primary_is_not_replayed(cluster, start_h
     assert all(g != "ok" for g in got[:-1]), got
     st = admin_json(conf["admin_socket"], "show stats")
     assert st["transactions_replayed"] == 0, st
-    assert h.sql("SELECT COUNT(*) FROM rk.t") == [(1,)]
+    assert h.sql("SELECT COUNT(*) FROM rb.t") == [(1,)]
