@@ -368,13 +368,22 @@ enum replay_where {
  * with while that server is up (a check of the monitor that began after
  * the loss passed): its connection was closed by the server, not by its
  * death (a KILL, wait_timeout), and what an operator killed does not come
- * back. Else on a usable primary, after a change of the topology since
- * the primary failed the replay, or another one than that primary (its
- * successor may have been published before the generation was read at
- * the failure: a Galera writer's is, within the same millisecond). */
+ * back. Without health checks (monitor.user "") nothing tells a death
+ * from a KILL, and the primary never changes: never there either. Else on
+ * a usable primary, after a change of the topology since the primary
+ * failed the replay, or another one than that primary (its successor may
+ * have been published before the generation was read at the failure: a
+ * Galera writer's is, within the same millisecond). */
 static enum replay_where replay_primary_ready(const struct session *s,
                                               const struct sess_replay *rp)
 {
+    if (rp->lost_idx >= 0) {
+        uint16_t g = s->cfg->backends[rp->lost_idx].group;
+        const char *user =
+            g < s->cfg->n_groups ? s->cfg->groups[g].monitor_user : s->cfg->monitor.user;
+        if (user == NULL || user[0] == '\0')
+            return RW_ALIVE;
+    }
     int p = backend_primary_index(s->cfg);
     if (p < 0)
         return RW_WAIT;

@@ -13,11 +13,15 @@ again on that primary, it would come back although it was killed.
     INSERT and the next one committed)
     the same with the KILL while a statement waits on a row lock (the
     server answers it 1927, then closes)
+    without health checks (monitor.user ""), nothing tells a KILL from the
+    server's death, and the primary never changes: 1927 at once, nothing
+    committed
 
 A replay after a real failover is in test_replay.py, test_replay_bounds.py
 and test_replay_state.py.
 """
 import threading
+import time
 
 import pymysql
 import pytest
@@ -119,3 +123,18 @@ def test_a_transaction_killed_on_a_live_primary_is_not_replayed(cluster, start_h
     st = admin_json(conf["admin_socket"], "show stats")
     assert st["transactions_replayed"] == 0, st
     assert h.sql("SELECT COUNT(*) FROM rb.t") == [(1,)]
+
+
+def test_without_health_checks_nothing_is_replayed_on_the_same_primary(cluster, start_halyard):
+    """monitor.user = "": the idle KILL as above gets 1927 at once, not
+    after replay_timeout_ms (20 s here) of waiting for a check that never
+    comes, and nothing of the transaction is committed."""
+    fresh(cluster)
+    h = start_halyard(monitor={"user": "", "password": ""}, transaction_replay=True,
+                      replay_timeout_ms=20000, workers=1, read_write_split=False)
+    t0 = time.monotonic()
+    got = killed(cluster, h.conn_params(autocommit=True, read_timeout=60), "idle")
+    took = time.monotonic() - t0
+    assert cluster.sql(0, ROWS) == [(1, 10)], got
+    assert got == [1927, "ok"], got
+    assert took < 10, f"{took:.1f} s"
