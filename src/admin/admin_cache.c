@@ -53,6 +53,7 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_u64(&kv, "reader_resets", s->resets);
     kv_u64(&kv, "reader_resumes", s->resumes);
     kv_u64(&kv, "gtid_gaps", s->gaps);
+    kv_u64(&kv, "not_yet_visible", s->unseen);
     struct kv_list l;
     list_begin(&l, &kv, "rules");
     for (size_t i = 0; cfg != NULL && i < cfg->n_rules && i < CACHE_RULES_MAX; i++) {

@@ -19,8 +19,10 @@
 #include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_reload.h"
 #include "halyard/cache/cache_tables.h"
+#include "halyard/cache/cache_visible.h"
 #include "halyard/config/config.h"
 #include "halyard/core/log.h"
+#include "halyard/core/text.h"
 #include "halyard/sql/cache_sql.h"
 
 #define SAMPLES 64  /* positions of the primary waiting to be applied */
@@ -36,6 +38,7 @@ static struct {
     atomic_bool on;
     struct cache_store *store;
     struct cache_inval ci;
+    struct cache_visible vis; /* the invalidations the primary may not have made visible yet */
     bool streaming;
     char source[64];
     double synced_at; /* the newest sample the reader has applied; 0 = none */
@@ -119,10 +122,15 @@ void cache_stamp(struct cache_ticket *t, const struct config_rule *rule)
 {
     t->rule = rule;
     pthread_mutex_lock(&C.mu);
-    t->seq = C.ci.seq;
+    /* below the first invalidation the primary may not have made visible:
+     * a fill sent now may not see its change (cache_visible.h) */
+    t->seq = cache_visible_seq(&C.vis, C.ci.seq);
     t->valid = C.streaming && C.store != NULL;
+    bool unseen = t->valid && t->seq < C.ci.seq;
     pthread_mutex_unlock(&C.mu);
     t->sent_at = cache_clock();
+    if (unseen) /* how far the primary committed, read now: the next fill may rely on it */
+        cache_follow_probe_now();
 }
 
 /* A fill sent while a write through halyard that is noted by now was in
@@ -381,6 +389,7 @@ void cache_status_get(struct cache_status *out)
     out->row_keys = schema_ready() && C.base_keys;
     out->base_loads = C.base_loads;
     out->gaps = C.ci.gaps;
+    out->unseen = C.vis.n;
     memcpy(out->rule_hits, C.rule_hits, sizeof(out->rule_hits));
     memcpy(out->rule_misses, C.rule_misses, sizeof(out->rule_misses));
     out->capacity = C.capacity;
@@ -411,6 +420,7 @@ void cache_stream_reset(const struct gtid_pos *from, const char *source, bool fa
     if (C.store != NULL)
         cache_store_invalidate_all(C.store, failover ? CACHE_DROP_FAILOVER : CACHE_DROP_ALL,
                                    ++C.ci.seq, cache_clock());
+    cache_visible_reset(&C.vis, C.ci.seq);
     C.streaming = from != NULL;
     snprintf(C.source, sizeof(C.source), "%s", from != NULL && source != NULL ? source : "");
     C.synced_at = 0;
@@ -433,6 +443,7 @@ bool cache_stream_pause(struct gtid_pos *from, enum cache_drop why)
          * applied may hold a transaction the new primary never got */
         cache_store_drop_filled_after(C.store, C.synced_at, why);
         cache_store_fence(C.store, ++C.ci.seq, now);
+        cache_visible_reset(&C.vis, C.ci.seq); /* what came before `from` may not be visible */
         cache_inval_start(&C.ci, from); /* an open transaction comes again, whole */
         C.streaming = false;
         snprintf(C.source, sizeof(C.source), "%s", "");
@@ -464,12 +475,21 @@ static void schema_arm(void)
 void cache_stream_event(const uint8_t *ev, size_t body_end)
 {
     pthread_mutex_lock(&C.mu);
+    uint64_t before = C.ci.seq;
     if (C.store != NULL)
         cache_inval_feed(&C.ci, C.store, schema_ready() ? C.base : NULL, ev, body_end,
                          cache_clock());
+    bool start_open = C.vis.start_open;
+    cache_visible_event(&C.vis, ev, body_end, before, C.ci.seq);
+    /* an invalidation noted, or the start's coordinate known: whether the
+     * primary has made it visible, read at once (one probe in flight), so
+     * fills of its tables wait one round trip, not a tick */
+    bool ask = (C.ci.seq > before || (start_open && !C.vis.start_open)) && C.vis.n > 0;
     schema_arm();
     samples_settle();
     pthread_mutex_unlock(&C.mu);
+    if (ask)
+        cache_follow_probe_now();
 }
 
 void cache_stream_primary(const struct gtid_pos *pos, double sent_at)
@@ -481,6 +501,17 @@ void cache_stream_primary(const struct gtid_pos *pos, double sent_at)
     }
     C.samples[C.nsamples++] = (struct sample){.sent_at = sent_at, .pos = *pos};
     samples_settle();
+    pthread_mutex_unlock(&C.mu);
+}
+
+void cache_stream_visible(const char *file, const char *pos)
+{
+    struct cache_binlog_at at;
+    if (file == NULL || pos == NULL || !cache_binlog_file_number(file, &at.file) ||
+        !hy_parse_u64(pos, strlen(pos), UINT64_MAX, &at.pos))
+        return; /* not read: nothing more is known visible */
+    pthread_mutex_lock(&C.mu);
+    cache_visible_seen(&C.vis, at);
     pthread_mutex_unlock(&C.mu);
 }
 

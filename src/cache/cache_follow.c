@@ -302,16 +302,22 @@ static void probe_free(void)
         probe_tick();
 }
 
-/* The primary's position, its global isolation level, and the global
+/* The primary's position, its global isolation level, the global
  * defaults a new connection takes that an answer's text depends on
- * (cache_stream_defaults): SET GLOBAL of any of them is in no binary log. */
+ * (cache_stream_defaults: SET GLOBAL of any of them is in no binary log),
+ * and how far its engines have committed the binary log
+ * (cache_stream_visible). */
 #define PROBE_SQL                                                                                  \
     "SELECT @@global.gtid_binlog_pos, @@global.tx_isolation, CONCAT_WS(0x1f, "                     \
     "@@global.time_zone, @@global.sql_mode, IFNULL(@@global.character_set_results, 'NULL'), "      \
     "@@global.character_set_client, @@global.collation_connection, "                               \
     "@@global.div_precision_increment, @@global.init_connect, @@global.lc_time_names, "            \
     "@@global.default_week_format, @@global.group_concat_max_len, @@global.sql_select_limit, "     \
-    "@@global.max_sort_length, @@global.old_mode, @@global.explicit_defaults_for_timestamp)"
+    "@@global.max_sort_length, @@global.old_mode, @@global.explicit_defaults_for_timestamp), "     \
+    "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "                                \
+    "WHERE VARIABLE_NAME = 'BINLOG_SNAPSHOT_FILE'), "                                              \
+    "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "                                \
+    "WHERE VARIABLE_NAME = 'BINLOG_SNAPSHOT_POSITION')"
 
 static void probe_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
@@ -329,6 +335,9 @@ static void probe_read(struct sqlclient *c, const struct sqlresult *res, void *a
         /* not read: taken as the worst */
         cache_stream_isolation(iso == NULL || strcmp(iso, "READ-UNCOMMITTED") == 0, ev_now(F.loop));
         cache_stream_primary(&p, F.probe_sent);
+        /* how far the primary's engines committed: fills rely on no more */
+        cache_stream_visible(res->n_cols >= 5 ? sqlresult_get(res, 0, 3) : NULL,
+                             res->n_cols >= 5 ? sqlresult_get(res, 0, 4) : NULL);
     } else if (!res->ok) {
         sqlclient_destroy(F.probe);
         F.probe = NULL;

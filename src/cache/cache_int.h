@@ -15,6 +15,11 @@
 struct cache_tables;
 struct config;
 
+/* The primary's visible coordinate (Binlog_snapshot_file and _position
+ * read by the probe, as text; NULL when not read): every invalidation up
+ * to it may be relied on by a fill sent from now on (cache_visible.h). */
+void cache_stream_visible(const char *file, const char *pos);
+
 /* The reader starts streaming from `from` (or stops: from NULL): the
  * cache is emptied either way (counted as "failover" when the primary
  * changed). `source`: the backend's name. */

@@ -850,9 +850,10 @@ const struct config_key config_keys[] = {
      "server_id the cache's binary log reader registers with on the primary (unique among its "
      "replicas); 0 = one derived from instance_name", NULL},
     {"cache.settle_ms", CONFIG_INT, "50", 0, 10000,
-     "a fill sent sooner than this after an invalidation of one of its tables is not kept: "
-     "the primary sends a transaction's events a moment before its rows are visible to other "
-     "reads; 0 = only the order of invalidations refuses fills", NULL},
+     "a fill sent sooner than this after an invalidation of one of its tables is not kept, on "
+     "top of the order that already refuses a fill its tables' changes may not have been "
+     "visible to (the primary's engines' commit point, Binlog_snapshot_position); defence in "
+     "depth; 0 = the order alone", NULL},
     {"cache.max_lag_ms", CONFIG_INT, "1000", 10, 600000,
      "no hits are served unless the reader has applied the primary's position read at most "
      "this long ago", NULL},

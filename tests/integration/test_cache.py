@@ -51,11 +51,13 @@ def cache_status(h):
 
 
 def reader_ready(h):
-    """Wait until h's cache reader streams, has read the base tables and
-    applied a position of the primary; return h."""
+    """Wait until h's cache reader streams, has read the base tables,
+    applied a position of the primary and knows what it applied visible
+    there; return h."""
     wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
-               and cache_status(h)["lag_ms"] >= 0,
-               what="the cache's reader streaming, the base tables read, a position applied")
+               and cache_status(h)["lag_ms"] >= 0 and cache_status(h)["not_yet_visible"] == 0,
+               what="the cache's reader streaming, the base tables read, a position applied "
+                    "and known visible")
     return h
 
 
@@ -592,8 +594,11 @@ def test_a_point_lookup_goes_only_with_its_rows(cached, cluster):
     assert q(c, one) == ((10,),)
     # an update that moves a row onto a cached key, and one off it
     empty = "SELECT v FROM t WHERE id = 7"
-    assert q(c, empty) == ()
-    wait_until(lambda: cache_status(cached)["entries"] >= 3, what="the empty answer kept")
+    # kept once read after the primary showed the insert visible (a fill
+    # read sooner may not have seen it: not kept)
+    wait_until(lambda: q(c, pair) == ((2, 21), (3, 30)) and q(c, empty) == ()
+               and cache_status(cached)["entries"] >= 3,
+               what="the IN list and the empty answer kept")
     q(d, "UPDATE t SET id = 7 WHERE id = 5")
     wait_until(lambda: q(c, empty) == ((50,),), timeout=5, what="the moved row seen")
     # a delete of the key (the before image)
@@ -1310,3 +1315,51 @@ def test_a_cache_account_that_sees_no_base_table_is_said(start_halyard, schema, 
         assert cache_status(ok)["why_no_fills"] == "", cache_status(ok)
     finally:
         cluster.sql(0, "DROP USER IF EXISTS 'qcnosel'@'%'")
+
+
+def test_a_fill_read_before_a_logged_write_was_visible_is_not_kept(start_halyard, schema, cluster):
+    """The fill window settle_ms covered (issue 42 item 10), made wide on
+    purpose: semi-sync AFTER_SYNC with no replica to acknowledge. The
+    primary writes the UPDATE to its binary log, then waits up to
+    rpl_semi_sync_master_timeout before InnoDB makes it visible. The
+    reader applies the UPDATE's row event at once (the entry goes); a
+    read sent through halyard a while later (well past settle_ms, left at
+    its default) still sees the old row. Its fill must not be kept: once
+    the write is visible, halyard answers what the primary answers."""
+    h = reader_ready(start_halyard(rules=RULES, cache={"user": "backup", "password": "backup"}))
+    c = h.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    wait_until(lambda: cache_status(h)["entries"] >= 1, what="the entry kept")
+    point = cluster.value(0, "SELECT @@global.rpl_semi_sync_master_wait_point")
+    cluster.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC")
+    cluster.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
+    cluster.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 3000")
+    cluster.sql(0, "SET GLOBAL rpl_semi_sync_master_enabled = ON")
+    w = cluster.connect(0, database="qc", autocommit=True)
+    try:
+        writer = threading.Thread(target=lambda: q(w, "UPDATE t SET v = 11 WHERE id = 1"))
+        writer.start()
+        # the reader applied the UPDATE's row event: the entry is gone
+        wait_until(lambda: cache_status(h)["entries"] == 0, timeout=2, interval=0.02,
+                   what="the UPDATE's row event applied")
+        time.sleep(0.3)  # six times settle_ms
+        assert writer.is_alive(), "the UPDATE did not wait for an acknowledgement: no window"
+        d = cluster.connect(0, database="qc", autocommit=True)
+        assert q(d, sql) == ((10,),), "the UPDATE is visible already: no window"
+        # a miss read in the window: the old row
+        assert q(c, sql) == ((10,),)
+        writer.join(10)
+        assert not writer.is_alive()
+    finally:
+        cluster.sql(0, "SET GLOBAL rpl_semi_sync_master_enabled = OFF")
+        cluster.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = OFF")
+        cluster.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 10000")
+        cluster.sql(0, f"SET GLOBAL rpl_semi_sync_master_wait_point = {point}")
+    assert q(d, sql) == ((11,),)
+    # the primary answers 11 now; so must halyard, now and a moment later
+    assert q(c, sql) == ((11,),)
+    time.sleep(0.2)
+    assert q(c, sql) == ((11,),)
+    assert cache_status(h)["fills_refused_race"] >= 1, cache_status(h)
+

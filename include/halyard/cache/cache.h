@@ -8,14 +8,19 @@
  *   - a session takes a ticket (cache_stamp) BEFORE it sends a miss to the
  *     primary, and its fill is refused when any of its tables was
  *     invalidated after the ticket (cache_store.h), or when the reader was
- *     not streaming then;
+ *     not streaming then; the ticket is the sequence number below the
+ *     first invalidation the primary's engines may not have made visible
+ *     yet (its event ends past their commit point, read by the probe:
+ *     cache_visible.h), so a fill that may have read the rows from before
+ *     a change in the binary log is refused by order, however long the
+ *     engine commit waits (semi-sync AFTER_SYNC, an fsync);
  *   - a fill sent while a write through halyard was in flight (from its
  *     command_begin to its answer: cache_note_write's `sent` and `at`)
  *     is refused, and one stored meanwhile dropped when that write is
  *     noted: the primary sends a transaction's events before its rows are
  *     visible, so such a fill may hold the rows from before the write
- *     although the reader applied its invalidation first (settle_ms is the
- *     time window for the writes made elsewhere);
+ *     although the reader applied its invalidation first (settle_ms adds a
+ *     time window, defence in depth);
  *   - a fill is refused unless every table it read is a base table of
  *     the primary by the list read since the last DDL (cache_tables.h),
  *     and the reader has applied the primary's position read after that
@@ -93,7 +98,7 @@ void cache_fill_dirty(void);
 
 /* The stamp of a fill, taken before its statement is sent. */
 struct cache_ticket {
-    uint64_t seq;                   /* invalidations the reader had applied */
+    uint64_t seq;                   /* invalidations applied and known visible (cache_visible.h) */
     double sent_at;                 /* cache_clock() */
     bool valid;                     /* the reader was streaming */
     const struct config_rule *rule; /* the rule that allows it, in the session's config */
@@ -176,6 +181,7 @@ struct cache_status {
     double lag_s;             /* since the last position it applied was read; -1 = none */
     struct cache_stats store; /* entries, bytes, fills, refusals, drops by reason */
     uint64_t hits, misses, abandoned, resets, resumes, gaps;
+    uint64_t unseen; /* applied events (or the start) not yet known visible on the primary */
     uint64_t refused_not_base; /* fills of a table not known to be a base table */
     uint64_t refused_write;    /* fills sent while a write through halyard was in flight */
     uint64_t refused_dirty;    /* fills read at READ UNCOMMITTED (cache_dirty_default) */

@@ -12,13 +12,13 @@
  * follower of the primary's binary log applies each event it reads as
  * `cache_store_invalidate_*` with its applied sequence number (`seq`,
  * increasing) and the time it applied it. A fill carries the sequence
- * number the follower had applied BEFORE its statement was sent (its
- * stamp) and the time it was sent. It is refused when any of its tables
- * (or its schema, or everything) was invalidated past the stamp, or less
- * than `settle` before it was sent: a transaction is in the binary log a
- * moment before its rows are visible to other readers (the engine commits
- * after the log is written), so a read sent right after its invalidation
- * could still see the rows before it.
+ * number the follower had applied BEFORE its statement was sent, less
+ * the invalidations not yet known visible on the primary (its stamp:
+ * cache_visible.h), and the time it was sent. It is refused when any of
+ * its tables (or its schema, or everything) was invalidated past the
+ * stamp, or less than `settle` before it was sent (defence in depth: a
+ * transaction is in the binary log before its rows are visible to other
+ * readers, which the stamp already accounts for).
  *
  * No locking, no I/O: one mutex in the caller (cache.c) guards a store.
  * Tested in tests/unit/test_cache_store.c.
