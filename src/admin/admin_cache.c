@@ -35,6 +35,7 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_u64(&kv, "fills_refused_size", s->store.refused_big);
     kv_u64(&kv, "fills_refused_not_base", s->refused_not_base);
     kv_u64(&kv, "fills_refused_write", s->refused_write);
+    kv_u64(&kv, "refused_other_primary", s->refused_primary);
     kv_u64(&kv, "fills_refused_read_uncommitted", s->refused_dirty);
     kv_bool(&kv, "global_read_uncommitted", s->global_dirty);
     kv_u64(&kv, "refused_old_defaults", s->refused_defaults);

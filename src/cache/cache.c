@@ -59,6 +59,7 @@ static struct {
     bool base_keys;            /* key columns were read (binlog_row_image = FULL) */
     uint64_t hits, misses, abandoned, resets, resumes, refused_not_base, base_loads;
     uint64_t refused_in_flight; /* fills sent while a write through halyard was in flight */
+    uint64_t refused_primary;   /* lookups of sessions whose primary the reader does not follow */
     uint64_t refused_dirty;     /* fills read at READ UNCOMMITTED */
     bool global_dirty;          /* the primary's global isolation default is READ UNCOMMITTED */
     uint64_t defaults_hash;     /* the primary's global defaults, last read */
@@ -118,14 +119,20 @@ void cache_fill_dirty(void)
     pthread_mutex_unlock(&C.mu);
 }
 
-void cache_stamp(struct cache_ticket *t, const struct config_rule *rule)
+bool cache_follows(const char *source, const char *primary)
+{
+    return primary != NULL && source[0] != '\0' && strcmp(source, primary) == 0;
+}
+
+void cache_stamp(struct cache_ticket *t, const struct config_rule *rule, const char *primary)
 {
     t->rule = rule;
     pthread_mutex_lock(&C.mu);
     /* below the first invalidation the primary may not have made visible:
      * a fill sent now may not see its change (cache_visible.h) */
     t->seq = cache_visible_seq(&C.vis, C.ci.seq);
-    t->valid = C.streaming && C.store != NULL;
+    /* a fill read elsewhere than where the reader reads: nothing would drop it */
+    t->valid = C.streaming && C.store != NULL && cache_follows(C.source, primary);
     bool unseen = t->valid && t->seq < C.ci.seq;
     pthread_mutex_unlock(&C.mu);
     t->sent_at = cache_clock();
@@ -189,7 +196,8 @@ enum cache_gate_rc cache_gate(double now, double synced_at, double max_lag, doub
 }
 
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule,
-               const struct cache_gate *g, uint8_t **data, size_t *data_len)
+               const struct cache_gate *g, const char *primary, uint8_t **data,
+               size_t *data_len)
 {
     double now = cache_clock();
     bool hit = false;
@@ -200,8 +208,11 @@ bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rul
     uint32_t r;
     /* the reader streams, and has applied a position recent enough and
      * read after the writes that hold this rule's hits */
+    bool ours = cache_follows(C.source, primary);
+    if (!ours)
+        C.refused_primary++;
     enum cache_gate_rc gate =
-        C.store != NULL && C.streaming
+        C.store != NULL && C.streaming && ours
             ? cache_gate(now, C.synced_at, C.max_lag, wrote_at, C.wrote_at, C.gate_global, g)
             : CACHE_GATE_BEHIND;
     bool fresh = gate != CACHE_GATE_BEHIND, held = gate == CACHE_GATE_HELD;
@@ -382,6 +393,7 @@ void cache_status_get(struct cache_status *out)
     out->resumes = C.resumes;
     out->refused_not_base = C.refused_not_base;
     out->refused_write = C.refused_in_flight;
+    out->refused_primary = C.refused_primary;
     out->refused_dirty = C.refused_dirty;
     out->global_dirty = C.global_dirty;
     out->refused_defaults = C.refused_defaults;

@@ -417,10 +417,18 @@ static bool conn_refused(const struct session_cache *c, const struct session *s)
     return false;
 }
 
-/* Arm the fill of a miss (its ticket taken now, before it is sent). */
-static bool fill_arm(struct session_cache *c, const struct config_rule *rule, uint32_t rule_idx)
+/* The name of the session's primary (its writer), where its lookups
+ * would be filled from. */
+static const char *primary_name(const struct session *s)
 {
-    cache_stamp(&c->ticket, rule);
+    return s->route.primary < s->cfg->n_backends ? s->cfg->backends[s->route.primary].name : NULL;
+}
+
+/* Arm the fill of a miss (its ticket taken now, before it is sent). */
+static bool fill_arm(struct session_cache *c, const struct session *s,
+                     const struct config_rule *rule, uint32_t rule_idx)
+{
+    cache_stamp(&c->ticket, rule, primary_name(s));
     if (!c->ticket.valid)
         return false;
     c->armed = true;
@@ -510,10 +518,11 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
     free(c->hit);
     c->hit = NULL;
     struct cache_gate g = rule_gate(rule);
-    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &g, &c->hit, &c->hit_len))
+    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &g, primary_name(s),
+                  &c->hit, &c->hit_len))
         return ROUTE_CACHE;
     /* a miss: to the primary (which has all the reader applied), stamped now */
-    if (fill_arm(c, rule, rule_idx))
+    if (fill_arm(c, s, rule, rule_idx))
         r->hint = CLH_PRIMARY;
     return UINT32_MAX;
 }
@@ -602,8 +611,8 @@ bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p
     free(c->hit);
     c->hit = NULL;
     struct cache_gate g = rule_gate(rule);
-    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &g, &c->hit,
-                  &c->hit_len)) {
+    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &g, primary_name(s),
+                  &c->hit, &c->hit_len)) {
         /* a hit that carries its definitions: the client holds those now
          * (not known here: the next answer sends them again); and as on
          * the server, an execution closes the statement's cursor */
@@ -612,7 +621,7 @@ bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p
         st->cursor_idx = -1;
         return true;
     }
-    (void)fill_arm(c, rule, rule_idx);
+    (void)fill_arm(c, s, rule, rule_idx);
     return false;
 }
 

@@ -19,7 +19,7 @@ import pytest
 
 from test_core import cli, client_bin
 from util import (APP_PASSWORD, APP_USER, admin_json, default_halyard_settings, free_port,
-                  render_conf, wait_until, q)
+                  render_conf, render_libconfig, wait_until, q)
 
 CACHE = {"user": "backup", "password": "backup", "settle_ms": 0}
 RULES = [{"name": "reads", "match_text": r"(?i)^\s*SELECT", "action": "cache", "ttl_ms": 60000}]
@@ -1363,3 +1363,43 @@ def test_a_fill_read_before_a_logged_write_was_visible_is_not_kept(start_halyard
     assert q(c, sql) == ((11,),)
     assert cache_status(h)["fills_refused_race"] >= 1, cache_status(h)
 
+
+def test_a_group_the_reader_does_not_follow_is_never_cached(start_halyard, cluster, dual, tmp_path):
+    """Groups (issue 42 item 4): the reader follows one primary's binary
+    log, the first primary of the config (group "rep" here). A session of
+    another group ("dm", a dual-master pair with its own qc.t) reads
+    another cluster's rows: they are neither kept nor served, so a session
+    of "rep" running the same statement as the same user gets rep's row,
+    and dm's own reads see dm's writes."""
+    from test_groups import groups, settings_for
+    for c in (cluster, dual):
+        c.sql(0, "CREATE DATABASE IF NOT EXISTS qc")
+        c.sql(0, "CREATE OR REPLACE TABLE qc.t (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.t VALUES (1, 10)")
+    dual.sql(0, "INSERT INTO qc.t VALUES (1, 99)")
+    cluster.sync()
+    port, dm_port = free_port(), free_port()
+    s = settings_for(cluster, dual, tmp_path, port, dm_port)
+    s["rules"] = RULES
+    s["cache"] = CACHE
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()}
+               == {"rep": "node0", "dm": "dm0"}, 15, what="both groups' writers")
+    status = lambda: admin_json(sock, "show cache")  # noqa: E731
+    wait_until(lambda: status()["streaming"] and status()["base_tables"] >= 1
+               and status()["lag_ms"] >= 0 and status()["not_yet_visible"] == 0,
+               what="the cache's reader ready")
+    assert status()["source"] == "node0"
+    sql = "SELECT v FROM t WHERE id = 1"
+    dm = pymysql.connect(**h.conn_params(port=dm_port, database="qc", autocommit=True))
+    rep = h.connect(database="qc", autocommit=True)
+    for _ in range(3):
+        assert q(dm, sql) == ((99,),)
+        time.sleep(0.1)
+    # the same statement, the same user, the other group: rep's row
+    assert q(rep, sql) == ((10,),)
+    assert q(rep, sql) == ((10,),)
+    # a write on dm (its binary log is not read): dm's next read sees it
+    q(dm, "UPDATE t SET v = 98 WHERE id = 1")
+    assert q(dm, sql) == ((98,),)

@@ -251,12 +251,26 @@ static void test_gate(void **state)
     }
 }
 
+/* Only a session whose primary is the backend the reader follows is
+ * served or filled (issue 42 items 4 and 11): another group's, another
+ * Galera writer, a new primary the reader has not followed yet. */
+static void test_follows(void **state)
+{
+    (void)state;
+    assert_true(cache_follows("node0", "node0"));
+    assert_false(cache_follows("node0", "node1")); /* moved before the reader, or another group */
+    assert_false(cache_follows("node0", "node00"));
+    assert_false(cache_follows("", "node0")); /* the reader follows none (between primaries) */
+    assert_false(cache_follows("", ""));
+    assert_false(cache_follows("node0", NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_errors), cmocka_unit_test(test_config_values),
         cmocka_unit_test(test_tables_cover),  cmocka_unit_test(test_match),
-        cmocka_unit_test(test_gate),
+        cmocka_unit_test(test_gate),          cmocka_unit_test(test_follows),
     };
     return cmocka_run_group_tests_name("rules_cache", tests, NULL, NULL);
 }

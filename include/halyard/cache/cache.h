@@ -107,8 +107,11 @@ struct cache_ticket {
 /* `rule`: the session's config's rule that allows the fill. A fill under
  * a rule of another config than the cache was last given (a session not
  * yet moved to a reloaded config, or moved before the cache was told) is
- * refused: its rule index would mean another rule (cache_put). */
-void cache_stamp(struct cache_ticket *t, const struct config_rule *rule);
+ * refused: its rule index would mean another rule (cache_put). `primary`:
+ * the name of the backend the session's fill goes to; unless it is the
+ * one whose binary log the reader follows (cache_follows), the ticket is
+ * not valid. */
+void cache_stamp(struct cache_ticket *t, const struct config_rule *rule, const char *primary);
 
 /* A command that may have written, sent at `sent`, ended at `at`
  * (cache_clock()), in any session: the entries whose fill was sent in
@@ -148,10 +151,20 @@ enum cache_gate_rc cache_gate(double now, double synced_at, double max_lag, doub
 /* The answer under `key`, copied into *data (malloc'd, the caller frees),
  * if one may be served now (cache_gate: the reader streams, and `g`'s
  * writes, `wrote_at` the session's last write, cache_clock(), 0 = never
- * wrote). `rule`: the rule's index, for its counts. Counts a hit or a
- * miss. */
+ * wrote) to a session whose primary is the backend named `primary`: none
+ * unless the reader follows that backend's binary log (a session of
+ * another group, of a Galera writer other than the one read, or one that
+ * moved to a new primary the reader has not followed yet, is neither
+ * served nor filled: cache_follows). `rule`: the rule's index, for its
+ * counts. Counts a hit or a miss. */
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule,
-               const struct cache_gate *g, uint8_t **data, size_t *data_len);
+               const struct cache_gate *g, const char *primary, uint8_t **data,
+               size_t *data_len);
+
+/* Whether the reader follows the binary log of the backend named
+ * `primary` (the cache's source), pure: `source` the reader's ("" when it
+ * follows none), NULL `primary`: no. */
+bool cache_follows(const char *source, const char *primary);
 
 /* Keep an answer (see cache_store_fill): `q` the tables it read and,
  * for a point lookup, its key column and values (cache_sql.h). The
@@ -184,6 +197,7 @@ struct cache_status {
     uint64_t unseen; /* applied events (or the start) not yet known visible on the primary */
     uint64_t refused_not_base; /* fills of a table not known to be a base table */
     uint64_t refused_write;    /* fills sent while a write through halyard was in flight */
+    uint64_t refused_primary;  /* lookups of sessions whose primary the reader does not follow */
     uint64_t refused_dirty;    /* fills read at READ UNCOMMITTED (cache_dirty_default) */
     bool global_dirty;         /* the primary's global default is READ UNCOMMITTED */
     uint64_t refused_defaults; /* fills and lookups on a connection older than a defaults change */
