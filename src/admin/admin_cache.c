@@ -39,6 +39,7 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_u64(&kv, "fills_refused_read_uncommitted", s->refused_dirty);
     kv_bool(&kv, "global_read_uncommitted", s->global_dirty);
     kv_u64(&kv, "refused_old_defaults", s->refused_defaults);
+    kv_u64(&kv, "refused_old_privileges", s->refused_privileges);
     kv_u64(&kv, "fills_abandoned", s->abandoned);
     kv_int(&kv, "base_tables", (long long)s->base_tables);
     kv_str(&kv, "why_no_fills",

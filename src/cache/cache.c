@@ -66,6 +66,8 @@ static struct {
     bool defaults_known;
     double defaults_at; /* ev_now() when a change of them was seen; 0 = never */
     uint64_t refused_defaults;
+    double priv_at; /* wall time the reader applied a change of accounts or privileges; 0 = never */
+    uint64_t refused_privileges;
     double dirty_from, dirty_to; /* ev_now() when the reader first and last saw it so; 0 = never */
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
@@ -101,6 +103,24 @@ bool cache_old_defaults(double born)
 {
     pthread_mutex_lock(&C.mu);
     bool old = born >= 0 && C.defaults_at > 0 && born <= C.defaults_at;
+    pthread_mutex_unlock(&C.mu);
+    return old;
+}
+
+/* The wall clock ev_now() reads (libev's ev_time: CLOCK_REALTIME). */
+static double wall_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool cache_old_privileges(double born)
+{
+    pthread_mutex_lock(&C.mu);
+    bool old = born >= 0 && C.priv_at > 0 && born <= C.priv_at;
+    if (old)
+        C.refused_privileges++;
     pthread_mutex_unlock(&C.mu);
     return old;
 }
@@ -397,6 +417,7 @@ void cache_status_get(struct cache_status *out)
     out->refused_dirty = C.refused_dirty;
     out->global_dirty = C.global_dirty;
     out->refused_defaults = C.refused_defaults;
+    out->refused_privileges = C.refused_privileges;
     out->base_tables = schema_ready() ? (int64_t)cache_tables_count(C.base) : -1;
     out->row_keys = schema_ready() && C.base_keys;
     out->base_loads = C.base_loads;
@@ -433,6 +454,10 @@ void cache_stream_reset(const struct gtid_pos *from, const char *source, bool fa
         cache_store_invalidate_all(C.store, failover ? CACHE_DROP_FAILOVER : CACHE_DROP_ALL,
                                    ++C.ci.seq, cache_clock());
     cache_visible_reset(&C.vis, C.ci.seq);
+    /* a stream started again after one ended: an account may have changed
+     * in between, unseen */
+    if (from != NULL && C.resets > 0)
+        C.priv_at = wall_clock();
     C.streaming = from != NULL;
     snprintf(C.source, sizeof(C.source), "%s", from != NULL && source != NULL ? source : "");
     C.synced_at = 0;
@@ -487,10 +512,12 @@ static void schema_arm(void)
 void cache_stream_event(const uint8_t *ev, size_t body_end)
 {
     pthread_mutex_lock(&C.mu);
-    uint64_t before = C.ci.seq;
+    uint64_t before = C.ci.seq, priv = C.ci.priv;
     if (C.store != NULL)
         cache_inval_feed(&C.ci, C.store, schema_ready() ? C.base : NULL, ev, body_end,
                          cache_clock());
+    if (C.ci.priv != priv) /* the connections opened before may read what new ones may not */
+        C.priv_at = wall_clock();
     bool start_open = C.vis.start_open;
     cache_visible_event(&C.vis, ev, body_end, before, C.ci.seq);
     /* an invalidation noted, or the start's coordinate known: whether the

@@ -14,9 +14,10 @@
 
 void cache_inval_start(struct cache_inval *ci, const struct gtid_pos *from)
 {
-    uint64_t seq = ci->seq, gaps = ci->gaps, unknown = ci->unknown, ddl = ci->ddl;
+    uint64_t seq = ci->seq, gaps = ci->gaps, unknown = ci->unknown, ddl = ci->ddl, priv = ci->priv;
     memset(ci, 0, sizeof(*ci));
     ci->seq = seq;
+    ci->priv = priv;
     ci->ddl = ddl;
     ci->gaps = gaps;
     ci->unknown = unknown;
@@ -230,6 +231,66 @@ static size_t rows(struct cache_inval *ci, struct cache_store *st,
     return n + drop_children(ci, st, schema, &m->t, now);
 }
 
+/* The next word of sql[*i..len) (spaces and comments skipped) into w
+ * (upper case, at most cap - 1 letters, underscores); its length, 0 at
+ * the end or before anything else. */
+static size_t next_word(const char *sql, size_t len, size_t *i, char *w, size_t cap)
+{
+    while (*i < len) {
+        if (isspace((unsigned char)sql[*i])) {
+            (*i)++;
+        } else if (*i + 1 < len && sql[*i] == '/' && sql[*i + 1] == '*') {
+            const char *end = memmem(sql + *i + 2, len - *i - 2, "*/", 2);
+            *i = end != NULL ? (size_t)(end - sql) + 2 : len;
+        } else {
+            break;
+        }
+    }
+    size_t n = 0;
+    while (*i < len && (isalpha((unsigned char)sql[*i]) || sql[*i] == '_')) {
+        if (n + 1 < cap)
+            w[n++] = (char)toupper((unsigned char)sql[*i]);
+        (*i)++;
+    }
+    w[n] = '\0';
+    return n;
+}
+
+bool cache_inval_account(const char *sql, size_t len)
+{
+    char w1[16], w2[16], w3[16];
+    size_t i = 0;
+    if (next_word(sql, len, &i, w1, sizeof(w1)) == 0)
+        return false;
+    if (strcmp(w1, "GRANT") == 0 || strcmp(w1, "REVOKE") == 0 || strcmp(w1, "FLUSH") == 0)
+        return true;
+    (void)next_word(sql, len, &i, w2, sizeof(w2));
+    if (strcmp(w1, "SET") == 0)
+        return strcmp(w2, "PASSWORD") == 0 ||
+               (strcmp(w2, "DEFAULT") == 0 && next_word(sql, len, &i, w3, sizeof(w3)) > 0 &&
+                strcmp(w3, "ROLE") == 0);
+    if (strcmp(w1, "CREATE") != 0 && strcmp(w1, "ALTER") != 0 && strcmp(w1, "DROP") != 0 &&
+        strcmp(w1, "RENAME") != 0)
+        return false;
+    if (strcmp(w2, "OR") == 0) { /* CREATE OR REPLACE */
+        (void)next_word(sql, len, &i, w2, sizeof(w2));
+        (void)next_word(sql, len, &i, w2, sizeof(w2));
+    }
+    return strcmp(w2, "USER") == 0 || strcmp(w2, "ROLE") == 0;
+}
+
+/* A statement event that changes accounts or privileges: counted (a
+ * statement it cannot read counts too). */
+static void account_seen(struct cache_inval *ci, const uint8_t *ev, size_t body_end)
+{
+    char db[65];
+    const char *sql;
+    size_t len;
+    if (binlog_query_parse(ev, body_end, db, sizeof(db), &sql, &len) != HY_OK ||
+        cache_inval_account(sql, len))
+        ci->priv++;
+}
+
 /* A statement-format write (cache_sql_written): the one table it
  * changes, its entries all ("table"), and those its foreign keys cascade
  * to, now and again at its transaction's end. False when that table is
@@ -410,6 +471,7 @@ size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st,
         n += rows(ci, st, schema, ev, body_end, now);
         break;
     case BINLOG_CHANGES_STATEMENT:
+        account_seen(ci, ev, body_end);
         if (statement_table(ci, st, schema, ev, body_end, now, &n))
             break;
         ci->ddl++;
@@ -419,6 +481,7 @@ size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st,
         break;
     case BINLOG_CHANGES_UNKNOWN:
         ci->unknown++;
+        ci->priv++; /* it may have changed an account too */
         ci->ddl++;
         n += drop_all(ci, st, CACHE_DROP_ALL, now);
         ci->trx_overflow = true;

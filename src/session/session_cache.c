@@ -400,9 +400,9 @@ static const struct bconn *primary_conn(const struct session *s)
 }
 
 /* The session's connection on the primary (or the one it would open)
- * may read dirty rows (reads_dirty), or hold global defaults the primary
- * has changed since it opened (cache_old_defaults): no lookup, no fill,
- * counted. */
+ * may read dirty rows (reads_dirty), or hold global defaults or
+ * privileges the primary has changed since it opened (cache_old_defaults,
+ * cache_old_privileges): no lookup, no fill, counted. */
 static bool conn_refused(const struct session_cache *c, const struct session *s)
 {
     const struct bconn *b = primary_conn(s);
@@ -414,7 +414,7 @@ static bool conn_refused(const struct session_cache *c, const struct session *s)
         cache_refused_defaults();
         return true;
     }
-    return false;
+    return cache_old_privileges(b != NULL ? b->born : -1);
 }
 
 /* The name of the session's primary (its writer), where its lookups
@@ -766,6 +766,8 @@ void session_cache_done(struct session *s)
         cache_refused_defaults();
         keep = false;
     }
+    if (keep && cache_old_privileges(s->conns.cur->born))
+        keep = false;
     if (keep) {
         (void)cache_put(&c->ticket, c->key, c->key_len, c->data, c->len, &c->tables, c->ttl_ms,
                         c->rule);

@@ -1403,3 +1403,48 @@ def test_a_group_the_reader_does_not_follow_is_never_cached(start_halyard, clust
     # a write on dm (its binary log is not read): dm's next read sees it
     q(dm, "UPDATE t SET v = 98 WHERE id = 1")
     assert q(dm, sql) == ((98,),)
+
+
+def test_a_revoke_is_seen(start_halyard, schema, cluster):
+    """Privileges (issue 42 item 13). MariaDB fixes a connection's global
+    privileges at its login: after REVOKE SELECT ON *.*, a connection
+    opened before still reads qc.t, a new one is refused (1142). The REVOKE in the binary log
+    empties the cache; the old connection's next read must not be kept,
+    or a session that logs in afterwards is served what its server
+    refuses it. The primary alone, in session pool mode: each session its
+    own connection, the one every read of it goes to."""
+    from util import mysql_native_hash
+    cluster.sql(0, "DROP USER IF EXISTS 'qcpriv'@'%'")
+    cluster.sql(0, "CREATE USER 'qcpriv'@'%' IDENTIFIED BY 'qcpriv'")
+    cluster.sql(0, "GRANT SELECT ON *.* TO 'qcpriv'@'%'")
+    users = [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
+             {"name": "qcpriv", "password_hash": mysql_native_hash("qcpriv")}]
+    try:
+        h = reader_ready(start_halyard(rules=RULES, cache=CACHE, users=users, pool_mode="session",
+                                       backends=one_backend(cluster)))
+        sql = "SELECT v FROM qc.t WHERE id = 1"
+        old = h.connect(user="qcpriv", password="qcpriv", autocommit=True)
+        old_direct = cluster.connect(0, user="qcpriv", password="qcpriv", autocommit=True)
+        assert q(old, sql) == ((10,),)
+        assert q(old_direct, sql) == ((10,),)
+        dropped = cache_status(h)["invalidated_ddl"]
+        cluster.sql(0, "REVOKE SELECT ON *.* FROM 'qcpriv'@'%'")
+        wait_until(lambda: cache_status(h)["invalidated_ddl"] > dropped, timeout=5,
+                   what="the REVOKE applied")
+        # the server: the old connection still reads, a new one is refused
+        assert q(old_direct, sql) == ((10,),)
+        new_direct = cluster.connect(0, user="qcpriv", password="qcpriv", autocommit=True)
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            q(new_direct, sql)
+        assert e.value.args[0] == 1142, e.value.args
+        # through halyard the same, however often the old session reads
+        for _ in range(3):
+            assert q(old, sql) == ((10,),)
+            time.sleep(0.1)
+        new = h.connect(user="qcpriv", password="qcpriv", autocommit=True)
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            q(new, sql)
+        assert e.value.args[0] == 1142, e.value.args
+        assert cache_status(h)["refused_old_privileges"] >= 1, cache_status(h)
+    finally:
+        cluster.sql(0, "DROP USER IF EXISTS 'qcpriv'@'%'")

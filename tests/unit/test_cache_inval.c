@@ -598,6 +598,43 @@ static void test_xa(void **state)
     cache_store_destroy(st);
 }
 
+/* The statements that change accounts or privileges (issue 42 item 13),
+ * and some that do not. */
+static void test_account_statements(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {
+        "GRANT SELECT ON *.* TO 'u'@'%'",
+        "revoke select on qc.* from u",
+        "  /* a comment */ GRANT r TO u",
+        "FLUSH PRIVILEGES",
+        "SET PASSWORD FOR u = PASSWORD('x')",
+        "SET DEFAULT ROLE r FOR u",
+        "CREATE USER u",
+        "CREATE OR REPLACE USER u",
+        "CREATE ROLE r",
+        "DROP USER IF EXISTS u",
+        "drop role r",
+        "ALTER USER u ACCOUNT LOCK",
+        "RENAME USER a TO b",
+    };
+    static const char *const no[] = {
+        "CREATE TABLE user (id INT)",
+        "DROP TABLE role",
+        "ALTER TABLE t ADD c INT",
+        "SET @x = 1",
+        "SET DEFAULT_STORAGE_ENGINE = InnoDB",
+        "INSERT INTO grants VALUES (1)",
+        "CREATE OR REPLACE TABLE t (id INT)",
+        "",
+        "/* GRANT */ UPDATE t SET v = 1",
+    };
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(cache_inval_account(yes[i], strlen(yes[i])));
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_false(cache_inval_account(no[i], strlen(no[i])));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_fk_children),
         cmocka_unit_test(test_statement_of_one_table),
         cmocka_unit_test(test_xa),
+        cmocka_unit_test(test_account_statements),
     };
     known = cache_tables_create();
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

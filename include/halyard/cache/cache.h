@@ -93,6 +93,14 @@ bool cache_dirty_default(double born);
 bool cache_old_defaults(double born);
 /* Count a fill or lookup refused so. */
 void cache_refused_defaults(void);
+/* A connection opened (ev_now()) at `born` (< 0: none yet) may hold
+ * privileges the primary has changed since (the reader applied a GRANT,
+ * REVOKE, SET DEFAULT ROLE, CREATE/DROP USER...: cache_inval_account; or
+ * its stream started again, a change may have gone unseen): MariaDB fixes
+ * a connection's global privileges at its login, so it may read what a
+ * new connection may not, and the reverse. It neither fills nor is served
+ * (counted). */
+bool cache_old_privileges(double born);
 /* A fill refused for its isolation level (show cache). */
 void cache_fill_dirty(void);
 
@@ -201,6 +209,7 @@ struct cache_status {
     uint64_t refused_dirty;    /* fills read at READ UNCOMMITTED (cache_dirty_default) */
     bool global_dirty;         /* the primary's global default is READ UNCOMMITTED */
     uint64_t refused_defaults; /* fills and lookups on a connection older than a defaults change */
+    uint64_t refused_privileges; /* ... older than a change of accounts or privileges */
     int64_t base_tables;       /* base tables known; -1 = not read since the last DDL */
     bool row_keys;             /* key columns known: point lookups go per row */
     uint64_t base_loads;       /* times they were read */

@@ -110,7 +110,16 @@ struct cache_inval {
     unsigned nxa;
     uint64_t gaps, unknown; /* counts (show cache) */
     uint64_t ddl;           /* statements and unknown events applied: the base tables may differ */
+    uint64_t priv; /* account statements applied (GRANT, REVOKE, ...: cache_inval_account) */
 };
+
+/* Whether a statement (`sql`, `len` bytes) changes accounts or their
+ * privileges: GRANT, REVOKE, FLUSH (PRIVILEGES), SET PASSWORD, SET DEFAULT
+ * ROLE, CREATE / ALTER / DROP / RENAME [OR REPLACE] USER or ROLE. MariaDB
+ * fixes a connection's global privileges at its login (its schema's at its
+ * USE), so a connection opened before such a statement may still read
+ * what a new one may not. */
+bool cache_inval_account(const char *sql, size_t len);
 
 /* Start (or restart after a reconnect) from position `from` (NULL: not
  * known, the first GTID sets it). The table map is forgotten; the
