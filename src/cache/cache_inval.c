@@ -394,16 +394,28 @@ static void xa_prepared(struct cache_inval *ci, const uint8_t *ev, size_t body_e
     }
 }
 
+/* A query event whose text begins with the word XA: at a transaction's
+ * end, one binlog_xa_ended could not read (an xid longer than it takes, a
+ * spacing it does not know) ends a transaction it cannot name. */
+static bool xa_text(const uint8_t *ev, size_t body_end)
+{
+    char db[65], w[4];
+    const char *sql;
+    size_t len, i = 0;
+    return binlog_query_parse(ev, body_end, db, sizeof(db), &sql, &len) == HY_OK &&
+           next_word(sql, len, &i, w, sizeof(w)) > 0 && strcmp(w, "XA") == 0;
+}
+
 /* An XA COMMIT or XA ROLLBACK query: the tables of its prepared
  * transaction dropped (with their foreign keys' children), or everything
- * when they are not known. */
+ * when they are not known, or its text cannot be read. */
 static size_t xa_ended(struct cache_inval *ci, struct cache_store *st,
                        const struct cache_tables *schema, const uint8_t *ev, size_t body_end,
                        double now)
 {
     char xid[BINLOG_XID_TEXT_MAX];
     if (binlog_xa_ended(ev, body_end, xid, sizeof(xid)) != HY_OK)
-        return 0;
+        return xa_text(ev, body_end) ? drop_all(ci, st, CACHE_DROP_ALL, now) : 0;
     unsigned i = 0;
     while (i < ci->nxa && strcasecmp(ci->xa[i].xid, xid) != 0)
         i++;
