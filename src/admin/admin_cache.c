@@ -44,7 +44,8 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_int(&kv, "base_tables", (long long)s->base_tables);
     kv_str(&kv, "why_no_fills",
            s->base_tables == 0 ? "cache.user sees no base table: it needs SELECT on the tables "
-                                 "the cache rules read"
+                                 "the cache rules read (tables of an engine without "
+                                 "transactions are never cached)"
                                : "");
     kv_bool(&kv, "row_keys", s->row_keys);
     kv_u64(&kv, "base_table_reads", s->base_loads);

@@ -387,7 +387,8 @@ static void schema_pos_read(struct sqlclient *c, const struct sqlresult *res, vo
      * privilege on: with none, every fill is refused as not a base table */
     if (cache_tables_count(F.schema) == 0)
         hy_log_warn("cache: the account %s sees no base table on %s: every fill is refused "
-                    "(it needs SELECT on the tables the cache rules read, and REPLICATION SLAVE)",
+                    "(it needs SELECT on the tables the cache rules read, and REPLICATION SLAVE; "
+                    "tables of an engine without transactions are never cached)",
                     F.cfg->cache.user, F.src_name);
     struct cache_tables *set = F.schema;
     F.schema = NULL;
@@ -552,8 +553,15 @@ static void probe_tick(void)
     if (!sqlclient_ready(F.probe))
         return;
     if (cache_base_wanted(&F.base_gen)) {
+        /* a base table of a transactional engine whose data is on the
+         * primary: a non-transactional change in a transaction reaches a
+         * statement-format binary log only at its end, visible long
+         * before; FEDERATED, CONNECT and SPIDER data changes elsewhere */
         if (sqlclient_query(F.probe,
-                            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE = 'BASE TABLE' "
+                            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE = 'BASE TABLE' AND "
+                            "ENGINE IN (SELECT ENGINE FROM information_schema.ENGINES "
+                            "WHERE TRANSACTIONS = 'YES') AND "
+                            "ENGINE NOT IN ('FEDERATED', 'CONNECT', 'SPIDER') "
                             "FROM information_schema.TABLES",
                             schema_base_read, NULL) == HY_OK)
             F.probe_busy = true;

@@ -1448,3 +1448,37 @@ def test_a_revoke_is_seen(start_halyard, schema, cluster):
         assert cache_status(h)["refused_old_privileges"] >= 1, cache_status(h)
     finally:
         cluster.sql(0, "DROP USER IF EXISTS 'qcpriv'@'%'")
+
+
+def test_a_myisam_change_in_an_open_transaction_is_seen(cached, cluster):
+    """A non-transactional change is visible at once. Under STATEMENT (or
+    MIXED) binary logging, one made in a transaction after a
+    transactional change is written to the binary log only at the
+    transaction's end (binlog_direct_non_transactional_updates = OFF):
+    while that transaction is open, halyard must not serve the row from
+    before it (issue 42, noticed last session). A table of an engine
+    without transactions is not cached."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.m (id INT PRIMARY KEY, v INT) ENGINE=MyISAM")
+    cluster.sql(0, "INSERT INTO qc.m VALUES (1, 10)")
+    cluster.sync()
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM m WHERE id = 1"
+    for _ in range(4):  # filled and served, were a MyISAM table cached
+        assert q(c, sql) == ((10,),)
+        time.sleep(0.2)
+    w = cluster.root_connect(0, autocommit=True)
+    try:
+        q(w, "SET SESSION binlog_format = 'STATEMENT'")
+        q(w, "BEGIN")
+        q(w, "UPDATE qc.t SET v = v + 1 WHERE id = 1")
+        q(w, "UPDATE qc.m SET v = 11 WHERE id = 1")
+        d = cluster.connect(0, database="qc", autocommit=True)
+        assert q(d, sql) == ((11,),)  # the server: visible at once
+        time.sleep(0.3)
+        assert q(c, sql) == ((11,),)
+        q(w, "COMMIT")
+    finally:
+        w.close()
+    assert q(c, sql) == ((11,),)
+    st = cache_status(cached)
+    assert st["hits"] == 0 and st["fills_refused_not_base"] >= 1, st
