@@ -164,7 +164,9 @@ def test_read_your_writes_per_rule(start_halyard, schema, cluster):
     served every round, whatever the timing; the "global" rule is held
     unless the reader applied a position read after the write in the
     instant between the write's answer and the read (it reads one each
-    50 ms), so most rounds, and never none, show it held."""
+    50 ms, and at once after each change it applies, for the fills that
+    wait on it: cache_visible.h), so a share of the rounds, and never
+    none, show it held."""
     rules = [{"name": "sess", "tables": ["a"], "action": "cache", "read_your_writes": "session"},
              {"name": "glob", "tables": ["b"], "action": "cache", "read_your_writes": "global"}]
     # the default "session": the "global" rule overrides it
@@ -190,7 +192,7 @@ def test_read_your_writes_per_rule(start_halyard, schema, cluster):
         # start the next round from what the primary holds
         admin_json(f"/tmp/halyard-{h.port}.sock", "flush cache")
         last_a = last_b = 100 + i
-    assert held >= 5, held
+    assert held >= 2, held
 
 
 def test_max_stale_ms_waits_for_no_write(start_halyard, schema, cluster):
@@ -223,7 +225,7 @@ def test_max_stale_ms_waits_for_no_write(start_halyard, schema, cluster):
         else:
             admin_json(f"/tmp/halyard-{h.port}.sock", "flush cache qr.b")
             last_b = 100 + i
-    assert held >= 5, held
+    assert held >= 2, held
     assert rule_hits(h, "bounded") >= 10
 
 
