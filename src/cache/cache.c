@@ -216,8 +216,7 @@ enum cache_gate_rc cache_gate(double now, double synced_at, double max_lag, doub
 }
 
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule,
-               const struct cache_gate *g, const char *primary, uint8_t **data,
-               size_t *data_len)
+               const struct cache_gate *g, const char *primary, uint8_t **data, size_t *data_len)
 {
     double now = cache_clock();
     bool hit = false;
@@ -481,7 +480,7 @@ bool cache_stream_pause(struct gtid_pos *from, enum cache_drop why)
         cache_store_drop_filled_after(C.store, C.synced_at, why);
         cache_store_fence(C.store, ++C.ci.seq, now);
         cache_visible_reset(&C.vis, C.ci.seq); /* what came before `from` may not be visible */
-        cache_inval_start(&C.ci, from); /* an open transaction comes again, whole */
+        cache_inval_start(&C.ci, from);        /* an open transaction comes again, whole */
         C.streaming = false;
         snprintf(C.source, sizeof(C.source), "%s", "");
         C.synced_at = 0;

@@ -374,8 +374,7 @@ enum replay_where {
  * failed the replay, or another one than that primary (its successor may
  * have been published before the generation was read at the failure: a
  * Galera writer's is, within the same millisecond). */
-static enum replay_where replay_primary_ready(const struct session *s,
-                                              const struct sess_replay *rp)
+static enum replay_where replay_primary_ready(const struct session *s, const struct sess_replay *rp)
 {
     if (rp->lost_idx >= 0) {
         uint16_t g = s->cfg->backends[rp->lost_idx].group;
@@ -477,8 +476,9 @@ int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32
         return REPLAY_STOP;
     case RW_ALIVE:
         stat_inc(&s->w->stats.replays_refused);
-        slog_info(s, "the transaction lost with %s is not replayed: the server is up, so it "
-                     "closed the connection itself (KILL, wait_timeout)",
+        slog_info(s,
+                  "the transaction lost with %s is not replayed: the server is up, so it "
+                  "closed the connection itself (KILL, wait_timeout)",
                   s->route.trx_lost);
         replay_clear(rp);
         return REPLAY_NO; /* next_trx_lost answers 1927 */

@@ -166,8 +166,7 @@ enum cache_gate_rc cache_gate(double now, double synced_at, double max_lag, doub
  * served nor filled: cache_follows). `rule`: the rule's index, for its
  * counts. Counts a hit or a miss. */
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule,
-               const struct cache_gate *g, const char *primary, uint8_t **data,
-               size_t *data_len);
+               const struct cache_gate *g, const char *primary, uint8_t **data, size_t *data_len);
 
 /* Whether the reader follows the binary log of the backend named
  * `primary` (the cache's source), pure: `source` the reader's ("" when it
@@ -210,9 +209,9 @@ struct cache_status {
     bool global_dirty;         /* the primary's global default is READ UNCOMMITTED */
     uint64_t refused_defaults; /* fills and lookups on a connection older than a defaults change */
     uint64_t refused_privileges; /* ... older than a change of accounts or privileges */
-    int64_t base_tables;       /* base tables known; -1 = not read since the last DDL */
-    bool row_keys;             /* key columns known: point lookups go per row */
-    uint64_t base_loads;       /* times they were read */
+    int64_t base_tables;         /* base tables known; -1 = not read since the last DDL */
+    bool row_keys;               /* key columns known: point lookups go per row */
+    uint64_t base_loads;         /* times they were read */
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
 };
