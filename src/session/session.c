@@ -1056,6 +1056,7 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->io.infile = false;
     s->io.rdown = (struct relay_down){0};
     mysql_resp_start(&s->io.resp, cmd, s->who.caps, exec_flags);
+    s->io.hooked = session_hooks_attached(s);
 }
 
 /* The routed command at up.scan will not run (a rule blocked it, no
@@ -1096,8 +1097,6 @@ void command_done(struct session *s)
     if (s->cfg->backend_read_timeout_ms > 0 && !s->io.timer_lazy)
         session_timer_stop(s); /* a lazy read timer runs on (read_timer_begin) */
     query_end(s, s->io.resp.err_code != 0);
-    if (session_groups(s)->xa != NULL && s->io.resp.err_code == ER_LOCK_DEADLOCK)
-        session_xa_server_rollback(s, s->io.resp.err_code);
     s->query.stmt_len = 0; /* show sessions: no statement in flight */
     s->prep.meta_ps_id = 0;
     s->route.retry_ok = false;
@@ -1179,7 +1178,7 @@ void command_done(struct session *s)
     }
     s->query.cmd_writes = false;
     s->query.cmd_class = STMT_OTHER;
-    session_replay_done(s);
+    session_hooks_settled(s); /* the features' (session_hooks.c) */
     session_trx_hold(s, true);
     bool readback = state_commit(s, s->io.resp.err_code == 0);
     state_txn_next_note(s);
@@ -1460,10 +1459,8 @@ bool down_parse(struct session *s)
                    stream_unparsed(st) > MYSQL_HEADER_SIZE &&
                    (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_ERR &&
                    len + MYSQL_HEADER_SIZE <= st->b->cap;
-        if ((capture || track || err || (s->replay != NULL && session_replay_sums(s)) ||
-             (s->query.cache != NULL && session_cache_capturing(s)) ||
-             s->query.internal == INT_PS_PREPARE || s->query.internal == INT_READBACK ||
-             s->query.internal == INT_XREAD || s->query.internal == INT_SYSPEER) &&
+        if ((capture || track || err || s->query.internal == INT_PS_PREPARE ||
+             s->query.internal == INT_READBACK || (s->io.hooked && session_hooks_wants_whole(s))) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -1489,30 +1486,22 @@ bool down_parse(struct session *s)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
         if (track && peek == len)
             session_track_note(s, pl, len);
-        if (s->replay != NULL) /* both off unless configured: a load and a branch */
-            session_replay_packet(s, pl, len, peek == len);
-        if (s->query.cache != NULL)
-            session_cache_packet(s, pl, len, peek == len); /* the query cache's fill */
+        struct hook_packet pk = {.pl = pl, .len = len, .whole = peek == len};
+        if (s->io.hooked)
+            session_hooks_packet(s, &pk); /* the features' (session_hooks.c) */
         uint16_t err_before = s->io.resp.err_code;
         uint64_t rows_before = s->io.resp.rows;
-        enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
+        pk.rc = mysql_resp_feed(&s->io.resp, pl, len);
+        pk.row = s->io.resp.rows > rows_before;
         ro_trans_flags(s, pl, peek);
-        if (s->query.internal == INT_SYSPEER && s->io.resp.rows > rows_before) {
-            if (peek == len)
-                session_sysview_peer_row(s, pl, len);
-            else
-                session_sysview_peer_too_long(s);
-        }
-        if (rc == MYSQL_RESP_DONE && s->query.cache != NULL && s->query.internal == INT_NONE)
-            session_cache_answered(s); /* a write noted before the client has its answer */
+        if (s->io.hooked)
+            session_hooks_fed(s, &pk);
         if (err && peek == len && err_before == 0 && s->io.resp.err_code != 0)
             session_pool_diag_err(s, pl, len);
         if (capture && s->io.resp.rows == 1 && peek == len)
             capture_value(s, pl, len);
         if (s->query.internal == INT_READBACK && s->vars.vs != NULL && !s->route.pinned)
             readback_feed(&s->vars.chg->rb, pl, len, peek == len, s->vars.vs);
-        if (s->query.internal == INT_XREAD)
-            session_fanout_xa_packet(s, pl, len, peek == len);
         if (s->query.internal == INT_PS_PREPARE && len > 0 && pl[0] == MYSQL_ERR && peek == len &&
             s->io.resp.err_code != 0) {
             free(s->prep.ps_err);
@@ -1520,9 +1509,9 @@ bool down_parse(struct session *s)
             if ((s->prep.ps_err = malloc(s->prep.ps_err_len)) != NULL)
                 memcpy(s->prep.ps_err, pl, s->prep.ps_err_len);
         }
-        if (rc == MYSQL_RESP_BAD)
+        if (pk.rc == MYSQL_RESP_BAD)
             return answer_broken(s);
-        relay_down_take(&s->io.rdown, st, len, rc);
+        relay_down_take(&s->io.rdown, st, len, pk.rc);
     }
 }
 
@@ -1617,8 +1606,7 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->route.q_rt = s->conns.cur->be->rt;
     if (s->route.q_rt != NULL)
         backend_query_begin(s->route.q_rt);
-    if (s->query.cache != NULL)
-        session_cache_begin(s); /* the query cache: a write's flight starts */
+    session_hooks_begin(s); /* the features' (session_hooks.c) */
     stat_inc(&s->w->stats.commands);
     stat_inc(&s->w->stats.statements[s->query.cmd_class]);
     session_set_state(s, SS_COMMAND);

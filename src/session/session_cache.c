@@ -7,9 +7,9 @@
  *     action = "cache" looks the answer up. A hit is ROUTE_CACHE (the
  *     stored packets ready in s->query.cache); a miss that may be kept is
  *     sent to the primary, its ticket taken now, before it is sent;
- *   - session_cache_packet (session.c's down_parse): each packet of that
+ *   - session_cache_packet (down_parse's on_packet hook): each packet of that
  *     answer is copied while it stays under the rule's max_result_bytes;
- *   - session_cache_done (command_done): the answer is kept if it ended
+ *   - session_cache_done (command_done's on_done hook): kept if it ended
  *     well (no error, no warning, one result, outside a transaction, on the
  *     primary, not at READ UNCOMMITTED: reads_dirty); and any command that
  *     is not such a read marks the session's last write

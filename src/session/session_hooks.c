@@ -32,51 +32,195 @@ static void kill_done(struct session *s)
     command_kill_unhold(s, false);
 }
 
+/* A deadlock ended the transaction across groups on one server: the other
+ * branches are rolled back before the next command. */
+static void xa_done(struct session *s)
+{
+    if (s->io.resp.err_code == ER_LOCK_DEADLOCK && session_groups(s)->xa != NULL)
+        session_xa_server_rollback(s, s->io.resp.err_code);
+}
+
+/* The per-packet hooks run only for an answer a feature is attached to
+ * (answer_expect asks once); each still checks its own state. */
+static bool cache_attached(const struct session *s)
+{
+    return s->query.cache != NULL;
+}
+
+static bool cache_whole(const struct session *s)
+{
+    return s->query.cache != NULL && session_cache_capturing(s);
+}
+
+static void cache_packet(struct session *s, const struct hook_packet *pk)
+{
+    if (s->query.cache != NULL)
+        session_cache_packet(s, pk->pl, pk->len, pk->whole); /* the query cache's fill */
+}
+
+/* A write noted before the client has its answer. */
+static void cache_fed(struct session *s, const struct hook_packet *pk)
+{
+    if (pk->rc == MYSQL_RESP_DONE && s->query.cache != NULL && s->query.internal == INT_NONE)
+        session_cache_answered(s);
+}
+
+/* The rows of a peer's process list (INT_SYSPEER), each read whole. */
+static bool sysview_whole(const struct session *s)
+{
+    return s->query.internal == INT_SYSPEER;
+}
+
+static void sysview_fed(struct session *s, const struct hook_packet *pk)
+{
+    if (s->query.internal != INT_SYSPEER || !pk->row)
+        return;
+    if (pk->whole)
+        session_sysview_peer_row(s, pk->pl, pk->len);
+    else
+        session_sysview_peer_too_long(s);
+}
+
+/* A group's part of an XA read (INT_XREAD), each packet read whole. */
+static bool fanout_whole(const struct session *s)
+{
+    return s->query.internal == INT_XREAD;
+}
+
+static void fanout_fed(struct session *s, const struct hook_packet *pk)
+{
+    if (s->query.internal == INT_XREAD)
+        session_fanout_xa_packet(s, pk->pl, pk->len, pk->whole);
+}
+
+static bool replay_attached(const struct session *s)
+{
+    return s->replay != NULL;
+}
+
+static bool replay_whole(const struct session *s)
+{
+    return s->replay != NULL && session_replay_sums(s);
+}
+
+static void replay_packet(struct session *s, const struct hook_packet *pk)
+{
+    if (s->replay != NULL)
+        session_replay_packet(s, pk->pl, pk->len, pk->whole);
+}
+
+static void inflight_settled(struct session *s)
+{
+    if (s->inflight != NULL)
+        session_inflight_done(s);
+}
+
 /* The order is the order they run in at each point. */
 static const struct session_hooks hooks[] = {
+    {.name = "xa",
+     .on_done = xa_done,
+     .on_reset = session_xa_discard}, /* a transaction across groups ends */
     {.name = "kill", .on_done = kill_done},
     {.name = "pool", .on_done = session_pool_note},
     {.name = "diag", .on_done = session_diag_follow, .on_close = session_diag_drop},
     {.name = "cache",
+     .on_begin = session_cache_begin, /* a write's flight starts */
+     .attached = cache_attached,
+     .wants_whole = cache_whole,
+     .on_packet = cache_packet,
+     .on_fed = cache_fed,
      .on_done = session_cache_done, /* a fill kept, or a write noted */
      .on_abandon = session_cache_abandon,
      .on_close = session_cache_free},
-    {.name = "sysview", .on_close = session_sysview_free},
-    {.name = "fanout", .on_abandon = session_fanout_abandon, .on_close = session_fanout_free},
-    {.name = "xa", .on_reset = session_xa_discard}, /* a transaction across groups ends */
+    {.name = "sysview",
+     .attached = sysview_whole,
+     .wants_whole = sysview_whole,
+     .on_fed = sysview_fed,
+     .on_close = session_sysview_free},
+    {.name = "fanout",
+     .attached = fanout_whole,
+     .wants_whole = fanout_whole,
+     .on_fed = fanout_fed,
+     .on_abandon = session_fanout_abandon,
+     .on_close = session_fanout_free},
     {.name = "begin", .on_reset = session_begin_forget},
     {.name = "groups", .on_close = session_groups_free},
-    {.name = "replay", .on_close = session_replay_free},
-    {.name = "inflight", .on_close = session_inflight_free},
+    {.name = "inflight", .on_settled = inflight_settled, .on_close = session_inflight_free},
+    {.name = "replay",
+     .attached = replay_attached,
+     .wants_whole = replay_whole,
+     .on_packet = replay_packet,
+     .on_settled = session_replay_done, /* the statement's answer kept in the record */
+     .on_close = session_replay_free},
     {.name = "limits",
      .on_done = session_limit_done, /* its place given back, charged */
      .on_abandon = session_limit_done,
      .on_close = session_limit_free},
 };
 
-#define HOOKS_RUN(s, point)                                                                        \
+/* Unrolled: the table is constant, so each point compiles to direct calls
+ * of the rows that have it, and to nothing for the rows that don't. */
+#define HOOKS_EACH(i_) _Pragma("GCC unroll 32") for (size_t i_ = 0; i_ < HY_ARRAY_SIZE(hooks); i_++)
+
+#define HOOKS_RUN(point, ...)                                                                      \
     do {                                                                                           \
-        for (size_t i_ = 0; i_ < HY_ARRAY_SIZE(hooks); i_++)                                       \
-            if (hooks[i_].point != NULL)                                                           \
-                hooks[i_].point(s);                                                                \
+        HOOKS_EACH(i_)                                                                             \
+        if (hooks[i_].point != NULL)                                                               \
+            hooks[i_].point(__VA_ARGS__);                                                          \
     } while (0)
+
+void session_hooks_begin(struct session *s)
+{
+    HOOKS_RUN(on_begin, s);
+}
+
+bool session_hooks_attached(const struct session *s)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].attached != NULL && hooks[i].attached(s))
+        return true;
+    return false;
+}
+
+bool session_hooks_wants_whole(const struct session *s)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].wants_whole != NULL && hooks[i].wants_whole(s))
+        return true;
+    return false;
+}
+
+void session_hooks_packet(struct session *s, const struct hook_packet *pk)
+{
+    HOOKS_RUN(on_packet, s, pk);
+}
+
+void session_hooks_fed(struct session *s, const struct hook_packet *pk)
+{
+    HOOKS_RUN(on_fed, s, pk);
+}
 
 void session_hooks_done(struct session *s)
 {
-    HOOKS_RUN(s, on_done);
+    HOOKS_RUN(on_done, s);
+}
+
+void session_hooks_settled(struct session *s)
+{
+    HOOKS_RUN(on_settled, s);
 }
 
 void session_hooks_abandon(struct session *s)
 {
-    HOOKS_RUN(s, on_abandon);
+    HOOKS_RUN(on_abandon, s);
 }
 
 void session_hooks_reset(struct session *s)
 {
-    HOOKS_RUN(s, on_reset);
+    HOOKS_RUN(on_reset, s);
 }
 
 void session_hooks_close(struct session *s)
 {
-    HOOKS_RUN(s, on_close);
+    HOOKS_RUN(on_close, s);
 }

@@ -220,14 +220,43 @@ static inline const char *session_schema(const struct session *s)
  * The cycle (session.c) runs the hooks at its points without naming the
  * features; session_hooks.c holds the one table of them, in the order they
  * run. A NULL hook: nothing at that point. */
+/* A packet of the backend's answer, as down_parse shows it to the hooks. */
+struct hook_packet {
+    const uint8_t *pl;     /* its payload */
+    uint32_t len;          /* the payload's length */
+    bool whole;            /* all of it is at pl (else the first bytes only) */
+    bool row;              /* on_fed: the tracker counted it as a row */
+    enum mysql_resp_rc rc; /* on_fed: the tracker's verdict on it */
+};
 struct session_hooks {
-    const char *name;                      /* the feature, for a reader */
-    void (*on_done)(struct session *s);    /* command_done: the answer is complete */
+    const char *name;                    /* the feature, for a reader */
+    void (*on_begin)(struct session *s); /* command_begin: the command goes to its backend */
+    /* answer_expect: whether the feature's per-packet hooks (wants_whole,
+     * on_packet, on_fed) may act on the answer expected now; down_parse
+     * runs none of them when no feature says so, a branch a packet */
+    bool (*attached)(const struct session *s);
+    /* down_parse, each packet of the answer: whether the feature reads it
+     * whole (it waits until all of it is in, when it fits the buffer) */
+    bool (*wants_whole)(const struct session *s);
+    /* down_parse, each packet, before the tracker (s->io.resp) reads it */
+    void (*on_packet)(struct session *s, const struct hook_packet *pk);
+    /* down_parse, each packet, once the tracker has read it */
+    void (*on_fed)(struct session *s, const struct hook_packet *pk);
+    void (*on_done)(struct session *s); /* command_done: the answer is complete */
+    /* command_done, once the route has the answer's status and the
+     * command's writes: the last point before the session goes idle */
+    void (*on_settled)(struct session *s);
     void (*on_abandon)(struct session *s); /* command_abandon: the routed command won't run */
     void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
     void (*on_close)(struct session *s);   /* session_free: free what the feature holds */
 };
+void session_hooks_begin(struct session *s);
+bool session_hooks_attached(const struct session *s);
+bool session_hooks_wants_whole(const struct session *s);
+void session_hooks_packet(struct session *s, const struct hook_packet *pk);
+void session_hooks_fed(struct session *s, const struct hook_packet *pk);
 void session_hooks_done(struct session *s);
+void session_hooks_settled(struct session *s);
 void session_hooks_abandon(struct session *s);
 void session_hooks_reset(struct session *s);
 void session_hooks_close(struct session *s);

@@ -5,8 +5,8 @@
  * Recording. While a transaction is open on the primary, each COM_QUERY
  * the client sends there is kept (session_replay_sent, as the client sent
  * it) and the checksum of its answer is built packet by packet as the
- * answer goes by (session_replay_packet, from down_parse) and kept when
- * the answer ends (session_replay_done, from command_done). The record is
+ * answer goes by (session_replay_packet, down_parse's on_packet hook) and kept when
+ * the answer ends (session_replay_done, command_done's on_settled hook). The record is
  * emptied when the primary's answer says no transaction is open, and when
  * a statement ended the transaction and another is open (a BEGIN inside a
  * transaction, a chained COMMIT: replay_new_trx). A
@@ -262,8 +262,6 @@ void session_replay_packet(struct session *s, const uint8_t *pl, uint32_t len, b
 
 void session_replay_done(struct session *s)
 {
-    if (s->inflight != NULL) /* the other failover feature's end of a command */
-        session_inflight_done(s);
     struct sess_replay *rp = s->replay;
     if (rp == NULL || rp->phase != RP_RECORD)
         return;

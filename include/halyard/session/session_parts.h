@@ -179,6 +179,8 @@ struct sess_io {
     struct relay_down rdown; /* its framing (relay.h); rdown.seq: of the last packet seen */
     bool resp_done;          /* the whole answer has been parsed */
     bool resp_broken;        /* the backend broke the protocol: ERR once the rest is out */
+    bool hooked;             /* a feature's per-packet hooks may act on the answer: asked
+                              * once, at answer_expect (session_hooks_attached) */
     char *broken_msg;        /* answer_broken(): the ERR the client gets once the rest is out */
     double down_last;        /* ev_now() when the backend last sent (backend_read_timeout_ms) */
     bool down_sent;          /* some of the answer went to the client */
