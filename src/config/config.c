@@ -40,6 +40,7 @@
 #include "halyard/config/group.h"
 #include "halyard/core/events.h"
 #include "halyard/core/log.h"
+#include "halyard/core/textbuf.h"
 #include "halyard/config/rules.h"
 #include "halyard/protocol/tls.h"
 #include "config_int.h"
@@ -1267,25 +1268,24 @@ hy_status_t config_load_string_report(const char *text, const char *name, struct
 static hy_status_t read_text(struct loader *ld, FILE *fp, char **text)
 {
     char ebuf[128];
-    size_t cap = 0, len = 0;
-    char *buf = NULL;
+    struct textbuf tb;
+    textbuf_init(&tb, CONFIG_MAX_TEXT + 1); /* a byte over: a larger file is seen */
     for (;;) {
-        if (cap - len < 2) {
-            char *bigger = cap > CONFIG_MAX_TEXT ? NULL : realloc(buf, cap ? cap * 2 : 8192);
-            if (bigger == NULL) {
-                free(buf);
-                if (cap > CONFIG_MAX_TEXT)
-                    return cfg_fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
-                return cfg_fail(ld, NULL, NULL, "out of memory");
-            }
-            buf = bigger;
-            cap = cap ? cap * 2 : 8192;
+        size_t at = tb.len, want = HY_MIN((size_t)8192, tb.limit - at);
+        char *room = want > 0 ? textbuf_extend(&tb, want) : NULL;
+        if (room == NULL) {
+            textbuf_free(&tb);
+            if (want == 0)
+                return cfg_fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
+            return cfg_fail(ld, NULL, NULL, "out of memory");
         }
-        size_t got = fread(buf + len, 1, cap - 1 - len, fp);
-        len += got;
+        size_t got = fread(room, 1, want, fp);
+        textbuf_truncate(&tb, at + got);
         if (got == 0)
             break;
     }
+    char *buf = tb.data;
+    size_t len = tb.len;
     if (ferror(fp)) {
         int e = errno;
         free(buf);

@@ -1143,6 +1143,60 @@ static int tmpdir_teardown(void **state)
     return rc;
 }
 
+/* `path` holding BASE, then a comment padding it to `size` bytes, and a
+ * NUL byte among them when `nul`. */
+static void padded_file(const char *dir, const char *name, size_t size, bool nul, char *path,
+                        size_t len)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    size_t base = strlen(BASE);
+    assert_true(size > base + 2);
+    char *text = malloc(size);
+    assert_non_null(text);
+    memcpy(text, BASE, base);
+    memset(text + base, 'x', size - base);
+    text[base] = '#';
+    text[size - 1] = '\n';
+    if (nul)
+        text[base + 1] = '\0';
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, size, f), size);
+    fclose(f);
+    free(text);
+}
+
+/* A file is read whole up to 16 MiB; one byte more, or a NUL byte, is
+ * refused with the file's name and why. */
+static void test_file_text(void **state)
+{
+    struct tmpdir *t = *state;
+    char path[256], want[1024], err[1024];
+    struct config *cfg = NULL;
+    const size_t max = 16u << 20;
+
+    padded_file(t->path, "max.conf", max, false, path, sizeof(path));
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_OK);
+    config_put(cfg);
+    cfg = NULL;
+
+    padded_file(t->path, "over.conf", max + 1, false, path, sizeof(path));
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_ERROR);
+    snprintf(want, sizeof(want), "%s: larger than 16777216 bytes", path);
+    assert_string_equal(err, want);
+
+    padded_file(t->path, "twice.conf", 2 * max + 5, false, path, sizeof(path));
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_ERROR);
+    snprintf(want, sizeof(want), "%s: larger than 16777216 bytes", path);
+    assert_string_equal(err, want);
+
+    padded_file(t->path, "nul.conf", 100000, true, path, sizeof(path));
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_ERROR);
+    snprintf(want, sizeof(want), "%s: contains a NUL byte; not a text file", path);
+    assert_string_equal(err, want);
+    unlink(path);
+}
+
 static void test_files(void **state)
 {
     struct tmpdir *t = *state;
@@ -1443,7 +1497,7 @@ static void test_tls_keys(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[HY_ARRAY_SIZE(cases) + 13];
+    struct CMUnitTest tests[HY_ARRAY_SIZE(cases) + 14];
     size_t n = 0;
     for (size_t i = 0; i < HY_ARRAY_SIZE(cases); i++) {
         tests[n++] = (struct CMUnitTest){.name = cases[i].name,
@@ -1464,10 +1518,11 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_dump_keys),
         cmocka_unit_test_setup_teardown(test_files, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_text, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_tls_keys, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_sample_config),
     };
-    _Static_assert(HY_ARRAY_SIZE(more) == 13, "tests[] is sized for 13 more");
+    _Static_assert(HY_ARRAY_SIZE(more) == 14, "tests[] is sized for 14 more");
     for (size_t i = 0; i < HY_ARRAY_SIZE(more); i++)
         tests[n++] = more[i];
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
