@@ -27,6 +27,7 @@
 
 #include "halyard/core/fileio.h"
 #include "halyard/core/text.h"
+#include "halyard/core/textbuf.h"
 #include "halyard/sql/xa_log.h"
 
 bool xa_log_name_ok(const char *s, size_t max)
@@ -210,35 +211,33 @@ hy_status_t xa_log_append(const char *path, const char *rec, size_t len)
  * empty), *n bytes. HY_ERROR with errno. */
 static hy_status_t read_all(int fd, char **buf, size_t *n)
 {
-    char *b = NULL;
-    size_t at = 0, cap = 0;
+    struct textbuf b;
+    textbuf_init(&b, SIZE_MAX / 2); /* no limit but memory */
     for (;;) {
-        if (at == cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            char *nb = realloc(b, ncap);
-            if (nb == NULL) {
-                free(b);
-                errno = ENOMEM;
-                return HY_ERROR;
-            }
-            b = nb;
-            cap = ncap;
+        size_t at = b.len;
+        char *room = textbuf_extend(&b, 65536);
+        if (room == NULL) {
+            textbuf_free(&b);
+            errno = ENOMEM;
+            return HY_ERROR;
         }
-        ssize_t r = pread(fd, b + at, cap - at, (off_t)at);
-        if (r < 0 && errno == EINTR)
+        ssize_t r = pread(fd, room, 65536, (off_t)at);
+        int e = errno;
+        textbuf_truncate(&b, at + (r > 0 ? (size_t)r : 0));
+        if (r < 0 && e == EINTR)
             continue;
         if (r < 0) {
-            int e = errno;
-            free(b);
+            textbuf_free(&b);
             errno = e;
             return HY_ERROR;
         }
         if (r == 0)
             break;
-        at += (size_t)r;
     }
-    *buf = b;
-    *n = at;
+    if (b.len == 0)
+        textbuf_free(&b); /* empty: NULL */
+    *buf = b.data;
+    *n = b.len;
     return HY_OK;
 }
 
