@@ -32,6 +32,7 @@
 #include "halyard/admin/admin.h"
 #include "halyard/admin/ctl_help.h"
 #include "halyard/core/progress.h"
+#include "halyard/core/textbuf.h"
 #include "halyard/config/config.h"
 #include "halyard/backup/backup_list.h"
 #include "halyard/backup/backup_stream.h"
@@ -115,15 +116,11 @@ static int ask(const char *path, const char *line, size_t len, double deadline, 
     }
 
     /* Read to the empty line; answers have no other. */
-    size_t cap = 65536, got = 0;
-    char *ans = malloc(cap);
+    struct textbuf ans;
+    textbuf_init(&ans, SIZE_MAX / 2); /* no limit but memory */
     int rc = EXIT_NO_ANSWER;
     for (;;) {
-        if (ans == NULL) {
-            fprintf(stderr, "halyardctl: out of memory\n");
-            goto out;
-        }
-        if (got >= 2 && ans[got - 1] == '\n' && ans[got - 2] == '\n') {
+        if (ans.len >= 2 && ans.data[ans.len - 1] == '\n' && ans.data[ans.len - 2] == '\n') {
             rc = EXIT_OK;
             break;
         }
@@ -131,33 +128,29 @@ static int ask(const char *path, const char *line, size_t len, double deadline, 
             fprintf(stderr, "halyardctl: %s: no complete answer within %g s\n", path, timeout);
             goto out;
         }
-        if (got == cap) {
-            char *bigger = realloc(ans, cap * 2);
-            if (bigger == NULL)
-                free(ans);
-            ans = bigger;
-            cap *= 2;
-            continue;
+        size_t at = ans.len;
+        char *room = textbuf_extend(&ans, 65536);
+        if (room == NULL) {
+            fprintf(stderr, "halyardctl: out of memory\n");
+            goto out;
         }
-        ssize_t n = recv(fd, ans + got, cap - got, MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        ssize_t n = recv(fd, room, 65536, MSG_DONTWAIT);
+        int e = errno;
+        textbuf_truncate(&ans, at + (n > 0 ? (size_t)n : 0));
+        if (n < 0 && (e == EAGAIN || e == EINTR))
             continue;
         if (n <= 0) {
             fprintf(stderr, "halyardctl: %s: the connection closed before the answer ended\n",
                     path);
             goto out;
         }
-        got += (size_t)n;
     }
 out:
     close(fd);
-    if (rc != EXIT_OK) {
-        free(ans);
-        ans = NULL;
-        got = 0;
-    }
-    *ans_out = ans;
-    *got_out = got;
+    if (rc != EXIT_OK)
+        textbuf_free(&ans);
+    *ans_out = ans.data;
+    *got_out = ans.len;
     return rc;
 }
 
