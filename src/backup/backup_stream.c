@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "halyard/backup/backup_stream.h"
+#include "halyard/core/textbuf.h"
 
 #define IOBUF (1 << 16)
 
@@ -212,8 +213,8 @@ struct backup_reader {
     bool z_init, z_end;
     ZSTD_DCtx *zd;
     bool zs_end;
-    uint8_t *mid; /* checked (decrypted) compressed bytes, from mid_pos to mid_len */
-    size_t mid_pos, mid_len, mid_cap;
+    struct textbuf mid; /* checked (decrypted) compressed bytes, those from mid_pos on unread */
+    size_t mid_pos;
     char error[BACKUP_READER_ERROR_MAX];
     uint8_t raw[IOBUF];
 };
@@ -221,17 +222,14 @@ struct backup_reader {
 static bool mid_add(void *ctx, const uint8_t *p, size_t n)
 {
     struct backup_reader *r = ctx;
-    if (r->mid_len + n > r->mid_cap) {
-        size_t cap = r->mid_len + n + IOBUF;
-        uint8_t *m = realloc(r->mid, cap);
-        if (m == NULL)
-            return false;
-        r->mid = m;
-        r->mid_cap = cap;
-    }
-    memcpy(r->mid + r->mid_len, p, n);
-    r->mid_len += n;
-    return true;
+    textbuf_append(&r->mid, p, n);
+    return !r->mid.overflow;
+}
+
+/* The first unread byte of mid. */
+static uint8_t *mid_unread(struct backup_reader *r)
+{
+    return (uint8_t *)r->mid.data + r->mid_pos;
 }
 
 static ssize_t reader_fail(struct backup_reader *r, const char *why)
@@ -249,6 +247,7 @@ struct backup_reader *backup_reader_open(const char *path, char *why, size_t wl)
         return NULL;
     }
     r->comp = -1;
+    textbuf_init(&r->mid, SIZE_MAX / 2); /* no limit but memory */
     snprintf(r->path, sizeof(r->path), "%s", path);
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (r->fd < 0) {
@@ -262,8 +261,10 @@ struct backup_reader *backup_reader_open(const char *path, char *why, size_t wl)
 /* More checked bytes into mid (or the file's end, checked). */
 static bool mid_fill(struct backup_reader *r)
 {
-    if (r->mid_pos == r->mid_len)
-        r->mid_pos = r->mid_len = 0;
+    if (r->mid_pos == r->mid.len) {
+        textbuf_reset(&r->mid);
+        r->mid_pos = 0;
+    }
     ssize_t n;
     while ((n = read(r->fd, r->raw, sizeof(r->raw))) < 0 && errno == EINTR)
         ;
@@ -297,8 +298,8 @@ static bool mid_fill(struct backup_reader *r)
 /* The plaintext's compression, from its first bytes. */
 static bool comp_detect(struct backup_reader *r)
 {
-    const uint8_t *p = r->mid + r->mid_pos;
-    size_t n = r->mid_len - r->mid_pos;
+    const uint8_t *p = mid_unread(r);
+    size_t n = r->mid.len - r->mid_pos;
     if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
         r->comp = BACKUP_COMP_GZIP;
         r->z_init = inflateInit2(&r->z, 15 + 16) == Z_OK;
@@ -316,15 +317,15 @@ static bool comp_detect(struct backup_reader *r)
 /* Inflate what mid holds into buf; the bytes made (maybe 0), -1 on error. */
 static ssize_t unpack(struct backup_reader *r, uint8_t *buf, size_t cap)
 {
-    size_t avail = r->mid_len - r->mid_pos;
+    size_t avail = r->mid.len - r->mid_pos;
     if (r->comp == BACKUP_COMP_NONE) {
         size_t k = avail < cap ? avail : cap;
-        memcpy(buf, r->mid + r->mid_pos, k);
+        memcpy(buf, mid_unread(r), k);
         r->mid_pos += k;
         return (ssize_t)k;
     }
     if (r->comp == BACKUP_COMP_ZSTD) {
-        ZSTD_inBuffer in = {r->mid + r->mid_pos, avail, 0};
+        ZSTD_inBuffer in = {mid_unread(r), avail, 0};
         ZSTD_outBuffer out = {buf, cap, 0};
         size_t rc = ZSTD_decompressStream(r->zd, &out, &in);
         if (ZSTD_isError(rc))
@@ -335,7 +336,7 @@ static ssize_t unpack(struct backup_reader *r, uint8_t *buf, size_t cap)
     }
     if (r->z_end)
         return reader_fail(r, "bytes after the end of its gzip stream");
-    r->z.next_in = r->mid + r->mid_pos;
+    r->z.next_in = mid_unread(r);
     r->z.avail_in = (uInt)avail;
     r->z.next_out = buf;
     r->z.avail_out = (uInt)cap;
@@ -352,7 +353,7 @@ ssize_t backup_reader_read(struct backup_reader *r, uint8_t *buf, size_t cap)
     if (r->error[0] != '\0')
         return -1;
     for (;;) {
-        size_t avail = r->mid_len - r->mid_pos;
+        size_t avail = r->mid.len - r->mid_pos;
         if (!r->file_eof && (avail == 0 || (r->comp < 0 && avail < 4))) {
             if (!mid_fill(r))
                 return -1;
@@ -409,7 +410,7 @@ void backup_reader_close(struct backup_reader *r)
         inflateEnd(&r->z);
     ZSTD_freeDCtx(r->zd);
     backup_crypt_dec_destroy(r->dec);
-    free(r->mid);
+    textbuf_free(&r->mid);
     free(r);
 }
 
