@@ -507,25 +507,19 @@ static bool out_packet(struct scatter_out *o, const uint8_t *p, size_t len)
 {
     if (len >= MYSQL_MAX_PAYLOAD)
         return false;
-    if (o->len + MYSQL_HEADER_SIZE + len > o->cap) {
-        size_t cap = o->cap == 0 ? 4096 : o->cap;
-        while (cap < o->len + MYSQL_HEADER_SIZE + len)
-            cap *= 2;
-        uint8_t *n = realloc(o->p, cap);
-        if (n == NULL)
-            return false;
-        o->p = n;
-        o->cap = cap;
-    }
-    mysql_hdr_write(o->p + o->len, (uint32_t)len, o->seq++);
-    memcpy(o->p + o->len + MYSQL_HEADER_SIZE, p, len);
-    o->len += MYSQL_HEADER_SIZE + len;
+    if (o->buf.limit == 0 && o->buf.data == NULL)
+        textbuf_init(&o->buf, SIZE_MAX / 2); /* zeroed: no limit but memory */
+    uint8_t *at = (uint8_t *)textbuf_extend(&o->buf, MYSQL_HEADER_SIZE + len);
+    if (at == NULL)
+        return false;
+    mysql_hdr_write(at, (uint32_t)len, o->seq++);
+    memcpy(at + MYSQL_HEADER_SIZE, p, len);
     return true;
 }
 
 void scatter_out_free(struct scatter_out *o)
 {
-    free(o->p);
+    textbuf_free(&o->buf);
     memset(o, 0, sizeof(*o));
 }
 

@@ -115,6 +115,6 @@ void session_diag_answer(struct session *s)
     }
     struct scatter_out out = l->answer;
     memset(&l->answer, 0, sizeof(l->answer));
-    send_local(s, out.p, out.len);
+    send_local(s, scatter_out_bytes(&out), out.buf.len);
     scatter_out_free(&out);
 }

@@ -745,7 +745,7 @@ void fanout_answer_read(struct fanout *f)
     size_t bin_len = 0;
     if (rc == HY_OK && f->binary) {
         char bwhy[240] = "";
-        rc = ps_text_binary_resultset(out.p, out.len,
+        rc = ps_text_binary_resultset(scatter_out_bytes(&out), out.buf.len,
                                       (s->who.ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0,
                                       (s->who.caps & CLIENT_DEPRECATE_EOF) != 0,
                                       (s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA) != 0, &bin,
@@ -761,7 +761,7 @@ void fanout_answer_read(struct fanout *f)
         if (bin != NULL)
             send_local(s, bin, bin_len);
         else
-            send_local(s, out.p, out.len);
+            send_local(s, scatter_out_bytes(&out), out.buf.len);
     } else if (rc == HY_ERROR) {
         slog_info(s, "scatter merge refused: %s", why);
         session_err(s, 1, SERR_SCATTER, why);
@@ -867,12 +867,12 @@ static void answer_write(struct fanout *f)
     hy_status_t rc = scatter_report(parts, names, fail, n, f->sum, s->route.status, insert_id, &out,
                                     why, sizeof(why));
     struct mysql_ok ok;
-    bool said = rc == HY_OK && out.len > MYSQL_HEADER_SIZE &&
-                mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, out.len - MYSQL_HEADER_SIZE, s->who.caps,
-                                &ok) == HY_OK;
+    bool said = rc == HY_OK && out.buf.len > MYSQL_HEADER_SIZE &&
+                mysql_ok_decode(scatter_out_bytes(&out) + MYSQL_HEADER_SIZE,
+                                out.buf.len - MYSQL_HEADER_SIZE, s->who.caps, &ok) == HY_OK;
     session_pool_values_set(s, false, said ? ok.affected_rows : 0, !said); /* ROW_COUNT() */
     if (rc == HY_OK) {
-        send_local(s, out.p, out.len);
+        send_local(s, scatter_out_bytes(&out), out.buf.len);
     } else if (rc == HY_ERROR) {
         size_t k = strlen(why);
         if (f->trx && f->committed)

@@ -126,10 +126,11 @@ static size_t rows_of(const struct scatter_out *o, bool deprecate_eof, char out[
     size_t at = 0, n = 0, pk = 0;
     size_t defs = 0;
     bool in_rows = false;
-    while (at + 4 <= o->len) {
-        size_t len = o->p[at] | o->p[at + 1] << 8 | o->p[at + 2] << 16;
-        const uint8_t *pl = o->p + at + 4;
-        assert_int_equal(o->p[at + 3], (uint8_t)(pk + 1)); /* sequence ids from 1 */
+    while (at + 4 <= o->buf.len) {
+        size_t len = scatter_out_bytes(o)[at] | scatter_out_bytes(o)[at + 1] << 8 |
+                     scatter_out_bytes(o)[at + 2] << 16;
+        const uint8_t *pl = scatter_out_bytes(o) + at + 4;
+        assert_int_equal(scatter_out_bytes(o)[at + 3], (uint8_t)(pk + 1)); /* sequence ids from 1 */
         if (pk == 0) {
             defs = pl[0];
         } else if (pk <= defs) {
@@ -151,7 +152,7 @@ static size_t rows_of(const struct scatter_out *o, bool deprecate_eof, char out[
         at += 4 + len;
         pk++;
     }
-    assert_int_equal(at, o->len);
+    assert_int_equal(at, o->buf.len);
     return n;
 }
 

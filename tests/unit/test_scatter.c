@@ -278,14 +278,14 @@ static void rows_of(const struct scatter_out *o, size_t n_cols, bool deprecate_e
     size_t at = 0, pkt = 0;
     out[0] = '\0';
     size_t skip = 1 + n_cols + (deprecate_eof ? 0 : 1);
-    while (at < o->len) {
-        uint32_t len = mysql_hdr_len(o->p + at);
-        assert_int_equal(mysql_hdr_seq(o->p + at), (uint8_t)(pkt + 1));
-        const uint8_t *p = o->p + at + MYSQL_HEADER_SIZE;
+    while (at < o->buf.len) {
+        uint32_t len = mysql_hdr_len(scatter_out_bytes(o) + at);
+        assert_int_equal(mysql_hdr_seq(scatter_out_bytes(o) + at), (uint8_t)(pkt + 1));
+        const uint8_t *p = scatter_out_bytes(o) + at + MYSQL_HEADER_SIZE;
         at += MYSQL_HEADER_SIZE + len;
         if (pkt++ < skip)
             continue;
-        if (at == o->len) { /* the end: an EOF, or an OK with 0xfe */
+        if (at == o->buf.len) { /* the end: an EOF, or an OK with 0xfe */
             assert_int_equal(p[0], 0xfe);
             assert_int_equal(len, deprecate_eof ? 7 : 5);
             break;
@@ -632,15 +632,19 @@ static void test_report(void **state)
     assert_int_equal(scatter_report(parts, names, NULL, 2, false, 2, 0, &out, why, sizeof(why)),
                      HY_OK);
     /* copies of the same rows: the first group's count */
-    assert_int_equal(mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, 7, CLIENT_PROTOCOL_41, &ok), HY_OK);
+    assert_int_equal(
+        mysql_ok_decode(scatter_out_bytes(&out) + MYSQL_HEADER_SIZE, 7, CLIENT_PROTOCOL_41, &ok),
+        HY_OK);
     assert_int_equal(ok.affected_rows, 3);
     scatter_out_free(&out);
     assert_int_equal(scatter_report(parts, names, NULL, 2, true, 2, 0, &out, why, sizeof(why)),
                      HY_OK);
     /* one OK: 5 rows, 1 warning */
-    assert_int_equal(out.len, MYSQL_HEADER_SIZE + 7);
-    assert_int_equal(mysql_hdr_seq(out.p), 1);
-    assert_int_equal(mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, 7, CLIENT_PROTOCOL_41, &ok), HY_OK);
+    assert_int_equal(out.buf.len, MYSQL_HEADER_SIZE + 7);
+    assert_int_equal(mysql_hdr_seq(scatter_out_bytes(&out)), 1);
+    assert_int_equal(
+        mysql_ok_decode(scatter_out_bytes(&out) + MYSQL_HEADER_SIZE, 7, CLIENT_PROTOCOL_41, &ok),
+        HY_OK);
     assert_int_equal(ok.affected_rows, 5);
     assert_int_equal(ok.warnings, 1);
     assert_int_equal(ok.status, 2);

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "halyard/core/core.h"
+#include "halyard/core/textbuf.h"
 #include "halyard/route/scatter_plan.h"
 
 enum scatter_part_kind {
@@ -69,13 +70,18 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *payload, s
                               size_t *budget, char *why, size_t why_len) HY_MUSTCHECK;
 void scatter_part_free(struct scatter_part *pt);
 
-/* The client's answer: whole packets, headers included. */
+/* The client's answer: whole packets, headers included, in buf
+ * (scatter_out_bytes, buf.len bytes). A zeroed one is empty, ready. */
 struct scatter_out {
-    uint8_t *p;
-    size_t len, cap;
+    struct textbuf buf;
     uint8_t seq; /* the next packet's sequence id */
     size_t rows; /* rows written */
 };
+
+static inline const uint8_t *scatter_out_bytes(const struct scatter_out *out)
+{
+    return (const uint8_t *)out->buf.data;
+}
 
 /* Merge n parts, all SCATTER_PART_ROWS, per the plan, into out (client
  * capabilities `caps`, final status flags `status`). HY_ERROR: why says
