@@ -2023,6 +2023,11 @@ static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
     s->kill.kill_qid = v;
 }
 
+void session_kill_keep(struct session *s, bool kept)
+{
+    s->kill.kill_kept = kept;
+}
+
 void command_kill_unhold(struct session *s, bool accepted)
 {
     if (s->kill.kill_hold != 0) {

@@ -855,10 +855,7 @@ void session_cache_answer(struct session *s)
     /* and the diagnostics area is the hit's: empty (it used a table and
      * raised nothing), not the connection's of an earlier statement */
     session_diag_drop(s);
-    free(s->values.diag_err);
-    s->values.diag_err = NULL;
-    s->values.diag_own = false;
-    s->values.diag_hit = true;
+    session_pool_diag_replaced(s, true);
     send_local(s, c->hit, c->hit_len);
     free(c->hit);
     c->hit = NULL;

@@ -30,6 +30,7 @@
 #include "halyard/session/session_err.h"
 #include "session_int.h"
 #include "session_diag.h"
+#include "session_pool.h"
 
 struct session_ldiag {
     struct diag_local d;
@@ -42,10 +43,7 @@ void session_diag_set(struct session *s, struct diag_local *d)
     session_diag_drop(s);
     if (d == NULL)
         return;
-    /* it replaces an error kept to be raised again (session_pool.c) */
-    free(s->values.diag_err);
-    s->values.diag_err = NULL;
-    s->values.diag_own = false;
+    session_pool_diag_replaced(s, false); /* an error kept to be raised again */
     struct session_ldiag *l = calloc(1, sizeof(*l));
     if (l == NULL) {
         /* not kept, and the session's connection would answer wrong */

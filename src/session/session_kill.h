@@ -48,6 +48,10 @@ void command_kill_user_threads(struct session *s, bool ok, const char *value);
 char *kill_user_sql(const char *user, const struct connreg_row *threads, size_t n);
 /* Its answer, "N,P,K": true when it reads as that. */
 bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *may_kill);
+/* The idle session keeps its connections for a KILL in flight that holds
+ * it (`kept`; the worker's wakeup tries again, session_kill_released), or
+ * no longer does. */
+void session_kill_keep(struct session *s, bool kept);
 
 /* session_route.c: a COM_QUERY (or, `prepared`, COM_STMT_PREPARE) whole
  * at p that runs a KILL halyard cannot map to the server's ids

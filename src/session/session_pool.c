@@ -50,6 +50,7 @@
 #include "halyard/session/worker.h"
 #include "session_int.h"
 #include "session_diag.h"
+#include "session_kill.h"
 #include "session_pool.h"
 #include "session_ps.h"
 #include "session_shard.h"
@@ -437,6 +438,20 @@ void session_pool_init(struct session *s)
     s->conns.lease.epoch = ++s->w->conns.serial; /* the session begins */
 }
 
+void session_pool_diag_replaced(struct session *s, bool hit)
+{
+    free(s->values.diag_err);
+    s->values.diag_err = NULL;
+    s->values.diag_own = false;
+    if (hit)
+        s->values.diag_hit = true;
+}
+
+void session_pool_diag_unhit(struct session *s)
+{
+    s->values.diag_hit = false;
+}
+
 void session_pool_reset(struct session *s)
 {
     /* A new session on the server: the global variables of now are its
@@ -631,11 +646,11 @@ static bool release_allowed(struct session *s, bool *checked)
          * marks it), and KILLs sent one after another cannot keep it
          * from giving its connections back. */
         slog_debug(s, "keeps its connections: a KILL for it is in flight");
-        s->kill.kill_kept = true;
+        session_kill_keep(s, true);
         return false;
     }
     *checked = true;
-    s->kill.kill_kept = false;
+    session_kill_keep(s, false);
     return true;
 }
 
@@ -856,7 +871,7 @@ bool session_pool_lid_follow(struct session *s)
 
 void session_kill_released(struct session *s)
 {
-    s->kill.kill_kept = false;
+    session_kill_keep(s, false);
     session_next_command(s); /* gives back, or reads LAST_INSERT_ID() first */
     session_reap(s);
 }

@@ -70,6 +70,13 @@ void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len);
  * connection; a statement reading it gets it raised first (SIGNAL), in
  * both pool modes, until a statement on a backend replaces it. */
 void session_pool_own_err(struct session *s, const uint8_t *pl, uint32_t len);
+/* The session's diagnostics area is no longer the error kept to be raised
+ * again (diag_err): it is halyard's own (session_diag.c), or, `hit`, a
+ * cache hit's, empty, in place of its connection's (values.diag_hit). */
+void session_pool_diag_replaced(struct session *s, bool hit);
+/* A statement on a backend replaced the session's diagnostics area there:
+ * no longer a cache hit's. */
+void session_pool_diag_unhit(struct session *s);
 /* s->query.cmd_diag reads the session's diagnostics, which are not on `bc`:
  * they are to be raised there first (session_pool_sync_diag). */
 bool session_pool_diag_lost(const struct session *s, const struct bconn *bc);

@@ -51,6 +51,7 @@
 #include "session_fanout.h"
 #include "session_inflight.h"
 #include "session_ps.h"
+#include "session_pool.h"
 #include "session_replay.h"
 #include "session_shard.h"
 #include "session_state.h"
@@ -429,7 +430,7 @@ void session_diag_follow(struct session *s)
         (s->io.resp.err_code != 0 || s->io.resp.warnings > 0 || s->query.cmd_clears_diag)) {
         s->route.diag_idx = s->conns.cur->idx;
         session_diag_drop(s); /* replaced there */
-        s->values.diag_hit = false;
+        session_pool_diag_unhit(s);
     }
     s->query.cmd_clears_diag = false;
     s->query.cmd_diag = false;

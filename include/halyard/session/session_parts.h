@@ -443,7 +443,7 @@ struct sess_groups {
     char begin_sql[64];              /* a BEGIN halyard answered, not run yet, or "" */
 };
 
-/* KILL across sessions. session.c; kill_kept also session_pool.c. */
+/* KILL across sessions. session.c. */
 struct sess_kill {
     struct registry_entry reg; /* the session in the registry (registry.h) */
     uint32_t kill_id;          /* our KILL in flight: the halyard id the client named */
