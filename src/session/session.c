@@ -1522,7 +1522,7 @@ void down_forward(struct session *s)
     struct stream *st = &s->io.down;
     enum relay_rc rc = RELAY_DONE;
     while (st->b != NULL) {
-        s->prep.meta_flush = false;
+        s->io.down_flush = false;
         if (!down_parse(s))
             return;
         if (conn_has_local(&s->client)) {
@@ -1546,7 +1546,7 @@ void down_forward(struct session *s)
             session_mark_closing(s, END_CLIENT_ERROR);
             return;
         }
-        if (rc == RELAY_DONE && s->prep.meta_flush && s->state != SS_CLOSING)
+        if (rc == RELAY_DONE && s->io.down_flush && s->state != SS_CLOSING)
             continue; /* a column count waited for this: parse on */
         if (rc == RELAY_DONE)
             stream_release_if_empty(st, &s->w->pool);

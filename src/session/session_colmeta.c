@@ -57,7 +57,7 @@ static enum meta_rc meta_prepare_cols(struct session *s, struct pstmt *st)
     enum colmeta_rc cr = colmeta_defs_scan(down->b->data + down->scan, stream_unparsed(down),
                                            s->io.resp.prep_cols, down->b->cap, &sc);
     if (cr == COLMETA_MORE) {
-        s->prep.meta_flush = down->head < down->scan;
+        s->io.down_flush = down->head < down->scan;
         return META_WAIT;
     }
     st->meta.known = cr == COLMETA_OK;
@@ -102,14 +102,14 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
         cr = colmeta_defs_scan(base + down->scan + at, stream_unparsed(down) - at, cols,
                                down->b->cap - at, &sc);
         if (cr == COLMETA_MORE) {
-            s->prep.meta_flush = down->head < down->scan; /* then the buffer can be compacted */
+            s->io.down_flush = down->head < down->scan; /* then the buffer can be compacted */
             return META_WAIT;
         }
     }
     bool skip = cr == COLMETA_OK && colmeta_skip(&st->meta, sc.sig);
     bool from_out = !skip && down->head == 0 && down->tail == down->b->cap;
     if (from_out && (down->head < down->scan || conn_has_local(&s->client))) {
-        s->prep.meta_flush = down->head < down->scan;
+        s->io.down_flush = down->head < down->scan;
         return META_WAIT;
     }
     if (mysql_resp_feed(&s->io.resp, count, len) == MYSQL_RESP_BAD)

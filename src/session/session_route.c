@@ -723,8 +723,8 @@ void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n)
 bool down_hold(const struct session *s, const struct stream *st)
 {
     if (!s->route.retry_ok || s->route.retried || s->io.down_sent || s->io.resp_done ||
-        s->io.resp_broken || s->io.infile || s->prep.meta_flush)
-        return false; /* (meta_flush: the parse waits for what is parsed to go out) */
+        s->io.resp_broken || s->io.infile || s->io.down_flush)
+        return false; /* (down_flush: the parse waits for what is parsed to go out) */
     uint32_t bound = HY_MIN(s->cfg->retry_buffer_size, st->b->cap);
     return st->tail - st->head < bound && st->tail < st->b->cap;
 }

@@ -971,7 +971,7 @@ static int peer_rows_send(struct session *s)
     struct session_sysview *v = s->query.sysview;
     struct stream *st = &s->io.down;
     if (st->head < st->scan) {
-        s->prep.meta_flush = true;
+        s->io.down_flush = true;
         return -1;
     }
     uint8_t seq = s->io.rdown.seq;
@@ -999,7 +999,7 @@ int session_sysview_row(struct session *s, uint32_t len)
         len + MYSQL_HEADER_SIZE > st->b->cap)
         return 0;
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len) {
-        s->prep.meta_flush = st->head < st->scan; /* room for the rest, once that is out */
+        s->io.down_flush = st->head < st->scan; /* room for the rest, once that is out */
         return -1;
     }
     const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
@@ -1013,7 +1013,7 @@ int session_sysview_row(struct session *s, uint32_t len)
     if (n == SIZE_MAX)
         return 0;
     if (st->head < st->scan) {
-        s->prep.meta_flush = true; /* what is before it goes first */
+        s->io.down_flush = true; /* what is before it goes first */
         return -1;
     }
     (void)mysql_resp_feed(&s->io.resp, pl, len); /* a row: counted */

@@ -185,6 +185,8 @@ struct sess_io {
     double down_last;        /* ev_now() when the backend last sent (backend_read_timeout_ms) */
     bool down_sent;          /* some of the answer went to the client */
     bool down_held;          /* the answer waits in `down` for its end (down_hold) */
+    bool down_flush;         /* the parse waits for what is before it in `down` to go out (a
+                              * column count, session_colmeta.c; a sysview's row) */
     ev_timer timer;          /* login timeout, then backend connect and read timeouts */
     /* `timer` runs for backend_read_timeout_ms, lazily: started when a
      * command begins and it is not running already, never stopped when the
@@ -408,7 +410,7 @@ struct sess_values {
 };
 
 /* Prepared statements (see "prepared statements" in session.c).
- * session_ps.c; meta_* session_colmeta.c. */
+ * session_ps.c; meta_ps_id is read by session_colmeta.c. */
 struct sess_prep {
     struct pstmt_map map; /* halyard statement id -> statement (pstmt.c) */
     struct pstmt *ps_new; /* the client's PREPARE in flight, registered at its OK */
@@ -419,7 +421,6 @@ struct sess_prep {
     uint8_t *ps_err;      /* ERR of a failed internal prepare, given to the EXECUTE */
     uint16_t ps_err_len;
     uint32_t meta_ps_id; /* the statement whose PREPARE or EXECUTE is in flight (CACHE_METADATA) */
-    bool meta_flush;     /* a column count waits for what is before it to go out */
     uint32_t skip_left;  /* bytes of a refused request still to drop */
     bool skip_cont;      /* ... and a continuation packet follows */
 };
