@@ -411,6 +411,21 @@ static uint64_t text_hash(const uint8_t *p, size_t n)
     return h;
 }
 
+/* The end of a statement on information_schema.PROCESSLIST whose text
+ * stops at "ID IN (": the threads of `rows`, the ")", and the text, which
+ * the caller frees; NULL (all freed) when it does not fit. */
+static char *ids_in_end(struct textbuf *t, const struct connreg_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        textbuf_printf(t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
+    textbuf_putc(t, ')');
+    if (t->overflow) {
+        textbuf_free(t);
+        return NULL;
+    }
+    return t->data;
+}
+
 /* The statement backend `idx` answers with one text a row: the row of
  * each session's connection there that runs a statement, as the literals
  * of a SELECT, its ID the session's and its QUERY_ID halyard's
@@ -448,14 +463,7 @@ static char *peer_sql(const char *cols, uint32_t idx, const struct connreg_row *
     }
     textbuf_printf(&t,
                    ") FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (");
-    for (size_t i = 0; i < n; i++)
-        textbuf_printf(&t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
-    textbuf_printf(&t, ")");
-    if (t.overflow) {
-        textbuf_free(&t);
-        return NULL;
-    }
-    return t.data;
+    return ids_in_end(&t, rows, n);
 }
 
 /* The statement backend `idx` answers SHOW [FULL] PROCESSLIST's rows of
@@ -473,14 +481,7 @@ static char *peer_show_sql(const struct connreg_row *rows, size_t n, bool full)
                    " END, USER, HOST, DB, COMMAND, TIME, STATE, %s, PROGRESS FROM "
                    "information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (",
                    full ? "INFO" : "LEFT(INFO, 100)");
-    for (size_t i = 0; i < n; i++)
-        textbuf_printf(&t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
-    textbuf_printf(&t, ")");
-    if (t.overflow) {
-        textbuf_free(&t);
-        return NULL;
-    }
-    return t.data;
+    return ids_in_end(&t, rows, n);
 }
 
 /* Backend idx's connections that serve sessions other than this one. */
