@@ -37,14 +37,17 @@ ROWS = "SELECT id, v FROM rb.t ORDER BY id"
 def trx_thread(cluster):
     """The primary's thread id of the one live connection with a transaction
     open (a connection KILLed just before may still show in INNODB_TRX while
-    its transaction rolls back: its thread is gone from the process list)."""
+    its transaction rolls back: its thread is gone from the process list).
+    InnoDB refreshes the table's cache only when 100 ms have passed since it
+    was last read, so the polls are further apart than that: polled faster,
+    it showed the direct phase's killed thread for the whole 10 s."""
     def one():
         ids = [i for (i,) in cluster.sql(0, "SELECT t.trx_mysql_thread_id FROM"
                                             " information_schema.INNODB_TRX t JOIN"
                                             " information_schema.PROCESSLIST p"
                                             " ON p.ID = t.trx_mysql_thread_id")]
         return ids if len(ids) == 1 else None
-    return wait_until(one, 10, what="one live connection with a transaction open")[0]
+    return wait_until(one, 10, interval=0.3, what="one live connection with a transaction open")[0]
 
 
 def killed(cluster, params, when):
