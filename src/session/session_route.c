@@ -880,7 +880,8 @@ static size_t route_classify(struct session *s, const uint8_t *p, uint32_t avail
     s->query.cmd_lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
     if (r->flags & CLF_XA)
         s->query.cmd_xa = r->kind == CL_TXN_BEGIN ? 1 : r->kind == CL_TXN_END ? -1 : 0;
-    *words = text_words((const char *)p + 1, avail - 1);
+    /* the classifier saw none of its words: the scan would find none */
+    *words = r->lo_words ? text_words((const char *)p + 1, avail - 1) : 0;
     s->query.cmd_calc_found =
         s->cfg->pool_transaction && (*words & (TW_CALC_FOUND_ROWS | TW_LIMIT_OFFSET)) != 0;
     /* a transaction's start releases the session's table locks */

@@ -35,6 +35,7 @@
 #include "classify_int.h"
 #include "digest_token.h"
 #include "lex_token.h"
+#include "halyard/core/text.h"
 #include "halyard/sql/classify.h"
 #include "halyard/sql/sqlfunc.h"
 
@@ -1194,6 +1195,27 @@ static void result_init(struct classify_result *res)
     res->connid.n_connid = 0;
     res->connid.nalias = 0;
     res->connid_overflow = false;
+    res->lo_words = false;
+}
+
+/* Whether the text from `from` to token t's end could hold a word that
+ * classify_result.lo_words is for: an L or an O in the comments before t
+ * (a gap of one byte is a space) or in t, unless t is a keyword or shorter
+ * than the shortest word (5); or a keyword that has one of those words
+ * (LIMIT, OFFSET, or 10 letters or more, like PROCESSLIST). Each word is
+ * letters and '_', which the lexer never splits into two tokens: it is in
+ * one token or in the text between two. */
+static inline bool lo_word_near(const struct lexer *lx, const struct token *t, size_t from)
+{
+    const char *s = (const char *)lx->s;
+    if (t->off < from || t->off + t->len > lx->len)
+        return true; /* not where the text's bytes were counted: say maybe */
+    if (t->off - from > 1 && hy_find_letters(s, t->off, from, 'l', 'o') < t->off)
+        return true;
+    if (t->kw != KW_NONE)
+        return t->len >= 10 || (t->len == 5 && t->upper[0] == 'L') ||
+               (t->len == 6 && t->upper[0] == 'O');
+    return t->len >= 5 && hy_find_letters(s, t->off + t->len, t->off, 'l', 'o') < t->off + t->len;
 }
 
 void classify(const char *sql, size_t len, unsigned opts, struct classify_result *res,
@@ -1212,15 +1234,22 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
         res->flags = CLF_TOO_LONG;
         res->kinds = CL_BIT(CL_WRITE);
         res->nstmt = 1;
-        len = 0; /* and an empty digest */
+        res->lo_words = true; /* not read */
+        len = 0;              /* and an empty digest */
     }
     lex_init(&lx, sql, len, opts, res);
     c.s = lx.s;
     c.res = res;
     c.last = CL_EMPTY;
     stmt_begin(&c.st);
+    size_t seen = 0; /* the text before it was looked at for lo_words */
+    bool lo = res->lo_words;
     for (;;) {
         lex_token(&lx, &t);
+        if (!lo) {
+            lo = lo_word_near(&lx, &t, seen);
+            seen = t.off + t.len;
+        }
         if (dg != NULL)
             digest_token(&d, &lx, &t);
         if (t.type == T_SEMI || t.type == T_END) {
@@ -1232,6 +1261,7 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
         }
         stmt_feed(&c, &t);
     }
+    res->lo_words = lo;
     if (lx.unterminated || lx.in_exec)
         res->flags |= CLF_UNTERMINATED;
     if (res->nstmt > 1) {

@@ -1927,6 +1927,50 @@ static void test_kill_refusal(void **state)
     }
 }
 
+/* lo_words: false only when the text can hold none of the words
+ * text_words() (session_route.c) scans for, wherever they are. */
+static void test_lo_words(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        bool lo;
+    } lo_cases[] = {
+        {"SELECT c FROM sbtest1 WHERE id=5", false},
+        {"select c from sbtest1 where id = 5; SELECT 1", false},
+        {"SELECT a FROM t WHERE b='x' AND c IN (1,2)", false},
+        {"", false},
+        {"SELECT * FROM t LIMIT 1, 2", true},
+        {"select * from t limit 1 offset 2", true},
+        {"SELECT SQL_CALC_FOUND_ROWS a FROM t", true},
+        {"SELECT * FROM information_schema.processlist", true},
+        {"SELECT * FROM `GLOBAL_STATUS`", true},
+        {"SELECT * FROM \"session_status\"", true},
+        {"SELECT 'innodb_trx'", true},
+        {"SELECT 1 /* limit */", true},
+        {"SELECT 1 -- offset", true},
+        {"SELECT 1 # l", true},
+        {"SELECT/*!50000 SQL_CALC_FOUND_ROWS*/ a FROM t", true},
+        {"SELECT a FROM performance_schema.threads", true},
+        {"SELECT IS_USED_LOCK('x')", true},
+        {"SELECT 1limit", true},
+        {"SELECT @o", false},
+        {"SELECT @offset", true},
+        {"SELECT a FROM t WHERE b = 'yo'", false},
+        {"SELECT a FROM t WHERE b = 'hello'", true},
+        {"SELECT @@local.x", true},
+        {"SELECT a FROM t WHERE b='unterminated", false},
+        {"SELECT a FROM t WHERE b='unterminated limit", true},
+    };
+    struct classify_result r;
+    for (size_t i = 0; i < sizeof(lo_cases) / sizeof(lo_cases[0]); i++) {
+        classify(lo_cases[i].sql, strlen(lo_cases[i].sql), 0, &r, NULL);
+        if (r.lo_words != lo_cases[i].lo)
+            fail_msg("lo_words of \"%s\": %d, expected %d", lo_cases[i].sql, r.lo_words,
+                     lo_cases[i].lo);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1958,6 +2002,7 @@ int main(void)
         cmocka_unit_test(test_connection_id_rewrite),
         cmocka_unit_test(test_prev_stmt_calls_rewrite),
         cmocka_unit_test(test_kill_refusal),
+        cmocka_unit_test(test_lo_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

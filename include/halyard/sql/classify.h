@@ -278,6 +278,14 @@ struct classify_result {
      * of a connection's own state. None in CREATE and ALTER, whose text the
      * server keeps (a view, a routine, a column's DEFAULT). */
     bool connid_overflow;
+    /* The text may hold one of the words the session scans every
+     * statement for beside the classifier (text_words(), session_route.c:
+     * SQL_CALC_FOUND_ROWS, LIMIT, OFFSET and the run-time state's tables,
+     * found anywhere, in any case): false when no comment and no token of
+     * 5 bytes or more but a keyword has an L or an O (each of those words
+     * has one) and no keyword is LIMIT, OFFSET or 10 letters or longer
+     * (those that hold one), so the scan would find none. */
+    bool lo_words;
     struct classify_connid connid;
 };
 
