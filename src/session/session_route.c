@@ -361,6 +361,13 @@ static uint32_t text_words(const char *p, size_t n)
  * the primary, which is never wrong). `words`: text_words() of the text. */
 static bool show_status_words(const char *sql, size_t len, uint32_t words)
 {
+    /* A text that begins with a letter other than S, or with S and a
+     * letter other than H (SELECT), is no SHOW: there is no space or
+     * comment to skip, and the word is not SHOW */
+    const unsigned char c0 = len > 0 ? (unsigned char)(sql[0] | 0x20) : 0,
+                        c1 = len > 1 ? (unsigned char)(sql[1] | 0x20) : 0;
+    if (c0 >= 'a' && c0 <= 'z' && (c0 != 's' || (c1 >= 'a' && c1 <= 'z' && c1 != 'h')))
+        return (words & TW_STATE_TABLE) != 0;
     const char *p = lex_skip_space_comments(sql, sql + len), *end = sql + len;
     if (lex_match_word(&p, end, "SHOW")) {
         (void)(lex_match_word(&p, end, "SESSION") || lex_match_word(&p, end, "GLOBAL") ||
