@@ -242,9 +242,11 @@ void failover_decide(const struct failover_view *v, const struct failover_settin
                 v->nodes[p].read_only ? " (read_only)" : "");
         return;
     }
-    /* Someone else may have promoted a server already. */
+    /* Someone else may have promoted a server already. Not a fenced one:
+     * an old primary restarted writable, before halyard sets it read_only
+     * again, lacks the writes made since the failover. */
     for (size_t i = 0; i < v->n; i++) {
-        if ((int)i != p && is_writable_primary(&v->nodes[i])) {
+        if ((int)i != p && is_writable_primary(&v->nodes[i]) && !v->nodes[i].fenced) {
             verdict(out, FAILOVER_FOLLOW, (int)i,
                     "%s is writable and replicates from nobody: it is the primary now",
                     v->nodes[i].name);

@@ -355,6 +355,7 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
                                     .zone = node_zone(cfg, i),
                                     .promotion = cfg->backends[i].promotion};
         states[i].n = 0;
+        n->fenced = cfg->backends[i].rt != NULL && atomic_load(&cfg->backends[i].rt->fenced);
         n->maint = backend_state(cfg->backends[i].rt) == BACKEND_MAINT ||
                    backend_state(cfg->backends[i].rt) == BACKEND_DRAINING;
         fx_link_query(&fx->links[i],
@@ -447,6 +448,7 @@ void fx_view_from_monitor(const struct config *cfg, struct failover_node *nodes)
         n->refused = info.refused;
         enum backend_state st = backend_state(rt);
         n->maint = st == BACKEND_MAINT || st == BACKEND_DRAINING;
+        n->fenced = atomic_load(&rt->fenced);
         n->read_only = info.read_only;
         n->replicating = info.replicating;
         n->source = backend_by_addr(cfg, info.source_host, info.source_port);

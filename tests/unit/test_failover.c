@@ -173,6 +173,11 @@ static void test_follow(void **st)
     /* Even before the delay ran out. */
     f.view.primary_down_ms = 10;
     assert_int_equal(decide(&f).action, FAILOVER_FOLLOW);
+    /* A fenced old primary restarted writable is never followed: it lacks
+     * the writes made since the failover. */
+    f.nodes[2].fenced = true;
+    assert_int_not_equal(decide(&f).action, FAILOVER_FOLLOW);
+    f.nodes[2].fenced = false;
     /* Writable but still replicating is no primary. */
     f.nodes[2].replicating = true;
     f.nodes[2].source = 0;

@@ -74,6 +74,7 @@ struct failover_node {
     bool reachable;              /* its last check succeeded */
     bool refused;                /* its last check was refused or reset (monitor's view only) */
     bool maint;                  /* in maintenance (or draining): never promoted */
+    bool fenced;                 /* fenced by a failover: never followed (backend_rt.fenced) */
     bool read_only;              /* @@read_only */
     bool replicating;            /* SHOW ALL SLAVES STATUS has a row: it has a source */
     int source;                  /* index of the backend it replicates from; -1 = not one of ours */
