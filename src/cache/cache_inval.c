@@ -262,7 +262,9 @@ bool cache_inval_account(const char *sql, size_t len)
     size_t i = 0;
     if (next_word(sql, len, &i, w1, sizeof(w1)) == 0)
         return false;
-    if (strcmp(w1, "GRANT") == 0 || strcmp(w1, "REVOKE") == 0 || strcmp(w1, "FLUSH") == 0)
+    /* A GRANT only adds: an answer cached before it is the one the server
+     * gives after it (a statement refused before it was never cached). */
+    if (strcmp(w1, "REVOKE") == 0 || strcmp(w1, "FLUSH") == 0)
         return true;
     (void)next_word(sql, len, &i, w2, sizeof(w2));
     if (strcmp(w1, "SET") == 0)
