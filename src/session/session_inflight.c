@@ -1072,7 +1072,8 @@ static void rows_start(struct session *s)
 
 /* ---- not found, and the proof holds: unless a table the write (or its
  * transaction) changed has triggers, or may have (inflight.h,
- * "Triggers"), it did not commit. */
+ * "Triggers"), it did not commit. Tables the text does not tell are not
+ * looked up: taken as not committed, the gap docs/failover.md names. */
 
 static void triggers_check(struct session *s)
 {
