@@ -1072,8 +1072,9 @@ static void rows_start(struct session *s)
 
 /* ---- not found, and the proof holds: unless a table the write (or its
  * transaction) changed has triggers, or may have (inflight.h,
- * "Triggers"), it did not commit. Tables the text does not tell are not
- * looked up: taken as not committed, the gap docs/failover.md names. */
+ * "Triggers"), it did not commit. Tables the text does not tell (an
+ * INSERT ... SELECT, a call of a function that may be stored...) cannot
+ * be looked up: the outcome is unknown (1180), never a second run. */
 
 static void triggers_check(struct session *s)
 {
@@ -1085,9 +1086,12 @@ static void triggers_check(struct session *s)
     char sql[INFLIGHT_TRIG_SQL];
     size_t n = f->wrote_unknown ? 0 : inflight_triggers_sql(sql, sizeof(sql), f->wrote, f->n_wrote);
     if (n == 0) {
-        /* Which tables it changed is not known: not committed, as before
-         * the trigger check (docs/failover.md, "Triggers", says this gap) */
-        inflight_not_committed(s);
+        snprintf(f->why, sizeof(f->why),
+                 "not in the binary log of %s, and which tables it changed is not known (a "
+                 "trigger of one may have put its own statement in the log in the write's "
+                 "place, without the mark)",
+                 f->new_name);
+        inflight_unknown(s);
         return;
     }
     f->step = IS_TRIGGERS;

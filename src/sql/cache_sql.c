@@ -580,7 +580,7 @@ static const char *const dml_funcs[] = {
     "VALUES",   "VALUE",    "NOW",     "CURRENT_TIMESTAMP", "UTC_TIMESTAMP",
     "SYSDATE",  "CURDATE",  "CURTIME", "UNIX_TIMESTAMP",    "FROM_UNIXTIME",
     "DATE_ADD", "DATE_SUB", "ROW",     "JSON_OBJECT",       "JSON_ARRAY",
-    "UNHEX",    "NULLIF"};
+    "UNHEX",    "NULLIF",   "SLEEP"};
 
 enum cache_sql_verdict cache_sql_written(const char *sql, size_t len, unsigned opts,
                                          const char *schema, struct cache_sql *out)

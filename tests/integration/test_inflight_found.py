@@ -204,6 +204,26 @@ def test_a_write_whose_table_s_triggers_are_not_seen_is_unknown(start_halyard, t
     assert rows(c, new[0]) == [(1, 10), (2, 20)]
 
 
+def test_a_write_whose_tables_the_text_does_not_tell_is_unknown(start_halyard, tmp_path,
+                                                                 request):
+    """An INSERT ... SELECT (its text does not tell every table it reads
+    and writes: cache_sql_written) waiting on a row lock when the primary
+    is killed: it never committed, but whether a trigger's statement took
+    its place in the new primary's log cannot be checked on tables not
+    known. 1180, never run again: the rows there unchanged (directly it
+    would insert (3, 21) once)."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    conf, h = start(c, start_halyard, tmp_path)
+    a, r = lock_and_kill(c, h, f"INSERT INTO {TABLE} SELECT 3, v + 1 FROM {TABLE} WHERE id = 2")
+    a.close()
+    assert "ok" not in r, f"run again: {r}"
+    code, msg = r["error"]
+    assert code == 1180 and "whether it committed is unknown" in msg, r
+    assert "which tables it changed is not known" in msg, msg
+    new = writable_nodes(c)
+    assert rows(c, new[0]) == [(1, 10), (2, 20)]
+
+
 def test_a_write_that_failed_after_its_non_transactional_part_is_not_ok(start_halyard,
                                                                        tmp_path, request):
     """An autocommit INSERT into a MyISAM table whose AFTER INSERT trigger

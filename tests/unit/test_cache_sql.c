@@ -316,6 +316,8 @@ static void test_written(void **state)
     written("UPDATE t SET v = (SELECT 1)", NULL);
     written("UPDATE t SET v = f(1)", NULL);
     written("UPDATE t SET v = db.f(1)", NULL);
+    written("INSERT INTO t (id, v) VALUES (9, SLEEP(2))", "db.t");
+    written("INSERT INTO t (id, v) VALUES (9, db.SLEEP(2))", NULL);
     written("INSERT INTO t VALUES (@x)", NULL);
     written("INSERT INTO t VALUES ('a\\'b')", NULL);
     written("INSERT INTO t VALUES (\"a\")", NULL);
