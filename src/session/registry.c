@@ -141,22 +141,30 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
     return rc;
 }
 
+/* Whether session t is `user`'s from client host `host` (NULL: any host),
+ * as registry_kill_user compares them. Under reg_lock. */
+static bool user_at_host(const struct registry_entry *t, const char *user, const char *host,
+                         bool name_resolve)
+{
+    if (strcmp(t->user, user) != 0)
+        return false;
+    if (host == NULL)
+        return true;
+    /* the server compares the text as it is, no pattern */
+    char ip[64];
+    net_name_host(t->peer != NULL ? t->peer : "", ip, sizeof(ip));
+    const char *h = name_resolve && accounts_loopback(ip) ? "localhost" : ip;
+    return strcmp(host, h) == 0;
+}
+
 unsigned registry_kill_user(const char *user, const char *host, bool name_resolve)
 {
     unsigned n = 0;
     pthread_mutex_lock(&reg_lock);
     for (size_t b = 0; b < REG_BUCKETS; b++) {
         for (struct registry_entry *t = reg_table[b]; t != NULL; t = t->next) {
-            if (strcmp(t->user, user) != 0)
+            if (!user_at_host(t, user, host, name_resolve))
                 continue;
-            if (host != NULL) {
-                /* the server compares the text as it is, no pattern */
-                char ip[64];
-                net_name_host(t->peer != NULL ? t->peer : "", ip, sizeof(ip));
-                const char *h = name_resolve && accounts_loopback(ip) ? "localhost" : ip;
-                if (strcmp(host, h) != 0)
-                    continue;
-            }
             atomic_store(&t->kill_req, true);
             wake_locked(t);
             n++;
@@ -166,13 +174,13 @@ unsigned registry_kill_user(const char *user, const char *host, bool name_resolv
     return n;
 }
 
-unsigned registry_count_user(const char *user)
+unsigned registry_count_user(const char *user, const char *host, bool name_resolve)
 {
     unsigned n = 0;
     pthread_mutex_lock(&reg_lock);
     for (size_t b = 0; b < REG_BUCKETS; b++)
         for (const struct registry_entry *t = reg_table[b]; t != NULL; t = t->next)
-            n += strcmp(t->user, user) == 0;
+            n += user_at_host(t, user, host, name_resolve);
     pthread_mutex_unlock(&reg_lock);
     return n;
 }

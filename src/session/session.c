@@ -1726,7 +1726,7 @@ static void command_kill_user(struct session *s, uint32_t len, const struct kill
 {
     if (!ensure_backend(s, s->route.primary))
         return; /* runs again once the backend is ready */
-    bool other = ku->any_host && (s->who.user == NULL || strcmp(s->who.user, ku->user) != 0);
+    bool other = s->who.user == NULL || strcmp(s->who.user, ku->user) != 0;
     if (other && s->kill.kuser_state == 0) {
         struct connreg_row *rows = malloc(KILL_USER_CONNS_MAX * sizeof(*rows));
         size_t n =
@@ -1734,7 +1734,9 @@ static void command_kill_user(struct session *s, uint32_t len, const struct kill
                 ? connreg_list(connreg_server(s->conns.cur->be->address, s->conns.cur->be->port),
                                rows, KILL_USER_CONNS_MAX)
                 : SIZE_MAX;
-        char *q = n <= KILL_USER_CONNS_MAX ? kill_user_sql(ku->user, rows, n) : NULL;
+        char *q = n <= KILL_USER_CONNS_MAX
+                      ? kill_user_sql(ku->user, ku->any_host ? NULL : ku->host, rows, n)
+                      : NULL;
         free(rows);
         if (q == NULL) {
             s->kill.kuser_state = 2; /* not known: the server's answer as it is */
@@ -1749,7 +1751,9 @@ static void command_kill_user(struct session *s, uint32_t len, const struct kill
     if (pend != NULL) {
         *pend = *ku;
         pend->other_known = other && s->kill.kuser_state == 1;
-        pend->others = s->kill.kuser_threads + registry_count_user(ku->user);
+        pend->others =
+            s->kill.kuser_threads +
+            registry_count_user(ku->user, ku->any_host ? NULL : ku->host, users_name_resolve());
         pend->process = s->kill.kuser_process;
         pend->may_kill = s->kill.kuser_may_kill;
     }

@@ -39,13 +39,15 @@ void command_kill_qid_value(struct session *s, bool ok, const char *value);
 void command_kill_user_threads(struct session *s, bool ok, const char *value);
 
 /* KILL USER of another account: what it asks the primary first, in one
- * value: the account `user`'s threads there that are none of halyard's
- * (`threads`, its n connections there), whether the reader sees other
+ * value: the account `user`'s threads there (from client host `host`
+ * when not NULL) that are none of halyard's (`threads`, its n
+ * connections there), whether the reader sees other
  * accounts' threads (PROCESS), whether it may kill them (SUPER or
  * CONNECTION ADMIN granted to it; through a role, not seen). malloc'd;
  * NULL when the name cannot be quoted. */
 #define KILL_USER_CONNS_MAX 4096u
-char *kill_user_sql(const char *user, const struct connreg_row *threads, size_t n);
+char *kill_user_sql(const char *user, const char *host, const struct connreg_row *threads,
+                    size_t n);
 /* Its answer, "N,P,K": true when it reads as that. */
 bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *may_kill);
 /* The idle session keeps its connections for a KILL in flight that holds

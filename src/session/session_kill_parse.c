@@ -87,7 +87,8 @@ static bool kill_user_name(const char *p, const char *end, struct kill_user *ku)
         p++;
         if (!kill_name_part(&p, end, ku->host, sizeof(ku->host)))
             return false;
-        ku->any_host = false;
+        /* '%' is the server's "no host named": any host, as without one */
+        ku->any_host = strcmp(ku->host, "%") == 0;
     }
     return kill_end(p, end);
 }
@@ -146,19 +147,29 @@ enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
     return kill_id(p, end, &k->id) ? KILL_ID : KILL_NONE;
 }
 
-char *kill_user_sql(const char *user, const struct connreg_row *threads, size_t n)
+char *kill_user_sql(const char *user, const char *host, const struct connreg_row *threads, size_t n)
 {
-    char name[200];
-    size_t cap = 1024 + n * 11;
+    char name[200], at[200];
+    size_t cap = 1400 + n * 11;
     char *q = n <= KILL_USER_CONNS_MAX ? malloc(cap) : NULL;
-    if (q == NULL || sql_quote(name, sizeof(name), user) == 0) {
+    if (q == NULL || sql_quote(name, sizeof(name), user) == 0 ||
+        (host != NULL && sql_quote(at, sizeof(at), host) == 0)) {
         free(q);
         return NULL;
     }
     int m = snprintf(q, cap,
                      "SELECT CONCAT_WS(',', (SELECT COUNT(*) FROM "
-                     "information_schema.PROCESSLIST WHERE USER = %s AND ID NOT IN (0",
+                     "information_schema.PROCESSLIST WHERE USER = %s",
                      name);
+    /* HOST: the client's host as KILL USER compares it (as it is), then
+     * ':' and the port over TCP */
+    if (host != NULL)
+        m += snprintf(q + m, cap - (size_t)m,
+                      " AND (BINARY HOST = BINARY %s OR (BINARY LEFT(HOST, CHAR_LENGTH(%s) + 1) = "
+                      "BINARY CONCAT(%s, ':') AND SUBSTRING(HOST, CHAR_LENGTH(%s) + 2) REGEXP "
+                      "'^[0-9]+$'))",
+                      at, at, at, at);
+    m += snprintf(q + m, cap - (size_t)m, " AND ID NOT IN (0");
     for (size_t i = 0; i < n; i++)
         m += snprintf(q + m, cap - (size_t)m, ",%u", threads[i].thread);
     snprintf(q + m, cap - (size_t)m, "%s",

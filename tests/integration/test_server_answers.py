@@ -143,3 +143,41 @@ def test_kill_user_of_another_account(kill_users, cluster, kill, victim_open, vi
     want = [("error", 1095, "HY000")] if victim_open else [("ok", 2)]
     assert out[0] == want  # the server's
     assert out[1] == out[0]
+
+
+@pytest.mark.parametrize("kill", ["KILL USER", "KILL CONNECTION USER"])
+@pytest.mark.parametrize("victim_open", [False, True])
+@pytest.mark.parametrize("named", ["seen", "%"])
+def test_kill_user_at_host_of_another_account(kill_users, cluster, kill, victim_open, named):
+    """As above, with the account's host named (`user'@'host`, the host
+    the server sees the victim's connection from, compared as it is, or
+    '%'):
+    1095 when that account has a connection from there, OK when it has
+    none, through halyard as directly. The victim's read ran on a
+    replica, so through halyard its session holds no connection on the
+    primary."""
+    h = kill_users
+    out, host = [], None
+    for port in (cluster.primary_port, h.port):
+        v = login(port, VICTIM, VICTIM_PW)
+        v.query("SELECT 1")
+        if host is None:  # direct: where the server sees it from
+            host = named if named != "seen" else cluster.value(
+                0, f"SELECT SUBSTRING_INDEX(HOST, ':', 1) FROM information_schema.PROCESSLIST "
+                   f"WHERE USER = '{VICTIM}'")
+        if not victim_open:
+            v.close()
+        k = login(port, KILLER, KILLER_PW)
+        for _ in range(50):  # the victim's close reaches the server
+            n = int(k.query(f"SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                            f"WHERE USER = '{VICTIM}'")[0].rows[0][0])
+            if n == int(victim_open):
+                break
+            time.sleep(0.1)
+        out.append(answer(k, f"{kill} '{VICTIM}'@'{host}'"))
+        k.close()
+        if victim_open:
+            v.close()
+    want = [("error", 1095, "HY000")] if victim_open else [("ok", 2)]
+    assert out[0] == want  # the server's
+    assert out[1] == out[0]

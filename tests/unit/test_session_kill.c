@@ -59,7 +59,10 @@ static void test_users(void **state)
     assert_false(k.user.any_host);
     assert_int_equal(parse("kill user `x`@localhost", &k), KILL_USER);
     assert_string_equal(k.user.host, "localhost");
+    assert_false(k.user.any_host);
     assert_false(k.user.query);
+    assert_int_equal(parse("KILL USER 'x'@'%'", &k), KILL_USER); /* the server's any host */
+    assert_true(k.user.any_host);
     assert_int_equal(parse("KILL QUERY USER app", &k), KILL_USER);
     assert_true(k.user.query);
     assert_string_equal(k.user.user, "app");
@@ -75,12 +78,17 @@ static void test_user_read(void **state)
 {
     (void)state;
     struct connreg_row rows[2] = {{.thread = 17, .session = 0}, {.thread = 4242, .session = 9}};
-    char *q = kill_user_sql("o'k", rows, 2);
+    char *q = kill_user_sql("o'k", NULL, rows, 2);
     assert_non_null(q);
     assert_non_null(strstr(q, "WHERE USER = 'o\\'k' AND ID NOT IN (0,17,4242))"));
     assert_non_null(strstr(q, "'CONNECTION ADMIN'"));
     free(q);
-    assert_null(kill_user_sql("x", rows, KILL_USER_CONNS_MAX + 1));
+    q = kill_user_sql("x", "h'1", rows, 2);
+    assert_non_null(q);
+    assert_non_null(strstr(q, "WHERE USER = 'x' AND (BINARY HOST = BINARY 'h\\'1' OR"));
+    assert_non_null(strstr(q, ") AND ID NOT IN (0,17,4242))"));
+    free(q);
+    assert_null(kill_user_sql("x", NULL, rows, KILL_USER_CONNS_MAX + 1));
     uint64_t n = 9;
     bool proc = false, may = true;
     assert_true(kill_user_read("3,1,0", &n, &proc, &may));

@@ -103,8 +103,9 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
  * its own connection too, after the OK), is marked to end and its worker
  * woken. Returns how many were. */
 unsigned registry_kill_user(const char *user, const char *host, bool name_resolve);
-/* The logged-in sessions of `user` (any host). Any thread. */
-unsigned registry_count_user(const char *user);
+/* The logged-in sessions of `user` from client host `host` (NULL = any),
+ * matched as registry_kill_user matches them. Any thread. */
+unsigned registry_count_user(const char *user, const char *host, bool name_resolve);
 /* The KILL that held session `id` is answered (or will never be): a KILL
  * CONNECTION (`connection`) the server `accepted` marks the target to end;
  * one it refused (no such thread, not the owner) leaves it be. */
