@@ -1747,6 +1747,12 @@ static void command_kill_user(struct session *s, uint32_t len, const struct kill
         free(q);
         return;
     }
+    if (other && s->kill.kuser_state == 1 && s->kill.kuser_process && !s->kill.kuser_may_kill &&
+        s->kill.kuser_roles && !s->kill.kuser_grants) {
+        s->kill.kuser_grants = true; /* a role may give it: SHOW GRANTS lists its grants */
+        internal_query(s, INT_KILL_GRANT, "SHOW GRANTS", s->cfg->connect_timeout_ms);
+        return;
+    }
     struct kill_user *pend = malloc(sizeof(*pend));
     if (pend != NULL) {
         *pend = *ku;
@@ -1758,16 +1764,9 @@ static void command_kill_user(struct session *s, uint32_t len, const struct kill
         pend->may_kill = s->kill.kuser_may_kill;
     }
     s->kill.kuser_state = 0;
+    s->kill.kuser_grants = false;
     command_forward(s, COM_QUERY, len, 0); /* command_begin drops a leftover */
     s->kill.kill_user = pend;
-}
-
-void command_kill_user_threads(struct session *s, bool ok, const char *value)
-{
-    s->kill.kuser_state = ok && kill_user_read(value, &s->kill.kuser_threads,
-                                               &s->kill.kuser_process, &s->kill.kuser_may_kill)
-                              ? 1
-                              : 2;
 }
 
 /* Its answer arrived (`killed`: the OK's affected rows, the server

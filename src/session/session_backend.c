@@ -607,6 +607,9 @@ void internal_progress(struct session *s)
         command_kill_user_threads(s, s->io.resp.err_code == 0 && bc->captured,
                                   bc->captured ? bc->capture : NULL);
         break;
+    case INT_KILL_GRANT:
+        command_kill_grants_read(s, s->io.resp.err_code == 0);
+        break;
     case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:
         break;

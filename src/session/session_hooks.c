@@ -32,6 +32,19 @@ static void kill_done(struct session *s)
     command_kill_unhold(s, false);
 }
 
+/* The rows of SHOW GRANTS for a KILL USER (INT_KILL_GRANT), each read
+ * whole. */
+static bool kill_grants_whole(const struct session *s)
+{
+    return s->query.internal == INT_KILL_GRANT;
+}
+
+static void kill_grants_fed(struct session *s, const struct hook_packet *pk)
+{
+    if (s->query.internal == INT_KILL_GRANT && pk->row && pk->whole)
+        command_kill_grants_row(s, pk->pl, pk->len);
+}
+
 /* A deadlock ended the transaction across groups on one server: the other
  * branches are rolled back before the next command. */
 static void xa_done(struct session *s)
@@ -120,7 +133,11 @@ static const struct session_hooks hooks[] = {
     {.name = "xa",
      .on_done = xa_done,
      .on_reset = session_xa_discard}, /* a transaction across groups ends */
-    {.name = "kill", .on_done = kill_done},
+    {.name = "kill",
+     .attached = kill_grants_whole,
+     .wants_whole = kill_grants_whole,
+     .on_fed = kill_grants_fed,
+     .on_done = kill_done},
     {.name = "pool", .on_done = session_pool_note},
     {.name = "diag", .on_done = session_diag_follow, .on_close = session_diag_drop},
     {.name = "cache",

@@ -43,13 +43,24 @@ void command_kill_user_threads(struct session *s, bool ok, const char *value);
  * when not NULL) that are none of halyard's (`threads`, its n
  * connections there), whether the reader sees other
  * accounts' threads (PROCESS), whether it may kill them (SUPER or
- * CONNECTION ADMIN granted to it; through a role, not seen). malloc'd;
+ * CONNECTION ADMIN granted to it), whether it has a role enabled (whose
+ * privileges only SHOW GRANTS tells). malloc'd;
  * NULL when the name cannot be quoted. */
 #define KILL_USER_CONNS_MAX 4096u
 char *kill_user_sql(const char *user, const char *host, const struct connreg_row *threads,
                     size_t n);
-/* Its answer, "N,P,K": true when it reads as that. */
-bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *may_kill);
+/* Its answer, "N,P,K,R": true when it reads as that. */
+bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *may_kill,
+                    bool *roles);
+/* A line of SHOW GRANTS (len bytes, the first column's value): true when
+ * it grants on *.* a privilege that kills other accounts' threads
+ * (ALL PRIVILEGES, SUPER, CONNECTION ADMIN). SHOW GRANTS lists the
+ * grants of the roles enabled too, which information_schema does not. */
+bool kill_grants_line(const char *line, size_t len);
+/* A row of INT_KILL_GRANT's answer (payload p, len bytes), and its end
+ * (`ok`: no error). */
+void command_kill_grants_row(struct session *s, const uint8_t *p, uint32_t len);
+void command_kill_grants_read(struct session *s, bool ok);
 /* The idle session keeps its connections for a KILL in flight that holds
  * it (`kept`; the worker's wakeup tries again, session_kill_released), or
  * no longer does. */

@@ -2,7 +2,10 @@
  * session_kill_parse.c: the KILL statements halyard answers itself, read
  * from a COM_QUERY's text (parse_kill, session_kill.h): KILL [HARD|SOFT]
  * [QUERY|CONNECTION] id, KILL ... USER name[@host] and KILL QUERY ID.
- * Pure: text in, a struct kill_stmt out; session.c answers them.
+ * Pure: text in, a struct kill_stmt out; session.c answers them. Also
+ * what a KILL USER of another account reads first (kill_user_sql, then
+ * SHOW GRANTS with a role enabled) and the answers read back, kept in
+ * s->kill for session.c's next run of the command.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -11,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
 #include "halyard/protocol/connreg.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/sql/quote.h"
@@ -177,19 +182,85 @@ char *kill_user_sql(const char *user, const char *host, const struct connreg_row
              "SUBSTRING_INDEX(USER(), '@', 1)), EXISTS (SELECT 1 FROM "
              "information_schema.USER_PRIVILEGES WHERE GRANTEE = CONCAT('''', "
              "REPLACE(CURRENT_USER(), '@', '''@'''), '''') AND PRIVILEGE_TYPE IN "
-             "('SUPER', 'CONNECTION ADMIN')))");
+             "('SUPER', 'CONNECTION ADMIN')), EXISTS (SELECT 1 FROM "
+             "information_schema.ENABLED_ROLES))");
     return q;
 }
 
-bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *may_kill)
+bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *may_kill,
+                    bool *roles)
 {
     uint64_t n = 0;
-    int proc = 0, may = 0, used = 0;
-    if (value == NULL || sscanf(value, "%" SCNu64 ",%d,%d%n", &n, &proc, &may, &used) != 3 ||
+    int proc = 0, may = 0, role = 0, used = 0;
+    if (value == NULL ||
+        sscanf(value, "%" SCNu64 ",%d,%d,%d%n", &n, &proc, &may, &role, &used) != 4 ||
         value[used] != '\0' || !isdigit((unsigned char)value[0]))
         return false;
     *threads = n;
     *process = proc == 1;
     *may_kill = may == 1;
+    *roles = role == 1;
     return true;
+}
+
+/* Whether `item` (n bytes) is a privilege that kills other accounts'
+ * threads. */
+static bool kill_privilege(const char *item, size_t n)
+{
+    static const char *const names[] = {"ALL PRIVILEGES", "ALL", "SUPER", "CONNECTION ADMIN"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(names); i++) {
+        if (strlen(names[i]) == n && strncasecmp(item, names[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool kill_grants_line(const char *line, size_t len)
+{
+    static const char on_all[] = " ON *.* TO ";
+    if (len < 6 || strncmp(line, "GRANT ", 6) != 0)
+        return false;
+    const char *p = line + 6, *end = line + len;
+    const char *on = NULL;
+    for (const char *c = p; c + sizeof(on_all) - 1 <= end && on == NULL; c++) {
+        if (memcmp(c, on_all, sizeof(on_all) - 1) == 0)
+            on = c;
+    }
+    while (on != NULL && p < on) {
+        const char *comma = memchr(p, ',', (size_t)(on - p));
+        const char *e = comma != NULL ? comma : on;
+        if (kill_privilege(p, (size_t)(e - p)))
+            return true;
+        p = e + 1;
+        while (p < on && *p == ' ')
+            p++;
+    }
+    return false;
+}
+
+/* ---- the answers of what KILL USER reads first (session.c runs them) ---- */
+
+void command_kill_user_threads(struct session *s, bool ok, const char *value)
+{
+    s->kill.kuser_state =
+        ok && kill_user_read(value, &s->kill.kuser_threads, &s->kill.kuser_process,
+                             &s->kill.kuser_may_kill, &s->kill.kuser_roles)
+            ? 1
+            : 2;
+}
+
+void command_kill_grants_row(struct session *s, const uint8_t *p, uint32_t len)
+{
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, p, len);
+    size_t n = 0;
+    const uint8_t *v = len > 0 && p[0] != 0xfb ? mysql_rd_lenenc_str(&rd, &n) : NULL;
+    if (v != NULL && !rd.bad && kill_grants_line((const char *)v, n))
+        s->kill.kuser_may_kill = true;
+}
+
+void command_kill_grants_read(struct session *s, bool ok)
+{
+    if (!ok)
+        s->kill.kuser_state = 2; /* not known: the server's answer as it is */
 }

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from rawmysql import CLIENT_MULTI_STATEMENTS, DEFAULT_CAPS, MySQLError, RawConn
+from rawmysql import CLIENT_MULTI_STATEMENTS, DEFAULT_CAPS, ConnectionClosed, MySQLError, RawConn
 from util import APP_PASSWORD, APP_USER, mysql_native_hash
 
 
@@ -180,4 +180,54 @@ def test_kill_user_at_host_of_another_account(kill_users, cluster, kill, victim_
             v.close()
     want = [("error", 1095, "HY000")] if victim_open else [("ok", 2)]
     assert out[0] == want  # the server's
+    assert out[1] == out[0]
+
+
+ROLE_KILLER, ROLE_KILLER_PW = "hy_sa_rkiller", "sa-rkiller"
+KILL_ROLE = "hy_sa_kill_role"
+
+
+@pytest.fixture
+def role_killer(start_halyard, cluster):
+    """PROCESS granted, CONNECTION ADMIN through its default role."""
+    for user, pw, grant in ((ROLE_KILLER, ROLE_KILLER_PW, "SELECT, PROCESS"),
+                            (VICTIM, VICTIM_PW, "SELECT")):
+        cluster.sql(0, f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{pw}'")
+        cluster.sql(0, f"GRANT {grant} ON *.* TO '{user}'@'%'")
+    cluster.sql(0, f"CREATE OR REPLACE ROLE {KILL_ROLE}")
+    cluster.sql(0, f"GRANT CONNECTION ADMIN ON *.* TO {KILL_ROLE}")
+    cluster.sql(0, f"GRANT {KILL_ROLE} TO '{ROLE_KILLER}'@'%'")
+    cluster.sql(0, f"SET DEFAULT ROLE {KILL_ROLE} FOR '{ROLE_KILLER}'@'%'")
+    cluster.sync()
+    h = start_halyard(users=[{"name": u, "password_hash": mysql_native_hash(p)} for u, p in (
+        (APP_USER, APP_PASSWORD), (ROLE_KILLER, ROLE_KILLER_PW), (VICTIM, VICTIM_PW))])
+    yield h
+    for user in (ROLE_KILLER, VICTIM):
+        cluster.sql(0, f"DROP USER IF EXISTS '{user}'@'%'")
+    cluster.sql(0, f"DROP ROLE IF EXISTS {KILL_ROLE}")
+
+
+@pytest.mark.parametrize("kill", ["KILL USER", "KILL CONNECTION USER"])
+def test_kill_user_with_a_role_of_another_account(role_killer, cluster, kill):
+    """An account with PROCESS, and CONNECTION ADMIN through its default
+    role, kills another account's open session: OK, and the victim's
+    connection is gone, through halyard as directly (the victim's session
+    idle on no connection of the primary through halyard)."""
+    h = role_killer
+    out = []
+    for port in (cluster.primary_port, h.port):
+        v = login(port, VICTIM, VICTIM_PW)
+        v.query("SELECT 1")
+        k = login(port, ROLE_KILLER, ROLE_KILLER_PW)
+        got = answer(k, f"{kill} '{VICTIM}'")
+        k.close()
+        time.sleep(0.2)
+        try:
+            v.query("SELECT 1")
+            alive = True
+        except (MySQLError, ConnectionClosed, OSError):
+            alive = False
+        out.append((got, alive))
+        v.close()
+    assert out[0] == ([("ok", 2)], False)  # the server's
     assert out[1] == out[0]

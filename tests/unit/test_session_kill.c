@@ -81,7 +81,8 @@ static void test_user_read(void **state)
     char *q = kill_user_sql("o'k", NULL, rows, 2);
     assert_non_null(q);
     assert_non_null(strstr(q, "WHERE USER = 'o\\'k' AND ID NOT IN (0,17,4242))"));
-    assert_non_null(strstr(q, "'CONNECTION ADMIN'"));
+    assert_non_null(strstr(q, "'CONNECTION ADMIN'")); /* the privilege, and roles enabled: */
+    assert_non_null(strstr(q, "EXISTS (SELECT 1 FROM information_schema.ENABLED_ROLES))"));
     free(q);
     q = kill_user_sql("x", "h'1", rows, 2);
     assert_non_null(q);
@@ -90,15 +91,42 @@ static void test_user_read(void **state)
     free(q);
     assert_null(kill_user_sql("x", NULL, rows, KILL_USER_CONNS_MAX + 1));
     uint64_t n = 9;
-    bool proc = false, may = true;
-    assert_true(kill_user_read("3,1,0", &n, &proc, &may));
-    assert_true(n == 3 && proc && !may);
-    assert_true(kill_user_read("0,0,1", &n, &proc, &may));
-    assert_true(n == 0 && !proc && may);
-    assert_false(kill_user_read("3,1", &n, &proc, &may));
-    assert_false(kill_user_read("3,1,0x", &n, &proc, &may));
-    assert_false(kill_user_read("-3,1,0", &n, &proc, &may));
-    assert_false(kill_user_read(NULL, &n, &proc, &may));
+    bool proc = false, may = true, roles = true;
+    assert_true(kill_user_read("3,1,0,0", &n, &proc, &may, &roles));
+    assert_true(n == 3 && proc && !may && !roles);
+    assert_true(kill_user_read("0,0,1,1", &n, &proc, &may, &roles));
+    assert_true(n == 0 && !proc && may && roles);
+    assert_false(kill_user_read("3,1,0", &n, &proc, &may, &roles));
+    assert_false(kill_user_read("3,1,0,0x", &n, &proc, &may, &roles));
+    assert_false(kill_user_read("-3,1,0,0", &n, &proc, &may, &roles));
+    assert_false(kill_user_read(NULL, &n, &proc, &may, &roles));
+}
+
+/* SHOW GRANTS' lines: a privilege that kills others' threads, on *.* */
+static void test_grants_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        bool kills;
+    } cases[] = {
+        {"GRANT CONNECTION ADMIN ON *.* TO `kadmin`", true},
+        {"GRANT SELECT, PROCESS, CONNECTION ADMIN ON *.* TO `r`", true},
+        {"GRANT SUPER ON *.* TO `u`@`%` IDENTIFIED BY PASSWORD '*AB'", true},
+        {"GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION", true},
+        {"GRANT SELECT, PROCESS ON *.* TO `u`@`%`", false},
+        {"GRANT ALL PRIVILEGES ON `db`.* TO `u`@`%`", false},
+        {"GRANT CONNECTION ADMIN ON `db`.* TO `u`@`%`", false},
+        {"GRANT `kadmin` TO `u`@`%`", false},
+        {"GRANT SUPERX ON *.* TO `u`@`%`", false},
+        {"GRANT USAGE ON *.* TO `u`@`%`", false},
+        {"SET DEFAULT ROLE `kadmin` FOR `u`@`%`", false},
+        {"", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (kill_grants_line(cases[i].line, strlen(cases[i].line)) != cases[i].kills)
+            fail_msg("%s: expected %d", cases[i].line, cases[i].kills);
+    }
 }
 
 static void test_query_ids(void **state)
@@ -150,7 +178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids),          cmocka_unit_test(test_query_ids),
         cmocka_unit_test(test_query_id_map), cmocka_unit_test(test_users),
-        cmocka_unit_test(test_user_read),
+        cmocka_unit_test(test_user_read),    cmocka_unit_test(test_grants_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,6 +68,7 @@ enum internal_op {
     INT_SYSPEER,    /* its rows of halyard's sessions on another backend (the same) */
     INT_KILL_QID,   /* the value of KILL QUERY ID's expression (session.c) */
     INT_KILL_USER,  /* KILL USER: that account's threads that are not halyard's (session.c) */
+    INT_KILL_GRANT, /* ... and SHOW GRANTS, when a role may give the kill privilege */
     INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
 };
 
@@ -470,6 +471,9 @@ struct sess_kill {
     uint8_t kuser_state;
     uint64_t kuser_threads;
     bool kuser_process, kuser_may_kill; /* what else the read said */
+    /* a role is enabled: SHOW GRANTS (INT_KILL_GRANT) says whether
+     * one gives the kill privilege; kuser_grants once it was read */
+    bool kuser_roles, kuser_grants;
 };
 
 struct kill_user {
