@@ -97,17 +97,53 @@ KILLER, KILLER_PW = "hy_sa_killer", "sa-killer"  # PROCESS, not CONNECTION ADMIN
 VICTIM, VICTIM_PW = "hy_sa_victim", "sa-victim"
 
 
-@pytest.fixture
-def kill_users(start_halyard, cluster):
-    for user, pw, grant in ((KILLER, KILLER_PW, "SELECT, PROCESS"), (VICTIM, VICTIM_PW, "SELECT")):
+def kill_accounts(start_halyard, cluster, killer, killer_pw, extra=()):
+    """The killer (SELECT, PROCESS) and the victim (SELECT), `extra`
+    statements after, and a halyard that knows them; the accounts go at
+    the end."""
+    for user, pw, grant in ((killer, killer_pw, "SELECT, PROCESS"), (VICTIM, VICTIM_PW, "SELECT")):
         cluster.sql(0, f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{pw}'")
         cluster.sql(0, f"GRANT {grant} ON *.* TO '{user}'@'%'")
+    for sql in extra:
+        cluster.sql(0, sql)
     cluster.sync()
     h = start_halyard(users=[{"name": u, "password_hash": mysql_native_hash(p)} for u, p in (
-        (APP_USER, APP_PASSWORD), (KILLER, KILLER_PW), (VICTIM, VICTIM_PW))])
+        (APP_USER, APP_PASSWORD), (killer, killer_pw), (VICTIM, VICTIM_PW))])
     yield h
-    for user in (KILLER, VICTIM):
+    for user in (killer, VICTIM):
         cluster.sql(0, f"DROP USER IF EXISTS '{user}'@'%'")
+
+
+@pytest.fixture
+def kill_users(start_halyard, cluster):
+    yield from kill_accounts(start_halyard, cluster, KILLER, KILLER_PW)
+
+
+def kill_other(h, cluster, kill, victim_open, victim_ran, host=None):
+    """The killer's answer to `kill` of the victim's account (at `host`:
+    'seen' for the host the server sees the victim from), direct then
+    through halyard."""
+    out = []
+    for port in (cluster.primary_port, h.port):
+        v = login(port, VICTIM, VICTIM_PW)
+        v.query(victim_ran)
+        if host == "seen":  # direct: where the server sees it from
+            host = cluster.value(0, f"SELECT SUBSTRING_INDEX(HOST, ':', 1) FROM "
+                                    f"information_schema.PROCESSLIST WHERE USER = '{VICTIM}'")
+        if not victim_open:
+            v.close()
+        k = login(port, KILLER, KILLER_PW)
+        for _ in range(50):  # the victim's close reaches the server
+            n = int(k.query(f"SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                            f"WHERE USER = '{VICTIM}'")[0].rows[0][0])
+            if n == int(victim_open):
+                break
+            time.sleep(0.1)
+        out.append(answer(k, f"{kill} '{VICTIM}'" + (f"@'{host}'" if host else "")))
+        k.close()
+        if victim_open:
+            v.close()
+    return out
 
 
 @pytest.mark.parametrize("kill", ["KILL USER", "KILL QUERY USER", "KILL CONNECTION USER"])
@@ -122,24 +158,7 @@ def test_kill_user_of_another_account(kill_users, cluster, kill, victim_open, vi
     ran there) is none: no client's. Direct first, on a primary where
     halyard has no connection of that account yet (a fresh one each case:
     the fixture starts a halyard and makes the accounts again)."""
-    h = kill_users
-    out = []
-    for port in (cluster.primary_port, h.port):
-        v = login(port, VICTIM, VICTIM_PW)
-        v.query(victim_ran)
-        if not victim_open:
-            v.close()
-        k = login(port, KILLER, KILLER_PW)
-        for _ in range(50):  # the victim's close reaches the server
-            n = int(k.query(f"SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                            f"WHERE USER = '{VICTIM}'")[0].rows[0][0])
-            if n == int(victim_open):
-                break
-            time.sleep(0.1)
-        out.append(answer(k, f"{kill} '{VICTIM}'"))
-        k.close()
-        if victim_open:
-            v.close()
+    out = kill_other(kill_users, cluster, kill, victim_open, victim_ran)
     want = [("error", 1095, "HY000")] if victim_open else [("ok", 2)]
     assert out[0] == want  # the server's
     assert out[1] == out[0]
@@ -147,37 +166,15 @@ def test_kill_user_of_another_account(kill_users, cluster, kill, victim_open, vi
 
 @pytest.mark.parametrize("kill", ["KILL USER", "KILL CONNECTION USER"])
 @pytest.mark.parametrize("victim_open", [False, True])
-@pytest.mark.parametrize("named", ["seen", "%"])
-def test_kill_user_at_host_of_another_account(kill_users, cluster, kill, victim_open, named):
-    """As above, with the account's host named (`user'@'host`, the host
+@pytest.mark.parametrize("host", ["seen", "%"])
+def test_kill_user_at_host_of_another_account(kill_users, cluster, kill, victim_open, host):
+    """As above, with the account's host named (`user'@'host`: the host
     the server sees the victim's connection from, compared as it is, or
-    '%'):
-    1095 when that account has a connection from there, OK when it has
-    none, through halyard as directly. The victim's read ran on a
+    '%'): 1095 when that account has a connection from there, OK when it
+    has none, through halyard as directly. The victim's read ran on a
     replica, so through halyard its session holds no connection on the
     primary."""
-    h = kill_users
-    out, host = [], None
-    for port in (cluster.primary_port, h.port):
-        v = login(port, VICTIM, VICTIM_PW)
-        v.query("SELECT 1")
-        if host is None:  # direct: where the server sees it from
-            host = named if named != "seen" else cluster.value(
-                0, f"SELECT SUBSTRING_INDEX(HOST, ':', 1) FROM information_schema.PROCESSLIST "
-                   f"WHERE USER = '{VICTIM}'")
-        if not victim_open:
-            v.close()
-        k = login(port, KILLER, KILLER_PW)
-        for _ in range(50):  # the victim's close reaches the server
-            n = int(k.query(f"SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                            f"WHERE USER = '{VICTIM}'")[0].rows[0][0])
-            if n == int(victim_open):
-                break
-            time.sleep(0.1)
-        out.append(answer(k, f"{kill} '{VICTIM}'@'{host}'"))
-        k.close()
-        if victim_open:
-            v.close()
+    out = kill_other(kill_users, cluster, kill, victim_open, "SELECT 1", host)
     want = [("error", 1095, "HY000")] if victim_open else [("ok", 2)]
     assert out[0] == want  # the server's
     assert out[1] == out[0]
@@ -190,20 +187,10 @@ KILL_ROLE = "hy_sa_kill_role"
 @pytest.fixture
 def role_killer(start_halyard, cluster):
     """PROCESS granted, CONNECTION ADMIN through its default role."""
-    for user, pw, grant in ((ROLE_KILLER, ROLE_KILLER_PW, "SELECT, PROCESS"),
-                            (VICTIM, VICTIM_PW, "SELECT")):
-        cluster.sql(0, f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{pw}'")
-        cluster.sql(0, f"GRANT {grant} ON *.* TO '{user}'@'%'")
-    cluster.sql(0, f"CREATE OR REPLACE ROLE {KILL_ROLE}")
-    cluster.sql(0, f"GRANT CONNECTION ADMIN ON *.* TO {KILL_ROLE}")
-    cluster.sql(0, f"GRANT {KILL_ROLE} TO '{ROLE_KILLER}'@'%'")
-    cluster.sql(0, f"SET DEFAULT ROLE {KILL_ROLE} FOR '{ROLE_KILLER}'@'%'")
-    cluster.sync()
-    h = start_halyard(users=[{"name": u, "password_hash": mysql_native_hash(p)} for u, p in (
-        (APP_USER, APP_PASSWORD), (ROLE_KILLER, ROLE_KILLER_PW), (VICTIM, VICTIM_PW))])
-    yield h
-    for user in (ROLE_KILLER, VICTIM):
-        cluster.sql(0, f"DROP USER IF EXISTS '{user}'@'%'")
+    yield from kill_accounts(start_halyard, cluster, ROLE_KILLER, ROLE_KILLER_PW, (
+        f"CREATE OR REPLACE ROLE {KILL_ROLE}", f"GRANT CONNECTION ADMIN ON *.* TO {KILL_ROLE}",
+        f"GRANT {KILL_ROLE} TO '{ROLE_KILLER}'@'%'",
+        f"SET DEFAULT ROLE {KILL_ROLE} FOR '{ROLE_KILLER}'@'%'"))
     cluster.sql(0, f"DROP ROLE IF EXISTS {KILL_ROLE}")
 
 
