@@ -565,7 +565,8 @@ void state_txn_begun(struct session *s)
  * they were). The server forgets it when a transaction ends: a COMMIT or
  * ROLLBACK (one with no transaction open too), an implicit commit, and an
  * autocommit statement that used a transactional table (a plain SELECT of
- * an InnoDB table; not `SELECT 1`, a SET or a SHOW). halyard keeps it in the
+ * an InnoDB table; not `SELECT 1`, a SET, a SHOW or a read of information_schema
+ * alone). halyard keeps it in the
  * session's state until then, so it reaches whatever connection the next
  * transaction runs on (state_sync_start sends it first), and drops it once
  * a statement consumed it (state_txn_next_note): the answer says a
@@ -576,6 +577,65 @@ void state_txn_begun(struct session *s)
  * tx_read_only = @@tx_read_only` (txn_next_undo), which sets the next
  * transaction's characteristics to the session's own, as if none had
  * been given. */
+/* Whether token t (of lx) is the word or quoted name `w`. */
+static bool tok_is(const struct lexer *lx, const struct token *t, const char *w)
+{
+    size_t n = strlen(w);
+    const char *p = (const char *)lx->s + (t->type == T_QIDENT ? t->in_off : t->off);
+    size_t len = t->type == T_QIDENT ? t->in_len : t->len;
+    return (t->type == T_WORD || t->type == T_QIDENT) && len == n && strncasecmp(p, w, n) == 0;
+}
+
+/* Whether every table `sql` reads is one of information_schema's, which
+ * no transactional engine holds: each FROM and JOIN names
+ * `information_schema.x`, and no FROM list goes on past a comma. False
+ * when unsure (another word after FROM, several statements). */
+static bool reads_information_schema_only(const char *sql, size_t len, unsigned lex_opts)
+{
+    static const char *const from_ends[] = {"WHERE", "GROUP", "ORDER",  "HAVING",
+                                            "LIMIT", "UNION", "WINDOW", "FOR"};
+    static const char is[] = "information_schema";
+    bool named = false; /* the text names it: a scan with no lexer first */
+    for (size_t i = 0; !named && i + sizeof(is) - 1 <= len; i++)
+        named = (sql[i] | 0x20) == 'i' && strncasecmp(sql + i, is, sizeof(is) - 1) == 0;
+    if (!named)
+        return false;
+    struct lexer lx;
+    struct token t;
+    lex_init(&lx, sql, len, lex_opts, NULL);
+    unsigned depth = 0;
+    uint64_t in_from = 0; /* bit d: a FROM list is open at depth d */
+    bool any = false;
+    for (lex_next(&lx, &t); t.type != T_END; lex_next(&lx, &t)) {
+        if (t.type == T_SEMI || (t.type == T_RPAREN && depth == 0) ||
+            (t.type == T_COMMA && (in_from >> depth & 1)))
+            return false;
+        if (t.type == T_LPAREN || t.type == T_RPAREN) {
+            in_from &= ~(1ull << depth);
+            if (t.type == T_LPAREN && ++depth >= 64)
+                return false;
+            depth -= t.type == T_RPAREN;
+            continue;
+        }
+        if (tok_is(&lx, &t, "FROM") || tok_is(&lx, &t, "JOIN")) {
+            lex_next(&lx, &t);
+            if (!tok_is(&lx, &t, "information_schema"))
+                return false;
+            lex_next(&lx, &t);
+            if (t.type != T_DOT)
+                return false;
+            any = true;
+            in_from |= 1ull << depth;
+            continue;
+        }
+        for (size_t i = 0; i < sizeof(from_ends) / sizeof(from_ends[0]); i++) {
+            if (tok_is(&lx, &t, from_ends[i]))
+                in_from &= ~(1ull << depth);
+        }
+    }
+    return any;
+}
+
 bool state_txn_next_ends(const struct classify_result *r, const char *sql, size_t len,
                          unsigned lex_opts)
 {
@@ -599,8 +659,10 @@ bool state_txn_next_ends(const struct classify_result *r, const char *sql, size_
     struct token t;
     lex_init(&lx, sql, len, lex_opts, NULL);
     lex_next(&lx, &t);
-    /* SHOW, DESCRIBE and HELP lock no table of a transactional engine */
-    return !(t.kw == KW_SHOW || t.kw == KW_DESCRIBE || t.kw == KW_DESC || t.kw == KW_HELP);
+    /* SHOW, DESCRIBE and HELP lock no table of a transactional engine,
+     * nor does a read of information_schema alone */
+    return !(t.kw == KW_SHOW || t.kw == KW_DESCRIBE || t.kw == KW_DESC || t.kw == KW_HELP) &&
+           !reads_information_schema_only(sql, len, lex_opts);
 }
 
 bool state_holds_stmts(const struct session *s)

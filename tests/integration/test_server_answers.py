@@ -218,3 +218,32 @@ def test_kill_user_with_a_role_of_another_account(role_killer, cluster, kill):
         v.close()
     assert out[0] == ([("ok", 2)], False)  # the server's
     assert out[1] == out[0]
+
+
+IS_READ = "SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"
+
+
+@pytest.mark.parametrize("read", [IS_READ, "SELECT COUNT(*) > 0 FROM information_schema.PROCESSLIST",
+                                  "SELECT 1 FROM information_schema.SESSION_STATUS s JOIN "
+                                  "information_schema.PROCESSLIST p ON p.ID = 0"])
+def test_one_shot_set_transaction_outlives_an_information_schema_read(halyard, cluster, read):
+    """SET TRANSACTION READ ONLY (the next transaction's) stays through a
+    read of information_schema alone, which uses no transactional table:
+    the XA transaction begun after it is read-only, as on the server, even
+    when another session took a connection meanwhile; and a session that
+    begins after gets none of it (tools/server-check: halyard took the
+    read for one that consumed it, so the next transaction ran on a
+    connection without it, and the connection that had it went on to
+    another session)."""
+    steps = [("a", "SET TRANSACTION READ ONLY"), ("a", read), ("b", "XA START 'hy_sa_b'"),
+             ("a", "XA START 'hy_sa'"), ("a", "XA END 'hy_sa'"), ("a", "XA ROLLBACK 'hy_sa'"),
+             ("b", "XA END 'hy_sa_b'"), ("b", "XA ROLLBACK 'hy_sa_b'"), ("c", "BEGIN"),
+             ("c", "ROLLBACK")]
+    out = []
+    for port in (cluster.primary_port, halyard.port):
+        conns = {n: login(port) for n in "abc"}
+        out.append([(n, sql, answer(conns[n], sql)) for n, sql in steps])
+        for c in conns.values():
+            c.close()
+    assert out[0][3][2] == [("ok", 0x2003)]  # the server's: a read-only transaction
+    assert out[1] == out[0]
