@@ -19,7 +19,8 @@ import time
 import pymysql
 import pytest
 
-from util import admin_json, app_threads, default_halyard_settings, schema_with_table, wait_until, q
+from util import (admin_json, app_threads, default_halyard_settings, no_app_threads, schema_with_table,
+                  wait_until, q)
 
 ER_QUERY_INTERRUPTED = 1317
 
@@ -27,7 +28,7 @@ ER_QUERY_INTERRUPTED = 1317
 @pytest.fixture
 def shared(cluster, start_halyard):
     """A halyard whose sessions share at most two primary connections."""
-    wait_until(lambda: app_threads(cluster) == 0, timeout=5.0, what="no app connection left")
+    no_app_threads(cluster)
     backends = default_halyard_settings(cluster, 0)["backends"]
     backends[0]["max_connections"] = 2
     schema_with_table(cluster, "killpool", "v INT")

@@ -19,9 +19,8 @@ from pymysql.constants import CLIENT
 import pytest
 
 from test_core import client_bin
-from test_pool import threads_settle
 from test_shards import make_schemas, settings, start_sharded
-from util import APP_PASSWORD, APP_USER, free_port
+from util import APP_PASSWORD, APP_USER, free_port, no_app_threads
 
 AI = "CREATE TABLE {}.ai (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)"
 RND = "CREATE TABLE {}.r (id INT PRIMARY KEY)"
@@ -162,7 +161,7 @@ def test_moved_variables_on_two_groups(sharded_ai, cluster, steps):
 
 @pytest.fixture
 def pooled(cluster, start_halyard):
-    threads_settle(cluster, 0)
+    no_app_threads(cluster)
     return start_halyard(workers=1, pool_mode="transaction", read_write_split=False)
 
 

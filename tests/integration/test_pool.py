@@ -20,7 +20,7 @@ import pytest
 from rawmysql import RawConn
 from tcprelay import TcpRelay
 from util import (APP_PASSWORD, APP_USER, admin_json, app_threads, default_halyard_settings,
-                  free_port, schema_with_table, wait_until, q, scrape)
+                  free_port, no_app_threads, schema_with_table, wait_until, q, scrape)
 
 
 def threads_settle(cluster, n):
@@ -37,7 +37,7 @@ def pooled(request, cluster, start_halyard):
     nodes or of its primary alone (with one backend nothing is routed, but
     the connection still goes back to the pool between statements: the
     session's state must follow it all the same)."""
-    threads_settle(cluster, 0)  # nothing left of an earlier test
+    no_app_threads(cluster)  # nothing left of an earlier test
     conf = None
     if request.param == "1 backend":
         conf = {"backends": [b for b in default_halyard_settings(cluster, 0)["backends"]
@@ -380,7 +380,7 @@ def test_pool_min_idle_keeps_connections_open(cluster, start_halyard):
     """pool_min_idle: once a session of the user gave one back, the pool
     opens connections until it has that many idle, keeps them past
     pool_idle_timeout_ms, and replaces one the server closes."""
-    threads_settle(cluster, 0)
+    no_app_threads(cluster)
     h = start_halyard(workers=1, pool_mode="transaction", read_write_split=False,
                       pool_min_idle=3, pool_idle_timeout_ms=300)
     assert app_threads(cluster) == 0  # no session yet: nobody to log in as
@@ -406,7 +406,7 @@ def test_pool_min_idle_keeps_connections_open(cluster, start_halyard):
 
 
 def test_session_mode_keeps_a_connection_per_session(cluster, start_halyard):
-    threads_settle(cluster, 0)
+    no_app_threads(cluster)
     h = start_halyard(workers=1, pool_mode="session", read_write_split=False)
     conns = [h.connect(autocommit=True) for _ in range(5)]
     try:
@@ -420,7 +420,7 @@ def test_session_mode_keeps_a_connection_per_session(cluster, start_halyard):
 
 def test_show_pools_sessions_and_metrics(cluster, start_halyard, schema):
     mport = free_port()
-    threads_settle(cluster, 0)
+    no_app_threads(cluster)
     pooled = start_halyard(workers=1, pool_mode="transaction", read_write_split=False,
                            metrics_port=mport)
     path = f"/tmp/halyard-{pooled.port}.sock"
@@ -590,7 +590,7 @@ def capped(start_halyard, cluster, **kw):
     from util import default_halyard_settings
     backends = default_halyard_settings(cluster, 0)["backends"]
     backends[0]["max_connections"] = 1
-    threads_settle(cluster, 0)
+    no_app_threads(cluster)
     return start_halyard(backends=backends, workers=1, pool_mode="transaction",
                          read_write_split=False, **kw)
 

@@ -941,6 +941,24 @@ def app_threads(cluster, node=0):
     return int(rows[0][0])
 
 
+def no_app_threads(cluster, node=0):
+    """End every connection user app has on a node, and wait until the
+    server counts none: a test that counts the connections its halyard
+    holds starts from nothing left of an earlier test. Waiting alone does
+    not do it: a statement an earlier test left running (a SLEEP, a lock
+    wait) keeps its server thread, and its row, until it ends, although its
+    client (or halyard) is gone, since the server sees the closed
+    connection only then (a SLEEP(8) whose halyard stopped after 3.5 s kept its row 4.6 s)."""
+    ids = [r[0] for r in cluster.sql(node, "SELECT ID FROM information_schema.PROCESSLIST "
+                                           "WHERE USER = 'app'")]
+    for i in ids:
+        with contextlib.suppress(pymysql.MySQLError):  # ended meanwhile: 1094
+            cluster.sql(node, f"KILL CONNECTION {int(i)}")
+    wait_until(lambda: app_threads(cluster, node) == 0, timeout=5.0,
+               what=f"no connection of app on node{node} ({len(ids)} killed; "
+                    f"has {app_threads(cluster, node)})")
+
+
 def sample_config(admin_port=None):
     """conf/halyard.demo.conf, the config `make demo` runs, as a start_halyard
     template: its listener on $listen_port and its three backends on the
