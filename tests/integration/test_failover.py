@@ -501,6 +501,60 @@ def test_old_primary_fenced_without_rejoin(cluster, start_halyard, tmp_path):
     assert cluster.slave_status(0) == {}
 
 
+def test_old_primary_back_writable_is_not_followed_when_the_new_one_dies(cluster, start_halyard,
+                                                                         tmp_path):
+    """The race 81251f62 closed (issue 47, item 3): the old primary comes
+    back writable and replicating from nobody, which the follow rule takes
+    for a primary another tool promoted; the new primary dies before halyard
+    has set the old one read_only. The window is held open on purpose: the
+    old primary is in maintenance (a repair), which halyard leaves alone
+    (no read_only, no rejoin) until it is put online. halyard must promote
+    the remaining replica, which has every write, and leave the old primary
+    fenced; followed, the writes made since the first failover are gone
+    from what halyard routes to (the binary before the fix: "follow: node0
+    is writable and replicates from nobody", node0 primary and unfenced,
+    node1 fenced)."""
+    table = make_table(cluster)
+    conf = failover_settings(tmp_path)
+    h = start_halyard(conf)
+    h.sql(f"INSERT INTO {table} (id, w) VALUES (1, 0)")
+    cluster.sync()
+    cluster.kill(0)
+    wait_until(lambda: len(writable_nodes(cluster)) == 1, 15, what="a new primary")
+    new = writable_nodes(cluster)[0]
+    other = 3 - new
+
+    def backends():
+        return {b["name"]: b for b in
+                json.loads(ctl(conf["admin_socket"], "-j", "show", "backends").stdout)["backends"]}
+
+    wait_until(lambda: backends()[f"node{new}"]["role"] == "primary", 10,
+               what="halyard to publish the new primary")
+    wait_until(lambda: h.sql(f"INSERT INTO {table} (id, w) VALUES (2, 0)") is not None, 10)
+    pos = cluster.value(new, "SELECT @@gtid_binlog_pos")
+    assert cluster.value(other, "SELECT MASTER_GTID_WAIT(%s, 10)", (pos,)) == 0  # both rows
+    r = ctl(conf["admin_socket"], "backend", "node0", "maint")
+    assert r.returncode == 0, r.stdout + r.stderr
+    cluster.start_node(0)  # writable, replicating from nobody, without row 2
+    assert cluster.value(0, "SELECT @@read_only") == 0 and cluster.slave_status(0) == {}
+    # Up again for the monitor (rise checks; maintenance still shows): the
+    # failover thread's view has it reachable from then on.
+    h.wait_log(r"backend node0: health DOWN -> [A-Z]+ \(maint holds it MAINT\)", timeout=15)
+    assert cluster.value(0, "SELECT @@read_only") == 0, "node0 set read_only: the window closed"
+    cluster.kill(new)
+    wait_until(lambda: backends()[f"node{new}"]["role"] != "primary", 20,
+               what=f"halyard to replace node{new}")
+    seen = {n: (b["role"], b["fenced"]) for n, b in backends().items()}
+    assert seen["node0"] == ("replica", True), f"the old primary followed: {seen}"
+    assert seen[f"node{other}"] == ("primary", False), seen
+    wait_until(lambda: h.sql(f"INSERT INTO {table} (id, w) VALUES (3, 0)") is not None, 15,
+               what="writes through halyard again")
+    assert h.sql(f"/* halyard: primary */ SELECT id FROM {table} ORDER BY id") == [(1,), (2,), (3,)]
+    assert ids_on(cluster, other, table) == {1, 2, 3}
+    assert ids_on(cluster, 0, table) == {1}  # never written to
+    assert cluster.value(0, "SELECT @@read_only") == 0  # left alone in maintenance
+
+
 def test_old_primary_with_errant_transactions_stays_out(cluster, start_halyard, tmp_path):
     """A write the replicas never received (asynchronous replication) is an
     errant transaction on the old primary: auto_rejoin leaves it read_only
