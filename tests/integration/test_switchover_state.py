@@ -20,7 +20,6 @@ the same way rather than go on without its variables.
     transaction and session).
 """
 import pymysql
-import pytest
 
 from test_failover import ctl, failover_settings
 from util import wait_until
