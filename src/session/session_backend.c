@@ -419,6 +419,11 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
             session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_WRITE_UNKNOWN, be->name,
                         "the connection broke before its answer, and the statement ends the "
                         "transaction");
+        else if (trx && session_replay_lost_nontrx(s))
+            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_WRITE_UNKNOWN, be->name,
+                        "the connection broke before its answer, and its table is not known to "
+                        "be transactional (a write to a MyISAM, Aria or MEMORY table stays, "
+                        "rollback or not); the rest of the transaction was rolled back");
         else
             session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_BACKEND_LOST, be->name,
                         trx ? "the transaction; it was rolled back" : "query");

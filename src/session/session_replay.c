@@ -46,6 +46,7 @@
 #include "halyard/core/log.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/replay/replay.h"
+#include "halyard/sql/cache_sql.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
@@ -54,7 +55,8 @@
 #include "session_inflight.h"
 #include "session_replay.h"
 
-#define REPLAY_POLL 0.02 /* seconds between looks for a usable primary */
+#define REPLAY_POLL       0.02 /* seconds between looks for a usable primary */
+#define REPLAY_TRX_TABLES 8    /* tables a session remembers as transactional */
 
 enum replay_phase {
     RP_RECORD,   /* recording (or nothing open) */
@@ -69,7 +71,11 @@ struct sess_replay {
     enum replay_phase phase;
     bool stmt_safe;   /* the statement routed last may run again (session_replay_note) */
     bool stmt_resend; /* ... and, in flight when the primary died, cannot have committed */
+    bool stmt_dml;    /* the statement routed last changes data (INSERT, UPDATE...) */
     bool resend;      /* the statement in flight may be sent again */
+    bool resend_dml;  /* ... if its table is known to be transactional (trx_table_known) */
+    bool answer_ok;   /* the answer summed ended in an OK */
+    bool lost_nontrx; /* the write lost may have changed a non-transactional table */
     bool summing;     /* the client's answer read now is summed into `sum` */
     bool sum_cut;     /* a packet of the answer summed was not whole in the buffer */
     struct replay_sum sum;
@@ -82,6 +88,10 @@ struct sess_replay {
     ev_timer wait;     /* RP_ARMED: polls for a usable primary */
     char stmt_why[80]; /* why the statement routed last may not run again */
     char why[120];     /* why the record is not replayable, or the answer that differed */
+    /* tables this session's writes in a transaction changed with the
+     * server reporting no write to a non-transactional table (trx_learn) */
+    char trx_tables[REPLAY_TRX_TABLES][CACHE_SQL_NAME_MAX];
+    unsigned n_trx_tables, trx_table_next;
 };
 
 /* The session's record, created when transaction_replay is on (and the
@@ -183,8 +193,9 @@ void session_replay_note(struct session *s, const struct classify_result *r, con
     else
         rp->stmt_safe = true;
     /* in flight when the primary died, only these cannot have committed */
-    rp->stmt_resend = rp->stmt_safe && (r->kind == CL_READ || r->kind == CL_TXN_SAVEPOINT ||
-                                        (r->kind == CL_WRITE && (r->flags & CLF_DML)));
+    rp->stmt_dml = r->kind == CL_WRITE && (r->flags & CLF_DML);
+    rp->stmt_resend =
+        rp->stmt_safe && (r->kind == CL_READ || r->kind == CL_TXN_SAVEPOINT || rp->stmt_dml);
 }
 
 void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,
@@ -219,7 +230,9 @@ void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint3
     replay_sum_begin(&rp->sum, rp->log.result_only);
     rp->summing = true;
     rp->sum_cut = false;
+    rp->answer_ok = false;
     rp->resend = rp->stmt_resend;
+    rp->resend_dml = rp->stmt_dml;
 }
 
 /* Whether the answer read now is summed: the client's statement being
@@ -257,7 +270,51 @@ void session_replay_packet(struct session *s, const uint8_t *pl, uint32_t len, b
         rp->sum_cut = true;
         return;
     }
-    replay_sum_packet(&rp->sum, packet_kind(&s->io.resp, pl, len), pl, len);
+    enum replay_pkt kind = packet_kind(&s->io.resp, pl, len);
+    rp->answer_ok = kind == REPLAY_PKT_OK;
+    replay_sum_packet(&rp->sum, kind, pl, len);
+}
+
+/* The one table the write `p` (a COM_QUERY) changes, by its text
+ * (cache_sql_written); false when the text does not tell. */
+static bool trx_table_of(const struct session *s, const uint8_t *p, uint32_t len,
+                         struct cache_sql *w)
+{
+    return len > 1 && cache_sql_written((const char *)p + 1, len - 1, s->route.lex_opts,
+                                        session_schema(s), w) == CACHE_SQL_OK;
+}
+
+static bool trx_table_known(const struct sess_replay *rp, const char *table)
+{
+    for (unsigned i = 0; i < rp->n_trx_tables; i++)
+        if (strcmp(rp->trx_tables[i], table) == 0)
+            return true;
+    return false;
+}
+
+/* The write just recorded was answered OK in a transaction that wrote no
+ * non-transactional table (else the record is refused: the server's
+ * report, session_state_tracking.c, on a connection where halyard turned
+ * it on; not the end of a result, `... RETURNING`, which may report
+ * nothing). The server reports a write by the tables it opens for writing,
+ * its triggers' too, whether rows changed or not: the table the text
+ * names took a transactional write. Remembered for this session's later
+ * transactions (session_replay_lost). */
+static void trx_learn(struct session *s, struct sess_replay *rp)
+{
+    const uint8_t *pkt;
+    uint32_t len;
+    struct cache_sql w;
+    if (!rp->resend_dml || !rp->answer_ok || s->io.resp.results > 0 || rp->log.over ||
+        s->conns.cur == NULL || !s->conns.cur->trx_track_on ||
+        !(s->route.status & SERVER_STATUS_IN_TRANS) ||
+        !replay_stmt(&rp->log, rp->log.n - 1, &pkt, &len) || !trx_table_of(s, pkt, len, &w) ||
+        trx_table_known(rp, w.tables[0]))
+        return;
+    memcpy(rp->trx_tables[rp->trx_table_next], w.tables[0], sizeof(w.tables[0]));
+    rp->trx_table_next = (rp->trx_table_next + 1) % REPLAY_TRX_TABLES;
+    if (rp->n_trx_tables < REPLAY_TRX_TABLES)
+        rp->n_trx_tables++;
 }
 
 void session_replay_done(struct session *s)
@@ -271,6 +328,8 @@ void session_replay_done(struct session *s)
             replay_refuse_why(rp, "an answer larger than the buffer");
         else
             replay_answer(&rp->log, &rp->sum);
+        if (s->conns.cur == NULL || s->conns.cur->idx == s->route.primary)
+            trx_learn(s, rp);
     }
     bool primary = s->conns.cur == NULL || s->conns.cur->idx == s->route.primary;
     if (primary && !(s->route.status & SERVER_STATUS_IN_TRANS))
@@ -309,17 +368,31 @@ void session_replay_arm(struct session *s, const char *name)
 bool session_replay_lost(struct session *s, struct bconn *bc)
 {
     struct sess_replay *rp = s->replay;
+    if (rp != NULL)
+        rp->lost_nontrx = false;
     if (rp == NULL || rp->phase != RP_RECORD || bc->idx != s->route.primary ||
         !(s->route.status & SERVER_STATUS_IN_TRANS) || s->route.pinned || s->route.uvars_opaque ||
         s->query.internal != INT_NONE)
         return false;
     const uint8_t *pkt;
     uint32_t len;
+    struct cache_sql w;
+    bool got = replay_stmt(&rp->log, rp->log.n - 1, &pkt, &len);
+    /* a write to a non-transactional table is applied at once and stays
+     * (on the replicas too): sent again only to a table known to be
+     * transactional; else the outcome is unknown (session_backend_lost) */
+    if (rp->summing && rp->resend && rp->resend_dml && got &&
+        (!trx_table_of(s, pkt, len, &w) || !trx_table_known(rp, w.tables[0]))) {
+        rp->resend = false;
+        rp->lost_nontrx = true;
+    }
     if (!rp->summing || !rp->resend || s->io.down_sent || s->io.req_open || s->io.resp_done ||
-        !replay_stmt(&rp->log, rp->log.n - 1, &pkt, &len)) {
+        !got) {
         if (rp->summing)
-            replay_refuse_why(rp, !rp->resend ? "a statement in flight that may have committed"
-                                              : "a statement in flight partly answered");
+            replay_refuse_why(rp, rp->lost_nontrx ? "a write in flight to a table not known to be "
+                                                    "transactional"
+                                  : !rp->resend   ? "a statement in flight that may have committed"
+                                                  : "a statement in flight partly answered");
         if (s->cfg->transaction_replay && rp->log.over) {
             stat_inc(&s->w->stats.replays_refused);
             slog_info(s, "the transaction lost with %s is not replayable: %s", bc->be->name,
@@ -342,6 +415,11 @@ bool session_replay_lost(struct session *s, struct bconn *bc)
     stream_release(&s->io.down, &s->w->pool);
     command_end(s);
     return true;
+}
+
+bool session_replay_lost_nontrx(const struct session *s)
+{
+    return s->replay != NULL && s->replay->lost_nontrx;
 }
 
 /* Wait for a usable primary (another one than failed us last). */

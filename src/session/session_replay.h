@@ -33,6 +33,9 @@ void session_replay_arm(struct session *s, const char *name);
 /* session_backend_lost: the primary died with a statement in flight; true
  * when it is to be replayed with the transaction (the session goes on). */
 bool session_replay_lost(struct session *s, struct bconn *bc);
+/* ... false because the statement was a write to a table not known to be
+ * transactional: it may have changed it, for good (1180, not "rolled back"). */
+bool session_replay_lost_nontrx(const struct session *s);
 /* next_route: the client's statement found the transaction lost. */
 int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
 /* internal_progress: an INT_REPLAY answer ended. */

@@ -156,3 +156,47 @@ def test_a_commit_after_a_non_transactional_write_is_unknown(start_halyard, tmp_
     code, msg = rb["error"]
     assert code == 1180 and "whether it committed is unknown" in msg, rb
     assert rows(c, new[0]) == [(1, 10), (2, 20)]
+
+
+def test_a_non_transactional_write_in_flight_is_not_sent_again(start_halyard, tmp_path,
+                                                               request):
+    """transaction_replay, semi-sync: BEGIN; an InnoDB INSERT; then an
+    INSERT into a MyISAM table, which the server applies and binlogs at
+    once (it is on the replicas) and holds for an acknowledgement the
+    replicas no longer give; the primary killed with it in flight. Its row
+    stays (directly too: a connection's end does not undo it), so running
+    it again after the replay writes it twice. Whether a write in flight
+    changed a non-transactional table is known only from its answer: the
+    statement is sent again only when halyard knows its table took
+    transactional writes (the server's report on an earlier OK); here the
+    client gets 1180, the outcome unknown, and the row is there once."""
+    from test_failover import writable_nodes
+    from test_inflight import (TABLE, in_thread, kill_and_join, own_cluster, start,
+                               without_acknowledgements)
+    from util import wait_until
+    c = own_cluster(request, "inflight-ss", True, 130)
+    c.sql(0, "CREATE TABLE fi.nt (id INT) ENGINE=MyISAM")
+    c.sync()
+    conf, h = start(c, start_halyard, tmp_path, transaction_replay=True)
+    without_acknowledgements(c, c.replicas)
+    b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    cur = b.cursor()
+    cur.execute("BEGIN")
+    cur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)")
+    tb, rb = in_thread(lambda: cur.execute("INSERT INTO fi.nt VALUES (1)"))
+    for i in c.replicas:
+        wait_until(lambda: c.value(i, "SELECT COUNT(*) FROM fi.nt") == 1, 10,
+                   what=f"node{i} to have the MyISAM row")
+    kill_and_join(c, (tb,))
+    new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
+    try:
+        assert "ok" not in rb, \
+            f"sent again: {c.value(new[0], 'SELECT COUNT(*) FROM fi.nt')} rows, 1 directly"
+        code, msg = rb["error"]
+        assert code == 1180 and "whether it committed is unknown" in msg, rb
+        assert "not known to be transactional" in msg, msg
+    finally:
+        b.close()
+    assert c.value(new[0], "SELECT COUNT(*) FROM fi.nt") == 1
+    assert c.value(new[0], f"SELECT COUNT(*) FROM {TABLE} WHERE id = 4") == 0
+
