@@ -514,6 +514,16 @@ void session_inflight_done(struct session *s)
     struct sess_inflight *f = s->inflight;
     if (f == NULL || f->step != IS_IDLE)
         return;
+    /* A write of the transaction answered with an error may still have
+     * changed a non-transactional table, which the server logs at once
+     * with the statement's text, so the mark (a Query event with its
+     * error code, or the rows it wrote); an ERR reports no transaction
+     * state (session_inflight_nontrx). Finding the mark then proves
+     * nothing of the COMMIT. */
+    if (s->io.resp.err_code != 0 &&
+        (f->inflight == IF_TRX ||
+         (f->inflight == IF_WRITE && (s->route.status & SERVER_STATUS_IN_TRANS))))
+        f->trx_unmarked = true;
     /* a write sent as autocommit that began a transaction (autocommit
      * off): its table counts for the transaction's COMMIT */
     if (f->inflight == IF_WRITE && !f->ps && (s->route.status & SERVER_STATUS_IN_TRANS))
@@ -1280,7 +1290,9 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
             if (f->kind == IF_WRITE && f->found_annotate)
                 rows_start(s);
             else if (f->kind == IF_WRITE) /* a Query event: STATEMENT or MIXED format */
-                inflight_uncounted(s, "it is logged as a statement, without its rows");
+                inflight_uncounted(s, "it is logged as a statement, without its rows, and "
+                                      "SHOW BINLOG EVENTS does not show the error a partly "
+                                      "applied statement is logged with");
             else
                 inflight_committed(s);
             return;

@@ -200,3 +200,46 @@ def test_a_non_transactional_write_in_flight_is_not_sent_again(start_halyard, tm
     assert c.value(new[0], "SELECT COUNT(*) FROM fi.nt") == 1
     assert c.value(new[0], f"SELECT COUNT(*) FROM {TABLE} WHERE id = 4") == 0
 
+
+def test_a_commit_right_after_a_failed_non_transactional_write_is_unknown(start_halyard,
+                                                                          tmp_path, request):
+    """resolve_in_flight_writes, semi-sync: BEGIN; an InnoDB INSERT; an
+    INSERT of two rows into a MyISAM table whose second row is a duplicate
+    (1062: the first row stays, and the server logs it at once, with the
+    statement's text, so the transaction's mark); COMMIT held in the group
+    commit; the primary killed. The failed statement's ERR reports no
+    transaction state, so halyard did not learn that the transaction wrote
+    a non-transactional table; the mark is on the new primary, the InnoDB
+    row is not. Before the fix the COMMIT was answered OK; now 1180."""
+    from test_failover import kill_now, writable_nodes
+    from test_inflight import TABLE, in_thread, own_cluster, rows, start, waiting_on_primary
+    from util import wait_until
+    c = own_cluster(request, "inflight-ss", True, 130)
+    c.sql(0, "CREATE TABLE fi.nt (id INT PRIMARY KEY) ENGINE=MyISAM")
+    c.sync()
+    conf, h = start(c, start_halyard, tmp_path)
+    b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    cur = b.cursor()
+    cur.execute("BEGIN")
+    cur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)")
+    try:
+        cur.execute("INSERT INTO fi.nt VALUES (1), (1)")
+        raise AssertionError("no error")
+    except pymysql.MySQLError as e:
+        assert e.args[0] == 1062, e.args
+    for i in c.replicas:
+        wait_until(lambda: c.value(i, "SELECT COUNT(*) FROM fi.nt") == 1, 10,
+                   what=f"node{i} to have the MyISAM row")
+    c.sql(0, "SET GLOBAL binlog_commit_wait_usec = 60000000")
+    c.sql(0, "SET GLOBAL binlog_commit_wait_count = 2")
+    tb, rb = in_thread(lambda: cur.execute("COMMIT"))
+    wait_until(waiting_on_primary(c, "COMMIT"), 10, what="the COMMIT waiting on the primary")
+    kill_now(c, 0)
+    tb.join(60)
+    assert not tb.is_alive()
+    new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
+    b.close()
+    assert "ok" not in rb, f"COMMIT answered OK; the new primary has {rows(c, new[0])}"
+    code, msg = rb["error"]
+    assert code == 1180, rb
+    assert rows(c, new[0]) == [(1, 10), (2, 20)]
