@@ -120,26 +120,24 @@ def test_the_client_sees_no_transaction_state_it_did_not_ask_for(cluster, start_
         assert ok_packets(h.host, h.port, caps, ask) == want
 
 
-def test_a_commit_after_a_non_transactional_write_is_unknown(start_halyard, tmp_path, request):
-    """resolve_in_flight_writes, semi-sync: BEGIN; INSERT into a MyISAM
-    table (binlogged at once, with the transaction's mark, and on the
-    replicas); INSERT into an InnoDB table; COMMIT held in the group commit,
-    before the binary log; the primary killed. The new primary has the mark
-    (the MyISAM write's) but not the InnoDB row: the COMMIT gets 1180, its
-    outcome unknown. Before the fix the mark was found and the COMMIT
-    answered OK for a row that is not there."""
+def commit_lost_after(request, start_halyard, tmp_path, key, writes):
+    """resolve_in_flight_writes, semi-sync: a table fi.nt (MyISAM, `key`);
+    through halyard BEGIN, `writes(cur)`, which leave one row in fi.nt (on
+    the replicas too); COMMIT held in the group commit, before the binary
+    log; the primary killed. The new primary has the mark (the MyISAM
+    write's) but not the InnoDB row: the COMMIT gets 1180, its outcome
+    unknown, never an OK for a row that is not there."""
     from test_failover import kill_now, writable_nodes
-    from test_inflight import TABLE, in_thread, own_cluster, rows, start, waiting_on_primary
+    from test_inflight import in_thread, own_cluster, rows, start, waiting_on_primary
     from util import wait_until
     c = own_cluster(request, "inflight-ss", True, 130)
-    c.sql(0, "CREATE TABLE fi.nt (id INT) ENGINE=MyISAM")
+    c.sql(0, f"CREATE TABLE fi.nt (id INT{key}) ENGINE=MyISAM")
     c.sync()
     conf, h = start(c, start_halyard, tmp_path)
     b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
     cur = b.cursor()
     cur.execute("BEGIN")
-    cur.execute("INSERT INTO fi.nt VALUES (1)")
-    cur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)")
+    writes(cur)
     for i in c.replicas:
         wait_until(lambda: c.value(i, "SELECT COUNT(*) FROM fi.nt") == 1, 10,
                    what=f"node{i} to have the MyISAM row")
@@ -156,6 +154,19 @@ def test_a_commit_after_a_non_transactional_write_is_unknown(start_halyard, tmp_
     code, msg = rb["error"]
     assert code == 1180 and "whether it committed is unknown" in msg, rb
     assert rows(c, new[0]) == [(1, 10), (2, 20)]
+
+
+def test_a_commit_after_a_non_transactional_write_is_unknown(start_halyard, tmp_path, request):
+    """commit_lost_after: INSERT into the MyISAM table (binlogged at once,
+    with the transaction's mark), then into an InnoDB table. Before the fix
+    the mark was found and the COMMIT answered OK for a row that is not
+    there."""
+    from test_inflight import TABLE
+
+    def writes(cur):
+        cur.execute("INSERT INTO fi.nt VALUES (1)")
+        cur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)")
+    commit_lost_after(request, start_halyard, tmp_path, "", writes)
 
 
 def test_a_non_transactional_write_in_flight_is_not_sent_again(start_halyard, tmp_path,
@@ -201,45 +212,23 @@ def test_a_non_transactional_write_in_flight_is_not_sent_again(start_halyard, tm
     assert c.value(new[0], f"SELECT COUNT(*) FROM {TABLE} WHERE id = 4") == 0
 
 
+
+
 def test_a_commit_right_after_a_failed_non_transactional_write_is_unknown(start_halyard,
                                                                           tmp_path, request):
-    """resolve_in_flight_writes, semi-sync: BEGIN; an InnoDB INSERT; an
-    INSERT of two rows into a MyISAM table whose second row is a duplicate
-    (1062: the first row stays, and the server logs it at once, with the
-    statement's text, so the transaction's mark); COMMIT held in the group
-    commit; the primary killed. The failed statement's ERR reports no
+    """commit_lost_after: an InnoDB INSERT, then an INSERT of two rows into
+    the MyISAM table whose second row is a duplicate (1062: the first row
+    stays, and the server logs it at once, with the statement's text, so
+    the transaction's mark). The failed statement's ERR reports no
     transaction state, so halyard did not learn that the transaction wrote
-    a non-transactional table; the mark is on the new primary, the InnoDB
-    row is not. Before the fix the COMMIT was answered OK; now 1180."""
-    from test_failover import kill_now, writable_nodes
-    from test_inflight import TABLE, in_thread, own_cluster, rows, start, waiting_on_primary
-    from util import wait_until
-    c = own_cluster(request, "inflight-ss", True, 130)
-    c.sql(0, "CREATE TABLE fi.nt (id INT PRIMARY KEY) ENGINE=MyISAM")
-    c.sync()
-    conf, h = start(c, start_halyard, tmp_path)
-    b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
-    cur = b.cursor()
-    cur.execute("BEGIN")
-    cur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)")
-    try:
-        cur.execute("INSERT INTO fi.nt VALUES (1), (1)")
-        raise AssertionError("no error")
-    except pymysql.MySQLError as e:
-        assert e.args[0] == 1062, e.args
-    for i in c.replicas:
-        wait_until(lambda: c.value(i, "SELECT COUNT(*) FROM fi.nt") == 1, 10,
-                   what=f"node{i} to have the MyISAM row")
-    c.sql(0, "SET GLOBAL binlog_commit_wait_usec = 60000000")
-    c.sql(0, "SET GLOBAL binlog_commit_wait_count = 2")
-    tb, rb = in_thread(lambda: cur.execute("COMMIT"))
-    wait_until(waiting_on_primary(c, "COMMIT"), 10, what="the COMMIT waiting on the primary")
-    kill_now(c, 0)
-    tb.join(60)
-    assert not tb.is_alive()
-    new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
-    b.close()
-    assert "ok" not in rb, f"COMMIT answered OK; the new primary has {rows(c, new[0])}"
-    code, msg = rb["error"]
-    assert code == 1180, rb
-    assert rows(c, new[0]) == [(1, 10), (2, 20)]
+    a non-transactional table. Before the fix the COMMIT was answered OK."""
+    from test_inflight import TABLE
+
+    def writes(cur):
+        cur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)")
+        try:
+            cur.execute("INSERT INTO fi.nt VALUES (1), (1)")
+            raise AssertionError("no error")
+        except pymysql.MySQLError as e:
+            assert e.args[0] == 1062, e.args
+    commit_lost_after(request, start_halyard, tmp_path, " PRIMARY KEY", writes)
