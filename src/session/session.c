@@ -1382,6 +1382,14 @@ static void ro_trans_flags(struct session *s, uint8_t *pl, uint32_t avail)
     pl[at + 1] = (uint8_t)(st >> 8);
 }
 
+/* The internal commands whose first row's value down_parse reads whole
+ * (capture_value), one bit each by enum internal_op. */
+#define INT_CAPTURED                                                                               \
+    (1u << INT_GTID_FETCH | 1u << INT_GTID_WAIT | 1u << INT_GTID_SYNC | 1u << INT_GPOS_SYNC |      \
+     1u << INT_GPOS_FETCH | 1u << INT_GPOS_WAIT | 1u << INT_LID | 1u << INT_DB_CHECK |             \
+     1u << INT_SYSVIEW | 1u << INT_KILL_QID | 1u << INT_KILL_USER)
+_Static_assert(INT_REPLAY < 32, "INT_CAPTURED holds a bit for each internal command");
+
 bool down_parse(struct session *s)
 {
     struct stream *st = &s->io.down;
@@ -1440,25 +1448,21 @@ bool down_parse(struct session *s)
             return true;
         len = (uint32_t)tl;
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
-        bool capture = (s->query.internal == INT_GTID_FETCH || s->query.internal == INT_GTID_WAIT ||
-                        s->query.internal == INT_GTID_SYNC || s->query.internal == INT_GPOS_SYNC ||
-                        s->query.internal == INT_GPOS_FETCH || s->query.internal == INT_GPOS_WAIT ||
-                        s->query.internal == INT_LID || s->query.internal == INT_DB_CHECK ||
-                        s->query.internal == INT_SYSVIEW || s->query.internal == INT_KILL_QID ||
-                        s->query.internal == INT_KILL_USER) &&
-                       s->io.resp.rows == 0;
-        bool track = s->query.internal == INT_NONE && len > 0 &&
-                     (s->io.resp.caps & CLIENT_SESSION_TRACK) && mysql_resp_ok_fits(&s->io.resp) &&
-                     (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_OK &&
-                     len + MYSQL_HEADER_SIZE <= st->b->cap;
-        /* an ERR answering a client's statement, kept whole
-         * (session_pool_diag_err); one after a result began (a killed
-         * query) is not: that connection is kept as for warnings */
-        bool err = s->query.internal == INT_NONE && s->cfg->pool_transaction && len > 0 &&
-                   s->io.resp.results == 0 && s->io.resp.rows == 0 &&
-                   stream_unparsed(st) > MYSQL_HEADER_SIZE &&
-                   (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_ERR &&
-                   len + MYSQL_HEADER_SIZE <= st->b->cap;
+        bool capture = false, track = false, err = false;
+        if (s->query.internal != INT_NONE) {
+            capture = (INT_CAPTURED >> s->query.internal & 1u) && s->io.resp.rows == 0;
+        } else if (len > 0 && stream_unparsed(st) > MYSQL_HEADER_SIZE &&
+                   len + MYSQL_HEADER_SIZE <= st->b->cap) {
+            /* the packet's first byte is in: without it, peek's test below waits */
+            uint8_t first = st->b->data[st->scan + MYSQL_HEADER_SIZE];
+            track = first == MYSQL_OK && (s->io.resp.caps & CLIENT_SESSION_TRACK) &&
+                    mysql_resp_ok_fits(&s->io.resp);
+            /* an ERR answering a client's statement, kept whole
+             * (session_pool_diag_err); one after a result began (a killed
+             * query) is not: that connection is kept as for warnings */
+            err = first == MYSQL_ERR && s->cfg->pool_transaction && s->io.resp.results == 0 &&
+                  s->io.resp.rows == 0;
+        }
         if ((capture || track || err || s->query.internal == INT_PS_PREPARE ||
              s->query.internal == INT_READBACK || (s->io.hooked && session_hooks_wants_whole(s))) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)

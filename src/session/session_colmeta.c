@@ -169,16 +169,13 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
     return META_DONE;
 }
 
-enum meta_rc meta_down(struct session *s, uint32_t len)
+enum meta_rc meta_colcount_at(struct session *s, uint32_t len)
 {
-    if (!(s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA) || s->query.internal != INT_NONE)
-        return META_PASS;
-    const uint8_t *p = s->io.down.b->data + s->io.down.scan + MYSQL_HEADER_SIZE;
-    if (mysql_resp_colcount_next(&s->io.resp, p, len))
-        return meta_colcount(s, meta_stmt(s), len);
-    if (s->query.cmd == COM_STMT_PREPARE && mysql_resp_prep_cols_first(&s->io.resp)) {
-        struct pstmt *st = meta_stmt(s);
-        return st != NULL ? meta_prepare_cols(s, st) : META_PASS;
-    }
-    return META_PASS;
+    return meta_colcount(s, meta_stmt(s), len);
+}
+
+enum meta_rc meta_prepare_at(struct session *s)
+{
+    struct pstmt *st = meta_stmt(s);
+    return st != NULL ? meta_prepare_cols(s, st) : META_PASS;
 }
