@@ -1382,14 +1382,6 @@ static void ro_trans_flags(struct session *s, uint8_t *pl, uint32_t avail)
     pl[at + 1] = (uint8_t)(st >> 8);
 }
 
-/* The internal commands whose first row's value down_parse reads whole
- * (capture_value), one bit each by enum internal_op. */
-#define INT_CAPTURED                                                                               \
-    (1u << INT_GTID_FETCH | 1u << INT_GTID_WAIT | 1u << INT_GTID_SYNC | 1u << INT_GPOS_SYNC |      \
-     1u << INT_GPOS_FETCH | 1u << INT_GPOS_WAIT | 1u << INT_LID | 1u << INT_DB_CHECK |             \
-     1u << INT_SYSVIEW | 1u << INT_KILL_QID | 1u << INT_KILL_USER)
-_Static_assert(INT_REPLAY < 32, "INT_CAPTURED holds a bit for each internal command");
-
 bool down_parse(struct session *s)
 {
     struct stream *st = &s->io.down;
@@ -1653,9 +1645,13 @@ void consume_packet(struct session *s, uint32_t len)
 
 /* Make backend `idx` ready for a command. True when it is (it is s->conns.cur);
  * otherwise the command waits in `up` (SS_WAIT_BACKEND) while the backend
- * is opened or brought up to date, and session_next_command runs again. */
+ * is opened or brought up to date (no wait when that takes no command:
+ * state_sync_now), and session_next_command runs again. */
 bool ensure_backend(struct session *s, uint32_t idx)
 {
+    enum session_state was = s->state;
+    bool synced = false;
+again:
     if (s->values.lid_lent != 0 && idx != s->values.lid_idx && session_pool_lid_fetch(s))
         return false; /* its LAST_INSERT_ID() first, from where it is */
     struct bconn *bc = s->conns.bc[idx];
@@ -1685,8 +1681,11 @@ bool ensure_backend(struct session *s, uint32_t idx)
         return false;
     }
     s->conns.cur = bc;
-    if (bc->state == BCONN_READY)
-        state_sync_start(s);
+    if (bc->state == BCONN_READY && state_sync_now(s, !synced)) {
+        synced = true; /* nothing to send: the tests above again, without the wait */
+        session_set_state(s, was);
+        goto again;
+    }
     return false;
 }
 

@@ -220,6 +220,14 @@ static inline const char *session_schema(const struct session *s)
  * The cycle (session.c) runs the hooks at its points without naming the
  * features; session_hooks.c holds the one table of them, in the order they
  * run. A NULL hook: nothing at that point. */
+/* The internal commands whose first row's value down_parse reads whole
+ * (capture_value), one bit each by enum internal_op. */
+#define INT_CAPTURED                                                                               \
+    (1u << INT_GTID_FETCH | 1u << INT_GTID_WAIT | 1u << INT_GTID_SYNC | 1u << INT_GPOS_SYNC |      \
+     1u << INT_GPOS_FETCH | 1u << INT_GPOS_WAIT | 1u << INT_LID | 1u << INT_DB_CHECK |             \
+     1u << INT_SYSVIEW | 1u << INT_KILL_QID | 1u << INT_KILL_USER)
+_Static_assert(INT_REPLAY < 32, "INT_CAPTURED holds a bit for each internal command");
+
 /* A packet of the backend's answer, as down_parse shows it to the hooks. */
 struct hook_packet {
     const uint8_t *pl;     /* its payload */

@@ -964,24 +964,28 @@ static bool state_reset_choose(struct session *s, const struct varstate *want, s
     return true;
 }
 
-/* Bring s->conns.cur (ready, idle) up to the session's state. */
-void state_sync_start(struct session *s)
+static bool state_sync_finish(struct session *s);
+
+/* What brings s->conns.cur (ready, idle) up to the session's state, into
+ * s->vars.sync (empty when nothing does). False when the session is
+ * closing or the command waits on another connection or an error. */
+static bool state_sync_plan(struct session *s)
 {
     struct bconn *bc = s->conns.cur;
     varstate_cmds_free(&s->vars.sync);
     s->vars.sync_i = 0;
     if (bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
         session_mark_closing(s, END_NOMEM);
-        return;
+        return false;
     }
     const struct varstate *want = state_target(s, bc);
     if (want == NULL && (bc->foreign || s->vars.vs != NULL)) {
         session_mark_closing(s, END_NOMEM);
-        return;
+        return false;
     }
     if (txn_next_undo(s, bc, want, &s->vars.sync) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
-        return;
+        return false;
     }
     size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
     bool set_ok = want == NULL ||
@@ -996,19 +1000,40 @@ void state_sync_start(struct session *s)
             uint32_t idx = bc->idx;
             bconn_close(bc);
             bconn_open(s, idx);
-            return;
+            return false;
         }
         session_backend_failed(s, NULL, 0, "cannot bring the session state there");
-        return;
+        return false;
     }
     if ((bc->foreign && session_pool_sync_extra(s, bc, &s->vars.sync) != HY_OK) ||
         session_track_sync(s, bc, &s->vars.sync) != HY_OK || /* after the session's SETs */
         session_pool_sync_lid(s, bc, &s->vars.sync) != HY_OK ||
         session_pool_sync_diag(s, bc, &s->vars.sync) != HY_OK) { /* last: nothing clears it after */
         session_mark_closing(s, END_NOMEM);
-        return;
+        return false;
     }
-    state_sync_next(s);
+    return true;
+}
+
+/* Bring s->conns.cur (ready, idle) up to the session's state. */
+void state_sync_start(struct session *s)
+{
+    if (state_sync_plan(s))
+        state_sync_next(s);
+}
+
+bool state_sync_now(struct session *s, bool now)
+{
+    if (!state_sync_plan(s))
+        return false;
+    if (s->vars.sync.n > 0 || !now) {
+        state_sync_next(s); /* the commands, then the command waiting goes on */
+        return false;
+    }
+    if (!state_sync_finish(s))
+        return false;
+    session_timer_stop(s);
+    return true;
 }
 
 void state_schema_clear(struct session *s)
@@ -1023,44 +1048,53 @@ void state_sync_answered(struct session *s)
     state_sync_next(s);
 }
 
+/* The connection has the session's state (s->vars.sync all sent, or
+ * nothing to send): noted so. False when the session is closing. */
+static bool state_sync_finish(struct session *s)
+{
+    struct bconn *bc = s->conns.cur;
+    varstate_cmds_free(&s->vars.sync);
+    s->vars.sync_i = 0;
+    s->values.sync_signal = 0;
+    /* A schema of another group stayed off this connection
+     * (state_target): it keeps its own. */
+    char *keep = NULL;
+    bool other = s->vars.vs != NULL && !session_schema_here(s, varstate_schema(s->vars.vs));
+    if (other && varstate_schema(bc->vs) != NULL &&
+        (keep = strdup(varstate_schema(bc->vs))) == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return false;
+    }
+    if (s->vars.vs != NULL && varstate_copy(bc->vs, s->vars.vs) != HY_OK) {
+        free(keep);
+        session_mark_closing(s, END_NOMEM);
+        return false;
+    }
+    if (other) {
+        varstate_clear_schema(bc->vs);
+        hy_status_t krc = keep != NULL ? varstate_set_schema(bc->vs, keep, strlen(keep)) : HY_OK;
+        free(keep);
+        if (krc != HY_OK) {
+            session_mark_closing(s, END_NOMEM);
+            return false;
+        }
+    }
+    if (s->vars.vs == NULL)
+        varstate_clear(bc->vs);
+    bc->foreign = false;
+    bc->db_moved = false;
+    bc->vs_gen = s->vars.vs_gen;
+    return true;
+}
+
 /* Send s->conns.cur the next command of s->vars.sync; when none is left, it has the
  * session's state: the waiting command goes on. */
 void state_sync_next(struct session *s)
 {
     struct bconn *bc = s->conns.cur;
     if (s->vars.sync_i == s->vars.sync.n) {
-        varstate_cmds_free(&s->vars.sync);
-        s->vars.sync_i = 0;
-        s->values.sync_signal = 0;
-        /* A schema of another group stayed off this connection
-         * (state_target): it keeps its own. */
-        char *keep = NULL;
-        bool other = s->vars.vs != NULL && !session_schema_here(s, varstate_schema(s->vars.vs));
-        if (other && varstate_schema(bc->vs) != NULL &&
-            (keep = strdup(varstate_schema(bc->vs))) == NULL) {
-            session_mark_closing(s, END_NOMEM);
+        if (!state_sync_finish(s))
             return;
-        }
-        if (s->vars.vs != NULL && varstate_copy(bc->vs, s->vars.vs) != HY_OK) {
-            free(keep);
-            session_mark_closing(s, END_NOMEM);
-            return;
-        }
-        if (other) {
-            varstate_clear_schema(bc->vs);
-            hy_status_t krc =
-                keep != NULL ? varstate_set_schema(bc->vs, keep, strlen(keep)) : HY_OK;
-            free(keep);
-            if (krc != HY_OK) {
-                session_mark_closing(s, END_NOMEM);
-                return;
-            }
-        }
-        if (s->vars.vs == NULL)
-            varstate_clear(bc->vs);
-        bc->foreign = false;
-        bc->db_moved = false;
-        bc->vs_gen = s->vars.vs_gen;
         session_timer_stop(s);
         command_end(s);
         return;

@@ -54,5 +54,12 @@ void state_sync_answered(struct session *s);
  * schema dropped. */
 void state_schema_clear(struct session *s);
 void state_sync_start(struct session *s);
+/* state_sync_start() for a command that waits (SS_WAIT_BACKEND), `now`:
+ * true when nothing had to be sent, and s->conns.cur now has the session's
+ * state (the command goes on at once, not again from session_next_command);
+ * false when the sync's commands are under way, or the session closes,
+ * or waits for another connection, as after state_sync_start(), which is
+ * what it is without `now`. */
+bool state_sync_now(struct session *s, bool now);
 
 #endif /* HALYARD_SESSION_STATE_H */
