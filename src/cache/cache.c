@@ -3,8 +3,15 @@
  *
  * Everything here is under one mutex: the store, the reader's applied
  * state (cache_inval.h) and the primary positions waiting to be applied.
- * The workers hold it for a lookup (a hash probe and a copy) or a fill;
- * the reader for each event it applies.
+ * The workers hold it for a fill; the reader for each event it applies.
+ * A lookup (cache_get, and the checks of a connection before it) takes
+ * none: what it reads of this state is atomic (the store it probes, the
+ * source followed, the times the gate compares, the connection checks'
+ * times), written under the mutex, and the store's probe takes only one
+ * stripe's lock (cache_store_get). The store object lives from the first
+ * time the cache is on to cache_shared_free (after the workers stopped):
+ * turned off, it is emptied and kept, so no hit ever reads a freed one.
+ * Counts are atomic.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,21 +35,31 @@
 #define SAMPLES 64  /* positions of the primary waiting to be applied */
 #define WINDOWS 128 /* writes through halyard last noted: fills sent in their flight refused */
 
+#define SOURCES 64 /* names of primaries followed: each kept for the process's life */
+
 struct sample {
     double sent_at;
     struct gtid_pos pos;
 };
 
+typedef _Atomic double adouble;
+typedef _Atomic uint64_t acount;
+
 static struct {
     pthread_mutex_t mu;
     atomic_bool on;
-    struct cache_store *store;
+    struct cache_store *store;          /* while on; NULL off */
+    struct cache_store *kept;           /* the one store object, from its creation */
+    _Atomic(struct cache_store *) live; /* store, for the lookups */
+    char names[SOURCES][64];            /* each written once, before `nnames` counts it */
+    atomic_uint nnames;
+    atomic_int src; /* the index in names of `source` while streaming, -1 otherwise */
     struct cache_inval ci;
     struct cache_visible vis; /* the invalidations the primary may not have made visible yet */
     bool streaming;
     char source[64];
-    double synced_at; /* the newest sample the reader has applied; 0 = none */
-    double wrote_at;  /* the last write through halyard ended (cache_note_write) */
+    adouble synced_at; /* the newest sample the reader has applied; 0 = none */
+    adouble wrote_at;  /* the last write through halyard ended (cache_note_write) */
     struct sample samples[SAMPLES];
     unsigned nsamples;
     struct {
@@ -50,29 +67,79 @@ static struct {
     } win[WINDOWS];    /* the last writes noted, from sent to answered (a ring) */
     unsigned win_next; /* the next slot of `win` */
     double win_forgot; /* the latest `to` of a window the ring no longer holds */
-    double settle, max_lag;
-    bool gate_global;          /* cache.read_your_writes = "global": wrote_at holds every session */
+    double settle;
+    adouble max_lag;
+    atomic_bool gate_global;   /* cache.read_your_writes = "global": wrote_at holds every session */
     struct cache_tables *base; /* the primary's base tables; NULL = not read yet */
     uint64_t base_gen;         /* ci.ddl when they were read: stale once it moves */
     struct gtid_pos base_pos;  /* the primary's position read after them */
     bool base_armed;           /* the reader has applied base_pos: they hold for its events */
     bool base_keys;            /* key columns were read (binlog_row_image = FULL) */
-    uint64_t hits, misses, abandoned, resets, resumes, refused_not_base, base_loads;
+    acount hits, misses, abandoned;
+    uint64_t resets, resumes, refused_not_base, base_loads;
     uint64_t refused_in_flight; /* fills sent while a write through halyard was in flight */
-    uint64_t refused_primary;   /* lookups of sessions whose primary the reader does not follow */
-    uint64_t refused_dirty;     /* fills read at READ UNCOMMITTED */
-    bool global_dirty;          /* the primary's global isolation default is READ UNCOMMITTED */
+    acount refused_primary;     /* lookups of sessions whose primary the reader does not follow */
+    acount refused_dirty;       /* fills read at READ UNCOMMITTED */
+    atomic_bool global_dirty;   /* the primary's global isolation default is READ UNCOMMITTED */
     uint64_t defaults_hash;     /* the primary's global defaults, last read */
     bool defaults_known;
-    double defaults_at; /* ev_now() when a change of them was seen; 0 = never */
-    uint64_t refused_defaults;
-    double priv_at; /* wall time the reader applied a change of accounts or privileges; 0 = never */
-    uint64_t refused_privileges;
-    double dirty_from, dirty_to; /* ev_now() when the reader first and last saw it so; 0 = never */
-    uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
+    adouble defaults_at; /* ev_now() when a change of them was seen; 0 = never */
+    acount refused_defaults;
+    adouble
+        priv_at; /* wall time the reader applied a change of accounts or privileges; 0 = never */
+    acount refused_privileges;
+    /* ev_now() when the reader first and last saw it so; 0 = never (from
+     * is written before to: a reader of to > 0 sees from) */
+    adouble dirty_from, dirty_to;
+    acount rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
     struct config *rules_cfg; /* the config whose rule indexes the entries carry */
-} C = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} C = {.mu = PTHREAD_MUTEX_INITIALIZER, .src = -1};
+
+static double aload(adouble *a)
+{
+    return atomic_load_explicit(a, memory_order_acquire);
+}
+
+static void count(acount *n)
+{
+    atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
+}
+
+static uint64_t counted(acount *n)
+{
+    return atomic_load_explicit(n, memory_order_relaxed);
+}
+
+/* The source the reader streams from now (under the mutex): `source`,
+ * and its index in names for the lookups; "" = none. A name past the
+ * SOURCES-th ever followed is not indexed: no hit is served from it. */
+static void source_set(const char *name)
+{
+    snprintf(C.source, sizeof(C.source), "%s", name);
+    int id = -1;
+    unsigned n = atomic_load_explicit(&C.nnames, memory_order_relaxed);
+    for (unsigned i = 0; i < n && id < 0 && name[0] != '\0'; i++)
+        if (strcmp(C.names[i], C.source) == 0)
+            id = (int)i;
+    if (id < 0 && name[0] != '\0' && n < SOURCES) {
+        snprintf(C.names[n], sizeof(C.names[n]), "%s", C.source);
+        atomic_store_explicit(&C.nnames, n + 1, memory_order_release);
+        id = (int)n;
+    } else if (id < 0 && name[0] != '\0') {
+        hy_log_warn("cache: more than %d primaries followed since start: no hit is served from "
+                    "%s (restart halyard)",
+                    SOURCES, C.source);
+    }
+    atomic_store_explicit(&C.src, id, memory_order_release);
+}
+
+/* The reader streams from `primary` now (any thread). */
+static bool follows_now(const char *primary)
+{
+    int id = atomic_load_explicit(&C.src, memory_order_acquire);
+    return id >= 0 && primary != NULL && strcmp(C.names[id], primary) == 0;
+}
 
 double cache_clock(void)
 {
@@ -92,19 +159,16 @@ bool cache_on(void)
 
 bool cache_dirty_default(double born)
 {
-    pthread_mutex_lock(&C.mu);
-    bool dirty = C.global_dirty || (C.dirty_to > 0 && born >= C.dirty_from - DIRTY_MARGIN_S &&
-                                    born <= C.dirty_to + DIRTY_MARGIN_S);
-    pthread_mutex_unlock(&C.mu);
-    return dirty;
+    if (atomic_load_explicit(&C.global_dirty, memory_order_acquire))
+        return true;
+    double to = aload(&C.dirty_to);
+    return to > 0 && born >= aload(&C.dirty_from) - DIRTY_MARGIN_S && born <= to + DIRTY_MARGIN_S;
 }
 
 bool cache_old_defaults(double born)
 {
-    pthread_mutex_lock(&C.mu);
-    bool old = born >= 0 && C.defaults_at > 0 && born <= C.defaults_at;
-    pthread_mutex_unlock(&C.mu);
-    return old;
+    double at = aload(&C.defaults_at);
+    return born >= 0 && at > 0 && born <= at;
 }
 
 /* The wall clock ev_now() reads (libev's ev_time: CLOCK_REALTIME). */
@@ -117,26 +181,21 @@ static double wall_clock(void)
 
 bool cache_old_privileges(double born)
 {
-    pthread_mutex_lock(&C.mu);
-    bool old = born >= 0 && C.priv_at > 0 && born <= C.priv_at;
+    double at = aload(&C.priv_at);
+    bool old = born >= 0 && at > 0 && born <= at;
     if (old)
-        C.refused_privileges++;
-    pthread_mutex_unlock(&C.mu);
+        count(&C.refused_privileges);
     return old;
 }
 
 void cache_refused_defaults(void)
 {
-    pthread_mutex_lock(&C.mu);
-    C.refused_defaults++;
-    pthread_mutex_unlock(&C.mu);
+    count(&C.refused_defaults);
 }
 
 void cache_fill_dirty(void)
 {
-    pthread_mutex_lock(&C.mu);
-    C.refused_dirty++;
-    pthread_mutex_unlock(&C.mu);
+    count(&C.refused_dirty);
 }
 
 bool cache_follows(const char *source, const char *primary)
@@ -182,8 +241,8 @@ static unsigned rule_slot(uint32_t rule)
 void cache_note_write(double sent, double at)
 {
     pthread_mutex_lock(&C.mu);
-    if (at > C.wrote_at)
-        C.wrote_at = at;
+    if (at > aload(&C.wrote_at))
+        atomic_store_explicit(&C.wrote_at, at, memory_order_release);
     /* what was read during its flight may predate it, invalidation or not */
     if (C.store != NULL)
         (void)cache_store_drop_sent_within(C.store, sent, at);
@@ -216,45 +275,39 @@ enum cache_gate_rc cache_gate(double now, double synced_at, double max_lag, doub
 }
 
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule,
-               const struct cache_gate *g, const char *primary, uint8_t **data, size_t *data_len)
+               const struct cache_gate *g, const char *primary, struct cache_answer **ans)
 {
     double now = cache_clock();
     bool hit = false;
-    pthread_mutex_lock(&C.mu);
-    const uint8_t *d;
-    size_t n;
     uint64_t stamp;
     uint32_t r;
-    /* the reader streams, and has applied a position recent enough and
-     * read after the writes that hold this rule's hits */
-    bool ours = cache_follows(C.source, primary);
+    *ans = NULL;
+    /* the reader streams from this session's primary (hits stop before a
+     * reset or pause changes anything, and start again after it), and has
+     * applied a position recent enough and read after the writes that hold
+     * this rule's hits */
+    struct cache_store *st = atomic_load_explicit(&C.live, memory_order_acquire);
+    bool ours = follows_now(primary);
     if (!ours)
-        C.refused_primary++;
+        count(&C.refused_primary);
     enum cache_gate_rc gate =
-        C.store != NULL && C.streaming && ours
-            ? cache_gate(now, C.synced_at, C.max_lag, wrote_at, C.wrote_at, C.gate_global, g)
+        st != NULL && ours
+            ? cache_gate(now, aload(&C.synced_at), aload(&C.max_lag), wrote_at, aload(&C.wrote_at),
+                         atomic_load_explicit(&C.gate_global, memory_order_relaxed), g)
             : CACHE_GATE_BEHIND;
     bool fresh = gate != CACHE_GATE_BEHIND, held = gate == CACHE_GATE_HELD;
     /* an entry is served under the rule it was filled by only: another rule
      * matching the same statement (one of another client or listener) has
      * its own ttl_ms, which bounds its own hits */
-    if (fresh && !held && cache_store_get(C.store, key, key_len, now, &d, &n, &stamp, &r) &&
-        r == rule) {
-        *data = malloc(n > 0 ? n : 1);
-        if (*data != NULL) {
-            memcpy(*data, d, n);
-            *data_len = n;
-            hit = true;
+    if (fresh && !held && cache_store_get(st, key, key_len, now, ans, &stamp, &r)) {
+        hit = r == rule;
+        if (!hit) {
+            cache_answer_put(*ans);
+            *ans = NULL;
         }
     }
-    if (hit) {
-        C.hits++;
-        C.rule_hits[rule_slot(rule)]++;
-    } else {
-        C.misses++;
-        C.rule_misses[rule_slot(rule)]++;
-    }
-    pthread_mutex_unlock(&C.mu);
+    count(hit ? &C.hits : &C.misses);
+    count(hit ? &C.rule_hits[rule_slot(rule)] : &C.rule_misses[rule_slot(rule)]);
     if (held) /* a position read after the write, as soon as the probe is free */
         cache_follow_probe_now();
     return hit;
@@ -342,7 +395,7 @@ enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, s
     bool rules_now =
         C.rules_cfg != NULL && rule < C.rules_cfg->n_rules && t->rule == &C.rules_cfg->rules[rule];
     if (C.store == NULL || !t->valid || !C.streaming || !rules_now)
-        C.abandoned++;
+        count(&C.abandoned);
     else if (sent_in_flight(t->sent_at))
         C.refused_in_flight++;
     else if (!base_tables_all(tables, ntables)) {
@@ -358,9 +411,7 @@ enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, s
 
 void cache_fill_abandoned(void)
 {
-    pthread_mutex_lock(&C.mu);
-    C.abandoned++;
-    pthread_mutex_unlock(&C.mu);
+    count(&C.abandoned);
 }
 
 size_t cache_flush(const char *table)
@@ -405,25 +456,27 @@ void cache_status_get(struct cache_status *out)
     out->lag_s = C.streaming && C.synced_at > 0 ? now - C.synced_at : -1;
     if (C.store != NULL)
         cache_store_stats(C.store, &out->store);
-    out->hits = C.hits;
-    out->misses = C.misses;
-    out->abandoned = C.abandoned;
+    out->hits = counted(&C.hits);
+    out->misses = counted(&C.misses);
+    out->abandoned = counted(&C.abandoned);
     out->resets = C.resets;
     out->resumes = C.resumes;
     out->refused_not_base = C.refused_not_base;
     out->refused_write = C.refused_in_flight;
-    out->refused_primary = C.refused_primary;
-    out->refused_dirty = C.refused_dirty;
+    out->refused_primary = counted(&C.refused_primary);
+    out->refused_dirty = counted(&C.refused_dirty);
     out->global_dirty = C.global_dirty;
-    out->refused_defaults = C.refused_defaults;
-    out->refused_privileges = C.refused_privileges;
+    out->refused_defaults = counted(&C.refused_defaults);
+    out->refused_privileges = counted(&C.refused_privileges);
     out->base_tables = schema_ready() ? (int64_t)cache_tables_count(C.base) : -1;
     out->row_keys = schema_ready() && C.base_keys;
     out->base_loads = C.base_loads;
     out->gaps = C.ci.gaps;
     out->unseen = C.vis.n;
-    memcpy(out->rule_hits, C.rule_hits, sizeof(out->rule_hits));
-    memcpy(out->rule_misses, C.rule_misses, sizeof(out->rule_misses));
+    for (size_t i = 0; i < CACHE_RULES_MAX; i++) {
+        out->rule_hits[i] = counted(&C.rule_hits[i]);
+        out->rule_misses[i] = counted(&C.rule_misses[i]);
+    }
     out->capacity = C.capacity;
     pthread_mutex_unlock(&C.mu);
 }
@@ -448,6 +501,7 @@ static void samples_settle(void)
 void cache_stream_reset(const struct gtid_pos *from, const char *source, bool failover)
 {
     pthread_mutex_lock(&C.mu);
+    source_set(""); /* no hit until the new source is set, last */
     cache_inval_start(&C.ci, from);
     if (C.store != NULL)
         cache_store_invalidate_all(C.store, failover ? CACHE_DROP_FAILOVER : CACHE_DROP_ALL,
@@ -458,13 +512,13 @@ void cache_stream_reset(const struct gtid_pos *from, const char *source, bool fa
     if (from != NULL && C.resets > 0)
         C.priv_at = wall_clock();
     C.streaming = from != NULL;
-    snprintf(C.source, sizeof(C.source), "%s", from != NULL && source != NULL ? source : "");
     C.synced_at = 0;
     C.nsamples = 0;
     C.resets++;
     cache_tables_destroy(C.base); /* read again from the server followed now */
     C.base = NULL;
     C.base_armed = false;
+    source_set(from != NULL && source != NULL ? source : "");
     pthread_mutex_unlock(&C.mu);
 }
 
@@ -473,6 +527,7 @@ bool cache_stream_pause(struct gtid_pos *from, enum cache_drop why)
     pthread_mutex_lock(&C.mu);
     bool keep = C.streaming && C.ci.pos_known && C.store != NULL && C.synced_at > 0;
     if (keep) {
+        source_set(""); /* no hit until resumed */
         double now = cache_clock();
         *from = C.ci.pos;
         /* an entry stored after the newest primary position the reader
@@ -482,7 +537,6 @@ bool cache_stream_pause(struct gtid_pos *from, enum cache_drop why)
         cache_visible_reset(&C.vis, C.ci.seq); /* what came before `from` may not be visible */
         cache_inval_start(&C.ci, from);        /* an open transaction comes again, whole */
         C.streaming = false;
-        snprintf(C.source, sizeof(C.source), "%s", "");
         C.synced_at = 0;
         C.nsamples = 0;
     }
@@ -494,8 +548,8 @@ void cache_stream_resume(const char *source)
 {
     pthread_mutex_lock(&C.mu);
     C.streaming = true;
-    snprintf(C.source, sizeof(C.source), "%s", source);
     C.resumes++;
+    source_set(source);
     pthread_mutex_unlock(&C.mu);
 }
 
@@ -561,7 +615,7 @@ void cache_stream_isolation(bool read_uncommitted, double wall)
                     "UNCOMMITTED: sessions that set none are neither served nor filled");
     C.global_dirty = read_uncommitted;
     if (read_uncommitted && C.dirty_from == 0)
-        C.dirty_from = wall;
+        C.dirty_from = wall; /* before dirty_to: cache_dirty_default reads them in turn */
     if (read_uncommitted)
         C.dirty_to = wall;
     pthread_mutex_unlock(&C.mu);
@@ -623,15 +677,20 @@ static hy_status_t configure(const struct config *cfg)
     C.gate_global = cfg->cache.gate_global;
     C.capacity = (size_t)cfg->cache.size_bytes;
     if (!cfg->cache.enabled) {
-        cache_store_destroy(C.store); /* off: nothing kept */
+        /* off: nothing kept; the object stays, a lookup may be reading it */
+        atomic_store_explicit(&C.live, NULL, memory_order_release);
+        if (C.store != NULL)
+            (void)cache_store_invalidate_all(C.store, CACHE_DROP_ALL, ++C.ci.seq, cache_clock());
         C.store = NULL;
         return HY_OK;
     }
-    if (C.store == NULL) {
-        C.store = cache_store_create(C.capacity, C.settle);
-        return C.store != NULL ? HY_OK : HY_NOMEM;
-    }
+    if (C.kept == NULL)
+        C.kept = cache_store_create(C.capacity, C.settle);
+    if (C.kept == NULL)
+        return HY_NOMEM;
+    C.store = C.kept;
     cache_store_resize(C.store, C.capacity, C.settle);
+    atomic_store_explicit(&C.live, C.store, memory_order_release);
     return HY_OK;
 }
 
@@ -657,8 +716,10 @@ static void rules_remap(const struct config *cfg)
             misses[to] = C.rule_misses[i];
         }
     }
-    memcpy(C.rule_hits, hits, sizeof(hits));
-    memcpy(C.rule_misses, misses, sizeof(misses));
+    for (size_t i = 0; i < CACHE_RULES_MAX; i++) {
+        atomic_store_explicit(&C.rule_hits[i], hits[i], memory_order_relaxed);
+        atomic_store_explicit(&C.rule_misses[i], misses[i], memory_order_relaxed);
+    }
     hy_log_info("cache: reload: the entries of %zu rule(s) kept, %zu entries dropped (rule gone "
                 "or changed)",
                 kept, dropped);
@@ -681,9 +742,11 @@ void cache_shared_free(void)
 {
     pthread_mutex_lock(&C.mu);
     atomic_store(&C.on, false);
-    cache_store_destroy(C.store);
-    C.store = NULL;
+    atomic_store(&C.live, NULL); /* the workers have stopped: no lookup reads it */
+    cache_store_destroy(C.kept);
+    C.kept = C.store = NULL;
     C.streaming = false;
+    source_set("");
     cache_tables_destroy(C.base);
     C.base = NULL;
     config_put(C.rules_cfg);

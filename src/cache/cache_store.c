@@ -19,8 +19,20 @@
  * array of invalidation records indexed by key hash (a shared slot only
  * refuses more), and the table's `whole` record (a whole-table drop);
  * other fills against the table's `inv` (any change).
+ *
+ * Hits come from any thread without the caller's mutex (cache_store_get):
+ * the key table's chains are split in STRIPES by hash, each with its own
+ * lock, which the store takes where it links or unlinks an entry of that
+ * stripe (all of them to grow the table) and where it changes what a hit
+ * reads of an entry (its expiry, rule, used mark). Everything else (the
+ * LRU list, tables, keys, counts) is the caller's mutex's alone. An
+ * answer is shared, counted: an entry dropped while a hit still sends it
+ * frees only its reference. A hit does not move its entry on the LRU list
+ * (that is the mutex's): it marks it used, and eviction moves a used tail
+ * to the head once instead of dropping it (CLOCK's second chance).
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +45,7 @@
 #define SCHEMAS_KEEP   256
 #define ENTRY_OVERHEAD 256  /* bookkeeping counted per entry */
 #define KEY_INV_SLOTS  4096 /* key invalidation records (a power of two) */
+#define STRIPES        64   /* locks of the key table (a power of two, at most its buckets) */
 
 struct centry;
 struct ctable;
@@ -56,9 +69,10 @@ struct centry {
     struct centry *lru_prev, *lru_next;
     uint8_t *key;
     size_t key_len;
-    uint8_t *data;
+    struct cache_answer *ans; /* the store's reference */
     size_t data_len;
     size_t cost;
+    bool used; /* hit since eviction last passed it (under its stripe's lock) */
     uint64_t stamp;
     double expires;
     double filled;                        /* when it was stored */
@@ -91,7 +105,14 @@ struct cschema {
     struct inval inv;
 };
 
+/* One lock of the key table, on its own cache line. */
+struct stripe {
+    pthread_mutex_t mu;
+    char pad[64 - sizeof(pthread_mutex_t) % 64];
+};
+
 struct cache_store {
+    struct stripe stripes[STRIPES];
     size_t cap;
     double settle;
     struct centry **buckets;
@@ -146,11 +167,26 @@ static void inval_raise(struct inval *to, const struct inval *from)
         to->at = from->at;
 }
 
+void cache_answer_put(struct cache_answer *a)
+{
+    if (a != NULL && atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) == 1)
+        free(a);
+}
+
+static pthread_mutex_t *stripe_lock(struct cache_store *st, uint64_t h)
+{
+    pthread_mutex_t *mu = &st->stripes[h & (STRIPES - 1)].mu;
+    pthread_mutex_lock(mu);
+    return mu;
+}
+
 struct cache_store *cache_store_create(size_t cap, double settle)
 {
     struct cache_store *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return NULL;
+    for (size_t i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&st->stripes[i].mu, NULL);
     st->nbuckets = 256;
     st->buckets = calloc(st->nbuckets, sizeof(*st->buckets));
     if (st->buckets == NULL) {
@@ -270,10 +306,12 @@ static void lru_push(struct cache_store *st, struct centry *e)
 
 static void entry_drop(struct cache_store *st, struct centry *e, enum cache_drop why)
 {
+    pthread_mutex_t *mu = stripe_lock(st, e->hash);
     struct centry **pp = &st->buckets[e->hash & (st->nbuckets - 1)];
     while (*pp != e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
+    pthread_mutex_unlock(mu);
     lru_unlink(st, e);
     if (e->fill_prev != NULL)
         e->fill_prev->fill_next = e->fill_next;
@@ -308,7 +346,7 @@ static void entry_drop(struct cache_store *st, struct centry *e, enum cache_drop
     st->st.bytes -= e->cost;
     st->st.dropped[why]++;
     free(e->key);
-    free(e->data);
+    cache_answer_put(e->ans); /* a hit being sent keeps it */
     free(e);
 }
 
@@ -326,7 +364,9 @@ static void buckets_grow(struct cache_store *st)
     size_t n = st->nbuckets * 2;
     struct centry **nb = calloc(n, sizeof(*nb));
     if (nb == NULL)
-        return; /* longer chains, still correct */
+        return;                          /* longer chains, still correct */
+    for (size_t i = 0; i < STRIPES; i++) /* in order: nothing else takes two */
+        pthread_mutex_lock(&st->stripes[i].mu);
     for (size_t b = 0; b < st->nbuckets; b++) {
         struct centry *e = st->buckets[b];
         while (e != NULL) {
@@ -339,6 +379,8 @@ static void buckets_grow(struct cache_store *st)
     free(st->buckets);
     st->buckets = nb;
     st->nbuckets = n;
+    for (size_t i = STRIPES; i-- > 0;)
+        pthread_mutex_unlock(&st->stripes[i].mu);
 }
 
 /* The key index doubled (entry_make linked the new entry's keys already). */
@@ -366,10 +408,27 @@ static void kbuckets_grow(struct cache_store *st)
     st->nkbuckets = n;
 }
 
+/* Whether e was hit since eviction last passed it; the mark cleared. */
+static bool used_take(struct cache_store *st, struct centry *e)
+{
+    pthread_mutex_t *mu = stripe_lock(st, e->hash);
+    bool used = e->used;
+    e->used = false;
+    pthread_mutex_unlock(mu);
+    return used;
+}
+
 static void evict_to(struct cache_store *st, size_t cap)
 {
-    while (st->st.bytes > cap && st->lru_tail != NULL)
-        entry_drop(st, st->lru_tail, CACHE_DROP_LRU);
+    while (st->st.bytes > cap && st->lru_tail != NULL) {
+        struct centry *e = st->lru_tail;
+        if (used_take(st, e)) { /* a second chance: each entry once, so this ends */
+            lru_unlink(st, e);
+            lru_push(st, e);
+        } else {
+            entry_drop(st, e, CACHE_DROP_LRU);
+        }
+    }
 }
 
 void cache_store_resize(struct cache_store *st, size_t cap, double settle)
@@ -380,22 +439,21 @@ void cache_store_resize(struct cache_store *st, size_t cap, double settle)
 }
 
 bool cache_store_get(struct cache_store *st, const uint8_t *key, size_t key_len, double now,
-                     const uint8_t **data, size_t *data_len, uint64_t *stamp, uint32_t *rule)
+                     struct cache_answer **ans, uint64_t *stamp, uint32_t *rule)
 {
-    struct centry *e = entry_find(st, key, key_len, fnv(key, key_len));
-    if (e == NULL)
-        return false;
-    if (now >= e->expires) {
-        entry_drop(st, e, CACHE_DROP_TTL);
-        return false;
+    uint64_t h = fnv(key, key_len);
+    pthread_mutex_t *mu = stripe_lock(st, h);
+    struct centry *e = entry_find(st, key, key_len, h);
+    bool hit = e != NULL && now < e->expires;
+    if (hit) {
+        atomic_fetch_add_explicit(&e->ans->refs, 1, memory_order_relaxed);
+        e->used = true;
+        *ans = e->ans;
+        *stamp = e->stamp;
+        *rule = e->rule;
     }
-    lru_unlink(st, e);
-    lru_push(st, e);
-    *data = e->data;
-    *data_len = e->data_len;
-    *stamp = e->stamp;
-    *rule = e->rule;
-    return true;
+    pthread_mutex_unlock(mu);
+    return hit;
 }
 
 /* The latest invalidation that concerns table `name` (its own, its
@@ -441,19 +499,21 @@ static struct centry *entry_make(struct cache_store *st, const struct cache_fill
     if (e == NULL)
         return NULL;
     e->key = malloc(f->key_len);
-    e->data = malloc(f->data_len > 0 ? f->data_len : 1);
+    e->ans = malloc(sizeof(*e->ans) + f->data_len);
     struct ctable *tabs[CACHE_MAX_TABLES];
-    bool ok = e->key != NULL && e->data != NULL;
+    bool ok = e->key != NULL && e->ans != NULL;
     for (unsigned i = 0; ok && i < f->ntables; i++)
         ok = (tabs[i] = table_get(st, names[i], schema_len[i])) != NULL;
     if (!ok) {
         free(e->key);
-        free(e->data);
+        free(e->ans);
         free(e);
         return NULL;
     }
     memcpy(e->key, f->key, f->key_len);
-    memcpy(e->data, f->data, f->data_len);
+    atomic_init(&e->ans->refs, 1);
+    e->ans->len = f->data_len;
+    memcpy(e->ans->data, f->data, f->data_len);
     e->key_len = f->key_len;
     e->data_len = f->data_len;
     e->hash = h;
@@ -527,7 +587,7 @@ enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_f
     uint64_t h = fnv(f->key, f->key_len);
     struct centry *old = entry_find(st, f->key, f->key_len, h);
     if (old != NULL)
-        entry_drop(st, old, CACHE_DROP_LRU);
+        entry_drop(st, old, now >= old->expires ? CACHE_DROP_TTL : CACHE_DROP_LRU);
     evict_to(st, st->cap - cost);
     struct centry *e = entry_make(st, f, h, names, schema_len, cost, now);
     if (e == NULL)
@@ -536,9 +596,11 @@ enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_f
         buckets_grow(st);
     if (st->nklinks + e->nk > st->nkbuckets)
         kbuckets_grow(st);
+    pthread_mutex_t *mu = stripe_lock(st, h);
     size_t b = h & (st->nbuckets - 1);
     e->hnext = st->buckets[b];
     st->buckets[b] = e;
+    pthread_mutex_unlock(mu);
     lru_push(st, e);
     st->st.entries++;
     st->st.point_entries += e->nk > 0;
@@ -714,9 +776,11 @@ size_t cache_store_remap(struct cache_store *st, const struct cache_rule_map *ma
             entry_drop(st, e, CACHE_DROP_RELOAD);
             dropped++;
         } else {
+            pthread_mutex_t *mu = stripe_lock(st, e->hash); /* what a hit reads */
             e->rule = m->to;
             if (e->sent_at + m->ttl_s < e->expires)
                 e->expires = e->sent_at + m->ttl_s;
+            pthread_mutex_unlock(mu);
         }
         e = prev;
     }
@@ -760,5 +824,7 @@ void cache_store_destroy(struct cache_store *st)
     free(st->schemas);
     free(st->buckets);
     free(st->kbuckets);
+    for (size_t i = 0; i < STRIPES; i++)
+        pthread_mutex_destroy(&st->stripes[i].mu);
     free(st);
 }

@@ -111,9 +111,8 @@ struct session_cache {
     enum { DEFER_NO, DEFER_DML, DEFER_BEGIN } defer;
     bool trx_wrote; /* DML ran in the transaction open now, not yet noted */
     double began;   /* when the command in flight was sent (session_cache_begin) */
-    /* a hit ready to go out */
-    uint8_t *hit;
-    size_t hit_len;
+    /* a hit ready to go out: the store's answer, shared (cache_answer_put) */
+    struct cache_answer *hit;
 };
 
 static struct session_cache *sc_get(struct session *s)
@@ -144,7 +143,7 @@ void session_cache_free(struct session *s)
         return;
     fill_disarm(c);
     free(c->state);
-    free(c->hit);
+    cache_answer_put(c->hit);
     free(c);
     s->query.cache = NULL;
 }
@@ -515,11 +514,11 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
             CACHE_SQL_OK ||
         !state_key(s, c) || !key_make(s, c, session_schema(s), text, len, NULL))
         return UINT32_MAX;
-    free(c->hit);
+    cache_answer_put(c->hit);
     c->hit = NULL;
     struct cache_gate g = rule_gate(rule);
     if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &g, primary_name(s),
-                  &c->hit, &c->hit_len))
+                  &c->hit))
         return ROUTE_CACHE;
     /* a miss: to the primary (which has all the reader applied), stamped now */
     if (fill_arm(c, s, rule, rule_idx))
@@ -608,15 +607,15 @@ bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p
     if (st->n_params > 0 && ex->new_params_bound && pstmt_types_remember(st, ex->types) != HY_OK)
         return false; /* out of memory: the EXECUTE's own path says so */
     uint32_t rule_idx = st->cache_rule - 1;
-    free(c->hit);
+    cache_answer_put(c->hit);
     c->hit = NULL;
     struct cache_gate g = rule_gate(rule);
     if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &g, primary_name(s),
-                  &c->hit, &c->hit_len)) {
+                  &c->hit)) {
         /* a hit that carries its definitions: the client holds those now
          * (not known here: the next answer sends them again); and as on
          * the server, an execution closes the statement's cursor */
-        if (defs_follow(s, c->hit, c->hit_len))
+        if (defs_follow(s, c->hit->data, c->hit->len))
             st->meta.known = false;
         st->cursor_idx = -1;
         return true;
@@ -848,7 +847,7 @@ void session_cache_answer(struct session *s)
      * not those of the statement before it on the backend connection:
      * halyard answers them (session_pool_prev_values) */
     uint64_t rows;
-    if (answer_rows(c->hit, c->hit_len, (s->who.caps & CLIENT_DEPRECATE_EOF) != 0, &rows))
+    if (answer_rows(c->hit->data, c->hit->len, (s->who.caps & CLIENT_DEPRECATE_EOF) != 0, &rows))
         session_pool_values_set(s, true, rows, false);
     else
         session_pool_values_set(s, false, 0, true); /* not known: -1, FOUND_ROWS() kept */
@@ -856,7 +855,9 @@ void session_cache_answer(struct session *s)
      * raised nothing), not the connection's of an earlier statement */
     session_diag_drop(s);
     session_pool_diag_replaced(s, true);
-    send_local(s, c->hit, c->hit_len);
-    free(c->hit);
+    /* from the store's own bytes: what the socket does not take at once
+     * is copied to the client's output buffer, as any local answer */
+    send_local(s, c->hit->data, c->hit->len);
+    cache_answer_put(c->hit);
     c->hit = NULL;
 }

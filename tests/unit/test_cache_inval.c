@@ -208,11 +208,13 @@ static uint64_t dropped(struct cache_store *st, enum cache_drop why)
 
 static bool has(struct cache_store *st, const char *key)
 {
-    const uint8_t *d;
-    size_t n;
+    struct cache_answer *a;
     uint64_t stamp;
     uint32_t rule;
-    return cache_store_get(st, (const uint8_t *)key, strlen(key), 1, &d, &n, &stamp, &rule);
+    bool hit = cache_store_get(st, (const uint8_t *)key, strlen(key), 1, &a, &stamp, &rule);
+    if (hit)
+        cache_answer_put(a);
+    return hit;
 }
 
 /* shop.orders (id INT key, name VARCHAR(20)) in a fresh known. */

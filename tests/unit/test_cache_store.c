@@ -10,9 +10,14 @@
  *     flight refused
  *   - TTL: an expired entry is not served and counted
  *   - the byte bound: least recently used evicted first, a get refreshes
+ *     (a second chance)
+ *   - a hit's answer is shared: it outlives its entry's drop or
+ *     replacement until put; hits from threads while the store changes
+ *     (run under make asan for the lifetimes)
  *   - unmappable fills are never stored
  *   - many tables: forgotten records still refuse a raced fill (the floor)
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,11 +52,13 @@ static enum cache_fill_rc fill(struct cache_store *st, const char *key, const ch
 
 static bool has(struct cache_store *st, const char *key, double now)
 {
-    const uint8_t *d;
-    size_t n;
+    struct cache_answer *a;
     uint64_t stamp;
     uint32_t rule;
-    return cache_store_get(st, (const uint8_t *)key, strlen(key), now, &d, &n, &stamp, &rule);
+    bool hit = cache_store_get(st, (const uint8_t *)key, strlen(key), now, &a, &stamp, &rule);
+    if (hit)
+        cache_answer_put(a);
+    return hit;
 }
 
 static void test_hit_and_row_invalidation(void **state)
@@ -62,14 +69,14 @@ static void test_hit_and_row_invalidation(void **state)
     assert_int_equal(fill(st, "k1", "answer1", "db.t1", NULL, 0, 10), CACHE_FILL_STORED);
     assert_int_equal(fill(st, "k2", "answer2", "db.t1", "db.t2", 0, 10), CACHE_FILL_STORED);
     assert_int_equal(fill(st, "k3", "answer3", "db.T3", NULL, 0, 10), CACHE_FILL_STORED);
-    const uint8_t *d;
-    size_t n;
+    struct cache_answer *a;
     uint64_t stamp;
     uint32_t rule;
-    assert_true(cache_store_get(st, (const uint8_t *)"k1", 2, 11, &d, &n, &stamp, &rule));
-    assert_int_equal(n, 7);
-    assert_memory_equal(d, "answer1", 7);
+    assert_true(cache_store_get(st, (const uint8_t *)"k1", 2, 11, &a, &stamp, &rule));
+    assert_int_equal(a->len, 7);
+    assert_memory_equal(a->data, "answer1", 7);
     assert_int_equal(rule, 3);
+    cache_answer_put(a);
     assert_false(has(st, "k", 11));
     assert_false(has(st, "k10", 11));
     /* a row of db.t2 drops k2 only */
@@ -150,12 +157,109 @@ static void test_ttl(void **state)
     assert_int_equal(fill(st, "b", "x", "s.t", NULL, 0, 50), CACHE_FILL_STORED); /* 150 */
     assert_true(has(st, "a", 100.9));
     assert_false(has(st, "a", 101));
-    assert_int_equal(cache_store_expire(st, 149), 0);
+    /* a lookup drops nothing (it takes no lock of the lists): the sweep,
+     * a fill of its key or eviction does */
+    assert_int_equal(cache_store_expire(st, 149), 1);
     assert_int_equal(cache_store_expire(st, 150), 1);
     struct cache_stats s;
     cache_store_stats(st, &s);
     assert_int_equal(s.dropped[CACHE_DROP_TTL], 2);
     assert_int_equal(s.entries, 0);
+    cache_store_destroy(st);
+}
+
+static void test_hit_outlives_its_entry(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    assert_int_equal(fill(st, "k1", "answer1", "db.t1", NULL, 0, 10), CACHE_FILL_STORED);
+    struct cache_answer *a, *b;
+    uint64_t stamp;
+    uint32_t rule;
+    assert_true(cache_store_get(st, (const uint8_t *)"k1", 2, 11, &a, &stamp, &rule));
+    /* dropped while it is being sent: the hit still holds the bytes */
+    assert_int_equal(cache_store_invalidate_table(st, "db", "t1", CACHE_DROP_TABLE, 1, 12), 1);
+    assert_false(has(st, "k1", 12));
+    assert_int_equal(a->len, 7);
+    assert_memory_equal(a->data, "answer1", 7);
+    /* filled again, then replaced: each hit keeps the answer it got */
+    assert_int_equal(fill(st, "k1", "answer2", "db.t1", NULL, 1, 20), CACHE_FILL_STORED);
+    assert_true(cache_store_get(st, (const uint8_t *)"k1", 2, 21, &b, &stamp, &rule));
+    assert_int_equal(fill(st, "k1", "answer3!", "db.t1", NULL, 1, 20), CACHE_FILL_STORED);
+    assert_memory_equal(a->data, "answer1", 7);
+    assert_memory_equal(b->data, "answer2", 7);
+    cache_answer_put(a);
+    cache_store_destroy(st); /* b outlives the store too */
+    assert_memory_equal(b->data, "answer2", 7);
+    cache_answer_put(b);
+    cache_answer_put(NULL);
+}
+
+#define THREAD_KEYS 512
+
+struct hitter {
+    struct cache_store *st;
+    unsigned seed;
+    unsigned hits, wrong;
+};
+
+static void key_of(char *out, size_t n, unsigned i)
+{
+    snprintf(out, n, "key-%u", i % THREAD_KEYS);
+}
+
+/* Lookups without the caller's mutex while the store changes: every hit
+ * is its key's answer ("v" and the key). */
+static void *hitter_main(void *arg)
+{
+    struct hitter *h = arg;
+    for (unsigned n = 0; n < 200000; n++) {
+        char key[32], want[40];
+        h->seed = h->seed * 1103515245u + 12345u;
+        key_of(key, sizeof(key), h->seed >> 8);
+        snprintf(want, sizeof(want), "v%s", key);
+        struct cache_answer *a;
+        uint64_t stamp;
+        uint32_t rule;
+        if (cache_store_get(h->st, (const uint8_t *)key, strlen(key), 11, &a, &stamp, &rule)) {
+            h->hits++;
+            h->wrong += a->len != strlen(want) || memcmp(a->data, want, a->len) != 0;
+            cache_answer_put(a);
+        }
+    }
+    return NULL;
+}
+
+static void test_hits_from_threads(void **state)
+{
+    (void)state;
+    /* small buckets grow under the hits, and the bound evicts */
+    struct cache_store *st = cache_store_create(300 * 300, 0);
+    struct hitter h[4];
+    pthread_t th[4];
+    for (unsigned i = 0; i < 4; i++) {
+        h[i] = (struct hitter){.st = st, .seed = i + 1};
+        assert_int_equal(pthread_create(&th[i], NULL, hitter_main, &h[i]), 0);
+    }
+    /* the caller's side, as under cache.c's mutex: one thread */
+    for (unsigned n = 0; n < 20000; n++) {
+        char key[32], val[40];
+        key_of(key, sizeof(key), n * 7919u);
+        snprintf(val, sizeof(val), "v%s", key);
+        (void)fill(st, key, val, n % 2 ? "db.t1" : "db.t2", NULL, n, 10);
+        if (n % 97 == 0)
+            (void)cache_store_invalidate_table(st, "db", n % 2 ? "t2" : "t1", CACHE_DROP_TABLE, n,
+                                               9);
+        if (n % 1001 == 0)
+            cache_store_resize(st, (n % 2 ? 100 : 300) * 300, 0);
+    }
+    unsigned hits = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(h[i].wrong, 0);
+        hits += h[i].hits;
+    }
+    (void)hits; /* how many depends on the scheduling */
     cache_store_destroy(st);
 }
 
@@ -347,6 +451,8 @@ int main(void)
         cmocka_unit_test(test_schema_and_all),
         cmocka_unit_test(test_ttl),
         cmocka_unit_test(test_lru_bound),
+        cmocka_unit_test(test_hit_outlives_its_entry),
+        cmocka_unit_test(test_hits_from_threads),
         cmocka_unit_test(test_unmapped),
         cmocka_unit_test(test_forgotten_tables_floor),
         cmocka_unit_test(test_point_lookups),

@@ -2,7 +2,10 @@
  * cache.h: the query cache shared by the workers (issue 30): one store
  * (cache_store.h) behind one mutex, filled by the sessions and emptied by
  * the reader of the primary's binary log (cache_follow.c, which applies
- * each event with cache_inval.h under the same mutex).
+ * each event with cache_inval.h under the same mutex). A lookup takes no
+ * process-wide lock and copies nothing: it reads the state it needs
+ * atomically, probes one stripe of the store, and shares the answer by
+ * reference (cache.c).
  *
  * Never stale, by construction:
  *   - a session takes a ticket (cache_stamp) BEFORE it sends a miss to the
@@ -156,17 +159,18 @@ enum cache_gate_rc {
 enum cache_gate_rc cache_gate(double now, double synced_at, double max_lag, double wrote_at,
                               double all_wrote_at, bool global, const struct cache_gate *g);
 
-/* The answer under `key`, copied into *data (malloc'd, the caller frees),
- * if one may be served now (cache_gate: the reader streams, and `g`'s
+/* The answer under `key`, a reference to it in *ans (shared with the
+ * store, not a copy: the caller sends it and puts it back with
+ * cache_answer_put), if one may be served now (cache_gate: the reader streams, and `g`'s
  * writes, `wrote_at` the session's last write, cache_clock(), 0 = never
  * wrote) to a session whose primary is the backend named `primary`: none
  * unless the reader follows that backend's binary log (a session of
  * another group, of a Galera writer other than the one read, or one that
  * moved to a new primary the reader has not followed yet, is neither
  * served nor filled: cache_follows). `rule`: the rule's index, for its
- * counts. Counts a hit or a miss. */
+ * counts. Counts a hit or a miss. Takes no process-wide lock (cache.c). */
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule,
-               const struct cache_gate *g, const char *primary, uint8_t **data, size_t *data_len);
+               const struct cache_gate *g, const char *primary, struct cache_answer **ans);
 
 /* Whether the reader follows the binary log of the backend named
  * `primary` (the cache's source), pure: `source` the reader's ("" when it

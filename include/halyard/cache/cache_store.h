@@ -5,7 +5,8 @@
  * under a key that holds everything that changes that answer; the caller
  * builds the key (user, schema, session state, capabilities, the exact
  * statement). Each entry names the tables it read ("schema.table"). The
- * store is bounded in bytes (`cap`) and evicts the least recently used;
+ * store is bounded in bytes (`cap`) and evicts the least recently used
+ * (approximately: an entry hit since it was last passed gets a second chance);
  * each entry has its own expiry.
  *
  * Never stale, by construction: the store counts invalidations. The
@@ -20,12 +21,17 @@
  * transaction is in the binary log before its rows are visible to other
  * readers, which the stamp already accounts for).
  *
- * No locking, no I/O: one mutex in the caller (cache.c) guards a store.
+ * Locking: one mutex in the caller (cache.c) guards every call but
+ * cache_store_get, which any thread may call at any time: it takes only
+ * the lock of one stripe of the key table (the store takes it too where
+ * it changes that stripe's chains) and hands out a reference to the
+ * answer, not a copy (cache_answer_put). No I/O.
  * Tested in tests/unit/test_cache_store.c.
  */
 #ifndef HALYARD_CACHE_STORE_H
 #define HALYARD_CACHE_STORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,6 +104,17 @@ struct cache_stats {
 
 struct cache_store;
 
+/* An answer as the store keeps it, shared by its entry and the hits
+ * being sent: freed when its last reference is put. */
+struct cache_answer {
+    atomic_uint refs;
+    size_t len;
+    uint8_t data[];
+};
+
+/* A reference given back (NULL: nothing). */
+void cache_answer_put(struct cache_answer *a);
+
 /* A store of at most `cap` bytes (entries' keys, answers and their
  * bookkeeping), refusing fills sent less than `settle` seconds after an
  * invalidation of their tables. NULL when out of memory. */
@@ -106,12 +123,15 @@ void cache_store_destroy(struct cache_store *st);
 /* A new bound: entries evicted (LRU) until the store fits. */
 void cache_store_resize(struct cache_store *st, size_t cap, double settle);
 
-/* The entry of `key`, unexpired at `now`, and the stamp it was filled at:
- * its answer in *data (valid until the store changes: copy it under the
- * caller's lock). It becomes the most recently used. False when none (an
- * expired one is dropped). */
+/* The entry of `key`, unexpired at `now`, the stamp it was filled at and
+ * its rule: a reference to its answer in *ans, which stays valid however
+ * the store changes until the caller puts it (cache_answer_put). It is
+ * marked used: eviction passes over it once (a second chance). False
+ * when none (an expired one stays until evicted or invalidated, never
+ * served). Any thread, without the caller's mutex; it takes one stripe's
+ * lock. */
 bool cache_store_get(struct cache_store *st, const uint8_t *key, size_t key_len, double now,
-                     const uint8_t **data, size_t *data_len, uint64_t *stamp, uint32_t *rule);
+                     struct cache_answer **ans, uint64_t *stamp, uint32_t *rule);
 
 /* Store an answer (replacing one under the same key) unless it raced an
  * invalidation (see the top); older entries are evicted for room. */
