@@ -43,10 +43,13 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_u64(&kv, "fills_abandoned", s->abandoned);
     kv_int(&kv, "base_tables", (long long)s->base_tables);
     kv_str(&kv, "why_no_fills",
-           s->base_tables == 0 ? "cache.user sees no base table: it needs SELECT on the tables "
-                                 "the cache rules read (tables of an engine without "
-                                 "transactions are never cached)"
-                               : "");
+           s->base_tables != 0 ? ""
+           : s->base_uncached > 0
+               ? "every base table cache.user sees is of an engine the cache never keeps "
+                 "(without transactions, such as MyISAM or Aria, or FEDERATED, CONNECT, SPIDER)"
+               : "cache.user sees no base table: it needs SELECT on the tables "
+                 "the cache rules read (tables of an engine without "
+                 "transactions are never cached)");
     kv_bool(&kv, "row_keys", s->row_keys);
     kv_u64(&kv, "base_table_reads", s->base_loads);
     for (int why = 0; why < CACHE_DROP_N; why++) {

@@ -469,6 +469,7 @@ void cache_status_get(struct cache_status *out)
     out->refused_defaults = counted(&C.refused_defaults);
     out->refused_privileges = counted(&C.refused_privileges);
     out->base_tables = schema_ready() ? (int64_t)cache_tables_count(C.base) : -1;
+    out->base_uncached = schema_ready() ? (int64_t)cache_tables_uncached(C.base) : -1;
     out->row_keys = schema_ready() && C.base_keys;
     out->base_loads = C.base_loads;
     out->gaps = C.ci.gaps;

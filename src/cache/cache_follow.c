@@ -385,7 +385,12 @@ static void schema_pos_read(struct sqlclient *c, const struct sqlresult *res, vo
                  F.src_name, img != NULL ? img : "?");
     /* information_schema shows an account only the tables it has a
      * privilege on: with none, every fill is refused as not a base table */
-    if (cache_tables_count(F.schema) == 0)
+    if (cache_tables_count(F.schema) == 0 && cache_tables_uncached(F.schema) > 0)
+        hy_log_warn("cache: every base table the account %s sees on %s (%zu) is of an engine "
+                    "the cache never keeps (without transactions, such as MyISAM or Aria, or "
+                    "FEDERATED, CONNECT, SPIDER): every fill is refused",
+                    F.cfg->cache.user, F.src_name, cache_tables_uncached(F.schema));
+    else if (cache_tables_count(F.schema) == 0)
         hy_log_warn("cache: the account %s sees no base table on %s: every fill is refused "
                     "(it needs SELECT on the tables the cache rules read, and REPLICATION SLAVE; "
                     "tables of an engine without transactions are never cached)",
@@ -494,6 +499,8 @@ static void schema_base_read(struct sqlclient *c, const struct sqlresult *res, v
             st = base != NULL && strcmp(base, "1") == 0
                      ? cache_tables_add(F.schema, schema, table)
                      : cache_tables_add_other(F.schema, schema, table);
+        if (base != NULL && strcmp(base, "2") == 0) /* a base table of an engine never cached */
+            cache_tables_note_uncached(F.schema);
         ok = st != HY_NOMEM;
     }
     if (!ok) {
@@ -558,10 +565,12 @@ static void probe_tick(void)
          * statement-format binary log only at its end, visible long
          * before; FEDERATED, CONNECT and SPIDER data changes elsewhere */
         if (sqlclient_query(F.probe,
-                            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE = 'BASE TABLE' AND "
-                            "ENGINE IN (SELECT ENGINE FROM information_schema.ENGINES "
-                            "WHERE TRANSACTIONS = 'YES') AND "
-                            "ENGINE NOT IN ('FEDERATED', 'CONNECT', 'SPIDER') "
+                            "SELECT TABLE_SCHEMA, TABLE_NAME, CASE WHEN TABLE_TYPE <> 'BASE TABLE' "
+                            "THEN 0 WHEN ENGINE IN (SELECT ENGINE FROM "
+                            "information_schema.ENGINES WHERE TRANSACTIONS = 'YES') AND "
+                            "ENGINE NOT IN ('FEDERATED', 'CONNECT', 'SPIDER') THEN 1 "
+                            "WHEN TABLE_SCHEMA NOT IN ('mysql', 'information_schema', "
+                            "'performance_schema', 'sys') THEN 2 ELSE 0 END "
                             "FROM information_schema.TABLES",
                             schema_base_read, NULL) == HY_OK)
             F.probe_busy = true;

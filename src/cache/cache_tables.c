@@ -35,6 +35,7 @@ struct cache_tables {
     size_t nslots;       /* a power of two */
     size_t n;            /* entries */
     size_t nbase;        /* of which base tables */
+    size_t nuncached;    /* base tables of user schemas never cached for their engine */
     bool triggers_known; /* every trigger was read (the reader may see them all) */
 };
 
@@ -188,6 +189,16 @@ bool cache_tables_has(const struct cache_tables *t, const char *name)
 size_t cache_tables_count(const struct cache_tables *t)
 {
     return t != NULL ? t->nbase : 0;
+}
+
+void cache_tables_note_uncached(struct cache_tables *t)
+{
+    t->nuncached++;
+}
+
+size_t cache_tables_uncached(const struct cache_tables *t)
+{
+    return t != NULL ? t->nuncached : 0;
 }
 
 hy_status_t cache_tables_add_key(struct cache_tables *t, const char *schema, const char *table,

@@ -1302,18 +1302,30 @@ def test_a_session_keeps_no_capture_buffer_after_its_fill(start_halyard, schema,
     assert grown < 16 * 1024, f"halyard grew {grown} KiB after 16 given-up fills"
 
 
+def cache_account(cluster, name, *grants):
+    """A new cache.user `name` (its password too) with REPLICATION SLAVE,
+    BINLOG MONITOR and `grants` ("SELECT ON db.*" ...): the cache section
+    that reads with it. The caller drops the user."""
+    cluster.sql(0, f"DROP USER IF EXISTS '{name}'@'%'")
+    cluster.sql(0, f"CREATE USER '{name}'@'%' IDENTIFIED BY '{name}'")
+    for g in ("REPLICATION SLAVE, BINLOG MONITOR ON *.*",) + grants:
+        cluster.sql(0, f"GRANT {g} TO '{name}'@'%'")
+    return dict(CACHE, user=name, password=name)
+
+
+def empty_list_read(h):
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] == 0,
+               what="the reader streaming, the (empty) list of base tables read")
+
+
 def test_a_cache_account_that_sees_no_base_table_is_said(start_halyard, schema, cluster):
     """cache.user with REPLICATION SLAVE but no SELECT (issue 42 item 15):
     information_schema shows it no base table, so every fill is refused
     as not a base table. halyard says so: a warning in the log when it has
     read the list, and `show cache` says why no answer is kept."""
-    cluster.sql(0, "DROP USER IF EXISTS 'qcnosel'@'%'")
-    cluster.sql(0, "CREATE USER 'qcnosel'@'%' IDENTIFIED BY 'qcnosel'")
-    cluster.sql(0, "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'qcnosel'@'%'")
     try:
-        h = start_halyard(rules=RULES, cache=dict(CACHE, user="qcnosel", password="qcnosel"))
-        wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] == 0,
-                   what="the reader streaming, the (empty) list of base tables read")
+        h = start_halyard(rules=RULES, cache=cache_account(cluster, "qcnosel"))
+        empty_list_read(h)
         h.wait_log(r"cache: .*qcnosel.* sees no base table")
         c = h.connect(database="qc", autocommit=True)
         for _ in range(3):
@@ -1325,6 +1337,25 @@ def test_a_cache_account_that_sees_no_base_table_is_said(start_halyard, schema, 
         assert cache_status(ok)["why_no_fills"] == "", cache_status(ok)
     finally:
         cluster.sql(0, "DROP USER IF EXISTS 'qcnosel'@'%'")
+
+
+def test_a_cache_account_that_sees_only_myisam_tables_is_told_so(start_halyard, schema, cluster):
+    """Issue 42 item 4 (the second half): an account that sees base
+    tables, all of an engine the cache never keeps (MyISAM here), is not
+    told it "sees no base table" and needs SELECT: show cache and the log
+    say the tables' engine is why."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS qcmy")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qcmy.m (id INT PRIMARY KEY, v INT) ENGINE = MyISAM")
+    cluster.sql(0, "INSERT INTO qcmy.m VALUES (1, 10)")
+    try:
+        h = start_halyard(rules=RULES, cache=cache_account(cluster, "qcmyi", "SELECT ON qcmy.*"))
+        empty_list_read(h)
+        h.wait_log(r"cache: every base table the account qcmyi sees .* MyISAM")
+        why = cache_status(h)["why_no_fills"]
+        assert "engine" in why and "MyISAM" in why and "SELECT" not in why, why
+    finally:
+        cluster.sql(0, "DROP USER IF EXISTS 'qcmyi'@'%'")
+        cluster.sql(0, "DROP DATABASE IF EXISTS qcmy")
 
 
 def test_a_fill_read_before_a_logged_write_was_visible_is_not_kept(start_halyard, schema, cluster):

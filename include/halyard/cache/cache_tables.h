@@ -65,6 +65,12 @@ hy_status_t cache_tables_add_other(struct cache_tables *t, const char *schema,
 bool cache_tables_has(const struct cache_tables *t, const char *name);
 
 size_t cache_tables_count(const struct cache_tables *t);
+/* A base table of a user schema that is never cached for its engine (no
+ * transactions: MyISAM, Aria...; or data kept elsewhere: FEDERATED,
+ * CONNECT, SPIDER), counted apart so that an account that sees only such
+ * tables is told so rather than "no base table" (show cache). */
+void cache_tables_note_uncached(struct cache_tables *t);
+size_t cache_tables_uncached(const struct cache_tables *t);
 
 #define CACHE_KEY_COLS    4  /* key columns kept per table */
 #define CACHE_FK_CHILDREN 16 /* children kept per parent; more: every table's entries */
