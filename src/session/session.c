@@ -584,7 +584,7 @@ static enum next_step com_query(struct session *s, const struct next_cmd *c)
             break;
         }
     }
-    return session_kill_unmapped(s, c->p, c->len, c->fits, false) ? NEXT_AGAIN : NEXT_ROUTE;
+    return NEXT_ROUTE; /* any other KILL: session_route() (ROUTE_ANSWERED) */
 }
 
 static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
@@ -596,7 +596,7 @@ static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd 
                   s->cfg->max_prepared_statements);
         return NEXT_AGAIN;
     }
-    return session_kill_unmapped(s, c->p, c->len, c->fits, true) ? NEXT_AGAIN : NEXT_ROUTE;
+    return NEXT_ROUTE;
 }
 
 /* The prepared-statement commands session_ps.c runs: false from them
@@ -852,8 +852,8 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     session_note_statement(s, cmd, c->p, next_avail(s, c->len));
     s->route.primary_wait_until = 0; /* a new statement gets the whole wait */
     *idx = session_route(s, cmd, c->p, c->len, next_avail(s, c->len));
-    if (s->state == SS_CLOSING)
-        return NEXT_STOP;
+    if (s->state == SS_CLOSING || *idx == ROUTE_ANSWERED) /* answered there */
+        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
     if (session_pool_lid_wait(s))
         return NEXT_STOP; /* another session reads its LAST_INSERT_ID() for it */
     if (s->values.lid_lent != 0 && *idx != s->values.lid_idx && *idx < s->conns.n_bc &&

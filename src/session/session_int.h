@@ -95,6 +95,7 @@
 #define ROUTE_FANOUT   (UINT32_MAX - 7) /* on every group, merged: groups->fanout */
 #define ROUTE_DIAG     (UINT32_MAX - 8) /* answered from values.ldiag (session_diag.c) */
 #define ROUTE_CACHE    (UINT32_MAX - 9) /* answered from the query cache (session_cache.c) */
+#define ROUTE_ANSWERED (UINT32_MAX - 10) /* answered, taken from the stream: a KILL not mapped */
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);

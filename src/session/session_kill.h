@@ -66,12 +66,4 @@ void command_kill_grants_read(struct session *s, bool ok);
  * no longer does. */
 void session_kill_keep(struct session *s, bool kept);
 
-/* session_route.c: a COM_QUERY (or, `prepared`, COM_STMT_PREPARE) whole
- * at p that runs a KILL halyard cannot map to the server's ids
- * (classify_kill_refusal) is refused with 1235 and taken from the
- * client's stream: true when it was. Its id never reaches the server,
- * where it names no thread or another client's. */
-bool session_kill_unmapped(struct session *s, const uint8_t *p, uint32_t len, bool fits,
-                           bool prepared);
-
 #endif /* HALYARD_SESSION_KILL_H */

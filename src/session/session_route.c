@@ -252,14 +252,20 @@ static bool text_mentions(const char *p, size_t n, const char *word)
     return false;
 }
 
-bool session_kill_unmapped(struct session *s, const uint8_t *p, uint32_t len, bool fits,
-                           bool prepared)
+/* A COM_QUERY (or, `prepared`, COM_STMT_PREPARE) whole at p that runs a
+ * KILL halyard cannot map to the server's ids (classify_kill_refusal) is
+ * refused with 1235 and taken from the client's stream: true when it was
+ * (ROUTE_ANSWERED). Its id never reaches the server, where it names no
+ * thread or another client's. Only a text with the word KILL is lexed. */
+static bool kill_unmapped(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                          bool prepared)
 {
     const char *sql = (const char *)p + 1, *why;
     if (!fits || !text_mentions(sql, len - 1, "KILL") ||
         (why = classify_kill_refusal(sql, len - 1, s->route.lex_opts, prepared)) == NULL)
         return false;
     consume_packet(s, len);
+    command_abandon(s); /* what session_route() prepared for it */
     session_err(s, 1, SERR_KILL_NOT_MAPPED, why);
     return true;
 }
@@ -1087,7 +1093,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     bool text = cmd == COM_QUERY || cmd == COM_STMT_PREPARE;
     route_begin(s, cmd, fits);
     bool fw = s->who.cu != NULL && s->who.cu->firewall != FIREWALL_OFF;
-    bool sysview = session_sysview_route(s, cmd, p, len, fits); /* in the client's terms */
+    session_sysview_clear(s); /* read below, when the text may name one */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
         /* USE by command: to the database's group first. */
         uint32_t g =
@@ -1109,12 +1115,17 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
             session_pin(s, "oversized session command");
         return s->route.primary;
     }
-    /* One backend: nothing to route, but rules, digests, the firewall and
-     * the session's own CONNECTION_ID() still apply. */
+    /* One backend: nothing to route, but rules, digests, the firewall,
+     * the session's own CONNECTION_ID() and the process list in the
+     * client's terms still apply; and a KILL is refused as below. */
     if (s->conns.n_bc == 1 && !s->listener->shards && (!text || !s->cfg->pool_transaction) &&
         (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
-                   !s->cfg->limits_need_digest && !sysview && !mentions_connid(p + 1, avail - 1))))
+                   !s->cfg->limits_need_digest && !mentions_connid(p + 1, avail - 1) &&
+                   !session_sysview_route(s, cmd, p, len, fits)))) {
+        if (text && kill_unmapped(s, p, len, fits, cmd == COM_STMT_PREPARE))
+            return ROUTE_ANSWERED;
         return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->route.primary;
+    }
     if (!text)
         return s->route.primary;
     struct classify_result r;
@@ -1124,6 +1135,12 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
         s->w->digests != NULL || s->cfg->rules_need_digest || s->cfg->limits_need_digest || fw;
     uint32_t words;
     size_t dlen = route_classify(s, p, avail, &r, &dg, want_digest, &words);
+    /* the scans for KILL and the process list's names, only where the
+     * classifier saw the tokens they start from */
+    if (r.kill_word && kill_unmapped(s, p, len, fits, cmd == COM_STMT_PREPARE))
+        return ROUTE_ANSWERED;
+    if (r.sysview_names)
+        (void)session_sysview_route(s, cmd, p, len, fits); /* in the client's terms */
     if (s->cfg->limits_need_digest && cmd == COM_QUERY)
         route_limit(s, dtext, dlen);
     if (fw && !firewall_allows(s->who.cu, dg.hash, dtext, dlen)) {

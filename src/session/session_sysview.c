@@ -163,14 +163,19 @@ static uint64_t server_of(const struct bconn *bc)
 
 /* ---- routing ------------------------------------------------------------ */
 
-bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
-                           bool fits)
+void session_sysview_clear(struct session *s)
 {
     if (s->query.sysview != NULL) {
         s->query.sysview->active = false;
         s->query.sysview->show = SYSVIEW_SHOW_NONE;
         s->query.sysview->peer_use = false;
     }
+}
+
+bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                           bool fits)
+{
+    session_sysview_clear(s);
     const char *text = (const char *)p + 1;
     if (cmd != COM_QUERY || !fits || len == 0 || !sysview_mentioned(text, len - 1))
         return false;

@@ -10,6 +10,9 @@
 
 /* session_sysview.c: the process list and status variables in the
  * client's terms (issue 33) */
+/* A command is routed: it reads neither until session_sysview_route()
+ * finds it does. */
+void session_sysview_clear(struct session *s);
 /* Routing command `cmd` (payload `p`, `len` bytes, whole when `fits`):
  * whether it reads them. */
 bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,

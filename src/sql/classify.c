@@ -93,6 +93,7 @@ struct stmt {
     size_t connid_off;
     uint8_t connid_kind; /* enum classify_call of that word */
     bool keeps_text;     /* CREATE or ALTER: the server keeps the statement's text */
+    bool prepare;        /* PREPARE: its text may be a string (scan_names_note) */
     /* The leading SELECT's list, item by item (select_list_note()) */
     uint8_t sl;                         /* SL_* */
     size_t item_off;                    /* the current item's first token */
@@ -158,6 +159,7 @@ static void stmt_begin(struct stmt *st)
     st->prev_end = 0;
     st->connid_tok = 0;
     st->keeps_text = false;
+    st->prepare = false;
     st->sl = SL_NONE;
     st->analyze = false;
     st->unlock = false;
@@ -1115,19 +1117,60 @@ static void select_list_note(struct ctx *c, const struct token *t, bool top)
     }
 }
 
+/* For classify_result.sysview_names and kill_word, the tokens
+ * sysview_scan() and classify_kill_refusal() start from (the same lexer
+ * reads the same tokens): a statement's first word SHOW, KILL or PREPARE
+ * (`lead`); a dot after INFORMATION_SCHEMA; a string in a PREPARE that
+ * holds KILL. Only those tokens come here, so a statement with none
+ * costs a compare or two. */
+static void scan_names_note(struct ctx *c, const struct token *t, bool lead)
+{
+    struct stmt *st = &c->st;
+    const unsigned char *s = c->s;
+    if (lead) {
+        if (t->kw == KW_SHOW)
+            c->res->sysview_names = true;
+        else if (t->len == 4 && ci_equal(s + t->off, 4, "KILL"))
+            c->res->kill_word = true;
+        else
+            st->prepare = t->len == 7 && ci_equal(s + t->off, 7, "PREPARE");
+    } else if (t->type == T_DOT) {
+        size_t n = st->prev_len, at = st->prev_off;
+        if (st->prev_type == T_QIDENT && n >= 2) {
+            n -= 2;
+            at++;
+        } else if (st->prev_type != T_WORD) {
+            return;
+        }
+        if (n == 18 && ci_equal(s + at, 18, "INFORMATION_SCHEMA"))
+            c->res->sysview_names = true;
+    } else if (st->prepare) { /* a T_STRING: PREPARE ... FROM 'KILL ...' */
+        size_t end = t->off + t->len;
+        for (size_t i = t->off; (i = hy_find_letters((const char *)s, end, i, 'k', 'k')) < end;
+             i++) {
+            if (i + 4 <= end && ci_equal(s + i, 4, "KILL"))
+                c->res->kill_word = true;
+        }
+    }
+}
+
 static void stmt_feed(struct ctx *c, const struct token *t)
 {
     struct stmt *st = &c->st;
     st->ntok++;
-    if (st->ntok == 1 && t->type == T_WORD)
+    if (st->ntok == 1 && t->type == T_WORD) {
         st->keeps_text = t->kw == KW_CREATE ||
                          (t->len == 5 && strncasecmp((const char *)c->s + t->off, "ALTER", 5) == 0);
+        scan_names_note(c, t, true);
+    }
     connid_note(c, t);
     bool top = st->depth == 0;
     if (t->type == T_LPAREN)
         st->depth++;
     else if (t->type == T_RPAREN && st->depth > 0)
         top = --st->depth == 0;
+    else if (t->type == T_DOT || t->type == T_STRING)
+        scan_names_note(c, t, false);
     select_list_note(c, t, top);
     diag_note(st, t);
     if (mode_feed(c, t))
@@ -1196,6 +1239,8 @@ static void result_init(struct classify_result *res)
     res->connid.nalias = 0;
     res->connid_overflow = false;
     res->lo_words = false;
+    res->sysview_names = false;
+    res->kill_word = false;
 }
 
 /* Whether the text from `from` to token t's end could hold a word that
@@ -1234,8 +1279,8 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
         res->flags = CLF_TOO_LONG;
         res->kinds = CL_BIT(CL_WRITE);
         res->nstmt = 1;
-        res->lo_words = true; /* not read */
-        len = 0;              /* and an empty digest */
+        res->lo_words = res->sysview_names = res->kill_word = true; /* not read */
+        len = 0;                                                    /* and an empty digest */
     }
     lex_init(&lx, sql, len, opts, res);
     c.s = lx.s;

@@ -20,6 +20,7 @@
 
 #include "halyard/sql/classify.h"
 #include "halyard/sql/lexer.h"
+#include "halyard/sql/sysview.h"
 
 /* ---- helpers ---- */
 
@@ -1924,6 +1925,10 @@ static void test_kill_refusal(void **state)
             classify_kill_refusal(kills[i].sql, strlen(kills[i].sql), 0, kills[i].prepared);
         if (kills[i].want == NULL ? got != NULL : got == NULL || strcmp(got, kills[i].want) != 0)
             fail_msg("%s: got %s", kills[i].sql, got != NULL ? got : "NULL");
+        struct classify_result r; /* the session looks only when classify() saw a KILL */
+        classify(kills[i].sql, strlen(kills[i].sql), 0, &r, NULL);
+        if (got != NULL && !r.kill_word)
+            fail_msg("%s: refused, but no kill_word", kills[i].sql);
     }
 }
 
@@ -1971,6 +1976,60 @@ static void test_lo_words(void **state)
     }
 }
 
+/* sysview_names and kill_word: false only when sysview_scan() would find
+ * nothing to rewrite and classify_kill_refusal() nothing to refuse (the
+ * session runs them only when true); checked against both on each text. */
+static void test_scan_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        bool sysview, kill;
+    } sk_cases[] = {
+        {"SELECT c FROM sbtest1 WHERE id=5", false, false},
+        {"select c from sbtest1 where id = 5; SELECT 1", false, false},
+        {"SELECT status FROM t", false, false},
+        {"SHOW PROCESSLIST", true, false},
+        {"show full processlist", true, false},
+        {"SHOW GLOBAL STATUS LIKE 'x'", true, false},
+        {"SELECT * FROM information_schema.PROCESSLIST", true, false},
+        {"SELECT * FROM `information_schema`.`processlist`", true, false},
+        {"SELECT * FROM INFORMATION_SCHEMA.global_status", true, false},
+        {"SELECT * FROM information_schema.SESSION_STATUS s", true, false},
+        {"SELECT 1; SELECT * FROM information_schema.processlist", true, false},
+        {"SELECT 'show processlist' AS a", false, false},
+        {"SELECT 1 /* KILL 5 */", false, false},
+        {"SELECT/*!50000 1; KILL 5*/", false, true},
+        {"KILL 5", false, true},
+        {"kill query 5", false, true},
+        {"SELECT 1; KILL 5", false, true},
+        {"SELECT 1; kill connection 5", false, true},
+        {"KILL (SELECT 5)", false, true},
+        {"PREPARE s FROM 'KILL 5'", false, true},
+        {"prepare s from 'select 1; kill 5'", false, true},
+        {"PREPARE s FROM 'SELECT 1'", false, false},
+        {"SELECT skill FROM t", false, false},
+        {"SELECT a FROM t WHERE b='unterminated", false, false},
+    };
+    struct classify_result r;
+    for (size_t i = 0; i < sizeof(sk_cases) / sizeof(sk_cases[0]); i++) {
+        const char *sql = sk_cases[i].sql;
+        size_t n = strlen(sql);
+        classify(sql, n, 0, &r, NULL);
+        if (r.sysview_names != sk_cases[i].sysview || r.kill_word != sk_cases[i].kill)
+            fail_msg("\"%s\": sysview_names %d kill_word %d, expected %d %d", sql, r.sysview_names,
+                     r.kill_word, sk_cases[i].sysview, sk_cases[i].kill);
+        struct sysview_scan sc;
+        sysview_scan(sql, n, 0, &sc);
+        if ((sc.n > 0 || sc.show != SYSVIEW_SHOW_NONE) && !r.sysview_names)
+            fail_msg("\"%s\": sysview_scan() finds one", sql);
+        if ((classify_kill_refusal(sql, n, 0, false) != NULL ||
+             classify_kill_refusal(sql, n, 0, true) != NULL) &&
+            !r.kill_word)
+            fail_msg("\"%s\": classify_kill_refusal() refuses it", sql);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2003,6 +2062,7 @@ int main(void)
         cmocka_unit_test(test_prev_stmt_calls_rewrite),
         cmocka_unit_test(test_kill_refusal),
         cmocka_unit_test(test_lo_words),
+        cmocka_unit_test(test_scan_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

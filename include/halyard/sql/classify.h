@@ -286,6 +286,13 @@ struct classify_result {
      * has one) and no keyword is LIMIT, OFFSET or 10 letters or longer
      * (those that hold one), so the scan would find none. */
     bool lo_words;
+    /* The text may read the process list or the status tables (the
+     * session rewrites those: sysview_scan(), sysview.h): a token SHOW
+     * or INFORMATION_SCHEMA, where that scan starts. */
+    bool sysview_names;
+    /* The text may hold a KILL that classify_kill_refusal() refuses: a
+     * word KILL, or a string with KILL in it (PREPARE ... FROM). */
+    bool kill_word;
     struct classify_connid connid;
 };
 
