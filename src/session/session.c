@@ -411,53 +411,6 @@ static void packet_too_large(struct session *s, uint8_t seq);
  * (next_lost); any other, and those its handler lets through, is routed
  * (session_route) and forwarded to the backend chosen (next_forward). */
 
-/* The client's COM_QUERY or COM_STMT_PREPARE (whole at p) calls
- * CONNECTION_ID(): it goes to s->conns.cur with the session's id there, the id
- * of the handshake, whichever backend runs it (s->query.connid, from session_route()).
- * A COM_QUERY that reads the process list or the status variables goes
- * with derived tables in their place (session_sysview.c). */
-static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
-{
-    static const struct classify_connid none = {0};
-    const struct classify_connid *cid = s->query.connid != NULL ? s->query.connid : &none;
-    bool sysview = cmd == COM_QUERY && session_sysview_rewrites(s);
-    /* FOUND_ROWS() and ROW_COUNT() are the session's previous statement's,
-     * which ran on another connection (or this one ran another session's
-     * since): halyard gives the values it saw (session_pool_prev_values).
-     * In a prepared statement's text they stay calls: an execution
-     * elsewhere runs a one-off statement with the values (session_ps.c). */
-    char num[3][CLASSIFY_CALL_VALUE_MAX + 1];
-    const char *value[CLASSIFY_CALL__COUNT] = {num[0], NULL, NULL};
-    snprintf(num[0], sizeof(num[0]), "%u", s->id);
-    if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {
-        value[CLASSIFY_CALL_FOUND_ROWS] = num[1];
-        value[CLASSIFY_CALL_ROW_COUNT] = num[2];
-    } else if (cid->n_connid == 0 && !sysview) {
-        command_forward(s, cmd, len, 0); /* nothing to change */
-        return;
-    }
-    size_t cap = classify_connid_bound(cid, len - 1);
-    uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + 1 + cap);
-    if (pkt == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return;
-    }
-    pkt[MYSQL_HEADER_SIZE] = cmd;
-    size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, cid, value,
-                                      (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
-    if (sysview && !session_sysview_packet(s, &pkt, &n, (const char *)p + 1, len - 1)) {
-        free(pkt);
-        session_mark_closing(s, END_NOMEM);
-        return;
-    }
-    mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
-    consume_packet(s, len);
-    bool writes = s->query.cmd_writes;
-    command_send_own(s, cmd, pkt, MYSQL_HEADER_SIZE + 1 + n);
-    s->query.cmd_writes = writes;
-    free(pkt);
-}
-
 /* A command halyard answers itself, whole in the buffer: taken from the
  * client's stream, and no backend answer is awaited for it. False when
  * it is not all there (a protocol error: the session is closing). */
@@ -1009,6 +962,10 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
             return NEXT_STOP;
         session_err_custom(s, 1, ER_UNKNOWN_ERROR, "HY000", cut);
         return NEXT_AGAIN;
+    }
+    if (cmd == COM_QUERY && c->fits && session_sysview_elsewhere(s)) {
+        uint32_t to = command_elsewhere(s, c->p, c->len);
+        return to == ROUTE_FANOUT ? next_outcome(s, c, to, "", false) : NEXT_STOP;
     }
     bool rewrite =
         ((s->query.connid != NULL && s->query.connid->n > 0) || session_sysview_rewrites(s)) &&

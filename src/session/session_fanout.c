@@ -103,9 +103,12 @@ void session_fanout_free(struct session *s)
     free(f->lid_text);
     varstate_cmds_free(&f->setup);
     scatter_plan_free(&f->plan);
+    bool own = f->own_groups;
     free(f);
     s->groups->fanout = NULL;
     registry_set_fanout(&s->kill.reg, false);
+    if (own)
+        session_groups_free(s);
 }
 
 bool session_fanout_busy(const struct session *s)
@@ -241,6 +244,39 @@ static uint32_t prepare_read(struct session *s, const char *text, size_t len, co
     for (size_t g = 0; g < f->n; g++) {
         f->legs[g].text = f->plan.text;
         f->legs[g].text_len = f->plan.text_len;
+    }
+    return ROUTE_FANOUT;
+}
+
+uint32_t session_fanout_prepare_own(struct session *s, const char *text, size_t len)
+{
+    /* a session without shards has no s->groups: one for the fan-out's time */
+    bool made = s->groups == NULL;
+    if (made)
+        s->groups = calloc(1, sizeof(*s->groups));
+    struct fanout *f = s->groups != NULL ? fanout_new(s, FANOUT_READ) : NULL;
+    if (f != NULL)
+        f->own_groups = made;
+    char *t = f != NULL ? malloc(len + 1) : NULL;
+    if (t == NULL) {
+        if (f != NULL)
+            session_fanout_free(s);
+        else if (made)
+            session_groups_free(s);
+        session_mark_closing(s, END_NOMEM);
+        return s->route.primary;
+    }
+    memcpy(t, text, len);
+    t[len] = '\0';
+    f->plan.shape = SCATTER_CONCAT; /* one part: the answer as it is */
+    f->plan.text = t;
+    f->plan.text_len = len;
+    f->setup_state = true; /* in the session's schema, with its variables */
+    uint16_t home = fanout_cur_group(s);
+    for (size_t g = 0; g < f->n; g++) {
+        f->legs[g].skip = g != home;
+        f->legs[g].text = t;
+        f->legs[g].text_len = len;
     }
     return ROUTE_FANOUT;
 }

@@ -29,6 +29,11 @@ uint32_t session_fanout_prepare_joined(struct session *s, const char *text, size
 /* A statement for every group refused with `why` (a 1105's text), by
  * session_fanout_start as any refusal. ROUTE_FANOUT. */
 uint32_t session_fanout_refuse(struct session *s, const char *why);
+/* `text` (len bytes, copied) on one connection of the session's user and
+ * state to its group's primary, its answer the client's as it is (a read
+ * the session's own connection cannot run: session_sysview_elsewhere).
+ * ROUTE_FANOUT, or the primary when out of memory (the session closes). */
+uint32_t session_fanout_prepare_own(struct session *s, const char *text, size_t len);
 /* The fan-out just prepared answers a COM_STMT_EXECUTE: its merged rows
  * go to the client as binary rows (ps_text.h). */
 void session_fanout_binary(struct session *s);

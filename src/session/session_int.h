@@ -127,6 +127,11 @@ void command_abandon(struct session *s);
 void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags);
 void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags);
 void consume_packet(struct session *s, uint32_t len);
+/* session_route.c: a COM_QUERY or COM_STMT_PREPARE whose text halyard
+ * changes (CONNECTION_ID(), the process list...) goes out changed;
+ * command_elsewhere() readies its run on a second connection instead. */
+void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
+uint32_t command_elsewhere(struct session *s, const uint8_t *p, uint32_t len);
 char *dup_bytes(const void *p, size_t n);
 bool ensure_backend(struct session *s, uint32_t idx);
 bool plugin_is_native(const char *plugin, size_t len);

@@ -131,8 +131,10 @@ void session_pool_note(struct session *s)
         free(s->values.lid_unknown); /* an id of the session's own statement there */
         s->values.lid_unknown = NULL;
     }
-    if (s->query.cmd_xa != 0 && s->io.resp.err_code == 0)
+    if (s->query.cmd_xa != 0 && s->io.resp.err_code == 0) {
         bc->xa = s->query.cmd_xa > 0;
+        bc->xa_ended = s->query.cmd_xa == 2;
+    }
     /* A cursor's rows come by COM_STMT_FETCH, and FOUND_ROWS() counts
      * them all (the server has them at the EXECUTE), which halyard does not
      * see: the connection is kept for the next statement, as after

@@ -871,6 +871,7 @@ static void route_begin(struct session *s, uint8_t cmd, bool fits)
         s->query.connid->n = s->query.connid->n_connid = s->query.connid->nalias = 0;
     s->query.cmd_lid = false;
     s->query.cmd_xa = 0;
+    s->query.cmd_one = false;
     s->query.cmd_calc_found = false;
     s->query.cache_read = false;
 }
@@ -882,6 +883,30 @@ uint8_t session_stmt_class(const struct classify_result *r)
     return r->kind == CL_READ ? STMT_READ : STMT_OTHER;
 }
 
+/* Whether an XA statement is XA END or XA PREPARE (its first two words, as
+ * plain words): after its OK the transaction is IDLE or PREPARED, where the
+ * server reads no table but information_schema's (session_sysview.c). A
+ * comment between them reads as neither: the statement is then taken for
+ * one that leaves the state as it is. */
+static bool xa_ends_active(const char *t, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isspace((unsigned char)t[i]))
+        i++;
+    if (n - i < 2 || strncasecmp(t + i, "XA", 2) != 0)
+        return false;
+    i += 2;
+    size_t sp = i;
+    while (i < n && isspace((unsigned char)t[i]))
+        i++;
+    if (i == sp)
+        return false;
+    size_t w = i;
+    while (i < n && isalpha((unsigned char)t[i]))
+        i++;
+    return (i - w == 3 && strncasecmp(t + w, "END", 3) == 0) ||
+           (i - w == 7 && strncasecmp(t + w, "PREPARE", 7) == 0);
+}
 /* Classify the statement's text (p + 1, `avail` - 1 bytes) into *r, its
  * digest into *dg when wanted, and note what its end needs: what the pool
  * asks of its connection, the digest, the query log, the schema a USE
@@ -893,8 +918,12 @@ static size_t route_classify(struct session *s, const uint8_t *p, uint32_t avail
     classify((const char *)p + 1, avail - 1, s->route.lex_opts, r, want_digest ? dg : NULL);
     /* What pool_hold() asks of the connection it ran on (session_pool.c). */
     s->query.cmd_lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
+    s->query.cmd_one = r->nstmt == 1 && !(r->flags & CLF_MULTI);
     if (r->flags & CLF_XA)
-        s->query.cmd_xa = r->kind == CL_TXN_BEGIN ? 1 : r->kind == CL_TXN_END ? -1 : 0;
+        s->query.cmd_xa = r->kind == CL_TXN_BEGIN                                              ? 1
+                          : r->kind == CL_TXN_END                                              ? -1
+                          : s->query.cmd_one && xa_ends_active((const char *)p + 1, avail - 1) ? 2
+                                                                                               : 0;
     /* the classifier saw none of its words: the scan would find none */
     *words = r->lo_words ? text_words((const char *)p + 1, avail - 1) : 0;
     s->query.cmd_calc_found =
@@ -1466,4 +1495,84 @@ void session_global_answer(struct session *s, struct bconn *bc, enum internal_op
     s->route.global_at = 0;
     s->route.wait_idx = (int)s->route.primary;
     s->route.causal_check = false;
+}
+
+/* ---- the statement's text as it goes out ------------------------------ */
+
+/* The client's COM_QUERY or COM_STMT_PREPARE (whole at p) calls
+ * CONNECTION_ID(): it goes to s->conns.cur with the session's id there, the id
+ * of the handshake, whichever backend runs it (s->query.connid, from session_route()).
+ * A COM_QUERY that reads the process list or the status variables goes
+ * with derived tables in their place (session_sysview.c). The packet as it
+ * goes (its header written, *out its payload's bytes after the command's),
+ * or NULL: nothing to change, or out of memory (the session is closing). */
+static uint8_t *connid_packet(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                              size_t *out)
+{
+    static const struct classify_connid none = {0};
+    const struct classify_connid *cid = s->query.connid != NULL ? s->query.connid : &none;
+    bool sysview = cmd == COM_QUERY && session_sysview_rewrites(s);
+    /* FOUND_ROWS() and ROW_COUNT() are the session's previous statement's,
+     * which ran on another connection (or this one ran another session's
+     * since): halyard gives the values it saw (session_pool_prev_values).
+     * In a prepared statement's text they stay calls: an execution
+     * elsewhere runs a one-off statement with the values (session_ps.c). */
+    char num[3][CLASSIFY_CALL_VALUE_MAX + 1];
+    const char *value[CLASSIFY_CALL__COUNT] = {num[0], NULL, NULL};
+    snprintf(num[0], sizeof(num[0]), "%u", s->id);
+    if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {
+        value[CLASSIFY_CALL_FOUND_ROWS] = num[1];
+        value[CLASSIFY_CALL_ROW_COUNT] = num[2];
+    } else if (cid->n_connid == 0 && !sysview) {
+        return NULL; /* nothing to change */
+    }
+    size_t cap = classify_connid_bound(cid, len - 1);
+    uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + 1 + cap);
+    if (pkt == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return NULL;
+    }
+    pkt[MYSQL_HEADER_SIZE] = cmd;
+    size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, cid, value,
+                                      (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
+    if (sysview && !session_sysview_packet(s, &pkt, &n, (const char *)p + 1, len - 1)) {
+        free(pkt);
+        session_mark_closing(s, END_NOMEM);
+        return NULL;
+    }
+    mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
+    *out = n;
+    return pkt;
+}
+
+void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
+{
+    size_t n = 0;
+    uint8_t *pkt = connid_packet(s, cmd, p, len, &n);
+    if (pkt == NULL) {
+        if (s->state != SS_CLOSING)
+            command_forward(s, cmd, len, 0); /* nothing to change */
+        return;
+    }
+    consume_packet(s, len);
+    bool writes = s->query.cmd_writes;
+    command_send_own(s, cmd, pkt, MYSQL_HEADER_SIZE + 1 + n);
+    s->query.cmd_writes = writes;
+    free(pkt);
+}
+
+/* A read of the process list or the status tables that the session's
+ * connection cannot run (session_sysview_elsewhere): its text, rewritten as
+ * it would go there, runs on a second connection of the session's user and
+ * state (session_fanout_prepare_own). ROUTE_FANOUT, or the primary when out
+ * of memory (the session is closing). */
+uint32_t command_elsewhere(struct session *s, const uint8_t *p, uint32_t len)
+{
+    size_t n = 0;
+    uint8_t *pkt = connid_packet(s, COM_QUERY, p, len, &n);
+    uint32_t to = pkt != NULL
+                      ? session_fanout_prepare_own(s, (const char *)pkt + MYSQL_HEADER_SIZE + 1, n)
+                      : s->route.primary;
+    free(pkt);
+    return to;
 }

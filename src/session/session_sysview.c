@@ -113,6 +113,9 @@ struct session_sysview {
     bool peer_cut;        /* a row did not fit (a long INFO): the statement is refused */
     bool idle_done;       /* the idle sessions' rows were asked for (idle_sql) */
     uint64_t peer_failed; /* backends (idx < 64) whose rows could not be read */
+    /* The statement runs on a second connection (session_sysview_elsewhere):
+     * that connection's row is the statement's own, s->conns.cur's left out. */
+    bool leg;
 };
 
 /* ---- the columns of a server's process list, per worker -------------- */
@@ -169,6 +172,7 @@ void session_sysview_clear(struct session *s)
         s->query.sysview->active = false;
         s->query.sysview->show = SYSVIEW_SHOW_NONE;
         s->query.sysview->peer_use = false;
+        s->query.sysview->leg = false;
     }
 }
 
@@ -211,6 +215,15 @@ bool session_sysview_ids(const struct session *s)
 bool session_sysview_rewrites(const struct session *s)
 {
     return s->query.sysview != NULL && s->query.sysview->active && s->query.sysview->sc.n > 0;
+}
+
+bool session_sysview_elsewhere(struct session *s)
+{
+    const struct bconn *bc = s->conns.cur;
+    if (!session_sysview_rewrites(s) || bc == NULL || !bc->xa || !bc->xa_ended || !s->query.cmd_one)
+        return false;
+    s->query.sysview->leg = true;
+    return true;
 }
 
 static bool peers_ready(struct session *s);
@@ -346,14 +359,14 @@ static void put_literal(struct textbuf *t, const char *v)
  * ids in place of what the client wrote. Hex, so no sql_mode changes it;
  * INFO is the server's system character set (utf8mb3), as the server
  * shows it. */
-static void put_info(struct textbuf *t, const char *col, bool binary, uint32_t tid,
+static void put_info(struct textbuf *t, const char *col, bool binary, const char *tid,
                      const char *text, size_t len)
 {
-    if (tid == 0 || text == NULL) {
+    if (tid == NULL || text == NULL) {
         textbuf_printf(t, "%s", col);
         return;
     }
-    textbuf_printf(t, "CASE ID WHEN %u THEN %sX'", tid, binary ? "" : "CONVERT(");
+    textbuf_printf(t, "CASE ID WHEN %s THEN %sX'", tid, binary ? "" : "CONVERT(");
     for (size_t i = 0; i < len && !t->overflow; i++)
         textbuf_printf(t, "%02X", (unsigned char)text[i]);
     textbuf_printf(t, "'%s ELSE %s END AS %s", binary ? "" : " USING utf8mb3)", col, col);
@@ -361,7 +374,7 @@ static void put_info(struct textbuf *t, const char *col, bool binary, uint32_t t
 
 /* The process list's columns but ID, as `cols` names them (a comma
  * between two), INFO and INFO_BINARY put_info's. */
-static void put_cols(struct textbuf *t, const char *cols, uint32_t tid, const char *text,
+static void put_cols(struct textbuf *t, const char *cols, const char *tid, const char *text,
                      size_t len, uint64_t qid_base)
 {
     const char *p = cols;
@@ -777,11 +790,19 @@ static char *derived_processlist(struct session *s, const char *cols, const char
     struct textbuf t;
     textbuf_init(&t, SYSVIEW_TEXT_MAX);
     textbuf_printf(&t, "SELECT ");
-    size_t mapped = 0;
+    /* on a second connection (v->leg) the statement's own row is that
+     * connection's (CONNECTION_ID() there), shown as the session's */
+    uint32_t own = s->conns.cur != NULL ? s->conns.cur->login.thread_id : 0;
+    char tid[24] = "CONNECTION_ID()";
+    if (!v->leg)
+        snprintf(tid, sizeof(tid), "%u", own);
+    size_t mapped = v->leg;
     for (size_t i = 0; i < v->n_rows; i++)
         mapped += v->rows[i].session != 0;
     if (mapped > 0) {
         textbuf_printf(&t, "CASE ID");
+        if (v->leg)
+            textbuf_printf(&t, " WHEN CONNECTION_ID() THEN %u", s->id);
         for (size_t i = 0; i < v->n_rows; i++) {
             if (v->rows[i].session != 0)
                 textbuf_printf(&t, " WHEN %u THEN %u", v->rows[i].thread, v->rows[i].session);
@@ -793,13 +814,20 @@ static char *derived_processlist(struct session *s, const char *cols, const char
     textbuf_printf(&t, ", ");
     /* a replica's query ids as halyard shows them (sysview.h) */
     uint32_t home = s->conns.cur != NULL ? s->conns.cur->idx : s->route.primary;
-    put_cols(&t, cols, s->conns.cur != NULL ? s->conns.cur->login.thread_id : 0, text, len,
+    put_cols(&t, cols, own != 0 || v->leg ? tid : NULL, text, len,
              home != s->route.primary ? sysview_qid_encode(home, 0) : 0);
     textbuf_printf(&t, " FROM information_schema.PROCESSLIST");
-    /* left out: connections no session holds, and those of sessions whose
-     * row is the one of the backend where their statement runs */
+    /* left out: connections no session holds, those of sessions whose row
+     * is the one of the backend where their statement runs, and the
+     * session's own when the statement runs on a second one */
     const char *sep = " WHERE ID NOT IN (";
+    if (v->leg && own != 0) {
+        textbuf_printf(&t, "%s%u", sep, own);
+        sep = ", ";
+    }
     for (size_t i = 0; i < v->n_rows; i++) {
+        if (v->leg && v->rows[i].thread == own)
+            continue;
         if (v->rows[i].session == 0 || (v->peer_use && peer_has(v, v->rows[i].session))) {
             textbuf_printf(&t, "%s%u", sep, v->rows[i].thread);
             sep = ", ";
@@ -829,8 +857,10 @@ static char *derived_status(struct session *s, const char *table)
             textbuf_putc(&t, (char)toupper((unsigned char)*p));
         textbuf_printf(&t, "' THEN ");
         if (i == OV_THREADS) {
+            /* a second connection (v->leg) is the server's, not a client's */
             textbuf_printf(&t, "CAST(CAST(VARIABLE_VALUE AS SIGNED) - %llu + %llu AS CHAR)",
-                           (unsigned long long)v->hidden, (unsigned long long)v->elsewhere);
+                           (unsigned long long)(v->hidden + v->leg),
+                           (unsigned long long)v->elsewhere);
             continue;
         }
         override_value(s, i, value, sizeof(value));

@@ -22,6 +22,11 @@ bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uin
 bool session_sysview_ids(const struct session *s);
 /* Its text is rewritten when it goes out (session_sysview_text). */
 bool session_sysview_rewrites(const struct session *s);
+/* The statement, a single one whose derived tables the session's connection
+ * refuses (1399: an XA transaction IDLE or PREPARED there, where the server
+ * reads no table but information_schema's), runs on a second connection
+ * (session_fanout_prepare_own) with its text rewritten for it. */
+bool session_sysview_elsewhere(struct session *s);
 /* s->conns.cur is ready for it: true, or false when halyard reads the server's
  * process-list columns first (INT_SYSVIEW; the command runs again after). */
 bool session_sysview_ready(struct session *s);

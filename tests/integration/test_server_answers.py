@@ -8,7 +8,7 @@ import time
 import pytest
 
 from rawmysql import CLIENT_MULTI_STATEMENTS, DEFAULT_CAPS, ConnectionClosed, MySQLError, RawConn
-from util import APP_PASSWORD, APP_USER, mysql_native_hash
+from util import APP_PASSWORD, APP_USER, mysql_native_hash, schema_with_table
 
 
 def login(port, user=APP_USER, password=APP_PASSWORD):
@@ -247,3 +247,47 @@ def test_one_shot_set_transaction_outlives_an_information_schema_read(halyard, c
             c.close()
     assert out[0][3][2] == [("ok", 0x2003)]  # the server's: a read-only transaction
     assert out[1] == out[0]
+
+
+XA_READS = [
+    "SELECT COUNT(*) > 0 FROM information_schema.PROCESSLIST",
+    "SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()",
+    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()",
+    "SELECT COUNT(*) > 0 FROM information_schema.SESSION_STATUS",
+    "SELECT VARIABLE_VALUE > 0 FROM information_schema.GLOBAL_STATUS "
+    "WHERE VARIABLE_NAME = 'THREADS_CONNECTED'",
+]
+
+
+@pytest.mark.parametrize("prepare", [False, True])
+@pytest.mark.parametrize("read", XA_READS)
+def test_views_read_in_xa_idle_and_prepared(halyard, cluster, read, prepare):
+    """In XA IDLE (after XA END) and XA PREPARED the server answers a read
+    of information_schema's process list and status tables, and refuses
+    any other table (1399): halyard's rewrite of those reads is a derived
+    table, which the server refuses there, so the read runs on a second
+    connection of the session's user. The XA transaction is untouched:
+    XA COMMIT commits its row, directly as through halyard."""
+    db = schema_with_table(cluster, "hy_sa_xa", "v INT")
+    steps = ["XA START 'hy_sa'", f"INSERT INTO {db}.t (v) VALUES (47)", "XA END 'hy_sa'"]
+    if prepare:
+        steps.append("XA PREPARE 'hy_sa'")
+    steps += [read, "XA COMMIT 'hy_sa'" + ("" if prepare else " ONE PHASE"),
+              f"SELECT COUNT(*) FROM {db}.t WHERE v = 47"]
+    out = []
+    for port in (cluster.primary_port, halyard.port):
+        cluster.sql(0, f"DELETE FROM {db}.t")
+        c = login(port)
+        try:
+            out.append([answer(c, sql) for sql in steps])
+        finally:
+            c.close()
+            try:  # what is left, prepared or not, held its row's lock
+                cluster.sql(0, "XA ROLLBACK 'hy_sa'")
+            except Exception:
+                pass
+    d, h = out
+    i = steps.index(read)
+    assert d[i][0][0] == "rows", d  # the server answers it
+    assert d[-1] == [("rows", [("1",)])], d
+    assert h == d, (h, d)

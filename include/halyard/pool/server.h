@@ -106,6 +106,7 @@ struct bconn {
     uint32_t lid_epoch; /* the owner's lid_epoch it was last brought to (session.h) */
     bool diag_dirty;    /* its last answer left warnings or was an error */
     bool xa;            /* an XA transaction began here and has not ended */
+    bool xa_ended;      /* and it is IDLE or PREPARED (XA END, XA PREPARE answered) */
     bool parked;        /* an XA branch of a group the session left (session_xa.c): not in
                          * the owner's slots, idx and be are its group's */
     bool found_rows;    /* its last statement used SQL_CALC_FOUND_ROWS */

@@ -305,7 +305,9 @@ struct sess_query {
     uint8_t stmt_len;
     int set_option;       /* COM_SET_OPTION in flight: its option, else -1 */
     bool cmd_lid;         /* it reads or sets LAST_INSERT_ID() */
-    int8_t cmd_xa;        /* it begins (1) or ends (-1) an XA transaction */
+    int8_t cmd_xa;        /* it begins (1) or ends (-1) an XA transaction, or ends its
+                           * active part (2: XA END or XA PREPARE alone) */
+    bool cmd_one;         /* it is one statement (COM_QUERY's text) */
     bool cmd_calc_found;  /* it uses SQL_CALC_FOUND_ROWS */
     int8_t cmd_locks;     /* LOCK TABLES (1), or what releases them (-1) */
     bool cmd_clears_diag; /* it clears the diagnostics area */
