@@ -81,7 +81,6 @@
 #include "session_limits.h"
 #include "session_begin.h"
 #include "session_cache.h"
-#include "session_colmeta.h"
 #include "session_diag.h"
 #include "session_fanout.h"
 #include "session_inflight.h"
@@ -1385,17 +1384,16 @@ bool down_parse(struct session *s)
             if (s->io.resp_done)
                 continue;
         }
-        if (session_groups(s)->xa_piped) { /* the XA START sent with the statement answers first */
-            int xr = session_xa_start_answer(s, len);
-            if (xr < 0)
-                return true;
-            if (xr > 0)
-                continue;
-        }
-        int64_t tl = session_track_peek(s, len); /* an OK: before all else reads it */
-        if (tl < 0)
+        switch (session_hooks_filter_head(s, &len)) { /* the features' (session_hooks.c) */
+        case HOOK_PASS:
+            break;
+        case HOOK_TAKEN:
+            continue;
+        case HOOK_BROKEN:
+            return answer_broken(s);
+        case HOOK_WAIT:
             return true;
-        len = (uint32_t)tl;
+        }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture = false, track = false, err = false;
         if (s->query.internal != INT_NONE) {
@@ -1419,21 +1417,16 @@ bool down_parse(struct session *s)
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
             return true;
         uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
-        switch (meta_down(s, len)) { /* session_colmeta.c: CACHE_METADATA */
-        case META_WAIT:
-            return true;
-        case META_DONE:
-            continue;
-        case META_BROKEN:
-            return answer_broken(s);
-        case META_PASS:
+        switch (session_hooks_filter(s, len)) { /* the features' (session_hooks.c) */
+        case HOOK_PASS:
             break;
-        }
-        int sv = session_sysview_row(s, len); /* SHOW PROCESSLIST, SHOW STATUS */
-        if (sv < 0)
-            return true;
-        if (sv > 0)
+        case HOOK_TAKEN:
             continue;
+        case HOOK_BROKEN:
+            return answer_broken(s);
+        case HOOK_WAIT:
+            return true;
+        }
         if (s->prep.ps_new != NULL && s->query.cmd == COM_STMT_PREPARE &&
             s->query.internal == INT_NONE && len > 0 && pl[0] == MYSQL_OK && s->io.rdown.seq == 1)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */

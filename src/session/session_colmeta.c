@@ -50,7 +50,7 @@ static struct pstmt *meta_stmt(struct session *s)
 }
 
 /* A COM_STMT_PREPARE's column definitions start at down.scan. */
-static enum meta_rc meta_prepare_cols(struct session *s, struct pstmt *st)
+static enum hook_verdict meta_prepare_cols(struct session *s, struct pstmt *st)
 {
     struct stream *down = &s->io.down;
     struct colmeta_scan sc;
@@ -58,12 +58,12 @@ static enum meta_rc meta_prepare_cols(struct session *s, struct pstmt *st)
                                            s->io.resp.prep_cols, down->b->cap, &sc);
     if (cr == COLMETA_MORE) {
         s->io.down_flush = down->head < down->scan;
-        return META_WAIT;
+        return HOOK_WAIT;
     }
     st->meta.known = cr == COLMETA_OK;
     if (st->meta.known)
         memcpy(st->meta.sig, sc.sig, COLMETA_SIG_LEN);
-    return META_PASS;
+    return HOOK_PASS;
 }
 
 /* Write the client's column count packet (`count`, `len` bytes, and the
@@ -80,12 +80,12 @@ static void meta_count_write(struct session *s, uint32_t at, const uint8_t *coun
  * before it one byte back (or what follows one byte on), or, when the
  * definitions are left out, at the end of the bytes they leave free; from
  * conn.out only when the buffer is full from its first byte. */
-static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t len)
+static enum hook_verdict meta_colcount(struct session *s, struct pstmt *st, uint32_t len)
 {
     struct stream *down = &s->io.down;
     uint8_t *base = down->b->data;
     if (len == 0 || len > 9)
-        return META_BROKEN; /* no lenenc integer is that long */
+        return HOOK_BROKEN; /* no lenenc integer is that long */
     uint8_t count[9];
     memcpy(count, base + down->scan + MYSQL_HEADER_SIZE, len);
     struct mysql_rd rd;
@@ -103,17 +103,17 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
                                down->b->cap - at, &sc);
         if (cr == COLMETA_MORE) {
             s->io.down_flush = down->head < down->scan; /* then the buffer can be compacted */
-            return META_WAIT;
+            return HOOK_WAIT;
         }
     }
     bool skip = cr == COLMETA_OK && colmeta_skip(&st->meta, sc.sig);
     bool from_out = !skip && down->head == 0 && down->tail == down->b->cap;
     if (from_out && (down->head < down->scan || conn_has_local(&s->client))) {
         s->io.down_flush = down->head < down->scan;
-        return META_WAIT;
+        return HOOK_WAIT;
     }
     if (mysql_resp_feed(&s->io.resp, count, len) == MYSQL_RESP_BAD)
-        return META_BROKEN;
+        return HOOK_BROKEN;
     if (mine) {
         st->meta.known = cr == COLMETA_OK;
         if (st->meta.known)
@@ -129,7 +129,7 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
         down->head = down->scan;
         s->io.down_sent = true;
         send_local(s, pkt, n);
-        return META_DONE;
+        return HOOK_TAKEN;
     }
     if (!skip) {
         if (down->head > 0) {
@@ -145,14 +145,14 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
         if (s->query.cache != NULL) /* the query cache keeps what the client gets */
             session_cache_packet(s, base + down->scan + MYSQL_HEADER_SIZE, len + 1, true);
         relay_down_take(&s->io.rdown, down, len + 1, MYSQL_RESP_MORE);
-        return META_DONE;
+        return HOOK_TAKEN;
     }
     /* The client has these: the tracker reads them, the client does not. */
     const uint8_t *p = base + down->scan + at;
     for (uint64_t i = 0; i < cols; i++) {
         uint32_t dlen = mysql_hdr_len(p);
         if (mysql_resp_feed(&s->io.resp, p + MYSQL_HEADER_SIZE, dlen) == MYSQL_RESP_BAD)
-            return META_BROKEN;
+            return HOOK_BROKEN;
         p += MYSQL_HEADER_SIZE + dlen;
     }
     /* The count packet goes at the end of what it and they took; what is
@@ -166,16 +166,16 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
         session_cache_packet(s, base + down->scan + MYSQL_HEADER_SIZE, len + 1, true);
     relay_down_take(&s->io.rdown, down, len + 1, MYSQL_RESP_MORE);
     s->io.rdown.shift = (uint8_t)(s->io.rdown.shift + cols);
-    return META_DONE;
+    return HOOK_TAKEN;
 }
 
-enum meta_rc meta_colcount_at(struct session *s, uint32_t len)
+enum hook_verdict meta_colcount_at(struct session *s, uint32_t len)
 {
     return meta_colcount(s, meta_stmt(s), len);
 }
 
-enum meta_rc meta_prepare_at(struct session *s)
+enum hook_verdict meta_prepare_at(struct session *s)
 {
     struct pstmt *st = meta_stmt(s);
-    return st != NULL ? meta_prepare_cols(s, st) : META_PASS;
+    return st != NULL ? meta_prepare_cols(s, st) : HOOK_PASS;
 }

@@ -10,30 +10,26 @@
 #include "session_int.h"
 
 /* ---- session_colmeta.c: MARIADB_CLIENT_CACHE_METADATA toward the client */
-enum meta_rc {
-    META_PASS,   /* nothing to do here: the packet goes on as it is */
-    META_WAIT,   /* wait: for more bytes, or for what is before it to go out */
-    META_DONE,   /* handled: the packet (and any definitions left out) consumed */
-    META_BROKEN, /* the tracker says the backend broke the protocol */
-};
 /* meta_down's two cases (session_colmeta.c): a result set's column count
  * at down.scan (`len` bytes), and a COM_STMT_PREPARE's first column
  * definition. */
-enum meta_rc meta_colcount_at(struct session *s, uint32_t len);
-enum meta_rc meta_prepare_at(struct session *s);
-/* down_parse, each packet (`len` bytes at down.scan) before the tracker
- * reads it. Inline: most packets are neither case, and each answer's
- * packets all pass here. */
-static inline enum meta_rc meta_down(struct session *s, uint32_t len)
+enum hook_verdict meta_colcount_at(struct session *s, uint32_t len);
+enum hook_verdict meta_prepare_at(struct session *s);
+/* The answer's packet filter (the hook table's colmeta row) for the packet
+ * (payload `len`) at down.scan: HOOK_TAKEN when it was a column count, now
+ * relayed as the client's (with metadata_follows, and the definitions it
+ * holds left out), HOOK_BROKEN when that count is malformed. Inline: most
+ * packets are neither case, and each answer's packets all pass here. */
+static inline enum hook_verdict meta_down(struct session *s, uint32_t len)
 {
     if (!(s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA) || s->query.internal != INT_NONE)
-        return META_PASS;
+        return HOOK_PASS;
     const uint8_t *p = s->io.down.b->data + s->io.down.scan + MYSQL_HEADER_SIZE;
     if (mysql_resp_colcount_next(&s->io.resp, p, len))
         return meta_colcount_at(s, len);
     if (s->query.cmd == COM_STMT_PREPARE && mysql_resp_prep_cols_first(&s->io.resp))
         return meta_prepare_at(s);
-    return META_PASS;
+    return HOOK_PASS;
 }
 
 #endif /* HALYARD_SESSION_COLMETA_H */

@@ -242,6 +242,14 @@ struct hook_packet {
     bool row;              /* on_fed: the tracker counted it as a row */
     enum mysql_resp_rc rc; /* on_fed: the tracker's verdict on it */
 };
+/* A packet filter's verdict on a packet of the answer: the first that is
+ * not HOOK_PASS is the point's, and the filters after it do not run. */
+enum hook_verdict {
+    HOOK_PASS,   /* not the filter's: the packet goes on as it is */
+    HOOK_WAIT,   /* for more bytes, or for what is before it to go out */
+    HOOK_TAKEN,  /* the filter consumed it (answered, rewrote, left it out) */
+    HOOK_BROKEN, /* the backend broke the protocol: the answer is broken */
+};
 struct session_hooks {
     const char *name;                    /* the feature, for a reader */
     void (*on_begin)(struct session *s); /* command_begin: the command goes to its backend */
@@ -249,6 +257,12 @@ struct session_hooks {
      * on_packet, on_fed) may act on the answer expected now; down_parse
      * runs none of them when no feature says so, a branch a packet */
     bool (*attached)(const struct session *s);
+    /* down_parse, each packet of the answer once its header is in, before
+     * anything reads it: a filter may rewrite it in place, and *len with it */
+    enum hook_verdict (*filter_head)(struct session *s, uint32_t *len);
+    /* down_parse, each packet once its first bytes (all of it, when
+     * wants_whole) are in, before the tracker reads it */
+    enum hook_verdict (*filter)(struct session *s, uint32_t len);
     /* down_parse, each packet of the answer: whether the feature reads it
      * whole (it waits until all of it is in, when it fits the buffer) */
     bool (*wants_whole)(const struct session *s);
@@ -267,6 +281,8 @@ struct session_hooks {
 void session_hooks_begin(struct session *s);
 bool session_hooks_attached(const struct session *s);
 bool session_hooks_wants_whole(const struct session *s);
+enum hook_verdict session_hooks_filter_head(struct session *s, uint32_t *len);
+enum hook_verdict session_hooks_filter(struct session *s, uint32_t len);
 void session_hooks_packet(struct session *s, const struct hook_packet *pk);
 void session_hooks_fed(struct session *s, const struct hook_packet *pk);
 void session_hooks_done(struct session *s);

@@ -1000,15 +1000,15 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
 
 /* SHOW PROCESSLIST's rows end at down.scan: the rows read on other
  * backends go before the end, whose sequence id and every later one's go
- * up by as many. 0 once they are sent (the end goes on as it is), -1 when
- * what is before the end must go first. */
-static int peer_rows_send(struct session *s)
+ * up by as many. HOOK_PASS once they are sent (the end goes on as it
+ * is), HOOK_WAIT when what is before the end must go first. */
+static enum hook_verdict peer_rows_send(struct session *s)
 {
     struct session_sysview *v = s->query.sysview;
     struct stream *st = &s->io.down;
     if (st->head < st->scan) {
         s->io.down_flush = true;
-        return -1;
+        return HOOK_WAIT;
     }
     uint8_t seq = s->io.rdown.seq;
     size_t k = 0;
@@ -1023,46 +1023,46 @@ static int peer_rows_send(struct session *s)
     if (conn_send_local(&s->client, s->w->loop, &s->w->pool, v->peer_text.data, v->peer_text.len) !=
         HY_OK)
         session_mark_closing(s, END_CLIENT_ERROR);
-    return 0;
+    return HOOK_PASS;
 }
 
-int session_sysview_row(struct session *s, uint32_t len)
+enum hook_verdict session_sysview_row(struct session *s, uint32_t len)
 {
     struct session_sysview *v = s->query.sysview;
     struct stream *st = &s->io.down;
     if (v == NULL || v->show == SYSVIEW_SHOW_NONE || s->query.internal != INT_NONE ||
         s->query.cmd != COM_QUERY || s->io.resp.results != 1 || len == 0 ||
         len + MYSQL_HEADER_SIZE > st->b->cap)
-        return 0;
+        return HOOK_PASS;
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len) {
         s->io.down_flush = st->head < st->scan; /* room for the rest, once that is out */
-        return -1;
+        return HOOK_WAIT;
     }
     const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
     if (v->show == SYSVIEW_SHOW_PROCESSLIST && v->peer_use && v->n_peer_ids > 0 &&
         mysql_resp_rows_end_next(&s->io.resp, pl, len))
         return peer_rows_send(s);
     if (!mysql_resp_row_next(&s->io.resp, pl, len))
-        return 0;
+        return HOOK_PASS;
     uint8_t pkt[MYSQL_HEADER_SIZE + 2 * OV_VALUE_MAX + 64];
     size_t n = row_fix(s, pl, len, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
     if (n == SIZE_MAX)
-        return 0;
+        return HOOK_PASS;
     if (st->head < st->scan) {
         s->io.down_flush = true; /* what is before it goes first */
-        return -1;
+        return HOOK_WAIT;
     }
     (void)mysql_resp_feed(&s->io.resp, pl, len); /* a row: counted */
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
     if (n == 0) {
         s->io.rdown.shift++; /* left out: the packets after it follow on */
-        return 1;
+        return HOOK_TAKEN;
     }
     mysql_hdr_write(pkt, (uint32_t)n, s->io.rdown.seq);
     if (conn_send_local(&s->client, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) != HY_OK)
         session_mark_closing(s, END_CLIENT_ERROR);
-    return 1;
+    return HOOK_TAKEN;
 }
 
 void session_sysview_free(struct session *s)

@@ -52,10 +52,11 @@ void session_sysview_begin(struct session *s);
  * memory. */
 bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
                             size_t orig_len);
-/* down_parse(): the packet (payload `len`) at down.scan: 0 to pass it,
- * 1 when halyard sent its own in place (or left it out), -1 to wait (more
- * bytes, or what is before it to go out first). */
-int session_sysview_row(struct session *s, uint32_t len);
+/* The answer's packet filter (session_hooks.c) for the packet (payload
+ * `len`) at down.scan: HOOK_PASS to pass it, HOOK_TAKEN when halyard sent
+ * its own in place (or left it out), HOOK_WAIT to wait (more bytes, or
+ * what is before it to go out first). */
+enum hook_verdict session_sysview_row(struct session *s, uint32_t len);
 void session_sysview_free(struct session *s);
 void session_sysview_thread_exit(void);
 

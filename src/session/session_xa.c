@@ -709,41 +709,41 @@ bool session_xa_branch_ready(struct session *s, struct bconn *bc)
     return false;
 }
 
-int session_xa_start_answer(struct session *s, uint32_t len)
+enum hook_verdict session_xa_start_answer(struct session *s, uint32_t len)
 {
     struct session_xa *x = s->groups->xa;
     struct stream *st = &s->io.down;
     s->groups->xa_piped = false;
     if (x == NULL || x->piped == 0 || s->query.internal != INT_NONE)
-        return 0;
+        return HOOK_PASS;
     size_t i = x->piped - 1;
     struct xa_branch *b = &x->br[i];
     x->piped = 0;
     if (len + MYSQL_HEADER_SIZE > st->b->cap)
-        return 0; /* not START's: it is short */
+        return HOOK_PASS; /* not START's: it is short */
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len) {
         s->groups->xa_piped = true; /* again once it is whole */
         x->piped = i + 1;
-        return -1;
+        return HOOK_WAIT;
     }
     const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
     struct mysql_ok ok;
     if (len > 0 && pl[0] == MYSQL_OK && mysql_ok_decode(pl, len, s->io.resp.caps, &ok) == HY_OK) {
         b->st = XB_ACTIVE;
         if (!(ok.status & SERVER_MORE_RESULTS_EXISTS))
-            return 0; /* the statement was empty: this OK is the answer */
+            return HOOK_PASS; /* the statement was empty: this OK is the answer */
         /* START's OK, not the client's: left out, the statement's answer
          * goes on with its sequence ids lowered by one */
         st->scan += MYSQL_HEADER_SIZE + len;
         st->head = st->scan;
         s->io.rdown.shift++;
-        return 1;
+        return HOOK_TAKEN;
     }
     struct mysql_err e = {0};
     if (len == 0 || pl[0] != MYSQL_ERR || mysql_err_decode(pl, len, &e) != HY_OK) {
         /* neither: not what a server answers to XA START */
         b->st = XB_ACTIVE;
-        return 0;
+        return HOOK_PASS;
     }
     /* START failed: the server ran nothing after it (a multi-statement
      * stops at its first error). The branch never began: forgotten, the
@@ -761,7 +761,7 @@ int session_xa_start_answer(struct session *s, uint32_t len)
     s->io.resp.err_code = ER_UNKNOWN_ERROR;
     session_err_custom(s, s->io.rdown.seq, 1105, "HY000", msg);
     s->io.resp_done = true;
-    return 1;
+    return HOOK_TAKEN;
 }
 
 /* Test only: HALYARD_TEST_XA_FAILPOINT = "start-fails" makes every XA

@@ -43,11 +43,13 @@ void session_xa_failed(struct session *s, const char *why); /* INT_XA's connecti
 /* bconn_close() of a connection holding a branch (bc->xa). */
 void session_xa_gone(struct session *s, struct bconn *bc);
 /* The first packet (payload `len`, at down.scan) of an answer whose
- * command went with its branch's XA START (s->groups->xa_piped): -1 to wait for
- * more bytes, 1 when it was START's answer, taken out of `down` (an OK:
- * the statement's answer follows; an ERR: the statement did not run, the
- * client has halyard's ERR, the answer is done), 0 to parse it as usual. */
-int session_xa_start_answer(struct session *s, uint32_t len);
+ * command went with its branch's XA START (s->groups->xa_piped), the
+ * answer's packet filter (session_hooks.c): HOOK_WAIT for more bytes,
+ * HOOK_TAKEN when it was START's answer, taken out of `down` (an OK: the
+ * statement's answer follows; an ERR: the statement did not run, the
+ * client has halyard's ERR, the answer is done), HOOK_PASS to parse it as
+ * usual. */
+enum hook_verdict session_xa_start_answer(struct session *s, uint32_t len);
 /* Whether bc holds a branch whose answer to a posted step is still to be
  * read (its readability is not a close). */
 bool session_xa_awaits(const struct session *s, const struct bconn *bc);
