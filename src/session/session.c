@@ -83,7 +83,6 @@
 #include "session_cache.h"
 #include "session_diag.h"
 #include "session_fanout.h"
-#include "session_inflight.h"
 #include "session_kill.h"
 #include "session_login.h"
 #include "session_pool.h"
@@ -969,11 +968,13 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     bool rewrite =
         ((s->query.connid != NULL && s->query.connid->n > 0) || session_sysview_rewrites(s)) &&
         (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && c->fits;
-    session_replay_sent(s, cmd, c->p, c->len, c->fits, rewrite);
+    struct hook_cmd hc = {
+        .p = c->p, .len = c->len, .idx = idx, .cmd = cmd, .fits = c->fits, .rewritten = rewrite};
+    session_hooks_send(s, &hc); /* the features' (session_hooks.c) */
     if (rewrite)
         command_forward_connid(s, cmd, c->p, c->len);
-    else if (s->inflight == NULL || !session_inflight_send(s, cmd, c->p, c->len, c->fits, idx))
-        command_forward(s, cmd, c->len, exec_flags); /* else sent with its mark */
+    else if (session_hooks_filter_up(s, &hc) == HOOK_PASS)
+        command_forward(s, cmd, c->len, exec_flags); /* else a feature sent it */
     return NEXT_STOP;
 }
 

@@ -141,6 +141,27 @@ static void replay_packet(struct session *s, const struct hook_packet *pk)
         session_replay_packet(s, pk->pl, pk->len, pk->whole);
 }
 
+/* A statement halyard rewrote goes without the mark. */
+static void inflight_send(struct session *s, const struct hook_cmd *hc)
+{
+    if (hc->rewritten && s->inflight != NULL)
+        session_inflight_unmarked(s);
+}
+
+/* The statement goes with its mark, when it is a write to mark. */
+static enum hook_verdict inflight_filter_up(struct session *s, const struct hook_cmd *hc)
+{
+    if (s->inflight != NULL && session_inflight_send(s, hc->cmd, hc->p, hc->len, hc->fits, hc->idx))
+        return HOOK_TAKEN;
+    return HOOK_PASS;
+}
+
+/* The statement kept in the record, to run again. */
+static void replay_send(struct session *s, const struct hook_cmd *hc)
+{
+    session_replay_sent(s, hc->cmd, hc->p, hc->len, hc->fits, hc->rewritten);
+}
+
 static void inflight_settled(struct session *s)
 {
     if (s->inflight != NULL)
@@ -185,8 +206,13 @@ static const struct session_hooks hooks[] = {
      .on_close = session_fanout_free},
     {.name = "begin", .on_reset = session_begin_forget},
     {.name = "groups", .on_close = session_groups_free},
-    {.name = "inflight", .on_settled = inflight_settled, .on_close = session_inflight_free},
+    {.name = "inflight",
+     .on_send = inflight_send,
+     .filter_up = inflight_filter_up, /* resolve_in_flight_writes' mark */
+     .on_settled = inflight_settled,
+     .on_close = session_inflight_free},
     {.name = "replay",
+     .on_send = replay_send,
      .attached = replay_attached,
      .wants_whole = replay_whole,
      .on_packet = replay_packet,
@@ -208,6 +234,22 @@ static const struct session_hooks hooks[] = {
         if (hooks[i_].point != NULL)                                                               \
             hooks[i_].point(__VA_ARGS__);                                                          \
     } while (0)
+
+void session_hooks_send(struct session *s, const struct hook_cmd *hc)
+{
+    HOOKS_RUN(on_send, s, hc);
+}
+
+enum hook_verdict session_hooks_filter_up(struct session *s, const struct hook_cmd *hc)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].filter_up != NULL) {
+        enum hook_verdict v = hooks[i].filter_up(s, hc);
+        if (v != HOOK_PASS)
+            return v;
+    }
+    return HOOK_PASS;
+}
 
 void session_hooks_begin(struct session *s)
 {

@@ -16,7 +16,7 @@ void session_inflight_note(struct session *s, const struct classify_result *r, c
  * caller sends nothing). */
 bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                            bool fits, uint32_t idx);
-/* The statement went as halyard rewrote it (session_replay_sent): unmarked. */
+/* The statement went as halyard rewrote it (the on_send hook): unmarked. */
 void session_inflight_unmarked(struct session *s);
 /* The open transaction was replayed on another connection (session_replay.c):
  * its statements there went unmarked, so its COMMIT is left unresolved. */

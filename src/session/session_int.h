@@ -250,8 +250,22 @@ enum hook_verdict {
     HOOK_TAKEN,  /* the filter consumed it (answered, rewrote, left it out) */
     HOOK_BROKEN, /* the backend broke the protocol: the answer is broken */
 };
+/* A client's command as next_forward sends it to backend idx. */
+struct hook_cmd {
+    const uint8_t *p; /* its payload, at up.scan (the first bytes only when !fits) */
+    uint32_t len;     /* the payload's length */
+    uint32_t idx;     /* the backend */
+    uint8_t cmd;
+    bool fits;      /* all of it is at p */
+    bool rewritten; /* it goes with other text than the client's */
+};
 struct session_hooks {
-    const char *name;                    /* the feature, for a reader */
+    const char *name; /* the feature, for a reader */
+    /* next_forward: the command goes to s->conns.cur now */
+    void (*on_send)(struct session *s, const struct hook_cmd *hc);
+    /* next_forward, then, for a command not rewritten: HOOK_TAKEN when the
+     * feature sent it itself (the cycle sends nothing) */
+    enum hook_verdict (*filter_up)(struct session *s, const struct hook_cmd *hc);
     void (*on_begin)(struct session *s); /* command_begin: the command goes to its backend */
     /* answer_expect: whether the feature's per-packet hooks (wants_whole,
      * on_packet, on_fed) may act on the answer expected now; down_parse
@@ -278,6 +292,8 @@ struct session_hooks {
     void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
     void (*on_close)(struct session *s);   /* session_free: free what the feature holds */
 };
+void session_hooks_send(struct session *s, const struct hook_cmd *hc);
+enum hook_verdict session_hooks_filter_up(struct session *s, const struct hook_cmd *hc);
 void session_hooks_begin(struct session *s);
 bool session_hooks_attached(const struct session *s);
 bool session_hooks_wants_whole(const struct session *s);

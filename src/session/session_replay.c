@@ -201,8 +201,6 @@ void session_replay_note(struct session *s, const struct classify_result *r, con
 void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,
                          bool rewritten)
 {
-    if (rewritten && s->inflight != NULL) /* resolve_in_flight_writes: sent without a mark */
-        session_inflight_unmarked(s);
     struct sess_replay *rp = s->replay;
     if (rp == NULL || rp->phase != RP_RECORD)
         return;

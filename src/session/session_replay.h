@@ -16,7 +16,7 @@ enum { REPLAY_NO = 0, REPLAY_STOP };
  * `fits`): whether it may run again (route_statement). */
 void session_replay_note(struct session *s, const struct classify_result *r, const uint8_t *p,
                          uint32_t len, bool fits);
-/* The client's command `p` goes to s->conns.cur (next_forward); `rewritten`:
+/* The client's command `p` goes to s->conns.cur (the on_send hook); `rewritten`:
  * with other text than the client's. */
 void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,
                          bool rewritten);
