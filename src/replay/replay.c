@@ -17,20 +17,21 @@
 void replay_init(struct replay_log *l, size_t max, bool result_only)
 {
     memset(l, 0, sizeof(*l));
+    textbuf_init(&l->buf, max);
     l->max = max;
     l->result_only = result_only;
 }
 
 void replay_reset(struct replay_log *l)
 {
-    l->used = 0;
+    textbuf_reset(&l->buf);
     l->n = 0;
     l->over = false;
 }
 
 void replay_free(struct replay_log *l)
 {
-    free(l->buf);
+    textbuf_free(&l->buf);
     free(l->st);
     replay_init(l, l->max, l->result_only);
 }
@@ -38,11 +39,9 @@ void replay_free(struct replay_log *l)
 /* Past the bound or refused: nothing more is kept, and what was is freed. */
 void replay_refuse(struct replay_log *l)
 {
-    free(l->buf);
+    textbuf_free(&l->buf);
     free(l->st);
-    l->buf = NULL;
     l->st = NULL;
-    l->used = l->cap = 0;
     l->n = l->n_cap = 0;
     l->over = true;
 }
@@ -51,21 +50,9 @@ hy_status_t replay_add(struct replay_log *l, const uint8_t *pkt, uint32_t len)
 {
     if (l->over)
         return HY_OK;
-    if (len == 0 || len > l->max || l->used > l->max - len) {
+    if (len == 0 || len > l->max || l->buf.len > l->max - len) {
         replay_refuse(l);
         return HY_OK;
-    }
-    if (l->used + len > l->cap) {
-        size_t cap = l->cap == 0 ? 1024 : l->cap;
-        while (cap < l->used + len)
-            cap *= 2;
-        uint8_t *b = realloc(l->buf, cap);
-        if (b == NULL) {
-            replay_refuse(l);
-            return HY_NOMEM;
-        }
-        l->buf = b;
-        l->cap = cap;
     }
     if (l->n == l->n_cap) {
         uint32_t n = l->n_cap == 0 ? 16 : l->n_cap * 2;
@@ -77,9 +64,13 @@ hy_status_t replay_add(struct replay_log *l, const uint8_t *pkt, uint32_t len)
         l->st = st;
         l->n_cap = n;
     }
-    memcpy(l->buf + l->used, pkt, len);
-    l->st[l->n] = (struct replay_stmt){.off = l->used, .len = len};
-    l->used += len;
+    size_t off = l->buf.len;
+    textbuf_append(&l->buf, pkt, len);
+    if (l->buf.overflow) { /* within max (above): out of memory */
+        replay_refuse(l);
+        return HY_NOMEM;
+    }
+    l->st[l->n] = (struct replay_stmt){.off = off, .len = len};
     l->n++;
     return HY_OK;
 }
@@ -99,7 +90,7 @@ void replay_pop(struct replay_log *l)
     if (l->over || l->n == 0 || l->st[l->n - 1].answered)
         return;
     l->n--;
-    l->used = l->st[l->n].off;
+    textbuf_truncate(&l->buf, l->st[l->n].off);
 }
 
 bool replay_keep_last(struct replay_log *l)
@@ -107,11 +98,11 @@ bool replay_keep_last(struct replay_log *l)
     if (l->over || l->n == 0 || !l->st[l->n - 1].answered)
         return false;
     struct replay_stmt last = l->st[l->n - 1];
-    memmove(l->buf, l->buf + last.off, last.len);
+    memmove(l->buf.data, l->buf.data + last.off, last.len);
     last.off = 0;
     l->st[0] = last;
     l->n = 1;
-    l->used = last.len;
+    textbuf_truncate(&l->buf, last.len);
     return true;
 }
 
@@ -129,7 +120,7 @@ bool replay_stmt(const struct replay_log *l, uint32_t i, const uint8_t **pkt, ui
 {
     if (l->over || i >= l->n)
         return false;
-    *pkt = l->buf + l->st[i].off;
+    *pkt = (const uint8_t *)l->buf.data + l->st[i].off;
     *len = l->st[i].len;
     return true;
 }

@@ -60,6 +60,7 @@
 #include "halyard/sql/ps_text.h"
 #include "halyard/sql/pstmt.h"
 #include "halyard/protocol/mysql_proto.h"
+#include "halyard/core/textbuf.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/sql/varstate.h"
@@ -99,10 +100,8 @@ struct session_cache {
     size_t key_len;
     struct cache_sql tables;
     int ttl_ms;
-    int64_t max_bytes;
     uint32_t rule;
-    uint8_t *data;
-    size_t len, cap;
+    struct textbuf ans; /* the answer as the client gets it, up to the rule's max_result_bytes */
     bool too_big;
     /* the COM_STMT_PREPARE being routed: 1 + its cache rule, 0 = none */
     uint32_t ps_rule;
@@ -130,9 +129,7 @@ static void fill_disarm(struct session_cache *c)
     c->armed = false;
     free(c->key);
     c->key = NULL;
-    free(c->data);
-    c->data = NULL;
-    c->len = c->cap = 0;
+    textbuf_free(&c->ans);
     c->too_big = false;
 }
 
@@ -432,9 +429,9 @@ static bool fill_arm(struct session_cache *c, const struct session *s,
         return false;
     c->armed = true;
     c->ttl_ms = rule->ttl_ms;
-    c->max_bytes = rule->max_result_bytes;
     c->rule = rule_idx;
-    c->len = 0;
+    textbuf_free(&c->ans);
+    textbuf_init(&c->ans, (size_t)rule->max_result_bytes);
     c->too_big = false;
     return true;
 }
@@ -630,23 +627,15 @@ void session_cache_packet(struct session *s, const uint8_t *pl, uint32_t len, bo
         return;
     struct session_cache *c = s->query.cache;
     size_t n = MYSQL_HEADER_SIZE + (size_t)len;
-    if (!whole || c->len + n > (size_t)c->max_bytes) {
-        c->too_big = true; /* given up: the answer passes on as always */
+    size_t at = c->ans.len;
+    if (whole)
+        textbuf_append(&c->ans, pl - MYSQL_HEADER_SIZE, n); /* the header is before the payload */
+    if (!whole || c->ans.overflow) { /* past max_result_bytes, or out of memory */
+        c->too_big = true;           /* given up: the answer passes on as always */
         return;
     }
-    if (c->len + n > c->cap) {
-        size_t cap = HY_MAX(c->cap * 2, c->len + n);
-        uint8_t *b = realloc(c->data, cap);
-        if (b == NULL) {
-            c->too_big = true;
-            return;
-        }
-        c->data = b;
-        c->cap = cap;
-    }
-    memcpy(c->data + c->len, pl - MYSQL_HEADER_SIZE, n); /* the header is before the payload */
-    c->data[c->len + 3] = s->io.rdown.seq; /* as the client gets it: lowered past left-out ones */
-    c->len += n;
+    c->ans.data[at + 3] =
+        (char)s->io.rdown.seq; /* as the client gets it: lowered past left-out ones */
 }
 
 bool session_cache_capturing(const struct session *s)
@@ -756,7 +745,7 @@ void session_cache_done(struct session *s)
                                 SERVER_SESSION_STATE_CHANGED)) &&
                 (rs->status & SERVER_STATUS_AUTOCOMMIT) && s->conns.cur != NULL &&
                 s->conns.cur->idx == s->route.primary && !s->io.resp_broken &&
-                answer_framed(c->data, c->len);
+                answer_framed((const uint8_t *)c->ans.data, c->ans.len);
     if (keep && cache_dirty_default(s->conns.cur->defaults_at)) { /* seen since the lookup */
         cache_fill_dirty();
         keep = false;
@@ -768,8 +757,8 @@ void session_cache_done(struct session *s)
     if (keep && cache_old_privileges(s->conns.cur->born))
         keep = false;
     if (keep) {
-        (void)cache_put(&c->ticket, c->key, c->key_len, c->data, c->len, &c->tables, c->ttl_ms,
-                        c->rule);
+        (void)cache_put(&c->ticket, c->key, c->key_len, (const uint8_t *)c->ans.data, c->ans.len,
+                        &c->tables, c->ttl_ms, c->rule);
     } else {
         cache_fill_abandoned();
     }

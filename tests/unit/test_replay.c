@@ -94,9 +94,9 @@ static void test_record(void **state)
     replay_reset(&l);
     assert_false(replay_stmt(&l, 0, &p, &len));
     assert_true(replay_ok(&l));
-    assert_non_null(l.buf);
+    assert_non_null(l.buf.data);
     replay_free(&l);
-    assert_null(l.buf);
+    assert_null(l.buf.data);
 }
 
 static void test_bound_and_refuse(void **state)
@@ -115,7 +115,7 @@ static void test_bound_and_refuse(void **state)
                                       "SELECT 2")),
                      HY_OK); /* 35 > 32 */
     assert_false(replay_ok(&l));
-    assert_null(l.buf);
+    assert_null(l.buf.data);
     const uint8_t *p;
     uint32_t len;
     assert_false(replay_stmt(&l, 0, &p, &len));
@@ -275,7 +275,7 @@ static void test_pop(void **state)
     replay_pop(&l); /* in flight: dropped */
     assert_true(replay_ok(&l));
     assert_int_equal(l.n, 1);
-    assert_int_equal(l.used, 6);
+    assert_int_equal(l.buf.len, 6);
     replay_pop(&l); /* answered: kept */
     assert_int_equal(l.n, 1);
     const uint8_t *p;
@@ -308,7 +308,7 @@ static void test_keep_last(void **state)
     replay_answer(&l, &begin);
     assert_true(replay_keep_last(&l));
     assert_int_equal(l.n, 1);
-    assert_int_equal(l.used, 18);
+    assert_int_equal(l.buf.len, 18);
     assert_true(replay_ok(&l));
     assert_true(replay_check(&l, 0, &begin));
     assert_false(replay_check(&l, 1, &begin));

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "halyard/core/core.h"
+#include "halyard/core/textbuf.h"
 
 /* What a packet of an answer is (the session's answer tracker knows). */
 enum replay_pkt {
@@ -60,8 +61,7 @@ struct replay_stmt {
 };
 
 struct replay_log {
-    uint8_t *buf; /* the statements' packets (command byte + payload), back to back */
-    size_t used, cap;
+    struct textbuf buf; /* the statements' packets (command byte + payload), back to back */
     struct replay_stmt *st;
     uint32_t n, n_cap;
     size_t max;       /* replay_max_size: bytes of statements kept at most */
