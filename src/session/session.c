@@ -1020,7 +1020,7 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
  * backend can take it): undo what session_route() prepared for it. */
 void command_abandon(struct session *s)
 {
-    s->vars.chg_pending = false;
+    state_change_drop(s);
     pstmt_free(s->prep.ps_new);
     s->prep.ps_new = NULL;
     s->prep.ps_step = -1;
@@ -1062,10 +1062,7 @@ void command_done(struct session *s)
     s->route.fell_back = false;
     if (s->query.cmd == COM_SET_OPTION && s->query.set_option >= 0 && s->io.resp.err_code == 0) {
         /* Keep it for backend connections opened later (after COM_CHANGE_USER). */
-        if (s->query.set_option == 0)
-            s->who.caps |= CLIENT_MULTI_STATEMENTS;
-        else
-            s->who.caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
+        login_multi_statements(s, s->query.set_option == 0);
         s->query.set_option = -1;
     }
     if (s->route.ro_idx >= 0 && s->conns.cur != NULL && s->conns.cur->idx == s->route.ro_idx &&
@@ -1109,8 +1106,7 @@ void command_done(struct session *s)
     }
     if (s->query.pend_schema != NULL) {
         if (s->io.resp.err_code == 0) {
-            free(s->vars.schema);
-            s->vars.schema = s->query.pend_schema;
+            state_schema_set(s, s->query.pend_schema);
             registry_set_db(&s->kill.reg, s->vars.schema);
         } else {
             free(s->query.pend_schema);
@@ -2389,12 +2385,9 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->w = w;
     s->cfg = config_get(cfg);
     session_lex_mode(s, backend_default_lex(s->cfg)); /* the server's global sql_mode */
-    s->who.lcfg = config_get(w->cfg);
+    login_config_set(s, w->cfg);
     s->listener = listener;
-    if ((s->who.lstats = stats_listener(listener->name)) != NULL) {
-        atomic_fetch_add_explicit(&s->who.lstats->accepted, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
-    }
+    login_listener_count(s, listener->name);
     s->id = registry_new_id();
     s->kill.reg.id = s->id;
     s->kill.reg.loop = w->loop;

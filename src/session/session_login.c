@@ -1003,3 +1003,19 @@ void login_user_set(struct session *s, const struct config_user *u)
 {
     s->who.cu = u;
 }
+
+void login_listener_count(struct session *s, const char *name)
+{
+    if ((s->who.lstats = stats_listener(name)) != NULL) {
+        atomic_fetch_add_explicit(&s->who.lstats->accepted, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
+    }
+}
+
+void login_multi_statements(struct session *s, bool on)
+{
+    if (on)
+        s->who.caps |= CLIENT_MULTI_STATEMENTS;
+    else
+        s->who.caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
+}

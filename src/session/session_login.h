@@ -37,5 +37,11 @@ void login_db_clear(struct session *s);
  * going, unchecked). */
 void login_config_set(struct session *s, struct config *to);
 void login_user_set(struct session *s, const struct config_user *u);
+/* Accepted on the listener `name`: its counters (NULL when out of memory)
+ * count the session. */
+void login_listener_count(struct session *s, const char *name);
+/* COM_SET_OPTION succeeded: the backend connections opened from now on
+ * log in with CLIENT_MULTI_STATEMENTS (`on`) or without. */
+void login_multi_statements(struct session *s, bool on);
 
 #endif /* HALYARD_SESSION_LOGIN_H */

@@ -1042,6 +1042,17 @@ void state_schema_clear(struct session *s)
     s->vars.schema = NULL;
 }
 
+void state_schema_set(struct session *s, char *schema)
+{
+    free(s->vars.schema);
+    s->vars.schema = schema;
+}
+
+void state_change_drop(struct session *s)
+{
+    s->vars.chg_pending = false;
+}
+
 void state_sync_answered(struct session *s)
 {
     s->vars.sync_i++;

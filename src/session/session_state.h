@@ -53,6 +53,12 @@ void state_sync_answered(struct session *s);
 /* The session is in no schema, as far as its state goes: a new login, a
  * schema dropped. */
 void state_schema_clear(struct session *s);
+/* A USE (COM_INIT_DB, or its text) succeeded: the session is in `schema`
+ * (heap, taken). */
+void state_schema_set(struct session *s, char *schema);
+/* The routed command will not run (command_abandon): the change it began
+ * is not pending. */
+void state_change_drop(struct session *s);
 void state_sync_start(struct session *s);
 /* state_sync_start() for a command that waits (SS_WAIT_BACKEND), `now`:
  * true when nothing had to be sent, and s->conns.cur now has the session's
