@@ -1335,6 +1335,12 @@ static void ro_trans_flags(struct session *s, uint8_t *pl, uint32_t avail)
     pl[at + 1] = (uint8_t)(st >> 8);
 }
 
+/* down_parse's return at a filter point's HOOK_WAIT or HOOK_BROKEN. */
+static bool filter_stop(struct session *s, enum hook_verdict v)
+{
+    return v == HOOK_BROKEN ? answer_broken(s) : true;
+}
+
 bool down_parse(struct session *s)
 {
     struct stream *st = &s->io.down;
@@ -1381,16 +1387,11 @@ bool down_parse(struct session *s)
             if (s->io.resp_done)
                 continue;
         }
-        switch (session_hooks_filter_head(s, &len)) { /* the features' (session_hooks.c) */
-        case HOOK_PASS:
-            break;
-        case HOOK_TAKEN:
+        enum hook_verdict v = session_hooks_filter_head(s, &len); /* the features' */
+        if (v == HOOK_TAKEN)
             continue;
-        case HOOK_BROKEN:
-            return answer_broken(s);
-        case HOOK_WAIT:
-            return true;
-        }
+        if (v != HOOK_PASS)
+            return filter_stop(s, v);
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture = false, track = false, err = false;
         if (s->query.internal != INT_NONE) {
@@ -1414,16 +1415,11 @@ bool down_parse(struct session *s)
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
             return true;
         uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
-        switch (session_hooks_filter(s, len)) { /* the features' (session_hooks.c) */
-        case HOOK_PASS:
-            break;
-        case HOOK_TAKEN:
+        v = session_hooks_filter(s, len); /* the features' (session_hooks.c) */
+        if (v == HOOK_TAKEN)
             continue;
-        case HOOK_BROKEN:
-            return answer_broken(s);
-        case HOOK_WAIT:
-            return true;
-        }
+        if (v != HOOK_PASS)
+            return filter_stop(s, v);
         if (s->prep.ps_new != NULL && s->query.cmd == COM_STMT_PREPARE &&
             s->query.internal == INT_NONE && len > 0 && pl[0] == MYSQL_OK && s->io.rdown.seq == 1)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */

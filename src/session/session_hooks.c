@@ -235,6 +235,16 @@ static const struct session_hooks hooks[] = {
             hooks[i_].point(__VA_ARGS__);                                                          \
     } while (0)
 
+/* A filter point: the first verdict that is not HOOK_PASS is the point's. */
+#define HOOKS_FILTER(point, ...)                                                                   \
+    HOOKS_EACH(i_)                                                                                 \
+    if (hooks[i_].point != NULL) {                                                                 \
+        enum hook_verdict v_ = hooks[i_].point(__VA_ARGS__);                                       \
+        if (v_ != HOOK_PASS)                                                                       \
+            return v_;                                                                             \
+    }                                                                                              \
+    return HOOK_PASS
+
 void session_hooks_send(struct session *s, const struct hook_cmd *hc)
 {
     HOOKS_RUN(on_send, s, hc);
@@ -242,13 +252,7 @@ void session_hooks_send(struct session *s, const struct hook_cmd *hc)
 
 enum hook_verdict session_hooks_filter_up(struct session *s, const struct hook_cmd *hc)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].filter_up != NULL) {
-        enum hook_verdict v = hooks[i].filter_up(s, hc);
-        if (v != HOOK_PASS)
-            return v;
-    }
-    return HOOK_PASS;
+    HOOKS_FILTER(filter_up, s, hc);
 }
 
 void session_hooks_begin(struct session *s)
@@ -272,27 +276,14 @@ bool session_hooks_wants_whole(const struct session *s)
     return false;
 }
 
-/* The first verdict that is not HOOK_PASS is the point's. */
 enum hook_verdict session_hooks_filter_head(struct session *s, uint32_t *len)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].filter_head != NULL) {
-        enum hook_verdict v = hooks[i].filter_head(s, len);
-        if (v != HOOK_PASS)
-            return v;
-    }
-    return HOOK_PASS;
+    HOOKS_FILTER(filter_head, s, len);
 }
 
 enum hook_verdict session_hooks_filter(struct session *s, uint32_t len)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].filter != NULL) {
-        enum hook_verdict v = hooks[i].filter(s, len);
-        if (v != HOOK_PASS)
-            return v;
-    }
-    return HOOK_PASS;
+    HOOKS_FILTER(filter, s, len);
 }
 
 void session_hooks_packet(struct session *s, const struct hook_packet *pk)
