@@ -83,6 +83,7 @@
 #include "session_cache.h"
 #include "session_diag.h"
 #include "session_fanout.h"
+#include "session_filter.h"
 #include "session_kill.h"
 #include "session_login.h"
 #include "session_pool.h"
@@ -1387,7 +1388,7 @@ bool down_parse(struct session *s)
             if (s->io.resp_done)
                 continue;
         }
-        enum hook_verdict v = session_hooks_filter_head(s, &len); /* the features' */
+        enum hook_verdict v = session_hooks_filter_head(s, &len); /* session_filter.h */
         if (v == HOOK_TAKEN)
             continue;
         if (v != HOOK_PASS)
@@ -1415,7 +1416,7 @@ bool down_parse(struct session *s)
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
             return true;
         uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
-        v = session_hooks_filter(s, len); /* the features' (session_hooks.c) */
+        v = session_hooks_filter(s, len); /* session_filter.h */
         if (v == HOOK_TAKEN)
             continue;
         if (v != HOOK_PASS)

@@ -4,7 +4,10 @@
  * in this table's order and names no feature (HAProxy's filters attach
  * to a stream the same way, through struct flt_ops): a feature joins the
  * cycle with a row here, not with a call in command_done, command_abandon,
- * a reset (COM_RESET_CONNECTION, bconn_close_all) or session_free.
+ * a reset (COM_RESET_CONNECTION, bconn_close_all) or session_free. The
+ * packet filters down_parse runs for every packet (XA START's answer,
+ * tracking, CACHE_METADATA, the sysviews' rows) are session_filter.h's,
+ * inline.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,7 +18,6 @@
 #include "session_begin.h"
 #include "session_limits.h"
 #include "session_cache.h"
-#include "session_colmeta.h"
 #include "session_diag.h"
 #include "session_fanout.h"
 #include "session_inflight.h"
@@ -24,7 +26,6 @@
 #include "session_replay.h"
 #include "session_shard.h"
 #include "session_sysview.h"
-#include "session_track.h"
 #include "session_xa.h"
 
 /* A command answered without command_kill_answer: its KILL's hold on the
@@ -45,23 +46,6 @@ static void kill_grants_fed(struct session *s, const struct hook_packet *pk)
 {
     if (s->query.internal == INT_KILL_GRANT && pk->row && pk->whole)
         command_kill_grants_row(s, pk->pl, pk->len);
-}
-
-/* The answer to a statement sent behind its branch's XA START begins
- * with START's (session_xa_start_answer takes it out). */
-static enum hook_verdict xa_filter(struct session *s, uint32_t *len)
-{
-    return session_groups(s)->xa_piped ? session_xa_start_answer(s, *len) : HOOK_PASS;
-}
-
-/* An OK (session_track_ok): the client's, before all else reads it. */
-static enum hook_verdict track_filter(struct session *s, uint32_t *len)
-{
-    int64_t n = session_track_peek(s, *len);
-    if (n < 0)
-        return HOOK_WAIT;
-    *len = (uint32_t)n;
-    return HOOK_PASS;
 }
 
 /* A deadlock ended the transaction across groups on one server: the other
@@ -171,7 +155,6 @@ static void inflight_settled(struct session *s)
 /* The order is the order they run in at each point. */
 static const struct session_hooks hooks[] = {
     {.name = "xa",
-     .filter_head = xa_filter,
      .on_done = xa_done,
      .on_reset = session_xa_discard}, /* a transaction across groups ends */
     {.name = "kill",
@@ -179,8 +162,6 @@ static const struct session_hooks hooks[] = {
      .wants_whole = kill_grants_whole,
      .on_fed = kill_grants_fed,
      .on_done = kill_done},
-    {.name = "track", .filter_head = track_filter}, /* session_track_state_change */
-    {.name = "colmeta", .filter = meta_down},       /* MARIADB_CLIENT_CACHE_METADATA */
     {.name = "pool", .on_done = session_pool_note},
     {.name = "diag", .on_done = session_diag_follow, .on_close = session_diag_drop},
     {.name = "cache",
@@ -193,7 +174,6 @@ static const struct session_hooks hooks[] = {
      .on_abandon = session_cache_abandon,
      .on_close = session_cache_free},
     {.name = "sysview",
-     .filter = session_sysview_row, /* SHOW PROCESSLIST, SHOW STATUS */
      .attached = sysview_whole,
      .wants_whole = sysview_whole,
      .on_fed = sysview_fed,
@@ -274,16 +254,6 @@ bool session_hooks_wants_whole(const struct session *s)
     if (hooks[i].wants_whole != NULL && hooks[i].wants_whole(s))
         return true;
     return false;
-}
-
-enum hook_verdict session_hooks_filter_head(struct session *s, uint32_t *len)
-{
-    HOOKS_FILTER(filter_head, s, len);
-}
-
-enum hook_verdict session_hooks_filter(struct session *s, uint32_t len)
-{
-    HOOKS_FILTER(filter, s, len);
 }
 
 void session_hooks_packet(struct session *s, const struct hook_packet *pk)

@@ -271,12 +271,9 @@ struct session_hooks {
      * on_packet, on_fed) may act on the answer expected now; down_parse
      * runs none of them when no feature says so, a branch a packet */
     bool (*attached)(const struct session *s);
-    /* down_parse, each packet of the answer once its header is in, before
-     * anything reads it: a filter may rewrite it in place, and *len with it */
-    enum hook_verdict (*filter_head)(struct session *s, uint32_t *len);
-    /* down_parse, each packet once its first bytes (all of it, when
-     * wants_whole) are in, before the tracker reads it */
-    enum hook_verdict (*filter)(struct session *s, uint32_t len);
+    /* down_parse's packet filters (filter_head, filter: XA START's answer,
+     * tracking, CACHE_METADATA, the sysviews' rows) are session_filter.h's,
+     * inline: they run for every packet */
     /* down_parse, each packet of the answer: whether the feature reads it
      * whole (it waits until all of it is in, when it fits the buffer) */
     bool (*wants_whole)(const struct session *s);
@@ -297,8 +294,6 @@ enum hook_verdict session_hooks_filter_up(struct session *s, const struct hook_c
 void session_hooks_begin(struct session *s);
 bool session_hooks_attached(const struct session *s);
 bool session_hooks_wants_whole(const struct session *s);
-enum hook_verdict session_hooks_filter_head(struct session *s, uint32_t *len);
-enum hook_verdict session_hooks_filter(struct session *s, uint32_t len);
 void session_hooks_packet(struct session *s, const struct hook_packet *pk);
 void session_hooks_fed(struct session *s, const struct hook_packet *pk);
 void session_hooks_done(struct session *s);
