@@ -30,6 +30,11 @@
  * frees only its reference. A hit does not move its entry on the LRU list
  * (that is the mutex's): it marks it used, and eviction moves a used tail
  * to the head once instead of dropping it (CLOCK's second chance).
+ * Not a store sharded by key: every invalidation (a row event, a DDL, a
+ * failover) is applied in the reader's order against table and key records
+ * that span every key, so the reader would take every shard per event; one
+ * mutex for the store's writers keeps that order, and a hit touches only
+ * its stripe's lock and its answer's count.
  */
 #include <ctype.h>
 #include <pthread.h>
