@@ -597,10 +597,10 @@ static bool writer_outlived(const struct session *s, const struct config_backend
 /* The monitor moved the primary role: follow it. The connection to the old
  * primary is closed, so nothing of this session is written there again; a
  * transaction open on it is lost (the next statement says so), and a
- * session whose state only the old primary had (temporary tables, locks,
- * user variables a CALL, a stored function or a trigger set) cannot go on. But a transaction open
- * on a Galera writer that lives on ends there first (writer_outlived): the change is followed at
- * the first command after it. */
+ * session whose state only the old primary had (temporary tables, locks...)
+ * cannot go on. But a transaction open on a Galera writer that lives on
+ * ends there first (writer_outlived): the change is followed at the first
+ * command after it. */
 void session_follow_primary(struct session *s)
 {
     uint64_t gen = backend_generation();
@@ -622,9 +622,7 @@ void session_follow_primary(struct session *s)
         return;
     slog_info(s, "primary %s -> %s", old->name, s->cfg->backends[p].name);
     if (bc != NULL) {
-        /* As when that connection breaks (session_backend_lost): what only
-         * it had, a pin's state or user variables set unseen, is gone. */
-        if (s->route.pinned || s->route.uvars_opaque) {
+        if (s->route.pinned) {
             slog_warn(s, "its session state is on the old primary %s: closing", old->name);
             session_mark_closing(s, END_BACKEND_LOST);
             return;
