@@ -578,9 +578,12 @@ static void give_back(struct session *s, struct bconn *bc)
     }
     struct pool_key k;
     pool_key_of(s, idx, &k);
+    /* the login only for a pool that opens connections itself */
     struct mysql_client_creds cr;
-    session_creds(s, bc->be, &cr);
-    s->conns.lease.lent[idx] = pool_put(&s->w->conns, bc, &k, &cr, ev_now(s->w->loop));
+    if (s->cfg->pool_min_idle > 0)
+        session_creds(s, bc->be, &cr);
+    s->conns.lease.lent[idx] =
+        pool_put(&s->w->conns, bc, &k, s->cfg->pool_min_idle > 0 ? &cr : NULL, ev_now(s->w->loop));
     if (next != NULL) { /* the oldest waiter takes it, on its own timer */
         ev_timer_stop(s->w->loop, &next->conns.lease.pool_wait);
         ev_timer_set(&next->conns.lease.pool_wait, 0., 0.);

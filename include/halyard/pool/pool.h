@@ -68,7 +68,8 @@ void pool_destroy(struct pool *p);
  * connection back when it is still idle. `now`: ev_now(). The limits come
  * from k->cfg: a connection older than pool_max_age_ms is closed at once.
  * `cr`: how that key logs in (copied the first time), with which the pool
- * opens connections itself to keep pool_min_idle idle ones.
+ * opens connections itself to keep pool_min_idle idle ones; NULL when
+ * k->cfg's pool_min_idle is 0 (that key's bucket never opens one).
  */
 uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
                   const struct mysql_client_creds *cr, double now);
