@@ -629,7 +629,8 @@ hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
 {
     uint32_t idx = bc->idx;
     ps_cache_mark(&bc->psc);
-    for (uint32_t i = 0; i < s->prep.map.cap; i++) {
+    /* (no statement: no bucket of the map to walk, at every give-back) */
+    for (uint32_t i = 0; i < s->prep.map.cap && s->prep.map.count > 0; i++) {
         for (struct pstmt *st = s->prep.map.tab[i]; st != NULL; st = st->next) {
             uint32_t id = st->be[idx].id, use;
             if (st->once_idx == (int)idx)

@@ -774,6 +774,12 @@ static hy_status_t map_apply(const struct vs_map *conn, const struct vs_map *wan
     return HY_OK;
 }
 
+/* Whether `vs` has a variable of either scope set. */
+static bool vs_has_vars(const struct varstate *vs)
+{
+    return vs->map[VS_SYSTEM].n > 0 || vs->map[VS_USER].n > 0;
+}
+
 hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *want,
                            uint8_t login_cs, size_t max_cmd, struct varstate_cmds *out)
 {
@@ -795,15 +801,18 @@ hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *w
     if (rc == HY_OK && want->schema != NULL &&
         (conn->schema == NULL || strcmp(conn->schema, want->schema) != 0))
         rc = varstate_cmds_push(out, COM_INIT_DB, want->schema, strlen(want->schema));
-    struct set_buf sb = {.n = 0};
-    textbuf_init(&sb.sql, max_cmd);
-    if (rc == HY_OK)
+    /* no variable on either side (most connections, before every
+     * statement): no SET to build */
+    if (rc == HY_OK && (vs_has_vars(conn) || vs_has_vars(want))) {
+        struct set_buf sb = {.n = 0};
+        textbuf_init(&sb.sql, max_cmd);
         rc = map_apply(&conn->map[VS_SYSTEM], &want->map[VS_SYSTEM], VS_SYSTEM, login_cs, &sb, out);
-    if (rc == HY_OK)
-        rc = map_apply(&conn->map[VS_USER], &want->map[VS_USER], VS_USER, 0, &sb, out);
-    if (rc == HY_OK)
-        rc = set_flush(&sb, out);
-    textbuf_free(&sb.sql);
+        if (rc == HY_OK)
+            rc = map_apply(&conn->map[VS_USER], &want->map[VS_USER], VS_USER, 0, &sb, out);
+        if (rc == HY_OK)
+            rc = set_flush(&sb, out);
+        textbuf_free(&sb.sql);
+    }
     for (uint32_t i = conn->n_stmts; i < want->n_stmts && rc == HY_OK; i++) {
         if (want->stmts[i].len + 1 > max_cmd)
             rc = HY_ERROR;

@@ -195,6 +195,16 @@ static void test_apply(void **state)
     } cases[] = {
         /* nothing to do */
         {"", "", 1000, ""},
+        {"o:0", "o:0", 1000, ""},
+        {"d:db1", "d:db1", 1000, ""},
+        /* no variable on one side (varstate_apply skips the SET only when
+         * neither has one): each part alone still makes its command */
+        {"", "o:0", 1000, "O:0"},
+        {"", "d:db1", 1000, "D:db1"},
+        {"", "s:x=1", 1000, "Q:SET @@session.x = 1"},
+        {"", "u:a=1", 1000, "Q:SET @`a` = 1"},
+        {"", "t:SET ROLE r", 1000, "Q:SET ROLE r"},
+        {"s:x=1", "", 1000, "Q:SET @@session.x = DEFAULT"},
         {"u:a=1;s:x=2", "s:x=2;u:a=1", 1000, ""},
         /* everything, in order: option, schema, system (by name), user, statements */
         {"", "t:SET ROLE r;u:b=2;s:sql_mode=0;d:db1;o:1;s:autocommit=0;u:a=1", 1000,
