@@ -564,7 +564,10 @@ static void give_back(struct session *s, struct bconn *bc)
         s->conns.cur = NULL;
         session_publish_backend(s);
     }
-    ev_io_stop(s->w->loop, &bc->c.rio);
+    /* What its watcher saw is not the pool's to act on; the watcher stays
+     * on (pool_put watches the idle connection with it, on_event changed):
+     * no stop and start again of the same fd */
+    ev_clear_pending(s->w->loop, &bc->c.rio);
     connreg_serve(&bc->reg, 0);
     struct session *next = first_waiter(s->w, s, idx);
     struct backend_rt *rt = bc->be->rt;
