@@ -369,6 +369,15 @@ struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_
     return c;
 }
 
+/* Empty `out`, zeroing what it held: a login's password token is sent
+ * from it, and nothing sent stays in memory. */
+static void out_wipe(struct sqlclient *c)
+{
+    if (c->out != NULL)
+        explicit_bzero(c->out, c->out_len);
+    c->out_len = c->out_off = 0;
+}
+
 static void close_socket(struct sqlclient *c)
 {
     connreg_remove(&c->reg);
@@ -376,7 +385,7 @@ static void close_socket(struct sqlclient *c)
     conn_close(&c->conn, c->loop, NULL); /* stops the watchers; `conn.out` is never used */
     c->state = SC_CLOSED;
     c->in_len = c->in_off = 0;
-    c->out_len = c->out_off = 0;
+    out_wipe(c);
     c->has_deferred = false;
     c->pkt = NULL;
     c->big_len = 0;
@@ -515,7 +524,7 @@ static hy_status_t flush_out(struct sqlclient *c)
         }
         c->out_off += (size_t)n;
     }
-    c->out_len = c->out_off = 0;
+    out_wipe(c);
     ev_io_stop(c->loop, &c->conn.wio);
     return HY_OK;
 }
@@ -765,7 +774,8 @@ static void login_creds(const struct sqlclient *c, struct mysql_client_creds *cr
 }
 
 /* Send the packet a login step left in `out`, then wipe it (it may hold
- * the password's token). */
+ * the password's token). The copy queued in c->out is wiped by flush_out
+ * once it is on the wire (or by close_socket if it never gets there). */
 static hy_status_t login_send(struct sqlclient *c, uint8_t *out)
 {
     size_t n = c->login.out_len;

@@ -1,0 +1,248 @@
+/*
+ * test_sqlclient.c: the SQL client's login leaves no secret behind.
+ *
+ * A fake server on 127.0.0.1 greets a real sqlclient, reads its login and
+ * answers OK. The test computes the mysql_native_password token the login
+ * must carry, checks that the login carried it, then checks that no heap
+ * block the process holds still contains it once the login is done: the
+ * copy queued in the client's output buffer must be wiped once sent.
+ *
+ * Heap blocks are seen through the linker's --wrap of malloc, calloc,
+ * realloc and free (the Makefile links this test alone that way): every
+ * live block is listed, and one that still holds the token when it is
+ * grown or freed is counted too, since its bytes would stay in freed
+ * memory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "halyard/protocol/auth.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/protocol/sqlclient.h"
+
+/* ---- the heap, seen through --wrap ---------------------------------------- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t k, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void __wrap_free(void *p);
+
+#define MAX_BLOCKS 4096
+
+static struct {
+    void *p;
+    size_t n;
+} blocks[MAX_BLOCKS];
+static uint8_t secret[MYSQL_SCRAMBLE_LEN]; /* what no block may keep */
+static bool watching;
+static int dropped_with_secret; /* blocks grown or freed holding it */
+
+static bool holds_secret(const void *p, size_t n)
+{
+    return watching && p != NULL && memmem(p, n, secret, sizeof(secret)) != NULL;
+}
+
+static size_t *find(void *p)
+{
+    for (size_t i = 0; i < MAX_BLOCKS; i++)
+        if (blocks[i].p == p)
+            return &blocks[i].n;
+    return NULL;
+}
+
+static void track(void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < MAX_BLOCKS; i++)
+        if (blocks[i].p == NULL) {
+            blocks[i].p = p;
+            blocks[i].n = n;
+            return;
+        }
+}
+
+/* Forget p, counting it if it still holds the secret. */
+static void untrack(void *p)
+{
+    for (size_t i = 0; i < MAX_BLOCKS && p != NULL; i++)
+        if (blocks[i].p == p) {
+            if (holds_secret(p, blocks[i].n))
+                dropped_with_secret++;
+            blocks[i].p = NULL;
+            return;
+        }
+}
+
+void *__wrap_malloc(size_t n)
+{
+    void *p = __real_malloc(n);
+    track(p, n);
+    return p;
+}
+
+void *__wrap_calloc(size_t k, size_t n)
+{
+    void *p = __real_calloc(k, n);
+    track(p, k * n);
+    return p;
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    size_t *old = find(p);
+    if (old != NULL && holds_secret(p, *old))
+        dropped_with_secret++; /* realloc may move it and free the old copy */
+    void *q = __real_realloc(p, n);
+    if (q != NULL) {
+        untrack(p);
+        track(q, n);
+    }
+    return q;
+}
+
+void __wrap_free(void *p)
+{
+    untrack(p);
+    __real_free(p);
+}
+
+static int live_with_secret(void)
+{
+    int k = 0;
+    for (size_t i = 0; i < MAX_BLOCKS; i++)
+        if (blocks[i].p != NULL && holds_secret(blocks[i].p, blocks[i].n))
+            k++;
+    return k;
+}
+
+/* ---- a fake server -------------------------------------------------------- */
+
+static const char PASSWORD[] = "mon-Secret-42";
+static const uint8_t SCRAMBLE[MYSQL_SCRAMBLE_LEN] = "abcdefghij0123456789";
+
+struct run {
+    struct ev_loop *loop;
+    int done; /* callbacks seen */
+    bool ok;
+};
+
+static void on_done(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct run *r = arg;
+    r->done++;
+    r->ok = res->ok;
+}
+
+/* Run the client's loop until fd is readable (or ~2 s pass). */
+static bool wait_readable(struct ev_loop *loop, int fd)
+{
+    for (int i = 0; i < 2000; i++) {
+        ev_run(loop, EVRUN_NOWAIT);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 1) == 1)
+            return true;
+    }
+    return false;
+}
+
+static void send_packet(int fd, uint8_t seq, const uint8_t *payload, size_t len)
+{
+    uint8_t buf[512];
+    assert_true(len + MYSQL_HEADER_SIZE <= sizeof(buf));
+    mysql_hdr_write(buf, (uint32_t)len, seq);
+    memcpy(buf + MYSQL_HEADER_SIZE, payload, len);
+    assert_int_equal(write(fd, buf, len + MYSQL_HEADER_SIZE), (ssize_t)(len + MYSQL_HEADER_SIZE));
+}
+
+static int listen_local(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    socklen_t alen = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void test_login_token_wiped(void **state)
+{
+    (void)state;
+    auth_native_scramble(SCRAMBLE, PASSWORD, strlen(PASSWORD), secret);
+    int port;
+    int lfd = listen_local(&port);
+    struct run r = {.loop = ev_loop_new(EVFLAG_AUTO)};
+    struct sqlclient_target t = {
+        .name = "fake", .address = "127.0.0.1", .port = port, .user = "mon", .password = PASSWORD};
+    struct sqlclient *c = sqlclient_create(r.loop, &t, 2000);
+    assert_non_null(c);
+    watching = true;
+    assert_int_equal(sqlclient_connect(c, on_done, &r), HY_OK);
+    int fd = accept(lfd, NULL, NULL);
+    assert_true(fd >= 0);
+
+    uint8_t g[256];
+    size_t glen =
+        mysql_greeting_encode(g, sizeof(g), "10.11.6-MariaDB", 7, SCRAMBLE,
+                              CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |
+                                  CLIENT_PLUGIN_AUTH | CLIENT_TRANSACTIONS | CLIENT_LONG_FLAG,
+                              0, "mysql_native_password");
+    assert_true(glen > 0);
+    send_packet(fd, 0, g, glen);
+
+    assert_true(wait_readable(r.loop, fd));
+    uint8_t login[1024];
+    ssize_t n = read(fd, login, sizeof(login));
+    assert_true(n > MYSQL_HEADER_SIZE);
+    /* the login carries the token: the test looks for the right bytes */
+    assert_non_null(memmem(login, (size_t)n, secret, sizeof(secret)));
+    memset(login, 0, sizeof(login));
+
+    static const uint8_t ok[] = {MYSQL_OK, 0, 0, 2, 0, 0, 0};
+    send_packet(fd, 2, ok, sizeof(ok));
+    for (int i = 0; i < 2000 && r.done == 0; i++) {
+        ev_run(r.loop, EVRUN_NOWAIT);
+        poll(NULL, 0, 1);
+    }
+    assert_int_equal(r.done, 1);
+    assert_true(r.ok);
+    assert_true(sqlclient_ready(c));
+
+    /* sent, so wiped: no live block keeps it, none was dropped with it */
+    assert_int_equal(live_with_secret(), 0);
+    assert_int_equal(dropped_with_secret, 0);
+    sqlclient_destroy(c);
+    assert_int_equal(dropped_with_secret, 0);
+    watching = false;
+    close(fd);
+    close(lfd);
+    ev_loop_destroy(r.loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_login_token_wiped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
