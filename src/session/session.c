@@ -398,7 +398,6 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
 static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
                              const struct kill_stmt *k);
 static void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku);
-static bool command_kill_user_answer(struct session *s, uint32_t len);
 static void command_kill_user_answered(struct session *s, uint64_t killed);
 static void packet_too_large(struct session *s, uint8_t seq);
 
@@ -1376,18 +1375,6 @@ bool down_parse(struct session *s)
         default:
             return true; /* more bytes needed */
         }
-        if (s->kill.kill_id != 0 || s->kill.kill_qid != 0) {
-            if (!command_kill_answer(s, len))
-                return true;
-            if (s->io.resp_done)
-                continue;
-        }
-        if (s->kill.kill_user != NULL) {
-            if (!command_kill_user_answer(s, len))
-                return true;
-            if (s->io.resp_done)
-                continue;
-        }
         enum hook_verdict v = session_hooks_filter_head(s, &len); /* session_filter.h */
         if (v == HOOK_TAKEN)
             continue;
@@ -1734,10 +1721,8 @@ static void command_kill_user_answered(struct session *s, uint64_t killed)
     free(ku);
 }
 
-/* ... from the answer's first packet in `down` (false: not all there). To
- * a reader with PROCESS that may not kill another account's threads, 1095
- * if it has a thread not halyard's or a halyard session, else OK. */
-static bool command_kill_user_answer(struct session *s, uint32_t len)
+/* ... from the answer's first packet in `down` (session_kill.h). */
+bool command_kill_user_answer(struct session *s, uint32_t len)
 {
     struct stream *st = &s->io.down;
     if (len + MYSQL_HEADER_SIZE <= st->b->cap && stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
@@ -1858,9 +1843,7 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
     s->kill.kill_hold = id; /* until the server answers (command_kill_unhold) */
 }
 
-/* Our own KILL (command_kill) is answered by the backend in terms of its
- * thread id; when it refuses, the client must read the id it gave. Returns
- * false while the whole answer packet is not there yet. */
+/* Our own KILL (command_kill) is answered (session_kill.h). */
 bool command_kill_answer(struct session *s, uint32_t len)
 {
     struct stream *st = &s->io.down;

@@ -14,10 +14,31 @@
 
 #include "session_int.h"
 #include "session_colmeta.h"
+#include "session_kill.h"
 #include "session_shard.h"
 #include "session_sysview.h"
 #include "session_track.h"
 #include "session_xa.h"
+
+/* The answer to a KILL halyard sent for a client's KILL of a halyard
+ * session id or of an account (session.c's command_kill, command_kill_user):
+ * a refusal is answered in the client's terms (HOOK_TAKEN). */
+static inline enum hook_verdict kill_filter(struct session *s, uint32_t len)
+{
+    if (s->kill.kill_id != 0 || s->kill.kill_qid != 0) {
+        if (!command_kill_answer(s, len))
+            return HOOK_WAIT; /* not all of it there yet */
+        if (s->io.resp_done)
+            return HOOK_TAKEN;
+    }
+    if (s->kill.kill_user != NULL) {
+        if (!command_kill_user_answer(s, len))
+            return HOOK_WAIT;
+        if (s->io.resp_done)
+            return HOOK_TAKEN;
+    }
+    return HOOK_PASS;
+}
 
 /* The answer to a statement sent behind its branch's XA START begins
  * with START's (session_xa_start_answer takes it out). */
@@ -46,7 +67,9 @@ static inline enum hook_verdict track_filter(struct session *s, uint32_t *len)
  * a filter may rewrite it in place, and *len with it. */
 static inline enum hook_verdict session_hooks_filter_head(struct session *s, uint32_t *len)
 {
-    enum hook_verdict v = xa_filter(s, len);
+    enum hook_verdict v = kill_filter(s, *len);
+    if (v == HOOK_PASS)
+        v = xa_filter(s, len);
     return v != HOOK_PASS ? v : track_filter(s, len);
 }
 

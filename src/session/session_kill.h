@@ -31,8 +31,14 @@ struct kill_stmt {
 enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k);
 /* Our own KILL (command_kill) is answered by the backend in terms of its
  * thread id; when it refuses, the client must read the id it gave. False
- * while the whole answer packet is not there yet. */
+ * while the whole answer packet is not there yet; s->io.resp_done when it
+ * was answered here. session_filter.h's kill_filter runs it. */
 bool command_kill_answer(struct session *s, uint32_t len);
+/* A KILL USER's answer, from its first packet in `down`, as
+ * command_kill_answer: to a reader with PROCESS that may not kill another
+ * account's threads, 1095 if it has a thread not halyard's or a halyard
+ * session, else OK. */
+bool command_kill_user_answer(struct session *s, uint32_t len);
 /* INT_KILL_QID answered: `ok` and the value read (NULL: none). */
 void command_kill_qid_value(struct session *s, bool ok, const char *value);
 /* INT_KILL_USER answered: `ok` and the value read (NULL: none). */
