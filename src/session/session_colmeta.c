@@ -21,7 +21,8 @@
  *    would not fit in a buffer always go on, and the client's are then
  *    unknown to halyard: never left out until sent again whole.
  *    A query cache fill (session_cache.c) records the client's count
- *    packet, the one written here, not the server's.
+ *    packet, the one written here, not the server's: the hooks'
+ *    on_relayed shows it to the features.
  *  - the first column definition of a COM_STMT_PREPARE's answer: the
  *    client keeps those too, as a server counts them sent. Their signature
  *    is taken the same way (unknown when they do not fit).
@@ -40,7 +41,6 @@
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "session_int.h"
-#include "session_cache.h"
 #include "session_colmeta.h"
 
 /* The statement the command in flight prepares or executes, or NULL. */
@@ -73,6 +73,15 @@ static void meta_count_write(struct session *s, uint32_t at, const uint8_t *coun
 {
     (void)colmeta_count_packet(count, len, follows, s->io.rdown.seq, s->io.down.b->data + at,
                                MYSQL_HEADER_SIZE + len + 1);
+}
+
+/* The client's column count packet (payload pl, len), relayed in place of
+ * the server's: the features that keep what the client gets (the query
+ * cache's fill) see it through the hooks, as on_packet shows the others. */
+static void relayed(struct session *s, const uint8_t *pl, uint32_t len)
+{
+    struct hook_packet pk = {.pl = pl, .len = len, .whole = true};
+    session_hooks_relayed(s, &pk);
 }
 
 /* A result set's column count (`len` bytes) is at down.scan. The client's
@@ -122,9 +131,7 @@ static enum hook_verdict meta_colcount(struct session *s, struct pstmt *st, uint
     if (from_out) {
         uint8_t pkt[MYSQL_HEADER_SIZE + 10];
         size_t n = colmeta_count_packet(count, len, true, s->io.rdown.seq, pkt, sizeof(pkt));
-        if (s->query.cache != NULL) /* the query cache keeps what the client gets */
-            session_cache_packet(s, pkt + MYSQL_HEADER_SIZE, (uint32_t)(n - MYSQL_HEADER_SIZE),
-                                 true);
+        relayed(s, pkt + MYSQL_HEADER_SIZE, (uint32_t)(n - MYSQL_HEADER_SIZE));
         down->scan += at;
         down->head = down->scan;
         s->io.down_sent = true;
@@ -142,8 +149,7 @@ static enum hook_verdict meta_colcount(struct session *s, struct pstmt *st, uint
             down->tail++;
         }
         meta_count_write(s, down->scan, count, len, true);
-        if (s->query.cache != NULL) /* the query cache keeps what the client gets */
-            session_cache_packet(s, base + down->scan + MYSQL_HEADER_SIZE, len + 1, true);
+        relayed(s, base + down->scan + MYSQL_HEADER_SIZE, len + 1);
         relay_down_take(&s->io.rdown, down, len + 1, MYSQL_RESP_MORE);
         return HOOK_TAKEN;
     }
@@ -162,8 +168,7 @@ static enum hook_verdict meta_colcount(struct session *s, struct pstmt *st, uint
     down->head += gap;
     down->scan += gap;
     meta_count_write(s, down->scan, count, len, false);
-    if (s->query.cache != NULL) /* kept as the client gets it, for one that holds them */
-        session_cache_packet(s, base + down->scan + MYSQL_HEADER_SIZE, len + 1, true);
+    relayed(s, base + down->scan + MYSQL_HEADER_SIZE, len + 1); /* one that holds them */
     relay_down_take(&s->io.rdown, down, len + 1, MYSQL_RESP_MORE);
     s->io.rdown.shift = (uint8_t)(s->io.rdown.shift + cols);
     return HOOK_TAKEN;

@@ -170,6 +170,7 @@ static const struct session_hooks hooks[] = {
      .wants_whole = cache_whole,
      .on_packet = cache_packet,
      .on_fed = cache_fed,
+     .on_relayed = cache_packet,    /* the fill keeps what the client gets */
      .on_done = session_cache_done, /* a fill kept, or a write noted */
      .on_abandon = session_cache_abandon,
      .on_close = session_cache_free},
@@ -264,6 +265,11 @@ void session_hooks_packet(struct session *s, const struct hook_packet *pk)
 void session_hooks_fed(struct session *s, const struct hook_packet *pk)
 {
     HOOKS_RUN(on_fed, s, pk);
+}
+
+void session_hooks_relayed(struct session *s, const struct hook_packet *pk)
+{
+    HOOKS_RUN(on_relayed, s, pk);
 }
 
 void session_hooks_done(struct session *s)

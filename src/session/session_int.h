@@ -281,6 +281,9 @@ struct session_hooks {
     void (*on_packet)(struct session *s, const struct hook_packet *pk);
     /* down_parse, each packet, once the tracker has read it */
     void (*on_fed)(struct session *s, const struct hook_packet *pk);
+    /* a packet a filter took and relayed rewritten (CACHE_METADATA's
+     * column count), as the client gets it: on_packet did not see it */
+    void (*on_relayed)(struct session *s, const struct hook_packet *pk);
     void (*on_done)(struct session *s); /* command_done: the answer is complete */
     /* command_done, once the route has the answer's status and the
      * command's writes: the last point before the session goes idle */
@@ -296,6 +299,7 @@ bool session_hooks_attached(const struct session *s);
 bool session_hooks_wants_whole(const struct session *s);
 void session_hooks_packet(struct session *s, const struct hook_packet *pk);
 void session_hooks_fed(struct session *s, const struct hook_packet *pk);
+void session_hooks_relayed(struct session *s, const struct hook_packet *pk);
 void session_hooks_done(struct session *s);
 void session_hooks_settled(struct session *s);
 void session_hooks_abandon(struct session *s);
