@@ -103,6 +103,34 @@ char *textbuf_extend(struct textbuf *sb, size_t n)
     return p;
 }
 
+char *textbuf_room(struct textbuf *sb, size_t n)
+{
+    return reserve(sb, n) ? sb->data + sb->len : NULL;
+}
+
+void textbuf_commit(struct textbuf *sb, size_t n)
+{
+    if (sb->data == NULL || n > sb->cap - 1 - sb->len)
+        return; /* more than textbuf_room gave: nothing was written there */
+    sb->len += n;
+    sb->data[sb->len] = '\0';
+}
+
+void textbuf_consume(struct textbuf *sb, size_t n)
+{
+    if (n == 0 || n > sb->len)
+        return;
+    memmove(sb->data, sb->data + n, sb->len - n);
+    textbuf_truncate(sb, sb->len - n);
+}
+
+void textbuf_wipe(struct textbuf *sb)
+{
+    if (sb->data != NULL)
+        explicit_bzero(sb->data, sb->len);
+    textbuf_reset(sb);
+}
+
 void textbuf_puts(struct textbuf *sb, const char *s)
 {
     textbuf_append(sb, s, strlen(s));

@@ -8,7 +8,9 @@
  *      ^------------------- any failure or timeout --------------'
  *
  * Packets are read whole into `in` (growing up to one maximal packet) and
- * handled one by one; what we send is built whole in `out`. The callback of
+ * handled one by one; what we send is built whole in `out`, zeroed once
+ * sent (a login's password token goes out from it). All three buffers are
+ * core/textbuf's, `in` received into its room and consumed from the front. The callback of
  * an operation runs once, last thing before the handler returns, so a
  * callback may start the next operation or destroy the client (`in_cb`
  * defers the free until the handler has unwound).
@@ -22,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "halyard/core/textbuf.h"
 #include "halyard/protocol/conn.h"
 #include "halyard/protocol/connreg.h"
 #include "halyard/protocol/mysql_client.h"
@@ -64,10 +67,10 @@ struct sqlclient {
     uint8_t seq;               /* sequence id of the last packet seen or sent */
     struct mysql_client login; /* mysql_client.h */
 
-    uint8_t *in;
-    size_t in_len, in_cap, in_off; /* [in_off, in_len) not handled yet */
-    uint8_t *out;
-    size_t out_len, out_off, out_cap;
+    struct textbuf in; /* received; [in_off, in.len) not handled yet */
+    size_t in_off;
+    struct textbuf out; /* to send; [out_off, out.len) not sent yet */
+    size_t out_off;
 
     sqlclient_cb cb;
     void *arg;
@@ -80,8 +83,7 @@ struct sqlclient {
     char *db;
     uint8_t charset;
     uint32_t extra_caps, ext_caps;
-    uint8_t *big; /* SC_STREAM: a packet of 16 MiB continuations, joined */
-    size_t big_len, big_cap;
+    struct textbuf big; /* SC_STREAM: a packet of 16 MiB continuations, joined */
     struct sqlresult_parser parser;
     char deferred[200]; /* a failure found while starting, reported from the loop */
     bool has_deferred;
@@ -326,6 +328,9 @@ struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_
     if (c == NULL)
         return NULL;
     c->loop = loop;
+    textbuf_init(&c->in, SIZE_MAX / 2); /* no limit of its own: the packet checks are */
+    textbuf_init(&c->out, SIZE_MAX / 2);
+    textbuf_init(&c->big, SQLCLIENT_MAX_STREAM_PACKET);
     conn_init(&c->conn, -1);
     c->port = t->port;
     c->tls = t->tls == TLS_DEFAULT ? TLS_OFF : (enum tls_mode)t->tls;
@@ -369,13 +374,20 @@ struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_
     return c;
 }
 
+/* Empty a received buffer (`in`, `big`) without writing to it: a
+ * callback that closed the client may still read its packet there. */
+static void drop(struct textbuf *b)
+{
+    b->len = 0;
+    b->overflow = false;
+}
+
 /* Empty `out`, zeroing what it held: a login's password token is sent
  * from it, and nothing sent stays in memory. */
 static void out_wipe(struct sqlclient *c)
 {
-    if (c->out != NULL)
-        explicit_bzero(c->out, c->out_len);
-    c->out_len = c->out_off = 0;
+    textbuf_wipe(&c->out);
+    c->out_off = 0;
 }
 
 static void close_socket(struct sqlclient *c)
@@ -384,11 +396,12 @@ static void close_socket(struct sqlclient *c)
     ev_timer_stop(c->loop, &c->timer);
     conn_close(&c->conn, c->loop, NULL); /* stops the watchers; `conn.out` is never used */
     c->state = SC_CLOSED;
-    c->in_len = c->in_off = 0;
+    drop(&c->in);
+    c->in_off = 0;
     out_wipe(c);
     c->has_deferred = false;
     c->pkt = NULL;
-    c->big_len = 0;
+    drop(&c->big);
     sqlresult_clear(&c->parser.res);
 }
 
@@ -402,9 +415,9 @@ void sqlclient_close(struct sqlclient *c)
 
 static void really_free(struct sqlclient *c)
 {
-    free(c->in);
-    free(c->out);
-    free(c->big);
+    textbuf_free(&c->in);
+    textbuf_free(&c->out);
+    textbuf_free(&c->big);
     free(c->name);
     free(c->address);
     free(c->user);
@@ -495,26 +508,11 @@ static void fail_server(struct sqlclient *c, const uint8_t *payload, size_t len)
     complete(c, &res);
 }
 
-static hy_status_t reserve(uint8_t **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return HY_OK;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need)
-        n *= 2;
-    uint8_t *b = realloc(*buf, n);
-    if (b == NULL)
-        return HY_NOMEM;
-    *buf = b;
-    *cap = n;
-    return HY_OK;
-}
-
 /* Push `out` to the socket; the write watcher runs while some is left. */
 static hy_status_t flush_out(struct sqlclient *c)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t n = c->conn.ops->send(&c->conn, c->out + c->out_off, c->out_len - c->out_off);
+    while (c->out_off < c->out.len) {
+        ssize_t n = c->conn.ops->send(&c->conn, c->out.data + c->out_off, c->out.len - c->out_off);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 ev_io_start(c->loop, &c->conn.wio);
@@ -534,11 +532,11 @@ static hy_status_t send_packet(struct sqlclient *c, const void *payload, size_t 
 {
     if (len >= MYSQL_MAX_PAYLOAD)
         return HY_ERROR;
-    if (reserve(&c->out, &c->out_cap, c->out_len + MYSQL_HEADER_SIZE + len) != HY_OK)
+    uint8_t *o = (uint8_t *)textbuf_extend(&c->out, MYSQL_HEADER_SIZE + len);
+    if (o == NULL)
         return HY_NOMEM;
-    mysql_hdr_write(c->out + c->out_len, (uint32_t)len, seq);
-    memcpy(c->out + c->out_len + MYSQL_HEADER_SIZE, payload, len);
-    c->out_len += MYSQL_HEADER_SIZE + len;
+    mysql_hdr_write(o, (uint32_t)len, seq);
+    memcpy(o + MYSQL_HEADER_SIZE, payload, len);
     c->seq = seq;
     hy_status_t rc = flush_out(c);
     return rc == HY_AGAIN ? HY_OK : rc;
@@ -618,15 +616,15 @@ static hy_status_t start_command(struct sqlclient *c, enum sc_state st, uint8_t 
     sqlresult_clear(&c->parser.res);
     sqlresult_parser_init(&c->parser);
     start_timer(c);
-    if (reserve(&c->out, &c->out_cap, c->out_len + MYSQL_HEADER_SIZE + 1 + len) != HY_OK) {
+    uint8_t *o = (uint8_t *)textbuf_extend(&c->out, MYSQL_HEADER_SIZE + 1 + len);
+    if (o == NULL) {
         defer_fail(c, "out of memory");
         return HY_OK;
     }
-    mysql_hdr_write(c->out + c->out_len, (uint32_t)(1 + len), 0);
-    c->out[c->out_len + MYSQL_HEADER_SIZE] = cmd;
+    mysql_hdr_write(o, (uint32_t)(1 + len), 0);
+    o[MYSQL_HEADER_SIZE] = cmd;
     if (len > 0)
-        memcpy(c->out + c->out_len + MYSQL_HEADER_SIZE + 1, text, len);
-    c->out_len += MYSQL_HEADER_SIZE + 1 + len;
+        memcpy(o + MYSQL_HEADER_SIZE + 1, text, len);
     c->seq = 0;
     if (flush_out(c) == HY_ERROR) {
         c->sys_errno = errno;
@@ -657,7 +655,7 @@ hy_status_t sqlclient_stream(struct sqlclient *c, uint8_t cmd, const void *paylo
     hy_status_t rc = start_command(c, SC_STREAM, cmd, payload, len, cb, arg);
     if (rc == HY_OK) {
         c->pkt = pkt;
-        c->big_len = 0;
+        drop(&c->big);
     }
     return rc;
 }
@@ -700,22 +698,22 @@ static bool raw_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 static bool stream_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 {
     start_timer(c); /* the timeout bounds the silence between packets */
-    if (len == MYSQL_MAX_PAYLOAD || c->big_len > 0) {
-        if (c->big_len + len > SQLCLIENT_MAX_STREAM_PACKET) {
+    bool joined = false;
+    if (len == MYSQL_MAX_PAYLOAD || c->big.len > 0) {
+        if (c->big.len + len > SQLCLIENT_MAX_STREAM_PACKET) {
             fail(c, 0, NULL, "a packet of more than %u bytes", SQLCLIENT_MAX_STREAM_PACKET);
             return false;
         }
-        if (reserve(&c->big, &c->big_cap, c->big_len + len) != HY_OK) {
+        textbuf_append(&c->big, p, len);
+        if (c->big.overflow) {
             fail(c, 0, NULL, "out of memory");
             return false;
         }
-        memcpy(c->big + c->big_len, p, len);
-        c->big_len += len;
         if (len == MYSQL_MAX_PAYLOAD)
             return true; /* more of it follows */
-        p = c->big;
-        len = c->big_len;
-        c->big_len = 0;
+        p = (const uint8_t *)c->big.data;
+        len = c->big.len;
+        joined = true; /* emptied once pkt has read it */
     } else if (len > 0 && p[0] == MYSQL_ERR) {
         fail_server(c, p, len);
         return false;
@@ -732,6 +730,8 @@ static bool stream_packet(struct sqlclient *c, const uint8_t *p, size_t len)
         really_free(c);
         return false;
     }
+    if (joined)
+        drop(&c->big);
     return go_on && c->state == SC_STREAM;
 }
 
@@ -843,7 +843,7 @@ static bool login_packet(struct sqlclient *c, const uint8_t *p, size_t len)
             fail(c, 0, NULL, "%s:%d: cannot send the SSLRequest", c->address, c->port);
             return false;
         }
-        if (c->out_len > 0) { /* 36 bytes on a fresh socket: never short in practice */
+        if (c->out.len > 0) { /* 36 bytes on a fresh socket: never short in practice */
             fail(c, 0, NULL, "%s:%d: cannot send the SSLRequest at once", c->address, c->port);
             return false;
         }
@@ -912,17 +912,15 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 static void on_readable(struct sqlclient *c)
 {
     size_t got = 0;
-    if (c->in_off > 0) { /* packets handled last time */
-        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-        c->in_len -= c->in_off;
-        c->in_off = 0;
-    }
+    textbuf_consume(&c->in, c->in_off); /* packets handled last time */
+    c->in_off = 0;
     for (;;) {
-        if (reserve(&c->in, &c->in_cap, c->in_len + 4096) != HY_OK) {
+        char *room = textbuf_room(&c->in, 4096);
+        if (room == NULL) {
             fail(c, 0, NULL, "out of memory");
             return;
         }
-        ssize_t n = c->conn.ops->recv(&c->conn, c->in + c->in_len, c->in_cap - c->in_len);
+        ssize_t n = c->conn.ops->recv(&c->conn, room, c->in.cap - 1 - c->in.len);
         if (n == 0) {
             fail(c, 0, NULL, "connection closed by the server");
             return;
@@ -934,7 +932,7 @@ static void on_readable(struct sqlclient *c)
             fail(c, 0, NULL, "recv: %s", strerror(errno));
             return;
         }
-        c->in_len += (size_t)n;
+        textbuf_commit(&c->in, (size_t)n);
         got += (size_t)n;
         if ((size_t)n < 4096)
             break;
@@ -946,16 +944,16 @@ static void on_readable(struct sqlclient *c)
     }
     if (c->state == SC_STREAM)
         ev_now_update(c->loop); /* the silence timer restarts from the real time */
-    while (c->in_len - c->in_off >= MYSQL_HEADER_SIZE) {
-        const uint8_t *h = c->in + c->in_off;
+    while (c->in.len - c->in_off >= MYSQL_HEADER_SIZE) {
+        const uint8_t *h = (const uint8_t *)c->in.data + c->in_off;
         uint32_t len = mysql_hdr_len(h);
         if (len == MYSQL_MAX_PAYLOAD && c->state != SC_STREAM) {
             fail(c, 0, NULL, "packet of 16 MiB or more");
             return;
         }
-        if (c->in_len - c->in_off < MYSQL_HEADER_SIZE + len) {
-            if (reserve(&c->in, &c->in_cap, c->in_len - c->in_off + MYSQL_HEADER_SIZE + len) !=
-                HY_OK)
+        if (c->in.len - c->in_off < MYSQL_HEADER_SIZE + len) {
+            /* room for the rest of it, once the handled packets are dropped */
+            if (textbuf_room(&c->in, c->in_off + MYSQL_HEADER_SIZE + len - c->in.len) == NULL)
                 fail(c, 0, NULL, "out of memory");
             return;
         }

@@ -338,6 +338,42 @@ static void textbuf_truncate_extend(void)
     textbuf_free(&sb);
 }
 
+/* A reader's use: receive into the room, commit, consume from the front;
+ * and a wipe leaves zeroes. */
+static void test_textbuf_room(void **state)
+{
+    (void)state;
+    struct textbuf sb;
+    textbuf_init(&sb, 16);
+    char *r = textbuf_room(&sb, 8);
+    assert_non_null(r);
+    assert_int_equal(sb.len, 0); /* room is not counted */
+    assert_true(sb.cap - 1 - sb.len >= 8);
+    memcpy(r, "abcdef", 6);
+    textbuf_commit(&sb, 6);
+    assert_int_equal(sb.len, 6);
+    assert_string_equal(sb.data, "abcdef");
+    textbuf_commit(&sb, sb.cap); /* more than the room: nothing counted */
+    assert_int_equal(sb.len, 6);
+    textbuf_consume(&sb, 2);
+    assert_string_equal(sb.data, "cdef");
+    textbuf_consume(&sb, 5); /* more than it holds: nothing */
+    assert_string_equal(sb.data, "cdef");
+    assert_null(textbuf_room(&sb, 13)); /* 4 + 13 > 16 */
+    assert_true(sb.overflow);
+    textbuf_consume(&sb, 4);
+    assert_false(sb.overflow);
+    assert_non_null(textbuf_room(&sb, 16));
+    textbuf_append(&sb, "secret", 6);
+    char *data = sb.data;
+    textbuf_wipe(&sb);
+    assert_int_equal(sb.len, 0);
+    assert_ptr_equal(sb.data, data); /* the memory kept, the bytes it held zeroed */
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(data[i], 0);
+    textbuf_free(&sb);
+}
+
 static void test_textbuf_limit(void **state)
 {
     (void)state;
@@ -1729,18 +1765,31 @@ static void test_backends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),           cmocka_unit_test(test_parse_long_line),
-        cmocka_unit_test(test_json_str),        cmocka_unit_test(test_cell),
-        cmocka_unit_test(test_textbuf_limit),   cmocka_unit_test(test_render_stats),
-        cmocka_unit_test(test_render_sessions), cmocka_unit_test(test_render_help),
-        cmocka_unit_test(test_verb_table),      cmocka_unit_test(test_render_rules),
-        cmocka_unit_test(test_render_digests),  cmocka_unit_test(test_render_pools),
-        cmocka_unit_test(test_render_config),   cmocka_unit_test(test_render_status),
-        cmocka_unit_test(test_metrics_render),  cmocka_unit_test(test_backup_verify_last),
-        cmocka_unit_test(test_render_backup),   cmocka_unit_test(test_dump_gtid),
-        cmocka_unit_test(test_metrics_request), cmocka_unit_test(test_metrics_auth),
-        cmocka_unit_test(test_backends),        cmocka_unit_test(test_syslog_format),
-        cmocka_unit_test(test_config_keys),     cmocka_unit_test(test_render_events),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_parse_long_line),
+        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_cell),
+        cmocka_unit_test(test_textbuf_limit),
+        cmocka_unit_test(test_textbuf_room),
+        cmocka_unit_test(test_render_stats),
+        cmocka_unit_test(test_render_sessions),
+        cmocka_unit_test(test_render_help),
+        cmocka_unit_test(test_verb_table),
+        cmocka_unit_test(test_render_rules),
+        cmocka_unit_test(test_render_digests),
+        cmocka_unit_test(test_render_pools),
+        cmocka_unit_test(test_render_config),
+        cmocka_unit_test(test_render_status),
+        cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_backup_verify_last),
+        cmocka_unit_test(test_render_backup),
+        cmocka_unit_test(test_dump_gtid),
+        cmocka_unit_test(test_metrics_request),
+        cmocka_unit_test(test_metrics_auth),
+        cmocka_unit_test(test_backends),
+        cmocka_unit_test(test_syslog_format),
+        cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_render_events),
     };
     return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
 }

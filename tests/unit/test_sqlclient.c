@@ -2,10 +2,12 @@
  * test_sqlclient.c: the SQL client's login leaves no secret behind.
  *
  * A fake server on 127.0.0.1 greets a real sqlclient, reads its login and
- * answers OK. The test computes the mysql_native_password token the login
- * must carry, checks that the login carried it, then checks that no heap
- * block the process holds still contains it once the login is done: the
- * copy queued in the client's output buffer must be wiped once sent.
+ * answers OK; then it answers a query with a row of 100,000 bytes sent in
+ * pieces (the input buffer grows for a packet that is not all there, and
+ * consumes the packets it handled from its front). The test computes the mysql_native_password
+ * token the login must carry, checks that the login carried it, then checks that no heap block the
+ * process holds still contains it once the login is done: the copy queued in the client's output
+ * buffer must be wiped once sent.
  *
  * Heap blocks are seen through the linker's --wrap of malloc, calloc,
  * realloc and free (the Makefile links this test alone that way): every
@@ -31,6 +33,7 @@
 #include "halyard/protocol/auth.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/protocol/sqlclient.h"
+#include "packets.h"
 
 /* ---- the heap, seen through --wrap ---------------------------------------- */
 
@@ -78,12 +81,13 @@ static void track(void *p, size_t n)
         }
 }
 
-/* Forget p, counting it if it still holds the secret. */
-static void untrack(void *p)
+/* Forget p, counting it if it still holds the secret (`look`: p is still
+ * allocated, so its bytes may be read). */
+static void untrack(void *p, bool look)
 {
     for (size_t i = 0; i < MAX_BLOCKS && p != NULL; i++)
         if (blocks[i].p == p) {
-            if (holds_secret(p, blocks[i].n))
+            if (look && holds_secret(p, blocks[i].n))
                 dropped_with_secret++;
             blocks[i].p = NULL;
             return;
@@ -111,7 +115,7 @@ void *__wrap_realloc(void *p, size_t n)
         dropped_with_secret++; /* realloc may move it and free the old copy */
     void *q = __real_realloc(p, n);
     if (q != NULL) {
-        untrack(p);
+        untrack(p, false); /* looked at above; it may be gone now */
         track(q, n);
     }
     return q;
@@ -119,7 +123,7 @@ void *__wrap_realloc(void *p, size_t n)
 
 void __wrap_free(void *p)
 {
-    untrack(p);
+    untrack(p, true);
     __real_free(p);
 }
 
@@ -141,6 +145,8 @@ struct run {
     struct ev_loop *loop;
     int done; /* callbacks seen */
     bool ok;
+    size_t n_rows;
+    char *cell; /* row 0, column 0 of a result, copied */
 };
 
 static void on_done(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -149,6 +155,20 @@ static void on_done(struct sqlclient *c, const struct sqlresult *res, void *arg)
     struct run *r = arg;
     r->done++;
     r->ok = res->ok;
+    r->n_rows = res->n_rows;
+    const char *v = sqlresult_get(res, 0, 0);
+    free(r->cell);
+    r->cell = v != NULL ? strdup(v) : NULL;
+}
+
+/* Run the client's loop until its callback has run `n` times (~2 s at most). */
+static void wait_done(struct run *r, int n)
+{
+    for (int i = 0; i < 2000 && r->done < n; i++) {
+        ev_run(r->loop, EVRUN_NOWAIT);
+        poll(NULL, 0, 1);
+    }
+    assert_int_equal(r->done, n);
 }
 
 /* Run the client's loop until fd is readable (or ~2 s pass). */
@@ -170,6 +190,14 @@ static void send_packet(int fd, uint8_t seq, const uint8_t *payload, size_t len)
     mysql_hdr_write(buf, (uint32_t)len, seq);
     memcpy(buf + MYSQL_HEADER_SIZE, payload, len);
     assert_int_equal(write(fd, buf, len + MYSQL_HEADER_SIZE), (ssize_t)(len + MYSQL_HEADER_SIZE));
+}
+
+/* A packet (header and payload) at out; returns its length. */
+static size_t answer_packet(uint8_t *out, uint8_t seq, const uint8_t *payload, size_t len)
+{
+    mysql_hdr_write(out, (uint32_t)len, seq);
+    memcpy(out + MYSQL_HEADER_SIZE, payload, len);
+    return MYSQL_HEADER_SIZE + len;
 }
 
 static int listen_local(int *port)
@@ -220,20 +248,70 @@ static void test_login_token_wiped(void **state)
 
     static const uint8_t ok[] = {MYSQL_OK, 0, 0, 2, 0, 0, 0};
     send_packet(fd, 2, ok, sizeof(ok));
-    for (int i = 0; i < 2000 && r.done == 0; i++) {
-        ev_run(r.loop, EVRUN_NOWAIT);
-        poll(NULL, 0, 1);
-    }
-    assert_int_equal(r.done, 1);
+    wait_done(&r, 1);
     assert_true(r.ok);
     assert_true(sqlclient_ready(c));
 
     /* sent, so wiped: no live block keeps it, none was dropped with it */
     assert_int_equal(live_with_secret(), 0);
     assert_int_equal(dropped_with_secret, 0);
+
+    /* A result whose row does not fit the first 4096 bytes, in pieces. */
+    assert_int_equal(sqlclient_query(c, "SELECT big", on_done, &r), HY_OK);
+    assert_true(wait_readable(r.loop, fd));
+    uint8_t q[64];
+    assert_true(read(fd, q, sizeof(q)) > MYSQL_HEADER_SIZE);
+    enum { BIG = 100000 };
+    uint8_t *ans = malloc(BIG + 512);
+    assert_non_null(ans);
+    size_t n_ans = 0;
+    uint8_t pl[256];
+    pl[0] = 1; /* one column */
+    n_ans += answer_packet(ans + n_ans, 1, pl, 1);
+    struct pk_col col = {.name = "big",
+                         .org_name = "big",
+                         .charset = 33,
+                         .length = BIG,
+                         .type = MYSQL_TYPE_VAR_STRING};
+    n_ans += answer_packet(ans + n_ans, 2, pl, pk_coldef(pl, sizeof(pl), &col));
+    static const uint8_t eof[] = {MYSQL_EOF, 0, 0, 2, 0};
+    n_ans += answer_packet(ans + n_ans, 3, eof, sizeof(eof));
+    uint8_t *row = ans + n_ans + MYSQL_HEADER_SIZE; /* 0xfd, 3 length bytes, the value */
+    row[0] = 0xfd;
+    row[1] = BIG & 0xff;
+    row[2] = (BIG >> 8) & 0xff;
+    row[3] = (BIG >> 16) & 0xff;
+    for (size_t i = 0; i < BIG; i++)
+        row[4 + i] = (uint8_t)('a' + i % 26);
+    mysql_hdr_write(ans + n_ans, 4 + BIG, 4);
+    n_ans += MYSQL_HEADER_SIZE + 4 + BIG;
+    n_ans += answer_packet(ans + n_ans, 5, eof, sizeof(eof));
+    for (size_t off = 0; off < n_ans; off += 7000) {
+        size_t k = n_ans - off < 7000 ? n_ans - off : 7000;
+        assert_int_equal(write(fd, ans + off, k), (ssize_t)k);
+        for (int i = 0; i < 5; i++) /* the client reads what is there: a part */
+            ev_run(r.loop, EVRUN_NOWAIT);
+    }
+    wait_done(&r, 2);
+    assert_true(r.ok);
+    assert_int_equal(r.n_rows, 1);
+    assert_non_null(r.cell);
+    assert_int_equal(strlen(r.cell), BIG);
+    assert_memory_equal(r.cell, row + 4, BIG);
+    free(ans);
+
+    /* What was handled was consumed: the next answer reads from the front. */
+    assert_int_equal(sqlclient_ping(c, on_done, &r), HY_OK);
+    assert_true(wait_readable(r.loop, fd));
+    assert_true(read(fd, q, sizeof(q)) > MYSQL_HEADER_SIZE);
+    send_packet(fd, 1, ok, sizeof(ok));
+    wait_done(&r, 3);
+    assert_true(r.ok);
+
     sqlclient_destroy(c);
     assert_int_equal(dropped_with_secret, 0);
     watching = false;
+    free(r.cell);
     close(fd);
     close(lfd);
     ev_loop_destroy(r.loop);

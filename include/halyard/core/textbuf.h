@@ -36,6 +36,19 @@ void textbuf_truncate(struct textbuf *sb, size_t len);
 /* n more bytes at the end, for the caller to fill (n + 1 are writable:
  * the NUL after them too); NULL, with overflow set, when they do not fit. */
 char *textbuf_extend(struct textbuf *sb, size_t n);
+/* For a reader that receives into the buffer: room for n more bytes at the
+ * end, not counted yet (the caller writes up to n there, then commits what
+ * it wrote); NULL, with overflow set, when they do not fit. The pointer
+ * is good until the next call that may grow the buffer. */
+char *textbuf_room(struct textbuf *sb, size_t n);
+/* Count n more bytes, written into textbuf_room's room (n <= that room). */
+void textbuf_commit(struct textbuf *sb, size_t n);
+/* Drop the first n bytes (n <= sb->len), moving the rest to the front:
+ * for a reader that consumes what it received from the front. */
+void textbuf_consume(struct textbuf *sb, size_t n);
+/* Empty it, zeroing the bytes it held (explicit_bzero): for a buffer
+ * that held a secret, a password's token. */
+void textbuf_wipe(struct textbuf *sb);
 
 void textbuf_append(struct textbuf *sb, const void *p, size_t n);
 void textbuf_puts(struct textbuf *sb, const char *s);
