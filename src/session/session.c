@@ -788,7 +788,7 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     }
     if (s->route.wait_idx >= 0 && session_groups(s)->fanout == NULL) {
         /* (a read of every group in an XA transaction waiting between
-         * its parts, s->groups->fanout, is routed again: session_fanout_xa_wait) */
+         * its parts, s->feat.groups->fanout, is routed again: session_fanout_xa_wait) */
         *idx = (uint32_t)s->route.wait_idx;
         return NEXT_ROUTE;
     }

@@ -10,11 +10,11 @@
  * (alone, outside a transaction) get halyard's own OK, with
  * SERVER_STATUS_IN_TRANS set, and nothing runs yet:
  *   - "xa" (shards.cross_group_transactions): a plain BEGIN (or READ
- *     WRITE) opens a transaction across groups, s->groups->xa (session_xa.c), whose
+ *     WRITE) opens a transaction across groups, s->feat.groups->xa (session_xa.c), whose
  *     branch on each group starts with XA START before its first statement
  *     there;
  *   - otherwise (and for READ ONLY / WITH CONSISTENT SNAPSHOT under "xa"):
- *     the BEGIN is kept (s->groups->begin_sql) and run as INT_BEGIN on the
+ *     the BEGIN is kept (s->feat.groups->begin_sql) and run as INT_BEGIN on the
  *     connection of the first statement that reaches a backend, on the
  *     group that statement chose; then the transaction is a plain one on
  *     that group, as if the client had sent its BEGIN there, and a
@@ -128,61 +128,61 @@ bool session_plain_end(const char *t, size_t len, bool *commit)
 uint32_t session_begin_route(struct session *s, const struct classify_result *r, const char *text,
                              size_t len)
 {
-    s->groups->xa_cmd = 0;
-    s->groups->xa_refuse = NULL;
+    s->feat.groups->xa_cmd = 0;
+    s->feat.groups->xa_refuse = NULL;
     struct begin_form f;
     bool begin = (r->kind == CL_TXN_BEGIN || r->kind == CL_TXN_BEGIN_RO) && !(r->flags & CLF_XA) &&
                  r->nstmt == 1 && session_begin_parse(text, len, &f);
-    if (s->groups->begin_sql[0] != '\0') {
+    if (s->feat.groups->begin_sql[0] != '\0') {
         bool commit;
         if (r->kind == CL_TXN_END && !(r->flags & CLF_XA) && r->nstmt == 1 &&
             session_plain_end(text, len, &commit)) {
-            s->groups->xa_cmd = BEGIN_CMD_END;
+            s->feat.groups->xa_cmd = BEGIN_CMD_END;
             return ROUTE_XA;
         }
         if (!begin)
             return UINT32_MAX; /* it binds the transaction where it runs */
         /* BEGIN again: the server would commit the empty one first */
-        s->groups->begin_sql[0] = '\0';
+        s->feat.groups->begin_sql[0] = '\0';
         s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     }
     uint32_t x = session_xa_route(s, r, text, len);
     if (x != UINT32_MAX)
         return x;
-    if (!begin || s->route.ro_idx >= 0 || s->groups->xa != NULL)
+    if (!begin || s->route.ro_idx >= 0 || s->feat.groups->xa != NULL)
         return UINT32_MAX;
     if (s->route.status & SERVER_STATUS_IN_TRANS) {
         /* open on the primary: COMMIT it there first, as the server would */
         const struct bconn *bc = s->conns.bc[s->route.primary];
         if (bc == NULL || bc->state != BCONN_READY)
             return UINT32_MAX; /* the server says what becomes of it */
-        s->groups->xa_cmd = BEGIN_CMD_COMMIT;
+        s->feat.groups->xa_cmd = BEGIN_CMD_COMMIT;
     } else {
-        s->groups->xa_cmd = BEGIN_CMD_DEFER;
+        s->feat.groups->xa_cmd = BEGIN_CMD_DEFER;
     }
-    snprintf(s->groups->begin_sql, sizeof(s->groups->begin_sql), "%s", f.sql);
+    snprintf(s->feat.groups->begin_sql, sizeof(s->feat.groups->begin_sql), "%s", f.sql);
     return ROUTE_XA;
 }
 
 bool session_begin_run(struct session *s)
 {
-    switch (s->groups->xa_cmd) {
+    switch (s->feat.groups->xa_cmd) {
     case BEGIN_CMD_DEFER:
         slog_debug(s, "%s: answered here, run before the transaction's first statement",
-                   s->groups->begin_sql);
+                   s->feat.groups->begin_sql);
         s->route.status |= SERVER_STATUS_IN_TRANS;
         send_ok(s, 1);
         return false;
     case BEGIN_CMD_COMMIT:
         s->conns.cur = s->conns.bc[s->route.primary];
         session_publish_backend(s);
-        slog_debug(s, "%s inside a transaction: COMMIT on %s first", s->groups->begin_sql,
+        slog_debug(s, "%s inside a transaction: COMMIT on %s first", s->feat.groups->begin_sql,
                    s->conns.cur->be->name);
         internal_query(s, INT_PRECOMMIT, "COMMIT", BEGIN_TIMEOUT_MS);
         return true;
     case BEGIN_CMD_END:
         /* nothing ran: nothing to commit or roll back */
-        s->groups->begin_sql[0] = '\0';
+        s->feat.groups->begin_sql[0] = '\0';
         s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
         send_ok(s, 1);
         return false;
@@ -193,17 +193,17 @@ bool session_begin_run(struct session *s)
 
 bool session_begin_ready(struct session *s, struct bconn *bc, uint32_t idx)
 {
-    if (s->groups->xa != NULL) /* the group's branch on its primary */
+    if (s->feat.groups->xa != NULL) /* the group's branch on its primary */
         return idx != s->route.primary || bc->xa || session_xa_branch_ready(s, bc);
-    if (s->groups->begin_sql[0] == '\0')
+    if (s->feat.groups->begin_sql[0] == '\0')
         return true;
     const struct stream *up = &s->io.up;
     if (up->b != NULL && stream_unparsed(up) > MYSQL_HEADER_SIZE &&
         up->b->data[up->scan + MYSQL_HEADER_SIZE] == COM_STMT_PREPARE)
         return true; /* not part of a transaction: it binds none to this group */
     slog_debug(s, "%s on %s (group %s): the transaction's first statement runs there",
-               s->groups->begin_sql, bc->be->name, group_of(s->cfg)->name);
-    internal_query(s, INT_BEGIN, s->groups->begin_sql, BEGIN_TIMEOUT_MS);
+               s->feat.groups->begin_sql, bc->be->name, group_of(s->cfg)->name);
+    internal_query(s, INT_BEGIN, s->feat.groups->begin_sql, BEGIN_TIMEOUT_MS);
     return false;
 }
 
@@ -225,7 +225,7 @@ void session_begin_answer(struct session *s)
     session_timer_stop(s);
     session_set_state(s, SS_IDLE);
     if (s->io.resp.err_code == 0) {
-        s->groups->begin_sql[0] = '\0'; /* a plain transaction on this group now */
+        s->feat.groups->begin_sql[0] = '\0'; /* a plain transaction on this group now */
         if (s->io.resp.status_seen)
             s->route.status = s->io.resp.status;
         s->route.status |= SERVER_STATUS_IN_TRANS;
@@ -235,7 +235,7 @@ void session_begin_answer(struct session *s)
          * unbound (the next statement tries again) */
         char msg[200];
         snprintf(msg, sizeof(msg), "halyard: %s on group %s failed with error %u",
-                 s->groups->begin_sql, group_of(s->cfg)->name, s->io.resp.err_code);
+                 s->feat.groups->begin_sql, group_of(s->cfg)->name, s->io.resp.err_code);
         slog_info(s, "%s", msg);
         session_begin_drop(s, msg);
     }
@@ -245,8 +245,8 @@ void session_begin_answer(struct session *s)
 
 void session_begin_forget(struct session *s)
 {
-    if (s->groups != NULL)
-        s->groups->begin_sql[0] = '\0';
+    if (s->feat.groups != NULL)
+        s->feat.groups->begin_sql[0] = '\0';
 }
 
 void session_begin_committed(struct session *s)
@@ -258,11 +258,11 @@ void session_begin_committed(struct session *s)
     struct begin_form f;
     if (s->io.resp.err_code == 0 && config_root_c(s->cfg)->shards_xa &&
         (s->route.status & SERVER_STATUS_AUTOCOMMIT) &&
-        session_begin_parse(s->groups->begin_sql, strlen(s->groups->begin_sql), &f) &&
+        session_begin_parse(s->feat.groups->begin_sql, strlen(s->feat.groups->begin_sql), &f) &&
         !f.read_only && !f.snapshot) {
         /* "xa": the next one is a transaction across groups */
-        s->groups->begin_sql[0] = '\0';
-        s->groups->xa_cmd = XA_CMD_BEGIN;
+        s->feat.groups->begin_sql[0] = '\0';
+        s->feat.groups->xa_cmd = XA_CMD_BEGIN;
         (void)session_xa_run(s); /* answered at once */
     } else if (s->io.resp.err_code == 0) {
         s->route.status |= SERVER_STATUS_IN_TRANS; /* the next one, not run yet */
@@ -272,8 +272,8 @@ void session_begin_committed(struct session *s)
         snprintf(msg, sizeof(msg),
                  "halyard: the COMMIT of the open transaction before %s failed on group %s with "
                  "error %u",
-                 s->groups->begin_sql, group_of(s->cfg)->name, s->io.resp.err_code);
-        s->groups->begin_sql[0] = '\0';
+                 s->feat.groups->begin_sql, group_of(s->cfg)->name, s->io.resp.err_code);
+        s->feat.groups->begin_sql[0] = '\0';
         s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
         slog_info(s, "%s", msg);
         session_err_custom(s, 1, 1105, "HY000", msg);
@@ -287,13 +287,13 @@ void session_begin_commit_failed(struct session *s, const char *why)
     snprintf(msg, sizeof(msg),
              "halyard: the connection to %s failed (%s) during the COMMIT of the open "
              "transaction before %s: whether it committed is unknown",
-             s->conns.cur->be->name, why, s->groups->begin_sql);
+             s->conns.cur->be->name, why, s->feat.groups->begin_sql);
     slog_warn(s, "%s", msg);
     session_timer_stop(s);
     s->query.internal = INT_NONE;
     bconn_close(s->conns.cur);
     stream_release(&s->io.down, &s->w->pool);
-    s->groups->begin_sql[0] = '\0';
+    s->feat.groups->begin_sql[0] = '\0';
     s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     session_set_state(s, SS_IDLE);
     session_err_custom(s, 1, 1105, "HY000", msg);

@@ -28,7 +28,7 @@
  * the other (session_fanout_xa.c, which also runs the two-phase commit of
  * a write on several groups in "xa" mode).
  *
- * While it runs, s->groups->fanout blocks the command loop (session_next_command);
+ * While it runs, s->feat.groups->fanout blocks the command loop (session_next_command);
  * the session's close frees it (session_fanout_free), which cancels the
  * groups' connections without their callbacks running.
  */
@@ -105,7 +105,7 @@ void session_fanout_free(struct session *s)
     scatter_plan_free(&f->plan);
     bool own = f->own_groups;
     free(f);
-    s->groups->fanout = NULL;
+    s->feat.groups->fanout = NULL;
     registry_set_fanout(&s->kill.reg, false);
     if (own)
         session_groups_free(s);
@@ -131,7 +131,7 @@ static struct fanout *fanout_new(struct session *s, enum fanout_mode mode)
     }
     f->s = s;
     f->mode = mode;
-    s->groups->fanout = f;
+    s->feat.groups->fanout = f;
     return f;
 }
 
@@ -163,7 +163,7 @@ static bool trx_refuse(struct fanout *f, const char *about, bool xa_ok)
     if (!session_in_trans(s) && (s->route.status & SERVER_STATUS_AUTOCOMMIT))
         return false;
     bool autocommit = (s->route.status & SERVER_STATUS_AUTOCOMMIT) != 0;
-    if (s->groups->xa != NULL && autocommit && xa_ok)
+    if (s->feat.groups->xa != NULL && autocommit && xa_ok)
         return false;
     char what[340];
     if (about != NULL)
@@ -171,7 +171,7 @@ static bool trx_refuse(struct fanout *f, const char *about, bool xa_ok)
     else
         snprintf(what, sizeof(what), "a read of every group");
     const char *why;
-    if (s->groups->xa != NULL && autocommit)
+    if (s->feat.groups->xa != NULL && autocommit)
         why = "inside a transaction across groups (XA) only a text statement (COM_QUERY) reads "
               "every group in the transaction, not a prepared one: run it as a text statement";
     else if (config_root_c(s->cfg)->shards_xa && autocommit)
@@ -195,11 +195,12 @@ static bool trx_refuse(struct fanout *f, const char *about, bool xa_ok)
 static uint32_t prepare_read(struct session *s, const char *text, size_t len, const char *about,
                              bool joins_ok, bool xa_ok)
 {
-    if (xa_ok && s->groups->fanout != NULL && s->groups->fanout->xread &&
-        (s->groups->fanout->xdone || s->groups->xa != NULL))
+    if (xa_ok && s->feat.groups->fanout != NULL && s->feat.groups->fanout->xread &&
+        (s->feat.groups->fanout->xdone || s->feat.groups->xa != NULL))
         return ROUTE_FANOUT; /* routed again between its parts, or to be answered */
     struct fanout *f = fanout_new(s, FANOUT_READ);
-    bool in_xa = xa_ok && s->groups->xa != NULL && (s->route.status & SERVER_STATUS_AUTOCOMMIT);
+    bool in_xa =
+        xa_ok && s->feat.groups->xa != NULL && (s->route.status & SERVER_STATUS_AUTOCOMMIT);
     if (f == NULL ||
         scatter_plan_make_in(text, len, s->route.lex_opts, joins_ok, in_xa, &f->plan) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
@@ -235,7 +236,7 @@ static uint32_t prepare_read(struct session *s, const char *text, size_t len, co
      * snapshot or its locks: refused, but in a transaction across groups
      * ("xa"), where each group's part runs in the group's branch. */
     if (f->plan.shape != SCATTER_REFUSE && f->plan.shape != SCATTER_DATABASES &&
-        !trx_refuse(f, about, xa_ok) && s->groups->xa != NULL) {
+        !trx_refuse(f, about, xa_ok) && s->feat.groups->xa != NULL) {
         f->xread = true;
         f->xhome = fanout_cur_group(s);
         f->budget = SCATTER_MAX_BUFFER;
@@ -250,11 +251,11 @@ static uint32_t prepare_read(struct session *s, const char *text, size_t len, co
 
 uint32_t session_fanout_prepare_own(struct session *s, const char *text, size_t len)
 {
-    /* a session without shards has no s->groups: one for the fan-out's time */
-    bool made = s->groups == NULL;
+    /* a session without shards has no s->feat.groups: one for the fan-out's time */
+    bool made = s->feat.groups == NULL;
     if (made)
-        s->groups = calloc(1, sizeof(*s->groups));
-    struct fanout *f = s->groups != NULL ? fanout_new(s, FANOUT_READ) : NULL;
+        s->feat.groups = calloc(1, sizeof(*s->feat.groups));
+    struct fanout *f = s->feat.groups != NULL ? fanout_new(s, FANOUT_READ) : NULL;
     if (f != NULL)
         f->own_groups = made;
     char *t = f != NULL ? malloc(len + 1) : NULL;
@@ -283,8 +284,8 @@ uint32_t session_fanout_prepare_own(struct session *s, const char *text, size_t 
 
 void session_fanout_binary(struct session *s)
 {
-    if (s->groups->fanout != NULL)
-        s->groups->fanout->binary = true;
+    if (s->feat.groups->fanout != NULL)
+        s->feat.groups->fanout->binary = true;
 }
 
 uint32_t session_fanout_refuse(struct session *s, const char *why)
@@ -338,7 +339,7 @@ uint32_t session_fanout_prepare_write(struct session *s, char **texts, const siz
 void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
                              const char *schema, const char *table, const char *text, size_t len)
 {
-    struct fanout *f = s->groups->fanout;
+    struct fanout *f = s->feat.groups->fanout;
     if (f == NULL || f->mode != FANOUT_WRITE)
         return;
     if (text != NULL) {
@@ -672,7 +673,7 @@ static void leg_connect(struct fanout_leg *l)
 
 bool session_fanout_start(struct session *s)
 {
-    struct fanout *f = s->groups->fanout;
+    struct fanout *f = s->feat.groups->fanout;
     if (f->plan.shape == SCATTER_REFUSE) {
         slog_info(s, "scatter refused: %s", f->plan.why);
         session_err(s, 1, SERR_SCATTER, f->plan.why);
@@ -746,7 +747,7 @@ bool session_fanout_start(struct session *s)
         }
         fanout_finish(f, false); /* the caller goes on */
     }
-    return s->groups->fanout != NULL;
+    return s->feat.groups->fanout != NULL;
 }
 
 /* The answer of a read: merged, or the first error in group order. */

@@ -17,7 +17,7 @@
  * write of the same rows on every group. */
 void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
                              const char *schema, const char *table, const char *text, size_t len);
-/* Plan the statement (`len` bytes of text) into s->groups->fanout: ROUTE_FANOUT
+/* Plan the statement (`len` bytes of text) into s->feat.groups->fanout: ROUTE_FANOUT
  * (a refusal is answered by session_fanout_start, naming `about`, e.g.
  * "sharded table orders without a usable orders.customer_id", when not
  * NULL). Out of memory: the session is closing. */
@@ -46,7 +46,7 @@ void session_fanout_binary(struct session *s);
  * a transaction or with autocommit off it is refused. ROUTE_FANOUT. */
 uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens, bool dml,
                                       bool sum);
-/* Run s->groups->fanout (its request consumed): true while it runs (the client's
+/* Run s->feat.groups->fanout (its request consumed): true while it runs (the client's
  * answer and the next command follow from the loop), false when it was
  * answered at once (refused, or every group failed). */
 bool session_fanout_start(struct session *s);
@@ -54,7 +54,7 @@ bool session_fanout_start(struct session *s);
 bool session_fanout_busy(const struct session *s);
 /* The session ends: cancel and free its fan-out. */
 void session_fanout_free(struct session *s);
-/* A scatter read inside a transaction across groups ("xa", s->groups->xa): each
+/* A scatter read inside a transaction across groups ("xa", s->feat.groups->xa): each
  * group's part runs on the session's own connection holding that group's
  * branch, one group after the other, while the client's statement waits
  * in `up` and is routed again after each step (session_next_command).

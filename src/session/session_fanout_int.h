@@ -81,7 +81,7 @@ struct fanout {
     char hint_backend[CLASSIFY_BACKEND_MAX]; /* with CLH_BACKEND */
     char diag_lost[256];                     /* ... and not all told: why */
     bool binary;     /* a COM_STMT_EXECUTE's: the merged rows go in binary (ps_text.h) */
-    bool own_groups; /* s->groups made for it (no shards): freed with it */
+    bool own_groups; /* s->feat.groups made for it (no shards): freed with it */
     bool killed;     /* KILL QUERY: no group starts its part any more */
     /* A read inside a transaction across groups (session_fanout_xa_wait):
      * each group's part on the session's connection holding its branch */

@@ -228,7 +228,7 @@ void fanout_xa_end_trx(struct fanout *f, bool all_ok)
 
 bool session_fanout_xa_wait(struct session *s)
 {
-    struct fanout *f = s->groups->fanout;
+    struct fanout *f = s->feat.groups->fanout;
     if (f == NULL || !f->xread)
         return false;
     if (f->xdone) {
@@ -241,7 +241,7 @@ bool session_fanout_xa_wait(struct session *s)
         uint16_t g = (uint16_t)f->xat;
         l->f = f;
         snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
-        if (s->groups->xa == NULL) { /* cannot be: nothing ends it while the statement waits */
+        if (s->feat.groups->xa == NULL) { /* cannot be: nothing ends it while the statement waits */
             fanout_leg_note(l, "the transaction across groups ended before this group's part ran");
             break;
         }
@@ -278,7 +278,7 @@ bool session_fanout_xa_wait(struct session *s)
 
 void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len, bool whole)
 {
-    struct fanout *f = s->groups->fanout;
+    struct fanout *f = s->feat.groups->fanout;
     if (f == NULL || !f->xread || f->xat >= f->n)
         return;
     struct fanout_leg *l = &f->legs[f->xat];
@@ -293,7 +293,7 @@ void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len,
 
 void session_fanout_xa_part(struct session *s)
 {
-    struct fanout *f = s->groups->fanout;
+    struct fanout *f = s->feat.groups->fanout;
     session_timer_stop(s);
     session_set_state(s, SS_IDLE);
     if (f != NULL && f->xread && f->xat < f->n) {
@@ -332,7 +332,7 @@ void session_fanout_xa_failed(struct session *s, const char *why)
         return;
     }
     consume_packet(s, len);
-    if (s->groups->xa != NULL) {
+    if (s->feat.groups->xa != NULL) {
         /* every other branch rolled back, the client told (ERR 1927) */
         free(s->route.trx_lost);
         s->route.trx_lost = NULL;
@@ -375,7 +375,7 @@ void fanout_xa_read_answer(struct fanout *f)
              "a read of every group inside a transaction across groups does not gather them");
     session_diag_set(s, &d);
     fanout_answer_read(f);
-    if (f->xrolled != 0 && s->groups->xa != NULL)
+    if (f->xrolled != 0 && s->feat.groups->xa != NULL)
         session_xa_server_rollback(s, f->xrolled); /* the others, before the next command */
     session_fanout_free(s);
 }

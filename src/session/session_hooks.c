@@ -111,31 +111,32 @@ static void fanout_fed(struct session *s, const struct hook_packet *pk)
 
 static bool replay_attached(const struct session *s)
 {
-    return s->replay != NULL;
+    return s->feat.replay != NULL;
 }
 
 static bool replay_whole(const struct session *s)
 {
-    return s->replay != NULL && session_replay_sums(s);
+    return s->feat.replay != NULL && session_replay_sums(s);
 }
 
 static void replay_packet(struct session *s, const struct hook_packet *pk)
 {
-    if (s->replay != NULL)
+    if (s->feat.replay != NULL)
         session_replay_packet(s, pk->pl, pk->len, pk->whole);
 }
 
 /* A statement halyard rewrote goes without the mark. */
 static void inflight_send(struct session *s, const struct hook_cmd *hc)
 {
-    if (hc->rewritten && s->inflight != NULL)
+    if (hc->rewritten && s->feat.inflight != NULL)
         session_inflight_unmarked(s);
 }
 
 /* The statement goes with its mark, when it is a write to mark. */
 static enum hook_verdict inflight_filter_up(struct session *s, const struct hook_cmd *hc)
 {
-    if (s->inflight != NULL && session_inflight_send(s, hc->cmd, hc->p, hc->len, hc->fits, hc->idx))
+    if (s->feat.inflight != NULL &&
+        session_inflight_send(s, hc->cmd, hc->p, hc->len, hc->fits, hc->idx))
         return HOOK_TAKEN;
     return HOOK_PASS;
 }
@@ -148,7 +149,7 @@ static void replay_send(struct session *s, const struct hook_cmd *hc)
 
 static void inflight_settled(struct session *s)
 {
-    if (s->inflight != NULL)
+    if (s->feat.inflight != NULL)
         session_inflight_done(s);
 }
 

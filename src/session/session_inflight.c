@@ -190,14 +190,14 @@ static uint64_t boot_id(void)
 
 static struct sess_inflight *inflight_of(struct session *s)
 {
-    if (s->inflight != NULL)
-        return s->inflight;
+    if (s->feat.inflight != NULL)
+        return s->feat.inflight;
     struct sess_inflight *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return NULL;
     f->s = s;
     ev_init(&f->wait, inflight_wait_cb);
-    s->inflight = f;
+    s->feat.inflight = f;
     return f;
 }
 
@@ -214,7 +214,7 @@ static void files_free(struct sess_inflight *f)
 
 void session_inflight_free(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (f == NULL)
         return;
     ev_timer_stop(s->w->loop, &f->wait);
@@ -225,7 +225,7 @@ void session_inflight_free(struct session *s)
     files_free(f);
     free(f->pkt);
     free(f);
-    s->inflight = NULL;
+    s->feat.inflight = NULL;
 }
 
 /* Whether the text names `word` (upper case) anywhere, in any case (a
@@ -305,7 +305,7 @@ static bool inflight_send(struct session *s, struct sess_inflight *f, enum infli
 bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                            bool fits, uint32_t idx)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     enum inflight_kind k = f->stmt;
     bool harmless = f->stmt_harmless;
     f->stmt = IF_NONE;
@@ -330,7 +330,7 @@ void session_inflight_replayed(struct session *s)
      * carry it, and not finding it in a log there would prove nothing (a
      * second failover in one transaction): its COMMIT in flight gets 1927,
      * as when a write of it went unmarked. */
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (f != NULL && f->trx_marked)
         f->trx_unmarked = true;
 }
@@ -420,19 +420,19 @@ bool session_inflight_ps_mark(struct session *s)
 
 uint64_t session_inflight_ps_seq(const struct session *s)
 {
-    return s->inflight != NULL ? s->inflight->seq : 0;
+    return s->feat.inflight != NULL ? s->feat.inflight->seq : 0;
 }
 
 bool session_inflight_ps_same_trx(const struct session *s, uint64_t seq)
 {
-    const struct sess_inflight *f = s->inflight;
+    const struct sess_inflight *f = s->feat.inflight;
     return f != NULL && f->step == IS_IDLE && f->trx_marked && !f->trx_unmarked &&
            f->ps_kind == IF_TRX && f->seq == seq && session_in_trans(s);
 }
 
 char *session_inflight_ps_text(struct session *s, const char *sql, uint32_t len, size_t *n)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     char *out = malloc(f->mark_len + 1 + (size_t)len);
     if (out == NULL)
         return NULL;
@@ -467,7 +467,7 @@ static bool inflight_send(struct session *s, struct sess_inflight *f, enum infli
                           uint8_t cmd, const uint8_t *p, uint32_t len, bool fits, uint32_t idx)
 {
     if (k == IF_NONE || cmd != COM_QUERY || !fits || idx != s->route.primary ||
-        s->route.ro_idx >= 0 || s->groups != NULL)
+        s->route.ro_idx >= 0 || s->feat.groups != NULL)
         return false;
     f->ps = false;
     if (k == IF_COMMIT || k == IF_BEGIN) {
@@ -511,7 +511,7 @@ static bool inflight_send(struct session *s, struct sess_inflight *f, enum infli
 
 void session_inflight_done(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (f == NULL || f->step != IS_IDLE)
         return;
     /* A write of the transaction answered with an error may still have
@@ -549,7 +549,7 @@ void session_inflight_done(struct session *s)
 /* The session goes on: the client's next statement is read. */
 static void inflight_end(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     ev_timer_stop(s->w->loop, &f->wait);
     if (f->sc != NULL) {
         sqlclient_destroy(f->sc);
@@ -575,7 +575,7 @@ static void inflight_idle(struct session *s)
 
 static void inflight_unknown(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     inflight_idle(s);
     stat_inc(&s->w->stats.inflight_unknown);
     slog_warn(s, "the %s in flight when %s died: outcome unknown: %s",
@@ -588,7 +588,7 @@ static void inflight_unknown(struct session *s)
 
 static void inflight_committed(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     inflight_idle(s);
     stat_inc(&s->w->stats.inflight_committed);
     slog_info(s, "the %s in flight when %s died had committed (found in the binary log of %s)",
@@ -612,7 +612,7 @@ static void inflight_committed(struct session *s)
  * never an OK with 0 rows where the server answered others. */
 static void inflight_uncounted(struct session *s, const char *why)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     inflight_idle(s);
     stat_inc(&s->w->stats.inflight_committed);
     slog_warn(s,
@@ -627,7 +627,7 @@ static void inflight_uncounted(struct session *s, const char *why)
 /* Not committed, proven: run it once on the new primary. */
 static void inflight_not_committed(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     inflight_idle(s);
     uint8_t commit[64];
     uint32_t clen = 0;
@@ -681,7 +681,7 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
 
 static void lookup_query(struct session *s, const char *fmt, const char *file)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     char sql[320];
     char q[260] = ""; /* a format without a file has nothing at its %s */
     if (file != NULL && sql_quote(q, sizeof(q), file) == 0) {
@@ -827,7 +827,7 @@ static bool scan_rows(struct sess_inflight *f, const struct sqlresult *res)
 /* Read the events of f->file and every later file, within the bound. */
 static void scan_from_here(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     uint64_t bytes = 0;
     for (size_t i = f->file; i < f->n_files; i++)
         bytes += f->sizes[i];
@@ -851,7 +851,7 @@ static void scan_from_here(struct session *s)
 
 static void rows_give_up(struct session *s, const char *why)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     sqlclient_destroy(f->dc);
     f->dc = NULL;
     char msg[200];
@@ -871,7 +871,7 @@ static bool written_names(const struct sess_inflight *f, const char *word)
  * of columns (0: the table is not visible to monitor.user). */
 static void autoinc_read(struct session *s, const struct sqlresult *res)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     const char *v = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
     const char *n = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 1) : NULL;
     const char *col = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 2) : NULL;
@@ -898,7 +898,7 @@ static void rows_count(struct session *s);
 
 static void rows_finish(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     sqlclient_destroy(f->dc);
     f->dc = NULL;
     if (f->rows.failed) {
@@ -945,7 +945,7 @@ static void rows_finish(struct session *s)
 /* IS_ENGINE's answer: a transactional table's rows are its OK's. */
 static void engine_read(struct session *s, const struct sqlresult *res)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     const char *v = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
     if (v != NULL && strcasecmp(v, "YES") == 0) {
         rows_count(s);
@@ -962,7 +962,7 @@ static void engine_read(struct session *s, const struct sqlresult *res)
 /* Its OK: the rows found, and the insert id. */
 static void rows_count(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     f->affected = f->rows.affected;
     if (!f->rows.want_first || !f->rows.have_first) {
         inflight_committed(s);
@@ -992,7 +992,7 @@ static bool rows_packet(struct sqlclient *c, const uint8_t *p, size_t len, void 
 {
     (void)c;
     struct session *s = arg;
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (len < 1 || p[0] != 0x00)
         f->rows.failed = f->rows.done = true;
     else
@@ -1007,7 +1007,7 @@ static void rows_ended(struct sqlclient *c, const struct sqlresult *res, void *a
 {
     (void)c;
     struct session *s = arg;
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (!res->ok) {
         char why[300];
         snprintf(why, sizeof(why), "binlog dump: %s", res->err_msg);
@@ -1021,7 +1021,7 @@ static void rows_ended(struct sqlclient *c, const struct sqlresult *res, void *a
 static void rows_dump(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     struct session *s = arg;
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (!res->ok) {
         char why[300];
         snprintf(why, sizeof(why), "%s", res->err_msg);
@@ -1055,7 +1055,7 @@ static void rows_dump(struct sqlclient *c, const struct sqlresult *res, void *ar
 
 static void rows_start(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     const struct config *cfg = s->cfg;
     const struct config_backend *b = &cfg->backends[f->newp];
     bool repl = cfg->replication_user != NULL && cfg->replication_user[0] != '\0';
@@ -1088,7 +1088,7 @@ static void rows_start(struct session *s)
 
 static void triggers_check(struct session *s)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (f->kind == IF_WRITE && !f->ps) {
         size_t skip = MYSQL_HEADER_SIZE + 1 + f->mark_len + 1;
         tables_note(s, f, (const char *)f->pkt + skip, f->pkt_len - skip, false);
@@ -1113,7 +1113,7 @@ static void triggers_check(struct session *s)
 
 static void triggers_read(struct session *s, const struct sqlresult *res)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (!res->ok || res->n_cols < 4 || res->n_rows != f->n_wrote) {
         snprintf(f->why, sizeof(f->why),
                  "not in the binary log of %s, and whether the tables it changed have "
@@ -1149,7 +1149,7 @@ static void triggers_read(struct session *s, const struct sqlresult *res)
  * the old writer committed is in its binary log (log_slave_updates). */
 static void view_query(struct session *s)
 {
-    s->inflight->step = IS_VIEW;
+    s->feat.inflight->step = IS_VIEW;
     lookup_query(s,
                  "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status', "
                  "'wsrep_incoming_addresses')%s",
@@ -1188,7 +1188,7 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
 {
     (void)c;
     struct session *s = arg;
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (f->step == IS_AUTOINC) {
         autoinc_read(s, res);
         return;
@@ -1314,7 +1314,7 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
 /* A new primary is there: read its binary log. */
 static void lookup_start(struct session *s, int newp)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     f->newp = newp;
     snprintf(f->new_name, sizeof(f->new_name), "%s", s->cfg->backends[newp].name);
     if (!proof_read(f, s->cfg)) {
@@ -1370,7 +1370,7 @@ static void inflight_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * routed again (to the new primary, waiting for one as a write does). */
 static bool begin_again(struct session *s, struct bconn *bc)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (!up_unread(s, f->pkt + MYSQL_HEADER_SIZE, f->pkt_len - MYSQL_HEADER_SIZE))
         return false;
     slog_info(s, "backend %s died with a BEGIN in flight: sending it again", bc->be->name);
@@ -1406,7 +1406,7 @@ static bool inherited_no_chain(const struct session *s, const struct bconn *bc)
 
 bool session_inflight_lost(struct session *s, struct bconn *bc)
 {
-    struct sess_inflight *f = s->inflight;
+    struct sess_inflight *f = s->feat.inflight;
     if (f == NULL || f->inflight == IF_NONE || f->step != IS_IDLE || bc->idx != s->route.primary ||
         s->query.internal != INT_NONE || s->io.down_sent || s->io.req_open || s->io.resp_done ||
         s->route.pinned || s->route.uvars_opaque || s->cfg->monitor.user == NULL)

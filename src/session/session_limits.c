@@ -60,14 +60,14 @@ static void limit_wait_cb(struct ev_loop *loop, ev_timer *t, int revents);
 
 static struct sess_limit *sess_limit_get(struct session *s)
 {
-    if (s->limit == NULL) {
-        s->limit = calloc(1, sizeof(*s->limit));
-        if (s->limit == NULL)
+    if (s->feat.limit == NULL) {
+        s->feat.limit = calloc(1, sizeof(*s->feat.limit));
+        if (s->feat.limit == NULL)
             return NULL;
-        s->limit->s = s;
-        ev_timer_init(&s->limit->timer, limit_wait_cb, LIMIT_POLL_S, LIMIT_POLL_S);
+        s->feat.limit->s = s;
+        ev_timer_init(&s->feat.limit->timer, limit_wait_cb, LIMIT_POLL_S, LIMIT_POLL_S);
     }
-    return s->limit;
+    return s->feat.limit;
 }
 
 /* The ERR of a refused statement, taken from the client's stream. */
@@ -97,7 +97,7 @@ static const struct config_limit *limit_of(struct session *s, const uint8_t *p, 
 enum sess_limit_step session_limit_enter(struct session *s, const uint8_t *p, uint32_t len,
                                          uint32_t avail, bool fits)
 {
-    struct sess_limit *sl = s->limit;
+    struct sess_limit *sl = s->feat.limit;
     if (sl != NULL && sl->hold.lim != NULL) {
         if (sl->at_buf == s->io.up.b && sl->at_scan == s->io.up.scan)
             return SLIM_GO;    /* it passed, and comes through again */
@@ -171,12 +171,12 @@ static void limit_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 uint64_t session_limit_waited_us(const struct session *s)
 {
-    return s->limit != NULL ? (uint64_t)(s->limit->waited * 1e6) : 0;
+    return s->feat.limit != NULL ? (uint64_t)(s->feat.limit->waited * 1e6) : 0;
 }
 
 void session_limit_done(struct session *s)
 {
-    struct sess_limit *sl = s->limit;
+    struct sess_limit *sl = s->feat.limit;
     if (sl != NULL)
         sl->waited = 0;
     if (sl == NULL || sl->hold.lim == NULL)
@@ -187,7 +187,7 @@ void session_limit_done(struct session *s)
 
 void session_limit_free(struct session *s)
 {
-    struct sess_limit *sl = s->limit;
+    struct sess_limit *sl = s->feat.limit;
     if (sl == NULL)
         return;
     ev_timer_stop(s->w->loop, &sl->timer);
@@ -195,5 +195,5 @@ void session_limit_free(struct session *s)
         limit_cancel(sl->waiting_on, &sl->w, ev_now(s->w->loop));
     session_limit_done(s);
     free(sl);
-    s->limit = NULL;
+    s->feat.limit = NULL;
 }

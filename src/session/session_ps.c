@@ -745,7 +745,7 @@ static bool ps_mark_wanted(const struct session *s, const struct pstmt *st, uint
 {
     return s->cfg->resolve_in_flight_writes && !bulk && st->dml && st->n_cols == 0 &&
            st->calls == NULL && st->ld_idx < 0 && !st->home_only && st->sql != NULL &&
-           idx == s->route.primary && s->route.ro_idx < 0 && s->groups == NULL && avail == len;
+           idx == s->route.primary && s->route.ro_idx < 0 && s->feat.groups == NULL && avail == len;
 }
 
 /* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read);

@@ -99,27 +99,27 @@ struct sess_replay {
  * itself). */
 static struct sess_replay *replay_of(struct session *s)
 {
-    if (s->replay != NULL || !s->cfg->transaction_replay || s->groups != NULL)
-        return s->replay;
+    if (s->feat.replay != NULL || !s->cfg->transaction_replay || s->feat.groups != NULL)
+        return s->feat.replay;
     struct sess_replay *rp = calloc(1, sizeof(*rp));
     if (rp == NULL)
         return NULL;
     rp->s = s;
     replay_init(&rp->log, s->cfg->replay_max_size, s->cfg->replay_result_only);
     ev_init(&rp->wait, session_replay_wait_cb);
-    s->replay = rp;
+    s->feat.replay = rp;
     return rp;
 }
 
 void session_replay_free(struct session *s)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     if (rp == NULL)
         return;
     ev_timer_stop(s->w->loop, &rp->wait);
     replay_free(&rp->log);
     free(rp);
-    s->replay = NULL;
+    s->feat.replay = NULL;
 }
 
 /* Not replayable, for `why` (the first reason is kept). */
@@ -133,8 +133,8 @@ static void replay_refuse_why(struct sess_replay *rp, const char *why)
 
 void session_replay_refuse(struct session *s, const char *why)
 {
-    if (s->replay != NULL && s->replay->phase == RP_RECORD)
-        replay_refuse_why(s->replay, why);
+    if (s->feat.replay != NULL && s->feat.replay->phase == RP_RECORD)
+        replay_refuse_why(s->feat.replay, why);
 }
 
 /* The record starts again: no transaction is open. */
@@ -201,7 +201,7 @@ void session_replay_note(struct session *s, const struct classify_result *r, con
 void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,
                          bool rewritten)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     if (rp == NULL || rp->phase != RP_RECORD)
         return;
     /* session_replay_note's verdict is for this statement only: one that
@@ -237,7 +237,7 @@ void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint3
  * recorded, or one run again. */
 bool session_replay_sums(const struct session *s)
 {
-    const struct sess_replay *rp = s->replay;
+    const struct sess_replay *rp = s->feat.replay;
     return rp != NULL && ((s->query.internal == INT_NONE && rp->summing) ||
                           (s->query.internal == INT_REPLAY && rp->phase == RP_RUN));
 }
@@ -263,7 +263,7 @@ void session_replay_packet(struct session *s, const uint8_t *pl, uint32_t len, b
 {
     if (!session_replay_sums(s))
         return;
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     if (!whole) {
         rp->sum_cut = true;
         return;
@@ -317,7 +317,7 @@ static void trx_learn(struct session *s, struct sess_replay *rp)
 
 void session_replay_done(struct session *s)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     if (rp == NULL || rp->phase != RP_RECORD)
         return;
     if (rp->summing) {
@@ -340,7 +340,7 @@ void session_replay_done(struct session *s)
 
 void session_replay_arm(struct session *s, const char *name)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     if (rp == NULL || rp->phase != RP_RECORD || (rp->log.n == 0 && !rp->log.over))
         return;
     if (!s->cfg->transaction_replay || !replay_ok(&rp->log)) {
@@ -365,7 +365,7 @@ void session_replay_arm(struct session *s, const char *name)
 
 bool session_replay_lost(struct session *s, struct bconn *bc)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     if (rp != NULL)
         rp->lost_nontrx = false;
     if (rp == NULL || rp->phase != RP_RECORD || bc->idx != s->route.primary ||
@@ -417,13 +417,13 @@ bool session_replay_lost(struct session *s, struct bconn *bc)
 
 bool session_replay_lost_nontrx(const struct session *s)
 {
-    return s->replay != NULL && s->replay->lost_nontrx;
+    return s->feat.replay != NULL && s->feat.replay->lost_nontrx;
 }
 
 /* Wait for a usable primary (another one than failed us last). */
 static void replay_wait(struct session *s)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     rp->phase = RP_ARMED;
     if (s->state != SS_WAIT_BACKEND)
         session_set_state(s, SS_WAIT_BACKEND);
@@ -489,7 +489,7 @@ void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * the session goes on without a transaction. */
 static void replay_answer_client(struct session *s)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     session_timer_stop(s);
     if (s->state != SS_IDLE)
         session_set_state(s, SS_IDLE);
@@ -505,7 +505,7 @@ static void replay_answer_client(struct session *s)
 /* Run statement rp->next again, or, all run, let the client's go on. */
 static void replay_send_next(struct session *s)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     const uint8_t *pkt;
     uint32_t len;
     double left = rp->deadline - ev_now(s->w->loop);
@@ -530,7 +530,7 @@ static void replay_send_next(struct session *s)
 
 int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     if (rp == NULL || rp->phase != RP_ARMED)
         return REPLAY_NO;
     if (cmd == COM_QUERY && session_text_is((const char *)p + 1, len - 1, "ROLLBACK", NULL)) {
@@ -569,7 +569,7 @@ int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32
 
 void session_replay_answer(struct session *s)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     if (rp->phase == RP_ROLLBACK) {
         replay_answer_client(s);
         session_next_command(s);
@@ -591,7 +591,7 @@ void session_replay_answer(struct session *s)
 
 bool session_replay_failed(struct session *s, const char *why)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     if (rp == NULL || rp->phase == RP_RECORD)
         return false;
     if (rp->phase == RP_ROLLBACK) { /* gone with its connection anyway */
@@ -614,7 +614,7 @@ bool session_replay_failed(struct session *s, const char *why)
 bool session_replay_commit_lost(struct session *s, const char *name, uint8_t *pkt, size_t cap,
                                 uint32_t *len, char *why, size_t whylen)
 {
-    struct sess_replay *rp = s->replay;
+    struct sess_replay *rp = s->feat.replay;
     const uint8_t *p;
     uint32_t n;
     if (rp == NULL || rp->phase != RP_RECORD || !s->cfg->transaction_replay) {
@@ -643,6 +643,6 @@ bool session_replay_commit_lost(struct session *s, const char *name, uint8_t *pk
 
 void session_replay_forget(struct session *s)
 {
-    if (s->replay != NULL && s->replay->phase == RP_RECORD)
-        replay_clear(s->replay);
+    if (s->feat.replay != NULL && s->feat.replay->phase == RP_RECORD)
+        replay_clear(s->feat.replay);
 }

@@ -94,18 +94,18 @@ bool session_groups_make(struct session *s)
 {
     if (!s->listener->shards)
         return true;
-    s->groups = calloc(1, sizeof(*s->groups));
-    return s->groups != NULL;
+    s->feat.groups = calloc(1, sizeof(*s->feat.groups));
+    return s->feat.groups != NULL;
 }
 
 bool session_groups_for(struct session *s, const struct config *to)
 {
-    if (s->groups != NULL)
+    if (s->feat.groups != NULL)
         return true;
     for (size_t i = 0; i < to->n_listeners; i++) {
         if (strcmp(to->listeners[i].name, s->listener->name) == 0 && to->listeners[i].shards) {
-            s->groups = calloc(1, sizeof(*s->groups));
-            return s->groups != NULL;
+            s->feat.groups = calloc(1, sizeof(*s->feat.groups));
+            return s->feat.groups != NULL;
         }
     }
     return true;
@@ -113,18 +113,18 @@ bool session_groups_for(struct session *s, const struct config *to)
 
 void session_groups_free(struct session *s)
 {
-    if (s->groups == NULL)
+    if (s->feat.groups == NULL)
         return;
-    free(s->groups->shard_ref);
-    shard_snap_release(&s->groups->shard_snap);
-    free(s->groups);
-    s->groups = NULL;
+    free(s->feat.groups->shard_ref);
+    shard_snap_release(&s->feat.groups->shard_snap);
+    free(s->feat.groups);
+    s->feat.groups = NULL;
 }
 
 void session_shard_forget_map(struct session *s)
 {
-    if (s->groups != NULL)
-        shard_snap_release(&s->groups->shard_snap);
+    if (s->feat.groups != NULL)
+        shard_snap_release(&s->feat.groups->shard_snap);
 }
 
 /* The map the session goes by: its config's, or the learned one it holds
@@ -132,7 +132,7 @@ void session_shard_forget_map(struct session *s)
 static const struct shard_map *session_map(const struct session *s)
 {
     const struct config *root = config_root_c(s->cfg);
-    return root->shards_learn ? shard_snap_peek(s->groups->shard_snap, root) : &root->shards;
+    return root->shards_learn ? shard_snap_peek(s->feat.groups->shard_snap, root) : &root->shards;
 }
 
 /* Whether a key-shard table (sharded or reference) is in `schema`: such a
@@ -171,10 +171,10 @@ const char *session_login_db(const struct session *s)
  * buffers); false when out of memory. */
 static bool refusal_note(struct session *s, const struct shard_out *out, const char *why)
 {
-    if (s->groups->shard_ref == NULL &&
-        (s->groups->shard_ref = malloc(sizeof(*s->groups->shard_ref))) == NULL)
+    if (s->feat.groups->shard_ref == NULL &&
+        (s->feat.groups->shard_ref = malloc(sizeof(*s->feat.groups->shard_ref))) == NULL)
         return false;
-    struct shard_refusal *r = s->groups->shard_ref;
+    struct shard_refusal *r = s->feat.groups->shard_ref;
     const struct config *root = config_root_c(s->cfg);
     memset(r, 0, sizeof(*r));
     r->verdict = out->verdict;
@@ -190,15 +190,15 @@ static bool refusal_note(struct session *s, const struct shard_out *out, const c
 }
 
 /* A statement by key that does not run on one group (shard_key.h): the
- * ERR it gets, kept in s->groups->shard_ref; false when out of memory. Fan-out
+ * ERR it gets, kept in s->feat.groups->shard_ref; false when out of memory. Fan-out
  * (KEY_SCATTER, KEY_ALL, KEY_SPLIT) is not built yet: refused, naming the
  * table. */
 static bool key_refusal(struct session *s, const struct key_out *ko)
 {
-    if (s->groups->shard_ref == NULL &&
-        (s->groups->shard_ref = malloc(sizeof(*s->groups->shard_ref))) == NULL)
+    if (s->feat.groups->shard_ref == NULL &&
+        (s->feat.groups->shard_ref = malloc(sizeof(*s->feat.groups->shard_ref))) == NULL)
         return false;
-    struct shard_refusal *r = s->groups->shard_ref;
+    struct shard_refusal *r = s->feat.groups->shard_ref;
     memset(r, 0, sizeof(*r));
     r->by_key = true;
     const struct config *root = config_root_c(s->cfg);
@@ -443,7 +443,7 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
             return s->route.primary;
         }
         slog_info(s, "refused by key: %s, %s", shard_key_verdict_to_str(key->verdict),
-                  s->groups->shard_ref->key_why);
+                  s->feat.groups->shard_ref->key_why);
         return ROUTE_SHARD;
     }
     const struct shard_table *kt =
@@ -457,12 +457,13 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         (void)named_add(&ns, text, len, true);
     else
         (void)classify_schemas(text, len, s->route.lex_opts, named_add, &ns);
-    bool in_trans =
-        (s->route.status & SERVER_STATUS_IN_TRANS) || s->route.ro_idx >= 0 || s->groups->xa != NULL;
+    bool in_trans = (s->route.status & SERVER_STATUS_IN_TRANS) || s->route.ro_idx >= 0 ||
+                    s->feat.groups->xa != NULL;
     const struct config *root = config_root_c(s->cfg);
     /* A new learned map from the next statement outside a transaction. */
-    const struct shard_map *map =
-        root->shards_learn ? shard_snap_map(&s->groups->shard_snap, root, in_trans) : &root->shards;
+    const struct shard_map *map = root->shards_learn
+                                      ? shard_snap_map(&s->feat.groups->shard_snap, root, in_trans)
+                                      : &root->shards;
     struct shard_in in = {
         .map = map,
         .named = ns.v,
@@ -473,7 +474,7 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         .cur = cur_group(s),
         /* a transaction across groups (session_xa.c) may cross over; one
          * whose BEGIN has not run yet (session_begin.c) is on no group */
-        .in_trans = in_trans && s->groups->xa == NULL && s->groups->begin_sql[0] == '\0',
+        .in_trans = in_trans && s->feat.groups->xa == NULL && s->feat.groups->begin_sql[0] == '\0',
         .held = s->route.pinned ? (s->route.pin_why != NULL ? s->route.pin_why : "pinned") : NULL,
         .by_key = kt != NULL,
         .key_group = kt != NULL ? key->group : 0,
@@ -489,11 +490,11 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         }
         if (out.verdict == SHARD_CROSS_TRX || out.verdict == SHARD_HELD) {
             /* the error names the session's group first */
-            snprintf(s->groups->shard_ref->other, sizeof(s->groups->shard_ref->other), "%s",
-                     group_of(s->cfg)->name);
+            snprintf(s->feat.groups->shard_ref->other, sizeof(s->feat.groups->shard_ref->other),
+                     "%s", group_of(s->cfg)->name);
         }
         slog_info(s, "refused by group: %s, schema %s, group %s", shard_verdict_to_str(out.verdict),
-                  s->groups->shard_ref->schema, s->groups->shard_ref->group);
+                  s->feat.groups->shard_ref->schema, s->feat.groups->shard_ref->group);
         group_count(s, out.group, false);
         return ROUTE_SHARD;
     }
@@ -521,7 +522,7 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
 
 void session_shard_refuse(struct session *s)
 {
-    const struct shard_refusal *r = s->groups->shard_ref;
+    const struct shard_refusal *r = s->feat.groups->shard_ref;
     if (r->key_why[0] != '\0') {
         session_err_custom(s, 1, 1105, "HY000", r->key_why);
         return;
@@ -557,7 +558,7 @@ bool session_shard_login(struct session *s, uint8_t seq)
     if (s->state == SS_CLOSING)
         return false;
     if (rc == ROUTE_SHARD) {
-        const struct shard_refusal *r = s->groups->shard_ref;
+        const struct shard_refusal *r = s->feat.groups->shard_ref;
         slog_info(s, "login refused: schema %s is on groups %s and %s", r->schema, r->group,
                   r->other);
         session_err(s, seq, SERR_SHARD_CONFLICT, r->schema, r->group, r->other);

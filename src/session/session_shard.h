@@ -9,7 +9,7 @@
 #include "session_int.h"
 
 /* session_shard.c: sessions of a listener with shards = true */
-/* The groups part (s->groups): made at accept for a listener with
+/* The groups part (s->feat.groups): made at accept for a listener with
  * shards = true (false when out of memory; true, none made, for another
  * listener), freed with the session. Read through session_groups(): an
  * empty part for a session without one. */
@@ -22,13 +22,13 @@ void session_groups_free(struct session *s);
 extern const struct sess_groups session_no_groups;
 static inline const struct sess_groups *session_groups(const struct session *s)
 {
-    return s->groups != NULL ? s->groups : &session_no_groups;
+    return s->feat.groups != NULL ? s->feat.groups : &session_no_groups;
 }
 /* The learned map the session holds goes (a reload changed the config). */
 void session_shard_forget_map(struct session *s);
 /* The group the statement (`len` bytes of `text`; with sure_db, a
  * database name: COM_INIT_DB, the login's) runs on: the session moves
- * there and UINT32_MAX is returned, or ROUTE_SHARD (s->groups->shard_ref). A
+ * there and UINT32_MAX is returned, or ROUTE_SHARD (s->feat.groups->shard_ref). A
  * statement that `stays` (COMMIT, SET...) is not moved by the session's
  * schema. Out of memory: the session is closing. */
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,

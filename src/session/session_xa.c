@@ -7,7 +7,7 @@
  * transaction) is answered by halyard itself (session_begin.c, which
  * parses it and calls session_xa_branch_ready() from ensure_backend()):
  * the session holds a
- * struct session_xa (s->groups->xa) with a gtrid unique per halyard process and
+ * struct session_xa (s->feat.groups->xa) with a gtrid unique per halyard process and
  * transaction. Nothing runs yet. The first time a statement is to run on a
  * group's primary, ensure_backend() has `XA START '<gtrid>','<group>'` run
  * there first (a branch per group, named by the group), then the statement.
@@ -170,32 +170,32 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
 {
     if (!config_root_c(s->cfg)->shards_xa)
         return UINT32_MAX;
-    s->groups->xa_refuse = NULL;
-    if (s->groups->xa != NULL && (r->flags & CLF_XA)) {
-        s->groups->xa_refuse =
+    s->feat.groups->xa_refuse = NULL;
+    if (s->feat.groups->xa != NULL && (r->flags & CLF_XA)) {
+        s->feat.groups->xa_refuse =
             "halyard: XA statements cannot run inside a transaction halyard runs as "
             "XA across groups (shards.cross_group_transactions = \"xa\")";
         return ROUTE_XA;
     }
     if (r->kind == CL_TXN_BEGIN && !(r->flags & CLF_XA)) {
-        if (s->groups->xa != NULL) {
-            s->groups->xa_refuse =
+        if (s->feat.groups->xa != NULL) {
+            s->feat.groups->xa_refuse =
                 "halyard: a transaction across groups is open: COMMIT or ROLLBACK it "
                 "before BEGIN (no implicit commit across groups)";
             return ROUTE_XA;
         }
         if (session_in_trans(s) || r->nstmt != 1 || !plain_begin(text, len))
             return UINT32_MAX; /* a plain transaction, on one group */
-        s->groups->xa_cmd = XA_CMD_BEGIN;
+        s->feat.groups->xa_cmd = XA_CMD_BEGIN;
         return ROUTE_XA;
     }
-    if (r->kind == CL_TXN_END && !(r->flags & CLF_XA) && s->groups->xa != NULL) {
+    if (r->kind == CL_TXN_END && !(r->flags & CLF_XA) && s->feat.groups->xa != NULL) {
         bool commit;
         if (r->nstmt == 1 && session_plain_end(text, len, &commit)) {
-            s->groups->xa_cmd = commit ? XA_CMD_COMMIT : XA_CMD_ROLLBACK;
+            s->feat.groups->xa_cmd = commit ? XA_CMD_COMMIT : XA_CMD_ROLLBACK;
             return ROUTE_XA;
         }
-        s->groups->xa_refuse =
+        s->feat.groups->xa_refuse =
             "halyard: only COMMIT or ROLLBACK, alone, ends a transaction across groups "
             "(not AND CHAIN, RELEASE, or in a multi-statement)";
         return ROUTE_XA;
@@ -206,7 +206,7 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
 /* Run `sql` on branch i's connection as INT_XA. */
 static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb, const char *tail)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     char sql[256];
     snprintf(sql, sizeof(sql), "XA %s '%s','%s'%s", verb, x->gtrid, x->br[i].name, tail);
     x->op = op;
@@ -243,7 +243,7 @@ static size_t xa_packet(const struct session_xa *x, size_t i, const char *verb, 
 static void xa_post(struct session *s, size_t i, enum xa_op op, const char *verb, const char *tail,
                     enum xa_op op2, const char *verb2, const char *tail2)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     struct xa_branch *b = &x->br[i];
     uint8_t pkt[2 * (MYSQL_HEADER_SIZE + 1 + 256)];
     size_t n1 = xa_packet(x, i, verb, tail, pkt, sizeof(pkt));
@@ -266,7 +266,7 @@ static void xa_post(struct session *s, size_t i, enum xa_op op, const char *verb
  * (or was read at once), false when none is outstanding. */
 static bool xa_read_next(struct session *s)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     for (size_t i = 0; i < x->n; i++) {
         struct xa_branch *b = &x->br[i];
         if (b->nwant == 0)
@@ -296,8 +296,8 @@ static bool xa_read_next(struct session *s)
  * closing it. */
 void session_xa_pipe(struct session *s, bool ok)
 {
-    if (s->groups != NULL)
-        s->groups->xa_pipe_ok = ok;
+    if (s->feat.groups != NULL)
+        s->feat.groups->xa_pipe_ok = ok;
 }
 
 bool session_xa_awaits(const struct session *s, const struct bconn *bc)
@@ -313,7 +313,7 @@ bool session_xa_awaits(const struct session *s, const struct bconn *bc)
 static void xa_fail(struct session *s, const char *fmt, ...) HY_PRINTF(2, 3);
 static void xa_fail(struct session *s, const char *fmt, ...)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     x->commit = false;
     if (x->failed)
         return;
@@ -348,7 +348,7 @@ static bool xa_give_parked(struct session *s, const struct xa_branch *b)
  * closed; the client answered. */
 static void xa_finish(struct session *s)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     bool committed = (x->commit && !x->failed) || x->decided;
     for (size_t i = 0; i < x->n; i++) {
         struct bconn *bc = x->br[i].bc;
@@ -396,7 +396,7 @@ static void xa_finish(struct session *s)
     slog_info(s, "xa %s: %s on %zu group(s)", x->gtrid, committed ? "committed" : "rolled back",
               x->n);
     free(x);
-    s->groups->xa = NULL;
+    s->feat.groups->xa = NULL;
 }
 
 /* Test only (tests/integration/test_xa.py): HALYARD_TEST_XA_FAILPOINT =
@@ -428,7 +428,7 @@ static bool xa_next(struct session *s);
  * to roll back as the log now says. */
 static void xa_decision_known(struct session *s, bool ok, int err)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     const struct config *root = config_root_c(s->cfg);
     x->logging = false;
     if (ok) {
@@ -462,7 +462,7 @@ static void xa_decision_known(struct session *s, bool ok, int err)
 /* Test only: the failpoints once the decision is durable (xa_failpoint). */
 static void xa_after_decision(struct session *s)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     xa_failpoint("after-decision");
     const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
     if (fp != NULL && strcmp(fp, "lose-branch-after-decision") == 0 && x->br[x->n - 1].bc != NULL) {
@@ -484,7 +484,7 @@ static void xa_logged(struct xa_log_wait *w)
         session_reap(s); /* session_xa_discard: the decision as known now */
         return;
     }
-    if (s->groups->xa->decided)
+    if (s->feat.groups->xa->decided)
         xa_after_decision(s);
     if (xa_next(s))
         return;
@@ -498,7 +498,7 @@ static void xa_logged(struct xa_log_wait *w)
  * is known now (written here, or failed: x->decided says). */
 static bool xa_log_decision(struct session *s)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     const struct config *root = config_root_c(s->cfg);
     struct xa_decision d = {.when = (int64_t)time(NULL)};
     snprintf(d.gtrid, sizeof(d.gtrid), "%s", x->gtrid);
@@ -525,7 +525,7 @@ static bool xa_log_decision(struct session *s)
  * transaction is over (the client answered). */
 static bool xa_next(struct session *s)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     const struct config *root = config_root_c(s->cfg);
     bool posted = false;
     for (size_t i = 0; i < x->n; i++) {
@@ -595,27 +595,27 @@ static bool xa_next(struct session *s)
 
 bool session_xa_run(struct session *s)
 {
-    if (s->groups->xa_refuse != NULL) {
-        session_err_custom(s, 1, 1105, "HY000", s->groups->xa_refuse);
-        s->groups->xa_refuse = NULL;
+    if (s->feat.groups->xa_refuse != NULL) {
+        session_err_custom(s, 1, 1105, "HY000", s->feat.groups->xa_refuse);
+        s->feat.groups->xa_refuse = NULL;
         return false;
     }
-    if (s->groups->xa_cmd == XA_CMD_BEGIN) {
+    if (s->feat.groups->xa_cmd == XA_CMD_BEGIN) {
         struct session_xa *x = calloc(1, sizeof(*x));
         if (x == NULL) {
             session_mark_closing(s, END_NOMEM);
             return false;
         }
         gtrid_new(config_root_c(s->cfg), x->gtrid, sizeof(x->gtrid));
-        s->groups->xa = x;
+        s->feat.groups->xa = x;
         s->route.status |= SERVER_STATUS_IN_TRANS;
         slog_debug(s, "xa %s: BEGIN", x->gtrid);
         send_ok(s, 1);
         return false;
     }
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     x->ending = true;
-    x->commit = s->groups->xa_cmd == XA_CMD_COMMIT;
+    x->commit = s->feat.groups->xa_cmd == XA_CMD_COMMIT;
     x->saved_cur = s->conns.cur;
     if (x->commit) {
         for (size_t i = 0; i < x->n; i++) {
@@ -631,7 +631,7 @@ bool session_xa_run(struct session *s)
 
 bool session_xa_lost(struct session *s, bool rollback, const char *name)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     x->ending = true;
     x->commit = false;
     x->lost = true;
@@ -675,7 +675,7 @@ static bool xa_start_piped(struct session *s, size_t i);
 
 bool session_xa_branch_ready(struct session *s, struct bconn *bc)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     uint16_t g = cur_group(s);
     size_t i = 0;
     while (i < x->n && x->br[i].group != g)
@@ -711,9 +711,9 @@ bool session_xa_branch_ready(struct session *s, struct bconn *bc)
 
 enum hook_verdict session_xa_start_answer(struct session *s, uint32_t len)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     struct stream *st = &s->io.down;
-    s->groups->xa_piped = false;
+    s->feat.groups->xa_piped = false;
     if (x == NULL || x->piped == 0 || s->query.internal != INT_NONE)
         return HOOK_PASS;
     size_t i = x->piped - 1;
@@ -722,7 +722,7 @@ enum hook_verdict session_xa_start_answer(struct session *s, uint32_t len)
     if (len + MYSQL_HEADER_SIZE > st->b->cap)
         return HOOK_PASS; /* not START's: it is short */
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len) {
-        s->groups->xa_piped = true; /* again once it is whole */
+        s->feat.groups->xa_piped = true; /* again once it is whole */
         x->piped = i + 1;
         return HOOK_WAIT;
     }
@@ -781,17 +781,17 @@ static const char *xa_start_tail(void)
  * transaction). START's answer comes first: session_xa_start_answer()
  * takes it out of the answer (an OK, with SERVER_MORE_RESULTS_EXISTS) or
  * answers the client in place of the server (an ERR). Only for a COM_QUERY
- * the route allows (s->groups->xa_pipe_ok: whole, no CONNECTION_ID() to rewrite),
+ * the route allows (s->feat.groups->xa_pipe_ok: whole, no CONNECTION_ID() to rewrite),
  * on a connection that runs multi-statements (CLIENT_MULTI_STATEMENTS
  * asked by the client, hence by halyard at the backend's login); a
  * COM_STMT_EXECUTE, a COM_STMT_PREPARE's first statement and the rest keep
  * the two steps. True when sent (the command is under way). */
 static bool xa_start_piped(struct session *s, size_t i)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     struct stream *up = &s->io.up;
     struct bconn *bc = x->br[i].bc;
-    if (!s->groups->xa_pipe_ok || !(s->who.caps & CLIENT_MULTI_STATEMENTS) ||
+    if (!s->feat.groups->xa_pipe_ok || !(s->who.caps & CLIENT_MULTI_STATEMENTS) ||
         !(bc->login.caps & CLIENT_MULTI_STATEMENTS) || up->b == NULL ||
         stream_unparsed(up) < MYSQL_HEADER_SIZE + 1)
         return false;
@@ -819,7 +819,7 @@ static bool xa_start_piped(struct session *s, size_t i)
     memcpy(pkt + MYSQL_HEADER_SIZE + 1 + hn, p + 1, len - 1);
     slog_debug(s, "xa: %s with the statement (one packet)", head);
     x->piped = i + 1;
-    s->groups->xa_piped = true;
+    s->feat.groups->xa_piped = true;
     bc->xa = true; /* its loss is the transaction's (session_xa_gone) */
     consume_packet(s, len);
     bool writes = s->query.cmd_writes;
@@ -843,7 +843,7 @@ static bool prepare_sent(const struct xa_branch *b)
 /* A step answered (ok: error code 0) or its connection lost (dead). */
 static void xa_step_done(struct session *s, uint16_t code, bool dead)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     struct xa_branch *b = &x->br[x->at];
     enum xa_op op = x->op;
     x->op = XOP_NONE;
@@ -956,8 +956,8 @@ void session_xa_answer(struct session *s)
 
 void session_xa_failed(struct session *s, const char *why)
 {
-    slog_warn(s, "xa %s: %s on group %s", s->groups->xa->gtrid, why,
-              s->groups->xa->br[s->groups->xa->at].name);
+    slog_warn(s, "xa %s: %s on group %s", s->feat.groups->xa->gtrid, why,
+              s->feat.groups->xa->br[s->feat.groups->xa->at].name);
     session_timer_stop(s);
     s->query.internal = INT_NONE;
     struct bconn *bc = s->conns.cur;
@@ -969,7 +969,7 @@ void session_xa_failed(struct session *s, const char *why)
 
 void session_xa_gone(struct session *s, struct bconn *bc)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     for (size_t i = 0; i < x->n; i++) {
         struct xa_branch *b = &x->br[i];
         if (b->bc != bc)
@@ -979,7 +979,7 @@ void session_xa_gone(struct session *s, struct bconn *bc)
         b->st = XB_DEAD;
         if (x->piped == i + 1) { /* its XA START's answer will not come */
             x->piped = 0;
-            s->groups->xa_piped = false;
+            s->feat.groups->xa_piped = false;
         }
         if (!prepared && prepare_sent(b) && !x->decided)
             xa_recover_abandon(x->gtrid); /* it may have been prepared: to roll back */
@@ -1039,8 +1039,8 @@ void session_xa_discard(struct session *s)
     struct session_xa *x = session_groups(s)->xa;
     if (x == NULL)
         return;
-    s->groups->xa = NULL;
-    s->groups->xa_piped = false;
+    s->feat.groups->xa = NULL;
+    s->feat.groups->xa_piped = false;
     if (x->logging && xa_log_writer_cancel(&x->logw) == HY_OK)
         x->decided = true; /* its decision was being written: now it is known */
     bool prepared = false;
@@ -1073,21 +1073,21 @@ void session_xa_discard(struct session *s)
 
 void session_xa_server_rollback(struct session *s, uint16_t code)
 {
-    if (!s->groups->xa->ending) {
-        s->groups->xa->server_rb = code;
+    if (!s->feat.groups->xa->ending) {
+        s->feat.groups->xa->server_rb = code;
         slog_info(s, "xa %s: error %u: the server rolled a branch back; rolling back the others",
-                  s->groups->xa->gtrid, code);
+                  s->feat.groups->xa->gtrid, code);
     }
 }
 
 bool session_xa_rollback_due(const struct session *s)
 {
-    return s->groups->xa->server_rb != 0 && !s->groups->xa->ending;
+    return s->feat.groups->xa->server_rb != 0 && !s->feat.groups->xa->ending;
 }
 
 bool session_xa_abort(struct session *s)
 {
-    struct session_xa *x = s->groups->xa;
+    struct session_xa *x = s->feat.groups->xa;
     x->ending = true;
     x->commit = false;
     x->silent = true;

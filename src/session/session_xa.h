@@ -43,7 +43,7 @@ void session_xa_failed(struct session *s, const char *why); /* INT_XA's connecti
 /* bconn_close() of a connection holding a branch (bc->xa). */
 void session_xa_gone(struct session *s, struct bconn *bc);
 /* The first packet (payload `len`, at down.scan) of an answer whose
- * command went with its branch's XA START (s->groups->xa_piped), the
+ * command went with its branch's XA START (s->feat.groups->xa_piped), the
  * answer's packet filter (session_hooks.c): HOOK_WAIT for more bytes,
  * HOOK_TAKEN when it was START's answer, taken out of `down` (an OK: the
  * statement's answer follows; an ERR: the statement did not run, the
@@ -69,7 +69,7 @@ bool session_xa_rollback_due(const struct session *s);
  * true when a step is in flight. */
 bool session_xa_abort(struct session *s);
 /* The session ends, changes user or is reset: the branches' connections
- * closed (the servers roll back what they hold), s->groups->xa freed. */
+ * closed (the servers roll back what they hold), s->feat.groups->xa freed. */
 void session_xa_discard(struct session *s);
 
 #endif /* HALYARD_SESSION_XA_H */

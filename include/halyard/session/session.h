@@ -107,20 +107,17 @@ struct session {
     enum session_end end;
     struct conn client;
 
-    struct sess_who who;            /* who the client is, where from */
-    struct sess_login *login;       /* the login in progress, else NULL */
-    struct sess_io io;              /* the bytes moving, the timers */
-    struct sess_conns conns;        /* backend connections, the pool lease */
-    struct sess_route route;        /* where statements go */
-    struct sess_query query;        /* the command in flight */
-    struct sess_vars vars;          /* the session state the client set */
-    struct sess_values values;      /* LAST_INSERT_ID(), FOUND_ROWS(), the diagnostics area */
-    struct sess_prep prep;          /* prepared statements */
-    struct sess_groups *groups;     /* shards = true only: groups, fan-out, XA; else NULL */
-    struct sess_kill kill;          /* KILL across sessions */
-    struct sess_replay *replay;     /* transaction_replay: the open transaction's record, or NULL */
-    struct sess_inflight *inflight; /* resolve_in_flight_writes: the marks, or NULL */
-    struct sess_limit *limit;       /* fair-share limits: the statement's place, or NULL */
+    struct sess_who who;       /* who the client is, where from */
+    struct sess_login *login;  /* the login in progress, else NULL */
+    struct sess_io io;         /* the bytes moving, the timers */
+    struct sess_conns conns;   /* backend connections, the pool lease */
+    struct sess_route route;   /* where statements go */
+    struct sess_query query;   /* the command in flight */
+    struct sess_vars vars;     /* the session state the client set */
+    struct sess_values values; /* LAST_INSERT_ID(), FOUND_ROWS(), the diagnostics area */
+    struct sess_prep prep;     /* prepared statements */
+    struct sess_kill kill;     /* KILL across sessions */
+    struct sess_feat feat;     /* the parts a feature makes when it is on, else NULL */
 };
 
 /* What `show sessions` says of one session (session_describe). */

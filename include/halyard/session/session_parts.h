@@ -447,6 +447,16 @@ struct sess_groups {
     char begin_sql[64];              /* a BEGIN halyard answered, not run yet, or "" */
 };
 
+/* The parts a feature makes on demand, each NULL while its feature is off
+ * for the session: one pointer a feature, each written by that feature's
+ * file only (its row in docs/ARCHITECTURE.md). */
+struct sess_feat {
+    struct sess_groups *groups;     /* shards = true: groups, fan-out, XA (session_shard.c) */
+    struct sess_replay *replay;     /* transaction_replay: the open transaction's record */
+    struct sess_inflight *inflight; /* resolve_in_flight_writes: the marks */
+    struct sess_limit *limit;       /* fair-share limits: the statement's place */
+};
+
 /* KILL across sessions. session.c. */
 struct sess_kill {
     struct registry_entry reg; /* the session in the registry (registry.h) */
