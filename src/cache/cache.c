@@ -482,6 +482,32 @@ void cache_status_get(struct cache_status *out)
     pthread_mutex_unlock(&C.mu);
 }
 
+/* Buckets of the key table swept under one hold of the mutex, and the
+ * share of the table each call sweeps: a full pass every SWEEP_PARTS
+ * calls (the reader's ticks: about a second). */
+#define SWEEP_SLICE 1024
+#define SWEEP_PARTS 20
+
+void cache_sweep(void)
+{
+    size_t left = SWEEP_SLICE;
+    for (bool first = true; left > 0; first = false) {
+        pthread_mutex_lock(&C.mu);
+        if (C.store == NULL) {
+            pthread_mutex_unlock(&C.mu);
+            return;
+        }
+        if (first) {
+            size_t part = cache_store_buckets(C.store) / SWEEP_PARTS + 1;
+            left = part > left ? part : left;
+        }
+        size_t k = left < SWEEP_SLICE ? left : SWEEP_SLICE;
+        (void)cache_store_expire_some(C.store, cache_clock(), k);
+        pthread_mutex_unlock(&C.mu);
+        left -= k;
+    }
+}
+
 /* ---- the reader's side ---------------------------------------------------- */
 
 /* Samples the applied position covers: hits may be served up to them. */

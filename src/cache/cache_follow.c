@@ -2,8 +2,9 @@
  * cache_follow.c: the query cache's reader of the primary's binary log
  * (cache.h), a thread of its own with a private libev loop.
  *
- * A 50 ms tick takes a new config, finds the primary (backend.h), and
- * keeps two sqlclients on it: `dump` (login, the server's checksum and
+ * A 50 ms tick takes a new config, sweeps a slice of the expired entries
+ * (cache_sweep), finds the primary (backend.h), and keeps two sqlclients on it: `dump` (login, the
+ * server's checksum and
  * @@gtid_binlog_pos, the replica's variables, COM_REGISTER_SLAVE,
  * COM_BINLOG_DUMP from that position, then the stream, each event applied
  * to the cache) and `probe` (SELECT @@global.gtid_binlog_pos, with the
@@ -624,6 +625,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
             drop_dump(0, false);
         return;
     }
+    cache_sweep();
     int primary = backend_primary_index(F.cfg);
     if (F.dump != NULL && primary != F.src) {
         hy_log_info("cache: the primary is now %s: the reader re-attaches to it",

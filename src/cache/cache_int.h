@@ -58,6 +58,11 @@ void cache_stream_defaults(uint64_t hash, double wall);
  * the reader's loop a probe. */
 void cache_follow_probe_now(void);
 
+/* A slice of the expired entries dropped (counted as `ttl`): each call
+ * sweeps a twentieth of the store, in slices of the mutex (the reader's
+ * tick: every entry looked at about once a second). */
+void cache_sweep(void);
+
 /* The primary's base tables are wanted (none yet, or a DDL was applied
  * since they were read): true, and *gen the generation to read them at. */
 bool cache_base_wanted(uint64_t *gen);

@@ -132,6 +132,7 @@ struct cache_store {
     struct inval floor; /* forgotten records */
     struct klink **kbuckets;
     size_t nkbuckets, nklinks;
+    size_t sweep; /* the next bucket cache_store_expire_some looks at */
     struct inval key_inv[KEY_INV_SLOTS];
     struct cache_stats st;
 };
@@ -792,19 +793,34 @@ size_t cache_store_remap(struct cache_store *st, const struct cache_rule_map *ma
     return dropped;
 }
 
-size_t cache_store_expire(struct cache_store *st, double now)
+size_t cache_store_expire_some(struct cache_store *st, double now, size_t buckets)
 {
     size_t n = 0;
-    struct centry *e = st->lru_tail;
-    while (e != NULL) {
-        struct centry *prev = e->lru_prev;
-        if (now >= e->expires) {
-            entry_drop(st, e, CACHE_DROP_TTL);
-            n++;
+    if (buckets > st->nbuckets)
+        buckets = st->nbuckets;
+    /* the chains change only under the caller's mutex, held: read as they are */
+    for (size_t i = 0; i < buckets; i++) {
+        struct centry *e = st->buckets[st->sweep++ & (st->nbuckets - 1)];
+        while (e != NULL) {
+            struct centry *next = e->hnext;
+            if (now >= e->expires) {
+                entry_drop(st, e, CACHE_DROP_TTL);
+                n++;
+            }
+            e = next;
         }
-        e = prev;
     }
     return n;
+}
+
+size_t cache_store_expire(struct cache_store *st, double now)
+{
+    return cache_store_expire_some(st, now, st->nbuckets);
+}
+
+size_t cache_store_buckets(const struct cache_store *st)
+{
+    return st->nbuckets;
 }
 
 void cache_store_stats(const struct cache_store *st, struct cache_stats *out)

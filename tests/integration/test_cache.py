@@ -1526,3 +1526,24 @@ def test_a_myisam_change_in_an_open_transaction_is_seen(cached, cluster):
     assert q(c, sql) == ((11,),)
     st = cache_status(cached)
     assert st["hits"] == 0 and st["fills_refused_not_base"] >= 1, st
+
+
+def test_expired_entries_are_swept_without_a_lookup(start_halyard, schema, cluster):
+    """An entry past its rule's ttl_ms is dropped by the reader's tick and
+    counted (`invalidated_ttl`), not left holding memory until its key is
+    read again (issue 42: cache_store_expire had no caller). Nothing is
+    looked up after the fills: only the sweep can drop them."""
+    rules = [{**RULES[0], "ttl_ms": 300}]
+    h = reader_ready(start_halyard(rules=rules, cache=CACHE))
+    c = h.connect(database="qc", autocommit=True)
+    for i in range(1, 3):
+        assert q(c, f"SELECT v FROM t WHERE id = {i}") == ((i * 10,),)
+        assert q(c, f"SELECT v, id FROM t WHERE id = {i}") == ((i * 10, i),)
+    wait_until(lambda: cache_status(h)["entries"] == 4, what="the four answers kept")
+    st0 = cache_status(h)
+    assert st0["bytes"] > 0 and st0["invalidated_ttl"] == 0, st0
+    # gone within a few ticks of their expiry, without a read
+    wait_until(lambda: cache_status(h)["entries"] == 0, timeout=3, what="the expired entries swept")
+    st = cache_status(h)
+    assert st["bytes"] == 0 and st["invalidated_ttl"] == 4, st
+    assert st["hits"] == st0["hits"] and st["misses"] == st0["misses"], st

@@ -263,6 +263,34 @@ static void test_hits_from_threads(void **state)
     cache_store_destroy(st);
 }
 
+/* The sweep in slices: each call looks at so many buckets, from where the
+ * last stopped; the calls that cover the table find every expired entry. */
+static void test_ttl_sweep_in_slices(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    char key[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        assert_int_equal(fill(st, key, "x", "s.t", NULL, 0, i % 2 ? 1 : 500), CACHE_FILL_STORED);
+    }
+    size_t nb = cache_store_buckets(st), n = 0;
+    assert_true(nb >= 100);
+    assert_int_equal(cache_store_expire_some(st, 200, 0), 0);
+    for (size_t i = 0; i < nb; i += 16) {
+        size_t k = cache_store_expire_some(st, 200, 16);
+        assert_true(k <= 16 * 2); /* a slice's buckets, not the store */
+        n += k;
+    }
+    assert_int_equal(n, 50); /* the odd ones, expired at 101 */
+    assert_int_equal(cache_store_expire_some(st, 200, nb), 0);
+    struct cache_stats s;
+    cache_store_stats(st, &s);
+    assert_int_equal(s.dropped[CACHE_DROP_TTL], 50);
+    assert_int_equal(s.entries, 50);
+    cache_store_destroy(st);
+}
+
 static void test_lru_bound(void **state)
 {
     (void)state;
@@ -450,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_fill_race),
         cmocka_unit_test(test_schema_and_all),
         cmocka_unit_test(test_ttl),
+        cmocka_unit_test(test_ttl_sweep_in_slices),
         cmocka_unit_test(test_lru_bound),
         cmocka_unit_test(test_hit_outlives_its_entry),
         cmocka_unit_test(test_hits_from_threads),

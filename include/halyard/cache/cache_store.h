@@ -127,9 +127,9 @@ void cache_store_resize(struct cache_store *st, size_t cap, double settle);
  * its rule: a reference to its answer in *ans, which stays valid however
  * the store changes until the caller puts it (cache_answer_put). It is
  * marked used: eviction passes over it once (a second chance). False
- * when none (an expired one stays until evicted or invalidated, never
- * served). Any thread, without the caller's mutex; it takes one stripe's
- * lock. */
+ * when none (an expired one is never served; it stays until a sweep,
+ * cache_store_expire_some, an eviction or an invalidation drops it). Any thread, without the
+ * caller's mutex; it takes one stripe's lock. */
 bool cache_store_get(struct cache_store *st, const uint8_t *key, size_t key_len, double now,
                      struct cache_answer **ans, uint64_t *stamp, uint32_t *rule);
 
@@ -186,8 +186,14 @@ struct cache_rule_map {
  * answer is larger than map[i].max_bytes. Returns the entries dropped. */
 size_t cache_store_remap(struct cache_store *st, const struct cache_rule_map *map, size_t n);
 
-/* Entries expired at `now` dropped (a sweep; get drops them lazily too). */
+/* The expired entries (at `now`) of the next `buckets` buckets of the key
+ * table dropped (CACHE_DROP_TTL), from where the last call stopped: a
+ * sweep in slices, each holding the caller's mutex only so long. Returns
+ * the entries dropped. cache_store_expire: all the buckets, a full pass. */
+size_t cache_store_expire_some(struct cache_store *st, double now, size_t buckets);
 size_t cache_store_expire(struct cache_store *st, double now);
+/* The key table's buckets (about one an entry; at least 256). */
+size_t cache_store_buckets(const struct cache_store *st);
 
 void cache_store_stats(const struct cache_store *st, struct cache_stats *out);
 
