@@ -27,6 +27,7 @@
 #include "halyard/cache/cache_reload.h"
 #include "halyard/cache/cache_tables.h"
 #include "halyard/cache/cache_visible.h"
+#include "halyard/cluster/users.h"
 #include "halyard/config/config.h"
 #include "halyard/core/log.h"
 #include "halyard/core/text.h"
@@ -596,8 +597,12 @@ void cache_stream_event(const uint8_t *ev, size_t body_end)
     if (C.store != NULL)
         cache_inval_feed(&C.ci, C.store, schema_ready() ? C.base : NULL, ev, body_end,
                          cache_clock());
-    if (C.ci.priv != priv) /* the connections opened before may read what new ones may not */
-        C.priv_at = wall_clock();
+    if (C.ci.priv != priv) { /* the connections opened before may read what new ones may not */
+        double at = wall_clock();
+        C.priv_at = at;
+        /* nor does the pool lend an idle one to a session (pool.c) */
+        users_privileges_changed(at);
+    }
     bool start_open = C.vis.start_open;
     cache_visible_event(&C.vis, ev, body_end, before, C.ci.seq);
     /* an invalidation noted, or the start's coordinate known: whether the

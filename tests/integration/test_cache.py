@@ -1547,3 +1547,44 @@ def test_expired_entries_are_swept_without_a_lookup(start_halyard, schema, clust
     st = cache_status(h)
     assert st["bytes"] == 0 and st["invalidated_ttl"] == 4, st
     assert st["hits"] == st0["hits"] and st["misses"] == st0["misses"], st
+
+
+@pytest.mark.parametrize("pool_mode", ["session", "transaction"])
+def test_a_pooled_connection_from_before_a_revoke_is_not_lent(start_halyard, schema, cluster,
+                                                              pool_mode):
+    """A REVOKE made on the primary directly, which halyard learns of from
+    the binary log only (issue 42): MariaDB keeps a connection's global
+    privileges from its login, so an idle pooled connection opened before
+    would run a new session's read with the SELECT taken away. A session
+    that logs in after must get 1142, as a new connection to the server
+    does, in either pool mode."""
+    from util import mysql_native_hash
+    cluster.sql(0, "DROP USER IF EXISTS 'qcpriv'@'%'")
+    cluster.sql(0, "CREATE USER 'qcpriv'@'%' IDENTIFIED BY 'qcpriv'")
+    cluster.sql(0, "GRANT SELECT ON *.* TO 'qcpriv'@'%'")
+    users = [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
+             {"name": "qcpriv", "password_hash": mysql_native_hash("qcpriv")}]
+    try:
+        h = reader_ready(start_halyard(rules=RULES, cache=CACHE, users=users, pool_mode=pool_mode,
+                                       backends=one_backend(cluster)))
+        sql = "SELECT v FROM qc.t WHERE id = 1"
+        old = h.connect(user="qcpriv", password="qcpriv", autocommit=True)
+        assert q(old, sql) == ((10,),)
+        old.close()  # its connection to the primary goes back to the pool
+        time.sleep(0.3)
+        dropped = cache_status(h)["invalidated_ddl"]
+        cluster.sql(0, "REVOKE SELECT ON *.* FROM 'qcpriv'@'%'")
+        wait_until(lambda: cache_status(h)["invalidated_ddl"] > dropped, timeout=5,
+                   what="the REVOKE applied by the cache's reader")
+        new_direct = cluster.connect(0, user="qcpriv", password="qcpriv", autocommit=True)
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            q(new_direct, sql)
+        assert e.value.args[0] == 1142, e.value.args
+        for _ in range(2):
+            new = h.connect(user="qcpriv", password="qcpriv", autocommit=True)
+            with pytest.raises(pymysql.err.OperationalError) as e:
+                q(new, sql)
+            assert e.value.args[0] == 1142, e.value.args
+            new.close()
+    finally:
+        cluster.sql(0, "DROP USER IF EXISTS 'qcpriv'@'%'")

@@ -56,7 +56,8 @@ bool users_refresh_request(uint64_t *ticket);
 uint64_t users_loads_done(void);
 
 /* Accounts or privileges changed at `when` (ev_time(), after the server
- * answered the change, or when a read of the accounts found one): pooled
+ * answered the change, when a read of the accounts found one, or when the
+ * query cache's reader applied one from the binary log): pooled
  * connections that logged in before hold the old global privileges
  * (pool.h: pool_take closes them). Any thread; the latest time wins. */
 void users_privileges_changed(double when);
