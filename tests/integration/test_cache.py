@@ -1449,6 +1449,17 @@ def test_a_group_the_reader_does_not_follow_is_never_cached(start_halyard, clust
     assert st["hits"] <= 1 and st["refused_other_primary"] >= 4, st  # rep's second read only
 
 
+def qcpriv_with_select_on_all(cluster):
+    """The account qcpriv, made afresh with SELECT ON *.*; halyard's users
+    (the test's and it)."""
+    from util import mysql_native_hash
+    cluster.sql(0, "DROP USER IF EXISTS 'qcpriv'@'%'")
+    cluster.sql(0, "CREATE USER 'qcpriv'@'%' IDENTIFIED BY 'qcpriv'")
+    cluster.sql(0, "GRANT SELECT ON *.* TO 'qcpriv'@'%'")
+    return [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
+            {"name": "qcpriv", "password_hash": mysql_native_hash("qcpriv")}]
+
+
 def test_a_revoke_is_seen(start_halyard, schema, cluster):
     """Privileges (issue 42 item 13). MariaDB fixes a connection's global
     privileges at its login: after REVOKE SELECT ON *.*, a connection
@@ -1457,12 +1468,7 @@ def test_a_revoke_is_seen(start_halyard, schema, cluster):
     or a session that logs in afterwards is served what its server
     refuses it. The primary alone, in session pool mode: each session its
     own connection, the one every read of it goes to."""
-    from util import mysql_native_hash
-    cluster.sql(0, "DROP USER IF EXISTS 'qcpriv'@'%'")
-    cluster.sql(0, "CREATE USER 'qcpriv'@'%' IDENTIFIED BY 'qcpriv'")
-    cluster.sql(0, "GRANT SELECT ON *.* TO 'qcpriv'@'%'")
-    users = [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
-             {"name": "qcpriv", "password_hash": mysql_native_hash("qcpriv")}]
+    users = qcpriv_with_select_on_all(cluster)
     try:
         h = reader_ready(start_halyard(rules=RULES, cache=CACHE, users=users, pool_mode="session",
                                        backends=one_backend(cluster)))
@@ -1558,12 +1564,7 @@ def test_a_pooled_connection_from_before_a_revoke_is_not_lent(start_halyard, sch
     would run a new session's read with the SELECT taken away. A session
     that logs in after must get 1142, as a new connection to the server
     does, in either pool mode."""
-    from util import mysql_native_hash
-    cluster.sql(0, "DROP USER IF EXISTS 'qcpriv'@'%'")
-    cluster.sql(0, "CREATE USER 'qcpriv'@'%' IDENTIFIED BY 'qcpriv'")
-    cluster.sql(0, "GRANT SELECT ON *.* TO 'qcpriv'@'%'")
-    users = [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
-             {"name": "qcpriv", "password_hash": mysql_native_hash("qcpriv")}]
+    users = qcpriv_with_select_on_all(cluster)
     try:
         h = reader_ready(start_halyard(rules=RULES, cache=CACHE, users=users, pool_mode=pool_mode,
                                        backends=one_backend(cluster)))
