@@ -2,9 +2,9 @@
  * cache_follow.c: the query cache's reader of the primary's binary log
  * (cache.h), a thread of its own with a private libev loop.
  *
- * A 50 ms tick takes a new config, sweeps a slice of the expired entries
- * (cache_sweep), finds the primary (backend.h), and keeps two sqlclients on it: `dump` (login, the
- * server's checksum and
+ * A 50 ms tick takes a new config, sweeps a slice of the expired
+ * entries (cache_sweep), finds the primary (backend.h), and keeps two
+ * sqlclients on it: `dump` (login, the server's checksum and
  * @@gtid_binlog_pos, the replica's variables, COM_REGISTER_SLAVE,
  * COM_BINLOG_DUMP from that position, then the stream, each event applied
  * to the cache) and `probe` (SELECT @@global.gtid_binlog_pos, with the

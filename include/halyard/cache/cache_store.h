@@ -128,8 +128,8 @@ void cache_store_resize(struct cache_store *st, size_t cap, double settle);
  * the store changes until the caller puts it (cache_answer_put). It is
  * marked used: eviction passes over it once (a second chance). False
  * when none (an expired one is never served; it stays until a sweep,
- * cache_store_expire_some, an eviction or an invalidation drops it). Any thread, without the
- * caller's mutex; it takes one stripe's lock. */
+ * cache_store_expire_some, an eviction or an invalidation drops it).
+ * Any thread, without the caller's mutex; it takes one stripe's lock. */
 bool cache_store_get(struct cache_store *st, const uint8_t *key, size_t key_len, double now,
                      struct cache_answer **ans, uint64_t *stamp, uint32_t *rule);
 
