@@ -1860,11 +1860,19 @@ bool command_kill_answer(struct session *s, uint32_t len)
         err && (qid != 0 ? e.code == ER_NO_SUCH_QUERY || e.code == ER_KILL_QUERY_DENIED_ERROR
                          : e.code == ER_NO_SUCH_THREAD || e.code == ER_KILL_DENIED_ERROR);
     command_kill_unhold(s, !refused); /* the server has done what it does with it */
-    if (!refused)
+    /* The KILL ran on the victim's backend: its OK's status flags are the
+     * session's only where its transactions live (the primary, no
+     * read-only transaction on a replica); elsewhere the OK is the
+     * session's own, as send_ok writes it (issue 47 item 2). */
+    bool own_flags =
+        s->conns.cur != NULL && s->conns.cur->idx == s->route.primary && s->route.ro_idx < 0;
+    if (!refused && (err || own_flags || len == 0 || p[0] != MYSQL_OK))
         return true; /* passed on as it is */
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
-    if (qid != 0)
+    if (!refused)
+        send_ok(s, s->io.rdown.seq);
+    else if (qid != 0)
         session_err(s, s->io.rdown.seq,
                     e.code == ER_NO_SUCH_QUERY ? SERR_NO_SUCH_QUERY : SERR_KILL_QUERY_DENIED,
                     (unsigned long long)qid);

@@ -291,3 +291,30 @@ def test_views_read_in_xa_idle_and_prepared(halyard, cluster, read, prepare):
     assert d[i][0][0] == "rows", d  # the server answers it
     assert d[-1] == [("rows", [("1",)])], d
     assert h == d, (h, d)
+
+
+@pytest.mark.parametrize("kill", ["KILL SOFT CONNECTION {vid}", "KILL QUERY {vid}", "KILL {vid}"])
+@pytest.mark.parametrize("victim_in", ["START TRANSACTION READ ONLY", "BEGIN"])
+def test_kill_answer_carries_the_senders_transaction(halyard, cluster, kill, victim_in):
+    """A KILL sent from an XA ACTIVE transaction is answered with the
+    sender's status: in a transaction (3). halyard sends the KILL on a
+    connection to the victim's backend, which may be another than the
+    sender's transaction's (a read-only transaction on a replica): the
+    server's OK there said 2 (tools/server-check, KILL SOFT CONNECTION)."""
+    db = schema_with_table(cluster, "hy_sa_kill", "v INT")
+    out = []
+    for port in (cluster.primary_port, halyard.port):
+        victim, killer = login(port), login(port)
+        try:
+            vid = victim.value("SELECT CONNECTION_ID()")
+            victim.query(victim_in)
+            victim.query(f"SELECT COUNT(*) FROM {db}.t")
+            steps = ["XA START 'hy_sa_k'", kill.format(vid=vid), "SELECT @@in_transaction",
+                     "XA END 'hy_sa_k'", "XA ROLLBACK 'hy_sa_k'"]
+            out.append([answer(killer, sql) for sql in steps])
+        finally:
+            victim.close()
+            killer.close()
+    d, h = out
+    assert d[1] == [("ok", 3)], d
+    assert h == d, (h, d)
