@@ -745,6 +745,12 @@ bool state_commit(struct session *s, bool ok)
  * read it (internal_progress) as an internal query's. */
 void state_readback_expect(struct session *s)
 {
+    /* The client has its answer and sends its next command when it likes:
+     * the server shows its thread idle (Sleep). Until the read-back is
+     * read (state_readback_end), the connection serves no session in the
+     * process list (connreg.h), so that a read of it shows this session's
+     * idle row (session_sysview.c) and not halyard's read-back running. */
+    connreg_serve(&s->conns.cur->reg, 0);
     readback_start(&s->vars.chg->rb, s->who.caps, s->who.ext_caps);
     internal_expect(s, INT_READBACK, COM_QUERY, s->cfg->connect_timeout_ms);
 }
@@ -754,6 +760,8 @@ void state_readback_expect(struct session *s)
 void state_readback_end(struct session *s)
 {
     struct state_change *c = s->vars.chg;
+    if (s->conns.cur != NULL) /* the session's again (state_readback_expect) */
+        connreg_serve(&s->conns.cur->reg, s->id);
     session_track_readback(s, &c->rb);
     if (s->route.pinned)
         return; /* nothing to keep */

@@ -112,6 +112,7 @@ struct session_sysview {
     bool peer_use;        /* the statement going out shows them */
     bool peer_cut;        /* a row did not fit (a long INFO): the statement is refused */
     bool idle_done;       /* the idle sessions' rows were asked for (idle_sql) */
+    bool idle_snap;       /* on v->rows as they were then (snapshot_again) */
     uint64_t peer_failed; /* backends (idx < 64) whose rows could not be read */
     /* The statement runs on a second connection (session_sysview_elsewhere):
      * that connection's row is the statement's own, s->conns.cur's left out. */
@@ -320,6 +321,35 @@ static const struct connreg_row *row_find(const struct session_sysview *v, uint3
 {
     struct connreg_row key = {.thread = thread};
     return bsearch(&key, v->rows, v->n_rows, sizeof(*v->rows), row_cmp);
+}
+
+/* halyard's connections when the statement goes out, each shown as it
+ * was when idle_sql wrote the idle sessions' rows: those rows and the
+ * threads mapped then say the same of every session, so none is left
+ * out or shown twice when a session took or gave back a connection in
+ * between (a SET's read-back, the second connection's login). A
+ * connection logged in since serves no session here (its session was
+ * idle then, or shown on another), but the statement's own. */
+static bool snapshot_again(struct session *s)
+{
+    struct session_sysview *v = s->query.sysview;
+    size_t n_old = v->n_rows;
+    struct connreg_row *old = malloc((n_old > 0 ? n_old : 1) * sizeof(*old));
+    if (old == NULL)
+        return false;
+    memcpy(old, v->rows, n_old * sizeof(*old));
+    bool ok = snapshot(s);
+    for (size_t i = 0; ok && i < v->n_rows; i++) {
+        struct connreg_row key = {.thread = v->rows[i].thread};
+        const struct connreg_row *was = bsearch(&key, old, n_old, sizeof(*old), row_cmp);
+        if (was != NULL || v->rows[i].session != s->id) /* its own (a second one) stays */
+            v->rows[i].session = was != NULL ? was->session : 0;
+    }
+    free(old);
+    v->hidden = 0;
+    for (size_t i = 0; ok && i < v->n_rows; i++)
+        v->hidden += v->rows[i].session == 0;
+    return ok;
 }
 
 /* Override `i`'s name as SHOW STATUS writes it. */
@@ -585,7 +615,7 @@ static char *idle_sql(struct session *s, const char *cols)
     n = HY_MIN(n, (size_t)PEER_ROWS_MAX);
     /* left out: those the server lists by a connection of theirs, and
      * those whose statement's row was read on another backend */
-    if (n > 0 && snapshot(s)) {
+    if (n > 0 && (v->idle_snap = snapshot(s))) {
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
             /* on a backend whose rows are not known: it may be running
@@ -670,6 +700,7 @@ static bool peers_ready(struct session *s)
         v->n_peer_ids = 0;
         v->peer_cut = false;
         v->idle_done = false;
+        v->idle_snap = false;
         v->peer_failed = 0;
     }
     uint32_t home = s->conns.cur->idx;
@@ -883,7 +914,9 @@ void session_sysview_begin(struct session *s)
     v->show = SYSVIEW_SHOW_NONE;
     v->peer_use = v->peer_busy; /* read for this statement (peers_ready) */
     v->peer_busy = false;
-    if (!snapshot(s)) {
+    bool kept = v->peer_use && v->idle_snap;
+    v->idle_snap = false;
+    if (!(kept ? snapshot_again(s) : snapshot(s))) {
         v->n_rows = 0;
         v->hidden = 0;
     }

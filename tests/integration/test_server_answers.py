@@ -318,3 +318,32 @@ def test_kill_answer_carries_the_senders_transaction(halyard, cluster, kill, vic
     d, h = out
     assert d[1] == [("ok", 3)], d
     assert h == d, (h, d)
+
+
+@pytest.mark.parametrize("xa", ["", "XA END"])
+@pytest.mark.parametrize("setting", ["SET NAMES latin1", "SET sql_mode = DEFAULT"])
+def test_a_session_idle_after_a_set_is_listed_as_sleep(halyard, cluster, setting, xa):
+    """A SET whose variables halyard reads back: the client has its OK,
+    the session is idle, and the server shows it Sleep; halyard's
+    read-back was still running on its connection, so a process-list read
+    right after showed it `Query` (or, reading only `Sleep` rows, not at
+    all) (tools/server-check --short seed 1)."""
+    want = [("rows", [("1",)])]
+    for port in (cluster.primary_port, halyard.port):
+        idle, reader = login(port), login(port)
+        try:
+            iid = idle.value("SELECT CONNECTION_ID()")
+            if xa:
+                reader.query("XA START 'hy_sa_s'")
+                reader.query("XA END 'hy_sa_s'")
+            got = []
+            for _ in range(40):
+                idle.query(setting)
+                got.append(answer(reader, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                          f"WHERE ID = {iid} AND COMMAND = 'Sleep'"))
+            assert got == [want] * 40, (port, got)
+        finally:
+            if xa:
+                reader.query("XA ROLLBACK 'hy_sa_s'")
+            idle.close()
+            reader.close()
