@@ -881,30 +881,17 @@ uint8_t session_stmt_class(const struct classify_result *r)
     return r->kind == CL_READ ? STMT_READ : STMT_OTHER;
 }
 
-/* Whether an XA statement is XA END or XA PREPARE (its first two words, as
- * plain words): after its OK the transaction is IDLE or PREPARED, where the
- * server reads no table but information_schema's (session_sysview.c). A
- * comment between them reads as neither: the statement is then taken for
- * one that leaves the state as it is. */
+/* Whether an XA statement is XA END or XA PREPARE (its first two words,
+ * comments between them skipped as the server skips them): after its OK
+ * the transaction is IDLE or PREPARED, where the server reads no table but
+ * information_schema's (session_sysview.c). */
 static bool xa_ends_active(const char *t, size_t n)
 {
-    size_t i = 0;
-    while (i < n && isspace((unsigned char)t[i]))
-        i++;
-    if (n - i < 2 || strncasecmp(t + i, "XA", 2) != 0)
-        return false;
-    i += 2;
-    size_t sp = i;
-    while (i < n && isspace((unsigned char)t[i]))
-        i++;
-    if (i == sp)
-        return false;
-    size_t w = i;
-    while (i < n && isalpha((unsigned char)t[i]))
-        i++;
-    return (i - w == 3 && strncasecmp(t + w, "END", 3) == 0) ||
-           (i - w == 7 && strncasecmp(t + w, "PREPARE", 7) == 0);
+    const char *end = t + n, *p = lex_skip_space_comments(t, end);
+    return lex_match_word(&p, end, "XA") &&
+           (lex_match_word(&p, end, "END") || lex_match_word(&p, end, "PREPARE"));
 }
+
 /* Classify the statement's text (p + 1, `avail` - 1 bytes) into *r, its
  * digest into *dg when wanted, and note what its end needs: what the pool
  * asks of its connection, the digest, the query log, the schema a USE
