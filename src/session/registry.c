@@ -133,6 +133,8 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
                 /* Under the mutex: the target cannot be freed
                  * (registry_remove waits). */
                 wake_locked(t);
+            } else {
+                atomic_store_explicit(&t->idle_killed, true, memory_order_relaxed);
             }
         }
         break;
@@ -240,6 +242,7 @@ size_t registry_idle_list(uint32_t self, double now, struct registry_idle *out, 
                 r->idle_ms = now_ms > since ? now_ms - since : 0;
                 r->backend =
                     atomic_load(&t->backend_tid) != 0 ? (int)atomic_load(&t->backend_idx) : -1;
+                r->killed = atomic_load_explicit(&t->idle_killed, memory_order_relaxed);
             }
             n++;
         }

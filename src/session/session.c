@@ -704,6 +704,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     }
     s->io.last_seq = seq;
     c->cmd = c->p[0];
+    registry_note_command(&s->kill.reg);
     return NEXT_ROUTE;
 }
 

@@ -17,7 +17,8 @@
  * It is the process list of the server the statement runs on (the
  * primary, as for any read of the server's run-time state). A session
  * with no connection there (back in the pool, or only a replica's) has
- * a row of halyard's, Sleep since its last command's end (idle_sql,
+ * a row of halyard's, Sleep since its last command's end (Killed after a
+ * KILL QUERY, until its next command, as the server shows it) (idle_sql,
  * from the registry), kept by the server where it would show the reader
  * that session (its own user's, or every one with PROCESS). A
  * session whose statement runs on another backend (a read on a replica)
@@ -581,7 +582,7 @@ static void idle_literals(struct textbuf *t, const char *cols, const struct regi
         else if (strcmp(col, "DB") == 0 && r->db[0] != '\0')
             put_text(t, r->db);
         else if (strcmp(col, "COMMAND") == 0)
-            textbuf_printf(t, "'Sleep'");
+            textbuf_printf(t, r->killed ? "'Killed'" : "'Sleep'");
         else if (strcmp(col, "STATE") == 0)
             textbuf_printf(t, "''");
         else if (strcmp(col, "TIME") == 0)
@@ -645,7 +646,8 @@ static char *idle_sql(struct session *s, const char *cols)
                 put_text(&t, r[i].db);
             else
                 textbuf_printf(&t, "NULL");
-            textbuf_printf(&t, ", 'Sleep', %lld, '', NULL, '0.000'", r[i].idle_ms / 1000);
+            textbuf_printf(&t, ", '%s', %lld, '', NULL, '0.000'", r[i].killed ? "Killed" : "Sleep",
+                           r[i].idle_ms / 1000);
         } else {
             textbuf_reset(&row);
             idle_literals(&row, cols, &r[i]);

@@ -351,3 +351,38 @@ def test_a_session_idle_after_a_set_is_listed_as_sleep(halyard, cluster, setting
                 reader.query("XA ROLLBACK 'hy_sa_s'")
             idle.close()
             reader.close()
+
+
+@pytest.mark.parametrize("kill", ["KILL QUERY", "KILL HARD QUERY", "KILL SOFT QUERY"])
+def test_kill_query_of_an_idle_session_shows_it_killed(start_halyard, cluster, kill):
+    """KILL QUERY of an idle connection: the server answers OK and lists
+    the connection `Killed` until its next command (a PING) begins. An idle
+    halyard session holding no connection was listed `Sleep` (tools/
+    server-check --short seed 2). Transaction pooling, where an idle
+    session holds none; under session pooling the KILL reaches the thread
+    of the backend its last statement ran on, which its next command may
+    not reach (compatibility.md)."""
+    halyard = start_halyard(pool_mode="transaction")
+    out = []
+    for port in (cluster.primary_port, halyard.port):
+        victim, killer = login(port), login(port)
+        try:
+            vid = victim.value("SELECT CONNECTION_ID()")
+            victim.query("SELECT 1")
+            reads = [f"SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = {vid}",
+                     "SHOW PROCESSLIST"]
+
+            def seen():
+                got = answer(killer, reads[0])
+                show = [r for r in killer.query(reads[1])[0].rows if r[0] == str(vid)]
+                return got + [("show", [r[4] for r in show])]
+            steps = [seen(), answer(killer, f"{kill} {vid}"), seen()]
+            victim.command(0x0e, b"")  # COM_PING: its next command
+            steps.append(seen())
+            out.append(steps)
+        finally:
+            victim.close()
+            killer.close()
+    d, h = out
+    assert d[2] == [("rows", [("Killed",)]), ("show", ["Killed"])], d
+    assert h == d, (h, d)

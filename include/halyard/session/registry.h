@@ -51,6 +51,9 @@ struct registry_entry {
     /* For the process list (registry_idle_list): */
     char db[65];          /* its current schema, "" = none; under the mutex */
     atomic_llong idle_ms; /* ev_now() * 1000 at its login and each command's end; relaxed */
+    /* A KILL QUERY found it idle without a connection: shown Killed until
+     * its next command, as the server shows such a thread. */
+    atomic_bool idle_killed;
     /* How a KILL wakes the owner's worker (set before registry_add). */
     struct ev_loop *loop;
     ev_async *wakeup;
@@ -125,8 +128,17 @@ static inline void registry_note_idle(struct registry_entry *e, double now)
     atomic_store_explicit(&e->idle_ms, (long long)(now * 1000.0), memory_order_relaxed);
 }
 
+/* Owner only, as it takes a client's command: what a KILL QUERY of it
+ * idle showed (idle_killed) ends, as the server resets a thread's. */
+static inline void registry_note_command(struct registry_entry *e)
+{
+    if (atomic_load_explicit(&e->idle_killed, memory_order_relaxed))
+        atomic_store_explicit(&e->idle_killed, false, memory_order_relaxed);
+}
+
 /* A logged-in session as the process list shows it when no server lists
- * it (session_sysview.c): Sleep, idle since its last command's end. */
+ * it (session_sysview.c): Sleep (Killed: idle_killed), idle since its last
+ * command's end. */
 struct registry_idle {
     uint32_t id;
     char user[96];
@@ -134,6 +146,7 @@ struct registry_idle {
     char db[65];
     long long idle_ms;
     int backend; /* the backend of the connection it holds, -1 = none */
+    bool killed; /* idle_killed */
 };
 
 /* The logged-in sessions other than `self` (and those whose statement
