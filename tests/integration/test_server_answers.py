@@ -328,11 +328,14 @@ def test_kill_answer_carries_the_senders_transaction(halyard, cluster, kill, vic
 @pytest.mark.parametrize("setting", ["SET NAMES latin1", "SET sql_mode = DEFAULT"])
 def test_a_session_idle_after_a_set_is_listed_as_sleep(halyard, cluster, setting, xa):
     """A SET whose variables halyard reads back: the client has its OK,
-    the session is idle, and the server shows it Sleep; halyard's
-    read-back was still running on its connection, so a process-list read
-    right after showed it `Query` (or, reading only `Sleep` rows, not at
-    all) (tools/server-check --short seed 1)."""
-    want = [("rows", [("1",)])]
+    the session is idle, and the server lists it Sleep (or, for a moment,
+    still Query with the SET as its INFO: the server sets Sleep just after
+    it has sent the answer). halyard's read-back was still running on its
+    connection, so a process-list read right after showed the session
+    running halyard's read-back, a statement the client never sent (and a
+    read of only `Sleep` rows left it out); a session that took or gave
+    back a connection while the read was made could be left out too
+    (tools/server-check --short seed 1)."""
     for port in (cluster.primary_port, halyard.port):
         idle, reader = login(port), login(port)
         try:
@@ -343,9 +346,10 @@ def test_a_session_idle_after_a_set_is_listed_as_sleep(halyard, cluster, setting
             got = []
             for _ in range(40):
                 idle.query(setting)
-                got.append(answer(reader, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                                          f"WHERE ID = {iid} AND COMMAND = 'Sleep'"))
-            assert got == [want] * 40, (port, got)
+                got.append(answer(reader, "SELECT COMMAND, INFO FROM "
+                                          f"information_schema.PROCESSLIST WHERE ID = {iid}"))
+            ok = ([("rows", [("Sleep", None)])], [("rows", [("Query", setting)])])
+            assert all(g in ok for g in got), (port, [g for g in got if g not in ok])
         finally:
             if xa:
                 reader.query("XA ROLLBACK 'hy_sa_s'")
