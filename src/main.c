@@ -938,9 +938,30 @@ static hy_status_t workers_setup(struct options *o)
     return rc;
 }
 
+/* The workers accept no client before the monitor's first check of each
+ * backend ended (or failed): a session's backend connection then logs in
+ * after the check that read the server's global completion_type, so a
+ * COMMIT of it in flight at a failover can be looked for (before, one of a
+ * session that came at start got 1180). Each check is bounded by its
+ * group's monitor.timeout_ms; the listeners queue clients meanwhile. */
+static void first_checks_wait(void)
+{
+    int ms = 0;
+    for (size_t g = 0; g < app.cfg->n_groups; g++) {
+        if (app.cfg->groups[g].timeout_ms > ms)
+            ms = app.cfg->groups[g].timeout_ms;
+    }
+    double max_s = ms / 1000.0 + 1.0;
+    if (!monitor_wait_first(app.monitor, max_s))
+        hy_log_warn("monitor: the first checks did not end within %.1f s: accepting clients "
+                    "before them",
+                    max_s);
+}
+
 /* The threads, the monitor first: its first round starts at once, so
  * backends that are down at start are known within one check. Then the
- * failover thread, the backup threads, the XA recovery, the workers. */
+ * failover thread, the backup threads, the XA recovery, the workers (after
+ * the first checks: first_checks_wait). */
 static hy_status_t threads_start(void)
 {
     char err[1024];
@@ -974,6 +995,7 @@ static hy_status_t threads_start(void)
         return HY_ERROR;
     }
     app.st.monitor = app.monitor;
+    first_checks_wait();
     for (int i = 0; i < app.n_workers; i++) {
         if (worker_start(&app.workers[i]) != HY_OK) {
             hy_log_error("cannot start worker %d", i);

@@ -489,6 +489,7 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     double now = ev_now(m->loop);
     bool counted = mb->in_round && mb->checking;
     struct monitor_round *r = mb->be->group < m->n_rounds ? &m->rounds[mb->be->group] : NULL;
+    bool first = !mb->seen;
     mb->checking = false;
     mb->in_round = false;
     mb->seen = true;
@@ -517,6 +518,8 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
             mb->wsrep = mb->wsrep_next;
     }
     publish_info(mb);
+    if (first && atomic_load(&m->unchecked) > 0)
+        atomic_fetch_sub(&m->unchecked, 1); /* after publish_info: what it read is visible */
     bool changed;
     if (galera(mb)) {
         /* Every node's verdict may change with this one's state (the
@@ -1224,6 +1227,8 @@ struct monitor *monitor_create(struct config *cfg)
             monitor_destroy(m);
             return NULL;
         }
+        if (checked(m->mb[i]))
+            atomic_fetch_add(&m->unchecked, 1);
     }
     if ((m->users = users_loader_create(m->loop, cfg)) == NULL ||
         (m->shards = shard_loader_create(m->loop, cfg)) == NULL) {
@@ -1304,6 +1309,17 @@ void monitor_destroy(struct monitor *m)
     ev_async_stop(m->loop, &m->wake);
     ev_loop_destroy(m->loop);
     free(m);
+}
+
+bool monitor_wait_first(struct monitor *m, double max_s)
+{
+    double until = ev_time() + max_s;
+    while (atomic_load(&m->unchecked) > 0) {
+        if (ev_time() >= until)
+            return false;
+        ev_sleep(0.005);
+    }
+    return true;
 }
 
 void monitor_set_round_hook(struct monitor *m, monitor_hook_fn fn, void *arg)

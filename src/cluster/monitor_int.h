@@ -113,6 +113,8 @@ struct monitor {
 
     monitor_hook_fn hook;
     void *hook_arg;
+    atomic_int unchecked; /* checked backends of the first config whose first check
+                             has not ended (monitor_wait_first) */
 
     struct users_loader *users;  /* the servers' accounts, read on this loop */
     struct shard_loader *shards; /* the groups' schemas (shards.learn), read on this loop */

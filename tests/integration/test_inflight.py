@@ -214,6 +214,56 @@ def test_in_flight_writes_that_committed_get_their_ok(start_halyard, tmp_path, r
     assert "not seen by monitor.user" not in h.log_text()
 
 
+def test_a_commit_in_flight_right_at_start_up_is_found(start_halyard, tmp_path, request):
+    """A session that connects as halyard starts (tools/failover-bench's
+    clients do): its connection to the primary logs in at once. Its COMMIT
+    in flight, committed and found on the new primary, gets its OK. Before:
+    the connection had logged in before the monitor's first read of
+    @@global.completion_type, so halyard could not tell whether the COMMIT
+    chained, and answered 1180."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    # the monitor's first check ends 2 s after its login (init_connect runs
+    # for an account without CONNECTION ADMIN), its later ones at once: a
+    # loaded host, deterministic
+    privs = ("BINLOG MONITOR, SLAVE MONITOR, PROCESS, REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, "
+             "RELOAD, REPLICATION MASTER ADMIN, TRIGGER")
+    c.sql(0, "CREATE USER 'slowmon'@'%' IDENTIFIED BY 'slowmon'")
+    c.sql(0, f"GRANT {privs} ON *.* TO 'slowmon'@'%'")
+    c.sync()
+    for i in range(len(c.nodes)):
+        c.sql(i, "SET GLOBAL init_connect = "
+                 "'DO IF(CURRENT_USER() LIKE ''slowmon@%'', SLEEP(2), 0)'")
+    conf = failover_settings(tmp_path, resolve_in_flight_writes=True, replay_timeout_ms=20000,
+                             monitor={"user": "slowmon", "password": "slowmon",
+                                      "timeout_ms": 5000})
+    conf["backends"] = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+                         "role": n["role"]} for n in c.nodes]
+    h = start_halyard(conf)
+    # at once, as the listener accepts: BEGIN and the INSERT open the
+    # session's connection to the primary
+    b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    bcur = b.cursor()
+    bcur.execute("BEGIN")
+    assert bcur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)") == 1
+    wait_until(lambda: all(x["state"] == "ONLINE" and x["last_check"] == "ok" for x in
+                           admin_json(conf["admin_socket"], "show backends")["backends"]), 10,
+               what="every backend checked")
+    for i in range(len(c.nodes)):  # the failover's logins are not slowed
+        c.sql(i, "SET GLOBAL init_connect = ''")
+    without_acknowledgements(c, c.replicas)
+    tb, rb = in_thread(lambda: bcur.execute("COMMIT"))
+    for i in c.replicas:
+        wait_until(lambda: 4 in {r[0] for r in rows(c, i)}, 10, what=f"node{i} to have the row")
+    kill_and_join(c, [tb])
+    assert rb == {"ok": 0}, rb
+    new = writable_nodes(c)
+    assert len(new) == 1 and new[0] != 0, new
+    assert rows(c, new[0]) == [(1, 10), (2, 20), (4, 40)]
+    b.close()
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["inflight_committed"] == 1 and st["inflight_unknown"] == 0, st
+
+
 def session_summary(conf):
     """The failover_sessions event that followed the failover (a few
     seconds after its end): its reason, checked to name the failover_done."""

@@ -110,6 +110,13 @@ struct monitor;
  * thread starts with monitor_start. NULL when out of memory. */
 struct monitor *monitor_create(struct config *cfg);
 hy_status_t monitor_start(struct monitor *m) HY_MUSTCHECK;
+/* From the main thread, after monitor_start: wait until every backend the
+ * monitor checks has had its first check end (ok or failed: each is bounded
+ * by its group's monitor.timeout_ms), at most max_s seconds. False when
+ * max_s ran out first. main.c starts the workers after it: a backend
+ * connection then logs in after the check that read what it inherits from
+ * the server's globals (completion_type: session_inflight.c). */
+bool monitor_wait_first(struct monitor *m, double max_s);
 /* From the main thread: the monitor switches to `cfg` at its next wake-up
  * (backends matched by name keep their health and connection). */
 void monitor_publish_config(struct monitor *m, struct config *cfg);
