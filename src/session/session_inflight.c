@@ -519,7 +519,10 @@ void session_inflight_done(struct session *s)
      * with the statement's text, so the mark (a Query event with its
      * error code, or the rows it wrote); an ERR reports no transaction
      * state (session_inflight_nontrx). Finding the mark then proves
-     * nothing of the COMMIT. */
+     * nothing of the COMMIT. With autocommit off and no transaction open
+     * yet, the failed write's mark is not the transaction's: it is
+     * dropped below, the next write takes its own, and that write's OK
+     * reports the non-transactional change. */
     if (s->io.resp.err_code != 0 &&
         (f->inflight == IF_TRX ||
          (f->inflight == IF_WRITE && (s->route.status & SERVER_STATUS_IN_TRANS))))

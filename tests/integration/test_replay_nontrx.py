@@ -120,9 +120,9 @@ def test_the_client_sees_no_transaction_state_it_did_not_ask_for(cluster, start_
         assert ok_packets(h.host, h.port, caps, ask) == want
 
 
-def commit_lost_after(request, start_halyard, tmp_path, key, writes):
+def commit_lost_after(request, start_halyard, tmp_path, key, writes, begin="BEGIN"):
     """resolve_in_flight_writes, semi-sync: a table fi.nt (MyISAM, `key`);
-    through halyard BEGIN, `writes(cur)`, which leave one row in fi.nt (on
+    through halyard `begin` (BEGIN, or SET autocommit = 0), `writes(cur)`, which leave one row in fi.nt (on
     the replicas too); COMMIT held in the group commit, before the binary
     log; the primary killed. The new primary has the mark (the MyISAM
     write's) but not the InnoDB row: the COMMIT gets 1180, its outcome
@@ -136,7 +136,7 @@ def commit_lost_after(request, start_halyard, tmp_path, key, writes):
     conf, h = start(c, start_halyard, tmp_path)
     b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
     cur = b.cursor()
-    cur.execute("BEGIN")
+    cur.execute(begin)
     writes(cur)
     for i in c.replicas:
         wait_until(lambda: c.value(i, "SELECT COUNT(*) FROM fi.nt") == 1, 10,
@@ -167,6 +167,26 @@ def test_a_commit_after_a_non_transactional_write_is_unknown(start_halyard, tmp_
         cur.execute("INSERT INTO fi.nt VALUES (1)")
         cur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)")
     commit_lost_after(request, start_halyard, tmp_path, "", writes)
+
+
+def test_a_commit_after_a_failed_first_write_under_autocommit_0_is_unknown(start_halyard,
+                                                                           tmp_path, request):
+    """commit_lost_after with autocommit = 0 and no BEGIN: the transaction's
+    first statement is the INSERT into the MyISAM table that fails on its
+    second row (the first stays, logged at once with its mark), then an
+    InnoDB INSERT, then the COMMIT in flight. No transaction was open when
+    the failed write was sent, and its ERR reports none."""
+    from test_inflight import TABLE
+
+    def writes(cur):
+        try:
+            cur.execute("INSERT INTO fi.nt VALUES (1), (1)")
+            raise AssertionError("no error")
+        except pymysql.MySQLError as e:
+            assert e.args[0] == 1062, e.args
+        cur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)")
+    commit_lost_after(request, start_halyard, tmp_path, " PRIMARY KEY", writes,
+                      begin="SET autocommit = 0")
 
 
 def test_a_non_transactional_write_in_flight_is_not_sent_again(start_halyard, tmp_path,
