@@ -654,9 +654,9 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         update_reads(s);
         return NEXT_STOP;
     }
-    if (state_readback_due(s) || session_pool_lid_follow(s))
-        return NEXT_STOP; /* the schema, insert_id, rand_seed1/2, LAST_INSERT_ID() read back first
-                           */
+    if (state_readback_due(s) || session_pool_lid_follow(s) || session_uvars_ask(s))
+        return NEXT_STOP; /* the schema, insert_id, rand_seed1/2, LAST_INSERT_ID(), the old
+                           * primary's user variables read first */
     if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0) {
         session_config_switch(s);
         if (s->state == SS_CLOSING)
@@ -790,6 +790,13 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     if (s->route.wait_idx >= 0 && session_groups(s)->fanout == NULL) {
         /* (a read of every group in an XA transaction waiting between
          * its parts, s->feat.groups->fanout, is routed again: session_fanout_xa_wait) */
+        if (s->route.uvars_follow) { /* primary_wait_cb, once the user variables were counted */
+            s->route.uvars_follow = false;
+            session_follow_primary(s);
+            if (s->state == SS_CLOSING)
+                return NEXT_STOP;
+            s->route.wait_idx = (int)s->route.primary;
+        }
         *idx = (uint32_t)s->route.wait_idx;
         return NEXT_ROUTE;
     }

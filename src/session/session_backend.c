@@ -188,7 +188,8 @@ static void session_backend_failed_copied(struct session *s, const struct config
                                           const char *why)
 {
     /* Neither waits for a command of the client (its `up` may hold none) */
-    bool readback = s->query.internal == INT_READBACK || s->query.internal == INT_DB_CHECK,
+    bool readback = s->query.internal == INT_READBACK || s->query.internal == INT_DB_CHECK ||
+                    s->query.internal == INT_UVARS,
          lid = s->query.internal == INT_LID;
     session_timer_stop(s);
     s->query.internal = INT_NONE;
@@ -597,6 +598,9 @@ void internal_progress(struct session *s)
         state_db_checked(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
         if (s->state == SS_CLOSING)
             return;
+        break;
+    case INT_UVARS:
+        session_uvars_answered(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
         break;
     case INT_SYSVIEW:
         session_sysview_learned(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);

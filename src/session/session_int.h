@@ -231,8 +231,8 @@ static inline const char *session_schema(const struct session *s)
 #define INT_CAPTURED                                                                               \
     (1u << INT_GTID_FETCH | 1u << INT_GTID_WAIT | 1u << INT_GTID_SYNC | 1u << INT_GPOS_SYNC |      \
      1u << INT_GPOS_FETCH | 1u << INT_GPOS_WAIT | 1u << INT_LID | 1u << INT_DB_CHECK |             \
-     1u << INT_SYSVIEW | 1u << INT_KILL_QID | 1u << INT_KILL_USER)
-_Static_assert(INT_REPLAY < 32, "INT_CAPTURED holds a bit for each internal command");
+     1u << INT_SYSVIEW | 1u << INT_KILL_QID | 1u << INT_KILL_USER | 1u << INT_UVARS)
+_Static_assert(INT_UVARS < 32, "INT_CAPTURED holds a bit for each internal command");
 
 /* A packet of the backend's answer, as down_parse shows it to the hooks. */
 struct hook_packet {
@@ -354,6 +354,16 @@ bool route_view_group(struct session *s, const struct config *view, struct route
 void session_decide(const struct route_in *in, struct route_out *out);
 void session_diag_follow(struct session *s);
 void session_follow_primary(struct session *s);
+/* Before following a moved primary: the connection to the old primary a
+ * session whose user variables are opaque asks how many it holds, once per
+ * move; NULL when none is to be asked (session_route.c). */
+struct bconn *session_uvars_due(struct session *s);
+/* ... asked (true: INT_UVARS went out, the next command waits for it;
+ * session_state.c). */
+bool session_uvars_ask(struct session *s);
+/* Its answer (`ok`: a value was read): none, and the variables are no
+ * longer opaque; otherwise the session ends at the move. */
+void session_uvars_answered(struct session *s, bool ok, const char *value);
 void session_lex_follow(struct session *s, uint16_t status);
 void session_track_note(struct session *s, const uint8_t *pl, uint32_t len);
 

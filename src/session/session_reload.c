@@ -336,6 +336,13 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     s->route.primary_fail_gen = UINT64_MAX;
     session_set_state(s, SS_IDLE);
+    if (ready && session_uvars_ask(s)) {
+        /* the old primary's user variables counted first; then next_route
+         * follows the new primary with the statement */
+        s->route.uvars_follow = true;
+        session_reap(s);
+        return;
+    }
     if (ready) {
         session_follow_primary(s);
         if (s->state == SS_CLOSING) {

@@ -594,10 +594,45 @@ static bool writer_outlived(const struct session *s, const struct config_backend
            old->rt != NULL && backend_usable_in_trx(old->rt);
 }
 
+/* User variables halyard could not copy (uvars_opaque: a CALL, an EXECUTE,
+ * a stored function, or a write whose OK reported a session state change,
+ * which MariaDB reports for a trigger that sets one and for one that only
+ * reads @@server_id alike) live on the connection to the primary only.
+ * When the primary moved and that connection is still there (a
+ * switchover), the session asks it how many user variables it holds
+ * (information_schema.USER_VARIABLES, built into MariaDB since 10.2.6),
+ * before it follows: none, and nothing is lost. One round trip per
+ * session and move, on a connection about to be closed (its diagnostics
+ * area no longer the session's): session_uvars_ask (session_state.c). */
+struct bconn *session_uvars_due(struct session *s)
+{
+    uint64_t gen = backend_generation();
+    if (!s->route.uvars_opaque || s->route.pinned || gen == s->route.topo_gen ||
+        gen == s->route.uvars_asked_gen || s->state != SS_IDLE || s->query.internal != INT_NONE)
+        return NULL;
+    struct bconn *bc = s->conns.bc[s->route.primary];
+    if (bc == NULL || bc->state != BCONN_READY ||
+        primary_now(s->cfg, s->id, s->route.primary) == s->route.primary ||
+        writer_outlived(s, &s->cfg->backends[s->route.primary]))
+        return NULL;
+    s->route.uvars_asked_gen = gen;
+    slog_debug(s, "the primary moved: counts its user variables on %s first", bc->be->name);
+    return bc;
+}
+
+void session_uvars_answered(struct session *s, bool ok, const char *value)
+{
+    if (ok && strcmp(value, "0") == 0) {
+        slog_info(s, "no user variable on the old primary: the session follows the new one");
+        s->route.uvars_opaque = false;
+    }
+}
+
 /* The monitor moved the primary role: follow it. The connection to the old
  * primary is closed, so nothing of this session is written there again; a
  * transaction open on it is lost (the next statement says so), and a
- * session whose state only the old primary had (temporary tables, locks...)
+ * session whose state only the old primary had (temporary tables, locks,
+ * user variables it holds and halyard could not copy: session_uvars_ask)
  * cannot go on. But a transaction open on a Galera writer that lives on
  * ends there first (writer_outlived): the change is followed at the first
  * command after it. */
@@ -622,7 +657,9 @@ void session_follow_primary(struct session *s)
         return;
     slog_info(s, "primary %s -> %s", old->name, s->cfg->backends[p].name);
     if (bc != NULL) {
-        if (s->route.pinned) {
+        /* As when that connection breaks (session_backend_lost): what only
+         * it had, a pin's state or user variables set unseen, is gone. */
+        if (s->route.pinned || s->route.uvars_opaque) {
             slog_warn(s, "its session state is on the old primary %s: closing", old->name);
             session_mark_closing(s, END_BACKEND_LOST);
             return;

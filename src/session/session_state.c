@@ -412,6 +412,20 @@ static bool db_check(struct session *s)
     return false;
 }
 
+/* The old primary's user variables counted before the session follows
+ * the new one (session_uvars_due). */
+bool session_uvars_ask(struct session *s)
+{
+    struct bconn *bc = session_uvars_due(s);
+    if (bc == NULL)
+        return false;
+    s->conns.cur = bc;
+    session_publish_backend(s);
+    internal_query(s, INT_UVARS, "SELECT COUNT(*) FROM information_schema.USER_VARIABLES",
+                   s->cfg->connect_timeout_ms);
+    return true;
+}
+
 /* Between commands: the schema (db_check), then insert_id and rand_seed1/2
  * (moved_readback) read back where a statement may have changed them.
  * Only when s->conns.check_due: set with each connection's flag, cleared

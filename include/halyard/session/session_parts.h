@@ -70,6 +70,7 @@ enum internal_op {
     INT_KILL_USER,  /* KILL USER: that account's threads that are not halyard's (session.c) */
     INT_KILL_GRANT, /* ... and SHOW GRANTS, when a role may give the kill privilege */
     INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
+    INT_UVARS,      /* the old primary's user variables counted before a move (session_route.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
@@ -241,6 +242,10 @@ struct sess_conns {
 struct sess_route {
     uint16_t primary;  /* index of the primary in cfg->backends (follows the monitor) */
     uint64_t topo_gen; /* backend_generation() when `primary` was last looked up */
+    /* the generation whose move asked the old primary for the session's
+     * user variables (session_uvars_ask): asked once */
+    uint64_t uvars_asked_gen;
+    bool uvars_follow; /* a statement waiting for a primary follows it once counted (next_route) */
     /* a Galera writer change seen while a transaction was open on the old
      * writer, which lives on: followed when it ends (session_follow_primary) */
     bool follow_deferred;
