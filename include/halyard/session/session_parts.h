@@ -70,7 +70,7 @@ enum internal_op {
     INT_KILL_USER,  /* KILL USER: that account's threads that are not halyard's (session.c) */
     INT_KILL_GRANT, /* ... and SHOW GRANTS, when a role may give the kill privilege */
     INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
-    INT_UVARS,      /* the old primary's user variables counted before a move (session_route.c) */
+    INT_UVARS,      /* the old primary's user variables counted before a move (session_state.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
