@@ -579,6 +579,10 @@ static void run_step(struct monitor_backend *mb, enum step step)
         break;
     case STEP_PING:
         mb->ping_sent = ev_time();
+        /* A drained backend's round trip is the load of what drained it (a
+         * backup's mariadb-backup, a verify): counted, it kept every read
+         * away for seconds after it came back ONLINE. */
+        mb->ping_counts = mb->rt != NULL && atomic_load(&mb->rt->admin) == BACKEND_ADMIN_NONE;
         rc = sqlclient_ping(mb->sc, check_cb, mb);
         break;
     case STEP_VARS:
@@ -1019,10 +1023,12 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
     switch ((enum step)mb->step) {
     case STEP_PING:
     case STEP_CONNECT:
-        if (mb->step == STEP_PING) /* the same connection as the last check */
-            rtt_note(mb->rt, ev_time() - mb->ping_sent);
-        else /* what halyard's own greeting says (backend_greeting_version) */
+        if (mb->step == STEP_PING) { /* the same connection as the last check */
+            if (mb->ping_counts)
+                rtt_note(mb->rt, ev_time() - mb->ping_sent);
+        } else { /* what halyard's own greeting says (backend_greeting_version) */
             backend_version_note(mb->rt, sqlclient_server_version(c));
+        }
         if (galera(mb)) {
             mb->wsrep_next = (struct galera_node){0};
             run_step(mb, STEP_WSREP_STATUS);

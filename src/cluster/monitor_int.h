@@ -63,7 +63,8 @@ struct monitor_backend {
     bool in_round;        /* ... and it belongs to the current round */
     bool passive_counted; /* a worker's report was counted since the last check */
     double deadline;
-    double ping_sent;    /* ev_time() when STEP_PING went out */
+    double ping_sent;    /* ev_time() when STEP_PING went out ... */
+    bool ping_counts;    /* ... with the backend in traffic (no drain or maint): rtt_note */
     double started;      /* ev_time() when the check began */
     double orphan_since; /* ev_now() when its primary was first seen unreachable; 0 = it is not */
     int64_t lag_ms;      /* its lag at the last check while it replicated, -1 = unknown */

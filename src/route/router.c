@@ -27,13 +27,30 @@ static inline __attribute__((always_inline)) bool route_replica_open(const struc
 }
 
 /* What a read there costs: the statements in flight there and this one,
- * times the round trip in whole milliseconds, at least ROUTE_RTT_FLOOR_MS
- * (so a replica 50 ms away takes a read only when the near ones carry ten
- * times its load, and replicas in one data center, or a check delayed on a
- * busy machine, are alike). */
-static uint64_t route_cost(const struct route_backend *b)
+ * times the round trip in whole milliseconds, at least `floor_ms`
+ * (route_rtt_floor: so a replica 50 ms away takes a read only when the
+ * near ones carry ten times its load, and replicas in one data center, or
+ * checks all delayed on a busy machine, are alike). */
+static uint64_t route_cost(const struct route_backend *b, uint32_t floor_ms)
 {
-    return (b->outstanding + 1) * HY_MAX(b->rtt_ms, (uint32_t)ROUTE_RTT_FLOOR_MS);
+    return (b->outstanding + 1) * HY_MAX(b->rtt_ms, floor_ms);
+}
+
+/* The least round trip a read may be charged among the replicas
+ * route_replica_open() allows: ROUTE_RTT_FLOOR_MS, or twice the nearest
+ * one's when that is more. A busy machine delays every check (the monitor's
+ * and the servers' turns on the CPU), by a few milliseconds that differ
+ * from check to check: without the second bound, 14 ms against 15 ms sent
+ * every read to one replica. */
+static uint32_t route_rtt_floor(const struct route_in *in, int exclude, bool far_ok)
+{
+    uint32_t nearest = UINT32_MAX;
+    for (uint32_t i = 0; i < in->n_be; i++) {
+        if ((int)i != exclude && route_replica_open(in, i, far_ok))
+            nearest = HY_MIN(nearest, in->be[i].rtt_ms);
+    }
+    return nearest == UINT32_MAX ? ROUTE_RTT_FLOOR_MS
+                                 : HY_MAX((uint32_t)ROUTE_RTT_FLOOR_MS, nearest * ROUTE_RTT_ALIKE);
 }
 
 /* Among the replicas route_replica_open() allows (far_ok: other zones'
@@ -43,12 +60,13 @@ static uint64_t route_cost(const struct route_backend *b)
 static uint32_t route_pick_among(const struct route_in *in, struct route_out *out, int exclude,
                                  bool far_ok)
 {
+    const uint32_t floor_ms = route_rtt_floor(in, exclude, far_ok);
     uint64_t best_cost = 0, best_w = 0; /* best load: best_cost / best_w */
     uint32_t total = 0;
     for (uint32_t i = 0; i < in->n_be; i++) {
         if ((int)i == exclude || !route_replica_open(in, i, far_ok))
             continue;
-        uint64_t c = route_cost(&in->be[i]), w = in->be[i].weight;
+        uint64_t c = route_cost(&in->be[i], floor_ms), w = in->be[i].weight;
         if (best_w == 0 || c * best_w < best_cost * w) {
             best_cost = c;
             best_w = w;
@@ -63,7 +81,7 @@ static uint32_t route_pick_among(const struct route_in *in, struct route_out *ou
     for (uint32_t i = 0; i < in->n_be; i++) {
         if ((int)i == exclude || !route_replica_open(in, i, far_ok))
             continue;
-        uint64_t c = route_cost(&in->be[i]), w = in->be[i].weight;
+        uint64_t c = route_cost(&in->be[i], floor_ms), w = in->be[i].weight;
         if (c * best_w != best_cost * w)
             continue;
         if (r < w)

@@ -218,6 +218,18 @@ static const struct rcase cases[] = {
      .rr_adv = true},
     {"round trips per weight: 5 ms against 12 ms with weight 3", READ, .weights = "113",
      .rtt = {1, 5, 12}, .want = 2, .rr_adv = true},
+    /* a busy machine delays every check: round trips within twice the
+     * nearest replica's are alike, both turns (not every read on db3) */
+    {"round trips within twice the nearest are alike, turn 0", READ, .rtt = {15, 15, 14}, .rr = 0,
+     .want = 1, .rr_adv = true},
+    {"round trips within twice the nearest are alike, turn 1", READ, .rtt = {15, 15, 14}, .rr = 1,
+     .want = 2, .rr_adv = true},
+    {"round trips: 28 ms is twice 14 ms, still alike", READ, .rtt = {1, 28, 14}, .rr = 0, .want = 1,
+     .rr_adv = true},
+    {"round trips: 29 ms is more than twice 14 ms", READ, .rtt = {1, 29, 14}, .rr = 0, .want = 2,
+     .rr_adv = true},
+    {"round trips within twice: still by statements in flight", READ, .rtt = {15, 15, 14},
+     .out = {0, 1, 0}, .want = 2, .rr_adv = true},
     {"draining replica takes no new read", READ, .states = "ORO", .want = 2, .rr_adv = true},
     {"lagging replica takes no read", READ, .states = "OLO", .want = 2, .rr_adv = true},
     {"replica the monitor sees as primary", READ, .roles = "PPR", .want = 2, .rr_adv = true},

@@ -39,6 +39,9 @@
 /* Round trips up to this many ms count as this many when reads are spread
  * (route_cost in router.c): the replicas of one data center are alike. */
 #define ROUTE_RTT_FLOOR_MS 5
+/* ... and so do round trips up to this many times the nearest replica's
+ * (route_rtt_floor): checks all delayed alike on a busy machine. */
+#define ROUTE_RTT_ALIKE 2
 
 struct route_backend {
     const char *name;
