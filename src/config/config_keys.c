@@ -131,7 +131,11 @@ const struct config_key config_keys[] = {
      NULL},
     {"replay_timeout_ms", CONFIG_INT, "10000", 100, 600000,
      "milliseconds from the primary's death within which a transaction is replayed on the new "
-     "primary (waiting for it, connecting, running the statements again); past it, error 1927",
+     "primary (waiting for it, connecting, running the statements again), and within which "
+     "resolve_in_flight_writes finds the fate of a write in flight (waiting for the new primary, "
+     "on Galera for its view to drop the old writer, then reading its binary log: each read may "
+     "take what is left of it, at least monitor.timeout_ms); past it, error 1927 (a "
+     "transaction) or 1180 (a write in flight)",
      NULL},
     {"replay_checksum", CONFIG_STRING, "full", 0, 0,
      "what of each answer a replay compares: \"full\" (column definitions, rows, an OK's "

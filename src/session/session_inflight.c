@@ -17,7 +17,8 @@
  * flight and none of its answer sent to the client
  * (session_inflight_lost), the session waits for a usable primary other
  * than the one that died (within replay_timeout_ms), connects to it as the
- * monitor account and reads its binary log: SHOW BINARY LOGS, then, from
+ * monitor account and reads its binary log (each step within what is left
+ * of replay_timeout_ms: inflight_budget_ms): SHOW BINARY LOGS, then, from
  * the newest file back, each file's Gtid_list until one began before the
  * write was sent (inflight_file_began_before against the new primary's
  * @@gtid_binlog_pos at a monitor check whose answer had come before the
@@ -682,6 +683,26 @@ static void inflight_not_committed(struct session *s)
 
 static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *arg);
 
+/* Milliseconds one step of the search may take: what is left of
+ * replay_timeout_ms from the loss, at least `floor_ms`. Not a check's
+ * timeout (monitor.timeout_ms): right after a failover the new primary is
+ * busy (on Galera its reads also wait, wsrep_sync_wait, for what the
+ * cluster ordered before them), and in CI one read of a Galera writer's
+ * log took over the 1 s a check may, under load. */
+static int inflight_budget_ms(const struct session *s, int floor_ms)
+{
+    double left = (s->feat.inflight->deadline - ev_now(s->w->loop)) * 1000.0;
+    return left > floor_ms ? (int)left + 1 : floor_ms; /* + 1: never short of the deadline */
+}
+
+/* Query the new primary as monitor.user, within the step's budget. */
+static hy_status_t lookup_ask(struct session *s, const char *sql)
+{
+    struct sess_inflight *f = s->feat.inflight;
+    sqlclient_set_timeout(f->sc, inflight_budget_ms(s, s->cfg->monitor.timeout_ms));
+    return sqlclient_query(f->sc, sql, lookup_cb, s);
+}
+
 static void lookup_query(struct session *s, const char *fmt, const char *file)
 {
     struct sess_inflight *f = s->feat.inflight;
@@ -693,7 +714,7 @@ static void lookup_query(struct session *s, const char *fmt, const char *file)
         return;
     }
     snprintf(sql, sizeof(sql), fmt, q);
-    if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK) {
+    if (lookup_ask(s, sql) != HY_OK) {
         snprintf(f->why, sizeof(f->why), "could not query %s", f->new_name);
         inflight_unknown(s);
     }
@@ -941,7 +962,7 @@ static void rows_finish(struct session *s)
              "AND t.TABLE_NAME = %s",
              db, tb);
     f->step = IS_ENGINE;
-    if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK)
+    if (lookup_ask(s, sql) != HY_OK)
         inflight_uncounted(s, "its table's engine could not be asked for");
 }
 
@@ -985,7 +1006,7 @@ static void rows_count(struct session *s)
              "AND TABLE_NAME = %s",
              db, tb);
     f->step = IS_AUTOINC;
-    if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK) {
+    if (lookup_ask(s, sql) != HY_OK) {
         f->step = IS_IDLE;
         inflight_committed(s);
     }
@@ -1078,7 +1099,7 @@ static void rows_start(struct session *s)
         f->ps ? f->ps_insert : inflight_is_insert((const char *)f->pkt + skip, f->pkt_len - skip);
     f->step = IS_ROWS;
     f->dc_set = false;
-    f->dc = sqlclient_create(s->w->loop, &t, cfg->connect_timeout_ms);
+    f->dc = sqlclient_create(s->w->loop, &t, inflight_budget_ms(s, cfg->connect_timeout_ms));
     if (f->dc == NULL || sqlclient_connect(f->dc, rows_dump, s) != HY_OK)
         rows_give_up(s, "no connection for a binlog dump");
 }
@@ -1108,7 +1129,7 @@ static void triggers_check(struct session *s)
         return;
     }
     f->step = IS_TRIGGERS;
-    if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK) {
+    if (lookup_ask(s, sql) != HY_OK) {
         snprintf(f->why, sizeof(f->why), "could not query %s", f->new_name);
         inflight_unknown(s);
     }
@@ -1202,6 +1223,13 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
     }
     if (f->step == IS_ENGINE) {
         engine_read(s, res);
+        return;
+    }
+    if (!res->ok && res->err_code == 0 && ev_now(s->w->loop) >= f->deadline) {
+        snprintf(f->why, sizeof(f->why),
+                 "reading the binary log of %s did not end within replay_timeout_ms (%d ms): %s",
+                 f->new_name, s->cfg->replay_timeout_ms, res->err_msg);
+        inflight_unknown(s);
         return;
     }
     if (!res->ok) {
@@ -1335,6 +1363,7 @@ static void lookup_start(struct session *s, int newp)
         return;
     }
     f->step = IS_CONNECT;
+    sqlclient_set_timeout(f->sc, inflight_budget_ms(s, s->cfg->monitor.timeout_ms));
     if (sqlclient_connect(f->sc, lookup_cb, s) != HY_OK) {
         snprintf(f->why, sizeof(f->why), "cannot connect to %s", f->new_name);
         inflight_unknown(s);

@@ -160,6 +160,55 @@ def test_galera_writer_killed_under_mixed_load(start_galera_halyard, galera):
     assert reason.endswith("sessions given an error 0"), reason
 
 
+class SlowLogRelay(TcpRelay):
+    """Holds each SHOW BINLOG EVENTS on its way to the server for `delay_s`
+    (the monitor never sends one; in-flight resolution does)."""
+
+    def __init__(self, target_port, delay_s):
+        self.delay_s, self.held = delay_s, 0
+        super().__init__(target_port)
+
+    def up(self, data):
+        if b"SHOW BINLOG EVENTS" in data:
+            self.held += 1
+            time.sleep(self.delay_s)
+        return data
+
+
+def test_galera_new_writer_slow_to_read_its_log(start_galera_halyard, galera):
+    """node1, the new writer, answers each read of its binary log 1.5 s
+    late, longer than a monitor check may take (monitor.timeout_ms, 1 s),
+    as a node whose reads wait (wsrep_sync_wait) while the cluster settles
+    after a kill on a loaded machine (CI: 1180 "reading the binary log of
+    node1 failed: timeout after 1000 ms"). The search is bounded by what
+    is left of replay_timeout_ms, not by a check's timeout: the INSERT in
+    flight at node0's kill is found not committed and run once on node1."""
+    load_table(galera)
+    relay = SlowLogRelay(galera.port(1), 1.5)
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, backends=[
+                         {"name": n["name"], "address": "127.0.0.1",
+                          "port": relay.port if n["index"] == 1 else n["port"],
+                          "role": "primary" if n["index"] == 0 else "replica"}
+                         for n in galera.nodes], **ON)
+    try:
+        slow = []
+        t = threading.Thread(target=slow_write, args=(h, slow), daemon=True)
+        t.start()
+        wait_until(lambda: galera.value(0, "SELECT COUNT(*) FROM information_schema.processlist "
+                                           "WHERE info LIKE '/*hy:%INSERT INTO iw.t%'") == 1, 10,
+                   what="the INSERT to run on node0")
+        galera.kill(0)
+        t.join(60)
+        st = admin_json(default_socket(h), "show stats")
+        assert slow == ["ok"], slow
+        assert relay.held >= 1, "node1's log was read without the relay"
+        assert (st["inflight_rerun"], st["inflight_unknown"]) == (1, 0), st
+        assert galera_counts(galera, 1) == {SLOW_ID: 1}
+    finally:
+        relay.close()
+
+
 def test_dual_master_active_killed_under_mixed_load(start_dual_halyard, dual, tmp_path):
     from test_dual_master import MONITOR as DUAL_MONITOR, roles
     load_table(dual)
