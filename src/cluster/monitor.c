@@ -409,6 +409,54 @@ static void run_hook(struct monitor *m)
 }
 
 /* Keep the locked part of backend_rt up to date for the admin socket. */
+/* Fold the entry `newer` into `older`, the check before it: the older
+ * time and position, what both found. */
+static void seen_fold(struct backend_seen *older, const struct backend_seen *newer)
+{
+    older->checks += newer->checks;
+    older->semisync_replica = older->semisync_replica && newer->semisync_replica;
+    older->semisync_primary = older->semisync_primary && newer->semisync_primary;
+    older->proof_have &= newer->proof_have;
+    older->galera_member = older->galera_member && newer->galera_member;
+    if (strcmp(older->galera_self, newer->galera_self) != 0)
+        older->galera_self[0] = '\0';
+}
+
+/* Put `e` (newer than anything from seen[j] on) at seen[j]: folded into
+ * the entry there while that then holds at most 4^(j+1-EXACT) checks,
+ * else in its place, that entry moving on to j+1 the same way; past the
+ * last entry, the oldest goes. */
+static void seen_carry(struct backend_info *in, size_t j, struct backend_seen e)
+{
+    for (; j < BACKEND_SEEN; j++) {
+        struct backend_seen *at = &in->seen[j];
+        if (at->at <= 0) {
+            *at = e;
+            return;
+        }
+        if (at->checks + e.checks <= 1u << 2 * (j + 1 - BACKEND_SEEN_EXACT)) {
+            seen_fold(at, &e);
+            return;
+        }
+        struct backend_seen moved = *at;
+        *at = e;
+        e = moved;
+    }
+}
+
+/* Make room for a new check at seen[0]: the newest BACKEND_SEEN_EXACT
+ * entries one check each, the older folded (seen_carry), reaching back
+ * 25 to 89 checks (test_inflight_writers.py: with the last 8 checks
+ * alone, a write in flight for longer had none before it: 1180). */
+static void seen_push(struct backend_info *in)
+{
+    struct backend_seen out = in->seen[BACKEND_SEEN_EXACT - 1];
+    memmove(&in->seen[1], &in->seen[0], (BACKEND_SEEN_EXACT - 1) * sizeof(in->seen[0]));
+    if (out.at > 0)
+        seen_carry(in, BACKEND_SEEN_EXACT, out);
+    in->seen[0].checks = 1;
+}
+
 static void publish_info(struct monitor_backend *mb)
 {
     struct backend_rt *rt = mb->rt;
@@ -443,7 +491,7 @@ static void publish_info(struct monitor_backend *mb)
     if (mb->ok) {
         /* the newest first: what a session's in-flight write may be
          * compared with (session_inflight.c) */
-        memmove(&in->seen[1], &in->seen[0], sizeof(in->seen) - sizeof(in->seen[0]));
+        seen_push(in);
         in->seen[0].at = ev_time();
         atomic_store(&rt->ok_check_began_us, (int64_t)(mb->started * 1e6));
         copy_cell(in->seen[0].gtid_binlog, sizeof(in->seen[0].gtid_binlog), mb->gtid_binlog);

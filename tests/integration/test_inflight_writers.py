@@ -72,7 +72,7 @@ def load_table(c):
 SLOW_ID = 9_000_000  # MixedLoad's writers use w * 1,000,000 + n, w 1 to 4
 
 
-def slow_write(h, out):
+def slow_write(h, out, seconds=2):
     """An autocommit INSERT through halyard that takes two seconds on the
     server: in flight when the writer is killed 0.3 s after it left, so
     every run resolves at least one write. Its text tells its one table
@@ -82,7 +82,7 @@ def slow_write(h, out):
     try:
         c = pymysql.connect(**h.conn_params(read_timeout=60))
         with c.cursor() as cur:
-            cur.execute(f"INSERT INTO iw.t (id, v) VALUES ({SLOW_ID}, SLEEP(2))")
+            cur.execute(f"INSERT INTO iw.t (id, v) VALUES ({SLOW_ID}, SLEEP({seconds}))")
         c.close()
         out.append("ok")
     except pymysql.MySQLError as e:
@@ -207,6 +207,33 @@ def test_galera_new_writer_slow_to_read_its_log(start_galera_halyard, galera):
         assert galera_counts(galera, 1) == {SLOW_ID: 1}
     finally:
         relay.close()
+
+
+def test_galera_write_in_flight_longer_than_eight_checks(start_galera_halyard, galera):
+    """An INSERT in flight for 2.5 s, 12 monitor checks of node1 (every
+    200 ms), when node0 is killed. The proof rests on a check of node1
+    that answered before the write left; the monitor kept the last 8
+    checks only, so a write in flight longer than that had none, and got
+    1180 ("no monitor check of node1 finished before the write was
+    sent"; CI under load: the slow write's kill came late). Older checks
+    are now kept folded (a check from before it, no better than it was):
+    the INSERT is found not committed and run once on node1."""
+    load_table(galera)
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, **ON)
+    slow = []
+    t = threading.Thread(target=slow_write, args=(h, slow, 4), daemon=True)
+    t.start()
+    wait_until(lambda: galera.value(0, "SELECT COUNT(*) FROM information_schema.processlist "
+                                       "WHERE info LIKE '/*hy:%INSERT INTO iw.t%'") == 1, 10,
+               what="the INSERT to run on node0")
+    time.sleep(2.5)
+    galera.kill(0)
+    t.join(60)
+    st = admin_json(default_socket(h), "show stats")
+    assert slow == ["ok"], slow
+    assert (st["inflight_rerun"], st["inflight_unknown"]) == (1, 0), st
+    assert galera_counts(galera, 1) == {SLOW_ID: 1}
 
 
 def test_dual_master_active_killed_under_mixed_load(start_dual_halyard, dual, tmp_path):

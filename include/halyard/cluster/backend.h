@@ -80,7 +80,8 @@ extern const uint64_t backend_lat_bounds_us[BACKEND_LAT_BOUNDS];
  * BACKEND_STAT_SLOTS with relaxed atomic adds, readers sum the slots. */
 #define BACKEND_STAT_SLOTS 8
 
-#define BACKEND_SEEN 8 /* good checks a backend_info keeps (backend_seen) */
+#define BACKEND_SEEN       8 /* entries of good checks a backend_info keeps (backend_seen) */
+#define BACKEND_SEEN_EXACT 5 /* ... the newest of them one check each, the older folded */
 
 struct backend_stat_slot {
     _Atomic uint64_t queries;          /* statements that completed (answered or failed) */
@@ -115,9 +116,15 @@ struct backend_info {
     struct srv_rates rates;
     time_t status_time; /* wall clock of the last reading; 0 = never */
     /* the last good checks, newest first: ev_time() once each answer had
-     * come (0 = none), with what it read (resolve_in_flight_writes) */
+     * come (0 = none), with what it read (resolve_in_flight_writes). Past
+     * the newest BACKEND_SEEN_EXACT, an entry may hold several checks in a
+     * row (`checks`): the oldest one's time and position, and a setting or
+     * state only if every one of them found it (monitor.c, seen_push), so
+     * that a write in flight for longer than a few checks still has one
+     * from before it, seen no better than it was */
     struct backend_seen {
         double at;
+        unsigned checks;       /* how many checks this entry holds */
         char gtid_binlog[256]; /* @@gtid_binlog_pos */
         bool semisync_replica; /* Rpl_semi_sync_slave_status ON */
         bool semisync_primary; /* Rpl_semi_sync_master_status ON, wait point AFTER_SYNC */
