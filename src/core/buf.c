@@ -40,6 +40,19 @@ struct buf *buf_get(struct buf_pool *pool)
     return b;
 }
 
+struct buf *buf_get_cap(struct buf_pool *pool, uint32_t cap)
+{
+    if (cap <= pool->size)
+        return buf_get(pool);
+    struct buf *b = malloc(sizeof(*b) + cap);
+    if (b == NULL)
+        return NULL;
+    b->cap = cap;
+    b->next = NULL;
+    pool->n_alloc++;
+    return b;
+}
+
 void buf_put(struct buf_pool *pool, struct buf *b)
 {
     pool->n_alloc--;

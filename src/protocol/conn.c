@@ -81,6 +81,33 @@ hy_status_t conn_flush_local(struct conn *c, struct buf_pool *pool)
     return HY_OK;
 }
 
+/* Room for len more bytes after what waits in c->out (compacted to the
+ * front): an answer halyard makes itself may be larger than a pooled buffer
+ * (a cached hit, up to its rule's max_result_bytes), so what the socket did
+ * not take goes to a buffer of its own size. Only while what already waits
+ * fits in a pooled buffer: a peer that reads nothing while answers pile up
+ * is refused, not fed memory. */
+static hy_status_t out_room(struct conn *c, struct buf_pool *pool, size_t len)
+{
+    if (c->out_head > 0) {
+        memmove(c->out->data, c->out->data + c->out_head, c->out_tail - c->out_head);
+        c->out_tail -= c->out_head;
+        c->out_head = 0;
+    }
+    if (len <= c->out->cap - c->out_tail)
+        return HY_OK;
+    uint32_t waiting = c->out_tail;
+    if (waiting > pool->size || len > UINT32_MAX - waiting)
+        return HY_NOMEM;
+    struct buf *b = buf_get_cap(pool, waiting + (uint32_t)len);
+    if (b == NULL)
+        return HY_NOMEM;
+    memcpy(b->data, c->out->data, waiting);
+    buf_put(pool, c->out);
+    c->out = b;
+    return HY_OK;
+}
+
 hy_status_t conn_send_local(struct conn *c, struct ev_loop *loop, struct buf_pool *pool,
                             const void *data, size_t len)
 {
@@ -96,19 +123,17 @@ hy_status_t conn_send_local(struct conn *c, struct ev_loop *loop, struct buf_poo
         len -= (size_t)n;
         if (len == 0)
             return HY_OK;
-        c->out = buf_get(pool);
+        if (len > UINT32_MAX)
+            return HY_NOMEM;
+        c->out = buf_get_cap(pool, (uint32_t)len);
         if (c->out == NULL)
             return HY_NOMEM;
         c->out_head = c->out_tail = 0;
     }
     if (len > c->out->cap - c->out_tail) {
-        if (c->out_head > 0) {
-            memmove(c->out->data, c->out->data + c->out_head, c->out_tail - c->out_head);
-            c->out_tail -= c->out_head;
-            c->out_head = 0;
-        }
-        if (len > c->out->cap - c->out_tail)
-            return HY_NOMEM; /* generated packets are small: a peer that reads nothing */
+        hy_status_t rc = out_room(c, pool, len);
+        if (rc != HY_OK)
+            return rc;
     }
     memcpy(c->out->data + c->out_tail, p, len);
     c->out_tail += (uint32_t)len;

@@ -29,6 +29,9 @@ void buf_pool_init(struct buf_pool *pool, uint32_t size, uint32_t max_free);
 void buf_pool_destroy(struct buf_pool *pool);
 /* A buffer of pool->size bytes, or NULL when memory is exhausted. */
 struct buf *buf_get(struct buf_pool *pool);
+/* A buffer of at least cap bytes: the pool's own when cap fits in one, else
+ * one of exactly cap bytes, freed (not pooled) when put back. */
+struct buf *buf_get_cap(struct buf_pool *pool, uint32_t cap);
 void buf_put(struct buf_pool *pool, struct buf *b);
 
 /*
