@@ -89,6 +89,17 @@ def slow_write(h, out, seconds=2):
         out.append(str(e))
 
 
+def slow_write_on_node0(h, galera, out, seconds=2):
+    """slow_write in a thread of its own, once its INSERT runs on node0:
+    the thread."""
+    t = threading.Thread(target=slow_write, args=(h, out, seconds), daemon=True)
+    t.start()
+    wait_until(lambda: galera.value(0, "SELECT COUNT(*) FROM information_schema.processlist "
+                                       "WHERE info LIKE '/*hy:%INSERT INTO iw.t%'") == 1, 10,
+               what="the INSERT to run on node0")
+    return t
+
+
 def sessions_event(sock, end):
     """The one `end` event (writer_changed, failover_done) and the
     failover_sessions event that followed it (5 s after), which names it:
@@ -193,11 +204,7 @@ def test_galera_new_writer_slow_to_read_its_log(start_galera_halyard, galera):
                          for n in galera.nodes], **ON)
     try:
         slow = []
-        t = threading.Thread(target=slow_write, args=(h, slow), daemon=True)
-        t.start()
-        wait_until(lambda: galera.value(0, "SELECT COUNT(*) FROM information_schema.processlist "
-                                           "WHERE info LIKE '/*hy:%INSERT INTO iw.t%'") == 1, 10,
-                   what="the INSERT to run on node0")
+        t = slow_write_on_node0(h, galera, slow)
         galera.kill(0)
         t.join(60)
         st = admin_json(default_socket(h), "show stats")
@@ -222,11 +229,7 @@ def test_galera_write_in_flight_longer_than_eight_checks(start_galera_halyard, g
     h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
                      replication_password_env=REPL_ENV, **ON)
     slow = []
-    t = threading.Thread(target=slow_write, args=(h, slow, 4), daemon=True)
-    t.start()
-    wait_until(lambda: galera.value(0, "SELECT COUNT(*) FROM information_schema.processlist "
-                                       "WHERE info LIKE '/*hy:%INSERT INTO iw.t%'") == 1, 10,
-               what="the INSERT to run on node0")
+    t = slow_write_on_node0(h, galera, slow, 4)
     time.sleep(2.5)
     galera.kill(0)
     t.join(60)
