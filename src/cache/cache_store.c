@@ -813,11 +813,6 @@ size_t cache_store_expire_some(struct cache_store *st, double now, size_t bucket
     return n;
 }
 
-size_t cache_store_expire(struct cache_store *st, double now)
-{
-    return cache_store_expire_some(st, now, st->nbuckets);
-}
-
 size_t cache_store_buckets(const struct cache_store *st)
 {
     return st->nbuckets;

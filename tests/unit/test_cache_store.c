@@ -159,8 +159,8 @@ static void test_ttl(void **state)
     assert_false(has(st, "a", 101));
     /* a lookup drops nothing (it takes no lock of the lists): the sweep,
      * a fill of its key or eviction does */
-    assert_int_equal(cache_store_expire(st, 149), 1);
-    assert_int_equal(cache_store_expire(st, 150), 1);
+    assert_int_equal(cache_store_expire_some(st, 149, cache_store_buckets(st)), 1);
+    assert_int_equal(cache_store_expire_some(st, 150, cache_store_buckets(st)), 1);
     struct cache_stats s;
     cache_store_stats(st, &s);
     assert_int_equal(s.dropped[CACHE_DROP_TTL], 2);

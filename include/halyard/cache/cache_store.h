@@ -189,9 +189,8 @@ size_t cache_store_remap(struct cache_store *st, const struct cache_rule_map *ma
 /* The expired entries (at `now`) of the next `buckets` buckets of the key
  * table dropped (CACHE_DROP_TTL), from where the last call stopped: a
  * sweep in slices, each holding the caller's mutex only so long. Returns
- * the entries dropped. cache_store_expire: all the buckets, a full pass. */
+ * the entries dropped; cache_store_buckets(st) buckets make a full pass. */
 size_t cache_store_expire_some(struct cache_store *st, double now, size_t buckets);
-size_t cache_store_expire(struct cache_store *st, double now);
 /* The key table's buckets (about one an entry; at least 256). */
 size_t cache_store_buckets(const struct cache_store *st);
 
