@@ -377,9 +377,19 @@ def test_kill_query_of_an_idle_session_shows_it_killed(start_halyard, cluster, k
                      "SHOW PROCESSLIST"]
 
             def seen():
-                got = answer(killer, reads[0])
-                show = [r for r in killer.query(reads[1])[0].rows if r[0] == str(vid)]
-                return got + [("show", [r[4] for r in show])]
+                # The server answers a command before it lists the thread
+                # back as `Sleep`: a read in between sees `Query` or `Ping`
+                # (CI, direct). Wait that moment out on both sides.
+                deadline = time.monotonic() + 5
+                while True:
+                    got = answer(killer, reads[0])
+                    show = [r for r in killer.query(reads[1])[0].rows if r[0] == str(vid)]
+                    got += [("show", [r[4] for r in show])]
+                    busy = [("rows", [("Query",)]), ("rows", [("Ping",)])]
+                    if got[0] not in busy and not {"Query", "Ping"} & set(got[1][1]) \
+                            or time.monotonic() > deadline:
+                        return got
+                    time.sleep(0.05)
             steps = [seen(), answer(killer, f"{kill} {vid}"), seen()]
             victim.command(0x0e, b"")  # COM_PING: its next command
             steps.append(seen())
