@@ -222,9 +222,10 @@ def xids(rows):
     return sorted(r[3][:r[1]].decode() if isinstance(r[3], bytes) else r[3][:r[1]] for r in rows)
 
 
-@pytest.mark.parametrize("failpoint", ["after-decision", "before-decision"])
-def test_crash_between_prepare_and_commit(failpoint, start_halyard, cluster, dual, tmp_path,
-                                          monkeypatch):
+def commit_at_failpoint(start_halyard, cluster, dual, tmp_path, monkeypatch, failpoint, row):
+    """A transaction writing `row` on both groups through a halyard started
+    with the test-only XA failpoint set: its COMMIT fails. Returns the
+    halyard, its settings, its decision log and the COMMIT's error."""
     make_schemas(cluster, dual)
     log = tmp_path / "xa.log"
     monkeypatch.setenv("HALYARD_TEST_XA_FAILPOINT", failpoint)
@@ -232,10 +233,18 @@ def test_crash_between_prepare_and_commit(failpoint, start_halyard, cluster, dua
     conn = h.connect()
     with conn.cursor() as cur:
         cur.execute("BEGIN")
-        cur.execute("INSERT INTO sa.t VALUES (600, 1)")
-        cur.execute("INSERT INTO sb.t VALUES (600, 2)")
-        with pytest.raises(pymysql.MySQLError):
+        cur.execute(f"INSERT INTO sa.t VALUES ({row}, 1)")
+        cur.execute(f"INSERT INTO sb.t VALUES ({row}, 2)")
+        with pytest.raises(pymysql.MySQLError) as e:
             cur.execute("COMMIT")
+    return h, s, log, e.value
+
+
+@pytest.mark.parametrize("failpoint", ["after-decision", "before-decision"])
+def test_crash_between_prepare_and_commit(failpoint, start_halyard, cluster, dual, tmp_path,
+                                          monkeypatch):
+    h, s, log, _ = commit_at_failpoint(start_halyard, cluster, dual, tmp_path, monkeypatch,
+                                       failpoint, 600)
     assert h.wait() == -9, h.log_tail()
     # both branches prepared, nothing committed
     pa, pb = xids(on_a(cluster, "XA RECOVER")), xids(on_b(dual, "XA RECOVER"))
@@ -373,17 +382,8 @@ def test_client_gone_rolls_back_every_group(xa, cluster, dual):
 def test_reload_turning_xa_on_recovers(start_halyard, cluster, dual, tmp_path, monkeypatch):
     """A halyard whose config says "refuse" leaves an earlier process's
     decided transaction alone; a reload to "xa" on the same log commits it."""
-    make_schemas(cluster, dual)
-    log = tmp_path / "xa.log"
-    monkeypatch.setenv("HALYARD_TEST_XA_FAILPOINT", "after-decision")
-    h, s = start_xa(start_halyard, cluster, dual, tmp_path, log)
-    conn = h.connect()
-    with conn.cursor() as cur:
-        cur.execute("BEGIN")
-        cur.execute("INSERT INTO sa.t VALUES (900, 1)")
-        cur.execute("INSERT INTO sb.t VALUES (900, 2)")
-        with pytest.raises(pymysql.MySQLError):
-            cur.execute("COMMIT")
+    h, s, log, _ = commit_at_failpoint(start_halyard, cluster, dual, tmp_path, monkeypatch,
+                                       "after-decision", 900)
     assert h.wait() == -9, h.log_tail()
     monkeypatch.delenv("HALYARD_TEST_XA_FAILPOINT")
     gtrid = xids(on_a(cluster, "XA RECOVER"))[0]
@@ -427,17 +427,8 @@ def test_recovery_retries_an_unreachable_group(start_halyard, cluster, dual, tmp
     """Group b's primary is down when the new halyard starts: a's branch is
     committed, the transaction stays listed (b unreachable) and is retried
     until b's primary is back, then committed there too."""
-    make_schemas(cluster, dual)
-    log = tmp_path / "xa.log"
-    monkeypatch.setenv("HALYARD_TEST_XA_FAILPOINT", "after-decision")
-    h, s = start_xa(start_halyard, cluster, dual, tmp_path, log)
-    conn = h.connect()
-    with conn.cursor() as cur:
-        cur.execute("BEGIN")
-        cur.execute("INSERT INTO sa.t VALUES (950, 1)")
-        cur.execute("INSERT INTO sb.t VALUES (950, 2)")
-        with pytest.raises(pymysql.MySQLError):
-            cur.execute("COMMIT")
+    h, s, log, _ = commit_at_failpoint(start_halyard, cluster, dual, tmp_path, monkeypatch,
+                                       "after-decision", 950)
     assert h.wait() == -9, h.log_tail()
     monkeypatch.delenv("HALYARD_TEST_XA_FAILPOINT")
     gtrid = xids(on_a(cluster, "XA RECOVER"))[0]
@@ -472,19 +463,10 @@ def test_commit_failing_after_the_decision_is_finished_by_the_recovery(start_hal
     """The decision is logged, then a branch's connection breaks (test-only
     failpoint) so its XA COMMIT fails: the client is told the transaction
     is decided, and the recovery of the same process commits that branch."""
-    make_schemas(cluster, dual)
-    log = tmp_path / "xa.log"
-    monkeypatch.setenv("HALYARD_TEST_XA_FAILPOINT", "lose-branch-after-decision")
-    h, s = start_xa(start_halyard, cluster, dual, tmp_path, log)
-    conn = h.connect()
-    with conn.cursor() as cur:
-        cur.execute("BEGIN")
-        cur.execute("INSERT INTO sa.t VALUES (990, 1)")
-        cur.execute("INSERT INTO sb.t VALUES (990, 2)")
-        with pytest.raises(pymysql.MySQLError) as e:
-            cur.execute("COMMIT")
-        code, msg = e.value.args[0], e.value.args[1]
-        assert code == 1105 and "is decided" in msg and "group b" in msg, (code, msg)
+    h, s, log, e = commit_at_failpoint(start_halyard, cluster, dual, tmp_path, monkeypatch,
+                                       "lose-branch-after-decision", 990)
+    code, msg = e.args[0], e.args[1]
+    assert code == 1105 and "is decided" in msg and "group b" in msg, (code, msg)
     wait_until(lambda: on_b(dual, "XA RECOVER") == [], 15, what="b's branch committed")
     assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 990") == [(1,)]
     assert on_b(dual, "SELECT w FROM sb.t WHERE id = 990") == [(2,)]
