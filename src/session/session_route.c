@@ -24,6 +24,7 @@
 #include "halyard/cluster/global_pos.h"
 #include "halyard/config/group.h"
 #include "halyard/sql/classify.h"
+#include "halyard/sql/classify_memo.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/protocol/compress.h"
 #include "halyard/limits/limits.h"
@@ -937,7 +938,8 @@ static size_t route_classify(struct session *s, const uint8_t *p, uint32_t avail
                              struct classify_result *r, struct classify_digest *dg,
                              bool want_digest, uint32_t *words)
 {
-    classify((const char *)p + 1, avail - 1, s->route.lex_opts, r, want_digest ? dg : NULL);
+    classify_memo_classify(s->w->memo, (const char *)p + 1, avail - 1, s->route.lex_opts, r,
+                           want_digest ? dg : NULL);
     /* What pool_hold() asks of the connection it ran on (session_pool.c). */
     s->query.cmd_lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
     s->query.cmd_one = r->nstmt == 1 && !(r->flags & CLF_MULTI);

@@ -16,6 +16,7 @@
 
 #include "halyard/core/selfwatch.h"
 #include "halyard/core/log.h"
+#include "halyard/sql/classify_memo.h"
 #include "halyard/session/session.h"
 #include "halyard/session/worker.h"
 
@@ -272,7 +273,8 @@ hy_status_t worker_init(struct worker *w, int id, struct config *cfg,
     pool_init(&w->conns, w->loop, &w->pool, &w->stats);
     /* Sized once, at start: a reload does not resize them. */
     if (rules_ctx_init(&w->rules, id) != HY_OK ||
-        digest_create((uint32_t)cfg->digest_max_entries, &w->digests) != HY_OK) {
+        digest_create((uint32_t)cfg->digest_max_entries, &w->digests) != HY_OK ||
+        (w->memo = classify_memo_create()) == NULL) {
         snprintf(err, errlen, "out of memory");
         return HY_ERROR;
     }
@@ -386,6 +388,8 @@ void worker_destroy(struct worker *w)
     rules_ctx_destroy(&w->rules);
     digest_destroy(w->digests);
     w->digests = NULL;
+    classify_memo_destroy(w->memo);
+    w->memo = NULL;
     ev_async_stop(w->loop, &w->wakeup);
     ev_loop_destroy(w->loop);
     w->loop = NULL;

@@ -133,6 +133,7 @@ struct ctx {
     const unsigned char *s;
     struct classify_result *res;
     enum classify_kind last; /* kind of the last statement */
+    bool number_read;        /* a number token's text was read (classify_noting()) */
     struct stmt st;
 };
 
@@ -502,7 +503,7 @@ static void var_rename(struct ctx *c, const struct token *t)
 }
 
 /* autocommit's value when it is a constant: 0, 1, or -1. */
-static int autocommit_value(const struct ctx *c)
+static int autocommit_value(struct ctx *c)
 {
     const struct stmt *st = &c->st;
     const struct token *v = &st->val_tok;
@@ -511,6 +512,7 @@ static int autocommit_value(const struct ctx *c)
         return -1;
     switch (v->type) {
     case T_NUMBER:
+        c->number_read = true; /* the memo keeps no text whose number was read */
         if (v->len == 1 && (c->s[v->off] == '0' || c->s[v->off] == '1'))
             return c->s[v->off] - '0';
         return -1;
@@ -1219,7 +1221,7 @@ static void stmt_end(struct ctx *c)
 
 /* ---- entry points ---- */
 
-static void result_init(struct classify_result *res)
+void classify_result_init(struct classify_result *res)
 {
     res->kind = CL_EMPTY;
     res->flags = 0;
@@ -1263,8 +1265,38 @@ static inline bool lo_word_near(const struct lexer *lx, const struct token *t, s
     return t->len >= 5 && hy_find_letters(s, t->off + t->len, t->off, 'l', 'o') < t->off + t->len;
 }
 
-void classify(const char *sql, size_t len, unsigned opts, struct classify_result *res,
-              struct classify_digest *dg)
+/*
+ * For classify_noting(): a number token that is digits alone, between
+ * bytes that neither continue a name or a number (an identifier byte, a
+ * `.`) nor start it (the text's ends count as neither). The lexer reads
+ * such a run by its bytes' class alone (lex_token()'s plain digits: never
+ * `1e5`, `0x1F`, `1.5`, `.5`, `t.5`, `1st`), so other digits there lex
+ * into the same tokens; the digest prints it `?`. Its bytes are marked in
+ * nums->mask when they fall in the first nums->cap bytes.
+ */
+static inline void number_note(struct classify_numbers *nums, const struct lexer *lx,
+                               const struct token *t)
+{
+    const unsigned char *s = lx->s;
+    size_t a = t->off, b = t->off + t->len;
+    if (b > nums->cap || b > lx->len)
+        return;
+    if (a > 0 && (is_ident(s[a - 1]) || s[a - 1] == '.'))
+        return;
+    if (b < lx->len && (is_ident(s[b]) || s[b] == '.'))
+        return;
+    for (size_t i = a; i < b; i++)
+        if (!is_digit(s[i]))
+            return;
+    for (size_t i = a; i < b; i++)
+        nums->mask[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+/* classify()'s pass; with nums, also what classify_noting() notes (a
+ * constant NULL in classify() drops that code there). */
+static inline __attribute__((always_inline)) void
+classify_pass(const char *sql, size_t len, unsigned opts, struct classify_result *res,
+              struct classify_digest *dg, struct classify_numbers *nums)
 {
     struct lexer lx;
     struct digest d;
@@ -1272,7 +1304,7 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
     struct token t;
 
     kw_ready();
-    result_init(res);
+    classify_result_init(res);
     digest_init(&d, dg != NULL ? dg->buf : NULL, dg != NULL ? dg->cap : 0);
     if (len > CLASSIFY_MAX_LEN) {
         res->kind = CL_WRITE;
@@ -1286,6 +1318,7 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
     c.s = lx.s;
     c.res = res;
     c.last = CL_EMPTY;
+    c.number_read = false;
     stmt_begin(&c.st);
     size_t seen = 0; /* the text before it was looked at for lo_words */
     bool lo = res->lo_words;
@@ -1297,6 +1330,8 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
         }
         if (dg != NULL)
             digest_token(&d, &lx, &t);
+        if (nums != NULL && t.type == T_NUMBER)
+            number_note(nums, &lx, &t);
         if (t.type == T_SEMI || t.type == T_END) {
             stmt_end(&c);
             if (t.type == T_END)
@@ -1325,6 +1360,20 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
         dg->len = d.n;
         dg->hash = d.hash;
     }
+    if (nums != NULL)
+        nums->number_read = c.number_read;
+}
+
+void classify(const char *sql, size_t len, unsigned opts, struct classify_result *res,
+              struct classify_digest *dg)
+{
+    classify_pass(sql, len, opts, res, dg, NULL);
+}
+
+void classify_noting(const char *sql, size_t len, unsigned opts, struct classify_result *res,
+                     struct classify_digest *dg, struct classify_numbers *nums)
+{
+    classify_pass(sql, len, opts, res, dg, nums);
 }
 
 uint64_t classify_digest(const char *sql, size_t len, unsigned opts, char *out, size_t cap,

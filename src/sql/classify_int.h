@@ -1,7 +1,8 @@
 /*
  * classify_int.h: what the classify module's files share beyond lexer.h:
  * the digest writer (classify_digest.c) that classify() and
- * classify_digest() drive token by token.
+ * classify_digest() drive token by token, and the variant of classify()
+ * the memo of classifications (classify_memo.c) runs.
  */
 #ifndef HALYARD_CLASSIFY_INT_H
 #define HALYARD_CLASSIFY_INT_H
@@ -57,5 +58,23 @@ void digest_flush(struct digest *d);
 void digest_bytes_long(struct digest *d, const unsigned char *p, size_t n);
 size_t digest_fold_end(const struct lexer *lx, bool rows);
 void digest_finish(struct digest *d);
+
+/*
+ * What classify_noting() notes for the memo (classify_memo.c): the bytes
+ * of the text's anonymous numbers (number_note() in classify.c says which)
+ * among its first `cap` bytes, a bit each in mask (cap / 8 bytes, zeroed
+ * by the caller), and whether the classifier read a number's text.
+ */
+struct classify_numbers {
+    uint8_t *mask;
+    size_t cap;
+    bool number_read;
+};
+
+/* classify() that also fills *nums. */
+void classify_noting(const char *sql, size_t len, unsigned opts, struct classify_result *res,
+                     struct classify_digest *dg, struct classify_numbers *nums);
+/* What classify() sets in *res before its pass: an empty text's result. */
+void classify_result_init(struct classify_result *res);
 
 #endif /* HALYARD_CLASSIFY_INT_H */

@@ -71,8 +71,9 @@ struct worker {
     atomic_bool done;
     _Atomic(struct worker_call *) calls; /* posted by the main thread, newest first */
     struct worker_stats stats;
-    struct rules_ctx rules;            /* PCRE2 state for matching query rules in this thread */
-    struct digest_table *digests;      /* NULL when digest_max_entries = 0 (at start) */
+    struct rules_ctx rules;       /* PCRE2 state for matching query rules in this thread */
+    struct digest_table *digests; /* NULL when digest_max_entries = 0 (at start) */
+    struct classify_memo *memo;   /* the classifications of statements seen (session_route.c) */
     void (*on_done)(struct worker *w); /* called from the worker thread at exit */
     void *on_done_arg;
 };

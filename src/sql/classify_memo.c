@@ -1,0 +1,242 @@
+/*
+ * classify_memo.c: a worker's memo of classifications (classify_memo.h
+ * says what an entry holds and when a text may be answered from one).
+ *
+ * Why it is exact: a text T1 answered from the entry of T0 has T0's bytes
+ * but at the bytes of T0's anonymous numbers, where both have digits.
+ * The lexer reads T1 as it read T0 up to the first such number (the same
+ * bytes), reads the number as the same token (a run of digits between
+ * those bytes is read by their class, never their value: number_note() in
+ * classify.c), and so on to the end: the same tokens, at the same offsets.
+ * The classifier reads a token's type, keyword and offsets; the only text
+ * of a number it reads is autocommit's value, noted as number_read, and
+ * spans into the text (SET values, CONNECTION_ID() calls) keep a result
+ * out of the memo. The digest prints every number `?`. So classify(T1)
+ * would give T0's result and digest, which the entry holds.
+ *
+ * The cost: a hash of the text 8 bytes at a time and a compare of as
+ * many words, against the classifier's few hundred instructions a token.
+ * tests/unit/test_classify_memo.c checks it against classify() on texts
+ * of a grammar that puts digits everywhere.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify_int.h"
+#include "halyard/core/core.h"
+#include "halyard/core/text.h"
+#include "halyard/sql/classify_memo.h"
+
+#define MEMO_MASK_BYTES (CLASSIFY_MEMO_TEXT_MAX / 8)
+
+struct memo_entry {
+    bool used;
+    bool has_digest;
+    bool clears_diag;
+    int8_t autocommit;
+    uint8_t kind;
+    uint16_t len;
+    unsigned opts;
+    uint32_t flags;
+    uint32_t kinds;
+    uint32_t nstmt;
+    uint32_t dlen;
+    uint64_t dhash;
+    uint8_t mask[MEMO_MASK_BYTES];              /* bit i: byte i is an anonymous number's */
+    unsigned char text[CLASSIFY_MEMO_TEXT_MAX]; /* T0, zero-padded to a multiple of 8 */
+    char digest[CLASSIFY_MEMO_DIGEST_MAX];
+};
+
+struct classify_memo {
+    uint64_t hits, misses;
+    struct memo_entry e[CLASSIFY_MEMO_ENTRIES];
+};
+
+struct classify_memo *classify_memo_create(void)
+{
+    return calloc(1, sizeof(struct classify_memo));
+}
+
+void classify_memo_destroy(struct classify_memo *m)
+{
+    free(m);
+}
+
+size_t classify_memo_bytes(void)
+{
+    return sizeof(struct classify_memo);
+}
+
+uint64_t classify_memo_hits(const struct classify_memo *m)
+{
+    return m != NULL ? m->hits : 0;
+}
+
+uint64_t classify_memo_misses(const struct classify_memo *m)
+{
+    return m != NULL ? m->misses : 0;
+}
+
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* The 8 bytes at s + i (fewer at the text's end, zero-padded): the end
+ * of a text of 8 bytes or more is its last 8 bytes shifted, no copy. */
+static inline uint64_t word_at(const unsigned char *s, size_t len, size_t i)
+{
+    if (i + 8 <= len)
+        return hy_load_le64(s + i);
+    if (len >= 8)
+        return hy_load_le64(s + len - 8) >> (8 * (i + 8 - len));
+    uint64_t w = 0;
+    for (size_t k = len; k > i; k--)
+        w = w << 8 | s[k - 1];
+    return w;
+}
+
+/* w with each byte 0x30..0x3F (the digits, and a few others) made 0x30. */
+static inline uint64_t digits_as_zero(uint64_t w)
+{
+    uint64_t hi = ((w ^ 0x30 * ONES) >> 4) & 0x0F * ONES; /* 0 where the high nibble is 3 */
+    uint64_t three = ~((hi + 0x7F * ONES) & HIGHS) & HIGHS;
+    return w & ~((three >> 7) * 0x0F);
+}
+
+/* The slot of a text: its words, digits read as '0', its length and options. */
+static inline size_t memo_slot(const unsigned char *s, size_t len, unsigned opts)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)opts << 32) ^ len;
+    for (size_t i = 0; i < len; i += 8)
+        h = (h ^ digits_as_zero(word_at(s, len, i))) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 31;
+    return (size_t)(h * 0xff51afd7ed558ccdull >> 56) & (CLASSIFY_MEMO_ENTRIES - 1);
+}
+
+/* Eight mask bits as eight bytes 0xFF or 0x00 (bit k: byte k), one load. */
+#define MB(n, k) (((n) >> (k)&1) ? 0xFFull << (8 * (k)) : 0)
+#define MB8(n)                                                                                     \
+    (MB(n, 0) | MB(n, 1) | MB(n, 2) | MB(n, 3) | MB(n, 4) | MB(n, 5) | MB(n, 6) | MB(n, 7))
+#define MB_4(n)  MB8(n), MB8(n + 1), MB8(n + 2), MB8(n + 3)
+#define MB_16(n) MB_4(n), MB_4(n + 4), MB_4(n + 8), MB_4(n + 12)
+#define MB_64(n) MB_16(n), MB_16(n + 16), MB_16(n + 32), MB_16(n + 48)
+static const uint64_t mask_bytes[256] = {MB_64(0), MB_64(64), MB_64(128), MB_64(192)};
+#undef MB
+#undef MB8
+#undef MB_4
+#undef MB_16
+#undef MB_64
+
+/* Whether T1 (s, len, opts) has e's shape: T0's bytes, any digit at masked ones. */
+static bool memo_matches(const struct memo_entry *e, const unsigned char *s, size_t len,
+                         unsigned opts)
+{
+    if (!e->used || e->len != len || e->opts != opts)
+        return false;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t b = word_at(s, len, i);
+        uint64_t m = mask_bytes[e->mask[i / 8]];
+        if (((hy_load_le64(e->text + i) ^ b) & ~m) != 0)
+            return false;
+        if (m == 0)
+            continue;
+        /* each masked byte of T1 a digit: high nibble 3, low nibble at most 9 */
+        uint64_t c = b & m;
+        if ((c & 0xF0 * ONES) != (0x30 * ONES & m) ||
+            (((c & 0x0F * ONES) + (0x06 * ONES & m)) & 0x10 * ONES) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Whether a result may be kept: it holds nothing of its text (see classify_memo.h). */
+static bool memo_keeps(const struct classify_result *res, const struct classify_digest *dg,
+                       const struct classify_numbers *nums, size_t len)
+{
+    const uint32_t text_flags = CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_HINT_INVALID |
+                                CLF_TEMP_TABLE_CREATED | CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES |
+                                CLF_VARS_TRUNCATED;
+    if (len == 0 || len > CLASSIFY_MEMO_TEXT_MAX || nums->number_read)
+        return false;
+    if (res->nstmt != 1 || (res->flags & text_flags) != 0 || res->nvars != 0)
+        return false;
+    if (res->hint != CLH_NONE || res->hint_consistency != CLC_NONE || res->hint_backend[0] != '\0')
+        return false;
+    if (res->schema[0] != '\0' || res->temp_table[0] != '\0' || res->temp_schema[0] != '\0')
+        return false;
+    if (res->connid.n != 0 || res->connid.n_connid != 0 || res->connid.nalias != 0 ||
+        res->connid_overflow)
+        return false;
+    if (res->lo_words || res->sysview_names || res->kill_word)
+        return false;
+    /* a digest the caller's buffer holds whole, that the entry holds too */
+    return dg == NULL ||
+           (dg->buf != NULL && dg->len < dg->cap && dg->len <= CLASSIFY_MEMO_DIGEST_MAX);
+}
+
+static void memo_store(struct memo_entry *e, const unsigned char *s, size_t len, unsigned opts,
+                       const struct classify_result *res, const struct classify_digest *dg,
+                       const uint8_t *mask)
+{
+    e->used = true;
+    e->len = (uint16_t)len;
+    e->opts = opts;
+    memcpy(e->text, s, len);
+    memset(e->text + len, 0, HY_MIN(CLASSIFY_MEMO_TEXT_MAX, (len + 7) & ~(size_t)7) - len);
+    memcpy(e->mask, mask, MEMO_MASK_BYTES);
+    e->kind = (uint8_t)res->kind;
+    e->flags = res->flags;
+    e->clears_diag = res->clears_diag;
+    e->kinds = res->kinds;
+    e->nstmt = res->nstmt;
+    e->autocommit = (int8_t)res->autocommit;
+    e->has_digest = dg != NULL;
+    if (dg != NULL) {
+        e->dlen = (uint32_t)dg->len;
+        e->dhash = dg->hash;
+        memcpy(e->digest, dg->buf, dg->len);
+    }
+}
+
+/* *res and *dg as classify() leaves them for a text of e's shape. */
+static void memo_answer(const struct memo_entry *e, struct classify_result *res,
+                        struct classify_digest *dg)
+{
+    classify_result_init(res);
+    res->kind = (enum classify_kind)e->kind;
+    res->flags = e->flags;
+    res->clears_diag = e->clears_diag;
+    res->kinds = e->kinds;
+    res->nstmt = e->nstmt;
+    res->autocommit = e->autocommit;
+    if (dg == NULL)
+        return;
+    if (dg->buf != NULL && dg->cap > 0) {
+        size_t n = HY_MIN((size_t)e->dlen, dg->cap - 1);
+        memcpy(dg->buf, e->digest, n);
+        dg->buf[n] = '\0';
+    }
+    dg->len = e->dlen;
+    dg->hash = e->dhash;
+}
+
+void classify_memo_classify(struct classify_memo *m, const char *sql, size_t len, unsigned opts,
+                            struct classify_result *res, struct classify_digest *dg)
+{
+    const unsigned char *s = (const unsigned char *)sql;
+    if (m == NULL || sql == NULL || len == 0 || len > CLASSIFY_MEMO_TEXT_MAX) {
+        classify(sql, len, opts, res, dg);
+        return;
+    }
+    struct memo_entry *e = &m->e[memo_slot(s, len, opts)];
+    if (memo_matches(e, s, len, opts) && (dg == NULL || e->has_digest)) {
+        m->hits++;
+        memo_answer(e, res, dg);
+        return;
+    }
+    m->misses++;
+    uint8_t mask[MEMO_MASK_BYTES] = {0};
+    struct classify_numbers nums = {.mask = mask, .cap = CLASSIFY_MEMO_TEXT_MAX};
+    classify_noting(sql, len, opts, res, dg, &nums);
+    if (memo_keeps(res, dg, &nums, len))
+        memo_store(e, s, len, opts, res, dg, mask);
+}
