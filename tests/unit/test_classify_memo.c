@@ -65,6 +65,15 @@ static void put_digits(struct text *t, unsigned min, unsigned max)
     }
 }
 
+/* before, min to max random digits, after: a comment, a version, a string */
+static void put_around(struct text *t, const char *before, unsigned min, unsigned max,
+                       const char *after)
+{
+    put(t, before);
+    put_digits(t, min, max);
+    put(t, after);
+}
+
 #define PICK(t, ...)                                                                               \
     do {                                                                                           \
         static const char *const opts_[] = {__VA_ARGS__};                                          \
@@ -106,19 +115,13 @@ static void gap(struct text *t)
 {
     switch (rnd(20)) {
     case 0:
-        put(t, " /* ");
-        put_digits(t, 0, 3);
-        put(t, " */ ");
+        put_around(t, " /* ", 0, 3, " */ ");
         break;
     case 1:
-        put(t, " -- ");
-        put_digits(t, 0, 3);
-        put(t, "\n");
+        put_around(t, " -- ", 0, 3, "\n");
         break;
     case 2:
-        put(t, " #");
-        put_digits(t, 0, 3);
-        put(t, "\n");
+        put_around(t, " #", 0, 3, "\n");
         break;
     case 3:
         PICK(t, " /* halyard: primary */ ", " /*halyard: replica*/ ",
@@ -275,23 +278,18 @@ static void other_stmt(struct text *t)
         put(t, ")");
         break;
     case 9:
-        put(t, "/*!");
-        put_digits(t, 0, 7);
+        put_around(t, "/*!", 0, 7, "");
         gap(t);
         select_stmt(t);
         put(t, " */");
         break;
     case 10:
-        put(t, "/*M!");
-        put_digits(t, 0, 7);
-        put(t, " SELECT ");
+        put_around(t, "/*M!", 0, 7, " SELECT ");
         literal(t);
         put(t, "*/");
         break;
     case 11:
-        put(t, "PREPARE s FROM 'SELECT ");
-        put_digits(t, 1, 2);
-        put(t, "'");
+        put_around(t, "PREPARE s FROM 'SELECT ", 1, 2, "'");
         break;
     default:
         select_stmt(t);
