@@ -12,7 +12,9 @@
  * of a number it reads is autocommit's value, noted as number_read, and
  * spans into the text (SET values, CONNECTION_ID() calls) keep a result
  * out of the memo. The digest prints every number `?`. So classify(T1)
- * would give T0's result and digest, which the entry holds.
+ * would give T0's result and digest, which the entry holds. lo_words
+ * too: it looks for an L or an O in the comments (the same bytes) and in
+ * tokens (a number's digits have none) and at keywords (the same words).
  *
  * The cost: a hash of the text 8 bytes at a time and a compare of as
  * many words, against the classifier's few hundred instructions a token.
@@ -33,6 +35,7 @@ struct memo_entry {
     bool used;
     bool has_digest;
     bool clears_diag;
+    bool lo_words;
     int8_t autocommit;
     uint8_t kind;
     uint16_t len;
@@ -166,7 +169,7 @@ static bool memo_keeps(const struct classify_result *res, const struct classify_
     if (res->connid.n != 0 || res->connid.n_connid != 0 || res->connid.nalias != 0 ||
         res->connid_overflow)
         return false;
-    if (res->lo_words || res->sysview_names || res->kill_word)
+    if (res->sysview_names || res->kill_word)
         return false;
     /* a digest the caller's buffer holds whole, that the entry holds too */
     return dg == NULL ||
@@ -189,6 +192,7 @@ static void memo_store(struct memo_entry *e, const unsigned char *s, size_t len,
     e->kinds = res->kinds;
     e->nstmt = res->nstmt;
     e->autocommit = (int8_t)res->autocommit;
+    e->lo_words = res->lo_words;
     e->has_digest = dg != NULL;
     if (dg != NULL) {
         e->dlen = (uint32_t)dg->len;
@@ -208,6 +212,7 @@ static void memo_answer(const struct memo_entry *e, struct classify_result *res,
     res->kinds = e->kinds;
     res->nstmt = e->nstmt;
     res->autocommit = e->autocommit;
+    res->lo_words = e->lo_words;
     if (dg == NULL)
         return;
     if (dg->buf != NULL && dg->cap > 0) {

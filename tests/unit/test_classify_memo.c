@@ -508,11 +508,37 @@ static void test_memo_point_select(void **state)
     classify_memo_destroy(m);
 }
 
+/* A text whose words send the session to scan it again (LIMIT, OFFSET:
+ * classify_result.lo_words) takes that flag from the memo as well: the
+ * words are no number's digits, so every text of the shape has them. */
+static void test_memo_limit(void **state)
+{
+    (void)state;
+    struct classify_memo *m = classify_memo_create();
+    assert_non_null(m);
+    char sql[96], dbuf[256];
+    struct classify_result r, want;
+    struct classify_digest dg = {.buf = dbuf, .cap = sizeof(dbuf)};
+    for (int id = 1000; id < 10000; id += 997) {
+        int n = snprintf(sql, sizeof(sql), "SELECT c FROM sbtest1 WHERE id>%d LIMIT 10 OFFSET %d",
+                         id, id % 9 + 1);
+        classify_memo_classify(m, sql, (size_t)n, 0, &r, &dg);
+        classify(sql, (size_t)n, 0, &want, NULL);
+        assert_true(r.lo_words);
+        assert_int_equal(r.lo_words, want.lo_words);
+        assert_string_equal(dbuf, "SELECT c FROM sbtest1 WHERE id > ? LIMIT ? OFFSET ?");
+    }
+    assert_int_equal(classify_memo_misses(m), 1);
+    assert_int_equal(classify_memo_hits(m), 9);
+    classify_memo_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memo_answers_as_classify),
         cmocka_unit_test(test_memo_point_select),
+        cmocka_unit_test(test_memo_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

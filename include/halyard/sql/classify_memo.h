@@ -13,8 +13,9 @@
  * into the same tokens as T0, and classify() gives it the same result and
  * digest. Only results that hold nothing of the text itself are kept: one
  * statement, no SET assignment, no CONNECTION_ID() and like calls, no
- * hint, no USE schema or temporary table, none of the flags that send the
- * session to scan the text again (lo_words, sysview_names, kill_word), a
+ * hint, no USE schema or temporary table, neither of the flags that send
+ * the session to the scans for KILL and the process list (kill_word,
+ * sysview_names; lo_words, the same for every text of a shape, is kept), a
  * text of at most CLASSIFY_MEMO_TEXT_MAX bytes whose digest fits
  * CLASSIFY_MEMO_DIGEST_MAX. Anything else is classified every time.
  *
