@@ -117,7 +117,9 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
         if (hold && *tid == 0 && atomic_fetch_sub(&t->kill_holds, 1) == 1)
             wake_locked(t); /* it may have kept its connections for this count */
         if (*tid != 0) {
-            rc = KILL_BACKEND; /* the backend checks the privileges */
+            rc = KILL_BACKEND;     /* the backend checks the privileges */
+            if (hold && *idx < 64) /* sent now: its thread is listed Killed */
+                atomic_fetch_or(&t->killed_on, 1ull << *idx);
             /* The backend connection it kills must take the session with
              * it (a lost connection alone no longer ends a session): lost
              * while the KILL is on its way, it is the KILL's doing; the
@@ -208,6 +210,20 @@ void registry_kill_done(uint32_t id, bool connection, bool accepted)
         break;
     }
     pthread_mutex_unlock(&reg_lock);
+}
+
+uint64_t registry_killed_on(uint32_t id)
+{
+    uint64_t on = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (const struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
+        if (t->id == id) {
+            on = atomic_load(&t->killed_on);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return on;
 }
 
 void registry_set_db(struct registry_entry *e, const char *db)

@@ -404,9 +404,11 @@ static void put_info(struct textbuf *t, const char *col, bool binary, const char
 }
 
 /* The process list's columns but ID, as `cols` names them (a comma
- * between two), INFO and INFO_BINARY put_info's. */
+ * between two), INFO and INFO_BINARY put_info's, COMMAND `Sleep` for the
+ * threads `stale` lists ("12, 15"; NULL: none) that the server lists
+ * `Killed` (killed_stale). */
 static void put_cols(struct textbuf *t, const char *cols, const char *tid, const char *text,
-                     size_t len, uint64_t qid_base)
+                     size_t len, uint64_t qid_base, const char *stale)
 {
     const char *p = cols;
     while (*p != '\0') {
@@ -417,6 +419,9 @@ static void put_cols(struct textbuf *t, const char *cols, const char *tid, const
             col[n] = '\0';
             if (strcasecmp(col, "INFO") == 0 || strcasecmp(col, "INFO_BINARY") == 0)
                 put_info(t, col, col[4] != '\0', tid, text, len);
+            else if (stale != NULL && strcmp(col, "COMMAND") == 0)
+                textbuf_printf(
+                    t, "IF(COMMAND = 'Killed' AND ID IN (%s), 'Sleep', COMMAND) AS COMMAND", stale);
             else if (qid_base != 0 && strcmp(col, "QUERY_ID") == 0)
                 textbuf_printf(
                     t, "IF(QUERY_ID >= 0 AND QUERY_ID < %llu, QUERY_ID + %llu, NULL) AS QUERY_ID",
@@ -475,6 +480,35 @@ static char *ids_in_end(struct textbuf *t, const struct connreg_row *rows, size_
     return t->data;
 }
 
+/* Whether thread r, a session's on backend idx, listed `Killed` by the
+ * server, is idle to the session's client: no KILL was sent to it since
+ * the session's last command began (registry.h killed_on). The server
+ * lists a killed idle thread `Killed` until that thread's next command;
+ * the session's next command may not have reached it (a PING halyard
+ * answers, a statement on another backend), where the server would have
+ * run it on its only thread and listed that `Sleep` after. */
+static bool killed_stale(const struct connreg_row *r, uint32_t idx)
+{
+    return r->session != 0 && idx < 64 && !(registry_killed_on(r->session) >> idx & 1);
+}
+
+/* "WHERE" for the rows of `rows` (halyard's connections to backend idx)
+ * that run a statement, up to "ID IN (": not `Sleep`, and not `Killed`
+ * unless a KILL reached the session since its last command (a `Killed`
+ * idle thread is a session idle there, killed_stale). */
+static void put_running(struct textbuf *t, uint32_t idx, const struct connreg_row *rows, size_t n)
+{
+    const char *sep = " OR ID IN (";
+    textbuf_printf(t, " WHERE COMMAND <> 'Sleep' AND (COMMAND <> 'Killed'");
+    for (size_t i = 0; i < n; i++) {
+        if (!killed_stale(&rows[i], idx)) {
+            textbuf_printf(t, "%s%u", sep, rows[i].thread);
+            sep = ", ";
+        }
+    }
+    textbuf_printf(t, "%s) AND ID IN (", sep[0] == ',' ? ")" : "");
+}
+
 /* The statement backend `idx` answers with one text a row: the row of
  * each session's connection there that runs a statement, as the literals
  * of a SELECT, its ID the session's and its QUERY_ID halyard's
@@ -510,8 +544,8 @@ static char *peer_sql(const char *cols, uint32_t idx, const struct connreg_row *
                 &t, ", IF(%s IS NULL, 'NULL', CONCAT('CONVERT(X''', HEX(%s), ''' USING utf8mb3)'))",
                 col, col);
     }
-    textbuf_printf(&t,
-                   ") FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (");
+    textbuf_printf(&t, ") FROM information_schema.PROCESSLIST");
+    put_running(&t, idx, rows, n);
     return ids_in_end(&t, rows, n);
 }
 
@@ -519,7 +553,7 @@ static char *peer_sql(const char *cols, uint32_t idx, const struct connreg_row *
  * with: those rows as the server writes them (Info cut to its first 100
  * characters unless `full`), the session's id first. NULL when out of
  * memory. */
-static char *peer_show_sql(const struct connreg_row *rows, size_t n, bool full)
+static char *peer_show_sql(uint32_t idx, const struct connreg_row *rows, size_t n, bool full)
 {
     struct textbuf t;
     textbuf_init(&t, SYSVIEW_TEXT_MAX);
@@ -528,8 +562,9 @@ static char *peer_show_sql(const struct connreg_row *rows, size_t n, bool full)
         textbuf_printf(&t, " WHEN %u THEN %u", rows[i].thread, rows[i].session);
     textbuf_printf(&t,
                    " END, USER, HOST, DB, COMMAND, TIME, STATE, %s, PROGRESS FROM "
-                   "information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (",
+                   "information_schema.PROCESSLIST",
                    full ? "INFO" : "LEFT(INFO, 100)");
+    put_running(&t, idx, rows, n);
     return ids_in_end(&t, rows, n);
 }
 
@@ -713,7 +748,7 @@ static bool peers_ready(struct session *s)
             continue;
         size_t n = peer_rows(s, idx, rows, PEER_ROWS_MAX);
         char *sql = n == 0 ? NULL
-                    : show ? peer_show_sql(rows, n, v->sc.show_full)
+                    : show ? peer_show_sql(idx, rows, n, v->sc.show_full)
                            : peer_sql(ck->cols, idx, rows, n);
         if (sql == NULL)
             continue;
@@ -847,8 +882,17 @@ static char *derived_processlist(struct session *s, const char *cols, const char
     textbuf_printf(&t, ", ");
     /* a replica's query ids as halyard shows them (sysview.h) */
     uint32_t home = s->conns.cur != NULL ? s->conns.cur->idx : s->route.primary;
+    struct textbuf stale;
+    textbuf_init(&stale, SYSVIEW_TEXT_MAX);
+    for (size_t i = 0; i < v->n_rows; i++) {
+        if (killed_stale(&v->rows[i], home))
+            textbuf_printf(&stale, "%s%u", stale.len > 0 ? ", " : "", v->rows[i].thread);
+    }
     put_cols(&t, cols, own != 0 || v->leg ? tid : NULL, text, len,
-             home != s->route.primary ? sysview_qid_encode(home, 0) : 0);
+             home != s->route.primary ? sysview_qid_encode(home, 0) : 0,
+             stale.len > 0 && !stale.overflow ? stale.data : NULL);
+    t.overflow |= stale.overflow;
+    textbuf_free(&stale);
     textbuf_printf(&t, " FROM information_schema.PROCESSLIST");
     /* left out: connections no session holds, those of sessions whose row
      * is the one of the backend where their statement runs, and the
@@ -974,6 +1018,27 @@ bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n, const c
 
 /* ---- the rows of SHOW PROCESSLIST and SHOW STATUS ----------------------- */
 
+/* A SHOW PROCESSLIST row of thread r (backend idx) after its Id, from rd
+ * to wr, its Command `Sleep` where it is `Killed` and killed_stale. */
+static void show_row_rest(struct mysql_wr *wr, struct mysql_rd *rd, const struct connreg_row *r,
+                          uint32_t idx)
+{
+    const uint8_t *from = rd->p;
+    for (int col = 0; col < 4 && !rd->bad; col++) { /* User, Host, db, Command */
+        const uint8_t *at = rd->p;
+        size_t n = 0;
+        const uint8_t *c = mysql_rd_left(rd) > 0 && *rd->p == 0xfb ? mysql_rd_bytes(rd, 1)
+                                                                   : mysql_rd_lenenc_str(rd, &n);
+        if (col == 3 && c != NULL && !rd->bad && n == 6 && memcmp(c, "Killed", 6) == 0 &&
+            killed_stale(r, idx)) {
+            mysql_wr_bytes(wr, from, (size_t)(at - from));
+            mysql_wr_lenenc_str(wr, "Sleep", 5);
+            from = rd->p;
+        }
+    }
+    mysql_wr_bytes(wr, from, (size_t)(rd->end - from));
+}
+
 /* The row's new payload into out (cap bytes): its length, 0 to drop it,
  * SIZE_MAX to pass it as it is. */
 static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, uint8_t *out,
@@ -1004,7 +1069,7 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
             return 0; /* no session's, or shown by where its statement runs */
         int k = snprintf(num, sizeof(num), "%u", r->session);
         mysql_wr_lenenc_str(&wr, num, (size_t)k);
-        mysql_wr_bytes(&wr, rd.p, mysql_rd_left(&rd));
+        show_row_rest(&wr, &rd, r, s->conns.cur->idx);
         return mysql_wr_len(&wr);
     }
     for (int i = 0; i < N_OVERRIDES; i++) {

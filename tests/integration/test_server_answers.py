@@ -357,15 +357,33 @@ def test_a_session_idle_after_a_set_is_listed_as_sleep(halyard, cluster, setting
             reader.close()
 
 
+def listed(reader, vid):
+    """How `reader` sees thread `vid`: its COMMAND in information_schema
+    and in SHOW PROCESSLIST. The server answers a command before it lists
+    the thread back as `Sleep`: a read in between sees `Query` or `Ping`
+    (CI, direct). That moment is waited out (up to 5 s), on both sides."""
+    reads = [f"SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = {vid}",
+             "SHOW PROCESSLIST"]
+    deadline = time.monotonic() + 5
+    while True:
+        got = answer(reader, reads[0])
+        show = [r for r in reader.query(reads[1])[0].rows if r[0] == str(vid)]
+        got += [("show", [r[4] for r in show])]
+        busy = [("rows", [("Query",)]), ("rows", [("Ping",)])]
+        if got[0] not in busy and not {"Query", "Ping"} & set(got[1][1]) \
+                or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("kill", ["KILL QUERY", "KILL HARD QUERY", "KILL SOFT QUERY"])
 def test_kill_query_of_an_idle_session_shows_it_killed(start_halyard, cluster, kill):
     """KILL QUERY of an idle connection: the server answers OK and lists
     the connection `Killed` until its next command (a PING) begins. An idle
     halyard session holding no connection was listed `Sleep` (tools/
     server-check --short seed 2). Transaction pooling, where an idle
-    session holds none; under session pooling the KILL reaches the thread
-    of the backend its last statement ran on, which its next command may
-    not reach (compatibility.md)."""
+    session holds none; the sessions that hold one on a replica are
+    test_kill_query_of_a_session_idle_on_a_replica's."""
     halyard = start_halyard(pool_mode="transaction")
     out = []
     for port in (cluster.primary_port, halyard.port):
@@ -373,30 +391,52 @@ def test_kill_query_of_an_idle_session_shows_it_killed(start_halyard, cluster, k
         try:
             vid = victim.value("SELECT CONNECTION_ID()")
             victim.query("SELECT 1")
-            reads = [f"SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = {vid}",
-                     "SHOW PROCESSLIST"]
-
-            def seen():
-                # The server answers a command before it lists the thread
-                # back as `Sleep`: a read in between sees `Query` or `Ping`
-                # (CI, direct). Wait that moment out on both sides.
-                deadline = time.monotonic() + 5
-                while True:
-                    got = answer(killer, reads[0])
-                    show = [r for r in killer.query(reads[1])[0].rows if r[0] == str(vid)]
-                    got += [("show", [r[4] for r in show])]
-                    busy = [("rows", [("Query",)]), ("rows", [("Ping",)])]
-                    if got[0] not in busy and not {"Query", "Ping"} & set(got[1][1]) \
-                            or time.monotonic() > deadline:
-                        return got
-                    time.sleep(0.05)
-            steps = [seen(), answer(killer, f"{kill} {vid}"), seen()]
+            steps = [listed(killer, vid), answer(killer, f"{kill} {vid}"), listed(killer, vid)]
             victim.command(0x0e, b"")  # COM_PING: its next command
-            steps.append(seen())
+            steps.append(listed(killer, vid))
             out.append(steps)
         finally:
             victim.close()
             killer.close()
     d, h = out
     assert d[2] == [("rows", [("Killed",)]), ("show", ["Killed"])], d
+    assert h == d, (h, d)
+
+
+@pytest.mark.parametrize("pool_mode,held,then", [
+    ("transaction", "START TRANSACTION READ ONLY", "PING"), ("session", "SELECT 1", "PING"),
+    ("session", "SELECT 1 FOR UPDATE", "SELECT 1")])
+def test_kill_query_of_a_session_idle_on_a_replica(start_halyard, cluster, pool_mode, held, then):
+    """KILL QUERY of a session idle on a connection (to a replica in a
+    read-only transaction; or under session pooling, where its last
+    statement ran): the server lists it `Killed`, and `Sleep` once its
+    next command has run. halyard sends the KILL to that connection's
+    thread, and the next command may not reach it (a PING halyard answers
+    itself or sends to the primary, a read on a replica): that thread
+    stayed `Killed`, and a replica's `Killed` thread was taken for one
+    running a statement, so the session was listed `Killed` (tools/
+    server-check --short seed 2: direct `Sleep`, halyard `Killed`, after
+    KILL HARD QUERY and the check's PING)."""
+    halyard = start_halyard(pool_mode=pool_mode)
+    out = []
+    for port in (cluster.primary_port, halyard.port):
+        victim, killer = login(port), login(port)
+        try:
+            vid = victim.value("SELECT CONNECTION_ID()")
+            victim.query(held)
+            steps = [listed(killer, vid), answer(killer, f"KILL HARD QUERY {vid}"),
+                     listed(killer, vid)]
+            if then == "PING":
+                victim.command(0x0e, b"")  # COM_PING: its next command
+            else:
+                steps.append(answer(victim, then))
+            steps.append(listed(killer, vid))
+            steps.append(answer(victim, "SELECT @@in_transaction"))
+            out.append(steps)
+        finally:
+            victim.close()
+            killer.close()
+    d, h = out
+    assert d[2] == [("rows", [("Killed",)]), ("show", ["Killed"])], d
+    assert d[-2] == [("rows", [("Sleep",)]), ("show", ["Sleep"])], d
     assert h == d, (h, d)

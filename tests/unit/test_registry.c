@@ -172,12 +172,43 @@ static void test_no_thread_no_hold(void **state)
     fixture_done(&f);
 }
 
+/* A KILL sent to a session's thread marks that thread's backend
+ * (killed_on) until the session takes its next command; a look does not,
+ * and the marks of backends past 63 are not kept. */
+static void test_killed_on_until_the_next_command(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    uint32_t tid = 0, idx = 0;
+    registry_set_backend(&f.target, 2, 79);
+    assert_int_equal(registry_kill(&f.killer, f.target.id, false, false, &tid, &idx), KILL_BACKEND);
+    assert_int_equal(registry_killed_on(f.target.id), 0);
+    assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_BACKEND);
+    registry_kill_done(f.target.id, false, true);
+    assert_int_equal(registry_killed_on(f.target.id), 1u << 2);
+    registry_set_backend(&f.target, 0, 80); /* another connection, killed too */
+    assert_int_equal(registry_kill(&f.killer, f.target.id, true, true, &tid, &idx), KILL_BACKEND);
+    registry_kill_done(f.target.id, true, false);
+    assert_int_equal(registry_killed_on(f.target.id), (1u << 2) | 1u);
+    registry_note_command(&f.target);
+    assert_int_equal(registry_killed_on(f.target.id), 0);
+    registry_set_backend(&f.target, 64, 81);
+    assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_BACKEND);
+    registry_kill_done(f.target.id, false, true);
+    assert_int_equal(registry_killed_on(f.target.id), 0);
+    assert_int_equal(registry_killed_on(0), 0); /* no such session */
+    (void)woken(&f);
+    fixture_done(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_holds_until_answered),
         cmocka_unit_test(test_refused_kill_connection_marks_nothing),
         cmocka_unit_test(test_no_thread_no_hold),
+        cmocka_unit_test(test_killed_on_until_the_next_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

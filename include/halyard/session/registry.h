@@ -54,6 +54,12 @@ struct registry_entry {
     /* A KILL QUERY found it idle without a connection: shown Killed until
      * its next command, as the server shows such a thread. */
     atomic_bool idle_killed;
+    /* The backends (bit idx, idx < 64) whose thread of its a KILL was sent
+     * to since its last command began. The server lists a killed thread
+     * Killed until that thread's next command, which halyard may answer
+     * itself or send to another backend: a Killed thread whose bit is
+     * clear is a session that took a command since (registry_killed_on). */
+    atomic_ullong killed_on;
     /* How a KILL wakes the owner's worker (set before registry_add). */
     struct ev_loop *loop;
     ev_async *wakeup;
@@ -134,7 +140,14 @@ static inline void registry_note_command(struct registry_entry *e)
 {
     if (atomic_load_explicit(&e->idle_killed, memory_order_relaxed))
         atomic_store_explicit(&e->idle_killed, false, memory_order_relaxed);
+    if (atomic_load_explicit(&e->killed_on, memory_order_relaxed) != 0)
+        atomic_store_explicit(&e->killed_on, 0, memory_order_relaxed);
 }
+
+/* Session `id`'s killed_on: the backends whose thread of its a KILL was
+ * sent to since its last command began (0: none, or no such session).
+ * Any thread. */
+uint64_t registry_killed_on(uint32_t id);
 
 /* A logged-in session as the process list shows it when no server lists
  * it (session_sysview.c): Sleep (Killed: idle_killed), idle since its last
