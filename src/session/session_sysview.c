@@ -842,6 +842,14 @@ void session_sysview_peer_too_long(struct session *s)
 const char *session_sysview_cut(const struct session *s)
 {
     const struct session_sysview *v = s->query.sysview;
+    const struct bconn *bc = s->conns.cur;
+    if (session_sysview_rewrites(s) && bc != NULL && bc->xa && bc->xa_ended && !s->query.cmd_one)
+        /* the server refuses halyard's derived tables there (1399), and
+         * only a statement alone runs on a second connection
+         * (session_sysview_elsewhere): refused whole, before any of it ran */
+        return "halyard: in an XA transaction's IDLE or PREPARED state, "
+               "information_schema.PROCESSLIST, SESSION_STATUS and GLOBAL_STATUS are read by a "
+               "statement alone, not in a multi-statement text (none of it ran)";
     if (v == NULL || !v->peer_use || !v->peer_cut)
         return NULL;
     return v->sc.show == SYSVIEW_SHOW_PROCESSLIST && !v->sc.show_full
