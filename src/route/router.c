@@ -181,13 +181,23 @@ static void route_statement(const struct route_in *in, struct route_out *out)
         route_go(out, (uint32_t)in->ro_idx);
         return;
     }
-    if (plain_set || in->kind == CL_SESSION ||
+    /* A text of several statements that sets variables, with reads
+     * only besides: never a write that commits a read-only transaction */
+    uint32_t state_kinds = CL_BIT(CL_SESSION) | CL_BIT(CL_PIN_PRIMARY);
+    bool state_text = (f & CLF_MULTI) && in->nvars > 0 && (in->kinds & state_kinds) &&
+                      !(in->kinds & ~(state_kinds | CL_BIT(CL_READ)));
+    if (plain_set || in->kind == CL_SESSION || (state_text && in->ro_idx >= 0) ||
         (f & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION))) {
         if (!in->fits || (f & CLF_MULTI) || (!plain_set && in->kind != CL_SESSION))
             out->pin = "session state set in a way that cannot be replayed";
         else
             out->log_state = true;
         route_go(out, in->primary);
+        if (out->pin != NULL && in->ro_idx >= 0)
+            /* the read-only transaction goes on on its replica, which
+             * would not have it: the primary's answer and every later one
+             * of the transaction's would differ from the server's */
+            out->verdict = ROUTE_RO_TRX_STATE;
         return;
     }
     if (in->ro_idx >= 0) {

@@ -530,7 +530,7 @@ static uint32_t route_apply(struct session *s, const struct route_out *out)
         s->route.causal_check = true;
     if (out->verdict == ROUTE_RO_TRX_WRITE)
         return ROUTE_RO_WRITE;
-    if (out->verdict != ROUTE_GO)
+    if (out->verdict != ROUTE_GO && out->verdict != ROUTE_RO_TRX_STATE)
         return ROUTE_REFUSE;
     if (out->ro_begin) {
         s->route.ro_idx = (int)out->target;
@@ -1119,6 +1119,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     in.flags = r->flags;
     in.nvars = r->nvars;
     in.nstmt = r->nstmt;
+    in.kinds = r->kinds;
     in.hint = r->hint;
     in.hint_backend = r->hint_backend;
     in.consistency = stmt_consistency(s, r->hint_consistency);
@@ -1126,6 +1127,13 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
                      show_status_words((const char *)p + 1, avail - 1, words);
     in.fits = fits;
     session_decide(&in, &out);
+    if (out.verdict == ROUTE_RO_TRX_STATE && cmd == COM_QUERY && fits) {
+        /* refused whole, before it runs (compatibility.md) */
+        consume_packet(s, len);
+        command_abandon(s);
+        session_err(s, 1, SERR_RO_TRX_STATE);
+        return ROUTE_ANSWERED;
+    }
     if (out.log_state)
         state_prepare_set(s, r, p, len);
     else if (r->kind == CL_READ && (r->flags & CLF_DIAG) && (r->flags & CLF_USER_VAR_REF) && fits &&

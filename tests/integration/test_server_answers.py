@@ -527,3 +527,44 @@ def test_kill_query_of_a_session_idle_on_a_replica(start_halyard, cluster, pool_
     assert d[2] == [("rows", [("Killed",)]), ("show", ["Killed"])], d
     assert d[-2] == [("rows", [("Sleep",)]), ("show", ["Sleep"])], d
     assert h == d, (h, d)
+
+
+
+def flags(c, sql):
+    """Each result's status flags a client acts on (in transaction,
+    autocommit, no backslash escapes, read-only transaction), its rows, or
+    the error."""
+    try:
+        return [("rows" if r.columns else "ok", r.status & 0x2203, r.rows) for r in c.query(sql)]
+    except MySQLError as e:
+        return [("error", e.code, e.sqlstate)]
+
+
+@pytest.mark.parametrize("sets", ["SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SET autocommit = 1",
+                                  "SET autocommit = 0; SET @y = 2",
+                                  "SET @y = 2; SET sql_mode = 'NO_BACKSLASH_ESCAPES'"])
+def test_set_batch_in_a_read_only_transaction_is_refused(halyard, cluster, sets):
+    """Several SETs in one text inside START TRANSACTION READ ONLY: halyard
+    cannot read back what a text of several statements set, so it ran it
+    on the primary (and kept the session there after), while the read-only
+    transaction went on on its replica, without it: the statements after it
+    lacked its flags and values (no backslash escapes, autocommit off),
+    where the server has them (tools/server-check --short, seeds 4 and 5).
+    Now refused whole (1235), before it runs; the transaction goes on as
+    the server's does without it."""
+    steps = ["START TRANSACTION READ ONLY", "SELECT 1", sets, "SHOW GLOBAL STATUS LIKE 'Compression'",
+             "SELECT @@sql_mode = 'NO_BACKSLASH_ESCAPES', @@autocommit, @y", "COMMIT AND CHAIN",
+             "ROLLBACK", "SELECT @@autocommit"]
+    out = []
+    for port, run in ((cluster.primary_port, steps), (halyard.port, steps),
+                      (cluster.primary_port, [s for s in steps if s != sets])):
+        c = login(port)
+        try:
+            out.append([flags(c, sql) for sql in run])
+        finally:
+            c.close()
+    d, h, d_without = out
+    i = steps.index(sets)
+    assert all(r[0] == "ok" for r in d[i]), d  # the server runs it
+    assert h[i] == [("error", 1235, "42000")], h
+    assert h[:i] + h[i + 1:] == d_without, (h, d_without)

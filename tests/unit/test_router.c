@@ -40,7 +40,7 @@ struct rcase {
     /* the question */
     enum route_op op;
     enum classify_kind kind;
-    uint32_t flags, nvars, nstmt;
+    uint32_t flags, nvars, nstmt, kinds;
     enum classify_hint hint;
     const char *hint_backend;
     bool show_status, not_fits;
@@ -93,6 +93,13 @@ static const struct rcase cases[] = {
     {"XA START in a read-only transaction: there, where the server refuses it (1400)",
      .kind = CL_TXN_BEGIN, .flags = CLF_XA, .ro1 = 3, .want = 2},
     {"COMMIT of a read-only transaction", .kind = CL_TXN_END, .ro1 = 3, .want = 2},
+    {"SETs in one text in a read-only transaction: refused (its replica would not have them)",
+     WRITE, .flags = CLF_MULTI, .nvars = 2, .nstmt = 2,
+     .kinds = CL_BIT(CL_SESSION) | CL_BIT(CL_PIN_PRIMARY), .ro1 = 3, .want = 0,
+     .verdict = ROUTE_RO_TRX_STATE, .pin = true},
+    {"SET and a read in one text, no transaction: the primary, pinned", .kind = CL_SESSION,
+     .flags = CLF_MULTI, .nvars = 1, .nstmt = 2, .kinds = CL_BIT(CL_SESSION) | CL_BIT(CL_READ),
+     .want = 0, .pin = true},
     {"begin", .kind = CL_TXN_BEGIN, .want = 0},
     {"begin read only", .kind = CL_TXN_BEGIN_RO, .want = 1, .ro_begin = true, .rr_adv = true},
     {"begin read only; more", .kind = CL_TXN_BEGIN_RO, .flags = CLF_MULTI, .want = 0},
@@ -332,6 +339,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
         .flags = c->flags,
         .nvars = c->nvars,
         .nstmt = c->nstmt,
+        .kinds = c->kinds,
         .hint = c->hint,
         .hint_backend = c->hint_backend,
         .show_status = c->show_status,

@@ -73,6 +73,7 @@ struct route_in {
     enum classify_kind kind;
     uint32_t flags; /* CLF_* */
     uint32_t nvars, nstmt;
+    uint32_t kinds; /* CL_BIT() of each statement's kind (classify.h) */
     enum classify_hint hint;
     const char *hint_backend; /* with CLH_BACKEND; NULL = none */
     bool show_status;         /* SHOW STATUS, the process list...: the primary's own state */
@@ -111,6 +112,11 @@ enum route_verdict {
     ROUTE_NO_PRIMARY,   /* nobody may take it: out->why */
     ROUTE_NO_FALL_BACK, /* ROUTE_FALL_BACK: the command fails with its backend */
     ROUTE_RO_TRX_WRITE, /* a write inside START TRANSACTION READ ONLY: 1792, as the server */
+    /* Session state set in a way halyard cannot replay (several statements
+     * in one text...) inside START TRANSACTION READ ONLY, which runs on a
+     * replica: what it sets would reach the primary only (out->pin, target
+     * the primary, for a caller that runs it there all the same). */
+    ROUTE_RO_TRX_STATE,
 };
 
 struct route_out {
