@@ -264,6 +264,32 @@ XA_READS = [
 ]
 
 
+def xa_read_answers(cluster, halyard, db, prepare, run, comment=""):
+    """The answers, directly then through halyard, to: XA START, a row
+    inserted into db.t, XA END (and XA PREPARE when `prepare`, `comment`
+    between XA and its word), run(c)'s (the read's), XA COMMIT, the row
+    counted."""
+    head = ["XA START 'hy_sa'", f"INSERT INTO {db}.t (v) VALUES (47)",
+            f"XA{comment or ' '}END 'hy_sa'"] + ([f"XA{comment or ' '}PREPARE 'hy_sa'"] if prepare
+                                                 else [])
+    tail = ["XA COMMIT 'hy_sa'" + ("" if prepare else " ONE PHASE"),
+            f"SELECT COUNT(*) FROM {db}.t WHERE v = 47"]
+    out = []
+    for port in (cluster.primary_port, halyard.port):
+        cluster.sql(0, f"DELETE FROM {db}.t")
+        c = login(port)
+        try:
+            out.append([answer(c, sql) for sql in head] + [run(c)] +
+                       [answer(c, sql) for sql in tail])
+        finally:
+            c.close()
+            try:  # what is left, prepared or not, held its row's lock
+                cluster.sql(0, "XA ROLLBACK 'hy_sa'")
+            except Exception:
+                pass
+    return out
+
+
 @pytest.mark.parametrize("comment", ["", " /* the branch ends */ "])
 @pytest.mark.parametrize("prepare", [False, True])
 @pytest.mark.parametrize("read", XA_READS)
@@ -277,27 +303,8 @@ def test_views_read_in_xa_idle_and_prepared(halyard, cluster, read, prepare, com
     between XA and END or PREPARE changes none of it (halyard read such an
     XA END as one that leaves the branch ACTIVE: the read got 1399)."""
     db = schema_with_table(cluster, "hy_sa_xa", "v INT")
-    steps = ["XA START 'hy_sa'", f"INSERT INTO {db}.t (v) VALUES (47)",
-             f"XA{comment or ' '}END 'hy_sa'"]
-    if prepare:
-        steps.append(f"XA{comment or ' '}PREPARE 'hy_sa'")
-    steps += [read, "XA COMMIT 'hy_sa'" + ("" if prepare else " ONE PHASE"),
-              f"SELECT COUNT(*) FROM {db}.t WHERE v = 47"]
-    out = []
-    for port in (cluster.primary_port, halyard.port):
-        cluster.sql(0, f"DELETE FROM {db}.t")
-        c = login(port)
-        try:
-            out.append([answer(c, sql) for sql in steps])
-        finally:
-            c.close()
-            try:  # what is left, prepared or not, held its row's lock
-                cluster.sql(0, "XA ROLLBACK 'hy_sa'")
-            except Exception:
-                pass
-    d, h = out
-    i = steps.index(read)
-    assert d[i][0][0] == "rows", d  # the server answers it
+    d, h = xa_read_answers(cluster, halyard, db, prepare, lambda c: answer(c, read), comment)
+    assert d[-3][0][0] == "rows", d  # the server answers it
     assert d[-1] == [("rows", [("1",)])], d
     assert h == d, (h, d)
 
@@ -357,31 +364,27 @@ def test_views_read_in_xa_idle_and_prepared_not_alone(halyard, cluster, read, fo
     refused whole, before any of it runs, with 1105 saying why. The XA
     transaction goes on: XA COMMIT commits its row."""
     db = schema_with_table(cluster, "hy_sa_xa", "v INT")
-    out = []
-    for port in (cluster.primary_port, halyard.port):
-        cluster.sql(0, f"DELETE FROM {db}.t")
-        c = login(port)
-        try:
-            got = [answer(c, sql) for sql in (
-                "XA START 'hy_sa'", f"INSERT INTO {db}.t (v) VALUES (47)", "XA END 'hy_sa'") +
-                (("XA PREPARE 'hy_sa'",) if prepare else ())]
-            got.append(XA_FORMS[form](c, read))
-            got += [answer(c, "XA COMMIT 'hy_sa'" + ("" if prepare else " ONE PHASE")),
-                    answer(c, f"SELECT COUNT(*) FROM {db}.t WHERE v = 47")]
-            out.append(got)
-        finally:
-            c.close()
-            try:  # what is left, prepared or not, held its row's lock
-                cluster.sql(0, "XA ROLLBACK 'hy_sa'")
-            except Exception:
-                pass
-    d, h = out
+    d, h = xa_read_answers(cluster, halyard, db, prepare, lambda c: XA_FORMS[form](c, read))
     assert "1399" not in repr(d[-3]), d  # the server answers it
     assert d[-1] == [("rows", [("1",)])], d
     if form.startswith("batch"):
         assert h[-3][0][:3] == ("error", 1105, "HY000") and "XA" in h[-3][0][3], h
         h[-3] = d[-3]
     assert h == d, (h, d)
+
+
+def with_victim(cluster, halyard, run):
+    """run(victim, killer, victim's id)'s answers, directly then through
+    halyard, each side with two connections of its own."""
+    out = []
+    for port in (cluster.primary_port, halyard.port):
+        victim, killer = login(port), login(port)
+        try:
+            out.append(run(victim, killer, victim.value("SELECT CONNECTION_ID()")))
+        finally:
+            victim.close()
+            killer.close()
+    return out
 
 
 @pytest.mark.parametrize("kill", ["KILL SOFT CONNECTION {vid}", "KILL QUERY {vid}", "KILL {vid}"])
@@ -393,20 +396,14 @@ def test_kill_answer_carries_the_senders_transaction(halyard, cluster, kill, vic
     sender's transaction's (a read-only transaction on a replica): the
     server's OK there said 2 (tools/server-check, KILL SOFT CONNECTION)."""
     db = schema_with_table(cluster, "hy_sa_kill", "v INT")
-    out = []
-    for port in (cluster.primary_port, halyard.port):
-        victim, killer = login(port), login(port)
-        try:
-            vid = victim.value("SELECT CONNECTION_ID()")
-            victim.query(victim_in)
-            victim.query(f"SELECT COUNT(*) FROM {db}.t")
-            steps = ["XA START 'hy_sa_k'", kill.format(vid=vid), "SELECT @@in_transaction",
-                     "XA END 'hy_sa_k'", "XA ROLLBACK 'hy_sa_k'"]
-            out.append([answer(killer, sql) for sql in steps])
-        finally:
-            victim.close()
-            killer.close()
-    d, h = out
+
+    def run(victim, killer, vid):
+        victim.query(victim_in)
+        victim.query(f"SELECT COUNT(*) FROM {db}.t")
+        steps = ["XA START 'hy_sa_k'", kill.format(vid=vid), "SELECT @@in_transaction",
+                 "XA END 'hy_sa_k'", "XA ROLLBACK 'hy_sa_k'"]
+        return [answer(killer, sql) for sql in steps]
+    d, h = with_victim(cluster, halyard, run)
     assert d[1] == [("ok", 3)], d
     assert h == d, (h, d)
 
@@ -472,20 +469,13 @@ def test_kill_query_of_an_idle_session_shows_it_killed(start_halyard, cluster, k
     session holds none; the sessions that hold one on a replica are
     test_kill_query_of_a_session_idle_on_a_replica's."""
     halyard = start_halyard(pool_mode="transaction")
-    out = []
-    for port in (cluster.primary_port, halyard.port):
-        victim, killer = login(port), login(port)
-        try:
-            vid = victim.value("SELECT CONNECTION_ID()")
-            victim.query("SELECT 1")
-            steps = [listed(killer, vid), answer(killer, f"{kill} {vid}"), listed(killer, vid)]
-            victim.command(0x0e, b"")  # COM_PING: its next command
-            steps.append(listed(killer, vid))
-            out.append(steps)
-        finally:
-            victim.close()
-            killer.close()
-    d, h = out
+
+    def run(victim, killer, vid):
+        victim.query("SELECT 1")
+        steps = [listed(killer, vid), answer(killer, f"{kill} {vid}"), listed(killer, vid)]
+        victim.command(0x0e, b"")  # COM_PING: its next command
+        return steps + [listed(killer, vid)]
+    d, h = with_victim(cluster, halyard, run)
     assert d[2] == [("rows", [("Killed",)]), ("show", ["Killed"])], d
     assert h == d, (h, d)
 
@@ -505,25 +495,17 @@ def test_kill_query_of_a_session_idle_on_a_replica(start_halyard, cluster, pool_
     server-check --short seed 2: direct `Sleep`, halyard `Killed`, after
     KILL HARD QUERY and the check's PING)."""
     halyard = start_halyard(pool_mode=pool_mode)
-    out = []
-    for port in (cluster.primary_port, halyard.port):
-        victim, killer = login(port), login(port)
-        try:
-            vid = victim.value("SELECT CONNECTION_ID()")
-            victim.query(held)
-            steps = [listed(killer, vid), answer(killer, f"KILL HARD QUERY {vid}"),
-                     listed(killer, vid)]
-            if then == "PING":
-                victim.command(0x0e, b"")  # COM_PING: its next command
-            else:
-                steps.append(answer(victim, then))
-            steps.append(listed(killer, vid))
-            steps.append(answer(victim, "SELECT @@in_transaction"))
-            out.append(steps)
-        finally:
-            victim.close()
-            killer.close()
-    d, h = out
+
+    def run(victim, killer, vid):
+        victim.query(held)
+        steps = [listed(killer, vid), answer(killer, f"KILL HARD QUERY {vid}"),
+                 listed(killer, vid)]
+        if then == "PING":
+            victim.command(0x0e, b"")  # COM_PING: its next command
+        else:
+            steps.append(answer(victim, then))
+        return steps + [listed(killer, vid), answer(victim, "SELECT @@in_transaction")]
+    d, h = with_victim(cluster, halyard, run)
     assert d[2] == [("rows", [("Killed",)]), ("show", ["Killed"])], d
     assert d[-2] == [("rows", [("Sleep",)]), ("show", ["Sleep"])], d
     assert h == d, (h, d)
