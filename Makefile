@@ -228,11 +228,9 @@ history-check-short: $(BUILD)/halyard $(BUILD)/halyardctl
 # process-list and status reads, KILLs, PINGs, SETs, resets, INIT_DB and
 # CHANGE_USER in every transaction state, each through halyard and to a
 # direct twin, compared; fails on a wrong answer. The short form: 30 s,
-# seed 1, about a minute. Not in make check's third track yet: seed 2
-# still finds, in about 2 runs of 5, an idle session listed Sleep by the
-# server after a KILL HARD QUERY where halyard lists it Killed (not
-# reduced; docs/testing.md). When wired: HALYARD_TEST_PORT=25460 (cluster
-# on ports 25460 to 25462, halyard on 25560 and up).
+# seed 1, about 40 s in all, in make check's third track after
+# history-check --short (cluster on ports 25460 to 25462, halyard on 25560
+# and up).
 server-check: $(BUILD)/halyard
 	tools/server-check --halyard $(abspath $(BUILD)/halyard)
 
@@ -254,8 +252,8 @@ check: deps
 
 # The long part of make check runs as three tracks side by side: the
 # pooled suite, the session-mode suite, and the clang build, the fuzzers,
-# the package, mtr, pitr-check, cache-check --short and history-check
-# --short one after another. Each suite runs on
+# the package, mtr, pitr-check, cache-check --short, history-check
+# --short and server-check --short one after another. Each suite runs on
 # two pytest-xdist workers (CHECK_WORKERS), a test file at a time, each
 # worker with a cluster of its own 300 ports up
 # (tests/integration/conftest.py): pooled 23310 and 23610, session 23910
@@ -280,6 +278,7 @@ check-suite-tools:
 	$(MAKE) cache-check-short
 	$(MAKE) cache-check-adversarial-short
 	$(MAKE) history-check-short
+	$(MAKE) server-check-short
 	$(MAKE) bench-noisy-smoke
 
 # The build with clang, warnings as errors, as with gcc (CC=clang: its own
