@@ -941,7 +941,8 @@ static enum next_step next_outcome(struct session *s, const struct next_cmd *c, 
 }
 
 /* The command goes to backend idx, once it is ready: NEXT_STOP, or
- * NEXT_AGAIN when it was answered here after all. */
+ * NEXT_AGAIN when it was answered here after all. The features act at
+ * the hook points (session_hooks.c). */
 static enum next_step next_forward(struct session *s, const struct next_cmd *c, uint32_t idx)
 {
     uint8_t cmd = c->cmd;
@@ -951,35 +952,30 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     s->route.causal_check = false;
     if (idx == s->route.primary && !session_writer_sync(s))
         return NEXT_STOP;
-    /* a branch's XA START may carry this statement (session_xa.c) */
-    session_xa_pipe(s, session_groups(s)->xa != NULL && cmd == COM_QUERY && c->fits &&
-                           !(s->query.connid != NULL && s->query.connid->n > 0));
+    struct hook_cmd hc = {.p = c->p, .len = c->len, .idx = idx, .cmd = cmd, .fits = c->fits};
+    session_hooks_before_backend(s, &hc);
     bool ready = ensure_backend(s, idx);
-    session_xa_pipe(s, false);
-    if (!ready || !session_sysview_ready(s))
+    session_hooks_after_backend(s);
+    if (!ready || !session_hooks_ready(s))
         return NEXT_STOP;
     uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && c->len >= 6) ? c->p[5] : 0;
     s->query.set_option =
         (cmd == COM_SET_OPTION && c->len >= 3) ? (int)(c->p[1] | c->p[2] << 8) : -1;
-    session_sysview_begin(s);
-    const char *cut = session_sysview_cut(s);
-    if (cut != NULL) { /* rows left out would be quietly wrong */
+    const char *refused = session_hooks_refuse(s);
+    if (refused != NULL) { /* an answer not exactly the server's would be quietly wrong */
         if (!answer_here(s, c->fits, c->len))
             return NEXT_STOP;
-        session_err_custom(s, 1, ER_UNKNOWN_ERROR, "HY000", cut);
+        session_err_custom(s, 1, ER_UNKNOWN_ERROR, "HY000", refused);
         return NEXT_AGAIN;
     }
-    if (cmd == COM_QUERY && c->fits && session_sysview_elsewhere(s)) {
-        uint32_t to = command_elsewhere(s, c->p, c->len);
+    uint32_t to;
+    if (session_hooks_elsewhere(s, &hc, &to))
         return to == ROUTE_FANOUT ? next_outcome(s, c, to, "", false) : NEXT_STOP;
-    }
-    bool rewrite =
-        ((s->query.connid != NULL && s->query.connid->n > 0) || session_sysview_rewrites(s)) &&
+    hc.rewritten =
+        ((s->query.connid != NULL && s->query.connid->n > 0) || session_hooks_rewrites(s)) &&
         (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && c->fits;
-    struct hook_cmd hc = {
-        .p = c->p, .len = c->len, .idx = idx, .cmd = cmd, .fits = c->fits, .rewritten = rewrite};
     session_hooks_send(s, &hc); /* the features' (session_hooks.c) */
-    if (rewrite)
+    if (hc.rewritten)
         command_forward_connid(s, cmd, c->p, c->len);
     else if (session_hooks_filter_up(s, &hc) == HOOK_PASS)
         command_forward(s, cmd, c->len, exec_flags); /* else a feature sent it */

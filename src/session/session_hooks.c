@@ -56,6 +56,43 @@ static void xa_done(struct session *s)
         session_xa_server_rollback(s, s->io.resp.err_code);
 }
 
+/* A branch's XA START may carry the statement (session_xa.c) when the
+ * backend is readied for it: whole, no CONNECTION_ID() to rewrite. */
+static void xa_before_backend(struct session *s, const struct hook_cmd *hc)
+{
+    session_xa_pipe(s, session_groups(s)->xa != NULL && hc->cmd == COM_QUERY && hc->fits &&
+                           !(s->query.connid != NULL && s->query.connid->n > 0));
+}
+
+static void xa_after_backend(struct session *s)
+{
+    session_xa_pipe(s, false);
+}
+
+/* The process list read for the statement now (session_sysview_begin):
+ * one whose peers' rows did not fit is refused, not shown without them. */
+static const char *sysview_refuse(struct session *s)
+{
+    session_sysview_begin(s);
+    return session_sysview_cut(s);
+}
+
+/* A single statement the session's connection cannot run (an XA branch
+ * IDLE or PREPARED there) runs on a second connection. */
+static bool sysview_elsewhere(struct session *s, const struct hook_cmd *hc, uint32_t *to)
+{
+    if (hc->cmd != COM_QUERY || !hc->fits || !session_sysview_elsewhere(s))
+        return false;
+    *to = command_elsewhere(s, hc->p, hc->len);
+    return true;
+}
+
+static bool sysview_rewrite(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
+                            size_t orig_len)
+{
+    return !session_sysview_rewrites(s) || session_sysview_packet(s, pkt, n, orig, orig_len);
+}
+
 /* The per-packet hooks run only for an answer a feature is attached to
  * (answer_expect asks once); each still checks its own state. */
 static bool cache_attached(const struct session *s)
@@ -156,6 +193,8 @@ static void inflight_settled(struct session *s)
 /* The order is the order they run in at each point. */
 static const struct session_hooks hooks[] = {
     {.name = "xa",
+     .before_backend = xa_before_backend, /* the statement may go with XA START */
+     .after_backend = xa_after_backend,
      .on_done = xa_done,
      .on_reset = session_xa_discard}, /* a transaction across groups ends */
     {.name = "kill",
@@ -176,6 +215,11 @@ static const struct session_hooks hooks[] = {
      .on_abandon = session_cache_abandon,
      .on_close = session_cache_free},
     {.name = "sysview",
+     .ready = session_sysview_ready, /* the process list's columns, the peers' rows read first */
+     .refuse = sysview_refuse,
+     .elsewhere = sysview_elsewhere,
+     .rewrites = session_sysview_rewrites, /* derived tables in place of the views */
+     .rewrite = sysview_rewrite,
      .attached = sysview_whole,
      .wants_whole = sysview_whole,
      .on_fed = sysview_fed,
@@ -226,6 +270,60 @@ static const struct session_hooks hooks[] = {
             return v_;                                                                             \
     }                                                                                              \
     return HOOK_PASS
+
+void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc)
+{
+    HOOKS_RUN(before_backend, s, hc);
+}
+
+void session_hooks_after_backend(struct session *s)
+{
+    HOOKS_RUN(after_backend, s);
+}
+
+bool session_hooks_ready(struct session *s)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].ready != NULL && !hooks[i].ready(s))
+        return false;
+    return true;
+}
+
+const char *session_hooks_refuse(struct session *s)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].refuse != NULL) {
+        const char *why = hooks[i].refuse(s);
+        if (why != NULL)
+            return why;
+    }
+    return NULL;
+}
+
+bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc, uint32_t *to)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].elsewhere != NULL && hooks[i].elsewhere(s, hc, to))
+        return true;
+    return false;
+}
+
+bool session_hooks_rewrites(const struct session *s)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].rewrites != NULL && hooks[i].rewrites(s))
+        return true;
+    return false;
+}
+
+bool session_hooks_rewrite(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
+                           size_t orig_len)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].rewrite != NULL && !hooks[i].rewrite(s, pkt, n, orig, orig_len))
+        return false;
+    return true;
+}
 
 void session_hooks_send(struct session *s, const struct hook_cmd *hc)
 {

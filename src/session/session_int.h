@@ -128,10 +128,8 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags);
 void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags);
 void consume_packet(struct session *s, uint32_t len);
 /* session_route.c: a COM_QUERY or COM_STMT_PREPARE whose text halyard
- * changes (CONNECTION_ID(), the process list...) goes out changed;
- * command_elsewhere() readies its run on a second connection instead. */
+ * changes (CONNECTION_ID(), the process list...) goes out changed. */
 void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
-uint32_t command_elsewhere(struct session *s, const uint8_t *p, uint32_t len);
 char *dup_bytes(const void *p, size_t n);
 bool ensure_backend(struct session *s, uint32_t idx);
 bool plugin_is_native(const char *plugin, size_t len);
@@ -261,6 +259,26 @@ struct hook_cmd {
 };
 struct session_hooks {
     const char *name; /* the feature, for a reader */
+    /* next_forward, around ensure_backend (which may open the connection
+     * and send what readies it): before it, then after it */
+    void (*before_backend)(struct session *s, const struct hook_cmd *hc);
+    void (*after_backend)(struct session *s);
+    /* next_forward, the backend ready: false when the feature sent a
+     * command of its own first (the client's runs again after it) */
+    bool (*ready)(struct session *s);
+    /* next_forward, the command about to go: the feature takes what it
+     * answers against; NULL, or why it could not answer exactly (the
+     * cycle refuses the command with an ERR 1105 saying so) */
+    const char *(*refuse)(struct session *s);
+    /* next_forward: true when the command runs elsewhere instead: *to is
+     * ROUTE_FANOUT (answered as that outcome), else the session waits */
+    bool (*elsewhere)(struct session *s, const struct hook_cmd *hc, uint32_t *to);
+    /* next_forward, connid_packet: whether the command's text goes out
+     * rewritten, then the rewrite (*pkt as connid_packet's, of *n bytes
+     * of text, changed in place; `orig` the client's text); false when out
+     * of memory */
+    bool (*rewrites)(const struct session *s);
+    bool (*rewrite)(struct session *s, uint8_t **pkt, size_t *n, const char *orig, size_t orig_len);
     /* next_forward: the command goes to s->conns.cur now */
     void (*on_send)(struct session *s, const struct hook_cmd *hc);
     /* next_forward, then, for a command not rewritten: HOOK_TAKEN when the
@@ -292,6 +310,14 @@ struct session_hooks {
     void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
     void (*on_close)(struct session *s);   /* session_free: free what the feature holds */
 };
+void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
+void session_hooks_after_backend(struct session *s);
+bool session_hooks_ready(struct session *s);
+const char *session_hooks_refuse(struct session *s);
+bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc, uint32_t *to);
+bool session_hooks_rewrites(const struct session *s);
+bool session_hooks_rewrite(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
+                           size_t orig_len);
 void session_hooks_send(struct session *s, const struct hook_cmd *hc);
 enum hook_verdict session_hooks_filter_up(struct session *s, const struct hook_cmd *hc);
 void session_hooks_begin(struct session *s);

@@ -1534,8 +1534,9 @@ void session_global_answer(struct session *s, struct bconn *bc, enum internal_op
 /* The client's COM_QUERY or COM_STMT_PREPARE (whole at p) calls
  * CONNECTION_ID(): it goes to s->conns.cur with the session's id there, the id
  * of the handshake, whichever backend runs it (s->query.connid, from session_route()).
- * A COM_QUERY that reads the process list or the status variables goes
- * with derived tables in their place (session_sysview.c). The packet as it
+ * A COM_QUERY a feature rewrites (the process list or the status
+ * variables: derived tables in their place, session_sysview.c) goes
+ * through its rewrite hook (session_hooks.c). The packet as it
  * goes (its header written, *out its payload's bytes after the command's),
  * or NULL: nothing to change, or out of memory (the session is closing). */
 static uint8_t *connid_packet(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
@@ -1543,7 +1544,7 @@ static uint8_t *connid_packet(struct session *s, uint8_t cmd, const uint8_t *p, 
 {
     static const struct classify_connid none = {0};
     const struct classify_connid *cid = s->query.connid != NULL ? s->query.connid : &none;
-    bool sysview = cmd == COM_QUERY && session_sysview_rewrites(s);
+    bool rewrites = cmd == COM_QUERY && session_hooks_rewrites(s); /* the features' */
     /* FOUND_ROWS() and ROW_COUNT() are the session's previous statement's,
      * which ran on another connection (or this one ran another session's
      * since): halyard gives the values it saw (session_pool_prev_values).
@@ -1555,7 +1556,7 @@ static uint8_t *connid_packet(struct session *s, uint8_t cmd, const uint8_t *p, 
     if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {
         value[CLASSIFY_CALL_FOUND_ROWS] = num[1];
         value[CLASSIFY_CALL_ROW_COUNT] = num[2];
-    } else if (cid->n_connid == 0 && !sysview) {
+    } else if (cid->n_connid == 0 && !rewrites) {
         return NULL; /* nothing to change */
     }
     size_t cap = classify_connid_bound(cid, len - 1);
@@ -1567,7 +1568,7 @@ static uint8_t *connid_packet(struct session *s, uint8_t cmd, const uint8_t *p, 
     pkt[MYSQL_HEADER_SIZE] = cmd;
     size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, cid, value,
                                       (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
-    if (sysview && !session_sysview_packet(s, &pkt, &n, (const char *)p + 1, len - 1)) {
+    if (rewrites && !session_hooks_rewrite(s, &pkt, &n, (const char *)p + 1, len - 1)) {
         free(pkt);
         session_mark_closing(s, END_NOMEM);
         return NULL;
