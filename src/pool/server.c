@@ -118,10 +118,10 @@ static const char *login_why(struct bconn *bc, char *buf, size_t len)
 }
 
 /* Send the packet the login left in `out`, then wipe it (it may hold a
- * password token). */
+ * password token; what of it waits to be sent is wiped once sent). */
 static hy_status_t login_send(struct bconn *bc, uint8_t *out)
 {
-    hy_status_t rc = conn_send_local(&bc->c, bc->loop, bc->pool, out, bc->login.out_len);
+    hy_status_t rc = conn_send_secret(&bc->c, bc->loop, bc->pool, out, bc->login.out_len);
     explicit_bzero(out, bc->login.out_len);
     return rc;
 }

@@ -46,6 +46,16 @@ void conn_init(struct conn *c, int fd)
     c->z = NULL;
     c->out = NULL;
     c->out_head = c->out_tail = 0;
+    c->out_secret = false;
+}
+
+/* Give `b`, c->out's buffer now or until now, back to the pool: wiped
+ * first when it held a secret. */
+static void out_put(struct conn *c, struct buf_pool *pool, struct buf *b)
+{
+    if (c->out_secret)
+        explicit_bzero(b->data, b->cap);
+    buf_put(pool, b);
 }
 
 void conn_close(struct conn *c, struct ev_loop *loop, struct buf_pool *pool)
@@ -60,8 +70,9 @@ void conn_close(struct conn *c, struct ev_loop *loop, struct buf_pool *pool)
     close(c->fd);
     c->fd = -1;
     if (c->out != NULL) {
-        buf_put(pool, c->out);
+        out_put(c, pool, c->out);
         c->out = NULL;
+        c->out_secret = false;
     }
 }
 
@@ -73,9 +84,10 @@ hy_status_t conn_flush_local(struct conn *c, struct buf_pool *pool)
             return errno == EAGAIN || errno == EWOULDBLOCK ? HY_AGAIN : HY_ERROR;
         c->out_head += (uint32_t)n;
         if (c->out_head == c->out_tail) {
-            buf_put(pool, c->out);
+            out_put(c, pool, c->out);
             c->out = NULL;
             c->out_head = c->out_tail = 0;
+            c->out_secret = false;
         }
     }
     return HY_OK;
@@ -103,7 +115,7 @@ static hy_status_t out_room(struct conn *c, struct buf_pool *pool, size_t len)
     if (b == NULL)
         return HY_NOMEM;
     memcpy(b->data, c->out->data, waiting);
-    buf_put(pool, c->out);
+    out_put(c, pool, c->out); /* b holds the secret now */
     c->out = b;
     return HY_OK;
 }
@@ -139,6 +151,15 @@ hy_status_t conn_send_local(struct conn *c, struct ev_loop *loop, struct buf_poo
     c->out_tail += (uint32_t)len;
     ev_io_start(loop, &c->wio);
     return HY_OK;
+}
+
+hy_status_t conn_send_secret(struct conn *c, struct ev_loop *loop, struct buf_pool *pool,
+                             const void *data, size_t len)
+{
+    hy_status_t rc = conn_send_local(c, loop, pool, data, len);
+    if (c->out != NULL)
+        c->out_secret = true; /* some of it may wait there */
+    return rc;
 }
 
 static int resolve(const char *address, int port, struct sockaddr_storage *ss, socklen_t *sslen)

@@ -8,10 +8,13 @@
  *   - a second answer behind such a backlog (a peer that reads nothing
  *     while answers pile up) is refused with HY_NOMEM
  *   - small answers behind a small backlog still share a pooled buffer
+ *   - a login's token the socket did not take at once goes back to the
+ *     pool wiped, once sent or at close (conn_send_secret)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +88,36 @@ static void drain(struct pair *p, const uint8_t *want, size_t len)
     free(got);
 }
 
+/* Fill the socket, so that what is sent next waits: the bytes sent. */
+static size_t fill(struct pair *p)
+{
+    uint8_t bytes[POOL_SIZE];
+    memset(bytes, 'f', sizeof(bytes));
+    size_t sent = 0;
+    for (;;) {
+        ssize_t n = send(p->c.fd, bytes, sizeof(bytes), MSG_DONTWAIT);
+        if (n < 0) {
+            assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+            return sent;
+        }
+        sent += (size_t)n;
+    }
+}
+
+/* The peer reads what fill() sent. */
+static void unfill(struct pair *p, size_t sent)
+{
+    uint8_t *skip = malloc(sent);
+    assert_non_null(skip);
+    size_t have = 0;
+    while (have < sent) {
+        ssize_t n = read(p->peer, skip + have, sent - have);
+        assert_true(n > 0);
+        have += (size_t)n;
+    }
+    free(skip);
+}
+
 static void test_a_large_answer_waits_whole(void **state)
 {
     (void)state;
@@ -111,33 +144,14 @@ static void test_small_answers_share_a_pooled_buffer(void **state)
     (void)state;
     struct pair p;
     pair_open(&p);
-    /* fill the socket first, so that what follows waits */
-    uint8_t fill[POOL_SIZE];
-    memset(fill, 'f', sizeof(fill));
-    size_t sent = 0;
-    for (;;) {
-        ssize_t n = send(p.c.fd, fill, sizeof(fill), MSG_DONTWAIT);
-        if (n < 0) {
-            assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
-            break;
-        }
-        sent += (size_t)n;
-    }
+    size_t sent = fill(&p);
     uint8_t a[100], b[200];
     memset(a, 'a', sizeof(a));
     memset(b, 'b', sizeof(b));
     assert_int_equal(conn_send_local(&p.c, p.loop, &p.pool, a, sizeof(a)), HY_OK);
     assert_int_equal(conn_send_local(&p.c, p.loop, &p.pool, b, sizeof(b)), HY_OK);
     assert_int_equal(p.c.out->cap, POOL_SIZE);
-    uint8_t *skip = malloc(sent);
-    assert_non_null(skip);
-    size_t have = 0;
-    while (have < sent) {
-        ssize_t n = read(p.peer, skip + have, sent - have);
-        assert_true(n > 0);
-        have += (size_t)n;
-    }
-    free(skip);
+    unfill(&p, sent);
     uint8_t want[300];
     memcpy(want, a, sizeof(a));
     memcpy(want + sizeof(a), b, sizeof(b));
@@ -146,11 +160,53 @@ static void test_small_answers_share_a_pooled_buffer(void **state)
     pair_close(&p);
 }
 
+/* A login's token (a scramble's answer) the socket did not take at once
+ * waits in a pooled buffer: the buffer goes back to the pool wiped, once
+ * sent or when the connection closes, so the next user of it cannot read
+ * the token. */
+static const uint8_t TOKEN[20] = "scramble-answer-0123";
+
+static bool pooled_holds_token(const struct pair *p)
+{
+    return p->pool.free != NULL &&
+           memmem(p->pool.free->data, p->pool.free->cap, TOKEN, sizeof(TOKEN)) != NULL;
+}
+
+static void test_a_token_sent_late_is_wiped_once_sent(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p);
+    size_t sent = fill(&p);
+    assert_int_equal(conn_send_secret(&p.c, p.loop, &p.pool, TOKEN, sizeof(TOKEN)), HY_OK);
+    assert_true(conn_has_local(&p.c)); /* it waits in a pooled buffer */
+    unfill(&p, sent);
+    drain(&p, TOKEN, sizeof(TOKEN));
+    assert_int_equal(p.pool.n_free, 1);
+    assert_false(pooled_holds_token(&p));
+    pair_close(&p);
+}
+
+static void test_a_token_sent_late_is_wiped_at_close(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p);
+    (void)fill(&p);
+    assert_int_equal(conn_send_secret(&p.c, p.loop, &p.pool, TOKEN, sizeof(TOKEN)), HY_OK);
+    conn_close(&p.c, p.loop, &p.pool);
+    assert_int_equal(p.pool.n_free, 1);
+    assert_false(pooled_holds_token(&p));
+    pair_close(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_large_answer_waits_whole),
         cmocka_unit_test(test_small_answers_share_a_pooled_buffer),
+        cmocka_unit_test(test_a_token_sent_late_is_wiped_once_sent),
+        cmocka_unit_test(test_a_token_sent_late_is_wiped_at_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
