@@ -842,102 +842,25 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     return NEXT_ROUTE;
 }
 
-/* A statement a query rule blocked (ROUTE_BLOCK). */
-static enum next_step next_blocked(struct session *s, const struct next_cmd *c)
-{
-    const struct config_rule *rule = s->query.block_rule;
-    if (!c->fits) {
-        session_mark_closing(s, END_PROTOCOL);
-        return NEXT_STOP;
-    }
-    char digest[20];
-    snprintf(digest, sizeof(digest), "%016" PRIx64, s->query.digest_hash);
-    bool have_digest = s->query.digest_pending;
-    consume_packet(s, c->len);
-    command_abandon(s);
-    log_audit("session %u %s@%s: statement blocked by rule '%s'", s->id, s->who.user, s->who.peer,
-              rule->name);
-    audit_block(s->id, s->who.user, s->who.peer, rule->name, have_digest ? digest : NULL);
-    session_err_custom(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate, rule->error_message);
-    return NEXT_AGAIN;
-}
-
-/* A statement the user's firewall refused (ROUTE_FIREWALL). */
-static enum next_step next_firewalled(struct session *s, const struct next_cmd *c)
-{
-    if (!answer_here(s, c->fits, c->len))
-        return NEXT_STOP;
-    char digest[20];
-    snprintf(digest, sizeof(digest), "%016" PRIx64, s->query.fw_hash);
-    log_audit("session %u %s@%s: %s blocked by the firewall: digest %s not in the user's "
-              "firewall_allow",
-              s->id, s->who.user, s->who.peer, mysql_com_name(c->cmd), digest);
-    audit_block(s->id, s->who.user, s->who.peer, "firewall", digest);
-    session_err(s, 1, SERR_FIREWALL, s->who.user);
-    return NEXT_AGAIN;
-}
-
-/* A ROUTE_* outcome other than a backend: answered here, or run by the
- * file it belongs to. NEXT_ROUTE when idx is a backend. */
+/* A ROUTE_* outcome other than a backend: answered here by the feature it
+ * is (session_hooks.c's table of them), once the command is taken from
+ * the stream. NEXT_ROUTE when idx is a backend. */
 static enum next_step next_outcome(struct session *s, const struct next_cmd *c, uint32_t idx,
                                    const char *why, bool primary_write)
 {
-    switch (idx) {
-    case ROUTE_NOBODY:
-        if (primary_write && c->fits && primary_wait_start(s))
-            return NEXT_STOP;
-        if (!answer_here(s, c->fits, c->len))
-            return NEXT_STOP;
-        session_err(s, 1, SERR_NO_BACKEND, why);
-        return NEXT_AGAIN;
-    case ROUTE_BLOCK:
-        return next_blocked(s, c);
-    case ROUTE_FIREWALL:
-        return next_firewalled(s, c);
-    case ROUTE_XA:
-        if (!answer_here(s, c->fits, c->len))
-            return NEXT_STOP;
-        if (session_begin_run(s))
-            return NEXT_STOP; /* its steps run; the last one answers */
-        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
-    case ROUTE_SHARD:
-        if (!answer_here(s, c->fits, c->len))
-            return NEXT_STOP;
-        session_shard_refuse(s);
-        return NEXT_AGAIN;
-    case ROUTE_CACHE:
-        if (!answer_here(s, c->fits, c->len))
-            return NEXT_STOP;
-        stat_inc(&s->w->stats.commands);
-        session_cache_answer(s);
-        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
-    case ROUTE_DIAG:
-        if (!answer_here(s, c->fits, c->len))
-            return NEXT_STOP;
-        stat_inc(&s->w->stats.commands);
-        session_diag_answer(s);
-        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
-    case ROUTE_FANOUT:
-        if (session_fanout_xa_wait(s))
-            return NEXT_STOP; /* a group's part of it is being readied or runs */
-        if (!answer_here(s, c->fits, c->len))
-            return NEXT_STOP;
-        stat_inc(&s->w->stats.commands);
-        if (session_fanout_start(s))
-            return NEXT_STOP; /* it answers, then reads the next command */
-        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
-    case ROUTE_REFUSE:
-    case ROUTE_RO_WRITE:
-        if (!answer_here(s, c->fits, c->len))
-            return NEXT_STOP;
-        if (idx == ROUTE_RO_WRITE)
-            session_err(s, 1, SERR_READ_ONLY_TRX);
-        else
-            session_err(s, 1, SERR_NO_REPLICA);
-        return NEXT_AGAIN;
-    default:
+    const struct hook_answer *a = session_hooks_answer(idx);
+    if (a == NULL)
         return NEXT_ROUTE;
-    }
+    struct hook_cmd hc = {.p = c->p, .len = c->len, .idx = idx, .cmd = c->cmd, .fits = c->fits};
+    if (a->before != NULL && a->before(s, &hc, primary_write))
+        return NEXT_STOP; /* the session waits first */
+    if (!answer_here(s, c->fits, c->len))
+        return NEXT_STOP;
+    if (a->counted)
+        stat_inc(&s->w->stats.commands);
+    if (a->answer(s, &hc, why))
+        return NEXT_STOP; /* its steps run on; the last one answers */
+    return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
 }
 
 /* The command goes to backend idx, once it is ready: NEXT_STOP, or

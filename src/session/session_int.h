@@ -310,6 +310,18 @@ struct session_hooks {
     void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
     void (*on_close)(struct session *s);   /* session_free: free what the feature holds */
 };
+/* A ROUTE_* outcome answered here, not by a backend (next_outcome): the
+ * cycle runs `before`, takes the command from the stream (answer_here),
+ * counts it when `counted`, then runs `answer`. hc->idx is the outcome. */
+struct hook_answer {
+    /* before the command is taken: true when the session waits first */
+    bool (*before)(struct session *s, const struct hook_cmd *hc, bool primary_write);
+    /* the answer: true when it runs on (its steps answer later) */
+    bool (*answer)(struct session *s, const struct hook_cmd *hc, const char *why);
+    bool counted; /* one of the workers' `commands` */
+};
+/* Outcome `route`'s row of session_hooks.c: NULL for a backend. */
+const struct hook_answer *session_hooks_answer(uint32_t route);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);
 bool session_hooks_ready(struct session *s);
