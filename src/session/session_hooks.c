@@ -399,6 +399,20 @@ const struct hook_answer *session_hooks_answer(uint32_t route)
             hooks[i_].point(__VA_ARGS__);                                                          \
     } while (0)
 
+/* A question point: true when one row says so (HOOKS_ANY), or when every
+ * row does (HOOKS_ALL); the rows after the one that decides do not run. */
+#define HOOKS_ANY(point, ...)                                                                      \
+    HOOKS_EACH(i_)                                                                                 \
+    if (hooks[i_].point != NULL && hooks[i_].point(__VA_ARGS__))                                   \
+        return true;                                                                               \
+    return false
+
+#define HOOKS_ALL(point, ...)                                                                      \
+    HOOKS_EACH(i_)                                                                                 \
+    if (hooks[i_].point != NULL && !hooks[i_].point(__VA_ARGS__))                                  \
+        return false;                                                                              \
+    return true
+
 /* A filter point: the first verdict that is not HOOK_PASS is the point's. */
 #define HOOKS_FILTER(point, ...)                                                                   \
     HOOKS_EACH(i_)                                                                                 \
@@ -421,10 +435,7 @@ void session_hooks_after_backend(struct session *s)
 
 bool session_hooks_ready(struct session *s)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].ready != NULL && !hooks[i].ready(s))
-        return false;
-    return true;
+    HOOKS_ALL(ready, s);
 }
 
 const char *session_hooks_refuse(struct session *s)
@@ -440,27 +451,18 @@ const char *session_hooks_refuse(struct session *s)
 
 bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc, uint32_t *to)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].elsewhere != NULL && hooks[i].elsewhere(s, hc, to))
-        return true;
-    return false;
+    HOOKS_ANY(elsewhere, s, hc, to);
 }
 
 bool session_hooks_rewrites(const struct session *s)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].rewrites != NULL && hooks[i].rewrites(s))
-        return true;
-    return false;
+    HOOKS_ANY(rewrites, s);
 }
 
 bool session_hooks_rewrite(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
                            size_t orig_len)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].rewrite != NULL && !hooks[i].rewrite(s, pkt, n, orig, orig_len))
-        return false;
-    return true;
+    HOOKS_ALL(rewrite, s, pkt, n, orig, orig_len);
 }
 
 void session_hooks_send(struct session *s, const struct hook_cmd *hc)
@@ -480,18 +482,12 @@ void session_hooks_begin(struct session *s)
 
 bool session_hooks_attached(const struct session *s)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].attached != NULL && hooks[i].attached(s))
-        return true;
-    return false;
+    HOOKS_ANY(attached, s);
 }
 
 bool session_hooks_wants_whole(const struct session *s)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].wants_whole != NULL && hooks[i].wants_whole(s))
-        return true;
-    return false;
+    HOOKS_ANY(wants_whole, s);
 }
 
 void session_hooks_packet(struct session *s, const struct hook_packet *pk)
