@@ -456,6 +456,8 @@ static hy_status_t app_reload_config(struct status *st, const char *by)
         config_put(fresh);
         rc = HY_ERROR;
     }
+    if (rc == HY_OK) /* a backend added or moved: no reads until checked */
+        backend_rt_mark_unchecked(fresh, app.cfg);
     /* Listeners the running config does not have: open their sockets now,
      * so a port that cannot be bound fails the reload. */
     struct new_socket *ns = NULL;
@@ -780,6 +782,7 @@ static hy_status_t config_first_load(const struct options *o)
         config_report_free(&rep);
         return HY_ERROR;
     }
+    backend_rt_mark_unchecked(app.cfg, NULL);
     log_set_level(app.cfg->log_level);
     if (log_open(app.cfg->log_file, app.cfg->log_syslog, err, sizeof(err)) != HY_OK) {
         fprintf(stderr, "halyard: %s\n", err);

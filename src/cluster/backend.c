@@ -204,6 +204,23 @@ hy_status_t backend_rt_attach(struct config *cfg)
     return global_pos_attach(cfg);
 }
 
+void backend_rt_mark_unchecked(const struct config *fresh, const struct config *running)
+{
+    for (size_t i = 0; i < fresh->n_backends; i++) {
+        const struct config_backend *b = &fresh->backends[i];
+        if (b->rt == NULL || fresh->groups[b->group].monitor_user[0] == '\0')
+            continue;
+        bool known = false;
+        for (size_t j = 0; running != NULL && j < running->n_backends && !known; j++) {
+            const struct config_backend *o = &running->backends[j];
+            known = o->rt == b->rt && o->port == b->port && strcmp(o->address, b->address) == 0 &&
+                    running->groups[o->group].monitor_user[0] != '\0';
+        }
+        if (!known)
+            atomic_store(&b->rt->unchecked, true);
+    }
+}
+
 void backend_rt_free_all(void)
 {
     pthread_mutex_lock(&registry_lock);

@@ -587,6 +587,10 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
         }
     }
     mb->passive_counted = false;
+    /* Its state is known now: reads may come (after the roles and health
+     * this check decided, so none comes before a LAGGING it found). */
+    if (ok)
+        atomic_store(&mb->rt->unchecked, false);
 
     /* A failing backend is checked again soon, until it is DOWN; so is a
      * dual-master server still replicating from a peer that is gone. */

@@ -297,7 +297,7 @@ static void refill(struct pool *p, struct pool_bucket *b, double now)
     const struct config *cfg = b->cfg;
     const struct config_backend *be = &cfg->backends[b->idx];
     if (!b->has_creds || b->retired || cfg->pool_min_idle == 0 ||
-        (be->rt != NULL && !backend_usable(be->rt)) ||
+        (be->rt != NULL && (!backend_usable(be->rt) || atomic_load(&be->rt->unchecked))) ||
         (b->open_failed_at > 0 && now - b->open_failed_at < 5.0))
         return;
     while (b->n_idle + b->n_opening < (uint32_t)cfg->pool_min_idle) {

@@ -210,6 +210,9 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
         b->usable_in_trx = b->state == BACKEND_ONLINE || b->state == BACKEND_DRAINING;
         b->fenced = atomic_load(&rt->fenced);
         b->reads_too = atomic_load(&rt->reads_too);
+        if (atomic_load_explicit(&rt->unchecked, memory_order_relaxed) &&
+            b->role != ROLE_PRIMARY) /* no check has passed: its state is unknown */
+            b->usable = b->usable_in_trx = false;
         if (backend_reads_refused(rt)) {
             /* a read was refused by its wsrep state (backend_refuse_reads):
              * the writer keeps its writes, any other node is out */

@@ -396,6 +396,8 @@ def test_statements_follow_a_reload(start_halyard, cluster, db, ids):
     before = {n: prepares(n) for n in (1, 2)}
     settings["backends"] = list(reversed(base(cluster, h.port)["backends"]))
     reload_ok(h, settings)
+    # node2, added, takes reads once the monitor's first check of it passed
+    wait_until(lambda: sid() == cluster.server_id(2), what="a read on node2")
     assert {sid() for _ in range(6)} == replicas
     assert prepares(1) == before[1]  # still the id it had
     assert prepares(2) == before[2] + 1  # prepared once, on first use

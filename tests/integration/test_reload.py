@@ -121,7 +121,8 @@ def test_existing_session_takes_new_rules_and_backends(start_halyard, cluster):
     # node1 out, node2 in: the same session reads from node2, with its state.
     settings["backends"] = [b for b in base(cluster, h.port)["backends"] if b["name"] != cluster.nodes[1]["name"]]
     reload_ok(h, settings)
-    assert server_id(c, "replica") == ids[2]
+    # node2 takes reads once the monitor's first check of it has passed
+    wait_until(lambda: server_id(c, "replica") == ids[2], what="a read on node2")
     with c.cursor() as cur:
         cur.execute("SELECT /* halyard: replica */ @marker")
         assert cur.fetchone()[0] == 7
@@ -265,3 +266,58 @@ def test_reload_resizes_auth_block_table_and_firewall_learn_max(start_halyard, c
     assert firewall() == (24, dropped + 5)
     rows = addresses()
     assert 0 < len(rows) <= 16 and all(r["address"] != "127.0.0.10" for r in rows), rows  # the latest kept
+
+
+SLOWMON_PRIVS = ("BINLOG MONITOR, SLAVE MONITOR, PROCESS, REPLICATION SLAVE ADMIN, "
+                 "READ_ONLY ADMIN, RELOAD, REPLICATION MASTER ADMIN, TRIGGER")
+
+
+def test_a_backend_added_by_reload_takes_no_read_before_its_first_check(start_halyard, cluster):
+    """A replica a reload adds gets no read until the monitor's first check
+    of it ended and found it fit. node2's replication is stopped (with
+    max_replication_lag, a replica the docs say takes no reads) and the
+    monitor's login there takes 3 s (init_connect); the reload swaps node1
+    for node2. Before, the reads right after the reload ran on node2 and
+    missed the row it had not replicated; now they run on the primary, as
+    they do once the check finds node2's replication broken."""
+    cluster.sql(0, "CREATE USER IF NOT EXISTS 'slowmon'@'%' IDENTIFIED BY 'slowmon'")
+    cluster.sql(0, f"GRANT {SLOWMON_PRIVS} ON *.* TO 'slowmon'@'%'")
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS test")
+    cluster.sql(0, "CREATE OR REPLACE TABLE test.added (id INT PRIMARY KEY)")
+    cluster.sql(0, "INSERT INTO test.added VALUES (1)")
+    cluster.sync()
+    monitor = {"user": "slowmon", "password": "slowmon", "timeout_ms": 6000}
+    two = default_halyard_settings(cluster, 0)["backends"][:2]
+    h = start_halyard(monitor=monitor, max_replication_lag=5, consistency="eventual",
+                      backends=two)
+    settings = base(cluster, h.port, nodes=(0, 1), monitor=monitor, max_replication_lag=5,
+                    consistency="eventual")
+    node2 = cluster.nodes[2]["name"]
+    try:
+        cluster.sql(2, "STOP SLAVE")
+        cluster.sql(2, "SET GLOBAL init_connect = "
+                       "'DO IF(CURRENT_USER() LIKE ''slowmon@%'', SLEEP(3), 0)'")
+        cluster.sql(0, "INSERT INTO test.added VALUES (2)")
+        assert cluster.value(2, "SELECT COUNT(*) FROM test.added") == 1
+        settings["backends"] = [b for b in base(cluster, h.port)["backends"]
+                                if b["name"] != cluster.nodes[1]["name"]]
+        reload_ok(h, settings)
+        c = h.connect()
+        seen = set()
+        with c.cursor() as cur:
+            for _ in range(6):
+                cur.execute("SELECT COUNT(*), @@server_id FROM test.added")
+                seen.add(cur.fetchone())
+        # the reads came before node2's first check ended
+        b = {x["name"]: x for x in admin_json(h, "show backends")["backends"]}
+        assert b[node2]["last_check"] in ("", None), b[node2]
+        assert seen == {(2, cluster.server_id(0))}, seen
+        wait_until(lambda: {x["name"]: x for x in admin_json(h, "show backends")["backends"]}
+                   [node2]["state"] == "LAGGING", timeout=15, what="node2 checked: LAGGING")
+        with c.cursor() as cur:
+            cur.execute("SELECT COUNT(*), @@server_id FROM test.added")
+            assert cur.fetchone() == (2, cluster.server_id(0))
+        c.close()
+    finally:
+        cluster.sql(2, "SET GLOBAL init_connect = ''")
+        cluster.sql(2, "START SLAVE")

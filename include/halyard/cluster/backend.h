@@ -158,6 +158,10 @@ struct backend_rt {
      * seconds, from the checks; 0 = not read yet */
     _Atomic int64_t wait_timeout_s, interactive_timeout_s;
     _Atomic bool check_now; /* a worker reported a failure: check it at once */
+    _Atomic bool unchecked; /* checked by the monitor, and no check of it has passed since it
+                             * came into the config (at start, or added or moved by a
+                             * reload): its state is unknown, it takes no reads and no
+                             * pooled logins (backend_rt_mark_unchecked) */
     _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
     _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
     _Atomic int64_t reads_refused_us; /* cluster = galera: a worker's read was refused by the
@@ -207,6 +211,10 @@ struct backend_rt *backend_rt_find(const char *name);
 hy_status_t backend_rt_attach(struct config *cfg) HY_MUSTCHECK;
 /* At exit, after every thread that may use an entry has stopped. */
 void backend_rt_free_all(void);
+/* Mark `unchecked` every backend of `fresh` that the monitor checks and
+ * that `running` (NULL at start) does not have at the same address: until
+ * a check of it passes (monitor.c clears it), its state is not known. */
+void backend_rt_mark_unchecked(const struct config *fresh, const struct config *running);
 
 /* Bumped on every change of a backend's state or role. Workers compare it
  * with the value they saw last to know cheaply whether to look again (e.g.
