@@ -1249,13 +1249,27 @@ static const char *gtid_fetch_sql(const struct session *s)
 }
 
 /* Wait for position `gtid` on s->conns.cur's backend, at most causal_timeout_ms:
- * the answer is 0 when applied, -1 on timeout (Galera: 1, or an error). */
+ * the answer is 0 when applied, -1 on timeout (Galera: 1, or an error).
+ *
+ * Galera: WSREP_SYNC_WAIT_UPTO_GTID answers 1 at once, applied or not,
+ * for a GTID whose domain and server id are not the node's own. They
+ * differ between nodes: a node that bootstrapped the cluster after a full
+ * restart names its own server id (0-3-N) where the others go on with the
+ * first one's (0-1-N). So the wait runs only where the node's
+ * WSREP_LAST_SEEN_GTID() has the same domain-server as `gtid`; elsewhere
+ * the answer is 0 and the read goes to the writer. */
 static void gtid_wait(struct session *s, enum internal_op op, const char *gtid)
 {
-    char sql[224];
-    if (s->cfg->cluster == CLUSTER_GALERA) /* whole seconds, at least 1 */
-        snprintf(sql, sizeof(sql), "SELECT WSREP_SYNC_WAIT_UPTO_GTID('%s', %d)", gtid,
+    char sql[448];
+    const char *dash = strrchr(gtid, '-');
+    if (s->cfg->cluster == CLUSTER_GALERA && dash != NULL) /* whole seconds, at least 1 */
+        snprintf(sql, sizeof(sql),
+                 "SELECT IF(SUBSTRING_INDEX(WSREP_LAST_SEEN_GTID(), '-', 2) = '%.*s', "
+                 "WSREP_SYNC_WAIT_UPTO_GTID('%s', %d), 0)",
+                 (int)(dash - gtid), gtid, gtid,
                  HY_MAX(1, (s->cfg->causal_timeout_ms + 999) / 1000));
+    else if (s->cfg->cluster == CLUSTER_GALERA) /* not a GTID: read on the writer */
+        snprintf(sql, sizeof(sql), "SELECT 0");
     else
         snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT('%s', %.3f)", gtid,
                  s->cfg->causal_timeout_ms / 1e3);

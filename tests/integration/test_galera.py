@@ -431,6 +431,61 @@ def test_causal_reads_see_the_session_s_write(start_galera_halyard, galera):
                what="node1 applies the updates")
 
 
+def _restart_bootstrapping_from(galera, first):
+    """Stop every node, `first` last, and start the cluster again: it
+    bootstraps from `first` (safe_to_bootstrap), the others join it."""
+    for i in [i for i in range(3) if i != first] + [first]:
+        galera.stop_node(i)
+    galera.heal()
+
+
+def _gtid_server(galera, i):
+    """The domain-server part of node i's WSREP_LAST_SEEN_GTID()."""
+    return galera.sql(i, "SELECT CAST(WSREP_LAST_SEEN_GTID() AS CHAR)")[0][0].rsplit("-", 1)[0]
+
+
+def test_a_causal_read_on_a_node_with_another_gtid_server_id(start_galera_halyard, galera):
+    """After the cluster restarted bootstrapping from node2, node2's
+    WSREP_LAST_SEEN_GTID() names another server id (0-3-N) than node0's
+    and node1's (0-1-N), and WSREP_SYNC_WAIT_UPTO_GTID on node2 answers 1
+    at once for a GTID of another server id, applied or not. A causal read
+    after the session's write on node0 then read the old row on node2
+    (its applier held by a READ lock). Now a node whose GTIDs name another
+    domain-server than the writer's is not waited on: the read goes to the
+    writer."""
+    galera.sql(0, "CREATE TABLE IF NOT EXISTS test.causal_sid (id INT PRIMARY KEY, v INT)")
+    galera.sql(0, "REPLACE INTO test.causal_sid VALUES (1, 0)")
+    _restart_bootstrapping_from(galera, 2)
+    try:
+        galera.sql(0, "UPDATE test.causal_sid SET v = 0 WHERE id = 1")
+        assert _gtid_server(galera, 2) != _gtid_server(galera, 0), \
+            [_gtid_server(galera, i) for i in range(3)]
+        backends = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+                     "role": "primary" if n["index"] == 0 else "replica"}
+                    for n in galera.nodes if n["index"] != 1]
+        h = start(start_galera_halyard, consistency="causal", causal_timeout_ms=1000,
+                  backends=backends)
+        c = h.connect(database="test")
+        wait_until(lambda: galera.sql(2, "SELECT v FROM test.causal_sid WHERE id = 1") == [(0,)],
+                   what="node2 has the row")
+        lk = galera.root_connect(2)
+        try:
+            with lk.cursor() as cur:
+                cur.execute("LOCK TABLE test.causal_sid READ")
+            with c.cursor() as cur:
+                for n in range(1, 3):
+                    cur.execute("UPDATE causal_sid SET v = %s WHERE id = 1", (n,))
+                    cur.execute("SELECT v, @@port FROM causal_sid WHERE id = 1")
+                    assert cur.fetchone() == (n, galera.port(0))
+            # node2 really lags: directly, it still has the old row
+            assert galera.sql(2, "SELECT v FROM test.causal_sid WHERE id = 1") == [(0,)]
+        finally:
+            lk.close()
+        c.close()
+    finally:
+        _restart_bootstrapping_from(galera, 0)
+
+
 def _write_then_move_the_writer(h, galera, c):
     """node1's applier held (a READ lock on the table), the session writes
     v = 1 on node0, then node0 is drained: node1, which has not applied the
