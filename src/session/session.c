@@ -1997,6 +1997,8 @@ void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 600];
     va_list ap;
+    if (why == SERR_TRX_LOST) /* what of it stays (session_track_lost) */
+        why = session_track_lost_err((enum trx_nontrx)s->route.trx_lost_keeps);
     va_start(ap, why);
     size_t len = session_err_vencode(pkt, sizeof(pkt), seq, why, ap);
     va_end(ap);
@@ -2097,6 +2099,9 @@ void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t
 void session_trx_lost(struct session *s, const char *name)
 {
     free(s->route.trx_lost);
+    struct bconn *bc = s->route.primary < s->conns.n_bc ? s->conns.bc[s->route.primary] : NULL;
+    s->route.trx_lost_keeps = (uint8_t)session_track_lost(
+        s, bc, bc != NULL && bc == s->conns.cur && s->state == SS_COMMAND);
     if ((s->route.trx_lost = strdup(name)) == NULL)
         session_mark_closing(s, END_NOMEM); /* the client must not miss it */
     else

@@ -50,6 +50,7 @@
 #include "session_shard.h"
 #include "session_state.h"
 #include "session_sysview.h"
+#include "session_track.h"
 #include "session_xa.h"
 
 /* ---- backend events ---------------------------------------------------- */
@@ -414,7 +415,10 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
     if (in_flight && !s->io.resp_done && !s->io.req_open && s->io.rdown.left == 0 &&
         !s->io.rdown.cont && (s->io.down.b == NULL || stream_empty(&s->io.down))) {
         /* At a packet boundary the client can still be told why; the ERR
-         * takes the sequence id after the last packet it was sent. */
+         * takes the sequence id after the last packet it was sent. What
+         * of the transaction stays is known before query_end ends it. */
+        if (trx)
+            s->route.trx_lost_keeps = (uint8_t)session_track_lost(s, bc, true);
         query_end(s, true);
         if (trx && s->query.cmd_may_commit)
             session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_WRITE_UNKNOWN, be->name,
@@ -425,9 +429,10 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
                         "the connection broke before its answer, and its table is not known to "
                         "be transactional (a write to a MyISAM, Aria or MEMORY table stays, "
                         "rollback or not); the rest of the transaction was rolled back");
+        else if (trx) /* what of it stays: session_err reads trx_lost_keeps */
+            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_TRX_LOST, be->name);
         else
-            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_BACKEND_LOST, be->name,
-                        trx ? "the transaction; it was rolled back" : "query");
+            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_BACKEND_LOST, be->name, "query");
         if (keep) {
             bconn_close(bc);
             s->io.resp_done = true;

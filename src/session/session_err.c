@@ -68,6 +68,14 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_TRX_LOST] = {ER_CONNECTION_KILLED, "70100",
                        "Lost connection to backend '%s' during the "
                        "transaction; it was rolled back"},
+    [SERR_TRX_LOST_NONTRX] = {ER_CONNECTION_KILLED, "70100",
+                              "Lost connection to backend '%s' during the transaction; it was "
+                              "rolled back, except its changes to non-transactional tables "
+                              "(MyISAM, Aria...), which stay"},
+    [SERR_TRX_LOST_MAYBE_NONTRX] = {ER_CONNECTION_KILLED, "70100",
+                                    "Lost connection to backend '%s' during the transaction; it "
+                                    "was rolled back, except any change it made to a "
+                                    "non-transactional table (MyISAM, Aria...), which stays"},
     [SERR_REPLAY_MISMATCH] = {ER_LOCK_DEADLOCK, "40001",
                               "Deadlock found when trying to get lock; try "
                               "restarting transaction (halyard: rolled back by a failover "

@@ -34,6 +34,7 @@
 #include "session_replay.h"
 #include "session_shard.h"
 #include "session_sysview.h"
+#include "session_track.h"
 #include "session_xa.h"
 
 /* A command answered without command_kill_answer: its KILL's hold on the
@@ -252,6 +253,7 @@ static const struct session_hooks hooks[] = {
      .on_packet = replay_packet,
      .on_settled = session_replay_done, /* the statement's answer kept in the record */
      .on_close = session_replay_free},
+    {.name = "nontrx", .on_done = session_track_err}, /* what a lost transaction leaves */
     {.name = "limits",
      .on_done = session_limit_done, /* its place given back, charged */
      .on_abandon = session_limit_done,

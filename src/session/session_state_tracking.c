@@ -185,18 +185,53 @@ void session_track_readback(struct session *s, const struct readback *rb)
     }
 }
 
-/* Whether the block of an OK reports a write to a non-transactional table
- * in the open transaction: the fourth character of its state, 'w'. */
-static bool trx_wrote_nontrx(const uint8_t *block, size_t len)
+/* What the block of an OK reports of the open transaction's writes to
+ * non-transactional tables: the fourth character of its state, 'w'.
+ * TRX_NONTRX_UNKNOWN when it has no transaction state. */
+static enum trx_nontrx trx_state_nontrx(const uint8_t *block, size_t len)
 {
     struct mysql_track_it it;
     struct mysql_track t;
+    enum trx_nontrx said = TRX_NONTRX_UNKNOWN;
     mysql_track_init(&it, block, len);
     while (mysql_track_next(&it, &t) == HY_OK) {
-        if (t.type == MYSQL_TRACK_TRX_STATE && t.a_len == 8 && t.a[3] == 'w')
-            return true;
+        if (t.type == MYSQL_TRACK_TRX_STATE && t.a_len == 8)
+            said = t.a[3] == 'w' ? TRX_NONTRX_WROTE : TRX_NONTRX_NONE;
     }
-    return false;
+    return said;
+}
+
+void session_track_err(struct session *s)
+{
+    if (s->io.resp.err_code != 0 && s->query.internal == INT_NONE && s->conns.cur != NULL &&
+        s->conns.cur->idx == s->route.primary && s->route.trx_nontrx == TRX_NONTRX_NONE)
+        s->route.trx_nontrx = TRX_NONTRX_UNKNOWN;
+}
+
+enum trx_nontrx session_track_lost(const struct session *s, const struct bconn *bc, bool in_flight)
+{
+    /* Reports come only where the tracker is on, from the transaction's
+     * start (session_track_ready turns it on before any command). */
+    if (bc == NULL || !(bc->login.caps & CLIENT_SESSION_TRACK) || s->route.pinned ||
+        !(bc->trx_track_on || trx_client_wants(s)))
+        return TRX_NONTRX_UNKNOWN;
+    enum trx_nontrx said = (enum trx_nontrx)s->route.trx_nontrx;
+    if (in_flight && s->query.cmd_writes && said == TRX_NONTRX_NONE)
+        return TRX_NONTRX_UNKNOWN; /* the statement lost may have written one */
+    return said;
+}
+
+enum session_err session_track_lost_err(enum trx_nontrx keeps)
+{
+    switch (keeps) {
+    case TRX_NONTRX_NONE:
+        return SERR_TRX_LOST;
+    case TRX_NONTRX_WROTE:
+        return SERR_TRX_LOST_NONTRX;
+    case TRX_NONTRX_UNKNOWN:
+        break;
+    }
+    return SERR_TRX_LOST_MAYBE_NONTRX;
 }
 
 /* What of the block of an OK the client does not get (its types, as bits
@@ -247,8 +282,12 @@ int64_t session_track_ok(struct session *s, uint32_t len)
                           "are the primary's from now on");
         s->route.uvars_opaque = true;
     }
-    if (bc->idx == s->route.primary && ok.session_state != NULL &&
-        trx_wrote_nontrx(ok.session_state, ok.session_state_len)) {
+    enum trx_nontrx said = bc->idx == s->route.primary && ok.session_state != NULL
+                               ? trx_state_nontrx(ok.session_state, ok.session_state_len)
+                               : TRX_NONTRX_UNKNOWN;
+    if (said != TRX_NONTRX_UNKNOWN)
+        s->route.trx_nontrx = (uint8_t)said;
+    if (said == TRX_NONTRX_WROTE) {
         slog_debug(s, "the transaction wrote a non-transactional table: not replayable");
         session_replay_refuse(s, "a write to a non-transactional table");
         session_inflight_nontrx(s);

@@ -25,6 +25,23 @@ static inline int64_t session_track_peek(struct session *s, uint32_t len)
     uint8_t first = st->b->data[st->scan + MYSQL_HEADER_SIZE];
     return first == MYSQL_OK || first == MYSQL_EOF ? session_track_ok(s, len) : (int64_t)len;
 }
+/* The open transaction's writes to non-transactional tables (MyISAM,
+ * Aria...), which a rollback leaves, as the server's transaction-state
+ * tracker reports them (session_track_transaction_info, its 'w'). */
+enum trx_nontrx {
+    TRX_NONTRX_UNKNOWN = 0, /* no report, or a statement ended in an error since */
+    TRX_NONTRX_NONE,        /* the last report: none */
+    TRX_NONTRX_WROTE,       /* the last report: some */
+};
+/* A command on the primary ended in an ERR: a write that failed half way
+ * may have changed such a table, reported only with the next OK. */
+void session_track_err(struct session *s);
+/* What is known of the writes to such tables of the transaction on `bc`
+ * (NULL: not known), lost with it; `in_flight`: a statement of it that may
+ * write was in flight. */
+enum trx_nontrx session_track_lost(const struct session *s, const struct bconn *bc, bool in_flight);
+/* The ERR for a transaction lost with its backend, by what of it stays. */
+enum session_err session_track_lost_err(enum trx_nontrx keeps);
 /* Whether `bc` tracks state changes as halyard needs before it runs the
  * command in flight: session_track_state_change = ON on the primary, for
  * a write. */

@@ -145,3 +145,87 @@ def test_without_health_checks_nothing_is_replayed_on_the_same_primary(cluster, 
     assert cluster.sql(0, ROWS) == [(1, 10)], got
     assert got == [1927, "ok"], got
     assert took < 10, f"{took:.1f} s"
+
+
+LOST = "Lost connection to backend 'node0' during the transaction; it was rolled back"
+LOST_NONTRX = LOST + (", except its changes to non-transactional tables (MyISAM, Aria...), "
+                      "which stay")
+LOST_MAYBE = LOST + (", except any change it made to a non-transactional table (MyISAM, "
+                     "Aria...), which stays")
+
+
+@pytest.mark.parametrize("tracked,myisam,want", [
+    (False, True, LOST_MAYBE), (False, False, LOST_MAYBE),
+    (True, True, LOST_NONTRX), (True, False, LOST)])
+def test_the_error_for_a_lost_transaction_says_what_stays(cluster, start_halyard, tmp_path,
+                                                         tracked, myisam, want):
+    """Without transaction_replay, the statement after a transaction lost
+    with its connection gets 1927 saying it was rolled back. A write to a
+    MyISAM table in it stays (the server wrote it at once). halyard knows
+    whether the transaction wrote such a table when its connection reports
+    the transaction's state (session_track_transaction_info, on with
+    resolve_in_flight_writes): then it says it; otherwise it says any such
+    change stays. Before, "it was rolled back" in every case, with the
+    MyISAM row there."""
+    fresh(cluster)
+    cluster.sql(0, "CREATE OR REPLACE TABLE rb.m (id INT PRIMARY KEY) ENGINE = MyISAM")
+    conf = dict(admin_socket=str(tmp_path / "admin.sock"))
+    if tracked:
+        conf["resolve_in_flight_writes"] = True
+    h = start(start_halyard, tmp_path, **conf)
+    c = pymysql.connect(**h.conn_params(autocommit=True))
+    cur = c.cursor()
+    cur.execute("BEGIN")
+    cur.execute("INSERT INTO rb.t VALUES (5, 50)")
+    if myisam:
+        cur.execute("INSERT INTO rb.m VALUES (7)")
+    cur.execute("INSERT INTO rb.t VALUES (6, 60)")
+    cluster.sql(0, f"KILL {trx_thread(cluster)}")
+    with pytest.raises(pymysql.MySQLError) as e:
+        cur.execute("COMMIT")
+    assert e.value.args == (1927, want), e.value.args
+    assert cluster.sql(0, ROWS) == [(1, 10)]
+    assert cluster.sql(0, "SELECT id FROM rb.m") == ([(7,)] if myisam else [])
+    c.close()
+
+
+@pytest.mark.parametrize("tracked,myisam,want", [
+    (False, True, LOST_MAYBE), (True, True, LOST_NONTRX), (True, False, LOST)])
+def test_the_error_for_a_transaction_lost_in_flight_says_what_stays(cluster, start_halyard,
+                                                                   tmp_path, tracked, myisam,
+                                                                   want):
+    """The same for the statement in flight when the primary's process
+    dies (a read of the transaction, SLEEP(10)): before, "it was rolled
+    back" in every case."""
+    fresh(cluster)
+    cluster.sql(0, "CREATE OR REPLACE TABLE rb.m (id INT PRIMARY KEY) ENGINE = MyISAM")
+    conf = dict(admin_socket=str(tmp_path / "admin.sock"))
+    if tracked:
+        conf["resolve_in_flight_writes"] = True
+    h = start(start_halyard, tmp_path, **conf)
+    c = pymysql.connect(**h.conn_params(autocommit=True, read_timeout=30))
+    cur = c.cursor()
+    cur.execute("BEGIN")
+    cur.execute("INSERT INTO rb.t VALUES (5, 50)")
+    if myisam:
+        cur.execute("INSERT INTO rb.m VALUES (7)")
+    out = {}
+
+    def sleep():
+        try:
+            cur.execute("SELECT SLEEP(10)")
+            out["got"] = "ok"
+        except pymysql.MySQLError as e:
+            out["got"] = e.args
+    t = threading.Thread(target=sleep)
+    t.start()
+    wait_until(lambda: cluster.value(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+                                        " WHERE INFO = 'SELECT SLEEP(10)'") == 1,
+               10, what="the SLEEP running")
+    try:
+        cluster.kill(0)
+        t.join(30)
+        assert out["got"] == (1927, want), out
+    finally:
+        c.close()
+        cluster.start_node(0)

@@ -80,6 +80,14 @@ static void test_table(void **state)
     CHECK(1, 1927, "70100",
           "Lost connection to backend 'db2' during the transaction; it was rolled back",
           SERR_TRX_LOST, "db2");
+    CHECK(1, 1927, "70100",
+          "Lost connection to backend 'db2' during the transaction; it was rolled back, except "
+          "its changes to non-transactional tables (MyISAM, Aria...), which stay",
+          SERR_TRX_LOST_NONTRX, "db2");
+    CHECK(1, 1927, "70100",
+          "Lost connection to backend 'db2' during the transaction; it was rolled back, except "
+          "any change it made to a non-transactional table (MyISAM, Aria...), which stays",
+          SERR_TRX_LOST_MAYBE_NONTRX, "db2");
     CHECK(3, 1927, "70100", "Connection was killed", SERR_KILLED);
     CHECK(4, 1927, "70100", "Backend 'db2' broke the protocol answering COM_QUERY",
           SERR_ANSWER_ABANDONED, "Backend 'db2' broke the protocol answering COM_QUERY");

@@ -44,8 +44,10 @@ enum session_err {
     SERR_NO_REPLICA,            /* replica_fallback = error and no replica */
     SERR_NO_PRIMARY_IN_TIME,    /* (ms, ": " or "", why) failover_write_wait_ms passed */
     SERR_CANT_CONNECT,          /* (name, address, port, why) a backend cannot be opened */
-    SERR_BACKEND_LOST,          /* (name, "query"/"the transaction; ...") lost mid-statement */
+    SERR_BACKEND_LOST,          /* (name, "query") lost mid-statement */
     SERR_TRX_LOST,              /* (name) the transaction died with its backend earlier */
+    SERR_TRX_LOST_NONTRX,       /* (name) ... and its writes to non-transactional tables stay */
+    SERR_TRX_LOST_MAYBE_NONTRX, /* (name) ... and any write to one stays: not known whether */
     SERR_REPLAY_MISMATCH,       /* (name, why) a replayed transaction's answer differed */
     SERR_WRITE_UNKNOWN,         /* (name, why) a write in flight whose outcome is unknown */
     SERR_WRITE_UNCOUNTED,       /* (name, new, why) committed, its affected rows not known */

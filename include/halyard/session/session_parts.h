@@ -293,7 +293,10 @@ struct sess_route {
     bool fell_back;     /* the command in flight left a failed replica once already */
     uint8_t *retry_pkt; /* header + payload of that command */
     uint32_t retry_len, retry_cap;
-    char *trx_lost; /* a transaction died with this backend: the next statement says so; heap */
+    char *trx_lost;     /* a transaction died with this backend: the next statement says so; heap */
+    uint8_t trx_nontrx; /* enum trx_nontrx: what the primary's transaction-state tracker last
+                         * said of the open transaction's writes to non-transactional tables */
+    uint8_t trx_lost_keeps; /* enum trx_nontrx of the transaction trx_lost names, at its loss */
     /* A write waiting for a usable primary (session.c, "waiting for a primary"). */
     ev_timer primary_wait;
     double primary_wait_until; /* ev_now() past which it fails; 0 = not waiting yet */
