@@ -73,6 +73,7 @@
 #include "halyard/cluster/proof.h"
 #include "halyard/core/stats.h"
 #include "halyard/core/log.h"
+#include "halyard/protocol/mysql_errors.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/protocol/sqlclient.h"
 #include "halyard/sql/cache_sql.h"
@@ -93,6 +94,7 @@
 #define INFLIGHT_FILES     64                    /* files of SHOW BINARY LOGS looked at */
 #define INFLIGHT_PKT_KEEP  16384 /* bytes of marked-statement buffer a session keeps */
 #define INFLIGHT_VIEW_POLL 0.05  /* seconds between looks at a Galera node's view */
+#define INFLIGHT_NOT_READY 0.1   /* seconds before asking a node that answered 1047 again */
 
 enum inflight_kind {
     IF_NONE,
@@ -166,7 +168,9 @@ struct sess_inflight {
     struct sqlclient *dc; /* the binlog dump reading them */
     bool dc_set;          /* its SET (the replica's variables) went through */
     struct inflight_rows rows;
-    char why[400]; /* why the outcome is unknown */
+    char why[400];  /* why the outcome is unknown */
+    char *asked;    /* the step's query, asked again after a 1047 (not_ready_again); heap */
+    bool ask_again; /* f->wait's next expiry asks it again */
     ev_timer wait;
 };
 
@@ -224,6 +228,7 @@ void session_inflight_free(struct session *s)
     sqlclient_destroy(f->dc);
     inflight_rows_free(&f->rows);
     files_free(f);
+    free(f->asked);
     free(f->pkt);
     free(f);
     s->feat.inflight = NULL;
@@ -563,6 +568,9 @@ static void inflight_end(struct session *s)
     f->dc = NULL;
     inflight_rows_free(&f->rows);
     files_free(f);
+    free(f->asked);
+    f->asked = NULL;
+    f->ask_again = false;
     f->step = IS_IDLE;
     f->inflight = IF_NONE;
     f->trx_marked = f->trx_unmarked = false;
@@ -695,12 +703,40 @@ static int inflight_budget_ms(const struct session *s, int floor_ms)
     return left > floor_ms ? (int)left + 1 : floor_ms; /* + 1: never short of the deadline */
 }
 
-/* Query the new primary as monitor.user, within the step's budget. */
+/* Query the new primary as monitor.user, within the step's budget; the
+ * query is kept to be asked again (not_ready_again). */
 static hy_status_t lookup_ask(struct session *s, const char *sql)
 {
     struct sess_inflight *f = s->feat.inflight;
+    if (sql != f->asked) {
+        free(f->asked);
+        if ((f->asked = strdup(sql)) == NULL)
+            return HY_NOMEM;
+    }
     sqlclient_set_timeout(f->sc, inflight_budget_ms(s, s->cfg->monitor.timeout_ms));
-    return sqlclient_query(f->sc, sql, lookup_cb, s);
+    return sqlclient_query(f->sc, f->asked, lookup_cb, s);
+}
+
+/* The new writer answered the step's query with 1047 (WSREP has not yet
+ * prepared node for application use): a Galera node that is settling
+ * after the old writer's loss (a view change, a short desync), which will
+ * answer within moments. The query is asked again INFLIGHT_NOT_READY
+ * later, within what is left of replay_timeout_ms; after that the outcome
+ * is unknown. Before, the first 1047 gave 1180 at once. True when it
+ * will be asked again. */
+static bool not_ready_again(struct session *s, const struct sqlresult *res)
+{
+    struct sess_inflight *f = s->feat.inflight;
+    if (res->ok || res->err_code != ER_WSREP_NOT_READY || f->asked == NULL ||
+        ev_now(s->w->loop) + INFLIGHT_NOT_READY >= f->deadline)
+        return false;
+    slog_info(s, "%s answered error %u to the search for the write in flight: asking again",
+              f->new_name, res->err_code);
+    f->ask_again = true;
+    ev_timer_stop(s->w->loop, &f->wait);
+    ev_timer_set(&f->wait, INFLIGHT_NOT_READY, 0.);
+    ev_timer_start(s->w->loop, &f->wait);
+    return true;
 }
 
 static void lookup_query(struct session *s, const char *fmt, const char *file)
@@ -1213,6 +1249,8 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
     (void)c;
     struct session *s = arg;
     struct sess_inflight *f = s->feat.inflight;
+    if (not_ready_again(s, res))
+        return;
     if (f->step == IS_AUTOINC) {
         autoinc_read(s, res);
         return;
@@ -1375,6 +1413,15 @@ static void inflight_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct sess_inflight *f = container_of(w, struct sess_inflight, wait);
     struct session *s = f->s;
+    if (f->ask_again) {
+        f->ask_again = false;
+        ev_timer_stop(loop, w);
+        if (s->state == SS_WAIT_BACKEND && lookup_ask(s, f->asked) != HY_OK) {
+            snprintf(f->why, sizeof(f->why), "could not query %s", f->new_name);
+            inflight_unknown(s);
+        }
+        return;
+    }
     if (f->step == IS_VIEW && s->state == SS_WAIT_BACKEND) {
         ev_timer_stop(loop, w);
         view_query(s);

@@ -22,6 +22,7 @@ import threading
 import time
 
 import pymysql
+import pytest
 
 from tcprelay import TcpRelay
 from test_failover import REPL_ENV, failover_settings, kill_now
@@ -212,6 +213,67 @@ def test_galera_new_writer_slow_to_read_its_log(start_galera_halyard, galera):
         assert relay.held >= 1, "node1's log was read without the relay"
         assert (st["inflight_rerun"], st["inflight_unknown"]) == (1, 0), st
         assert galera_counts(galera, 1) == {SLOW_ID: 1}
+    finally:
+        relay.close()
+
+
+class NotReadyRelay(TcpRelay):
+    """Turns the first `times` SHOW BINLOG EVENTS on their way to the
+    server into a SIGNAL of error 1047 (08S01, "WSREP has not yet prepared
+    node for application use"), which the server answers as a node not
+    ready does; the monitor never sends one, in-flight resolution does."""
+
+    SIGNAL = (b"SIGNAL SQLSTATE '08S01' SET MYSQL_ERRNO = 1047, "
+              b"MESSAGE_TEXT = 'WSREP has not yet prepared node for application use'")
+
+    def __init__(self, target_port, times):
+        self.left, self.turned = times, 0
+        super().__init__(target_port)
+
+    def up(self, data):
+        if self.left > 0 and len(data) > 5 and data[4] == 0x03 and \
+                data[5:].startswith(b"SHOW BINLOG EVENTS"):
+            self.left -= 1
+            self.turned += 1
+            payload = b"\x03" + self.SIGNAL
+            return len(payload).to_bytes(3, "little") + data[3:4] + payload
+        return data
+
+
+@pytest.mark.parametrize("times", [3, 10 ** 6])
+def test_galera_new_writer_not_ready_for_a_moment(start_galera_halyard, galera, times):
+    """node1, the new writer, answers the search's first reads of its
+    binary log with 1047, as a node settling after the old writer's loss
+    does for moments. Before, the first 1047 ended the search: the INSERT
+    in flight at node0's kill got 1180 ("reading the binary log of node1
+    failed: WSREP has not yet prepared node..."). Now the read is asked
+    again within replay_timeout_ms: found not committed, run once; a node
+    that never answers otherwise still gives 1180 once that has passed."""
+    load_table(galera)
+    relay = NotReadyRelay(galera.port(1), times)
+    on = dict(ON, replay_timeout_ms=20000 if times == 3 else 8000)
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, backends=[
+                         {"name": n["name"], "address": "127.0.0.1",
+                          "port": relay.port if n["index"] == 1 else n["port"],
+                          "role": "primary" if n["index"] == 0 else "replica"}
+                         for n in galera.nodes], **on)
+    try:
+        slow = []
+        t = slow_write_on_node0(h, galera, slow)
+        galera.kill(0)
+        t.join(60)
+        st = admin_json(default_socket(h), "show stats")
+        if times == 3:
+            assert slow == ["ok"], slow
+            assert relay.turned == 3, relay.turned
+            assert (st["inflight_rerun"], st["inflight_unknown"]) == (1, 0), st
+            assert galera_counts(galera, 1) == {SLOW_ID: 1}
+        else:
+            assert len(slow) == 1 and slow[0].startswith("(1180, ") and \
+                "WSREP has not yet prepared node" in slow[0], slow
+            assert relay.turned > 3, relay.turned
+            assert st["inflight_unknown"] == 1, st
     finally:
         relay.close()
 
