@@ -172,6 +172,26 @@ def test_galera_writer_killed_under_mixed_load(start_galera_halyard, galera):
     assert reason.endswith("sessions given an error 0"), reason
 
 
+def node0_killed_under_a_slow_write(h, galera):
+    """node0 killed with slow_write's INSERT in flight there: what the
+    INSERT got, and halyard's show stats once it got it."""
+    slow = []
+    t = slow_write_on_node0(h, galera, slow)
+    galera.kill(0)
+    t.join(60)
+    return slow, admin_json(default_socket(h), "show stats")
+
+
+def start_through_relay(start_galera_halyard, galera, relay, **on):
+    """halyard with `on`, node0 the writer, node1 reached through `relay`."""
+    return galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                        replication_password_env=REPL_ENV, backends=[
+                            {"name": n["name"], "address": "127.0.0.1",
+                             "port": relay.port if n["index"] == 1 else n["port"],
+                             "role": "primary" if n["index"] == 0 else "replica"}
+                            for n in galera.nodes], **on)
+
+
 class SlowLogRelay(TcpRelay):
     """Holds each SHOW BINLOG EVENTS on its way to the server for `delay_s`
     (the monitor never sends one; in-flight resolution does)."""
@@ -197,18 +217,9 @@ def test_galera_new_writer_slow_to_read_its_log(start_galera_halyard, galera):
     flight at node0's kill is found not committed and run once on node1."""
     load_table(galera)
     relay = SlowLogRelay(galera.port(1), 1.5)
-    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
-                     replication_password_env=REPL_ENV, backends=[
-                         {"name": n["name"], "address": "127.0.0.1",
-                          "port": relay.port if n["index"] == 1 else n["port"],
-                          "role": "primary" if n["index"] == 0 else "replica"}
-                         for n in galera.nodes], **ON)
+    h = start_through_relay(start_galera_halyard, galera, relay, **ON)
     try:
-        slow = []
-        t = slow_write_on_node0(h, galera, slow)
-        galera.kill(0)
-        t.join(60)
-        st = admin_json(default_socket(h), "show stats")
+        slow, st = node0_killed_under_a_slow_write(h, galera)
         assert slow == ["ok"], slow
         assert relay.held >= 1, "node1's log was read without the relay"
         assert (st["inflight_rerun"], st["inflight_unknown"]) == (1, 0), st
@@ -252,18 +263,9 @@ def test_galera_new_writer_not_ready_for_a_moment(start_galera_halyard, galera, 
     load_table(galera)
     relay = NotReadyRelay(galera.port(1), times)
     on = dict(ON, replay_timeout_ms=20000 if times == 3 else 8000)
-    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
-                     replication_password_env=REPL_ENV, backends=[
-                         {"name": n["name"], "address": "127.0.0.1",
-                          "port": relay.port if n["index"] == 1 else n["port"],
-                          "role": "primary" if n["index"] == 0 else "replica"}
-                         for n in galera.nodes], **on)
+    h = start_through_relay(start_galera_halyard, galera, relay, **on)
     try:
-        slow = []
-        t = slow_write_on_node0(h, galera, slow)
-        galera.kill(0)
-        t.join(60)
-        st = admin_json(default_socket(h), "show stats")
+        slow, st = node0_killed_under_a_slow_write(h, galera)
         if times == 3:
             assert slow == ["ok"], slow
             assert relay.turned == 3, relay.turned

@@ -154,6 +154,26 @@ LOST_MAYBE = LOST + (", except any change it made to a non-transactional table (
                      "Aria...), which stays")
 
 
+def open_transaction(cluster, start_halyard, tmp_path, tracked, myisam):
+    """halyard (`tracked`: with resolve_in_flight_writes, which turns the
+    transaction-state tracker on) and a session through it in a
+    transaction that wrote rb.t, and the MyISAM table rb.m when `myisam`:
+    the connection and its cursor."""
+    fresh(cluster)
+    cluster.sql(0, "CREATE OR REPLACE TABLE rb.m (id INT PRIMARY KEY) ENGINE = MyISAM")
+    conf = dict(admin_socket=str(tmp_path / "admin.sock"))
+    if tracked:
+        conf["resolve_in_flight_writes"] = True
+    h = start(start_halyard, tmp_path, **conf)
+    c = pymysql.connect(**h.conn_params(autocommit=True, read_timeout=30))
+    cur = c.cursor()
+    cur.execute("BEGIN")
+    cur.execute("INSERT INTO rb.t VALUES (5, 50)")
+    if myisam:
+        cur.execute("INSERT INTO rb.m VALUES (7)")
+    return c, cur
+
+
 @pytest.mark.parametrize("tracked,myisam,want", [
     (False, True, LOST_MAYBE), (False, False, LOST_MAYBE),
     (True, True, LOST_NONTRX), (True, False, LOST)])
@@ -167,18 +187,7 @@ def test_the_error_for_a_lost_transaction_says_what_stays(cluster, start_halyard
     resolve_in_flight_writes): then it says it; otherwise it says any such
     change stays. Before, "it was rolled back" in every case, with the
     MyISAM row there."""
-    fresh(cluster)
-    cluster.sql(0, "CREATE OR REPLACE TABLE rb.m (id INT PRIMARY KEY) ENGINE = MyISAM")
-    conf = dict(admin_socket=str(tmp_path / "admin.sock"))
-    if tracked:
-        conf["resolve_in_flight_writes"] = True
-    h = start(start_halyard, tmp_path, **conf)
-    c = pymysql.connect(**h.conn_params(autocommit=True))
-    cur = c.cursor()
-    cur.execute("BEGIN")
-    cur.execute("INSERT INTO rb.t VALUES (5, 50)")
-    if myisam:
-        cur.execute("INSERT INTO rb.m VALUES (7)")
+    c, cur = open_transaction(cluster, start_halyard, tmp_path, tracked, myisam)
     cur.execute("INSERT INTO rb.t VALUES (6, 60)")
     cluster.sql(0, f"KILL {trx_thread(cluster)}")
     with pytest.raises(pymysql.MySQLError) as e:
@@ -197,18 +206,7 @@ def test_the_error_for_a_transaction_lost_in_flight_says_what_stays(cluster, sta
     """The same for the statement in flight when the primary's process
     dies (a read of the transaction, SLEEP(10)): before, "it was rolled
     back" in every case."""
-    fresh(cluster)
-    cluster.sql(0, "CREATE OR REPLACE TABLE rb.m (id INT PRIMARY KEY) ENGINE = MyISAM")
-    conf = dict(admin_socket=str(tmp_path / "admin.sock"))
-    if tracked:
-        conf["resolve_in_flight_writes"] = True
-    h = start(start_halyard, tmp_path, **conf)
-    c = pymysql.connect(**h.conn_params(autocommit=True, read_timeout=30))
-    cur = c.cursor()
-    cur.execute("BEGIN")
-    cur.execute("INSERT INTO rb.t VALUES (5, 50)")
-    if myisam:
-        cur.execute("INSERT INTO rb.m VALUES (7)")
+    c, cur = open_transaction(cluster, start_halyard, tmp_path, tracked, myisam)
     out = {}
 
     def sleep():
