@@ -486,6 +486,50 @@ def test_a_causal_read_on_a_node_with_another_gtid_server_id(start_galera_halyar
         _restart_bootstrapping_from(galera, 0)
 
 
+def test_a_node_added_by_reload_takes_no_read_before_its_first_check(start_galera_halyard,
+                                                                      galera):
+    """A Galera node a reload adds gets no read until a check of it has
+    read its wsrep state. node2's applier is held (a READ lock) so it
+    misses a row, and the monitor's login there takes 3 s (init_connect);
+    the reload swaps node1 for node2. Before, the reads right after the
+    reload ran on node2 and missed the row; now they go to the writer (no
+    other node reads) until node2 is checked."""
+    from test_reload import SLOWMON_PRIVS, base, reload_ok
+    galera.sql(0, "CREATE USER IF NOT EXISTS 'slowmon'@'%' IDENTIFIED BY 'slowmon'")
+    galera.sql(0, f"GRANT {SLOWMON_PRIVS} ON *.* TO 'slowmon'@'%'")
+    galera.sql(0, "CREATE TABLE IF NOT EXISTS test.added (id INT PRIMARY KEY)")
+    galera.sql(0, "DELETE FROM test.added")
+    galera.sql(0, "INSERT INTO test.added VALUES (1)")
+    monitor = dict(MONITOR, user="slowmon", password="slowmon", timeout_ms=6000)
+    two = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+            "role": "primary" if n["index"] == 0 else "replica"} for n in galera.nodes[:2]]
+    h = start(start_galera_halyard, monitor=monitor, backends=two)
+    wait_until(lambda: galera.sql(2, "SELECT COUNT(*) FROM test.added") == [(1,)],
+               what="node2 has the row")
+    lk = galera.root_connect(2)
+    try:
+        galera.sql(2, "SET GLOBAL init_connect = "
+                      "'DO IF(CURRENT_USER() LIKE ''slowmon@%'', SLEEP(3), 0)'")
+        with lk.cursor() as cur:
+            cur.execute("LOCK TABLE test.added READ")
+        galera.sql(0, "INSERT INTO test.added VALUES (2)")
+        assert galera.sql(2, "SELECT COUNT(*) FROM test.added") == [(1,)]
+        settings = base(galera, h.port, nodes=(0, 2), monitor=monitor, consistency="eventual",
+                        failover_write_wait_ms=10000)
+        reload_ok(h, settings)
+        c = h.connect()
+        with c.cursor() as cur:
+            seen = set()
+            for _ in range(6):
+                cur.execute("SELECT COUNT(*), @@port FROM test.added")
+                seen.add(cur.fetchone())
+        c.close()
+        assert seen == {(2, galera.port(0))}, seen
+    finally:
+        lk.close()
+        galera.sql(2, "SET GLOBAL init_connect = ''")
+
+
 def _write_then_move_the_writer(h, galera, c):
     """node1's applier held (a READ lock on the table), the session writes
     v = 1 on node0, then node0 is drained: node1, which has not applied the
