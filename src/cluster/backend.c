@@ -204,6 +204,28 @@ hy_status_t backend_rt_attach(struct config *cfg)
     return global_pos_attach(cfg);
 }
 
+/* What the checks read of `rt` before it left the config, or before its
+ * address changed: another server's, maybe. Forgotten, so that neither
+ * show backends nor the in-flight proof (info.seen) take it for the new
+ * one's; why it last changed state stays. The role stays too (the config's
+ * could send writes to an old primary). */
+static void forget_checks(struct backend_rt *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    if (rt->info.last_check_time != 0) {
+        char why[sizeof(rt->info.why)], failure[sizeof(rt->info.last_failure)];
+        time_t why_time = rt->info.why_time;
+        memcpy(why, rt->info.why, sizeof(why));
+        memcpy(failure, rt->info.last_failure, sizeof(failure));
+        memset(&rt->info, 0, sizeof(rt->info));
+        memcpy(rt->info.why, why, sizeof(why));
+        memcpy(rt->info.last_failure, failure, sizeof(failure));
+        rt->info.why_time = why_time;
+        atomic_store(&rt->ok_check_began_us, (int64_t)0);
+    }
+    pthread_mutex_unlock(&rt->lock);
+}
+
 void backend_rt_mark_unchecked(const struct config *fresh, const struct config *running)
 {
     for (size_t i = 0; i < fresh->n_backends; i++) {
@@ -216,8 +238,10 @@ void backend_rt_mark_unchecked(const struct config *fresh, const struct config *
             known = o->rt == b->rt && o->port == b->port && strcmp(o->address, b->address) == 0 &&
                     running->groups[o->group].monitor_user[0] != '\0';
         }
-        if (!known)
+        if (!known) {
             atomic_store(&b->rt->unchecked, true);
+            forget_checks(b->rt);
+        }
     }
 }
 

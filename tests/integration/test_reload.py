@@ -321,3 +321,35 @@ def test_a_backend_added_by_reload_takes_no_read_before_its_first_check(start_ha
     finally:
         cluster.sql(2, "SET GLOBAL init_connect = ''")
         cluster.sql(2, "START SLAVE")
+
+
+def test_a_backend_removed_and_added_again_is_not_shown_as_checked(start_halyard, cluster):
+    """A reload removes node2, another adds it again (it could be another
+    server at that address by then): until a check of it ends, show
+    backends gives it no check and no GTID position, not the ones from
+    before its removal (before: last_check "ok" and its old position at
+    once), and it takes no read. The in-flight proof reads the same checks
+    (info.seen): none is taken for the new one's."""
+    cluster.sql(0, "CREATE USER IF NOT EXISTS 'slowmon'@'%' IDENTIFIED BY 'slowmon'")
+    cluster.sql(0, f"GRANT {SLOWMON_PRIVS} ON *.* TO 'slowmon'@'%'")
+    cluster.sync()
+    monitor = {"user": "slowmon", "password": "slowmon", "timeout_ms": 6000}
+    h = start_halyard(monitor=monitor)
+    node2 = cluster.nodes[2]["name"]
+
+    def shown():
+        return {x["name"]: x for x in admin_json(h, "show backends")["backends"]}[node2]
+    wait_until(lambda: shown()["last_check"] == "ok", what="node2 checked")
+    reload_ok(h, base(cluster, h.port, nodes=(0, 1), monitor=monitor))
+    try:
+        cluster.sql(2, "SET GLOBAL init_connect = "
+                       "'DO IF(CURRENT_USER() LIKE ''slowmon@%'', SLEEP(3), 0)'")
+        reload_ok(h, base(cluster, h.port, monitor=monitor))
+        b = shown()
+        assert (b["last_check"], b["check_age_s"], b["gtid"]) == ("", None, ""), b
+        c = h.connect()
+        assert {server_id(c, "replica") for _ in range(6)} == {cluster.server_id(1)}
+        c.close()
+        wait_until(lambda: shown()["last_check"] == "ok", timeout=15, what="node2 checked again")
+    finally:
+        cluster.sql(2, "SET GLOBAL init_connect = ''")

@@ -213,7 +213,8 @@ hy_status_t backend_rt_attach(struct config *cfg) HY_MUSTCHECK;
 void backend_rt_free_all(void);
 /* Mark `unchecked` every backend of `fresh` that the monitor checks and
  * that `running` (NULL at start) does not have at the same address: until
- * a check of it passes (monitor.c clears it), its state is not known. */
+ * a check of it passes (monitor.c clears it), its state is not known. What
+ * checks read of it before (it was removed, or moved) is forgotten. */
 void backend_rt_mark_unchecked(const struct config *fresh, const struct config *running);
 
 /* Bumped on every change of a backend's state or role. Workers compare it
