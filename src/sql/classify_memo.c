@@ -16,8 +16,10 @@
  * too: it looks for an L or an O in the comments (the same bytes) and in
  * tokens (a number's digits have none) and at keywords (the same words).
  *
- * The cost: a hash of the text 8 bytes at a time and a compare of as
- * many words, against the classifier's few hundred instructions a token.
+ * The cost: a hash of the text's first and last 16 bytes and a compare
+ * of its words, against the classifier's few hundred instructions a
+ * token; a text the memo does not answer costs the hash and little more
+ * (memo_miss()).
  * tests/unit/test_classify_memo.c checks it against classify() on texts
  * of a grammar that puts digits everywhere.
  */
@@ -32,7 +34,11 @@
 #define MEMO_MASK_BYTES (CLASSIFY_MEMO_TEXT_MAX / 8)
 
 struct memo_entry {
+    uint64_t hash;  /* memo_hash() of the text kept, when used */
+    uint64_t seen;  /* memo_hash() of the last text that missed here, not kept */
+    uint64_t never; /* memo_hash() of a shape not to keep (memo_miss()) */
     bool used;
+    bool answered; /* a text since it was kept */
     bool has_digest;
     bool clears_diag;
     bool lo_words;
@@ -51,7 +57,7 @@ struct memo_entry {
 };
 
 struct classify_memo {
-    uint64_t hits, misses;
+    uint64_t hits, misses, stores;
     struct memo_entry e[CLASSIFY_MEMO_ENTRIES];
 };
 
@@ -80,6 +86,11 @@ uint64_t classify_memo_misses(const struct classify_memo *m)
     return m != NULL ? m->misses : 0;
 }
 
+uint64_t classify_memo_stores(const struct classify_memo *m)
+{
+    return m != NULL ? m->stores : 0;
+}
+
 #define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
@@ -105,14 +116,34 @@ static inline uint64_t digits_as_zero(uint64_t w)
     return w & ~((three >> 7) * 0x0F);
 }
 
-/* The slot of a text: its words, digits read as '0', its length and options. */
-static inline size_t memo_slot(const unsigned char *s, size_t len, unsigned opts)
+static inline uint64_t memo_mix(uint64_t h, uint64_t w)
+{
+    return (h ^ digits_as_zero(w)) * 0x9e3779b97f4a7c15ull;
+}
+
+/* The hash of a text's length, options and words, digits read as '0': of
+ * its first and last 16 bytes when it is longer than 32 (a constant cost:
+ * memo_matches() compares the rest, and memo_miss() deals with the texts
+ * of one hash that differ between). Its top bits are its slot. */
+static inline uint64_t memo_hash(const unsigned char *s, size_t len, unsigned opts)
 {
     uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)opts << 32) ^ len;
-    for (size_t i = 0; i < len; i += 8)
-        h = (h ^ digits_as_zero(word_at(s, len, i))) * 0x9e3779b97f4a7c15ull;
+    if (len <= 32) {
+        for (size_t i = 0; i < len; i += 8)
+            h = memo_mix(h, word_at(s, len, i));
+    } else {
+        h = memo_mix(h, hy_load_le64(s));
+        h = memo_mix(h, hy_load_le64(s + 8));
+        h = memo_mix(h, hy_load_le64(s + len - 16));
+        h = memo_mix(h, hy_load_le64(s + len - 8));
+    }
     h ^= h >> 31;
-    return (size_t)(h * 0xff51afd7ed558ccdull >> 56) & (CLASSIFY_MEMO_ENTRIES - 1);
+    return h * 0xff51afd7ed558ccdull;
+}
+
+static inline size_t memo_slot(uint64_t h)
+{
+    return (size_t)(h >> 56) & (CLASSIFY_MEMO_ENTRIES - 1);
 }
 
 /* Eight mask bits as eight bytes 0xFF or 0x00 (bit k: byte k), one load. */
@@ -176,11 +207,13 @@ static bool memo_keeps(const struct classify_result *res, const struct classify_
            (dg->buf != NULL && dg->len < dg->cap && dg->len <= CLASSIFY_MEMO_DIGEST_MAX);
 }
 
-static void memo_store(struct memo_entry *e, const unsigned char *s, size_t len, unsigned opts,
-                       const struct classify_result *res, const struct classify_digest *dg,
-                       const uint8_t *mask)
+static void memo_store(struct memo_entry *e, uint64_t h, const unsigned char *s, size_t len,
+                       unsigned opts, const struct classify_result *res,
+                       const struct classify_digest *dg, const uint8_t *mask)
 {
     e->used = true;
+    e->answered = false;
+    e->hash = h;
     e->len = (uint16_t)len;
     e->opts = opts;
     memcpy(e->text, s, len);
@@ -224,6 +257,53 @@ static void memo_answer(const struct memo_entry *e, struct classify_result *res,
     dg->hash = e->dhash;
 }
 
+/*
+ * A text the slot's entry did not answer. A shape is kept on its second
+ * miss in a row in the slot (e->seen): a text seen once (a statement of
+ * its own) costs classify() and the hash alone, and does not push out what
+ * the slot keeps. A hash whose texts cannot be kept (memo_keeps()), or
+ * differ where the mask does not cover (the entry has the hash but other
+ * bytes: digits or a string's random content, `c='83-91'`, or another
+ * shape of the same length and first and last 16 bytes), is noted
+ * e->never: its texts go to classify() after the hash until the slot
+ * keeps another text. An entry that answered no text by then is let go
+ * (a text of its own: its compare is not run again). same: the entry has
+ * the text's shape but no digest, which the caller wants.
+ */
+static void memo_miss(struct classify_memo *m, struct memo_entry *e, uint64_t h, bool same,
+                      const char *sql, size_t len, unsigned opts, struct classify_result *res,
+                      struct classify_digest *dg)
+{
+    m->misses++;
+    if (!same) {
+        bool admit = h == e->seen && h != e->never;
+        if (e->used && h == e->hash) {
+            e->never = h;
+            admit = false;
+            if (!e->answered) {
+                e->used = false;
+                e->hash = 0;
+            }
+        }
+        e->seen = h;
+        if (!admit) {
+            classify(sql, len, opts, res, dg);
+            return;
+        }
+    }
+    uint8_t mask[MEMO_MASK_BYTES] = {0};
+    struct classify_numbers nums = {.mask = mask, .cap = CLASSIFY_MEMO_TEXT_MAX};
+    classify_noting(sql, len, opts, res, dg, &nums);
+    e->seen = 0;
+    if (!memo_keeps(res, dg, &nums, len)) {
+        e->never = h;
+        return;
+    }
+    m->stores++;
+    e->never = 0; /* what it noted was of the shapes before: they may come again */
+    memo_store(e, h, (const unsigned char *)sql, len, opts, res, dg, mask);
+}
+
 void classify_memo_classify(struct classify_memo *m, const char *sql, size_t len, unsigned opts,
                             struct classify_result *res, struct classify_digest *dg)
 {
@@ -232,16 +312,14 @@ void classify_memo_classify(struct classify_memo *m, const char *sql, size_t len
         classify(sql, len, opts, res, dg);
         return;
     }
-    struct memo_entry *e = &m->e[memo_slot(s, len, opts)];
-    if (memo_matches(e, s, len, opts) && (dg == NULL || e->has_digest)) {
+    uint64_t h = memo_hash(s, len, opts);
+    struct memo_entry *e = &m->e[memo_slot(h)];
+    bool same = h == e->hash && memo_matches(e, s, len, opts);
+    if (same && (dg == NULL || e->has_digest)) {
         m->hits++;
+        e->answered = true;
         memo_answer(e, res, dg);
         return;
     }
-    m->misses++;
-    uint8_t mask[MEMO_MASK_BYTES] = {0};
-    struct classify_numbers nums = {.mask = mask, .cap = CLASSIFY_MEMO_TEXT_MAX};
-    classify_noting(sql, len, opts, res, dg, &nums);
-    if (memo_keeps(res, dg, &nums, len))
-        memo_store(e, s, len, opts, res, dg, mask);
+    memo_miss(m, e, h, same, sql, len, opts, res, dg);
 }

@@ -20,9 +20,14 @@
  * CLASSIFY_MEMO_DIGEST_MAX. Anything else is classified every time.
  *
  * A direct-mapped table of CLASSIFY_MEMO_ENTRIES entries (a store replaces
- * what the slot held), found by a hash of the text with its digits read as
- * '0'. One per worker, used by that worker's thread alone: no lock. About
- * 150 KB a worker (classify_memo_bytes()).
+ * what the slot held), found by a hash of the text's length and first and
+ * last 16 bytes, its digits read as '0'. A shape is kept on its second
+ * miss in a row in its slot, so a text that comes once costs classify()
+ * and the hash, and pushes nothing out; a shape that cannot be kept, or
+ * whose texts differ where the mask does not cover (a string of random
+ * content), is noted as such in the slot and goes to classify() after the
+ * hash. One per worker, used by that worker's thread alone: no lock.
+ * About 150 KB a worker (classify_memo_bytes()).
  */
 #ifndef HALYARD_CLASSIFY_MEMO_H
 #define HALYARD_CLASSIFY_MEMO_H
@@ -48,8 +53,10 @@ size_t classify_memo_bytes(void);
 void classify_memo_classify(struct classify_memo *m, const char *sql, size_t len, unsigned opts,
                             struct classify_result *res, struct classify_digest *dg);
 
-/* Texts answered from the memo, and texts classified, since its creation. */
+/* Texts answered from the memo, texts classified, and texts kept, since
+ * its creation. */
 uint64_t classify_memo_hits(const struct classify_memo *m);
 uint64_t classify_memo_misses(const struct classify_memo *m);
+uint64_t classify_memo_stores(const struct classify_memo *m);
 
 #endif /* HALYARD_CLASSIFY_MEMO_H */
