@@ -1292,11 +1292,15 @@ static inline void number_note(struct classify_numbers *nums, const struct lexer
         nums->mask[i / 8] |= (uint8_t)(1u << (i % 8));
 }
 
-/* classify()'s pass; with nums, also what classify_noting() notes (a
- * constant NULL in classify() drops that code there). */
-static inline __attribute__((always_inline)) void
-classify_pass(const char *sql, size_t len, unsigned opts, struct classify_result *res,
-              struct classify_digest *dg, struct classify_numbers *nums)
+/* classify()'s pass; with nums, also what classify_noting() notes. One
+ * copy for both: in two, the helpers it calls once each (stmt_feed() and
+ * those it calls) were called from two places and no longer inlined, and
+ * classify() cost about 260 instructions more a sysbench UPDATE; the test
+ * of nums costs a few a token. */
+static __attribute__((noinline)) void classify_pass(const char *sql, size_t len, unsigned opts,
+                                                    struct classify_result *res,
+                                                    struct classify_digest *dg,
+                                                    struct classify_numbers *nums)
 {
     struct lexer lx;
     struct digest d;
