@@ -245,10 +245,17 @@ def test_rotation_restart_and_retention(cluster, start_halyard, tmp_path):
     start_halyard(conf)
     wait_until(lambda: show_backup(conf)["files_removed"] == len(files) - 1, 15,
                what=f"old files removed: {show_backup(conf)}")
-    left = archive_files(conf["backup"]["dir"])
-    assert left[0] == files[-1], left  # the last file stays (and the new stream's after it)
-    index = open(os.path.join(conf["backup"]["dir"], "binlog.index")).read().split()
-    assert index == ["./" + os.path.basename(f) for f in left]
+    # The new stream may open its next file between two reads (CI: the
+    # index named binlog.000004 that the listing just before had not): the
+    # index and the directory are compared as read together.
+    seen = {}
+
+    def index_lists_the_files():
+        seen["left"] = archive_files(conf["backup"]["dir"])
+        seen["index"] = open(os.path.join(conf["backup"]["dir"], "binlog.index")).read().split()
+        return seen["index"] == ["./" + os.path.basename(f) for f in seen["left"]]
+    wait_until(index_lists_the_files, 10, what="binlog.index to list the files")
+    assert seen["left"][0] == files[-1], seen  # the last file stays (and the new stream's after it)
 
 
 def test_unreadable_newest_file_blocks_until_moved_away(cluster, start_halyard, tmp_path):
