@@ -705,6 +705,8 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     s->io.last_seq = seq;
     c->cmd = c->p[0];
     registry_note_command(&s->kill.reg);
+    if (s->conns.idle_unserved)
+        state_command_serves(s);
     return NEXT_ROUTE;
 }
 

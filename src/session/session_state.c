@@ -769,13 +769,25 @@ void state_readback_expect(struct session *s)
     internal_expect(s, INT_READBACK, COM_QUERY, s->cfg->connect_timeout_ms);
 }
 
+/* The session's next command has come: the connection a read-back left
+ * serving no session (state_readback_end) is the session's again. */
+void state_command_serves(struct session *s)
+{
+    s->conns.idle_unserved = false;
+    if (s->conns.cur != NULL)
+        connreg_serve(&s->conns.cur->reg, s->id);
+}
+
 /* The read-back's answer has been read (readback_feed): keep the values,
  * or pin the session when they could not all be read. */
 void state_readback_end(struct session *s)
 {
     struct state_change *c = s->vars.chg;
-    if (s->conns.cur != NULL) /* the session's again (state_readback_expect) */
-        connreg_serve(&s->conns.cur->reg, s->id);
+    /* The server may list the thread `Query`, with the read-back's text,
+     * for a moment after it has sent the answer: the connection serves
+     * the session again only when its next command comes
+     * (state_command_serves), so the session stays idle (Sleep). */
+    s->conns.idle_unserved = s->conns.cur != NULL;
     session_track_readback(s, &c->rb);
     if (s->route.pinned)
         return; /* nothing to keep */

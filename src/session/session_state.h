@@ -43,6 +43,7 @@ void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
 void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
                        uint32_t len);
 void state_readback_end(struct session *s);
+void state_command_serves(struct session *s);
 void state_prepare_diag(struct session *s, const uint8_t *p, uint32_t len);
 void state_readback_send(struct session *s);
 void state_readback_expect(struct session *s);

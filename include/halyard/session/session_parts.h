@@ -231,6 +231,9 @@ struct sess_conns {
      * only when none has (session_state.c: state_readback_due), so a
      * statement without either does not look at each connection. */
     bool check_due;
+    /* cur serves no session in connreg after a read-back until the
+     * session's next command (session_state.c: state_readback_end). */
+    bool idle_unserved;
     struct sess_lease lease;
 };
 
