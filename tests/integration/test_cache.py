@@ -1325,7 +1325,9 @@ def test_a_hit_larger_than_the_buffer_reaches_a_client_slow_to_read(start_halyar
     wait_until(lambda: q(c, sql) == want and cache_status(h)["hits"] > 0, what="the answer cached")
     hits = cache_status(h)["hits"]
     slow = h.connect(database="qc", autocommit=True)
-    slow._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    # 64 KiB: with 4 KiB the window let ~2 KiB through per delayed ACK and
+    # the read took 207 s; the socket buffers still hold half the answer
+    slow._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     slow._execute_command(pymysql.constants.COMMAND.COM_QUERY, sql)
     time.sleep(0.5)
     slow._read_query_result()
