@@ -526,6 +526,8 @@ static void publish(const char *err)
              !s->enabled         ? ""
              : b->copy_to_dir[0] ? b->copy_to_dir
                                  : b->copy_command);
+    if (cnt[2] + cnt[3] != s->sent + s->safe)
+        s->done_gen++; /* a retention pass may retire more (backup_copy_done_gen) */
     s->pending = cnt[0];
     s->copying = cnt[1];
     s->sent = cnt[2];
@@ -736,6 +738,14 @@ void backup_copy_status_free(struct backup_copy_status *s)
     free(s->items);
     s->items = NULL;
     s->n_items = 0;
+}
+
+uint64_t backup_copy_done_gen(void)
+{
+    pthread_mutex_lock(&C.mu);
+    uint64_t g = C.st.done_gen;
+    pthread_mutex_unlock(&C.mu);
+    return g;
 }
 
 bool backup_copy_done(const char *name)

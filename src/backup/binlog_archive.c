@@ -118,6 +118,7 @@ struct archive {
     size_t n_lag, lag_next;
     double next_retention;
     bool retention_soon; /* under mu: a backup completed (binlog_archive_retention_soon) */
+    uint64_t copied_gen; /* backup_copy_done_gen() at the last retention check */
     bool in_error;
     bool blocked;   /* the newest file cannot be opened or read back (sealed under a key we
                        lack, not a binlog): no stream, which would leave a gap */
@@ -1308,6 +1309,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
     bool soon = a->retention_soon;
     a->retention_soon = false;
     pthread_mutex_unlock(&a->mu);
+    uint64_t copied = backup_copy_done_gen();
+    soon |= copied != a->copied_gen; /* a file's second copy made: it may go now */
+    a->copied_gen = copied;
     if (soon || now >= a->next_retention) {
         a->next_retention = now + RETENTION_EVERY;
         retention(a);

@@ -278,7 +278,10 @@ def test_full_too_old_alarm(cluster, start_halyard, tmp_path):
 
 def test_retention_waits_for_the_copy(cluster, start_halyard, tmp_path):
     """A closed archive file older than binlog_retention stays while its
-    second copy fails; once copied it goes."""
+    second copy fails; once copied it goes, at once (not at the next
+    minute's pass). One copied but still young when halyard stops goes at
+    the next start once it is old: the ledger (copies.log) says it was
+    copied."""
     missing = tmp_path / "copy"
     h, conf = start(cluster, start_halyard, tmp_path, copy_to_dir=str(missing),
                     binlog_retention="1h")
@@ -296,13 +299,24 @@ def test_retention_waits_for_the_copy(cluster, start_halyard, tmp_path):
     missing.mkdir()
     wait_until(lambda: any(c["name"] == first and c["copy"] == "safe"
                            for c in show_backup(conf)["copies"]), 30)
-    h.stop()
-    start_halyard(conf)
-    # the copy is in copies.log: the retention pass at start (or the next,
-    # a minute later) removes the file
-    wait_until(lambda: show_backup(conf)["files_removed"] >= 1, 75,
+    wait_until(lambda: show_backup(conf)["files_removed"] >= 1, 5,
                what=f"the copied file removed: {show_backup(conf)}")
     assert not path.exists() and (missing / first).exists()
+    # a second file, copied while young, aged while halyard is down
+    second = close_a_binlog(cluster, conf, make_table(cluster, "bs6b"), n=5)
+    wait_until(lambda: any(c["name"] == second and c["copy"] == "safe"
+                           for c in show_backup(conf)["copies"]), 30)
+    time.sleep(1)
+    assert show_backup(conf)["files_removed"] == 1, show_backup(conf)
+    h.stop()
+    path = tmp_path / "archive" / second
+    for f in (tmp_path / "archive").glob("binlog.*"):  # the oldest first: all up to it
+        if f.name <= second:
+            os.utime(f, (time.time() - 7200, time.time() - 7200))
+    start_halyard(conf)
+    wait_until(lambda: show_backup(conf)["files_removed"] >= 1, 15,
+               what=f"the file copied before the restart removed: {show_backup(conf)}")
+    assert not path.exists() and (missing / second).exists()
 
 
 def test_reload_applies_schedule_and_target(cluster, start_halyard, tmp_path):

@@ -61,6 +61,7 @@ struct backup_copy_status {
     char target_to[256];                           /* the directory or the command, as given */
     uint64_t pending, copying, sent, safe, failed; /* files in each state now */
     uint64_t copies_total, failures_total;         /* since start */
+    uint64_t done_gen; /* moves when the files copied (sent, safe) change */
     char last_error[256];
     time_t last_error_time;
     struct backup_copy_item *items; /* by name: binlog.N, then full/full-T; malloc'd */
@@ -88,5 +89,8 @@ void backup_copy_status(struct backup_copy_status *out, bool items);
 void backup_copy_status_free(struct backup_copy_status *s);
 /* Whether archive file `name` may go: no target, or its copy is sent or safe. */
 bool backup_copy_done(const char *name);
+/* Moves each time the set of files whose copy is done changes (one made,
+ * the ledger read at start): the archive's retention runs again then. */
+uint64_t backup_copy_done_gen(void);
 
 #endif /* HALYARD_BACKUP_COPY_H */
