@@ -292,6 +292,11 @@ static void route_gate(const struct route_in *in, struct route_out *out)
                  b->name);
         return;
     }
+    if (b->unchecked) {
+        snprintf(out->why, sizeof(out->why),
+                 "No primary available: no check of backend '%s' has passed yet", b->name);
+        return;
+    }
     /* Say why, as the monitor or the operator saw it. */
     const char *why = b->why != NULL ? b->why : "";
     snprintf(out->why, sizeof(out->why), "No primary available: backend '%s' is %s%s%.120s%s",

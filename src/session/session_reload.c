@@ -235,17 +235,36 @@ void session_config_changed(struct session *s)
  * before the monitor has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
  * failover_write_wait_ms from the statement's arrival, then goes to the
  * primary the monitor publishes (session_follow_primary), or fails as
- * before. The statement stays in `up`, routed once (s->route.wait_idx).
+ * before. A primary no check has passed yet (added or moved by a reload)
+ * is waited for the same way, whatever failover_write_wait_ms, at most
+ * its group's monitor.interval_ms + monitor.timeout_ms: its first check
+ * says what it is. The statement stays in `up`, routed once (s->route.wait_idx).
  * A login that names a schema, which needs the primary
  * (session_login_backend), waits the same way (login_wait_start). */
 #define PRIMARY_WAIT_POLL 0.02
+
+/* Whether the session's primary is one no check has passed yet. */
+static bool primary_unchecked(const struct session *s)
+{
+    const struct backend_rt *rt = s->cfg->backends[s->route.primary].rt;
+    return rt != NULL && atomic_load(&rt->unchecked);
+}
 
 /* Whether a primary can be expected within failover_write_wait_ms: the
  * wait's deadline set, or false when there is none to wait for or the
  * deadline passed. */
 static bool primary_expected(struct session *s)
 {
-    if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->route.primary_wait))
+    if (ev_is_active(&s->route.primary_wait))
+        return false;
+    if (primary_unchecked(s)) {
+        const struct config_group *g = group_of(s->cfg);
+        double now = ev_now(s->w->loop);
+        if (s->route.primary_wait_until == 0)
+            s->route.primary_wait_until = now + (g->interval_ms + g->timeout_ms) / 1000.0;
+        return now < s->route.primary_wait_until;
+    }
+    if (s->cfg->failover_write_wait_ms <= 0)
         return false;
     /* On Galera the next node takes writes as soon as one is Synced. */
     if (!s->cfg->failover_auto && s->cfg->cluster != CLUSTER_GALERA &&
@@ -287,6 +306,26 @@ bool login_wait_start(struct session *s, bool refused)
     return true;
 }
 
+/* The ERR of a wait for a primary that ran out: the primary no check has
+ * passed yet, or none within failover_write_wait_ms. */
+static void primary_wait_err(struct session *s, uint8_t seq)
+{
+    if (primary_unchecked(s)) {
+        const struct config_group *g = group_of(s->cfg);
+        char why[320];
+        snprintf(why, sizeof(why),
+                 "No primary available: no check of backend '%s' has passed yet (waited "
+                 "monitor.interval_ms + monitor.timeout_ms, %d ms)",
+                 s->cfg->backends[s->route.primary].name, g->interval_ms + g->timeout_ms);
+        session_err(s, seq, SERR_NO_BACKEND, why);
+        return;
+    }
+    char note[400];
+    backend_failover_note(group_of(s->cfg)->name, note, sizeof(note));
+    session_err(s, seq, SERR_NO_PRIMARY_IN_TIME, s->cfg->failover_write_wait_ms,
+                note[0] != '\0' ? ": " : "", note);
+}
+
 /* primary_wait_cb for a waiting login: log in to the primary once one is
  * usable, else answer the login with the error and end the session. */
 static void login_wait_end(struct session *s, bool ready)
@@ -303,10 +342,7 @@ static void login_wait_end(struct session *s, bool ready)
     }
     slog_warn(s, "login: no usable primary within failover_write_wait_ms (%d ms)",
               s->cfg->failover_write_wait_ms);
-    char note[400];
-    backend_failover_note(group_of(s->cfg)->name, note, sizeof(note));
-    session_err(s, (uint8_t)(s->io.last_seq + 1), SERR_NO_PRIMARY_IN_TIME,
-                s->cfg->failover_write_wait_ms, note[0] != '\0' ? ": " : "", note);
+    primary_wait_err(s, (uint8_t)(s->io.last_seq + 1));
     session_mark_closing(s, END_BACKEND_LOGIN);
 }
 
@@ -325,7 +361,9 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
      * already the new one's: the wait ran to failover_write_wait_ms). */
     uint64_t gen = backend_generation();
     int p = backend_primary_index(s->cfg);
-    bool ready = p >= 0 && (gen != s->route.primary_fail_gen || p != (int)s->route.primary);
+    bool ready =
+        p >= 0 && (gen != s->route.primary_fail_gen || p != (int)s->route.primary) &&
+        (s->cfg->backends[p].rt == NULL || !atomic_load(&s->cfg->backends[p].rt->unchecked));
     if (!ready && ev_now(loop) < s->route.primary_wait_until)
         return; /* the timer repeats */
     ev_timer_stop(loop, w);
@@ -353,8 +391,8 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
                   s->cfg->backends[s->route.primary].name);
         s->route.wait_idx = (int)s->route.primary;
     } else {
-        slog_warn(s, "no usable primary within failover_write_wait_ms (%d ms)",
-                  s->cfg->failover_write_wait_ms);
+        slog_warn(s, "no usable primary within %s",
+                  primary_unchecked(s) ? "its first check" : "failover_write_wait_ms");
         struct stream *st = &s->io.up;
         uint32_t len = mysql_hdr_len(st->b->data + st->scan);
         command_abandon(s);
@@ -362,10 +400,7 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
             session_mark_closing(s, END_BACKEND_LOST);
         else
             consume_packet(s, len);
-        char note[400];
-        backend_failover_note(group_of(s->cfg)->name, note, sizeof(note));
-        session_err(s, 1, SERR_NO_PRIMARY_IN_TIME, s->cfg->failover_write_wait_ms,
-                    note[0] != '\0' ? ": " : "", note);
+        primary_wait_err(s, 1);
     }
     if (s->state == SS_IDLE)
         session_next_command(s);

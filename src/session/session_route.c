@@ -210,9 +210,15 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
         b->usable_in_trx = b->state == BACKEND_ONLINE || b->state == BACKEND_DRAINING;
         b->fenced = atomic_load(&rt->fenced);
         b->reads_too = atomic_load(&rt->reads_too);
-        if (atomic_load_explicit(&rt->unchecked, memory_order_relaxed) &&
-            b->role != ROLE_PRIMARY) /* no check has passed: its state is unknown */
-            b->usable = b->usable_in_trx = false;
+        if (atomic_load_explicit(&rt->unchecked, memory_order_relaxed)) {
+            /* no check has passed: its role, read_only and reachability
+             * are unknown. No read, no write (one waits for the check,
+             * primary_wait_start); a transaction open there goes on. */
+            b->unchecked = true;
+            b->usable = false;
+            if (b->role != ROLE_PRIMARY)
+                b->usable_in_trx = false;
+        }
         if (backend_reads_refused(rt)) {
             /* a read was refused by its wsrep state (backend_refuse_reads):
              * the writer keeps its writes, any other node is out */
@@ -682,7 +688,7 @@ void session_follow_primary(struct session *s)
  * it may take the statement, else another one, or ROUTE_NOBODY with the
  * reason in `why`. A transaction whose backend is out ends here. */
 /* Whether the gate lets `idx` through as it is (route_gate's first test,
- * read from that one backend alone): unmonitored, or ONLINE, taking reads
+ * read from that one backend alone): unmonitored, or ONLINE and checked, taking reads
  * unless it is the primary by role, and not fenced if it is the session's
  * primary. The common case, without the view of every backend. */
 static bool gate_open(const struct session *s, uint32_t idx)
@@ -692,7 +698,8 @@ static bool gate_open(const struct session *s, uint32_t idx)
     struct backend_rt *rt = s->cfg->backends[idx].rt;
     if (rt == NULL)
         return true;
-    if (backend_state(rt) != BACKEND_ONLINE)
+    if (backend_state(rt) != BACKEND_ONLINE ||
+        atomic_load_explicit(&rt->unchecked, memory_order_relaxed))
         return false;
     if (backend_reads_refused(rt) && backend_role(rt) != ROLE_PRIMARY)
         return false;

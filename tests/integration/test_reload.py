@@ -5,6 +5,7 @@ inside a transaction); and a steady sysbench load sees no failed statement
 across reloads that add a backend, remove one and change a rule.
 """
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -321,6 +322,88 @@ def test_a_backend_added_by_reload_takes_no_read_before_its_first_check(start_ha
     finally:
         cluster.sql(2, "SET GLOBAL init_connect = ''")
         cluster.sql(2, "START SLAVE")
+
+
+@contextlib.contextmanager
+def node1_moved_to(cluster):
+    """test.moved on the cluster, slowmon the monitor account, node1 (a
+    replica) made writable and the monitor's login there slowed to 3 s
+    (init_connect) for the block: a write sent there before its first
+    check ended would land on a replica."""
+    cluster.sql(0, "CREATE USER IF NOT EXISTS 'slowmon'@'%' IDENTIFIED BY 'slowmon'")
+    cluster.sql(0, f"GRANT {SLOWMON_PRIVS} ON *.* TO 'slowmon'@'%'")
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS test")
+    cluster.sql(0, "CREATE OR REPLACE TABLE test.moved (id INT PRIMARY KEY)")
+    cluster.sync()
+    try:
+        cluster.sql(1, "SET GLOBAL read_only = 0")
+        cluster.sql(1, "SET GLOBAL init_connect = "
+                       "'DO IF(CURRENT_USER() LIKE ''slowmon@%'', SLEEP(3), 0)'")
+        yield {"name": "moved", "address": "127.0.0.1", "port": cluster.nodes[1]["port"],
+               "role": "primary"}
+    finally:
+        cluster.sql(1, "SET GLOBAL init_connect = ''")
+        cluster.sql(1, "SET GLOBAL read_only = 1")
+        cluster.sql(0, "DELETE FROM test.moved")
+        cluster.sync()
+
+
+def timed_insert(h):
+    """INSERT INTO test.moved through halyard: the seconds it took."""
+    c = h.connect(autocommit=True)
+    t0 = time.monotonic()
+    try:
+        with c.cursor() as cur:
+            cur.execute("INSERT INTO test.moved VALUES (1)")
+        return time.monotonic() - t0
+    finally:
+        c.close()
+
+
+def test_a_primary_moved_by_reload_takes_no_write_before_its_first_check(start_halyard, cluster):
+    """A reload names as the primary a backend the monitor has not checked
+    yet: "moved", at node1's address (a replica of node0, made writable).
+    The monitor's login there takes 3 s (init_connect). Before, the INSERT
+    sent right after the reload ran on node1 before any check: the row on
+    node1 alone, not on node0. Now the write waits for that first check
+    (at most monitor.interval_ms + monitor.timeout_ms), which finds node1
+    replicating from node0: node0 stays the primary and takes the row."""
+    monitor = {"user": "slowmon", "password": "slowmon", "timeout_ms": 6000}
+    with node1_moved_to(cluster) as moved:
+        h = start_halyard(monitor=monitor)
+        settings = base(cluster, h.port, monitor=monitor)
+        settings["backends"] = [moved] + [dict(b, role="replica") for b in settings["backends"]
+                                          if b["port"] != moved["port"]]
+        reload_ok(h, settings)
+        waited = timed_insert(h)
+        cluster.sync()
+        on0 = cluster.value(0, "SELECT COUNT(*) FROM test.moved")
+        b = {x["name"]: x for x in admin_json(h, "show backends")["backends"]}
+        assert (on0, b["moved"]["role"]) == (1, "replica"), (on0, waited, b["moved"])
+        assert cluster.value(1, "SELECT COUNT(*) FROM test.moved") == 1
+        assert waited > 1.0, waited  # it waited for the check (3 s login)
+
+
+def test_a_write_to_a_primary_whose_first_check_fails_gets_an_error(start_halyard, cluster):
+    """The same move, with "moved" the only backend and its first check
+    failing (the 3 s login against monitor.timeout_ms 1000). Before, the
+    INSERT ran on node1 at once. Now it waits for the check, at most
+    monitor.interval_ms + monitor.timeout_ms, and gets 1429 saying no
+    check of "moved" has passed; node1 is unchanged."""
+    monitor = {"user": "slowmon", "password": "slowmon", "timeout_ms": 1000, "interval_ms": 1000}
+    with node1_moved_to(cluster) as moved:
+        h = start_halyard(monitor=monitor)
+        settings = base(cluster, h.port, monitor=monitor)
+        settings["backends"] = [moved]
+        reload_ok(h, settings)
+        t0 = time.monotonic()
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            timed_insert(h)
+        waited = time.monotonic() - t0
+        assert e.value.args[0] == 1429 and \
+            "no check of backend 'moved' has passed yet" in e.value.args[1], e.value.args
+        assert 1.5 < waited < 5, waited
+        assert cluster.value(1, "SELECT COUNT(*) FROM test.moved") == 0
 
 
 def test_a_backend_removed_and_added_again_is_not_shown_as_checked(start_halyard, cluster):

@@ -61,6 +61,7 @@ struct rcase {
     uint64_t out[N];
     uint32_t rtt[N]; /* ms; 0 = not measured */
     bool fenced0;
+    bool unchecked0; /* no check of db1 has passed yet */
     const char *why0;
     /* expected */
     enum route_verdict verdict;
@@ -250,6 +251,11 @@ static const struct rcase cases[] = {
     {"gate: primary online", GATE, .target = 0, .want = 0},
     {"gate: primary fenced", GATE, .target = 0, .fenced0 = true, .verdict = ROUTE_NO_PRIMARY,
      .why = "No primary available: backend 'db1' is being demoted"},
+    {"gate: primary not checked yet", GATE, .target = 0, .unchecked0 = true,
+     .verdict = ROUTE_NO_PRIMARY,
+     .why = "No primary available: no check of backend 'db1' has passed yet"},
+    {"gate: primary not checked yet, transaction open there", GATE, .target = 0, .unchecked0 = true,
+     .in_trans = true, .conns = "c..", .want = 0},
     {"gate: unmonitored primary (fence unknown)", GATE, .target = 0, .fenced0 = true,
      .unmon = "u..", .want = 0},
     {"gate: primary down, with why", GATE, .target = 0, .states = "DOO", .why0 = "refused",
@@ -325,9 +331,10 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
             .outstanding = c->out[i],
             .rtt_ms = c->rtt[i],
             .monitored = at(c->unmon, i, '.') != 'u',
-            .usable = st == BACKEND_ONLINE,
+            .usable = st == BACKEND_ONLINE && !(i == 0 && c->unchecked0),
             .usable_in_trx = st == BACKEND_ONLINE || st == BACKEND_DRAINING,
             .fenced = i == 0 && c->fenced0,
+            .unchecked = i == 0 && c->unchecked0,
             .conn = conn == 'c' || conn == 'F',
             .conn_room = conn != 'f' && conn != 'F',
             .far = at(c->far, i, '.') == 'f',

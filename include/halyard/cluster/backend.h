@@ -160,8 +160,9 @@ struct backend_rt {
     _Atomic bool check_now; /* a worker reported a failure: check it at once */
     _Atomic bool unchecked; /* checked by the monitor, and no check of it has passed since it
                              * came into the config (at start, or added or moved by a
-                             * reload): its state is unknown, it takes no reads and no
-                             * pooled logins (backend_rt_mark_unchecked) */
+                             * reload): its state is unknown, it takes no reads, no
+                             * pooled logins (backend_rt_mark_unchecked) and no
+                             * writes (a write waits: session_reload.c) */
     _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
     _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
     _Atomic int64_t reads_refused_us; /* cluster = galera: a worker's read was refused by the

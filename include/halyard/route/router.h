@@ -54,6 +54,7 @@ struct route_backend {
     bool usable;          /* may take a new statement (ONLINE) */
     bool usable_in_trx;   /* may go on with an open transaction (ONLINE, DRAINING) */
     bool fenced;          /* failover is demoting it */
+    bool unchecked;       /* no check of it has passed yet: role and state unknown */
     bool reads_too;       /* a primary that takes reads too (Galera writer_is_also_reader) */
     bool conn;            /* the session has a connection there */
     bool conn_room;       /* below its max_connections (or no limit) */
