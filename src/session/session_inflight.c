@@ -96,6 +96,10 @@
 #define INFLIGHT_VIEW_POLL 0.05  /* seconds between looks at a Galera node's view */
 #define INFLIGHT_NOT_READY 0.1   /* seconds before asking a node that answered 1047 again */
 
+/* What a step the new writer answered with 1047 does again
+ * (not_ready_again): its query, its connection, or the binlog dump. */
+enum not_ready_step { AGAIN_NONE, AGAIN_ASK, AGAIN_CONNECT, AGAIN_DUMP };
+
 enum inflight_kind {
     IF_NONE,
     IF_WRITE,  /* an autocommit data-changing statement */
@@ -168,9 +172,9 @@ struct sess_inflight {
     struct sqlclient *dc; /* the binlog dump reading them */
     bool dc_set;          /* its SET (the replica's variables) went through */
     struct inflight_rows rows;
-    char why[400];  /* why the outcome is unknown */
-    char *asked;    /* the step's query, asked again after a 1047 (not_ready_again); heap */
-    bool ask_again; /* f->wait's next expiry asks it again */
+    char why[400]; /* why the outcome is unknown */
+    char *asked;   /* the step's query, asked again after a 1047 (not_ready_again); heap */
+    uint8_t again; /* enum not_ready_step: what f->wait's next expiry does again */
     ev_timer wait;
 };
 
@@ -570,7 +574,7 @@ static void inflight_end(struct session *s)
     files_free(f);
     free(f->asked);
     f->asked = NULL;
-    f->ask_again = false;
+    f->again = AGAIN_NONE;
     f->step = IS_IDLE;
     f->inflight = IF_NONE;
     f->trx_marked = f->trx_unmarked = false;
@@ -717,22 +721,27 @@ static hy_status_t lookup_ask(struct session *s, const char *sql)
     return sqlclient_query(f->sc, f->asked, lookup_cb, s);
 }
 
-/* The new writer answered the step's query with 1047 (WSREP has not yet
- * prepared node for application use): a Galera node that is settling
- * after the old writer's loss (a view change, a short desync), which will
- * answer within moments. The query is asked again INFLIGHT_NOT_READY
- * later, within what is left of replay_timeout_ms; after that the outcome
- * is unknown. Before, the first 1047 gave 1180 at once. True when it
- * will be asked again. */
-static bool not_ready_again(struct session *s, const struct sqlresult *res)
+/* The new writer answered a step (a query, the login, the binlog dump's
+ * set-up or the dump) with 1047 (WSREP has not yet prepared node for
+ * application use): a Galera node that is settling after the old
+ * writer's loss (a view change, a short desync), which will answer within
+ * moments. The step (`what`) is done again INFLIGHT_NOT_READY later,
+ * within what is left of replay_timeout_ms; after that the outcome is
+ * unknown. Before, the first 1047 gave 1180 at once. True when it will
+ * be done again. */
+static bool not_ready_again(struct session *s, const struct sqlresult *res,
+                            enum not_ready_step what)
 {
     struct sess_inflight *f = s->feat.inflight;
-    if (res->ok || res->err_code != ER_WSREP_NOT_READY || f->asked == NULL ||
+    if (res->ok || res->err_code != ER_WSREP_NOT_READY || (what == AGAIN_ASK && f->asked == NULL) ||
         ev_now(s->w->loop) + INFLIGHT_NOT_READY >= f->deadline)
         return false;
-    slog_info(s, "%s answered error %u to the search for the write in flight: asking again",
-              f->new_name, res->err_code);
-    f->ask_again = true;
+    slog_info(s, "%s answered error %u to the search for the write in flight: %s again",
+              f->new_name, res->err_code,
+              what == AGAIN_ASK       ? "asking"
+              : what == AGAIN_CONNECT ? "connecting"
+                                      : "dumping");
+    f->again = (uint8_t)what;
     ev_timer_stop(s->w->loop, &f->wait);
     ev_timer_set(&f->wait, INFLIGHT_NOT_READY, 0.);
     ev_timer_start(s->w->loop, &f->wait);
@@ -919,6 +928,19 @@ static void rows_give_up(struct session *s, const char *why)
     inflight_uncounted(s, msg);
 }
 
+/* The binlog dump's connection, set-up or dump failed: started again
+ * after a 1047 (not_ready_again), else the rows are not read. */
+static void rows_failed(struct session *s, const struct sqlresult *res, const char *why)
+{
+    struct sess_inflight *f = s->feat.inflight;
+    if (!not_ready_again(s, res, AGAIN_DUMP)) {
+        rows_give_up(s, why);
+        return;
+    }
+    sqlclient_destroy(f->dc);
+    f->dc = NULL;
+}
+
 /* Whether the text of the write in flight (a COM_QUERY's: not f->ps)
  * holds `word`, upper case. */
 static bool written_names(const struct sess_inflight *f, const char *word)
@@ -1071,7 +1093,7 @@ static void rows_ended(struct sqlclient *c, const struct sqlresult *res, void *a
     if (!res->ok) {
         char why[300];
         snprintf(why, sizeof(why), "binlog dump: %s", res->err_msg);
-        rows_give_up(s, why);
+        rows_failed(s, res, why);
         return;
     }
     f->rows.failed = true; /* the log ended before the transaction did */
@@ -1085,7 +1107,7 @@ static void rows_dump(struct sqlclient *c, const struct sqlresult *res, void *ar
     if (!res->ok) {
         char why[300];
         snprintf(why, sizeof(why), "%s", res->err_msg);
-        rows_give_up(s, why);
+        rows_failed(s, res, why);
         return;
     }
     if (f->dc_set) {
@@ -1249,7 +1271,7 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
     (void)c;
     struct session *s = arg;
     struct sess_inflight *f = s->feat.inflight;
-    if (not_ready_again(s, res))
+    if (not_ready_again(s, res, f->step == IS_CONNECT ? AGAIN_CONNECT : AGAIN_ASK))
         return;
     if (f->step == IS_AUTOINC) {
         autoinc_read(s, res);
@@ -1380,19 +1402,14 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
     }
 }
 
-/* A new primary is there: read its binary log. */
-static void lookup_start(struct session *s, int newp)
+/* The monitor account's connection to the new primary, for the search
+ * (again after a 1047: not_ready_again). */
+static void lookup_connect(struct session *s)
 {
     struct sess_inflight *f = s->feat.inflight;
-    f->newp = newp;
-    snprintf(f->new_name, sizeof(f->new_name), "%s", s->cfg->backends[newp].name);
-    if (!proof_read(f, s->cfg)) {
-        snprintf(f->why, sizeof(f->why), "out of memory");
-        inflight_unknown(s);
-        return;
-    }
     char name[64];
     const char *why = "";
+    sqlclient_destroy(f->sc);
     f->sc = primary_client_create(s->w->loop, s->cfg, name, sizeof(name), &why);
     if (f->sc == NULL || s->cfg->monitor.user == NULL) {
         snprintf(f->why, sizeof(f->why), "cannot read the binary log of %s: %s", f->new_name,
@@ -1408,15 +1425,36 @@ static void lookup_start(struct session *s, int newp)
     }
 }
 
+/* A new primary is there: read its binary log. */
+static void lookup_start(struct session *s, int newp)
+{
+    struct sess_inflight *f = s->feat.inflight;
+    f->newp = newp;
+    snprintf(f->new_name, sizeof(f->new_name), "%s", s->cfg->backends[newp].name);
+    if (!proof_read(f, s->cfg)) {
+        snprintf(f->why, sizeof(f->why), "out of memory");
+        inflight_unknown(s);
+        return;
+    }
+    lookup_connect(s);
+}
+
 static void inflight_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
     struct sess_inflight *f = container_of(w, struct sess_inflight, wait);
     struct session *s = f->s;
-    if (f->ask_again) {
-        f->ask_again = false;
+    if (f->again != AGAIN_NONE) {
+        enum not_ready_step what = (enum not_ready_step)f->again;
+        f->again = AGAIN_NONE;
         ev_timer_stop(loop, w);
-        if (s->state == SS_WAIT_BACKEND && lookup_ask(s, f->asked) != HY_OK) {
+        if (s->state != SS_WAIT_BACKEND)
+            return;
+        if (what == AGAIN_CONNECT) {
+            lookup_connect(s);
+        } else if (what == AGAIN_DUMP) {
+            rows_start(s);
+        } else if (lookup_ask(s, f->asked) != HY_OK) {
             snprintf(f->why, sizeof(f->why), "could not query %s", f->new_name);
             inflight_unknown(s);
         }

@@ -237,18 +237,34 @@ class NotReadyRelay(TcpRelay):
     SIGNAL = (b"SIGNAL SQLSTATE '08S01' SET MYSQL_ERRNO = 1047, "
               b"MESSAGE_TEXT = 'WSREP has not yet prepared node for application use'")
 
-    def __init__(self, target_port, times):
-        self.left, self.turned = times, 0
+    def __init__(self, target_port, times, prefix=b"SHOW BINLOG EVENTS"):
+        self.left, self.turned, self.prefix = times, 0, prefix
         super().__init__(target_port)
 
     def up(self, data):
         if self.left > 0 and len(data) > 5 and data[4] == 0x03 and \
-                data[5:].startswith(b"SHOW BINLOG EVENTS"):
+                data[5:].startswith(self.prefix):
             self.left -= 1
             self.turned += 1
             payload = b"\x03" + self.SIGNAL
             return len(payload).to_bytes(3, "little") + data[3:4] + payload
         return data
+
+
+def not_ready_outcome(galera, slow, st, relay, times):
+    """What slow_write got after node0's kill while `relay` turned `times`
+    of node1's answers into 1047: 3, found not committed and run once;
+    every one, 1180 with that error once replay_timeout_ms passed."""
+    if times == 3:
+        assert slow == ["ok"], slow
+        assert relay.turned == 3, relay.turned
+        assert (st["inflight_rerun"], st["inflight_unknown"]) == (1, 0), st
+        assert galera_counts(galera, 1) == {SLOW_ID: 1}
+    else:
+        assert len(slow) == 1 and slow[0].startswith("(1180, ") and \
+            "WSREP has not yet prepared node" in slow[0], slow
+        assert relay.turned > 3, relay.turned
+        assert st["inflight_unknown"] == 1, st
 
 
 @pytest.mark.parametrize("times", [3, 10 ** 6])
@@ -266,18 +282,136 @@ def test_galera_new_writer_not_ready_for_a_moment(start_galera_halyard, galera, 
     h = start_through_relay(start_galera_halyard, galera, relay, **on)
     try:
         slow, st = node0_killed_under_a_slow_write(h, galera)
-        if times == 3:
-            assert slow == ["ok"], slow
-            assert relay.turned == 3, relay.turned
-            assert (st["inflight_rerun"], st["inflight_unknown"]) == (1, 0), st
-            assert galera_counts(galera, 1) == {SLOW_ID: 1}
-        else:
-            assert len(slow) == 1 and slow[0].startswith("(1180, ") and \
-                "WSREP has not yet prepared node" in slow[0], slow
-            assert relay.turned > 3, relay.turned
-            assert st["inflight_unknown"] == 1, st
+        not_ready_outcome(galera, slow, st, relay, times)
     finally:
         relay.close()
+
+
+class NotReadyLoginRelay(TcpRelay):
+    """Once armed, the first `times` logins as `user` get an ERR 1047
+    (08S01, "WSREP has not yet prepared node for application use") in the
+    server's OK's place: the in-flight search's connection to a new writer
+    that is not ready (the monitor's own connections were made before)."""
+
+    ERR = (b"\xff" + (1047).to_bytes(2, "little") + b"#08S01" +
+           b"WSREP has not yet prepared node for application use")
+
+    def __init__(self, target_port, times, user):
+        self.left, self.turned, self.user, self.armed = times, 0, user.encode(), False
+        self.users = {}
+        super().__init__(target_port)
+
+    def _pump(self, src, dst, hook):
+        up = hook == self.up
+        key = src if up else dst  # the client's side names the connection
+        super()._pump(src, dst, (lambda d: self.up_of(key, d)) if up else
+                      (lambda d: self.down_of(key, d)))
+
+    def up_of(self, key, data):
+        if self.armed and key not in self.users and len(data) > 40 and data[3] == 1:
+            self.users[key] = data[4 + 32:].split(b"\0", 1)[0]  # HandshakeResponse41
+        return data
+
+    def down_of(self, key, data):
+        if self.users.get(key) == self.user and self.left > 0 and len(data) > 4 and \
+                data[3] >= 2 and data[4] == 0x00:
+            self.users[key] = None  # once a connection
+            self.left -= 1
+            self.turned += 1
+            return len(self.ERR).to_bytes(3, "little") + data[3:4] + self.ERR
+        return data
+
+
+class DropRelay(TcpRelay):
+    """Once armed, nothing the server sends reaches halyard: a write's OK
+    lost on the way, the write committed."""
+
+    armed = False
+
+    def down(self, data):
+        return b"" if self.armed else data
+
+
+@pytest.mark.parametrize("times", [3, 10 ** 6])
+def test_galera_new_writer_not_ready_at_the_search_s_login(start_galera_halyard, galera, times):
+    """node1, the new writer, refuses the in-flight search's login with
+    1047, as a node settling after the old writer's loss may. Before, the
+    first 1047 ended the search: the INSERT in flight at node0's kill got
+    1180 ("reading the binary log of node1 failed: WSREP has not yet
+    prepared node..."). Now the login is tried again every 100 ms within
+    replay_timeout_ms: found not committed, run once; a node that never
+    lets it in still gives 1180 once that has passed."""
+    load_table(galera)
+    relay = NotReadyLoginRelay(galera.port(1), times, GALERA_MONITOR["user"])
+    on = dict(ON, replay_timeout_ms=20000 if times == 3 else 8000)
+    h = start_through_relay(start_galera_halyard, galera, relay, **on)
+    try:
+        slow = []
+        t = slow_write_on_node0(h, galera, slow)
+        relay.armed = True
+        galera.kill(0)
+        t.join(60)
+        st = admin_json(default_socket(h), "show stats")
+        not_ready_outcome(galera, slow, st, relay, times)
+    finally:
+        relay.close()
+
+
+@pytest.mark.parametrize("times", [3, 10 ** 6])
+def test_galera_new_writer_not_ready_for_the_binlog_dump(start_galera_halyard, galera, times):
+    """An INSERT commits on node0 (its row on node1 too) and its OK is lost
+    on the way (a relay drops it); node0 is killed. node1, the new writer,
+    answers the binlog dump's set-up (the dump that reads the write's row
+    events for its affected rows) with 1047. Before, the first 1047 gave
+    1180 ("its row events not read (WSREP has not yet prepared node...)").
+    Now the dump is started again every 100 ms within replay_timeout_ms:
+    found committed, the client gets its OK with 1 row; a node that never
+    lets it run still gives 1180 (found committed, its rows unknown) once
+    that has passed."""
+    load_table(galera)
+    relay = NotReadyRelay(galera.port(1), times, prefix=b"SET @master_binlog_checksum")
+    relay0 = DropRelay(galera.port(0))
+    on = dict(ON, replay_timeout_ms=20000 if times == 3 else 8000)
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, backends=[
+                         {"name": n["name"], "address": "127.0.0.1",
+                          "port": {0: relay0.port, 1: relay.port}.get(n["index"], n["port"]),
+                          "role": "primary" if n["index"] == 0 else "replica"}
+                         for n in galera.nodes], **on)
+    try:
+        c = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+        out = []
+
+        def insert():
+            try:
+                out.append(c.cursor().execute(f"INSERT INTO iw.t (id, v) VALUES ({SLOW_ID}, 1)"))
+            except pymysql.MySQLError as e:
+                out.append(str(e))
+        # the session's connection to node0 made before the OKs are dropped
+        c.cursor().execute(f"INSERT INTO iw.t (id, v) VALUES ({SLOW_ID + 1}, 1)")
+        relay0.armed = True
+        t = threading.Thread(target=insert, daemon=True)
+        t.start()
+        wait_until(lambda: galera_counts(galera, 1).get(SLOW_ID) == 1, 10,
+                   what="the INSERT committed (on node1 too)")
+        galera.kill(0)
+        t.join(60)
+        st = admin_json(default_socket(h), "show stats")
+        assert galera_counts(galera, 1) == {SLOW_ID: 1, SLOW_ID + 1: 1}
+        if times == 3:
+            assert out == [1], out
+            assert relay.turned == 3, relay.turned
+            assert (st["inflight_committed"], st["inflight_unknown"]) == (1, 0), st
+        else:
+            assert len(out) == 1 and str(out[0]).startswith("(1180, ") and \
+                "it committed" in out[0] and "WSREP has not yet prepared node" in out[0], out
+            assert relay.turned > 3, relay.turned
+            # found committed, its answer unknown: counted committed
+            assert (st["inflight_committed"], st["inflight_unknown"]) == (1, 0), st
+        c.close()
+    finally:
+        relay.close()
+        relay0.close()
 
 
 def test_galera_write_in_flight_longer_than_eight_checks(start_galera_halyard, galera):
