@@ -208,10 +208,13 @@ hy_status_t backend_rt_attach(struct config *cfg)
  * address changed: another server's, maybe. Forgotten, so that neither
  * show backends nor the in-flight proof (info.seen) take it for the new
  * one's; why it last changed state stays. The role stays too (the config's
- * could send writes to an old primary). */
+ * could send writes to an old primary). A check in flight now stores
+ * nothing when it ends (checks_gen). */
 static void forget_checks(struct backend_rt *rt)
 {
     pthread_mutex_lock(&rt->lock);
+    rt->checks_gen++;
+    atomic_store(&rt->unchecked, true);
     if (rt->info.last_check_time != 0) {
         char why[sizeof(rt->info.why)], failure[sizeof(rt->info.last_failure)];
         time_t why_time = rt->info.why_time;
@@ -238,11 +241,38 @@ void backend_rt_mark_unchecked(const struct config *fresh, const struct config *
             known = o->rt == b->rt && o->port == b->port && strcmp(o->address, b->address) == 0 &&
                     running->groups[o->group].monitor_user[0] != '\0';
         }
-        if (!known) {
-            atomic_store(&b->rt->unchecked, true);
+        if (!known)
             forget_checks(b->rt);
-        }
     }
+}
+
+uint32_t backend_checks_gen(struct backend_rt *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    uint32_t gen = rt->checks_gen;
+    pthread_mutex_unlock(&rt->lock);
+    return gen;
+}
+
+bool backend_checks_store(struct backend_rt *rt, uint32_t gen,
+                          void (*store)(struct backend_info *in, void *arg), void *arg)
+{
+    pthread_mutex_lock(&rt->lock);
+    bool current = rt->checks_gen == gen;
+    if (current)
+        store(&rt->info, arg);
+    pthread_mutex_unlock(&rt->lock);
+    return current;
+}
+
+bool backend_checks_passed(struct backend_rt *rt, uint32_t gen)
+{
+    pthread_mutex_lock(&rt->lock);
+    bool current = rt->checks_gen == gen;
+    if (current)
+        atomic_store(&rt->unchecked, false);
+    pthread_mutex_unlock(&rt->lock);
+    return current;
 }
 
 void backend_rt_free_all(void)

@@ -457,11 +457,11 @@ static void seen_push(struct backend_info *in)
     in->seen[0].checks = 1;
 }
 
-static void publish_info(struct monitor_backend *mb)
+/* What the check read, into its backend's info (under its lock). */
+static void store_info(struct backend_info *in, void *arg)
 {
+    struct monitor_backend *mb = arg;
     struct backend_rt *rt = mb->rt;
-    pthread_mutex_lock(&rt->lock);
-    struct backend_info *in = &rt->info;
     if (mb->ok) {
         copy_cell(in->gtid_current, sizeof(in->gtid_current), mb->gtid_current);
         copy_cell(in->gtid_binlog, sizeof(in->gtid_binlog), mb->gtid_binlog);
@@ -507,7 +507,15 @@ static void publish_info(struct monitor_backend *mb)
         copy_cell(in->seen[0].galera_self, sizeof(in->seen[0].galera_self),
                   galera(mb) ? mb->wsrep.self_address : "");
     }
-    pthread_mutex_unlock(&rt->lock);
+}
+
+/* Stored unless a reload forgot the backend's checks since the check
+ * began (it may have read another server): backend_checks_store. */
+static void publish_info(struct monitor_backend *mb)
+{
+    if (!backend_checks_store(mb->rt, mb->checks_gen, store_info, mb))
+        hy_log_debug("monitor: %s: a check begun before the reload moved it: not kept",
+                     mb->be->name);
 }
 
 /* cluster = dual-master: mb's IO thread still runs while the other server
@@ -590,7 +598,7 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     /* Its state is known now: reads may come (after the roles and health
      * this check decided, so none comes before a LAGGING it found). */
     if (ok)
-        atomic_store(&mb->rt->unchecked, false);
+        backend_checks_passed(mb->rt, mb->checks_gen);
 
     /* A failing backend is checked again soon, until it is DOWN; so is a
      * dual-master server still replicating from a peer that is gone. */
@@ -1168,6 +1176,7 @@ static void start_check(struct monitor_backend *mb, bool in_round)
         r->pending++;
     mb->deadline = ev_now(m->loop) + grp_of(mb)->timeout_ms / 1000.0;
     mb->started = ev_time();
+    mb->checks_gen = backend_checks_gen(mb->rt);
     if (sqlclient_ready(mb->sc)) {
         mb->fresh = false;
         run_step(mb, STEP_PING);

@@ -13,6 +13,8 @@
  *   - max_connections: acquire up to the limit, release
  *   - counters and latency quantiles from the histogram buckets
  *   - passive failure reports call the monitor's hook
+ *   - a check begun before a reload forgot the backend's checks stores
+ *     nothing, nor clears `unchecked`
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -455,6 +457,61 @@ static void test_failover_state_per_group(void **state)
     backend_set_failover_note("dm", NULL);
 }
 
+/* A check's result, as the monitor stores it (store_info). */
+static void fill(struct backend_info *in, void *arg)
+{
+    in->server_id = *(const uint32_t *)arg;
+    in->last_check_time = 1;
+}
+
+static void test_checks_forgotten_by_a_reload(void **state)
+{
+    (void)state;
+    struct config *cfg =
+        load("listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 3306; } );\n" USERS
+             "monitor = { user = \"mon\"; password = \"mon\"; };\n"
+             "backends = ( { name = \"fg1\"; address = \"127.0.0.1\"; port = 3307; "
+             "role = \"primary\"; } );\n");
+    struct backend_rt *rt = cfg->backends[0].rt;
+    struct backend_info in;
+    uint32_t old_id = 11, new_id = 22;
+    backend_rt_mark_unchecked(cfg, NULL); /* at start */
+    assert_true(atomic_load(&rt->unchecked));
+
+    /* A check passes: kept, and the backend is checked. */
+    uint32_t gen = backend_checks_gen(rt);
+    assert_true(backend_checks_store(rt, gen, fill, &old_id));
+    assert_true(backend_checks_passed(rt, gen));
+    assert_false(atomic_load(&rt->unchecked));
+
+    /* A check begins; a reload removes fg1 and adds it again (another
+     * server, maybe) before it ends: what it read is not kept, nor its
+     * pass, and what was read before stays forgotten. */
+    gen = backend_checks_gen(rt);
+    backend_rt_mark_unchecked(cfg, NULL);
+    assert_false(backend_checks_store(rt, gen, fill, &old_id));
+    assert_false(backend_checks_passed(rt, gen));
+    backend_info_get(rt, &in);
+    assert_int_equal(in.last_check_time, 0);
+    assert_int_equal(in.server_id, 0);
+    assert_true(atomic_load(&rt->unchecked));
+
+    /* The next check, begun after the reload, counts. */
+    gen = backend_checks_gen(rt);
+    assert_true(backend_checks_store(rt, gen, fill, &new_id));
+    assert_true(backend_checks_passed(rt, gen));
+    backend_info_get(rt, &in);
+    assert_int_equal(in.server_id, 22);
+    assert_false(atomic_load(&rt->unchecked));
+
+    /* The same address again (a reload that keeps it): nothing forgotten. */
+    gen = backend_checks_gen(rt);
+    backend_rt_mark_unchecked(cfg, cfg);
+    assert_true(backend_checks_store(rt, gen, fill, &new_id));
+    assert_false(atomic_load(&rt->unchecked));
+    config_put(cfg);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -488,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_counters),
         cmocka_unit_test(test_report_failure),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_checks_forgotten_by_a_reload),
         cmocka_unit_test(test_failover_state_per_group),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);

@@ -191,7 +191,10 @@ struct backend_rt {
     _Atomic uint32_t rtt_us; /* round trip of the monitor's COM_PING, an EWMA; 0 = not measured */
     struct backend_stat_slot slot[BACKEND_STAT_SLOTS];
 
-    pthread_mutex_t lock; /* protects `info` and `version` */
+    pthread_mutex_t lock; /* protects `info`, `version` and `checks_gen` */
+    uint32_t checks_gen;  /* bumped when what the checks read is forgotten (a reload
+                           * added it again or moved it): a check begun before stores
+                           * nothing (backend_checks_store) */
     struct backend_info info;
     char version[MYSQL_CLIENT_VERSION_MAX]; /* its greeting's server version; "" = not seen */
 };
@@ -217,6 +220,17 @@ void backend_rt_free_all(void);
  * a check of it passes (monitor.c clears it), its state is not known. What
  * checks read of it before (it was removed, or moved) is forgotten. */
 void backend_rt_mark_unchecked(const struct config *fresh, const struct config *running);
+/* The monitor's side of it (its thread), race-free with a reload's forget
+ * (main thread): a check takes backend_checks_gen() when it begins; its
+ * result is stored (`store` called on rt's info, under rt's lock) only if
+ * nothing was forgotten since, and a check that passed clears `unchecked`
+ * only then. Each true when done. A check that began before a reload
+ * moved the backend read another server, maybe: neither what it read nor
+ * its pass counts for the new one. */
+uint32_t backend_checks_gen(struct backend_rt *rt);
+bool backend_checks_store(struct backend_rt *rt, uint32_t gen,
+                          void (*store)(struct backend_info *in, void *arg), void *arg);
+bool backend_checks_passed(struct backend_rt *rt, uint32_t gen);
 
 /* Bumped on every change of a backend's state or role. Workers compare it
  * with the value they saw last to know cheaply whether to look again (e.g.
