@@ -29,6 +29,7 @@
 #include "session_fanout.h"
 #include "session_reload.h"
 #include "session_shard.h"
+#include "session_track.h"
 #include "session_xa.h"
 
 /* ---- "xa": two-phase commit of a write on several groups ---------------------
@@ -319,6 +320,9 @@ void session_fanout_xa_failed(struct session *s, const char *why)
     char name[64];
     snprintf(name, sizeof(name), "%s", bc->be->name);
     slog_warn(s, "xa read: backend %s failed during its part: %s", name, why);
+    /* what of the transaction stays, as every 1927 says it: read before
+     * the connection goes (session_trx_lost does the same) */
+    uint8_t keeps = (uint8_t)session_track_lost(s, bc, true);
     session_timer_stop(s);
     s->query.internal = INT_NONE;
     bconn_close(bc); /* its branch is gone with it (session_xa_gone) */
@@ -339,6 +343,7 @@ void session_fanout_xa_failed(struct session *s, const char *why)
         if (session_xa_lost(s, false, name))
             return;
     } else {
+        s->route.trx_lost_keeps = keeps; /* session_err's 1927 says what stays */
         session_err(s, 1, SERR_TRX_LOST, name);
     }
     if (s->state == SS_IDLE)
