@@ -21,12 +21,21 @@
 #include "halyard/cluster/users.h"
 #include "halyard/sql/varstate.h"
 
+/* A user and login schema, once per pool: buckets and sessions' keys point
+ * at it, and a key naming it matches a bucket by pointer. */
+struct pool_name {
+    struct pool_name *next;
+    uint32_t refs;
+    char *user, *db;
+};
+
 struct pool_bucket {
     struct pool_bucket *next;
     struct pool *pool;
     struct config *cfg; /* a reference while the bucket lives */
     uint16_t idx;
-    char *user, *db;
+    struct pool_name *name; /* a reference */
+    const char *user, *db;  /* name's */
     uint8_t charset;
     uint32_t caps, ext_caps;
     struct bconn *idle; /* newest first, through bc->pool_next */
@@ -43,10 +52,61 @@ struct pool_bucket {
     double open_failed_at; /* ev_now() of the last failure, 0 = none: wait a while */
 };
 
+static struct pool_name *name_find(const struct pool *p, const char *user, const char *db)
+{
+    for (struct pool_name *n = p->names; n != NULL; n = n->next) {
+        if (strcmp(n->user, user) == 0 && hy_str_same(n->db, db))
+            return n;
+    }
+    return NULL;
+}
+
+struct pool_name *pool_name_get(struct pool *p, const char *user, const char *db)
+{
+    if (user == NULL)
+        user = "";
+    struct pool_name *n = name_find(p, user, db);
+    if (n == NULL) {
+        if ((n = calloc(1, sizeof(*n))) == NULL)
+            return NULL;
+        n->user = strdup(user);
+        n->db = db != NULL ? strdup(db) : NULL;
+        if (n->user == NULL || (db != NULL && n->db == NULL)) {
+            free(n->user);
+            free(n->db);
+            free(n);
+            return NULL;
+        }
+        n->next = p->names;
+        p->names = n;
+    }
+    n->refs++;
+    return n;
+}
+
+void pool_name_put(struct pool *p, struct pool_name *n)
+{
+    if (n == NULL || --n->refs > 0)
+        return;
+    for (struct pool_name **pp = &p->names; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == n) {
+            *pp = n->next;
+            break;
+        }
+    }
+    free(n->user);
+    free(n->db);
+    free(n);
+}
+
 static bool key_match(const struct pool_bucket *b, const struct pool_key *k)
 {
-    return b->cfg == k->cfg && b->idx == k->idx && b->charset == k->charset && b->caps == k->caps &&
-           b->ext_caps == k->ext_caps && hy_str_same(b->user, k->user) && hy_str_same(b->db, k->db);
+    if (b->cfg != k->cfg || b->idx != k->idx || b->charset != k->charset || b->caps != k->caps ||
+        b->ext_caps != k->ext_caps)
+        return false;
+    if (k->name != NULL)
+        return b->name == k->name; /* one pool_name per pair: the pointer says it */
+    return strcmp(b->user, k->user != NULL ? k->user : "") == 0 && hy_str_same(b->db, k->db);
 }
 
 static struct pool_bucket *bucket_find(const struct pool *p, const struct pool_key *k)
@@ -66,14 +126,15 @@ static struct pool_bucket *bucket_get(struct pool *p, const struct pool_key *k)
     b = calloc(1, sizeof(*b));
     if (b == NULL)
         return NULL;
-    b->user = strdup(k->user != NULL ? k->user : "");
-    b->db = k->db != NULL ? strdup(k->db) : NULL;
-    if (b->user == NULL || (k->db != NULL && b->db == NULL)) {
-        free(b->user);
-        free(b->db);
+    if (k->name != NULL) {
+        b->name = k->name;
+        b->name->refs++;
+    } else if ((b->name = pool_name_get(p, k->user, k->db)) == NULL) {
         free(b);
         return NULL;
     }
+    b->user = b->name->user;
+    b->db = b->name->db;
     b->pool = p;
     b->cfg = config_get(k->cfg);
     b->idx = k->idx;
@@ -97,8 +158,7 @@ static void bucket_free(struct pool *p, struct pool_bucket *b)
     explicit_bzero(b->h1, sizeof(b->h1));
     explicit_bzero(b->old_hash, sizeof(b->old_hash));
     free(b->attrs);
-    free(b->user);
-    free(b->db);
+    pool_name_put(p, b->name);
     free(b);
 }
 

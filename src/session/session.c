@@ -2171,7 +2171,8 @@ static void session_free(struct session *s)
     free(s->query.connid);
     session_tables_locked(s, false);
     session_pool_lid_drop(s); /* its value, unread on a pooled connection */
-    session_hooks_close(s);   /* the features' (session_hooks.c) */
+    session_pool_name_drop(s);
+    session_hooks_close(s); /* the features' (session_hooks.c) */
     free(s->values.diag_err);
     free(s->route.trx_lost);
     free(s->values.lid_lost);

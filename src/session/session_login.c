@@ -423,6 +423,7 @@ void login_finish(struct session *s)
         s->route.status = SERVER_STATUS_AUTOCOMMIT;
         s->route.ro_idx = -1;
         ps_clear(s);
+        session_pool_name_drop(s);
         free(s->who.user);
         free(s->who.db);
         free(s->who.attrs);
@@ -989,6 +990,7 @@ void session_proxy_header(struct session *s)
 
 void login_db_clear(struct session *s)
 {
+    session_pool_name_drop(s);
     free(s->who.db);
     s->who.db = NULL;
 }

@@ -59,13 +59,36 @@
  * that uses a table clears it, and a derived table counts. */
 #define DIAG_CLEAR_SQL "DO (SELECT 1 FROM (SELECT 1) AS halyard_clear)"
 
-static void pool_key_of(const struct session *s, uint32_t idx, struct pool_key *k)
+void session_pool_name_drop(struct session *s)
 {
+    pool_name_put(&s->w->conns, s->conns.lease.name);
+    s->conns.lease.name = NULL;
+    s->conns.lease.name_db = NULL;
+}
+
+/* The session's user and login schema `db` interned, asked of the pool
+ * once until they change: its keys are then matched by pointer. NULL when
+ * out of memory (the key is matched by its strings). */
+static struct pool_name *lease_name(struct session *s, const char *db)
+{
+    struct sess_lease *l = &s->conns.lease;
+    if (l->name == NULL || l->name_db != db) {
+        session_pool_name_drop(s);
+        l->name = pool_name_get(&s->w->conns, s->who.user, db);
+        l->name_db = db;
+    }
+    return l->name;
+}
+
+static void pool_key_of(struct session *s, uint32_t idx, struct pool_key *k)
+{
+    const char *db = session_login_db(s);
     *k = (struct pool_key){
         .cfg = s->cfg,
         .idx = (uint16_t)idx,
         .user = s->who.user,
-        .db = session_login_db(s),
+        .db = db,
+        .name = lease_name(s, db),
         .charset = s->who.charset,
         .caps = s->who.caps,
         .ext_caps = BACKEND_EXT_CAPS(s),

@@ -58,6 +58,9 @@ void session_pool_values_set(struct session *s, bool rows, uint64_t n, bool err)
  * the session's. */
 void session_pool_internal_ran(struct session *s, const struct bconn *bc);
 bool session_pool_release(struct session *s);
+/* The session's user or login schema (who.user, who.db) is about to
+ * change, or the session ends: the pool's name for them is given back. */
+void session_pool_name_drop(struct session *s);
 /* A parked XA branch's connection of group view `view` (session_xa.c), its
  * transaction ended cleanly: to the pool, as give_back would, when nothing
  * of the session is on it; false: the caller closes it. */

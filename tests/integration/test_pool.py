@@ -1119,3 +1119,40 @@ def test_reset_connection_counts_session_status_from_zero(cluster, pooled):
         assert c.query("SHOW SESSION STATUS LIKE 'Com_select'")[0].rows == [("Com_select", "1")]
     finally:
         c.close()
+
+
+def test_change_user_and_login_schema_take_their_own_keys(cluster, start_halyard):
+    """A session's pool key (user, login schema) is interned once and kept
+    until they change: after COM_CHANGE_USER, with a schema or without, its
+    statements run on connections of the new key, never on the idle ones
+    of the old one (CURRENT_USER() and DATABASE() as the server says them
+    on a direct connection of that login)."""
+    from util import mysql_native_hash
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hypk")
+    cluster.sql(0, "CREATE USER IF NOT EXISTS 'hy_pk'@'%' IDENTIFIED BY 'pk'")
+    cluster.sql(0, "GRANT SELECT ON *.* TO 'hy_pk'@'%'")
+    try:
+        h = start_halyard(workers=1, pool_mode="transaction",
+                          users=[{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
+                                 {"name": "hy_pk", "password_hash": mysql_native_hash("pk")}])
+        other = h.connect(autocommit=True)  # app's connections stay idle in the pool
+        q(other, "SELECT 1")
+        c = RawConn("127.0.0.1", h.port)
+        c.login(APP_USER, APP_PASSWORD)
+        steps = [(None, None), ("hy_pk", None), ("hy_pk", "hypk"), (APP_USER, "hypk"), (APP_USER, None)]
+        for user, db in steps:
+            if user is not None:
+                c.change_user(user, APP_PASSWORD if user == APP_USER else "pk", db=db)
+            user = user or APP_USER
+            for _ in range(3):  # given back and taken again each time
+                got = c.query("SELECT CURRENT_USER(), DATABASE()")[0].rows[0]
+                q(other, "SELECT 1")
+                direct = cluster.connect(0, user=user, password=APP_PASSWORD if user == APP_USER else "pk",
+                                         database=db)
+                want = q(direct, "SELECT CURRENT_USER(), DATABASE()")[0]
+                direct.close()
+                assert tuple(v.decode() if isinstance(v, bytes) else v for v in got) == tuple(want), (user, db)
+        c.close()
+        other.close()
+    finally:
+        cluster.sql(0, "DROP USER IF EXISTS 'hy_pk'@'%'")

@@ -170,6 +170,44 @@ static void test_put_take(void **state)
     pool_put(&f->pool, b, &k, NULL, ev_now(f->loop));
 }
 
+/* Keys naming an interned user and schema (pool_name_get) meet keys by
+ * strings in the same buckets; a name is one per pair, and another user's
+ * or schema's name finds nothing. */
+static void test_named_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct pool_key k = key(f), named = key(f), bob = key(f), shop = key(f);
+    named.name = pool_name_get(&f->pool, "app", NULL);
+    bob.name = pool_name_get(&f->pool, "bob", NULL);
+    shop.name = pool_name_get(&f->pool, "app", "shop");
+    struct pool_name *again = pool_name_get(&f->pool, "app", NULL);
+    assert_ptr_equal(again, named.name);
+    assert_true(named.name != bob.name && named.name != shop.name);
+    pool_name_put(&f->pool, again);
+
+    struct bconn *a = conn_new(f), *b = conn_new(f);
+    uint64_t la = pool_put(&f->pool, a, &k, NULL, ev_now(f->loop)); /* by strings */
+    assert_null(pool_take(&f->pool, &bob, 0));
+    assert_null(pool_take(&f->pool, &shop, 0));
+    assert_ptr_equal(pool_take(&f->pool, &named, la), a);
+    uint64_t lb = pool_put(&f->pool, b, &named, NULL, ev_now(f->loop)); /* by name */
+    assert_ptr_equal(pool_take(&f->pool, &k, lb), b);
+    pool_put(&f->pool, a, &named, NULL, ev_now(f->loop));
+    pool_put(&f->pool, b, &k, NULL, ev_now(f->loop));
+    assert_int_equal(pool_idle_count(&f->pool, "db1", NULL), 2);
+    /* the sessions' references go; the bucket's keeps its name */
+    pool_name_put(&f->pool, named.name);
+    pool_name_put(&f->pool, bob.name);
+    pool_name_put(&f->pool, shop.name);
+    struct pool_name *n = pool_name_get(&f->pool, "app", NULL);
+    named.name = n;
+    struct bconn *x = pool_take(&f->pool, &named, 0), *y = pool_take(&f->pool, &named, 0);
+    assert_true(x != NULL && y != NULL && x != y);
+    pool_put(&f->pool, x, &named, NULL, ev_now(f->loop));
+    pool_put(&f->pool, y, &k, NULL, ev_now(f->loop));
+    pool_name_put(&f->pool, n);
+}
+
 /* Connections that logged in before privileges changed are closed by
  * the take, never given; one opened after is. */
 static void test_privileges_changed(void **state)
@@ -367,6 +405,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hold),
         cmocka_unit_test_setup_teardown(test_put_take, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_named_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_connection_speaks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_take_skips_a_closing_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),

@@ -29,11 +29,16 @@
 #include "halyard/pool/server.h"
 #include "halyard/core/stats.h"
 
+struct pool_name;
+
 struct pool_key {
     struct config *cfg; /* the config of `be` (the pool takes a reference) */
     uint16_t idx;       /* the backend's index in it */
     const char *user;
     const char *db; /* schema of the login, NULL = none */
+    /* user and db interned (pool_name_get), or NULL: the key is then
+     * matched by its strings, else by this pointer alone */
+    struct pool_name *name;
     uint8_t charset;
     uint32_t caps, ext_caps;
 };
@@ -44,9 +49,10 @@ struct pool {
     struct ev_loop *loop;
     struct buf_pool *bufs; /* the worker's, for the logins of connections it opens */
     struct pool_bucket *buckets;
-    ev_timer sweep;  /* once a second: idle and age limits */
-    uint64_t serial; /* the last lend serial given */
-    uint32_t n_idle; /* all buckets */
+    struct pool_name *names; /* interned user and login schema pairs */
+    ev_timer sweep;          /* once a second: idle and age limits */
+    uint64_t serial;         /* the last lend serial given */
+    uint32_t n_idle;         /* all buckets */
     /* The idle connections by lend serial (open addressing, linear
      * probing): pool_take() finds the one a session asks back at once,
      * however many are idle. `lent_mask` + 1 slots, a power of two, at
@@ -73,6 +79,14 @@ void pool_destroy(struct pool *p);
  */
 uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
                   const struct mysql_client_creds *cr, double now);
+
+/* The pool's one copy of `user` (NULL counts as "") and `db` (NULL =
+ * none), with a reference the caller gives back with pool_name_put(); NULL
+ * when out of memory. A session asks it once, and its keys then name it
+ * (pool_key.name): a bucket is found by a pointer compare, with no string
+ * compared per statement. */
+struct pool_name *pool_name_get(struct pool *p, const char *user, const char *db);
+void pool_name_put(struct pool *p, struct pool_name *n);
 
 /* An idle connection of key `k`: the one lent under `prefer` if it is
  * there, else the one returned last; NULL when none. The caller becomes its

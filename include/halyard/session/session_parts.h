@@ -206,6 +206,11 @@ struct sess_io {
  * session_pool.c. */
 struct sess_lease {
     uint64_t *lent; /* per backend: the serial its connection went to the pool under, 0 = none */
+    /* Its user and login schema interned in the worker's pool (pool.h),
+     * for `name_db` (who.db or NULL: session_login_db); NULL = not asked
+     * since they last changed (session_pool_name_drop) */
+    struct pool_name *name;
+    const char *name_db;
     ev_timer pool_wait;
     double pool_wait_until;            /* ev_now() when the wait ends in 1040 */
     uint16_t pool_wait_idx;            /* the backend */
