@@ -101,6 +101,17 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      "... of which the writer had not caught up within failover_write_wait_ms (or "
      "causal_timeout_ms) plus connect_timeout_ms, or failed to: error 1429.",
      offsetof(struct worker_stats, writer_catchups_refused)},
+    {"classify_memo_hits", "halyard_classify_memo_hits_total",
+     "Statements a worker's memo of classifications answered: a text of a shape classified "
+     "before, its numbers aside, given that text's class and digest without the classifier.",
+     offsetof(struct worker_stats, classify_memo_hits)},
+    {"classify_memo_misses", "halyard_classify_memo_misses_total",
+     "Statements of at most 256 bytes the memo did not answer: the classifier read them.",
+     offsetof(struct worker_stats, classify_memo_misses)},
+    {"classify_memo_stores", "halyard_classify_memo_stores_total",
+     "Shapes the memo kept (a shape is kept on its second miss in a row in its slot, when "
+     "nothing of its result comes from its text).",
+     offsetof(struct worker_stats, classify_memo_stores)},
 };
 
 void status_worker_stats(struct worker *w, struct stat_values *out)

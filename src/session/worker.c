@@ -274,7 +274,7 @@ hy_status_t worker_init(struct worker *w, int id, struct config *cfg,
     /* Sized once, at start: a reload does not resize them. */
     if (rules_ctx_init(&w->rules, id) != HY_OK ||
         digest_create((uint32_t)cfg->digest_max_entries, &w->digests) != HY_OK ||
-        (w->memo = classify_memo_create()) == NULL) {
+        (w->memo = classify_memo_create(&w->stats)) == NULL) {
         snprintf(err, errlen, "out of memory");
         return HY_ERROR;
     }

@@ -28,6 +28,7 @@
 
 #include "classify_int.h"
 #include "halyard/core/core.h"
+#include "halyard/core/stats.h"
 #include "halyard/core/text.h"
 #include "halyard/sql/classify_memo.h"
 
@@ -57,13 +58,17 @@ struct memo_entry {
 };
 
 struct classify_memo {
-    uint64_t hits, misses, stores;
+    struct worker_stats *stats; /* where hits, misses and stores count: the worker's, or own */
+    struct worker_stats own;
     struct memo_entry e[CLASSIFY_MEMO_ENTRIES];
 };
 
-struct classify_memo *classify_memo_create(void)
+struct classify_memo *classify_memo_create(struct worker_stats *stats)
 {
-    return calloc(1, sizeof(struct classify_memo));
+    struct classify_memo *m = calloc(1, sizeof(struct classify_memo));
+    if (m != NULL)
+        m->stats = stats != NULL ? stats : &m->own;
+    return m;
 }
 
 void classify_memo_destroy(struct classify_memo *m)
@@ -78,17 +83,17 @@ size_t classify_memo_bytes(void)
 
 uint64_t classify_memo_hits(const struct classify_memo *m)
 {
-    return m != NULL ? m->hits : 0;
+    return m != NULL ? stat_get(&m->stats->classify_memo_hits) : 0;
 }
 
 uint64_t classify_memo_misses(const struct classify_memo *m)
 {
-    return m != NULL ? m->misses : 0;
+    return m != NULL ? stat_get(&m->stats->classify_memo_misses) : 0;
 }
 
 uint64_t classify_memo_stores(const struct classify_memo *m)
 {
-    return m != NULL ? m->stores : 0;
+    return m != NULL ? stat_get(&m->stats->classify_memo_stores) : 0;
 }
 
 #define ONES  0x0101010101010101ull
@@ -274,7 +279,7 @@ static void memo_miss(struct classify_memo *m, struct memo_entry *e, uint64_t h,
                       const char *sql, size_t len, unsigned opts, struct classify_result *res,
                       struct classify_digest *dg)
 {
-    m->misses++;
+    stat_inc(&m->stats->classify_memo_misses);
     if (!same) {
         bool admit = h == e->seen && h != e->never;
         if (e->used && h == e->hash) {
@@ -299,7 +304,7 @@ static void memo_miss(struct classify_memo *m, struct memo_entry *e, uint64_t h,
         e->never = h;
         return;
     }
-    m->stores++;
+    stat_inc(&m->stats->classify_memo_stores);
     e->never = 0; /* what it noted was of the shapes before: they may come again */
     memo_store(e, h, (const unsigned char *)sql, len, opts, res, dg, mask);
 }
@@ -316,7 +321,7 @@ void classify_memo_classify(struct classify_memo *m, const char *sql, size_t len
     struct memo_entry *e = &m->e[memo_slot(h)];
     bool same = h == e->hash && memo_matches(e, s, len, opts);
     if (same && (dg == NULL || e->has_digest)) {
-        m->hits++;
+        stat_inc(&m->stats->classify_memo_hits);
         e->answered = true;
         memo_answer(e, res, dg);
         return;

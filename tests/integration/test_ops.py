@@ -425,7 +425,8 @@ def test_show_stats_counts(start_halyard):
                        "pool_restore_resets", "statements_retried", "transactions_replayed",
                        "replays_failed_mismatch", "replays_failed_timeout", "replays_refused",
                        "inflight_committed", "inflight_rerun", "inflight_rolled_back",
-                       "inflight_unknown", "writer_catchups", "writer_catchups_refused"}
+                       "inflight_unknown", "writer_catchups", "writer_catchups_refused",
+                       "classify_memo_hits", "classify_memo_misses", "classify_memo_stores"}
     assert int(by["commands"]["total"]) >= after["commands"]
     assert int(by["commands"]["total"]) == int(by["commands"]["worker0"]) + int(by["commands"]["worker1"])
     conn = h.connect()
@@ -902,6 +903,41 @@ def test_metrics(start_halyard):
         assert s.recv(100).startswith(b"HTTP/1.1 431 ")
     assert scrape(mport)[0] == 200
     assert kv_table(admin(default_socket(h), "show status"))["metrics"] == f"127.0.0.1:{mport}"
+
+
+def test_classify_memo_counters_move(start_halyard, cluster):
+    """The workers' memo of classifications counts in show stats and the
+    metrics: one shape with other numbers is classified twice (missed, then
+    kept) and answered from the memo after."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hyops")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS hyops.memo (id INT PRIMARY KEY, c INT)")
+    mport = free_port()
+    h = start_halyard(workers=1, metrics_port=mport)
+    path = default_socket(h)
+    names = ("classify_memo_hits", "classify_memo_misses", "classify_memo_stores")
+    before = admin_json(path, "show stats")
+    m1 = parse_exposition(scrape(mport)[2])
+    conn = h.connect()
+    with conn.cursor() as cur:
+        for i in range(10):
+            cur.execute(f"SELECT c FROM hyops.memo WHERE id = {i + 17}")
+            cur.fetchall()
+    conn.close()
+    after = wait_until(lambda: (lambda st: st if st["classify_memo_hits"] >= before["classify_memo_hits"] + 8
+                                else None)(admin_json(path, "show stats")), timeout=5,
+                       what="the memo's hits in show stats")
+    d = {k: after[k] - before[k] for k in names}
+    # the first text misses and is noted, the second misses and is kept,
+    # the eight after are answered: besides whatever the login ran
+    assert d["classify_memo_hits"] >= 8 and d["classify_memo_stores"] >= 1, d
+    assert d["classify_memo_misses"] >= 2, d
+    assert after["workers"][0]["classify_memo_hits"] == after["classify_memo_hits"]
+    m2 = parse_exposition(scrape(mport)[2])
+    for k in names:
+        assert m2[f"halyard_{k}_total"] >= m1[f"halyard_{k}_total"] + min(d[k], 1), k
+    assert m2["halyard_classify_memo_hits_total"] >= m1["halyard_classify_memo_hits_total"] + 8
+    _, rows = table(admin(path, "show stats"))
+    assert int(next(r for r in rows if r["name"] == "classify_memo_hits")["total"]) >= after["classify_memo_hits"]
 
 
 def test_metrics_port_in_use_stops_start(start_halyard):

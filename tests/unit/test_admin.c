@@ -444,7 +444,10 @@ static void test_render_stats(void **state)
                                  "inflight_rolled_back      0      0        0\n"
                                  "inflight_unknown          0      0        0\n"
                                  "writer_catchups           0      0        0\n"
-                                 "writer_catchups_refused   0      0        0\n");
+                                 "writer_catchups_refused   0      0        0\n"
+                                 "classify_memo_hits        0      0        0\n"
+                                 "classify_memo_misses      0      0        0\n"
+                                 "classify_memo_stores      0      0        0\n");
     textbuf_reset(&sb);
     admin_render_stats(&sb, &total, per, 2, 7, true);
     assert_string_equal(
@@ -458,6 +461,7 @@ static void test_render_stats(void **state)
         "\"replays_failed_mismatch\":0,\"replays_failed_timeout\":0,\"replays_refused\":0,"
         "\"inflight_committed\":0,\"inflight_rerun\":0,\"inflight_rolled_back\":0,"
         "\"inflight_unknown\":0,\"writer_catchups\":0,\"writer_catchups_refused\":0,"
+        "\"classify_memo_hits\":0,\"classify_memo_misses\":0,\"classify_memo_stores\":0,"
         "\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
         "\"commands\":10,\"auth_failures\":0,\"backend_connect_failures\":2,"
         "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
@@ -466,7 +470,8 @@ static void test_render_stats(void **state)
         "replayed\":0,"
         "\"replays_failed_mismatch\":0,\"replays_failed_timeout\":0,\"replays_refused\":0,"
         "\"inflight_committed\":0,\"inflight_rerun\":0,\"inflight_rolled_back\":0,"
-        "\"inflight_unknown\":0,\"writer_catchups\":0,\"writer_catchups_refused\":0},{"
+        "\"inflight_unknown\":0,\"writer_catchups\":0,\"writer_catchups_refused\":0,"
+        "\"classify_memo_hits\":0,\"classify_memo_misses\":0,\"classify_memo_stores\":0},{"
         "\"worker\":1,"
         "\"sessions_accepted\":3,\"commands\":5,\"auth_failures\":1,"
         "\"backend_connect_failures\":0,"
@@ -476,7 +481,8 @@ static void test_render_stats(void **state)
         "replayed\":0,"
         "\"replays_failed_mismatch\":0,\"replays_failed_timeout\":0,\"replays_refused\":0,"
         "\"inflight_committed\":0,\"inflight_rerun\":0,\"inflight_rolled_back\":0,"
-        "\"inflight_unknown\":0,\"writer_catchups\":0,\"writer_catchups_refused\":0}]}\n");
+        "\"inflight_unknown\":0,\"writer_catchups\":0,\"writer_catchups_refused\":0,"
+        "\"classify_memo_hits\":0,\"classify_memo_misses\":0,\"classify_memo_stores\":0}]}\n");
     textbuf_free(&sb);
 }
 
@@ -1331,8 +1337,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 55);
-    assert_int_equal(samples, 68);
+    assert_int_equal(n_fam, 58);
+    assert_int_equal(samples, 71);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",

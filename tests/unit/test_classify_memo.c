@@ -452,7 +452,7 @@ static void test_memo_answers_as_classify(void **state)
 {
     (void)state;
     enum { TEXTS = 50000 };
-    struct classify_memo *m = classify_memo_create();
+    struct classify_memo *m = classify_memo_create(NULL);
     assert_non_null(m);
     rng_state = 0x9e3779b97f4a7c15ull;
     differences = 0;
@@ -485,7 +485,7 @@ static void test_memo_answers_as_classify(void **state)
 static void test_memo_point_select(void **state)
 {
     (void)state;
-    struct classify_memo *m = classify_memo_create();
+    struct classify_memo *m = classify_memo_create(NULL);
     assert_non_null(m);
     char sql[64], dbuf[256];
     struct classify_result r;
@@ -517,7 +517,7 @@ static void test_memo_point_select(void **state)
 static void test_memo_limit(void **state)
 {
     (void)state;
-    struct classify_memo *m = classify_memo_create();
+    struct classify_memo *m = classify_memo_create(NULL);
     assert_non_null(m);
     char sql[96], dbuf[256];
     struct classify_result r, want;
@@ -567,7 +567,7 @@ static void assert_counts(const struct classify_memo *m, uint64_t misses, uint64
 static void test_memo_admission(void **state)
 {
     (void)state;
-    struct classify_memo *m = classify_memo_create();
+    struct classify_memo *m = classify_memo_create(NULL);
     assert_non_null(m);
     char sql[256];
     /* a point select: kept on its second miss, then answered */

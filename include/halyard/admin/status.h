@@ -28,7 +28,7 @@ struct stat_field {
     bool gauge;         /* a level, not a count */
 };
 
-#define STAT_FIELDS 25
+#define STAT_FIELDS 28
 extern const struct stat_field stat_fields[STAT_FIELDS];
 
 /* Values read from the counters, one per stat_fields[] row. */

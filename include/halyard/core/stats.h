@@ -58,6 +58,11 @@ struct worker_stats {
      * statement (session_writer_sync), and those it did not in time: 1429 */
     _Atomic uint64_t writer_catchups;
     _Atomic uint64_t writer_catchups_refused;
+    /* The worker's memo of classifications (classify_memo.h): texts it
+     * answered, texts it was asked and classified, and shapes it kept */
+    _Atomic uint64_t classify_memo_hits;
+    _Atomic uint64_t classify_memo_misses;
+    _Atomic uint64_t classify_memo_stores;
     /* Client commands sent to a backend, by enum stmt_class (the status
      * page's chart, web.h; not in stat_fields[]) */
     _Atomic uint64_t statements[STMT_CLASSES];

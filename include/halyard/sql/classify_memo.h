@@ -39,9 +39,12 @@
 #define CLASSIFY_MEMO_DIGEST_MAX 256u
 
 struct classify_memo;
+struct worker_stats;
 
-/* NULL when out of memory. */
-struct classify_memo *classify_memo_create(void);
+/* NULL when out of memory. Its hits, misses and stores are counted in
+ * `stats` (the worker's classify_memo_* counters, read by any thread), or
+ * in counters of its own when `stats` is NULL. */
+struct classify_memo *classify_memo_create(struct worker_stats *stats);
 void classify_memo_destroy(struct classify_memo *m);
 size_t classify_memo_bytes(void);
 
