@@ -113,34 +113,56 @@ static inline uint64_t word_at(const unsigned char *s, size_t len, size_t i)
     return w;
 }
 
-/* w with each byte 0x30..0x3F (the digits, and a few others) made 0x30. */
-static inline uint64_t digits_as_zero(uint64_t w)
+/* High bit of each byte of x that is an ASCII letter. */
+static inline uint64_t letters(uint64_t x)
+{
+    x |= 0x20 * ONES; /* lower case: A..Z and a..z are 0x61..0x7A, nothing else is */
+    uint64_t ge = ((x | HIGHS) - 0x61 * ONES) & HIGHS;            /* x & 0x7F >= 0x61 */
+    uint64_t le = ((0x7A * ONES | HIGHS) - (x & ~HIGHS)) & HIGHS; /* x & 0x7F <= 0x7A */
+    return ge & le & ~x & HIGHS;
+}
+
+/* w with each byte 0x30..0x3F (the digits, and a few others) made 0x30,
+ * but one right after an ASCII letter (`prev`: the bytes before w's, w
+ * shifted by one). A digit after a letter is a name's (sbtest1), never an
+ * anonymous number's (those follow a byte that is no identifier's, or a
+ * digit of the same number): every text of an entry's shape has the same
+ * byte there, and texts that differ there are other shapes, which would
+ * otherwise share a slot (four tables' point selects: three in four
+ * missed). */
+static inline uint64_t digits_as_zero(uint64_t w, uint64_t prev)
 {
     uint64_t hi = ((w ^ 0x30 * ONES) >> 4) & 0x0F * ONES; /* 0 where the high nibble is 3 */
     uint64_t three = ~((hi + 0x7F * ONES) & HIGHS) & HIGHS;
+    if (three != 0) /* most words of a text have no digit */
+        three &= ~letters(prev);
     return w & ~((three >> 7) * 0x0F);
 }
 
-static inline uint64_t memo_mix(uint64_t h, uint64_t w)
+static inline uint64_t memo_mix(uint64_t h, uint64_t w, uint64_t prev)
 {
-    return (h ^ digits_as_zero(w)) * 0x9e3779b97f4a7c15ull;
+    return (h ^ digits_as_zero(w, prev)) * 0x9e3779b97f4a7c15ull;
 }
 
-/* The hash of a text's length, options and words, digits read as '0': of
- * its first and last 16 bytes when it is longer than 32 (a constant cost:
- * memo_matches() compares the rest, and memo_miss() deals with the texts
- * of one hash that differ between). Its top bits are its slot. */
+/* The hash of a text's length, options and words, digits read as '0'
+ * but after a letter: of its first and last 16 bytes when it is longer
+ * than 32 (a constant cost: memo_matches() compares the rest, and
+ * memo_miss() deals with the texts of one hash that differ between). Its
+ * top bits are its slot. */
 static inline uint64_t memo_hash(const unsigned char *s, size_t len, unsigned opts)
 {
     uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)opts << 32) ^ len;
     if (len <= 32) {
-        for (size_t i = 0; i < len; i += 8)
-            h = memo_mix(h, word_at(s, len, i));
+        for (size_t i = 0; i < len; i += 8) {
+            uint64_t w = word_at(s, len, i);
+            h = memo_mix(h, w, w << 8 | (i > 0 ? s[i - 1] : 0));
+        }
     } else {
-        h = memo_mix(h, hy_load_le64(s));
-        h = memo_mix(h, hy_load_le64(s + 8));
-        h = memo_mix(h, hy_load_le64(s + len - 16));
-        h = memo_mix(h, hy_load_le64(s + len - 8));
+        uint64_t w0 = hy_load_le64(s);
+        h = memo_mix(h, w0, w0 << 8);
+        h = memo_mix(h, hy_load_le64(s + 8), hy_load_le64(s + 7));
+        h = memo_mix(h, hy_load_le64(s + len - 16), hy_load_le64(s + len - 17));
+        h = memo_mix(h, hy_load_le64(s + len - 8), hy_load_le64(s + len - 9));
     }
     h ^= h >> 31;
     return h * 0xff51afd7ed558ccdull;

@@ -21,7 +21,9 @@
  *
  * A direct-mapped table of CLASSIFY_MEMO_ENTRIES entries (a store replaces
  * what the slot held), found by a hash of the text's length and first and
- * last 16 bytes, its digits read as '0'. A shape is kept on its second
+ * last 16 bytes, its digits read as '0' but those right after a letter
+ * (a name's: sbtest1 and sbtest2 are two shapes, in two slots). A shape is
+ * kept on its second
  * miss in a row in its slot, so a text that comes once costs classify()
  * and the hash, and pushes nothing out; a shape that cannot be kept, or
  * whose texts differ where the mask does not cover (a string of random
