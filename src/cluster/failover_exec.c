@@ -120,7 +120,7 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     }
     if (!fx_make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
         goto out;
-    fx_repoint_others(fx, nodes, c, old, -1);
+    fx_repoint_others(fx, nodes, c, old, -1, true);
     fx_publish_done(fx, "failover", c, old, "primary",
                     proof_promotion_judge(&v, (int)c, caught_up));
     ok = true;
@@ -169,7 +169,7 @@ static bool run_switchover(struct fx *fx, const char *target)
         goto rollback;
     if (!fx_make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
         goto rollback;
-    fx_repoint_others(fx, nodes, c, old, -1);
+    fx_repoint_others(fx, nodes, c, old, -1, false);
     uint64_t t0 = fx_now_ms();
     if (cfg->replication_user[0] == '\0') {
         fx_step(fx, LOG_LEVEL_WARN,

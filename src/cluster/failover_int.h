@@ -147,8 +147,10 @@ void fx_track_primary(struct fx *fx, int p, bool reachable, uint64_t now);
 bool fx_take_lock(struct fx *fx, const struct failover_node *nodes, bool strict);
 bool fx_repoint(struct fx *fx, struct link *l, size_t to, const char *use_gtid,
                 bool with_credentials);
+/* `final`: their source is dead. Without log_slave_updates on `to`, a
+ * replica that has not applied what `to` applied stays where it is. */
 void fx_repoint_others(struct fx *fx, const struct failover_node *nodes, size_t to, int skip1,
-                       int skip2);
+                       int skip2, bool final);
 /* Wait (bounded by wait_ms) until backend c has applied wait_pos. */
 bool fx_apply_relay_log(struct fx *fx, const struct failover_node *nodes, size_t c,
                         const char *wait_pos, int wait_ms);

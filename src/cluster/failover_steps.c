@@ -361,7 +361,7 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         fx_link_query(&fx->links[i],
                       "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, "
                       "@@gtid_binlog_state, @@server_id, @@gtid_strict_mode, "
-                      "@@rpl_semi_sync_slave_enabled, @@gtid_slave_pos",
+                      "@@rpl_semi_sync_slave_enabled, @@gtid_slave_pos, @@log_slave_updates",
                       t);
     }
     fx_wait(fx);
@@ -385,6 +385,8 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         n->semisync_slave = semi != NULL && strcmp(semi, "0") != 0;
         if (!fx_parse_pos(fx_link_cell(l, 7), &n->slave_pos))
             n->slave_pos.n = 0;
+        const char *lsu = fx_link_cell(l, 8);
+        n->log_slave_updates = lsu != NULL && strcmp(lsu, "0") != 0;
     }
     for (size_t i = 0; i < fx->n_links; i++) {
         if (nodes[i].reachable)
@@ -572,13 +574,96 @@ bool fx_repoint(struct fx *fx, struct link *l, size_t to, const char *use_gtid,
     return ok;
 }
 
-/* Point every reachable replica but `skip1`/`skip2` at `to`. */
-void fx_repoint_others(struct fx *fx, const struct failover_node *nodes, size_t to, int skip1,
-                       int skip2)
+/* A replica fx_repoint_others() points at `to`. */
+static bool repointed(const struct failover_node *nodes, size_t i, size_t to, int skip1, int skip2)
 {
+    return (int)i != skip1 && (int)i != skip2 && i != to && nodes[i].reachable &&
+           nodes[i].replicating;
+}
+
+/* Without log_slave_updates, `to`'s binary log holds nothing it applied as
+ * a replica, and MariaDB starts a replica from it only at `to`'s own
+ * gtid_slave_pos, never behind it: error 1236, and that replica receives
+ * nothing more. Semi-sync then has no replica to wait for (wait_no_slave
+ * off), `to` acknowledges every commit alone, and the next failover may
+ * promote the replica that has none of them (issue 41). So each replica
+ * first applies, from its relay log, what `to` applied: all at once, within
+ * switchover_timeout_ms. `final`: their source is dead, what they received
+ * cannot grow, so one that did not receive it all is left at once.
+ * Sets may[i] for those that may then follow `to`; asked[] is scratch. */
+static void level_with(struct fx *fx, const struct failover_node *nodes, size_t to, int skip1,
+                       int skip2, bool final, bool *may, bool *asked)
+{
+    int t = fx->cfg->connect_timeout_ms, wait_ms = fx->cfg->switchover_timeout_ms;
+    struct link *tl = &fx->links[to];
+    struct gtid_pos want;
+    char pos[GTID_STR_MAX] = "", q[GTID_STR_MAX + 8], sql[GTID_STR_MAX + 64];
+    for (size_t i = 0; i < fx->n_links; i++)
+        may[i] = false;
+    if (!fx_link_run(fx, tl, "SELECT @@gtid_slave_pos", t) ||
+        !fx_parse_pos(fx_link_cell(tl, 0), &want)) {
+        fx_step(fx, LOG_LEVEL_ERROR,
+                "%s: reading its gtid_slave_pos failed (%s): no replica repointed to it",
+                nodes[to].name, tl->err);
+        return;
+    }
+    gtid_pos_format(&want, pos, sizeof(pos));
+    if (sql_quote(q, sizeof(q), pos) == 0)
+        return;
+    snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT(%s, %.3f)", q, wait_ms / 1000.0);
     for (size_t i = 0; i < fx->n_links; i++) {
-        if ((int)i == skip1 || (int)i == skip2 || i == to || !nodes[i].reachable ||
-            !nodes[i].replicating)
+        asked[i] = false;
+        if (!repointed(nodes, i, to, skip1, skip2))
+            continue;
+        struct gtid_pos got;
+        failover_eventual_pos(&nodes[i], &got);
+        if (final && !gtid_pos_covers(&got, &want))
+            continue;
+        /* what fx_repoint() would do next anyway (a stopped one applies nothing) */
+        fx_link_query(&fx->links[i], "START SLAVE SQL_THREAD", t);
+        asked[i] = true;
+    }
+    fx_wait(fx);
+    uint64_t t0 = fx_now_ms();
+    for (size_t i = 0; i < fx->n_links; i++) {
+        if (asked[i])
+            fx_link_query(&fx->links[i], sql, wait_ms + t);
+    }
+    fx_wait(fx);
+    for (size_t i = 0; i < fx->n_links; i++) {
+        const char *v = asked[i] && fx->links[i].ok ? fx_link_cell(&fx->links[i], 0) : NULL;
+        may[i] = v != NULL && strcmp(v, "0") == 0;
+        if (may[i])
+            fx_step(fx, LOG_LEVEL_INFO,
+                    "%s has applied %s, all %s applied, which runs without log_slave_updates "
+                    "(%llu ms)",
+                    nodes[i].name, pos, nodes[to].name, (unsigned long long)(fx_now_ms() - t0));
+        else if (repointed(nodes, i, to, skip1, skip2))
+            fx_step(fx, LOG_LEVEL_ERROR,
+                    "%s stays where it replicates from: it has not applied all %s applied (%s), "
+                    "and %s runs without log_slave_updates, so its binary log cannot give it "
+                    "the rest (error 1236). Rebuild %s from %s",
+                    nodes[i].name, nodes[to].name, pos, nodes[to].name, nodes[i].name,
+                    nodes[to].name);
+    }
+}
+
+/* Point every reachable replica but `skip1`/`skip2` at `to`. `final`: the
+ * replicas' source is dead (a failover), not read_only (a switchover). */
+void fx_repoint_others(struct fx *fx, const struct failover_node *nodes, size_t to, int skip1,
+                       int skip2, bool final)
+{
+    bool *may = calloc(2 * fx->n_links + 1, sizeof(*may));
+    if (may == NULL) {
+        fx_step(fx, LOG_LEVEL_ERROR, "out of memory: no replica repointed to %s", nodes[to].name);
+        return;
+    }
+    for (size_t i = 0; i < fx->n_links; i++)
+        may[i] = true;
+    if (!nodes[to].log_slave_updates)
+        level_with(fx, nodes, to, skip1, skip2, final, may, may + fx->n_links);
+    for (size_t i = 0; i < fx->n_links; i++) {
+        if (!repointed(nodes, i, to, skip1, skip2) || !may[i])
             continue;
         uint64_t t = fx_now_ms();
         if (fx_repoint(fx, &fx->links[i], to, "slave_pos", false))
@@ -588,6 +673,7 @@ void fx_repoint_others(struct fx *fx, const struct failover_node *nodes, size_t 
             fx_step(fx, LOG_LEVEL_ERROR, "%s: repointing to %s failed: %s", nodes[i].name,
                     nodes[to].name, fx->links[i].err);
     }
+    free(may);
 }
 
 /* Wait, at most wait_ms, until candidate c's SQL thread has applied

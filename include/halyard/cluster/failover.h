@@ -90,6 +90,7 @@ struct failover_node {
     uint32_t server_id;          /* @@server_id; 0 = not read */
     bool strict_mode;            /* @@gtid_strict_mode */
     bool semisync_slave;         /* @@rpl_semi_sync_slave_enabled (set, connected or not) */
+    bool log_slave_updates;      /* @@log_slave_updates (a probe's; false in the monitor's view) */
     const char *zone;            /* its zone, halyard's own when not set; NULL = no zones */
     enum promotion promotion;
 };

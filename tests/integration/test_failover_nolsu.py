@@ -1,0 +1,103 @@
+"""Failover and switchover when the servers run without log_slave_updates
+(MariaDB's default), issue 41's `tools/history-check --variant
+no-log-slave-updates`.
+
+Without log_slave_updates a replica's binary log holds only what was
+written on it: the transactions it applied from the primary are not there,
+only its gtid_slave_pos names them. Promoted, it can serve a replica that
+asks for its own gtid_slave_pos (MariaDB starts such a replica at the end
+of what it applied), but not one that is behind it: the GTID that replica
+asks for is in no binary log the new primary has, and its IO thread stops
+with error 1236. Semi-sync then has no replica (`wait_no_slave` off: the
+new primary acknowledges every commit alone) and the next failover
+promotes a replica that never received what was acknowledged.
+
+    a switchover with a replica (node2) behind the old primary (its SQL
+    thread stopped, as a loaded host leaves it behind): node2 must replicate from
+    the new primary and get its writes; and after node1 is killed, every
+    write acknowledged through halyard is on the server promoted (before
+    the fix: node2's IO thread stopped with 1236, node2 was promoted and
+    every write node1 acknowledged was gone)
+    a failover with a replica (node2) behind the one promoted (node1): the
+    same, node2 applies what it received before it replicates from node1
+    (before the fix: 1236, node2 got none of node1's writes)
+"""
+
+import time
+
+import pymysql
+
+from test_failover import ctl, kill_now, writable_nodes
+from test_inflight import own_cluster, start
+from test_ops import admin_json
+from util import wait_until
+
+T = "fi.t"
+
+
+def ids(c, i):
+    return sorted(r[0] for r in c.sql(i, f"SELECT id FROM {T}"))
+
+
+def test_switchover_with_a_replica_behind_keeps_it_replicating(start_halyard, tmp_path, request):
+    c = own_cluster(request, "fo-nolsu", True, 170, ["--log-slave-updates=0"])
+    assert c.value(2, "SELECT @@log_slave_updates") == 0
+    # as tools/history-check runs it: no replication_user, so the old
+    # primary stays read_only outside replication after the switchover
+    conf, h = start(c, start_halyard, tmp_path, replication_user=None,
+                    replication_password_env=None)
+    conn = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    acked = [1, 2]
+    # node2 receives (and acknowledges) but does not apply: behind the old
+    # primary when the switchover starts, as a loaded host leaves it
+    c.sql(2, "STOP SLAVE SQL_THREAD")
+    for i in range(10, 20):
+        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
+        acked.append(i)
+    r = ctl(conf["admin_socket"], "switchover", "to", "node1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for i in range(20, 30):
+        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
+        acked.append(i)
+    # node2 replicates from node1 and has node1's writes
+    deadline = time.monotonic() + 15
+    while 29 not in ids(c, 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    st = c.slave_status(2)
+    assert st["Master_Port"] == c.nodes[1]["port"] and st["Last_IO_Errno"] == 0, st
+    assert ids(c, 2) == sorted(acked), st
+    # node1 dies: the server promoted has every acknowledged write
+    kill_now(c, 1)
+    wait_until(lambda: any(b["role"] == "primary" and b["state"] == "ONLINE" and
+                           b["name"] != "node1"
+                           for b in admin_json(conf["admin_socket"], "show backends")["backends"]),
+               30, what="a new primary")
+    new = writable_nodes(c)
+    assert new == [2], new
+    assert ids(c, 2) == sorted(acked)
+    conn.close()
+
+
+def test_failover_with_a_replica_behind_keeps_it_replicating(start_halyard, tmp_path, request):
+    c = own_cluster(request, "fo-nolsu", True, 170, ["--log-slave-updates=0"])
+    conf, h = start(c, start_halyard, tmp_path)
+    conn = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    acked = [1, 2]
+    c.sql(2, "STOP SLAVE SQL_THREAD")  # node2 received what node1 did, applied less
+    for i in range(10, 20):
+        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
+        acked.append(i)
+    c.sync(nodes=[1])
+    kill_now(c, 0)
+    # node1 and node2 received the same: node1 is promoted (config order)
+    wait_until(lambda: writable_nodes(c) == [1], 30, what="node1 promoted")
+    for i in range(20, 30):
+        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
+        acked.append(i)
+    deadline = time.monotonic() + 15
+    while 29 not in ids(c, 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    st = c.slave_status(2)
+    assert st["Master_Port"] == c.nodes[1]["port"] and st["Last_IO_Errno"] == 0, st
+    assert ids(c, 2) == ids(c, 1) == sorted(acked), st
+    conn.close()
