@@ -91,6 +91,17 @@ static bool replica_of(const struct failover_node *n, int primary)
     return n->replicating && (n->source == primary || n->source < 0);
 }
 
+/* Its IO thread stopped on an error its source sent: 1236 (the binary
+ * log it asks from is not there: purged, or a new primary without
+ * log_slave_updates asked from behind), 1593 and 1595 (fatal). It stopped
+ * receiving while the primary lived, so whatever its position the primary
+ * may have acknowledged writes it never got. A lost connection (2003,
+ * 2013) is what the primary's death looks like. */
+static bool refused_by_source(const struct failover_node *n)
+{
+    return !n->io_running && (n->io_errno == 1236 || n->io_errno == 1593 || n->io_errno == 1595);
+}
+
 void failover_eventual_pos(const struct failover_node *n, struct gtid_pos *out)
 {
     gtid_pos_merge(&n->current_pos, &n->io_pos, out);
@@ -117,13 +128,17 @@ int failover_pick(const struct failover_view *v, int primary, int exclude, char 
     int best = -1, far = -1; /* far: the most advanced of other zones (same_only) */
     struct gtid_pos best_pos = {0}, far_pos = {0};
     bool diverged = false;
-    size_t eligible = 0, never = 0;
+    size_t eligible = 0, never = 0, refused = 0;
 
     for (size_t i = 0; i < v->n; i++) {
         const struct failover_node *n = &v->nodes[i];
         if ((int)i == primary || (int)i == exclude || !n->reachable || n->maint ||
             !replica_of(n, primary) || !n->has_gtid || n->sql_error)
             continue;
+        if (refused_by_source(n)) {
+            refused++;
+            continue;
+        }
         struct gtid_pos p;
         failover_eventual_pos(n, &p);
         if (n->promotion == PROMOTION_NEVER) {
@@ -167,11 +182,18 @@ int failover_pick(const struct failover_view *v, int primary, int exclude, char 
         }
     }
     if (best < 0) {
-        say(why, whylen,
-            "no replica can be promoted (a candidate must be reachable, replicate "
-            "from the primary, not be in maintenance and have no SQL thread error%s%s)",
-            never > 0 ? "; promotion = never excludes some" : "",
-            far >= 0 ? "; failover_zones = same_only excludes other zones'" : "");
+        if (refused > 0)
+            say(why, whylen,
+                "no replica can be promoted: %zu stopped receiving on an error from the primary "
+                "(Last_IO_Errno 1236: its binary log lacked what they asked for) and may lack "
+                "writes it acknowledged%s",
+                refused, never > 0 ? "; promotion = never excludes others" : "");
+        else
+            say(why, whylen,
+                "no replica can be promoted (a candidate must be reachable, replicate "
+                "from the primary, not be in maintenance and have no SQL thread error%s%s)",
+                never > 0 ? "; promotion = never excludes some" : "",
+                far >= 0 ? "; failover_zones = same_only excludes other zones'" : "");
         return -1;
     }
     if (far >= 0) {
@@ -285,7 +307,7 @@ void failover_decide(const struct failover_view *v, const struct failover_settin
                 pn->name, (unsigned long long)v->primary_down_ms, lost, replicas);
         return;
     }
-    char why[256];
+    char why[320];
     int c = failover_pick(v, p, -1, why, sizeof(why));
     if (c < 0) {
         verdict(out, FAILOVER_BLOCKED, -1, "primary %s down for %llu ms: %s", pn->name,

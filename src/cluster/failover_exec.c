@@ -314,6 +314,12 @@ static void tick_group(struct fx *fx)
                                     .auto_rejoin = cfg->auto_rejoin};
     struct failover_verdict vd;
     failover_decide(&v, &set, &vd);
+    /* Due but impossible: said once, and in the 1429 that writes get */
+    if (vd.action == FAILOVER_BLOCKED && !fx->g->blocked_said) {
+        hy_log_error("failover: %s", vd.reason);
+        backend_set_failover_note(group_of(cfg)->name, vd.reason);
+    }
+    fx->g->blocked_said = vd.action == FAILOVER_BLOCKED;
     if ((vd.action == FAILOVER_PROMOTE || vd.action == FAILOVER_FOLLOW) &&
         now >= fx->g->next_try_ms) {
         fx->t0_ms = now;

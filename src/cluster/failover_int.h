@@ -66,6 +66,7 @@ struct fx_group {
     size_t n_rate;
     uint64_t next_try_ms; /* after a failed attempt, no new one before this */
     bool no_majority;
+    bool blocked_said;        /* a failover due but impossible was logged (tick_group) */
     int cut_off_idx;          /* the primary fx_cut_off_check() fenced; -1 = none */
     uint64_t last_cut_off_ms; /* its last look */
     size_t last_got, last_voters;

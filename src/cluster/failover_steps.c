@@ -415,6 +415,8 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         n->sql_running = sql != NULL && strcmp(sql, "Yes") == 0;
         const char *sqlerr = fx_link_get(l, 0, "Last_SQL_Errno");
         n->sql_error = sqlerr != NULL && strcmp(sqlerr, "0") != 0;
+        const char *ioerr = fx_link_get(l, 0, "Last_IO_Errno");
+        n->io_errno = ioerr != NULL ? (unsigned)strtoul(ioerr, NULL, 10) : 0;
         if (!fx_parse_pos(fx_link_get(l, 0, "Gtid_IO_Pos"), &n->io_pos))
             n->has_gtid = false;
     }
@@ -457,6 +459,7 @@ void fx_view_from_monitor(const struct config *cfg, struct failover_node *nodes)
         n->io_running = info.io_running;
         n->sql_running = info.sql_running;
         n->sql_error = info.replicating && !info.sql_running && info.sql_errno != 0;
+        n->io_errno = info.replicating ? info.io_errno : 0;
         n->has_gtid = fx_parse_pos(info.gtid_current, &n->current_pos) &&
                       fx_parse_pos(info.gtid_binlog, &n->binlog_pos);
     }
@@ -589,7 +592,8 @@ static bool repointed(const struct failover_node *nodes, size_t i, size_t to, in
  * promote the replica that has none of them (issue 41). So each replica
  * first applies, from its relay log, what `to` applied: all at once, within
  * switchover_timeout_ms. `final`: their source is dead, what they received
- * cannot grow, so one that did not receive it all is left at once.
+ * cannot grow, so one that did not receive it all is left at once, as is
+ * one whose SQL thread stopped on an error (it would only hold the others up).
  * Sets may[i] for those that may then follow `to`; asked[] is scratch. */
 static void level_with(struct fx *fx, const struct failover_node *nodes, size_t to, int skip1,
                        int skip2, bool final, bool *may, bool *asked)
@@ -617,7 +621,7 @@ static void level_with(struct fx *fx, const struct failover_node *nodes, size_t 
             continue;
         struct gtid_pos got;
         failover_eventual_pos(&nodes[i], &got);
-        if (final && !gtid_pos_covers(&got, &want))
+        if ((final && !gtid_pos_covers(&got, &want)) || nodes[i].sql_error)
             continue;
         /* what fx_repoint() would do next anyway (a stopped one applies nothing) */
         fx_link_query(&fx->links[i], "START SLAVE SQL_THREAD", t);

@@ -473,6 +473,7 @@ static void store_info(struct backend_info *in, void *arg)
         in->io_running = mb->repl.io_running;
         in->sql_running = mb->repl.sql_running;
         in->sql_errno = mb->repl.last_sql_errno;
+        in->io_errno = mb->repl.last_io_errno;
         if (galera(mb)) {
             const struct galera_node *g = &mb->wsrep;
             snprintf(in->last_check, sizeof(in->last_check),

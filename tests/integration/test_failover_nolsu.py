@@ -21,11 +21,17 @@ promotes a replica that never received what was acknowledged.
     a failover with a replica (node2) behind the one promoted (node1): the
     same, node2 applies what it received before it replicates from node1
     (before the fix: 1236, node2 got none of node1's writes)
+    a replica whose IO thread its source stopped (1236: an operator started
+    it from an older position than node1, without log_slave_updates, can
+    serve) when node1 dies: it lacks writes node1 acknowledged alone, so it
+    is not promoted; the log says why and writes fail (1429) rather than
+    vanish (before the fix: node2 promoted without rows 20 to 29)
 """
 
 import time
 
 import pymysql
+import pytest
 
 from test_failover import ctl, kill_now, writable_nodes
 from test_inflight import own_cluster, start
@@ -100,4 +106,35 @@ def test_failover_with_a_replica_behind_keeps_it_replicating(start_halyard, tmp_
     st = c.slave_status(2)
     assert st["Master_Port"] == c.nodes[1]["port"] and st["Last_IO_Errno"] == 0, st
     assert ids(c, 2) == ids(c, 1) == sorted(acked), st
+    conn.close()
+
+
+def test_a_replica_its_source_refused_is_not_promoted(start_halyard, tmp_path, request):
+    c = own_cluster(request, "fo-nolsu", True, 170, ["--log-slave-updates=0"])
+    conf, h = start(c, start_halyard, tmp_path, replication_user=None,
+                    replication_password_env=None)
+    conn = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    before = c.value(2, "SELECT @@gtid_slave_pos")
+    for i in range(10, 20):
+        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
+    c.sync(nodes=[1, 2])
+    r = ctl(conf["admin_socket"], "switchover", "to", "node1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    conn.cursor().execute(f"INSERT INTO {T} VALUES (20, 0)")
+    # an operator restarts node2 from an older position: node1, without
+    # log_slave_updates, has no binary log to serve it from (1236)
+    c.sql(2, "STOP SLAVE")
+    c.sql(2, "SET GLOBAL gtid_slave_pos = %s", (before,))
+    c.sql(2, "START SLAVE")
+    wait_until(lambda: c.slave_status(2)["Last_IO_Errno"] == 1236, 15, what="node2 refused")
+    for i in range(21, 30):  # acknowledged by node1 alone: no semi-sync replica left
+        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
+    kill_now(c, 1)
+    # node2 has none of node1's writes: not promoted, and the log says why
+    wait_until(lambda: "stopped receiving on an error from the primary" in h.log_text(), 20,
+               what="the failover refused")
+    assert writable_nodes(c) == [], c.slave_status(2)
+    with pytest.raises(pymysql.MySQLError) as e:
+        conn.cursor().execute(f"INSERT INTO {T} VALUES (30, 0)")
+    assert e.value.args[0] == 1429 and "stopped receiving" in e.value.args[1], e.value.args
     conn.close()

@@ -12,7 +12,7 @@
  *   - candidate: most advanced by applied + received position (semi-sync:
  *     the replica that received the acknowledged transaction), ties by
  *     semi-sync then config order, maintenance/SQL errors/unreachable/no
- *     GTID excluded, diverged positions
+ *     GTID/an IO thread its source stopped (1236) excluded, diverged positions
  *   - switchover checks, rejoin: fence, auto_rejoin, errant transactions
  */
 #include <setjmp.h>
@@ -236,6 +236,25 @@ static void test_candidate(void **st)
     assert_int_equal(v.action, FAILOVER_BLOCKED);
     assert_int_equal(v.candidate, -1);
     assert_non_null(strstr(v.reason, "no replica can be promoted"));
+
+    /* A replica whose source refused it (1236: the binlog it asks from is
+     * not there; 1593, 1595) stopped receiving before the primary died:
+     * whatever its position, the primary may have acknowledged writes it
+     * never got. A lost connection (2003, 2013) is what the primary's death
+     * looks like. */
+    setup(&f, 3);
+    f.nodes[2].current_pos = pos("0-1-150");
+    f.nodes[2].io_errno = 1236;
+    v = decide(&f);
+    assert_int_equal(v.action, FAILOVER_PROMOTE);
+    assert_int_equal(v.candidate, 1);
+    f.nodes[1].io_errno = 1593;
+    v = decide(&f);
+    assert_int_equal(v.action, FAILOVER_BLOCKED);
+    assert_non_null(strstr(v.reason, "2 stopped receiving on an error from the primary"));
+    f.nodes[1].io_errno = 2003;
+    f.nodes[2].io_errno = 2013;
+    assert_int_equal(decide(&f).candidate, 2);
 
     /* Diverged (two domains): the one with more transactions. */
     setup(&f, 3);

@@ -105,6 +105,7 @@ struct backend_info {
     bool io_running;        /* Slave_IO_Running = Yes */
     bool sql_running;       /* Slave_SQL_Running = Yes */
     unsigned sql_errno;     /* Last_SQL_Errno: the SQL thread stopped on this error; 0 = none */
+    unsigned io_errno;      /* Last_IO_Errno: the IO thread's last error; 0 = none */
     char last_check[160];   /* "ok", "connect: Connection refused", ... */
     bool refused;           /* the last check failed with the connection refused or reset */
     time_t last_check_time; /* wall clock; 0 = never checked */

@@ -81,6 +81,7 @@ struct failover_node {
     bool io_running;             /* Slave_IO_Running = Yes: connected to its source */
     bool sql_running;            /* Slave_SQL_Running = Yes */
     bool sql_error;              /* the SQL thread stopped on an error */
+    unsigned io_errno;           /* Last_IO_Errno: the IO thread's last error, 0 = none */
     bool semisync_replica;       /* Rpl_semi_sync_slave_status = ON */
     bool has_gtid;               /* the positions below were read and parsed */
     struct gtid_pos current_pos; /* @@gtid_current_pos: applied */
