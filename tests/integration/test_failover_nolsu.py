@@ -25,7 +25,7 @@ promotes a replica that never received what was acknowledged.
     it from an older position than node1, without log_slave_updates, can
     serve) when node1 dies: it lacks writes node1 acknowledged alone, so it
     is not promoted; the log says why and writes fail (1429) rather than
-    vanish (before the fix: node2 promoted without rows 20 to 29)
+    vanish (before the fix: node2 promoted without rows 20 to 30)
 """
 
 import time
@@ -45,6 +45,25 @@ def ids(c, i):
     return sorted(r[0] for r in c.sql(i, f"SELECT id FROM {T}"))
 
 
+def insert(conn, first, acked=None):
+    """Ten rows through halyard, ids first..first+9, each acknowledged."""
+    for i in range(first, first + 10):
+        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
+        if acked is not None:
+            acked.append(i)
+
+
+def assert_node2_follows_node1(c, acked):
+    """node2 replicates from node1, without an IO error, and gets every
+    acknowledged row (the last one's id: acked[-1]) within 15 s."""
+    deadline = time.monotonic() + 15
+    while acked[-1] not in ids(c, 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    st = c.slave_status(2)
+    assert st["Master_Port"] == c.nodes[1]["port"] and st["Last_IO_Errno"] == 0, st
+    assert ids(c, 2) == sorted(acked), st
+
+
 def test_switchover_with_a_replica_behind_keeps_it_replicating(start_halyard, tmp_path, request):
     c = own_cluster(request, "fo-nolsu", True, 170, ["--log-slave-updates=0"])
     assert c.value(2, "SELECT @@log_slave_updates") == 0
@@ -57,21 +76,11 @@ def test_switchover_with_a_replica_behind_keeps_it_replicating(start_halyard, tm
     # node2 receives (and acknowledges) but does not apply: behind the old
     # primary when the switchover starts, as a loaded host leaves it
     c.sql(2, "STOP SLAVE SQL_THREAD")
-    for i in range(10, 20):
-        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
-        acked.append(i)
+    insert(conn, 10, acked)
     r = ctl(conf["admin_socket"], "switchover", "to", "node1")
     assert r.returncode == 0, r.stdout + r.stderr
-    for i in range(20, 30):
-        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
-        acked.append(i)
-    # node2 replicates from node1 and has node1's writes
-    deadline = time.monotonic() + 15
-    while 29 not in ids(c, 2) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    st = c.slave_status(2)
-    assert st["Master_Port"] == c.nodes[1]["port"] and st["Last_IO_Errno"] == 0, st
-    assert ids(c, 2) == sorted(acked), st
+    insert(conn, 20, acked)
+    assert_node2_follows_node1(c, acked)
     # node1 dies: the server promoted has every acknowledged write
     kill_now(c, 1)
     wait_until(lambda: any(b["role"] == "primary" and b["state"] == "ONLINE" and
@@ -90,22 +99,14 @@ def test_failover_with_a_replica_behind_keeps_it_replicating(start_halyard, tmp_
     conn = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
     acked = [1, 2]
     c.sql(2, "STOP SLAVE SQL_THREAD")  # node2 received what node1 did, applied less
-    for i in range(10, 20):
-        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
-        acked.append(i)
+    insert(conn, 10, acked)
     c.sync(nodes=[1])
     kill_now(c, 0)
     # node1 and node2 received the same: node1 is promoted (config order)
     wait_until(lambda: writable_nodes(c) == [1], 30, what="node1 promoted")
-    for i in range(20, 30):
-        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
-        acked.append(i)
-    deadline = time.monotonic() + 15
-    while 29 not in ids(c, 2) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    st = c.slave_status(2)
-    assert st["Master_Port"] == c.nodes[1]["port"] and st["Last_IO_Errno"] == 0, st
-    assert ids(c, 2) == ids(c, 1) == sorted(acked), st
+    insert(conn, 20, acked)
+    assert_node2_follows_node1(c, acked)
+    assert ids(c, 1) == sorted(acked)
     conn.close()
 
 
@@ -115,8 +116,7 @@ def test_a_replica_its_source_refused_is_not_promoted(start_halyard, tmp_path, r
                     replication_password_env=None)
     conn = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
     before = c.value(2, "SELECT @@gtid_slave_pos")
-    for i in range(10, 20):
-        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
+    insert(conn, 10)
     c.sync(nodes=[1, 2])
     r = ctl(conf["admin_socket"], "switchover", "to", "node1")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -127,14 +127,13 @@ def test_a_replica_its_source_refused_is_not_promoted(start_halyard, tmp_path, r
     c.sql(2, "SET GLOBAL gtid_slave_pos = %s", (before,))
     c.sql(2, "START SLAVE")
     wait_until(lambda: c.slave_status(2)["Last_IO_Errno"] == 1236, 15, what="node2 refused")
-    for i in range(21, 30):  # acknowledged by node1 alone: no semi-sync replica left
-        conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
+    insert(conn, 21)  # acknowledged by node1 alone: no semi-sync replica left
     kill_now(c, 1)
     # node2 has none of node1's writes: not promoted, and the log says why
     wait_until(lambda: "stopped receiving on an error from the primary" in h.log_text(), 20,
                what="the failover refused")
     assert writable_nodes(c) == [], c.slave_status(2)
     with pytest.raises(pymysql.MySQLError) as e:
-        conn.cursor().execute(f"INSERT INTO {T} VALUES (30, 0)")
+        conn.cursor().execute(f"INSERT INTO {T} VALUES (31, 0)")
     assert e.value.args[0] == 1429 and "stopped receiving" in e.value.args[1], e.value.args
     conn.close()
