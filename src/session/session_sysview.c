@@ -20,7 +20,9 @@
  * a row of halyard's, Sleep since its last command's end (Killed after a
  * KILL QUERY, until its next command, as the server shows it) (idle_sql,
  * from the registry), kept by the server where it would show the reader
- * that session (its own user's, or every one with PROCESS). A
+ * that session (its own user's, or every one with PROCESS). A session
+ * listed idle by a connection of its own there has its own db and idle
+ * time in that row, not the connection's (sessions_snapshot). A
  * session whose statement runs on another backend (a read on a replica)
  * is shown by that backend's row, read there first on a connection of the
  * reading session's (peers_ready) and added to the derived table; its
@@ -118,6 +120,11 @@ struct session_sysview {
     /* The statement runs on a second connection (session_sysview_elsewhere):
      * that connection's row is the statement's own, s->conns.cur's left out. */
     bool leg;
+    /* halyard's other sessions as the registry had them when the
+     * statement went out, sorted by id (sessions_snapshot): an idle
+     * session's row says their database and idle time. */
+    struct registry_idle *sess;
+    size_t n_sess;
 };
 
 /* ---- the columns of a server's process list, per worker -------------- */
@@ -318,6 +325,40 @@ static uint64_t sessions_elsewhere(struct session *s)
     return out + (n > PEER_ROWS_MAX ? n - PEER_ROWS_MAX : 0);
 }
 
+static int sess_cmp(const void *a, const void *b)
+{
+    uint32_t x = ((const struct registry_idle *)a)->id, y = ((const struct registry_idle *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* v->sess: halyard's other sessions now (at most SYSVIEW_ROWS_MAX). A
+ * session idle on a connection that is not the one its last command ran
+ * on (under session pooling, a replica's it read on before; a
+ * connection's database is brought up to date only when it next runs a
+ * statement) is listed by that connection in the database it had then,
+ * and idle since then: its row, where it is idle, takes the session's
+ * database and idle time (idle_cases, show_row_rest), as the server
+ * lists a client's only thread. */
+static void sessions_snapshot(struct session *s)
+{
+    struct session_sysview *v = s->query.sysview;
+    double now = ev_now(s->w->loop);
+    size_t n = HY_MIN(registry_idle_list(s->kill.reg.id, now, NULL, 0), (size_t)SYSVIEW_ROWS_MAX);
+    struct registry_idle *r = realloc(v->sess, (n + 16) * sizeof(*r));
+    v->n_sess = 0;
+    if (r == NULL)
+        return; /* the rows as the server lists them */
+    v->sess = r;
+    v->n_sess = HY_MIN(registry_idle_list(s->kill.reg.id, now, r, n + 16), n + 16);
+    qsort(v->sess, v->n_sess, sizeof(*v->sess), sess_cmp);
+}
+
+static const struct registry_idle *sess_find(const struct session_sysview *v, uint32_t id)
+{
+    struct registry_idle key = {.id = id};
+    return v->n_sess > 0 ? bsearch(&key, v->sess, v->n_sess, sizeof(*v->sess), sess_cmp) : NULL;
+}
+
 static const struct connreg_row *row_find(const struct session_sysview *v, uint32_t thread)
 {
     struct connreg_row key = {.thread = thread};
@@ -403,13 +444,33 @@ static void put_info(struct textbuf *t, const char *col, bool binary, const char
     textbuf_printf(t, "'%s ELSE %s END AS %s", binary ? "" : " USING utf8mb3)", col, col);
 }
 
+/* What the rows of halyard's idle sessions say in place of the server's
+ * (derived_processlist); NULL: nothing. */
+struct idle_cases {
+    const char *stale; /* "12, 15": threads listed `Killed`, idle to their client (killed_stale) */
+    /* " WHEN <thread> THEN <value>" of each session's connection: its
+     * database, idle seconds and milliseconds (sessions_snapshot) */
+    const char *db, *time, *time_ms;
+};
+
+/* Column `col` of an idle row (COMMAND `Sleep`, or `Killed` and stale)
+ * as `cases` says, else the server's. */
+static void put_idle_col(struct textbuf *t, const char *col, const char *cases, const char *stale)
+{
+    textbuf_printf(t, "IF(COMMAND = 'Sleep'");
+    if (stale != NULL)
+        textbuf_printf(t, " OR COMMAND = 'Killed' AND ID IN (%s)", stale);
+    textbuf_printf(t, ", CASE ID%s ELSE %s END, %s) AS %s", cases, col, col, col);
+}
+
 /* The process list's columns but ID, as `cols` names them (a comma
  * between two), INFO and INFO_BINARY put_info's, COMMAND `Sleep` for the
- * threads `stale` lists ("12, 15"; NULL: none) that the server lists
- * `Killed` (killed_stale). */
+ * threads ic->stale lists that the server lists `Killed`, DB, TIME and
+ * TIME_MS of idle rows ic's. */
 static void put_cols(struct textbuf *t, const char *cols, const char *tid, const char *text,
-                     size_t len, uint64_t qid_base, const char *stale)
+                     size_t len, uint64_t qid_base, const struct idle_cases *ic)
 {
+    const char *stale = ic->stale;
     const char *p = cols;
     while (*p != '\0') {
         size_t n = strcspn(p, ",");
@@ -422,6 +483,12 @@ static void put_cols(struct textbuf *t, const char *cols, const char *tid, const
             else if (stale != NULL && strcmp(col, "COMMAND") == 0)
                 textbuf_printf(
                     t, "IF(COMMAND = 'Killed' AND ID IN (%s), 'Sleep', COMMAND) AS COMMAND", stale);
+            else if (ic->db != NULL && strcmp(col, "DB") == 0)
+                put_idle_col(t, col, ic->db, stale);
+            else if (ic->time != NULL && strcmp(col, "TIME") == 0)
+                put_idle_col(t, col, ic->time, stale);
+            else if (ic->time_ms != NULL && strcmp(col, "TIME_MS") == 0)
+                put_idle_col(t, col, ic->time_ms, stale);
             else if (qid_base != 0 && strcmp(col, "QUERY_ID") == 0)
                 textbuf_printf(
                     t, "IF(QUERY_ID >= 0 AND QUERY_ID < %llu, QUERY_ID + %llu, NULL) AS QUERY_ID",
@@ -890,17 +957,34 @@ static char *derived_processlist(struct session *s, const char *cols, const char
     textbuf_printf(&t, ", ");
     /* a replica's query ids as halyard shows them (sysview.h) */
     uint32_t home = s->conns.cur != NULL ? s->conns.cur->idx : s->route.primary;
-    struct textbuf stale;
-    textbuf_init(&stale, SYSVIEW_TEXT_MAX);
+    struct textbuf cases[4]; /* stale, db, time, time_ms */
+    for (int k = 0; k < 4; k++)
+        textbuf_init(&cases[k], SYSVIEW_TEXT_MAX);
     for (size_t i = 0; i < v->n_rows; i++) {
-        if (killed_stale(&v->rows[i], home))
-            textbuf_printf(&stale, "%s%u", stale.len > 0 ? ", " : "", v->rows[i].thread);
+        const struct connreg_row *r = &v->rows[i];
+        if (killed_stale(r, home))
+            textbuf_printf(&cases[0], "%s%u", cases[0].len > 0 ? ", " : "", r->thread);
+        const struct registry_idle *e = r->session != 0 ? sess_find(v, r->session) : NULL;
+        if (e == NULL)
+            continue;
+        textbuf_printf(&cases[1], " WHEN %u THEN ", r->thread);
+        if (e->db[0] != '\0')
+            put_text(&cases[1], e->db);
+        else
+            textbuf_printf(&cases[1], "NULL");
+        textbuf_printf(&cases[2], " WHEN %u THEN %lld", r->thread, e->idle_ms / 1000);
+        textbuf_printf(&cases[3], " WHEN %u THEN %lld.000", r->thread, e->idle_ms);
     }
+    const char *c[4];
+    for (int k = 0; k < 4; k++) {
+        c[k] = cases[k].len > 0 ? cases[k].data : NULL;
+        t.overflow |= cases[k].overflow;
+    }
+    struct idle_cases ic = {.stale = c[0], .db = c[1], .time = c[2], .time_ms = c[3]};
     put_cols(&t, cols, own != 0 || v->leg ? tid : NULL, text, len,
-             home != s->route.primary ? sysview_qid_encode(home, 0) : 0,
-             stale.len > 0 && !stale.overflow ? stale.data : NULL);
-    t.overflow |= stale.overflow;
-    textbuf_free(&stale);
+             home != s->route.primary ? sysview_qid_encode(home, 0) : 0, &ic);
+    for (int k = 0; k < 4; k++)
+        textbuf_free(&cases[k]);
     textbuf_printf(&t, " FROM information_schema.PROCESSLIST");
     /* left out: connections no session holds, those of sessions whose row
      * is the one of the backend where their statement runs, and the
@@ -978,6 +1062,9 @@ void session_sysview_begin(struct session *s)
     for (uint32_t i = 0; i < v->sc.n && !status; i++)
         status = v->sc.ref[i].table != SYSVIEW_PROCESSLIST;
     v->elsewhere = status ? sessions_elsewhere(s) : 0;
+    v->n_sess = 0;
+    if (ids_mapped(s))
+        sessions_snapshot(s);
     if (v->sc.show == SYSVIEW_SHOW_STATUS ||
         (v->sc.show == SYSVIEW_SHOW_PROCESSLIST && ids_mapped(s)))
         v->show = v->sc.show;
@@ -1027,24 +1114,49 @@ bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n, const c
 /* ---- the rows of SHOW PROCESSLIST and SHOW STATUS ----------------------- */
 
 /* A SHOW PROCESSLIST row of thread r (backend idx) after its Id, from rd
- * to wr, its Command `Sleep` where it is `Killed` and killed_stale. */
+ * to wr: its Command `Sleep` where it is `Killed` and killed_stale; where
+ * it is idle, the db and Time of its session, e (sessions_snapshot). */
 static void show_row_rest(struct mysql_wr *wr, struct mysql_rd *rd, const struct connreg_row *r,
-                          uint32_t idx)
+                          uint32_t idx, const struct registry_idle *e)
 {
-    const uint8_t *from = rd->p;
-    for (int col = 0; col < 4 && !rd->bad; col++) { /* User, Host, db, Command */
-        const uint8_t *at = rd->p;
-        size_t n = 0;
+    /* User, Host, db, Command, Time: each column's bytes (a NULL's 0xfb) */
+    const uint8_t *at[6];
+    const uint8_t *cmd = NULL;
+    size_t n = 0;
+    for (int col = 0; col < 5 && !rd->bad; col++) {
+        at[col] = rd->p;
         const uint8_t *c = mysql_rd_left(rd) > 0 && *rd->p == 0xfb ? mysql_rd_bytes(rd, 1)
                                                                    : mysql_rd_lenenc_str(rd, &n);
-        if (col == 3 && c != NULL && !rd->bad && n == 6 && memcmp(c, "Killed", 6) == 0 &&
-            killed_stale(r, idx)) {
-            mysql_wr_bytes(wr, from, (size_t)(at - from));
-            mysql_wr_lenenc_str(wr, "Sleep", 5);
-            from = rd->p;
-        }
+        if (col == 3)
+            cmd = c;
     }
-    mysql_wr_bytes(wr, from, (size_t)(rd->end - from));
+    at[5] = rd->p;
+    if (rd->bad || cmd == NULL) {
+        mysql_wr_bytes(wr, at[0], (size_t)(rd->end - at[0]));
+        return;
+    }
+    size_t cmd_len = (size_t)(at[4] - cmd); /* the Command's text, after its length */
+    bool stale = cmd_len == 6 && memcmp(cmd, "Killed", 6) == 0 && killed_stale(r, idx);
+    bool idle = stale || (cmd_len == 5 && memcmp(cmd, "Sleep", 5) == 0);
+    mysql_wr_bytes(wr, at[0], (size_t)(at[2] - at[0])); /* User, Host */
+    if (idle && e != NULL && e->db[0] != '\0')
+        mysql_wr_lenenc_str(wr, e->db, strlen(e->db));
+    else if (idle && e != NULL)
+        mysql_wr_u8(wr, 0xfb);
+    else
+        mysql_wr_bytes(wr, at[2], (size_t)(at[3] - at[2]));
+    if (stale)
+        mysql_wr_lenenc_str(wr, "Sleep", 5);
+    else
+        mysql_wr_bytes(wr, at[3], (size_t)(at[4] - at[3]));
+    if (idle && e != NULL) {
+        char num[24];
+        int k = snprintf(num, sizeof(num), "%lld", e->idle_ms / 1000);
+        mysql_wr_lenenc_str(wr, num, (size_t)k);
+    } else {
+        mysql_wr_bytes(wr, at[4], (size_t)(at[5] - at[4]));
+    }
+    mysql_wr_bytes(wr, at[5], (size_t)(rd->end - at[5]));
 }
 
 /* The row's new payload into out (cap bytes): its length, 0 to drop it,
@@ -1077,7 +1189,7 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
             return 0; /* no session's, or shown by where its statement runs */
         int k = snprintf(num, sizeof(num), "%u", r->session);
         mysql_wr_lenenc_str(&wr, num, (size_t)k);
-        show_row_rest(&wr, &rd, r, s->conns.cur->idx);
+        show_row_rest(&wr, &rd, r, s->conns.cur->idx, sess_find(v, r->session));
         return mysql_wr_len(&wr);
     }
     for (int i = 0; i < N_OVERRIDES; i++) {
@@ -1180,6 +1292,7 @@ void session_sysview_free(struct session *s)
     free(s->query.sysview->rows);
     textbuf_free(&s->query.sysview->peer_text);
     free(s->query.sysview->peer_ids);
+    free(s->query.sysview->sess);
     free(s->query.sysview);
     s->query.sysview = NULL;
 }

@@ -550,3 +550,68 @@ def test_set_batch_in_a_read_only_transaction_is_refused(halyard, cluster, sets)
     assert all(r[0] == "ok" for r in d[i]), d  # the server runs it
     assert h[i] == [("error", 1235, "42000")], h
     assert h[:i] + h[i + 1:] == d_without, (h, d_without)
+
+
+def listed_db(reader, vid):
+    """Thread `vid`'s DB and COMMAND as `reader` reads them in
+    information_schema and in SHOW [FULL] PROCESSLIST, once it is listed
+    back as idle (listed's wait)."""
+    listed(reader, vid)
+    got = [answer(reader, f"SELECT DB, COMMAND FROM information_schema.PROCESSLIST "
+                          f"WHERE ID = {vid}")]
+    for show in ("SHOW PROCESSLIST", "SHOW FULL PROCESSLIST"):
+        got.append([tuple(r[3:5]) for r in reader.query(show)[0].rows if r[0] == str(vid)])
+    return got
+
+
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+@pytest.mark.parametrize("reader_in", ["", "START TRANSACTION READ ONLY"])
+@pytest.mark.parametrize("before", [[], ["SELECT COUNT(*) FROM hy_sa_db1.t"],
+                                    ["START TRANSACTION READ ONLY", "SELECT COUNT(*) FROM hy_sa_db1.t"],
+                                    ["UPDATE hy_sa_db1.t SET v = v + 1", "SET sql_mode = DEFAULT"]])
+@pytest.mark.parametrize("then", [[], ["PING", "BEGIN", "PL"]])
+def test_a_session_after_com_init_db_is_listed_in_its_database(start_halyard, cluster, pool_mode,
+                                                              reader_in, before, then):
+    """COM_INIT_DB (pymysql's select_db) after `before`, then `then`:
+    another session, in `reader_in`, reads the process list, which shows
+    the session idle in its new database, as the server shows it. A
+    reader in a read-only transaction reads the process list of the
+    replica its transaction runs on, where the session's connection, idle
+    since its last read there, is still in the database it had then
+    (halyard brings a connection's database up to date when it next runs
+    a statement): halyard listed the session in its old database
+    (tools/server-check --short --seed 2, session pooling: after COM_INIT_DB
+    sc_private, SHOW PROCESSLIST's db `sc` through halyard, `sc_private`
+    direct)."""
+    schema_with_table(cluster, "hy_sa_db1", "v INT NOT NULL DEFAULT 0")
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hy_sa_db2")
+    cluster.sync()
+    halyard = start_halyard(pool_mode=pool_mode)
+    out = []
+    for port in (cluster.primary_port, halyard.port):
+        victim, reader = RawConn("127.0.0.1", port, timeout=10), login(port)
+        victim.login(APP_USER, APP_PASSWORD, db="hy_sa_db1")
+        try:
+            vid = victim.value("SELECT CONNECTION_ID()")
+            for step in before:
+                victim.query(step)
+            victim.command(0x02, b"hy_sa_db2")  # COM_INIT_DB
+            for step in then:
+                if step == "PING":
+                    victim.command(0x0e, b"")
+                elif step == "PL":
+                    victim.query("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                 "WHERE USER = 'nobody'")
+                else:
+                    victim.query(step)
+            if reader_in:
+                reader.query(reader_in)
+                reader.query("SELECT COUNT(*) FROM hy_sa_db1.t")
+            out.append(listed_db(reader, vid))
+        finally:
+            victim.close()
+            reader.close()
+    d, h = out
+    assert d == [[("rows", [("hy_sa_db2", "Sleep")])], [("hy_sa_db2", "Sleep")],
+                 [("hy_sa_db2", "Sleep")]], d
+    assert h == d, (h, d)
