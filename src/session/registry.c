@@ -212,6 +212,20 @@ void registry_kill_done(uint32_t id, bool connection, bool accepted)
     pthread_mutex_unlock(&reg_lock);
 }
 
+void registry_mark_killed(uint32_t id, uint32_t idx)
+{
+    if (idx >= 64)
+        return;
+    pthread_mutex_lock(&reg_lock);
+    for (struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
+        if (t->id == id) {
+            atomic_fetch_or(&t->killed_on, 1ull << idx);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
 uint64_t registry_killed_on(uint32_t id)
 {
     uint64_t on = 0;

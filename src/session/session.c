@@ -1452,6 +1452,7 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->query.cmd_started = ev_now(s->w->loop);
     s->kill.kill_id = 0;
     s->kill.kill_qid = 0;
+    s->kill.qid_mark = 0;
     command_kill_unhold(s, false); /* a leftover */
     command_kill_user_answered(s, 0);
     s->io.req_bytes = 0; /* command_forward() counts the request it passes on */
@@ -1831,6 +1832,11 @@ void command_kill_qid_value(struct session *s, bool ok, const char *value)
 {
     uint64_t v = 0;
     bool number = ok && qid_parse(value, &v);
+    if (s->kill.qthread_state == 1) { /* the thread of the query (command_kill_qid) */
+        s->kill.qthread_state = 2;
+        s->kill.qthread = number && v <= UINT32_MAX ? (uint32_t)v : 0;
+        return;
+    }
     s->kill.qid_state = number ? 1 : 2;
     s->kill.qid_value = v;
 }
@@ -1875,10 +1881,25 @@ static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
     }
     if (!ensure_backend(s, mapped ? idx : s->route.primary))
         return; /* runs again once the backend is ready */
+    if (!mapped && number && s->kill.qthread_state == 0) {
+        /* The thread whose query it names, read first: the server lists
+         * it Killed, idle, once it accepts the KILL (command_kill_qid_ok) */
+        char q[96];
+        snprintf(q, sizeof(q),
+                 "SELECT ID FROM information_schema.PROCESSLIST WHERE QUERY_ID = %llu",
+                 (unsigned long long)v);
+        s->kill.qthread_state = 1;
+        internal_query(s, INT_KILL_QID, q, s->cfg->connect_timeout_ms);
+        return;
+    }
     s->kill.qid_state = 0;
     if (!mapped) {
         /* the primary's own query id: the server decides */
+        uint32_t thread = s->kill.qthread_state == 2 ? s->kill.qthread : 0;
+        s->kill.qthread_state = 0;
         command_forward(s, COM_QUERY, len, 0);
+        s->kill.qid_mark = thread != 0 ? session_sysview_thread_session(s, thread) : 0;
+        s->kill.qid_mark_idx = s->conns.cur->idx;
         return;
     }
     consume_packet(s, len);
@@ -1891,6 +1912,17 @@ static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
               (unsigned long long)v, s->conns.cur->be->name, (unsigned long long)qid);
     command_send_own(s, COM_QUERY, pkt, MYSQL_HEADER_SIZE + 1 + (size_t)m);
     s->kill.kill_qid = v;
+}
+
+bool command_kill_qid_ok(struct session *s, uint32_t len)
+{
+    struct stream *st = &s->io.down;
+    if (len > 0 && stream_unparsed(st) < MYSQL_HEADER_SIZE + 1)
+        return false;
+    if (len > 0 && st->b->data[st->scan + MYSQL_HEADER_SIZE] == MYSQL_OK)
+        registry_mark_killed(s->kill.qid_mark, s->kill.qid_mark_idx);
+    s->kill.qid_mark = 0;
+    return true;
 }
 
 void session_kill_keep(struct session *s, bool kept)

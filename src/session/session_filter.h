@@ -25,6 +25,8 @@
  * a refusal is answered in the client's terms (HOOK_TAKEN). */
 static inline enum hook_verdict kill_filter(struct session *s, uint32_t len)
 {
+    if (s->kill.qid_mark != 0 && !command_kill_qid_ok(s, len))
+        return HOOK_WAIT;
     if (s->kill.kill_id != 0 || s->kill.kill_qid != 0) {
         if (!command_kill_answer(s, len))
             return HOOK_WAIT; /* not all of it there yet */

@@ -41,6 +41,10 @@ bool command_kill_answer(struct session *s, uint32_t len);
 bool command_kill_user_answer(struct session *s, uint32_t len);
 /* INT_KILL_QID answered: `ok` and the value read (NULL: none). */
 void command_kill_qid_value(struct session *s, bool ok, const char *value);
+/* The answer to a KILL QUERY ID passed on to the primary, whose query's
+ * thread serves session kill.qid_mark: an OK marks that session
+ * (registry_mark_killed). false: its first byte is not there yet. */
+bool command_kill_qid_ok(struct session *s, uint32_t len);
 /* INT_KILL_USER answered: `ok` and the value read (NULL: none). */
 void command_kill_user_threads(struct session *s, bool ok, const char *value);
 

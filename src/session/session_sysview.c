@@ -173,6 +173,21 @@ static uint64_t server_of(const struct bconn *bc)
     return connreg_server(bc->be->address, bc->be->port);
 }
 
+uint32_t session_sysview_thread_session(const struct session *s, uint32_t thread)
+{
+    struct connreg_row *r = malloc(SYSVIEW_ROWS_MAX * sizeof(*r));
+    size_t n = r != NULL ? HY_MIN(connreg_list(server_of(s->conns.cur), r, SYSVIEW_ROWS_MAX),
+                                  (size_t)SYSVIEW_ROWS_MAX)
+                         : 0;
+    uint32_t session = 0;
+    for (size_t i = 0; i < n && session == 0; i++) {
+        if (r[i].thread == thread)
+            session = r[i].session;
+    }
+    free(r);
+    return session;
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 void session_sysview_clear(struct session *s)

@@ -63,4 +63,8 @@ enum hook_verdict session_sysview_row(struct session *s, uint32_t len);
 void session_sysview_free(struct session *s);
 void session_sysview_thread_exit(void);
 
+/* The session (id) thread `thread` of s->conns.cur's server serves, 0 =
+ * none (connreg.h). */
+uint32_t session_sysview_thread_session(const struct session *s, uint32_t thread);
+
 #endif /* HALYARD_SESSION_SYSVIEW_H */

@@ -4,6 +4,7 @@ directly on the primary, halyard's answer compared with the server's.
 """
 
 import struct
+import threading
 import time
 
 import pytest
@@ -614,4 +615,66 @@ def test_a_session_after_com_init_db_is_listed_in_its_database(start_halyard, cl
     d, h = out
     assert d == [[("rows", [("hy_sa_db2", "Sleep")])], [("hy_sa_db2", "Sleep")],
                  [("hy_sa_db2", "Sleep")]], d
+    assert h == d, (h, d)
+
+
+@pytest.mark.parametrize("pool_mode,victim_in", [("transaction", "BEGIN"), ("session", ""),
+                                                ("session", "BEGIN")])
+@pytest.mark.parametrize("kill", ["KILL QUERY ID", "KILL HARD QUERY ID"])
+def test_kill_query_id_of_an_idle_session_shows_it_killed(start_halyard, cluster, pool_mode,
+                                                          victim_in, kill):
+    """KILL QUERY ID of an idle connection's last query id: the server
+    answers OK and lists the connection `Killed` until its next command
+    (a PING), as KILL QUERY <connection id> does. halyard passed the KILL
+    on and set no mark of it (registry.h killed_on): the session was
+    listed `Sleep`, its connection's `Killed` taken for one no KILL
+    reached since its last command. (A session that holds no connection,
+    under transaction pooling, has no query id of its own: its last one
+    is its pooled connection's, which the KILL's own statement may
+    replace; compatibility.md.)"""
+    halyard = start_halyard(pool_mode=pool_mode)
+
+    def run(victim, killer, vid):
+        if victim_in:
+            victim.query(victim_in)
+        qid = victim.value("SELECT QUERY_ID FROM information_schema.PROCESSLIST "
+                           "WHERE ID = CONNECTION_ID()")
+        steps = [listed(killer, vid), answer(killer, f"{kill} {qid}"), listed(killer, vid)]
+        victim.command(0x0e, b"")  # COM_PING: its next command
+        return steps + [listed(killer, vid)]
+    d, h = with_victim(cluster, halyard, run)
+    assert d[1] == [("ok", 2)] and d[2] == [("rows", [("Killed",)]), ("show", ["Killed"])], d
+    assert d[3] == [("rows", [("Sleep",)]), ("show", ["Sleep"])], d
+    assert h == d, (h, d)
+
+
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+@pytest.mark.parametrize("where", ["SELECT SLEEP(5)", "SELECT SLEEP(5) FROM DUAL FOR UPDATE"])
+def test_kill_query_id_of_a_running_statement(start_halyard, cluster, pool_mode, where):
+    """KILL QUERY ID of a running statement (a read on a replica, a
+    locking one on the primary), its id read from the process list: OK,
+    the statement ends with 1317, and the session is listed `Sleep`
+    after, as on the server."""
+    halyard = start_halyard(pool_mode=pool_mode)
+
+    def run(victim, killer, vid):
+        got = {}
+        t = threading.Thread(target=lambda: got.update(a=answer(victim, where)))
+        t.start()
+        try:
+            qid = None
+            for _ in range(100):
+                rows = killer.query("SELECT QUERY_ID FROM information_schema.PROCESSLIST "
+                                    f"WHERE ID = {vid} AND INFO = '{where}'")[0].rows
+                if rows:
+                    qid = rows[0][0]
+                    break
+                time.sleep(0.05)
+            steps = [answer(killer, f"KILL QUERY ID {qid}")]
+        finally:
+            t.join(10)
+        return steps + [got.get("a"), listed(killer, vid)]
+    d, h = with_victim(cluster, halyard, run)
+    assert d[0] == [("ok", 2)] and d[1] == [("error", 1317, "70100")], d
+    assert d[2] == [("rows", [("Sleep",)]), ("show", ["Sleep"])], d
     assert h == d, (h, d)

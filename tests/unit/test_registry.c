@@ -202,6 +202,24 @@ static void test_killed_on_until_the_next_command(void **state)
     fixture_done(&f);
 }
 
+/* A KILL sent around registry_kill (KILL QUERY ID, passed on as it is)
+ * marks the session its thread serves the same way, until its next
+ * command; backends past 63 and unknown sessions are left be. */
+static void test_mark_killed(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    registry_mark_killed(f.target.id, 3);
+    registry_mark_killed(f.target.id, 64);
+    registry_mark_killed(0, 1);
+    assert_int_equal(registry_killed_on(f.target.id), 1u << 3);
+    assert_int_equal(registry_killed_on(f.killer.id), 0);
+    registry_note_command(&f.target);
+    assert_int_equal(registry_killed_on(f.target.id), 0);
+    fixture_done(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_refused_kill_connection_marks_nothing),
         cmocka_unit_test(test_no_thread_no_hold),
         cmocka_unit_test(test_killed_on_until_the_next_command),
+        cmocka_unit_test(test_mark_killed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

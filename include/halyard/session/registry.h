@@ -144,6 +144,11 @@ static inline void registry_note_command(struct registry_entry *e)
         atomic_store_explicit(&e->killed_on, 0, memory_order_relaxed);
 }
 
+/* A KILL the session did not send through registry_kill (KILL QUERY ID,
+ * passed on as it is) reached session `id`'s thread on backend `idx`: it
+ * is marked as registry_kill marks (killed_on). Any thread. */
+void registry_mark_killed(uint32_t id, uint32_t idx);
+
 /* Session `id`'s killed_on: the backends whose thread of its a KILL was
  * sent to since its last command began (0: none, or no such session).
  * Any thread. */

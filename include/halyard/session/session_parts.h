@@ -489,6 +489,15 @@ struct sess_kill {
      * that runs again: qid_state 1 = a number in qid_value, 2 = none */
     uint8_t qid_state;
     uint64_t qid_value;
+    /* The primary's thread whose query KILL QUERY ID names, read
+     * (INT_KILL_QID again) for the command that runs again: qthread_state
+     * 1 = being read, 2 = read (qthread, 0 = none lists that query id);
+     * then, while the KILL is on its way, the session that thread serves
+     * (qid_mark, 0 = none) and its backend, marked once the server
+     * accepts the KILL (registry_mark_killed), as KILL QUERY <id> marks. */
+    uint8_t qthread_state;
+    uint32_t qthread;
+    uint32_t qid_mark, qid_mark_idx;
     /* our KILL [QUERY] USER in flight (malloc'd), else NULL: once the
      * server accepts a KILL CONNECTION USER, halyard ends that account's
      * sessions too */
