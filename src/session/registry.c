@@ -3,6 +3,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "halyard/protocol/accounts.h"
@@ -41,6 +42,8 @@ void registry_remove(struct registry_entry *e)
         pp = &(*pp)->next;
     if (*pp == e)
         *pp = e->next;
+    free(e->info);
+    e->info = NULL;
     pthread_mutex_unlock(&reg_lock);
 }
 
@@ -238,6 +241,41 @@ uint64_t registry_killed_on(uint32_t id)
     }
     pthread_mutex_unlock(&reg_lock);
     return on;
+}
+
+void registry_set_info(struct registry_entry *e, const char *text, size_t len)
+{
+    if (text == NULL && e->info == NULL)
+        return; /* the owner's own field: no lock to read it */
+    len = len < REGISTRY_INFO_MAX ? len : REGISTRY_INFO_MAX;
+    char *copy = text != NULL ? malloc(len + 1) : NULL;
+    if (copy != NULL) {
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+    }
+    pthread_mutex_lock(&reg_lock);
+    char *old = e->info;
+    e->info = copy; /* out of memory: none (the server's text is shown) */
+    e->info_len = copy != NULL ? (uint32_t)len : 0;
+    pthread_mutex_unlock(&reg_lock);
+    free(old);
+}
+
+char *registry_info_dup(uint32_t id, size_t *len)
+{
+    char *out = NULL;
+    pthread_mutex_lock(&reg_lock);
+    for (const struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
+        if (t->id == id) {
+            if (t->info != NULL && (out = malloc(t->info_len + 1)) != NULL) {
+                memcpy(out, t->info, t->info_len + 1);
+                *len = t->info_len;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return out;
 }
 
 void registry_set_db(struct registry_entry *e, const char *db)

@@ -705,6 +705,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     s->io.last_seq = seq;
     c->cmd = c->p[0];
     registry_note_command(&s->kill.reg);
+    registry_set_info(&s->kill.reg, NULL, 0); /* a leftover of a command answered here */
     if (s->conns.idle_unserved)
         state_command_serves(s);
     return NEXT_ROUTE;
@@ -983,7 +984,8 @@ void command_done(struct session *s)
     if (s->cfg->backend_read_timeout_ms > 0 && !s->io.timer_lazy)
         session_timer_stop(s); /* a lazy read timer runs on (read_timer_begin) */
     query_end(s, s->io.resp.err_code != 0);
-    s->query.stmt_len = 0; /* show sessions: no statement in flight */
+    s->query.stmt_len = 0;                    /* show sessions: no statement in flight */
+    registry_set_info(&s->kill.reg, NULL, 0); /* nor the process list */
     s->prep.meta_ps_id = 0;
     s->route.retry_ok = false;
     s->route.retried = false;

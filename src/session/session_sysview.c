@@ -26,7 +26,10 @@
  * session whose statement runs on another backend (a read on a replica)
  * is shown by that backend's row, read there first on a connection of the
  * reading session's (peers_ready) and added to the derived table; its
- * query id is halyard's, which KILL QUERY ID maps back (sysview.h).
+ * query id is halyard's, which KILL QUERY ID maps back (sysview.h). A
+ * statement halyard rewrote (CONNECTION_ID(), the process list) shows its
+ * client's text as INFO, which its session publishes in the registry
+ * while it runs (registry_set_info; put_client_info, show_row_rest).
  * Threads_connected (SHOW STATUS, information_schema) leaves out the same
  * connections and counts halyard's sessions that hold none there (idle,
  * or reading on a replica), so it counts the client connections the
@@ -215,6 +218,8 @@ bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uin
         textbuf_init(&v->peer_text, SYSVIEW_TEXT_MAX);
     sysview_scan(text, len - 1, s->route.lex_opts, &v->sc);
     v->active = v->sc.n > 0 || v->sc.show != SYSVIEW_SHOW_NONE;
+    if (v->active) /* from now on: halyard's reads before it run for it (peers_ready) */
+        registry_set_info(&s->kill.reg, text, len - 1);
     return v->active;
 }
 
@@ -428,6 +433,20 @@ static void override_value(const struct session *s, int i, char *out, size_t len
 
 /* ---- derived tables ----------------------------------------------------- */
 
+/* What the rows of halyard's sessions say in place of the server's
+ * (derived_processlist); NULL: nothing. */
+struct row_cases {
+    const char *stale; /* "12, 15": threads listed `Killed`, idle to their client (killed_stale) */
+    /* " WHEN <thread> THEN <value>" of each session's connection: its
+     * database, idle seconds and milliseconds (sessions_snapshot) */
+    const char *db, *time, *time_ms;
+    /* the rows whose INFO is their client's text (put_client_info), but
+     * session self's */
+    const struct connreg_row *rows;
+    size_t n_rows;
+    uint32_t self;
+};
+
 /* A value as an SQL string literal: only characters that need no escape
  * in any sql_mode (the values are cipher names, dates, numbers). */
 static void put_literal(struct textbuf *t, const char *v)
@@ -440,33 +459,64 @@ static void put_literal(struct textbuf *t, const char *v)
     textbuf_printf(t, "'");
 }
 
-/* The client's text as the value of column `col` (INFO, or INFO_BINARY
- * when `binary`) of the row of thread `tid`, the others' own: the server
- * lists the text halyard sent, which names halyard's derived tables and
- * ids in place of what the client wrote. Hex, so no sql_mode changes it;
- * INFO is the server's system character set (utf8mb3), as the server
- * shows it. */
-static void put_info(struct textbuf *t, const char *col, bool binary, const char *tid,
-                     const char *text, size_t len)
+/* A client's text as a literal of column INFO (INFO_BINARY when
+ * `binary`; cut to 100 characters when `cut`, as SHOW PROCESSLIST cuts
+ * it). Hex, so no sql_mode changes it; INFO is the server's system
+ * character set (utf8mb3), as the server shows it. */
+static void put_info_literal(struct textbuf *t, bool binary, bool cut, const char *text, size_t len)
 {
-    if (tid == NULL || text == NULL) {
-        textbuf_printf(t, "%s", col);
-        return;
-    }
-    textbuf_printf(t, "CASE ID WHEN %s THEN %sX'", tid, binary ? "" : "CONVERT(");
+    textbuf_printf(t, "%s%sX'", cut ? "LEFT(" : "", binary ? "" : "CONVERT(");
     for (size_t i = 0; i < len && !t->overflow; i++)
         textbuf_printf(t, "%02X", (unsigned char)text[i]);
-    textbuf_printf(t, "'%s ELSE %s END AS %s", binary ? "" : " USING utf8mb3)", col, col);
+    textbuf_printf(t, "'%s%s", binary ? "" : " USING utf8mb3)", cut ? ", 100)" : "");
 }
 
-/* What the rows of halyard's idle sessions say in place of the server's
- * (derived_processlist); NULL: nothing. */
-struct idle_cases {
-    const char *stale; /* "12, 15": threads listed `Killed`, idle to their client (killed_stale) */
-    /* " WHEN <thread> THEN <value>" of each session's connection: its
-     * database, idle seconds and milliseconds (sessions_snapshot) */
-    const char *db, *time, *time_ms;
-};
+/* Column `col` (INFO or INFO_BINARY; LEFT(INFO, 100) when `cut`) of the
+ * rows of `rows` as an expression: where a row's session runs a statement
+ * halyard rewrote (registry_set_info), the client's text, as the server
+ * lists its own client's; else the server's (the text halyard sent, or
+ * none). Session `self`'s rows are left to the caller. */
+static void put_client_info(struct textbuf *t, const char *col, bool cut,
+                            const struct connreg_row *rows, size_t n, uint32_t self)
+{
+    bool binary = strcmp(col, "INFO_BINARY") == 0;
+    struct textbuf cases;
+    textbuf_init(&cases, SYSVIEW_TEXT_MAX);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        char *text = rows[i].session != 0 && rows[i].session != self
+                         ? registry_info_dup(rows[i].session, &len)
+                         : NULL;
+        if (text == NULL)
+            continue;
+        textbuf_printf(&cases, " WHEN %u THEN ", rows[i].thread);
+        put_info_literal(&cases, binary, cut, text, len);
+        free(text);
+    }
+    if (cases.len > 0 && !cases.overflow)
+        textbuf_printf(t, "IF(%s IS NULL, NULL, CASE ID%s ELSE ", col, cases.data);
+    textbuf_printf(t, cut ? "LEFT(%s, 100)" : "%s", col);
+    if (cases.len > 0 && !cases.overflow)
+        textbuf_printf(t, " END)");
+    textbuf_free(&cases);
+}
+
+/* The client's text as the value of column `col` (INFO, or INFO_BINARY)
+ * of the row of thread `tid` (NULL: none), and the client's text of the
+ * other sessions' rows in ic (put_client_info): the server lists the
+ * text halyard sent, which names halyard's derived tables and ids in
+ * place of what the client wrote. */
+static void put_info(struct textbuf *t, const char *col, const char *tid, const char *text,
+                     size_t len, const struct row_cases *ic)
+{
+    if (tid != NULL && text != NULL) {
+        textbuf_printf(t, "CASE ID WHEN %s THEN ", tid);
+        put_info_literal(t, col[4] != '\0', false, text, len);
+        textbuf_printf(t, " ELSE ");
+    }
+    put_client_info(t, col, false, ic->rows, ic->n_rows, ic->self);
+    textbuf_printf(t, "%s AS %s", tid != NULL && text != NULL ? " END" : "", col);
+}
 
 /* Column `col` of an idle row (COMMAND `Sleep`, or `Killed` and stale)
  * as `cases` says, else the server's. */
@@ -483,7 +533,7 @@ static void put_idle_col(struct textbuf *t, const char *col, const char *cases, 
  * threads ic->stale lists that the server lists `Killed`, DB, TIME and
  * TIME_MS of idle rows ic's. */
 static void put_cols(struct textbuf *t, const char *cols, const char *tid, const char *text,
-                     size_t len, uint64_t qid_base, const struct idle_cases *ic)
+                     size_t len, uint64_t qid_base, const struct row_cases *ic)
 {
     const char *stale = ic->stale;
     const char *p = cols;
@@ -494,7 +544,7 @@ static void put_cols(struct textbuf *t, const char *cols, const char *tid, const
             memcpy(col, p, n);
             col[n] = '\0';
             if (strcasecmp(col, "INFO") == 0 || strcasecmp(col, "INFO_BINARY") == 0)
-                put_info(t, col, col[4] != '\0', tid, text, len);
+                put_info(t, col, tid, text, len, ic);
             else if (stale != NULL && strcmp(col, "COMMAND") == 0)
                 textbuf_printf(
                     t, "IF(COMMAND = 'Killed' AND ID IN (%s), 'Sleep', COMMAND) AS COMMAND", stale);
@@ -591,6 +641,24 @@ static void put_running(struct textbuf *t, uint32_t idx, const struct connreg_ro
     textbuf_printf(t, "%s) AND ID IN (", sep[0] == ',' ? ")" : "");
 }
 
+/* ", <INFO or INFO_BINARY of `rows` as the literal peer_sql writes>":
+ * the client's text where halyard rewrote it (put_client_info). */
+static void put_peer_info(struct textbuf *t, const char *col, const struct connreg_row *rows,
+                          size_t n)
+{
+    struct textbuf e;
+    textbuf_init(&e, SYSVIEW_TEXT_MAX);
+    put_client_info(&e, col, false, rows, n, 0);
+    const char *x = e.overflow || e.data == NULL ? col : e.data;
+    if (strcmp(col, "INFO_BINARY") == 0)
+        textbuf_printf(t, ", IF(%s IS NULL, 'NULL', CONCAT('X''', HEX(%s), ''''))", x, x);
+    else
+        textbuf_printf(
+            t, ", IF(%s IS NULL, 'NULL', CONCAT('CONVERT(X''', HEX(%s), ''' USING utf8mb3)'))", x,
+            x);
+    textbuf_free(&e);
+}
+
 /* The statement backend `idx` answers with one text a row: the row of
  * each session's connection there that runs a statement, as the literals
  * of a SELECT, its ID the session's and its QUERY_ID halyard's
@@ -619,8 +687,8 @@ static char *peer_sql(const char *cols, uint32_t idx, const struct connreg_row *
                            (unsigned long long)sysview_qid_encode(idx, 0));
         else if (col_numeric(col))
             textbuf_printf(&t, ", IFNULL(%s, 'NULL')", col);
-        else if (strcmp(col, "INFO_BINARY") == 0)
-            textbuf_printf(&t, ", IF(%s IS NULL, 'NULL', CONCAT('X''', HEX(%s), ''''))", col, col);
+        else if (strcmp(col, "INFO_BINARY") == 0 || strcmp(col, "INFO") == 0)
+            put_peer_info(&t, col, rows, n);
         else
             textbuf_printf(
                 &t, ", IF(%s IS NULL, 'NULL', CONCAT('CONVERT(X''', HEX(%s), ''' USING utf8mb3)'))",
@@ -642,10 +710,9 @@ static char *peer_show_sql(uint32_t idx, const struct connreg_row *rows, size_t 
     textbuf_printf(&t, "SELECT CASE ID");
     for (size_t i = 0; i < n; i++)
         textbuf_printf(&t, " WHEN %u THEN %u", rows[i].thread, rows[i].session);
-    textbuf_printf(&t,
-                   " END, USER, HOST, DB, COMMAND, TIME, STATE, %s, PROGRESS FROM "
-                   "information_schema.PROCESSLIST",
-                   full ? "INFO" : "LEFT(INFO, 100)");
+    textbuf_printf(&t, " END, USER, HOST, DB, COMMAND, TIME, STATE, ");
+    put_client_info(&t, "INFO", !full, rows, n, 0);
+    textbuf_printf(&t, ", PROGRESS FROM information_schema.PROCESSLIST");
     put_running(&t, idx, rows, n);
     return ids_in_end(&t, rows, n);
 }
@@ -995,7 +1062,13 @@ static char *derived_processlist(struct session *s, const char *cols, const char
         c[k] = cases[k].len > 0 ? cases[k].data : NULL;
         t.overflow |= cases[k].overflow;
     }
-    struct idle_cases ic = {.stale = c[0], .db = c[1], .time = c[2], .time_ms = c[3]};
+    struct row_cases ic = {.stale = c[0],
+                           .db = c[1],
+                           .time = c[2],
+                           .time_ms = c[3],
+                           .rows = v->rows,
+                           .n_rows = v->n_rows,
+                           .self = s->id};
     put_cols(&t, cols, own != 0 || v->leg ? tid : NULL, text, len,
              home != s->route.primary ? sysview_qid_encode(home, 0) : 0, &ic);
     for (int k = 0; k < 4; k++)
@@ -1130,22 +1203,25 @@ bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n, const c
 
 /* A SHOW PROCESSLIST row of thread r (backend idx) after its Id, from rd
  * to wr: its Command `Sleep` where it is `Killed` and killed_stale; where
- * it is idle, the db and Time of its session, e (sessions_snapshot). */
+ * it is idle, the db and Time of its session, e (sessions_snapshot); its
+ * Info `info` (info_len bytes; NULL: the server's) where it has one. */
 static void show_row_rest(struct mysql_wr *wr, struct mysql_rd *rd, const struct connreg_row *r,
-                          uint32_t idx, const struct registry_idle *e)
+                          uint32_t idx, const struct registry_idle *e, const char *info,
+                          size_t info_len)
 {
-    /* User, Host, db, Command, Time: each column's bytes (a NULL's 0xfb) */
-    const uint8_t *at[6];
+    /* User, Host, db, Command, Time, State, Info: each column's bytes (a
+     * NULL's 0xfb) */
+    const uint8_t *at[8];
     const uint8_t *cmd = NULL;
     size_t n = 0;
-    for (int col = 0; col < 5 && !rd->bad; col++) {
+    for (int col = 0; col < 7 && !rd->bad; col++) {
         at[col] = rd->p;
         const uint8_t *c = mysql_rd_left(rd) > 0 && *rd->p == 0xfb ? mysql_rd_bytes(rd, 1)
                                                                    : mysql_rd_lenenc_str(rd, &n);
         if (col == 3)
             cmd = c;
     }
-    at[5] = rd->p;
+    at[7] = rd->p;
     if (rd->bad || cmd == NULL) {
         mysql_wr_bytes(wr, at[0], (size_t)(rd->end - at[0]));
         return;
@@ -1171,7 +1247,23 @@ static void show_row_rest(struct mysql_wr *wr, struct mysql_rd *rd, const struct
     } else {
         mysql_wr_bytes(wr, at[4], (size_t)(at[5] - at[4]));
     }
-    mysql_wr_bytes(wr, at[5], (size_t)(rd->end - at[5]));
+    mysql_wr_bytes(wr, at[5], (size_t)(at[6] - at[5])); /* State */
+    if (info != NULL && *at[6] != 0xfb)
+        mysql_wr_lenenc_str(wr, info, info_len);
+    else
+        mysql_wr_bytes(wr, at[6], (size_t)(at[7] - at[6]));
+    mysql_wr_bytes(wr, at[7], (size_t)(rd->end - at[7]));
+}
+
+/* The first `chars` characters of UTF-8 text's n bytes: how many bytes. */
+static size_t utf8_prefix(const char *text, size_t n, size_t chars)
+{
+    size_t i = 0;
+    for (size_t k = 0; i < n; i++) {
+        if (((unsigned char)text[i] & 0xC0) != 0x80 && k++ == chars)
+            break;
+    }
+    return i;
 }
 
 /* The row's new payload into out (cap bytes): its length, 0 to drop it,
@@ -1204,7 +1296,12 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
             return 0; /* no session's, or shown by where its statement runs */
         int k = snprintf(num, sizeof(num), "%u", r->session);
         mysql_wr_lenenc_str(&wr, num, (size_t)k);
-        show_row_rest(&wr, &rd, r, s->conns.cur->idx, sess_find(v, r->session));
+        size_t info_len = 0;
+        char *info = registry_info_dup(r->session, &info_len);
+        if (info != NULL && !v->sc.show_full) /* SHOW PROCESSLIST: its first 100 characters */
+            info_len = utf8_prefix(info, info_len, 100);
+        show_row_rest(&wr, &rd, r, s->conns.cur->idx, sess_find(v, r->session), info, info_len);
+        free(info);
         return mysql_wr_len(&wr);
     }
     for (int i = 0; i < N_OVERRIDES; i++) {
@@ -1279,11 +1376,14 @@ enum hook_verdict session_sysview_row(struct session *s, uint32_t len)
         return peer_rows_send(s);
     if (!mysql_resp_row_next(&s->io.resp, pl, len))
         return HOOK_PASS;
-    uint8_t pkt[MYSQL_HEADER_SIZE + 2 * OV_VALUE_MAX + 64];
-    size_t n = row_fix(s, pl, len, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
-    if (n == SIZE_MAX)
-        return HOOK_PASS;
-    if (st->head < st->scan) {
+    /* room for the row, a client's text in its Info, and the rest */
+    size_t cap = (size_t)len + REGISTRY_INFO_MAX + 2 * OV_VALUE_MAX + 64;
+    uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + cap);
+    size_t n = pkt != NULL ? row_fix(s, pl, len, pkt + MYSQL_HEADER_SIZE, cap) : SIZE_MAX;
+    if (n == SIZE_MAX || st->head < st->scan) {
+        free(pkt);
+        if (n == SIZE_MAX)
+            return HOOK_PASS;
         s->io.down_flush = true; /* what is before it goes first */
         return HOOK_WAIT;
     }
@@ -1291,12 +1391,14 @@ enum hook_verdict session_sysview_row(struct session *s, uint32_t len)
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
     if (n == 0) {
+        free(pkt);
         s->io.rdown.shift++; /* left out: the packets after it follow on */
         return HOOK_TAKEN;
     }
     mysql_hdr_write(pkt, (uint32_t)n, s->io.rdown.seq);
     if (conn_send_local(&s->client, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) != HY_OK)
         session_mark_closing(s, END_CLIENT_ERROR);
+    free(pkt);
     return HOOK_TAKEN;
 }
 

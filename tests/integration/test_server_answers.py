@@ -678,3 +678,47 @@ def test_kill_query_id_of_a_running_statement(start_halyard, cluster, pool_mode,
     assert d[0] == [("ok", 2)] and d[1] == [("error", 1317, "70100")], d
     assert d[2] == [("rows", [("Sleep",)]), ("show", ["Sleep"])], d
     assert h == d, (h, d)
+
+
+PAD = "x" * 120
+
+
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+@pytest.mark.parametrize("stmt", [
+    "SELECT SLEEP(2), CONNECTION_ID()",  # a read: on a replica
+    f"SELECT SLEEP(2), CONNECTION_ID(), '{PAD}' AS pad",
+    "SELECT SLEEP(2), CONNECTION_ID() FROM DUAL FOR UPDATE",  # on the primary
+    "SELECT SLEEP(2), (SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = 0) AS n"])
+def test_another_sessions_running_statement_shows_its_clients_text(start_halyard, cluster,
+                                                                    pool_mode, stmt):
+    """Session A runs a statement halyard rewrites (CONNECTION_ID() in
+    place, the process list's derived table); session B reads the process
+    list meanwhile: A's INFO (and SHOW PROCESSLIST's Info, its first 100
+    characters, SHOW FULL PROCESSLIST's whole) is the text A's client
+    sent, as the server shows it. halyard showed the text it sent in its
+    place (session_sysview.c put_info mapped only the reader's own row)."""
+    halyard = start_halyard(pool_mode=pool_mode)
+
+    def run(victim, reader, vid):
+        got = {}
+        t = threading.Thread(target=lambda: got.update(a=answer(victim, stmt)))
+        t.start()
+        try:
+            out = None
+            for _ in range(60):
+                rows = reader.query("SELECT COMMAND, INFO FROM information_schema.PROCESSLIST "
+                                    f"WHERE ID = {vid}")[0].rows
+                if rows and rows[0][0] == "Query" and rows[0][1] is not None:
+                    out = [rows[0][1]]
+                    for show in ("SHOW PROCESSLIST", "SHOW FULL PROCESSLIST"):
+                        out.append([r[7] for r in reader.query(show)[0].rows if r[0] == str(vid)])
+                    out.append(reader.query("SELECT INFO_BINARY FROM information_schema.PROCESSLIST "
+                                            f"WHERE ID = {vid}")[0].rows)
+                    break
+                time.sleep(0.05)
+        finally:
+            t.join(10)
+        return out
+    d, h = with_victim(cluster, halyard, run)
+    assert d[0] == stmt and d[1] == [stmt[:100]] and d[2] == [stmt], d
+    assert h == d, (h, d)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -220,6 +221,39 @@ static void test_mark_killed(void **state)
     fixture_done(&f);
 }
 
+/* A session's client text (a rewritten statement's): copied, cut to
+ * REGISTRY_INFO_MAX bytes, read by id, gone when cleared or removed. */
+static void test_info(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    size_t len = 7;
+    assert_null(registry_info_dup(f.target.id, &len));
+    registry_set_info(&f.target, "SELECT CONNECTION_ID()", 22);
+    char *got = registry_info_dup(f.target.id, &len);
+    assert_non_null(got);
+    assert_int_equal(len, 22);
+    assert_string_equal(got, "SELECT CONNECTION_ID()");
+    free(got);
+    assert_null(registry_info_dup(f.killer.id, &len));
+    char *big = malloc(REGISTRY_INFO_MAX + 10);
+    assert_non_null(big);
+    memset(big, 'x', REGISTRY_INFO_MAX + 10);
+    registry_set_info(&f.target, big, REGISTRY_INFO_MAX + 10);
+    free(big);
+    got = registry_info_dup(f.target.id, &len);
+    assert_non_null(got);
+    assert_int_equal(len, REGISTRY_INFO_MAX);
+    assert_int_equal(strlen(got), REGISTRY_INFO_MAX);
+    free(got);
+    registry_set_info(&f.target, NULL, 0);
+    assert_null(registry_info_dup(f.target.id, &len));
+    registry_set_info(&f.target, "SELECT 1", 8);
+    fixture_done(&f); /* removed: its copy freed (ASan) */
+    assert_null(registry_info_dup(f.target.id, &len));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_no_thread_no_hold),
         cmocka_unit_test(test_killed_on_until_the_next_command),
         cmocka_unit_test(test_mark_killed),
+        cmocka_unit_test(test_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,6 +60,12 @@ struct registry_entry {
      * itself or send to another backend: a Killed thread whose bit is
      * clear is a session that took a command since (registry_killed_on). */
     atomic_ullong killed_on;
+    /* The client's text of the statement it runs now where halyard sent
+     * another (rewritten: CONNECTION_ID(), the process list...), its first
+     * REGISTRY_INFO_MAX bytes (malloc'd); NULL = none. Written by the
+     * owner under the mutex (registry_set_info). */
+    char *info;
+    uint32_t info_len;
     /* How a KILL wakes the owner's worker (set before registry_add). */
     struct ev_loop *loop;
     ev_async *wakeup;
@@ -124,6 +130,17 @@ void registry_kill_done(uint32_t id, bool connection, bool accepted);
  * session (else it must keep its connections and wait for its worker's
  * wakeup; its thread is published again when a statement starts). */
 bool registry_release_ok(struct registry_entry *e);
+
+/* The process list's INFO is the statement's first 65,535 characters
+ * (MariaDB's PROCESS_LIST_INFO_WIDTH): as many bytes are kept. */
+#define REGISTRY_INFO_MAX 65535u
+
+/* Owner only: the client's text of the statement it sends now, which
+ * halyard rewrote (NULL: none, or it ended). */
+void registry_set_info(struct registry_entry *e, const char *text, size_t len);
+/* A copy of session `id`'s info (malloc'd, *len its length), NULL when
+ * it has none. Any thread. */
+char *registry_info_dup(uint32_t id, size_t *len);
 
 /* Owner only: its current schema changed (NULL: none). */
 void registry_set_db(struct registry_entry *e, const char *db);
