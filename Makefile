@@ -45,7 +45,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
 .PHONY: all clients check check-clang check-suite-pooled check-suite-session check-suite-tools test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
-        check-alerts pitr-check cache-check cache-check-short cache-check-adversarial cache-check-adversarial-short history-check history-check-short server-check server-check-short bench-noisy-smoke \
+        check-alerts pitr-check cache-check cache-check-short cache-check-adversarial cache-check-adversarial-short history-check history-check-short server-check server-check-short server-check-short-session bench-noisy-smoke \
         install uninstall deb check-package
 
 all: $(BUILD)/halyard $(BUILD)/halyardctl
@@ -230,12 +230,17 @@ history-check-short: $(BUILD)/halyard $(BUILD)/halyardctl
 # direct twin, compared; fails on a wrong answer. The short form: 30 s,
 # seed 1, about 40 s in all, in make check's third track after
 # history-check --short (cluster on ports 25460 to 25462, halyard on 25560
-# and up).
+# and up); then the same under pool_mode = "session", seed 2 (cluster on
+# ports 25464 to 25466, halyard on 25564 and up).
 server-check: $(BUILD)/halyard
 	tools/server-check --halyard $(abspath $(BUILD)/halyard)
 
 server-check-short: $(BUILD)/halyard
 	tools/server-check --short --seed $(or $(SEED),1) --halyard $(abspath $(BUILD)/halyard)
+
+server-check-short-session: $(BUILD)/halyard
+	tools/server-check --short --seed $(or $(SEED),2) --pool-mode session --port 25464 \
+	  --halyard $(abspath $(BUILD)/halyard)
 
 # The same suite with pool_mode = "session" wherever a test does not set it.
 integration-session: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
@@ -279,6 +284,7 @@ check-suite-tools:
 	$(MAKE) cache-check-adversarial-short
 	$(MAKE) history-check-short
 	$(MAKE) server-check-short
+	$(MAKE) server-check-short-session
 	$(MAKE) bench-noisy-smoke
 
 # The build with clang, warnings as errors, as with gcc (CC=clang: its own
