@@ -705,7 +705,8 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     s->io.last_seq = seq;
     c->cmd = c->p[0];
     registry_note_command(&s->kill.reg);
-    registry_set_info(&s->kill.reg, NULL, 0); /* a leftover of a command answered here */
+    if (s->route.wait_idx < 0) /* a new command: a leftover of one answered here */
+        registry_set_info(&s->kill.reg, NULL, 0);
     if (s->conns.idle_unserved)
         state_command_serves(s);
     return NEXT_ROUTE;
