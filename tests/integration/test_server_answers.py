@@ -648,6 +648,26 @@ def test_kill_query_id_of_an_idle_session_shows_it_killed(start_halyard, cluster
     assert h == d, (h, d)
 
 
+def while_running(victim, stmt, poll, act):
+    """`stmt` runs on `victim` in a thread of its own; meanwhile poll()
+    is asked every 50 ms (up to 3 s) until it returns something, which
+    act() is given. (act()'s answer, the victim's answer to `stmt`)."""
+    got = {}
+    t = threading.Thread(target=lambda: got.update(a=answer(victim, stmt)))
+    t.start()
+    try:
+        seen = None
+        for _ in range(60):
+            seen = poll()
+            if seen is not None:
+                break
+            time.sleep(0.05)
+        out = act(seen)
+    finally:
+        t.join(10)
+    return out, got.get("a")
+
+
 @pytest.mark.parametrize("pool_mode", ["transaction", "session"])
 @pytest.mark.parametrize("where", ["SELECT SLEEP(5)", "SELECT SLEEP(5) FROM DUAL FOR UPDATE"])
 def test_kill_query_id_of_a_running_statement(start_halyard, cluster, pool_mode, where):
@@ -658,22 +678,13 @@ def test_kill_query_id_of_a_running_statement(start_halyard, cluster, pool_mode,
     halyard = start_halyard(pool_mode=pool_mode)
 
     def run(victim, killer, vid):
-        got = {}
-        t = threading.Thread(target=lambda: got.update(a=answer(victim, where)))
-        t.start()
-        try:
-            qid = None
-            for _ in range(100):
-                rows = killer.query("SELECT QUERY_ID FROM information_schema.PROCESSLIST "
-                                    f"WHERE ID = {vid} AND INFO = '{where}'")[0].rows
-                if rows:
-                    qid = rows[0][0]
-                    break
-                time.sleep(0.05)
-            steps = [answer(killer, f"KILL QUERY ID {qid}")]
-        finally:
-            t.join(10)
-        return steps + [got.get("a"), listed(killer, vid)]
+        def poll():
+            rows = killer.query("SELECT QUERY_ID FROM information_schema.PROCESSLIST "
+                                f"WHERE ID = {vid} AND INFO = '{where}'")[0].rows
+            return rows[0][0] if rows else None
+        kill, got = while_running(victim, where, poll,
+                                  lambda qid: answer(killer, f"KILL QUERY ID {qid}"))
+        return [kill, got, listed(killer, vid)]
     d, h = with_victim(cluster, halyard, run)
     assert d[0] == [("ok", 2)] and d[1] == [("error", 1317, "70100")], d
     assert d[2] == [("rows", [("Sleep",)]), ("show", ["Sleep"])], d
@@ -700,25 +711,19 @@ def test_another_sessions_running_statement_shows_its_clients_text(start_halyard
     halyard = start_halyard(pool_mode=pool_mode)
 
     def run(victim, reader, vid):
-        got = {}
-        t = threading.Thread(target=lambda: got.update(a=answer(victim, stmt)))
-        t.start()
-        try:
-            out = None
-            for _ in range(60):
-                rows = reader.query("SELECT COMMAND, INFO FROM information_schema.PROCESSLIST "
-                                    f"WHERE ID = {vid}")[0].rows
-                if rows and rows[0][0] == "Query" and rows[0][1] is not None:
-                    out = [rows[0][1]]
-                    for show in ("SHOW PROCESSLIST", "SHOW FULL PROCESSLIST"):
-                        out.append([r[7] for r in reader.query(show)[0].rows if r[0] == str(vid)])
-                    out.append(reader.query("SELECT INFO_BINARY FROM information_schema.PROCESSLIST "
-                                            f"WHERE ID = {vid}")[0].rows)
-                    break
-                time.sleep(0.05)
-        finally:
-            t.join(10)
-        return out
+        def poll():
+            rows = reader.query("SELECT COMMAND, INFO FROM information_schema.PROCESSLIST "
+                                f"WHERE ID = {vid}")[0].rows
+            return rows[0][1] if rows and rows[0][0] == "Query" and rows[0][1] is not None \
+                else None
+
+        def read(info):
+            out = [info]
+            for show in ("SHOW PROCESSLIST", "SHOW FULL PROCESSLIST"):
+                out.append([r[7] for r in reader.query(show)[0].rows if r[0] == str(vid)])
+            return out + [reader.query("SELECT INFO_BINARY FROM information_schema.PROCESSLIST "
+                                       f"WHERE ID = {vid}")[0].rows]
+        return while_running(victim, stmt, poll, read)[0]
     d, h = with_victim(cluster, halyard, run)
     assert d[0] == stmt and d[1] == [stmt[:100]] and d[2] == [stmt], d
     assert h == d, (h, d)
