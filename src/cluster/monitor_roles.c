@@ -13,6 +13,7 @@
 
 #include "halyard/cluster/dualmaster.h"
 #include "halyard/cluster/galera.h"
+#include "halyard/cluster/proof.h"
 #include "halyard/core/events.h"
 #include "halyard/core/gtid.h"
 #include "halyard/core/log.h"
@@ -328,8 +329,27 @@ static int track_step(struct monitor_backend *mb, const struct backend_policy *p
     return (int)now;
 }
 
+/* mb's source is one of ours that is itself a replica (not the primary)
+ * and runs without log_slave_updates: its binary log gets none of what it
+ * applies, so mb receives nothing of the primary's writes while its
+ * Seconds_Behind_Master reads 0 (a replica a switchover left on the old
+ * primary, or a chain through such a server). No reads: `why` says so. */
+static bool source_logs_nothing(const struct monitor_backend *mb, char *why, size_t cap)
+{
+    const struct monitor_backend *src = mb->source >= 0 ? mb->m->mb[mb->source] : NULL;
+    if (src == NULL || src->source < 0 || src->vars_at <= 0 ||
+        backend_role(src->rt) == ROLE_PRIMARY || (src->proof_have & PROOF_LOG_SLAVE_UPDATES))
+        return false;
+    snprintf(why, cap,
+             "replicates from %s, a replica without log_slave_updates: it receives none of "
+             "the primary's writes",
+             src->be->name);
+    return true;
+}
+
 bool monitor_feed(struct monitor_backend *mb, bool ok, const char *error)
 {
+    char src_why[200];
     struct monitor *m = mb->m;
     struct backend_check chk = {.ok = ok, .lag_ms = -1};
     const struct config_group *grp = grp_of(mb);
@@ -361,6 +381,9 @@ bool monitor_feed(struct monitor_backend *mb, bool ok, const char *error)
         } else if ((mb->ahead || mb->lost_own) && mb->source >= 0) {
             chk.stale = true;
             chk.why = mb->ahead ? mb->ahead_why : mb->lost_why;
+        } else if (source_logs_nothing(mb, src_why, sizeof(src_why))) {
+            chk.stale = true;
+            chk.why = src_why;
         } else if (mb->writable_outside || !r->replicating ||
                    (dual_master(mb) && atomic_load(&mb->rt->fenced))) {
             /* A dual-master server halyard fenced serves no reads until

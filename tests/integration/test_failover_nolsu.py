@@ -137,3 +137,81 @@ def test_a_replica_its_source_refused_is_not_promoted(start_halyard, tmp_path, r
         conn.cursor().execute(f"INSERT INTO {T} VALUES (31, 0)")
     assert e.value.args[0] == 1429 and "stopped receiving" in e.value.args[1], e.value.args
     conn.close()
+
+
+def test_a_replica_of_a_replica_with_log_slave_updates_keeps_its_reads(start_halyard, tmp_path,
+                                                                         request):
+    """A chain whose middle server logs what it applies (node2 replicating
+    from node1 with log_slave_updates) is supported: node2 gets node0's
+    writes through node1 and stays ONLINE, its reads answered."""
+    c = own_cluster(request, "fo-lsu", True, 170)
+    assert c.value(1, "SELECT @@log_slave_updates") == 1
+    conf, h = start(c, start_halyard, tmp_path,
+                    monitor={"user": "monitor", "password": "monitor", "interval_ms": 200})
+    c.sql(2, "STOP SLAVE")
+    c.sql(2, "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %s",
+          (c.nodes[1]["port"],))
+    c.sql(2, "START SLAVE")
+    conn = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    conn.cursor().execute(f"INSERT INTO {T} VALUES (50, 0)")
+    conn.close()
+    wait_until(lambda: 50 in ids(c, 2), 10, what="node2 got the row through node1")
+    assert c.slave_status(2)["Master_Port"] == c.nodes[1]["port"]
+
+    def node2():
+        return next(b for b in admin_json(conf["admin_socket"], "show backends")["backends"]
+                    if b["name"] == "node2")
+
+    wait_until(lambda: node2()["state"] == "ONLINE" and node2()["role"] == "replica", 10,
+               what="node2 ONLINE")
+    time.sleep(1)  # 5 checks: it stays ONLINE
+    assert node2()["state"] == "ONLINE", node2()
+
+
+def test_a_replica_left_on_the_old_primary_gets_no_reads(start_halyard, tmp_path, request):
+    """A switchover to node1 that cannot repoint node2 (its SQL thread held
+    behind by a global read lock past switchover_timeout_ms) leaves it on
+    node0, now a replica of node1 without log_slave_updates: node2 receives
+    none of node1's writes while its Seconds_Behind_Master reads 0. Reads
+    through halyard must not go to node2 (before the fix: they did, and
+    lacked the row the primary has)."""
+    c = own_cluster(request, "fo-nolsu", True, 170, ["--log-slave-updates=0"])
+    assert c.value(0, "SELECT @@log_slave_updates") == 0
+    conf, h = start(c, start_halyard, tmp_path, switchover_timeout_ms=2000,
+                    monitor={"user": "monitor", "password": "monitor", "interval_ms": 200})
+    conn = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    c.sql(2, "STOP SLAVE SQL_THREAD")
+    insert(conn, 10)
+    lock = c.root_connect(2)
+    lock.cursor().execute("FLUSH TABLES WITH READ LOCK")
+    r = ctl(conf["admin_socket"], "switchover", "to", "node1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lock.close()
+    assert c.slave_status(2)["Master_Port"] == c.nodes[0]["port"], "node2 was repointed"
+    wait_until(lambda: 19 in ids(c, 2), 10, what="node2 applied what node0 wrote")
+    conn.cursor().execute(f"INSERT INTO {T} VALUES (50, 0)")
+    wait_until(lambda: 50 in ids(c, 0), 10, what="node0 applied node1's write")
+    st = c.slave_status(2)
+    assert 50 not in ids(c, 2) and st["Seconds_Behind_Master"] == 0, st
+
+    def node2():
+        return next(b for b in admin_json(conf["admin_socket"], "show backends")["backends"]
+                    if b["name"] == "node2")
+
+    # the next checks of node0 and node2 (node2 leaves ONLINE), or 2 s (10
+    # checks) pass: then reads for 3 s (15 checks, well past rise) none of
+    # which may lack the row
+    until = time.monotonic() + 2
+    while node2()["state"] == "ONLINE" and time.monotonic() < until:
+        time.sleep(0.02)
+    reads, stale, deadline = 0, 0, time.monotonic() + 3
+    while time.monotonic() < deadline:
+        r = pymysql.connect(**h.conn_params(autocommit=True))
+        stale += r.cursor().execute(f"SELECT id FROM {T} WHERE id = 50") == 0
+        reads += 1
+        r.close()
+        time.sleep(0.02)
+    assert stale == 0, f"{stale} of {reads} reads through halyard lacked the row the primary has"
+    b = node2()
+    assert b["state"] == "LAGGING" and "log_slave_updates" in b["why"], b
+    conn.close()
