@@ -26,6 +26,10 @@ promotes a replica that never received what was acknowledged.
     serve) when node1 dies: it lacks writes node1 acknowledged alone, so it
     is not promoted; the log says why and writes fail (1429) rather than
     vanish (before the fix: node2 promoted without rows 20 to 30)
+    a replica a switchover left on the old primary (now a replica without
+    log_slave_updates) gets no reads (before the fix: half the reads
+    through halyard lacked a row the primary had); a chain whose middle
+    server logs what it applies keeps its reads
 """
 
 import time
@@ -51,6 +55,11 @@ def insert(conn, first, acked=None):
         conn.cursor().execute(f"INSERT INTO {T} VALUES (%s, 0)", (i,))
         if acked is not None:
             acked.append(i)
+
+
+def backend(conf, name):
+    return next(b for b in admin_json(conf["admin_socket"], "show backends")["backends"]
+                if b["name"] == name)
 
 
 def assert_node2_follows_node1(c, acked):
@@ -159,8 +168,7 @@ def test_a_replica_of_a_replica_with_log_slave_updates_keeps_its_reads(start_hal
     assert c.slave_status(2)["Master_Port"] == c.nodes[1]["port"]
 
     def node2():
-        return next(b for b in admin_json(conf["admin_socket"], "show backends")["backends"]
-                    if b["name"] == "node2")
+        return backend(conf, "node2")
 
     wait_until(lambda: node2()["state"] == "ONLINE" and node2()["role"] == "replica", 10,
                what="node2 ONLINE")
@@ -195,8 +203,7 @@ def test_a_replica_left_on_the_old_primary_gets_no_reads(start_halyard, tmp_path
     assert 50 not in ids(c, 2) and st["Seconds_Behind_Master"] == 0, st
 
     def node2():
-        return next(b for b in admin_json(conf["admin_socket"], "show backends")["backends"]
-                    if b["name"] == "node2")
+        return backend(conf, "node2")
 
     # the next checks of node0 and node2 (node2 leaves ONLINE), or 2 s (10
     # checks) pass: then reads for 3 s (15 checks, well past rise) none of
