@@ -292,7 +292,7 @@ static void route_gate(const struct route_in *in, struct route_out *out)
                  b->name);
         return;
     }
-    if (b->unchecked) {
+    if (b->unchecked && b->state == BACKEND_ONLINE) { /* DOWN: its checks said why */
         snprintf(out->why, sizeof(out->why),
                  "No primary available: no check of backend '%s' has passed yet", b->name);
         return;

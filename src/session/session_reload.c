@@ -310,6 +310,19 @@ bool login_wait_start(struct session *s, bool refused)
  * passed yet, or none within failover_write_wait_ms. */
 static void primary_wait_err(struct session *s, uint8_t seq)
 {
+    struct backend_rt *rt = s->cfg->backends[s->route.primary].rt;
+    if (primary_unchecked(s) && backend_state(rt) != BACKEND_ONLINE) {
+        /* Its checks failed (it went DOWN) or the operator took it out:
+         * what they said, as for any primary in that state. */
+        struct backend_info info;
+        backend_info_get(rt, &info);
+        char why[320];
+        snprintf(why, sizeof(why), "No primary available: backend '%s' is %s%s%.200s%s",
+                 s->cfg->backends[s->route.primary].name, backend_state_to_str(backend_state(rt)),
+                 info.why[0] ? " (" : "", info.why, info.why[0] ? ")" : "");
+        session_err(s, seq, SERR_NO_BACKEND, why);
+        return;
+    }
     if (primary_unchecked(s)) {
         const struct config_group *g = group_of(s->cfg);
         char why[320];
