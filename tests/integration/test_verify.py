@@ -213,7 +213,9 @@ def test_verify_interrupted_puts_the_replica_back(cluster, start_halyard, tmp_pa
     assert f"interrupted (signal {int(sig)}): putting the replica back" in err, out + err
     # nothing of it left running (the stand-in's sleep included)
     assert subprocess.run(["pgrep", "-g", str(p.pid)], capture_output=True).returncode == 1
-    assert replicating(cluster, 1), err
+    # START SLAVE answered: the IO thread is `Connecting` until it has
+    # logged in to its source (CI read it so once, the host loaded)
+    wait_until(lambda: replicating(cluster, 1), 10, what=f"node1 replicating again: {err}")
     assert backend_of(conf, cluster.port(1))["state"] == "ONLINE"
     assert show_backup(conf)["verify_result"] == "failed"
     print("\n" + out + err)
