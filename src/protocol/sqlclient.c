@@ -912,6 +912,10 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 static void on_readable(struct sqlclient *c)
 {
     size_t got = 0;
+    /* The server hung up (or the socket failed). Said once the packets
+     * read before it are handled: MariaDB sends a binlog dump's last
+     * events and its EOF, then closes, and all of it may be waiting. */
+    char gone[96] = "";
     textbuf_consume(&c->in, c->in_off); /* packets handled last time */
     c->in_off = 0;
     for (;;) {
@@ -922,15 +926,15 @@ static void on_readable(struct sqlclient *c)
         }
         ssize_t n = c->conn.ops->recv(&c->conn, room, c->in.cap - 1 - c->in.len);
         if (n == 0) {
-            fail(c, 0, NULL, "connection closed by the server");
-            return;
+            snprintf(gone, sizeof(gone), "connection closed by the server");
+            break;
         }
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
             c->sys_errno = errno;
-            fail(c, 0, NULL, "recv: %s", strerror(errno));
-            return;
+            snprintf(gone, sizeof(gone), "recv: %s", strerror(errno));
+            break;
         }
         textbuf_commit(&c->in, (size_t)n);
         got += (size_t)n;
@@ -952,6 +956,8 @@ static void on_readable(struct sqlclient *c)
             return;
         }
         if (c->in.len - c->in_off < MYSQL_HEADER_SIZE + len) {
+            if (gone[0] != '\0')
+                break; /* the rest of it never comes */
             /* room for the rest of it, once the handled packets are dropped */
             if (textbuf_room(&c->in, c->in_off + MYSQL_HEADER_SIZE + len - c->in.len) == NULL)
                 fail(c, 0, NULL, "out of memory");
@@ -971,6 +977,8 @@ static void on_readable(struct sqlclient *c)
         if (!on_packet(c, h + MYSQL_HEADER_SIZE, len))
             return;
     }
+    if (gone[0] != '\0')
+        fail(c, 0, NULL, "%s", gone);
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)

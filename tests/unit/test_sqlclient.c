@@ -317,10 +317,110 @@ static void test_login_token_wiped(void **state)
     ev_loop_destroy(r.loop);
 }
 
+/* A logged-in client and the fake server's end of it. */
+static struct sqlclient *logged_in(struct run *r, int lfd, int port, int *fd)
+{
+    struct sqlclient_target t = {
+        .name = "fake", .address = "127.0.0.1", .port = port, .user = "mon", .password = PASSWORD};
+    struct sqlclient *c = sqlclient_create(r->loop, &t, 2000);
+    assert_non_null(c);
+    assert_int_equal(sqlclient_connect(c, on_done, r), HY_OK);
+    *fd = accept(lfd, NULL, NULL);
+    assert_true(*fd >= 0);
+    uint8_t g[256];
+    size_t glen =
+        mysql_greeting_encode(g, sizeof(g), "10.11.6-MariaDB", 7, SCRAMBLE,
+                              CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |
+                                  CLIENT_PLUGIN_AUTH | CLIENT_TRANSACTIONS | CLIENT_LONG_FLAG,
+                              0, "mysql_native_password");
+    send_packet(*fd, 0, g, glen);
+    assert_true(wait_readable(r->loop, *fd));
+    uint8_t login[1024];
+    assert_true(read(*fd, login, sizeof(login)) > MYSQL_HEADER_SIZE);
+    static const uint8_t ok[] = {MYSQL_OK, 0, 0, 2, 0, 0, 0};
+    send_packet(*fd, 2, ok, sizeof(ok));
+    wait_done(r, r->done + 1);
+    assert_true(r->ok);
+    return c;
+}
+
+static struct {
+    size_t packets; /* stream packets handed over */
+    size_t bytes;
+} streamed;
+
+static bool on_stream_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
+{
+    (void)c;
+    (void)p;
+    (void)arg;
+    streamed.packets++;
+    streamed.bytes += len;
+    return true;
+}
+
+/* A server that sends the rest of a stream and hangs up at once (MariaDB
+ * ends a binlog dump's connection after its EOF): every packet that came
+ * before the hang-up is handed over and the stream ends as the server
+ * ended it, whether the client read the bytes before the close or found
+ * both waiting. A packet cut by the hang-up fails the stream; it does not
+ * wait for the rest. */
+static void test_stream_read_whole_before_the_hang_up(void **state)
+{
+    (void)state;
+    for (int cut = 0; cut <= 1; cut++) {
+        int port;
+        int lfd = listen_local(&port);
+        struct run r = {.loop = ev_loop_new(EVFLAG_AUTO)};
+        int fd;
+        struct sqlclient *c = logged_in(&r, lfd, port, &fd);
+        memset(&streamed, 0, sizeof(streamed));
+        static const uint8_t dump[] = {4, 0, 0, 0, 1, 0, 0, 0, 0, 0, 'b', 'i', 'n'};
+        assert_int_equal(
+            sqlclient_stream(c, 0x12, dump, sizeof(dump), on_stream_packet, on_done, &r), HY_OK);
+        assert_true(wait_readable(r.loop, fd));
+        uint8_t q[64];
+        assert_true(read(fd, q, sizeof(q)) > MYSQL_HEADER_SIZE);
+
+        enum { EVENTS = 40, EVENT = 1000 };
+        uint8_t *out = malloc(EVENTS * (MYSQL_HEADER_SIZE + EVENT) + 64);
+        assert_non_null(out);
+        size_t n = 0;
+        uint8_t ev[EVENT];
+        memset(ev, 'e', sizeof(ev));
+        ev[0] = 0; /* an event packet's OK byte */
+        for (uint8_t i = 0; i < EVENTS; i++)
+            n += answer_packet(out + n, (uint8_t)(1 + i), ev, sizeof(ev));
+        static const uint8_t eof[] = {MYSQL_EOF, 0, 0, 2, 0};
+        if (cut)
+            n -= EVENT / 2; /* the last event's second half never comes */
+        else
+            n += answer_packet(out + n, EVENTS + 1, eof, sizeof(eof));
+        assert_int_equal(write(fd, out, n), (ssize_t)n);
+        close(fd); /* the data and the hang-up both wait for the client */
+        free(out);
+
+        wait_done(&r, r.done + 1);
+        if (cut) {
+            assert_false(r.ok);
+            assert_int_equal(streamed.packets, EVENTS - 1);
+        } else {
+            assert_true(r.ok);
+            assert_int_equal(streamed.packets, EVENTS);
+            assert_int_equal(streamed.bytes, (size_t)EVENTS * EVENT);
+        }
+        sqlclient_destroy(c);
+        free(r.cell);
+        close(lfd);
+        ev_loop_destroy(r.loop);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_token_wiped),
+        cmocka_unit_test(test_stream_read_whole_before_the_hang_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
