@@ -54,10 +54,25 @@ void registry_set_user(struct registry_entry *e, const char *user)
     pthread_mutex_unlock(&reg_lock);
 }
 
+/* Called several times a statement, mostly with what is there already:
+ * only a change is stored (the owner is the one writer: a relaxed load
+ * reads its own last store). The handshake with registry_kill (registry.h)
+ * is registry_release_ok's clearing store and load. A thread is published
+ * with a release store after its backend, so a KILL that reads the thread
+ * reads that backend or a later one, as with two seq_cst stores; a
+ * clearing store stays seq_cst. A backend beside no thread is never read:
+ * not stored. */
 void registry_set_backend(struct registry_entry *e, uint32_t idx, uint32_t tid)
 {
-    atomic_store(&e->backend_idx, idx);
-    atomic_store(&e->backend_tid, tid);
+    if (atomic_load_explicit(&e->backend_tid, memory_order_relaxed) == tid &&
+        (tid == 0 || atomic_load_explicit(&e->backend_idx, memory_order_relaxed) == idx))
+        return;
+    if (tid == 0) {
+        atomic_store(&e->backend_tid, 0);
+        return;
+    }
+    atomic_store_explicit(&e->backend_idx, idx, memory_order_relaxed);
+    atomic_store_explicit(&e->backend_tid, tid, memory_order_release);
 }
 
 void registry_set_fanout(struct registry_entry *e, bool on)
