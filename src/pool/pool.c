@@ -524,8 +524,8 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
     bc->on_event = idle_event;
     bc->owner = b;
     stat_inc(&p->stats->pool_returned);
-    ev_io_stop(p->loop, &bc->c.wio);
-    ev_io_start(p->loop, &bc->c.rio);
+    conn_io_stop(p->loop, &bc->c.wio);
+    conn_io_start(p->loop, &bc->c.rio);
     return bc->lend;
 }
 

@@ -31,14 +31,14 @@ enum relay_rc relay_flush(struct stream *st, struct conn *c, struct ev_loop *loo
         ssize_t n = c->ops->send(c, st->b->data + st->head, st->scan - st->head);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                ev_io_start(loop, &c->wio);
+                conn_io_start(loop, &c->wio);
                 return RELAY_AGAIN;
             }
             return RELAY_ERROR;
         }
         st->head += (uint32_t)n;
     }
-    ev_io_stop(loop, &c->wio);
+    conn_io_stop(loop, &c->wio);
     return RELAY_DONE;
 }
 

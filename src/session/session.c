@@ -374,9 +374,9 @@ void update_reads(struct session *s)
         s->io.up.b != NULL && s->io.up.head < s->io.up.scan; /* waiting for the backend */
     if (s->client.fd >= 0) {
         if (up_full || up_blocked)
-            ev_io_stop(loop, &s->client.rio);
+            conn_io_stop(loop, &s->client.rio);
         else
-            ev_io_start(loop, &s->client.rio);
+            conn_io_start(loop, &s->client.rio);
     }
     if (s->conns.cur != NULL && s->conns.cur->state == BCONN_READY) {
         bool down_full =
@@ -385,9 +385,9 @@ void update_reads(struct session *s)
         bool down_blocked =
             s->io.down.b != NULL && s->io.down.head < s->io.down.scan && !s->io.down_held;
         if (down_full || down_blocked)
-            ev_io_stop(loop, &s->conns.cur->c.rio);
+            conn_io_stop(loop, &s->conns.cur->c.rio);
         else
-            ev_io_start(loop, &s->conns.cur->c.rio);
+            conn_io_start(loop, &s->conns.cur->c.rio);
     }
 }
 

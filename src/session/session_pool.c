@@ -1029,7 +1029,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
     s->conns.check_due |= bc->moved || bc->db_check != 0;
     s->conns.cur = bc;
     session_publish_backend(s);
-    ev_io_start(s->w->loop, &bc->c.rio);
+    conn_io_start(s->w->loop, &bc->c.rio);
     slog_debug(s, "takes %s pooled connection to %s (thread %u)", own ? "its own" : "a",
                bc->be->name, bc->login.thread_id);
     if (own)

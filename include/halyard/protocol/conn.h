@@ -77,6 +77,23 @@ static inline bool conn_has_local(const struct conn *c)
     return c->out != NULL;
 }
 
+/* ev_io_start and ev_io_stop of a connection's watcher where it may be
+ * in that state already, as every statement asks several times: the
+ * test is made here, without a call into libev (which makes the same
+ * one). A stop still reaches libev for a watcher that is pending, so
+ * the event it has queued is dropped as ev_io_stop drops it. */
+static inline void conn_io_start(struct ev_loop *loop, ev_io *w)
+{
+    if (!ev_is_active(w))
+        ev_io_start(loop, w);
+}
+
+static inline void conn_io_stop(struct ev_loop *loop, ev_io *w)
+{
+    if (ev_is_active(w) || ev_is_pending(w))
+        ev_io_stop(loop, w);
+}
+
 /* The transport's reason for the last failure, or NULL. */
 static inline const char *conn_error(const struct conn *c)
 {
