@@ -30,16 +30,18 @@ struct pool_name {
 };
 
 struct pool_bucket {
+    /* What a statement's take and put read, in the first 64 bytes: the
+     * key key_match() compares, the list and the idle connections. */
     struct pool_bucket *next;
-    struct pool *pool;
-    struct config *cfg; /* a reference while the bucket lives */
-    uint16_t idx;
+    struct config *cfg;     /* a reference while the bucket lives */
     struct pool_name *name; /* a reference */
-    const char *user, *db;  /* name's */
+    uint16_t idx;
     uint8_t charset;
     uint32_t caps, ext_caps;
-    struct bconn *idle; /* newest first, through bc->pool_next */
     uint32_t n_idle;
+    struct bconn *idle; /* newest first, through bc->pool_next */
+    struct pool *pool;
+    const char *user, *db; /* name's */
     /* pool_min_idle: how the key logs in (a session's creds, copied), and
      * the connections the pool is opening itself */
     bool has_creds, retired;         /* retired: its config was replaced, no more opening */
@@ -109,11 +111,23 @@ static bool key_match(const struct pool_bucket *b, const struct pool_key *k)
     return strcmp(b->user, k->user != NULL ? k->user : "") == 0 && hy_str_same(b->db, k->db);
 }
 
-static struct pool_bucket *bucket_find(const struct pool *p, const struct pool_key *k)
+/* The bucket a key of backend `idx` found last is tried first (p->recent):
+ * the list's other buckets, each a line of its own, are not read. */
+static struct pool_bucket *bucket_find(struct pool *p, const struct pool_key *k)
 {
-    for (struct pool_bucket *b = p->buckets; b != NULL; b = b->next) {
-        if (key_match(b, k))
+    struct pool_bucket **recent = &p->recent[k->idx % POOL_RECENT];
+    struct pool_bucket *b = *recent;
+    bool listed = b == NULL; /* walking the list (else trying *recent) */
+    if (listed)
+        b = p->buckets;
+    while (b != NULL) { /* one key_match(), inlined */
+        if (key_match(b, k)) {
+            if (*recent != b)
+                *recent = b;
             return b;
+        }
+        b = listed ? b->next : p->buckets;
+        listed = true;
     }
     return NULL;
 }
@@ -123,9 +137,11 @@ static struct pool_bucket *bucket_get(struct pool *p, const struct pool_key *k)
     struct pool_bucket *b = bucket_find(p, k);
     if (b != NULL)
         return b;
-    b = calloc(1, sizeof(*b));
+    /* on a line of its own: the first 64 bytes are what a statement reads */
+    b = aligned_alloc(64, (sizeof(*b) + 63) & ~(size_t)63);
     if (b == NULL)
         return NULL;
+    memset(b, 0, sizeof(*b));
     if (k->name != NULL) {
         b->name = k->name;
         b->name->refs++;
@@ -148,6 +164,10 @@ static struct pool_bucket *bucket_get(struct pool *p, const struct pool_key *k)
 
 static void bucket_free(struct pool *p, struct pool_bucket *b)
 {
+    for (size_t i = 0; i < POOL_RECENT; i++) {
+        if (p->recent[i] == b)
+            p->recent[i] = NULL;
+    }
     for (struct pool_bucket **pp = &p->buckets; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == b) {
             *pp = b->next;

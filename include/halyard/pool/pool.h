@@ -45,6 +45,8 @@ struct pool_key {
 
 struct pool_bucket;
 
+#define POOL_RECENT 8
+
 struct pool {
     struct ev_loop *loop;
     struct buf_pool *bufs; /* the worker's, for the logins of connections it opens */
@@ -59,6 +61,9 @@ struct pool {
      * least twice n_idle; NULL until the first connection comes back. */
     struct bconn **lent;
     uint32_t lent_mask;
+    /* The bucket last found for a key of backend idx (idx % POOL_RECENT),
+     * tried before the list; NULL = none (a freed bucket is cleared). */
+    struct pool_bucket *recent[POOL_RECENT];
     struct worker_stats *stats; /* its pool_* counters are the worker's */
 };
 
