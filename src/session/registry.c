@@ -87,6 +87,13 @@ bool registry_take_kill_query(struct registry_entry *e)
     return atomic_exchange(&e->kill_query, false);
 }
 
+bool registry_take_wait_kill(struct registry_entry *e)
+{
+    bool idle = atomic_exchange(&e->idle_killed, false);
+    bool sent = atomic_exchange(&e->killed_on, 0) != 0;
+    return (idle || sent) && !atomic_load(&e->kill_req) && atomic_load(&e->kill_conns) == 0;
+}
+
 bool registry_kill_requested(const struct registry_entry *e)
 {
     return atomic_load(&e->kill_req);

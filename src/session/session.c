@@ -704,7 +704,19 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     }
     s->io.last_seq = seq;
     c->cmd = c->p[0];
-    registry_note_command(&s->kill.reg);
+    if (!s->kill.cmd_taken) {
+        registry_note_command(&s->kill.reg);
+    } else if (registry_take_wait_kill(&s->kill.reg)) {
+        /* a KILL QUERY reached it while it waited: the server interrupts
+         * a statement it has read, waiting or not */
+        slog_info(s, "KILL QUERY: the %s that waited is interrupted", mysql_com_name(c->cmd));
+        session_pool_forget(s); /* its place among the pool's waiters */
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        session_err(s, 1, SERR_QUERY_INTERRUPTED);
+        return NEXT_AGAIN;
+    }
+    s->kill.cmd_taken = true;
     if (s->route.wait_idx < 0) /* a new command: a leftover of one answered here */
         registry_set_info(&s->kill.reg, NULL, 0);
     if (s->conns.idle_unserved)
@@ -1453,6 +1465,7 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
     s->query.cmd = cmd;
     s->query.cmd_started = ev_now(s->w->loop);
+    s->kill.cmd_taken = false; /* it leaves `up` */
     s->kill.kill_id = 0;
     s->kill.kill_qid = 0;
     s->kill.qid_mark = 0;
@@ -1503,6 +1516,7 @@ void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t
  * there). */
 void consume_packet(struct session *s, uint32_t len)
 {
+    s->kill.cmd_taken = false;
     s->io.up.scan += MYSQL_HEADER_SIZE + len;
     s->io.up.head = s->io.up.scan;
 }

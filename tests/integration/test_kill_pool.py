@@ -195,3 +195,61 @@ def test_kill_query_of_a_session_between_statements_kills_nothing(cluster, share
     finally:
         for x in (a, b, c):
             x.close()
+
+
+def _killed_while_waiting(connect, waiting):
+    """A and C hold what B's statement needs (a row lock, and on halyard
+    the pool's two connections); A kills B's statement while it waits,
+    then lets go. What B's statement and its next one answered."""
+    a, b, c = (connect() for _ in range(3))
+    try:
+        q(a, "BEGIN")
+        q(a, "SELECT v FROM killpool.t FOR UPDATE")
+        q(c, "BEGIN")
+        q(c, "SELECT 1")
+        out = {}
+
+        def run():
+            try:
+                out["rows"] = q(b, "SELECT v FROM killpool.t FOR UPDATE")
+            except pymysql.err.MySQLError as e:
+                out["err"] = e.args[0]
+        t = threading.Thread(target=run)
+        t.start()
+        wait_until(lambda: waiting(b.thread_id()), timeout=5, what="B's statement waiting")
+        assert q(a, f"KILL QUERY {b.thread_id()}") == ()
+        t.join(2)
+        if t.is_alive():  # before the fix: it ran once A let go
+            q(a, "COMMIT")
+            q(c, "COMMIT")
+            t.join(5)
+        assert not t.is_alive()
+        q(a, "COMMIT")
+        q(c, "COMMIT")
+        out["next"] = q(b, "SELECT 'b goes on'")
+        return out
+    finally:
+        for x in (a, b, c):
+            x.close()
+
+
+def test_kill_query_of_a_statement_waiting_for_a_connection(cluster, shared):
+    """B's statement waits for a pooled connection (both held by A and C in
+    transactions) when A kills it: it ends with 1317, as a statement the
+    server killed while it waited (here for A's row lock) does, and B goes
+    on. Before the fix the KILL answered OK and B's statement ran once a
+    connection was free (its rows, not 1317): taken again after its wait,
+    the session cleared the mark the KILL had left."""
+    sock = f"/tmp/halyard-{shared.port}.sock"
+
+    def halyard_waits(sid):
+        return any(x.get("id") == sid and x.get("state") == "wait_backend"
+                   for x in admin_json(sock, "show sessions")["sessions"])
+
+    def server_waits(tid):
+        return cluster.value(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE "
+                                f"ID = {tid} AND COMMAND = 'Query' AND INFO LIKE 'SELECT v%'") == 1
+    direct = _killed_while_waiting(lambda: cluster.connect(0, autocommit=True), server_waits)
+    through = _killed_while_waiting(lambda: shared.connect(autocommit=True), halyard_waits)
+    assert direct == {"err": ER_QUERY_INTERRUPTED, "next": (("b goes on",),)}, direct
+    assert through == direct

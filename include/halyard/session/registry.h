@@ -161,6 +161,15 @@ static inline void registry_note_command(struct registry_entry *e)
         atomic_store_explicit(&e->killed_on, 0, memory_order_relaxed);
 }
 
+/* Owner only, as it takes again a command that waited (for a connection,
+ * a primary...): whether a KILL QUERY reached the session meanwhile,
+ * finding it without a thread (idle_killed) or sent to a thread of its
+ * that had no statement of its then (killed_on), not as part of a KILL
+ * CONNECTION. The server interrupts a statement it has read, waiting or
+ * running, with 1317, and lists the thread Sleep after, not Killed: both
+ * marks are cleared. */
+bool registry_take_wait_kill(struct registry_entry *e);
+
 /* A KILL the session did not send through registry_kill (KILL QUERY ID,
  * passed on as it is) reached session `id`'s thread on backend `idx`: it
  * is marked as registry_kill marks (killed_on). Any thread. */

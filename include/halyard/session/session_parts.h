@@ -482,6 +482,10 @@ struct sess_kill {
     uint32_t kill_hold;
     bool kill_kept;
     bool kill_conn; /* our KILL in flight is a KILL CONNECTION */
+    /* The command at up.scan was taken (next_take) and has not left `up`
+     * since (command_begin, consume_packet): taken again after a wait, it
+     * is the same statement, which a KILL QUERY may have reached. */
+    bool cmd_taken;
     /* our KILL QUERY ID in flight on another backend: the id the client
      * named (its errors name it), 0 = none */
     uint64_t kill_qid;
