@@ -633,6 +633,19 @@ static com_handler *const com_handlers[256] = {
     [COM_TABLE_DUMP] = com_replication,
 };
 
+/* What a KILL read for the command that runs again (INT_KILL_QID,
+ * INT_KILL_USER, INT_KILL_GRANT) is that command's alone: a command
+ * abandoned between a read and its forward (its backend lost, a wait run
+ * out) leaves it behind, which the next KILL would take for its own. */
+static void kill_steps_clear(struct session *s)
+{
+    s->kill.qid_state = 0;
+    s->kill.qthread_state = 0;
+    s->kill.qthread = 0;
+    s->kill.kuser_state = 0;
+    s->kill.kuser_grants = false;
+}
+
 /* Whether the session takes a command now, and which: NEXT_ROUTE with *c
  * filled when a command (or the head of one larger than the buffer) is
  * there; NEXT_AGAIN after a step that lets the loop look again. */
@@ -706,6 +719,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     c->cmd = c->p[0];
     if (!s->kill.cmd_taken) {
         registry_note_command(&s->kill.reg);
+        kill_steps_clear(s); /* a KILL's read before it left with its command */
     } else if (registry_take_wait_kill(&s->kill.reg)) {
         /* a KILL QUERY reached it while it waited: the server interrupts
          * a statement it has read, waiting or not */

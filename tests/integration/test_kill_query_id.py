@@ -352,3 +352,32 @@ def test_rows_of_other_backends_too_long_are_refused_not_left_out(h, cluster, n,
     finally:
         for s in sleepers:
             s.stop(cluster)
+
+
+def test_a_kill_abandoned_leaves_nothing_to_the_next(h, cluster):
+    """KILL QUERY ID @q names a replica's query id (halyard's) on a replica
+    that is down: halyard reads @q, cannot reach the replica, and the KILL
+    fails. The next KILL QUERY ID @r reads @r, its own: 1957 naming @r's
+    value, as the server answers. Before the fix it took @q's value, read
+    for the command abandoned, and failed as the first had (connecting to
+    the replica) in place of the 1957."""
+    stale = QID_BASE + (1 << 48) + 7  # node1's query 7
+    c = h.connect(autocommit=True)
+    q(c, f"SET @q = {stale}, @r = 999999")
+    cluster.stop_node(1)
+    try:
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            q(c, "KILL QUERY ID @q")
+        first = e.value.args
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            q(c, "KILL QUERY ID @r")
+        assert e.value.args == (1957, "Unknown query id: 999999"), (first, e.value.args)
+        assert q(c, "SELECT @q, @r") == ((stale, 999999),)
+    finally:
+        cluster.start_node(1)
+        cluster.sync()
+    d = cluster.connect(0, autocommit=True)
+    q(d, "SET @r = 999999")
+    with pytest.raises(pymysql.err.MySQLError) as e:
+        q(d, "KILL QUERY ID @r")
+    assert e.value.args == (1957, "Unknown query id: 999999")
