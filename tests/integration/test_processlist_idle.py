@@ -12,6 +12,7 @@ same sessions directly on the primary and compares what it shows there.
 
 import time
 
+import pymysql
 import pytest
 
 from util import APP_PASSWORD, APP_USER, MONITOR_PASSWORD, MONITOR_USER, mysql_native_hash, q
@@ -31,7 +32,7 @@ SHOWS = ["SHOW PROCESSLIST", "SHOW FULL PROCESSLIST",
 
 
 @pytest.fixture
-def h(start_halyard, cluster):
+def accounts(cluster):
     for user, pw, grant in ((PLAIN, PLAIN_PW, "SELECT"), (PROC, PROC_PW, "SELECT, PROCESS"),
                             (ROLED, ROLED_PW, "SELECT")):
         cluster.sql(0, f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '{pw}'")
@@ -40,10 +41,15 @@ def h(start_halyard, cluster):
     cluster.sql(0, f"GRANT PROCESS ON *.* TO {ROLE}")
     cluster.sql(0, f"GRANT {ROLE} TO '{ROLED}'@'%'")
     cluster.sync()
-    yield start_halyard(users=USERS)
+    yield
     for user in (PLAIN, PROC, ROLED):
         cluster.sql(0, f"DROP USER IF EXISTS '{user}'@'%'")
     cluster.sql(0, f"DROP ROLE IF EXISTS {ROLE}")
+
+
+@pytest.fixture
+def h(start_halyard, accounts):
+    return start_halyard(users=USERS)
 
 
 def _open(connect, user, pw, n):
@@ -136,3 +142,47 @@ def test_information_schema_agrees_with_show(h, cluster):
             c.close()
     assert show == i_s
     assert MONITOR_USER not in users
+
+
+def test_kill_query_id_without_process(start_halyard, accounts, cluster):
+    """KILL QUERY ID of the last query of an idle session of the same
+    account, by a reader without PROCESS: OK, and the session is listed
+    Killed until its next command; by another account without PROCESS
+    (ROLED, its role not enabled): 1979, and nothing is marked. halyard
+    reads the query's thread with the reader's privileges, which see its
+    own account's threads (pool_mode = "session" and no read/write split:
+    the idle session keeps the primary's thread its last query ran on, so
+    its query id is the server's)."""
+    h = start_halyard(users=USERS, pool_mode="session", read_write_split=False)
+    out = {}
+    for where in ("h", "d"):
+        if where == "h":
+            connect = h.connect
+        else:
+            def connect(**kw):
+                return cluster.connect(0, **kw)
+        s, k, o = (connect(user=u, password=pw, autocommit=True)
+                   for u, pw in ((PLAIN, PLAIN_PW), (PLAIN, PLAIN_PW), (ROLED, ROLED_PW)))
+        try:
+            q(s, "SELECT 'a statement'")
+            sid = q(s, "SELECT CONNECTION_ID()")[0][0]
+            row = f"FROM information_schema.PROCESSLIST WHERE ID = {sid}"
+            qid = q(k, f"SELECT QUERY_ID {row}")[0][0]
+            got = []
+            try:
+                q(o, f"KILL QUERY ID {qid}")
+                got.append("ok")
+            except pymysql.err.MySQLError as e:
+                got.append((e.args[0], e.args[1].replace(str(qid), "N")))
+            got.append(q(k, f"SELECT COMMAND {row}"))
+            got.append(q(k, f"KILL QUERY ID {qid}"))
+            got.append(q(k, f"SELECT COMMAND {row}"))
+            got.append(q(s, "SELECT 'goes on'"))
+            got.append(q(k, f"SELECT COMMAND {row}"))
+            out[where] = got
+        finally:
+            for x in (s, k, o):
+                x.close()
+    assert out["d"] == [(1979, "You are not owner of query N"), (("Sleep",),), (),
+                        (("Killed",),), (("goes on",),), (("Sleep",),)], out["d"]
+    assert out["h"] == out["d"]
