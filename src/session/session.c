@@ -720,13 +720,13 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     if (!s->kill.cmd_taken) {
         registry_note_command(&s->kill.reg);
         kill_steps_clear(s); /* a KILL's read before it left with its command */
-    } else if (registry_take_wait_kill(&s->kill.reg)) {
+    } else if (registry_take_wait_kill(&s->kill.reg) && c->fits) {
         /* a KILL QUERY reached it while it waited: the server interrupts
-         * a statement it has read, waiting or not */
+         * a statement it has read, waiting or not (one larger than the
+         * buffer, whose rest is still coming, goes on: it runs) */
         slog_info(s, "KILL QUERY: the %s that waited is interrupted", mysql_com_name(c->cmd));
         session_pool_forget(s); /* its place among the pool's waiters */
-        if (!answer_here(s, c->fits, c->len))
-            return NEXT_STOP;
+        answer_here(s, true, c->len);
         session_err(s, 1, SERR_QUERY_INTERRUPTED);
         return NEXT_AGAIN;
     }

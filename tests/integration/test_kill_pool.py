@@ -197,7 +197,7 @@ def test_kill_query_of_a_session_between_statements_kills_nothing(cluster, share
             x.close()
 
 
-def _killed_while_waiting(connect, waiting):
+def _killed_while_waiting(connect, waiting, sql="SELECT v FROM killpool.t FOR UPDATE"):
     """A and C hold what B's statement needs (a row lock, and on halyard
     the pool's two connections); A kills B's statement while it waits,
     then lets go. What B's statement and its next one answered."""
@@ -211,7 +211,7 @@ def _killed_while_waiting(connect, waiting):
 
         def run():
             try:
-                out["rows"] = q(b, "SELECT v FROM killpool.t FOR UPDATE")
+                out["rows"] = q(b, sql)
             except pymysql.err.MySQLError as e:
                 out["err"] = e.args[0]
         t = threading.Thread(target=run)
@@ -226,7 +226,10 @@ def _killed_while_waiting(connect, waiting):
         assert not t.is_alive()
         q(a, "COMMIT")
         q(c, "COMMIT")
-        out["next"] = q(b, "SELECT 'b goes on'")
+        try:
+            out["next"] = q(b, "SELECT 'b goes on'")
+        except pymysql.err.MySQLError as e:
+            out["next"] = e.args[0]
         return out
     finally:
         for x in (a, b, c):
@@ -253,3 +256,26 @@ def test_kill_query_of_a_statement_waiting_for_a_connection(cluster, shared):
     through = _killed_while_waiting(lambda: shared.connect(autocommit=True), halyard_waits)
     assert direct == {"err": ER_QUERY_INTERRUPTED, "next": (("b goes on",),)}, direct
     assert through == direct
+
+
+def test_kill_query_of_a_waiting_statement_larger_than_the_buffer(cluster, start_halyard):
+    """The same with a statement larger than buffer_size, whose rest is
+    still in the socket as it waits: it runs (halyard would have to read
+    it all to answer it; routing.md), and the session goes on. Before the
+    fix the KILL ended the session (2013, then the next statement
+    failed), a protocol error to halyard."""
+    no_app_threads(cluster)
+    backends = default_halyard_settings(cluster, 0)["backends"]
+    backends[0]["max_connections"] = 2
+    schema_with_table(cluster, "killpool", "v INT")
+    cluster.sql(0, "INSERT INTO killpool.t (v) VALUES (1)")
+    h = start_halyard(backends=backends, workers=1, pool_mode="transaction",
+                      read_write_split=False, pool_wait_timeout_ms=5000, buffer_size=4096)
+    sock = f"/tmp/halyard-{h.port}.sock"
+
+    def halyard_waits(sid):
+        return any(x.get("id") == sid and x.get("state") == "wait_backend"
+                   for x in admin_json(sock, "show sessions")["sessions"])
+    big = "SELECT v FROM killpool.t WHERE '" + "x" * 8000 + "' <> '' FOR UPDATE"
+    through = _killed_while_waiting(lambda: h.connect(autocommit=True), halyard_waits, big)
+    assert through == {"rows": ((1,),), "next": (("b goes on",),)}, through
