@@ -717,7 +717,8 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     }
     s->io.last_seq = seq;
     c->cmd = c->p[0];
-    if (!s->kill.cmd_taken) {
+    bool again = s->kill.cmd_taken && s->kill.cmd_buf == st->b && s->kill.cmd_scan == st->scan;
+    if (!again) {
         registry_note_command(&s->kill.reg);
         kill_steps_clear(s); /* a KILL's read before it left with its command */
     } else if (registry_take_wait_kill(&s->kill.reg) && c->fits) {
@@ -731,6 +732,8 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         return NEXT_AGAIN;
     }
     s->kill.cmd_taken = true;
+    s->kill.cmd_buf = st->b;
+    s->kill.cmd_scan = st->scan;
     if (s->route.wait_idx < 0) /* a new command: a leftover of one answered here */
         registry_set_info(&s->kill.reg, NULL, 0);
     if (s->conns.idle_unserved)
@@ -977,6 +980,7 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
  * backend can take it): undo what session_route() prepared for it. */
 void command_abandon(struct session *s)
 {
+    s->kill.cmd_taken = false; /* taken again, it is taken anew (ps_drop's skip: it left) */
     state_change_drop(s);
     pstmt_free(s->prep.ps_new);
     s->prep.ps_new = NULL;

@@ -13,6 +13,7 @@ run (4 to 11 of C's ~450 statements killed in 5 s) and the second did too
 (a session KILL CONNECTION found waiting for a connection lived on).
 """
 
+import struct
 import threading
 import time
 
@@ -276,6 +277,36 @@ def test_kill_query_of_a_waiting_statement_larger_than_the_buffer(cluster, start
     def halyard_waits(sid):
         return any(x.get("id") == sid and x.get("state") == "wait_backend"
                    for x in admin_json(sock, "show sessions")["sessions"])
-    big = "SELECT v FROM killpool.t WHERE '" + "x" * 8000 + "' <> '' FOR UPDATE"
+    big = "SELECT COUNT(*) > 0 FROM killpool.t WHERE '" + "x" * 8000 + "' <> '' FOR UPDATE"
     through = _killed_while_waiting(lambda: h.connect(autocommit=True), halyard_waits, big)
     assert through == {"rows": ((1,),), "next": (("b goes on",),)}, through
+
+
+def test_kill_query_of_an_idle_session_after_a_stmt_close(cluster, halyard):
+    """COM_STMT_CLOSE has no answer; a KILL QUERY of the session idle after
+    it, then a statement: the statement runs (the server interrupts a
+    statement it has read, not the next one). Before the fix, COM_STMT_CLOSE
+    left the session taking its next command for one taken again after a
+    wait: the KILL's mark interrupted it (1317)."""
+    from rawmysql import RawConn
+    COM_STMT_CLOSE = 0x19
+    from util import APP_PASSWORD, APP_USER
+    out = {}
+    for where, port in (("d", cluster.port(0)), ("h", halyard.port)):
+        raw = RawConn("127.0.0.1", port, timeout=10)
+        raw.login(APP_USER, APP_PASSWORD)
+        me = int(raw.value("SELECT CONNECTION_ID()"))
+        raw.send_packet(bytes([COM_STMT_CLOSE]) + struct.pack("<I", 12345), seq=0)
+        killer = (cluster.connect(0, autocommit=True) if where == "d"
+                  else halyard.connect(autocommit=True))
+        try:
+            assert q(killer, f"KILL QUERY {me}") == ()
+            try:
+                out[where] = raw.value("SELECT 'runs'")
+            except Exception as e:  # rawmysql.MySQLError
+                out[where] = getattr(e, "code", repr(e))
+        finally:
+            killer.close()
+            raw.close()
+    assert out["d"] in ("runs", b"runs"), out
+    assert out["h"] == out["d"], out

@@ -483,9 +483,12 @@ struct sess_kill {
     bool kill_kept;
     bool kill_conn; /* our KILL in flight is a KILL CONNECTION */
     /* The command at up.scan was taken (next_take) and has not left `up`
-     * since (command_begin, consume_packet): taken again after a wait, it
-     * is the same statement, which a KILL QUERY may have reached. */
+     * since (command_begin, consume_packet, command_abandon), and where it
+     * was: taken again after a wait, at the same place, it is the same
+     * statement, which a KILL QUERY may have reached. */
     bool cmd_taken;
+    const void *cmd_buf;
+    uint32_t cmd_scan;
     /* our KILL QUERY ID in flight on another backend: the id the client
      * named (its errors name it), 0 = none */
     uint64_t kill_qid;
