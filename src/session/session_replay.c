@@ -82,8 +82,12 @@ struct sess_replay {
     uint32_t next;     /* RP_RUN: the statement whose answer comes next */
     double deadline;   /* RP_ARMED, RP_RUN: ev_now() past which the replay gives up */
     uint64_t fail_gen; /* backend_generation() when the primary last failed us */
-    int fail_idx;      /* ... and that primary's index (-1: none) */
-    int lost_idx;      /* RP_ARMED, RP_RUN: the backend the transaction was lost with (-1: none) */
+    /* The primary that last failed us, and the backend the transaction was
+     * lost with (RP_ARMED, RP_RUN), NULL for none: by their runtime
+     * objects, which a reload keeps, never by an index into a config (the
+     * session may have moved to another one since: session_config_switch). */
+    const struct backend_rt *fail_rt;
+    const struct backend_rt *lost_rt;
     double lost_at;    /* ... and ev_time() then */
     ev_timer wait;     /* RP_ARMED: polls for a usable primary */
     char stmt_why[80]; /* why the statement routed last may not run again */
@@ -353,11 +357,11 @@ void session_replay_arm(struct session *s, const char *name)
     rp->phase = RP_ARMED;
     rp->deadline = ev_now(s->w->loop) + s->cfg->replay_timeout_ms / 1000.0;
     rp->fail_gen = UINT64_MAX;
-    rp->fail_idx = -1;
-    rp->lost_idx = -1;
+    rp->fail_rt = NULL;
+    rp->lost_rt = NULL;
     for (size_t i = 0; i < s->cfg->n_backends; i++) {
         if (strcmp(s->cfg->backends[i].name, name) == 0)
-            rp->lost_idx = (int)i;
+            rp->lost_rt = s->cfg->backends[i].rt;
     }
     rp->lost_at = ev_time();
     slog_info(s, "the transaction lost with %s (%u statements) is replayed first", name, rp->log.n);
@@ -450,23 +454,24 @@ enum replay_where {
  * Galera writer's is, within the same millisecond). */
 static enum replay_where replay_primary_ready(const struct session *s, const struct sess_replay *rp)
 {
-    if (rp->lost_idx >= 0) {
-        uint16_t g = s->cfg->backends[rp->lost_idx].group;
-        const char *user =
-            g < s->cfg->n_groups ? s->cfg->groups[g].monitor_user : s->cfg->monitor.user;
+    if (rp->lost_rt != NULL) {
+        const char *user = s->cfg->monitor.user;
+        for (size_t i = 0; i < s->cfg->n_backends; i++) {
+            uint16_t g = s->cfg->backends[i].group;
+            if (s->cfg->backends[i].rt == rp->lost_rt && g < s->cfg->n_groups)
+                user = s->cfg->groups[g].monitor_user;
+        }
         if (user == NULL || user[0] == '\0')
             return RW_ALIVE;
     }
     int p = backend_primary_index(s->cfg);
     if (p < 0)
         return RW_WAIT;
-    if (p == rp->lost_idx) {
-        const struct backend_rt *rt = s->cfg->backends[p].rt;
-        return rt != NULL && atomic_load(&rt->ok_check_began_us) > (int64_t)(rp->lost_at * 1e6)
-                   ? RW_ALIVE
-                   : RW_WAIT;
-    }
-    return backend_generation() != rp->fail_gen || p != rp->fail_idx ? RW_READY : RW_WAIT;
+    const struct backend_rt *rt = s->cfg->backends[p].rt;
+    if (rt != NULL && rt == rp->lost_rt)
+        return atomic_load(&rt->ok_check_began_us) > (int64_t)(rp->lost_at * 1e6) ? RW_ALIVE
+                                                                                  : RW_WAIT;
+    return backend_generation() != rp->fail_gen || rt != rp->fail_rt ? RW_READY : RW_WAIT;
 }
 
 void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -601,7 +606,7 @@ bool session_replay_failed(struct session *s, const char *why)
     }
     slog_info(s, "replay: the primary failed (%s): waiting for a usable one", why);
     rp->fail_gen = backend_generation();
-    rp->fail_idx = (int)s->route.primary;
+    rp->fail_rt = s->cfg->backends[s->route.primary].rt;
     replay_wait(s);
     return true;
 }
