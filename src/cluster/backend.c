@@ -310,6 +310,11 @@ int backend_primary_index(const struct config *cfg)
     return primary_index(cfg, true);
 }
 
+bool backend_checked(const struct backend_rt *rt)
+{
+    return rt == NULL || !atomic_load(&rt->unchecked);
+}
+
 static bool usable_primary(const struct config_backend *be)
 {
     const struct backend_rt *rt = be->rt;

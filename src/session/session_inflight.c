@@ -1470,7 +1470,9 @@ static void inflight_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     int p = backend_primary_index(s->cfg);
-    if (p < 0 || p == (int)f->old) {
+    /* a primary no check has passed yet (added or moved by a reload) is
+     * waited for, as a write waits (session_reload.c) */
+    if (p < 0 || p == (int)f->old || !backend_checked(s->cfg->backends[p].rt)) {
         if (ev_now(loop) < f->deadline)
             return; /* the timer repeats */
         ev_timer_stop(loop, w);

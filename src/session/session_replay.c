@@ -451,7 +451,9 @@ enum replay_where {
  * a usable primary, after a change of the topology since the primary
  * failed the replay, or another one than that primary (its successor may
  * have been published before the generation was read at the failure: a
- * Galera writer's is, within the same millisecond). */
+ * Galera writer's is, within the same millisecond), once a check of it has
+ * passed (a primary a reload added or moved is waited for, as a write
+ * waits: session_reload.c). */
 static enum replay_where replay_primary_ready(const struct session *s, const struct sess_replay *rp)
 {
     if (rp->lost_rt != NULL) {
@@ -468,6 +470,8 @@ static enum replay_where replay_primary_ready(const struct session *s, const str
     if (p < 0)
         return RW_WAIT;
     const struct backend_rt *rt = s->cfg->backends[p].rt;
+    if (!backend_checked(rt))
+        return RW_WAIT; /* added or moved by a reload: its first check says what it is */
     if (rt != NULL && rt == rp->lost_rt)
         return atomic_load(&rt->ok_check_began_us) > (int64_t)(rp->lost_at * 1e6) ? RW_ALIVE
                                                                                   : RW_WAIT;

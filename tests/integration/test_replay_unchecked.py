@@ -65,3 +65,18 @@ def test_a_replay_after_a_reload_never_goes_to_the_server_that_killed_it(start_h
     assert (rows, replayed) == ((0, 0), 0), (got, rows, replayed)
     assert got == [1927, "ok"], got
 
+
+def test_a_replay_waits_for_the_first_check_of_a_primary_a_reload_moved(start_halyard, cluster):
+    """The reload names "moved" the primary, first, node0 and node2
+    replicas. Before, the replay ran on "moved" at once, before any check
+    of it: on node1, a replica, its rows there alone (rows (0, 2),
+    replayed 1). Now it waits for that check (3 s: the monitor's login),
+    which finds "moved" replicating from node0: node0 is the primary, the
+    server that KILLed the transaction's connection, so nothing is
+    replayed: 1927, nothing committed."""
+    got, rows, replayed, b = lost_after_reload(
+        cluster, start_halyard,
+        lambda moved, rest: [moved] + [dict(x, role="replica") for x in rest], 20000)
+    assert (rows, replayed) == ((0, 0), 0), (got, rows, replayed)
+    assert got == [1927, "ok"], got
+    assert b["moved"]["role"] == "replica", b["moved"]

@@ -288,6 +288,13 @@ static inline bool backend_usable_in_trx(const struct backend_rt *rt)
  * failover in progress). When several report primary, the first usable one
  * in config order wins. */
 int backend_primary_index(const struct config *cfg);
+
+/* Whether what the checks say of `rt` is known: false while a backend the
+ * monitor checks has passed no check since it came into the config
+ * (`unchecked`); true for one it does not check, and for NULL (a config
+ * not attached). A primary that is not checked takes no write, no replay
+ * and no in-flight search (docs/failover.md). */
+bool backend_checked(const struct backend_rt *rt);
 /* Same, whatever its state: the backend that holds the primary role, -1 if
  * none. For messages ("primary db1 is DOWN") and failover. */
 int backend_primary_any_index(const struct config *cfg);
