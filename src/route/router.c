@@ -261,7 +261,11 @@ static void route_gate(const struct route_in *in, struct route_out *out)
         route_go(out, idx);
         return;
     }
-    bool trx_here = (idx == in->primary && in->in_trans) || (int)idx == in->ro_idx;
+    /* A transaction on the primary is open on the session's connection
+     * there: with none (autocommit = 0 and nothing run since, or the
+     * connection given back to the pool) nothing is lost, and the
+     * statement waits for a primary as one outside a transaction does. */
+    bool trx_here = (idx == in->primary && in->in_trans && b->conn) || (int)idx == in->ro_idx;
     if (b->conn && (trx_here || in->sticky) && b->usable_in_trx) {
         route_go(out, idx);
         return;

@@ -263,10 +263,13 @@ static const struct session_hooks hooks[] = {
 /* ---- the outcomes answered here (next_outcome), by ROUTE_* ------------- */
 
 /* No usable backend: a write outside a transaction waits for a primary
- * (primary_wait_timeout_ms); else the ERR says why. */
+ * (primary_wait_timeout_ms); so does a statement of a transaction not
+ * begun on a connection yet (autocommit = 0 and nothing run since: it goes
+ * to the primary too, route_decide; primary_wait_start refuses one begun
+ * there); else the ERR says why. */
 static bool nobody_before(struct session *s, const struct hook_cmd *hc, bool primary_write)
 {
-    return primary_write && hc->fits && primary_wait_start(s);
+    return (primary_write || session_in_trans(s)) && hc->fits && primary_wait_start(s);
 }
 
 static bool nobody_answer(struct session *s, const struct hook_cmd *hc, const char *why)

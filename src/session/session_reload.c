@@ -227,7 +227,8 @@ void session_config_changed(struct session *s)
 }
 
 /* ---- waiting for a primary ---------------------------------------------------
- * A write (a statement for the primary, outside a transaction) that finds
+ * A write (a statement for the primary, outside a transaction, or in one
+ * not begun on a connection yet: trx_on_primary) that finds
  * no usable primary waits for one instead of failing, when one can be
  * expected soon: failover = auto (the primary is DOWN and being replaced),
  * cluster = galera (the next Synced node is the writer at once), or a switchover or failover
@@ -278,9 +279,20 @@ static bool primary_expected(struct session *s)
     return true;
 }
 
+/* Whether a transaction may be open on the session's connection to its
+ * primary, which a wait for another primary would lose: none without that
+ * connection (autocommit = 0 and nothing run since, or the connection given
+ * back to the pool; a BEGIN held for the first statement, session_begin.c). */
+static bool trx_on_primary(struct session *s)
+{
+    return session_groups(s)->xa != NULL ||
+           (session_in_trans(s) && s->route.primary < s->conns.n_bc &&
+            s->conns.bc[s->route.primary] != NULL);
+}
+
 bool primary_wait_start(struct session *s)
 {
-    if (s->state != SS_IDLE || session_in_trans(s) || s->route.ro_idx >= 0 || !primary_expected(s))
+    if (s->state != SS_IDLE || trx_on_primary(s) || s->route.ro_idx >= 0 || !primary_expected(s))
         return false;
     slog_info(s, "no usable primary: the statement waits up to %d ms for one",
               s->cfg->failover_write_wait_ms);

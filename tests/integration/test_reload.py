@@ -384,6 +384,48 @@ def test_a_primary_moved_by_reload_takes_no_write_before_its_first_check(start_h
         assert waited > 1.0, waited  # it waited for the check (3 s login)
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_session_with_autocommit_off_waits_for_the_primary_s_first_check(start_halyard, cluster,
+                                                                           fails):
+    """The same move, for a session that set autocommit = 0 before the
+    reload (pymysql's default does at login) and so has no transaction
+    open, only one to come. Before, its INSERT and COMMIT got 1429 "Lost
+    connection to backend 'moved' (ONLINE) during the transaction" at once,
+    nothing lost. Now the INSERT waits for the check as an autocommit one
+    does: the transaction then runs on node0; or, with "moved" alone and
+    its first check failing, it gets the same 1429 as the autocommit INSERT
+    (test below)."""
+    monitor = {"user": "slowmon", "password": "slowmon", "timeout_ms": 1000 if fails else 6000,
+               "interval_ms": 1000}
+    with node1_moved_to(cluster) as moved:
+        h = start_halyard(monitor=monitor)
+        settings = base(cluster, h.port, monitor=monitor)
+        settings["backends"] = [moved] + ([] if fails else [
+            dict(b, role="replica") for b in settings["backends"] if b["port"] != moved["port"]])
+        c = h.connect(autocommit=False)
+        reload_ok(h, settings)
+        t0 = time.monotonic()
+        with c.cursor() as cur:
+            if fails:
+                with pytest.raises(pymysql.err.OperationalError) as e:
+                    cur.execute("INSERT INTO test.moved VALUES (1)")
+                waited = time.monotonic() - t0
+                assert e.value.args[0] == 1429 and (
+                    "no check of backend 'moved' has passed yet" in e.value.args[1]
+                    or "backend 'moved' is DOWN (" in e.value.args[1]), e.value.args
+                assert 1.5 < waited < 5, waited
+                assert cluster.value(1, "SELECT COUNT(*) FROM test.moved") == 0
+                return
+            cur.execute("INSERT INTO test.moved VALUES (1)")
+            cur.execute("COMMIT")
+        waited = time.monotonic() - t0
+        cluster.sync()
+        on0 = cluster.value(0, "SELECT COUNT(*) FROM test.moved")
+        b = {x["name"]: x for x in admin_json(h, "show backends")["backends"]}
+        assert (on0, b["moved"]["role"]) == (1, "replica"), (on0, waited, b["moved"])
+        assert waited > 1.0, waited  # it waited for the check (3 s login)
+
+
 def test_a_write_to_a_primary_whose_first_check_fails_gets_an_error(start_halyard, cluster):
     """The same move, with "moved" the only backend and its first check
     failing (the 3 s login against monitor.timeout_ms 1000). Before, the
