@@ -302,9 +302,16 @@ static void route_gate(const struct route_in *in, struct route_out *out)
         return;
     }
     /* Say why, as the monitor or the operator saw it. */
-    const char *why = b->why != NULL ? b->why : "";
-    snprintf(out->why, sizeof(out->why), "No primary available: backend '%s' is %s%s%.120s%s",
-             b->name, backend_state_to_str(b->state), why[0] ? " (" : "", why, why[0] ? ")" : "");
+    route_no_primary_why(out->why, sizeof(out->why), b->name, b->state, b->why);
+}
+
+void route_no_primary_why(char *buf, size_t len, const char *name, enum backend_state state,
+                          const char *why)
+{
+    if (why == NULL)
+        why = "";
+    snprintf(buf, len, "No primary available: backend '%s' is %s%s%.200s%s", name,
+             backend_state_to_str(state), why[0] ? " (" : "", why, why[0] ? ")" : "");
 }
 
 /* in->target failed before the command ran there (see router.h). The

@@ -329,9 +329,8 @@ static void primary_wait_err(struct session *s, uint8_t seq)
         struct backend_info info;
         backend_info_get(rt, &info);
         char why[320];
-        snprintf(why, sizeof(why), "No primary available: backend '%s' is %s%s%.200s%s",
-                 s->cfg->backends[s->route.primary].name, backend_state_to_str(backend_state(rt)),
-                 info.why[0] ? " (" : "", info.why, info.why[0] ? ")" : "");
+        route_no_primary_why(why, sizeof(why), s->cfg->backends[s->route.primary].name,
+                             backend_state(rt), info.why);
         session_err(s, seq, SERR_NO_BACKEND, why);
         return;
     }

@@ -141,4 +141,12 @@ struct route_out {
 /* Decide; writes only *out. */
 void route_decide(const struct route_in *in, struct route_out *out);
 
+/* Into buf (len bytes): why a write finds no primary when its primary
+ * `name` is in `state`, with what the monitor or the operator said of it
+ * (`why`, "" or NULL for nothing): "No primary available: backend 'db1'
+ * is DOWN (refused)". The one text for it: the router's, and the one a
+ * wait for a primary ends with (session_reload.c). */
+void route_no_primary_why(char *buf, size_t len, const char *name, enum backend_state state,
+                          const char *why);
+
 #endif
