@@ -251,6 +251,23 @@ static bool primary_unchecked(const struct session *s)
     return rt != NULL && atomic_load(&rt->unchecked);
 }
 
+/* What a wait for the session's primary waits for, for its log lines:
+ * its first check (bounded by monitor.interval_ms + monitor.timeout_ms),
+ * or a usable primary within failover_write_wait_ms. */
+static const char *primary_wait_what(const struct session *s, char *buf, size_t len)
+{
+    if (primary_unchecked(s)) {
+        const struct config_group *g = group_of(s->cfg);
+        snprintf(buf, len,
+                 "the first check of %s (monitor.interval_ms + monitor.timeout_ms, %d ms)",
+                 s->cfg->backends[s->route.primary].name, g->interval_ms + g->timeout_ms);
+    } else {
+        snprintf(buf, len, "a usable primary (failover_write_wait_ms, %d ms)",
+                 s->cfg->failover_write_wait_ms);
+    }
+    return buf;
+}
+
 /* Whether a primary can be expected within failover_write_wait_ms: the
  * wait's deadline set, or false when there is none to wait for or the
  * deadline passed. */
@@ -294,8 +311,9 @@ bool primary_wait_start(struct session *s)
 {
     if (s->state != SS_IDLE || trx_on_primary(s) || s->route.ro_idx >= 0 || !primary_expected(s))
         return false;
-    slog_info(s, "no usable primary: the statement waits up to %d ms for one",
-              s->cfg->failover_write_wait_ms);
+    char what[160];
+    slog_info(s, "no usable primary: the statement waits for %s",
+              primary_wait_what(s, what, sizeof(what)));
     s->route.wait_idx = (int)s->route.primary;
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
@@ -308,8 +326,9 @@ bool login_wait_start(struct session *s, bool refused)
 {
     if (s->state != SS_LOGIN_BACKEND || s->conns.cur != NULL || !primary_expected(s))
         return false;
-    slog_info(s, "no usable primary: the login waits up to %d ms for one",
-              s->cfg->failover_write_wait_ms);
+    char what[160];
+    slog_info(s, "no usable primary: the login waits for %s",
+              primary_wait_what(s, what, sizeof(what)));
     /* After a refused connect, the same primary is tried again only once
      * something changed (primary_wait_cb). */
     s->route.primary_fail_gen = refused ? backend_generation() : UINT64_MAX;
@@ -364,8 +383,9 @@ static void login_wait_end(struct session *s, bool ready)
         session_login_backend(s);
         return;
     }
-    slog_warn(s, "login: no usable primary within failover_write_wait_ms (%d ms)",
-              s->cfg->failover_write_wait_ms);
+    char what[160];
+    slog_warn(s, "login: no usable primary: waited for %s",
+              primary_wait_what(s, what, sizeof(what)));
     primary_wait_err(s, (uint8_t)(s->io.last_seq + 1));
     session_mark_closing(s, END_BACKEND_LOGIN);
 }
@@ -415,8 +435,8 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
                   s->cfg->backends[s->route.primary].name);
         s->route.wait_idx = (int)s->route.primary;
     } else {
-        slog_warn(s, "no usable primary within %s",
-                  primary_unchecked(s) ? "its first check" : "failover_write_wait_ms");
+        char what[160];
+        slog_warn(s, "no usable primary: waited for %s", primary_wait_what(s, what, sizeof(what)));
         struct stream *st = &s->io.up;
         uint32_t len = mysql_hdr_len(st->b->data + st->scan);
         command_abandon(s);

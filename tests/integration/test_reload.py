@@ -449,6 +449,20 @@ def test_a_write_to_a_primary_whose_first_check_fails_gets_an_error(start_halyar
             or "backend 'moved' is DOWN (" in e.value.args[1]), e.value.args
         assert 1.5 < waited < 5, waited
         assert cluster.value(1, "SELECT COUNT(*) FROM test.moved") == 0
+        # the log says what the statement waited for: that first check,
+        # not failover_write_wait_ms (before: "no usable primary within its
+        # first check" here, and for a login "within failover_write_wait_ms
+        # (5000 ms)")
+        h.wait_log(r"no usable primary: waited for the first check of moved "
+                   r"\(monitor.interval_ms \+ monitor.timeout_ms, 2000 ms\)")
+        # a login naming a schema needs the primary, now DOWN: it waits
+        # the same way
+        wait_until(lambda: {x["name"]: x for x in admin_json(h, "show backends")["backends"]}
+                   ["moved"]["state"] == "DOWN", timeout=10, what="moved DOWN")
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            h.connect(database="test")
+        assert e.value.args[0] == 1429, e.value.args
+        h.wait_log(r"login: no usable primary: waited for the first check of moved")
 
 
 def test_a_backend_removed_and_added_again_is_not_shown_as_checked(start_halyard, cluster):
