@@ -7,6 +7,7 @@
  * config_backend.rt. Entries are never freed while the process runs, so a
  * pointer to one stays valid across reloads without reference counting.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -625,11 +626,47 @@ static bool apply_state(struct backend_rt *rt, const char *why, bool by_admin)
     return true;
 }
 
+/* Whether a and b differ in more than their numbers ("lag 12.0 s" and
+ * "lag 14.0 s" do not). */
+static bool why_differs(const char *a, const char *b)
+{
+    for (;;) {
+        while (isdigit((unsigned char)*a) || *a == '.')
+            a++;
+        while (isdigit((unsigned char)*b) || *b == '.')
+            b++;
+        if (*a != *b)
+            return true;
+        if (*a == '\0')
+            return false;
+        a++;
+        b++;
+    }
+}
+
+/* A backend that stays LAGGING for another reason (its lag, then a source
+ * without log_slave_updates): info.why says the current one; why_time
+ * stays when it went LAGGING. Logged when more than a number changed. */
+static void lagging_why(struct backend_rt *rt, const char *why)
+{
+    if (why == NULL || why[0] == '\0' || backend_state(rt) != BACKEND_LAGGING)
+        return;
+    pthread_mutex_lock(&rt->lock);
+    bool news = why_differs(rt->info.why, why);
+    snprintf(rt->info.why, sizeof(rt->info.why), "%s", why);
+    pthread_mutex_unlock(&rt->lock);
+    if (news)
+        hy_log_info("backend %s: still LAGGING: %s", rt->name, why);
+}
+
 void backend_set_health(struct backend_rt *rt, enum backend_state health, const char *why)
 {
     enum backend_state old = (enum backend_state)atomic_exchange(&rt->health, (int)health);
-    if (old == health)
+    if (old == health) {
+        if (health == BACKEND_LAGGING)
+            lagging_why(rt, why);
         return;
+    }
     if (backend_state(rt) != effective((enum backend_admin)atomic_load(&rt->admin), health)) {
         apply_state(rt, why, false);
         return;
@@ -707,6 +744,30 @@ hy_status_t backend_set_admin(const struct config *cfg, const char *name, enum b
     return HY_OK;
 }
 
+/* Why a replica whose check `chk` found it behind is LAGGING. */
+static void lag_why(const struct backend_policy *p, const struct backend_check *chk, char *why,
+                    size_t whylen)
+{
+    if (chk->stale)
+        snprintf(why, whylen, "%s",
+                 chk->why != NULL ? chk->why : "not replicating from the cluster");
+    else if (chk->orphan && p->orphans_refused)
+        snprintf(why, whylen, "its primary is unreachable (partition_reads = refuse)");
+    else if (chk->orphan)
+        snprintf(why, whylen,
+                 "its primary unreachable: data %.1f s old, over max_replication_lag "
+                 "%lld s",
+                 (double)chk->lag_ms / 1000.0, (long long)(p->max_lag_ms / 1000));
+    else if (chk->repl_broken)
+        snprintf(why, whylen, "replication broken");
+    else if (chk->lag_ms < 0)
+        snprintf(why, whylen, "lag unknown with max_replication_lag %lld s",
+                 (long long)(p->max_lag_ms / 1000));
+    else
+        snprintf(why, whylen, "lag %.1f s over max_replication_lag %lld s",
+                 (double)chk->lag_ms / 1000.0, (long long)(p->max_lag_ms / 1000));
+}
+
 enum backend_state backend_track_feed(struct backend_track *t, const struct backend_policy *p,
                                       const struct backend_check *chk, char *why, size_t whylen)
 {
@@ -739,24 +800,7 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
     case BACKEND_ONLINE:
         if (lag_over) {
             t->health = BACKEND_LAGGING;
-            if (chk->stale)
-                snprintf(why, whylen, "%s",
-                         chk->why != NULL ? chk->why : "not replicating from the cluster");
-            else if (chk->orphan && p->orphans_refused)
-                snprintf(why, whylen, "its primary is unreachable (partition_reads = refuse)");
-            else if (chk->orphan)
-                snprintf(why, whylen,
-                         "its primary unreachable: data %.1f s old, over max_replication_lag "
-                         "%lld s",
-                         (double)chk->lag_ms / 1000.0, (long long)(p->max_lag_ms / 1000));
-            else if (chk->repl_broken)
-                snprintf(why, whylen, "replication broken");
-            else if (chk->lag_ms < 0)
-                snprintf(why, whylen, "lag unknown with max_replication_lag %lld s",
-                         (long long)(p->max_lag_ms / 1000));
-            else
-                snprintf(why, whylen, "lag %.1f s over max_replication_lag %lld s",
-                         (double)chk->lag_ms / 1000.0, (long long)(p->max_lag_ms / 1000));
+            lag_why(p, chk, why, whylen);
         }
         break;
     case BACKEND_DOWN:
@@ -774,6 +818,8 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
         }
         break;
     case BACKEND_LAGGING:
+        if (lag_over)
+            lag_why(p, chk, why, whylen); /* it stays LAGGING: for what now */
         if (t->lag_good >= rise) {
             t->health = BACKEND_ONLINE;
             if (chk->lag_ms >= 0 && limited)

@@ -313,15 +313,18 @@ bool monitor_galera_health(struct monitor_backend *mb, const char *track_why)
 /* Fold a check (or a worker's report) into the backend's health. */
 /* Feed one check to mb's health track. Returns the new state when it
  * changed, with its reason in `full` (the last error appended when the
- * backend went DOWN); -1 when it did not change. */
+ * backend went DOWN); -1 when it did not change, with `full` the current
+ * reason of a replica still LAGGING ("" otherwise). */
 static int track_step(struct monitor_backend *mb, const struct backend_policy *p,
                       const struct backend_check *chk, const char *error, char *full, size_t cap)
 {
     enum backend_state before = mb->track.health;
     char why[200] = "";
     enum backend_state now = backend_track_feed(&mb->track, p, chk, why, sizeof(why));
-    if (now == before)
+    if (now == before) {
+        snprintf(full, cap, "%s", why); /* LAGGING still: for what now, or "" */
         return -1;
+    }
     if (now == BACKEND_DOWN && error != NULL)
         snprintf(full, cap, "%s; last: %s", why, error);
     else
@@ -427,8 +430,11 @@ bool monitor_feed(struct monitor_backend *mb, bool ok, const char *error)
                                .orphans_refused = m->cfg->partition_reads_refuse};
     char full[400];
     int now = track_step(mb, &p, &chk, error, full, sizeof(full));
-    if (now < 0)
+    if (now < 0) {
+        if (mb->track.health == BACKEND_LAGGING && full[0] != '\0')
+            backend_set_health(mb->rt, BACKEND_LAGGING, full); /* the reason it has now */
         return false;
+    }
     backend_set_health(mb->rt, (enum backend_state)now, full);
     return true;
 }

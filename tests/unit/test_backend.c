@@ -248,6 +248,47 @@ static void test_orphan(void **state)
     run_steps(&refuse, refused, HY_ARRAY_SIZE(refused));
 }
 
+/* A replica that stays LAGGING for another reason than the one it went
+ * LAGGING for: the track gives the current one, and show backends'
+ * reason (info.why) says it. Before, both kept the first: "lag 12.0 s"
+ * after its source had become a replica without log_slave_updates. */
+static void test_lagging_reason_kept_current(void **state)
+{
+    (void)state;
+    static const char nolsu[] = "replicates from lr3, a replica without log_slave_updates: it "
+                                "receives none of the primary's writes";
+    struct backend_policy p = {.rise = 2, .fall = 3, .max_lag_ms = 10000};
+    struct backend_track t = {.health = BACKEND_ONLINE};
+    char why[200] = "";
+    struct backend_check lag = ok_check(12000);
+    assert_int_equal(backend_track_feed(&t, &p, &lag, why, sizeof(why)), BACKEND_LAGGING);
+    assert_string_equal(why, "lag 12.0 s over max_replication_lag 10 s");
+    struct backend_check stale = ok_check(0);
+    stale.stale = true;
+    stale.why = nolsu;
+    why[0] = '\0';
+    assert_int_equal(backend_track_feed(&t, &p, &stale, why, sizeof(why)), BACKEND_LAGGING);
+    assert_string_equal(why, nolsu);
+
+    struct config *cfg = three("lr");
+    struct backend_rt *rt = cfg->backends[1].rt;
+    struct backend_info info;
+    backend_set_health(rt, BACKEND_LAGGING, "lag 12.0 s over max_replication_lag 10 s");
+    backend_info_get(rt, &info);
+    time_t since = info.why_time;
+    uint64_t gen = backend_generation();
+    backend_set_health(rt, BACKEND_LAGGING, nolsu);
+    backend_info_get(rt, &info);
+    assert_string_equal(info.why, nolsu);
+    assert_int_equal(info.why_time, since); /* LAGGING since then still */
+    assert_int_equal(backend_state(rt), BACKEND_LAGGING);
+    assert_int_equal(backend_generation(), gen); /* the state did not change */
+    backend_set_health(rt, BACKEND_ONLINE, "2 checks with lag under max_replication_lag");
+    backend_info_get(rt, &info);
+    assert_string_equal(info.why, "2 checks with lag under max_replication_lag");
+    config_put(cfg);
+}
+
 static void test_admin_override(void **state)
 {
     (void)state;
@@ -542,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_primary_choice),
         cmocka_unit_test(test_writer_spread),
         cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_lagging_reason_kept_current),
         cmocka_unit_test(test_counters),
         cmocka_unit_test(test_report_failure),
         cmocka_unit_test(test_names),

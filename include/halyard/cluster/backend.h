@@ -448,6 +448,8 @@ struct backend_policy {
  * saying why ("3 failed checks: connect: Connection refused" is for the
  * caller to compose; this gives "3 failed checks", "lag 12 s over
  * max_replication_lag 10 s", "replication broken", "2 good checks").
+ * While it stays LAGGING with the lag still over, `why` gets the reason it
+ * has now (which may not be the one it went LAGGING for).
  * A failed check while DOWN stays DOWN; LAGGING needs `ok` checks, so a
  * lagging replica that stops answering goes DOWN after `fall`. */
 enum backend_state backend_track_feed(struct backend_track *t, const struct backend_policy *p,
@@ -458,7 +460,9 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
  * something changed (INFO for recoveries, WARN otherwise), writes an audit
  * record (backend_state, backend_role) in the calling thread, stores `why`
  * in info.why and bumps the generation. Failover (failover_exec.c) sets
- * roles too. */
+ * roles too. A backend that stays LAGGING with another `why` keeps its
+ * state, and info.why says the new reason (logged when more than a number
+ * in it changed). */
 void backend_set_health(struct backend_rt *rt, enum backend_state health, const char *why);
 void backend_set_role(struct backend_rt *rt, enum backend_role role, const char *why);
 
