@@ -683,6 +683,12 @@ void backend_mark_failover(struct backend_rt *rt)
     atomic_store(&rt->failover_at_us, (int64_t)(ev_time() * 1e6));
 }
 
+void backend_set_left_behind(struct backend_rt *rt, const char *why)
+{
+    atomic_store(&rt->left_behind_us, (int64_t)(ev_time() * 1e6));
+    backend_set_health(rt, BACKEND_LAGGING, why);
+}
+
 void backend_set_cut_off(struct backend_rt *rt, bool on)
 {
     atomic_store(&rt->cut_off_at_us, on ? (int64_t)(ev_time() * 1e6) : 0);

@@ -584,6 +584,29 @@ static bool repointed(const struct failover_node *nodes, size_t i, size_t to, in
            nodes[i].replicating;
 }
 
+/* Replica i stays where it replicates from: it lacks what `to` applied
+ * (up to `pos`) and cannot get it from `to`. It takes no reads from now
+ * on (backend_set_left_behind): its source, the old primary, may itself
+ * be a replica of `to` without log_slave_updates soon, which gives it
+ * nothing more while it reports no lag. */
+static void left_behind(struct fx *fx, const struct failover_node *nodes, size_t i, size_t to,
+                        const char *pos)
+{
+    fx_step(fx, LOG_LEVEL_ERROR,
+            "%s stays where it replicates from: it has not applied all %s applied (%s), "
+            "and %s runs without log_slave_updates, so its binary log cannot give it "
+            "the rest (error 1236). Rebuild %s from %s",
+            nodes[i].name, nodes[to].name, pos, nodes[to].name, nodes[i].name, nodes[to].name);
+    char why[200];
+    snprintf(why, sizeof(why),
+             "left by a failover where it replicates from: it lacks what %s applied, and %s "
+             "runs without log_slave_updates",
+             nodes[to].name, nodes[to].name);
+    struct backend_rt *rt = fx->cfg->backends[i].rt;
+    if (rt != NULL)
+        backend_set_left_behind(rt, why);
+}
+
 /* Without log_slave_updates, `to`'s binary log holds nothing it applied as
  * a replica, and MariaDB starts a replica from it only at `to`'s own
  * gtid_slave_pos, never behind it: error 1236, and that replica receives
@@ -643,12 +666,7 @@ static void level_with(struct fx *fx, const struct failover_node *nodes, size_t 
                     "(%llu ms)",
                     nodes[i].name, pos, nodes[to].name, (unsigned long long)(fx_now_ms() - t0));
         else if (repointed(nodes, i, to, skip1, skip2))
-            fx_step(fx, LOG_LEVEL_ERROR,
-                    "%s stays where it replicates from: it has not applied all %s applied (%s), "
-                    "and %s runs without log_slave_updates, so its binary log cannot give it "
-                    "the rest (error 1236). Rebuild %s from %s",
-                    nodes[i].name, nodes[to].name, pos, nodes[to].name, nodes[i].name,
-                    nodes[to].name);
+            left_behind(fx, nodes, i, to, pos);
     }
 }
 

@@ -350,6 +350,26 @@ static bool source_logs_nothing(const struct monitor_backend *mb, char *why, siz
     return true;
 }
 
+/* Failover left mb where it replicates from (backend_set_left_behind),
+ * and nothing read of its source since says it can follow: its source
+ * seen replicating (then source_logs_nothing judges the chain), or seen
+ * the primary again, unfenced. Until then what the monitor knows of the
+ * source is from before the failover, or says it is not replicating (the
+ * old primary read_only outside replication, or not repointed yet). */
+static bool left_behind(const struct monitor_backend *mb)
+{
+    int64_t at = atomic_load(&mb->rt->left_behind_us);
+    if (at == 0)
+        return false;
+    const struct monitor_backend *src = mb->source >= 0 ? mb->m->mb[mb->source] : NULL;
+    if (src == NULL)
+        return false; /* not replicating from one of ours: the checks judge */
+    bool seen_after = src->vars_at * 1e6 > (double)at;
+    bool follows = src->source >= 0 ||
+                   (backend_role(src->rt) == ROLE_PRIMARY && !atomic_load(&src->rt->fenced));
+    return !(seen_after && follows);
+}
+
 bool monitor_feed(struct monitor_backend *mb, bool ok, const char *error)
 {
     char src_why[200];
@@ -381,6 +401,10 @@ bool monitor_feed(struct monitor_backend *mb, bool ok, const char *error)
              * data on this side, as old as the time since. */
             chk.orphan = true;
             chk.lag_ms = HY_MAX((int64_t)(ev_now(m->loop) * 1000.0) - cut_off / 1000, 0);
+        } else if (left_behind(mb)) {
+            chk.stale = true;
+            chk.why = "left by a failover where it replicates from: it lacks what the new "
+                      "primary applied, which runs without log_slave_updates";
         } else if ((mb->ahead || mb->lost_own) && mb->source >= 0) {
             chk.stale = true;
             chk.why = mb->ahead ? mb->ahead_why : mb->lost_why;
@@ -433,9 +457,14 @@ bool monitor_feed(struct monitor_backend *mb, bool ok, const char *error)
     if (now < 0) {
         if (mb->track.health == BACKEND_LAGGING && full[0] != '\0')
             backend_set_health(mb->rt, BACKEND_LAGGING, full); /* the reason it has now */
-        return false;
-    }
-    backend_set_health(mb->rt, (enum backend_state)now, full);
+        if ((enum backend_state)atomic_load(&mb->rt->health) == mb->track.health)
+            return false;
+        /* failover set it (backend_set_left_behind) and the checks since
+         * find it fine: theirs is the word now */
+        backend_set_health(mb->rt, mb->track.health,
+                           "checked since a failover left it: it replicates what it should");
+    } else
+        backend_set_health(mb->rt, (enum backend_state)now, full);
     return true;
 }
 

@@ -170,6 +170,9 @@ struct backend_rt {
                                        * node's wsrep state then (wall clock, us); no reads
                                        * until a check begun after it finds it synced; 0 = none */
     _Atomic int64_t failover_at_us; /* ev_time() in us when failover last set its role; 0 = never */
+    _Atomic int64_t left_behind_us; /* ev_time() in us when failover left this replica where
+                                     * it replicates from, behind the new primary
+                                     * (backend_set_left_behind); 0 = never */
     _Atomic int promoted_how;       /* enum proof_promotion of the failover that last made it
                                      * the primary (set before failover_at_us) */
     _Atomic int64_t drain_busy;     /* DRAINING: its busy client connections at the last check
@@ -321,6 +324,13 @@ void backend_set_fenced(struct backend_rt *rt, bool fenced, const char *why);
 /* Failover changed the role of rt itself: the monitor keeps that role
  * against checks that started before (they saw the server as it was). */
 void backend_mark_failover(struct backend_rt *rt);
+/* Failover left replica rt where it replicates from, unable to get what
+ * the new primary applied (that primary runs without log_slave_updates):
+ * LAGGING at once, with `why`, rather than serving stale reads until the
+ * monitor has checked it and its source again. The monitor keeps it so
+ * until a check of its source that began after this has been read
+ * (monitor_feed), then judges for itself. */
+void backend_set_left_behind(struct backend_rt *rt, const char *why);
 /* The failover thread fenced rt as a primary cut off from the majority
  * (on), or the majority is back (off): while on, the monitor counts it as a
  * replica whose primary is out of reach, its data as old as the time since
