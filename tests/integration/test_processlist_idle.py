@@ -58,6 +58,13 @@ def _open(connect, user, pw, n):
     return conns, ids
 
 
+def _connector(where, h, cluster):
+    """connect(**kw) through halyard ("h") or to the primary directly ("d")."""
+    if where == "h":
+        return h.connect
+    return lambda **kw: cluster.connect(0, **kw)
+
+
 def _seen(h, cluster, reader, reader_pw, sql, first=None):
     """For halyard and direct: two idle sessions of app and one of PLAIN
     are opened, then `reader` runs `first` (if given) and `sql`; which of
@@ -65,11 +72,7 @@ def _seen(h, cluster, reader, reader_pw, sql, first=None):
     their idle times."""
     out = {}
     for where in ("h", "d"):
-        if where == "h":
-            connect = h.connect
-        else:
-            def connect(**kw):
-                return cluster.connect(0, **kw)
+        connect = _connector(where, h, cluster)
         apps, app_ids = _open(connect, APP_USER, APP_PASSWORD, 2)
         plains, plain_ids = _open(connect, PLAIN, PLAIN_PW, 1)
         time.sleep(1.2)
@@ -156,11 +159,7 @@ def test_kill_query_id_without_process(start_halyard, accounts, cluster):
     h = start_halyard(users=USERS, pool_mode="session", read_write_split=False)
     out = {}
     for where in ("h", "d"):
-        if where == "h":
-            connect = h.connect
-        else:
-            def connect(**kw):
-                return cluster.connect(0, **kw)
+        connect = _connector(where, h, cluster)
         s, k, o = (connect(user=u, password=pw, autocommit=True)
                    for u, pw in ((PLAIN, PLAIN_PW), (PLAIN, PLAIN_PW), (ROLED, ROLED_PW)))
         try:

@@ -348,6 +348,15 @@ def node1_moved_to(cluster):
         cluster.sync()
 
 
+def assert_no_checked_primary(err):
+    """The 1429 of a write that waited for "moved"'s first check: no
+    check has passed, or (a loaded host) its failed checks took it DOWN
+    by then and the error says what they found, as for any primary DOWN."""
+    assert err.args[0] == 1429 and (
+        "no check of backend 'moved' has passed yet" in err.args[1]
+        or "backend 'moved' is DOWN (" in err.args[1]), err.args
+
+
 def timed_insert(h):
     """INSERT INTO test.moved through halyard: the seconds it took."""
     c = h.connect(autocommit=True)
@@ -410,9 +419,7 @@ def test_a_session_with_autocommit_off_waits_for_the_primary_s_first_check(start
                 with pytest.raises(pymysql.err.OperationalError) as e:
                     cur.execute("INSERT INTO test.moved VALUES (1)")
                 waited = time.monotonic() - t0
-                assert e.value.args[0] == 1429 and (
-                    "no check of backend 'moved' has passed yet" in e.value.args[1]
-                    or "backend 'moved' is DOWN (" in e.value.args[1]), e.value.args
+                assert_no_checked_primary(e.value)
                 assert 1.5 < waited < 5, waited
                 assert cluster.value(1, "SELECT COUNT(*) FROM test.moved") == 0
                 return
@@ -442,11 +449,7 @@ def test_a_write_to_a_primary_whose_first_check_fails_gets_an_error(start_halyar
         with pytest.raises(pymysql.err.OperationalError) as e:
             timed_insert(h)
         waited = time.monotonic() - t0
-        # or, when its failed checks took it DOWN by then (a loaded host),
-        # what they found, as for any primary DOWN
-        assert e.value.args[0] == 1429 and (
-            "no check of backend 'moved' has passed yet" in e.value.args[1]
-            or "backend 'moved' is DOWN (" in e.value.args[1]), e.value.args
+        assert_no_checked_primary(e.value)
         assert 1.5 < waited < 5, waited
         assert cluster.value(1, "SELECT COUNT(*) FROM test.moved") == 0
         # the log says what the statement waited for: that first check,

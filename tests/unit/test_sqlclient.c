@@ -213,22 +213,17 @@ static int listen_local(int *port)
     return fd;
 }
 
-static void test_login_token_wiped(void **state)
+/* A client connecting to the fake server listening on lfd, and the
+ * server's end (*fd) once it has sent its greeting. */
+static struct sqlclient *greeted(struct run *r, int lfd, int port, int *fd)
 {
-    (void)state;
-    auth_native_scramble(SCRAMBLE, PASSWORD, strlen(PASSWORD), secret);
-    int port;
-    int lfd = listen_local(&port);
-    struct run r = {.loop = ev_loop_new(EVFLAG_AUTO)};
     struct sqlclient_target t = {
         .name = "fake", .address = "127.0.0.1", .port = port, .user = "mon", .password = PASSWORD};
-    struct sqlclient *c = sqlclient_create(r.loop, &t, 2000);
+    struct sqlclient *c = sqlclient_create(r->loop, &t, 2000);
     assert_non_null(c);
-    watching = true;
-    assert_int_equal(sqlclient_connect(c, on_done, &r), HY_OK);
-    int fd = accept(lfd, NULL, NULL);
-    assert_true(fd >= 0);
-
+    assert_int_equal(sqlclient_connect(c, on_done, r), HY_OK);
+    *fd = accept(lfd, NULL, NULL);
+    assert_true(*fd >= 0);
     uint8_t g[256];
     size_t glen =
         mysql_greeting_encode(g, sizeof(g), "10.11.6-MariaDB", 7, SCRAMBLE,
@@ -236,8 +231,20 @@ static void test_login_token_wiped(void **state)
                                   CLIENT_PLUGIN_AUTH | CLIENT_TRANSACTIONS | CLIENT_LONG_FLAG,
                               0, "mysql_native_password");
     assert_true(glen > 0);
-    send_packet(fd, 0, g, glen);
+    send_packet(*fd, 0, g, glen);
+    return c;
+}
 
+static void test_login_token_wiped(void **state)
+{
+    (void)state;
+    auth_native_scramble(SCRAMBLE, PASSWORD, strlen(PASSWORD), secret);
+    int port;
+    int lfd = listen_local(&port);
+    struct run r = {.loop = ev_loop_new(EVFLAG_AUTO)};
+    watching = true;
+    int fd;
+    struct sqlclient *c = greeted(&r, lfd, port, &fd);
     assert_true(wait_readable(r.loop, fd));
     uint8_t login[1024];
     ssize_t n = read(fd, login, sizeof(login));
@@ -320,20 +327,7 @@ static void test_login_token_wiped(void **state)
 /* A logged-in client and the fake server's end of it. */
 static struct sqlclient *logged_in(struct run *r, int lfd, int port, int *fd)
 {
-    struct sqlclient_target t = {
-        .name = "fake", .address = "127.0.0.1", .port = port, .user = "mon", .password = PASSWORD};
-    struct sqlclient *c = sqlclient_create(r->loop, &t, 2000);
-    assert_non_null(c);
-    assert_int_equal(sqlclient_connect(c, on_done, r), HY_OK);
-    *fd = accept(lfd, NULL, NULL);
-    assert_true(*fd >= 0);
-    uint8_t g[256];
-    size_t glen =
-        mysql_greeting_encode(g, sizeof(g), "10.11.6-MariaDB", 7, SCRAMBLE,
-                              CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |
-                                  CLIENT_PLUGIN_AUTH | CLIENT_TRANSACTIONS | CLIENT_LONG_FLAG,
-                              0, "mysql_native_password");
-    send_packet(*fd, 0, g, glen);
+    struct sqlclient *c = greeted(r, lfd, port, fd);
     assert_true(wait_readable(r->loop, *fd));
     uint8_t login[1024];
     assert_true(read(*fd, login, sizeof(login)) > MYSQL_HEADER_SIZE);
