@@ -247,8 +247,7 @@ void session_config_changed(struct session *s)
 /* Whether the session's primary is one no check has passed yet. */
 static bool primary_unchecked(const struct session *s)
 {
-    const struct backend_rt *rt = s->cfg->backends[s->route.primary].rt;
-    return rt != NULL && atomic_load(&rt->unchecked);
+    return !backend_checked(s->cfg->backends[s->route.primary].rt);
 }
 
 /* What a wait for the session's primary waits for, for its log lines:
@@ -405,9 +404,8 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
      * already the new one's: the wait ran to failover_write_wait_ms). */
     uint64_t gen = backend_generation();
     int p = backend_primary_index(s->cfg);
-    bool ready =
-        p >= 0 && (gen != s->route.primary_fail_gen || p != (int)s->route.primary) &&
-        (s->cfg->backends[p].rt == NULL || !atomic_load(&s->cfg->backends[p].rt->unchecked));
+    bool ready = p >= 0 && (gen != s->route.primary_fail_gen || p != (int)s->route.primary) &&
+                 backend_checked(s->cfg->backends[p].rt);
     if (!ready && ev_now(loop) < s->route.primary_wait_until)
         return; /* the timer repeats */
     ev_timer_stop(loop, w);
