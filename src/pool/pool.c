@@ -116,18 +116,13 @@ static bool key_match(const struct pool_bucket *b, const struct pool_key *k)
 static struct pool_bucket *bucket_find(struct pool *p, const struct pool_key *k)
 {
     struct pool_bucket **recent = &p->recent[k->idx % POOL_RECENT];
-    struct pool_bucket *b = *recent;
-    bool listed = b == NULL; /* walking the list (else trying *recent) */
-    if (listed)
-        b = p->buckets;
-    while (b != NULL) { /* one key_match(), inlined */
+    if (*recent != NULL && key_match(*recent, k))
+        return *recent;
+    for (struct pool_bucket *b = p->buckets; b != NULL; b = b->next) {
         if (key_match(b, k)) {
-            if (*recent != b)
-                *recent = b;
+            *recent = b;
             return b;
         }
-        b = listed ? b->next : p->buckets;
-        listed = true;
     }
     return NULL;
 }
