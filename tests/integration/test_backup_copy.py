@@ -59,7 +59,12 @@ def close_a_binlog(cluster, conf, table, n=20):
     ends), rows again: the archive's first file is closed."""
     for i in range(n):
         cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 1)")
-    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    # "streaming" comes at the dump's start, the file with its first event:
+    # read the file name before it was opened and the copy that fails is
+    # not the one looked for (CI: first == "", the failed copy binlog.000001)
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming" and
+               show_backup(conf)["file"] != "", 15,
+               what=f"the archive to stream into a file: {show_backup(conf)}")
     first = show_backup(conf)["file"]
     cluster.sql(0, "FLUSH BINARY LOGS")
     cluster.sql(0, f"INSERT INTO {table} VALUES ({n}, 1)")
