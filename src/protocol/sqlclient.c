@@ -50,6 +50,7 @@ enum sc_state {
     SC_PING,   /* or any command answered by OK or ERR */
     SC_STREAM, /* sqlclient_stream: packets to `pkt` */
     SC_RAW,    /* sqlclient_raw: packets to `raw` */
+    SC_ROWS,   /* sqlclient_query_rows: SC_QUERY, each row to `row` */
 };
 
 struct sqlclient {
@@ -76,6 +77,7 @@ struct sqlclient {
     void *arg;
     sqlclient_packet_cb pkt; /* SC_STREAM */
     sqlclient_raw_cb raw;    /* SC_RAW */
+    sqlclient_row_cb row;    /* SC_ROWS */
     uint8_t h1[20], h2[20];  /* a client user's tokens (have_tokens) */
     bool have_tokens;
     uint32_t old_hash[2]; /* ... or its mysql_old_password hash (have_old) */
@@ -249,6 +251,8 @@ hy_status_t sqlresult_parser_feed(struct sqlresult_parser *p, const uint8_t *pay
         if (!mysql_is_eof(first, (uint32_t)len, false))
             return parse_fail(p, "missing EOF after the column definitions");
         p->phase = P_ROWS;
+        if (keep)
+            p->head_bytes = p->bytes;
         return HY_AGAIN;
     case P_ROWS: {
         if (mysql_is_eof(first, (uint32_t)len, false)) {
@@ -308,6 +312,14 @@ hy_status_t sqlresult_parser_feed(struct sqlresult_parser *p, const uint8_t *pay
     }
     }
     return parse_fail(p, "parser in an impossible phase");
+}
+
+void sqlresult_parser_drop_rows(struct sqlresult_parser *p)
+{
+    for (size_t r = 0; r < p->res.n_rows; r++)
+        free(p->res.rows[r]);
+    p->res.n_rows = 0;
+    p->bytes = p->head_bytes;
 }
 
 /* ---- the connection ------------------------------------------------------- */
@@ -669,6 +681,33 @@ hy_status_t sqlclient_raw(struct sqlclient *c, uint8_t cmd, const void *payload,
     return rc;
 }
 
+hy_status_t sqlclient_query_rows(struct sqlclient *c, const char *sql, sqlclient_row_cb row,
+                                 sqlclient_cb cb, void *arg)
+{
+    hy_status_t rc = start_command(c, SC_ROWS, COM_QUERY, sql, strlen(sql), cb, arg);
+    if (rc == HY_OK)
+        c->row = row;
+    return rc;
+}
+
+/* A row the parser just kept (SC_ROWS): to `row`, then dropped. Returns
+ * as on_packet does. */
+static bool row_packet(struct sqlclient *c)
+{
+    start_timer(c); /* the timeout bounds the silence between rows */
+    c->in_cb++;
+    c->row(c, &c->parser.res, c->arg);
+    c->in_cb--;
+    if (c->doomed && c->in_cb == 0) {
+        really_free(c);
+        return false;
+    }
+    if (c->state != SC_ROWS)
+        return false;
+    sqlresult_parser_drop_rows(&c->parser);
+    return true;
+}
+
 /* A packet of a raw answer. Returns as on_packet does. */
 static bool raw_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 {
@@ -891,8 +930,11 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
         return stream_packet(c, p, len);
     case SC_RAW:
         return raw_packet(c, p, len);
-    case SC_QUERY: {
+    case SC_QUERY:
+    case SC_ROWS: {
         hy_status_t rc = sqlresult_parser_feed(&c->parser, p, len);
+        if (rc == HY_AGAIN && c->state == SC_ROWS && c->parser.res.n_rows > 0)
+            return row_packet(c);
         if (rc == HY_AGAIN)
             return true;
         if (rc == HY_ERROR) {

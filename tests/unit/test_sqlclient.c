@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -146,6 +147,7 @@ struct run {
     int done; /* callbacks seen */
     bool ok;
     size_t n_rows;
+    uint16_t err_code;
     char *cell; /* row 0, column 0 of a result, copied */
 };
 
@@ -155,6 +157,7 @@ static void on_done(struct sqlclient *c, const struct sqlresult *res, void *arg)
     struct run *r = arg;
     r->done++;
     r->ok = res->ok;
+    r->err_code = res->err_code;
     r->n_rows = res->n_rows;
     const char *v = sqlresult_get(res, 0, 0);
     free(r->cell);
@@ -410,11 +413,121 @@ static void test_stream_read_whole_before_the_hang_up(void **state)
     }
 }
 
+static struct {
+    size_t rows;  /* rows handed over */
+    size_t bytes; /* bytes of their cells */
+    bool shape;   /* every call: one row, the column named "c" */
+} rowed;
+
+static void on_row(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    const char *v = sqlresult_get(res, 0, 0);
+    rowed.shape = rowed.shape && res->n_rows == 1 && sqlresult_col(res, "c") == 0 && v != NULL;
+    rowed.rows++;
+    rowed.bytes += v != NULL ? strlen(v) : 0;
+}
+
+/* The answer to a query: one column "c", `rows` rows of ROW bytes, then
+ * an EOF, or an ERR (1220) when `err`. Written by a child process, since
+ * it is more than a socket holds. */
+enum { ROW = 1000 };
+static pid_t serve_rows(int fd, size_t rows, bool err)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0)
+        return pid;
+    uint8_t out[ROW + 64], row[ROW + 3];
+    uint8_t seq = 1;
+    static const uint8_t count[] = {1};
+    static const uint8_t def[] = {3,  'd', 'e',  'f', 0, 0, 0,   1, 'c', 1, 'c', 0x0c,
+                                  33, 0,   0xe8, 3,   0, 0, 253, 0, 0,   0, 0,   0};
+    static const uint8_t eof[] = {MYSQL_EOF, 0, 0, 2, 0};
+    size_t n = answer_packet(out, seq++, count, sizeof(count));
+    n += answer_packet(out + n, seq++, def, sizeof(def));
+    n += answer_packet(out + n, seq++, eof, sizeof(eof));
+    if (write(fd, out, n) != (ssize_t)n)
+        _exit(1);
+    row[0] = 0xfc; /* a length of two bytes */
+    row[1] = ROW & 0xff;
+    row[2] = ROW >> 8;
+    memset(row + 3, 'r', ROW);
+    for (size_t i = 0; i < rows; i++) {
+        n = answer_packet(out, seq++, row, sizeof(row));
+        if (write(fd, out, n) != (ssize_t)n)
+            _exit(1);
+    }
+    static const uint8_t e[] = {MYSQL_ERR, 0xc4, 0x04, '#', 'H', 'Y', '0', '0', '0', 'b', 'a', 'd'};
+    n = err ? answer_packet(out, seq, e, sizeof(e)) : answer_packet(out, seq, eof, sizeof(eof));
+    _exit(write(fd, out, n) == (ssize_t)n ? 0 : 1);
+}
+
+/* A result larger than SQLCLIENT_MAX_RESULT (5,000 rows of 1,000 bytes):
+ * sqlclient_query refuses it ("result too large": the in-flight search
+ * once read a Galera writer's SHOW BINLOG EVENTS so and gave 1180);
+ * sqlclient_query_rows hands over every row and ends ok, on the same
+ * connection; an ERR after rows ends it with the server's error. */
+static void test_query_rows_of_a_result_over_the_bound(void **state)
+{
+    (void)state;
+    enum { ROWS = 5000 };
+    int port;
+    int lfd = listen_local(&port);
+    struct run r = {.loop = ev_loop_new(EVFLAG_AUTO)};
+    int fd;
+    struct sqlclient *c = logged_in(&r, lfd, port, &fd);
+    uint8_t q[64];
+    int status;
+
+    assert_int_equal(sqlclient_query(c, "SHOW BINLOG EVENTS", on_done, &r), HY_OK);
+    assert_true(wait_readable(r.loop, fd));
+    assert_true(read(fd, q, sizeof(q)) > MYSQL_HEADER_SIZE);
+    pid_t pid = serve_rows(fd, ROWS, false);
+    wait_done(&r, r.done + 1);
+    assert_false(r.ok);
+    assert_int_equal(r.err_code, 0); /* "result too large", found here */
+    waitpid(pid, &status, 0);
+    sqlclient_destroy(c);
+    close(fd);
+
+    for (int err = 0; err <= 1; err++) {
+        c = logged_in(&r, lfd, port, &fd);
+        memset(&rowed, 0, sizeof(rowed));
+        rowed.shape = true;
+        assert_int_equal(sqlclient_query_rows(c, "SHOW BINLOG EVENTS", on_row, on_done, &r), HY_OK);
+        assert_true(wait_readable(r.loop, fd));
+        assert_true(read(fd, q, sizeof(q)) > MYSQL_HEADER_SIZE);
+        pid = serve_rows(fd, ROWS, err);
+        wait_done(&r, r.done + 1);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_int_equal(rowed.rows, ROWS);
+        assert_int_equal(rowed.bytes, (size_t)ROWS * ROW);
+        assert_true(rowed.shape);
+        assert_int_equal(r.n_rows, 0);
+        if (err) {
+            assert_false(r.ok);
+            assert_int_equal(r.err_code, 1220);
+        } else {
+            assert_true(r.ok);
+            assert_true(sqlclient_ready(c));
+        }
+        sqlclient_destroy(c);
+        close(fd);
+    }
+    free(r.cell);
+    close(lfd);
+    ev_loop_destroy(r.loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_token_wiped),
         cmocka_unit_test(test_stream_read_whole_before_the_hang_up),
+        cmocka_unit_test(test_query_rows_of_a_result_over_the_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,9 @@
  *                      NUL-terminated strings (NULL for SQL NULL); with
  *                      several results (CALL, multi-statements) the first
  *                      result set is kept and the rest read and dropped
+ *   sqlclient_query_rows  the same, each row given to a row callback as it
+ *                      comes and then dropped (a result of any length:
+ *                      SHOW BINLOG EVENTS of a whole file)
  *   sqlclient_ping     COM_PING
  *   sqlclient_command  any command answered by OK or ERR (COM_REGISTER_SLAVE)
  *   sqlclient_stream   a command whose answer is a stream of packets
@@ -33,9 +36,9 @@
  * may start the next operation, close, or destroy the client.
  *
  * A result is owned by the client and valid during the callback only.
- * Sizes are bounded (SQLCLIENT_MAX_RESULT bytes of result, packets of at
- * most 16 MiB - 1): a larger answer fails the operation and closes the
- * connection.
+ * Sizes are bounded (SQLCLIENT_MAX_RESULT bytes of result, of the column
+ * names and one row for sqlclient_query_rows; packets of at most 16 MiB -
+ * 1): a larger answer fails the operation and closes the connection.
  *
  * Host names are never resolved here: a connect takes the addresses the
  * resolver thread has cached (resolve.h) and tries them in turn.
@@ -117,6 +120,16 @@ void sqlclient_close(struct sqlclient *c);
 hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg) HY_MUSTCHECK;
 hy_status_t sqlclient_query(struct sqlclient *c, const char *sql, sqlclient_cb cb,
                             void *arg) HY_MUSTCHECK;
+/* A row of sqlclient_query_rows: `res` holds the column names and the one
+ * row (n_rows == 1), valid during the call. It may close or destroy the
+ * client (then nothing more is called). */
+typedef void (*sqlclient_row_cb)(struct sqlclient *c, const struct sqlresult *res, void *arg);
+/* COM_QUERY whose first result's rows go to `row` one by one; then `cb`
+ * gets the end: ok with the column names and no rows, or the failure (an
+ * ERR after some rows included). The client's timeout bounds the silence
+ * between rows, not the whole answer. */
+hy_status_t sqlclient_query_rows(struct sqlclient *c, const char *sql, sqlclient_row_cb row,
+                                 sqlclient_cb cb, void *arg) HY_MUSTCHECK;
 hy_status_t sqlclient_ping(struct sqlclient *c, sqlclient_cb cb, void *arg) HY_MUSTCHECK;
 /* Command `cmd` with `len` bytes of `payload`, answered by OK or ERR. */
 hy_status_t sqlclient_command(struct sqlclient *c, uint8_t cmd, const void *payload, size_t len,
@@ -163,12 +176,13 @@ void sqlclient_set_timeout(struct sqlclient *c, int timeout_ms);
  * PROTOCOL_41, no DEPRECATE_EOF, MULTI_RESULTS. */
 struct sqlresult_parser {
     struct sqlresult res;
-    int phase;        /* internal */
-    size_t cols_seen; /* column definitions read */
-    size_t skip_cols; /* columns of a result after the first (dropped) */
-    size_t rows_cap;  /* room in res.rows */
-    size_t bytes;     /* bytes held by res */
-    bool first_done;  /* the first result is complete: later ones are dropped */
+    int phase;         /* internal */
+    size_t cols_seen;  /* column definitions read */
+    size_t skip_cols;  /* columns of a result after the first (dropped) */
+    size_t rows_cap;   /* room in res.rows */
+    size_t bytes;      /* bytes held by res */
+    size_t head_bytes; /* ... by its column names */
+    bool first_done;   /* the first result is complete: later ones are dropped */
 };
 
 void sqlresult_parser_init(struct sqlresult_parser *p);
@@ -176,6 +190,9 @@ void sqlresult_parser_init(struct sqlresult_parser *p);
  * be false for an ERR answer); HY_ERROR: malformed or too large (err_msg
  * says why). */
 hy_status_t sqlresult_parser_feed(struct sqlresult_parser *p, const uint8_t *payload, size_t len);
+/* Free the rows res holds so far (the column names stay): a result read
+ * row by row (sqlclient_query_rows) is bounded per row, not in all. */
+void sqlresult_parser_drop_rows(struct sqlresult_parser *p);
 /* Free what the result holds and make it empty. */
 void sqlresult_clear(struct sqlresult *res);
 
