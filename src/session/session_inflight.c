@@ -165,6 +165,7 @@ struct sess_inflight {
     uint64_t insert_id;
     bool lid_generated; /* insert_id is one the server generated: LAST_INSERT_ID() */
     uint64_t affected;
+    bool found; /* the mark is in the events read (IS_SCAN) */
     /* found: where its rows begin (the event after its Annotate_rows) */
     bool found_annotate;
     uint64_t found_end;
@@ -694,6 +695,7 @@ static void inflight_not_committed(struct session *s)
 /* ---- reading the new primary's binary log */
 
 static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *arg);
+static void scan_row_cb(struct sqlclient *c, const struct sqlresult *res, void *arg);
 
 /* Milliseconds one step of the search may take: what is left of
  * replay_timeout_ms from the loss, at least `floor_ms`. Not a check's
@@ -718,7 +720,13 @@ static hy_status_t lookup_ask(struct session *s, const char *sql)
             return HY_NOMEM;
     }
     sqlclient_set_timeout(f->sc, inflight_budget_ms(s, s->cfg->monitor.timeout_ms));
-    return sqlclient_query(f->sc, f->asked, lookup_cb, s);
+    if (f->step != IS_SCAN)
+        return sqlclient_query(f->sc, f->asked, lookup_cb, s);
+    /* A file's events, row by row: a whole file's SHOW BINLOG EVENTS is
+     * more than one result may hold (SQLCLIENT_MAX_RESULT). */
+    f->found = false;
+    f->insert_id = 0;
+    return sqlclient_query_rows(f->sc, f->asked, scan_row_cb, lookup_cb, s);
 }
 
 /* The new writer answered a step (a query, the login, the binlog dump's
@@ -891,6 +899,25 @@ static bool scan_rows(struct sess_inflight *f, const struct sqlresult *res)
             f->insert_id = 0; /* an Intvar goes with the statement right after it */
     }
     return false;
+}
+
+/* An event of the file being read (IS_SCAN), until the mark is found;
+ * the events after it are read and dropped. Past replay_timeout_ms the
+ * read stops there: the rows come as long as the server sends them, each
+ * within the client's timeout. */
+static void scan_row_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct session *s = arg;
+    struct sess_inflight *f = s->feat.inflight;
+    if (!f->found)
+        f->found = scan_rows(f, res);
+    if (!f->found && ev_now(s->w->loop) >= f->deadline) {
+        sqlclient_close(c);
+        snprintf(f->why, sizeof(f->why),
+                 "reading the binary log of %s did not end within replay_timeout_ms (%d ms)",
+                 f->new_name, s->cfg->replay_timeout_ms);
+        inflight_unknown(s);
+    }
 }
 
 /* Read the events of f->file and every later file, within the bound. */
@@ -1377,7 +1404,7 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
         return;
     }
     case IS_SCAN:
-        if (scan_rows(f, res)) {
+        if (f->found) {
             if (f->kind == IF_WRITE && f->found_annotate)
                 rows_start(s);
             else if (f->kind == IF_WRITE) /* a Query event: STATEMENT or MIXED format */

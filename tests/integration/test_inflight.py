@@ -12,7 +12,8 @@ finds in the new primary's binary log whether it committed
     directly for the same statement (read from the row events)
     semi-sync, an UPDATE waiting on a row lock when the primary is killed
     (it never committed): it runs once on the new primary and its client
-    gets that answer (1 row), the row changed once
+    gets that answer (1 row), the row changed once; the new primary's
+    binary log holds 6 MiB of statements before it, read row by row
     asynchronous replication, the same UPDATE: not found, and nothing
     proves it did not commit: error 1180 saying the outcome is unknown
     semi-sync, a COMMIT waiting for an acknowledgement no replica can give
@@ -296,8 +297,23 @@ def lock_and_kill(c, h, sql):
     return a, r
 
 
+def a_long_binary_log(c, mib=6):
+    """`mib` MiB of statements in the binary log the search will read: 64
+    INSERTs, each with a comment its Annotate_rows event keeps. Its SHOW
+    BINLOG EVENTS is more than one result of halyard's SQL client may hold
+    (4 MiB); read whole, the search failed with "result too large" (CI,
+    a Galera writer's log) and the write got 1180."""
+    pad = "x" * (mib * 1024 * 1024 // 64)
+    for i in range(64):
+        c.sql(0, f"/* {pad} */ INSERT INTO {TABLE} VALUES ({1000 + i}, 0)")
+    c.sync()
+    c.sql(0, f"DELETE FROM {TABLE} WHERE id >= 1000")
+    c.sync()
+
+
 def test_in_flight_write_not_committed_runs_once(start_halyard, tmp_path, request):
     c = own_cluster(request, "inflight-ss", True, 130)
+    a_long_binary_log(c)
     conf, h = start(c, start_halyard, tmp_path)
     a, r = lock_and_kill(c, h, f"UPDATE {TABLE} SET v = v + 1 WHERE id = 2")
     assert r == {"ok": 1}, r
