@@ -477,6 +477,18 @@ void sqlclient_set_timeout(struct sqlclient *c, int timeout_ms)
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
 }
 
+/* After a callback (begun with c->in_cb++): false when the client was
+ * destroyed in it (and is freed now: touch nothing). */
+static bool survived(struct sqlclient *c)
+{
+    c->in_cb--;
+    if (c->doomed && c->in_cb == 0) {
+        really_free(c);
+        return false;
+    }
+    return true;
+}
+
 /* Run the operation's callback with `res`; the client may be gone after. */
 static void complete(struct sqlclient *c, const struct sqlresult *res)
 {
@@ -488,9 +500,7 @@ static void complete(struct sqlclient *c, const struct sqlresult *res)
         return;
     c->in_cb++;
     cb(c, res, arg);
-    c->in_cb--;
-    if (c->doomed && c->in_cb == 0)
-        really_free(c);
+    (void)survived(c);
 }
 
 /* The operation failed: close, then report. err_code 0 = local failure. */
@@ -697,12 +707,7 @@ static bool row_packet(struct sqlclient *c)
     start_timer(c); /* the timeout bounds the silence between rows */
     c->in_cb++;
     c->row(c, &c->parser.res, c->arg);
-    c->in_cb--;
-    if (c->doomed && c->in_cb == 0) {
-        really_free(c);
-        return false;
-    }
-    if (c->state != SC_ROWS)
+    if (!survived(c) || c->state != SC_ROWS)
         return false;
     sqlresult_parser_drop_rows(&c->parser);
     return true;
@@ -714,12 +719,7 @@ static bool raw_packet(struct sqlclient *c, const uint8_t *p, size_t len)
     start_timer(c); /* the timeout bounds the silence between packets */
     c->in_cb++;
     int r = c->raw(c, p, len, c->arg);
-    c->in_cb--;
-    if (c->doomed && c->in_cb == 0) {
-        really_free(c);
-        return false;
-    }
-    if (c->state != SC_RAW)
+    if (!survived(c) || c->state != SC_RAW)
         return false;
     if (r == SQLCLIENT_RAW_MORE)
         return true;
@@ -764,11 +764,8 @@ static bool stream_packet(struct sqlclient *c, const uint8_t *p, size_t len)
     }
     c->in_cb++;
     bool go_on = c->pkt(c, p, len, c->arg);
-    c->in_cb--;
-    if (c->doomed && c->in_cb == 0) {
-        really_free(c);
+    if (!survived(c))
         return false;
-    }
     if (joined)
         drop(&c->big);
     return go_on && c->state == SC_STREAM;
