@@ -1395,6 +1395,48 @@ def test_a_cache_account_that_sees_only_myisam_tables_is_told_so(start_halyard, 
         cluster.sql(0, "DROP DATABASE IF EXISTS qcmy")
 
 
+WIDE_DB = "qc_wide_" + "w" * 56  # names of 64 characters: the widest rows
+
+
+def test_a_schema_of_many_keys_is_read_whole_and_soon(start_halyard, schema, cluster):
+    """The cache's reader reads the primary's tables and their key columns
+    (cache_follow.c). 270 tables of 64 keys, names of 64 characters:
+    17,280 key columns, whose list (about 4.4 MiB as halyard's SQL client
+    holds it) is more than the 4 MiB one answer may be. Before: the read
+    failed "result too large", nothing was ever cached, and the query
+    itself, a join of information_schema.STATISTICS and COLUMNS (and a
+    NOT EXISTS over COLUMNS), took over two minutes on this schema. Now
+    its rows are taken one by one and the views are read once each
+    (derived tables MariaDB materialises): the reader is ready within the
+    usual wait, point lookups of a wide table go per row, and qc.t's
+    answers are kept."""
+    conn = cluster.root_connect(0)
+    cols = ", ".join(f"c{i:02d}_{'k' * 60} INT" for i in range(63))
+    keys = ", ".join(f"UNIQUE (c{i:02d}_{'k' * 60})" for i in range(63))
+    try:
+        q(conn, f"CREATE DATABASE IF NOT EXISTS {WIDE_DB}")
+        for t in range(270):
+            q(conn, f"CREATE TABLE IF NOT EXISTS {WIDE_DB}.t{t:03d}_{'t' * 59} "
+                    f"(id INT PRIMARY KEY, {cols}, {keys})")
+        wide = f"{WIDE_DB}.t000_{'t' * 59}"
+        q(conn, f"INSERT INTO {wide} (id) VALUES (1), (2)")
+        cluster.sync()
+        h = reader_ready(start_halyard(rules=RULES, cache=CACHE))
+        st = cache_status(h)
+        assert st["base_tables"] >= 271 and st["row_keys"], st
+        c = h.connect(database="qc", autocommit=True)
+        point = f"SELECT id FROM {wide} WHERE id = 1"
+        wait_until(lambda: q(c, point) == ((1,),) and cache_status(h)["point_entries"] >= 1,
+                   what="the wide table's point lookup kept")
+        hits = cache_status(h)["hits"]
+        assert q(c, point) == ((1,),)
+        assert cache_status(h)["hits"] == hits + 1, cache_status(h)
+    finally:
+        q(conn, f"DROP DATABASE IF EXISTS {WIDE_DB}")
+        conn.close()
+        cluster.sync()
+
+
 def test_a_fill_read_before_a_logged_write_was_visible_is_not_kept(start_halyard, schema, cluster):
     """The fill window settle_ms covered (issue 42 item 10), made wide on
     purpose: semi-sync AFTER_SYNC with no replica to acknowledge. The
