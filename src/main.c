@@ -456,8 +456,6 @@ static hy_status_t app_reload_config(struct status *st, const char *by)
         config_put(fresh);
         rc = HY_ERROR;
     }
-    if (rc == HY_OK) /* a backend added or moved: no reads until checked */
-        backend_rt_mark_unchecked(fresh, app.cfg);
     /* Listeners the running config does not have: open their sockets now,
      * so a port that cannot be bound fails the reload. */
     struct new_socket *ns = NULL;
@@ -500,6 +498,10 @@ static hy_status_t app_reload_config(struct status *st, const char *by)
     }
     st->reloads_ok++;
     st->last_reload_error[0] = '\0';
+    /* a backend added or moved: no reads until checked, and the checks of
+     * its old address count for nothing from now on (not before: a reload
+     * that failed moved nothing) */
+    backend_rt_mark_unchecked(fresh, app.cfg);
     /* names the new config adds: resolved before sessions can use them */
     resolve_follow(fresh, RESOLVE_RELOAD_WAIT_MS);
     struct worker_listen *mine = calloc(n_ns + 1, sizeof(*mine));

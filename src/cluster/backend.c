@@ -216,6 +216,7 @@ static void forget_checks(struct backend_rt *rt)
     pthread_mutex_lock(&rt->lock);
     rt->checks_gen++;
     atomic_store(&rt->unchecked, true);
+    atomic_store(&rt->check_now, false); /* a worker's failure there, maybe */
     if (rt->info.last_check_time != 0) {
         char why[sizeof(rt->info.why)], failure[sizeof(rt->info.last_failure)];
         time_t why_time = rt->info.why_time;
@@ -230,21 +231,29 @@ static void forget_checks(struct backend_rt *rt)
     pthread_mutex_unlock(&rt->lock);
 }
 
-void backend_rt_mark_unchecked(const struct config *fresh, const struct config *running)
+/* Does `running` check b at the same address? */
+static bool checked_at_same_address(const struct config *running, const struct config_backend *b)
+{
+    for (size_t j = 0; running != NULL && j < running->n_backends; j++) {
+        const struct config_backend *o = &running->backends[j];
+        if (o->rt == b->rt && o->port == b->port && strcmp(o->address, b->address) == 0 &&
+            running->groups[o->group].monitor_user[0] != '\0')
+            return true;
+    }
+    return false;
+}
+
+void backend_rt_mark_unchecked(struct config *fresh, const struct config *running)
 {
     for (size_t i = 0; i < fresh->n_backends; i++) {
-        const struct config_backend *b = &fresh->backends[i];
-        if (b->rt == NULL || fresh->groups[b->group].monitor_user[0] == '\0')
+        struct config_backend *b = &fresh->backends[i];
+        if (b->rt == NULL)
             continue;
-        bool known = false;
-        for (size_t j = 0; running != NULL && j < running->n_backends && !known; j++) {
-            const struct config_backend *o = &running->backends[j];
-            known = o->rt == b->rt && o->port == b->port && strcmp(o->address, b->address) == 0 &&
-                    running->groups[o->group].monitor_user[0] != '\0';
-        }
-        if (!known)
+        if (fresh->groups[b->group].monitor_user[0] != '\0' && !checked_at_same_address(running, b))
             forget_checks(b->rt);
+        b->checks_gen = backend_checks_gen(b->rt);
     }
+    group_views_attach(fresh); /* the groups' sessions hold their views' entries */
 }
 
 uint32_t backend_checks_gen(struct backend_rt *rt)
@@ -253,6 +262,11 @@ uint32_t backend_checks_gen(struct backend_rt *rt)
     uint32_t gen = rt->checks_gen;
     pthread_mutex_unlock(&rt->lock);
     return gen;
+}
+
+bool backend_checks_current(struct backend_rt *rt, uint32_t gen)
+{
+    return backend_checks_gen(rt) == gen;
 }
 
 bool backend_checks_store(struct backend_rt *rt, uint32_t gen,
@@ -530,13 +544,18 @@ void backend_set_report_hook(void (*fn)(struct backend_rt *rt, void *arg), void 
     atomic_store(&report_hook, fn);
 }
 
-void backend_report_failure(struct backend_rt *rt, const char *why)
+void backend_report_failure(struct backend_rt *rt, uint32_t gen, const char *why)
 {
     atomic_fetch_add_explicit(&rt->passive_failures, 1, memory_order_relaxed);
     pthread_mutex_lock(&rt->lock);
-    snprintf(rt->info.last_failure, sizeof(rt->info.last_failure), "%s", why);
+    bool current = rt->checks_gen == gen;
+    if (current) { /* under the lock: forget_checks clears check_now before or after */
+        snprintf(rt->info.last_failure, sizeof(rt->info.last_failure), "%s", why);
+        atomic_store(&rt->check_now, true);
+    }
     pthread_mutex_unlock(&rt->lock);
-    atomic_store(&rt->check_now, true);
+    if (!current)
+        return; /* the address a reload moved it from: not the new server's failure */
     void (*fn)(struct backend_rt *, void *) = atomic_load(&report_hook);
     if (fn != NULL)
         fn(rt, atomic_load(&report_hook_arg));

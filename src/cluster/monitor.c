@@ -354,6 +354,13 @@ static void apply_config(struct monitor *m, struct config *cfg)
                 break;
             }
         }
+        if (list[i] != NULL && list[i]->be->checks_gen != be->checks_gen) {
+            /* A reload moved it (backend_rt_mark_unchecked): nothing of
+             * the old server's checks carries over (health streak, seen,
+             * readings), as for a backend new to the config. */
+            mb_destroy(list[i]);
+            list[i] = NULL;
+        }
         if (list[i] != NULL) {
             if (!same_target(m->cfg, list[i]->be, cfg, be)) {
                 mb_cancel(list[i]);
@@ -540,9 +547,41 @@ static bool peer_gone(const struct monitor_backend *mb)
 
 static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...) HY_PRINTF(3, 4);
 
+/* mb's config is behind a reload that moved it: what a check reads at its
+ * address is another server's, maybe. Logged once per monitor_backend
+ * (apply_config gives the moved backend a new one). */
+static void moved_note(struct monitor_backend *mb, const char *what)
+{
+    if (mb->told_moved)
+        return;
+    mb->told_moved = true;
+    hy_log_info("monitor: %s: %s", mb->be->name, what);
+}
+
+/* A reload moved mb since its check in flight began: the check ends
+ * counting for nothing (no health count, role, state, event or reading);
+ * its round no longer waits for it. True when so. */
+static bool check_moved_away(struct monitor_backend *mb)
+{
+    struct monitor *m = mb->m;
+    if (backend_checks_current(mb->rt, mb->checks_gen))
+        return false;
+    struct monitor_round *r = mb->be->group < m->n_rounds ? &m->rounds[mb->be->group] : NULL;
+    bool round_over = mb->in_round && r != NULL && r->pending > 0 && --r->pending == 0;
+    mb->checking = false;
+    mb->in_round = false;
+    sqlclient_close(mb->sc);
+    moved_note(mb, "a check of the address a reload moved it from counts for nothing");
+    if (round_over)
+        run_hook(m);
+    return true;
+}
+
 static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...)
 {
     struct monitor *m = mb->m;
+    if (check_moved_away(mb))
+        return;
     double now = ev_now(m->loop);
     bool counted = mb->in_round && mb->checking;
     struct monitor_round *r = mb->be->group < m->n_rounds ? &m->rounds[mb->be->group] : NULL;
@@ -1041,6 +1080,8 @@ static void peers_check_now(struct monitor_backend *mb)
 static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     struct monitor_backend *mb = arg;
+    if (check_moved_away(mb))
+        return; /* nothing of what it read is kept (vars, the load, the ahead checks) */
     if (!res->ok && mb->step == STEP_BUSY && res->err_code != 0) {
         busy_note(mb, NULL);
         return;
@@ -1150,6 +1191,11 @@ static void start_check(struct monitor_backend *mb, bool in_round)
     struct monitor *m = mb->m;
     if (!checked(mb))
         return;
+    if (!backend_checks_current(mb->rt, mb->be->checks_gen)) {
+        /* until the monitor has the config of the reload that moved it */
+        moved_note(mb, "not checked at the address a reload moved it from");
+        return;
+    }
     struct monitor_round *r = mb->be->group < m->n_rounds ? &m->rounds[mb->be->group] : NULL;
     if (r == NULL)
         in_round = false;
@@ -1177,7 +1223,7 @@ static void start_check(struct monitor_backend *mb, bool in_round)
         r->pending++;
     mb->deadline = ev_now(m->loop) + grp_of(mb)->timeout_ms / 1000.0;
     mb->started = ev_time();
-    mb->checks_gen = backend_checks_gen(mb->rt);
+    mb->checks_gen = mb->be->checks_gen;
     if (sqlclient_ready(mb->sc)) {
         mb->fresh = false;
         run_step(mb, STEP_PING);

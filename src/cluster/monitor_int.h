@@ -66,7 +66,9 @@ struct monitor_backend {
     double ping_sent;    /* ev_time() when STEP_PING went out ... */
     bool ping_counts;    /* ... with the backend in traffic (no drain or maint): rtt_note */
     double started;      /* ev_time() when the check began */
-    uint32_t checks_gen; /* backend_checks_gen() then: its result is stored if still current */
+    uint32_t checks_gen; /* its config's be->checks_gen then: the check counts only while
+                          * still current (backend_checks_current) */
+    bool told_moved;     /* a check at the address a reload moved it from was logged */
     double orphan_since; /* ev_now() when its primary was first seen unreachable; 0 = it is not */
     int64_t lag_ms;      /* its lag at the last check while it replicated, -1 = unknown */
     double vars_sent;    /* ev_time() when its GTID positions were asked for ... */

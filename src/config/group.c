@@ -97,8 +97,10 @@ void group_views_attach(struct config *cfg)
         struct config *v = cfg->groups[g].view;
         if (v == NULL)
             continue;
-        for (size_t i = 0; i < v->n_backends; i++)
+        for (size_t i = 0; i < v->n_backends; i++) {
             v->backends[i].rt = cfg->backends[v->view_to_full[i]].rt;
+            v->backends[i].checks_gen = cfg->backends[v->view_to_full[i]].checks_gen;
+        }
     }
 }
 

@@ -202,7 +202,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
             char what[200];
             snprintf(what, sizeof(what), "session %u: %s", s->id, why);
             backend_count_connect_failure(be->rt, s->w->id);
-            backend_report_failure(be->rt, what);
+            backend_report_failure(be->rt, be->checks_gen, what);
         }
     }
     slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
@@ -398,7 +398,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
     if (be->rt != NULL) {
         char what[200];
         snprintf(what, sizeof(what), "session %u: %s", s->id, why);
-        backend_report_failure(be->rt, what);
+        backend_report_failure(be->rt, be->checks_gen, what);
     }
     if (in_flight &&
         (session_retry(s, bc) || session_inflight_lost(s, bc) || session_replay_lost(s, bc)))

@@ -6,6 +6,8 @@ across reloads that add a backend, remove one and change a rule.
 """
 
 import contextlib
+import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +18,8 @@ import pymysql
 import pytest
 
 import util
+from tcprelay import TcpRelay
+from test_dns import StubDNS, under_resolv_conf
 from util import default_halyard_settings, free_port, port_accepts, render_libconfig, wait_until
 
 
@@ -498,3 +502,106 @@ def test_a_backend_removed_and_added_again_is_not_shown_as_checked(start_halyard
         wait_until(lambda: shown()["last_check"] == "ok", timeout=15, what="node2 checked again")
     finally:
         cluster.sql(2, "SET GLOBAL init_connect = ''")
+
+
+class CutRelay(TcpRelay):
+    """A relay whose server can be made to vanish: cut() closes the
+    listening socket and every connection through it (the monitor's kept
+    one too), so a check's ping fails and its reconnect is refused."""
+
+    def __init__(self, target_port):
+        self.open = []
+        self.gone = False
+        super().__init__(target_port)
+
+    def _accept(self):
+        while True:
+            try:
+                a, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.gone:
+                a.close()
+                return
+            try:
+                b = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                a.close()
+                continue
+            self.open += [a, b]
+            threading.Thread(target=self._pump, args=(a, b, self.up), daemon=True).start()
+            threading.Thread(target=self._pump, args=(b, a, self.down), daemon=True).start()
+
+    def cut(self):
+        self.gone = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() under way
+        self.close()
+        for s in self.open:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
+# its own loopback address (test_dns.py's stub answers on .53)
+TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
+MOVE_DNS_ADDR = f"127.{(TEST_PORT >> 8) & 0xff}.{TEST_PORT & 0xff}.54"
+
+
+def test_a_check_of_the_address_a_reload_moved_away_from_does_not_count(start_halyard, cluster,
+                                                                         tmp_path):
+    """The primary's entry reaches node0 through a relay; a reload moves it
+    to node0's own port under a host name whose DNS answer takes 1.5 s, so
+    the reload waits that long after it forgot the entry's checks and
+    before the monitor has the new address. Meanwhile the relay is cut:
+    the monitor's checks of the old address fail. With fall = 1, before,
+    they counted: the primary went DOWN on the old address's evidence
+    ("backend node0: ONLINE -> DOWN", a backend_down event, and failover
+    had it been on). Now a check of an address a reload moved away from
+    counts for nothing, and the entry's checks start afresh at the new
+    address: it stays ONLINE and the primary."""
+    node0 = cluster.nodes[0]
+    dns = StubDNS(MOVE_DNS_ADDR, {"db0.halyard.test": ["127.0.0.1"]})
+    dns.start()
+    resolv = tmp_path / "resolv-move.conf"
+    resolv.write_text(f"nameserver {MOVE_DNS_ADDR}\noptions timeout:4 attempts:1\n")
+    relay = CutRelay(node0["port"])
+    try:
+        monitor = {"user": util.MONITOR_USER, "password": util.MONITOR_PASSWORD,
+                   "interval_ms": 200, "timeout_ms": 1000, "rise": 2, "fall": 1}
+        settings = base(cluster, 0, monitor=monitor)
+        settings["backends"][0] = dict(settings["backends"][0], port=relay.port)
+        h = start_halyard(monitor=monitor, backends=settings["backends"],
+                          prefix=under_resolv_conf(str(resolv)))
+        settings["listeners"] = base(cluster, h.port)["listeners"]
+
+        def shown():
+            return {x["name"]: x for x in admin_json(h, "show backends")["backends"]}[node0["name"]]
+        wait_until(lambda: shown()["last_check"] == "ok", what="node0 checked through the relay")
+
+        settings["backends"][0] = dict(settings["backends"][0], address="db0.halyard.test",
+                                       port=node0["port"])
+        with open(h.conf_path, "w") as f:
+            f.write(render_libconfig(settings))
+        dns.delay = 1.5
+        st = admin_json(h, "show status")
+        n = st["reloads_ok"] + st["reloads_failed"]
+        h.send_signal(signal.SIGHUP)
+        # the reload asks for the new name after it forgot node0's checks
+        wait_until(lambda: dns.queries, timeout=5, what="the reload's DNS query")
+        relay.cut()
+        st = wait_until(lambda: (lambda j: j if j["reloads_ok"] + j["reloads_failed"] > n
+                                 else None)(admin_json(h, "show status")), what="the reload")
+        assert st["last_reload_result"] == "ok", st["last_reload_error"]
+        wait_until(lambda: shown()["last_check"] == "ok", what="node0 checked at its new address")
+        downs = re.findall(rf"backend {node0['name']}: \w+ -> DOWN.*", h.log_text())
+        assert downs == [], downs
+        events = admin_json(h, "show events")["events"]
+        assert [e for e in events if e["event"] == "backend_down"] == [], events
+        b = shown()
+        assert (b["state"], b["role"]) == ("ONLINE", "primary"), b
+        # the old address was checked meanwhile (or skipped): for nothing
+        h.wait_log(r"monitor: " + node0["name"] + r": (a check of the address a reload moved "
+                   r"it from counts for nothing|not checked at the address a reload moved it from)")
+    finally:
+        relay.close()
+        dns.stop()

@@ -452,9 +452,9 @@ static void test_report_failure(void **state)
 {
     (void)state;
     struct backend_rt *rt = backend_rt_get("passive");
-    backend_report_failure(rt, "no hook yet");
+    backend_report_failure(rt, 0, "no hook yet");
     backend_set_report_hook(hook, &hook_calls);
-    backend_report_failure(rt, "connect: Connection refused");
+    backend_report_failure(rt, 0, "connect: Connection refused");
     assert_int_equal(hook_calls, 1);
     assert_ptr_equal(hook_rt, rt);
     assert_true(atomic_load(&rt->check_now));
@@ -553,6 +553,71 @@ static void test_checks_forgotten_by_a_reload(void **state)
     config_put(cfg);
 }
 
+/* A reload moves fg2 to another port. The checks generation of each
+ * config says which address a check or a worker's failure is of: what
+ * comes of the old one after the move counts for nothing (a failure of the
+ * old server is not the new one's), what comes of the new one counts. */
+static void test_failure_at_the_address_a_reload_moved_from(void **state)
+{
+    (void)state;
+    const char *head =
+        "listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 3306; } );\n" USERS
+        "monitor = { user = \"mon\"; password = \"mon\"; };\n";
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "%sbackends = ( { name = \"fg2\"; address = \"127.0.0.1\"; port = 3307; "
+             "role = \"primary\"; } );\n",
+             head);
+    struct config *old = load(text);
+    snprintf(text, sizeof(text),
+             "%sbackends = ( { name = \"fg2\"; address = \"127.0.0.1\"; port = 3308; "
+             "role = \"primary\"; } );\n",
+             head);
+    struct config *moved = load(text);
+    struct backend_rt *rt = old->backends[0].rt;
+    assert_ptr_equal(moved->backends[0].rt, rt);
+    struct backend_info in;
+    backend_rt_mark_unchecked(old, NULL); /* at start */
+    uint32_t gen_old = old->backends[0].checks_gen;
+    assert_true(backend_checks_current(rt, gen_old));
+
+    /* A worker of the running config fails at 3307: counted. */
+    backend_report_failure(rt, gen_old, "connect to 3307: refused");
+    assert_true(atomic_load(&rt->check_now));
+
+    /* The reload moves it: that report is forgotten with the checks... */
+    backend_rt_mark_unchecked(moved, old);
+    uint32_t gen_new = moved->backends[0].checks_gen;
+    assert_int_not_equal(gen_new, gen_old);
+    /* the group's view (what its sessions report with) has it too */
+    assert_int_equal(moved->groups[0].view->backends[0].checks_gen, gen_new);
+    assert_int_equal(old->groups[0].view->backends[0].checks_gen, gen_old);
+    assert_false(atomic_load(&rt->check_now));
+    /* ... a check of the old config's address no longer counts ... */
+    assert_false(backend_checks_current(rt, gen_old));
+    assert_true(backend_checks_current(rt, gen_new));
+    /* ... nor a failure a worker still on the old config reports there */
+    uint64_t reports = atomic_load(&rt->passive_failures);
+    backend_report_failure(rt, gen_old, "connect to 3307: refused again");
+    assert_false(atomic_load(&rt->check_now));
+    assert_int_equal(atomic_load(&rt->passive_failures), reports + 1);
+    backend_info_get(rt, &in);
+    assert_string_not_equal(in.last_failure, "connect to 3307: refused again");
+
+    /* A failure at the new address counts. */
+    backend_report_failure(rt, gen_new, "connect to 3308: refused");
+    assert_true(atomic_load(&rt->check_now));
+    backend_info_get(rt, &in);
+    assert_string_equal(in.last_failure, "connect to 3308: refused");
+
+    /* A reload that keeps the address moves nothing. */
+    backend_rt_mark_unchecked(moved, moved);
+    assert_int_equal(moved->backends[0].checks_gen, gen_new);
+    assert_true(atomic_load(&rt->check_now));
+    config_put(moved);
+    config_put(old);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -588,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_report_failure),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_checks_forgotten_by_a_reload),
+        cmocka_unit_test(test_failure_at_the_address_a_reload_moved_from),
         cmocka_unit_test(test_failover_state_per_group),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);

@@ -197,8 +197,8 @@ struct backend_rt {
 
     pthread_mutex_t lock; /* protects `info`, `version` and `checks_gen` */
     uint32_t checks_gen;  /* bumped when what the checks read is forgotten (a reload
-                           * added it again or moved it): a check begun before stores
-                           * nothing (backend_checks_store) */
+                           * added it again or moved it): a check of an older one counts
+                           * for nothing (backend_checks_current) */
     struct backend_info info;
     char version[MYSQL_CLIENT_VERSION_MAX]; /* its greeting's server version; "" = not seen */
 };
@@ -222,16 +222,25 @@ void backend_rt_free_all(void);
 /* Mark `unchecked` every backend of `fresh` that the monitor checks and
  * that `running` (NULL at start) does not have at the same address: until
  * a check of it passes (monitor.c clears it), its state is not known. What
- * checks read of it before (it was removed, or moved) is forgotten. */
-void backend_rt_mark_unchecked(const struct config *fresh, const struct config *running);
+ * checks read of it before (it was removed, or moved) is forgotten, and a
+ * worker's failure reported before (check_now). Each backend of `fresh`
+ * gets its rt's checks generation then (config_backend.checks_gen). */
+void backend_rt_mark_unchecked(struct config *fresh, const struct config *running);
 /* The monitor's side of it (its thread), race-free with a reload's forget
- * (main thread): a check takes backend_checks_gen() when it begins; its
- * result is stored (`store` called on rt's info, under rt's lock) only if
- * nothing was forgotten since, and a check that passed clears `unchecked`
- * only then. Each true when done. A check that began before a reload
- * moved the backend read another server, maybe: neither what it read nor
- * its pass counts for the new one. */
+ * (main thread): a check takes the checks generation of the config whose
+ * address it reads (config_backend.checks_gen) when it begins; its result
+ * is stored (`store` called on rt's info, under rt's lock) only if nothing
+ * was forgotten since, and a check that passed clears `unchecked` only
+ * then. Each true when done. A check that began before a reload moved the
+ * backend, or before the monitor had the reload's config, read another
+ * server, maybe: neither what it read nor its pass counts for the new one.
+ * backend_checks_gen() is rt's generation now. */
 uint32_t backend_checks_gen(struct backend_rt *rt);
+/* Does a check of generation `gen` (its config's config_backend.checks_gen)
+ * still count: no reload moved the backend since? When false, the check
+ * read the address a reload moved it from: nothing of it may count, neither
+ * for the health and roles nor as an event. */
+bool backend_checks_current(struct backend_rt *rt, uint32_t gen);
 bool backend_checks_store(struct backend_rt *rt, uint32_t gen,
                           void (*store)(struct backend_info *in, void *arg), void *arg);
 bool backend_checks_passed(struct backend_rt *rt, uint32_t gen);
@@ -394,8 +403,11 @@ void backend_count_connect_failure(struct backend_rt *rt, int worker);
  * connection to it. Counted as a failed check and the monitor is woken to
  * check the backend at once, so a dead server is ejected within one
  * interval. `why` (e.g. "connect: Connection refused") is kept for
- * `show backends`. Any thread; cheap (no allocation; one short lock). */
-void backend_report_failure(struct backend_rt *rt, const char *why);
+ * `show backends`. `gen` is the checks generation of the worker's config
+ * (config_backend.checks_gen): a failure at the address a reload moved
+ * the backend from is counted in passive_failures only. Any thread; cheap
+ * (no allocation; one short lock). */
+void backend_report_failure(struct backend_rt *rt, uint32_t gen, const char *why);
 
 /* cluster = galera: the node answered a read with a refusal of its wsrep
  * state (1047, "WSREP has not yet prepared node for application use"):

@@ -149,6 +149,11 @@ struct config_backend {
      * every config that names it; set by backend_rt_attach() before the
      * config is published, NULL in a config only loaded to be checked. */
     struct backend_rt *rt;
+    /* rt's checks generation (backend.h) this config goes with, set by
+     * backend_rt_mark_unchecked() before the config is published: a check
+     * of this entry's address, or a worker's failure there, counts only
+     * while rt's is still the same (a later reload did not move it). */
+    uint32_t checks_gen;
 };
 
 /* fence_cut_off_primary (failover_cutoff.c, fx_cut_off_check) */

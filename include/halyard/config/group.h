@@ -32,8 +32,8 @@
  * leaves what was built for group_views_free(). */
 hy_status_t group_views_build(struct config *cfg) HY_MUSTCHECK;
 void group_views_free(struct config *cfg);
-/* Copy each backend's run-time state pointer into the views (after
- * backend_rt_attach). */
+/* Copy each backend's run-time state pointer and checks generation into
+ * the views (after backend_rt_attach, and backend_rt_mark_unchecked). */
 void group_views_attach(struct config *cfg);
 
 /* The loaded config a view belongs to; a loaded config itself. */
