@@ -80,6 +80,12 @@ struct users_loader {
     bool failing[USERS_GROUPS];  /* per group: its last read failed (logged once a streak) */
     size_t last_n[USERS_GROUPS]; /* per group: accounts of its last read (logged on change) */
     uint64_t sum[USERS_GROUPS];  /* per group: privs_sum() of its last read, 0 = none yet */
+    /* the read under way, its rows taken one by one (row_cb): 15,000
+     * accounts are more than one answer of the SQL client may hold */
+    struct account_table read;
+    size_t read_cap, read_rows;
+    uint64_t read_sum;    /* privs_sum() of the rows so far */
+    const char *read_bad; /* why a row could not be taken, NULL */
 };
 
 /* When privileges last changed, in microseconds of ev_time(); 0 = never. */
@@ -101,20 +107,22 @@ uint64_t users_privileges_changed_us(void)
 }
 
 /* A checksum of every account's row (user, host, MD5 of Priv), the same
- * whatever their order; never 0. */
-static uint64_t privs_sum(const struct sqlresult *res)
+ * whatever their order: the sum of each row's privs_row(), from 1; never
+ * 0 (privs_sum). */
+static uint64_t privs_row(char *const *row)
 {
-    uint64_t sum = 1;
-    for (size_t r = 0; r < res->n_rows; r++) {
-        uint64_t h = 0xcbf29ce484222325ull;
-        const int cols[] = {ACOL_USER, ACOL_HOST, ACOL_PRIV_MD5};
-        for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-            for (const char *p = res->rows[r][cols[i]]; p != NULL && *p != '\0'; p++)
-                h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-            h = (h ^ 0xff) * 0x100000001b3ull; /* the end of a column */
-        }
-        sum += h;
+    uint64_t h = 0xcbf29ce484222325ull;
+    const int cols[] = {ACOL_USER, ACOL_HOST, ACOL_PRIV_MD5};
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        for (const char *p = row[cols[i]]; p != NULL && *p != '\0'; p++)
+            h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+        h = (h ^ 0xff) * 0x100000001b3ull; /* the end of a column */
     }
+    return h;
+}
+
+static uint64_t privs_sum(uint64_t sum)
+{
     return sum != 0 ? sum : 1;
 }
 
@@ -267,7 +275,57 @@ static void load_end(struct users_loader *l, bool ok, const char *why)
     }
 }
 
-/* The answer to USERS_SQL into a new table, published. */
+/* The read under way forgotten (its table freed). */
+static void read_reset(struct users_loader *l)
+{
+    free(l->read.v);
+    memset(&l->read, 0, sizeof(l->read));
+    l->read_cap = l->read_rows = 0;
+    l->read_sum = 1;
+    l->read_bad = NULL;
+}
+
+/* A row of the answer to USERS_SQL: an account into l->read. */
+static void row_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct users_loader *l = arg;
+    struct account_table *t = &l->read;
+    if (l->read_bad != NULL)
+        return;
+    if (res->n_cols != ACOL__COUNT) {
+        l->read_bad = "unexpected columns in the answer";
+        return;
+    }
+    char *const *row = res->rows[0];
+    if (l->read_rows++ == 0) { /* the server's settings, the same in every row */
+        const char *skip = row[ACOL_SKIP_NAME_RESOLVE], *disc = row[ACOL_DISCONNECT_EXPIRED];
+        t->name_resolve = skip != NULL && strcmp(skip, "0") == 0;
+        t->disconnect_expired = disc != NULL && strcmp(disc, "1") == 0;
+    }
+    if (t->n == l->read_cap) {
+        size_t cap = l->read_cap == 0 ? 64 : l->read_cap * 2;
+        struct account *v = realloc(t->v, cap * sizeof(*v));
+        if (v == NULL) {
+            l->read_bad = "out of memory";
+            return;
+        }
+        t->v = v;
+        l->read_cap = cap;
+    }
+    char bad[80];
+    hy_status_t st = accounts_parse_row((const char *const *)row, t->name_resolve, &t->v[t->n], bad,
+                                        sizeof(bad));
+    if (st == HY_OK)
+        t->n++;
+    else if (st == HY_ERROR)
+        hy_log_warn("users: account '%.80s'@'%.80s' on %s skipped: %s",
+                    row[ACOL_USER] ? row[ACOL_USER] : "", row[ACOL_HOST] ? row[ACOL_HOST] : "",
+                    l->backend, bad);
+    l->read_sum += privs_row(row);
+}
+
+/* The end of the answer to USERS_SQL: the table read, published. */
 static void rows_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
@@ -279,36 +337,21 @@ static void rows_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
                      ? "; it needs GRANT SELECT ON mysql.global_priv"
                      : "",
                  res->err_code);
+        read_reset(l);
         load_end(l, false, why);
         return;
     }
-    if (res->n_cols != ACOL__COUNT) {
-        load_end(l, false, "unexpected columns in the answer");
+    if (l->read_bad != NULL || res->n_cols != ACOL__COUNT) {
+        snprintf(why, sizeof(why), "%s",
+                 l->read_bad != NULL ? l->read_bad : "unexpected columns in the answer");
+        read_reset(l);
+        load_end(l, false, why);
         return;
     }
-    struct account_table t = {0};
-    t.v = calloc(res->n_rows ? res->n_rows : 1, sizeof(*t.v));
-    if (t.v == NULL) {
-        load_end(l, false, "out of memory");
-        return;
-    }
-    if (res->n_rows > 0) {
-        const char *skip = res->rows[0][ACOL_SKIP_NAME_RESOLVE];
-        const char *disc = res->rows[0][ACOL_DISCONNECT_EXPIRED];
-        t.name_resolve = skip != NULL && strcmp(skip, "0") == 0;
-        t.disconnect_expired = disc != NULL && strcmp(disc, "1") == 0;
-    }
-    for (size_t r = 0; r < res->n_rows; r++) {
-        char bad[80];
-        hy_status_t st = accounts_parse_row((const char *const *)res->rows[r], t.name_resolve,
-                                            &t.v[t.n], bad, sizeof(bad));
-        if (st == HY_OK)
-            t.n++;
-        else if (st == HY_ERROR)
-            hy_log_warn("users: account '%.80s'@'%.80s' on %s skipped: %s",
-                        res->rows[r][ACOL_USER] ? res->rows[r][ACOL_USER] : "",
-                        res->rows[r][ACOL_HOST] ? res->rows[r][ACOL_HOST] : "", l->backend, bad);
-    }
+    struct account_table t = l->read;
+    l->read.v = NULL; /* published below: no longer the loader's */
+    uint64_t sum = privs_sum(l->read_sum);
+    read_reset(l);
     accounts_sort(&t);
     size_t slot = l->g < USERS_GROUPS ? l->g : USERS_GROUPS - 1;
     const char *group = l->g < l->cfg->n_groups ? l->cfg->groups[l->g].name : "";
@@ -318,7 +361,6 @@ static void rows_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
     /* An account changed on the server since the last read (a GRANT made
      * there directly, or by another halyard): pooled connections that
      * logged in before may hold the old global privileges. */
-    uint64_t sum = privs_sum(res);
     if (l->sum[slot] != 0 && l->sum[slot] != sum)
         users_privileges_changed(ev_time());
     l->sum[slot] = sum;
@@ -333,7 +375,8 @@ static void connected_cb(struct sqlclient *c, const struct sqlresult *res, void 
         load_end(l, false, res->err_msg);
         return;
     }
-    if (sqlclient_query(c, USERS_SQL, rows_cb, l) != HY_OK)
+    read_reset(l);
+    if (sqlclient_query_rows(c, USERS_SQL, row_cb, rows_cb, l) != HY_OK)
         load_end(l, false, "the query could not start");
 }
 
@@ -453,6 +496,7 @@ void users_loader_destroy(struct users_loader *l)
     ev_timer_stop(l->loop, &l->soon);
     ev_async_stop(l->loop, &l->wake);
     config_put(l->cfg);
+    read_reset(l);
     free(l);
     users_clear();
 }

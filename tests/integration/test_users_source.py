@@ -620,3 +620,32 @@ def test_privilege_changed_on_the_server_reaches_new_sessions(start_halyard, clu
     stats = admin_json(f"/tmp/halyard-{h.port}.sock", "show stats")
     assert stats["pool_closed_age"] >= 1, stats  # the connection pooled before, closed
     cluster.sql(0, "DROP DATABASE hy_privd")
+
+
+def test_many_accounts_are_read_whole(start_halyard, cluster, grant):
+    """15,000 accounts (a tenant each, as some sites have): their rows of
+    mysql.global_priv, over 5 MiB as halyard's SQL client holds them, are
+    more than the 4 MiB one answer may be. Before: "users: cannot read the
+    accounts from node0: result too large", and no server account could
+    log in. Now the rows are taken one by one: every account is known, the
+    last one logs in, and show status counts them all."""
+    from test_reload import admin_json as admin_of
+    n = 15000
+    pw_hash = mysql_native_hash(PW)
+    priv = ("JSON_OBJECT('access', 0, 'plugin', 'mysql_native_password', "
+            f"'authentication_string', '{pw_hash}', 'password_last_changed', 1700000000)")
+    cluster.sql(0, "DELETE FROM mysql.global_priv WHERE User LIKE 'hy\\_many\\_%'")
+    cluster.sql(0, f"INSERT INTO mysql.global_priv (Host, User, Priv) SELECT '%', "
+                   f"CONCAT('hy_many_', seq), {priv} FROM mysql.seq_1_to_{n}")
+    cluster.sql(0, "FLUSH PRIVILEGES")
+    try:
+        cluster.sync()
+        h = start_backends(start_halyard)
+        st = admin_of(h, "show status")
+        assert st["users_accounts"] >= n and st["users_read_error"] == "", \
+            {k: v for k, v in st.items() if k.startswith("users_")}
+        assert current_user(h.port, f"hy_many_{n}", PW) == f"hy_many_{n}@%"
+    finally:
+        cluster.sql(0, "DELETE FROM mysql.global_priv WHERE User LIKE 'hy\\_many\\_%'")
+        cluster.sql(0, "FLUSH PRIVILEGES")
+        cluster.sync()
