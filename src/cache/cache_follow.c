@@ -54,9 +54,10 @@
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/protocol/sqlclient.h"
 
-#define TICK_S         0.05
-#define RETRY_S        1.0
-#define STREAM_SILENCE 5000 /* ms without a packet (heartbeats included): reconnect */
+#define TICK_S            0.05
+#define RETRY_S           1.0
+#define STREAM_SILENCE    5000  /* ms without a packet (heartbeats included): reconnect */
+#define SCHEMA_SILENCE_MS 60000 /* ms a read of the schema may wait for its next row */
 
 static struct {
     pthread_t thread;
@@ -599,6 +600,10 @@ static void probe_tick(void)
          * primary: a non-transactional change in a transaction reaches a
          * statement-format binary log only at its end, visible long
          * before; FEDERATED, CONNECT and SPIDER data changes elsewhere */
+        /* a server of many tables takes its time to list them: a
+         * probe's timeout (connect_timeout_ms) would cut it off each time,
+         * and nothing would ever be cached */
+        sqlclient_set_timeout(F.probe, SCHEMA_SILENCE_MS);
         cache_tables_destroy(F.schema); /* a read cut short before */
         F.schema = cache_tables_create();
         F.schema_bad = F.schema_priv = false;
@@ -619,6 +624,7 @@ static void probe_tick(void)
      * (cache_follow_probe_now) asks for the next probe */
     atomic_store(&F.probe_want, false);
     F.probe_sent = cache_clock(); /* before: the answer holds what was committed by then */
+    sqlclient_set_timeout(F.probe, F.cfg->connect_timeout_ms);
     if (sqlclient_query(F.probe, PROBE_SQL, probe_read, NULL) == HY_OK)
         F.probe_busy = true;
 }
