@@ -54,25 +54,28 @@ void registry_set_user(struct registry_entry *e, const char *user)
     pthread_mutex_unlock(&reg_lock);
 }
 
+/* The backend value: thread `tid` on backend `idx`, 0 = none. */
+static uint64_t backend_pack(uint32_t idx, uint32_t tid)
+{
+    return tid == 0 ? 0 : (uint64_t)idx << 32 | tid;
+}
+
 /* Called several times a statement, mostly with what is there already:
  * only a change is stored (the owner is the one writer: a relaxed load
- * reads its own last store). The handshake with registry_kill (registry.h)
- * is registry_release_ok's clearing store and load. A thread is published
- * with a release store after its backend, so a KILL that reads the thread
- * reads that backend or a later one, as with two seq_cst stores; a
- * clearing store stays seq_cst. A backend beside no thread is never read:
- * not stored. */
+ * reads its own last store). The thread and its backend are one value,
+ * stored and read whole: a KILL never pairs one connection's thread with
+ * another's backend. The handshake with registry_kill (registry.h) is
+ * registry_release_ok's clearing store and load; a clearing store stays
+ * seq_cst, a thread is published with a release store. */
 void registry_set_backend(struct registry_entry *e, uint32_t idx, uint32_t tid)
 {
-    if (atomic_load_explicit(&e->backend_tid, memory_order_relaxed) == tid &&
-        (tid == 0 || atomic_load_explicit(&e->backend_idx, memory_order_relaxed) == idx))
+    uint64_t v = backend_pack(idx, tid);
+    if (atomic_load_explicit(&e->backend, memory_order_relaxed) == v)
         return;
-    if (tid == 0) {
-        atomic_store(&e->backend_tid, 0);
-        return;
-    }
-    atomic_store_explicit(&e->backend_idx, idx, memory_order_relaxed);
-    atomic_store_explicit(&e->backend_tid, tid, memory_order_release);
+    if (v == 0)
+        atomic_store(&e->backend, 0);
+    else
+        atomic_store_explicit(&e->backend, v, memory_order_release);
 }
 
 void registry_set_fanout(struct registry_entry *e, bool on)
@@ -137,8 +140,9 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
          * registry_kill_done. */
         if (hold)
             atomic_fetch_add(&t->kill_holds, 1);
-        *tid = atomic_load(&t->backend_tid);
-        *idx = atomic_load(&t->backend_idx);
+        uint64_t backend = atomic_load(&t->backend); /* once: a thread and its backend */
+        *tid = (uint32_t)backend;
+        *idx = (uint32_t)(backend >> 32);
         if (hold && *tid == 0 && atomic_fetch_sub(&t->kill_holds, 1) == 1)
             wake_locked(t); /* it may have kept its connections for this count */
         if (*tid != 0) {
@@ -309,7 +313,7 @@ void registry_set_db(struct registry_entry *e, const char *db)
 
 bool registry_release_ok(struct registry_entry *e)
 {
-    atomic_store(&e->backend_tid, 0);
+    atomic_store(&e->backend, 0);
     return atomic_load(&e->kill_holds) == 0;
 }
 
@@ -330,8 +334,8 @@ size_t registry_idle_list(uint32_t self, double now, struct registry_idle *out, 
                 snprintf(r->db, sizeof(r->db), "%s", t->db);
                 long long since = atomic_load_explicit(&t->idle_ms, memory_order_relaxed);
                 r->idle_ms = now_ms > since ? now_ms - since : 0;
-                r->backend =
-                    atomic_load(&t->backend_tid) != 0 ? (int)atomic_load(&t->backend_idx) : -1;
+                uint64_t backend = atomic_load(&t->backend);
+                r->backend = backend != 0 ? (int)(backend >> 32) : -1;
                 r->killed = atomic_load_explicit(&t->idle_killed, memory_order_relaxed);
             }
             n++;

@@ -5,8 +5,11 @@
  * (registry_kill_done), which wakes the target's worker; a KILL CONNECTION
  * marks its target to end only once the server accepts it; a look without
  * a hold neither holds nor marks; a target with no backend thread is marked
- * (KILL CONNECTION) or left alone (KILL QUERY), and never held.
+ * (KILL CONNECTION) or left alone (KILL QUERY), and never held. A KILL
+ * reads a thread and its backend as one: never one connection's thread
+ * with another's backend.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +176,53 @@ static void test_no_thread_no_hold(void **state)
     fixture_done(&f);
 }
 
+/* The owner moves between two connections (pooled: backend 1 thread 100,
+ * backend 2 thread 200, none between) while KILLs look its thread up:
+ * each of 500,000 looks that finds a thread finds it with its own backend.
+ * Before (two atomics read one after the other) a look found thread 100
+ * on backend 2 or thread 200 on backend 1 in 10 runs out of 10 (after 4 to
+ * 250,000 looks). */
+struct mover {
+    struct registry_entry *e;
+    atomic_bool stop;
+};
+
+static void *move_between_connections(void *arg)
+{
+    struct mover *m = arg;
+    while (!atomic_load(&m->stop)) {
+        registry_set_backend(m->e, 1, 100);
+        registry_set_backend(m->e, 2, 200);
+        (void)registry_release_ok(m->e);
+    }
+    return NULL;
+}
+
+static void test_kill_reads_a_thread_with_its_backend(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    struct mover m = {.e = &f.target};
+    atomic_init(&m.stop, false);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, move_between_connections, &m), 0);
+    unsigned mixed = 0, found = 0;
+    while (found < 500000 && mixed == 0) { /* looks that found a thread */
+        uint32_t tid = 0, idx = 0;
+        if (registry_kill(&f.killer, f.target.id, false, false, &tid, &idx) != KILL_BACKEND)
+            continue;
+        found++;
+        if (!((tid == 100 && idx == 1) || (tid == 200 && idx == 2)))
+            mixed++;
+    }
+    atomic_store(&m.stop, true);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(mixed, 0);
+    assert_true(found > 0);
+    fixture_done(&f);
+}
+
 /* A KILL sent to a session's thread marks that thread's backend
  * (killed_on) until the session takes its next command; a look does not,
  * and the marks of backends past 63 are not kept. */
@@ -260,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_kill_holds_until_answered),
         cmocka_unit_test(test_refused_kill_connection_marks_nothing),
         cmocka_unit_test(test_no_thread_no_hold),
+        cmocka_unit_test(test_kill_reads_a_thread_with_its_backend),
         cmocka_unit_test(test_killed_on_until_the_next_command),
         cmocka_unit_test(test_mark_killed),
         cmocka_unit_test(test_info),

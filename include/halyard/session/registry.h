@@ -39,15 +39,18 @@
 struct registry_entry {
     struct registry_entry *next; /* hash chain, under the registry's mutex */
     uint32_t id;
-    char user[96];           /* the logged-in user, "" before login; under the mutex */
-    const char *peer;        /* the client's "host:port" (KILL ... USER matches its host) */
-    atomic_uint backend_tid; /* thread id of the backend connection in use, 0 = none */
-    atomic_uint backend_idx; /* and its backend */
-    atomic_bool kill_req;    /* KILL CONNECTION asked this session to close */
-    atomic_uint kill_holds;  /* KILLs sent for its thread, not answered yet */
-    atomic_uint kill_conns;  /* of which KILL CONNECTIONs */
-    atomic_bool fanout;      /* a statement runs on every group (session_fanout.c) */
-    atomic_bool kill_query;  /* KILL QUERY asked that statement to stop */
+    char user[96];    /* the logged-in user, "" before login; under the mutex */
+    const char *peer; /* the client's "host:port" (KILL ... USER matches its host) */
+    /* The backend connection in use: its thread id (low 32 bits, 0 =
+     * none) and its backend's index (high 32 bits), one value so that a
+     * KILL reads a thread and the backend it is on together (pooled, the
+     * session moves between connections; registry_set_backend). */
+    atomic_ullong backend;
+    atomic_bool kill_req;   /* KILL CONNECTION asked this session to close */
+    atomic_uint kill_holds; /* KILLs sent for its thread, not answered yet */
+    atomic_uint kill_conns; /* of which KILL CONNECTIONs */
+    atomic_bool fanout;     /* a statement runs on every group (session_fanout.c) */
+    atomic_bool kill_query; /* KILL QUERY asked that statement to stop */
     /* For the process list (registry_idle_list): */
     char db[65];          /* its current schema, "" = none; under the mutex */
     atomic_llong idle_ms; /* ev_now() * 1000 at its login and each command's end; relaxed */
