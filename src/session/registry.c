@@ -97,6 +97,13 @@ bool registry_take_wait_kill(struct registry_entry *e)
     return (idle || sent) && !atomic_load(&e->kill_req) && atomic_load(&e->kill_conns) == 0;
 }
 
+bool registry_wait_kill_pending(const struct registry_entry *e)
+{
+    bool sent = atomic_load(&e->killed_on) != 0 && atomic_load(&e->kill_holds) == 0;
+    return (atomic_load_explicit(&e->idle_killed, memory_order_relaxed) || sent) &&
+           !atomic_load(&e->kill_req) && atomic_load(&e->kill_conns) == 0;
+}
+
 bool registry_kill_requested(const struct registry_entry *e)
 {
     return atomic_load(&e->kill_req);
@@ -165,7 +172,11 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
                  * (registry_remove waits). */
                 wake_locked(t);
             } else {
+                /* Shown Killed while idle; a statement it has read and
+                 * that waits inside halyard (a limit, a primary, a pooled
+                 * connection) ends now with 1317: its worker looks. */
                 atomic_store_explicit(&t->idle_killed, true, memory_order_relaxed);
+                wake_locked(t);
             }
         }
         break;

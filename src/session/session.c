@@ -1965,6 +1965,18 @@ void session_kill_keep(struct session *s, bool kept)
     s->kill.kill_kept = kept;
 }
 
+void session_kill_wait(struct session *s)
+{
+    if (s->state != SS_WAIT_BACKEND || !s->kill.cmd_taken || s->query.internal != INT_NONE ||
+        !registry_wait_kill_pending(&s->kill.reg))
+        return;
+    if (!session_limit_wait_cancel(s) && !primary_wait_cancel(s) && !session_pool_wait_cancel(s))
+        return;
+    session_set_state(s, SS_IDLE);
+    session_next_command(s); /* taken again: next_take answers it 1317 */
+    session_reap(s);
+}
+
 void command_kill_unhold(struct session *s, bool accepted)
 {
     if (s->kill.kill_hold != 0) {

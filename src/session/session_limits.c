@@ -169,6 +169,20 @@ static void limit_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
     session_reap(s);
 }
 
+bool session_limit_wait_cancel(struct session *s)
+{
+    struct sess_limit *sl = s->feat.limit;
+    if (sl == NULL || sl->waiting_on == NULL)
+        return false;
+    double now = ev_now(s->w->loop);
+    ev_timer_stop(s->w->loop, &sl->timer);
+    limit_cancel(sl->waiting_on, &sl->w, now);
+    sl->waiting_on = NULL;
+    sl->waited = now - sl->w.since;
+    slog_debug(s, "statement waited %.0f ms: interrupted", sl->waited * 1e3);
+    return true;
+}
+
 uint64_t session_limit_waited_us(const struct session *s)
 {
     return s->feat.limit != NULL ? (uint64_t)(s->feat.limit->waited * 1e6) : 0;

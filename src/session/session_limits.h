@@ -27,5 +27,9 @@ enum sess_limit_step session_limit_enter(struct session *s, const uint8_t *p, ui
 uint64_t session_limit_waited_us(const struct session *s);
 void session_limit_done(struct session *s);
 void session_limit_free(struct session *s);
+/* A KILL QUERY ends the statement waiting in a limit's queue: true when it
+ * waited there (it leaves the queue, its place given up; the caller
+ * answers it), false when it waits for no limit. */
+bool session_limit_wait_cancel(struct session *s);
 
 #endif /* HALYARD_SESSION_LIMITS_H */

@@ -525,6 +525,14 @@ void session_pool_forget(struct session *s)
     s->conns.lease.pool_wait_over = false;
 }
 
+bool session_pool_wait_cancel(struct session *s)
+{
+    if (!s->conns.lease.pool_waiting)
+        return false;
+    session_pool_forget(s);
+    return true;
+}
+
 bool session_pool_wait(struct session *s, uint32_t idx)
 {
     const struct config_backend *be = &s->cfg->backends[idx];

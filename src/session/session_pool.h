@@ -98,6 +98,10 @@ void session_pool_init(struct session *s);
 void session_pool_reset(struct session *s);
 /* The session ends: out of the wait queue. */
 void session_pool_forget(struct session *s);
+/* A KILL QUERY ends the statement waiting for a connection at a backend's
+ * max_connections: true when it waited (it leaves the queue; the caller
+ * answers it), else false. */
+bool session_pool_wait_cancel(struct session *s);
 hy_status_t session_pool_resize(struct session *s, uint32_t n);
 hy_status_t session_pool_sync_extra(struct session *s, struct bconn *bc, struct varstate_cmds *out);
 bool session_pool_take(struct session *s, uint32_t idx);

@@ -321,6 +321,16 @@ bool primary_wait_start(struct session *s)
     return true;
 }
 
+bool primary_wait_cancel(struct session *s)
+{
+    if (s->state != SS_WAIT_BACKEND || !ev_is_active(&s->route.primary_wait))
+        return false;
+    ev_timer_stop(s->w->loop, &s->route.primary_wait);
+    s->route.primary_fail_gen = UINT64_MAX;
+    slog_info(s, "no usable primary: the statement that waited is interrupted");
+    return true;
+}
+
 bool login_wait_start(struct session *s, bool refused)
 {
     if (s->state != SS_LOGIN_BACKEND || s->conns.cur != NULL || !primary_expected(s))

@@ -12,6 +12,9 @@
 bool primary_retry(struct session *s, const struct config_backend *be);
 void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
 bool primary_wait_start(struct session *s);
+/* A KILL QUERY ends the statement waiting for a usable primary: true when
+ * it waited (the wait is over; the caller answers it), else false. */
+bool primary_wait_cancel(struct session *s);
 /* A login that needs the primary (session_login_backend) finds none
  * usable, or (refused) its connect was refused: wait for one as a write
  * does (true), or fail as before (false). */

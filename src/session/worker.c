@@ -212,6 +212,8 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
                 session_close(s, END_KILLED);
             else if (s->kill.kill_kept && s->state == SS_IDLE)
                 session_kill_released(s); /* gives back what it kept for a KILL */
+            else if (!killed)
+                session_kill_wait(s); /* a KILL QUERY of a statement waiting here */
         }
     }
     if (atomic_load(&w->force_stop)) {

@@ -5,9 +5,9 @@
  * (registry_kill_done), which wakes the target's worker; a KILL CONNECTION
  * marks its target to end only once the server accepts it; a look without
  * a hold neither holds nor marks; a target with no backend thread is marked
- * (KILL CONNECTION) or left alone (KILL QUERY), and never held. A KILL
- * reads a thread and its backend as one: never one connection's thread
- * with another's backend.
+ * (KILL CONNECTION) or marked idle-killed (KILL QUERY), its worker woken
+ * either way, and never held. A KILL reads a thread and its backend as
+ * one: never one connection's thread with another's backend.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -176,6 +176,38 @@ static void test_no_thread_no_hold(void **state)
     fixture_done(&f);
 }
 
+/* KILL QUERY of a session with no backend thread (between statements, or
+ * its statement waiting inside halyard: a limit, a primary, a pooled
+ * connection) wakes its worker, which ends a waiting statement with 1317
+ * (session_kill_wait): the mark is pending until taken, and once answered
+ * (the owner takes it) nothing is pending. A KILL sent to its thread is
+ * pending only once the server has answered it. Before: no wakeup (the
+ * statement waited on to the end of its wait). */
+static void test_kill_query_wakes_a_waiting_session(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    uint32_t tid = 5, idx = 0;
+    assert_false(registry_wait_kill_pending(&f.target));
+    /* as command_kill asks: a look first, which finds no thread */
+    assert_int_equal(registry_kill(&f.killer, f.target.id, false, false, &tid, &idx), KILL_MARKED);
+    assert_true(woken(&f));
+    assert_true(registry_wait_kill_pending(&f.target));
+    assert_true(registry_take_wait_kill(&f.target));
+    assert_false(registry_wait_kill_pending(&f.target));
+
+    registry_set_backend(&f.target, 1, 90);
+    assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_BACKEND);
+    assert_false(registry_wait_kill_pending(&f.target)); /* on its way */
+    registry_kill_done(f.target.id, false, true);
+    assert_true(woken(&f)); /* the hold ended */
+    assert_true(registry_wait_kill_pending(&f.target));
+    registry_note_command(&f.target); /* a new command: the KILL was not its */
+    assert_false(registry_wait_kill_pending(&f.target));
+    fixture_done(&f);
+}
+
 /* The owner moves between two connections (pooled: backend 1 thread 100,
  * backend 2 thread 200, none between) while KILLs look its thread up:
  * each of 500,000 looks that finds a thread finds it with its own backend.
@@ -310,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_kill_holds_until_answered),
         cmocka_unit_test(test_refused_kill_connection_marks_nothing),
         cmocka_unit_test(test_no_thread_no_hold),
+        cmocka_unit_test(test_kill_query_wakes_a_waiting_session),
         cmocka_unit_test(test_kill_reads_a_thread_with_its_backend),
         cmocka_unit_test(test_killed_on_until_the_next_command),
         cmocka_unit_test(test_mark_killed),

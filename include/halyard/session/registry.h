@@ -110,7 +110,11 @@ enum registry_kill {
  * the target is held (keeps its connections) until registry_kill_done(),
  * which the caller must call once the server has answered the KILL, or it
  * will not be. Without `hold` a KILL_BACKEND answer only says where to send
- * the KILL. KILL_MARKED: a KILL CONNECTION marks the target to end. */
+ * the KILL. KILL_MARKED: a KILL CONNECTION marks the target to end; a
+ * KILL QUERY marks it idle-killed, and either wakes its worker: a
+ * statement it has read that waits inside halyard (a limit's queue, a
+ * primary, a pooled connection) is interrupted at once (session.h,
+ * session_kill_wait). */
 enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, bool connection,
                                  bool hold, uint32_t *tid, uint32_t *idx);
 /* KILL [CONNECTION] USER `user`[@`host`] that the server accepted: every
@@ -172,6 +176,10 @@ static inline void registry_note_command(struct registry_entry *e)
  * running, with 1317, and lists the thread Sleep after, not Killed: both
  * marks are cleared. */
 bool registry_take_wait_kill(struct registry_entry *e);
+/* Owner only, woken: whether registry_take_wait_kill would say so now,
+ * without taking the marks; a KILL sent to its thread counts once the
+ * server has answered it (no hold left). */
+bool registry_wait_kill_pending(const struct registry_entry *e);
 
 /* A KILL the session did not send through registry_kill (KILL QUERY ID,
  * passed on as it is) reached session `id`'s thread on backend `idx`: it

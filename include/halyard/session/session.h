@@ -156,6 +156,14 @@ void session_config_changed(struct session *s);
 /* The KILL that kept an idle session's connections (s->kill.kill_kept) was
  * answered: it gives them back now. From the worker's wakeup. */
 void session_kill_released(struct session *s);
+/* A KILL QUERY reached the session (its worker's wakeup): a statement it
+ * has read and that waits inside halyard (a limit's queue, a usable
+ * primary, a pooled connection) leaves its wait and ends with 1317, as the
+ * server ends a killed statement that waits, and the session goes on.
+ * Nothing was sent for it; a wait with a server (a connect, a state
+ * sync...) ends as it ends, and the statement is answered then. From the
+ * worker's wakeup, not from inside a session handler. */
+void session_kill_wait(struct session *s);
 /* KILL QUERY of a session whose statement runs on every group: each
  * group's connection still running its part gets KILL QUERY from a new
  * connection as the session's user; the statement then ends with the

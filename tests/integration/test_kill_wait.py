@@ -1,0 +1,75 @@
+"""KILL QUERY of a statement that waits inside halyard.
+
+A statement halyard has read but not sent (queued behind a fair-share
+limit, waiting for a usable primary) is one the client sees running.
+MariaDB ends a killed statement at once, waiting or not, with ERROR 1317
+(70100) "Query execution was interrupted", and the connection goes on.
+Through halyard the KILL QUERY (from another session, as the same user)
+must do the same at once: not when the wait ends, and without sending
+the statement anywhere.
+"""
+
+import time
+
+from test_failover import ctl, failover_settings
+from test_limits import Run, limit, users
+from util import admin_json, q, wait_until
+
+ER_QUERY_INTERRUPTED = (1317, "Query execution was interrupted")
+
+
+def session_in(sock, sid, state):
+    return any(x.get("id") == sid and x.get("state") == state
+               for x in admin_json(sock, "show sessions")["sessions"])
+
+
+def waits_in_halyard(sock, sid):
+    return session_in(sock, sid, "wait_backend")
+
+
+def test_kill_query_of_a_statement_queued_behind_a_limit(start_halyard):
+    """A holds the limit's one place for 3 s, B's statement queues behind
+    it (the queue has one place), C kills B's statement: B gets 1317 while
+    A still runs, and its next statement takes the queue's place again
+    (none left behind by the killed one) and runs once A is done."""
+    h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_size=1,
+                                                   queue_timeout_ms=20000)])
+    sock = f"/tmp/halyard-{h.port}.sock"
+    a, b, c = (h.connect(autocommit=True) for _ in range(3))
+    holder = Run(a, "SELECT SLEEP(3)")
+    wait_until(lambda: session_in(sock, a.thread_id(), "command"), what="A's statement running")
+    queued = Run(b, "SELECT 'ran'")
+    wait_until(lambda: waits_in_halyard(sock, b.thread_id()), what="B's statement queued")
+    t0 = time.monotonic()
+    assert q(c, f"KILL QUERY {b.thread_id()}") == ()
+    rows, err = queued.result(timeout=10)
+    took = queued.ended - t0
+    assert (rows, err) == (None, ER_QUERY_INTERRUPTED), (rows, err, took)
+    assert took < 1.0, f"1317 after {took:.2f} s: when the limit freed, not at the KILL"
+    assert holder.ended is None  # A still holds the limit
+    # B's place in the queue was given up: its next statement queues (not
+    # 1226, queue full) and runs once A is done
+    assert q(b, "SELECT 1") == ((1,),)
+    assert holder.result() == (((0,),), None)
+
+
+def test_kill_query_of_a_write_waiting_for_a_primary(cluster, start_halyard, tmp_path):
+    """The primary is taken out (maint) with failover on and far off: a
+    write waits for a usable primary (failover_write_wait_ms, 20 s); a KILL
+    QUERY of it from another session ends it with 1317 at once, and the
+    session goes on."""
+    settings = failover_settings(tmp_path, failover_delay_ms=60000, failover_write_wait_ms=20000)
+    sock = settings["admin_socket"]
+    h = start_halyard(settings)
+    b, c = h.connect(autocommit=True), h.connect(autocommit=True)
+    r = ctl(sock, "backend", "node0", "maint")
+    assert r.returncode == 0, r.stdout + r.stderr
+    write = Run(b, "INSERT INTO test.kill_wait_never (id) VALUES (1)")
+    wait_until(lambda: waits_in_halyard(sock, b.thread_id()), what="the write waiting")
+    t0 = time.monotonic()
+    assert q(c, f"KILL QUERY {b.thread_id()}") == ()
+    rows, err = write.result(timeout=30)
+    took = write.ended - t0
+    assert (rows, err) == (None, ER_QUERY_INTERRUPTED), (rows, err, took)
+    assert took < 1.0, f"1317 after {took:.2f} s: when the wait ran out, not at the KILL"
+    assert q(b, "SELECT 'b goes on'") == (("b goes on",),)
