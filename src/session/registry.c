@@ -229,13 +229,17 @@ unsigned registry_count_user(const char *user, const char *host, bool name_resol
     return n;
 }
 
-void registry_kill_done(uint32_t id, bool connection, bool accepted)
+void registry_kill_done(uint32_t id, uint32_t idx, bool connection, bool accepted)
 {
     pthread_mutex_lock(&reg_lock);
     for (struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
         if (t->id != id)
             continue;
         bool wake = false;
+        /* Refused: nothing was killed there (a mark another KILL of that
+         * thread left since the session's command began goes with it) */
+        if (!accepted && idx < 64)
+            atomic_fetch_and(&t->killed_on, ~(1ull << idx));
         if (connection && atomic_load(&t->kill_conns) > 0) {
             atomic_fetch_sub(&t->kill_conns, 1);
             if (accepted) {

@@ -1724,7 +1724,7 @@ bool command_kill_user_answer(struct session *s, uint32_t len)
 static void command_kill(struct session *s, uint32_t len, uint32_t id, bool query,
                          const char *modifier, bool as_com_process_kill)
 {
-    uint32_t tid = 0, idx = s->route.primary;
+    uint32_t tid = 0, idx = s->route.primary, marked = UINT32_MAX;
     bool hold = false;
     enum registry_kill k;
     if (id == s->id) {
@@ -1744,13 +1744,14 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
         tid = 0;
         idx = s->route.primary;
         k = registry_kill(&s->kill.reg, id, !query, hold, &tid, &idx);
+        marked = idx; /* the backend a held KILL marks (registry_kill_done) */
         if (idx >= s->conns.n_bc)
             idx = s->route.primary; /* the target runs under another config */
         if (k != KILL_BACKEND || (hold && s->conns.cur != NULL && s->conns.cur->idx == idx &&
                                   s->conns.cur->state == BCONN_READY))
             break;
         if (hold)
-            registry_kill_done(id, !query, false); /* moved to another backend: again */
+            registry_kill_done(id, marked, !query, false); /* moved to another backend: again */
         if (!ensure_backend(s, idx))
             return; /* runs again once the backend is ready */
         hold = true;
@@ -1806,6 +1807,7 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
     s->kill.kill_id = id;
     s->kill.kill_conn = !query;
     s->kill.kill_hold = id; /* until the server answers (command_kill_unhold) */
+    s->kill.kill_hold_idx = marked;
 }
 
 /* Our own KILL (command_kill) is answered (session_kill.h). */
@@ -1980,7 +1982,7 @@ void session_kill_wait(struct session *s)
 void command_kill_unhold(struct session *s, bool accepted)
 {
     if (s->kill.kill_hold != 0) {
-        registry_kill_done(s->kill.kill_hold, s->kill.kill_conn, accepted);
+        registry_kill_done(s->kill.kill_hold, s->kill.kill_hold_idx, s->kill.kill_conn, accepted);
         s->kill.kill_hold = 0;
     }
 }

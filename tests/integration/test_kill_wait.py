@@ -11,8 +11,10 @@ the statement anywhere.
 
 import time
 
+import pymysql
+
 from test_failover import ctl, failover_settings
-from test_limits import Run, limit, users
+from test_limits import OTHER, Run, limit, users
 from util import admin_json, q, wait_until
 
 ER_QUERY_INTERRUPTED = (1317, "Query execution was interrupted")
@@ -50,6 +52,31 @@ def test_kill_query_of_a_statement_queued_behind_a_limit(start_halyard):
     # B's place in the queue was given up: its next statement queues (not
     # 1226, queue full) and runs once A is done
     assert q(b, "SELECT 1") == ((1,),)
+    assert holder.result() == (((0,),), None)
+
+
+def test_a_refused_kill_query_leaves_the_queued_statement_be(start_halyard):
+    """The same, the KILL QUERY sent by another account: refused with
+    1095 (not the owner; B's statement waits with no server thread to ask,
+    in either pool mode), and B's statement stays queued and runs once A
+    is done. The wakeup a KILL QUERY now sends marks nothing here."""
+    h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_size=1,
+                                                   queue_timeout_ms=20000)])
+    sock = f"/tmp/halyard-{h.port}.sock"
+    a, c = h.connect(autocommit=True), h.connect(autocommit=True)
+    b = h.connect(user=OTHER, password="monitor", autocommit=True)
+    assert q(b, "SELECT 'b has run'") == (("b has run",),)  # session mode: its connection
+    holder = Run(a, "SELECT SLEEP(2)")
+    wait_until(lambda: session_in(sock, a.thread_id(), "command"), what="A's statement running")
+    queued = Run(b, "SELECT 'ran'")
+    wait_until(lambda: waits_in_halyard(sock, b.thread_id()), what="B's statement queued")
+    try:
+        q(c, f"KILL QUERY {b.thread_id()}")
+        denied = None
+    except pymysql.err.MySQLError as e:
+        denied = e.args
+    assert denied == (1095, f"You are not owner of thread {b.thread_id()}")
+    assert queued.result() == ((("ran",),), None)
     assert holder.result() == (((0,),), None)
 
 

@@ -107,17 +107,17 @@ static void test_kill_holds_until_answered(void **state)
     assert_int_equal(registry_kill(&f.killer, f.target.id, true, true, &tid, &idx), KILL_BACKEND);
     assert_true(registry_kill_sent(&f.target));
     assert_false(registry_kill_requested(&f.target));
-    registry_kill_done(f.target.id, false, true); /* the KILL QUERY */
+    registry_kill_done(f.target.id, 0, false, true); /* the KILL QUERY */
     assert_false(woken(&f));
     assert_false(registry_release_ok(&f.target));
     registry_set_backend(&f.target, 0, 77);
-    registry_kill_done(f.target.id, true, true); /* the KILL CONNECTION, accepted */
-    assert_true(woken(&f));                      /* its worker looks again */
+    registry_kill_done(f.target.id, 0, true, true); /* the KILL CONNECTION, accepted */
+    assert_true(woken(&f));                         /* its worker looks again */
     assert_true(registry_kill_requested(&f.target));
     assert_true(registry_release_ok(&f.target));
 
     /* An answer for nothing held changes nothing. */
-    registry_kill_done(f.target.id, false, true);
+    registry_kill_done(f.target.id, 0, false, true);
     assert_false(woken(&f));
     assert_true(registry_release_ok(&f.target));
     fixture_done(&f);
@@ -132,8 +132,8 @@ static void test_refused_kill_connection_marks_nothing(void **state)
     uint32_t tid = 0, idx = 0;
     assert_int_equal(registry_kill(&f.killer, f.target.id, true, true, &tid, &idx), KILL_BACKEND);
     assert_true(registry_kill_sent(&f.target));
-    registry_kill_done(f.target.id, true, false); /* not the owner, says the server */
-    assert_true(woken(&f));                       /* the hold ended */
+    registry_kill_done(f.target.id, 0, true, false); /* not the owner, says the server */
+    assert_true(woken(&f));                          /* the hold ended */
     assert_false(registry_kill_sent(&f.target));
     assert_false(registry_kill_requested(&f.target));
     assert_true(registry_release_ok(&f.target));
@@ -171,7 +171,7 @@ static void test_no_thread_no_hold(void **state)
     uint32_t gone = f.target.id;
     registry_remove(&f.target);
     assert_int_equal(registry_kill(&f.killer, gone, false, true, &tid, &idx), KILL_UNKNOWN);
-    registry_kill_done(gone, false, true);
+    registry_kill_done(gone, 0, false, true);
     registry_add(&f.target);
     fixture_done(&f);
 }
@@ -200,11 +200,20 @@ static void test_kill_query_wakes_a_waiting_session(void **state)
     registry_set_backend(&f.target, 1, 90);
     assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_BACKEND);
     assert_false(registry_wait_kill_pending(&f.target)); /* on its way */
-    registry_kill_done(f.target.id, false, true);
+    registry_kill_done(f.target.id, idx, false, true);
     assert_true(woken(&f)); /* the hold ended */
     assert_true(registry_wait_kill_pending(&f.target));
     registry_note_command(&f.target); /* a new command: the KILL was not its */
     assert_false(registry_wait_kill_pending(&f.target));
+
+    /* One the server refused (1095: another user's, who may not) marks
+     * nothing: the waiting statement goes on. Before: pending, and the
+     * statement ended with 1317 while the KILL's sender got 1095. */
+    assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_BACKEND);
+    registry_kill_done(f.target.id, idx, false, false);
+    assert_true(woken(&f));
+    assert_false(registry_wait_kill_pending(&f.target));
+    assert_false(registry_take_wait_kill(&f.target));
     fixture_done(&f);
 }
 
@@ -256,8 +265,9 @@ static void test_kill_reads_a_thread_with_its_backend(void **state)
 }
 
 /* A KILL sent to a session's thread marks that thread's backend
- * (killed_on) until the session takes its next command; a look does not,
- * and the marks of backends past 63 are not kept. */
+ * (killed_on) until the session takes its next command, unless the server
+ * refuses it; a look does not, and the marks of backends past 63 are not
+ * kept. */
 static void test_killed_on_until_the_next_command(void **state)
 {
     (void)state;
@@ -268,17 +278,22 @@ static void test_killed_on_until_the_next_command(void **state)
     assert_int_equal(registry_kill(&f.killer, f.target.id, false, false, &tid, &idx), KILL_BACKEND);
     assert_int_equal(registry_killed_on(f.target.id), 0);
     assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_BACKEND);
-    registry_kill_done(f.target.id, false, true);
+    registry_kill_done(f.target.id, idx, false, true);
     assert_int_equal(registry_killed_on(f.target.id), 1u << 2);
     registry_set_backend(&f.target, 0, 80); /* another connection, killed too */
     assert_int_equal(registry_kill(&f.killer, f.target.id, true, true, &tid, &idx), KILL_BACKEND);
-    registry_kill_done(f.target.id, true, false);
+    assert_int_equal(registry_killed_on(f.target.id), (1u << 2) | 1u); /* on its way */
+    registry_kill_done(f.target.id, idx, true, true);
+    assert_int_equal(registry_killed_on(f.target.id), (1u << 2) | 1u);
+    registry_set_backend(&f.target, 3, 82); /* one the server refuses: no mark */
+    assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_BACKEND);
+    registry_kill_done(f.target.id, idx, false, false);
     assert_int_equal(registry_killed_on(f.target.id), (1u << 2) | 1u);
     registry_note_command(&f.target);
     assert_int_equal(registry_killed_on(f.target.id), 0);
     registry_set_backend(&f.target, 64, 81);
     assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_BACKEND);
-    registry_kill_done(f.target.id, false, true);
+    registry_kill_done(f.target.id, idx, false, true);
     assert_int_equal(registry_killed_on(f.target.id), 0);
     assert_int_equal(registry_killed_on(0), 0); /* no such session */
     (void)woken(&f);

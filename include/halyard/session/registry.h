@@ -130,8 +130,11 @@ unsigned registry_kill_user(const char *user, const char *host, bool name_resolv
 unsigned registry_count_user(const char *user, const char *host, bool name_resolve);
 /* The KILL that held session `id` is answered (or will never be): a KILL
  * CONNECTION (`connection`) the server `accepted` marks the target to end;
- * one it refused (no such thread, not the owner) leaves it be. */
-void registry_kill_done(uint32_t id, bool connection, bool accepted);
+ * one it refused (no such thread, not the owner) leaves it be, and takes
+ * back the mark it left on backend `idx` (killed_on; the *idx
+ * registry_kill gave): a statement of the target's that waits is not
+ * interrupted by it, nor is its thread listed Killed. */
+void registry_kill_done(uint32_t id, uint32_t idx, bool connection, bool accepted);
 /* Owner only, between statements, before it gives a connection back to the
  * pool: clears the published thread, and true when no KILL holds the
  * session (else it must keep its connections and wait for its worker's

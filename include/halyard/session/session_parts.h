@@ -480,6 +480,7 @@ struct sess_kill {
     /* The session our KILL in flight holds (registry.h), 0 = none; and
      * whether this session kept connections for a KILL that held it. */
     uint32_t kill_hold;
+    uint32_t kill_hold_idx; /* the target's backend it marked (registry_kill's *idx) */
     bool kill_kept;
     bool kill_conn; /* our KILL in flight is a KILL CONNECTION */
     /* The command at up.scan was taken (next_take) and has not left `up`
