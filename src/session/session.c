@@ -1317,6 +1317,7 @@ bool down_parse(struct session *s)
             return true;
         case RELAY_END:
             s->io.resp_done = true;
+            state_answer_end(s);
             if (s->conns.cur != NULL) {
                 bool was_trans = s->conns.cur->srv_trans;
                 if (s->io.resp.status_seen)

@@ -755,16 +755,24 @@ bool state_commit(struct session *s, bool ok)
     return false;
 }
 
+/* The end of the command's answer is parsed, not yet passed on: with a
+ * read-back behind it, the connection serves no session in the process
+ * list (connreg.h) from now until the session's next command
+ * (state_command_serves). The client has the answer once it is passed on
+ * and may read the process list at once, from another worker: it shows
+ * this session's idle row (session_sysview.c), not halyard's read-back
+ * running. Done when the answer was passed on, a worker descheduled in
+ * between (CI, 2 cores) let a read see the read-back. */
+void state_answer_end(struct session *s)
+{
+    if (s->conns.cur != NULL && state_readback_in_flight(s))
+        connreg_serve(&s->conns.cur->reg, 0);
+}
+
 /* The command ended and its read-back's answer comes next on s->conns.cur:
  * read it (internal_progress) as an internal query's. */
 void state_readback_expect(struct session *s)
 {
-    /* The client has its answer and sends its next command when it likes:
-     * the server shows its thread idle (Sleep). Until the read-back is
-     * read (state_readback_end), the connection serves no session in the
-     * process list (connreg.h), so that a read of it shows this session's
-     * idle row (session_sysview.c) and not halyard's read-back running. */
-    connreg_serve(&s->conns.cur->reg, 0);
     readback_start(&s->vars.chg->rb, s->who.caps, s->who.ext_caps);
     internal_expect(s, INT_READBACK, COM_QUERY, s->cfg->connect_timeout_ms);
 }

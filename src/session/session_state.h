@@ -46,6 +46,7 @@ void state_readback_end(struct session *s);
 void state_command_serves(struct session *s);
 void state_prepare_diag(struct session *s, const uint8_t *p, uint32_t len);
 void state_readback_send(struct session *s);
+void state_answer_end(struct session *s);
 void state_readback_expect(struct session *s);
 bool state_readback_in_flight(const struct session *s);
 void state_sync_next(struct session *s);
