@@ -1420,10 +1420,12 @@ def test_a_schema_of_many_keys_is_read_whole_and_soon(start_halyard, schema, clu
                     f"(id INT PRIMARY KEY, {cols}, {keys})")
         wide = f"{WIDE_DB}.t000_{'t' * 59}"
         q(conn, f"INSERT INTO {wide} (id) VALUES (1), (2)")
-        cluster.sync()
-        h = reader_ready(start_halyard(rules=RULES, cache=CACHE))
-        st = cache_status(h)
-        assert st["base_tables"] >= 271 and st["row_keys"], st
+        cluster.sync(timeout=180)  # the replicas take their time too (CI: over 10 s)
+        h = start_halyard(rules=RULES, cache=CACHE)
+        # a few seconds on a loaded host: not the 10 s reader_ready gives
+        wait_until(lambda: cache_status(h)["base_tables"] >= 271 and cache_status(h)["row_keys"],
+                   timeout=60, what="the schema read")
+        reader_ready(h)
         c = h.connect(database="qc", autocommit=True)
         point = f"SELECT id FROM {wide} WHERE id = 1"
         wait_until(lambda: q(c, point) == ((1,),) and cache_status(h)["point_entries"] >= 1,
@@ -1434,7 +1436,7 @@ def test_a_schema_of_many_keys_is_read_whole_and_soon(start_halyard, schema, clu
     finally:
         q(conn, f"DROP DATABASE IF EXISTS {WIDE_DB}")
         conn.close()
-        cluster.sync()
+        cluster.sync(timeout=180)
 
 
 def test_a_fill_read_before_a_logged_write_was_visible_is_not_kept(start_halyard, schema, cluster):
