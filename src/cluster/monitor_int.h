@@ -63,20 +63,23 @@ struct monitor_backend {
     bool in_round;        /* ... and it belongs to the current round */
     bool passive_counted; /* a worker's report was counted since the last check */
     double deadline;
-    double ping_sent;    /* ev_time() when STEP_PING went out ... */
-    bool ping_counts;    /* ... with the backend in traffic (no drain or maint): rtt_note */
-    double started;      /* ev_time() when the check began */
-    uint32_t checks_gen; /* its config's be->checks_gen then: the check counts only while
-                          * still current (backend_checks_current) */
-    bool told_moved;     /* a check at the address a reload moved it from was logged */
-    double orphan_since; /* ev_now() when its primary was first seen unreachable; 0 = it is not */
-    int64_t lag_ms;      /* its lag at the last check while it replicated, -1 = unknown */
-    double vars_sent;    /* ev_time() when its GTID positions were asked for ... */
-    double vars_at;      /* ... and when they came (0 = never) */
-    bool ahead;          /* a replica past its source's binary log (gtid_pos_ahead) ... */
-    char ahead_why[320]; /* ... how ... */
-    long long uptime;    /* the server's Uptime at the last check: a restart makes it smaller */
-    bool lost_own;       /* dual-master standby lacking its own transactions (dual_lost_check) */
+    double ping_sent;      /* ev_time() when STEP_PING went out ... */
+    bool ping_counts;      /* ... with the backend in traffic (no drain or maint): rtt_note */
+    double started;        /* ev_time() when the check began */
+    uint32_t checks_gen;   /* its config's be->checks_gen then: the check counts only while
+                            * still current (backend_checks_current) */
+    bool told_moved;       /* a check at the address a reload moved it from was logged */
+    double handover_since; /* cluster = galera: ev_now() when it, the writer and still
+                            * Synced, was first to give the role to a node before it
+                            * (a failback); 0 = it is not (monitor_roles.c) */
+    double orphan_since;   /* ev_now() when its primary was first seen unreachable; 0 = it is not */
+    int64_t lag_ms;        /* its lag at the last check while it replicated, -1 = unknown */
+    double vars_sent;      /* ev_time() when its GTID positions were asked for ... */
+    double vars_at;        /* ... and when they came (0 = never) */
+    bool ahead;            /* a replica past its source's binary log (gtid_pos_ahead) ... */
+    char ahead_why[320];   /* ... how ... */
+    long long uptime;      /* the server's Uptime at the last check: a restart makes it smaller */
+    bool lost_own;         /* dual-master standby lacking its own transactions (dual_lost_check) */
     char lost_why[240];
     uint64_t checks_ok;            /* good checks so far: every status_every-th reads the load */
     struct srv_status status;      /* the last reading of its load ... */

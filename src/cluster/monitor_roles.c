@@ -6,6 +6,7 @@
  * dual-master standby lacking transactions of its own).
  */
 #include <stdatomic.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,51 @@ static bool galera_all_seen(const struct monitor *m, size_t g)
     return true;
 }
 
+/* The writer, still Synced, gives the role to a node before it in writer
+ * order (a failback: that node is back; or a reload changed the order):
+ * while sessions of this halyard hold a transaction open there
+ * (backend_rt.trx_open), it hands over as a drained writer does
+ * (handing_over: no node writes, new writes wait), so that a transaction
+ * begun on the new writer never races one still open on the old one:
+ * certification would fail the later COMMIT with 1213 (CI,
+ * test_galera.py test_rolling_restart_under_sysbench: node0 back online
+ * took the role from node1 under sysbench, and a COMMIT on node1 failed).
+ * At most half of failover_write_wait_ms, which the waiting writes have:
+ * a transaction left open longer is not waited for. True when a node was
+ * marked handing over (decide again). */
+static bool galera_handover(struct monitor *m, struct monitor_backend *const *gm,
+                            struct galera_node *nodes, const struct galera_verdict *out, size_t n)
+{
+    double now = ev_now(m->loop), bound = m->cfg->failover_write_wait_ms / 2000.0;
+    bool marked = false;
+    for (size_t i = 0; i < n; i++) {
+        struct monitor_backend *mb = gm[i];
+        if (mb == NULL)
+            continue;
+        bool displaced = out[i].traffic && !out[i].writer && !nodes[i].admin_out &&
+                         atomic_load(&mb->rt->role_seen) &&
+                         (backend_role(mb->rt) == ROLE_PRIMARY || mb->handover_since > 0);
+        if (!displaced) {
+            mb->handover_since = 0;
+            continue;
+        }
+        uint64_t open = atomic_load_explicit(&mb->rt->trx_open, memory_order_relaxed);
+        if (mb->handover_since == 0 && open > 0) {
+            mb->handover_since = now;
+            hy_log_info("backend %s: hands the writer role over once this halyard's %" PRIu64
+                        " transaction(s) there have ended (at most %.1f s)",
+                        mb->be->name, open, bound);
+        }
+        if (open > 0 && now - mb->handover_since < bound) {
+            nodes[i].handing_over = true;
+            marked = true;
+        } else {
+            mb->handover_since = 0; /* handed over: the next decision stands */
+        }
+    }
+    return marked;
+}
+
 static bool update_galera_group(struct monitor *m, size_t g)
 {
     if (!galera_all_seen(m, g))
@@ -220,6 +266,8 @@ static bool update_galera_group(struct monitor *m, size_t g)
     struct galera_settings s = {.max_writers = grp->max_writers,
                                 .writer_is_also_reader = grp->writer_is_also_reader};
     galera_decide(nodes, n, &s, out);
+    if (galera_handover(m, gm, nodes, out, n))
+        galera_decide(nodes, n, &s, out);
     bool changed = false;
     const char *gained = NULL, *lost = NULL, *gained_why = "";
     for (size_t i = 0; i < n; i++) {

@@ -219,6 +219,14 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
             if (b->role != ROLE_PRIMARY)
                 b->usable_in_trx = false;
         }
+        if (cfg->cluster == CLUSTER_GALERA && i == in->primary && b->role != ROLE_PRIMARY &&
+            atomic_load(&rt->role_seen)) {
+            /* no node writes now (the writer hands the role over once its
+             * transactions have ended, monitor_roles.c galera_handover):
+             * a write waits for the next writer, it does not go to a node
+             * that is not one */
+            b->usable = false;
+        }
         if (backend_reads_refused(rt)) {
             /* a read was refused by its wsrep state (backend_refuse_reads):
              * the writer keeps its writes, any other node is out */
@@ -703,7 +711,12 @@ static bool gate_open(const struct session *s, uint32_t idx)
         return false;
     if (backend_reads_refused(rt) && backend_role(rt) != ROLE_PRIMARY)
         return false;
-    return idx != s->route.primary || !atomic_load(&rt->fenced);
+    if (idx != s->route.primary)
+        return true;
+    if (s->cfg->cluster == CLUSTER_GALERA && backend_role(rt) != ROLE_PRIMARY &&
+        atomic_load(&rt->role_seen))
+        return false; /* no node writes now: view_of says so */
+    return !atomic_load(&rt->fenced);
 }
 
 uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)

@@ -393,6 +393,69 @@ def test_drain_moves_the_writer(start_galera_halyard, galera):
     assert writer_port(h, galera) == galera.port(0)
 
 
+def test_failback_waits_for_a_transaction_open_on_the_writer(start_galera_halyard, galera):
+    """node0, first in writer order, back online takes the writer role from
+    node1 while a transaction through halyard is open on node1. Before, the
+    role moved at the next check: another session's transaction on node0
+    changed the same row and committed, and the first one's COMMIT failed
+    certification (1213 "Deadlock found"; CI, test_rolling_restart_under
+    _sysbench). Now node1 hands the role over once that transaction has
+    ended: the other session's UPDATE waits for a writer, both commit, and
+    the row has both changes."""
+    from test_ops import admin
+    galera.sql(0, "CREATE TABLE IF NOT EXISTS test.galera_fb (id INT PRIMARY KEY, v INT)")
+    galera.sql(0, "REPLACE INTO test.galera_fb VALUES (1, 0)")
+    h = start(start_galera_halyard)
+    sock = default_socket(h)
+    admin(sock, "backend node0 drain")
+    wait_until(lambda: backends(sock)["node1"]["role"] == "primary", timeout=5,
+               what="node1 the writer once node0 is drained")
+    a = h.connect(autocommit=True)
+    ca = a.cursor()
+    ca.execute("BEGIN")
+    ca.execute("UPDATE test.galera_fb SET v = v + 1 WHERE id = 1")
+    assert ca.execute("SELECT @@port") and ca.fetchone()[0] == galera.port(1)
+    admin(sock, "backend node0 online")
+    # node0 took the role (before) or node1 hands it over (now): a session
+    # beginning now is no longer sent to node1, behind a's row lock
+    wait_until(lambda: backends(sock)["node0"]["role"] == "primary" or
+               "backend node1: hands the writer role over" in h.log_text(),
+               timeout=10, what="node1 giving the writer role up")
+    out = {}
+
+    def other():
+        b = h.connect(autocommit=True)
+        try:
+            cb = b.cursor()
+            cb.execute("BEGIN")
+            cb.execute("UPDATE test.galera_fb SET v = v + 10 WHERE id = 1")
+            cb.execute("SELECT @@port")
+            out["port"] = cb.fetchone()[0]
+            cb.execute("COMMIT")
+            out["ok"] = True
+        except pymysql.MySQLError as e:
+            out["error"] = e.args
+        finally:
+            b.close()
+
+    t = threading.Thread(target=other)
+    t.start()
+    # the other transaction ran (before) or waits for a writer (now)
+    wait_until(lambda: out or "no usable primary: the statement waits" in h.log_text(),
+               timeout=10, what="the other session's transaction done or waiting")
+    try:
+        ca.execute("COMMIT")
+        first = "ok"
+    except pymysql.MySQLError as e:
+        first = e.args
+    t.join(30)
+    a.close()
+    assert first == "ok" and out.get("ok"), (first, out)
+    assert out["port"] == galera.port(0), out  # it ran on the new writer
+    h.wait_log(r"backend node1: hands the writer role over once this halyard's 1 transaction")
+    assert galera.sql(0, "SELECT v FROM test.galera_fb WHERE id = 1") == [(11,)]
+
+
 def test_causal_reads_see_the_session_s_write(start_galera_halyard, galera):
     """consistency = causal on Galera: a read after the session's own write
     sees it on whichever node it runs. The readers are made to lag (a READ
