@@ -13,6 +13,8 @@ import time
 class TcpRelay:
     def __init__(self, target_port):
         self.target = target_port
+        self.open = []  # every socket of every connection through it (cut)
+        self.gone = False
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -26,11 +28,15 @@ class TcpRelay:
                 a, _ = self.sock.accept()
             except OSError:
                 return
+            if self.gone:
+                a.close()
+                return
             try:
                 b = socket.create_connection(("127.0.0.1", self.target))
             except OSError:
                 a.close()
                 continue
+            self.open += [a, b]
             threading.Thread(target=self._pump, args=(a, b, self.up), daemon=True).start()
             threading.Thread(target=self._pump, args=(b, a, self.down), daemon=True).start()
 
@@ -56,6 +62,19 @@ class TcpRelay:
 
     def close(self):
         self.sock.close()
+
+    def cut(self):
+        """The server vanishes for whoever comes through: no new connection
+        (the listening socket closed: a connect is refused) and every one
+        open closed (shutdown, not close alone: the threads blocked on them
+        wake), the monitor's kept one too; the server lives on."""
+        self.gone = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() under way
+        self.close()
+        for s in list(self.open):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
 
 
 class DelayRelay(TcpRelay):

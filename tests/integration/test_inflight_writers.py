@@ -17,7 +17,6 @@ The planned changes too, under the same load: the Galera writer drained
 and put online again, and a dual-master switchover both ways.
 """
 
-import socket
 import threading
 import time
 
@@ -577,29 +576,6 @@ def roles_of(conf):
             admin_json(conf["admin_socket"], "show backends")["backends"]}
 
 
-class CutRelay(TcpRelay):
-    """A relay that can be cut: every connection through it closed, and no
-    new one accepted (halyard loses the server; the server lives on)."""
-
-    def __init__(self, target_port):
-        self.socks = []
-        super().__init__(target_port)
-
-    def _pump(self, src, dst, hook):
-        self.socks += [src, dst]
-        super()._pump(src, dst, hook)
-
-    def cut(self):
-        # shutdown, not close alone: the accepting thread would go on
-        # listening on a closed descriptor
-        for s in [self.sock] + list(self.socks):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.close()
-
-
 def test_galera_writer_cut_off_outcome_unknown(start_galera_halyard, galera):
     """halyard loses the Galera writer while it lives on in the cluster
     (the connections between them cut), with an UPDATE waiting there on a
@@ -613,7 +589,7 @@ def test_galera_writer_cut_off_outcome_unknown(start_galera_halyard, galera):
     galera.sql(0, "DROP TABLE IF EXISTS iw.u")
     galera.sql(0, "CREATE TABLE iw.u (id INT PRIMARY KEY, v INT NOT NULL)")
     galera.sql(0, "INSERT INTO iw.u VALUES (1, 10), (2, 20)")
-    relay = CutRelay(galera.port(0))
+    relay = TcpRelay(galera.port(0))
     settings = dict(ON, replay_timeout_ms=3000)
     h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
                      replication_password_env=REPL_ENV, consistency="eventual",

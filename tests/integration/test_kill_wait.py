@@ -29,6 +29,17 @@ def waits_in_halyard(sock, sid):
     return session_in(sock, sid, "wait_backend")
 
 
+
+def killed_at_once(killer, run, tid, late):
+    """`killer` sends KILL QUERY `tid`: the statement `run` runs there ends
+    with 1317 within a second (not `late`)."""
+    t0 = time.monotonic()
+    assert q(killer, f"KILL QUERY {tid}") == ()
+    rows, err = run.result(timeout=30)
+    took = run.ended - t0
+    assert (rows, err) == (None, ER_QUERY_INTERRUPTED), (rows, err, took)
+    assert took < 1.0, f"1317 after {took:.2f} s: {late}, not at the KILL"
+
 def test_kill_query_of_a_statement_queued_behind_a_limit(start_halyard):
     """A holds the limit's one place for 3 s, B's statement queues behind
     it (the queue has one place), C kills B's statement: B gets 1317 while
@@ -42,12 +53,7 @@ def test_kill_query_of_a_statement_queued_behind_a_limit(start_halyard):
     wait_until(lambda: session_in(sock, a.thread_id(), "command"), what="A's statement running")
     queued = Run(b, "SELECT 'ran'")
     wait_until(lambda: waits_in_halyard(sock, b.thread_id()), what="B's statement queued")
-    t0 = time.monotonic()
-    assert q(c, f"KILL QUERY {b.thread_id()}") == ()
-    rows, err = queued.result(timeout=10)
-    took = queued.ended - t0
-    assert (rows, err) == (None, ER_QUERY_INTERRUPTED), (rows, err, took)
-    assert took < 1.0, f"1317 after {took:.2f} s: when the limit freed, not at the KILL"
+    killed_at_once(c, queued, b.thread_id(), "when the limit freed")
     assert holder.ended is None  # A still holds the limit
     # B's place in the queue was given up: its next statement queues (not
     # 1226, queue full) and runs once A is done
@@ -93,10 +99,5 @@ def test_kill_query_of_a_write_waiting_for_a_primary(cluster, start_halyard, tmp
     assert r.returncode == 0, r.stdout + r.stderr
     write = Run(b, "INSERT INTO test.kill_wait_never (id) VALUES (1)")
     wait_until(lambda: waits_in_halyard(sock, b.thread_id()), what="the write waiting")
-    t0 = time.monotonic()
-    assert q(c, f"KILL QUERY {b.thread_id()}") == ()
-    rows, err = write.result(timeout=30)
-    took = write.ended - t0
-    assert (rows, err) == (None, ER_QUERY_INTERRUPTED), (rows, err, took)
-    assert took < 1.0, f"1317 after {took:.2f} s: when the wait ran out, not at the KILL"
+    killed_at_once(c, write, b.thread_id(), "when the wait ran out")
     assert q(b, "SELECT 'b goes on'") == (("b goes on",),)

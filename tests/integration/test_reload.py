@@ -504,44 +504,6 @@ def test_a_backend_removed_and_added_again_is_not_shown_as_checked(start_halyard
         cluster.sql(2, "SET GLOBAL init_connect = ''")
 
 
-class CutRelay(TcpRelay):
-    """A relay whose server can be made to vanish: cut() closes the
-    listening socket and every connection through it (the monitor's kept
-    one too), so a check's ping fails and its reconnect is refused."""
-
-    def __init__(self, target_port):
-        self.open = []
-        self.gone = False
-        super().__init__(target_port)
-
-    def _accept(self):
-        while True:
-            try:
-                a, _ = self.sock.accept()
-            except OSError:
-                return
-            if self.gone:
-                a.close()
-                return
-            try:
-                b = socket.create_connection(("127.0.0.1", self.target))
-            except OSError:
-                a.close()
-                continue
-            self.open += [a, b]
-            threading.Thread(target=self._pump, args=(a, b, self.up), daemon=True).start()
-            threading.Thread(target=self._pump, args=(b, a, self.down), daemon=True).start()
-
-    def cut(self):
-        self.gone = True
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() under way
-        self.close()
-        for s in self.open:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-
-
 # its own loopback address (test_dns.py's stub answers on .53)
 TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
 MOVE_DNS_ADDR = f"127.{(TEST_PORT >> 8) & 0xff}.{TEST_PORT & 0xff}.54"
@@ -564,7 +526,7 @@ def test_a_check_of_the_address_a_reload_moved_away_from_does_not_count(start_ha
     dns.start()
     resolv = tmp_path / "resolv-move.conf"
     resolv.write_text(f"nameserver {MOVE_DNS_ADDR}\noptions timeout:4 attempts:1\n")
-    relay = CutRelay(node0["port"])
+    relay = TcpRelay(node0["port"])
     try:
         monitor = {"user": util.MONITOR_USER, "password": util.MONITOR_PASSWORD,
                    "interval_ms": 200, "timeout_ms": 1000, "rise": 2, "fall": 1}
