@@ -15,6 +15,7 @@ import os
 import pty
 import re
 import signal
+import shutil
 import socket
 import string
 import subprocess
@@ -535,8 +536,21 @@ class Cluster:
                    if d in primary or not primary)
 
     def rebuild(self):
-        """Destroy the cluster and start it anew with its original layout."""
+        """Destroy the cluster and start it anew with its original layout.
+        Its TLS files (BASE/tls) are kept: a halyard started with the
+        cluster's certificate, and a client checking it against the CA,
+        outlive a rebuild (CI: test_admin_sql.py's module-scoped TLS
+        halyard failed "unable to get local issuer certificate" once a
+        failover test's rebuild in between had made a new CA)."""
+        tls = os.path.join(self.base, "tls")
+        keep = self.base.rstrip("/") + ".tls-kept"
+        shutil.rmtree(keep, ignore_errors=True)
+        if os.path.exists(os.path.join(tls, "done")):
+            shutil.move(tls, keep)
         self.destroy()
+        if os.path.isdir(keep):
+            os.makedirs(self.base, exist_ok=True)
+            shutil.move(keep, tls)
         self.start()
 
 
