@@ -146,6 +146,17 @@ bool route_view_group(struct session *s, const struct config *view, struct route
     return true;
 }
 
+/* cluster = galera: the session's primary `rt` is not the writer by role
+ * (after the monitor's first decision): no node writes now (the writer
+ * hands the role over once its transactions have ended, monitor_roles.c
+ * galera_handover), and a write waits for the next writer rather than go
+ * to a node that is not one. view_of and gate_open ask it alike. */
+static bool primary_not_writer(const struct config *cfg, struct backend_rt *rt)
+{
+    return cfg->cluster == CLUSTER_GALERA && backend_role(rt) != ROLE_PRIMARY &&
+           atomic_load(&rt->role_seen);
+}
+
 static bool view_of(struct session *s, const struct config *cfg, enum route_op op,
                     struct route_in *in)
 {
@@ -219,14 +230,8 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
             if (b->role != ROLE_PRIMARY)
                 b->usable_in_trx = false;
         }
-        if (cfg->cluster == CLUSTER_GALERA && i == in->primary && b->role != ROLE_PRIMARY &&
-            atomic_load(&rt->role_seen)) {
-            /* no node writes now (the writer hands the role over once its
-             * transactions have ended, monitor_roles.c galera_handover):
-             * a write waits for the next writer, it does not go to a node
-             * that is not one */
+        if (i == in->primary && primary_not_writer(cfg, rt))
             b->usable = false;
-        }
         if (backend_reads_refused(rt)) {
             /* a read was refused by its wsrep state (backend_refuse_reads):
              * the writer keeps its writes, any other node is out */
@@ -713,10 +718,7 @@ static bool gate_open(const struct session *s, uint32_t idx)
         return false;
     if (idx != s->route.primary)
         return true;
-    if (s->cfg->cluster == CLUSTER_GALERA && backend_role(rt) != ROLE_PRIMARY &&
-        atomic_load(&rt->role_seen))
-        return false; /* no node writes now: view_of says so */
-    return !atomic_load(&rt->fenced);
+    return !primary_not_writer(s->cfg, rt) && !atomic_load(&rt->fenced);
 }
 
 uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)
