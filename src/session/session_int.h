@@ -3,7 +3,7 @@
  * share: the command cycle's primitives (session.c: packets, errors,
  * state, the timer), backend connections (session_backend.c), routing
  * (session_route.c), the hook table (session_hooks.c) and the
- * statement's route codes. At most 120 functions (tools/check-sizes).
+ * statement's route codes.
  *
  * Each feature's functions are in a header of its own, included by the
  * files that use that feature: session_replay.h, session_inflight.h,
