@@ -454,6 +454,33 @@ static enum next_step com_quit(struct session *s, const struct next_cmd *c)
     return NEXT_STOP;
 }
 
+/* What COM_RESET_CONNECTION does to the session on halyard's side: a
+ * fresh session everywhere but for its schema and role, which the server
+ * keeps on the primary's connection (state_reset); the other backends'
+ * connections close (they reconnect when needed). False: the session
+ * ends. */
+static bool session_reset_here(struct session *s)
+{
+    session_hooks_reset(s); /* the features' (session_hooks.c) */
+    session_pool_reset(s);
+    session_tables_locked(s, false);
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL && i != s->route.primary)
+            bconn_close(s->conns.bc[i]);
+    }
+    s->route.status = SERVER_STATUS_AUTOCOMMIT;
+    s->route.ro_idx = -1;
+    ps_clear(s); /* the server drops them all */
+    bool keep_pin = false;
+    if (state_reset(s, &keep_pin) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return false;
+    }
+    if (!keep_pin)
+        s->route.pinned = false;
+    return true;
+}
+
 static enum next_step com_change_user(struct session *s, const struct next_cmd *c)
 {
     if (!c->fits) {
@@ -479,26 +506,10 @@ static enum next_step com_ping(struct session *s, const struct next_cmd *c)
 
 static enum next_step com_reset_connection(struct session *s, const struct next_cmd *c)
 {
-    /* A fresh session everywhere but for its schema, which the
-     * server keeps: other backends reconnect when needed. */
     POOL_COUNT(s, &s->cfg->backends[s->route.primary], resets);
-    session_hooks_reset(s); /* the features' (session_hooks.c) */
-    state_clear(s);
-    session_pool_reset(s);
-    s->route.pinned = false;
-    session_tables_locked(s, false);
-    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
-        if (s->conns.bc[i] != NULL && i != s->route.primary)
-            bconn_close(s->conns.bc[i]);
-    }
-    s->route.status = SERVER_STATUS_AUTOCOMMIT;
-    s->route.ro_idx = -1;
-    ps_clear(s); /* the server drops them all */
-    if (state_reset_keep_schema(s) != HY_OK) {
-        session_mark_closing(s, END_NOMEM);
+    if (!session_reset_here(s))
         return NEXT_STOP;
-    }
-    return com_ping(s, c);
+    return com_ping(s, c); /* to the primary's connection, if the session has one */
 }
 
 static enum next_step com_process_kill(struct session *s, const struct next_cmd *c)

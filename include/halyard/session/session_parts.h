@@ -381,6 +381,8 @@ struct sess_vars {
     struct varstate_cmds sync; /* commands bringing cur up to vs ... */
     uint32_t sync_i;           /* ... the next one to send */
     char *schema;              /* current default schema (USE, COM_INIT_DB), for rules */
+    bool role_pinned;          /* a SET ROLE the primary's connection ran while pinned,
+                                * not in vs (state_reset keeps the pin) */
 };
 
 /* What the server would report of the session's previous statements,
