@@ -454,12 +454,62 @@ static enum next_step com_quit(struct session *s, const struct next_cmd *c)
     return NEXT_STOP;
 }
 
+/* What COM_RESET_CONNECTION and COM_CHANGE_USER do to the session on
+ * halyard's side: a fresh session everywhere but for its schema and role,
+ * which the server keeps on the primary's connection (state_reset); the
+ * other backends' connections close (they reconnect when needed). False:
+ * the session ends. */
+static bool session_reset_here(struct session *s)
+{
+    session_hooks_reset(s); /* the features' (session_hooks.c) */
+    session_pool_reset(s);
+    session_tables_locked(s, false);
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL && i != s->route.primary)
+            bconn_close(s->conns.bc[i]);
+    }
+    s->route.status = SERVER_STATUS_AUTOCOMMIT;
+    s->route.ro_idx = -1;
+    ps_clear(s); /* the server drops them all */
+    bool keep_pin = false;
+    if (state_reset(s, &keep_pin) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return false;
+    }
+    if (!keep_pin)
+        s->route.pinned = false;
+    return true;
+}
+
+/* MariaDB resets the session before it checks the new user (a failed
+ * COM_CHANGE_USER leaves the old user in a reset session), and answers
+ * once the old session's transaction, temporary tables and user locks
+ * are gone. halyard resets its side, and the primary's connection, which
+ * alone can hold those (GET_LOCK and LOCK TABLES pin the session there),
+ * by a COM_RESET_CONNECTION: the server's own cleanup, done before the
+ * command runs again (s->query.cu_reset) and checks the user. Closing
+ * the connection instead let the OK reach the client before the server
+ * had handled the close (issue 54). */
 static enum next_step com_change_user(struct session *s, const struct next_cmd *c)
 {
     if (!c->fits) {
         session_err(s, 1, SERR_CHANGE_USER_TOO_LARGE);
         session_mark_closing(s, END_PROTOCOL);
         return NEXT_STOP;
+    }
+    if (!s->query.cu_reset) {
+        s->query.cu_reset = true;
+        if (!session_reset_here(s))
+            return NEXT_STOP;
+        struct bconn *bc = s->conns.bc[s->route.primary];
+        if (bc != NULL && bc->state == BCONN_READY) {
+            s->conns.cur = bc;
+            session_publish_backend(s);
+            bc->track_on = bc->trx_track_on = false; /* the globals again */
+            internal_send(s, INT_CU_RESET, COM_RESET_CONNECTION, NULL, 0,
+                          s->cfg->connect_timeout_ms);
+            return NEXT_STOP; /* the command runs again once it is answered */
+        }
     }
     command_change_user(s, c->len);
     return NEXT_STOP;
@@ -479,26 +529,10 @@ static enum next_step com_ping(struct session *s, const struct next_cmd *c)
 
 static enum next_step com_reset_connection(struct session *s, const struct next_cmd *c)
 {
-    /* A fresh session everywhere but for its schema, which the
-     * server keeps: other backends reconnect when needed. */
     POOL_COUNT(s, &s->cfg->backends[s->route.primary], resets);
-    session_hooks_reset(s); /* the features' (session_hooks.c) */
-    state_clear(s);
-    session_pool_reset(s);
-    s->route.pinned = false;
-    session_tables_locked(s, false);
-    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
-        if (s->conns.bc[i] != NULL && i != s->route.primary)
-            bconn_close(s->conns.bc[i]);
-    }
-    s->route.status = SERVER_STATUS_AUTOCOMMIT;
-    s->route.ro_idx = -1;
-    ps_clear(s); /* the server drops them all */
-    if (state_reset_keep_schema(s) != HY_OK) {
-        session_mark_closing(s, END_NOMEM);
+    if (!session_reset_here(s))
         return NEXT_STOP;
-    }
-    return com_ping(s, c);
+    return com_ping(s, c); /* to the primary's connection, if the session has one */
 }
 
 static enum next_step com_process_kill(struct session *s, const struct next_cmd *c)
@@ -721,6 +755,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     if (!again) {
         registry_note_command(&s->kill.reg);
         kill_steps_clear(s); /* a KILL's read before it left with its command */
+        s->query.cu_reset = false;
     } else if (registry_take_wait_kill(&s->kill.reg) && c->fits) {
         /* a KILL QUERY reached it while it waited: the server interrupts
          * a statement it has read, waiting or not (one larger than the

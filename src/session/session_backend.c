@@ -536,6 +536,18 @@ bool gtid_valid(const char *g)
     return true;
 }
 
+/* The COM_RESET_CONNECTION a COM_CHANGE_USER begins with (session.c) was
+ * answered: an error leaves that connection in a state no one knows, so
+ * it closes (the server frees what it held when it sees the close). */
+static void change_user_reset_answered(struct session *s, struct bconn *bc)
+{
+    if (s->io.resp.err_code == 0 || bc == NULL)
+        return;
+    slog_warn(s, "COM_RESET_CONNECTION before COM_CHANGE_USER failed on %s (error %u): closing it",
+              bc->be->name, s->io.resp.err_code);
+    bconn_close(bc);
+}
+
 /* The answer to a command halyard ran itself (internal_query,
  * state_sync_next), read into `down`: nothing of it goes to the client. */
 void internal_progress(struct session *s)
@@ -676,6 +688,9 @@ void internal_progress(struct session *s)
         break;
     case INT_KILL_GRANT:
         command_kill_grants_read(s, s->io.resp.err_code == 0);
+        break;
+    case INT_CU_RESET: /* the COM_CHANGE_USER runs again (session.c) */
+        change_user_reset_answered(s, bc);
         break;
     case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:

@@ -60,6 +60,7 @@ void state_clear(struct session *s)
 {
     session_lex_mode(s, backend_default_lex(s->cfg));
     s->route.uvars_opaque = false;
+    s->vars.role_pinned = false;
     if (s->vars.vs != NULL)
         varstate_clear(s->vars.vs);
     s->vars.vs_gen++;
@@ -75,14 +76,40 @@ void state_clear(struct session *s)
     s->vars.sync_i = 0;
 }
 
-/* COM_RESET_CONNECTION: the state is cleared (state_clear) but the server
- * keeps the schema, on the primary's connection and so for the session:
- * the schema of its last USE (s->vars.schema: followed even while pinned, when
- * s->vars.vs is not) stays the session's and that connection's. Without it the
- * connection went back to the pool with its schema unknown to halyard, and
- * the next session of its key ran there (a session with no schema read
- * the tables of this one's). HY_NOMEM: the session must end. */
-hy_status_t state_reset_keep_schema(struct session *s)
+/* Whether a statement of a state's list is a SET ROLE (the others there:
+ * SET SESSION TRANSACTION and the one-shot SET TRANSACTION). */
+static bool mentions_role(const char *sql, size_t len)
+{
+    for (size_t i = 0; i + 4 <= len; i++) {
+        if (strncasecmp(sql + i, "ROLE", 4) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The last SET ROLE of `vs` (NULL: none): the role a connection that ran
+ * vs's statements has. */
+static bool state_last_role(const struct varstate *vs, const char **sql, size_t *len)
+{
+    const char *q;
+    size_t n;
+    bool found = false;
+    for (uint32_t i = 0; vs != NULL && varstate_stmt_get(vs, i, &q, &n); i++) {
+        if (mentions_role(q, n)) {
+            *sql = q;
+            *len = n;
+            found = true;
+        }
+    }
+    return found;
+}
+
+/* The schema of its last USE (s->vars.schema: followed even while pinned,
+ * when s->vars.vs is not) stays the session's and the primary connection's.
+ * Without it the connection went back to the pool with its schema unknown
+ * to halyard, and the next session of its key ran there (a session with
+ * no schema read the tables of this one's). */
+static hy_status_t state_reset_keep_schema(struct session *s)
 {
     if (s->vars.schema == NULL)
         return HY_OK; /* the login's: what an empty state stands for */
@@ -98,6 +125,65 @@ hy_status_t state_reset_keep_schema(struct session *s)
     return varstate_set_schema(bc->vs, s->vars.schema, strlen(s->vars.schema));
 }
 
+/* The session's role (its last SET ROLE, `role`) stays the session's, and
+ * the primary connection keeps the one it had (`bc_role`, NULL = none).
+ * One the session will not have closes it: the SETs cannot take a role
+ * back, and a connection of its own gets the session's. */
+static hy_status_t state_reset_keep_role(struct session *s, const char *role, size_t len,
+                                         const char *bc_role, size_t bc_len)
+{
+    struct bconn *bc = s->conns.bc[s->route.primary];
+    bool same = role != NULL && bc_role != NULL && len == bc_len && memcmp(role, bc_role, len) == 0;
+    if (bc != NULL && bc_role != NULL && !same)
+        bconn_close(bc);
+    if (role == NULL)
+        return HY_OK;
+    if (s->vars.vs == NULL && (s->vars.vs = varstate_create(STATE_MAX_BYTES)) == NULL)
+        return HY_NOMEM;
+    if (varstate_add_stmt(s->vars.vs, role, len) != HY_OK)
+        return HY_NOMEM;
+    if (bc == NULL || !same) {
+        s->vars.vs_gen++; /* a connection taken next is set to it */
+        return HY_OK;
+    }
+    if (bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL)
+        return HY_NOMEM;
+    return varstate_add_stmt(bc->vs, role, len) == HY_OK ? HY_OK : HY_NOMEM;
+}
+
+/* COM_RESET_CONNECTION, and the reset a COM_CHANGE_USER begins with: the
+ * state is cleared (state_clear), but MariaDB (10.11) keeps the schema and
+ * the role on the connection it resets (the primary's), so they stay the
+ * session's. A SET ROLE that ran while the session was pinned is not in
+ * its state: the role the primary's connection keeps is not known, and
+ * the session stays pinned to it (true). HY_NOMEM: the session must end. */
+hy_status_t state_reset(struct session *s, bool *keep_pin)
+{
+    const struct bconn *bc = s->conns.bc[s->route.primary];
+    *keep_pin = s->route.pinned && s->vars.role_pinned && bc != NULL;
+    if (*keep_pin) {
+        state_clear(s);
+        s->vars.role_pinned = true;
+        return state_reset_keep_schema(s);
+    }
+    const char *q = NULL, *bq = NULL;
+    size_t n = 0, bn = 0;
+    char *role = NULL, *bc_role = NULL;
+    if (state_last_role(s->vars.vs, &q, &n) && (role = dup_bytes(q, n)) == NULL)
+        return HY_NOMEM;
+    if (bc != NULL && state_last_role(bc->vs, &bq, &bn) && (bc_role = dup_bytes(bq, bn)) == NULL) {
+        free(role);
+        return HY_NOMEM;
+    }
+    state_clear(s);
+    hy_status_t rc = state_reset_keep_schema(s);
+    if (rc == HY_OK)
+        rc = state_reset_keep_role(s, role, n, bc_role, bn);
+    free(role);
+    free(bc_role);
+    return rc;
+}
+
 /* Close the connections of a pinned session that only the primary serves.
  * Its state as values is dropped: the primary connection has it. Pooled,
  * that connection may be in the pool still (or gone to another session):
@@ -108,8 +194,13 @@ void session_pin(struct session *s, const char *why)
         slog_debug(s, "pinned to the primary: %s", why);
     s->route.pinned = true;
     s->route.pin_why = why;
-    if (!s->cfg->pool_transaction)
+    if (!s->cfg->pool_transaction) {
+        const char *role;
+        size_t len;
+        bool had_role = state_last_role(s->vars.vs, &role, &len);
         state_clear(s);
+        s->vars.role_pinned = had_role; /* the primary has it; the values go */
+    }
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         if (s->conns.bc[i] != NULL && i != s->route.primary && s->conns.bc[i] != s->conns.cur)
             bconn_close(s->conns.bc[i]);
@@ -176,6 +267,10 @@ void state_prepare_set(struct session *s, const struct classify_result *r, const
                                                "character_set_results", "collation_connection"};
     s->vars.chg_pending = false;
     struct state_change *c;
+    for (uint32_t i = 0; i < r->nvars && s->route.pinned; i++) {
+        if (r->vars[i].scope == CLV_ROLE)
+            s->vars.role_pinned = true; /* not followed: the primary's connection has it */
+    }
     if (s->route.pinned || (c = state_change_begin(s)) == NULL)
         return;
     const char *sql = (const char *)p + 1;
@@ -909,33 +1004,25 @@ void state_thread_exit(void)
  *  - another session left user variables there that this one has not set
  *    alike: `SET @a = NULL` would keep the old variable's type (a column
  *    length of 20 where a new variable gives 16777216), so they go. */
-static bool mentions_role(const char *sql, size_t len)
-{
-    for (size_t i = 0; i + 4 <= len; i++) {
-        if (strncasecmp(sql + i, "ROLE", 4) == 0)
-            return true;
-    }
-    return false;
-}
 
 /* The commands that restore `bc` to `want` by a reset, appended to *out;
- * HY_ERROR when a reset cannot (SET ROLE, a schema the login had not).
+ * HY_ERROR when a reset cannot (a role `want` does not begin with: the
+ * reset keeps bc's; a schema the login had not).
  * `login_db`: the schema bc logged in with (its pool's key), NULL = none. */
 static hy_status_t state_reset_cmds(const struct bconn *bc, const struct varstate *want,
                                     const char *login_db, uint8_t login_cs, size_t max_cmd,
                                     struct varstate_cmds *out)
 {
-    const char *sql;
-    size_t len;
-    for (uint32_t i = 0; varstate_stmt_get(bc->vs, i, &sql, &len); i++) {
-        if (mentions_role(sql, len))
-            return HY_ERROR;
-    }
+    const char *role;
+    size_t role_len;
     if (reset_base == NULL && (reset_base = varstate_create(STATE_MAX_BYTES)) == NULL)
         return HY_NOMEM;
     varstate_clear(reset_base);
     const char *db = varstate_schema(bc->vs);
     if (db != NULL && varstate_set_schema(reset_base, db, strlen(db)) != HY_OK)
+        return HY_NOMEM;
+    if (state_last_role(bc->vs, &role, &role_len) &&
+        varstate_add_stmt(reset_base, role, role_len) != HY_OK)
         return HY_NOMEM;
     varstate_set_option(reset_base, varstate_option(bc->vs));
     hy_status_t rc = varstate_cmds_push(out, COM_RESET_CONNECTION, NULL, 0);

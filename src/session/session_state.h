@@ -9,8 +9,10 @@
 #include "session_int.h"
 
 void state_clear(struct session *s);
-/* COM_RESET_CONNECTION: the session's schema stays, as on the server. */
-hy_status_t state_reset_keep_schema(struct session *s) HY_MUSTCHECK;
+/* COM_RESET_CONNECTION (and the one COM_CHANGE_USER begins with): the
+ * session's schema and role stay, as on the server; *keep_pin: the session
+ * stays pinned (a role set while pinned). HY_NOMEM: the session must end. */
+hy_status_t state_reset(struct session *s, bool *keep_pin) HY_MUSTCHECK;
 void state_idle(struct session *s);
 /* The worker thread ends: free the sync's scratch state. */
 void state_thread_exit(void);

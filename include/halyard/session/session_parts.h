@@ -71,6 +71,7 @@ enum internal_op {
     INT_KILL_GRANT, /* ... and SHOW GRANTS, when a role may give the kill privilege */
     INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
     INT_UVARS,      /* the old primary's user variables counted before a move (session_state.c) */
+    INT_CU_RESET,   /* COM_RESET_CONNECTION before a COM_CHANGE_USER runs (session.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
@@ -320,6 +321,7 @@ struct sess_query {
     char stmt[80];             /* the statement's first bytes (show sessions) */
     uint8_t stmt_len;
     int set_option;       /* COM_SET_OPTION in flight: its option, else -1 */
+    bool cu_reset;        /* the COM_CHANGE_USER at up.scan reset the session (session.c) */
     bool cmd_lid;         /* it reads or sets LAST_INSERT_ID() */
     int8_t cmd_xa;        /* it begins (1) or ends (-1) an XA transaction, or ends its
                            * active part (2: XA END or XA PREPARE alone) */
@@ -381,6 +383,8 @@ struct sess_vars {
     struct varstate_cmds sync; /* commands bringing cur up to vs ... */
     uint32_t sync_i;           /* ... the next one to send */
     char *schema;              /* current default schema (USE, COM_INIT_DB), for rules */
+    bool role_pinned;          /* a SET ROLE the primary's connection ran while pinned,
+                                * not in vs (state_reset keeps the pin) */
 };
 
 /* What the server would report of the session's previous statements,
