@@ -227,7 +227,11 @@ history-check-short: $(BUILD)/halyard $(BUILD)/halyardctl
 # Where halyard answers in the server's place (issue 47 item 9): random
 # process-list and status reads, KILLs, PINGs, SETs, resets, INIT_DB and
 # CHANGE_USER in every transaction state, each through halyard and to a
-# direct twin, compared; fails on a wrong answer. The short form: 30 s,
+# direct twin, compared; half the statements prepared (binary protocol:
+# cursors, long data, bulk, COM_STMT_RESET/CLOSE, tools/mysqlbin.py, whose
+# self-test runs first through halyard and directly); it prints one line
+# per cell, protocol x pool_mode x the session command before the
+# statement; fails on a wrong answer. The short form: 30 s,
 # seed 1, about 40 s in all, in make check's third track after
 # history-check --short (cluster on ports 25460 to 25462, halyard on 25560
 # and up); then the same under pool_mode = "session", seed 2 (cluster on
