@@ -388,7 +388,6 @@ class Adversary:
         self.hits += hit
         if binary:
             sql = f"{ps_sql} [prepared, ? = {k}{', cursor' if cursor else ''}]"
-        tw.steps.append(f"read {sql}")
         trace(f"{tw.name} read {'HIT' if hit else 'miss'} {sql} -> {got!r} direct {want!r}")
         if got == want:
             return
@@ -569,7 +568,7 @@ class Adversary:
             # write or transaction (each empties the cache)
             if self.h_unlogged or self.rnd.random() < 0.12:
                 self.log_bin(self.h_unlogged)
-        elif p < 0.97:
+        elif p < 0.95:
             tw.open()
             tw.steps.append("[reconnected]")
         else:
