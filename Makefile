@@ -192,9 +192,13 @@ cache-check-short: $(BUILD)/halyard
 	tools/cache-check --short --halyard $(abspath $(BUILD)/halyard)
 
 # every cached answer against the server's (issue 42): random statements,
-# session settings, transactions, XA, temporary tables, SET GLOBAL; fails
-# on a wrong answer. The short form: 50 s on tools/cluster's settings,
-# seed 2 in make check (a seed is a reproducible run; seed 6 still finds
+# session settings, transactions, XA, temporary tables, SET GLOBAL, half
+# the reads prepared (tools/mysqlbin.py), COM_PING/RESET_CONNECTION/
+# CHANGE_USER between them; a matrix of protocol x pool_mode x session
+# command per setting; fails on a wrong answer. The short form: 25 s of
+# tools/cluster's settings under transaction pooling, then 25 s with
+# read_your_writes = "session" under session pooling, one cluster, about
+# 60 s, seed 2 in make check (a seed is a reproducible run; seed 6 still finds
 # two stale answers after savepoints and XA over a MyISAM table, open in
 # issue 42): run the long form with other seeds to hunt.
 cache-check-adversarial: $(BUILD)/halyard
@@ -227,7 +231,11 @@ history-check-short: $(BUILD)/halyard $(BUILD)/halyardctl
 # Where halyard answers in the server's place (issue 47 item 9): random
 # process-list and status reads, KILLs, PINGs, SETs, resets, INIT_DB and
 # CHANGE_USER in every transaction state, each through halyard and to a
-# direct twin, compared; fails on a wrong answer. The short form: 30 s,
+# direct twin, compared; half the statements prepared (binary protocol:
+# cursors, long data, bulk, COM_STMT_RESET/CLOSE, tools/mysqlbin.py, whose
+# self-test runs first through halyard and directly); it prints one line
+# per cell, protocol x pool_mode x the session command before the
+# statement; fails on a wrong answer. The short form: 30 s,
 # seed 1, about 40 s in all, in make check's third track after
 # history-check --short (cluster on ports 25460 to 25462, halyard on 25560
 # and up); then the same under pool_mode = "session", seed 2 (cluster on

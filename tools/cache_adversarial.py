@@ -7,7 +7,14 @@ temporary tables that shadow base tables, views, a role, SET GLOBAL of
 the server's defaults, reconnects. Each client session through halyard
 has a twin connected directly to the primary with the same user and is
 given the same session statements (SET, USE, CREATE TEMPORARY ...), so
-the twin is in the state the halyard session is in.
+the twin is in the state the halyard session is in. The twins are
+tools/mysqlbin.py's connections: half the reads are prepared statements
+(the key a parameter, one in 8 with a cursor), a session writes through
+halyard itself now and then and reads it back, and session commands
+(COM_PING, COM_RESET_CONNECTION, COM_CHANGE_USER) run on both sides
+between the steps, answers compared. Each setting prints its matrix:
+protocol x pool_mode x the session command before the read (reads, hits,
+wrong answers).
 
 Every read is sent through halyard and then, at once, to the twin. When
 halyard's cache answered it (its `show cache` hits counter moved: the
@@ -48,7 +55,10 @@ time.monotonic() (halyard's cache clock too).
 --settings picks the servers' settings (a comma-separated list runs each
 on a cluster of its own): `default` (tools/cluster's), `mixed`
 (binlog_format = MIXED), `lctn1` (lower_case_table_names = 1),
-`no-lsu` (log_slave_updates = 0).
+`no-lsu` (log_slave_updates = 0); and `ryw-session`, tools/cluster's
+servers with halyard's cache.read_your_writes = "session" (a write by
+another session through halyard then waited for as a direct one). A
+setting may end in @session or @transaction: halyard's pool_mode.
 """
 
 import os
@@ -58,6 +68,8 @@ import time
 
 import pymysql
 
+import mysqlbin as mb
+import rawmysql as rm
 from util import Cluster, Halyard, admin_json, free_port, mysql_native_hash, render_conf, \
     wait_until
 
@@ -69,7 +81,10 @@ SETTINGS = {
     "mixed": ["--binlog-format=MIXED"],
     "lctn1": ["--lower-case-table-names=1"],
     "no-lsu": ["--log-slave-updates=0"],
+    # halyard's: the servers' default settings, cache.read_your_writes = "session"
+    "ryw-session": [],
 }
+SESSION_CMDS = ("none", "COM_PING", "COM_RESET_CONNECTION", "COM_CHANGE_USER")
 
 SCHEMA = [
     "DROP DATABASE IF EXISTS adv",
@@ -227,6 +242,34 @@ def result_of(cur, sql):
         return ("error", e.args[0] if e.args else None)
 
 
+def answer_of(results):
+    """A twin's answer (mysqlbin's results, text or binary): ('rows', the
+    last result's rows), or ('ok',)."""
+    r = results[-1]
+    return ("rows", tuple(r.rows)) if r.columns else ("ok",)
+
+
+def text_of(c, sql):
+    try:
+        return answer_of(c.query(sql))
+    except rm.MySQLError as e:
+        return ("error", e.code)
+
+
+def prepared_of(c, stmts, sql, params, cursor):
+    """A read by the binary protocol: prepared once a connection (stmts:
+    text -> mysqlbin.Stmt), executed with params, with a cursor or not."""
+    try:
+        st = stmts.get(sql)
+        if st is None:
+            st = stmts[sql] = c.prepare(sql)
+        return answer_of(c.execute(st, params, cursor=cursor, fetch=2))
+    except rm.MySQLError as e:
+        if e.code == 1243:
+            stmts.pop(sql, None)
+        return ("error", e.code)
+
+
 class Twin:
     """A session through halyard and its twin on the primary."""
 
@@ -239,15 +282,16 @@ class Twin:
     def open(self):
         for c in (self.h, self.d):
             if c is not None:
-                try:
-                    c.close()
-                except pymysql.MySQLError:
-                    pass
-        kw = dict(user=USER, password=PASSWORD, database="adv", autocommit=True,
-                  charset="utf8mb4", use_unicode=False, conv={}, connect_timeout=5, read_timeout=30, write_timeout=30)
-        self.h = pymysql.connect(host="127.0.0.1", port=self.adv.h.port, **kw)
-        self.d = pymysql.connect(host="127.0.0.1", port=self.adv.cluster.primary_port, **kw)
+                c.close()
+        # mysqlbin's connections: text and prepared statements, and the
+        # session commands (utf8mb4, as pymysql's were)
+        for side, port in (("h", self.adv.h.port), ("d", self.adv.cluster.primary_port)):
+            c = mb.BinConn("127.0.0.1", port, timeout=30)
+            c.login(USER, PASSWORD, db="adv", caps=rm.DEFAULT_CAPS | rm.CLIENT_MULTI_STATEMENTS)
+            setattr(self, side, c)
+        self.stmts = {"h": {}, "d": {}}
         self.temp = False
+        self.last_cmd = "none"
         trace(f"{self.name}: [reconnected]")
         self.both("SET innodb_lock_wait_timeout = 1")
 
@@ -256,8 +300,31 @@ class Twin:
         self.steps.append(sql)
         del self.steps[:-12]
         for c in (self.h, self.d):
-            with c.cursor() as cur:
-                result_of(cur, sql)
+            text_of(c, sql)
+
+    def command(self, cmd):
+        """A session command on both sides: COM_PING, COM_RESET_CONNECTION
+        or COM_CHANGE_USER (the same user, adv): after the last two the
+        session is as new (its settings, role, temporary table and
+        prepared statements gone); the answers compared."""
+        trace(f"{self.name}: {cmd}")
+        self.steps.append(cmd)
+        got = []
+        for c in (self.h, self.d):
+            try:
+                if cmd == "COM_CHANGE_USER":
+                    c.change_user(USER, PASSWORD, db="adv")
+                else:
+                    c.command(rm.COM_PING if cmd == "COM_PING" else rm.COM_RESET_CONNECTION)
+                got.append("ok")
+            except rm.MySQLError as e:
+                got.append(("error", e.code))
+        self.last_cmd = cmd
+        if cmd != "COM_PING":
+            self.stmts = {"h": {}, "d": {}}
+            self.temp = False
+            self.both("SET innodb_lock_wait_timeout = 1")
+        return got
 
 
 class Adversary:
@@ -275,6 +342,14 @@ class Adversary:
         self.h_unlogged = False
         self.wait_until = 0.0
         self.want_gtid = None  # the primary's position after a direct write
+        # the twin whose own write through halyard the pending wait is for:
+        # it reads it back at once, the others wait (read_your_writes)
+        self.exempt = None
+        self.ryw_session = settings == "ryw-session"
+        # the matrix: (protocol, the session command before the read) ->
+        # [reads, hits, wrong answers]
+        self.cells = {(p, c): [0, 0, 0] for p in ("text", "binary") for c in SESSION_CMDS}
+        self.cmd_wrong = 0
 
     def hits_now(self):
         return admin_json(self.h.sock, "show cache")["hits"]
@@ -287,18 +362,32 @@ class Adversary:
         # two rows: the same statements again and again, so that most of
         # them can be hits; the others are of any shape and row
         if self.rnd.random() < 0.75:
-            sql = self.rnd.choice(self.hot).format(k=self.rnd.choice(IDS[:2]))
+            shape, k = self.rnd.choice(self.hot), self.rnd.choice(IDS[:2])
         else:
-            sql = self.rnd.choice(self.shapes).format(k=self.rnd.choice(IDS))
-        self.wait_applied()
+            shape, k = self.rnd.choice(self.shapes), self.rnd.choice(IDS)
+        sql = shape.format(k=k)
+        # half the reads prepared (binary protocol), the key a parameter;
+        # one in 8 of those with a cursor (which the cache does not serve)
+        binary = self.rnd.random() < 0.5
+        cursor = binary and self.rnd.random() < 0.125
+        if binary:
+            params = [k] * shape.count("{k}")
+            ps_sql = shape.replace("{k}", "?")
+        self.wait_applied(tw)
         h0 = self.hits_now()
-        with tw.h.cursor() as cur:
-            got = result_of(cur, sql)
+        got = prepared_of(tw.h, tw.stmts["h"], ps_sql, params, cursor) if binary else \
+            text_of(tw.h, sql)
         hit = self.hits_now() > h0
-        with tw.d.cursor() as cur:
-            want = result_of(cur, sql)
+        want = prepared_of(tw.d, tw.stmts["d"], ps_sql, params, cursor) if binary else \
+            text_of(tw.d, sql)
+        cell = self.cells[("binary" if binary else "text", tw.last_cmd)]
+        tw.last_cmd = "none"
+        cell[0] += 1
+        cell[1] += hit
         self.reads += 1
         self.hits += hit
+        if binary:
+            sql = f"{ps_sql} [prepared, ? = {k}{', cursor' if cursor else ''}]"
         trace(f"{tw.name} read {'HIT' if hit else 'miss'} {sql} -> {got!r} direct {want!r}")
         if got == want:
             return
@@ -308,17 +397,22 @@ class Adversary:
                 self.miss_examples.append(f"{tw.name}: {sql!r}: {got!r}, direct {want!r}")
             return
         self.wrong += 1
+        cell[2] += 1
         if len(self.examples) < self.args.examples:
             self.examples.append(f"{tw.name}: {sql!r}: cached {got!r}, the server {want!r}; "
                                  f"after: {' | '.join(tw.steps[-8:])}")
 
-    def wait_applied(self):
+    def wait_applied(self, tw=None):
         """After a write halyard did not relay (or a global change), wait
         until halyard must answer as the server does: its reader has
         applied the primary's position read after the write (the entries it
         drops are gone, a fill that raced it refused), or cache.max_lag_ms
         (and a margin) has passed, the bound halyard keeps for such writes
-        whatever its reader does. Either way a read after it must agree."""
+        whatever its reader does. Either way a read after it must agree.
+        A session's own write through halyard it reads back at once: its
+        wait is the other sessions' (read_your_writes = "session")."""
+        if tw is not None and tw is self.exempt:
+            return
         while time.monotonic() < self.wait_until:
             if self.want_gtid is not None and gtid_covers(
                     admin_json(self.h.sock, "show cache").get("applied_gtid", ""), self.want_gtid):
@@ -326,6 +420,32 @@ class Adversary:
             time.sleep(0.005)
         self.wait_until = 0.0
         self.want_gtid = None
+        self.exempt = None
+
+    def hold(self, own=None):
+        """The next reads wait for the primary's position now (a write the
+        readers' halyard sessions did not make, for them), but for own's."""
+        pending = self.wait_until > time.monotonic()
+        self.wait_until = time.monotonic() + (self.args.max_lag_ms + 150) / 1000.0
+        with self.wd.cursor() as cur:
+            cur.execute("SELECT @@gtid_binlog_pos")
+            self.want_gtid = cur.fetchone()[0]
+        # a wait already pending (a direct write's, another session's) holds everyone
+        self.exempt = None if pending and self.exempt is not own else own
+
+    def own_write(self, tw):
+        """A write by the session itself through halyard, then COMMIT on
+        both sides (each side's transaction, if autocommit is off, ends:
+        the twin's snapshot must see it too). Its next read must see it
+        (read-your-writes); under read_your_writes = "session" the other
+        sessions' reads wait as for a write halyard did not relay."""
+        sql = write_sql(self.rnd)
+        trace(f"{tw.name}: [own write] {sql}")
+        tw.steps.append(f"[own write] {sql}")
+        text_of(tw.h, sql)
+        tw.both("COMMIT")
+        if self.ryw_session:
+            self.hold(own=tw)
 
     def writer(self, tw, direct):
         """Advance one writer, through halyard or direct: a write, or a step
@@ -366,12 +486,12 @@ class Adversary:
                     self.pending.pop(name, None)
                     result_of(cur, "ROLLBACK")
                     break
-        if direct:
-            self.wait_until = time.monotonic() + (self.args.max_lag_ms + 150) / 1000.0
-            with c.cursor() as cur:
-                cur.execute("SELECT @@gtid_binlog_pos")
-                self.want_gtid = cur.fetchone()[0]
-        elif self.h_unlogged and name not in self.pending:
+        if direct or self.ryw_session:
+            # under read_your_writes = "session" the writer through halyard
+            # is another session: the readers' sessions wait for its write
+            # as for one halyard did not relay
+            self.hold()
+        if not direct and self.h_unlogged and name not in self.pending:
             self.log_bin(True)
 
     def log_bin(self, on):
@@ -421,32 +541,49 @@ class Adversary:
 
     def step(self, twins):
         tw = self.rnd.choice(twins)
+        if self.prev is not None and self.prev.last_cmd != "none" and self.rnd.random() < 0.6:
+            # after a session command, a read of that session more often
+            tw = self.prev
+        self.prev = tw
         p = self.rnd.random()
-        if p < 0.82:
+        if p < 0.80:
             self.read(tw)
-        elif p < 0.85:
+        elif p < 0.81:
+            self.own_write(tw)
+        elif p < 0.84:
             tw.both(self.rnd.choice(SESSION_SETS))
-        elif p < 0.89:
+        elif p < 0.88:
             self.writer(tw, direct=False)
-        elif p < 0.91:
+        elif p < 0.90:
             self.writer(tw, direct=True)
-        elif p < 0.918:
+        elif p < 0.908:
             self.temp(tw)
-        elif p < 0.928:
+        elif p < 0.918:
             # a change of a global default leaves every connection opened
             # before unserved (pooled ones too): in the run's last 40% only
             if time.monotonic() > self.late:
                 self.set_global()
-        elif p < 0.943:
+        elif p < 0.933:
             # the writer through halyard unlogged now and then, for one
             # write or transaction (each empties the cache)
             if self.h_unlogged or self.rnd.random() < 0.12:
                 self.log_bin(self.h_unlogged)
-        else:
+        elif p < 0.95:
             tw.open()
             tw.steps.append("[reconnected]")
+        else:
+            cmd = self.rnd.choice(SESSION_CMDS[1:])
+            got = tw.command(cmd)
+            if got[0] != got[1]:
+                self.wrong += 1
+                self.cmd_wrong += 1
+                if len(self.examples) < self.args.examples:
+                    self.examples.append(f"{tw.name}: {cmd}: halyard {got[0]!r}, the server "
+                                         f"{got[1]!r}; after: {' | '.join(tw.steps[-8:])}")
+                tw.open()
 
     def run(self):
+        self.prev = None
         self.wd = self.root()
         with self.wd.cursor() as cur:
             cur.execute("SET innodb_lock_wait_timeout = 1")
@@ -484,46 +621,55 @@ def setup(cluster, lctn0):
         cluster.sql(0, q)
 
 
-def halyard_conf(args, cluster, listen, sock):
+def halyard_conf(args, cluster, listen, sock, settings, pool_mode):
     return render_conf(cluster, listen, {
         "log_level": "info",
+        **({"pool_mode": pool_mode} if pool_mode else {}),
         "read_write_split": False,
         "admin_socket": sock,
         "users": [{"name": USER, "password_hash": mysql_native_hash(PASSWORD)}],
         "rules": [{"name": "cache-all", "match_text": r"(?i)^\s*SELECT", "action": "cache",
                    "ttl_ms": 600000}],
         "cache": {"user": "backup", "password": "backup", "server_id": 4100,
-                  "max_lag_ms": args.max_lag_ms},
+                  "max_lag_ms": args.max_lag_ms,
+                  **({"read_your_writes": "session"} if settings == "ryw-session" else {})},
     })
 
 
-def run_one(args, base, settings, log):
-    """One cluster with the settings, one halyard, the run; (reads, hits,
-    wrong, examples)."""
-    cluster = Cluster(os.path.join(base, "cluster"), args.port, replicas=args.replicas,
-                      tls=False, mysqld_opts=SETTINGS[settings])
+def run_one(args, base, entry, log, keep_cluster=False):
+    """One cluster with the settings (SETTINGS[@pool_mode]; the one before's
+    if it had the same servers' settings: started again only if not), one
+    halyard, the run; (reads, hits, wrong, examples)."""
+    settings, _, pool_mode = entry.partition("@")
+    pool_mode = pool_mode or os.environ.get("HALYARD_TEST_POOL_MODE") or "transaction"
+    cluster = _KEPT["cluster"] if _KEPT["opts"] == SETTINGS[settings] else \
+        Cluster(os.path.join(base, "cluster"), args.port, replicas=args.replicas, tls=False,
+                mysqld_opts=SETTINGS[settings])
     run_dir = os.path.join(base, "run")
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
     h = None
     try:
-        cluster.destroy()
-        cluster.start()
+        if _KEPT["opts"] != SETTINGS[settings]:
+            cluster.destroy()
+            cluster.start()
+        _KEPT.update(opts=SETTINGS[settings] if keep_cluster else None,
+                     cluster=cluster if keep_cluster else None)
         setup(cluster, settings != "lctn1")
         cluster.sync(timeout=30)
         listen = free_port()
         sock = os.path.join(run_dir, "halyard.sock")
         path = os.path.join(run_dir, "halyard.conf")
         with open(path, "w") as f:
-            f.write(halyard_conf(args, cluster, listen, sock))
+            f.write(halyard_conf(args, cluster, listen, sock, settings, pool_mode))
         h = Halyard(args.halyard, path, os.path.join(run_dir, "halyard.log"), listen)
         h.sock = sock
         h.start()
         h.wait_ready()
         wait_until(lambda: admin_json(sock, "show cache")["streaming"], 30,
                    what="the cache's reader streaming")
-        log(f"[{settings}] cluster and halyard up (pool_mode "
-            f"{os.environ.get('HALYARD_TEST_POOL_MODE') or 'default'}); "
+        log(f"[{entry}] cluster and halyard up (pool_mode {pool_mode}, read_your_writes "
+            f"{'session' if settings == 'ryw-session' else 'global'}); "
             f"{args.seconds:.0f} s of adversarial steps, seed {args.seed}")
         adv = Adversary(args, cluster, h, settings)
         adv.run()
@@ -537,12 +683,23 @@ def run_one(args, base, settings, log):
                                              or k in ("entries", "misses"))))
         for e in adv.miss_examples if args.verbose else ():
             log(f"    miss: {e}")
+        log(f"[{entry}] reads by protocol x pool_mode x the session command before them: "
+            f"reads, cache hits, wrong answers")
+        for (proto, cmd), (n, hits, bad) in adv.cells.items():
+            log(f"[{entry}]     {proto:6}  {pool_mode:11}  {cmd:20}  {n:6}  {hits:6}  {bad}")
+        if adv.cmd_wrong:
+            log(f"[{entry}] session commands answered otherwise than by the server: "
+                f"{adv.cmd_wrong}")
         return adv.reads, adv.hits, adv.wrong, adv.examples
     finally:
         if h is not None and h.alive():
             h.stop()
-        if not args.keep:
+        if not args.keep and not keep_cluster:
             cluster.destroy()
+            _KEPT.update(opts=None, cluster=None)
+
+
+_KEPT = {"opts": None, "cluster": None}  # the cluster left running for the next setting
 
 
 def main(args, log):
@@ -550,14 +707,20 @@ def main(args, log):
     os.makedirs(base, exist_ok=True)
     total = [0, 0, 0]
     examples = []
-    for s in args.settings.split(","):
-        if s not in SETTINGS:
-            raise SystemExit(f"--settings: unknown {s!r} (one of {', '.join(SETTINGS)})")
+    entries = args.settings.split(",")
+    for s in entries:
+        name, _, pool = s.partition("@")
+        if name not in SETTINGS or pool not in ("", "session", "transaction"):
+            raise SystemExit(f"--settings: unknown {s!r} (one of {', '.join(SETTINGS)}, each "
+                             f"with @session or @transaction or not)")
     t0 = time.monotonic()
     if args.trace:
         _TRACE.append(open(args.trace, "w"))
-    for s in args.settings.split(","):
-        n, hits, wrong, ex = run_one(args, base, s, log)
+    for i, s in enumerate(entries):
+        # the next on the same servers' settings keeps the cluster
+        keep = i + 1 < len(entries) and \
+            SETTINGS[entries[i + 1].partition("@")[0]] == SETTINGS[s.partition("@")[0]]
+        n, hits, wrong, ex = run_one(args, base, s, log, keep_cluster=keep)
         total = [total[0] + n, total[1] + hits, total[2] + wrong]
         examples += [f"[{s}] {e}" for e in ex]
     for e in examples:
