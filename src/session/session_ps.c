@@ -520,6 +520,11 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
     st->dml = r->kind == CL_WRITE && (r->flags & CLF_DML) &&
               !(r->flags & (CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_XA));
+    /* inside START TRANSACTION READ ONLY, as route_decide routes text */
+    st->ro_next = (r->flags & CLF_TXN_NEXT) && r->nstmt == 1;
+    st->ro_ends = (r->kind == CL_TXN_BEGIN && !(r->flags & CLF_XA)) ||
+                  (r->kind == CL_WRITE && !(r->flags & CLF_DML) &&
+                   !(r->flags & (CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE | CLF_ROUTINE_CALL | CLF_XA)));
     st->ro_refused = (r->kind == CL_WRITE && (r->flags & CLF_DML)) ||
                      (r->flags & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED));
     st->show_status = show_status(st->sql, st->sql_len);
@@ -761,6 +766,36 @@ static bool ps_mark_wanted(const struct session *s, const struct pstmt *st, uint
            idx == s->route.primary && s->route.ro_idx < 0 && s->feat.groups == NULL && avail == len;
 }
 
+/* An EXECUTE of `st` inside START TRANSACTION READ ONLY, which runs on its
+ * replica (s->route.ro_idx): where route_decide sends the same statement
+ * as text. SET TRANSACTION stays there (the server refuses it: 1568); a
+ * write the server refuses in a READ ONLY transaction is refused (1792);
+ * session state halyard cannot carry (a prepared SET, a user variable
+ * set: it would run on the primary while the transaction goes on on the
+ * replica without it) is refused whole, 1235, as a text of several SETs
+ * is; a statement that commits the transaction first (START TRANSACTION
+ * READ WRITE, DDL) ends it with its connection and runs on the primary;
+ * anything else runs there. ROUTE_ANSWERED when refused here. */
+static uint32_t ps_route_in_ro_trx(struct session *s, const struct pstmt *st, uint32_t len)
+{
+    uint32_t ro = (uint32_t)s->route.ro_idx;
+    if (st->ro_next)
+        return ro;
+    if (st->ro_refused)
+        return ROUTE_RO_WRITE;
+    if (st->pin) {
+        ps_drop(s, len);
+        session_err(s, 1, SERR_RO_TRX_STATE);
+        return ROUTE_ANSWERED;
+    }
+    if (!st->ro_ends)
+        return ro;
+    if (s->conns.bc[ro] != NULL)
+        bconn_close(s->conns.bc[ro]); /* the transaction ends with its connection */
+    s->route.ro_idx = -1;
+    return s->route.primary;
+}
+
 /* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read);
  * a bulk execution (`bulk`) runs where a write does. */
 static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
@@ -781,6 +816,8 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
         return (uint32_t)st->ld_idx; /* its long data is there */
     if (st->home_only)
         return st->home;
+    if (s->route.ro_idx >= 0 && !st->home_only)
+        return ps_route_in_ro_trx(s, st, len);
     if (st->pin) {
         session_pin(s, "session state changed by a prepared statement");
         return s->route.primary;
@@ -938,6 +975,8 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
                       "No replica can serve this read (replica_fallback = error)");
             return PS_DONE;
         }
+        if (*idx == ROUTE_ANSWERED)
+            return PS_DONE; /* refused inside a READ ONLY transaction (ps_route_in_ro_trx) */
         if (*idx == ROUTE_RO_WRITE) {
             ps_refuse(s, len, ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, "25006",
                       "Cannot execute statement in a READ ONLY transaction");

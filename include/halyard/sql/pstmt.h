@@ -43,6 +43,8 @@ struct pstmt {
     bool uvars_opaque;  /* a CALL or stored function: user variables may change unseen */
     bool uvar_ref;      /* mentions a user variable */
     bool ro_refused;    /* refused inside START TRANSACTION READ ONLY (route_decide) */
+    bool ro_next;       /* SET TRANSACTION: inside a READ ONLY one, its replica refuses it */
+    bool ro_ends;       /* commits a READ ONLY transaction first (START TRANSACTION, DDL) */
     bool clears_diag;   /* an EXECUTE clears the diagnostics area (classify_result) */
     bool txn_next;      /* an EXECUTE ends a one-shot SET TRANSACTION (session_state.c) */
     bool may_commit;    /* an EXECUTE may end the open transaction (session_may_commit) */
