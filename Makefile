@@ -204,8 +204,9 @@ cache-check-adversarial-short: $(BUILD)/halyard
 	tools/cache-check --adversarial --short --seed $(or $(SEED),2) --halyard $(abspath $(BUILD)/halyard)
 
 # Acknowledged writes through failovers (issue 41): bank transfers, unique
-# inserts and COMMIT AND CHAIN through halyard while the primary is killed
-# and switched over; every variant must print 0 in its first four lines.
+# inserts and COMMIT AND CHAIN through halyard (a transfer client and an
+# insert client in prepared statements) while the primary is killed and
+# switched over; every variant must print 0 in its first four lines.
 # About 1.5 minutes a variant; the short one (one variant, one failover)
 # about one, in make check's third track.
 HISTORY_VARIANTS = default no-log-slave-updates mixed aria chain
