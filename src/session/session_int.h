@@ -3,7 +3,7 @@
  * share: the command cycle's primitives (session.c: packets, errors,
  * state, the timer), backend connections (session_backend.c), routing
  * (session_route.c), the hook table (session_hooks.c) and the
- * statement's route codes. At most 120 functions (tools/check-sizes).
+ * statement's route codes.
  *
  * Each feature's functions are in a header of its own, included by the
  * files that use that feature: session_replay.h, session_inflight.h,
@@ -103,6 +103,8 @@ int backend_match(const struct config *cfg, const struct config_backend *be);
 void bconn_close(struct bconn *bc);
 void bconn_close_all(struct session *s);
 void bconn_open(struct session *s, uint32_t idx);
+bool session_may_commit(const struct classify_result *r, const uint8_t *p, uint32_t avail);
+void session_route_begin(struct session *s, uint8_t cmd, bool fits);
 bool causal_ready(struct session *s, uint32_t idx);
 /* Galera, after the writer moved (session_route.c) */
 bool session_writer_sync(struct session *s);

@@ -218,12 +218,12 @@ void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlst
 }
 
 /* A FETCH, RESET or SEND_LONG_DATA goes where its statement is: it writes
- * nothing, waits for no GTID and begins no read-only transaction. */
+ * nothing, waits for no GTID and begins no read-only transaction; it
+ * begins as every command does. */
 static void ps_plain_command(struct session *s)
 {
-    s->query.cmd_writes = false;
-    s->route.causal_check = false;
-    s->query.cmd_ro_begin = false;
+    session_route_begin(s, COM_STMT_FETCH, true);
+    s->query.cmd_may_commit = false;
 }
 
 /* The statement a COM_STMT_EXECUTE/FETCH/RESET names, or NULL after
@@ -453,6 +453,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->text_cs = session_shard_text_cs(s);
     s->query.digest_pending = false; /* executions are counted, not the PREPARE */
     st->writes = true;
+    st->may_commit = true; /* until its text says otherwise */
     if (!fits) {
         st->home_only = true; /* too large to keep: it stays on the primary */
         return s->route.primary;
@@ -503,6 +504,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->uvar_ref = (r->flags & CLF_USER_VAR_REF) != 0;
     st->clears_diag = r->clears_diag;
     st->txn_next = state_txn_next_ends(r, st->sql, st->sql_len, s->route.lex_opts);
+    st->may_commit = session_may_commit(r, p, len);
     st->diag = (r->flags & CLF_DIAG) != 0;
     st->lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
     st->dml = r->kind == CL_WRITE && (r->flags & CLF_DML) &&
@@ -759,6 +761,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
     s->query.cmd_txn_next = st->txn_next;
     s->query.cmd_diag = st->diag;
     s->query.cmd_lid = st->lid; /* read back after it, as a text statement naming it */
+    s->query.cmd_may_commit = st->may_commit;
     if (s->values.ldiag != NULL && st->diag)
         return session_fanout_refuse(s, "halyard: the previous statement ran on every group: "
                                         "its warnings and errors are answered to SHOW WARNINGS "
@@ -1206,6 +1209,8 @@ void ps_exec_digest(struct session *s, const uint8_t *p, uint32_t len, const cha
 
 bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
 {
+    if (s->route.wait_idx < 0) /* not routed yet: it begins as a text command does */
+        session_route_begin(s, COM_STMT_EXECUTE, avail == len);
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
         return true;
@@ -1269,6 +1274,8 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
                   "This command is not supported in the prepared statement protocol yet");
         return true;
     }
+    if (s->route.wait_idx < 0)
+        session_route_begin(s, COM_STMT_BULK_EXECUTE, avail == len);
     /* (MariaDB 10.11 names mysqld_stmt_execute in the bulk's error too) */
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)

@@ -870,7 +870,7 @@ static bool changes_privileges(const uint8_t *p, uint32_t n)
  * statements, BEGIN, SET autocommit = 1, LOCK/UNLOCK TABLES), or one not
  * known to be otherwise. A transaction whose connection broke with such a
  * statement in flight may have committed: it is not said rolled back. */
-static bool may_commit(const struct classify_result *r, const uint8_t *p, uint32_t avail)
+bool session_may_commit(const struct classify_result *r, const uint8_t *p, uint32_t avail)
 {
     if (r->flags & (CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_ROUTINE_CALL |
                     CLF_AUTOCOMMIT | CLF_LOCK_TABLES | CLF_UNLOCK_TABLES))
@@ -908,8 +908,14 @@ static int8_t trx_bound(const struct classify_result *r)
     return 0;
 }
 
-/* A new command: what the previous one noted for its end is cleared. */
-static void route_begin(struct session *s, uint8_t cmd, bool fits)
+/* A new command, of any kind: what the previous one noted for its end is
+ * cleared, and a read routed now waits for what is committed now (the
+ * global position is taken again). Every command passes here once before
+ * it is routed: a text one in session_route(), a prepared statement's
+ * execution, fetch, reset or long data in session_ps.c; one that skipped
+ * it read with the position of the command before (issue 54: a prepared
+ * SELECT missed the session's own INSERT). */
+void session_route_begin(struct session *s, uint8_t cmd, bool fits)
 {
     s->query.limit_known = false;
     s->query.cmd_writes = cmd == COM_QUERY && !fits;
@@ -1107,7 +1113,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
         session_inflight_note(s, r, p, len);
     s->query.cmd_clears_diag = r->clears_diag || !fits;
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
-    s->query.cmd_may_commit = may_commit(r, p, avail);
+    s->query.cmd_may_commit = session_may_commit(r, p, avail);
     s->query.cmd_trx_bound = trx_bound(r);
     /* a SET of the transaction-state tracker: read by the client's SETs
      * only (session_state_tracking.c) */
@@ -1177,7 +1183,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
 {
     bool fits = avail == len;
     bool text = cmd == COM_QUERY || cmd == COM_STMT_PREPARE;
-    route_begin(s, cmd, fits);
+    session_route_begin(s, cmd, fits);
     bool fw = s->who.cu != NULL && s->who.cu->firewall != FIREWALL_OFF;
     session_sysview_clear(s); /* read below, when the text may name one */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {

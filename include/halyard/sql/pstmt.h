@@ -45,6 +45,7 @@ struct pstmt {
     bool ro_refused;    /* refused inside START TRANSACTION READ ONLY (route_decide) */
     bool clears_diag;   /* an EXECUTE clears the diagnostics area (classify_result) */
     bool txn_next;      /* an EXECUTE ends a one-shot SET TRANSACTION (session_state.c) */
+    bool may_commit;    /* an EXECUTE may end the open transaction (session_may_commit) */
     bool diag;          /* it reads the diagnostics area (CLF_DIAG) */
     bool lid;           /* names LAST_INSERT_ID() or its variables (CLF_LAST_INSERT_ID) */
     bool show_status;   /* SHOW STATUS and the like: the primary's counters */
