@@ -798,6 +798,21 @@ static enum next_step next_lost(struct session *s, const struct next_cmd *c)
     return NEXT_ROUTE;
 }
 
+/* next_lost for a prepared statement's execution, before its handler
+ * routes it: as next_route does for a text statement, the session first
+ * follows the primary the monitor publishes now, so that a transaction
+ * lost with the old one is replayed on the new one (an execution replayed
+ * on the dead primary waited there till replay_timeout_ms, then failed). */
+static enum next_step next_lost_execute(struct session *s, const struct next_cmd *c)
+{
+    if (s->route.trx_lost == NULL || s->route.wait_idx >= 0)
+        return NEXT_ROUTE;
+    session_follow_primary(s);
+    if (s->state == SS_CLOSING)
+        return NEXT_STOP;
+    return next_lost(s, c);
+}
+
 /* A statement uses LAST_INSERT_ID() whose value went with its connection
  * (s->values.lid_lost): it would read another connection's value, so the
  * session ends as the server's death would have ended it. */
@@ -945,7 +960,7 @@ void session_next_command(struct session *s)
         struct next_cmd c;
         enum next_step step = next_take(s, &c);
         if (step == NEXT_ROUTE && (c.cmd == COM_STMT_EXECUTE || c.cmd == COM_STMT_BULK_EXECUTE))
-            step = next_lost(s, &c);
+            step = next_lost_execute(s, &c);
         if (step == NEXT_ROUTE && com_handlers[c.cmd] != NULL)
             step = com_handlers[c.cmd](s, &c);
         uint32_t idx = 0;

@@ -145,9 +145,51 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
     return true;
 }
 
+/* What a lost connection took with the session (conn_loss_of). */
+enum conn_loss {
+    LOSS_NONE, /* nothing of the session's: the command may go on elsewhere */
+    LOSS_TRX,  /* its transaction: the client is told at its next statement */
+    LOSS_END,  /* state that cannot be rebuilt: the session ends */
+};
+
 static void session_backend_failed_copied(struct session *s, const struct config_backend *be,
                                           const uint8_t *err_payload, size_t err_len,
-                                          const char *why);
+                                          const char *why, enum conn_loss loss);
+
+/* Whether `bc` holds the session's open transaction (a BEGIN not run yet,
+ * session_begin.c, has nothing there to lose) or its read-only one. */
+static bool holds_trx(struct session *s, const struct bconn *bc)
+{
+    return (bc->idx == s->route.primary && session_in_trans(s) &&
+            session_groups(s)->begin_sql[0] == '\0') ||
+           s->route.ro_idx == (int)bc->idx;
+}
+
+/* What losing the open connection `bc` takes with the session, whichever
+ * command met the loss: the client's, or one halyard sent itself (an
+ * internal query, a statement prepared on the way, a read-back). Decided
+ * from what is open on the connection, never from which command noticed:
+ * a transaction held there is lost, and the client is told at the
+ * statement that meets it (replayed first where it can be: next_lost);
+ * state only that connection had (temporary tables, locks, a CALL's user
+ * variables) ends the session (LOSS_END). Called before `bc` is closed.
+ * The statement in flight on it, if any, is its caller's to answer. */
+static enum conn_loss conn_loss_of(struct session *s, struct bconn *bc)
+{
+    if (bc->state != BCONN_READY)
+        return LOSS_NONE; /* never opened: nothing was there */
+    bool trx = holds_trx(s, bc);
+    if (bc->idx == s->route.primary && (s->route.pinned || s->route.uvars_opaque))
+        return LOSS_END;
+    if (s->route.ro_idx == (int)bc->idx)
+        s->route.ro_idx = -1; /* its read-only transaction is gone with it */
+    if (!trx)
+        return LOSS_NONE;
+    if (bc->idx == s->route.primary && session_groups(s)->begin_sql[0] == '\0')
+        s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    session_trx_lost(s, bc->be->name);
+    return LOSS_TRX;
+}
 
 /* s->conns.cur could not be opened, refused our login, or refused the session
  * state. `err_payload` is the backend's ERR (forwarded as is) or NULL (we
@@ -168,6 +210,7 @@ void session_backend_failed(struct session *s, const uint8_t *err_payload, size_
         return;
     }
     const struct config_backend *be = s->conns.cur->be;
+    enum conn_loss loss = conn_loss_of(s, s->conns.cur);
     /* The ERR may live in the connection's buffer, which closing frees. */
     uint8_t *err_copy = NULL;
     if (err_payload != NULL) {
@@ -180,13 +223,13 @@ void session_backend_failed(struct session *s, const uint8_t *err_payload, size_
             err_payload = err_copy;
         }
     }
-    session_backend_failed_copied(s, be, err_payload, err_len, why);
+    session_backend_failed_copied(s, be, err_payload, err_len, why, loss);
     free(err_copy);
 }
 
 static void session_backend_failed_copied(struct session *s, const struct config_backend *be,
                                           const uint8_t *err_payload, size_t err_len,
-                                          const char *why)
+                                          const char *why, enum conn_loss loss)
 {
     /* Neither waits for a command of the client (its `up` may hold none) */
     bool readback = s->query.internal == INT_READBACK || s->query.internal == INT_DB_CHECK ||
@@ -206,6 +249,10 @@ static void session_backend_failed_copied(struct session *s, const struct config
         }
     }
     slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
+    if (loss == LOSS_END) { /* as when the client's own command meets it */
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
     if (lid) {
         /* No command waits (the client has its answer): the connection's
          * LAST_INSERT_ID() is lost with it (bconn_close said so), and the
@@ -236,9 +283,18 @@ static void session_backend_failed_copied(struct session *s, const struct config
     }
     if (s->state != SS_WAIT_BACKEND)
         return;
-    if (session_replay_failed(s, why) || session_fall_back(s, be))
+    if (loss == LOSS_TRX) {
+        /* The waiting command is taken again and meets the lost
+         * transaction as any statement after it would (next_lost: replayed
+         * first, on the primary published now): it is never run by itself,
+         * outside the transaction it belongs to. */
+        command_abandon(s);
+        session_set_state(s, SS_IDLE);
+        session_next_command(s);
         return;
-    if (err_payload == NULL && primary_retry(s, be))
+    }
+    if (session_replay_failed(s, why) || session_fall_back(s, be) ||
+        (err_payload == NULL && primary_retry(s, be)))
         return;
     /* Answer the waiting command with an error and drop it. */
     command_abandon(s);
@@ -381,10 +437,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         return;
     }
     bool in_flight = bc == s->conns.cur && s->state == SS_COMMAND;
-    /* a BEGIN not run yet (session_begin.c) has nothing there to lose */
-    bool trx = (bc->idx == s->route.primary && session_in_trans(s) &&
-                session_groups(s)->begin_sql[0] == '\0') ||
-               s->route.ro_idx == (int)bc->idx;
+    bool trx = holds_trx(s, bc);
     slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
     if (registry_kill_sent(&s->kill.reg)) {
         /* KILL CONNECTION through halyard: the session ends with it (and

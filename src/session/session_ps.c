@@ -226,6 +226,17 @@ static void ps_plain_command(struct session *s)
     s->query.cmd_may_commit = false;
 }
 
+/* The command at `p` (`len` bytes, `avail` of them in `up`) is about to
+ * go to backend `idx`: the features' send stage, which a text command
+ * passes in next_forward (the replay's record among them: a transaction
+ * with a prepared statement in it is not replayed without it). */
+static void ps_send_stage(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                          uint32_t avail, uint32_t idx)
+{
+    struct hook_cmd hc = {.p = p, .len = len, .idx = idx, .cmd = cmd, .fits = avail == len};
+    session_hooks_send(s, &hc);
+}
+
 /* The statement a COM_STMT_EXECUTE/FETCH/RESET names, or NULL after
  * refusing the command as the server does; `what` names the command in
  * the message ("mysqld_stmt_execute"). */
@@ -1242,6 +1253,7 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     if (s->cfg->resolve_in_flight_writes && st->writes && idx == s->route.primary)
         session_inflight_ps_sent(s, st->once_idx == (int)idx && st->once_marked, p, len, st->sql,
                                  st->sql_len); /* kept before the id is the backend's */
+    ps_send_stage(s, COM_STMT_EXECUTE, p, len, avail, idx);
     switch (
         ps_types_need(s, st, pb, head_ok, head_ok && ex.new_params_bound ? ex.types : NULL, len)) {
     case PS_TYPES_NOMEM:
@@ -1307,6 +1319,7 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
     st->ld_idx = -1;
     if (s->cfg->resolve_in_flight_writes && idx == s->route.primary) /* never marked */
         session_inflight_ps_sent(s, false, p, len, NULL, 0);
+    ps_send_stage(s, COM_STMT_BULK_EXECUTE, p, len, avail, idx);
     enum ps_types need_types = ps_types_need(s, st, pb, head_ok, head_ok ? bk.types : NULL, len);
     if (need_types == PS_TYPES_NOMEM)
         return false;
@@ -1361,6 +1374,7 @@ bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
             return false;
     }
     st->ld_idx = (int16_t)idx;
+    ps_send_stage(s, COM_STMT_SEND_LONG_DATA, p, len, len, idx);
     mysql_stmt_id_set(p, st->be[idx].id);
     command_forward(s, COM_STMT_SEND_LONG_DATA, len, 0);
     return false;
@@ -1384,6 +1398,7 @@ bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
                   "The statement (%u) has no open cursor", st->id);
         return true;
     }
+    ps_send_stage(s, COM_STMT_FETCH, p, len, len, idx);
     mysql_stmt_id_set(p, pstmt_exec_id(st, idx));
     command_forward(s, COM_STMT_FETCH, len, 0);
     return false;
@@ -1438,6 +1453,7 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
         send_ok(s, 1);
         return true;
     }
+    ps_send_stage(s, COM_STMT_RESET, p, len, len, idx);
     mysql_stmt_id_set(p, id);
     command_forward(s, COM_STMT_RESET, len, 0);
     return false;

@@ -210,3 +210,24 @@ def test_prepared_reads_see_another_session_s_text_writes(start_halyard, cluster
     writer.close()
     reader.close()
     assert stale == [], f"{len(stale)} of {PS_ROUNDS} prepared reads missed the insert: {stale[:5]}"
+
+
+def test_text_reads_see_another_session_s_prepared_writes(start_halyard, cluster, counted):
+    """The other way round: session A executes a prepared INSERT, session B
+    reads with a text SELECT: B sees A's row every time (the group's count
+    of writes is bumped after a prepared write's OK as after a text one's)."""
+    from test_ps import execute, prepare
+    h = start_halyard(consistency="global", causal_timeout_ms=20)
+    cluster.delay(1, 1)
+    writer = raw_login(h.port, counted)
+    ins, _, _ = prepare(writer, "INSERT INTO c (v) VALUES (1)")
+    reader = h.connect(database=counted, autocommit=True)
+    stale = []
+    for i in range(1, PS_ROUNDS + 1):
+        execute(writer, ins)
+        n = q(reader, "SELECT COUNT(*) FROM c")[0][0]
+        if n != i:
+            stale.append((i, n))
+    writer.close()
+    reader.close()
+    assert stale == [], f"{len(stale)} of {PS_ROUNDS} reads missed the prepared insert: {stale[:5]}"

@@ -18,11 +18,14 @@ prepared statements).
     did not commit: error 1180 saying the outcome is unknown, not run again
 """
 
+import contextlib
+import socket
 import struct
 import threading
 
 from rawmysql import MySQLError, RawConn, lenenc_int
-from test_failover import kill_now, writable_nodes
+from tcprelay import TcpRelay
+from test_failover import failover_settings, kill_now, writable_nodes
 from test_inflight import (AUTO, TABLE, kill_and_join, own_cluster, rows, session_summary, start,
                            waiting_on_primary)
 from test_ops import admin_json
@@ -218,3 +221,84 @@ def test_a_marked_statement_serves_its_transaction(start_halyard, tmp_path, requ
              if f"VALUES({i},{i})" in n.replace(" ", "")}
     assert all(m.startswith("/*hy:") for m in marks.values()), notes
     assert marks[10] != marks[11] and marks[20] == marks[21] == marks[22] != marks[11], marks
+
+
+class HushRelay(TcpRelay):
+    """Once hushed, the server's close is not passed on: halyard's
+    connection stays open, as over a network that lost the server's FIN,
+    until halyard writes on it; then it is closed. The first command to
+    meet the dead server is then whatever halyard sends first."""
+
+    hushed = False
+
+    def _pump(self, src, dst, hook):
+        try:
+            while data := src.recv(65536):
+                if self.hushed and hook == self.up:
+                    break  # halyard wrote to the dead server
+                self._send(dst, hook(data), hook)
+        except OSError:
+            pass
+        if self.hushed and hook == self.down:
+            return  # the server went: halyard is not told
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_prepared_transaction_whose_primary_died_is_never_committed_in_part(
+        start_halyard, tmp_path, request):
+    """Issue 54 item 2: BEGIN; a prepared INSERT (1, 'a'); a prepared
+    SELECT; the primary is killed; another prepared INSERT (2, 'b'); COMMIT. With in-flight
+    resolution on, the second EXECUTE first sends halyard's own marked
+    COM_STMT_PREPARE, and that internal command met the dead connection:
+    the loss went down the path of a connection that could not be opened,
+    the transaction was not marked lost, the INSERT autocommitted on the new
+    primary and the COMMIT was an empty OK: the client was told both rows
+    committed, and the new primary had only (2). Now the transaction is
+    lost there as anywhere: replayed (both rows) or refused, never in part."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    c.sql(0, "CREATE TABLE fi.p (id INT PRIMARY KEY, v VARCHAR(8)) ENGINE=InnoDB")
+    c.sync()
+    relay = HushRelay(c.port(0))
+    request.addfinalizer(relay.close)
+    conf = failover_settings(tmp_path, resolve_in_flight_writes=True, transaction_replay=True,
+                             replay_timeout_ms=20000)
+    conf["backends"] = [{"name": n["name"], "address": "127.0.0.1",
+                         "port": relay.port if n["index"] == 0 else n["port"],
+                         "role": n["role"]} for n in c.nodes]
+    h = start_halyard(conf)
+    wait_until(lambda: all(b["state"] == "ONLINE" and b["last_check"] == "ok" for b in
+                           admin_json(conf["admin_socket"], "show backends")["backends"]), 10,
+               what="every backend checked")
+    cl = connect(h)
+    ins_a, _, _ = prepare(cl, "INSERT INTO fi.p VALUES (?, 'a')")
+    ins_b, _, _ = prepare(cl, "INSERT INTO fi.p VALUES (?, 'b')")
+    sel, _, _ = prepare(cl, "SELECT COUNT(*) FROM fi.p")
+    cl.query("BEGIN")
+    assert ok_of(execute(cl, ins_a, params=int_params(1)))[0] == 1
+    execute(cl, sel)
+    for i in c.replicas:
+        wait_until(lambda: c.value(i, "SELECT COUNT(*) FROM fi.p") == 0, 10, what="replicas")
+    relay.hushed = True
+    kill_now(c, 0)
+    wait_until(lambda: any(b["role"] == "primary" and b["name"] != "node0" and
+                           b["state"] == "ONLINE" for b in
+                           admin_json(conf["admin_socket"], "show backends")["backends"]), 60,
+               what="a new primary")
+    answers = []
+    for step in (lambda: ok_of(execute(cl, ins_b, params=int_params(2)))[0],
+                 lambda: cl.query("COMMIT")[0].affected_rows):
+        try:
+            answers.append(("ok", step()))
+        except MySQLError as e:
+            answers.append(("error", e.code))
+            break
+    new = writable_nodes(c)
+    assert len(new) == 1 and new[0] != 0, new
+    got = sorted(r[0] for r in c.sql(new[0], "SELECT id FROM fi.p"))
+    if all(a[0] == "ok" for a in answers):
+        assert got == [1, 2], (answers, got)  # both acknowledged: both committed
+    else:
+        assert got == [], (answers, got)  # refused: none of the transaction
+        assert answers[-1][1] in (1927, 1180), answers
