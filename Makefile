@@ -230,7 +230,7 @@ history-check-short: $(BUILD)/halyard $(BUILD)/halyardctl
 # cache's read_your_writes = "session", in both pool modes, against
 # replicas that lag (one a second late, the other's SQL thread stopped now
 # and then); stale reads must be 0. 6 halyards x 40 s, about 5 minutes;
-# the short one (6 x 6 s, seed 1, under a minute) in make check's third
+# the short one (6 x 6 s, seed 1, about a minute) in make check's third
 # track after history-check --short (cluster on ports 25470 to 25472,
 # halyard on 25570 and up).
 consistency-check: $(BUILD)/halyard
