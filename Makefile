@@ -45,7 +45,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
 .PHONY: all clients check check-clang check-suite-pooled check-suite-session check-suite-tools test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
-        check-alerts pitr-check cache-check cache-check-short cache-check-adversarial cache-check-adversarial-short history-check history-check-short server-check server-check-short server-check-short-session bench-noisy-smoke \
+        check-alerts pitr-check cache-check cache-check-short cache-check-adversarial cache-check-adversarial-short history-check history-check-short consistency-check consistency-check-short server-check server-check-short server-check-short-session bench-noisy-smoke \
         install uninstall deb check-package
 
 all: $(BUILD)/halyard $(BUILD)/halyardctl
@@ -208,8 +208,9 @@ cache-check-adversarial-short: $(BUILD)/halyard
 	tools/cache-check --adversarial --short --seed $(or $(SEED),2) --halyard $(abspath $(BUILD)/halyard)
 
 # Acknowledged writes through failovers (issue 41): bank transfers, unique
-# inserts and COMMIT AND CHAIN through halyard while the primary is killed
-# and switched over; every variant must print 0 in its first four lines.
+# inserts and COMMIT AND CHAIN through halyard (a transfer client and an
+# insert client in prepared statements) while the primary is killed and
+# switched over; every variant must print 0 in its first four lines.
 # About 1.5 minutes a variant; the short one (one variant, one failover)
 # about one, in make check's third track.
 HISTORY_VARIANTS = default no-log-slave-updates mixed aria chain
@@ -227,6 +228,20 @@ bench-noisy-smoke: $(BUILD)/halyard
 history-check-short: $(BUILD)/halyard $(BUILD)/halyardctl
 	tools/history-check --short --halyard $(abspath $(BUILD)/halyard) \
 	  --halyardctl $(abspath $(BUILD)/halyardctl)
+
+# What reads see of the writes before them (issue 54): writers and
+# readers, text and prepared, under consistency causal and global and the
+# cache's read_your_writes = "session", in both pool modes, against
+# replicas that lag (one a second late, the other's SQL thread stopped now
+# and then); stale reads must be 0. 6 halyards x 40 s, about 5 minutes;
+# the short one (6 x 6 s, seed 1, about a minute) in make check's third
+# track after history-check --short (cluster on ports 25470 to 25472,
+# halyard on 25570 and up).
+consistency-check: $(BUILD)/halyard
+	tools/consistency-check --halyard $(abspath $(BUILD)/halyard)
+
+consistency-check-short: $(BUILD)/halyard
+	tools/consistency-check --short --seed $(or $(SEED),1) --halyard $(abspath $(BUILD)/halyard)
 
 # Where halyard answers in the server's place (issue 47 item 9): random
 # process-list and status reads, KILLs, PINGs, SETs, resets, INIT_DB and
@@ -266,12 +281,13 @@ check: deps
 # The long part of make check runs as three tracks side by side: the
 # pooled suite, the session-mode suite, and the clang build, the fuzzers,
 # the package, mtr, pitr-check, cache-check --short, history-check
-# --short and server-check --short one after another. Each suite runs on
+# --short, consistency-check --short and server-check --short one after
+# another. Each suite runs on
 # two pytest-xdist workers (CHECK_WORKERS), a test file at a time, each
 # worker with a cluster of its own 300 ports up
 # (tests/integration/conftest.py): pooled 23310 and 23610, session 23910
 # and 24210. tools/mtr, tools/pitr-check, tools/cache-check,
-# tools/history-check and tools/server-check have theirs, so clusters,
+# tools/history-check, tools/consistency-check and tools/server-check have theirs, so clusters,
 # namespaces and sockets never meet; 2 cores are mostly waiting on the servers, the failovers' timers and
 # the sleeps of the tests. Each suite lists its 20 slowest tests at the end.
 CHECK_DURATIONS = --durations=20
@@ -291,6 +307,7 @@ check-suite-tools:
 	$(MAKE) cache-check-short
 	$(MAKE) cache-check-adversarial-short
 	$(MAKE) history-check-short
+	$(MAKE) consistency-check-short
 	$(MAKE) server-check-short
 	$(MAKE) server-check-short-session
 	$(MAKE) bench-noisy-smoke
