@@ -435,6 +435,25 @@ SELF_TEST_EXPRS = [
 SELF_TEST_PARAMS = [1, -2, 1.25, "é", None]
 
 
+def connect(port, user, password, db=None, timeout=30.0, host="127.0.0.1"):
+    """A BinConn logged in (closed again if the login fails)."""
+    c = BinConn(host, port, timeout=timeout)
+    try:
+        c.login(user, password, db=db)
+    except BaseException:
+        c.close()
+        raise
+    return c
+
+
+def typed_rows(res):
+    """A result's rows with its integer columns as int, as pymysql gives
+    them (the other values as the text the text protocol gives)."""
+    ints = [c.type in INTS for c in res.columns]
+    return [tuple(int(v) if v is not None and is_int else v for v, is_int in zip(row, ints))
+            for row in res.rows]
+
+
 def random_floats(seed=54, n=120):
     """A read of n DOUBLEs and n FLOATs spread over their ranges."""
     import random
