@@ -677,6 +677,8 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     }
     if (s->state == SS_IDLE && session_groups(s)->xa != NULL && session_xa_rollback_due(s))
         return session_xa_abort(s) ? NEXT_STOP : NEXT_AGAIN; /* its steps run; then the next */
+    if (s->kill.chain_on && (st->b == NULL || stream_unparsed(st) == 0))
+        (void)kill_chain_step(s); /* a KILL's text: its next part (session_kill_chain.c) */
     if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
         if (st->b != NULL && st->head == st->scan)
             stream_release_if_empty(st, &s->w->pool);
@@ -946,6 +948,8 @@ void session_next_command(struct session *s)
         enum next_step step = next_take(s, &c);
         if (step == NEXT_ROUTE && (c.cmd == COM_STMT_EXECUTE || c.cmd == COM_STMT_BULK_EXECUTE))
             step = next_lost(s, &c);
+        if (step == NEXT_ROUTE && c.cmd == COM_QUERY && c.fits && s->route.wait_idx < 0)
+            kill_chain_begin(s, c.p, &c.len); /* a KILL in a multi-statement text */
         if (step == NEXT_ROUTE && com_handlers[c.cmd] != NULL)
             step = com_handlers[c.cmd](s, &c);
         uint32_t idx = 0;
@@ -972,6 +976,8 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->io.resp_done = s->io.resp_broken = false;
     s->io.infile = false;
     s->io.rdown = (struct relay_down){0};
+    if (s->query.internal == INT_NONE) /* a part of a KILL's text: its ids go on */
+        s->io.rdown.shift = (uint8_t)(0u - s->kill.chain_seq);
     mysql_resp_start(&s->io.resp, cmd, s->who.caps, exec_flags);
     s->io.hooked = session_hooks_attached(s);
 }
@@ -1384,6 +1390,8 @@ bool down_parse(struct session *s)
         pk.rc = mysql_resp_feed(&s->io.resp, pl, len);
         pk.row = s->io.resp.rows > rows_before;
         ro_trans_flags(s, pl, peek);
+        if (pk.rc == MYSQL_RESP_DONE && s->kill.chain_on && s->query.internal == INT_NONE)
+            kill_chain_answer_end(s, pl, peek);
         if (s->io.hooked)
             session_hooks_fed(s, &pk);
         if (err && peek == len && err_before == 0 && s->io.resp.err_code != 0)
@@ -1732,7 +1740,7 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
         /* Its own id: the server stops the KILL itself (1317), or ends
          * the connection with 1927; either way nothing to ask a backend. */
         consume_packet(s, len);
-        session_err(s, 1, query ? SERR_QUERY_INTERRUPTED : SERR_KILLED);
+        session_err(s, kill_chain_seq(s), query ? SERR_QUERY_INTERRUPTED : SERR_KILLED);
         if (query)
             session_next_command(s);
         else
@@ -1768,17 +1776,17 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
             return;
         }
         consume_packet(s, len);
-        session_err(s, 1, SERR_NO_SUCH_THREAD, id);
+        session_err(s, kill_chain_seq(s), SERR_NO_SUCH_THREAD, id);
         session_next_command(s);
         return;
     case KILL_NOT_OWNER:
         consume_packet(s, len);
-        session_err(s, 1, SERR_KILL_DENIED, id);
+        session_err(s, kill_chain_seq(s), SERR_KILL_DENIED, id);
         session_next_command(s);
         return;
     case KILL_MARKED:
         consume_packet(s, len);
-        send_ok(s, 1);
+        kill_chain_ok(s, kill_chain_seq(s));
         session_next_command(s);
         return;
     case KILL_BACKEND:
@@ -1839,7 +1847,7 @@ bool command_kill_answer(struct session *s, uint32_t len)
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
     if (!refused)
-        send_ok(s, s->io.rdown.seq);
+        kill_chain_ok(s, s->io.rdown.seq);
     else if (qid != 0)
         session_err(s, s->io.rdown.seq,
                     e.code == ER_NO_SUCH_QUERY ? SERR_NO_SUCH_QUERY : SERR_KILL_QUERY_DENIED,
@@ -2213,6 +2221,7 @@ static void session_free(struct session *s)
     struct worker *w = s->w;
     command_kill_unhold(s, false);
     command_kill_user_answered(s, 0);
+    kill_chain_free(s);
     registry_remove(&s->kill.reg);
     ev_timer_stop(w->loop, &s->io.timer);
     ev_timer_stop(w->loop, &s->io.idle);
