@@ -1740,7 +1740,7 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
         /* Its own id: the server stops the KILL itself (1317), or ends
          * the connection with 1927; either way nothing to ask a backend. */
         consume_packet(s, len);
-        session_err(s, kill_chain_seq(s), query ? SERR_QUERY_INTERRUPTED : SERR_KILLED);
+        session_err(s, 1, query ? SERR_QUERY_INTERRUPTED : SERR_KILLED);
         if (query)
             session_next_command(s);
         else
@@ -1776,17 +1776,17 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
             return;
         }
         consume_packet(s, len);
-        session_err(s, kill_chain_seq(s), SERR_NO_SUCH_THREAD, id);
+        session_err(s, 1, SERR_NO_SUCH_THREAD, id);
         session_next_command(s);
         return;
     case KILL_NOT_OWNER:
         consume_packet(s, len);
-        session_err(s, kill_chain_seq(s), SERR_KILL_DENIED, id);
+        session_err(s, 1, SERR_KILL_DENIED, id);
         session_next_command(s);
         return;
     case KILL_MARKED:
         consume_packet(s, len);
-        kill_chain_ok(s, kill_chain_seq(s));
+        send_ok(s, 1);
         session_next_command(s);
         return;
     case KILL_BACKEND:
@@ -1847,7 +1847,7 @@ bool command_kill_answer(struct session *s, uint32_t len)
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
     if (!refused)
-        kill_chain_ok(s, s->io.rdown.seq);
+        send_ok(s, s->io.rdown.seq);
     else if (qid != 0)
         session_err(s, s->io.rdown.seq,
                     e.code == ER_NO_SUCH_QUERY ? SERR_NO_SUCH_QUERY : SERR_KILL_QUERY_DENIED,
@@ -2091,6 +2091,7 @@ void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
     va_list ap;
     if (why == SERR_TRX_LOST) /* what of it stays (session_track_lost) */
         why = session_track_lost_err((enum trx_nontrx)s->route.trx_lost_keeps);
+    seq = kill_chain_seq(s, seq); /* inside a KILL's text (session_kill_chain.c) */
     va_start(ap, why);
     size_t len = session_err_vencode(pkt, sizeof(pkt), seq, why, ap);
     va_end(ap);
@@ -2103,6 +2104,7 @@ void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const cha
                         const char *msg)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 600];
+    seq = kill_chain_seq(s, seq);
     size_t len = session_err_encode_custom(pkt, sizeof(pkt), seq, code, sqlstate, msg);
     own_error(s, pkt, len);
     send_local(s, pkt, len);
@@ -2155,8 +2157,10 @@ uint16_t session_reply_status(const struct session *s)
 void send_ok_counts(struct session *s, uint8_t seq, uint64_t affected, uint64_t insert_id)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 32];
+    seq = kill_chain_seq(s, seq); /* inside a KILL's text (session_kill_chain.c) */
+    uint16_t status = session_reply_status(s) | kill_chain_ok(s, seq);
     size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, affected,
-                                 insert_id, session_reply_status(s), 0);
+                                 insert_id, status, 0);
     mysql_hdr_write(pkt, (uint32_t)len, seq);
     send_local(s, pkt, MYSQL_HEADER_SIZE + len);
 }

@@ -92,12 +92,14 @@ void kill_chain_begin(struct session *s, uint8_t *p, uint32_t *len);
  * put there (true), or the text is over (an error ended it, or the last
  * part was answered). */
 bool kill_chain_step(struct session *s);
-/* The sequence id of the first packet halyard answers a part with itself
- * (1 outside such a text). */
-uint8_t kill_chain_seq(const struct session *s);
-/* The OK of a KILL halyard answers itself: with SERVER_MORE_RESULTS_EXISTS
- * when more parts follow. */
-void kill_chain_ok(struct session *s, uint8_t seq);
+/* The sequence id an answer halyard makes itself goes out with, given
+ * `seq` (1 for its first packet): moved on past the parts answered before
+ * inside such a text, else `seq`. */
+uint8_t kill_chain_seq(const struct session *s, uint8_t seq);
+/* An OK halyard makes itself goes out with sequence id `seq`: inside such
+ * a text, SERVER_MORE_RESULTS_EXISTS when more parts follow (its flags
+ * get the value returned), else 0. */
+uint16_t kill_chain_ok(struct session *s, uint8_t seq);
 /* The last packet of a part's answer from a backend (payload pl, `avail`
  * of its bytes in the buffer), just fed to the tracker: its OK or EOF
  * says more results follow when more parts do. */

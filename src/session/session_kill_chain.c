@@ -13,8 +13,11 @@
  * routed or answered here. The client reads one answer, as the server
  * gives it: every part's last OK or EOF but the last part's carries
  * SERVER_MORE_RESULTS_EXISTS, and the sequence ids run on from part to
- * part (answer_expect shifts a backend's by chain_seq; halyard's own
- * packets take kill_chain_seq). An error ends the text there, as the
+ * part (answer_expect shifts a backend's by chain_seq; an answer halyard
+ * makes itself, an ERR or an OK, has its first id moved on by
+ * kill_chain_seq and its OK's flags by kill_chain_ok, in session.c's one
+ * writer of each: a KILL's own answers, a query rule's refusal...). An
+ * error ends the text there, as the
  * server stops at a statement's error: the parts after it never run.
  */
 #include <stdlib.h>
@@ -103,26 +106,20 @@ bool kill_chain_step(struct session *s)
     return true;
 }
 
-uint8_t kill_chain_seq(const struct session *s)
+uint8_t kill_chain_seq(const struct session *s, uint8_t seq)
 {
-    return (uint8_t)(s->kill.chain_seq + 1);
+    return seq == 1 ? (uint8_t)(s->kill.chain_seq + 1) : seq;
 }
 
-void kill_chain_ok(struct session *s, uint8_t seq)
+uint16_t kill_chain_ok(struct session *s, uint8_t seq)
 {
-    uint16_t status = session_reply_status(s);
-    if (s->kill.chain_on) {
-        s->kill.chain_seq = seq;
-        if (s->kill.chain != NULL) {
-            status |= SERVER_MORE_RESULTS_EXISTS;
-            s->kill.chain_go = true;
-        }
-    }
-    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
-    size_t len =
-        mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0, status, 0);
-    mysql_hdr_write(pkt, (uint32_t)len, seq);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+    if (!s->kill.chain_on)
+        return 0;
+    s->kill.chain_seq = seq;
+    if (s->kill.chain == NULL)
+        return 0; /* the last part's */
+    s->kill.chain_go = true;
+    return SERVER_MORE_RESULTS_EXISTS;
 }
 
 void kill_chain_answer_end(struct session *s, uint8_t *pl, uint32_t avail)
