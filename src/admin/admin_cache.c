@@ -50,6 +50,7 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
                : "cache.user sees no base table: it needs SELECT on the tables "
                  "the cache rules read (tables of an engine without "
                  "transactions are never cached)");
+    kv_u64(&kv, "why_no_fills_repeats", s->no_fills_again);
     kv_bool(&kv, "row_keys", s->row_keys);
     kv_u64(&kv, "base_table_reads", s->base_loads);
     for (int why = 0; why < CACHE_DROP_N; why++) {

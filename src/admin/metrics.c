@@ -884,6 +884,11 @@ static void render_cache(struct textbuf *sb, const struct cache_status *c)
     sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "not_base", c->refused_not_base);
     sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "write", c->refused_write);
     sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "abandoned", c->abandoned);
+    family(sb, "halyard_cache_why_no_fills_repeats_total", "counter",
+           "Reads of the primary's base tables that found again why no answer can be kept "
+           "(cache.user sees none, or none of an engine the cache keeps): logged once per "
+           "cause, then counted here.");
+    textbuf_printf(sb, "halyard_cache_why_no_fills_repeats_total %" PRIu64 "\n", c->no_fills_again);
     family(sb, "halyard_cache_invalidations_total", "counter",
            "Answers dropped from the query cache, by reason: row (a point lookup whose key a "
            "row event's image carried), table (a row event of its table), fk (a row event of "

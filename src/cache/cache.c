@@ -78,6 +78,7 @@ static struct {
     bool base_keys;            /* key columns were read (binlog_row_image = FULL) */
     acount hits, misses, abandoned;
     uint64_t resets, resumes, refused_not_base, base_loads;
+    acount no_fills_again;      /* reads of the base tables that found the same reason (not said) */
     uint64_t refused_in_flight; /* fills sent while a write through halyard was in flight */
     acount refused_primary;     /* lookups of sessions whose primary the reader does not follow */
     acount refused_dirty;       /* fills read at READ UNCOMMITTED */
@@ -473,6 +474,7 @@ void cache_status_get(struct cache_status *out)
     out->base_uncached = schema_ready() ? (int64_t)cache_tables_uncached(C.base) : -1;
     out->row_keys = schema_ready() && C.base_keys;
     out->base_loads = C.base_loads;
+    out->no_fills_again = counted(&C.no_fills_again);
     out->gaps = C.ci.gaps;
     out->unseen = C.vis.n;
     for (size_t i = 0; i < CACHE_RULES_MAX; i++) {
@@ -667,6 +669,11 @@ void cache_stream_defaults(uint64_t hash, double wall)
     C.defaults_hash = hash;
     C.defaults_known = true;
     pthread_mutex_unlock(&C.mu);
+}
+
+void cache_no_fills_again(void)
+{
+    count(&C.no_fills_again);
 }
 
 bool cache_base_wanted(uint64_t *gen)

@@ -58,6 +58,10 @@
 #define RETRY_S           1.0
 #define STREAM_SILENCE    5000  /* ms without a packet (heartbeats included): reconnect */
 #define SCHEMA_SILENCE_MS 60000 /* ms a read of the schema may wait for its next row */
+#define NO_FILLS_AGAIN_S  600.0 /* why no answer is kept: said again at most this often */
+
+/* Why no answer can be kept, as the list of base tables read last says. */
+enum no_fills { NO_FILLS_NONE, NO_FILLS_NO_SELECT, NO_FILLS_ENGINES };
 
 static struct {
     pthread_t thread;
@@ -84,6 +88,10 @@ static struct {
     bool schema_priv;            /* ... the reader sees every trigger (TRIGGER on *.*) */
     bool resume;                 /* re-attaching at a new primary from `from` */
     bool resume_proved;          /* ... its first event came */
+    enum no_fills said;          /* the cause last said (no_fills_say) ... */
+    char said_src[64];           /* ... of this source ... */
+    double said_at;              /* ... then (ev_now) ... */
+    uint64_t said_again;         /* ... and the reads that found it again since */
 } F = {.mu = PTHREAD_MUTEX_INITIALIZER, .src = -1};
 
 static void drop_dump(double retry_in, bool failover)
@@ -375,6 +383,55 @@ static void schema_next(const char *sql, sqlclient_row_cb row, sqlclient_cb done
         schema_failed(res, what);
 }
 
+/* Why no answer can be kept (`why`; `uncached`: the base tables of an
+ * engine the cache never keeps), from the list of base tables just read:
+ * said when the cause (or the source) changes, not at every read: each
+ * DDL has the list read again, and a suite creating and dropping tables
+ * had the same warning 299 times in two minutes (issue 54 item 6). A
+ * read that finds it again is counted (cache_no_fills_again: show
+ * cache's why_no_fills_repeats), and said with that count at most every
+ * NO_FILLS_AGAIN_S. */
+static void no_fills_say(enum no_fills why, size_t uncached)
+{
+    double now = ev_now(F.loop);
+    bool same_src = strcmp(F.said_src, F.src_name) == 0;
+    if (why == F.said && same_src) {
+        if (why == NO_FILLS_NONE)
+            return;
+        F.said_again++;
+        cache_no_fills_again();
+        if (now - F.said_at < NO_FILLS_AGAIN_S)
+            return;
+        hy_log_warn("cache: still every fill from %s is refused (%s): the list of base tables "
+                    "read %llu more times since this was said",
+                    F.src_name,
+                    why == NO_FILLS_ENGINES ? "no base table of an engine it keeps"
+                                            : "cache.user sees no base table",
+                    (unsigned long long)F.said_again);
+    } else if (why == NO_FILLS_ENGINES) {
+        hy_log_warn("cache: every base table the account %s sees on %s (%zu) is of an engine "
+                    "the cache never keeps (without transactions, such as MyISAM or Aria, or "
+                    "FEDERATED, CONNECT, SPIDER): every fill is refused (said again when this "
+                    "changes; show cache's why_no_fills_repeats counts the reads that find it)",
+                    F.cfg->cache.user, F.src_name, uncached);
+    } else if (why == NO_FILLS_NO_SELECT) {
+        hy_log_warn("cache: the account %s sees no base table on %s: every fill is refused "
+                    "(it needs SELECT on the tables the cache rules read, and REPLICATION SLAVE; "
+                    "tables of an engine without transactions are never cached; said again when "
+                    "this changes; show cache's why_no_fills_repeats counts the reads that find "
+                    "it)",
+                    F.cfg->cache.user, F.src_name);
+    } else if (same_src) {
+        hy_log_info("cache: the account %s now sees base tables on %s that the cache keeps: "
+                    "fills are kept again",
+                    F.cfg->cache.user, F.src_name);
+    }
+    F.said = why;
+    snprintf(F.said_src, sizeof(F.said_src), "%s", F.src_name);
+    F.said_at = now;
+    F.said_again = 0;
+}
+
 /* 4/4: the primary's position after the schema was read, and its
  * binlog_row_image. */
 static void schema_pos_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -393,16 +450,10 @@ static void schema_pos_read(struct sqlclient *c, const struct sqlresult *res, vo
                  F.src_name, img != NULL ? img : "?");
     /* information_schema shows an account only the tables it has a
      * privilege on: with none, every fill is refused as not a base table */
-    if (cache_tables_count(F.schema) == 0 && cache_tables_uncached(F.schema) > 0)
-        hy_log_warn("cache: every base table the account %s sees on %s (%zu) is of an engine "
-                    "the cache never keeps (without transactions, such as MyISAM or Aria, or "
-                    "FEDERATED, CONNECT, SPIDER): every fill is refused",
-                    F.cfg->cache.user, F.src_name, cache_tables_uncached(F.schema));
-    else if (cache_tables_count(F.schema) == 0)
-        hy_log_warn("cache: the account %s sees no base table on %s: every fill is refused "
-                    "(it needs SELECT on the tables the cache rules read, and REPLICATION SLAVE; "
-                    "tables of an engine without transactions are never cached)",
-                    F.cfg->cache.user, F.src_name);
+    no_fills_say(cache_tables_count(F.schema) > 0      ? NO_FILLS_NONE
+                 : cache_tables_uncached(F.schema) > 0 ? NO_FILLS_ENGINES
+                                                       : NO_FILLS_NO_SELECT,
+                 cache_tables_uncached(F.schema));
     struct cache_tables *set = F.schema;
     F.schema = NULL;
     (void)cache_base_load(F.base_gen, set, &after, full);

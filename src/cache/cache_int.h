@@ -63,6 +63,10 @@ void cache_follow_probe_now(void);
  * tick: every entry looked at about once a second). */
 void cache_sweep(void);
 
+/* The reader read the list of base tables again and found the same reason
+ * no answer can be kept, not said again (cache_follow.c): counted. */
+void cache_no_fills_again(void);
+
 /* The primary's base tables are wanted (none yet, or a DDL was applied
  * since they were read): true, and *gen the generation to read them at. */
 bool cache_base_wanted(uint64_t *gen);

@@ -711,6 +711,8 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     }
     if (s->state == SS_IDLE && session_groups(s)->xa != NULL && session_xa_rollback_due(s))
         return session_xa_abort(s) ? NEXT_STOP : NEXT_AGAIN; /* its steps run; then the next */
+    if (s->kill.chain_on && (st->b == NULL || stream_unparsed(st) == 0))
+        (void)kill_chain_step(s); /* a KILL's text: its next part (session_kill_chain.c) */
     if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
         if (st->b != NULL && st->head == st->scan)
             stream_release_if_empty(st, &s->w->pool);
@@ -996,6 +998,8 @@ void session_next_command(struct session *s)
         enum next_step step = next_take(s, &c);
         if (step == NEXT_ROUTE && (c.cmd == COM_STMT_EXECUTE || c.cmd == COM_STMT_BULK_EXECUTE))
             step = next_lost_execute(s, &c);
+        if (step == NEXT_ROUTE && c.cmd == COM_QUERY && c.fits && s->route.wait_idx < 0)
+            kill_chain_begin(s, c.p, &c.len); /* a KILL in a multi-statement text */
         if (step == NEXT_ROUTE && com_handlers[c.cmd] != NULL)
             step = com_handlers[c.cmd](s, &c);
         uint32_t idx = 0;
@@ -1022,6 +1026,8 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->io.resp_done = s->io.resp_broken = false;
     s->io.infile = false;
     s->io.rdown = (struct relay_down){0};
+    if (s->query.internal == INT_NONE) /* a part of a KILL's text: its ids go on */
+        s->io.rdown.shift = (uint8_t)(0u - s->kill.chain_seq);
     mysql_resp_start(&s->io.resp, cmd, s->who.caps, exec_flags);
     s->io.hooked = session_hooks_attached(s);
 }
@@ -1434,6 +1440,8 @@ bool down_parse(struct session *s)
         pk.rc = mysql_resp_feed(&s->io.resp, pl, len);
         pk.row = s->io.resp.rows > rows_before;
         ro_trans_flags(s, pl, peek);
+        if (pk.rc == MYSQL_RESP_DONE && s->kill.chain_on && s->query.internal == INT_NONE)
+            kill_chain_answer_end(s, pl, peek);
         if (s->io.hooked)
             session_hooks_fed(s, &pk);
         if (err && peek == len && err_before == 0 && s->io.resp.err_code != 0)
@@ -2133,6 +2141,7 @@ void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
     va_list ap;
     if (why == SERR_TRX_LOST) /* what of it stays (session_track_lost) */
         why = session_track_lost_err((enum trx_nontrx)s->route.trx_lost_keeps);
+    seq = kill_chain_seq(s, seq); /* inside a KILL's text (session_kill_chain.c) */
     va_start(ap, why);
     size_t len = session_err_vencode(pkt, sizeof(pkt), seq, why, ap);
     va_end(ap);
@@ -2145,6 +2154,7 @@ void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const cha
                         const char *msg)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 600];
+    seq = kill_chain_seq(s, seq);
     size_t len = session_err_encode_custom(pkt, sizeof(pkt), seq, code, sqlstate, msg);
     own_error(s, pkt, len);
     send_local(s, pkt, len);
@@ -2197,8 +2207,10 @@ uint16_t session_reply_status(const struct session *s)
 void send_ok_counts(struct session *s, uint8_t seq, uint64_t affected, uint64_t insert_id)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 32];
+    seq = kill_chain_seq(s, seq); /* inside a KILL's text (session_kill_chain.c) */
+    uint16_t status = session_reply_status(s) | kill_chain_ok(s, seq);
     size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, affected,
-                                 insert_id, session_reply_status(s), 0);
+                                 insert_id, status, 0);
     mysql_hdr_write(pkt, (uint32_t)len, seq);
     send_local(s, pkt, MYSQL_HEADER_SIZE + len);
 }
@@ -2263,6 +2275,7 @@ static void session_free(struct session *s)
     struct worker *w = s->w;
     command_kill_unhold(s, false);
     command_kill_user_answered(s, 0);
+    kill_chain_free(s);
     registry_remove(&s->kill.reg);
     ev_timer_stop(w->loop, &s->io.timer);
     ev_timer_stop(w->loop, &s->io.idle);

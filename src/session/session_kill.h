@@ -29,6 +29,14 @@ struct kill_stmt {
     uint32_t expr_off, expr_len; /* ... else the expression, in the text */
 };
 enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k);
+/* A multi-statement text (lexed with `opts`, CLO_*) that runs KILL <id>
+ * statements among others, each of them a KILL_ID, is run a part at a
+ * time (session_kill_chain.c): true, with the first part sql[0,
+ * *first_len) (the first KILL alone, or the statements before it) and
+ * the rest from *rest_off. False for a text of one statement, without a
+ * KILL, with another KILL form, or with a statement that may hold
+ * semicolons of its own (a compound statement, CREATE, PREPARE...). */
+bool kill_split(const char *sql, size_t len, unsigned opts, size_t *first_len, size_t *rest_off);
 /* Our own KILL (command_kill) is answered by the backend in terms of its
  * thread id; when it refuses, the client must read the id it gave. False
  * while the whole answer packet is not there yet; s->io.resp_done when it
@@ -75,5 +83,27 @@ void command_kill_grants_read(struct session *s, bool ok);
  * it (`kept`; the worker's wakeup tries again, session_kill_released), or
  * no longer does. */
 void session_kill_keep(struct session *s, bool kept);
+
+/* session_kill_chain.c: a KILL in a multi-statement text, run a part at a
+ * time. The COM_QUERY at up.scan (payload p, *len bytes, whole and
+ * alone in `up`) is cut down to its first part when it is such a text. */
+void kill_chain_begin(struct session *s, uint8_t *p, uint32_t *len);
+/* A part's answer is over and nothing waits in `up`: the next part is
+ * put there (true), or the text is over (an error ended it, or the last
+ * part was answered). */
+bool kill_chain_step(struct session *s);
+/* The sequence id an answer halyard makes itself goes out with, given
+ * `seq` (1 for its first packet): moved on past the parts answered before
+ * inside such a text, else `seq`. */
+uint8_t kill_chain_seq(const struct session *s, uint8_t seq);
+/* An OK halyard makes itself goes out with sequence id `seq`: inside such
+ * a text, SERVER_MORE_RESULTS_EXISTS when more parts follow (its flags
+ * get the value returned), else 0. */
+uint16_t kill_chain_ok(struct session *s, uint8_t seq);
+/* The last packet of a part's answer from a backend (payload pl, `avail`
+ * of its bytes in the buffer), just fed to the tracker: its OK or EOF
+ * says more results follow when more parts do. */
+void kill_chain_answer_end(struct session *s, uint8_t *pl, uint32_t avail);
+void kill_chain_free(struct session *s);
 
 #endif /* HALYARD_SESSION_KILL_H */

@@ -264,3 +264,70 @@ void command_kill_grants_read(struct session *s, bool ok)
     if (!ok)
         s->kill.kuser_state = 2; /* not known: the server's answer as it is */
 }
+
+/* ---- a KILL in a multi-statement text (session_kill_chain.c) ---- */
+
+/* Whether a statement that begins with token t may hold semicolons of
+ * its own (a compound statement, a stored program's body, a text to
+ * prepare) or run a KILL the split would not see: the text is not split
+ * then. `next` is the token after t. */
+static bool kill_split_opaque(const struct lexer *lx, const struct token *t,
+                              const struct token *next)
+{
+    static const char *const words[] = {"CREATE", "ALTER",  "IF",  "CASE",    "LOOP",
+                                        "WHILE",  "REPEAT", "FOR", "DECLARE", "PREPARE"};
+    if (t->type != T_WORD)
+        return t->type != T_LPAREN; /* `(SELECT ...)` stands; anything odd does not */
+    for (size_t i = 0; i < HY_ARRAY_SIZE(words); i++) {
+        if (ci_equal(lx->s + t->off, t->len, words[i]))
+            return true;
+    }
+    if (ci_equal(lx->s + t->off, t->len, "BEGIN"))
+        return next->type == T_WORD && ci_equal(lx->s + next->off, next->len, "NOT");
+    return next->type == T_OP && lx->s[next->off] == ':'; /* a label */
+}
+
+bool kill_split(const char *sql, size_t len, unsigned opts, size_t *first_len, size_t *rest_off)
+{
+    struct lexer lx;
+    struct token t, next;
+    kw_ready();
+    lex_init(&lx, sql, len, opts, NULL);
+    size_t stmts = 0, kills = 0, last_semi = 0;
+    bool lead = true;
+    *first_len = *rest_off = 0;
+    lex_next(&lx, &t);
+    while (t.type != T_END) {
+        lex_next(&lx, &next);
+        if (t.type == T_SEMI) {
+            lead = true;
+            last_semi = t.off;
+        } else if (lead) {
+            lead = false;
+            stmts++;
+            bool kill = t.type == T_WORD && ci_equal(lx.s + t.off, t.len, "KILL");
+            if (!kill && kill_split_opaque(&lx, &t, &next))
+                return false;
+            if (kill) {
+                /* the statement's text, to its ';' or the end */
+                struct lexer at = lx;
+                struct token e = next;
+                while (e.type != T_END && e.type != T_SEMI)
+                    lex_next(&at, &e);
+                size_t end = e.type == T_SEMI ? e.off : len;
+                struct kill_stmt k;
+                if (parse_kill(sql + t.off, end - t.off, &k) != KILL_ID)
+                    return false; /* the whole text is refused, as before */
+                if (kills++ == 0 && stmts == 1) {
+                    *first_len = end; /* the KILL alone */
+                    *rest_off = end < len ? end + 1 : len;
+                } else if (kills == 1) {
+                    *first_len = last_semi; /* the statements before it */
+                    *rest_off = last_semi + 1;
+                }
+            }
+        }
+        t = next;
+    }
+    return kills > 0 && stmts > 1;
+}

@@ -1078,7 +1078,10 @@ static uint32_t route_rules(struct session *s, uint8_t cmd, bool fits, struct cl
     in.text_cut = !fits;
     in.tables_later = cmd == COM_STMT_PREPARE;
     const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
-    if (session_cache_rules(s, cmd, rule, rule != NULL ? (uint32_t)(rule - s->cfg->rules) : 0, r,
+    /* a part of a text with a KILL (session_kill_chain.c) is not answered
+     * from the cache: its answer goes on from the parts before it */
+    if (!s->kill.chain_on &&
+        session_cache_rules(s, cmd, rule, rule != NULL ? (uint32_t)(rule - s->cfg->rules) : 0, r,
                             text, text_len, fits) == ROUTE_CACHE)
         return ROUTE_CACHE;
     if (rule != NULL && rule->action == RULE_ACTION_CACHE)

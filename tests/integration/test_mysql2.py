@@ -201,6 +201,20 @@ def test_errors(node, cluster, halyard, db):
     assert got["after"] == [{"id": 1, "u": "one"}]
 
 
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+def test_kill_in_multiple_statements(node, cluster, start_halyard, db, pool_mode):
+    """mysql2's test-pool-disconnect (issue 54 item 5): `kill <id>; select
+    sleep(0.05)` kills <id> and returns sleep's row, and the killed
+    connection sees its end, as directly (halyard refused the text with
+    1235, and the test waited 60 s for the end)."""
+    h = start_halyard(pool_mode=pool_mode)
+    direct, via = both(node, cluster, h, db, "kill_multi")
+    assert_same(direct, via)
+    got = via["kill_multi"]
+    assert got["results"] == ["ok", [{"s": 0}]], got
+    assert got["victim"]["ended"] and got["after"] == [{"seven": 7}], got
+
+
 def test_multiple_statements(node, cluster, halyard, db):
     """multipleStatements: true: each statement's result set or OK, an
     error in the middle ending the batch, the connection going on."""

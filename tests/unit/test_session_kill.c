@@ -173,12 +173,57 @@ static void test_query_id_map(void **state)
                                     &idx, &qid));
 }
 
+/* kill_split(): a multi-statement text with KILL <id>s, cut into its
+ * first part and the rest; the texts it leaves whole. */
+static void test_split(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        const char *first, *rest; /* NULL: not split */
+    } cases[] = {
+        {"KILL 5; SELECT 7", "KILL 5", " SELECT 7"},
+        {"kill 5; select sleep(0.05)", "kill 5", " select sleep(0.05)"},
+        {"KILL QUERY 5;SELECT 7;", "KILL QUERY 5", "SELECT 7;"},
+        {"SELECT 1; KILL 5", "SELECT 1", " KILL 5"},
+        {"SELECT 1; SELECT ';'; KILL 5; SELECT 2", "SELECT 1; SELECT ';'", " KILL 5; SELECT 2"},
+        {"/* c; */ KILL HARD CONNECTION 5 ; SELECT 1", "/* c; */ KILL HARD CONNECTION 5 ",
+         " SELECT 1"},
+        {"KILL 5", NULL, NULL},
+        {"KILL 5;", NULL, NULL},
+        {"SELECT 'KILL 5'; SELECT 2", NULL, NULL},
+        {"KILL USER app; SELECT 1", NULL, NULL},
+        {"KILL 5; KILL USER app", NULL, NULL},
+        {"KILL 5 + 0; SELECT 1", NULL, NULL},
+        {"KILL QUERY ID 7; SELECT 1", NULL, NULL},
+        {"BEGIN NOT ATOMIC KILL 5; END; SELECT 1", NULL, NULL},
+        {"CREATE PROCEDURE p() KILL 5; KILL 6", NULL, NULL},
+        {"PREPARE s FROM 'KILL 5'; KILL 6", NULL, NULL},
+        {"l: LOOP KILL 5; END LOOP; KILL 6", NULL, NULL},
+        {"BEGIN; KILL 5; COMMIT", "BEGIN", " KILL 5; COMMIT"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *sql = cases[i].sql;
+        size_t first = 0, rest = 0;
+        bool split = kill_split(sql, strlen(sql), 0, &first, &rest);
+        if (cases[i].first == NULL) {
+            assert_false(split);
+            continue;
+        }
+        assert_true(split);
+        assert_int_equal(first, strlen(cases[i].first));
+        assert_memory_equal(sql, cases[i].first, first);
+        assert_string_equal(sql + rest, cases[i].rest);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ids),          cmocka_unit_test(test_query_ids),
-        cmocka_unit_test(test_query_id_map), cmocka_unit_test(test_users),
-        cmocka_unit_test(test_user_read),    cmocka_unit_test(test_grants_line),
+        cmocka_unit_test(test_ids),         cmocka_unit_test(test_split),
+        cmocka_unit_test(test_query_ids),   cmocka_unit_test(test_query_id_map),
+        cmocka_unit_test(test_users),       cmocka_unit_test(test_user_read),
+        cmocka_unit_test(test_grants_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

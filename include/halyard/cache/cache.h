@@ -214,9 +214,10 @@ struct cache_status {
     uint64_t refused_defaults; /* fills and lookups on a connection older than a defaults change */
     uint64_t refused_privileges; /* ... older than a change of accounts or privileges */
     int64_t base_tables;         /* base tables known; -1 = not read since the last DDL */
-    int64_t base_uncached; /* base tables seen but never cached for their engine; -1 as above */
-    bool row_keys;         /* key columns known: point lookups go per row */
-    uint64_t base_loads;   /* times they were read */
+    int64_t base_uncached;   /* base tables seen but never cached for their engine; -1 as above */
+    bool row_keys;           /* key columns known: point lookups go per row */
+    uint64_t base_loads;     /* times they were read */
+    uint64_t no_fills_again; /* reads that found again why no answer is kept, not logged */
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
 };

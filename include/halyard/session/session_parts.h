@@ -523,6 +523,16 @@ struct sess_kill {
     /* a role is enabled: SHOW GRANTS (INT_KILL_GRANT) says whether
      * one gives the kill privilege; kuser_grants once it was read */
     bool kuser_roles, kuser_grants;
+    /* A multi-statement text with a KILL, run a part at a time
+     * (session_kill_chain.c): the parts not sent yet (malloc'd, chain_len
+     * bytes; NULL once the part in flight is the last), the sequence id
+     * of the last packet of the text's answer the client has (0: none
+     * yet, or no such text), whether a text is under way (chain_on), and
+     * whether the part in flight ended saying more results follow. */
+    char *chain;
+    uint32_t chain_len;
+    uint8_t chain_seq;
+    bool chain_on, chain_go;
 };
 
 struct kill_user {

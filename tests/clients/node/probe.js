@@ -227,6 +227,30 @@ const run = {
     }
   },
 
+  // mysql2's test-pool-disconnect: `kill <id>; select sleep(0.05)` in one
+  // text, then the killed connection's end, waited for (at most 20 s).
+  async kill_multi() {
+    const victim = await connect();
+    const killer = await connect({ multipleStatements: true });
+    const ended = new Promise((resolve) => {
+      const t = setTimeout(() => resolve({ ended: false }), 20000);
+      victim.connection.on('error', (e) => {
+        clearTimeout(t);
+        resolve({ ended: true, code: e.code, fatal: e.fatal });
+      });
+    });
+    try {
+      const [results] = await killer.query(`kill ${victim.threadId}; select sleep(0.05) as s`);
+      const out = { results: results.map((r) => (Array.isArray(r) ? plain(r) : 'ok')) };
+      out.victim = await ended;
+      out.after = plain((await killer.query('SELECT 7 AS seven'))[0]);
+      return out;
+    } finally {
+      victim.destroy();
+      await killer.end();
+    }
+  },
+
   // multipleStatements: several result sets and OKs in one answer.
   async multi() {
     const c = await connect({ multipleStatements: true });
