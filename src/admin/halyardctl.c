@@ -32,6 +32,7 @@
 #include "halyard/admin/admin.h"
 #include "halyard/admin/ctl_help.h"
 #include "halyard/core/progress.h"
+#include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/config/config.h"
 #include "halyard/backup/backup_list.h"
@@ -154,29 +155,11 @@ out:
     return rc;
 }
 
-/* The JSON string value of "key" in `json` (escapes undone; \uXXXX as
- * '?'), or "" when absent. */
+/* The JSON string value of "key" in `json` (hy_json_str: escapes undone;
+ * cut at cap - 1 bytes), or "" when absent. */
 static void json_str(const char *json, const char *key, char *out, size_t cap)
 {
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-    size_t o = 0;
-    const char *p = strstr(json, pat);
-    for (p = p ? p + strlen(pat) : ""; *p != '\0' && *p != '"' && o + 1 < cap; p++) {
-        if (*p == '\\' && p[1] != '\0') {
-            p++;
-            if (*p == 'u') {
-                out[o++] = '?';
-                for (int i = 0; i < 4 && p[1] != '\0'; i++)
-                    p++;
-                continue;
-            }
-            out[o++] = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
-            continue;
-        }
-        out[o++] = *p;
-    }
-    out[o] = '\0';
+    (void)hy_json_str(json, key, out, cap);
 }
 
 /* The admin socket `backup verify` talks to (verify_run.h's ask). */

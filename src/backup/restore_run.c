@@ -156,18 +156,7 @@ static void usage(FILE *out)
 
 bool restore_json_str(const char *text, const char *key, char *out, size_t cap)
 {
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-    const char *p = strstr(text, pat);
-    if (p == NULL)
-        return false;
-    p += strlen(pat);
-    const char *e = strchr(p, '"');
-    if (e == NULL || (size_t)(e - p) >= cap)
-        return false;
-    memcpy(out, p, (size_t)(e - p));
-    out[e - p] = '\0';
-    return true;
+    return hy_json_str(text, key, out, cap);
 }
 
 static int cmp_backup(const void *x, const void *y)

@@ -117,7 +117,8 @@ void restore_child_add(pid_t pid);
 void restore_kill_children(void);
 
 /* The string value of "key" in a JSON object halyard wrote (a manifest
- * line, an admin answer: names, states and GTIDs have no escapes). */
+ * line, an admin answer), escapes undone (hy_json_str); false when absent
+ * or longer than cap - 1 bytes. */
 bool restore_json_str(const char *text, const char *key, char *out, size_t cap);
 
 /* The plaintext of backup file `r` (backup_stream.h: decrypted, inflated)
