@@ -22,6 +22,7 @@
 #include "halyard/protocol/mysql_errors.h"
 #include "halyard/protocol/sqlclient.h"
 #include "halyard/cluster/users.h"
+#include "halyard/core/hash.h"
 
 /* Priv is JSON: the server's own JSON_VALUE() takes out what a login
  * needs, so halyard parses no JSON. The columns are accounts.h's ACOL_*. */
@@ -111,12 +112,11 @@ uint64_t users_privileges_changed_us(void)
  * 0 (privs_sum). */
 static uint64_t privs_row(char *const *row)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = HY_HASH64_INIT;
     const int cols[] = {ACOL_USER, ACOL_HOST, ACOL_PRIV_MD5};
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-        for (const char *p = row[cols[i]]; p != NULL && *p != '\0'; p++)
-            h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-        h = (h ^ 0xff) * 0x100000001b3ull; /* the end of a column */
+        h = hy_hash64_str(h, row[cols[i]] != NULL ? row[cols[i]] : "", false);
+        h = hy_hash64_byte(h, 0xff); /* the end of a column */
     }
     return h;
 }

@@ -4,14 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/hash.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/replay/replay.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/sql/sqlfunc.h"
 
-#define SUM_A0 0xcbf29ce484222325ull /* FNV-1a offset basis */
 #define SUM_B0 0x84222325cbf29ce4ull
-#define SUM_PA 0x100000001b3ull /* FNV prime */
 #define SUM_PB 0x9e3779b97f4a7c15ull
 
 void replay_init(struct replay_log *l, size_t max, bool result_only)
@@ -133,7 +132,7 @@ bool replay_check(const struct replay_log *l, uint32_t i, const struct replay_su
 
 void replay_sum_begin(struct replay_sum *s, bool result_only)
 {
-    s->a = SUM_A0;
+    s->a = HY_HASH64_INIT; /* a: FNV-1a */
     s->b = SUM_B0;
     s->result_only = result_only;
 }
@@ -142,7 +141,7 @@ static void sum_bytes(struct replay_sum *s, const uint8_t *p, size_t n)
 {
     uint64_t a = s->a, b = s->b;
     for (size_t i = 0; i < n; i++) {
-        a = (a ^ p[i]) * SUM_PA;
+        a = hy_hash64_byte(a, p[i]);
         b = (b + p[i] + 1) * SUM_PB;
         b ^= b >> 29;
     }

@@ -25,6 +25,7 @@
 
 #include "halyard/core/events.h"
 #include "halyard/session/guard.h"
+#include "halyard/core/hash.h"
 
 #define GUARD_PROBE        16
 #define GUARD_USER_BUCKETS 1024
@@ -136,9 +137,7 @@ void guard_addr_format(const struct rules_addr *a, char *out, size_t len)
 
 static size_t key_hash(const uint8_t key[17])
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < 17; i++)
-        h = (h ^ key[i]) * 1099511628211ull;
+    uint64_t h = hy_hash64(key, 17);
     return (size_t)(h ^ (h >> 29));
 }
 
@@ -329,9 +328,7 @@ static size_t user_count;
 
 static struct user_entry **user_slot(const char *name)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = name; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    uint64_t h = hy_hash64_str(HY_HASH64_INIT, name, false);
     struct user_entry **pp = &user_table[h % GUARD_USER_BUCKETS];
     while (*pp != NULL && strcmp((*pp)->name, name) != 0)
         pp = &(*pp)->next;

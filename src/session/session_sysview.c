@@ -69,6 +69,7 @@
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "halyard/sql/sysview.h"
+#include "halyard/core/hash.h"
 #include "session_int.h"
 #include "session_sysview.h"
 
@@ -589,14 +590,6 @@ static bool col_numeric(const char *col)
     return false;
 }
 
-static uint64_t text_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
 /* The end of a statement on information_schema.PROCESSLIST whose text
  * stops at "ID IN (": the threads of `rows`, the ")", and the text, which
  * the caller frees; NULL (all freed) when it does not fit. */
@@ -875,7 +868,7 @@ static bool peers_ready(struct session *s)
     uint32_t avail = stream_unparsed(&s->io.up);
     uint64_t h =
         avail > MYSQL_HEADER_SIZE
-            ? text_hash(cmd + MYSQL_HEADER_SIZE,
+            ? hy_hash64(cmd + MYSQL_HEADER_SIZE,
                         HY_MIN(HY_MIN(avail - MYSQL_HEADER_SIZE, mysql_hdr_len(cmd)), 4096u))
             : 0;
     if (!v->peer_busy || v->peer_hash != h) {
