@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/admin/admin.h"
 #include "halyard/admin/ctl_help.h"
 #include "halyard/core/progress.h"
@@ -60,18 +61,11 @@ static void usage(FILE *out)
                  "3 no answer\n");
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wait until fd is ready for `events` or the deadline passes. */
 static int wait_fd(int fd, short events, double deadline)
 {
     for (;;) {
-        double left = deadline - now();
+        double left = deadline - hy_mono_s();
         if (left <= 0)
             return 0;
         struct pollfd p = {.fd = fd, .events = events};
@@ -173,7 +167,7 @@ static int verify_ask(const char *cmd, double timeout, char **answer)
     if (n < 0 || (size_t)n >= sizeof(line))
         return EXIT_USAGE;
     size_t got;
-    int rc = ask(verify_socket, line, (size_t)n, now() + timeout, timeout, answer, &got);
+    int rc = ask(verify_socket, line, (size_t)n, hy_mono_s() + timeout, timeout, answer, &got);
     if (rc == EXIT_OK)
         (*answer)[got > 0 ? got - 1 : 0] = '\0'; /* the empty line that ended it */
     return rc;
@@ -186,11 +180,11 @@ static int verify_ask(const char *cmd, double timeout, char **answer)
 static int backup_full_wait(const char *path, double timeout, bool quiet)
 {
     static const char cmd[] = "show backup --json\n";
-    double until = now() + BACKUP_CHECK_WAIT;
-    while (now() < until) {
+    double until = hy_mono_s() + BACKUP_CHECK_WAIT;
+    while (hy_mono_s() < until) {
         char *ans;
         size_t got;
-        if (ask(path, cmd, sizeof(cmd) - 1, now() + timeout, timeout, &ans, &got) != EXIT_OK)
+        if (ask(path, cmd, sizeof(cmd) - 1, hy_mono_s() + timeout, timeout, &ans, &got) != EXIT_OK)
             return EXIT_NO_ANSWER;
         char state[32], account[200], err[1024];
         json_str(ans, "full_state", state, sizeof(state));
@@ -252,7 +246,7 @@ static int backup_full_follow(const char *path, double timeout, bool quiet)
     for (;;) {
         char *ans;
         size_t got;
-        if (ask(path, cmd, sizeof(cmd) - 1, now() + timeout, timeout, &ans, &got) != EXIT_OK)
+        if (ask(path, cmd, sizeof(cmd) - 1, hy_mono_s() + timeout, timeout, &ans, &got) != EXIT_OK)
             return EXIT_NO_ANSWER;
         char state[32], type[8] = "full", dir[4096], file[4096], gtid[200], err[1024];
         json_str(ans, "full_state", state, sizeof(state));
@@ -473,7 +467,7 @@ static int socket_path(const struct options *o, char *path, size_t cap)
 static int run_command(const struct options *o, const char *path, const char *line, size_t len,
                        int argc, char **argv)
 {
-    double deadline = now() + o->timeout;
+    double deadline = hy_mono_s() + o->timeout;
     char *ans = NULL;
     size_t got = 0;
     int rc = ask(path, line, len, deadline, o->timeout, &ans, &got);
@@ -526,7 +520,7 @@ static int run_local(struct options *o, int n, char **words)
         fprintf(stderr, "halyardctl: /dev/null: %s\n", strerror(errno));
         return EXIT_USAGE;
     }
-    double start = now();
+    double start = hy_mono_s();
     progress_init(progress_main(), stdout, progress_mode_for(STDOUT_FILENO, o->quiet));
     bool restore = strcasecmp(words[0], "restore") == 0;
     int rc = restore ? run_restore(o, k, words) : run_backup_verify(o, k, words);
@@ -535,7 +529,7 @@ static int run_local(struct options *o, int n, char **words)
         fflush(stdout);
         dprintf(json_fd, "{\"ok\":%s,\"command\":\"%s\",\"exit_status\":%d,\"elapsed_s\":%.1f}\n",
                 rc == EXIT_OK ? "true" : "false", restore ? "restore" : "backup verify", rc,
-                now() - start);
+                hy_mono_s() - start);
         close(json_fd);
     }
     return rc;

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/grow.h"
+#include "halyard/core/clock.h"
 #include "halyard/protocol/binlog.h"
 #include "halyard/backup/archive_seal.h"
 #include "halyard/backup/backup_stream.h"
@@ -71,7 +73,7 @@ bool restore_check_sealed(const char *path)
         close(fd);
     if (n != (ssize_t)sizeof(head) || !backup_crypt_is_sealed(head, sizeof(head)))
         return true; /* not encrypted: the reader's own errors say the rest */
-    double t0 = restore_mono();
+    double t0 = hy_mono_s();
     char why[700];
     uint64_t plain = 0;
     if (backup_stream_check(path, &plain, why, sizeof(why)) != HY_OK) {
@@ -80,7 +82,7 @@ bool restore_check_sealed(const char *path)
     }
     printf("checked: every AES-256-GCM chunk of %s authenticated, %llu bytes once decrypted "
            "(%.2f s)\n",
-           path, (unsigned long long)plain, restore_mono() - t0);
+           path, (unsigned long long)plain, hy_mono_s() - t0);
     fflush(stdout);
     return true;
 }
@@ -118,13 +120,6 @@ void restore_kill_children(void)
         if (pid > 0)
             kill(pid, SIGTERM);
     }
-}
-
-double restore_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void restore_fail(const char *cmd, const char *fmt, ...)
@@ -1014,7 +1009,7 @@ int restore_run(const char *dir, const struct restore_target *target,
 {
     const struct restore_target tg = *target;
     signal(SIGPIPE, SIG_IGN);
-    double t0 = restore_mono();
+    double t0 = hy_mono_s();
     size_t nb = 0;
     struct restore_backup *backups = read_backups(dir, &nb);
     struct archive_read ar;
@@ -1069,7 +1064,7 @@ int restore_run(const char *dir, const struct restore_target *target,
     snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b->name);
     if (!check_chain(dir, backups, &pl))
         goto out;
-    double t1 = restore_mono();
+    double t1 = hy_mono_s();
     progress_end(progress_main());
     if (phys) {
         printf("checked: the backup's sha256 matches its manifest (%.2f s)\n", t1 - t0);
@@ -1099,7 +1094,7 @@ int restore_run(const char *dir, const struct restore_target *target,
         fail("the load of %s into %s failed: the server holds part of it", b->name, into);
         goto out;
     }
-    double t2 = restore_mono();
+    double t2 = hy_mono_s();
     progress_end(progress_main());
     if (!phys)
         printf("loaded:  %s, %llu bytes of SQL, in %.2f s\n", b->name, (unsigned long long)bytes,
@@ -1120,13 +1115,13 @@ int restore_run(const char *dir, const struct restore_target *target,
                  into);
             goto out;
         }
-        double t3 = restore_mono();
+        double t3 = hy_mono_s();
         printf("applied: %zu transaction%s from %zu binlog file%s in %.2f s\n", pl.n_trx,
                pl.n_trx == 1 ? "" : "s", pl.n_files, pl.n_files == 1 ? "" : "s", t3 - t2);
     }
     char to[GTID_STR_MAX];
     gtid_pos_format(&pl.to, to, sizeof(to));
-    printf("restored %s to GTID %s in %.2f s\n", into, to[0] ? to : "(empty)", restore_mono() - t0);
+    printf("restored %s to GTID %s in %.2f s\n", into, to[0] ? to : "(empty)", hy_mono_s() - t0);
     if (reached != NULL)
         *reached = pl.to;
     rc = RS_OK;

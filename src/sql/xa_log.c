@@ -25,6 +25,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "halyard/core/grow.h"
+#include "halyard/core/clock.h"
 #include "halyard/core/fileio.h"
 #include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
@@ -370,9 +372,7 @@ int64_t xa_log_process_start(void)
     static _Atomic int64_t start;
     int64_t v = atomic_load(&start);
     if (v == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t now = hy_now_ms();
         if (!atomic_compare_exchange_strong(&start, &v, now))
             return v;
         v = now;

@@ -102,9 +102,6 @@ bool restore_newest_method(const char *dir, char *method, size_t cap);
  * either fails. */
 struct backup_reader *restore_open_piped(const char *path, int p[2]);
 
-/* CLOCK_MONOTONIC in seconds. */
-double restore_mono(void);
-
 /* The signal a caller that catches them (backup verify) took, or 0: the
  * waits for a server to answer end on it instead of running on. */
 extern volatile sig_atomic_t restore_interrupted;
