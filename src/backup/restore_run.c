@@ -213,13 +213,8 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
                     strerror(errno));
             continue;
         }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct restore_backup *nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL)
-                break;
-            v = nv;
-        }
+        if (*n == cap && !HY_GROW(v, cap, 16))
+            break;
         v[(*n)++] = b;
     }
     closedir(d);
@@ -369,14 +364,9 @@ static bool read_file(const char *path, struct restore_file *rf, struct restore_
         if (step == BINLOG_BEGIN)
             begin_when = h.timestamp;
         if (step == BINLOG_END) {
-            if (rf->n_trx == tcap) {
-                tcap = tcap ? tcap * 2 : 1024;
-                struct restore_trx *nt = realloc(trx, tcap * sizeof(*trx));
-                if (nt == NULL) {
-                    ok = false;
-                    break;
-                }
-                trx = nt;
+            if (rf->n_trx == tcap && !HY_GROW(trx, tcap, 1024)) {
+                ok = false;
+                break;
             }
             trx[rf->n_trx++] = (struct restore_trx){.gtid = g.gtid, .when = begin_when};
         }

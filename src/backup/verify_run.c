@@ -342,14 +342,8 @@ static struct table *table_find(struct tables *ts, const char *name, bool add)
     }
     if (!add)
         return NULL;
-    if (ts->n == ts->cap) {
-        size_t cap = ts->cap ? ts->cap * 2 : 64;
-        struct table *nv = realloc(ts->v, cap * sizeof(*nv));
-        if (nv == NULL)
-            return NULL;
-        ts->v = nv;
-        ts->cap = cap;
-    }
+    if (ts->n == ts->cap && !HY_GROW(ts->v, ts->cap, 64))
+        return NULL;
     struct table *t = &ts->v[ts->n];
     memset(t, 0, sizeof(*t));
     t->name = strdup(name);

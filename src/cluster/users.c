@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/grow.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/config/group.h"
 #include "halyard/cluster/primary_client.h"
@@ -303,15 +304,9 @@ static void row_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
         t->name_resolve = skip != NULL && strcmp(skip, "0") == 0;
         t->disconnect_expired = disc != NULL && strcmp(disc, "1") == 0;
     }
-    if (t->n == l->read_cap) {
-        size_t cap = l->read_cap == 0 ? 64 : l->read_cap * 2;
-        struct account *v = realloc(t->v, cap * sizeof(*v));
-        if (v == NULL) {
-            l->read_bad = "out of memory";
-            return;
-        }
-        t->v = v;
-        l->read_cap = cap;
+    if (t->n == l->read_cap && !HY_GROW(t->v, l->read_cap, 64)) {
+        l->read_bad = "out of memory";
+        return;
     }
     char bad[80];
     hy_status_t st = accounts_parse_row((const char *const *)row, t->name_resolve, &t->v[t->n], bad,

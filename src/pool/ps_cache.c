@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/grow.h"
 #include "halyard/pool/ps_cache.h"
 #include "halyard/core/hash.h"
 
@@ -82,14 +83,8 @@ hy_status_t ps_cache_keep(struct ps_cache *c, const char *sql, uint32_t len, con
         *use = have->id;
         return HY_OK;
     }
-    if (c->n == c->cap) {
-        uint32_t cap = c->cap ? c->cap * 2 : 8;
-        struct ps_cache_entry *v = realloc(c->v, cap * sizeof(*v));
-        if (v == NULL)
-            return HY_NOMEM;
-        c->v = v;
-        c->cap = cap;
-    }
+    if (c->n == c->cap && !HY_GROW(c->v, c->cap, 8))
+        return HY_NOMEM;
     struct ps_cache_entry e = {.sql_len = len, .id = id, .hash = h};
     if ((e.sql = malloc(len > 0 ? len : 1)) == NULL ||
         (db != NULL && (e.db = strdup(db)) == NULL) ||

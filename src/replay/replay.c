@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/grow.h"
 #include "halyard/core/hash.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/replay/replay.h"
@@ -53,15 +54,9 @@ hy_status_t replay_add(struct replay_log *l, const uint8_t *pkt, uint32_t len)
         replay_refuse(l);
         return HY_OK;
     }
-    if (l->n == l->n_cap) {
-        uint32_t n = l->n_cap == 0 ? 16 : l->n_cap * 2;
-        struct replay_stmt *st = realloc(l->st, n * sizeof(*st));
-        if (st == NULL) {
-            replay_refuse(l);
-            return HY_NOMEM;
-        }
-        l->st = st;
-        l->n_cap = n;
+    if (l->n == l->n_cap && !HY_GROW(l->st, l->n_cap, 16)) {
+        replay_refuse(l);
+        return HY_NOMEM;
     }
     size_t off = l->buf.len;
     textbuf_append(&l->buf, pkt, len);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
+#include "halyard/core/grow.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/route/scatter_merge.h"
 
@@ -133,15 +135,9 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
             pt->kind = SCATTER_PART_ERR;
             return HY_OK;
         }
-        if (pt->n_rows == pt->rows_cap) {
-            size_t cap = pt->rows_cap == 0 ? 16 : pt->rows_cap * 2;
-            struct scatter_cell *v = realloc(pt->rows, cap * sizeof(*v));
-            if (v == NULL) {
-                snprintf(why, why_len, "out of memory");
-                return HY_ERROR;
-            }
-            pt->rows = v;
-            pt->rows_cap = cap;
+        if (pt->n_rows == pt->rows_cap && !HY_GROW(pt->rows, pt->rows_cap, 16)) {
+            snprintf(why, why_len, "out of memory");
+            return HY_ERROR;
         }
         if (!keep(&pt->rows[pt->n_rows], p, len, budget)) {
             snprintf(why, why_len, "the answers are larger than the scatter buffer");

@@ -129,15 +129,9 @@ hy_status_t xa_log_parse(const char *text, size_t len, struct xa_log_state *out)
             out->v[i] = d;
             continue;
         }
-        if (out->n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct xa_decision *nv = realloc(out->v, ncap * sizeof(*nv));
-            if (nv == NULL) {
-                xa_log_state_free(out);
-                return HY_NOMEM;
-            }
-            out->v = nv;
-            cap = ncap;
+        if (out->n == cap && !HY_GROW(out->v, cap, 8)) {
+            xa_log_state_free(out);
+            return HY_NOMEM;
         }
         out->v[out->n++] = d;
     }
