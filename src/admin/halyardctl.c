@@ -256,7 +256,10 @@ static int backup_full_follow(const char *path, double timeout, bool quiet)
         json_str(ans, "full_gtid", gtid, sizeof(gtid));
         json_str(ans, "full_error", err, sizeof(err));
         const char *size = strstr(ans, "\"full_bytes\":");
-        uint64_t bytes = size != NULL ? strtoull(size + 12, NULL, 10) : 0;
+        uint64_t bytes = 0; /* absent or not a number: not shown */
+        if (size != NULL &&
+            !hy_parse_u64(size + 12, hy_digits(size + 12, strlen(size + 12)), UINT64_MAX, &bytes))
+            bytes = 0;
         free(ans);
         if (strcmp(state, "running") != 0) {
             bool ok = strcmp(state, "ok") == 0;
@@ -315,10 +318,8 @@ static int options_parse(int argc, char **argv, struct options *o)
             o->quiet = true;
             break;
         case 't': {
-            char *end;
-            o->timeout = strtod(optarg, &end);
             o->timeout_given = true;
-            if (*end != '\0' || !(o->timeout > 0 && o->timeout <= 3600)) {
+            if (!hy_str_double(optarg, &o->timeout) || !(o->timeout > 0 && o->timeout <= 3600)) {
                 fprintf(stderr, "halyardctl: -t wants seconds, 0 < SECS <= 3600\n");
                 return EXIT_USAGE;
             }

@@ -203,7 +203,9 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
                  : strcmp(type, "diff") == 0 ? BACKUP_DIFF
                                              : BACKUP_FULL;
         const char *lsn = strstr(text, "\"to_lsn\":");
-        b.to_lsn = lsn != NULL ? strtoull(lsn + 9, NULL, 10) : 0;
+        if (lsn == NULL ||
+            !hy_parse_u64(lsn + 9, hy_digits(lsn + 9, strlen(lsn + 9)), UINT64_MAX, &b.to_lsn))
+            b.to_lsn = 0; /* none recorded */
         if (!restore_json_str(text, "method", b.method, sizeof(b.method)))
             snprintf(b.method, sizeof(b.method), "mariadb-dump");
         struct stat sb;

@@ -514,9 +514,7 @@ static int verify_options(struct verify *v, int argc, char **argv)
             v->want = optarg;
             break;
         case 'w': {
-            char *end;
-            v->wait_s = strtod(optarg, &end);
-            if (*end != '\0' || !(v->wait_s > 0 && v->wait_s <= 86400)) {
+            if (!hy_str_double(optarg, &v->wait_s) || !(v->wait_s > 0 && v->wait_s <= 86400)) {
                 fail("--wait wants seconds, 0 < SECS <= 86400");
                 return VF_USAGE;
             }

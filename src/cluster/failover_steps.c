@@ -375,7 +375,8 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
                                        &states[i]) == HY_OK;
         const char *sid = fx_link_cell(l, 4), *strict = fx_link_cell(l, 5),
                    *semi = fx_link_cell(l, 6);
-        n->server_id = sid != NULL ? (uint32_t)strtoul(sid, NULL, 10) : 0;
+        uint64_t u;
+        n->server_id = hy_str_u64(sid, UINT32_MAX, &u) ? (uint32_t)u : 0; /* 0: not known */
         n->strict_mode = strict != NULL && strcmp(strict, "0") != 0;
         n->semisync_slave = semi != NULL && strcmp(semi, "0") != 0;
         if (!fx_parse_pos(fx_link_cell(l, 7), &n->slave_pos))
@@ -403,7 +404,8 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         n->replicating = true;
         const char *host = fx_link_get(l, 0, "Master_Host");
         const char *port = fx_link_get(l, 0, "Master_Port");
-        n->source = backend_by_addr(cfg, host, port != NULL ? atoi(port) : 0);
+        uint64_t p;
+        n->source = backend_by_addr(cfg, host, hy_str_u64(port, 65535, &p) ? (int)p : 0);
         const char *io = fx_link_get(l, 0, "Slave_IO_Running");
         n->io_running = io != NULL && strcmp(io, "Yes") == 0;
         const char *sql = fx_link_get(l, 0, "Slave_SQL_Running");
@@ -411,7 +413,10 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         const char *sqlerr = fx_link_get(l, 0, "Last_SQL_Errno");
         n->sql_error = sqlerr != NULL && strcmp(sqlerr, "0") != 0;
         const char *ioerr = fx_link_get(l, 0, "Last_IO_Errno");
-        n->io_errno = ioerr != NULL ? (unsigned)strtoul(ioerr, NULL, 10) : 0;
+        uint64_t e = 0; /* NULL: none; not a number: 2000, CR_UNKNOWN_ERROR */
+        if (ioerr != NULL && !hy_str_u64(ioerr, UINT32_MAX, &e))
+            e = 2000;
+        n->io_errno = (unsigned)e;
         if (!fx_parse_pos(fx_link_get(l, 0, "Gtid_IO_Pos"), &n->io_pos))
             n->has_gtid = false;
     }

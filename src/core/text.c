@@ -143,6 +143,25 @@ bool hy_parse_i64(const char *p, size_t len, int64_t min, int64_t max, int64_t *
     return true;
 }
 
+bool hy_parse_x64(const char *p, size_t len, uint64_t max, uint64_t *v)
+{
+    if (len == 0)
+        return false;
+    uint64_t x = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        uint64_t d = c >= '0' && c <= '9'   ? (uint64_t)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (uint64_t)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (uint64_t)(c - 'A' + 10)
+                                            : 16;
+        if (d == 16 || d > max || x > (max - d) / 16)
+            return false;
+        x = x * 16 + d;
+    }
+    *v = x;
+    return true;
+}
+
 bool hy_str_u64(const char *s, uint64_t max, uint64_t *v)
 {
     return s != NULL && hy_parse_u64(s, strlen(s), max, v);

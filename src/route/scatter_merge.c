@@ -411,15 +411,20 @@ bool scatter_dec_add(const char *as, const char *bs, char *out, size_t cap)
 
 static int cmp_i64(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, bool uns)
 {
-    char x[32], y[32];
-    snprintf(x, sizeof(x), "%.*s", (int)HY_MIN(an, 31), (const char *)a);
-    snprintf(y, sizeof(y), "%.*s", (int)HY_MIN(bn, 31), (const char *)b);
+    const char *x = (const char *)a, *y = (const char *)b;
     if (uns) {
-        unsigned long long u = strtoull(x, NULL, 10), v = strtoull(y, NULL, 10);
-        return u < v ? -1 : u > v;
+        uint64_t u, v;
+        if (hy_parse_u64(x, an, UINT64_MAX, &u) && hy_parse_u64(y, bn, UINT64_MAX, &v))
+            return u < v ? -1 : u > v;
+    } else {
+        int64_t u, v;
+        if (hy_parse_i64(x, an, INT64_MIN, INT64_MAX, &u) &&
+            hy_parse_i64(y, bn, INT64_MIN, INT64_MAX, &v))
+            return u < v ? -1 : u > v;
     }
-    long long u = strtoll(x, NULL, 10), v = strtoll(y, NULL, 10);
-    return u < v ? -1 : u > v;
+    /* not an integer (no server sends one so): the bytes' order */
+    int c = memcmp(a, b, HY_MIN(an, bn));
+    return c != 0 ? (c < 0 ? -1 : 1) : an < bn ? -1 : an > bn;
 }
 
 static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
@@ -483,8 +488,11 @@ static int value_cmp(enum cmp_kind k, const uint8_t *a, size_t an, bool anull, c
         char x[64], y[64];
         snprintf(x, sizeof(x), "%.*s", (int)HY_MIN(an, 63), (const char *)a);
         snprintf(y, sizeof(y), "%.*s", (int)HY_MIN(bn, 63), (const char *)b);
-        double u = strtod(x, NULL), v = strtod(y, NULL);
-        return u < v ? -1 : u > v;
+        double u, v;
+        if (hy_str_double(x, &u) && hy_str_double(y, &v))
+            return u < v ? -1 : u > v;
+        int c = strcmp(x, y); /* not a number: the bytes' order */
+        return c < 0 ? -1 : c > 0;
     }
     case CMP_TIME:
         return cmp_time(a, an, b, bn);

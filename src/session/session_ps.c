@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
 #include "halyard/core/audit.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/sql/classify.h"
@@ -1021,8 +1022,8 @@ uint16_t ps_scatter_charset(const struct session *s)
         buf[n] = '\0';
     }
     if (v.type == VS_INT || v.type == VS_UINT) {
-        unsigned long x = strtoul(buf, NULL, 10);
-        return x < 256 ? (uint16_t)x : 0;
+        uint64_t x;
+        return hy_str_u64(buf, 255, &x) ? (uint16_t)x : 0;
     }
     for (size_t k = 0; (v.type == VS_STRING || v.type == VS_BINARY) && k < HY_ARRAY_SIZE(safe);
          k++) {

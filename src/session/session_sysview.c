@@ -61,6 +61,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/protocol/connreg.h"
 #include "halyard/protocol/tls.h"
@@ -1279,10 +1280,9 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
             return SIZE_MAX;
         memcpy(num, c0, n0);
         num[n0] = '\0';
-        char *end;
-        unsigned long long id = strtoull(num, &end, 10);
+        uint64_t id;
         const struct connreg_row *r =
-            *end == '\0' && id <= UINT32_MAX ? row_find(v, (uint32_t)id) : NULL;
+            hy_str_u64(num, UINT32_MAX, &id) ? row_find(v, (uint32_t)id) : NULL;
         if (r == NULL)
             return SIZE_MAX;
         if (r->session == 0 || (v->peer_use && peer_has(v, r->session)))
@@ -1312,9 +1312,11 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
             char num[24];
             memcpy(num, c1, n1);
             num[n1] = '\0';
-            unsigned long long all = strtoull(num, NULL, 10);
-            snprintf(val, sizeof(val), "%llu",
-                     (all > v->hidden ? all - v->hidden : 0) + v->elsewhere);
+            uint64_t all;
+            if (hy_str_u64(num, UINT64_MAX, &all)) /* else the server's text as it is */
+                snprintf(
+                    val, sizeof(val), "%llu",
+                    (unsigned long long)((all > v->hidden ? all - v->hidden : 0) + v->elsewhere));
         }
         mysql_wr_lenenc_str(&wr, c0, n0);
         mysql_wr_lenenc_str(&wr, val, strlen(val));

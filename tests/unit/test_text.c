@@ -300,6 +300,15 @@ static void test_str_numbers(void **state)
     assert_false(hy_str_i64("garbage", INT64_MIN, INT64_MAX, &i));
     assert_false(hy_str_i64(NULL, INT64_MIN, INT64_MAX, &i));
     assert_int_equal(i, -5);
+    /* hexadecimal */
+    assert_true(hy_parse_x64("7fffFFFF", 8, 0x7fffffff, &u));
+    assert_int_equal(u, 0x7fffffff);
+    assert_false(hy_parse_x64("80000000", 8, 0x7fffffff, &u));
+    assert_false(hy_parse_x64("1g", 2, UINT64_MAX, &u));
+    assert_false(hy_parse_x64("", 0, UINT64_MAX, &u));
+    assert_true(hy_parse_x64("ffffffffffffffff", 16, UINT64_MAX, &u));
+    assert_true(u == UINT64_MAX);
+    assert_false(hy_parse_x64("10000000000000000", 17, UINT64_MAX, &u));
 }
 
 static void test_str_double(void **state)

@@ -47,6 +47,9 @@ bool hy_parse_u64(const char *p, size_t len, uint64_t max, uint64_t *v) HY_MUSTC
  * *v untouched, otherwise. */
 bool hy_parse_i64(const char *p, size_t len, int64_t min, int64_t max, int64_t *v) HY_MUSTCHECK;
 
+/* hy_parse_u64 for hexadecimal digits (either case, no "0x"). */
+bool hy_parse_x64(const char *p, size_t len, uint64_t max, uint64_t *v) HY_MUSTCHECK;
+
 /* hy_parse_u64 and hy_parse_i64 of the whole NUL-terminated s (NULL
  * parses as nothing: false). */
 bool hy_str_u64(const char *s, uint64_t max, uint64_t *v) HY_MUSTCHECK;
