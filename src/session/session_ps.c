@@ -775,7 +775,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
     if (st->uvars_opaque)
         s->route.uvars_opaque = true;
     if (st->uvar_ref && s->route.uvars_opaque)
-        return s->route.primary; /* as route_statement() for text */
+        return s->route.primary; /* as session_route.c's route_statement() for text */
     if (s->conns.n_bc == 1 || session_cache_capturing(s))
         return s->route.primary; /* a query cache's fill too: the primary has what it applied */
     if (ex != NULL && !ex->new_params_bound && st->n_params > 0 && st->types != NULL &&
