@@ -116,10 +116,13 @@ unit: $(UNIT_BIN)
 
 # Includes go downward only (docs/ARCHITECTURE.md, "Layers"); each part of
 # struct session is written only by the files its row names ("Who writes
-# struct session").
+# struct session"); numbers, clocks and FNV go through the core kit
+# (tools/check-kit: no atoi/strto*/clock_gettime outside core/).
 check-layers:
 	tools/check-layers --self-test
 	tools/check-layers
+	tools/check-kit --self-test
+	tools/check-kit
 	tools/check-ownership --self-test
 	tools/check-ownership
 

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/selfwatch.h"
 #include "halyard/backup/backup_copy.h"
 #include "halyard/backup/backup_full.h"
@@ -175,9 +176,7 @@ static void selfwatch_cb(struct ev_loop *loop, ev_timer *t, int revents)
     for (int i = 0; i < n; i++)
         beats[i] = atomic_load_explicit(&app.workers[i].beat_us, memory_order_relaxed);
     selfwatch_workers(&app.selfwatch, beats, n, app.cfg->worker_stall_ms);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    failover_tally_tick(&app.tally, &app.st, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    failover_tally_tick(&app.tally, &app.st, hy_now_us());
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)
@@ -557,10 +556,7 @@ static hy_status_t app_reload_config(struct status *st, const char *by)
  * running config stays in force when the new one fails. */
 static hy_status_t app_reload(struct status *st, const char *by)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-               (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)hy_mono_us());
     hy_status_t rc = app_reload_config(st, by);
     if (rc == HY_OK)
         sd_notifyf(0, "READY=1\nSTATUS=reloaded by %s", by);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "admin_int.h"
+#include "halyard/core/grow.h"
 #include "halyard/admin/admin.h"
 
 void table_init(struct table *t, size_t ncols)
@@ -21,15 +22,9 @@ void table_init(struct table *t, size_t ncols)
 
 static void table_add(struct table *t, char *owned)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        char **p = realloc(t->cells, cap * sizeof(*p));
-        if (p == NULL) {
-            free(owned);
-            return; /* the row comes out short; the renderer stops there */
-        }
-        t->cells = p;
-        t->cap = cap;
+    if (t->n == t->cap && !HY_GROW(t->cells, t->cap, 64)) {
+        free(owned);
+        return; /* the row comes out short; the renderer stops there */
     }
     t->cells[t->n++] = owned;
 }

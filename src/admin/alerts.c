@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/admin/alerts.h"
 #include "halyard/config/config.h"
 #include "halyard/core/log.h"
@@ -164,13 +165,6 @@ static struct {
     .hist_mu = PTHREAD_MUTEX_INITIALIZER,
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 const char *alerts_notifier_name(enum alerts_notifier n)
 {
     return n == ALERTS_EXEC ? "exec" : n == ALERTS_WEBHOOK ? "webhook" : "?";
@@ -296,7 +290,8 @@ static void exec_start(const struct event *e)
     }
     for (size_t i = 0; i < A.n_children; i++) {
         if (A.children[i].pid == 0) {
-            A.children[i] = (struct child){.pid = pid, .seq = e->seq, .started_ms = now_ms()};
+            A.children[i] =
+                (struct child){.pid = pid, .seq = e->seq, .started_ms = (uint64_t)hy_mono_ms()};
             break;
         }
     }
@@ -306,7 +301,7 @@ static void exec_start(const struct event *e)
 /* Reap what ended, kill what ran too long, start what waits. */
 static void exec_progress(void)
 {
-    uint64_t now = now_ms();
+    uint64_t now = (uint64_t)hy_mono_ms();
     int timeout = A.cfg->alerts.exec_timeout_ms;
     for (size_t i = 0; i < A.n_children; i++) {
         struct child *c = &A.children[i];
@@ -359,7 +354,7 @@ static void hook_send(struct transfer *t)
     const struct config_alerts *ac = &A.cfg->alerts;
     t->attempts++;
     t->next_ms = 0;
-    t->started_ms = now_ms();
+    t->started_ms = (uint64_t)hy_mono_ms();
     t->errbuf[0] = '\0';
     t->h = curl_easy_init();
     if (t->h == NULL) {
@@ -397,7 +392,7 @@ static void hook_done(struct transfer *t, CURLcode rc)
 {
     long code = 0;
     curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &code);
-    uint64_t took = now_ms() - t->started_ms;
+    uint64_t took = (uint64_t)hy_mono_ms() - t->started_ms;
     curl_multi_remove_handle(A.multi, t->h);
     curl_easy_cleanup(t->h);
     t->h = NULL;
@@ -414,7 +409,7 @@ static void hook_done(struct transfer *t, CURLcode rc)
     else
         snprintf(why, sizeof(why), "HTTP %ld", code);
     if (t->attempts <= A.cfg->alerts.webhook_retries && !A.stopping) {
-        t->next_ms = now_ms() + backoff_ms(t->attempts);
+        t->next_ms = (uint64_t)hy_mono_ms() + backoff_ms(t->attempts);
         hist_set(t->ev.seq, ALERTS_WEBHOOK, "retrying: %s (attempt %d)", why, t->attempts);
         return;
     }
@@ -439,7 +434,7 @@ static void hook_progress(void)
         if (t != NULL)
             hook_done(t, m->data.result);
     }
-    uint64_t now = now_ms();
+    uint64_t now = (uint64_t)hy_mono_ms();
     for (size_t i = 0; i < ALERTS_WEBHOOK_PARALLEL; i++) {
         struct transfer *t = &A.hooks[i];
         if (t->busy && t->h == NULL && t->next_ms != 0 && now >= t->next_ms)
@@ -516,7 +511,8 @@ static void take_event(struct event *e)
     }
     int repeat_ms =
         ac->event_repeat_ms[e->type] >= 0 ? ac->event_repeat_ms[e->type] : ac->repeat_ms;
-    if (e->type != EVENT_TEST_ALERT && !coalesce_offer(&A.co, e, now_ms(), (uint64_t)repeat_ms)) {
+    if (e->type != EVENT_TEST_ALERT &&
+        !coalesce_offer(&A.co, e, (uint64_t)hy_mono_ms(), (uint64_t)repeat_ms)) {
         count(&A.coalesced);
         hist_add(e, "held (repeat_ms)");
         return;
@@ -556,7 +552,7 @@ static void *alerts_main(void *arg)
         struct event e;
         while (events_next(&e))
             take_event(&e);
-        uint64_t now = now_ms();
+        uint64_t now = (uint64_t)hy_mono_ms();
         while (coalesce_due(&A.co, now, &e))
             deliver(&e); /* its record, "held", says now what it was delivered for */
         exec_progress();

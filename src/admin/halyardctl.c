@@ -29,9 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/admin/admin.h"
 #include "halyard/admin/ctl_help.h"
 #include "halyard/core/progress.h"
+#include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/config/config.h"
 #include "halyard/backup/backup_list.h"
@@ -59,18 +61,11 @@ static void usage(FILE *out)
                  "3 no answer\n");
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wait until fd is ready for `events` or the deadline passes. */
 static int wait_fd(int fd, short events, double deadline)
 {
     for (;;) {
-        double left = deadline - now();
+        double left = deadline - hy_mono_s();
         if (left <= 0)
             return 0;
         struct pollfd p = {.fd = fd, .events = events};
@@ -154,29 +149,11 @@ out:
     return rc;
 }
 
-/* The JSON string value of "key" in `json` (escapes undone; \uXXXX as
- * '?'), or "" when absent. */
+/* The JSON string value of "key" in `json` (hy_json_str: escapes undone;
+ * cut at cap - 1 bytes), or "" when absent. */
 static void json_str(const char *json, const char *key, char *out, size_t cap)
 {
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-    size_t o = 0;
-    const char *p = strstr(json, pat);
-    for (p = p ? p + strlen(pat) : ""; *p != '\0' && *p != '"' && o + 1 < cap; p++) {
-        if (*p == '\\' && p[1] != '\0') {
-            p++;
-            if (*p == 'u') {
-                out[o++] = '?';
-                for (int i = 0; i < 4 && p[1] != '\0'; i++)
-                    p++;
-                continue;
-            }
-            out[o++] = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
-            continue;
-        }
-        out[o++] = *p;
-    }
-    out[o] = '\0';
+    (void)hy_json_str(json, key, out, cap);
 }
 
 /* The admin socket `backup verify` talks to (verify_run.h's ask). */
@@ -190,7 +167,7 @@ static int verify_ask(const char *cmd, double timeout, char **answer)
     if (n < 0 || (size_t)n >= sizeof(line))
         return EXIT_USAGE;
     size_t got;
-    int rc = ask(verify_socket, line, (size_t)n, now() + timeout, timeout, answer, &got);
+    int rc = ask(verify_socket, line, (size_t)n, hy_mono_s() + timeout, timeout, answer, &got);
     if (rc == EXIT_OK)
         (*answer)[got > 0 ? got - 1 : 0] = '\0'; /* the empty line that ended it */
     return rc;
@@ -203,11 +180,11 @@ static int verify_ask(const char *cmd, double timeout, char **answer)
 static int backup_full_wait(const char *path, double timeout, bool quiet)
 {
     static const char cmd[] = "show backup --json\n";
-    double until = now() + BACKUP_CHECK_WAIT;
-    while (now() < until) {
+    double until = hy_mono_s() + BACKUP_CHECK_WAIT;
+    while (hy_mono_s() < until) {
         char *ans;
         size_t got;
-        if (ask(path, cmd, sizeof(cmd) - 1, now() + timeout, timeout, &ans, &got) != EXIT_OK)
+        if (ask(path, cmd, sizeof(cmd) - 1, hy_mono_s() + timeout, timeout, &ans, &got) != EXIT_OK)
             return EXIT_NO_ANSWER;
         char state[32], account[200], err[1024];
         json_str(ans, "full_state", state, sizeof(state));
@@ -269,7 +246,7 @@ static int backup_full_follow(const char *path, double timeout, bool quiet)
     for (;;) {
         char *ans;
         size_t got;
-        if (ask(path, cmd, sizeof(cmd) - 1, now() + timeout, timeout, &ans, &got) != EXIT_OK)
+        if (ask(path, cmd, sizeof(cmd) - 1, hy_mono_s() + timeout, timeout, &ans, &got) != EXIT_OK)
             return EXIT_NO_ANSWER;
         char state[32], type[8] = "full", dir[4096], file[4096], gtid[200], err[1024];
         json_str(ans, "full_state", state, sizeof(state));
@@ -279,7 +256,10 @@ static int backup_full_follow(const char *path, double timeout, bool quiet)
         json_str(ans, "full_gtid", gtid, sizeof(gtid));
         json_str(ans, "full_error", err, sizeof(err));
         const char *size = strstr(ans, "\"full_bytes\":");
-        uint64_t bytes = size != NULL ? strtoull(size + 12, NULL, 10) : 0;
+        uint64_t bytes = 0; /* absent or not a number: not shown */
+        if (size != NULL &&
+            !hy_parse_u64(size + 12, hy_digits(size + 12, strlen(size + 12)), UINT64_MAX, &bytes))
+            bytes = 0;
         free(ans);
         if (strcmp(state, "running") != 0) {
             bool ok = strcmp(state, "ok") == 0;
@@ -338,10 +318,8 @@ static int options_parse(int argc, char **argv, struct options *o)
             o->quiet = true;
             break;
         case 't': {
-            char *end;
-            o->timeout = strtod(optarg, &end);
             o->timeout_given = true;
-            if (*end != '\0' || !(o->timeout > 0 && o->timeout <= 3600)) {
+            if (!hy_str_double(optarg, &o->timeout) || !(o->timeout > 0 && o->timeout <= 3600)) {
                 fprintf(stderr, "halyardctl: -t wants seconds, 0 < SECS <= 3600\n");
                 return EXIT_USAGE;
             }
@@ -490,7 +468,7 @@ static int socket_path(const struct options *o, char *path, size_t cap)
 static int run_command(const struct options *o, const char *path, const char *line, size_t len,
                        int argc, char **argv)
 {
-    double deadline = now() + o->timeout;
+    double deadline = hy_mono_s() + o->timeout;
     char *ans = NULL;
     size_t got = 0;
     int rc = ask(path, line, len, deadline, o->timeout, &ans, &got);
@@ -543,7 +521,7 @@ static int run_local(struct options *o, int n, char **words)
         fprintf(stderr, "halyardctl: /dev/null: %s\n", strerror(errno));
         return EXIT_USAGE;
     }
-    double start = now();
+    double start = hy_mono_s();
     progress_init(progress_main(), stdout, progress_mode_for(STDOUT_FILENO, o->quiet));
     bool restore = strcasecmp(words[0], "restore") == 0;
     int rc = restore ? run_restore(o, k, words) : run_backup_verify(o, k, words);
@@ -552,7 +530,7 @@ static int run_local(struct options *o, int n, char **words)
         fflush(stdout);
         dprintf(json_fd, "{\"ok\":%s,\"command\":\"%s\",\"exit_status\":%d,\"elapsed_s\":%.1f}\n",
                 rc == EXIT_OK ? "true" : "false", restore ? "restore" : "backup verify", rc,
-                now() - start);
+                hy_mono_s() - start);
         close(json_fd);
     }
     return rc;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "halyard/core/grow.h"
 #include "halyard/backup/archive_seal.h"
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/core/fileio.h"
@@ -266,16 +267,11 @@ hy_status_t archive_list(const char *dir, struct archive_file **out, size_t *n)
         enum archive_kind kind = archive_name_parse(e->d_name, &no, NULL);
         if (kind == ARCHIVE_NOT || strlen(e->d_name) >= sizeof(v->name))
             continue;
-        if (k == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct archive_file *nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL) {
-                closedir(d);
-                free(v);
-                errno = ENOMEM;
-                return HY_ERROR;
-            }
-            v = nv;
+        if (k == cap && !HY_GROW(v, cap, 64)) {
+            closedir(d);
+            free(v);
+            errno = ENOMEM;
+            return HY_ERROR;
         }
         v[k].no = no;
         v[k].kind = kind;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "halyard/core/text.h"
 #include "halyard/core/fileio.h"
 #include "halyard/backup/backup_chain.h"
 #include "halyard/backup/restore_run.h"
@@ -79,7 +80,8 @@ static bool read_parent(const char *dir, const char *mname, struct backup_parent
     const char *l = strstr(text, "\"to_lsn\":");
     if (l != NULL)
         snprintf(lsn, sizeof(lsn), "%.20s", l + 9);
-    p->to_lsn = strtoull(lsn, NULL, 10);
+    if (!hy_parse_u64(lsn, hy_digits(lsn, strlen(lsn)), UINT64_MAX, &p->to_lsn))
+        p->to_lsn = 0; /* none recorded */
     p->finished = timegm(&tm);
     p->found = true;
     return true;

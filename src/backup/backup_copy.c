@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/backup/backup_chain.h"
 #include "halyard/backup/backup_copy.h"
 #include "halyard/backup/backup_full.h"
@@ -657,9 +658,7 @@ static void *copy_main(void *arg)
         pthread_mutex_lock(&C.mu);
         if (C.stop || C.cfg_new != NULL)
             continue;
-        struct timespec t;
-        clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_sec += 1;
+        struct timespec t = hy_deadline_ms(1000);
         pthread_cond_timedwait(&C.cv, &C.mu, &t);
     }
     pthread_mutex_unlock(&C.mu);

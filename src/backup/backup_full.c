@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/backup/backup_chain.h"
 #include "halyard/backup/backup_check.h"
@@ -343,20 +344,13 @@ static bool command_start(struct job *j, const struct config_backend *b, const s
     return true;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read what the command wrote; with limit_s > 0 wait no later than
  * deadline_ms (polling 60 s at most at a time). -2: the deadline passed. */
 static ssize_t read_until(int in, int64_t limit_s, int64_t deadline_ms)
 {
     for (;;) {
         if (limit_s > 0) {
-            int64_t left = deadline_ms - now_ms();
+            int64_t left = deadline_ms - hy_mono_ms();
             struct pollfd pf = {.fd = in, .events = POLLIN};
             int pr = left > 0 ? poll(&pf, 1, (int)HY_MIN(left, (int64_t)60000)) : 0;
             if (pr < 0 && errno == EINTR)
@@ -427,7 +421,7 @@ static bool dump_copy(const struct job *j, int in, int fd, const struct dump_fil
     /* backup.full_timeout: the command is killed (its process group) at
      * the deadline, and the .partial removed as for any failure. */
     int64_t limit_s = j->cfg->backup.full_timeout_s;
-    int64_t deadline_ms = now_ms() + limit_s * 1000;
+    int64_t deadline_ms = hy_mono_ms() + limit_s * 1000;
     for (bool eof = false; ok && !eof;) {
         ssize_t n = read_until(in, limit_s, deadline_ms);
         if (n == -2) {

@@ -104,11 +104,12 @@ void backup_verify_seed(const struct config *cfg)
         return;
     bool got = fgets(line, sizeof(line), f) != NULL;
     fclose(f);
-    char *words;
-    long long t = got ? strtoll(line, &words, 10) : 0;
+    int64_t t = 0;
     struct backup_verify_status r;
-    line[strcspn(line, "\n")] = '\0';
-    if (!got || t <= 0 || *words != ' ' ||
+    line[got ? strcspn(line, "\n") : 0] = '\0';
+    size_t nd = hy_digits(line, strlen(line));
+    const char *words = line + nd;
+    if (!got || !hy_parse_i64(line, nd, 1, INT64_MAX, &t) || *words != ' ' ||
         backup_verify_parse(words + 1, &r, err, sizeof(err)) != HY_OK) {
         hy_log_warn("backup verify: %s is not a result halyard wrote; ignored", path);
         return;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/fileio.h"
 #include "halyard/backup/backup_stream.h"
 #include "halyard/core/progress.h"
@@ -103,7 +104,7 @@ void restore_physical_remove(const char *dir)
 /* `path` read (decrypted, inflated) into `mbstream -x -C into`. */
 static bool extract(const char *path, const char *into, const char *log)
 {
-    double t0 = restore_mono();
+    double t0 = hy_mono_s();
     progress_phase(progress_main(), "filling the datadir", fileio_size(path));
     int p[2];
     struct backup_reader *gz = restore_open_piped(path, p);
@@ -126,7 +127,7 @@ static bool extract(const char *path, const char *into, const char *log)
         return false;
     progress_end(progress_main());
     printf("extracted: %llu bytes of xbstream into %s in %.2f s\n", (unsigned long long)bytes, into,
-           restore_mono() - t0);
+           hy_mono_s() - t0);
     fflush(stdout);
     return true;
 }
@@ -135,7 +136,7 @@ static bool extract(const char *path, const char *into, const char *log)
  * applied onto it when incr is not NULL. */
 static bool prepare(const char *datadir, const char *incr, const char *log)
 {
-    double t0 = restore_mono();
+    double t0 = hy_mono_s();
     char target[PATH_MAX + 16], inc[PATH_MAX + 24];
     snprintf(target, sizeof(target), "--target-dir=%s", datadir);
     snprintf(inc, sizeof(inc), "--incremental-dir=%s", incr != NULL ? incr : "");
@@ -146,8 +147,7 @@ static bool prepare(const char *datadir, const char *incr, const char *log)
         return false;
     progress_end(progress_main());
     printf("prepared:  %s with mariadb-backup --prepare%s%s in %.2f s\n", datadir,
-           incr != NULL ? " --incremental-dir=" : "", incr != NULL ? incr : "",
-           restore_mono() - t0);
+           incr != NULL ? " --incremental-dir=" : "", incr != NULL ? incr : "", hy_mono_s() - t0);
     fflush(stdout);
     return true;
 }
@@ -292,7 +292,7 @@ bool restore_physical_wait(const struct restore_server *t, const char *into, con
                "mysql: %s); up to %d s for %s to answer\n",
                datadir, datadir, RESTORE_PHYSICAL_WAIT_S, into);
     fflush(stdout);
-    double t0 = restore_mono();
+    double t0 = hy_mono_s();
     char got[PATH_MAX];
     for (;;) {
         ask_datadir(t, got, sizeof(got));
@@ -304,7 +304,7 @@ bool restore_physical_wait(const struct restore_server *t, const char *into, con
             fail("interrupted (signal %d) while waiting for %s", (int)restore_interrupted, into);
             return false;
         }
-        if (restore_mono() - t0 > RESTORE_PHYSICAL_WAIT_S) {
+        if (hy_mono_s() - t0 > RESTORE_PHYSICAL_WAIT_S) {
             fail("%s did not answer within %d s: the datadir %s is prepared at the backup's "
                  "GTID; nothing of the archive was applied",
                  into, RESTORE_PHYSICAL_WAIT_S, datadir);
@@ -317,7 +317,7 @@ bool restore_physical_wait(const struct restore_server *t, const char *into, con
         fail("refused: %s runs on the datadir %s, not %s: nothing applied", into, got, datadir);
         return false;
     }
-    printf("started:   %s answers on %s after %.2f s\n", into, datadir, restore_mono() - t0);
+    printf("started:   %s answers on %s after %.2f s\n", into, datadir, hy_mono_s() - t0);
     fflush(stdout);
     return true;
 }

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/grow.h"
+#include "halyard/core/clock.h"
 #include "halyard/protocol/binlog.h"
 #include "halyard/backup/archive_seal.h"
 #include "halyard/backup/backup_stream.h"
@@ -71,7 +73,7 @@ bool restore_check_sealed(const char *path)
         close(fd);
     if (n != (ssize_t)sizeof(head) || !backup_crypt_is_sealed(head, sizeof(head)))
         return true; /* not encrypted: the reader's own errors say the rest */
-    double t0 = restore_mono();
+    double t0 = hy_mono_s();
     char why[700];
     uint64_t plain = 0;
     if (backup_stream_check(path, &plain, why, sizeof(why)) != HY_OK) {
@@ -80,7 +82,7 @@ bool restore_check_sealed(const char *path)
     }
     printf("checked: every AES-256-GCM chunk of %s authenticated, %llu bytes once decrypted "
            "(%.2f s)\n",
-           path, (unsigned long long)plain, restore_mono() - t0);
+           path, (unsigned long long)plain, hy_mono_s() - t0);
     fflush(stdout);
     return true;
 }
@@ -120,13 +122,6 @@ void restore_kill_children(void)
     }
 }
 
-double restore_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void restore_fail(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
@@ -156,18 +151,7 @@ static void usage(FILE *out)
 
 bool restore_json_str(const char *text, const char *key, char *out, size_t cap)
 {
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-    const char *p = strstr(text, pat);
-    if (p == NULL)
-        return false;
-    p += strlen(pat);
-    const char *e = strchr(p, '"');
-    if (e == NULL || (size_t)(e - p) >= cap)
-        return false;
-    memcpy(out, p, (size_t)(e - p));
-    out[e - p] = '\0';
-    return true;
+    return hy_json_str(text, key, out, cap);
 }
 
 static int cmp_backup(const void *x, const void *y)
@@ -219,7 +203,9 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
                  : strcmp(type, "diff") == 0 ? BACKUP_DIFF
                                              : BACKUP_FULL;
         const char *lsn = strstr(text, "\"to_lsn\":");
-        b.to_lsn = lsn != NULL ? strtoull(lsn + 9, NULL, 10) : 0;
+        if (lsn == NULL ||
+            !hy_parse_u64(lsn + 9, hy_digits(lsn + 9, strlen(lsn + 9)), UINT64_MAX, &b.to_lsn))
+            b.to_lsn = 0; /* none recorded */
         if (!restore_json_str(text, "method", b.method, sizeof(b.method)))
             snprintf(b.method, sizeof(b.method), "mariadb-dump");
         struct stat sb;
@@ -229,13 +215,8 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
                     strerror(errno));
             continue;
         }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct restore_backup *nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL)
-                break;
-            v = nv;
-        }
+        if (*n == cap && !HY_GROW(v, cap, 16))
+            break;
         v[(*n)++] = b;
     }
     closedir(d);
@@ -385,14 +366,9 @@ static bool read_file(const char *path, struct restore_file *rf, struct restore_
         if (step == BINLOG_BEGIN)
             begin_when = h.timestamp;
         if (step == BINLOG_END) {
-            if (rf->n_trx == tcap) {
-                tcap = tcap ? tcap * 2 : 1024;
-                struct restore_trx *nt = realloc(trx, tcap * sizeof(*trx));
-                if (nt == NULL) {
-                    ok = false;
-                    break;
-                }
-                trx = nt;
+            if (rf->n_trx == tcap && !HY_GROW(trx, tcap, 1024)) {
+                ok = false;
+                break;
             }
             trx[rf->n_trx++] = (struct restore_trx){.gtid = g.gtid, .when = begin_when};
         }
@@ -1025,7 +1001,7 @@ int restore_run(const char *dir, const struct restore_target *target,
 {
     const struct restore_target tg = *target;
     signal(SIGPIPE, SIG_IGN);
-    double t0 = restore_mono();
+    double t0 = hy_mono_s();
     size_t nb = 0;
     struct restore_backup *backups = read_backups(dir, &nb);
     struct archive_read ar;
@@ -1080,7 +1056,7 @@ int restore_run(const char *dir, const struct restore_target *target,
     snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b->name);
     if (!check_chain(dir, backups, &pl))
         goto out;
-    double t1 = restore_mono();
+    double t1 = hy_mono_s();
     progress_end(progress_main());
     if (phys) {
         printf("checked: the backup's sha256 matches its manifest (%.2f s)\n", t1 - t0);
@@ -1110,7 +1086,7 @@ int restore_run(const char *dir, const struct restore_target *target,
         fail("the load of %s into %s failed: the server holds part of it", b->name, into);
         goto out;
     }
-    double t2 = restore_mono();
+    double t2 = hy_mono_s();
     progress_end(progress_main());
     if (!phys)
         printf("loaded:  %s, %llu bytes of SQL, in %.2f s\n", b->name, (unsigned long long)bytes,
@@ -1131,13 +1107,13 @@ int restore_run(const char *dir, const struct restore_target *target,
                  into);
             goto out;
         }
-        double t3 = restore_mono();
+        double t3 = hy_mono_s();
         printf("applied: %zu transaction%s from %zu binlog file%s in %.2f s\n", pl.n_trx,
                pl.n_trx == 1 ? "" : "s", pl.n_files, pl.n_files == 1 ? "" : "s", t3 - t2);
     }
     char to[GTID_STR_MAX];
     gtid_pos_format(&pl.to, to, sizeof(to));
-    printf("restored %s to GTID %s in %.2f s\n", into, to[0] ? to : "(empty)", restore_mono() - t0);
+    printf("restored %s to GTID %s in %.2f s\n", into, to[0] ? to : "(empty)", hy_mono_s() - t0);
     if (reached != NULL)
         *reached = pl.to;
     rc = RS_OK;

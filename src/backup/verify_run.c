@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "halyard/core/text.h"
+#include "halyard/core/grow.h"
+#include "halyard/core/clock.h"
 #include "halyard/config/config.h"
 #include "halyard/core/gtid.h"
 #include "halyard/core/progress.h"
@@ -245,7 +248,7 @@ static bool stop_at_gtid(struct stop *st, verify_ask_fn ask, double wait_s)
         return false;
     }
     uint64_t rseq = gtid_pos_seq(&r, (uint32_t)d), aseq = gtid_pos_seq(&a, (uint32_t)d);
-    double until = restore_mono() + wait_s;
+    double until = hy_mono_s() + wait_s;
     if (aseq > rseq) {
         /* the archive is ahead: the replica goes on to exactly its position */
         char q[GTID_STR_MAX + 64];
@@ -263,7 +266,7 @@ static bool stop_at_gtid(struct stop *st, verify_ask_fn ask, double wait_s)
                 break;
             if (interrupted())
                 return false;
-            if (restore_mono() > until) {
+            if (hy_mono_s() > until) {
                 gtid_pos_format(&r, rs, sizeof(rs));
                 fail("the replica did not reach %s within %.0f s (it is at %s)", as, wait_s, rs);
                 return false;
@@ -282,7 +285,7 @@ static bool stop_at_gtid(struct stop *st, verify_ask_fn ask, double wait_s)
         while (gtid_pos_seq(&a, (uint32_t)d) < rseq) {
             if (interrupted())
                 return false;
-            if (restore_mono() > until) {
+            if (hy_mono_s() > until) {
                 gtid_pos_format(&a, as, sizeof(as));
                 fail("the archive did not reach %s within %.0f s (it is at %s: show backup)", rs,
                      wait_s, as);
@@ -339,14 +342,8 @@ static struct table *table_find(struct tables *ts, const char *name, bool add)
     }
     if (!add)
         return NULL;
-    if (ts->n == ts->cap) {
-        size_t cap = ts->cap ? ts->cap * 2 : 64;
-        struct table *nv = realloc(ts->v, cap * sizeof(*nv));
-        if (nv == NULL)
-            return NULL;
-        ts->v = nv;
-        ts->cap = cap;
-    }
+    if (ts->n == ts->cap && !HY_GROW(ts->v, ts->cap, 64))
+        return NULL;
     struct table *t = &ts->v[ts->n];
     memset(t, 0, sizeof(*t));
     t->name = strdup(name);
@@ -517,9 +514,7 @@ static int verify_options(struct verify *v, int argc, char **argv)
             v->want = optarg;
             break;
         case 'w': {
-            char *end;
-            v->wait_s = strtod(optarg, &end);
-            if (*end != '\0' || !(v->wait_s > 0 && v->wait_s <= 86400)) {
+            if (!hy_str_double(optarg, &v->wait_s) || !(v->wait_s > 0 && v->wait_s <= 86400)) {
                 fail("--wait wants seconds, 0 < SECS <= 86400");
                 return VF_USAGE;
             }
@@ -625,7 +620,7 @@ static int tables_compare(struct verify *v, const char *gs, double t0)
     }
     if (v->differ == 0) {
         printf("verified at GTID %s: %zu tables identical, 0 differ (%.2f s)\n", gs, ts->n,
-               restore_mono() - t0);
+               hy_mono_s() - t0);
         return VF_OK;
     }
     printf("NOT verified at GTID %s: %zu of %zu tables differ; %s\n", gs, v->differ, ts->n,
@@ -640,7 +635,7 @@ static int tables_compare(struct verify *v, const char *gs, double t0)
 static int verify_run(struct verify *v)
 {
     const struct config *cfg = v->cfg;
-    double t0 = restore_mono();
+    double t0 = hy_mono_s();
     progress_phase(progress_main(), "checking the scratch server", 0);
     if (v->phys ? !verify_server_init(&v->vs, cfg->backup.verify_server_command, &v->scratch)
                 : !restore_check_empty(&v->scratch, v->into))

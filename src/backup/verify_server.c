@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/backup/backup_expand.h"
 #include "halyard/backup/restore_physical.h"
 #include "halyard/backup/verify_server.h"
@@ -95,16 +96,15 @@ void verify_server_stop(struct verify_server *vs, bool keep)
     pid_t pid = vs->st.pid;
     if (pid > 0) {
         kill(-pid, SIGTERM);
-        struct timespec t0, now, nap = {0, 50 * 1000 * 1000};
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        int64_t t0 = hy_mono_ms();
         bool killed = false;
         for (;;) {
             int st;
             pid_t r = waitpid(pid, &st, WNOHANG);
             if (r == pid || (r < 0 && errno != EINTR))
                 break;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (!killed && now.tv_sec - t0.tv_sec >= VERIFY_SERVER_STOP_S) {
+            if (!killed && hy_mono_ms() - t0 >= VERIFY_SERVER_STOP_S * 1000) {
                 fail("the scratch server did not stop within %d s of SIGTERM: SIGKILL",
                      VERIFY_SERVER_STOP_S);
                 kill(-pid, SIGKILL);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "cache_int.h"
+#include "halyard/core/clock.h"
 #include "halyard/cache/cache.h"
 #include "halyard/cache/cache_inval.h"
 #include "halyard/cache/cache_keyval.h"
@@ -145,9 +146,7 @@ static bool follows_now(const char *primary)
 
 double cache_clock(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return hy_mono_s();
 }
 
 bool cache_on(void)
@@ -171,14 +170,6 @@ bool cache_old_defaults(double born)
 {
     double at = aload(&C.defaults_at);
     return born >= 0 && at > 0 && born <= at;
-}
-
-/* The wall clock ev_now() reads (libev's ev_time: CLOCK_REALTIME). */
-static double wall_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 bool cache_old_privileges(double born)
@@ -540,7 +531,7 @@ void cache_stream_reset(const struct gtid_pos *from, const char *source, bool fa
     /* a stream started again after one ended: an account may have changed
      * in between, unseen */
     if (from != NULL && C.resets > 0)
-        C.priv_at = wall_clock();
+        C.priv_at = hy_now_s();
     C.streaming = from != NULL;
     C.synced_at = 0;
     C.nsamples = 0;
@@ -600,7 +591,7 @@ void cache_stream_event(const uint8_t *ev, size_t body_end)
         cache_inval_feed(&C.ci, C.store, schema_ready() ? C.base : NULL, ev, body_end,
                          cache_clock());
     if (C.ci.priv != priv) { /* the connections opened before may read what new ones may not */
-        double at = wall_clock();
+        double at = hy_now_s();
         C.priv_at = at;
         /* nor does the pool lend an idle one to a session (pool.c) */
         users_privileges_changed(at);

@@ -42,6 +42,7 @@
 #include <ev.h>
 
 #include "cache_int.h"
+#include "halyard/core/text.h"
 #include "halyard/cache/cache.h"
 #include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_reload.h"
@@ -469,9 +470,13 @@ static void schema_trigger_row(struct sqlclient *c, const struct sqlresult *res,
     const char *n = sqlresult_get(res, 0, 2);
     if (res->n_cols != 3)
         F.schema_bad = true;
-    else if (n != NULL && strcmp(n, "-1") != 0)
-        F.schema_priv = F.schema_priv || strtol(n, NULL, 10) > 0;
-    else if (sc != NULL && tb != NULL)
+    else if (n != NULL && strcmp(n, "-1") != 0) {
+        uint64_t k; /* a count; not a number: not the answer asked for */
+        if (hy_str_u64(n, INT64_MAX, &k))
+            F.schema_priv = F.schema_priv || k > 0;
+        else
+            F.schema_bad = true;
+    } else if (sc != NULL && tb != NULL)
         cache_tables_add_trigger(F.schema, sc, tb);
 }
 
@@ -530,7 +535,9 @@ static void schema_key_row(struct sqlclient *c, const struct sqlresult *res, voi
     const char *col = sqlresult_get(res, 0, 2), *pos = sqlresult_get(res, 0, 3);
     enum cache_key_kind kind =
         cache_keyval_kind(sqlresult_get(res, 0, 4), sqlresult_get(res, 0, 5));
-    long p = pos != NULL ? strtol(pos, NULL, 10) : 0;
+    int64_t p = 0; /* NULL or not a number: 0, no position */
+    if (!hy_str_i64(pos, 0, INT64_MAX, &p))
+        p = 0;
     /* a name too long, a position out of range, another type: simply not a key */
     if (res->n_cols != 6 ||
         (sc != NULL && tb != NULL && col != NULL && p >= 1 &&

@@ -44,6 +44,7 @@
 
 #include "halyard/cache/cache_store.h"
 #include "halyard/cache/cache_tables.h"
+#include "halyard/core/hash.h"
 
 #define TABLE_BUCKETS  1024
 #define TABLES_KEEP    4096 /* table records past which empty ones are forgotten */
@@ -146,23 +147,12 @@ const char *cache_drop_name(enum cache_drop why)
     return why < CACHE_DROP_N ? drop_names[why] : "?";
 }
 
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
 uint64_t cache_key_hash(const char *name, unsigned pos, const char *val, size_t len)
 {
     uint64_t h = cache_tables_hash(name);
-    for (int i = 0; i < 2; i++)
-        h = (h ^ (uint8_t)(pos >> (8 * i))) * 1099511628211ULL;
-    h = (h ^ 0xff) * 1099511628211ULL; /* between the position and the value */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)val[i]) * 1099511628211ULL;
-    return h;
+    h = hy_hash64_byte(hy_hash64_byte(h, (uint8_t)pos), (uint8_t)(pos >> 8));
+    h = hy_hash64_byte(h, 0xff); /* between the position and the value */
+    return hy_hash64_add(h, val, len);
 }
 
 static void inval_raise(struct inval *to, const struct inval *from)
@@ -447,7 +437,7 @@ void cache_store_resize(struct cache_store *st, size_t cap, double settle)
 bool cache_store_get(struct cache_store *st, const uint8_t *key, size_t key_len, double now,
                      struct cache_answer **ans, uint64_t *stamp, uint32_t *rule)
 {
-    uint64_t h = fnv(key, key_len);
+    uint64_t h = hy_hash64(key, key_len);
     pthread_mutex_t *mu = stripe_lock(st, h);
     struct centry *e = entry_find(st, key, key_len, h);
     bool hit = e != NULL && now < e->expires;
@@ -590,7 +580,7 @@ enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_f
         st->st.refused_big++;
         return CACHE_FILL_TOO_BIG;
     }
-    uint64_t h = fnv(f->key, f->key_len);
+    uint64_t h = hy_hash64(f->key, f->key_len);
     struct centry *old = entry_find(st, f->key, f->key_len, h);
     if (old != NULL)
         entry_drop(st, old, now >= old->expires ? CACHE_DROP_TTL : CACHE_DROP_LRU);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "halyard/cache/cache_tables.h"
+#include "halyard/core/hash.h"
 
 #define NAME_MAX_LEN 129 /* 64 + 1 + 64 */
 
@@ -41,10 +42,7 @@ struct cache_tables {
 
 uint64_t cache_tables_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s != '\0'; s++)
-        h = (h ^ (uint8_t)tolower((unsigned char)*s)) * 1099511628211ULL;
-    return h;
+    return hy_hash64_str(HY_HASH64_INIT, s, true);
 }
 
 struct cache_tables *cache_tables_create(void)

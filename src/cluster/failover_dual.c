@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "failover_int.h"
+#include "halyard/core/clock.h"
 #include "halyard/config/group.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/cluster/dualmaster.h"
@@ -219,7 +220,7 @@ static void dual_rejoin(struct fx *fx, size_t i)
                            errant ? "errant transactions" : "lost transactions of its own");
         fx_step(fx, LOG_LEVEL_ERROR, "%s", vd.reason);
         ap.to = errant ? "fenced (errant transactions)" : "fenced (lost transactions of its own)";
-        fx->g->last_rejoin_ms[i] = fx_now_ms() + 29000; /* said again in 30 s */
+        fx->g->last_rejoin_ms[i] = (uint64_t)hy_mono_ms() + 29000; /* said again in 30 s */
         fx_audit(fx, &ap);
         goto out;
     }
@@ -315,7 +316,7 @@ bool fx_dual_failover(struct fx *fx, bool manual, uint64_t down_ms)
     dual_semisync(fx, c, true);
     if (!applied)
         goto out;
-    uint64_t t0 = fx_now_ms();
+    uint64_t t0 = (uint64_t)hy_mono_ms();
     if (!fx_link_run(fx, l, "STOP SLAVE", t) ||
         !fx_link_run(fx, l, "SET GLOBAL read_only = 0", t)) {
         fx_step(fx, LOG_LEVEL_ERROR, "%s: taking over failed: %s", dn[c].name, l->err);
@@ -324,7 +325,8 @@ bool fx_dual_failover(struct fx *fx, bool manual, uint64_t down_ms)
     fx_step(fx, LOG_LEVEL_INFO,
             "%s is the active: STOP SLAVE (nothing more from %s until it is checked), SET GLOBAL "
             "read_only = 0 (%llu ms)",
-            dn[c].name, old >= 0 ? dn[old].name : "(none)", (unsigned long long)(fx_now_ms() - t0));
+            dn[c].name, old >= 0 ? dn[old].name : "(none)",
+            (unsigned long long)((uint64_t)hy_mono_ms() - t0));
     /* the pair's standby, the only replica, applied what it received */
     fx_publish_done(fx, "failover", c, old, "active", PROOF_PROMOTED);
     ok = true;
@@ -399,7 +401,7 @@ void fx_dual_tick(struct fx *fx)
     struct failover_node fn[2];
     fx_view_from_monitor(cfg, fn);
     int p = fx_current_primary(cfg);
-    uint64_t now = fx_now_ms();
+    uint64_t now = (uint64_t)hy_mono_ms();
     fx_track_primary(fx, p, p >= 0 && fn[p].reachable, now);
     if (fx_cut_off_check(fx, fn, p, now))
         return;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "failover_int.h"
+#include "halyard/core/clock.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/core/events.h"
 #include "halyard/config/group.h"
@@ -170,14 +171,14 @@ static bool run_switchover(struct fx *fx, const char *target)
     if (!fx_make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
         goto rollback;
     fx_repoint_others(fx, nodes, c, old, -1, false);
-    uint64_t t0 = fx_now_ms();
+    uint64_t t0 = (uint64_t)hy_mono_ms();
     if (cfg->replication_user[0] == '\0') {
         fx_step(fx, LOG_LEVEL_WARN,
                 "%s stays read_only outside replication: set replication_user to make it a replica",
                 nodes[old].name);
     } else if (fx_repoint(fx, ol, c, "current_pos", true)) {
         fx_step(fx, LOG_LEVEL_INFO, "%s now replicates from %s (%llu ms)", nodes[old].name,
-                nodes[c].name, (unsigned long long)(fx_now_ms() - t0));
+                nodes[c].name, (unsigned long long)((uint64_t)hy_mono_ms() - t0));
     } else {
         fx_step(fx, LOG_LEVEL_ERROR, "%s: making it a replica of %s failed: %s", nodes[old].name,
                 nodes[c].name, ol->err);
@@ -287,7 +288,7 @@ static void tick_group(struct fx *fx)
         return;
     fx_view_from_monitor(cfg, nodes);
     int p = fx_current_primary(cfg);
-    uint64_t now = fx_now_ms();
+    uint64_t now = (uint64_t)hy_mono_ms();
 
     /* A fenced server that replicates again is an ordinary replica. */
     for (size_t i = 0; i < nb; i++) {
@@ -471,13 +472,7 @@ static void *fx_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&fx->mu);
         if (!fx->stop && !fx->notified && !fx->req_pending) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += FAILOVER_EXEC_TICK_MS * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = hy_deadline_ms(FAILOVER_EXEC_TICK_MS);
             pthread_cond_timedwait(&fx->cv, &fx->mu, &ts);
         }
         bool stop = fx->stop;
@@ -504,7 +499,7 @@ static void *fx_main(void *arg)
             fx_enter(fx, request_group(fx->root, target));
             if (group_find(fx->root, target) >= 0)
                 target[0] = '\0'; /* a group's name: the group's primary, or the best */
-            fx->t0_ms = fx_now_ms();
+            fx->t0_ms = (uint64_t)hy_mono_ms();
             fx->report_len = 0;
             fx->report[0] = '\0';
             bool ok;
@@ -551,7 +546,7 @@ hy_status_t failover_exec_start(struct config *cfg, char *err, size_t errlen)
     }
     fx->cfg_new = config_get(cfg);
     fx->stop = false;
-    fx->seed = (unsigned)getpid() ^ (unsigned)fx_now_ms();
+    fx->seed = (unsigned)getpid() ^ (unsigned)(uint64_t)hy_mono_ms();
     int rc = pthread_create(&fx->thread, NULL, fx_main, fx);
     if (rc != 0) {
         config_put(fx->cfg_new);

@@ -118,7 +118,6 @@ struct survey {
 
 /* ---- failover_steps.c ---- */
 
-uint64_t fx_now_ms(void);
 /* One line of the procedure: logged, and kept for the admin answer. */
 void fx_step(struct fx *fx, enum log_level lvl, const char *fmt, ...) HY_PRINTF(3, 4);
 /* The procedure that just ended, as one audit record (and an event when it

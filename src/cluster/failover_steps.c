@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "failover_int.h"
+#include "halyard/core/text.h"
+#include "halyard/core/clock.h"
 #include "halyard/config/group.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/core/events.h"
@@ -40,13 +42,6 @@ uint64_t failover_exec_count(bool switchover, bool ok)
     return atomic_load_explicit(&failover_counts[switchover][ok], memory_order_relaxed);
 }
 
-uint64_t fx_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* One line of the procedure: logged, and kept for the admin answer. */
 void fx_step(struct fx *fx, enum log_level lvl, const char *fmt, ...)
 {
@@ -55,7 +50,7 @@ void fx_step(struct fx *fx, enum log_level lvl, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    uint64_t t = fx_now_ms() - fx->t0_ms;
+    uint64_t t = (uint64_t)hy_mono_ms() - fx->t0_ms;
     if (fx->quiet && lvl > LOG_LEVEL_ERROR)
         lvl = LOG_LEVEL_DEBUG;
     if (lvl <= log_level_current)
@@ -108,7 +103,7 @@ void fx_audit(const struct fx *fx, struct audit_procedure *p)
     p->result = result;
     p->steps = fx->report;
     p->steps_len = fx->report_len;
-    p->duration_ms = fx_now_ms() - fx->t0_ms;
+    p->duration_ms = (uint64_t)hy_mono_ms() - fx->t0_ms;
     audit_procedure(p);
     procedure_event(fx, p);
 }
@@ -380,7 +375,8 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
                                        &states[i]) == HY_OK;
         const char *sid = fx_link_cell(l, 4), *strict = fx_link_cell(l, 5),
                    *semi = fx_link_cell(l, 6);
-        n->server_id = sid != NULL ? (uint32_t)strtoul(sid, NULL, 10) : 0;
+        uint64_t u;
+        n->server_id = hy_str_u64(sid, UINT32_MAX, &u) ? (uint32_t)u : 0; /* 0: not known */
         n->strict_mode = strict != NULL && strcmp(strict, "0") != 0;
         n->semisync_slave = semi != NULL && strcmp(semi, "0") != 0;
         if (!fx_parse_pos(fx_link_cell(l, 7), &n->slave_pos))
@@ -408,7 +404,8 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         n->replicating = true;
         const char *host = fx_link_get(l, 0, "Master_Host");
         const char *port = fx_link_get(l, 0, "Master_Port");
-        n->source = backend_by_addr(cfg, host, port != NULL ? atoi(port) : 0);
+        uint64_t p;
+        n->source = backend_by_addr(cfg, host, hy_str_u64(port, 65535, &p) ? (int)p : 0);
         const char *io = fx_link_get(l, 0, "Slave_IO_Running");
         n->io_running = io != NULL && strcmp(io, "Yes") == 0;
         const char *sql = fx_link_get(l, 0, "Slave_SQL_Running");
@@ -416,7 +413,10 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         const char *sqlerr = fx_link_get(l, 0, "Last_SQL_Errno");
         n->sql_error = sqlerr != NULL && strcmp(sqlerr, "0") != 0;
         const char *ioerr = fx_link_get(l, 0, "Last_IO_Errno");
-        n->io_errno = ioerr != NULL ? (unsigned)strtoul(ioerr, NULL, 10) : 0;
+        uint64_t e = 0; /* NULL: none; not a number: 2000, CR_UNKNOWN_ERROR */
+        if (ioerr != NULL && !hy_str_u64(ioerr, UINT32_MAX, &e))
+            e = 2000;
+        n->io_errno = (unsigned)e;
         if (!fx_parse_pos(fx_link_get(l, 0, "Gtid_IO_Pos"), &n->io_pos))
             n->has_gtid = false;
     }
@@ -651,7 +651,7 @@ static void level_with(struct fx *fx, const struct failover_node *nodes, size_t 
         asked[i] = true;
     }
     fx_wait(fx);
-    uint64_t t0 = fx_now_ms();
+    uint64_t t0 = (uint64_t)hy_mono_ms();
     for (size_t i = 0; i < fx->n_links; i++) {
         if (asked[i])
             fx_link_query(&fx->links[i], sql, wait_ms + t);
@@ -664,7 +664,8 @@ static void level_with(struct fx *fx, const struct failover_node *nodes, size_t 
             fx_step(fx, LOG_LEVEL_INFO,
                     "%s has applied %s, all %s applied, which runs without log_slave_updates "
                     "(%llu ms)",
-                    nodes[i].name, pos, nodes[to].name, (unsigned long long)(fx_now_ms() - t0));
+                    nodes[i].name, pos, nodes[to].name,
+                    (unsigned long long)((uint64_t)hy_mono_ms() - t0));
         else if (repointed(nodes, i, to, skip1, skip2))
             left_behind(fx, nodes, i, to, pos);
     }
@@ -687,10 +688,10 @@ void fx_repoint_others(struct fx *fx, const struct failover_node *nodes, size_t 
     for (size_t i = 0; i < fx->n_links; i++) {
         if (!repointed(nodes, i, to, skip1, skip2) || !may[i])
             continue;
-        uint64_t t = fx_now_ms();
+        uint64_t t = (uint64_t)hy_mono_ms();
         if (fx_repoint(fx, &fx->links[i], to, "slave_pos", false))
             fx_step(fx, LOG_LEVEL_INFO, "%s now replicates from %s (%llu ms)", nodes[i].name,
-                    nodes[to].name, (unsigned long long)(fx_now_ms() - t));
+                    nodes[to].name, (unsigned long long)((uint64_t)hy_mono_ms() - t));
         else
             fx_step(fx, LOG_LEVEL_ERROR, "%s: repointing to %s failed: %s", nodes[i].name,
                     nodes[to].name, fx->links[i].err);
@@ -705,7 +706,7 @@ bool fx_apply_relay_log(struct fx *fx, const struct failover_node *nodes, size_t
 {
     struct link *l = &fx->links[c];
     int t = fx->cfg->connect_timeout_ms;
-    uint64_t t0 = fx_now_ms();
+    uint64_t t0 = (uint64_t)hy_mono_ms();
     char sql[GTID_STR_MAX + 128], q[GTID_STR_MAX + 8];
     if (sql_quote(q, sizeof(q), wait_pos) == 0) {
         fx_step(fx, LOG_LEVEL_ERROR, "%s: the position %.64s is too long", nodes[c].name, wait_pos);
@@ -724,7 +725,7 @@ bool fx_apply_relay_log(struct fx *fx, const struct failover_node *nodes, size_t
         return false;
     }
     fx_step(fx, LOG_LEVEL_INFO, "%s has applied %s (%llu ms)", nodes[c].name, wait_pos,
-            (unsigned long long)(fx_now_ms() - t0));
+            (unsigned long long)((uint64_t)hy_mono_ms() - t0));
     return true;
 }
 
@@ -739,7 +740,7 @@ bool fx_catch_up(struct fx *fx, const struct failover_node *nodes, size_t c, siz
     char pos[GTID_STR_MAX];
     failover_eventual_pos(&nodes[d], &target);
     gtid_pos_format(&target, pos, sizeof(pos));
-    uint64_t t0 = fx_now_ms();
+    uint64_t t0 = (uint64_t)hy_mono_ms();
     fx_step(fx, LOG_LEVEL_WARN, "%s lacks transactions %s has (%s): it takes them first",
             nodes[c].name, nodes[d].name, pos);
     if (!fx_apply_relay_log(fx, nodes, d, pos, wait_ms))
@@ -752,7 +753,7 @@ bool fx_catch_up(struct fx *fx, const struct failover_node *nodes, size_t c, siz
     if (!fx_apply_relay_log(fx, nodes, c, pos, wait_ms))
         return false;
     fx_step(fx, LOG_LEVEL_INFO, "%s took from %s what it lacked, up to %s (%llu ms)", nodes[c].name,
-            nodes[d].name, pos, (unsigned long long)(fx_now_ms() - t0));
+            nodes[d].name, pos, (unsigned long long)((uint64_t)hy_mono_ms() - t0));
     return true;
 }
 
@@ -766,7 +767,7 @@ bool fx_make_primary(struct fx *fx, const struct failover_node *nodes, size_t c,
     if (wait_pos != NULL && wait_pos[0] != '\0' &&
         !fx_apply_relay_log(fx, nodes, c, wait_pos, wait_ms))
         return false;
-    uint64_t t0 = fx_now_ms();
+    uint64_t t0 = (uint64_t)hy_mono_ms();
     if (!fx_link_run(fx, l, "STOP ALL SLAVES", t) || !fx_link_run(fx, l, "RESET SLAVE ALL", t) ||
         !fx_link_run(fx, l, "SET GLOBAL read_only = 0", t)) {
         fx_step(fx, LOG_LEVEL_ERROR, "%s: promotion failed: %s", nodes[c].name, l->err);
@@ -774,7 +775,7 @@ bool fx_make_primary(struct fx *fx, const struct failover_node *nodes, size_t c,
     }
     fx_step(fx, LOG_LEVEL_INFO,
             "%s promoted: STOP ALL SLAVES, RESET SLAVE ALL, SET GLOBAL read_only = 0 (%llu ms)",
-            nodes[c].name, (unsigned long long)(fx_now_ms() - t0));
+            nodes[c].name, (unsigned long long)((uint64_t)hy_mono_ms() - t0));
     return true;
 }
 
@@ -826,7 +827,7 @@ bool fx_pre_failover_allows(struct fx *fx, const char *procedure, bool manual, i
     size_t len = event_json(&e, cfg->instance_name, json, sizeof(json));
     struct spawn_env env;
     spawn_env_from_event(&env, &e, cfg->instance_name);
-    uint64_t t0 = fx_now_ms();
+    uint64_t t0 = (uint64_t)hy_mono_ms();
     pid_t pid;
     bool killed = false;
     int st = -1;
@@ -837,7 +838,7 @@ bool fx_pre_failover_allows(struct fx *fx, const char *procedure, bool manual, i
         st = spawn_wait(pid, ac->pre_failover_timeout_ms, &killed);
         if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && !killed) {
             fx_step(fx, LOG_LEVEL_INFO, "alerts.pre_failover: exit 0 (%llu ms): %s goes on",
-                    (unsigned long long)(fx_now_ms() - t0), procedure);
+                    (unsigned long long)((uint64_t)hy_mono_ms() - t0), procedure);
             return true;
         }
         if (killed) {
@@ -847,7 +848,7 @@ bool fx_pre_failover_allows(struct fx *fx, const char *procedure, bool manual, i
             char code[48];
             spawn_status_str(st, code, sizeof(code));
             snprintf(how, sizeof(how), "%s (%llu ms)", code,
-                     (unsigned long long)(fx_now_ms() - t0));
+                     (unsigned long long)((uint64_t)hy_mono_ms() - t0));
         }
     }
     fx->vetoed = true;
@@ -865,11 +866,11 @@ bool fx_pre_failover_allows(struct fx *fx, const char *procedure, bool manual, i
  * transaction open there (its statements still go there), at most ms. */
 void fx_wait_quiet(const struct config *cfg, size_t i, int ms)
 {
-    uint64_t until = fx_now_ms() + (uint64_t)ms;
+    uint64_t until = (uint64_t)hy_mono_ms() + (uint64_t)ms;
     struct backend_rt *rt = cfg->backends[i].rt;
     while ((atomic_load_explicit(&rt->outstanding, memory_order_relaxed) > 0 ||
             atomic_load_explicit(&rt->trx_open, memory_order_relaxed) > 0) &&
-           fx_now_ms() < until) {
+           (uint64_t)hy_mono_ms() < until) {
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -926,7 +927,7 @@ void fx_track_primary(struct fx *fx, int p, bool reachable, uint64_t now)
  * new writes wait. Returns how many are still open (-1: not known). */
 static int wait_transactions(struct fx *fx, struct link *l, int ms)
 {
-    uint64_t until = fx_now_ms() + (uint64_t)ms;
+    uint64_t until = (uint64_t)hy_mono_ms() + (uint64_t)ms;
     for (;;) {
         if (!fx_link_run(fx, l,
                          "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE "
@@ -934,8 +935,10 @@ static int wait_transactions(struct fx *fx, struct link *l, int ms)
                          fx->cfg->connect_timeout_ms))
             return -1;
         const char *n = fx_link_cell(l, 0);
-        int open = n != NULL ? atoi(n) : -1;
-        if (open == 0 || fx_now_ms() >= until)
+        int64_t open; /* NULL or not a number: -1, not known */
+        if (!hy_str_i64(n, 0, INT32_MAX, &open))
+            open = -1;
+        if (open == 0 || (uint64_t)hy_mono_ms() >= until)
             return open;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -958,17 +961,17 @@ bool fx_pause_writes(struct fx *fx, const struct failover_node *nodes, size_t ol
     backend_mark_failover(ort);
     backend_set_fenced(ort, true, "switchover: writes paused");
     backend_set_role(ort, ROLE_REPLICA, "switchover: writes paused");
-    uint64_t t0 = fx_now_ms();
+    uint64_t t0 = (uint64_t)hy_mono_ms();
     fx_wait_quiet(cfg, old, HY_MIN(2000, cfg->switchover_timeout_ms));
     fx_step(fx, LOG_LEVEL_INFO, "writes paused; statements in flight on %s done (%llu ms)",
-            nodes[old].name, (unsigned long long)(fx_now_ms() - t0));
-    t0 = fx_now_ms();
+            nodes[old].name, (unsigned long long)((uint64_t)hy_mono_ms() - t0));
+    t0 = (uint64_t)hy_mono_ms();
     int open = wait_transactions(fx, ol, HY_MIN(2000, cfg->switchover_timeout_ms));
     fx_step(fx, open == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN,
             "%s: %d transaction(s) still open after %llu ms%s", nodes[old].name, open,
-            (unsigned long long)(fx_now_ms() - t0),
+            (unsigned long long)((uint64_t)hy_mono_ms() - t0),
             open == 0 ? "" : ": their next statement fails (read_only)");
-    t0 = fx_now_ms();
+    t0 = (uint64_t)hy_mono_ms();
     if (!fx_link_run(fx, ol, "SET GLOBAL read_only = 1", cfg->switchover_timeout_ms + t) ||
         !fx_link_run(fx, ol, "SELECT @@gtid_binlog_pos", t)) {
         fx_step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 1 failed: %s", nodes[old].name,
@@ -977,7 +980,7 @@ bool fx_pause_writes(struct fx *fx, const struct failover_node *nodes, size_t ol
     }
     snprintf(pos, poslen, "%s", fx_link_cell(ol, 0) != NULL ? fx_link_cell(ol, 0) : "");
     fx_step(fx, LOG_LEVEL_INFO, "%s is read_only at %s (%llu ms)", nodes[old].name, pos,
-            (unsigned long long)(fx_now_ms() - t0));
+            (unsigned long long)((uint64_t)hy_mono_ms() - t0));
     return true;
 }
 
@@ -1006,7 +1009,7 @@ void fx_retry_later(struct fx *fx)
     uint64_t wait = (fx->g->no_majority ? 1000 : 100) + (uint64_t)(rand_r(&fx->seed) % 400);
     if (fx->vetoed)
         wait = 5000;
-    fx->g->next_try_ms = fx_now_ms() + wait;
+    fx->g->next_try_ms = (uint64_t)hy_mono_ms() + wait;
     fx_step(fx, LOG_LEVEL_WARN, "failover not done; trying again in %llu ms",
             (unsigned long long)wait);
 }
@@ -1048,7 +1051,7 @@ void fx_publish_done(struct fx *fx, const char *procedure, size_t c, int old, co
     snprintf(why, sizeof(why), "%s: %s replaces %s", procedure, cfg->backends[c].name, oldn);
     fx_publish_primary(fx, c, old, why, how);
     fx_step(fx, LOG_LEVEL_WARN, "%s done: %s is the %s (%llu ms since the decision)", procedure,
-            cfg->backends[c].name, what, (unsigned long long)(fx_now_ms() - fx->t0_ms));
+            cfg->backends[c].name, what, (unsigned long long)((uint64_t)hy_mono_ms() - fx->t0_ms));
 }
 
 /* fx_procedure_end() for an admin's switchover. */

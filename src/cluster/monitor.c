@@ -28,6 +28,7 @@
 #include "halyard/core/gtid.h"
 #include "halyard/cluster/global_pos.h"
 #include "halyard/core/log.h"
+#include "halyard/core/text.h"
 #include "halyard/cluster/monitor.h"
 #include "halyard/cluster/proof.h"
 #include "halyard/cluster/shard_learn.h"
@@ -122,6 +123,13 @@ static void copy_cell(char *dst, size_t len, const char *v)
     memcpy(dst, v != NULL ? v : "", n);
     dst[n] = '\0';
 }
+/* A cell as a number in [min, max]; `dflt` when NULL or not one (each
+ * call says what its default means). */
+static int64_t cell_i64(const char *v, int64_t min, int64_t max, int64_t dflt)
+{
+    int64_t x;
+    return hy_str_i64(v, min, max, &x) ? x : dflt;
+}
 
 hy_status_t monitor_parse_replication(const struct sqlresult *res, struct monitor_repl *out,
                                       char *why, size_t whylen)
@@ -159,7 +167,7 @@ hy_status_t monitor_parse_replication(const struct sqlresult *res, struct monito
      * and the lag is the worst one. */
     copy_cell(out->source_host, sizeof(out->source_host), sqlresult_get(res, 0, host));
     const char *p = sqlresult_get(res, 0, port);
-    out->source_port = p != NULL ? atoi(p) : 0;
+    out->source_port = (int)cell_i64(p, 0, 65535, 0); /* 0: not known */
     copy_cell(out->gtid_io_pos, sizeof(out->gtid_io_pos), sqlresult_get(res, 0, io_pos));
     const char *ug = sqlresult_get(res, 0, using_gtid);
     out->using_gtid = ug != NULL && strcasecmp(ug, "No") != 0;
@@ -175,19 +183,23 @@ hy_status_t monitor_parse_replication(const struct sqlresult *res, struct monito
         if (v == NULL || strcasecmp(v, "Yes") != 0)
             out->sql_running = false;
         v = sqlresult_get(res, r, lag);
-        if (v == NULL)
-            lag_null = true;
-        else if (atoll(v) > out->lag_s)
-            out->lag_s = atoll(v);
+        int64_t lag_s = cell_i64(v, 0, INT64_MAX, -1);
+        if (lag_s < 0)
+            lag_null = true; /* NULL, or not a number: unknown */
+        else if (lag_s > out->lag_s)
+            out->lag_s = lag_s;
         v = sqlresult_get(res, r, io_errno);
-        if (v != NULL && atoi(v) != 0 && out->last_io_errno == 0) {
-            out->last_io_errno = (unsigned)atoi(v);
+        /* an errno that is not a number: 2000, CR_UNKNOWN_ERROR */
+        int64_t e = v != NULL ? cell_i64(v, 0, UINT32_MAX, 2000) : 0;
+        if (e != 0 && out->last_io_errno == 0) {
+            out->last_io_errno = (unsigned)e;
             copy_cell(out->last_io_error, sizeof(out->last_io_error),
                       sqlresult_get(res, r, io_error));
         }
         v = sqlresult_get(res, r, sql_errno);
-        if (v != NULL && atoi(v) != 0 && out->last_sql_errno == 0) {
-            out->last_sql_errno = (unsigned)atoi(v);
+        e = v != NULL ? cell_i64(v, 0, UINT32_MAX, 2000) : 0;
+        if (e != 0 && out->last_sql_errno == 0) {
+            out->last_sql_errno = (unsigned)e;
             copy_cell(out->last_sql_error, sizeof(out->last_sql_error),
                       sqlresult_get(res, r, sql_error));
         }
@@ -747,8 +759,9 @@ static void proof_warn(struct monitor_backend *mb)
  * session's wait_timeout is (session.c: session_idle_cb). */
 static void idle_note(_Atomic int64_t *to, const char *seconds)
 {
-    if (seconds != NULL)
-        atomic_store(to, strtoll(seconds, NULL, 10));
+    int64_t v;
+    if (hy_str_i64(seconds, 0, INT64_MAX, &v)) /* else: the last one read stays */
+        atomic_store(to, v);
 }
 
 static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
@@ -758,7 +771,7 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     copy_cell(mb->gtid_current, sizeof(mb->gtid_current), sqlresult_get(res, 0, 1));
     copy_cell(mb->gtid_binlog, sizeof(mb->gtid_binlog), sqlresult_get(res, 0, 2));
     const char *sid = sqlresult_get(res, 0, 3);
-    mb->server_id = sid != NULL ? (uint32_t)strtoul(sid, NULL, 10) : 0;
+    mb->server_id = (uint32_t)cell_i64(sid, 0, UINT32_MAX, 0); /* 0: not known */
     copy_cell(mb->gtid_binlog_state, sizeof(mb->gtid_binlog_state), sqlresult_get(res, 0, 4));
     /* consistency = global: writes the sessions did not see (another
      * halyard's, or made on the server) are waited for from now on. */
@@ -772,7 +785,8 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     mb->semisync_replica = ss != NULL && strcasecmp(ss, "ON") == 0;
     global_lex_note(mb, sqlresult_get(res, 0, 6));
     const char *up = sqlresult_get(res, 0, 7);
-    long long uptime = up != NULL ? strtoll(up, NULL, 10) : 0;
+    /* not read: the last check's (no restart seen) */
+    long long uptime = cell_i64(up, 0, INT64_MAX, mb->uptime);
     if (uptime < mb->uptime && mb->ahead) {
         hy_log_info("backend %s: restarted: no longer taken as past its primary", mb->be->name);
         mb->ahead = false;
@@ -850,15 +864,15 @@ void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)
         if (k == NULL || v == NULL)
             continue;
         if (strcasecmp(k, "wsrep_local_state") == 0)
-            g->local_state = atoi(v);
+            g->local_state = (int)cell_i64(v, 0, INT32_MAX, 0); /* 0: unknown */
         else if (strcasecmp(k, "wsrep_ready") == 0)
             g->ready = strcasecmp(v, "ON") == 0;
         else if (strcasecmp(k, "wsrep_cluster_status") == 0)
             g->primary = strcasecmp(v, "Primary") == 0;
         else if (strcasecmp(k, "wsrep_cluster_size") == 0)
-            g->cluster_size = atoi(v);
+            g->cluster_size = (int)cell_i64(v, 0, INT32_MAX, 0); /* 0: unknown */
         else if (strcasecmp(k, "wsrep_local_recv_queue") == 0)
-            g->recv_queue = atoll(v);
+            g->recv_queue = cell_i64(v, 0, INT64_MAX, INT64_MAX); /* unknown: over any limit */
         else if (strcasecmp(k, "wsrep_desync") == 0)
             g->desync = strcasecmp(v, "ON") == 0;
         else if (strcasecmp(k, "wsrep_reject_queries") == 0)
@@ -866,7 +880,7 @@ void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)
         else if (strcasecmp(k, "wsrep_on") == 0)
             g->wsrep_off = strcasecmp(v, "ON") != 0;
         else if (strcasecmp(k, "wsrep_local_index") == 0)
-            index = strtol(v, NULL, 10);
+            index = (long)cell_i64(v, 0, INT32_MAX, -1); /* -1: no entry of its own */
         else if (strcasecmp(k, "wsrep_incoming_addresses") == 0)
             addresses = v;
     }
@@ -972,8 +986,15 @@ static void disk_note(struct monitor_backend *mb, const struct sqlresult *res)
                     "it needs the FILE privilege");
         return;
     }
-    mb->status_next.disk_total = strtoll(total, NULL, 10) * 1024;
-    mb->status_next.disk_used = strtoll(used, NULL, 10) * 1024;
+    int64_t t_kib, u_kib;
+    if (!hy_str_i64(total, 0, INT64_MAX / 1024, &t_kib) ||
+        !hy_str_i64(used, 0, INT64_MAX / 1024, &u_kib)) {
+        unread_note(mb, &mb->told_disks, "the datadir's filesystem",
+                    "information_schema.DISKS gave a size that is not a number of KiB", "");
+        return;
+    }
+    mb->status_next.disk_total = t_kib * 1024;
+    mb->status_next.disk_used = u_kib * 1024;
 }
 
 /* SHOW BINARY LOGS: column 1 of each row is the file's size. */
@@ -1053,7 +1074,7 @@ static void busy_note(struct monitor_backend *mb, const struct sqlresult *res)
 {
     const char *v = res != NULL && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
     const char *priv = res != NULL && res->n_rows == 1 ? sqlresult_get(res, 0, 1) : NULL;
-    int64_t busy = v != NULL ? (int64_t)strtoll(v, NULL, 10) : -3;
+    int64_t busy = cell_i64(v, 0, INT64_MAX, -3); /* NULL or not a number: cannot tell */
     if (priv != NULL && strcmp(priv, "0") == 0)
         busy = -2; /* it sees its own connections only */
     atomic_store(&mb->rt->drain_busy, busy);

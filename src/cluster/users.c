@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/grow.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/config/group.h"
 #include "halyard/cluster/primary_client.h"
@@ -22,6 +23,7 @@
 #include "halyard/protocol/mysql_errors.h"
 #include "halyard/protocol/sqlclient.h"
 #include "halyard/cluster/users.h"
+#include "halyard/core/hash.h"
 
 /* Priv is JSON: the server's own JSON_VALUE() takes out what a login
  * needs, so halyard parses no JSON. The columns are accounts.h's ACOL_*. */
@@ -111,12 +113,11 @@ uint64_t users_privileges_changed_us(void)
  * 0 (privs_sum). */
 static uint64_t privs_row(char *const *row)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = HY_HASH64_INIT;
     const int cols[] = {ACOL_USER, ACOL_HOST, ACOL_PRIV_MD5};
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-        for (const char *p = row[cols[i]]; p != NULL && *p != '\0'; p++)
-            h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-        h = (h ^ 0xff) * 0x100000001b3ull; /* the end of a column */
+        h = hy_hash64_str(h, row[cols[i]] != NULL ? row[cols[i]] : "", false);
+        h = hy_hash64_byte(h, 0xff); /* the end of a column */
     }
     return h;
 }
@@ -303,15 +304,9 @@ static void row_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
         t->name_resolve = skip != NULL && strcmp(skip, "0") == 0;
         t->disconnect_expired = disc != NULL && strcmp(disc, "1") == 0;
     }
-    if (t->n == l->read_cap) {
-        size_t cap = l->read_cap == 0 ? 64 : l->read_cap * 2;
-        struct account *v = realloc(t->v, cap * sizeof(*v));
-        if (v == NULL) {
-            l->read_bad = "out of memory";
-            return;
-        }
-        t->v = v;
-        l->read_cap = cap;
+    if (t->n == l->read_cap && !HY_GROW(t->v, l->read_cap, 64)) {
+        l->read_bad = "out of memory";
+        return;
     }
     char bad[80];
     hy_status_t st = accounts_parse_row((const char *const *)row, t->name_resolve, &t->v[t->n], bad,

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "halyard/core/text.h"
 #include "halyard/core/fileio.h"
 #include "halyard/core/log.h"
 #include "halyard/sql/xa_log.h"
@@ -128,10 +129,14 @@ static void *writer_main(void *arg)
      * taken this long after its first record came, so that sessions'
      * decisions meet in it and a test can look while they wait. */
     const char *hold = getenv("HALYARD_TEST_XA_LOG_HOLD_MS");
-    long hold_ms = hold != NULL ? strtol(hold, NULL, 10) : 0;
+    int64_t hold_ms = 0; /* unset or not a number: no hold */
+    if (!hy_str_i64(hold, 0, 3600000, &hold_ms))
+        hold_ms = 0;
     /* Test only: compact at this size rather than XA_LOG_COMPACT_AT. */
     const char *at = getenv("HALYARD_TEST_XA_LOG_COMPACT_AT");
-    off_t compact_at = at != NULL ? (off_t)strtoll(at, NULL, 10) : XA_LOG_COMPACT_AT;
+    int64_t compact_at = XA_LOG_COMPACT_AT; /* unset or not a number: the default */
+    if (!hy_str_i64(at, 1, INT64_MAX, &compact_at))
+        compact_at = XA_LOG_COMPACT_AT;
     pthread_mutex_lock(&W.mu);
     for (;;) {
         while ((W.head == NULL || W.paused) && !W.stop)

@@ -18,6 +18,7 @@
 
 #include <ev.h>
 
+#include "halyard/core/text.h"
 #include "halyard/config/config.h"
 #include "halyard/config/group.h"
 #include "halyard/core/log.h"
@@ -294,8 +295,9 @@ static void on_recover(struct sqlclient *c, const struct sqlresult *res, void *a
                    *d = sqlresult_get(res, r, cd);
         if (gl == NULL || bl == NULL || d == NULL)
             continue;
-        size_t g = (size_t)strtoul(gl, NULL, 10), b = (size_t)strtoul(bl, NULL, 10);
-        if (g == 0 || g > XA_GTRID_MAX || b > XA_GROUP_MAX || strlen(d) != g + b)
+        uint64_t g, b; /* a length that is not a number: not a branch of ours */
+        if (!hy_str_u64(gl, XA_GTRID_MAX, &g) || !hy_str_u64(bl, XA_GROUP_MAX, &b) || g == 0 ||
+            strlen(d) != g + b)
             continue;
         struct branch *x = &R.br[R.n_br];
         memcpy(x->gtrid, d, g);

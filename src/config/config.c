@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "halyard/core/text.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/sql/classify.h"
 #include "halyard/config/config.h"
@@ -294,12 +295,10 @@ static hy_status_t prescan(struct loader *ld, const char *text, char **out)
                 plain = (c >= '0' && c <= '9') ||
                         (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
             }
-            if (plain) {
-                errno = 0;
-                unsigned long long v = strtoull(start, NULL, hex ? 16 : 10);
-                if (errno == ERANGE || v > 0x7fffffffULL)
-                    *o++ = 'L';
-            }
+            uint64_t v;
+            if (plain && !(hex ? hy_parse_x64(d, digits, 0x7fffffff, &v)
+                               : hy_parse_u64(d, digits, 0x7fffffff, &v)))
+                *o++ = 'L';
         } else {
             *o++ = *p++;
         }
@@ -479,7 +478,14 @@ long long cfg_get_int(config_setting_t *g, const char *path)
     config_setting_t *s = g != NULL ? config_setting_get_member(g, cfg_key_leaf(path)) : NULL;
     if (s != NULL)
         return config_setting_get_int64(s);
-    return strtoll(key_by_path(path)->def, NULL, 0);
+    int64_t v;
+    const char *def = key_by_path(path)->def;
+    if (!hy_str_i64(def, INT64_MIN, INT64_MAX, &v)) { /* a bug in the key table */
+        hy_log_error("config: the default of %s, \"%s\", is not an integer: 0", path,
+                     def != NULL ? def : "NULL");
+        return 0;
+    }
+    return v;
 }
 
 const char *cfg_get_str(config_setting_t *g, const char *path)

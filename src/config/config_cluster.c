@@ -48,7 +48,7 @@ hy_status_t cfg_fill_backends(struct loader *ld, struct config *cfg, config_sett
         b->max_replication_lag = lag < 0 ? cfg->max_replication_lag : (int)lag;
         b->role = strcmp(cfg_get_str(g, "backends.[].role"), "primary") == 0 ? ROLE_PRIMARY
                                                                              : ROLE_REPLICA;
-        /* With groups, each group has its primary (fill_groups). */
+        /* With groups, each group has its primary (cfg_fill_groups). */
         if (b->role != ROLE_PRIMARY || grouped)
             continue;
         if (primary >= 0) {

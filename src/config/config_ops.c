@@ -15,6 +15,7 @@
 #include "halyard/config/config.h"
 #include "halyard/core/text.h"
 #include "halyard/core/events.h"
+#include "halyard/core/hash.h"
 #include "config_int.h"
 
 /* "7d", "36h", "90m", "600s", "0" -> seconds; -1 when malformed. */
@@ -77,9 +78,8 @@ hy_status_t cfg_fill_cache(struct loader *ld, struct config *cfg, config_setting
                         "a rule has action = \"cache\": its binary log reader needs an account "
                         "(cache.user, backup.user or monitor.user)");
     if (c->server_id == 0) {
-        uint32_t h = 2166136261u; /* FNV-1a of the instance name, another than backup's */
-        for (const char *p = cfg->instance_name; p != NULL && *p; p++)
-            h = (h ^ (uint8_t)*p) * 16777619u;
+        /* FNV-1a of the instance name, another than backup's */
+        uint32_t h = hy_hash32_str(cfg->instance_name != NULL ? cfg->instance_name : "");
         c->server_id = 0x80000000u | ((h ^ 0x5a5a5a5au) & 0x7fffffffu);
     }
     return HY_OK;
@@ -300,9 +300,8 @@ hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_settin
     if (b->enabled && b->dir[0] != '/')
         return cfg_fail(ld, ds, "backup.dir", "must be an absolute path");
     if (b->server_id == 0) {
-        uint32_t h = 2166136261u; /* FNV-1a of the instance name: stable across restarts */
-        for (const char *p = cfg->instance_name; p != NULL && *p; p++)
-            h = (h ^ (uint8_t)*p) * 16777619u;
+        /* FNV-1a of the instance name: stable across restarts */
+        uint32_t h = hy_hash32_str(cfg->instance_name != NULL ? cfg->instance_name : "");
         b->server_id = 0x80000000u | (h & 0x7fffffffu);
     }
     b->password_clear = cfg_get_str(g, "backup.password")[0] != '\0';

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/audit.h"
 #include "halyard/core/events.h"
 
@@ -171,10 +172,8 @@ static void copy(char *dst, size_t cap, const char *src)
 void event_fill(struct event *e, enum event_type t, const char *backend, const char *old_state,
                 const char *new_state, const char *reason, const char *action)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     e->seq = 0;
-    e->time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    e->time_us = hy_now_us();
     e->type = t;
     e->severity = event_severity_of(t);
     e->coalesced = 0;

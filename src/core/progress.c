@@ -11,14 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/progress.h"
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct progress *progress_main(void)
 {
@@ -131,7 +125,7 @@ void progress_phase(struct progress *p, const char *name, uint64_t total)
     if (p->mode == PROGRESS_QUIET)
         return;
     progress_end(p);
-    double now = mono();
+    double now = hy_mono_s();
     if (p->phases++ == 0)
         p->start = now;
     snprintf(p->phase, sizeof(p->phase), "%s", name);
@@ -156,7 +150,7 @@ void progress_update(struct progress *p, uint64_t done)
     p->done = p->total > 0 && done > p->total ? p->total : done;
     if (p->mode != PROGRESS_TTY)
         return;
-    double now = mono();
+    double now = hy_mono_s();
     if (now - p->drawn_at >= PROGRESS_REDRAW_S)
         draw(p, now);
 }
@@ -168,7 +162,7 @@ void progress_finish(struct progress *p, bool ok)
     progress_end(p);
     char b[32], d[32];
     progress_fmt_bytes(p->bytes, b, sizeof(b));
-    progress_fmt_duration(mono() - p->start, d, sizeof(d));
+    progress_fmt_duration(hy_mono_s() - p->start, d, sizeof(d));
     fprintf(p->out, "progress: %s after %u phase%s, %s in %s\n", ok ? "done" : "stopped", p->phases,
             p->phases == 1 ? "" : "s", b, d);
     fflush(p->out);

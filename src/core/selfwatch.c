@@ -10,15 +10,9 @@
 #include "halyard/core/audit.h"
 #include "halyard/core/events.h"
 #include "halyard/core/log.h"
+#include "halyard/core/clock.h"
 #include "halyard/core/selfwatch.h"
 #include "halyard/core/srvstatus.h"
-
-int64_t selfwatch_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 enum srv_cross selfwatch_stall(bool *stalled, int64_t now_us, int64_t beat_us, int stall_ms)
 {
@@ -37,7 +31,7 @@ enum srv_cross selfwatch_stall(bool *stalled, int64_t now_us, int64_t beat_us, i
 
 void selfwatch_workers(struct selfwatch *w, const int64_t *beats, int n, int stall_ms)
 {
-    int64_t now = selfwatch_now_us();
+    int64_t now = hy_mono_us();
     for (int i = 0; i < n && i < SELFWATCH_WORKERS_MAX; i++) {
         enum srv_cross x = selfwatch_stall(&w->stalled[i], now, beats[i], stall_ms);
         if (x == SRV_CROSS_NONE)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/spawn.h"
 
 void spawn_env_from_event(struct spawn_env *env, const struct event *e, const char *instance)
@@ -120,8 +121,8 @@ void spawn_kill(pid_t pid)
 
 int spawn_wait(pid_t pid, int timeout_ms, bool *killed)
 {
-    struct timespec t0, now, nap = {0, 5 * 1000 * 1000};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct timespec nap = {0, 5 * 1000 * 1000};
+    int64_t t0 = hy_mono_ms();
     *killed = false;
     for (;;) {
         int st;
@@ -130,9 +131,7 @@ int spawn_wait(pid_t pid, int timeout_ms, bool *killed)
             return st;
         if (r < 0 && errno != EINTR)
             return -1;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long ms = (now.tv_sec - t0.tv_sec) * 1000L + (now.tv_nsec - t0.tv_nsec) / 1000000L;
-        if (!*killed && ms >= timeout_ms) {
+        if (!*killed && hy_mono_ms() - t0 >= timeout_ms) {
             spawn_kill(pid);
             *killed = true;
         }

@@ -1,6 +1,11 @@
 /*
  * text.c: see text.h.
  */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "halyard/core/text.h"
 
 size_t hy_utf8_len(const void *p, size_t n)
@@ -135,5 +140,166 @@ bool hy_parse_i64(const char *p, size_t len, int64_t min, int64_t max, int64_t *
     if (x < min || x > max)
         return false;
     *v = x;
+    return true;
+}
+
+bool hy_parse_x64(const char *p, size_t len, uint64_t max, uint64_t *v)
+{
+    if (len == 0)
+        return false;
+    uint64_t x = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        uint64_t d = c >= '0' && c <= '9'   ? (uint64_t)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (uint64_t)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (uint64_t)(c - 'A' + 10)
+                                            : 16;
+        if (d == 16 || d > max || x > (max - d) / 16)
+            return false;
+        x = x * 16 + d;
+    }
+    *v = x;
+    return true;
+}
+
+bool hy_str_u64(const char *s, uint64_t max, uint64_t *v)
+{
+    return s != NULL && hy_parse_u64(s, strlen(s), max, v);
+}
+
+bool hy_str_i64(const char *s, int64_t min, int64_t max, int64_t *v)
+{
+    return s != NULL && hy_parse_i64(s, strlen(s), min, max, v);
+}
+
+bool hy_str_double(const char *s, double *v)
+{
+    if (s == NULL)
+        return false;
+    /* digits, one '.', an exponent: strtod's other forms (hex, inf, nan,
+     * leading space) refused before it reads them */
+    for (const char *p = s; *p != '\0'; p++) {
+        if (!((*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '+' || *p == 'e' ||
+              *p == 'E'))
+            return false;
+    }
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(x))
+        return false;
+    *v = x;
+    return true;
+}
+
+/* The value of the 4 hex digits at p, or -1. */
+static long hex4(const char *p)
+{
+    long x = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        x = x * 16 + d;
+    }
+    return x;
+}
+
+/* Code point u as UTF-8 into b; its length. */
+static size_t utf8_put(char *b, unsigned long u)
+{
+    if (u < 0x80) {
+        b[0] = (char)u;
+        return 1;
+    }
+    if (u < 0x800) {
+        b[0] = (char)(0xc0 | (u >> 6));
+        b[1] = (char)(0x80 | (u & 0x3f));
+        return 2;
+    }
+    if (u < 0x10000) {
+        b[0] = (char)(0xe0 | (u >> 12));
+        b[1] = (char)(0x80 | ((u >> 6) & 0x3f));
+        b[2] = (char)(0x80 | (u & 0x3f));
+        return 3;
+    }
+    b[0] = (char)(0xf0 | (u >> 18));
+    b[1] = (char)(0x80 | ((u >> 12) & 0x3f));
+    b[2] = (char)(0x80 | ((u >> 6) & 0x3f));
+    b[3] = (char)(0x80 | (u & 0x3f));
+    return 4;
+}
+
+/* The escape after the backslash at *pp as bytes into b (its length, 0
+ * when bad); *pp moves past it. */
+static size_t json_unescape(const char **pp, char *b)
+{
+    const char *p = *pp;
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *k = *p != '\0' ? strchr(from, *p) : NULL;
+    if (k != NULL) {
+        b[0] = to[k - from];
+        *pp = p + 1;
+        return 1;
+    }
+    long u = *p == 'u' ? hex4(p + 1) : -1;
+    if (u <= 0)
+        return 0; /* not an escape, or \u0000: no NUL in a C string */
+    p += 5;
+    if (u >= 0xd800 && u <= 0xdbff && p[0] == '\\' && p[1] == 'u') {
+        long lo = hex4(p + 2);
+        if (lo >= 0xdc00 && lo <= 0xdfff) {
+            u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+            p += 6;
+        }
+    }
+    if (u >= 0xd800 && u <= 0xdfff)
+        u = 0xfffd; /* a lone surrogate */
+    *pp = p;
+    return utf8_put(b, (unsigned long)u);
+}
+
+bool hy_json_str(const char *json, const char *key, char *out, size_t cap)
+{
+    char pat[128];
+    int n = snprintf(pat, sizeof(pat), "\"%s\":", key);
+    if (cap == 0)
+        return false;
+    out[0] = '\0';
+    if (n < 0 || (size_t)n >= sizeof(pat))
+        return false;
+    const char *p = json;
+    for (;;) {
+        p = strstr(p, pat);
+        if (p == NULL)
+            return false;
+        p += n;
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (*p == '"')
+            break;
+    }
+    size_t o = 0;
+    for (p++; *p != '"';) {
+        char b[4];
+        size_t k = 1;
+        if (*p == '\0' || (unsigned char)*p < 0x20)
+            return false; /* cut short, or a raw control byte */
+        if (*p == '\\') {
+            p++;
+            if ((k = json_unescape(&p, b)) == 0)
+                return false;
+        } else {
+            b[0] = *p++;
+        }
+        if (o + k >= cap)
+            return false;
+        memcpy(out + o, b, k);
+        out[o += k] = '\0';
+    }
     return true;
 }

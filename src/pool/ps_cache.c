@@ -8,22 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/grow.h"
 #include "halyard/pool/ps_cache.h"
+#include "halyard/core/hash.h"
 
 /* FNV-1a over the text, a separator, the schema, a separator, then the
  * sql_mode and character set. */
 static uint64_t key_hash(const char *sql, uint32_t len, const char *db, const char *env)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (uint32_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)sql[i]) * 1099511628211ull;
-    h = (h ^ 0xffu) * 1099511628211ull;
-    for (const char *p = db != NULL ? db : ""; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ 0xffu) * 1099511628211ull;
-    for (const char *p = env != NULL ? env : ""; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
+    uint64_t h = hy_hash64_byte(hy_hash64(sql, len), 0xff);
+    h = hy_hash64_byte(hy_hash64_str(h, db != NULL ? db : "", false), 0xff);
+    return hy_hash64_str(h, env != NULL ? env : "", false);
 }
 
 /* The entry for `sql` in `db` under `env` (its hash `h`), or NULL. */
@@ -88,14 +83,8 @@ hy_status_t ps_cache_keep(struct ps_cache *c, const char *sql, uint32_t len, con
         *use = have->id;
         return HY_OK;
     }
-    if (c->n == c->cap) {
-        uint32_t cap = c->cap ? c->cap * 2 : 8;
-        struct ps_cache_entry *v = realloc(c->v, cap * sizeof(*v));
-        if (v == NULL)
-            return HY_NOMEM;
-        c->v = v;
-        c->cap = cap;
-    }
+    if (c->n == c->cap && !HY_GROW(c->v, c->cap, 8))
+        return HY_NOMEM;
     struct ps_cache_entry e = {.sql_len = len, .id = id, .hash = h};
     if ((e.sql = malloc(len > 0 ? len : 1)) == NULL ||
         (db != NULL && (e.db = strdup(db)) == NULL) ||

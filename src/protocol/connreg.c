@@ -6,19 +6,16 @@
 #include <string.h>
 
 #include "halyard/protocol/connreg.h"
+#include "halyard/core/hash.h"
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct connreg_entry *reg_head;
 
 uint64_t connreg_server(const char *address, int port)
 {
-    uint64_t h = 14695981039346656037ull; /* FNV-1a */
-    for (const char *p = address != NULL ? address : ""; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ (uint8_t)':') * 1099511628211ull;
-    for (int i = 0; i < 2; i++)
-        h = (h ^ (uint8_t)((unsigned)port >> (8 * i))) * 1099511628211ull;
-    return h;
+    uint64_t h = hy_hash64_str(HY_HASH64_INIT, address != NULL ? address : "", false);
+    h = hy_hash64_byte(h, ':');
+    return hy_hash64_byte(hy_hash64_byte(h, (uint8_t)port), (uint8_t)((unsigned)port >> 8));
 }
 
 static void unlink_locked(struct connreg_entry *e)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/log.h"
 #include "halyard/protocol/resolve.h"
 
@@ -230,24 +231,6 @@ static struct {
     pthread_t thread;
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .refresh_ms = 30000};
 
-static struct timespec mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts;
-}
-
-static struct timespec ts_add_ms(struct timespec t, long ms)
-{
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 static bool ts_before(struct timespec a, struct timespec b)
 {
     return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
@@ -270,7 +253,7 @@ static struct entry *add(const char *host)
         free(e);
         return NULL;
     }
-    e->due = mono_now();
+    e->due = hy_mono_ts();
     e->wanted = true;
     e->next = R.list;
     R.list = e;
@@ -345,7 +328,7 @@ static void resolve_one(struct entry *e)
     long next = R.refresh_ms;
     if (e->st.addrs.n == 0 && next > RESOLVE_RETRY_MS)
         next = RESOLVE_RETRY_MS;
-    e->due = ts_add_ms(mono_now(), next);
+    e->due = hy_ts_add_ms(hy_mono_ts(), next);
     struct resolve_state st = e->st;
     char host[256];
     snprintf(host, sizeof(host), "%s", e->host);
@@ -361,7 +344,7 @@ static void *resolver_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&R.mu);
     while (!R.stop) {
-        struct timespec now = mono_now();
+        struct timespec now = hy_mono_ts();
         struct entry *soonest = NULL;
         for (struct entry *e = R.list; e != NULL; e = e->next) {
             if (!e->busy && (soonest == NULL || ts_before(e->due, soonest->due)))
@@ -418,9 +401,7 @@ void resolve_stop(void)
         /* A getaddrinfo in flight ends only within the resolver's own
          * timeouts (10 s and more with a silent server): the exit does not
          * wait that long; the thread and the cache it uses are left to it. */
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += RESOLVE_STOP_WAIT_S;
+        struct timespec deadline = hy_deadline_ms(RESOLVE_STOP_WAIT_S * 1000);
         if (pthread_timedjoin_np(R.thread, NULL, &deadline) != 0) {
             hy_log_info("dns: a resolution is still running; exiting without waiting for it");
             return;
@@ -465,7 +446,7 @@ void resolve_configure(const char *const *hosts, size_t n, int refresh_ms, int w
         }
         e->wanted = true;
         /* a shorter interval applies from now on, not after the old one */
-        struct timespec soon = ts_add_ms(mono_now(), R.refresh_ms);
+        struct timespec soon = hy_ts_add_ms(hy_mono_ts(), R.refresh_ms);
         if (ts_before(soon, e->due))
             e->due = soon;
     }
@@ -483,8 +464,8 @@ void resolve_configure(const char *const *hosts, size_t n, int refresh_ms, int w
     }
     if (R.running) {
         pthread_cond_signal(&R.wake);
-        struct timespec deadline = ts_add_ms(mono_now(), wait_ms);
-        while (first_answers_pending() && ts_before(mono_now(), deadline))
+        struct timespec deadline = hy_ts_add_ms(hy_mono_ts(), wait_ms);
+        while (first_answers_pending() && ts_before(hy_mono_ts(), deadline))
             pthread_cond_timedwait(&R.answered, &R.mu, &deadline);
     }
     for (struct entry *e = R.list; e != NULL && wait_ms > 0; e = e->next) {

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "halyard/core/grow.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/protocol/conn.h"
 #include "halyard/protocol/connreg.h"
@@ -297,15 +298,9 @@ hy_status_t sqlresult_parser_feed(struct sqlresult_parser *p, const uint8_t *pay
             free(row);
             return parse_fail(p, "malformed row");
         }
-        if (res->n_rows == p->rows_cap) {
-            size_t cap = p->rows_cap == 0 ? 8 : p->rows_cap * 2;
-            char ***rows = realloc(res->rows, cap * sizeof(*rows));
-            if (rows == NULL) {
-                free(row);
-                return parse_fail(p, "out of memory");
-            }
-            res->rows = rows;
-            p->rows_cap = cap;
+        if (res->n_rows == p->rows_cap && !HY_GROW(res->rows, p->rows_cap, 8)) {
+            free(row);
+            return parse_fail(p, "out of memory");
         }
         res->rows[res->n_rows++] = row;
         return HY_AGAIN;

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "halyard/core/text.h"
 #include "halyard/protocol/binlog.h"
 #include "halyard/replay/inflight.h"
 #include "halyard/sql/quote.h"
@@ -93,7 +94,8 @@ uint64_t inflight_insert_id(const char *info)
     static const char key[] = "INSERT_ID=";
     if (info == NULL || strncmp(info, key, sizeof(key) - 1) != 0)
         return 0;
-    return strtoull(info + sizeof(key) - 1, NULL, 10);
+    uint64_t id;
+    return hy_str_u64(info + sizeof(key) - 1, UINT64_MAX, &id) ? id : 0; /* else: none */
 }
 
 /* ---- the row events of a write found committed */

@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/grow.h"
+#include "halyard/core/hash.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/replay/replay.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/sql/sqlfunc.h"
 
-#define SUM_A0 0xcbf29ce484222325ull /* FNV-1a offset basis */
 #define SUM_B0 0x84222325cbf29ce4ull
-#define SUM_PA 0x100000001b3ull /* FNV prime */
 #define SUM_PB 0x9e3779b97f4a7c15ull
 
 void replay_init(struct replay_log *l, size_t max, bool result_only)
@@ -54,15 +54,9 @@ hy_status_t replay_add(struct replay_log *l, const uint8_t *pkt, uint32_t len)
         replay_refuse(l);
         return HY_OK;
     }
-    if (l->n == l->n_cap) {
-        uint32_t n = l->n_cap == 0 ? 16 : l->n_cap * 2;
-        struct replay_stmt *st = realloc(l->st, n * sizeof(*st));
-        if (st == NULL) {
-            replay_refuse(l);
-            return HY_NOMEM;
-        }
-        l->st = st;
-        l->n_cap = n;
+    if (l->n == l->n_cap && !HY_GROW(l->st, l->n_cap, 16)) {
+        replay_refuse(l);
+        return HY_NOMEM;
     }
     size_t off = l->buf.len;
     textbuf_append(&l->buf, pkt, len);
@@ -133,7 +127,7 @@ bool replay_check(const struct replay_log *l, uint32_t i, const struct replay_su
 
 void replay_sum_begin(struct replay_sum *s, bool result_only)
 {
-    s->a = SUM_A0;
+    s->a = HY_HASH64_INIT; /* a: FNV-1a */
     s->b = SUM_B0;
     s->result_only = result_only;
 }
@@ -142,7 +136,7 @@ static void sum_bytes(struct replay_sum *s, const uint8_t *p, size_t n)
 {
     uint64_t a = s->a, b = s->b;
     for (size_t i = 0; i < n; i++) {
-        a = (a ^ p[i]) * SUM_PA;
+        a = hy_hash64_byte(a, p[i]);
         b = (b + p[i] + 1) * SUM_PB;
         b ^= b >> 29;
     }

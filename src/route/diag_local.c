@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/grow.h"
 #include "halyard/core/text.h"
 #include "halyard/route/diag_local.h"
 #include "halyard/sql/lexer.h"
@@ -163,14 +164,8 @@ static hy_status_t cell_copy(struct scatter_cell *to, const struct scatter_cell 
 static hy_status_t row_push(struct diag_local *d, struct scatter_cell *row)
 {
     struct scatter_part *l = &d->list;
-    if (l->n_rows == l->rows_cap) {
-        size_t cap = l->rows_cap == 0 ? 8 : l->rows_cap * 2;
-        struct scatter_cell *v = realloc(l->rows, cap * sizeof(*v));
-        if (v == NULL)
-            return HY_NOMEM;
-        l->rows = v;
-        l->rows_cap = cap;
-    }
+    if (l->n_rows == l->rows_cap && !HY_GROW(l->rows, l->rows_cap, 8))
+        return HY_NOMEM;
     l->rows[l->n_rows++] = *row;
     return HY_OK;
 }

@@ -12,6 +12,7 @@
 
 #include "halyard/sql/digest.h"
 #include "halyard/route/firewall.h"
+#include "halyard/core/hash.h"
 
 #define FW_BUCKETS 4096
 
@@ -39,9 +40,7 @@ void firewall_set_max(size_t max_entries)
 
 static size_t bucket_of(const char *user, uint64_t hash)
 {
-    uint64_t h = hash;
-    for (const char *p = user; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    uint64_t h = hy_hash64_str(hash, user, false);
     return (size_t)((h ^ (h >> 31)) % FW_BUCKETS);
 }
 

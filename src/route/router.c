@@ -103,7 +103,7 @@ static uint32_t route_pick_replica(const struct route_in *in, struct route_out *
 
 /* Where a read runs outside a transaction: where a hint says, the primary
  * when the split is off or the consistency wants it, else a replica. */
-static void route_read(const struct route_in *in, struct route_out *out, bool ro_begin)
+static void decide_read(const struct route_in *in, struct route_out *out, bool ro_begin)
 {
     if (in->hint == CLH_REPLICA) {
         route_go(out, route_pick_replica(in, out, in->exclude));
@@ -165,7 +165,7 @@ static void route_read(const struct route_in *in, struct route_out *out, bool ro
     route_go(out, idx);
 }
 
-static void route_statement(const struct route_in *in, struct route_out *out)
+static void decide_statement(const struct route_in *in, struct route_out *out)
 {
     uint32_t f = in->flags;
     out->uvars_opaque = (f & CLF_UVARS_OPAQUE) != 0;
@@ -248,7 +248,7 @@ static void route_statement(const struct route_in *in, struct route_out *out)
         route_go(out, in->primary);
         return;
     }
-    route_read(in, out, ro_begin);
+    decide_read(in, out, ro_begin);
 }
 
 /* Health gate for in->target (see router.h). */
@@ -342,7 +342,7 @@ void route_decide(const struct route_in *in, struct route_out *out)
     out->rr = in->rr;
     switch (in->op) {
     case ROUTE_STATEMENT:
-        route_statement(in, out);
+        decide_statement(in, out);
         break;
     case ROUTE_GATE:
         route_gate(in, out);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
+#include "halyard/core/grow.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/route/scatter_merge.h"
 
@@ -133,15 +135,9 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
             pt->kind = SCATTER_PART_ERR;
             return HY_OK;
         }
-        if (pt->n_rows == pt->rows_cap) {
-            size_t cap = pt->rows_cap == 0 ? 16 : pt->rows_cap * 2;
-            struct scatter_cell *v = realloc(pt->rows, cap * sizeof(*v));
-            if (v == NULL) {
-                snprintf(why, why_len, "out of memory");
-                return HY_ERROR;
-            }
-            pt->rows = v;
-            pt->rows_cap = cap;
+        if (pt->n_rows == pt->rows_cap && !HY_GROW(pt->rows, pt->rows_cap, 16)) {
+            snprintf(why, why_len, "out of memory");
+            return HY_ERROR;
         }
         if (!keep(&pt->rows[pt->n_rows], p, len, budget)) {
             snprintf(why, why_len, "the answers are larger than the scatter buffer");
@@ -415,15 +411,20 @@ bool scatter_dec_add(const char *as, const char *bs, char *out, size_t cap)
 
 static int cmp_i64(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, bool uns)
 {
-    char x[32], y[32];
-    snprintf(x, sizeof(x), "%.*s", (int)HY_MIN(an, 31), (const char *)a);
-    snprintf(y, sizeof(y), "%.*s", (int)HY_MIN(bn, 31), (const char *)b);
+    const char *x = (const char *)a, *y = (const char *)b;
     if (uns) {
-        unsigned long long u = strtoull(x, NULL, 10), v = strtoull(y, NULL, 10);
-        return u < v ? -1 : u > v;
+        uint64_t u, v;
+        if (hy_parse_u64(x, an, UINT64_MAX, &u) && hy_parse_u64(y, bn, UINT64_MAX, &v))
+            return u < v ? -1 : u > v;
+    } else {
+        int64_t u, v;
+        if (hy_parse_i64(x, an, INT64_MIN, INT64_MAX, &u) &&
+            hy_parse_i64(y, bn, INT64_MIN, INT64_MAX, &v))
+            return u < v ? -1 : u > v;
     }
-    long long u = strtoll(x, NULL, 10), v = strtoll(y, NULL, 10);
-    return u < v ? -1 : u > v;
+    /* not an integer (no server sends one so): the bytes' order */
+    int c = memcmp(a, b, HY_MIN(an, bn));
+    return c != 0 ? (c < 0 ? -1 : 1) : an < bn ? -1 : an > bn;
 }
 
 static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
@@ -487,8 +488,11 @@ static int value_cmp(enum cmp_kind k, const uint8_t *a, size_t an, bool anull, c
         char x[64], y[64];
         snprintf(x, sizeof(x), "%.*s", (int)HY_MIN(an, 63), (const char *)a);
         snprintf(y, sizeof(y), "%.*s", (int)HY_MIN(bn, 63), (const char *)b);
-        double u = strtod(x, NULL), v = strtod(y, NULL);
-        return u < v ? -1 : u > v;
+        double u, v;
+        if (hy_str_double(x, &u) && hy_str_double(y, &v))
+            return u < v ? -1 : u > v;
+        int c = strcmp(x, y); /* not a number: the bytes' order */
+        return c < 0 ? -1 : c > 0;
     }
     case CMP_TIME:
         return cmp_time(a, an, b, bn);

@@ -23,8 +23,10 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/events.h"
 #include "halyard/session/guard.h"
+#include "halyard/core/hash.h"
 
 #define GUARD_PROBE        16
 #define GUARD_USER_BUCKETS 1024
@@ -42,13 +44,6 @@ struct addr_slot {
 static pthread_mutex_t addr_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct addr_slot *addr_slots;
 static size_t addr_n;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t key_hash(const uint8_t key[17]);
 
@@ -136,9 +131,7 @@ void guard_addr_format(const struct rules_addr *a, char *out, size_t len)
 
 static size_t key_hash(const uint8_t key[17])
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < 17; i++)
-        h = (h ^ key[i]) * 1099511628211ull;
+    uint64_t h = hy_hash64(key, 17);
     return (size_t)(h ^ (h >> 29));
 }
 
@@ -199,7 +192,7 @@ bool guard_blocked(const struct config *cfg, const struct rules_addr *a, int64_t
     *remaining_ms = 0;
     if (cfg->auth_fail_limit == 0 || !addr_key(a, key))
         return false;
-    int64_t now = now_ms();
+    int64_t now = hy_mono_ms();
     bool blocked = false;
     pthread_mutex_lock(&addr_lock);
     struct addr_slot *s = slot_find(cfg, key, false, now);
@@ -217,7 +210,7 @@ int guard_login_result(const struct config *cfg, const struct rules_addr *a, boo
     uint32_t limit = (uint32_t)cfg->auth_fail_limit;
     if (limit == 0 || !addr_key(a, key))
         return 0;
-    int64_t now = now_ms();
+    int64_t now = hy_mono_ms();
     int64_t delay = 0;
     uint32_t blocked_after = 0;
     pthread_mutex_lock(&addr_lock);
@@ -252,7 +245,7 @@ int guard_login_result(const struct config *cfg, const struct rules_addr *a, boo
 size_t guard_list(const struct config *cfg, struct guard_row *rows, size_t max)
 {
     size_t n = 0;
-    int64_t now = now_ms();
+    int64_t now = hy_mono_ms();
     pthread_mutex_lock(&addr_lock);
     for (size_t i = 0; i < addr_n && n < max; i++) {
         struct addr_slot *s = &addr_slots[i];
@@ -329,9 +322,7 @@ static size_t user_count;
 
 static struct user_entry **user_slot(const char *name)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = name; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    uint64_t h = hy_hash64_str(HY_HASH64_INIT, name, false);
     struct user_entry **pp = &user_table[h % GUARD_USER_BUCKETS];
     while (*pp != NULL && strcmp((*pp)->name, name) != 0)
         pp = &(*pp)->next;

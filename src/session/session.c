@@ -53,6 +53,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "halyard/core/text.h"
 #include "halyard/core/audit.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/cluster/backend.h"
@@ -1915,10 +1916,8 @@ static bool qid_parse(const char *v, uint64_t *out)
 {
     if (v == NULL || *v == '\0')
         return false;
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (*end != '\0' || errno != 0 || v[0] == '-')
+    uint64_t n;
+    if (!hy_str_u64(v, UINT64_MAX, &n))
         return false;
     *out = n;
     return true;

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "halyard/core/text.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/cluster/global_pos.h"
 #include "halyard/sql/classify.h"
@@ -1011,9 +1012,7 @@ static void on_diag_counts(struct sqlclient *c, const struct sqlresult *res, voi
     bool ok = res->ok && res->n_rows == 1 && res->n_cols == 3;
     for (int i = 0; ok && i < 3; i++) {
         const char *v = sqlresult_get(res, 0, i);
-        char *end = NULL;
-        l->dcount[i] = v != NULL ? strtoull(v, &end, 10) : 0;
-        ok = v != NULL && end != v && *end == '\0';
+        ok = hy_str_u64(v, UINT64_MAX, &l->dcount[i]);
     }
     if (!ok)
         diag_lost(l, res->ok ? "unexpected counts" : res->err_msg);
@@ -1131,10 +1130,8 @@ static void on_lid(struct sqlclient *c, const struct sqlresult *res, void *arg)
     struct fanout_leg *l = arg;
     const char *v =
         res->ok && res->n_rows == 1 && res->n_cols == 2 ? sqlresult_get(res, 0, 0) : NULL;
-    char *end = NULL;
     if (v != NULL) {
-        l->lid = strtoull(v, &end, 10);
-        l->lid_read = end != v && *end == '\0';
+        l->lid_read = hy_str_u64(v, UINT64_MAX, &l->lid);
         const char *col = sqlresult_get(res, 0, 1);
         snprintf(l->ai_col, sizeof(l->ai_col), "%s", col != NULL ? col : "");
     }

@@ -263,7 +263,7 @@ static const struct session_hooks hooks[] = {
 /* ---- the outcomes answered here (next_outcome), by ROUTE_* ------------- */
 
 /* No usable backend: a write outside a transaction waits for a primary
- * (primary_wait_timeout_ms); so does a statement of a transaction not
+ * (failover_write_wait_ms); so does a statement of a transaction not
  * begun on a connection yet (autocommit = 0 and nothing run since: it goes
  * to the primary too, route_decide; primary_wait_start refuses one begun
  * there); else the ERR says why. */

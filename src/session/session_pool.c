@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/text.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/core/events.h"
 #include "halyard/pool/pool.h"
@@ -970,8 +971,15 @@ void session_pool_lid_read(struct session *s, bool ok, const char *value)
      * this one's own */
     struct session *o = bc->lid_owner != NULL ? bc->lid_owner : s;
     bc->lid_owner = NULL;
+    uint64_t lid;
+    if (!hy_str_u64(value, UINT64_MAX, &lid)) { /* NULL or not a number: as not read */
+        slog_warn(s, "LAST_INSERT_ID() on %s read back as %s: closing that connection",
+                  bc->be->name, value != NULL ? value : "NULL");
+        bconn_close(bc);
+        return;
+    }
     if (o == (void *)&lid_nobody) { /* its owner forgot it meanwhile */
-        bc->lid = strtoull(value, NULL, 10);
+        bc->lid = lid;
         bc->lid_dirty = false;
         return;
     }
@@ -979,7 +987,7 @@ void session_pool_lid_read(struct session *s, bool ok, const char *value)
         o->values.lid_lent = 0;
         lid_wake(o);
     }
-    o->values.lid = strtoull(value, NULL, 10);
+    o->values.lid = lid;
     if (o->values.lid_lost != NULL && o->values.lid != bc->lid) {
         /* the session's own statements set it here since the connection
          * was brought to the session's (stale) value: known again */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
 #include "halyard/core/audit.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/sql/classify.h"
@@ -825,7 +826,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
     if (st->uvars_opaque)
         s->route.uvars_opaque = true;
     if (st->uvar_ref && s->route.uvars_opaque)
-        return s->route.primary; /* as route_statement() for text */
+        return s->route.primary; /* as session_route.c's route_statement() for text */
     if (s->conns.n_bc == 1 || session_cache_capturing(s))
         return s->route.primary; /* a query cache's fill too: the primary has what it applied */
     if (ex != NULL && !ex->new_params_bound && st->n_params > 0 && st->types != NULL &&
@@ -1074,8 +1075,8 @@ uint16_t ps_scatter_charset(const struct session *s)
         buf[n] = '\0';
     }
     if (v.type == VS_INT || v.type == VS_UINT) {
-        unsigned long x = strtoul(buf, NULL, 10);
-        return x < 256 ? (uint16_t)x : 0;
+        uint64_t x;
+        return hy_str_u64(buf, 255, &x) ? (uint16_t)x : 0;
     }
     for (size_t k = 0; (v.type == VS_STRING || v.type == VS_BINARY) && k < HY_ARRAY_SIZE(safe);
          k++) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/sql/classify.h"
 #include "halyard/sql/lexer.h"
@@ -593,8 +594,9 @@ static void lid_adopt(struct session *s)
             digits[v.len] = '\0';
         }
         (void)varstate_unset(s->vars.vs, VS_SYSTEM, names[i], n);
-        if (num)
-            session_pool_lid_set(s, strtoull(digits, NULL, 10));
+        uint64_t lid;
+        if (num && hy_str_u64(digits, UINT64_MAX, &lid)) /* a negative INT: not an id */
+            session_pool_lid_set(s, lid);
     }
 }
 
@@ -615,8 +617,8 @@ static void state_changed(struct session *s)
         size_t n = v.len < sizeof(num) - 1 ? v.len : sizeof(num) - 1;
         memcpy(num, v.data, n);
         num[n] = '\0';
-        double t = strtod(num, NULL);
-        if (t > 0 && t != s->io.wait_timeout)
+        double t;
+        if (hy_str_double(num, &t) && t > 0 && t != s->io.wait_timeout)
             session_idle_arm(s, t);
     }
     struct bconn *bc = s->conns.cur;

@@ -61,6 +61,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/protocol/connreg.h"
 #include "halyard/protocol/tls.h"
@@ -69,6 +70,7 @@
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "halyard/sql/sysview.h"
+#include "halyard/core/hash.h"
 #include "session_int.h"
 #include "session_sysview.h"
 
@@ -589,14 +591,6 @@ static bool col_numeric(const char *col)
     return false;
 }
 
-static uint64_t text_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
 /* The end of a statement on information_schema.PROCESSLIST whose text
  * stops at "ID IN (": the threads of `rows`, the ")", and the text, which
  * the caller frees; NULL (all freed) when it does not fit. */
@@ -875,7 +869,7 @@ static bool peers_ready(struct session *s)
     uint32_t avail = stream_unparsed(&s->io.up);
     uint64_t h =
         avail > MYSQL_HEADER_SIZE
-            ? text_hash(cmd + MYSQL_HEADER_SIZE,
+            ? hy_hash64(cmd + MYSQL_HEADER_SIZE,
                         HY_MIN(HY_MIN(avail - MYSQL_HEADER_SIZE, mysql_hdr_len(cmd)), 4096u))
             : 0;
     if (!v->peer_busy || v->peer_hash != h) {
@@ -1286,10 +1280,9 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
             return SIZE_MAX;
         memcpy(num, c0, n0);
         num[n0] = '\0';
-        char *end;
-        unsigned long long id = strtoull(num, &end, 10);
+        uint64_t id;
         const struct connreg_row *r =
-            *end == '\0' && id <= UINT32_MAX ? row_find(v, (uint32_t)id) : NULL;
+            hy_str_u64(num, UINT32_MAX, &id) ? row_find(v, (uint32_t)id) : NULL;
         if (r == NULL)
             return SIZE_MAX;
         if (r->session == 0 || (v->peer_use && peer_has(v, r->session)))
@@ -1319,9 +1312,11 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
             char num[24];
             memcpy(num, c1, n1);
             num[n1] = '\0';
-            unsigned long long all = strtoull(num, NULL, 10);
-            snprintf(val, sizeof(val), "%llu",
-                     (all > v->hidden ? all - v->hidden : 0) + v->elsewhere);
+            uint64_t all;
+            if (hy_str_u64(num, UINT64_MAX, &all)) /* else the server's text as it is */
+                snprintf(
+                    val, sizeof(val), "%llu",
+                    (unsigned long long)((all > v->hidden ? all - v->hidden : 0) + v->elsewhere));
         }
         mysql_wr_lenenc_str(&wr, c0, n0);
         mysql_wr_lenenc_str(&wr, val, strlen(val));

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/selfwatch.h"
 #include "halyard/core/log.h"
 #include "halyard/sql/classify_memo.h"
@@ -27,7 +28,7 @@ static void heartbeat_cb(struct ev_loop *loop, ev_timer *t, int revents)
     (void)loop;
     (void)revents;
     struct worker *w = container_of(t, struct worker, heartbeat);
-    atomic_store_explicit(&w->beat_us, selfwatch_now_us(), memory_order_relaxed);
+    atomic_store_explicit(&w->beat_us, hy_mono_us(), memory_order_relaxed);
 }
 
 static void accept_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -308,7 +309,7 @@ static void *worker_main(void *arg)
     char name[16];
     snprintf(name, sizeof(name), "worker %d", w->id);
     pthread_setname_np(pthread_self(), name);
-    atomic_store(&w->beat_us, selfwatch_now_us());
+    atomic_store(&w->beat_us, hy_mono_us());
     ev_timer_start(w->loop, &w->heartbeat);
     ev_unref(w->loop); /* the heartbeat alone does not keep the loop running */
     ev_run(w->loop, 0);

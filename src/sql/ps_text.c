@@ -578,10 +578,8 @@ static bool put_value(struct textbuf *b, const struct col *c, size_t idx, const 
             goto bad_double;
         memcpy(tmp, s, n);
         tmp[n] = '\0';
-        char *end;
-        errno = 0;
-        double v = strtod(tmp, &end);
-        if (*end != '\0' || errno == ERANGE)
+        double v;
+        if (!hy_str_double(tmp, &v))
             goto bad_double;
         uint64_t bits;
         memcpy(&bits, &v, sizeof(bits));

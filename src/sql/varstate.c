@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/grow.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/sql/varstate.h"
@@ -401,14 +402,10 @@ hy_status_t varstate_set(struct varstate *vs, enum varstate_scope scope, const c
     if (!found && m->n == m->cap) {
         /* From one: most sessions set one or two variables (a connector's
          * autocommit), and a record is 150 bytes. */
-        uint32_t cap = m->cap ? m->cap * 2 : 1;
-        struct vs_var *nv = realloc(m->v, cap * sizeof(*nv));
-        if (nv == NULL) {
+        if (!HY_GROW(m->v, m->cap, 1)) {
             free(data);
             return HY_NOMEM;
         }
-        m->v = nv;
-        m->cap = cap;
     }
     struct vs_var *x;
     if (found) {
@@ -538,14 +535,8 @@ hy_status_t varstate_add_stmt(struct varstate *vs, const char *sql, size_t len)
     }
     if (vs->bytes + stmt_cost(len) > vs->max)
         return HY_ERROR;
-    if (vs->n_stmts == vs->cap_stmts) {
-        uint32_t cap = vs->cap_stmts ? vs->cap_stmts * 2 : 4;
-        struct vs_stmt *n = realloc(vs->stmts, cap * sizeof(*n));
-        if (n == NULL)
-            return HY_NOMEM;
-        vs->stmts = n;
-        vs->cap_stmts = cap;
-    }
+    if (vs->n_stmts == vs->cap_stmts && !HY_GROW(vs->stmts, vs->cap_stmts, 4))
+        return HY_NOMEM;
     char *copy = malloc(len);
     if (copy == NULL)
         return HY_NOMEM;
@@ -629,14 +620,8 @@ hy_status_t varstate_cmds_push(struct varstate_cmds *c, uint8_t cmd, const void 
 {
     if (n + 1 > UINT32_MAX)
         return HY_ERROR;
-    if (c->n == c->cap) {
-        uint32_t cap = c->cap ? c->cap * 2 : 4;
-        struct varstate_cmd *v = realloc(c->v, cap * sizeof(*v));
-        if (v == NULL)
-            return HY_NOMEM;
-        c->v = v;
-        c->cap = cap;
-    }
+    if (c->n == c->cap && !HY_GROW(c->v, c->cap, 4))
+        return HY_NOMEM;
     uint8_t *pkt = malloc(n + 1);
     if (pkt == NULL)
         return HY_NOMEM;

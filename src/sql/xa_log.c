@@ -25,6 +25,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "halyard/core/grow.h"
+#include "halyard/core/clock.h"
 #include "halyard/core/fileio.h"
 #include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
@@ -127,15 +129,9 @@ hy_status_t xa_log_parse(const char *text, size_t len, struct xa_log_state *out)
             out->v[i] = d;
             continue;
         }
-        if (out->n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct xa_decision *nv = realloc(out->v, ncap * sizeof(*nv));
-            if (nv == NULL) {
-                xa_log_state_free(out);
-                return HY_NOMEM;
-            }
-            out->v = nv;
-            cap = ncap;
+        if (out->n == cap && !HY_GROW(out->v, cap, 8)) {
+            xa_log_state_free(out);
+            return HY_NOMEM;
         }
         out->v[out->n++] = d;
     }
@@ -370,9 +366,7 @@ int64_t xa_log_process_start(void)
     static _Atomic int64_t start;
     int64_t v = atomic_load(&start);
     if (v == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t now = hy_now_ms();
         if (!atomic_compare_exchange_strong(&start, &v, now))
             return v;
         v = now;

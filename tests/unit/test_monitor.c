@@ -190,6 +190,41 @@ static void test_repl_healthy(void **state)
     sqlresult_clear(&res);
 }
 
+/* Cells that are not numbers: each read as its documented default, never
+ * as a 0 that means something (no lag, no error, an empty queue). */
+static void test_not_numbers(void **state)
+{
+    (void)state;
+    const char *cells[] = {"",      "Waiting for master to send event",
+                           "db1",   "x3306",
+                           "Yes",   "Yes",
+                           "boom",  "error reconnecting",
+                           "0",     "",
+                           "soon",  "Slave_Pos",
+                           "0-1-42"};
+    struct sqlresult res;
+    build(&res, slave_cols, NSLAVE, cells, 1);
+    struct monitor_repl r;
+    char why[160];
+    assert_int_equal(monitor_parse_replication(&res, &r, why, sizeof(why)), HY_OK);
+    assert_int_equal(r.source_port, 0);      /* not known */
+    assert_int_equal(r.lag_s, -1);           /* unknown, not caught up */
+    assert_int_equal(r.last_io_errno, 2000); /* CR_UNKNOWN_ERROR, not "no error" */
+    assert_string_equal(r.last_io_error, "error reconnecting");
+    assert_int_equal(r.last_sql_errno, 0);
+    sqlresult_clear(&res);
+
+    const char *status[] = {"wsrep_local_recv_queue", "lots", "wsrep_local_state", "4x",
+                            "wsrep_cluster_size",     "-3"};
+    build(&res, var_cols, 2, status, 3);
+    struct galera_node g = {0};
+    monitor_parse_wsrep(&res, &g);
+    assert_true(g.recv_queue == INT64_MAX); /* unknown: over any max_recv_queue */
+    assert_int_equal(g.local_state, 0);     /* unknown, not Synced */
+    assert_int_equal(g.cluster_size, 0);
+    sqlresult_clear(&res);
+}
+
 static void test_repl_sql_stopped(void **state)
 {
     (void)state;
@@ -534,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_wsrep),
         cmocka_unit_test(test_repl_none),
         cmocka_unit_test(test_repl_healthy),
+        cmocka_unit_test(test_not_numbers),
         cmocka_unit_test(test_repl_sql_stopped),
         cmocka_unit_test(test_repl_connecting_and_multi),
         cmocka_unit_test(test_repl_missing_column),

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "halyard/backup/restore.h"
+#include "halyard/backup/restore_run.h"
 
 static struct gtid_pos pos(const char *s)
 {
@@ -325,19 +326,33 @@ static void test_parse(void **st)
     assert_int_equal(restore_parse_gtid("", &g), HY_ERROR);
 }
 
+/* A manifest's strings as JSON wrote them: escapes undone (a \" inside a
+ * value does not end it), absent keys and values too long refused. */
+static void test_manifest_json_str(void **st)
+{
+    (void)st;
+    const char *m = "{\"file\":\"a\\\"b\\\\c.sql\",\"source\":\"caf\\u00e9 \\ud83d\\ude00\","
+                    "\"gtid\":\"0-1-5\"}";
+    char out[64];
+    assert_true(restore_json_str(m, "file", out, sizeof(out)));
+    assert_string_equal(out, "a\"b\\c.sql");
+    assert_true(restore_json_str(m, "source", out, sizeof(out)));
+    assert_string_equal(out, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+    assert_true(restore_json_str(m, "gtid", out, sizeof(out)));
+    assert_string_equal(out, "0-1-5");
+    assert_false(restore_json_str(m, "type", out, sizeof(out)));
+    assert_false(restore_json_str(m, "gtid", out, 5));
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pick_backup),
-        cmocka_unit_test(test_range_by_gtid),
-        cmocka_unit_test(test_range_by_time),
-        cmocka_unit_test(test_gap_between_files),
-        cmocka_unit_test(test_gap_inside_a_file),
-        cmocka_unit_test(test_target_not_in_archive),
-        cmocka_unit_test(test_across_a_failover),
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_fmt_time_past_any_date),
+        cmocka_unit_test(test_pick_backup),       cmocka_unit_test(test_range_by_gtid),
+        cmocka_unit_test(test_range_by_time),     cmocka_unit_test(test_gap_between_files),
+        cmocka_unit_test(test_gap_inside_a_file), cmocka_unit_test(test_target_not_in_archive),
+        cmocka_unit_test(test_across_a_failover), cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_manifest_json_str), cmocka_unit_test(test_fmt_time_past_any_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

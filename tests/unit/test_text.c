@@ -10,6 +10,9 @@
  *   - hy_find_letters: the first of two letters in either case, at any
  *     alignment, the same answer as a byte-at-a-time search
  *   - hy_parse_i64: an optional '-', then as hy_parse_u64; both bounds
+ *   - hy_str_u64/i64/double: a whole C string or nothing; garbage refused
+ *   - hy_json_str: escapes undone (\" \\ \u00e9, a surrogate pair), absent,
+ *     cut short, bad escapes and too long refused
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -279,13 +282,110 @@ static void test_find_letters(void **state)
     }
 }
 
+/* hy_str_u64/i64: the same rules on a C string; NULL refused. */
+static void test_str_numbers(void **state)
+{
+    (void)state;
+    uint64_t u = 7;
+    int64_t i = 7;
+    assert_true(hy_str_u64("3306", 65535, &u));
+    assert_int_equal(u, 3306);
+    assert_false(hy_str_u64("70000", 65535, &u));
+    assert_false(hy_str_u64("12abc", UINT64_MAX, &u));
+    assert_false(hy_str_u64("", UINT64_MAX, &u));
+    assert_false(hy_str_u64(NULL, UINT64_MAX, &u));
+    assert_int_equal(u, 3306);
+    assert_true(hy_str_i64("-5", -10, 10, &i));
+    assert_int_equal(i, -5);
+    assert_false(hy_str_i64("garbage", INT64_MIN, INT64_MAX, &i));
+    assert_false(hy_str_i64(NULL, INT64_MIN, INT64_MAX, &i));
+    assert_int_equal(i, -5);
+    /* hexadecimal */
+    assert_true(hy_parse_x64("7fffFFFF", 8, 0x7fffffff, &u));
+    assert_int_equal(u, 0x7fffffff);
+    assert_false(hy_parse_x64("80000000", 8, 0x7fffffff, &u));
+    assert_false(hy_parse_x64("1g", 2, UINT64_MAX, &u));
+    assert_false(hy_parse_x64("", 0, UINT64_MAX, &u));
+    assert_true(hy_parse_x64("ffffffffffffffff", 16, UINT64_MAX, &u));
+    assert_true(u == UINT64_MAX);
+    assert_false(hy_parse_x64("10000000000000000", 17, UINT64_MAX, &u));
+}
+
+static void test_str_double(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        bool ok;
+        double want;
+    } cases[] = {
+        {"0", true, 0},    {"1.5", true, 1.5},  {"-2.25", true, -2.25},
+        {".5", true, 0.5}, {"1e3", true, 1000}, {"12345678", true, 12345678},
+        {"", false, 0},    {" 1", false, 0},    {"1 ", false, 0},
+        {"1x", false, 0},  {"0x10", false, 0},  {"inf", false, 0},
+        {"nan", false, 0}, {"1e999", false, 0}, {"-", false, 0},
+        {"1e", false, 0},
+    };
+    for (size_t k = 0; k < HY_ARRAY_SIZE(cases); k++) {
+        double v = 42;
+        bool ok = hy_str_double(cases[k].in, &v);
+        if (ok != cases[k].ok)
+            fail_msg("case %zu (%s): ok %d, want %d", k, cases[k].in, ok, cases[k].ok);
+        assert_true(v == (ok ? cases[k].want : 42));
+    }
+    double v;
+    assert_false(hy_str_double(NULL, &v));
+}
+
+/* The JSON string reader: escapes undone, \u as UTF-8 (a surrogate pair as
+ * one character), absent, cut and too long refused. */
+static void test_json_str(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *key;
+        bool ok;
+        const char *want;
+    } cases[] = {
+        {"{\"a\":\"x\"}", "a", true, "x"},
+        {"{\"a\":\"say \\\"hi\\\" to \\\\ them\"}", "a", true, "say \"hi\" to \\ them"},
+        {"{\"a\":\"caf\\u00e9\"}", "a", true, "caf\xc3\xa9"},
+        {"{\"a\":\"\\ud83d\\ude00!\"}", "a", true, "\xf0\x9f\x98\x80!"},
+        {"{\"a\":\"\\ud83d\"}", "a", true, "\xef\xbf\xbd"}, /* lone surrogate */
+        {"{\"a\":\"\\/\\b\\f\\n\\r\\t\"}", "a", true, "/\b\f\n\r\t"},
+        {"{\"a\": \"spaced\"}", "a", true, "spaced"},
+        {"{\"b\":\"\\\"a\\\":\\\"no\\\"\",\"a\":\"yes\"}", "a", true, "yes"},
+        {"{\"a\":1,\"a\":\"second\"}", "a", true, "second"},
+        {"{\"a\":\"\"}", "a", true, ""},
+        {"{\"b\":\"x\"}", "a", false, ""},
+        {"{\"a\":\"cut", "a", false, "cut"},
+        {"{\"a\":\"bad\\q\"}", "a", false, "bad"},
+        {"{\"a\":\"nul\\u0000\"}", "a", false, "nul"},
+        {"{\"a\":\"\\u12\"}", "a", false, ""},
+    };
+    for (size_t k = 0; k < HY_ARRAY_SIZE(cases); k++) {
+        char out[64];
+        bool ok = hy_json_str(cases[k].json, cases[k].key, out, sizeof(out));
+        if (ok != cases[k].ok)
+            fail_msg("case %zu (%s): ok %d, want %d", k, cases[k].json, ok, cases[k].ok);
+        assert_string_equal(out, cases[k].want);
+    }
+    /* Too long: what fitted, whole characters only. */
+    char small[6];
+    assert_false(hy_json_str("{\"a\":\"abcd\\u00e9f\"}", "a", small, sizeof(small)));
+    assert_string_equal(small, "abcd");
+    assert_true(hy_json_str("{\"a\":\"abc\\u00e9\"}", "a", small, sizeof(small)));
+    assert_string_equal(small, "abc\xc3\xa9");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_len),    cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_json_escape), cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_digits),      cmocka_unit_test(test_find_letters),
-        cmocka_unit_test(test_parse_i64),
+        cmocka_unit_test(test_parse_i64),   cmocka_unit_test(test_str_numbers),
+        cmocka_unit_test(test_str_double),  cmocka_unit_test(test_json_str),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

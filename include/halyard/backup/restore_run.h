@@ -102,9 +102,6 @@ bool restore_newest_method(const char *dir, char *method, size_t cap);
  * either fails. */
 struct backup_reader *restore_open_piped(const char *path, int p[2]);
 
-/* CLOCK_MONOTONIC in seconds. */
-double restore_mono(void);
-
 /* The signal a caller that catches them (backup verify) took, or 0: the
  * waits for a server to answer end on it instead of running on. */
 extern volatile sig_atomic_t restore_interrupted;
@@ -117,7 +114,8 @@ void restore_child_add(pid_t pid);
 void restore_kill_children(void);
 
 /* The string value of "key" in a JSON object halyard wrote (a manifest
- * line, an admin answer: names, states and GTIDs have no escapes). */
+ * line, an admin answer), escapes undone (hy_json_str); false when absent
+ * or longer than cap - 1 bytes. */
 bool restore_json_str(const char *text, const char *key, char *out, size_t cap);
 
 /* The plaintext of backup file `r` (backup_stream.h: decrypted, inflated)

@@ -30,9 +30,6 @@ struct selfwatch {
     uint64_t dropped_seen; /* lines dropped as of the last tick */
 };
 
-/* CLOCK_MONOTONIC in microseconds (the workers' heartbeat). */
-int64_t selfwatch_now_us(void);
-
 /* Pure: a worker whose last stamp is `beat_us` (0 = not running: never
  * stalled), seen at `now_us`: raised past stall_ms (0 = off), cleared once
  * it stamps again within it. */

@@ -1,7 +1,8 @@
 /*
  * text.h: the small text kit every layer shares: one UTF-8 check, one JSON
- * string escaper, one unsigned decimal parser. Pure, no allocation, any
- * thread.
+ * string escaper and one JSON string reader, one decimal parser (unsigned,
+ * signed, floating). Pure, no allocation, any thread. Numbers are parsed
+ * here only (tools/check-kit): a caller says what garbage becomes.
  *
  * One rule for bytes that are not valid UTF-8 in JSON: each becomes
  * \ufffd, the replacement character. A JSON reader (jq, Python's json,
@@ -45,6 +46,27 @@ bool hy_parse_u64(const char *p, size_t len, uint64_t max, uint64_t *v) HY_MUSTC
  * hy_parse_u64 takes them, into *v when min <= value <= max; false, with
  * *v untouched, otherwise. */
 bool hy_parse_i64(const char *p, size_t len, int64_t min, int64_t max, int64_t *v) HY_MUSTCHECK;
+
+/* hy_parse_u64 for hexadecimal digits (either case, no "0x"). */
+bool hy_parse_x64(const char *p, size_t len, uint64_t max, uint64_t *v) HY_MUSTCHECK;
+
+/* hy_parse_u64 and hy_parse_i64 of the whole NUL-terminated s (NULL
+ * parses as nothing: false). */
+bool hy_str_u64(const char *s, uint64_t max, uint64_t *v) HY_MUSTCHECK;
+bool hy_str_i64(const char *s, int64_t min, int64_t max, int64_t *v) HY_MUSTCHECK;
+
+/* All of the NUL-terminated s as a finite decimal floating-point number
+ * (strtod's syntax in the C locale, no hex, inf or nan; no leading or
+ * trailing space) into *v; false, with *v untouched, otherwise. */
+bool hy_str_double(const char *s, double *v) HY_MUSTCHECK;
+
+/* The string value of "key" at the top of the JSON text `json` (the first
+ * `"key":` followed by a string) into out, escapes undone: \" \\ \/ \b \f
+ * \n \r \t, and \uXXXX as UTF-8 (a surrogate pair as one character; a
+ * lone surrogate as U+FFFD). true when found whole; false when absent, not
+ * a string, cut short, with a bad escape or \u0000, or longer than cap - 1
+ * bytes: then out holds what fitted (NUL-terminated; "" when absent). */
+bool hy_json_str(const char *json, const char *key, char *out, size_t cap);
 
 /* How many decimal digits p[0..len) starts with. */
 size_t hy_digits(const char *p, size_t len);

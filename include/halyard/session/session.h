@@ -82,7 +82,7 @@ enum session_end {
 const char *session_end_to_str(enum session_end why);
 
 /* What the command in flight changes in the session's state, kept from
- * route() to its end (see "session state" in session.c). */
+ * session_route() to its end (see "session state" in session.c). */
 struct state_change {
     bool schema;   /* USE / COM_INIT_DB: s->vars.schema once it succeeded */
     int option;    /* COM_SET_OPTION's option, else -1 */

@@ -295,7 +295,7 @@ struct sess_route {
      * autocommit read on a replica keeps its packet to run it once more
      * elsewhere if the replica dies before answering */
     struct backend_rt *q_rt;
-    bool route_sticky;  /* route() sent the statement where the previous one ran */
+    bool route_sticky;  /* session_route() sent the statement where the previous one ran */
     bool retry_ok;      /* the command in flight may be retried (retry_pkt holds it) */
     bool retried;       /* ... and it is the retry */
     int retry_exclude;  /* the backend the retry must avoid, else -1 */

@@ -1,0 +1,73 @@
+/*
+ * clock.c: see clock.h.
+ */
+#include "halyard/core/clock.h"
+
+static struct timespec read_clock(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return ts;
+}
+
+int64_t hy_mono_us(void)
+{
+    struct timespec ts = read_clock(CLOCK_MONOTONIC);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t hy_mono_ms(void)
+{
+    struct timespec ts = read_clock(CLOCK_MONOTONIC);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double hy_mono_s(void)
+{
+    struct timespec ts = read_clock(CLOCK_MONOTONIC);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t hy_now_us(void)
+{
+    struct timespec ts = read_clock(CLOCK_REALTIME);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t hy_now_ms(void)
+{
+    struct timespec ts = read_clock(CLOCK_REALTIME);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double hy_now_s(void)
+{
+    struct timespec ts = read_clock(CLOCK_REALTIME);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct timespec hy_mono_ts(void)
+{
+    return read_clock(CLOCK_MONOTONIC);
+}
+
+struct timespec hy_now_ts(void)
+{
+    return read_clock(CLOCK_REALTIME);
+}
+
+struct timespec hy_ts_add_ms(struct timespec t, int64_t ms)
+{
+    t.tv_sec += (time_t)(ms / 1000);
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+struct timespec hy_deadline_ms(int64_t ms)
+{
+    return hy_ts_add_ms(read_clock(CLOCK_REALTIME), ms);
+}
