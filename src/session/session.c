@@ -2241,30 +2241,6 @@ void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t
     stat_inc(&s->w->stats.auth_failures);
 }
 
-void session_trx_lost(struct session *s, const char *name)
-{
-    free(s->route.trx_lost);
-    struct bconn *bc = s->route.primary < s->conns.n_bc ? s->conns.bc[s->route.primary] : NULL;
-    s->route.trx_lost_keeps = (uint8_t)session_track_lost(
-        s, bc, bc != NULL && bc == s->conns.cur && s->state == SS_COMMAND);
-    if ((s->route.trx_lost = strdup(name)) == NULL)
-        session_mark_closing(s, END_NOMEM); /* the client must not miss it */
-    else
-        session_replay_arm(s, name);
-}
-
-void session_lid_lost(struct session *s, const char *name)
-{
-    if (s->state == SS_CLOSING)
-        return;
-    slog_warn(s,
-              "its LAST_INSERT_ID() was on %s, unread: a statement that uses it ends the session",
-              name);
-    free(s->values.lid_lost);
-    if ((s->values.lid_lost = strdup(name)) == NULL)
-        session_mark_closing(s, END_NOMEM); /* never another value in its place */
-}
-
 /* ---- life cycle ----------------------------------------------------------
  * Creation at accept (PROXY header, TLS, greeting), shutdown, close and
  * free. */
