@@ -175,6 +175,7 @@ static void show_config_routing(struct kv *kv, const struct config *cfg)
     kv_bool(kv, "read_write_split", cfg->read_write_split);
     kv_str(kv, "consistency", consistency_to_str(cfg->consistency));
     kv_int(kv, "causal_timeout_ms", cfg->causal_timeout_ms);
+    kv_bool(kv, "causal_fast", cfg->causal_fast);
     kv_int(kv, "strong_window_ms", cfg->strong_window_ms);
     kv_str(kv, "replica_fallback", cfg->replica_fallback_error ? "error" : "primary");
     kv_int(kv, "digest_max_entries", cfg->digest_max_entries);

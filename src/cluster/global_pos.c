@@ -170,6 +170,21 @@ void global_pos_applied_set(struct global_pos *g, const struct backend_rt *rt, u
         ;
 }
 
+void global_pos_replica_seen(struct global_pos *g, const struct backend_rt *rt,
+                             const char *current_pos)
+{
+    struct gtid_pos replica, known;
+    if (gtid_pos_parse(current_pos, strlen(current_pos), &replica) != HY_OK)
+        return;
+    pthread_mutex_lock(&g->lock);
+    uint64_t at = g->known_at;
+    bool has = at > 0 && gtid_pos_parse(g->known, strlen(g->known), &known) == HY_OK &&
+               gtid_pos_covers(&replica, &known);
+    pthread_mutex_unlock(&g->lock);
+    if (has)
+        global_pos_applied_set(g, rt, at);
+}
+
 bool global_pos_primary_seen(struct global_pos *g, const char *binlog_pos)
 {
     struct gtid_pos primary, known;

@@ -699,6 +699,7 @@ static void run_step(struct monitor_backend *mb, enum step step)
         break;
     case STEP_VARS:
         mb->vars_sent = ev_time();
+        mb->gpos_at = grp_of(mb)->gpos != NULL ? global_pos_need(grp_of(mb)->gpos) : 0;
         rc = sqlclient_query(mb->sc, VARS_SQL, check_cb, mb);
         break;
     case STEP_SLAVES:
@@ -774,13 +775,20 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     mb->server_id = (uint32_t)cell_i64(sid, 0, UINT32_MAX, 0); /* 0: not known */
     copy_cell(mb->gtid_binlog_state, sizeof(mb->gtid_binlog_state), sqlresult_get(res, 0, 4));
     /* consistency = global: writes the sessions did not see (another
-     * halyard's, or made on the server) are waited for from now on. */
+     * halyard's, or made on the server) are waited for from now on. The
+     * primary's position holds every commit counted before the query went
+     * (gpos_at): kept for the reads, and a replica seen to hold it serves
+     * reads that need no more without a wait (causal_fast: at all). */
     struct global_pos *gp = grp_of(mb)->gpos;
+    if (gp != NULL && !galera(mb) && backend_role(mb->rt) == ROLE_PRIMARY && mb->gpos_at > 0)
+        global_pos_publish(gp, mb->gpos_at, mb->gtid_binlog);
     if (gp != NULL && !galera(mb) && backend_role(mb->rt) == ROLE_PRIMARY &&
         global_pos_primary_seen(gp, mb->gtid_binlog))
         hy_log_debug("backend %s: binlog position %s is past the known one: global reads wait "
                      "for it",
                      mb->be->name, mb->gtid_binlog);
+    else if (gp != NULL && !galera(mb) && backend_role(mb->rt) != ROLE_PRIMARY && mb->rt != NULL)
+        global_pos_replica_seen(gp, mb->rt, mb->gtid_current);
     const char *ss = sqlresult_get(res, 0, 5);
     mb->semisync_replica = ss != NULL && strcasecmp(ss, "ON") == 0;
     global_lex_note(mb, sqlresult_get(res, 0, 6));

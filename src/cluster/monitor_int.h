@@ -32,6 +32,7 @@ struct monitor_backend {
                            * no server listens (dualmaster.h) */
     double checked_at;    /* ev_now() of the monitor loop when the last check ended */
     double check_started; /* ... and when it started (failover: is it older than a promotion?) */
+    uint64_t gpos_at;     /* the group's commits (global_pos_need) when VARS_SQL was sent */
     double down_since;    /* ev_now() of the first failed check of the current streak; 0 = none */
     double last_ok;       /* ev_now() of the last good check; 0 = none */
 

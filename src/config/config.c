@@ -1002,6 +1002,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->read_write_split = cfg_get_bool(root, "read_write_split");
     cfg->consistency = consistency_parse(cfg_get_str(root, "consistency"));
     cfg->causal_timeout_ms = (int)cfg_get_int(root, "causal_timeout_ms");
+    cfg->causal_fast = cfg_get_bool(root, "causal_fast");
     cfg->strong_window_ms = (int)cfg_get_int(root, "strong_window_ms");
     cfg->replica_fallback_error = strcmp(cfg_get_str(root, "replica_fallback"), "error") == 0;
     cfg->digest_max_entries = (int)cfg_get_int(root, "digest_max_entries");

@@ -238,6 +238,11 @@ const struct config_key config_keys[] = {
     {"causal_timeout_ms", CONFIG_INT, "250", 0, 60000,
      "consistency = causal or global: milliseconds a replica may take to apply the writes the "
      "read must see before the read goes to the primary instead", NULL},
+    {"causal_fast", CONFIG_BOOL, "false", 0, 0,
+     "consistency = causal or global: a read that no replica is known to be able to serve yet "
+     "(seen by a wait or by the health checks to have applied the writes it must see) goes to "
+     "the primary at once instead of waiting on a replica",
+     NULL},
     {"strong_window_ms", CONFIG_INT, "1000", 0, 3600000,
      "consistency = strong: milliseconds after a write during which the session reads from the "
      "primary", NULL},

@@ -961,6 +961,7 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     s->route.wait_idx = (int)idx;
     if (s->route.causal_check && idx != s->route.primary && !causal_ready(s, idx))
         return NEXT_STOP;
+    idx = (uint32_t)s->route.wait_idx; /* causal_fast: the primary instead */
     s->route.causal_check = false;
     if (idx == s->route.primary && !session_writer_sync(s))
         return NEXT_STOP;

@@ -1220,6 +1220,7 @@ void fanout_finish(struct fanout *f, bool from_loop)
          * with consistency = causal or strong the session's next read on a
          * replica waits for it, as after any write of its own. */
         s->route.need_gtid = true;
+        s->route.write_at = UINT64_MAX; /* causal_fast: no replica is known to have it */
         s->route.write_idx = s->route.primary;
         s->route.last_write = ev_now(s->w->loop);
     }

@@ -1024,6 +1024,7 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
     }
     if (s->route.causal_check && *idx != s->route.primary && !causal_ready(s, *idx))
         return PS_WAIT;
+    *idx = (uint32_t)s->route.wait_idx; /* causal_fast: the primary instead */
     s->route.causal_check = false;
     if (*idx == s->route.primary && !session_writer_sync(s))
         return PS_WAIT;

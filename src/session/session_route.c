@@ -1309,6 +1309,7 @@ static void gtid_wait(struct session *s, enum internal_op op, const char *gtid)
 
 static bool global_ready(struct session *s, uint32_t idx);
 static struct global_pos *session_gpos(const struct session *s);
+static bool fast_to_primary(struct session *s);
 
 /* A Galera writer's position once it applied every commit the cluster
  * made before (wsrep_sync_wait), and how long that may take: part of a
@@ -1460,9 +1461,11 @@ void session_writer_refusal(struct session *s, char *why, size_t cap)
 }
 
 /* consistency = causal (or global: global_ready): true when the read may
- * run on replica `idx` now; false when an internal step started (learning
- * the primary's binlog position after the session's writes, or waiting for
- * it on the replica): the read runs again when it ends.
+ * run now on s->route.wait_idx: replica `idx`, or with causal_fast the
+ * primary when `idx` is not known to have what the read must see; false
+ * when an internal step started (learning the primary's binlog position
+ * after the session's writes, or waiting for it on the replica): the read
+ * runs again when it ends.
  *
  * The position is @@gtid_binlog_pos, read after the session wrote, not the
  * session's @@last_gtid: MariaDB empties last_gtid after any statement that
@@ -1473,6 +1476,18 @@ bool causal_ready(struct session *s, uint32_t idx)
 {
     if (s->route.global_read)
         return global_ready(s, idx);
+    if (s->cfg->causal_fast && (s->route.need_gtid || s->route.gtid[0] != '\0')) {
+        /* The replica holds the session's writes when it was seen to hold
+         * a position counted after them (a global wait, a health check). */
+        struct global_pos *g = session_gpos(s);
+        struct bconn *c = s->conns.bc[idx];
+        bool seen = !s->route.need_gtid && c != NULL && c->gtid_epoch == s->route.gtid_epoch;
+        if (seen || (g != NULL && s->route.write_at > 0 &&
+                     global_pos_applied(g, s->cfg->backends[idx].rt) >= s->route.write_at))
+            return true;
+        if (fast_to_primary(s))
+            return true;
+    }
     /* Galera: the writer's last committed write set, which the reader
      * waits to have applied (its own GTIDs, whether or not there is a
      * binary log); replication: the primary's binlog position. */
@@ -1502,8 +1517,22 @@ static struct global_pos *session_gpos(const struct session *s)
 void session_global_commit(struct session *s)
 {
     struct global_pos *g = session_gpos(s);
-    if (g != NULL)
+    if (g != NULL) {
         global_pos_commit_on(g, s->conns.cur != NULL ? s->conns.cur->be->rt : NULL);
+        s->route.write_at = global_pos_need(g); /* at least its own count */
+    }
+}
+
+/* causal_fast: the read goes to the primary now instead of waiting for a
+ * replica (callers read s->route.wait_idx again). Not for the first read
+ * of START TRANSACTION READ ONLY, whose transaction stays on its replica. */
+static bool fast_to_primary(struct session *s)
+{
+    if (!s->cfg->causal_fast || s->query.cmd_ro_begin)
+        return false;
+    s->route.wait_idx = (int)s->route.primary;
+    s->route.causal_check = false;
+    return true;
 }
 
 /* Like causal_ready(), for the group's position: the commits counted when
@@ -1519,6 +1548,8 @@ static bool global_ready(struct session *s, uint32_t idx)
     if (s->route.global_need == 0)
         s->route.global_need = global_pos_need(g);
     if (global_pos_applied(g, s->cfg->backends[idx].rt) >= s->route.global_need)
+        return true;
+    if (fast_to_primary(s))
         return true;
     if (s->route.global_at < s->route.global_need &&
         !global_pos_known(g, s->route.global_need, s->route.global_gtid,

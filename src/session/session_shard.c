@@ -516,6 +516,7 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
     s->route.gtid[0] = '\0';
     s->route.gtid_epoch++;
     s->route.need_gtid = s->route.last_write != 0;
+    s->route.write_at = s->route.need_gtid ? UINT64_MAX : 0; /* another group's count */
     s->route.write_idx = -1; /* its writes here, if any, are in that position */
     return UINT32_MAX;
 }

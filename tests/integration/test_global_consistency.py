@@ -231,3 +231,38 @@ def test_text_reads_see_another_session_s_prepared_writes(start_halyard, cluster
     writer.close()
     reader.close()
     assert stale == [], f"{len(stale)} of {PS_ROUNDS} reads missed the prepared insert: {stale[:5]}"
+
+
+@pytest.mark.parametrize("consistency", ["causal", "global"])
+@pytest.mark.parametrize("fast", [True, False])
+def test_causal_fast_reads_the_primary_rather_than_wait(start_halyard, cluster, table, ids,
+                                                        consistency, fast):
+    """causal_fast: a read after the session's own write, which no replica
+    is known to hold yet, goes to the primary at once; off, it first waits
+    causal_timeout_ms on a replica (both replicas 3 s late here). Neither
+    reads an old value. Once the health checks saw the replicas hold the
+    write, reads go back to them."""
+    primary, replicas = ids
+    h = start_halyard(consistency=consistency, causal_fast=fast, causal_timeout_ms=1000,
+                      monitor={"user": "monitor", "password": "monitor", "interval_ms": 100})
+    c = h.connect(database=table, autocommit=True)
+    cluster.delay(1, 3)
+    cluster.delay(2, 3)
+    waits = []
+    for i in range(1, 5):
+        q(c, "UPDATE t SET v = %s WHERE id = 1", (i,))
+        t0 = time.monotonic()
+        v, sid = q(c, "SELECT v, @@server_id FROM t WHERE id = 1")[0]
+        waits.append(time.monotonic() - t0)
+        assert (v, sid) == (i, primary), (i, v, sid, waits)
+    if fast:
+        assert max(waits) < 0.5, waits
+    else:
+        assert min(waits) >= 0.9, waits
+    cluster.delay(1, 0)
+    cluster.delay(2, 0)
+    cluster.sync()
+    wait_until(lambda: q(c, "SELECT @@server_id FROM t WHERE id = 1")[0][0] in replicas, 10,
+               what="a read on a replica once they hold the write")
+    rows = [q(c, "SELECT v, @@server_id FROM t WHERE id = 1")[0] for _ in range(6)]
+    assert {v for v, _ in rows} == {4}, rows

@@ -53,12 +53,14 @@ def causal_table(cluster, db):
     cluster.sync()
 
 
-def test_prepared_on_a_replica_reads_its_writes(start_halyard, cluster, db, ps_client_bin, ids):
+@pytest.mark.parametrize("fast", [False, True])
+def test_prepared_on_a_replica_reads_its_writes(start_halyard, cluster, db, ps_client_bin, ids,
+                                                fast):
     """consistency = causal: a SELECT prepared and run on a replica, then
     run after each of the session's writes, never reads stale, with both
-    replicas applying events 2 s late."""
+    replicas applying events 2 s late (causal_fast: the primary at once)."""
     primary, replicas = ids
-    h = start_halyard(consistency="causal", causal_timeout_ms=200)
+    h = start_halyard(consistency="causal", causal_timeout_ms=200, causal_fast=fast)
     causal_table(cluster, db)
     cluster.delay(1, 2)
     cluster.delay(2, 2)

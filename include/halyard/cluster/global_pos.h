@@ -82,5 +82,11 @@ void global_pos_applied_set(struct global_pos *g, const struct backend_rt *rt, u
  * reads from now on wait for a position read afresh. Returns whether it
  * bumped. */
 bool global_pos_primary_seen(struct global_pos *g, const char *binlog_pos);
+/* Monitor: replica `rt` reported @@gtid_current_pos = `current_pos`. When
+ * it holds the known position, rt has applied every commit counted up to
+ * known_at (global_pos_applied_set): reads that need no more run there
+ * without waiting (causal_fast sends them nowhere else). */
+void global_pos_replica_seen(struct global_pos *g, const struct backend_rt *rt,
+                             const char *current_pos);
 
 #endif /* HALYARD_GLOBAL_POS_H */

@@ -500,6 +500,7 @@ struct config {
     bool read_write_split;
     enum consistency consistency; /* never CONSISTENCY_DEFAULT */
     int causal_timeout_ms;
+    bool causal_fast; /* a read no replica is known to serve goes to the primary at once */
     int strong_window_ms;
     bool replica_fallback_error; /* replica_fallback = "error" */
     int digest_max_entries;      /* per worker; 0 = no digests (digest.h) */

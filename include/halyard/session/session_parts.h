@@ -277,6 +277,8 @@ struct sess_route {
     int write_idx;
     bool causal_refused; /* the read cannot be served as its consistency asks: 1429 */
     double last_write;   /* ev_now() of the last write, for consistency = strong */
+    uint64_t write_at;   /* the group's commits (global_pos_need) after the session's last
+                          * write there; 0 = none counted (causal_fast) */
     int ro_idx;          /* START TRANSACTION READ ONLY running on this replica, else -1 */
     /* consistency = global (cluster/global_pos.h): the read being routed */
     bool causal_read;      /* waits for the session's own writes (causal) */
