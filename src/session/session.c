@@ -838,15 +838,12 @@ static enum next_step next_lost(struct session *s, const struct next_cmd *c)
 
 /* next_lost for a prepared statement's execution, before its handler
  * routes it: as next_route does for a text statement, the session first
- * follows the primary the monitor publishes now: a transaction open on
- * the old one is lost there (session_follow_primary), and one lost is
- * replayed on the new one (an execution replayed on the dead primary
- * waited there till replay_timeout_ms, then failed; one in a transaction
- * whose primary was replaced met the health gate, which ended the
- * transaction unsaid and ran the execution alone on the new primary). */
+ * follows the primary the monitor publishes now, so that a transaction
+ * lost with the old one is replayed on the new one (an execution replayed
+ * on the dead primary waited there till replay_timeout_ms, then failed). */
 static enum next_step next_lost_execute(struct session *s, const struct next_cmd *c)
 {
-    if (s->route.wait_idx >= 0)
+    if (s->route.trx_lost == NULL || s->route.wait_idx >= 0)
         return NEXT_ROUTE;
     session_follow_primary(s);
     if (s->state == SS_CLOSING)

@@ -31,7 +31,6 @@
 #include "session_inflight.h"
 #include "session_pool.h"
 #include "session_ps.h"
-#include "session_reload.h"
 #include "session_shard.h"
 #include "session_state.h"
 
@@ -917,30 +916,6 @@ enum ps_ready {
     PS_DONE,  /* refused and answered: take the next command */
 };
 
-/* The health gate a text statement passes in next_route (route_health):
- * a backend that may not take the execution now is replaced by one that
- * may; with none, a write outside a transaction waits for a primary as a
- * text one does (a switchover's pause: before, the execution went to the
- * old primary and got its read_only refusal, 1290, where a text INSERT
- * waited), else the client is told why. */
-static enum ps_ready ps_health(struct session *s, uint32_t *idx, uint32_t len, uint32_t avail)
-{
-    char why[160] = "";
-    uint32_t to = route_health(s, *idx, why, sizeof(why));
-    if (to != ROUTE_NOBODY) {
-        *idx = to;
-        return PS_READY;
-    }
-    if (s->state == SS_CLOSING)
-        return PS_WAIT;
-    if (avail == len && primary_wait_start(s)) {
-        s->route.retry_ok = false; /* a write: never run twice */
-        return PS_WAIT;
-    }
-    ps_refuse(s, len, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000", "%s", why);
-    return PS_DONE;
-}
-
 /* An EXECUTE or BULK_EXECUTE (`bulk`) of `st` (`ex`: the EXECUTE's head,
  * NULL when not read): route it, once; open and bring up to date its
  * backend (*idx) and prepare the statement there. */
@@ -1007,11 +982,6 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             ps_refuse(s, len, ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, "25006",
                       "Cannot execute statement in a READ ONLY transaction");
             return PS_DONE;
-        }
-        if (*idx < s->conns.n_bc) {
-            enum ps_ready health = ps_health(s, idx, len, avail);
-            if (health != PS_READY)
-                return health;
         }
         s->route.wait_idx = (int)*idx;
         ps_retry_keep(s, st, *idx, p, len, avail);

@@ -23,8 +23,6 @@ import socket
 import struct
 import threading
 
-import pytest
-
 from rawmysql import MySQLError, RawConn, lenenc_int
 from tcprelay import TcpRelay
 from test_failover import failover_settings, kill_now, writable_nodes
@@ -248,9 +246,8 @@ class HushRelay(TcpRelay):
                 s.shutdown(socket.SHUT_RDWR)
 
 
-@pytest.mark.parametrize("failover", ["published", "not yet"])
 def test_a_prepared_transaction_whose_primary_died_is_never_committed_in_part(
-        start_halyard, tmp_path, request, failover):
+        start_halyard, tmp_path, request):
     """Issue 54 item 2: BEGIN; a prepared INSERT (1, 'a'); a prepared
     SELECT; the primary is killed; another prepared INSERT (2, 'b'); COMMIT. With in-flight
     resolution on, the second EXECUTE first sends halyard's own marked
@@ -259,11 +256,7 @@ def test_a_prepared_transaction_whose_primary_died_is_never_committed_in_part(
     the transaction was not marked lost, the INSERT autocommitted on the new
     primary and the COMMIT was an empty OK: the client was told both rows
     committed, and the new primary had only (2). Now the transaction is
-    lost there as anywhere: replayed (both rows) or refused, never in part.
-    Sent once the new primary is published, the execution meets the
-    change first (the session follows the primary before it routes, as a
-    text statement does); sent at once, its internal prepare meets the
-    dead connection (conn_loss_of)."""
+    lost there as anywhere: replayed (both rows) or refused, never in part."""
     c = own_cluster(request, "inflight-ss", True, 130)
     c.sql(0, "CREATE TABLE fi.p (id INT PRIMARY KEY, v VARCHAR(8)) ENGINE=InnoDB")
     c.sync()
@@ -289,13 +282,10 @@ def test_a_prepared_transaction_whose_primary_died_is_never_committed_in_part(
         wait_until(lambda: c.value(i, "SELECT COUNT(*) FROM fi.p") == 0, 10, what="replicas")
     relay.hushed = True
     kill_now(c, 0)
-
-    def new_primary():
-        return any(b["role"] == "primary" and b["name"] != "node0" and b["state"] == "ONLINE"
-                   for b in admin_json(conf["admin_socket"], "show backends")["backends"])
-
-    if failover == "published":
-        wait_until(new_primary, 60, what="a new primary")
+    wait_until(lambda: any(b["role"] == "primary" and b["name"] != "node0" and
+                           b["state"] == "ONLINE" for b in
+                           admin_json(conf["admin_socket"], "show backends")["backends"]), 60,
+               what="a new primary")
     answers = []
     for step in (lambda: ok_of(execute(cl, ins_b, params=int_params(2)))[0],
                  lambda: cl.query("COMMIT")[0].affected_rows):
@@ -304,7 +294,6 @@ def test_a_prepared_transaction_whose_primary_died_is_never_committed_in_part(
         except MySQLError as e:
             answers.append(("error", e.code))
             break
-    wait_until(new_primary, 60, what="a new primary")
     new = writable_nodes(c)
     assert len(new) == 1 and new[0] != 0, new
     got = sorted(r[0] for r in c.sql(new[0], "SELECT id FROM fi.p"))
