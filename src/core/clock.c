@@ -10,40 +10,50 @@ static struct timespec read_clock(clockid_t id)
     return ts;
 }
 
+/* A reading in each unit: the clocks below differ only in which clock. */
+static int64_t ts_us(struct timespec ts)
+{
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t ts_ms(struct timespec ts)
+{
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double ts_s(struct timespec ts)
+{
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int64_t hy_mono_us(void)
 {
-    struct timespec ts = read_clock(CLOCK_MONOTONIC);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return ts_us(read_clock(CLOCK_MONOTONIC));
 }
 
 int64_t hy_mono_ms(void)
 {
-    struct timespec ts = read_clock(CLOCK_MONOTONIC);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return ts_ms(read_clock(CLOCK_MONOTONIC));
 }
 
 double hy_mono_s(void)
 {
-    struct timespec ts = read_clock(CLOCK_MONOTONIC);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return ts_s(read_clock(CLOCK_MONOTONIC));
 }
 
 int64_t hy_now_us(void)
 {
-    struct timespec ts = read_clock(CLOCK_REALTIME);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return ts_us(read_clock(CLOCK_REALTIME));
 }
 
 int64_t hy_now_ms(void)
 {
-    struct timespec ts = read_clock(CLOCK_REALTIME);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return ts_ms(read_clock(CLOCK_REALTIME));
 }
 
 double hy_now_s(void)
 {
-    struct timespec ts = read_clock(CLOCK_REALTIME);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return ts_s(read_clock(CLOCK_REALTIME));
 }
 
 struct timespec hy_mono_ts(void)
