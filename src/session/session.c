@@ -1911,32 +1911,6 @@ bool command_kill_answer(struct session *s, uint32_t len)
     return true;
 }
 
-/* The value INT_KILL_QID read, as KILL QUERY ID reads its expression
- * (a signed integer); false when it is no number. */
-static bool qid_parse(const char *v, uint64_t *out)
-{
-    if (v == NULL || *v == '\0')
-        return false;
-    uint64_t n;
-    if (!hy_str_u64(v, UINT64_MAX, &n))
-        return false;
-    *out = n;
-    return true;
-}
-
-void command_kill_qid_value(struct session *s, bool ok, const char *value)
-{
-    uint64_t v = 0;
-    bool number = ok && qid_parse(value, &v);
-    if (s->kill.qthread_state == 1) { /* the thread of the query (command_kill_qid) */
-        s->kill.qthread_state = 2;
-        s->kill.qthread = number && v <= UINT32_MAX ? (uint32_t)v : 0;
-        return;
-    }
-    s->kill.qid_state = number ? 1 : 2;
-    s->kill.qid_value = v;
-}
-
 /* KILL [HARD|SOFT] QUERY ID: a query id halyard showed for a statement on
  * another backend than the primary (sysview.h) is killed there; any other
  * goes to the primary as it is. An expression (@id) is read on the

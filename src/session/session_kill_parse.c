@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
 #include "halyard/protocol/connreg.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/sql/quote.h"
@@ -236,6 +237,34 @@ bool kill_grants_line(const char *line, size_t len)
             p++;
     }
     return false;
+}
+
+/* ---- the value KILL QUERY ID reads first (session.c runs it) ---- */
+
+/* The value INT_KILL_QID read, as KILL QUERY ID reads its expression
+ * (a signed integer); false when it is no number. */
+static bool qid_parse(const char *v, uint64_t *out)
+{
+    if (v == NULL || *v == '\0')
+        return false;
+    uint64_t n;
+    if (!hy_str_u64(v, UINT64_MAX, &n))
+        return false;
+    *out = n;
+    return true;
+}
+
+void command_kill_qid_value(struct session *s, bool ok, const char *value)
+{
+    uint64_t v = 0;
+    bool number = ok && qid_parse(value, &v);
+    if (s->kill.qthread_state == 1) { /* the thread of the query (command_kill_qid) */
+        s->kill.qthread_state = 2;
+        s->kill.qthread = number && v <= UINT32_MAX ? (uint32_t)v : 0;
+        return;
+    }
+    s->kill.qid_state = number ? 1 : 2;
+    s->kill.qid_value = v;
 }
 
 /* ---- the answers of what KILL USER reads first (session.c runs them) ---- */
