@@ -248,8 +248,8 @@ static void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         session_reap(s);
         return;
     }
-    if (s->state == SS_WAIT_BACKEND &&
-        (s->query.internal == INT_GTID_SYNC || s->query.internal == INT_GPOS_SYNC)) {
+    if (s->state == SS_WAIT_BACKEND && s->query.internal != NULL &&
+        (s->query.internal->flags & INTERNAL_WRITER_SYNC)) {
         session_writer_sync_late(s); /* the new writer lags: not a failure */
         session_reap(s);
         return;
@@ -482,6 +482,22 @@ static bool session_reset_here(struct session *s)
     return true;
 }
 
+/* The COM_RESET_CONNECTION a COM_CHANGE_USER begins with was
+ * answered: an error leaves that connection in a state no one knows, so
+ * it closes (the server frees what it held when it sees the close). */
+static enum internal_next change_user_reset_answered(struct session *s, struct bconn *bc)
+{
+    if (s->io.resp.err_code == 0 || bc == NULL)
+        return INTERNAL_END;
+    slog_warn(s, "COM_RESET_CONNECTION before COM_CHANGE_USER failed on %s (error %u): closing it",
+              bc->be->name, s->io.resp.err_code);
+    bconn_close(bc);
+    return INTERNAL_END;
+}
+
+static const struct internal_cmd int_cu_reset = {.name = "the reset before a COM_CHANGE_USER",
+                                                 .answered = change_user_reset_answered};
+
 /* MariaDB resets the session before it checks the new user (a failed
  * COM_CHANGE_USER leaves the old user in a reset session), and answers
  * once the old session's transaction, temporary tables and user locks
@@ -507,7 +523,7 @@ static enum next_step com_change_user(struct session *s, const struct next_cmd *
             s->conns.cur = bc;
             session_publish_backend(s);
             bc->track_on = bc->trx_track_on = false; /* the globals again */
-            internal_send(s, INT_CU_RESET, COM_RESET_CONNECTION, NULL, 0,
+            internal_send(s, &int_cu_reset, COM_RESET_CONNECTION, NULL, 0,
                           s->cfg->connect_timeout_ms);
             return NEXT_STOP; /* the command runs again once it is answered */
         }
@@ -668,8 +684,8 @@ static com_handler *const com_handlers[256] = {
     [COM_TABLE_DUMP] = com_replication,
 };
 
-/* What a KILL read for the command that runs again (INT_KILL_QID,
- * INT_KILL_USER, INT_KILL_GRANT) is that command's alone: a command
+/* What a KILL read for the command that runs again (int_kill_qid,
+ * int_kill_user, int_kill_grant) is that command's alone: a command
  * abandoned between a read and its forward (its backend lost, a wait run
  * out) leaves it behind, which the next KILL would take for its own. */
 static void kill_steps_clear(struct session *s)
@@ -1028,7 +1044,7 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->io.resp_done = s->io.resp_broken = false;
     s->io.infile = false;
     s->io.rdown = (struct relay_down){0};
-    if (s->query.internal == INT_NONE) /* a part of a KILL's text: its ids go on */
+    if (s->query.internal == NULL) /* a part of a KILL's text: its ids go on */
         s->io.rdown.shift = (uint8_t)(0u - s->kill.chain_seq);
     mysql_resp_start(&s->io.resp, cmd, s->who.caps, exec_flags);
     s->io.hooked = session_hooks_attached(s);
@@ -1255,7 +1271,7 @@ void up_forward(struct session *s)
 static bool answer_abandon(struct session *s, const char *what, enum session_end why)
 {
     struct bconn *bc = s->conns.cur;
-    if (s->query.internal != INT_NONE || s->io.req_open || s->io.infile || s->kill.kill_id != 0 ||
+    if (s->query.internal != NULL || s->io.req_open || s->io.infile || s->kill.kill_id != 0 ||
         !mysql_resp_err_fits(&s->io.resp) || (bc->idx == s->route.primary && s->route.pinned)) {
         session_mark_closing(s, why);
         return false;
@@ -1346,7 +1362,7 @@ static void ro_trans_flags(struct session *s, uint8_t *pl, uint32_t avail)
 {
     uint32_t at = s->io.resp.status_at;
     if (at == 0 || s->route.ro_idx < 0 || s->conns.cur == NULL ||
-        s->conns.cur->idx == (uint32_t)s->route.ro_idx || s->query.internal != INT_NONE ||
+        s->conns.cur->idx == (uint32_t)s->route.ro_idx || s->query.internal != NULL ||
         at + 2 > avail)
         return;
     uint16_t st = (uint16_t)(pl[at] | pl[at + 1] << 8);
@@ -1403,8 +1419,9 @@ bool down_parse(struct session *s)
             return filter_stop(s, v);
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture = false, track = false, err = false;
-        if (s->query.internal != INT_NONE) {
-            capture = (INT_CAPTURED >> s->query.internal & 1u) && s->io.resp.rows == 0;
+        const struct internal_cmd *op = s->query.internal;
+        if (op != NULL) {
+            capture = (op->flags & INTERNAL_CAPTURE) && s->io.resp.rows == 0;
         } else if (len > 0 && stream_unparsed(st) > MYSQL_HEADER_SIZE &&
                    len + MYSQL_HEADER_SIZE <= st->b->cap) {
             /* the packet's first byte is in: without it, peek's test below waits */
@@ -1417,8 +1434,8 @@ bool down_parse(struct session *s)
             err = first == MYSQL_ERR && s->cfg->pool_transaction && s->io.resp.results == 0 &&
                   s->io.resp.rows == 0;
         }
-        if ((capture || track || err || s->query.internal == INT_PS_PREPARE ||
-             s->query.internal == INT_READBACK || (s->io.hooked && session_hooks_wants_whole(s))) &&
+        if ((capture || track || err || (op != NULL && (op->flags & INTERNAL_WHOLE)) ||
+             (s->io.hooked && session_hooks_wants_whole(s))) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -1430,7 +1447,7 @@ bool down_parse(struct session *s)
         if (v != HOOK_PASS)
             return filter_stop(s, v);
         if (s->prep.ps_new != NULL && s->query.cmd == COM_STMT_PREPARE &&
-            s->query.internal == INT_NONE && len > 0 && pl[0] == MYSQL_OK && s->io.rdown.seq == 1)
+            s->query.internal == NULL && len > 0 && pl[0] == MYSQL_OK && s->io.rdown.seq == 1)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
         if (track && peek == len)
             session_track_note(s, pl, len);
@@ -1442,7 +1459,7 @@ bool down_parse(struct session *s)
         pk.rc = mysql_resp_feed(&s->io.resp, pl, len);
         pk.row = s->io.resp.rows > rows_before;
         ro_trans_flags(s, pl, peek);
-        if (pk.rc == MYSQL_RESP_DONE && s->kill.chain_on && s->query.internal == INT_NONE)
+        if (pk.rc == MYSQL_RESP_DONE && s->kill.chain_on && s->query.internal == NULL)
             kill_chain_answer_end(s, pl, peek);
         if (s->io.hooked)
             session_hooks_fed(s, &pk);
@@ -1450,15 +1467,8 @@ bool down_parse(struct session *s)
             session_pool_diag_err(s, pl, len);
         if (capture && s->io.resp.rows == 1 && peek == len)
             capture_value(s, pl, len);
-        if (s->query.internal == INT_READBACK && s->vars.vs != NULL && !s->route.pinned)
-            readback_feed(&s->vars.chg->rb, pl, len, peek == len, s->vars.vs);
-        if (s->query.internal == INT_PS_PREPARE && len > 0 && pl[0] == MYSQL_ERR && peek == len &&
-            s->io.resp.err_code != 0) {
-            free(s->prep.ps_err);
-            s->prep.ps_err_len = (uint16_t)HY_MIN(len, 1024u);
-            if ((s->prep.ps_err = malloc(s->prep.ps_err_len)) != NULL)
-                memcpy(s->prep.ps_err, pl, s->prep.ps_err_len);
-        }
+        if (op != NULL && op->packet != NULL)
+            op->packet(s, pl, len, peek == len);
         if (pk.rc == MYSQL_RESP_BAD)
             return answer_broken(s);
         relay_down_take(&s->io.rdown, st, len, pk.rc);
@@ -1614,7 +1624,7 @@ again:
     struct bconn *bc = s->conns.bc[idx];
     if (bc == NULL && session_pool_take(s, idx))
         bc = s->conns.bc[idx];
-    if (s->values.lid_lost != NULL && s->query.cmd_lid && s->query.internal == INT_NONE) {
+    if (s->values.lid_lost != NULL && s->query.cmd_lid && s->query.internal == NULL) {
         lid_lost_end(s); /* its unread value went with the connection the pool just closed */
         return false;
     }
@@ -1627,7 +1637,7 @@ again:
         session_publish_backend(s);
         /* a BEGIN halyard answered, or the group's XA branch, first */
         if ((session_groups(s)->xa != NULL || session_groups(s)->begin_sql[0] != '\0') &&
-            s->query.internal == INT_NONE && !session_begin_ready(s, bc, idx))
+            s->query.internal == NULL && !session_begin_ready(s, bc, idx))
             return false;
         return true;
     }
@@ -1680,7 +1690,7 @@ bool ensure_connected(struct session *s, uint32_t idx)
  * privilege is proven: the server killed at least one thread, or the
  * account kills its own sessions. (The server answers OK with 0 rows, not
  * an error, to a KILL USER that finds no thread it may kill.) Another
- * account's threads not halyard's are read first (INT_KILL_USER, then this
+ * account's threads not halyard's are read first (int_kill_user, then this
  * runs again): its 1095 stands only for one or a halyard session of it. */
 static void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku)
 {
@@ -1703,14 +1713,14 @@ static void command_kill_user(struct session *s, uint32_t len, const struct kill
             command_kill_user(s, len, ku);
             return;
         }
-        internal_query(s, INT_KILL_USER, q, s->cfg->connect_timeout_ms);
+        internal_query(s, &int_kill_user, q, s->cfg->connect_timeout_ms);
         free(q);
         return;
     }
     if (other && s->kill.kuser_state == 1 && s->kill.kuser_process && !s->kill.kuser_may_kill &&
         s->kill.kuser_roles && !s->kill.kuser_grants) {
         s->kill.kuser_grants = true; /* a role may give it: SHOW GRANTS lists its grants */
-        internal_query(s, INT_KILL_GRANT, "SHOW GRANTS", s->cfg->connect_timeout_ms);
+        internal_query(s, &int_kill_grant, "SHOW GRANTS", s->cfg->connect_timeout_ms);
         return;
     }
     struct kill_user *pend = malloc(sizeof(*pend));
@@ -1914,13 +1924,13 @@ bool command_kill_answer(struct session *s, uint32_t len)
 /* KILL [HARD|SOFT] QUERY ID: a query id halyard showed for a statement on
  * another backend than the primary (sysview.h) is killed there; any other
  * goes to the primary as it is. An expression (@id) is read on the
- * primary first (INT_KILL_QID; the command runs again after). */
+ * primary first (int_kill_qid; the command runs again after). */
 static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
                              const struct kill_stmt *k)
 {
     uint64_t v = k->qid;
     bool number = k->qid_number;
-    if (!number && s->kill.qid_state != 0) { /* read for this command (INT_KILL_QID) */
+    if (!number && s->kill.qid_state != 0) { /* read for this command (int_kill_qid) */
         number = s->kill.qid_state == 1;
         v = s->kill.qid_value;
     } else if (!number) {
@@ -1936,7 +1946,7 @@ static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
         /* a newline ends a trailing comment of the expression's */
         snprintf(q, sizeof(q), "SELECT CAST((%.*s\n) AS SIGNED)", (int)k->expr_len,
                  sql + k->expr_off);
-        internal_query(s, INT_KILL_QID, q, s->cfg->connect_timeout_ms);
+        internal_query(s, &int_kill_qid, q, s->cfg->connect_timeout_ms);
         return;
     }
     uint32_t idx = s->route.primary;
@@ -1959,7 +1969,7 @@ static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
                  "SELECT ID FROM information_schema.PROCESSLIST WHERE QUERY_ID = %llu",
                  (unsigned long long)v);
         s->kill.qthread_state = 1;
-        internal_query(s, INT_KILL_QID, q, s->cfg->connect_timeout_ms);
+        internal_query(s, &int_kill_qid, q, s->cfg->connect_timeout_ms);
         return;
     }
     s->kill.qid_state = 0;
@@ -2002,7 +2012,7 @@ void session_kill_keep(struct session *s, bool kept)
 
 void session_kill_wait(struct session *s)
 {
-    if (s->state != SS_WAIT_BACKEND || !s->kill.cmd_taken || s->query.internal != INT_NONE ||
+    if (s->state != SS_WAIT_BACKEND || !s->kill.cmd_taken || s->query.internal != NULL ||
         !registry_wait_kill_pending(&s->kill.reg))
         return;
     if (!session_limit_wait_cancel(s) && !primary_wait_cancel(s) && !session_pool_wait_cancel(s))

@@ -221,16 +221,8 @@ static enum conn_loss conn_loss_of(struct session *s, struct bconn *bc)
 void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                             const char *why)
 {
-    if (s->query.internal == INT_XA) {
-        session_xa_failed(s, why);
-        return;
-    }
-    if (s->query.internal == INT_PRECOMMIT) {
-        session_begin_commit_failed(s, why);
-        return;
-    }
-    if (s->query.internal == INT_XREAD) {
-        session_fanout_xa_failed(s, why);
+    if (s->query.internal != NULL && s->query.internal->failed != NULL) {
+        s->query.internal->failed(s, why); /* the command's own failure path */
         return;
     }
     const struct config_backend *be = s->conns.cur->be;
@@ -256,11 +248,10 @@ static void session_backend_failed_copied(struct session *s, const struct config
                                           const char *why, enum conn_loss loss)
 {
     /* Neither waits for a command of the client (its `up` may hold none) */
-    bool readback = s->query.internal == INT_READBACK || s->query.internal == INT_DB_CHECK ||
-                    s->query.internal == INT_UVARS,
-         lid = s->query.internal == INT_LID;
+    unsigned flags = s->query.internal != NULL ? s->query.internal->flags : 0;
+    bool readback = flags & INTERNAL_OWN_STATE, lid = flags & INTERNAL_NO_WAITER;
     session_timer_stop(s);
-    s->query.internal = INT_NONE;
+    s->query.internal = NULL;
     bconn_close(s->conns.cur);
     stream_release(&s->io.down, &s->w->pool);
     if (err_payload == NULL) {
@@ -392,7 +383,7 @@ static bool retry_elsewhere(struct session *s, struct bconn *bc, bool lost)
 static bool session_retry(struct session *s, struct bconn *bc)
 {
     if (!s->route.retry_ok || s->route.retried || s->io.down_sent || s->io.req_open ||
-        s->io.resp_done || s->query.internal != INT_NONE ||
+        s->io.resp_done || s->query.internal != NULL ||
         (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
         return false;
     slog_info(s, "backend %s died before answering: running the read again elsewhere",
@@ -414,7 +405,7 @@ bool session_retry_refused(struct session *s)
     struct bconn *bc = s->conns.cur;
     if (bc == NULL || s->io.resp.err_code != ER_WSREP_NOT_READY || bc->be->rt == NULL ||
         s->cfg->cluster != CLUSTER_GALERA || !s->route.retry_ok || s->route.retried ||
-        s->io.down_sent || s->io.req_open || s->query.internal != INT_NONE ||
+        s->io.down_sent || s->io.req_open || s->query.internal != NULL ||
         state_readback_in_flight(s) ||
         (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
         return false;
@@ -442,17 +433,17 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         session_xa_parked_lost(s, bc, why);
         return;
     }
-    if (bc == s->conns.cur && s->query.internal == INT_LID) {
-        /* its read-back: no command of the client waits */
+    const struct internal_cmd *op = bc == s->conns.cur ? s->query.internal : NULL;
+    if (op != NULL && (op->flags & INTERNAL_NO_WAITER)) {
+        /* no command of the client waits */
         session_backend_failed(s, NULL, 0, why);
         return;
     }
-    if (bc == s->conns.cur && s->query.internal == INT_SYSPEER) {
-        /* reading another backend's rows for a process list: it goes out
-         * without them */
-        slog_warn(s, "backend %s: %s (reading its process list)", be->name, why);
-        session_sysview_peer_done(s, false);
-        s->query.internal = INT_NONE;
+    if (op != NULL && op->lost != NULL) {
+        /* what it reads is dropped; the command goes on without it */
+        slog_warn(s, "backend %s: %s (%s)", be->name, why, op->name);
+        op->lost(s);
+        s->query.internal = NULL;
         s->io.resp_done = false;
         bconn_close(bc);
         stream_release(&s->io.down, &s->w->pool);
@@ -486,7 +477,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
      * variables a CALL set): gone with it, so the session ends as it would
      * on the server, rather than go on without it. */
     bool keep = !(bc->idx == s->route.primary && (s->route.pinned || s->route.uvars_opaque)) &&
-                !(s->query.internal != INT_NONE && bc == s->conns.cur);
+                !(s->query.internal != NULL && bc == s->conns.cur);
     if (bc->idx == s->route.primary && keep && session_groups(s)->begin_sql[0] == '\0')
         s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     if (in_flight && !s->io.resp_done && !s->io.req_open && s->io.rdown.left == 0 &&
@@ -560,18 +551,6 @@ bool gtid_valid(const char *g)
     return true;
 }
 
-/* The COM_RESET_CONNECTION a COM_CHANGE_USER begins with (session.c) was
- * answered: an error leaves that connection in a state no one knows, so
- * it closes (the server frees what it held when it sees the close). */
-static void change_user_reset_answered(struct session *s, struct bconn *bc)
-{
-    if (s->io.resp.err_code == 0 || bc == NULL)
-        return;
-    slog_warn(s, "COM_RESET_CONNECTION before COM_CHANGE_USER failed on %s (error %u): closing it",
-              bc->be->name, s->io.resp.err_code);
-    bconn_close(bc);
-}
-
 /* The answer to a command halyard ran itself (internal_query,
  * state_sync_next), read into `down`: nothing of it goes to the client. */
 void internal_progress(struct session *s)
@@ -583,143 +562,13 @@ void internal_progress(struct session *s)
     if (!s->io.resp_done)
         return;
     struct bconn *bc = s->conns.cur;
-    enum internal_op op = s->query.internal;
-    s->query.internal = INT_NONE;
+    const struct internal_cmd *op = s->query.internal;
+    s->query.internal = NULL;
     s->io.resp_done = false;
-    if (op != INT_PS_PREPARE && op != INT_XA)
+    if (!(op->flags & INTERNAL_KEEPS_VALUES))
         session_pool_internal_ran(s, bc);
-    switch (op) {
-    case INT_XA:
-        session_xa_answer(s);
+    if (op->answered(s, bc) == INTERNAL_WENT_ON)
         return;
-    case INT_BEGIN:
-        session_begin_answer(s);
-        return;
-    case INT_PRECOMMIT:
-        session_begin_committed(s);
-        return;
-    case INT_XREAD:
-        session_fanout_xa_part(s);
-        return;
-    case INT_REPLAY:
-        session_replay_answer(s);
-        return;
-    case INT_SYNC:
-        if (s->io.resp.err_code != 0 &&
-            !session_pool_sync_err_ok(s, s->vars.sync_i, s->io.resp.err_code)) {
-            char why[96];
-            snprintf(why, sizeof(why), "replaying session state failed with error %u",
-                     s->io.resp.err_code);
-            session_backend_failed(s, NULL, 0, why);
-            return;
-        }
-        state_sync_answered(s);
-        return;
-    case INT_READBACK:
-        state_readback_end(s);
-        break;
-    case INT_GTID_FETCH:
-        s->route.need_gtid = false;
-        s->route.gtid_epoch++;
-        s->route.gtid[0] = '\0';
-        if (s->io.resp.err_code == 0 && bc->captured &&
-            strlen(bc->capture) < sizeof(s->route.gtid) && gtid_valid(bc->capture) &&
-            (bc->capture[0] != '\0' || s->cfg->cluster != CLUSTER_GALERA)) {
-            memcpy(s->route.gtid, bc->capture, strlen(bc->capture) + 1);
-            slog_debug(s, "primary GTID position: '%s'", s->route.gtid);
-        } else {
-            /* Without the position, only the primary is sure to have the write. */
-            slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",
-                      s->cfg->cluster == CLUSTER_GALERA ? "writer" : "primary",
-                      s->io.resp.err_code);
-            s->route.wait_idx = (int)s->route.primary;
-            s->route.causal_check = false;
-        }
-        break;
-    case INT_GTID_WAIT:
-        if (s->io.resp.err_code == 0 && bc->captured &&
-            strcmp(bc->capture, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0) {
-            slog_debug(s, "replica %s (thread %u) has applied %s", bc->be->name,
-                       bc->login.thread_id, s->route.gtid);
-            bc->gtid_epoch = s->route.gtid_epoch;
-        } else {
-            slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",
-                       bc->be->name, s->route.gtid, s->cfg->causal_timeout_ms);
-            s->route.wait_idx = (int)s->route.primary;
-            s->route.causal_check = false;
-        }
-        break;
-    case INT_GTID_SYNC:
-        session_writer_synced(s, bc);
-        break;
-    case INT_GPOS_FETCH:
-    case INT_GPOS_WAIT:
-    case INT_GPOS_SYNC:
-        session_global_answer(s, bc, op);
-        break;
-    case INT_PS_USE:
-    case INT_PS_ENV:
-        if (s->io.resp.err_code != 0) {
-            ps_prepare_failed(s);
-            break;
-        }
-        session_timer_stop(s);
-        if (op == INT_PS_USE)
-            ps_use_done(s);
-        else
-            ps_env_done(s);
-        return;
-    case INT_PS_PREPARE:
-        if (s->io.resp.err_code != 0) {
-            ps_prepare_failed(s);
-        } else {
-            struct pstmt *ps = pstmt_find(&s->prep.map, s->prep.ps_int_id);
-            if (ps != NULL && s->prep.ps_once) { /* for the waiting EXECUTE alone */
-                ps->once_id = s->io.resp.stmt_id;
-                ps->once_idx = (int16_t)bc->idx;
-                ps->once_marked = s->prep.ps_mark;
-                ps->once_seq = s->prep.ps_mark ? session_inflight_ps_seq(s) : 0;
-            } else if (ps != NULL) {
-                ps->be[bc->idx].id = s->io.resp.stmt_id;
-                ps->be[bc->idx].types_gen = 0;
-            }
-        }
-        break;
-    case INT_LID:
-        session_pool_lid_read(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
-        break;
-    case INT_DB_CHECK:
-        state_db_checked(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
-        if (s->state == SS_CLOSING)
-            return;
-        break;
-    case INT_UVARS:
-        session_uvars_answered(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
-        break;
-    case INT_SYSVIEW:
-        session_sysview_learned(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
-        break;
-    case INT_SYSPEER:
-        session_sysview_peer_done(s, s->io.resp.err_code == 0);
-        break;
-    case INT_KILL_QID:
-        command_kill_qid_value(s, s->io.resp.err_code == 0 && bc->captured,
-                               bc->captured ? bc->capture : NULL);
-        break;
-    case INT_KILL_USER:
-        command_kill_user_threads(s, s->io.resp.err_code == 0 && bc->captured,
-                                  bc->captured ? bc->capture : NULL);
-        break;
-    case INT_KILL_GRANT:
-        command_kill_grants_read(s, s->io.resp.err_code == 0);
-        break;
-    case INT_CU_RESET: /* the COM_CHANGE_USER runs again (session.c) */
-        change_user_reset_answered(s, bc);
-        break;
-    case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
-    case INT_NONE:
-        break;
-    }
     session_timer_stop(s);
     command_end(s);
 }
@@ -746,14 +595,14 @@ static void backend_readable(struct session *s, struct bconn *bc)
     }
     s->io.down_last = ev_now(s->w->loop);
     if (rr != RELAY_DONE) {
-        if (s->query.internal != INT_NONE && s->query.internal != INT_SYSPEER)
+        if (s->query.internal != NULL && s->query.internal->lost == NULL)
             session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
         else
             session_backend_lost(s, bc,
                                  rr == RELAY_CLOSED ? "closed the connection" : strerror(errno));
         return;
     }
-    if (s->query.internal != INT_NONE) {
+    if (s->query.internal != NULL) {
         internal_progress(s);
         return;
     }
@@ -773,7 +622,7 @@ void backend_writable(struct session *s, struct bconn *bc)
 {
     hy_status_t rc = conn_flush_local(&bc->c, &s->w->pool);
     if (rc == HY_ERROR) {
-        if (s->query.internal != INT_NONE && bc == s->conns.cur)
+        if (s->query.internal != NULL && bc == s->conns.cur)
             session_backend_failed(s, NULL, 0, strerror(errno));
         else
             session_backend_lost(s, bc, strerror(errno));

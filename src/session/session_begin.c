@@ -14,7 +14,7 @@
  *     branch on each group starts with XA START before its first statement
  *     there;
  *   - otherwise (and for READ ONLY / WITH CONSISTENT SNAPSHOT under "xa"):
- *     the BEGIN is kept (s->feat.groups->begin_sql) and run as INT_BEGIN on the
+ *     the BEGIN is kept (s->feat.groups->begin_sql) and run as int_begin on the
  *     connection of the first statement that reaches a backend, on the
  *     group that statement chose; then the transaction is a plain one on
  *     that group, as if the client had sent its BEGIN there, and a
@@ -30,7 +30,7 @@
  * COM_STMT_PREPARE does not: it is no part of a transaction; its EXECUTE
  * binds it by its key). A BEGIN inside a transaction open on the
  * session's primary (bound, or begun by autocommit = 0) commits it there
- * first (INT_PRECOMMIT, the server's implicit commit), then is answered
+ * first (int_precommit, the server's implicit commit), then is answered
  * and kept as above; a failed COMMIT is its ERR (and no transaction is
  * open).
  *
@@ -178,7 +178,7 @@ bool session_begin_run(struct session *s)
         session_publish_backend(s);
         slog_debug(s, "%s inside a transaction: COMMIT on %s first", s->feat.groups->begin_sql,
                    s->conns.cur->be->name);
-        internal_query(s, INT_PRECOMMIT, "COMMIT", BEGIN_TIMEOUT_MS);
+        internal_query(s, &int_precommit, "COMMIT", BEGIN_TIMEOUT_MS);
         return true;
     case BEGIN_CMD_END:
         /* nothing ran: nothing to commit or roll back */
@@ -203,7 +203,7 @@ bool session_begin_ready(struct session *s, struct bconn *bc, uint32_t idx)
         return true; /* not part of a transaction: it binds none to this group */
     slog_debug(s, "%s on %s (group %s): the transaction's first statement runs there",
                s->feat.groups->begin_sql, bc->be->name, group_of(s->cfg)->name);
-    internal_query(s, INT_BEGIN, s->feat.groups->begin_sql, BEGIN_TIMEOUT_MS);
+    internal_query(s, &int_begin, s->feat.groups->begin_sql, BEGIN_TIMEOUT_MS);
     return false;
 }
 
@@ -220,8 +220,9 @@ void session_begin_drop(struct session *s, const char *msg)
     session_err_custom(s, 1, 1105, "HY000", msg);
 }
 
-void session_begin_answer(struct session *s)
+static enum internal_next begin_answered(struct session *s, struct bconn *bc)
 {
+    (void)bc;
     session_timer_stop(s);
     session_set_state(s, SS_IDLE);
     if (s->io.resp.err_code == 0) {
@@ -241,7 +242,10 @@ void session_begin_answer(struct session *s)
     }
     if (s->state == SS_IDLE)
         session_next_command(s);
+    return INTERNAL_WENT_ON;
 }
+
+const struct internal_cmd int_begin = {.name = "a deferred BEGIN", .answered = begin_answered};
 
 void session_begin_forget(struct session *s)
 {
@@ -249,8 +253,9 @@ void session_begin_forget(struct session *s)
         s->feat.groups->begin_sql[0] = '\0';
 }
 
-void session_begin_committed(struct session *s)
+static enum internal_next precommit_answered(struct session *s, struct bconn *bc)
 {
+    (void)bc;
     session_timer_stop(s);
     session_set_state(s, SS_IDLE);
     if (s->io.resp.status_seen)
@@ -279,9 +284,11 @@ void session_begin_committed(struct session *s)
         session_err_custom(s, 1, 1105, "HY000", msg);
     }
     session_next_command(s);
+    return INTERNAL_WENT_ON;
 }
 
-void session_begin_commit_failed(struct session *s, const char *why)
+/* Its connection failed: the client gets ERR 1105. */
+static void precommit_failed(struct session *s, const char *why)
 {
     char msg[300];
     snprintf(msg, sizeof(msg),
@@ -290,7 +297,7 @@ void session_begin_commit_failed(struct session *s, const char *why)
              s->conns.cur->be->name, why, s->feat.groups->begin_sql);
     slog_warn(s, "%s", msg);
     session_timer_stop(s);
-    s->query.internal = INT_NONE;
+    s->query.internal = NULL;
     bconn_close(s->conns.cur);
     stream_release(&s->io.down, &s->w->pool);
     s->feat.groups->begin_sql[0] = '\0';
@@ -299,3 +306,8 @@ void session_begin_commit_failed(struct session *s, const char *why)
     session_err_custom(s, 1, 1105, "HY000", msg);
     session_next_command(s);
 }
+
+/* The implicit COMMIT of a BEGIN inside a transaction, before it. */
+const struct internal_cmd int_precommit = {.name = "the COMMIT before a BEGIN",
+                                           .answered = precommit_answered,
+                                           .failed = precommit_failed};

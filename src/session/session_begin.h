@@ -33,10 +33,9 @@ bool session_begin_run(struct session *s);
  * when the transaction is begun there (or none is pending), false when a
  * BEGIN or XA START was sent (the statement runs again after it). */
 bool session_begin_ready(struct session *s, struct bconn *bc, uint32_t idx);
-void session_begin_answer(struct session *s);    /* INT_BEGIN answered */
-void session_begin_committed(struct session *s); /* INT_PRECOMMIT answered */
-/* INT_PRECOMMIT's connection failed: the client gets ERR 1105. */
-void session_begin_commit_failed(struct session *s, const char *why);
+extern const struct internal_cmd int_begin; /* a BEGIN halyard answered, run before the statement */
+extern const struct internal_cmd
+    int_precommit; /* the implicit COMMIT of a BEGIN in a transaction */
 /* The statement waiting in `up` is dropped with ERR 1105 `msg`. */
 void session_begin_drop(struct session *s, const char *msg);
 /* The session ends, changes user or is reset: no BEGIN pending. */

@@ -641,7 +641,7 @@ void session_cache_packet(struct session *s, const uint8_t *pl, uint32_t len, bo
 bool session_cache_capturing(const struct session *s)
 {
     const struct session_cache *c = s->query.cache;
-    return c != NULL && c->armed && !c->too_big && s->query.internal == INT_NONE;
+    return c != NULL && c->armed && !c->too_big && s->query.internal == NULL;
 }
 
 /* The answer kept is the one this client was sent: whole packets whose

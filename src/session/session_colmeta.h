@@ -22,7 +22,7 @@ enum hook_verdict meta_prepare_at(struct session *s);
  * packets are neither case, and each answer's packets all pass here. */
 static inline enum hook_verdict meta_down(struct session *s, uint32_t len)
 {
-    if (!(s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA) || s->query.internal != INT_NONE)
+    if (!(s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA) || s->query.internal != NULL)
         return HOOK_PASS;
     const uint8_t *p = s->io.down.b->data + s->io.down.scan + MYSQL_HEADER_SIZE;
     if (mysql_resp_colcount_next(&s->io.resp, p, len))

@@ -60,16 +60,13 @@ void session_fanout_free(struct session *s);
  * in `up` and is routed again after each step (session_next_command).
  * session_fanout_xa_wait(): at ROUTE_FANOUT, ready the next group's
  * branch (ensure_backend: its connection, state, XA START) and send its
- * part (INT_XREAD): true while the statement waits; false when every part
+ * part (int_xread): true while the statement waits; false when every part
  * is in (or one failed): the statement is then answered as any fan-out
  * (session_fanout_start). */
 bool session_fanout_xa_wait(struct session *s);
 /* One packet of the part's answer (down_parse); `whole`: all of it at p. */
 void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len, bool whole);
-void session_fanout_xa_part(struct session *s); /* INT_XREAD answered */
-/* INT_XREAD's connection failed: the transaction is lost (its branch with
- * it): rolled back on every group, the client told. */
-void session_fanout_xa_failed(struct session *s, const char *why);
+extern const struct internal_cmd int_xread; /* a group's part of the read */
 /* The statement waiting in `up` is dropped (command_abandon): so is a
  * scatter read's unfinished XA run. */
 void session_fanout_abandon(struct session *s);

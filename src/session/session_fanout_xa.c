@@ -217,7 +217,7 @@ void fanout_xa_end_trx(struct fanout *f, bool all_ok)
  * statement of the transaction. The client's statement waits in `up`
  * meanwhile, and is routed again after each step (prepare_read keeps the
  * fan-out): the session machinery readies a connection only for a
- * statement that waits there. Each part is an internal query (INT_XREAD)
+ * statement that waits there. Each part is an internal query (int_xread)
  * whose answer is read into the group's scatter_part, in the client's
  * framing (the session's connections have it). The first part that fails
  * ends the run: its error (the server's ERR as it sent it) is the
@@ -269,7 +269,7 @@ bool session_fanout_xa_wait(struct session *s)
         int ms = s->cfg->backend_read_timeout_ms > 0 ? s->cfg->backend_read_timeout_ms
                                                      : SCATTER_DEFAULT_TIMEOUT_MS;
         slog_debug(s, "xa read: group %s's part on %s", l->group, l->be);
-        internal_send(s, INT_XREAD, COM_QUERY, f->plan.text, f->plan.text_len, ms);
+        internal_send(s, &int_xread, COM_QUERY, f->plan.text, f->plan.text_len, ms);
         return true;
     }
     f->xdone = true;
@@ -292,8 +292,9 @@ void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len,
         fanout_leg_note(l, "%s", why);
 }
 
-void session_fanout_xa_part(struct session *s)
+static enum internal_next xread_answered(struct session *s, struct bconn *bc)
 {
+    (void)bc;
     struct fanout *f = s->feat.groups->fanout;
     session_timer_stop(s);
     session_set_state(s, SS_IDLE);
@@ -312,9 +313,12 @@ void session_fanout_xa_part(struct session *s)
         }
     }
     session_next_command(s); /* routed again: the next part, or the answer */
+    return INTERNAL_WENT_ON;
 }
 
-void session_fanout_xa_failed(struct session *s, const char *why)
+/* Its connection failed: the transaction is lost (its branch with it):
+ * rolled back on every group, the client told. */
+static void xread_failed(struct session *s, const char *why)
 {
     struct bconn *bc = s->conns.cur;
     char name[64];
@@ -324,7 +328,7 @@ void session_fanout_xa_failed(struct session *s, const char *why)
      * the connection goes (session_trx_lost does the same) */
     uint8_t keeps = (uint8_t)session_track_lost(s, bc, true);
     session_timer_stop(s);
-    s->query.internal = INT_NONE;
+    s->query.internal = NULL;
     bconn_close(bc); /* its branch is gone with it (session_xa_gone) */
     stream_release(&s->io.down, &s->w->pool);
     session_set_state(s, SS_IDLE);
@@ -384,3 +388,7 @@ void fanout_xa_read_answer(struct fanout *f)
         session_xa_server_rollback(s, f->xrolled); /* the others, before the next command */
     session_fanout_free(s);
 }
+
+/* A group's part of a scatter read in an XA transaction. */
+const struct internal_cmd int_xread = {
+    .name = "a group's part of an XA read", .answered = xread_answered, .failed = xread_failed};

@@ -44,16 +44,16 @@ static void kill_done(struct session *s)
     command_kill_unhold(s, false);
 }
 
-/* The rows of SHOW GRANTS for a KILL USER (INT_KILL_GRANT), each read
+/* The rows of SHOW GRANTS for a KILL USER (int_kill_grant), each read
  * whole. */
 static bool kill_grants_whole(const struct session *s)
 {
-    return s->query.internal == INT_KILL_GRANT;
+    return s->query.internal == &int_kill_grant;
 }
 
 static void kill_grants_fed(struct session *s, const struct hook_packet *pk)
 {
-    if (s->query.internal == INT_KILL_GRANT && pk->row && pk->whole)
+    if (s->query.internal == &int_kill_grant && pk->row && pk->whole)
         command_kill_grants_row(s, pk->pl, pk->len);
 }
 
@@ -123,19 +123,19 @@ static void cache_packet(struct session *s, const struct hook_packet *pk)
 /* A write noted before the client has its answer. */
 static void cache_fed(struct session *s, const struct hook_packet *pk)
 {
-    if (pk->rc == MYSQL_RESP_DONE && s->query.cache != NULL && s->query.internal == INT_NONE)
+    if (pk->rc == MYSQL_RESP_DONE && s->query.cache != NULL && s->query.internal == NULL)
         session_cache_answered(s);
 }
 
-/* The rows of a peer's process list (INT_SYSPEER), each read whole. */
+/* The rows of a peer's process list (int_syspeer), each read whole. */
 static bool sysview_whole(const struct session *s)
 {
-    return s->query.internal == INT_SYSPEER;
+    return s->query.internal == &int_syspeer;
 }
 
 static void sysview_fed(struct session *s, const struct hook_packet *pk)
 {
-    if (s->query.internal != INT_SYSPEER || !pk->row)
+    if (s->query.internal != &int_syspeer || !pk->row)
         return;
     if (pk->whole)
         session_sysview_peer_row(s, pk->pl, pk->len);
@@ -143,15 +143,15 @@ static void sysview_fed(struct session *s, const struct hook_packet *pk)
         session_sysview_peer_too_long(s);
 }
 
-/* A group's part of an XA read (INT_XREAD), each packet read whole. */
+/* A group's part of an XA read (int_xread), each packet read whole. */
 static bool fanout_whole(const struct session *s)
 {
-    return s->query.internal == INT_XREAD;
+    return s->query.internal == &int_xread;
 }
 
 static void fanout_fed(struct session *s, const struct hook_packet *pk)
 {
-    if (s->query.internal == INT_XREAD)
+    if (s->query.internal == &int_xread)
         session_fanout_xa_packet(s, pk->pl, pk->len, pk->whole);
 }
 

@@ -1565,7 +1565,7 @@ bool session_inflight_lost(struct session *s, struct bconn *bc)
 {
     struct sess_inflight *f = s->feat.inflight;
     if (f == NULL || f->inflight == IF_NONE || f->step != IS_IDLE || bc->idx != s->route.primary ||
-        s->query.internal != INT_NONE || s->io.down_sent || s->io.req_open || s->io.resp_done ||
+        s->query.internal != NULL || s->io.down_sent || s->io.req_open || s->io.resp_done ||
         s->route.pinned || s->route.uvars_opaque || s->cfg->monitor.user == NULL)
         return false;
     f->kind = f->inflight;

@@ -108,14 +108,15 @@ void session_route_begin(struct session *s, uint8_t cmd, bool fits);
 bool causal_ready(struct session *s, uint32_t idx);
 /* Galera, after the writer moved (session_route.c) */
 bool session_writer_sync(struct session *s);
-void session_writer_synced(struct session *s, struct bconn *bc);
 void session_writer_sync_late(struct session *s);
 void session_writer_refusal(struct session *s, char *why, size_t cap);
 /* consistency = global (session_route.c): a statement that may have
- * committed a write ended on the primary; the answer of an
- * INT_GPOS_FETCH or INT_GPOS_WAIT on bc. */
+ * committed a write ended on the primary. */
 void session_global_commit(struct session *s);
-void session_global_answer(struct session *s, struct bconn *bc, enum internal_op op);
+/* The position reads and waits (session_route.c): causal's on the
+ * primary, on a replica, on a new Galera writer; global's the same. */
+extern const struct internal_cmd int_gtid_fetch, int_gtid_wait, int_gtid_sync;
+extern const struct internal_cmd int_gpos_fetch, int_gpos_wait, int_gpos_sync;
 /* A GTID list as MariaDB prints it: digits, '-' and ','. Anything else is
  * not put into a query (session_backend.c). */
 bool gtid_valid(const char *g);
@@ -202,11 +203,52 @@ bool session_retry_refused(struct session *s);
  * (session_backend.c). False when there is no room. */
 bool up_unread(struct session *s, const uint8_t *payload, uint32_t len);
 
+/* ---- internal commands: halyard's own commands on a backend -------------
+ * Each is a const struct internal_cmd of the feature that sends it
+ * (internal_send, session_state.c). Its answer is read by down_parse as
+ * its flags ask and goes to its own functions (internal_progress): the
+ * cycle names none of them. */
+enum internal_flag {
+    INTERNAL_CAPTURE = 1u << 0, /* the first value of a one-row answer, whole, to bc->capture */
+    INTERNAL_WHOLE = 1u << 1,   /* every packet whole (when it fits a buffer) to .packet */
+    INTERNAL_KEEPS_VALUES =
+        1u << 2, /* the client's FOUND_ROWS()/ROW_COUNT() stay (session_pool.c) */
+    INTERNAL_WRITER_SYNC = 1u << 3, /* its timeout is a new writer's lag, not a failure */
+    /* No command of the client waits behind it (the client has its
+     * answer). A failure of its connection: */
+    INTERNAL_NO_WAITER = 1u << 4, /* ... the session goes on (what it read is lost) */
+    INTERNAL_OWN_STATE = 1u << 5, /* ... the session ends: it read state only that connection had */
+};
+/* What the command's answer function did: the command ends (its timer
+ * stops, command_end), or the function went on by itself. */
+enum internal_next { INTERNAL_END, INTERNAL_WENT_ON };
+struct internal_cmd {
+    const char *name; /* for the log */
+    unsigned flags;   /* enum internal_flag */
+    /* a packet of the answer, after the cycle read it (NULL: none) */
+    void (*packet)(struct session *s, const uint8_t *pl, uint32_t len, bool whole);
+    /* the whole answer is in (s->io.resp; bc: the connection it came on) */
+    enum internal_next (*answered)(struct session *s, struct bconn *bc);
+    /* its connection failed (session_backend_failed): the function takes
+     * the failure whole (NULL: the cycle's failure path, by the flags) */
+    void (*failed)(struct session *s, const char *why);
+    /* its connection was lost (session_backend_lost): what it read is
+     * dropped, the cycle ends the command (NULL: as failed) */
+    void (*lost)(struct session *s);
+};
+
+/* The value an INTERNAL_CAPTURE command read, or NULL (an error, no row). */
+static inline const char *internal_value(const struct session *s, const struct bconn *bc)
+{
+    return s->io.resp.err_code == 0 && bc != NULL && bc->captured ? bc->capture : NULL;
+}
+
 /* ---- session_state.c: session state, read-back, sync, internal queries */
-void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms);
-void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int timeout_ms);
-void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
-                   int timeout_ms);
+void internal_query(struct session *s, const struct internal_cmd *op, const char *sql,
+                    int timeout_ms);
+void internal_expect(struct session *s, const struct internal_cmd *op, uint8_t cmd, int timeout_ms);
+void internal_send(struct session *s, const struct internal_cmd *op, uint8_t cmd, const void *body,
+                   size_t n, int timeout_ms);
 
 void session_login_backend(struct session *s);
 void session_creds(const struct session *s, const struct config_backend *be,
@@ -226,14 +268,6 @@ static inline const char *session_schema(const struct session *s)
  * The cycle (session.c) runs the hooks at its points without naming the
  * features; session_hooks.c holds the one table of them, in the order they
  * run. A NULL hook: nothing at that point. */
-/* The internal commands whose first row's value down_parse reads whole
- * (capture_value), one bit each by enum internal_op. */
-#define INT_CAPTURED                                                                               \
-    (1u << INT_GTID_FETCH | 1u << INT_GTID_WAIT | 1u << INT_GTID_SYNC | 1u << INT_GPOS_SYNC |      \
-     1u << INT_GPOS_FETCH | 1u << INT_GPOS_WAIT | 1u << INT_LID | 1u << INT_DB_CHECK |             \
-     1u << INT_SYSVIEW | 1u << INT_KILL_QID | 1u << INT_KILL_USER | 1u << INT_UVARS)
-_Static_assert(INT_UVARS < 32, "INT_CAPTURED holds a bit for each internal command");
-
 /* A packet of the backend's answer, as down_parse shows it to the hooks. */
 struct hook_packet {
     const uint8_t *pl;     /* its payload */
@@ -398,12 +432,12 @@ void session_follow_primary(struct session *s);
  * session whose user variables are opaque asks how many it holds, once per
  * move; NULL when none is to be asked (session_route.c). */
 struct bconn *session_uvars_due(struct session *s);
-/* ... asked (true: INT_UVARS went out, the next command waits for it;
+/* ... asked (true: int_uvars went out, the next command waits for it;
  * session_state.c). */
 bool session_uvars_ask(struct session *s);
-/* Its answer (`ok`: a value was read): none, and the variables are no
- * longer opaque; otherwise the session ends at the move. */
-void session_uvars_answered(struct session *s, bool ok, const char *value);
+/* Its command (its answer: none, and the variables are no longer opaque;
+ * otherwise the session ends at the move). */
+extern const struct internal_cmd int_uvars;
 void session_lex_follow(struct session *s, uint16_t status);
 void session_track_note(struct session *s, const uint8_t *pl, uint32_t len);
 

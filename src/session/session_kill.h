@@ -47,14 +47,16 @@ bool command_kill_answer(struct session *s, uint32_t len);
  * account's threads, 1095 if it has a thread not halyard's or a halyard
  * session, else OK. */
 bool command_kill_user_answer(struct session *s, uint32_t len);
-/* INT_KILL_QID answered: `ok` and the value read (NULL: none). */
-void command_kill_qid_value(struct session *s, bool ok, const char *value);
 /* The answer to a KILL QUERY ID passed on to the primary, whose query's
  * thread serves session kill.qid_mark: an OK marks that session
  * (registry_mark_killed). false: its first byte is not there yet. */
 bool command_kill_qid_ok(struct session *s, uint32_t len);
-/* INT_KILL_USER answered: `ok` and the value read (NULL: none). */
-void command_kill_user_threads(struct session *s, bool ok, const char *value);
+/* What KILL USER reads first on the primary: the account's threads
+ * that are not halyard's, and SHOW GRANTS when a role may give the kill
+ * privilege (its rows: command_kill_grants_row). */
+extern const struct internal_cmd int_kill_user, int_kill_grant;
+/* What KILL QUERY ID reads first: the value of its expression. */
+extern const struct internal_cmd int_kill_qid;
 
 /* KILL USER of another account: what it asks the primary first, in one
  * value: the account `user`'s threads there (from client host `host`
@@ -75,10 +77,8 @@ bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *m
  * (ALL PRIVILEGES, SUPER, CONNECTION ADMIN). SHOW GRANTS lists the
  * grants of the roles enabled too, which information_schema does not. */
 bool kill_grants_line(const char *line, size_t len);
-/* A row of INT_KILL_GRANT's answer (payload p, len bytes), and its end
- * (`ok`: no error). */
+/* A row of int_kill_grant's answer (payload p, len bytes). */
 void command_kill_grants_row(struct session *s, const uint8_t *p, uint32_t len);
-void command_kill_grants_read(struct session *s, bool ok);
 /* The idle session keeps its connections for a KILL in flight that holds
  * it (`kept`; the worker's wakeup tries again, session_kill_released), or
  * no longer does. */

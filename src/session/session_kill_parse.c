@@ -241,7 +241,7 @@ bool kill_grants_line(const char *line, size_t len)
 
 /* ---- the value KILL QUERY ID reads first (session.c runs it) ---- */
 
-/* The value INT_KILL_QID read, as KILL QUERY ID reads its expression
+/* The value int_kill_qid read, as KILL QUERY ID reads its expression
  * (a signed integer); false when it is no number. */
 static bool qid_parse(const char *v, uint64_t *out)
 {
@@ -254,29 +254,42 @@ static bool qid_parse(const char *v, uint64_t *out)
     return true;
 }
 
-void command_kill_qid_value(struct session *s, bool ok, const char *value)
+/* The value of KILL QUERY ID's expression, read (int_kill_qid). */
+static enum internal_next kill_qid_answered(struct session *s, struct bconn *bc)
 {
+    const char *value = internal_value(s, bc);
     uint64_t v = 0;
-    bool number = ok && qid_parse(value, &v);
+    bool number = value != NULL && qid_parse(value, &v);
     if (s->kill.qthread_state == 1) { /* the thread of the query (command_kill_qid) */
         s->kill.qthread_state = 2;
         s->kill.qthread = number && v <= UINT32_MAX ? (uint32_t)v : 0;
-        return;
+        return INTERNAL_END;
     }
     s->kill.qid_state = number ? 1 : 2;
     s->kill.qid_value = v;
+    return INTERNAL_END;
 }
+
+const struct internal_cmd int_kill_qid = {.name = "the value of KILL QUERY ID's expression",
+                                          .flags = INTERNAL_CAPTURE,
+                                          .answered = kill_qid_answered};
 
 /* ---- the answers of what KILL USER reads first (session.c runs them) ---- */
 
-void command_kill_user_threads(struct session *s, bool ok, const char *value)
+static enum internal_next kill_user_answered(struct session *s, struct bconn *bc)
 {
+    const char *value = internal_value(s, bc);
     s->kill.kuser_state =
-        ok && kill_user_read(value, &s->kill.kuser_threads, &s->kill.kuser_process,
-                             &s->kill.kuser_may_kill, &s->kill.kuser_roles)
+        value != NULL && kill_user_read(value, &s->kill.kuser_threads, &s->kill.kuser_process,
+                                        &s->kill.kuser_may_kill, &s->kill.kuser_roles)
             ? 1
             : 2;
+    return INTERNAL_END;
 }
+
+const struct internal_cmd int_kill_user = {.name = "KILL USER's threads of the account",
+                                           .flags = INTERNAL_CAPTURE,
+                                           .answered = kill_user_answered};
 
 void command_kill_grants_row(struct session *s, const uint8_t *p, uint32_t len)
 {
@@ -288,11 +301,16 @@ void command_kill_grants_row(struct session *s, const uint8_t *p, uint32_t len)
         s->kill.kuser_may_kill = true;
 }
 
-void command_kill_grants_read(struct session *s, bool ok)
+static enum internal_next kill_grants_answered(struct session *s, struct bconn *bc)
 {
-    if (!ok)
+    (void)bc;
+    if (s->io.resp.err_code != 0)
         s->kill.kuser_state = 2; /* not known: the server's answer as it is */
+    return INTERNAL_END;
 }
+
+const struct internal_cmd int_kill_grant = {.name = "KILL USER's SHOW GRANTS",
+                                            .answered = kill_grants_answered};
 
 /* ---- a KILL in a multi-statement text (session_kill_chain.c) ---- */
 

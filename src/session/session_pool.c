@@ -172,7 +172,7 @@ void session_pool_note(struct session *s)
     if (s->query.cmd_privs) /* answered: it took effect, if it did */
         users_privileges_changed(ev_time());
     s->query.cmd_privs = false;
-    if (s->query.internal != INT_NONE)
+    if (s->query.internal != NULL)
         return;
     if (s->query.cmd_locks != 0) /* a LOCK TABLES that failed released the old locks too */
         session_tables_locked(s, s->query.cmd_locks > 0 && s->io.resp.err_code == 0);
@@ -760,7 +760,7 @@ void session_pool_lid_drop(struct session *s)
             struct bconn *b = t->conns.bc[i];
             if (b == NULL || b->lid_owner != s)
                 continue;
-            if (t->query.internal == INT_LID && t->conns.cur == b)
+            if (t->query.internal == &int_lid && t->conns.cur == b)
                 b->lid_owner = &lid_nobody; /* its read is under way */
             else
                 lid_disown(s, b);
@@ -823,7 +823,7 @@ bool session_pool_lid_fetch(struct session *s)
     struct bconn *bc = s->conns.bc[idx];
     if (!bc->lid_dirty && bc->lid_owner == NULL)
         return false;
-    internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+    internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
     return true;
 }
 
@@ -833,13 +833,13 @@ bool session_pool_lid_for_owner(struct session *s, struct bconn *bc)
         return false;
     s->conns.cur = bc;
     session_publish_backend(s);
-    internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+    internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
     return true;
 }
 
 bool session_pool_release(struct session *s)
 {
-    if (!s->cfg->pool_transaction || s->state != SS_IDLE || s->query.internal != INT_NONE)
+    if (!s->cfg->pool_transaction || s->state != SS_IDLE || s->query.internal != NULL)
         return false;
     bool checked = false; /* the published thread was cleared: published again at the end */
     bool rc = false;
@@ -869,7 +869,7 @@ bool session_pool_release(struct session *s)
              * or the one of the session that gave it back unread. */
             s->conns.cur = bc;
             session_publish_backend(s);
-            internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+            internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
             rc = true;
             break;
         }
@@ -895,7 +895,7 @@ bool session_pool_release(struct session *s)
 bool session_pool_lid_follow(struct session *s)
 {
     if (s->cfg->pool_transaction || !s->listener->shards || s->state != SS_IDLE ||
-        s->query.internal != INT_NONE)
+        s->query.internal != NULL)
         return false;
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         struct bconn *bc = s->conns.bc[i];
@@ -903,7 +903,7 @@ bool session_pool_lid_follow(struct session *s)
             continue;
         s->conns.cur = bc;
         session_publish_backend(s);
-        internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+        internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
         return true;
     }
     return false;
@@ -957,15 +957,16 @@ hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct va
     return varstate_cmds_push(out, COM_QUERY, sql, (size_t)n);
 }
 
-/* LAST_INSERT_ID() read back on s->conns.cur (INT_LID). */
-void session_pool_lid_read(struct session *s, bool ok, const char *value)
+/* LAST_INSERT_ID() read back on bc, s->conns.cur (int_lid; value: NULL
+ * when not read). */
+static enum internal_next lid_read(struct session *s, struct bconn *bc)
 {
-    struct bconn *bc = s->conns.cur;
-    if (!ok) {
+    const char *value = internal_value(s, bc);
+    if (value == NULL) {
         slog_warn(s, "cannot read LAST_INSERT_ID() back on %s: closing that connection",
                   bc->be->name);
         bconn_close(bc); /* the value is lost: its owner's (bconn_close) */
-        return;
+        return INTERNAL_END;
     }
     /* the value of the session that gave the connection back unread, or
      * this one's own */
@@ -976,12 +977,12 @@ void session_pool_lid_read(struct session *s, bool ok, const char *value)
         slog_warn(s, "LAST_INSERT_ID() on %s read back as %s: closing that connection",
                   bc->be->name, value != NULL ? value : "NULL");
         bconn_close(bc);
-        return;
+        return INTERNAL_END;
     }
     if (o == (void *)&lid_nobody) { /* its owner forgot it meanwhile */
         bc->lid = lid;
         bc->lid_dirty = false;
-        return;
+        return INTERNAL_END;
     }
     if (o != s) {
         o->values.lid_lent = 0;
@@ -1003,7 +1004,14 @@ void session_pool_lid_read(struct session *s, bool ok, const char *value)
     if (o == s)
         bc->lid_epoch = s->values.lid_epoch;
     bc->lid_dirty = false;
+    return INTERNAL_END;
 }
+
+/* SELECT LAST_INSERT_ID() before a connection goes back to the pool: no
+ * command waits behind it. */
+const struct internal_cmd int_lid = {.name = "a read of LAST_INSERT_ID()",
+                                     .flags = INTERNAL_CAPTURE | INTERNAL_NO_WAITER,
+                                     .answered = lid_read};
 
 bool session_pool_take(struct session *s, uint32_t idx)
 {

@@ -12,8 +12,8 @@
 const char *session_pool_hold(const struct session *s, const struct bconn *bc);
 /* "db1: transaction; db2: read-only transaction" into out ("" = none). */
 void session_pool_holds(const struct session *s, char *out, size_t len);
-void session_pool_lid_read(struct session *s, bool ok, const char *value);
-/* Session mode on a shards listener: LAST_INSERT_ID() read back (INT_LID)
+extern const struct internal_cmd int_lid; /* LAST_INSERT_ID() read back before pooling */
+/* Session mode on a shards listener: LAST_INSERT_ID() read back (int_lid)
  * between statements where it may have changed; true when that went out. */
 bool session_pool_lid_follow(struct session *s);
 /* A write halyard ran on several groups generated `lid` first: the
@@ -84,7 +84,7 @@ void session_pool_diag_unhit(struct session *s);
  * they are to be raised there first (session_pool_sync_diag). */
 bool session_pool_diag_lost(const struct session *s, const struct bconn *bc);
 hy_status_t session_pool_sync_diag(struct session *s, struct bconn *bc, struct varstate_cmds *out);
-/* The answer to s->vars.sync's command `i` (INT_SYNC) was ERR `code`: true when
+/* The answer to s->vars.sync's command `i` (int_sync) was ERR `code`: true when
  * that is the raise it was meant to be. */
 bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code);
 /* Backend `idx` is at its max_connections: true when the statement waits

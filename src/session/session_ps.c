@@ -46,7 +46,7 @@
  * read-write transactions, as the consistency allows; the rest to the
  * primary). Where it lands and the statement is not prepared yet, halyard
  * first brings the connection's session state up to date, then prepares it
- * there itself (INT_PS_PREPARE, answer read and dropped; if a replica
+ * there itself (int_ps_prepare, answer read and dropped; if a replica
  * refuses, the EXECUTE runs on the primary instead). The EXECUTE goes on
  * with the backend's id written over the client's, in place. A client that
  * does not send the parameter types again (new_params_bound_flag = 0) means
@@ -67,7 +67,7 @@
  * The server parses a statement at its PREPARE, in the default schema and
  * under the sql_mode and character set of that moment, and an execution
  * runs it so whatever came since: halyard prepares it elsewhere in that
- * schema (INT_PS_USE) and under those (INT_PS_ENV, a SET), then brings the
+ * schema (int_ps_use) and under those (int_ps_env, a SET), then brings the
  * connection back to the session's state before the execution runs.
  *
  * Losing a backend forgets its ids; the statements are prepared again
@@ -400,7 +400,7 @@ void ps_thread_exit(void)
 }
 
 /* Before preparing `st` on s->conns.cur: set the connection to the sql_mode and
- * character set of its PREPARE if it is not under them (INT_PS_ENV; true:
+ * character set of its PREPARE if it is not under them (int_ps_env; true:
  * the prepare waits for it). */
 static bool ps_env_move(struct session *s, const struct pstmt *st)
 {
@@ -424,15 +424,15 @@ static bool ps_env_move(struct session *s, const struct pstmt *st)
                "statement %u was prepared under another sql_mode or character set: "
                "preparing it under those on %s",
                st->id, s->conns.cur->be->name);
-    internal_send(s, INT_PS_ENV, COM_QUERY, cmds.v[0].pkt + 1, cmds.v[0].len - 1,
+    internal_send(s, &int_ps_env, COM_QUERY, cmds.v[0].pkt + 1, cmds.v[0].len - 1,
                   s->cfg->connect_timeout_ms);
     varstate_cmds_free(&cmds);
     return true;
 }
 
-/* INT_PS_ENV answered OK: s->conns.cur is under the statement's sql_mode and
+/* int_ps_env answered OK: s->conns.cur is under the statement's sql_mode and
  * character set; it is brought back before the command runs. */
-void ps_env_done(struct session *s)
+static void ps_env_done(struct session *s)
 {
     struct bconn *bc = s->conns.cur;
     struct pstmt *st = pstmt_find(&s->prep.map, s->prep.ps_int_id);
@@ -577,7 +577,7 @@ void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
  * command waits for the prepare. The
  * server runs a statement in the schema of its PREPARE, whatever USE came
  * since: when the session has moved on (s->conns.cur is in its state), the
- * connection goes to that schema first (INT_PS_USE, then ps_prepare_send)
+ * connection goes to that schema first (int_ps_use, then ps_prepare_send)
  * and is brought back before the command runs (db_moved: state_target). */
 static bool ps_prepare_here(struct session *s, struct pstmt *st, bool once)
 {
@@ -602,7 +602,7 @@ static bool ps_prepare_here(struct session *s, struct pstmt *st, bool once)
         session_schema_here(s, st->db)) {
         slog_debug(s, "statement %u was prepared in schema %s: preparing it there on %s", st->id,
                    st->db, s->conns.cur->be->name);
-        internal_send(s, INT_PS_USE, COM_INIT_DB, st->db, strlen(st->db),
+        internal_send(s, &int_ps_use, COM_INIT_DB, st->db, strlen(st->db),
                       s->cfg->connect_timeout_ms);
         return false;
     }
@@ -679,8 +679,8 @@ hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
     return HY_OK;
 }
 
-/* INT_PS_USE answered OK: s->conns.cur is in the statement's schema. */
-void ps_use_done(struct session *s)
+/* int_ps_use answered OK: s->conns.cur is in the statement's schema. */
+static void ps_use_done(struct session *s)
 {
     struct bconn *bc = s->conns.cur;
     struct pstmt *st = pstmt_find(&s->prep.map, s->prep.ps_int_id);
@@ -708,7 +708,7 @@ void ps_prepare_send(struct session *s)
     }
     if (!s->prep.ps_once) {
         slog_debug(s, "preparing statement %u on %s", st->id, s->conns.cur->be->name);
-        internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
+        internal_send(s, &int_ps_prepare, COM_STMT_PREPARE, st->sql, st->sql_len,
                       s->cfg->connect_timeout_ms);
         return;
     }
@@ -721,7 +721,7 @@ void ps_prepare_send(struct session *s)
         }
         slog_debug(s, "preparing statement %u on %s with its write's mark", st->id,
                    s->conns.cur->be->name);
-        internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, sql, n, s->cfg->connect_timeout_ms);
+        internal_send(s, &int_ps_prepare, COM_STMT_PREPARE, sql, n, s->cfg->connect_timeout_ms);
         free(sql);
         return;
     }
@@ -737,7 +737,7 @@ void ps_prepare_send(struct session *s)
     size_t n = classify_calls_rewrite(st->sql, st->sql_len, st->calls, value, sql, cap);
     slog_debug(s, "preparing statement %u on %s with FOUND_ROWS() %s, ROW_COUNT() %s", st->id,
                s->conns.cur->be->name, num[0], num[1]);
-    internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, sql, n, s->cfg->connect_timeout_ms);
+    internal_send(s, &int_ps_prepare, COM_STMT_PREPARE, sql, n, s->cfg->connect_timeout_ms);
     free(sql);
 }
 
@@ -1480,7 +1480,7 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
         uint8_t body[4] = {(uint8_t)st->be[b].id, (uint8_t)(st->be[b].id >> 8),
                            (uint8_t)(st->be[b].id >> 16), (uint8_t)(st->be[b].id >> 24)};
         s->prep.ps_int_id = st->id;
-        internal_send(s, INT_PS_RESET, COM_STMT_RESET, body, sizeof(body),
+        internal_send(s, &int_ps_reset, COM_STMT_RESET, body, sizeof(body),
                       s->cfg->connect_timeout_ms);
         return false;
     }
@@ -1525,7 +1525,7 @@ void ps_close(struct session *s, const uint8_t *p, uint32_t len)
 
 /* An internal prepare failed on s->conns.cur: try the primary instead, or give
  * its ERR to the waiting command. */
-void ps_prepare_failed(struct session *s)
+static void ps_prepare_failed(struct session *s)
 {
     struct bconn *bc = s->conns.cur;
     struct stream *st = &s->io.up;
@@ -1553,3 +1553,79 @@ void ps_prepare_failed(struct session *s)
         send_err(s, 1, s->io.resp.err_code, "HY000", "Preparing the statement on %s failed",
                  bc->be->name);
 }
+
+/* ---- the answers of the commands an EXECUTE waits for (internal_progress) */
+
+/* int_ps_use or int_ps_env answered: an error fails the prepare. */
+static enum internal_next ps_use_answered(struct session *s, struct bconn *bc)
+{
+    (void)bc;
+    if (s->io.resp.err_code != 0) {
+        ps_prepare_failed(s);
+        return INTERNAL_END;
+    }
+    session_timer_stop(s);
+    ps_use_done(s);
+    return INTERNAL_WENT_ON;
+}
+
+static enum internal_next ps_env_answered(struct session *s, struct bconn *bc)
+{
+    (void)bc;
+    if (s->io.resp.err_code != 0) {
+        ps_prepare_failed(s);
+        return INTERNAL_END;
+    }
+    session_timer_stop(s);
+    ps_env_done(s);
+    return INTERNAL_WENT_ON;
+}
+
+/* A packet of int_ps_prepare's answer: its ERR, whole, is kept for the
+ * EXECUTE that waits. */
+static void ps_prepare_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole)
+{
+    if (len == 0 || pl[0] != MYSQL_ERR || !whole || s->io.resp.err_code == 0)
+        return;
+    free(s->prep.ps_err);
+    s->prep.ps_err_len = (uint16_t)HY_MIN(len, 1024u);
+    if ((s->prep.ps_err = malloc(s->prep.ps_err_len)) != NULL)
+        memcpy(s->prep.ps_err, pl, s->prep.ps_err_len);
+}
+
+static enum internal_next ps_prepare_answered(struct session *s, struct bconn *bc)
+{
+    if (s->io.resp.err_code != 0) {
+        ps_prepare_failed(s);
+        return INTERNAL_END;
+    }
+    struct pstmt *ps = pstmt_find(&s->prep.map, s->prep.ps_int_id);
+    if (ps != NULL && s->prep.ps_once) { /* for the waiting EXECUTE alone */
+        ps->once_id = s->io.resp.stmt_id;
+        ps->once_idx = (int16_t)bc->idx;
+        ps->once_marked = s->prep.ps_mark;
+        ps->once_seq = s->prep.ps_mark ? session_inflight_ps_seq(s) : 0;
+    } else if (ps != NULL) {
+        ps->be[bc->idx].id = s->io.resp.stmt_id;
+        ps->be[bc->idx].types_gen = 0;
+    }
+    return INTERNAL_END;
+}
+
+/* Its answer does not matter: the last backend's goes to the client. */
+static enum internal_next ps_reset_answered(struct session *s, struct bconn *bc)
+{
+    (void)s, (void)bc;
+    return INTERNAL_END;
+}
+
+const struct internal_cmd int_ps_use = {.name = "the schema of a statement's PREPARE",
+                                        .answered = ps_use_answered};
+const struct internal_cmd int_ps_env = {.name = "the sql_mode and character set of a PREPARE",
+                                        .answered = ps_env_answered};
+const struct internal_cmd int_ps_prepare = {.name = "a PREPARE where an EXECUTE lands",
+                                            .flags = INTERNAL_WHOLE | INTERNAL_KEEPS_VALUES,
+                                            .packet = ps_prepare_packet,
+                                            .answered = ps_prepare_answered};
+const struct internal_cmd int_ps_reset = {.name = "a COM_STMT_RESET on another backend",
+                                          .answered = ps_reset_answered};

@@ -24,12 +24,13 @@ void ps_exec_digest(struct session *s, const uint8_t *p, uint32_t len, const cha
 uint16_t ps_scatter_charset(const struct session *s);
 bool ps_fetch(struct session *s, uint8_t *p, uint32_t len);
 bool ps_long_data(struct session *s, uint8_t *p, uint32_t len);
-void ps_prepare_failed(struct session *s);
 void ps_prepare_send(struct session *s);
 
 hy_status_t ps_cache_fill(struct session *s, struct bconn *bc);
-void ps_use_done(struct session *s);
-void ps_env_done(struct session *s);
+/* The commands an EXECUTE waits for where it lands: the statement's
+ * schema, its sql_mode and character set, its PREPARE; a COM_STMT_RESET
+ * on a backend other than the one answering. */
+extern const struct internal_cmd int_ps_use, int_ps_env, int_ps_prepare, int_ps_reset;
 void ps_thread_exit(void);
 void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
 void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,

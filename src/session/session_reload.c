@@ -76,7 +76,7 @@ int backend_match(const struct config *cfg, const struct config_backend *be)
 static bool session_may_switch(const struct session *s, const struct config *to)
 {
     if ((s->route.status & SERVER_STATUS_IN_TRANS) || s->route.ro_idx >= 0 ||
-        s->query.internal != INT_NONE || session_login_changing_user(s) ||
+        s->query.internal != NULL || session_login_changing_user(s) ||
         session_groups(s)->xa != NULL)
         return false;
     if (s->route.pinned) {

@@ -30,7 +30,7 @@
  * (polling) for a usable primary other than the one that failed (never
  * the same server while it is up: replay_primary_ready), brings
  * the session's state there (ensure_backend), runs the statements one by
- * one as INT_REPLAY and compares each answer's checksum. All equal: the
+ * one as int_replay and compares each answer's checksum. All equal: the
  * client's statement goes on there as if nothing happened. One differs:
  * ROLLBACK there, and the client's statement gets 1213 (40001), which
  * applications retry. No primary within replay_timeout_ms: 1927 as
@@ -61,7 +61,7 @@
 enum replay_phase {
     RP_RECORD,   /* recording (or nothing open) */
     RP_ARMED,    /* the transaction was lost: replayed at the client's next statement */
-    RP_RUN,      /* its statements run again on the new primary (INT_REPLAY) */
+    RP_RUN,      /* its statements run again on the new primary (int_replay) */
     RP_ROLLBACK, /* an answer differed: ROLLBACK there, then 1213 */
 };
 
@@ -242,8 +242,8 @@ void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint3
 bool session_replay_sums(const struct session *s)
 {
     const struct sess_replay *rp = s->feat.replay;
-    return rp != NULL && ((s->query.internal == INT_NONE && rp->summing) ||
-                          (s->query.internal == INT_REPLAY && rp->phase == RP_RUN));
+    return rp != NULL && ((s->query.internal == NULL && rp->summing) ||
+                          (s->query.internal == &int_replay && rp->phase == RP_RUN));
 }
 
 /* What a packet of the answer is, from the tracker before it is fed. */
@@ -374,7 +374,7 @@ bool session_replay_lost(struct session *s, struct bconn *bc)
         rp->lost_nontrx = false;
     if (rp == NULL || rp->phase != RP_RECORD || bc->idx != s->route.primary ||
         !(s->route.status & SERVER_STATUS_IN_TRANS) || s->route.pinned || s->route.uvars_opaque ||
-        s->query.internal != INT_NONE)
+        s->query.internal != NULL)
         return false;
     const uint8_t *pkt;
     uint32_t len;
@@ -522,7 +522,7 @@ static void replay_send_next(struct session *s)
     if (replay_stmt(&rp->log, rp->next, &pkt, &len)) {
         replay_sum_begin(&rp->sum, rp->log.result_only);
         rp->sum_cut = false;
-        internal_send(s, INT_REPLAY, pkt[0], pkt + 1, len - 1, ms);
+        internal_send(s, &int_replay, pkt[0], pkt + 1, len - 1, ms);
         return;
     }
     stat_inc(&s->w->stats.transactions_replayed);
@@ -576,7 +576,7 @@ int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32
     return REPLAY_STOP;
 }
 
-void session_replay_answer(struct session *s)
+static void replay_answered(struct session *s)
 {
     struct sess_replay *rp = s->feat.replay;
     if (rp->phase == RP_ROLLBACK) {
@@ -591,12 +591,22 @@ void session_replay_answer(struct session *s)
         slog_warn(s, "replay on %s: %s: rolled back", s->cfg->backends[s->route.primary].name,
                   rp->why);
         rp->phase = RP_ROLLBACK;
-        internal_query(s, INT_REPLAY, "ROLLBACK", s->cfg->connect_timeout_ms);
+        internal_query(s, &int_replay, "ROLLBACK", s->cfg->connect_timeout_ms);
         return;
     }
     rp->next++;
     replay_send_next(s);
 }
+
+static enum internal_next replay_answer_in(struct session *s, struct bconn *bc)
+{
+    (void)bc;
+    replay_answered(s);
+    return INTERNAL_WENT_ON;
+}
+
+const struct internal_cmd int_replay = {.name = "a replayed statement",
+                                        .answered = replay_answer_in};
 
 bool session_replay_failed(struct session *s, const char *why)
 {

@@ -38,8 +38,8 @@ bool session_replay_lost(struct session *s, struct bconn *bc);
 bool session_replay_lost_nontrx(const struct session *s);
 /* next_route: the client's statement found the transaction lost. */
 int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
-/* internal_progress: an INT_REPLAY answer ended. */
-void session_replay_answer(struct session *s);
+/* A statement of the transaction run again on the new primary. */
+extern const struct internal_cmd int_replay;
 /* session_backend_failed: true when the replay takes the failure. */
 bool session_replay_failed(struct session *s, const char *why);
 void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);

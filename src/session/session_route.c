@@ -631,7 +631,7 @@ struct bconn *session_uvars_due(struct session *s)
 {
     uint64_t gen = backend_generation();
     if (!s->route.uvars_opaque || s->route.pinned || gen == s->route.topo_gen ||
-        gen == s->route.uvars_asked_gen || s->state != SS_IDLE || s->query.internal != INT_NONE)
+        gen == s->route.uvars_asked_gen || s->state != SS_IDLE || s->query.internal != NULL)
         return NULL;
     struct bconn *bc = s->conns.bc[s->route.primary];
     if (bc == NULL || bc->state != BCONN_READY ||
@@ -643,7 +643,7 @@ struct bconn *session_uvars_due(struct session *s)
     return bc;
 }
 
-void session_uvars_answered(struct session *s, bool ok, const char *value)
+static void uvars_answered(struct session *s, bool ok, const char *value)
 {
     if (ok && strcmp(value, "0") == 0) {
         slog_info(s, "no user variable on the old primary: the session follows the new one");
@@ -1289,7 +1289,7 @@ static const char *gtid_fetch_sql(const struct session *s)
  * first one's (0-1-N). So the wait runs only where the node's
  * WSREP_LAST_SEEN_GTID() has the same domain-server as `gtid`; elsewhere
  * the answer is 0 and the read goes to the writer. */
-static void gtid_wait(struct session *s, enum internal_op op, const char *gtid)
+static void gtid_wait(struct session *s, const struct internal_cmd *op, const char *gtid)
 {
     char sql[448];
     const char *dash = strrchr(gtid, '-');
@@ -1323,9 +1323,9 @@ static int writer_sync_ms(const struct session *s)
            s->cfg->connect_timeout_ms;
 }
 
-/* Start the catch-up on s->conns.cur, the writer: INT_GTID_SYNC for the
- * session's own writes, INT_GPOS_SYNC for the group's (global). */
-static void writer_catchup(struct session *s, enum internal_op op)
+/* Start the catch-up on s->conns.cur, the writer: int_gtid_sync for the
+ * session's own writes, int_gpos_sync for the group's (global). */
+static void writer_catchup(struct session *s, const struct internal_cmd *op)
 {
     stat_inc(&s->w->stats.writer_catchups);
     internal_query(s, op, WRITER_SYNC_SQL, writer_sync_ms(s));
@@ -1368,10 +1368,10 @@ static void gtid_fetch(struct session *s)
     if (writer_moved(s)) {
         slog_debug(s, "writer %s: waiting for it to apply the session's writes",
                    s->cfg->backends[s->route.primary].name);
-        writer_catchup(s, INT_GTID_SYNC);
+        writer_catchup(s, &int_gtid_sync);
         return;
     }
-    internal_query(s, INT_GTID_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
+    internal_query(s, &int_gtid_fetch, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
 }
 
 /* consistency = global on Galera: the group's last commit ran on another
@@ -1409,11 +1409,11 @@ bool session_writer_sync(struct session *s)
     if (!ensure_backend(s, s->route.primary))
         return false;
     s->route.global_at = global_pos_need(g);
-    writer_catchup(s, INT_GPOS_SYNC);
+    writer_catchup(s, &int_gpos_sync);
     return false;
 }
 
-void session_writer_synced(struct session *s, struct bconn *bc)
+static void writer_synced(struct session *s, struct bconn *bc)
 {
     if (s->io.resp.err_code != 0) {
         writer_refuse(s, bc->be->name, s->io.resp.err_code);
@@ -1430,19 +1430,19 @@ void session_writer_synced(struct session *s, struct bconn *bc)
                    s->route.gtid);
         return;
     }
-    /* No position: a read elsewhere reads it again first (INT_GTID_FETCH,
+    /* No position: a read elsewhere reads it again first (int_gtid_fetch,
      * which reads on the writer when it cannot have one either). */
     s->route.need_gtid = true;
 }
 
-/* INT_GTID_SYNC or INT_GPOS_SYNC outlived writer_sync_ms(): the
+/* int_gtid_sync or int_gpos_sync outlived writer_sync_ms(): the
  * connection it runs on is closed (the wait goes on in the server till its
  * own repl.causal_read_timeout), and the statement refused. The writer is
  * not failed: it lags. */
 void session_writer_sync_late(struct session *s)
 {
     writer_refuse(s, s->conns.cur->be->name, 0);
-    s->query.internal = INT_NONE;
+    s->query.internal = NULL;
     session_timer_stop(s);
     bconn_close(s->conns.cur);
     stream_release(&s->io.down, &s->w->pool);
@@ -1502,7 +1502,7 @@ bool causal_ready(struct session *s, uint32_t idx)
         return true;
     if (!ensure_connected(s, idx))
         return false;
-    gtid_wait(s, INT_GTID_WAIT, s->route.gtid);
+    gtid_wait(s, &int_gtid_wait, s->route.gtid);
     return false;
 }
 
@@ -1560,29 +1560,29 @@ static bool global_ready(struct session *s, uint32_t idx)
         s->route.global_at = global_pos_need(g);
         s->route.global_gtid[0] = '\0';
         if (global_writer_behind(s, g))
-            writer_catchup(s, INT_GPOS_SYNC);
+            writer_catchup(s, &int_gpos_sync);
         else
-            internal_query(s, INT_GPOS_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
+            internal_query(s, &int_gpos_fetch, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
         return false;
     }
     if (!ensure_connected(s, idx))
         return false;
-    gtid_wait(s, INT_GPOS_WAIT, s->route.global_gtid);
+    gtid_wait(s, &int_gpos_wait, s->route.global_gtid);
     return false;
 }
 
-void session_global_answer(struct session *s, struct bconn *bc, enum internal_op op)
+static void global_answer(struct session *s, struct bconn *bc, const struct internal_cmd *op)
 {
     struct global_pos *g = session_gpos(s);
     bool galera = s->cfg->cluster == CLUSTER_GALERA;
-    if (op == INT_GPOS_SYNC && s->io.resp.err_code != 0) { /* no node is known to have them */
+    if (op == &int_gpos_sync && s->io.resp.err_code != 0) { /* no node is known to have them */
         writer_refuse(s, bc->be->name, s->io.resp.err_code);
         s->route.global_at = 0;
         return;
     }
-    if (op == INT_GPOS_SYNC && g != NULL) /* the writer has them all now */
+    if (op == &int_gpos_sync && g != NULL) /* the writer has them all now */
         global_pos_applied_set(g, bc->be->rt, s->route.global_at);
-    if (op == INT_GPOS_FETCH || op == INT_GPOS_SYNC) {
+    if (op == &int_gpos_fetch || op == &int_gpos_sync) {
         if (g != NULL && s->io.resp.err_code == 0 && bc->captured &&
             strlen(bc->capture) < sizeof(s->route.global_gtid) && gtid_valid(bc->capture) &&
             (bc->capture[0] != '\0' || !galera)) {
@@ -1691,3 +1691,91 @@ uint32_t command_elsewhere(struct session *s, const uint8_t *p, uint32_t len)
     free(pkt);
     return to;
 }
+
+/* ---- the answers of the position reads and waits (internal_progress) */
+
+static enum internal_next gtid_fetched(struct session *s, struct bconn *bc)
+{
+    s->route.need_gtid = false;
+    s->route.gtid_epoch++;
+    s->route.gtid[0] = '\0';
+    const char *v = internal_value(s, bc);
+    if (v != NULL && strlen(v) < sizeof(s->route.gtid) && gtid_valid(v) &&
+        (v[0] != '\0' || s->cfg->cluster != CLUSTER_GALERA)) {
+        memcpy(s->route.gtid, v, strlen(v) + 1);
+        slog_debug(s, "primary GTID position: '%s'", s->route.gtid);
+    } else {
+        /* Without the position, only the primary is sure to have the write. */
+        slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",
+                  s->cfg->cluster == CLUSTER_GALERA ? "writer" : "primary", s->io.resp.err_code);
+        s->route.wait_idx = (int)s->route.primary;
+        s->route.causal_check = false;
+    }
+    return INTERNAL_END;
+}
+
+static enum internal_next gtid_waited(struct session *s, struct bconn *bc)
+{
+    const char *v = internal_value(s, bc);
+    if (v != NULL && strcmp(v, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0) {
+        slog_debug(s, "replica %s (thread %u) has applied %s", bc->be->name, bc->login.thread_id,
+                   s->route.gtid);
+        bc->gtid_epoch = s->route.gtid_epoch;
+    } else {
+        slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",
+                   bc->be->name, s->route.gtid, s->cfg->causal_timeout_ms);
+        s->route.wait_idx = (int)s->route.primary;
+        s->route.causal_check = false;
+    }
+    return INTERNAL_END;
+}
+
+static enum internal_next gtid_synced(struct session *s, struct bconn *bc)
+{
+    writer_synced(s, bc);
+    return INTERNAL_END;
+}
+
+static enum internal_next gpos_fetched(struct session *s, struct bconn *bc)
+{
+    global_answer(s, bc, &int_gpos_fetch);
+    return INTERNAL_END;
+}
+
+static enum internal_next gpos_waited(struct session *s, struct bconn *bc)
+{
+    global_answer(s, bc, &int_gpos_wait);
+    return INTERNAL_END;
+}
+
+static enum internal_next gpos_synced(struct session *s, struct bconn *bc)
+{
+    global_answer(s, bc, &int_gpos_sync);
+    return INTERNAL_END;
+}
+
+static enum internal_next uvars_counted(struct session *s, struct bconn *bc)
+{
+    const char *v = internal_value(s, bc);
+    uvars_answered(s, v != NULL, v);
+    return INTERNAL_END;
+}
+
+const struct internal_cmd int_gtid_fetch = {
+    .name = "the primary's GTID position", .flags = INTERNAL_CAPTURE, .answered = gtid_fetched};
+const struct internal_cmd int_gtid_wait = {
+    .name = "a wait for a GTID position", .flags = INTERNAL_CAPTURE, .answered = gtid_waited};
+const struct internal_cmd int_gtid_sync = {.name = "a new writer's catch-up",
+                                           .flags = INTERNAL_CAPTURE | INTERNAL_WRITER_SYNC,
+                                           .answered = gtid_synced};
+const struct internal_cmd int_gpos_fetch = {.name = "the primary's position for global reads",
+                                            .flags = INTERNAL_CAPTURE,
+                                            .answered = gpos_fetched};
+const struct internal_cmd int_gpos_wait = {
+    .name = "a wait for the global position", .flags = INTERNAL_CAPTURE, .answered = gpos_waited};
+const struct internal_cmd int_gpos_sync = {.name = "a writer's catch-up for global reads",
+                                           .flags = INTERNAL_CAPTURE | INTERNAL_WRITER_SYNC,
+                                           .answered = gpos_synced};
+const struct internal_cmd int_uvars = {.name = "the old primary's user variables",
+                                       .flags = INTERNAL_CAPTURE | INTERNAL_OWN_STATE,
+                                       .answered = uvars_counted};

@@ -213,7 +213,7 @@ void session_pin(struct session *s, const char *why)
  * again, so an idle session costs less. */
 void state_idle(struct session *s)
 {
-    if (s->vars.chg == NULL || s->vars.chg_pending || s->query.internal != INT_NONE)
+    if (s->vars.chg == NULL || s->vars.chg_pending || s->query.internal != NULL)
         return;
     free(s->vars.chg->stmt);
     free(s->vars.chg);
@@ -429,7 +429,7 @@ static bool moving_held(const struct session *s)
 /* A client's statement ended on s->conns.cur. */
 void state_moved_note(struct session *s)
 {
-    if (s->conns.cur != NULL && s->query.internal == INT_NONE && !s->route.pinned &&
+    if (s->conns.cur != NULL && s->query.internal == NULL && !s->route.pinned &&
         (s->io.resp.cmd == COM_QUERY || s->io.resp.cmd == COM_STMT_EXECUTE) && moving_held(s)) {
         s->conns.cur->moved = true;
         s->conns.check_due = true;
@@ -437,7 +437,7 @@ void state_moved_note(struct session *s)
 }
 
 /* Between commands: read back what a statement may have moved. True when
- * the read-back went out (INT_READBACK; the next command waits for it). */
+ * the read-back went out (int_readback; the next command waits for it). */
 static bool moved_readback(struct session *s)
 {
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
@@ -472,7 +472,7 @@ static bool moved_readback(struct session *s)
         s->conns.cur = bc;
         session_publish_backend(s);
         readback_start(&c->rb, s->who.caps, s->who.ext_caps);
-        internal_query(s, INT_READBACK, sql, s->cfg->connect_timeout_ms);
+        internal_query(s, &int_readback, sql, s->cfg->connect_timeout_ms);
         return true;
     }
     return false;
@@ -502,7 +502,7 @@ static bool db_check(struct session *s)
         }
         s->conns.cur = bc;
         session_publish_backend(s);
-        internal_query(s, INT_DB_CHECK, "SELECT DATABASE() IS NULL", s->cfg->connect_timeout_ms);
+        internal_query(s, &int_db_check, "SELECT DATABASE() IS NULL", s->cfg->connect_timeout_ms);
         return true;
     }
     return false;
@@ -517,7 +517,7 @@ bool session_uvars_ask(struct session *s)
         return false;
     s->conns.cur = bc;
     session_publish_backend(s);
-    internal_query(s, INT_UVARS, "SELECT COUNT(*) FROM information_schema.USER_VARIABLES",
+    internal_query(s, &int_uvars, "SELECT COUNT(*) FROM information_schema.USER_VARIABLES",
                    s->cfg->connect_timeout_ms);
     return true;
 }
@@ -528,7 +528,7 @@ bool session_uvars_ask(struct session *s)
  * here when neither finds one. True when a read-back went out. */
 bool state_readback_due(struct session *s)
 {
-    if (!s->conns.check_due || s->state != SS_IDLE || s->query.internal != INT_NONE)
+    if (!s->conns.check_due || s->state != SS_IDLE || s->query.internal != NULL)
         return false;
     s->conns.check_due = false;
     if (db_check(s) || moved_readback(s)) {
@@ -557,10 +557,9 @@ static void schema_gone(struct session *s, struct bconn *bc)
     }
 }
 
-void state_db_checked(struct session *s, bool ok, const char *value)
+static void db_checked(struct session *s, struct bconn *bc, const char *value)
 {
-    struct bconn *bc = s->conns.cur;
-    if (!ok) {
+    if (value == NULL) {
         /* Not known (a KILL QUERY may have stopped it): asked again, a few
          * times; the session cannot go on not knowing where it runs. */
         if (++bc->db_check > 3) {
@@ -787,7 +786,7 @@ void state_txn_next_note(struct session *s)
 {
     bool ends = s->query.cmd_txn_next;
     s->query.cmd_txn_next = false;
-    if (s->conns.cur == NULL || s->query.internal != INT_NONE || s->vars.vs == NULL)
+    if (s->conns.cur == NULL || s->query.internal != NULL || s->vars.vs == NULL)
         return;
     bool open = s->io.resp.status_seen && (s->io.resp.status & SERVER_STATUS_IN_TRANS);
     if (open || (ends && s->io.resp.err_code == 0))
@@ -871,7 +870,7 @@ void state_answer_end(struct session *s)
 void state_readback_expect(struct session *s)
 {
     readback_start(&s->vars.chg->rb, s->who.caps, s->who.ext_caps);
-    internal_expect(s, INT_READBACK, COM_QUERY, s->cfg->connect_timeout_ms);
+    internal_expect(s, &int_readback, COM_QUERY, s->cfg->connect_timeout_ms);
 }
 
 /* The session's next command has come: the connection a read-back left
@@ -885,7 +884,7 @@ void state_command_serves(struct session *s)
 
 /* The read-back's answer has been read (readback_feed): keep the values,
  * or pin the session when they could not all be read. */
-void state_readback_end(struct session *s)
+static void readback_end(struct session *s)
 {
     struct state_change *c = s->vars.chg;
     /* The server may list the thread `Query`, with the read-back's text,
@@ -1184,11 +1183,27 @@ void state_change_drop(struct session *s)
     s->vars.chg_pending = false;
 }
 
-void state_sync_answered(struct session *s)
+/* The connection answered the sync's current command (int_sync): the
+ * next; an error that is not the raise it was meant to be leaves the
+ * connection in a state no one knows (a failure of it). */
+static enum internal_next sync_answered(struct session *s, struct bconn *bc)
 {
+    (void)bc;
+    if (s->io.resp.err_code != 0 &&
+        !session_pool_sync_err_ok(s, s->vars.sync_i, s->io.resp.err_code)) {
+        char why[96];
+        snprintf(why, sizeof(why), "replaying session state failed with error %u",
+                 s->io.resp.err_code);
+        session_backend_failed(s, NULL, 0, why);
+        return INTERNAL_WENT_ON;
+    }
     s->vars.sync_i++;
     state_sync_next(s);
+    return INTERNAL_WENT_ON;
 }
+
+static const struct internal_cmd int_sync = {.name = "a command of the session's state",
+                                             .answered = sync_answered};
 
 /* The connection has the session's state (s->vars.sync all sent, or
  * nothing to send): noted so. False when the session is closing. */
@@ -1244,7 +1259,7 @@ void state_sync_next(struct session *s)
     const struct varstate_cmd *e = &s->vars.sync.v[s->vars.sync_i];
     uint8_t hdr[MYSQL_HEADER_SIZE];
     mysql_hdr_write(hdr, e->len, 0);
-    s->query.internal = INT_SYNC;
+    s->query.internal = &int_sync;
     answer_expect(s, e->pkt[0], 0);
     if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
         conn_send_local(&bc->c, s->w->loop, &s->w->pool, e->pkt, e->len) != HY_OK) {
@@ -1257,8 +1272,8 @@ void state_sync_next(struct session *s)
 /* Run command `cmd` with `body` (at most a buffer's size) on s->conns.cur for
  * halyard itself; internal_progress() gets the answer. The waiting command
  * stays in `up` meanwhile. */
-void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
-                   int timeout_ms)
+void internal_send(struct session *s, const struct internal_cmd *op, uint8_t cmd, const void *body,
+                   size_t n, int timeout_ms)
 {
     struct bconn *bc = s->conns.cur;
     /* A small command goes in one send (one TCP segment, one read for the
@@ -1280,7 +1295,7 @@ void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const vo
 
 /* The answer s->conns.cur gives next is to a command `cmd` halyard ran for
  * itself (sent now by internal_send, or already: a read-back). */
-void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int timeout_ms)
+void internal_expect(struct session *s, const struct internal_cmd *op, uint8_t cmd, int timeout_ms)
 {
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
@@ -1291,7 +1306,37 @@ void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int ti
     session_timer_start(s, timeout_ms);
 }
 
-void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms)
+void internal_query(struct session *s, const struct internal_cmd *op, const char *sql,
+                    int timeout_ms)
 {
     internal_send(s, op, COM_QUERY, sql, strlen(sql), timeout_ms);
 }
+
+/* ---- the read-back's and the schema check's answers (internal_progress) */
+
+static void readback_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole)
+{
+    if (s->vars.vs != NULL && !s->route.pinned)
+        readback_feed(&s->vars.chg->rb, pl, len, whole, s->vars.vs);
+}
+
+static enum internal_next readback_answered(struct session *s, struct bconn *bc)
+{
+    (void)bc;
+    readback_end(s);
+    return INTERNAL_END;
+}
+
+static enum internal_next db_check_answered(struct session *s, struct bconn *bc)
+{
+    db_checked(s, bc, internal_value(s, bc));
+    return s->state == SS_CLOSING ? INTERNAL_WENT_ON : INTERNAL_END;
+}
+
+const struct internal_cmd int_readback = {.name = "the read-back of a SET",
+                                          .flags = INTERNAL_WHOLE | INTERNAL_OWN_STATE,
+                                          .packet = readback_packet,
+                                          .answered = readback_answered};
+const struct internal_cmd int_db_check = {.name = "the schema after a DROP DATABASE",
+                                          .flags = INTERNAL_CAPTURE | INTERNAL_OWN_STATE,
+                                          .answered = db_check_answered};

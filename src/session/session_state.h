@@ -19,11 +19,12 @@ void state_thread_exit(void);
 bool state_commit(struct session *s, bool ok);
 void state_moved_note(struct session *s);
 /* Between commands: after a DROP DATABASE, whether the connection that ran
- * it still has a schema (true: INT_DB_CHECK went out, the next command
+ * it still has a schema (true: int_db_check went out, the next command
  * waits); its answer (`ok`: read, `value` "1" when none is left; not read
  * a few times, the session ends). */
 bool state_readback_due(struct session *s);
-void state_db_checked(struct session *s, bool ok, const char *value);
+extern const struct internal_cmd int_db_check;
+extern const struct internal_cmd int_readback; /* reading back the values a SET assigned */
 /* A statement on s->conns.cur, whose state is the session's, consumed the
  * one-shot SET TRANSACTION statements: they leave the session's state
  * (other connections, which did not consume them, are set back before
@@ -44,7 +45,6 @@ void state_txn_next_note(struct session *s);
 void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
 void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
                        uint32_t len);
-void state_readback_end(struct session *s);
 void state_command_serves(struct session *s);
 void state_prepare_diag(struct session *s, const uint8_t *p, uint32_t len);
 void state_readback_send(struct session *s);
@@ -52,8 +52,6 @@ void state_answer_end(struct session *s);
 void state_readback_expect(struct session *s);
 bool state_readback_in_flight(const struct session *s);
 void state_sync_next(struct session *s);
-/* The connection answered the sync's current command (INT_SYNC): the next. */
-void state_sync_answered(struct session *s);
 /* The session is in no schema, as far as its state goes: a new login, a
  * schema dropped. */
 void state_schema_clear(struct session *s);

@@ -203,7 +203,7 @@ static enum trx_nontrx trx_state_nontrx(const uint8_t *block, size_t len)
 
 void session_track_err(struct session *s)
 {
-    if (s->io.resp.err_code != 0 && s->query.internal == INT_NONE && s->conns.cur != NULL &&
+    if (s->io.resp.err_code != 0 && s->query.internal == NULL && s->conns.cur != NULL &&
         s->conns.cur->idx == s->route.primary && s->route.trx_nontrx == TRX_NONTRX_NONE)
         s->route.trx_nontrx = TRX_NONTRX_UNKNOWN;
 }
@@ -257,7 +257,7 @@ int64_t session_track_ok(struct session *s, uint32_t len)
 {
     struct stream *st = &s->io.down;
     struct bconn *bc = s->conns.cur;
-    if (s->query.internal != INT_NONE || bc == NULL || !(bc->login.caps & CLIENT_SESSION_TRACK))
+    if (s->query.internal != NULL || bc == NULL || !(bc->login.caps & CLIENT_SESSION_TRACK))
         return len;
     uint8_t *base = st->b->data;
     uint8_t *pl = base + st->scan + MYSQL_HEADER_SIZE;

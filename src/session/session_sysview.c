@@ -272,14 +272,17 @@ bool session_sysview_ready(struct session *s)
     if (!pl)
         return true;
     if (cols_find(server_of(s->conns.cur)) == NULL) {
-        internal_query(s, INT_SYSVIEW, COLS_SQL, s->cfg->connect_timeout_ms);
+        internal_query(s, &int_sysview, COLS_SQL, s->cfg->connect_timeout_ms);
         return false;
     }
     return peers_ready(s);
 }
 
-void session_sysview_learned(struct session *s, bool ok, const char *cols)
+/* The process-list columns read (int_sysview). */
+static enum internal_next cols_learned(struct session *s, struct bconn *bc)
 {
+    const char *cols = internal_value(s, bc);
+    bool ok = cols != NULL;
     /* "ID,USER,...": kept from the second name on, when every name is a
      * plain upper-case one (it goes into SQL as it is) */
     bool usable = ok && strncmp(cols, "ID,", 3) == 0;
@@ -291,7 +294,11 @@ void session_sysview_learned(struct session *s, bool ok, const char *cols)
                   "known (%s)",
                   s->conns.cur->be->name, ok ? cols : "the query failed");
     cols_put(server_of(s->conns.cur), usable ? cols + 3 : "");
+    return INTERNAL_END;
 }
+
+const struct internal_cmd int_sysview = {
+    .name = "the columns of a process list", .flags = INTERNAL_CAPTURE, .answered = cols_learned};
 
 /* ---- what the statement reads, taken when it goes out ------------------- */
 
@@ -856,7 +863,7 @@ static char *idle_sql(struct session *s, const char *cols)
 /* Before a read of the process list goes out on s->conns.cur: the rows of
  * halyard's sessions whose statements run on other backends, read there
  * on connections of this session's (so with its privileges), one backend
- * at a time (INT_SYSPEER; the command runs again after each). */
+ * at a time (int_syspeer; the command runs again after each). */
 static bool peers_ready(struct session *s)
 {
     struct session_sysview *v = s->query.sysview;
@@ -904,7 +911,7 @@ static bool peers_ready(struct session *s)
         v->peer_mark = v->peer_text.len;
         v->peer_ids_mark = v->n_peer_ids;
         v->peer_next++;
-        internal_query(s, INT_SYSPEER, sql, s->cfg->connect_timeout_ms);
+        internal_query(s, &int_syspeer, sql, s->cfg->connect_timeout_ms);
         free(sql);
         return false;
     }
@@ -917,7 +924,7 @@ static bool peers_ready(struct session *s)
         return true;
     v->peer_mark = v->peer_text.len;
     v->peer_ids_mark = v->n_peer_ids;
-    internal_query(s, INT_SYSPEER, sql, s->cfg->connect_timeout_ms);
+    internal_query(s, &int_syspeer, sql, s->cfg->connect_timeout_ms);
     free(sql);
     return false;
 }
@@ -963,7 +970,9 @@ void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len)
     v->peer_ids[v->n_peer_ids++] = id;
 }
 
-void session_sysview_peer_done(struct session *s, bool ok)
+/* Another backend's rows of halyard's sessions read (int_syspeer), or
+ * not (ok false): the process list goes out without them. */
+static void peer_done(struct session *s, bool ok)
 {
     struct session_sysview *v = s->query.sysview;
     if (v == NULL || ok)
@@ -975,6 +984,21 @@ void session_sysview_peer_done(struct session *s, bool ok)
     if (s->conns.cur->idx < 64)
         v->peer_failed |= 1ull << s->conns.cur->idx;
 }
+
+static enum internal_next peer_answered(struct session *s, struct bconn *bc)
+{
+    (void)bc;
+    peer_done(s, s->io.resp.err_code == 0);
+    return INTERNAL_END;
+}
+
+static void peer_lost(struct session *s)
+{
+    peer_done(s, false);
+}
+
+const struct internal_cmd int_syspeer = {
+    .name = "reading its process list", .answered = peer_answered, .lost = peer_lost};
 
 void session_sysview_peer_too_long(struct session *s)
 {
@@ -1357,7 +1381,7 @@ enum hook_verdict session_sysview_row(struct session *s, uint32_t len)
 {
     struct session_sysview *v = s->query.sysview;
     struct stream *st = &s->io.down;
-    if (v == NULL || v->show == SYSVIEW_SHOW_NONE || s->query.internal != INT_NONE ||
+    if (v == NULL || v->show == SYSVIEW_SHOW_NONE || s->query.internal != NULL ||
         s->query.cmd != COM_QUERY || s->io.resp.results != 1 || len == 0 ||
         len + MYSQL_HEADER_SIZE > st->b->cap)
         return HOOK_PASS;

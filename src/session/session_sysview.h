@@ -31,15 +31,15 @@ bool session_sysview_elsewhere(struct session *s);
  * memory (the session is closing). */
 uint32_t command_elsewhere(struct session *s, const uint8_t *p, uint32_t len);
 /* s->conns.cur is ready for it: true, or false when halyard reads the server's
- * process-list columns first (INT_SYSVIEW; the command runs again after). */
+ * process-list columns first (int_sysview; the command runs again after). */
 bool session_sysview_ready(struct session *s);
-/* INT_SYSVIEW answered: `cols` (when ok) the column names. */
-void session_sysview_learned(struct session *s, bool ok, const char *cols);
-/* A row of INT_SYSPEER's answer (`p`, `len` bytes); its end (`ok`:
- * not an error). */
+/* Reading a server's process-list columns; another backend's rows of
+ * halyard's sessions (a loss of its connection: the list goes out without
+ * them). */
+extern const struct internal_cmd int_sysview, int_syspeer;
+/* A row of int_syspeer's answer (`p`, `len` bytes). */
 void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len);
-void session_sysview_peer_done(struct session *s, bool ok);
-/* A row of INT_SYSPEER's answer too long to be read (over the I/O
+/* A row of int_syspeer's answer too long to be read (over the I/O
  * buffer): the statement is refused (session_sysview_cut), not answered
  * without that row. */
 void session_sysview_peer_too_long(struct session *s);

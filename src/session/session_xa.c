@@ -35,7 +35,7 @@
  * then, once the decision is durable, COMMIT; or END + ROLLBACK. The
  * servers work at once, so a phase costs one round trip, not one per
  * branch. The answers are then read one connection after the other, each
- * as an internal query (INT_XA) on s->conns.cur (xa_read_next); a branch whose
+ * as an internal query (int_xa) on s->conns.cur (xa_read_next); a branch whose
  * answer waits its turn is not "an idle connection speaking" (a parked
  * one's would be taken as lost): session_xa_awaits() tells the backend
  * code to stop its read watcher until its turn. A phase's failures are
@@ -78,6 +78,8 @@
 #include "session_pool.h"
 #include "session_shard.h"
 #include "session_xa.h"
+
+static void xa_failed(struct session *s, const char *why);
 
 #define XA_STEP_TIMEOUT_MS 30000
 
@@ -203,7 +205,7 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
     return UINT32_MAX;
 }
 
-/* Run `sql` on branch i's connection as INT_XA. */
+/* Run `sql` on branch i's connection as int_xa. */
 static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb, const char *tail)
 {
     struct session_xa *x = s->feat.groups->xa;
@@ -213,7 +215,7 @@ static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb
     x->at = i;
     s->conns.cur = x->br[i].bc;
     slog_debug(s, "xa: %s", sql);
-    internal_query(s, INT_XA, sql, XA_STEP_TIMEOUT_MS);
+    internal_query(s, &int_xa, sql, XA_STEP_TIMEOUT_MS);
 }
 
 /* One XA statement on branch i as a COM_QUERY packet at p (cap bytes):
@@ -278,10 +280,10 @@ static bool xa_read_next(struct session *s)
         x->op = b->want[0];
         x->at = i;
         s->conns.cur = b->bc;
-        internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
+        internal_expect(s, &int_xa, COM_QUERY, XA_STEP_TIMEOUT_MS);
         if (b->send_failed) {
             b->send_failed = false;
-            session_xa_failed(s, "cannot send an internal command");
+            xa_failed(s, "cannot send an internal command");
             return true;
         }
         update_reads(s);      /* its read watcher: stopped while another was read */
@@ -714,7 +716,7 @@ enum hook_verdict session_xa_start_answer(struct session *s, uint32_t len)
     struct session_xa *x = s->feat.groups->xa;
     struct stream *st = &s->io.down;
     s->feat.groups->xa_piped = false;
-    if (x == NULL || x->piped == 0 || s->query.internal != INT_NONE)
+    if (x == NULL || x->piped == 0 || s->query.internal != NULL)
         return HOOK_PASS;
     size_t i = x->piped - 1;
     struct xa_branch *b = &x->br[i];
@@ -949,23 +951,32 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     command_end(s);
 }
 
-void session_xa_answer(struct session *s)
+static enum internal_next xa_answered(struct session *s, struct bconn *bc)
 {
+    (void)bc;
     xa_step_done(s, s->io.resp.err_code, false);
+    return INTERNAL_WENT_ON;
 }
 
-void session_xa_failed(struct session *s, const char *why)
+static void xa_failed(struct session *s, const char *why)
 {
     slog_warn(s, "xa %s: %s on group %s", s->feat.groups->xa->gtrid, why,
               s->feat.groups->xa->br[s->feat.groups->xa->at].name);
     session_timer_stop(s);
-    s->query.internal = INT_NONE;
+    s->query.internal = NULL;
     struct bconn *bc = s->conns.cur;
     bc->xa = false; /* not through session_xa_gone: the step says what it means */
     bconn_close(bc);
     stream_release(&s->io.down, &s->w->pool);
     xa_step_done(s, 0, true);
 }
+
+/* A step of the transaction (xa_step_send): its answer leaves the client's
+ * FOUND_ROWS()/ROW_COUNT() as they were. */
+const struct internal_cmd int_xa = {.name = "an XA step",
+                                    .flags = INTERNAL_KEEPS_VALUES,
+                                    .answered = xa_answered,
+                                    .failed = xa_failed};
 
 void session_xa_gone(struct session *s, struct bconn *bc)
 {

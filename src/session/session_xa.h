@@ -38,8 +38,7 @@ bool session_xa_lost(struct session *s, bool rollback, const char *name);
  * holds the group's branch, false when XA START was sent (the command runs
  * again after it). */
 bool session_xa_branch_ready(struct session *s, struct bconn *bc);
-void session_xa_answer(struct session *s);                  /* INT_XA answered */
-void session_xa_failed(struct session *s, const char *why); /* INT_XA's connection failed */
+extern const struct internal_cmd int_xa; /* a step of the transaction on a branch */
 /* bconn_close() of a connection holding a branch (bc->xa). */
 void session_xa_gone(struct session *s, struct bconn *bc);
 /* The first packet (payload `len`, at down.scan) of an answer whose

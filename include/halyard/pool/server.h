@@ -126,7 +126,7 @@ struct bconn {
      * before it runs anything there (session_state.c). */
     uint64_t epoch;
     /* The first column of the first row of the answer to an internal
-     * command of its session (session.h, enum internal_op) on it: here,
+     * command of its session (INTERNAL_CAPTURE, session_int.h) on it: here,
      * not in the session, as only a connection's answer has one. */
     char capture[256];
     bool captured;

@@ -43,36 +43,7 @@ struct shard_snap;
 struct state_change;
 struct listener_stats;
 
-/* Commands halyard runs on a backend for itself. */
-enum internal_op {
-    INT_NONE = 0,
-    INT_SYNC,       /* bringing a connection up to the session's state */
-    INT_READBACK,   /* reading back the values a SET assigned */
-    INT_GTID_FETCH, /* SELECT @@last_gtid on the primary */
-    INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
-    INT_GTID_SYNC,  /* Galera: the new writer applies the cluster's commits, then its position */
-    INT_GPOS_FETCH, /* consistency = global: the primary's position (global_pos.h) */
-    INT_GPOS_WAIT,  /* ... waited for on a replica */
-    INT_GPOS_SYNC,  /* ... read on a Galera writer that first applies the cluster's commits */
-    INT_PS_USE,     /* COM_INIT_DB to a statement's schema before INT_PS_PREPARE */
-    INT_PS_ENV,     /* SET of its PREPARE's sql_mode and character set, the same */
-    INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
-    INT_PS_RESET,   /* COM_STMT_RESET on a backend other than the one answering */
-    INT_LID,        /* SELECT LAST_INSERT_ID() before the connection goes to the pool */
-    INT_DB_CHECK,   /* SELECT DATABASE() IS NULL after a DROP DATABASE (session_state.c) */
-    INT_XA,         /* a step of a transaction across groups (session_xa.c) */
-    INT_BEGIN,      /* a BEGIN halyard answered, before the first statement (session_begin.c) */
-    INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
-    INT_XREAD,      /* a group's part of a scatter read in an XA transaction (session_fanout.c) */
-    INT_SYSVIEW,    /* the columns of a server's process list (session_sysview.c) */
-    INT_SYSPEER,    /* its rows of halyard's sessions on another backend (the same) */
-    INT_KILL_QID,   /* the value of KILL QUERY ID's expression (session.c) */
-    INT_KILL_USER,  /* KILL USER: that account's threads that are not halyard's (session.c) */
-    INT_KILL_GRANT, /* ... and SHOW GRANTS, when a role may give the kill privilege */
-    INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
-    INT_UVARS,      /* the old primary's user variables counted before a move (session_state.c) */
-    INT_CU_RESET,   /* COM_RESET_CONNECTION before a COM_CHANGE_USER runs (session.c) */
-};
+struct internal_cmd; /* a command halyard runs on a backend for itself (session_int.h) */
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
 enum auth_step {
@@ -317,10 +288,10 @@ struct sess_route {
 /* The command in flight: what it is, and what its end does (command_done).
  * session_route.c notes it when routing, session.c when it starts. */
 struct sess_query {
-    uint8_t cmd;               /* the command in flight */
-    double cmd_started;        /* ev_now() when it started (show sessions) */
-    enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */
-    char stmt[80];             /* the statement's first bytes (show sessions) */
+    uint8_t cmd;                         /* the command in flight */
+    double cmd_started;                  /* ev_now() when it started (show sessions) */
+    const struct internal_cmd *internal; /* halyard's own command on cur (NULL: none) */
+    char stmt[80];                       /* the statement's first bytes (show sessions) */
     uint8_t stmt_len;
     int set_option;       /* COM_SET_OPTION in flight: its option, else -1 */
     bool cu_reset;        /* the COM_CHANGE_USER at up.scan reset the session (session.c) */
