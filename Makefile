@@ -125,6 +125,7 @@ check-layers:
 	tools/check-kit
 	tools/check-ownership --self-test
 	tools/check-ownership
+	tools/check-shape
 
 # No .c file over 2,500 lines, no function over 150 (universal-ctags).
 check-sizes:
