@@ -1166,7 +1166,7 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
          * its text decides again, with the values written in, and runs as
          * the same text statement would; the answer is an OK or an ERR,
          * the same in both protocols */
-        uint32_t to = session_shard_route(s, text, text_len, false, false, false, true);
+        uint32_t to = session_shard_route(s, text, text_len, SHARD_FANOUT_OK);
         free(text);
         if (s->state == SS_CLOSING)
             return PS_SHARD_CLOSING;

@@ -1032,8 +1032,9 @@ static uint32_t route_groups(struct session *s, uint8_t cmd, const uint8_t *p, u
         bool stays = r->kind == CL_EMPTY || r->kind == CL_SESSION || r->kind == CL_TXN_END ||
                      r->kind == CL_TXN_SAVEPOINT ||
                      (r->flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
-        uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, false, stays,
-                                         cmd == COM_STMT_PREPARE, cmd == COM_QUERY && fits);
+        unsigned how = (stays ? SHARD_STAYS : 0) | (cmd == COM_STMT_PREPARE ? SHARD_PREPARE : 0) |
+                       (cmd == COM_QUERY && fits ? SHARD_FANOUT_OK : 0);
+        uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, how);
         if (g != UINT32_MAX)
             return g;
     }
@@ -1191,8 +1192,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     session_sysview_clear(s); /* read below, when the text may name one */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
         /* USE by command: to the database's group first. */
-        uint32_t g =
-            session_shard_route(s, (const char *)p + 1, len - 1, true, false, false, false);
+        uint32_t g = session_shard_route(s, (const char *)p + 1, len - 1, SHARD_DB);
         if (g != UINT32_MAX)
             return g;
     }

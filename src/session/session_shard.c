@@ -246,20 +246,18 @@ static void group_count(const struct session *s, uint16_t g, bool move)
         atomic_fetch_add_explicit(move ? &gs->moves_in : &gs->refused, 1, memory_order_relaxed);
 }
 
-static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                            bool stays, const char *schema, const struct key_out *key, bool prepare,
-                            bool fanout_ok);
+static uint32_t shard_route(struct session *s, const char *text, size_t len, unsigned how,
+                            const char *schema, const struct key_out *key);
 
-uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                             bool stays, bool prepare, bool fanout_ok)
+uint32_t session_shard_route(struct session *s, const char *text, size_t len, unsigned how)
 {
-    return shard_route(s, text, len, sure_db, stays, session_schema(s), NULL, prepare, fanout_ok);
+    return shard_route(s, text, len, how, session_schema(s), NULL);
 }
 
 uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
                                     const char *schema, const struct key_out *key)
 {
-    return shard_route(s, text, len, false, false, schema, key, false, false);
+    return shard_route(s, text, len, 0, schema, key);
 }
 
 /* The character set of session variable `var` (character_set_client,
@@ -415,10 +413,10 @@ static void key_count(const struct session *s, uint16_t g)
         atomic_fetch_add_explicit(&gs->key_routed, 1, memory_order_relaxed);
 }
 
-static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                            bool stays, const char *schema, const struct key_out *key, bool prepare,
-                            bool fanout_ok)
+static uint32_t shard_route(struct session *s, const char *text, size_t len, unsigned how,
+                            const char *schema, const struct key_out *key)
 {
+    bool sure_db = how & SHARD_DB, prepare = how & SHARD_PREPARE, fanout_ok = how & SHARD_FANOUT_OK;
     const struct config *kroot = config_root_c(s->cfg);
     struct key_out ko;
     if (key == NULL && !sure_db && (kroot->key_tables.n > 0 || kroot->key_tables.n_ref > 0)) {
@@ -468,7 +466,7 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         .map = map,
         .named = ns.v,
         .n_named = ns.n,
-        .stays = stays,
+        .stays = (how & SHARD_STAYS) != 0,
         .schema = schema,
         .dflt = default_group(s),
         .cur = cur_group(s),
@@ -555,7 +553,7 @@ bool session_shard_login(struct session *s, uint8_t seq)
 {
     if (!s->listener->shards || s->who.db == NULL)
         return true;
-    uint32_t rc = session_shard_route(s, s->who.db, strlen(s->who.db), true, false, false, false);
+    uint32_t rc = session_shard_route(s, s->who.db, strlen(s->who.db), SHARD_DB);
     if (s->state == SS_CLOSING)
         return false;
     if (rc == ROUTE_SHARD) {

@@ -26,16 +26,18 @@ static inline const struct sess_groups *session_groups(const struct session *s)
 }
 /* The learned map the session holds goes (a reload changed the config). */
 void session_shard_forget_map(struct session *s);
-/* The group the statement (`len` bytes of `text`; with sure_db, a
- * database name: COM_INIT_DB, the login's) runs on: the session moves
- * there and UINT32_MAX is returned, or ROUTE_SHARD (s->feat.groups->shard_ref). A
- * statement that `stays` (COMMIT, SET...) is not moved by the session's
- * schema. Out of memory: the session is closing. */
-uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                             bool stays, bool prepare, bool fanout_ok);
-/* (`prepare`: a COM_STMT_PREPARE's text, whose key, if in parameters, is
- * read at each EXECUTE: only a refusal by key applies to it; `fanout_ok`:
- * a whole COM_QUERY, which may run on every group: ROUTE_FANOUT.)
+/* The group the statement (`len` bytes of `text`) runs on: the session
+ * moves there and UINT32_MAX is returned, or ROUTE_SHARD
+ * (s->feat.groups->shard_ref). Out of memory: the session is closing. */
+enum shard_text {
+    SHARD_DB = 1u << 0,       /* the text is a database name: COM_INIT_DB, the login's */
+    SHARD_STAYS = 1u << 1,    /* COMMIT, SET...: not moved by the session's schema */
+    SHARD_PREPARE = 1u << 2,  /* a COM_STMT_PREPARE's text, whose key, if in parameters, is
+                               * read at each EXECUTE: only a refusal by key applies to it */
+    SHARD_FANOUT_OK = 1u << 3 /* a whole COM_QUERY, which may run on every group: ROUTE_FANOUT */
+};
+uint32_t session_shard_route(struct session *s, const char *text, size_t len, unsigned how);
+/* (`how`: enum shard_text's bits.)
  * The same for a prepared statement's text, `schema` (its PREPARE's)
  * standing for the session's; `key`, when not NULL, is the statement's
  * key decision already made (shard_key.h, its parameters read), in place
