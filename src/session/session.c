@@ -1468,7 +1468,7 @@ bool down_parse(struct session *s)
         if (capture && s->io.resp.rows == 1 && peek == len)
             capture_value(s, pl, len);
         if (op != NULL && op->packet != NULL)
-            op->packet(s, pl, len, peek == len);
+            op->packet(s, &pk);
         if (pk.rc == MYSQL_RESP_BAD)
             return answer_broken(s);
         relay_down_take(&s->io.rdown, st, len, pk.rc);

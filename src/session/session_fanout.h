@@ -64,8 +64,6 @@ void session_fanout_free(struct session *s);
  * is in (or one failed): the statement is then answered as any fan-out
  * (session_fanout_start). */
 bool session_fanout_xa_wait(struct session *s);
-/* One packet of the part's answer (down_parse); `whole`: all of it at p. */
-void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len, bool whole);
 extern const struct internal_cmd int_xread; /* a group's part of the read */
 /* The statement waiting in `up` is dropped (command_abandon): so is a
  * scatter read's unfinished XA run. */

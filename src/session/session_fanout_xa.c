@@ -277,8 +277,11 @@ bool session_fanout_xa_wait(struct session *s)
     return false;
 }
 
-void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len, bool whole)
+static void xread_packet(struct session *s, const struct hook_packet *pk)
 {
+    const uint8_t *p = pk->pl;
+    uint32_t len = pk->len;
+    bool whole = pk->whole;
     struct fanout *f = s->feat.groups->fanout;
     if (f == NULL || !f->xread || f->xat >= f->n)
         return;
@@ -390,5 +393,8 @@ void fanout_xa_read_answer(struct fanout *f)
 }
 
 /* A group's part of a scatter read in an XA transaction. */
-const struct internal_cmd int_xread = {
-    .name = "a group's part of an XA read", .answered = xread_answered, .failed = xread_failed};
+const struct internal_cmd int_xread = {.name = "a group's part of an XA read",
+                                       .flags = INTERNAL_WHOLE,
+                                       .packet = xread_packet,
+                                       .answered = xread_answered,
+                                       .failed = xread_failed};

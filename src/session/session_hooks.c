@@ -8,7 +8,9 @@
  * packet filters down_parse runs for every packet (XA START's answer,
  * tracking, CACHE_METADATA, the sysviews' rows) are session_filter.h's,
  * inline. The second table, answers[], says who answers each ROUTE_*
- * outcome the router gives instead of a backend (next_outcome).
+ * outcome the router gives instead of a backend (next_outcome). A
+ * command halyard sends itself reads its answer through its own struct
+ * internal_cmd (session_int.h), not through a row here.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -42,19 +44,6 @@
 static void kill_done(struct session *s)
 {
     command_kill_unhold(s, false);
-}
-
-/* The rows of SHOW GRANTS for a KILL USER (int_kill_grant), each read
- * whole. */
-static bool kill_grants_whole(const struct session *s)
-{
-    return s->query.internal == &int_kill_grant;
-}
-
-static void kill_grants_fed(struct session *s, const struct hook_packet *pk)
-{
-    if (s->query.internal == &int_kill_grant && pk->row && pk->whole)
-        command_kill_grants_row(s, pk->pl, pk->len);
 }
 
 /* A deadlock ended the transaction across groups on one server: the other
@@ -127,34 +116,6 @@ static void cache_fed(struct session *s, const struct hook_packet *pk)
         session_cache_answered(s);
 }
 
-/* The rows of a peer's process list (int_syspeer), each read whole. */
-static bool sysview_whole(const struct session *s)
-{
-    return s->query.internal == &int_syspeer;
-}
-
-static void sysview_fed(struct session *s, const struct hook_packet *pk)
-{
-    if (s->query.internal != &int_syspeer || !pk->row)
-        return;
-    if (pk->whole)
-        session_sysview_peer_row(s, pk->pl, pk->len);
-    else
-        session_sysview_peer_too_long(s);
-}
-
-/* A group's part of an XA read (int_xread), each packet read whole. */
-static bool fanout_whole(const struct session *s)
-{
-    return s->query.internal == &int_xread;
-}
-
-static void fanout_fed(struct session *s, const struct hook_packet *pk)
-{
-    if (s->query.internal == &int_xread)
-        session_fanout_xa_packet(s, pk->pl, pk->len, pk->whole);
-}
-
 static bool replay_attached(const struct session *s)
 {
     return s->feat.replay != NULL;
@@ -206,11 +167,7 @@ static const struct session_hooks hooks[] = {
      .after_backend = xa_after_backend,
      .on_done = xa_done,
      .on_reset = session_xa_discard}, /* a transaction across groups ends */
-    {.name = "kill",
-     .attached = kill_grants_whole,
-     .wants_whole = kill_grants_whole,
-     .on_fed = kill_grants_fed,
-     .on_done = kill_done},
+    {.name = "kill", .on_done = kill_done},
     {.name = "pool", .on_done = session_pool_note},
     {.name = "diag", .on_done = session_diag_follow, .on_close = session_diag_drop},
     {.name = "cache",
@@ -229,16 +186,8 @@ static const struct session_hooks hooks[] = {
      .elsewhere = sysview_elsewhere,
      .rewrites = session_sysview_rewrites, /* derived tables in place of the views */
      .rewrite = sysview_rewrite,
-     .attached = sysview_whole,
-     .wants_whole = sysview_whole,
-     .on_fed = sysview_fed,
      .on_close = session_sysview_free},
-    {.name = "fanout",
-     .attached = fanout_whole,
-     .wants_whole = fanout_whole,
-     .on_fed = fanout_fed,
-     .on_abandon = session_fanout_abandon,
-     .on_close = session_fanout_free},
+    {.name = "fanout", .on_abandon = session_fanout_abandon, .on_close = session_fanout_free},
     {.name = "begin", .on_reset = session_begin_forget},
     {.name = "groups", .on_close = session_groups_free},
     {.name = "inflight",

@@ -222,11 +222,12 @@ enum internal_flag {
 /* What the command's answer function did: the command ends (its timer
  * stops, command_end), or the function went on by itself. */
 enum internal_next { INTERNAL_END, INTERNAL_WENT_ON };
+struct hook_packet;
 struct internal_cmd {
     const char *name; /* for the log */
     unsigned flags;   /* enum internal_flag */
-    /* a packet of the answer, after the cycle read it (NULL: none) */
-    void (*packet)(struct session *s, const uint8_t *pl, uint32_t len, bool whole);
+    /* a packet of the answer, after the tracker read it (NULL: none) */
+    void (*packet)(struct session *s, const struct hook_packet *pk);
     /* the whole answer is in (s->io.resp; bc: the connection it came on) */
     enum internal_next (*answered)(struct session *s, struct bconn *bc);
     /* its connection failed (session_backend_failed): the function takes

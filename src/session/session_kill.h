@@ -53,7 +53,7 @@ bool command_kill_user_answer(struct session *s, uint32_t len);
 bool command_kill_qid_ok(struct session *s, uint32_t len);
 /* What KILL USER reads first on the primary: the account's threads
  * that are not halyard's, and SHOW GRANTS when a role may give the kill
- * privilege (its rows: command_kill_grants_row). */
+ * privilege. */
 extern const struct internal_cmd int_kill_user, int_kill_grant;
 /* What KILL QUERY ID reads first: the value of its expression. */
 extern const struct internal_cmd int_kill_qid;
@@ -77,8 +77,6 @@ bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *m
  * (ALL PRIVILEGES, SUPER, CONNECTION ADMIN). SHOW GRANTS lists the
  * grants of the roles enabled too, which information_schema does not. */
 bool kill_grants_line(const char *line, size_t len);
-/* A row of int_kill_grant's answer (payload p, len bytes). */
-void command_kill_grants_row(struct session *s, const uint8_t *p, uint32_t len);
 /* The idle session keeps its connections for a KILL in flight that holds
  * it (`kept`; the worker's wakeup tries again, session_kill_released), or
  * no longer does. */

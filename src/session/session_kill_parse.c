@@ -291,8 +291,14 @@ const struct internal_cmd int_kill_user = {.name = "KILL USER's threads of the a
                                            .flags = INTERNAL_CAPTURE,
                                            .answered = kill_user_answered};
 
-void command_kill_grants_row(struct session *s, const uint8_t *p, uint32_t len)
+/* A row of SHOW GRANTS' answer, whole (a line too long for a buffer
+ * grants nothing halyard reads). */
+static void kill_grants_packet(struct session *s, const struct hook_packet *pk)
 {
+    if (!pk->row || !pk->whole)
+        return;
+    const uint8_t *p = pk->pl;
+    uint32_t len = pk->len;
     struct mysql_rd rd;
     mysql_rd_init(&rd, p, len);
     size_t n = 0;
@@ -310,6 +316,8 @@ static enum internal_next kill_grants_answered(struct session *s, struct bconn *
 }
 
 const struct internal_cmd int_kill_grant = {.name = "KILL USER's SHOW GRANTS",
+                                            .flags = INTERNAL_WHOLE,
+                                            .packet = kill_grants_packet,
                                             .answered = kill_grants_answered};
 
 /* ---- a KILL in a multi-statement text (session_kill_chain.c) ---- */

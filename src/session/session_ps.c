@@ -1583,14 +1583,14 @@ static enum internal_next ps_env_answered(struct session *s, struct bconn *bc)
 
 /* A packet of int_ps_prepare's answer: its ERR, whole, is kept for the
  * EXECUTE that waits. */
-static void ps_prepare_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole)
+static void ps_prepare_packet(struct session *s, const struct hook_packet *pk)
 {
-    if (len == 0 || pl[0] != MYSQL_ERR || !whole || s->io.resp.err_code == 0)
+    if (pk->len == 0 || pk->pl[0] != MYSQL_ERR || !pk->whole || s->io.resp.err_code == 0)
         return;
     free(s->prep.ps_err);
-    s->prep.ps_err_len = (uint16_t)HY_MIN(len, 1024u);
+    s->prep.ps_err_len = (uint16_t)HY_MIN(pk->len, 1024u);
     if ((s->prep.ps_err = malloc(s->prep.ps_err_len)) != NULL)
-        memcpy(s->prep.ps_err, pl, s->prep.ps_err_len);
+        memcpy(s->prep.ps_err, pk->pl, s->prep.ps_err_len);
 }
 
 static enum internal_next ps_prepare_answered(struct session *s, struct bconn *bc)

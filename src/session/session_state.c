@@ -1314,10 +1314,10 @@ void internal_query(struct session *s, const struct internal_cmd *op, const char
 
 /* ---- the read-back's and the schema check's answers (internal_progress) */
 
-static void readback_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole)
+static void readback_packet(struct session *s, const struct hook_packet *pk)
 {
     if (s->vars.vs != NULL && !s->route.pinned)
-        readback_feed(&s->vars.chg->rb, pl, len, whole, s->vars.vs);
+        readback_feed(&s->vars.chg->rb, pk->pl, pk->len, pk->whole, s->vars.vs);
 }
 
 static enum internal_next readback_answered(struct session *s, struct bconn *bc)

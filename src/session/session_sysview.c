@@ -929,7 +929,7 @@ static bool peers_ready(struct session *s)
     return false;
 }
 
-void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len)
+static void peer_row(struct session *s, const uint8_t *p, uint32_t len)
 {
     struct session_sysview *v = s->query.sysview;
     struct mysql_rd rd;
@@ -997,14 +997,30 @@ static void peer_lost(struct session *s)
     peer_done(s, false);
 }
 
-const struct internal_cmd int_syspeer = {
-    .name = "reading its process list", .answered = peer_answered, .lost = peer_lost};
-
-void session_sysview_peer_too_long(struct session *s)
+static void peer_too_long(struct session *s)
 {
     if (s->query.sysview != NULL)
         s->query.sysview->peer_cut = true;
 }
+
+/* A packet of int_syspeer's answer, each read whole: a row, or one too
+ * long to be read (over the I/O buffer), which refuses the statement
+ * (session_sysview_cut) rather than answer without that row. */
+static void peer_packet(struct session *s, const struct hook_packet *pk)
+{
+    if (!pk->row)
+        return;
+    if (pk->whole)
+        peer_row(s, pk->pl, pk->len);
+    else
+        peer_too_long(s);
+}
+
+const struct internal_cmd int_syspeer = {.name = "reading its process list",
+                                         .flags = INTERNAL_WHOLE,
+                                         .packet = peer_packet,
+                                         .answered = peer_answered,
+                                         .lost = peer_lost};
 
 const char *session_sysview_cut(const struct session *s)
 {

@@ -37,12 +37,6 @@ bool session_sysview_ready(struct session *s);
  * halyard's sessions (a loss of its connection: the list goes out without
  * them). */
 extern const struct internal_cmd int_sysview, int_syspeer;
-/* A row of int_syspeer's answer (`p`, `len` bytes). */
-void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len);
-/* A row of int_syspeer's answer too long to be read (over the I/O
- * buffer): the statement is refused (session_sysview_cut), not answered
- * without that row. */
-void session_sysview_peer_too_long(struct session *s);
 /* After session_sysview_begin: NULL, or why the statement going out
  * cannot show every row (a peer's row did not fit), for an ERR. */
 const char *session_sysview_cut(const struct session *s);
