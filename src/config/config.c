@@ -1375,6 +1375,17 @@ const struct config_user *config_find_user(const struct config *cfg, const char 
     return NULL;
 }
 
+int config_backend_match(const struct config *cfg, const struct config_backend *be)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *x = &cfg->backends[i];
+        if (strcmp(x->name, be->name) == 0 && strcmp(x->address, be->address) == 0 &&
+            x->port == be->port)
+            return (int)i;
+    }
+    return -1;
+}
+
 const struct config_backend *config_primary(const struct config *cfg)
 {
     for (size_t i = 0; i < cfg->n_backends; i++) {

@@ -99,7 +99,6 @@
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
-int backend_match(const struct config *cfg, const struct config_backend *be);
 void bconn_close(struct bconn *bc);
 void bconn_close_all(struct session *s);
 void bconn_open(struct session *s, uint32_t idx);

@@ -126,15 +126,17 @@ void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct con
         for (struct pstmt *st = s->prep.map.tab[i]; st != NULL; st = st->next, k++) {
             struct ps_backend *be = nbe[k];
             for (size_t b = 0; b < from->n_backends; b++) {
-                int j = backend_match(to, &from->backends[b]);
+                int j = config_backend_match(to, &from->backends[b]);
                 if (j >= 0)
                     be[j] = st->be[b];
             }
-            int home = backend_match(to, &from->backends[st->home]);
-            int cursor =
-                st->cursor_idx >= 0 ? backend_match(to, &from->backends[st->cursor_idx]) : -1;
-            int ld = st->ld_idx >= 0 ? backend_match(to, &from->backends[st->ld_idx]) : -1;
-            int once = st->once_idx >= 0 ? backend_match(to, &from->backends[st->once_idx]) : -1;
+            int home = config_backend_match(to, &from->backends[st->home]);
+            int cursor = st->cursor_idx >= 0
+                             ? config_backend_match(to, &from->backends[st->cursor_idx])
+                             : -1;
+            int ld = st->ld_idx >= 0 ? config_backend_match(to, &from->backends[st->ld_idx]) : -1;
+            int once =
+                st->once_idx >= 0 ? config_backend_match(to, &from->backends[st->once_idx]) : -1;
             if (st->ld_idx >= 0 && ld < 0)
                 st->ld_lost = true;
             st->home = home >= 0 ? (uint16_t)home : s->route.primary; /* gone: ps_gone() says so */

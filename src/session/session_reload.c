@@ -61,18 +61,6 @@
  * removed backends: they drain as its transaction ends.
  */
 
-/* Index in `cfg` of the backend that is the same server as `be`, or -1. */
-int backend_match(const struct config *cfg, const struct config_backend *be)
-{
-    for (size_t i = 0; i < cfg->n_backends; i++) {
-        const struct config_backend *x = &cfg->backends[i];
-        if (strcmp(x->name, be->name) == 0 && strcmp(x->address, be->address) == 0 &&
-            x->port == be->port)
-            return (int)i;
-    }
-    return -1;
-}
-
 static bool session_may_switch(const struct session *s, const struct config *to)
 {
     if ((s->route.status & SERVER_STATUS_IN_TRANS) || s->route.ro_idx >= 0 ||
@@ -80,7 +68,7 @@ static bool session_may_switch(const struct session *s, const struct config *to)
         session_groups(s)->xa != NULL)
         return false;
     if (s->route.pinned) {
-        int j = backend_match(to, &s->cfg->backends[s->route.primary]);
+        int j = config_backend_match(to, &s->cfg->backends[s->route.primary]);
         if (j < 0 || to->backends[j].role != ROLE_PRIMARY)
             return false;
     }
@@ -149,16 +137,16 @@ bool session_view_move(struct session *s, struct config *to)
         free(nbe);
         return false;
     }
-    int last = backend_match(to, &s->cfg->backends[s->route.last_idx]);
-    int diag = backend_match(to, &s->cfg->backends[s->route.diag_idx]);
+    int last = config_backend_match(to, &s->cfg->backends[s->route.last_idx]);
+    int diag = config_backend_match(to, &s->cfg->backends[s->route.diag_idx]);
     int wrote = s->route.write_idx; /* -1 stays -1, -2 stays -2 */
-    if (wrote >= 0 && (wrote = backend_match(to, &s->cfg->backends[wrote])) < 0)
+    if (wrote >= 0 && (wrote = config_backend_match(to, &s->cfg->backends[wrote])) < 0)
         wrote = -2; /* gone from the new config */
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         struct bconn *bc = s->conns.bc[i];
         if (bc == NULL)
             continue;
-        int j = backend_match(to, bc->be);
+        int j = config_backend_match(to, bc->be);
         if (j < 0 && bc->xa && session_groups(s)->xa != NULL) {
             /* An XA branch of the group the session leaves: kept for the
              * commit, and for the statements when it comes back. */

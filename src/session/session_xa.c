@@ -1034,7 +1034,7 @@ void session_xa_restore(struct session *s, const struct config *to, struct bconn
         struct bconn *bc = x->br[i].bc;
         if (bc == NULL || !bc->parked)
             continue;
-        int j = backend_match(to, bc->be);
+        int j = config_backend_match(to, bc->be);
         if (j < 0 || (uint16_t)j != primary || nbc[j] != NULL)
             continue; /* stays parked: its group's primary is another server now */
         nbc[j] = bc;

@@ -609,6 +609,10 @@ struct config *config_get(struct config *cfg); /* +1 reference, returns cfg */
 void config_put(struct config *cfg);           /* -1 reference; frees at 0; NULL is fine */
 
 const struct config_user *config_find_user(const struct config *cfg, const char *name, size_t len);
+/* Index in `cfg` of the backend that is the same server as `be` (name,
+ * address and port), or -1: a reload carries a session's connections and
+ * statements over by it. */
+int config_backend_match(const struct config *cfg, const struct config_backend *be);
 /* The backend configured as primary (validation guarantees exactly one). */
 const struct config_backend *config_primary(const struct config *cfg);
 
