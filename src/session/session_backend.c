@@ -2,7 +2,8 @@
  * session_backend.c: the session's backend connections, part of the session
  * module (session_int.h): opening, logging in and closing them, and what they
  * report: ready, failed or lost (a fallback, a retry elsewhere, or the
- * error), the answers of halyard's own commands (internal_progress),
+ * error), halyard's own commands (internal_send) and their answers
+ * (internal_progress),
  * readable and writable sockets.
  */
 #include <ctype.h>
@@ -549,6 +550,49 @@ bool gtid_valid(const char *g)
             return false;
     }
     return true;
+}
+
+/* Run command `cmd` with `body` (at most a buffer's size) on s->conns.cur for
+ * halyard itself; internal_progress() gets the answer. The waiting command
+ * stays in `up` meanwhile. */
+void internal_send(struct session *s, const struct internal_cmd *op, uint8_t cmd, const void *body,
+                   size_t n, int timeout_ms)
+{
+    struct bconn *bc = s->conns.cur;
+    /* A small command goes in one send (one TCP segment, one read for the
+     * server), not its header then its body. */
+    uint8_t pkt[MYSQL_HEADER_SIZE + 1 + 512];
+    bool whole = n <= sizeof(pkt) - MYSQL_HEADER_SIZE - 1;
+    mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
+    pkt[MYSQL_HEADER_SIZE] = cmd;
+    if (whole && n > 0)
+        memcpy(pkt + MYSQL_HEADER_SIZE + 1, body, n);
+    internal_expect(s, op, cmd, timeout_ms);
+    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt,
+                        MYSQL_HEADER_SIZE + 1 + (whole ? n : 0)) != HY_OK ||
+        (!whole && conn_send_local(&bc->c, s->w->loop, &s->w->pool, body, n) != HY_OK)) {
+        session_backend_failed(s, NULL, 0, "cannot send an internal command");
+        return;
+    }
+}
+
+/* The answer s->conns.cur gives next is to a command `cmd` halyard ran for
+ * itself (sent now by internal_send, or already: a read-back). */
+void internal_expect(struct session *s, const struct internal_cmd *op, uint8_t cmd, int timeout_ms)
+{
+    session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    s->query.internal = op;
+    if (s->conns.cur != NULL) /* the answer comes on it */
+        s->conns.cur->captured = false;
+    answer_expect(s, cmd, 0);
+    session_timer_start(s, timeout_ms);
+}
+
+void internal_query(struct session *s, const struct internal_cmd *op, const char *sql,
+                    int timeout_ms)
+{
+    internal_send(s, op, COM_QUERY, sql, strlen(sql), timeout_ms);
 }
 
 /* The answer to a command halyard ran itself (internal_query,

@@ -243,7 +243,7 @@ static inline const char *internal_value(const struct session *s, const struct b
     return s->io.resp.err_code == 0 && bc != NULL && bc->captured ? bc->capture : NULL;
 }
 
-/* ---- session_state.c: session state, read-back, sync, internal queries */
+/* ---- session_backend.c: sending them (answers: internal_progress) */
 void internal_query(struct session *s, const struct internal_cmd *op, const char *sql,
                     int timeout_ms);
 void internal_expect(struct session *s, const struct internal_cmd *op, uint8_t cmd, int timeout_ms);
