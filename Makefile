@@ -234,10 +234,11 @@ bench-noisy-smoke: $(BUILD)/halyard
 # pooled and a session-mode halyard; fails when either grew by more than
 # 8,192 KiB of RSS (its 20 s warm-up ends before the allocator's plateau:
 # 1,920 to 2,616 KiB in three runs; the 2,048 KiB goal is the 20-minute
-# form's) or any descriptor after the warm-up. Cluster on ports 25520 to
-# 25522, halyards on 25530 and 25531.
+# form's) or any descriptor after the warm-up besides the pools' backend
+# connections. Cluster on ports 25520 to 25522, halyards on 25530 and
+# 25531 (SOAK_ARGS="--cluster-port P --halyard-port Q" for others).
 soak-short: $(BUILD)/halyard
-	tools/soak --short --max-rss-kib 8192 --halyard $(abspath $(BUILD)/halyard)
+	tools/soak --short --max-rss-kib 8192 $(SOAK_ARGS) --halyard $(abspath $(BUILD)/halyard)
 
 history-check-short: $(BUILD)/halyard $(BUILD)/halyardctl
 	tools/history-check --short --halyard $(abspath $(BUILD)/halyard) \

@@ -567,6 +567,29 @@ static bool idle_spoke(const struct pool *p, struct bconn *bc)
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+/* Whether idle `bc` may be given to a session; closed (false) when the
+ * server spoke or it logged in before the last change of privileges. */
+static bool idle_usable(struct pool *p, struct bconn *bc)
+{
+    if (idle_spoke(p, bc)) {
+        idle_close(bc, &p->stats->pool_closed_spoke, "the server spoke or closed it");
+        return false;
+    }
+    if (before_privileges(bc)) {
+        idle_close(bc, &p->stats->pool_closed_age, "it logged in before privileges changed");
+        return false;
+    }
+    return true;
+}
+
+/* Take idle `bc` out of the pool: its new owner sets on_event and owner. */
+static void idle_give(struct bconn *bc)
+{
+    unlink_idle(bc);
+    bc->on_event = NULL;
+    bc->owner = NULL;
+}
+
 struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefer)
 {
     struct pool_bucket *b = bucket_find(p, k);
@@ -580,20 +603,22 @@ struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefe
             if (own != NULL && own->bucket == b)
                 bc = own;
         }
-        if (idle_spoke(p, bc)) {
-            idle_close(bc, &p->stats->pool_closed_spoke, "the server spoke or closed it");
+        if (!idle_usable(p, bc))
             bc = NULL;
-        } else if (before_privileges(bc)) {
-            idle_close(bc, &p->stats->pool_closed_age, "it logged in before privileges changed");
-            bc = NULL;
-        }
     }
     if (prefer != 0 && bc->lend == prefer)
         stat_inc(&p->stats->pool_taken_own);
-    unlink_idle(bc);
     stat_inc(&p->stats->pool_taken);
-    bc->on_event = NULL;
-    bc->owner = NULL;
+    idle_give(bc);
+    return bc;
+}
+
+struct bconn *pool_take_lent(struct pool *p, uint64_t serial)
+{
+    struct bconn *bc = pool_lent(p, serial);
+    if (bc == NULL || !idle_usable(p, bc))
+        return NULL;
+    idle_give(bc);
     return bc;
 }
 

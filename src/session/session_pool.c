@@ -800,6 +800,47 @@ bool session_pool_lid_wait(struct session *s)
     return false;
 }
 
+/* `bc`, taken out of the pool, is the session's for backend `idx`: it is
+ * told of what the connection says from now on. */
+static void take_as(struct session *s, struct bconn *bc, uint32_t idx)
+{
+    bc->owner = s;
+    bc->on_event = session_server_event;
+    bc->idx = (uint16_t)idx;
+    connreg_serve(&bc->reg, s->id);
+    s->conns.bc[idx] = bc;
+    s->conns.check_due |= bc->moved || bc->db_check != 0;
+    conn_io_start(s->w->loop, &bc->c.rio);
+}
+
+void session_pool_lid_keep(struct session *s)
+{
+    uint32_t idx = s->values.lid_idx;
+    if (s->values.lid_lent == 0 || s->query.internal != INT_NONE || idx >= s->conns.n_bc ||
+        s->conns.bc[idx] != NULL)
+        return;
+    /* not in the pool: another session took it and reads it for this
+     * one, or it closed (lost, found so at the next statement) */
+    struct bconn *bc = pool_take_lent(&s->w->conns, s->values.lid_lent);
+    if (bc == NULL)
+        return;
+    s->conns.lease.lent[idx] = 0;
+    bc->lid_owner = NULL; /* the session's again, its value unread there */
+    s->values.lid_lent = 0;
+    s->values.lid_kept = true;
+    take_as(s, bc, idx);
+    slog_debug(s, "reload: takes back its connection to %s, its LAST_INSERT_ID() unread there",
+               bc->be->name);
+}
+
+void session_pool_lid_keep_end(struct session *s)
+{
+    if (!s->values.lid_kept || s->state != SS_IDLE)
+        return;
+    s->values.lid_kept = false;
+    (void)session_pool_release(s); /* a read of the value (INT_LID) when it may not wait */
+}
+
 void session_pool_lid_orphan(struct bconn *bc)
 {
     struct session *owner = bc->lid_owner == &lid_nobody ? NULL : bc->lid_owner;
@@ -1045,15 +1086,9 @@ bool session_pool_take(struct session *s, uint32_t idx)
     }
     if (bc->lid_owner != NULL)
         bc->lid_dirty = false; /* another session's value: read for it first */
-    bc->owner = s;
-    bc->on_event = session_server_event;
-    bc->idx = (uint16_t)idx;
-    connreg_serve(&bc->reg, s->id);
-    s->conns.bc[idx] = bc;
-    s->conns.check_due |= bc->moved || bc->db_check != 0;
+    take_as(s, bc, idx);
     s->conns.cur = bc;
     session_publish_backend(s);
-    conn_io_start(s->w->loop, &bc->c.rio);
     slog_debug(s, "takes %s pooled connection to %s (thread %u)", own ? "its own" : "a",
                bc->be->name, bc->login.thread_id);
     if (own)

@@ -35,6 +35,12 @@ bool session_pool_lid_for_owner(struct session *s, struct bconn *bc);
  * the connection holding this session's value and reads it for it (woken
  * by that read); the value found lost otherwise, when not in the pool. */
 bool session_pool_lid_wait(struct session *s);
+/* A reload (session_config_coming): an idle session takes back the idle
+ * connection that holds its value unread, before the pool drops the old
+ * config's (the session carries it to the new config as it carries those
+ * it holds); _end, once the session moved (or could not), gives it back. */
+void session_pool_lid_keep(struct session *s);
+void session_pool_lid_keep_end(struct session *s);
 /* ... or it is not known (`why`): see s->values.lid_unknown. */
 void session_pool_lid_unknown(struct session *s, const char *why);
 /* state_sync_start: `SET last_insert_id` for `bc` when it has not had the

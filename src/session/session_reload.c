@@ -205,13 +205,20 @@ bool session_view_move(struct session *s, struct config *to)
     return true;
 }
 
+void session_config_coming(struct session *s)
+{
+    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0)
+        session_pool_lid_keep(s);
+}
+
 void session_config_changed(struct session *s)
 {
-    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0) {
+    if (s->state == SS_CLOSING)
+        return;
+    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0)
         session_config_switch(s);
-        if (s->state == SS_CLOSING)
-            session_reap(s);
-    }
+    session_pool_lid_keep_end(s);
+    session_reap(s); /* its group was removed, or its connection failed */
 }
 
 /* ---- waiting for a primary ---------------------------------------------------

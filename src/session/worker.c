@@ -159,6 +159,8 @@ static void apply_update(struct worker *w, struct worker_call *call)
     }
     config_put(w->session_cfg);
     w->session_cfg = config_get(cfg);
+    for (struct session *s = w->sessions; s != NULL; s = s->next)
+        session_config_coming(s);
     pool_drop_others(&w->conns, cfg); /* sessions move to cfg at their next statement */
     for (struct session *s = w->sessions, *next; s != NULL; s = next) {
         next = s->next;

@@ -208,6 +208,33 @@ def test_last_insert_id_read_when_another_session_takes_it(cluster, ab, schema):
     assert app_threads(cluster) == 1
 
 
+def test_last_insert_id_kept_across_a_reload(cluster, pooled, ab, schema):
+    """A reload between an insert and the statement that reads its
+    LAST_INSERT_ID(): the pool drops the old config's idle connections,
+    and the one that holds a session's value unread goes back to that
+    session first, so the value is the one the server gave the insert, as
+    it is without a reload (tools/soak --short: its one error outside a
+    failover was 1927 "... which held this session's LAST_INSERT_ID()",
+    right after a reload of an unchanged config)."""
+    a, b = ab
+    sock = f"/tmp/halyard-{pooled.port}.sock"
+    for v in range(3):
+        # b holds a connection while a inserts on another, then gives it
+        # back: the reload has one idle connection to drop besides a's
+        q(b, "BEGIN")
+        q(b, f"SELECT COUNT(*) FROM {schema}.t")
+        q(a, f"INSERT INTO {schema}.t (v) VALUES (%s)", (v,))
+        a_id = a.insert_id()
+        q(b, "COMMIT")
+        closed = admin_json(sock, "show stats")["pool_closed_age"]
+        pooled.reload()  # the same file
+        wait_until(lambda: admin_json(sock, "show stats")["pool_closed_age"] > closed,
+                   what="the reload's drop of the old config's idle connections")
+        assert q(a, "SELECT LAST_INSERT_ID()") == ((a_id,),)
+        assert q(a, f"SELECT v FROM {schema}.t WHERE id = LAST_INSERT_ID()") == ((v,),)
+    assert "LAST_INSERT_ID() was on" not in pooled.log_text()
+
+
 def test_warnings_stay_with_their_session(cluster, ab):
     a, b = ab
     q(a, "SELECT 1/0")

@@ -104,6 +104,12 @@ struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefe
  * was taken or closed since. */
 struct bconn *pool_lent(const struct pool *p, uint64_t serial);
 
+/* The idle connection lent under `serial`, taken out of the pool whatever
+ * its key (a reload's old config: pool_drop_others would close it), as
+ * pool_take() gives one; NULL when it was taken or closed since, or is
+ * closed now (as pool_take() closes one). */
+struct bconn *pool_take_lent(struct pool *p, uint64_t serial);
+
 /* Whether pool_put() would close `bc` at `now` for its age under `cfg`. */
 bool pool_too_old(const struct bconn *bc, const struct config *cfg, double now);
 

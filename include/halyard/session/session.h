@@ -153,6 +153,11 @@ void session_close(struct session *s, enum session_end why);
  * it now if it safely can, others at a later statement. From the worker,
  * not from inside a session handler. */
 void session_config_changed(struct session *s);
+/* ... before the worker's pool drops the old config's idle connections
+ * (pool_drop_others): an idle session takes back the one that holds its
+ * LAST_INSERT_ID() unread, which it carries to the new config as it
+ * carries the connections it holds, rather than losing the value with it. */
+void session_config_coming(struct session *s);
 /* The KILL that kept an idle session's connections (s->kill.kill_kept) was
  * answered: it gives them back now. From the worker's wakeup. */
 void session_kill_released(struct session *s);

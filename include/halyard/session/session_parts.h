@@ -381,6 +381,7 @@ struct sess_values {
     uint64_t lid_lent;
     uint32_t lid_idx;
     bool lid_wait;        /* its statement waits for another session reading it for it */
+    bool lid_kept;        /* a reload's drop of the pool: it took that connection back (lid_keep) */
     uint64_t found_rows;  /* FOUND_ROWS() after the previous statement, as halyard saw it */
     int64_t row_count;    /* ROW_COUNT() after it */
     uint64_t prev_stamp;  /* the stamp its connection took for it (struct bconn.stamp) */
