@@ -816,7 +816,7 @@ static void take_as(struct session *s, struct bconn *bc, uint32_t idx)
 void session_pool_lid_keep(struct session *s)
 {
     uint32_t idx = s->values.lid_idx;
-    if (s->values.lid_lent == 0 || s->query.internal != INT_NONE || idx >= s->conns.n_bc ||
+    if (s->values.lid_lent == 0 || s->query.internal != NULL || idx >= s->conns.n_bc ||
         s->conns.bc[idx] != NULL)
         return;
     /* not in the pool: another session took it and reads it for this
@@ -838,7 +838,7 @@ void session_pool_lid_keep_end(struct session *s)
     if (!s->values.lid_kept || s->state != SS_IDLE)
         return;
     s->values.lid_kept = false;
-    (void)session_pool_release(s); /* a read of the value (INT_LID) when it may not wait */
+    (void)session_pool_release(s); /* a read of the value (int_lid) when it may not wait */
 }
 
 void session_pool_lid_orphan(struct bconn *bc)

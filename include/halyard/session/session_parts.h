@@ -471,12 +471,12 @@ struct sess_kill {
     /* our KILL QUERY ID in flight on another backend: the id the client
      * named (its errors name it), 0 = none */
     uint64_t kill_qid;
-    /* KILL QUERY ID's expression read (INT_KILL_QID) for the command
+    /* KILL QUERY ID's expression read (int_kill_qid) for the command
      * that runs again: qid_state 1 = a number in qid_value, 2 = none */
     uint8_t qid_state;
     uint64_t qid_value;
     /* The primary's thread whose query KILL QUERY ID names, read
-     * (INT_KILL_QID again) for the command that runs again: qthread_state
+     * (int_kill_qid again) for the command that runs again: qthread_state
      * 1 = being read, 2 = read (qthread, 0 = none lists that query id);
      * then, while the KILL is on its way, the session that thread serves
      * (qid_mark, 0 = none) and its backend, marked once the server
@@ -489,12 +489,12 @@ struct sess_kill {
      * sessions too */
     struct kill_user *kill_user;
     /* KILL USER of another account: its threads on the primary that are
-     * not halyard's connections, read (INT_KILL_USER) for the command
+     * not halyard's connections, read (int_kill_user) for the command
      * that runs again: kuser_state 1 = kuser_threads read, 2 = not known */
     uint8_t kuser_state;
     uint64_t kuser_threads;
     bool kuser_process, kuser_may_kill; /* what else the read said */
-    /* a role is enabled: SHOW GRANTS (INT_KILL_GRANT) says whether
+    /* a role is enabled: SHOW GRANTS (int_kill_grant) says whether
      * one gives the kill privilege; kuser_grants once it was read */
     bool kuser_roles, kuser_grants;
     /* A multi-statement text with a KILL, run a part at a time
