@@ -298,7 +298,8 @@ check: deps
 # the package, mtr, pitr-check, cache-check --short, history-check
 # --short, consistency-check --short and server-check --short one after
 # another. Each suite runs on
-# two pytest-xdist workers (CHECK_WORKERS), a test file at a time, each
+# two pytest-xdist workers (CHECK_WORKERS), a test file at a time (the
+# Galera and dual-master files as two groups, sent out first), each
 # worker with a cluster of its own 300 ports up
 # (tests/integration/conftest.py): pooled 23310 and 23610, session 23910
 # and 24210. tools/mtr, tools/pitr-check, tools/cache-check,
