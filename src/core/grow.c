@@ -1,6 +1,8 @@
 /*
  * grow.c: see grow.h.
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "halyard/core/grow.h"
@@ -18,8 +20,8 @@ bool hy_grow_(void *ptrp, void *capp, size_t cap_size, size_t elem, size_t first
     cap >>= 8 * (sizeof(cap) - cap_size);
 #endif
     max = cap_size == sizeof(cap) ? UINT64_MAX : (UINT64_C(1) << (8 * cap_size)) - 1;
-    if (max > SIZE_MAX / elem)
-        max = SIZE_MAX / elem;
+    if (max > PTRDIFF_MAX / elem) /* no object larger than PTRDIFF_MAX bytes */
+        max = PTRDIFF_MAX / elem;
     uint64_t want = cap == 0 ? first : cap > max / 2 ? max : cap * 2;
     if (want <= cap || want > max)
         return false;

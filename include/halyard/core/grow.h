@@ -3,8 +3,8 @@
  * (any unsigned type, counted in elements), with its count kept by the
  * caller; when the count reaches the capacity the array doubles (from a
  * first size when empty). The element count and the byte size are
- * checked for overflow; on failure the array and its capacity are as they
- * were, so the caller may go on with what it has or free it.
+ * checked for overflow (no array over PTRDIFF_MAX bytes); on failure the array and its capacity are
+ * as they were, so the caller may go on with what it has or free it.
  *
  *     if (v->n == v->cap && !HY_GROW(v->items, v->cap, 16))
  *         return HY_NOMEM;
