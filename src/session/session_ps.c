@@ -1558,29 +1558,29 @@ static void ps_prepare_failed(struct session *s)
 
 /* ---- the answers of the commands an EXECUTE waits for (internal_progress) */
 
-/* int_ps_use or int_ps_env answered: an error fails the prepare. */
-static enum internal_next ps_use_answered(struct session *s, struct bconn *bc)
+/* int_ps_use or int_ps_env answered: an error fails the prepare, an OK
+ * goes on to the next step (`done`). */
+static enum internal_next ps_step_answered(struct session *s, void (*done)(struct session *))
 {
-    (void)bc;
     if (s->io.resp.err_code != 0) {
         ps_prepare_failed(s);
         return INTERNAL_END;
     }
     session_timer_stop(s);
-    ps_use_done(s);
+    done(s);
     return INTERNAL_WENT_ON;
+}
+
+static enum internal_next ps_use_answered(struct session *s, struct bconn *bc)
+{
+    (void)bc;
+    return ps_step_answered(s, ps_use_done);
 }
 
 static enum internal_next ps_env_answered(struct session *s, struct bconn *bc)
 {
     (void)bc;
-    if (s->io.resp.err_code != 0) {
-        ps_prepare_failed(s);
-        return INTERNAL_END;
-    }
-    session_timer_stop(s);
-    ps_env_done(s);
-    return INTERNAL_WENT_ON;
+    return ps_step_answered(s, ps_env_done);
 }
 
 /* A packet of int_ps_prepare's answer: its ERR, whole, is kept for the
