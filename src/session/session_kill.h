@@ -11,6 +11,17 @@
 /* session.c: commands answered or rewritten here */
 /* Our KILL no longer holds its target: answered (`accepted`: not refused
  * for no such thread or not the owner), or never to be. */
+/* The KILL statements run by halyard's ids (session_kill.c): KILL
+ * [QUERY|CONNECTION] `id` (COM_PROCESS_KILL's too), KILL QUERY ID, KILL
+ * USER, and the end of the sessions a KILL USER killed (`killed` threads
+ * on the primary). `len`: the command's payload bytes. */
+struct kill_stmt;
+struct kill_user;
+void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
+                  bool as_com_process_kill);
+void command_kill_qid(struct session *s, uint32_t len, const char *sql, const struct kill_stmt *k);
+void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku);
+void command_kill_user_answered(struct session *s, uint64_t killed);
 void command_kill_unhold(struct session *s, bool accepted);
 /* A KILL statement halyard answers itself. */
 enum kill_kind {
