@@ -418,13 +418,16 @@ static bool answer_here(struct session *s, bool fits, uint32_t len)
     return true;
 }
 
-/* The command at up.scan. */
+/* The command at up.scan, and what the stages decided of it so far. */
 struct next_cmd {
     const uint8_t *h; /* its header */
     uint8_t *p;       /* its payload, p[0] the command */
     uint32_t len;     /* payload bytes */
     bool fits;        /* the whole packet fits in the buffer (and is there) */
     uint8_t cmd;
+    bool primary_write; /* route: a write the primary is to take outside a transaction */
+    uint32_t idx;       /* route: a backend or a ROUTE_* outcome */
+    char why[160];      /* route: why no backend */
 };
 
 /* What the loop does after a step. */
@@ -1002,29 +1005,113 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     return NEXT_STOP;
 }
 
-/* Take the next command from `up`, if a whole one is there. */
+/* ---- the cycle: its stages, in order ------------------------------------ */
+
+static enum next_step stage_kill_chain(struct session *s, struct next_cmd *c)
+{
+    if (c->fits && s->route.wait_idx < 0)
+        kill_chain_begin(s, c->p, &c->len); /* a KILL in a multi-statement text */
+    return NEXT_ROUTE;
+}
+
+static enum next_step stage_command(struct session *s, struct next_cmd *c)
+{
+    return com_handlers[c->cmd](s, c);
+}
+
+static enum next_step stage_route(struct session *s, struct next_cmd *c)
+{
+    return next_route(s, c, &c->idx, c->why, sizeof(c->why), &c->primary_write);
+}
+
+static enum next_step stage_outcome(struct session *s, struct next_cmd *c)
+{
+    return next_outcome(s, c, c->idx, c->why, c->primary_write);
+}
+
+static enum next_step stage_limit(struct session *s, struct next_cmd *c)
+{
+    return next_limit(s, c, c->idx);
+}
+
+static enum next_step stage_forward(struct session *s, struct next_cmd *c)
+{
+    return next_forward(s, c, c->idx);
+}
+
+static enum next_step stage_lost_execute(struct session *s, struct next_cmd *c)
+{
+    return next_lost_execute(s, c);
+}
+
+/* The commands a stage is for; the table skips it for the others. */
+enum stage_kinds {
+    STAGE_ALL,     /* every command */
+    STAGE_QUERY,   /* COM_QUERY */
+    STAGE_EXECUTE, /* COM_STMT_EXECUTE, COM_STMT_BULK_EXECUTE */
+    STAGE_HANDLED, /* a command com_handlers[] has its own step for */
+};
+
+/* Every command taken from `up` passes these, in this order, while each
+ * says NEXT_ROUTE (HAProxy's analysers of a stream): the gate (next_take:
+ * login waits, a KILL of the session, the request skipped), a prepared
+ * execution after a lost transaction, a KILL in a multi-statement text,
+ * the command's own step, the route, an outcome answered here, a limit,
+ * and the forward (the consistency wait, the writer's catch-up, the
+ * backend readied, the features' send hooks, the send). */
+static const struct cycle_stage {
+    const char *name;
+    enum stage_kinds kinds;
+    enum next_step (*run)(struct session *s, struct next_cmd *c);
+} cycle[] = {
+    {"gate", STAGE_ALL, next_take},
+    {"lost-execute", STAGE_EXECUTE, stage_lost_execute},
+    {"kill-chain", STAGE_QUERY, stage_kill_chain},
+    {"command", STAGE_HANDLED, stage_command},
+    {"route", STAGE_ALL, stage_route},
+    {"outcome", STAGE_ALL, stage_outcome},
+    {"limit", STAGE_ALL, stage_limit},
+    {"forward", STAGE_ALL, stage_forward},
+};
+
+static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
+{
+    switch (kinds) {
+    case STAGE_ALL:
+        return true;
+    case STAGE_QUERY:
+        return cmd == COM_QUERY;
+    case STAGE_EXECUTE:
+        return cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
+    case STAGE_HANDLED:
+        return com_handlers[cmd] != NULL;
+    }
+    return false;
+}
+
+size_t session_cycle_path(uint8_t cmd, const char **names, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(cycle); i++)
+        if (stage_applies(cycle[i].kinds, cmd) && n < max)
+            names[n++] = cycle[i].name;
+    return n;
+}
+
+/* Take the next command from `up`, if a whole one is there, through the
+ * cycle's stages. */
 void session_next_command(struct session *s)
 {
     for (;;) {
         struct next_cmd c;
-        enum next_step step = next_take(s, &c);
-        if (step == NEXT_ROUTE && (c.cmd == COM_STMT_EXECUTE || c.cmd == COM_STMT_BULK_EXECUTE))
-            step = next_lost_execute(s, &c);
-        if (step == NEXT_ROUTE && c.cmd == COM_QUERY && c.fits && s->route.wait_idx < 0)
-            kill_chain_begin(s, c.p, &c.len); /* a KILL in a multi-statement text */
-        if (step == NEXT_ROUTE && com_handlers[c.cmd] != NULL)
-            step = com_handlers[c.cmd](s, &c);
-        uint32_t idx = 0;
-        char why[160] = "";
-        bool primary_write = false;
-        if (step == NEXT_ROUTE)
-            step = next_route(s, &c, &idx, why, sizeof(why), &primary_write);
-        if (step == NEXT_ROUTE)
-            step = next_outcome(s, &c, idx, why, primary_write);
-        if (step == NEXT_ROUTE)
-            step = next_limit(s, &c, idx);
-        if (step == NEXT_ROUTE)
-            step = next_forward(s, &c, idx);
+        c.cmd = 0;
+        c.idx = 0;
+        c.why[0] = '\0';
+        c.primary_write = false;
+        enum next_step step = NEXT_ROUTE;
+        for (size_t i = 0; i < HY_ARRAY_SIZE(cycle) && step == NEXT_ROUTE; i++)
+            if (stage_applies(cycle[i].kinds, c.cmd))
+                step = cycle[i].run(s, &c);
         if (step == NEXT_STOP)
             return;
     }

@@ -171,6 +171,9 @@ void session_trx_hold(struct session *s, bool open);
 void session_lex_mode(struct session *s, unsigned opts);
 void session_mark_closing(struct session *s, enum session_end why);
 void session_next_command(struct session *s);
+/* The names of the cycle's stages a command `cmd` passes, in order, into
+ * names (at most max); their count (session.c's table, for its tests). */
+size_t session_cycle_path(uint8_t cmd, const char **names, size_t max);
 void session_pin(struct session *s, const char *why);
 /* The session holds LOCK TABLES on its primary, or no longer does. */
 void session_tables_locked(struct session *s, bool locked);
