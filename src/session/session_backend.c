@@ -543,15 +543,6 @@ void capture_value(struct session *s, const uint8_t *p, uint32_t len)
     s->conns.cur->captured = true;
 }
 
-bool gtid_valid(const char *g)
-{
-    for (; *g != '\0'; g++) {
-        if (!isdigit((unsigned char)*g) && *g != '-' && *g != ',')
-            return false;
-    }
-    return true;
-}
-
 /* Run command `cmd` with `body` (at most a buffer's size) on s->conns.cur for
  * halyard itself; internal_progress() gets the answer. The waiting command
  * stays in `up` meanwhile. */

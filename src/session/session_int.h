@@ -116,9 +116,6 @@ void session_global_commit(struct session *s);
  * primary, on a replica, on a new Galera writer; global's the same. */
 extern const struct internal_cmd int_gtid_fetch, int_gtid_wait, int_gtid_sync;
 extern const struct internal_cmd int_gpos_fetch, int_gpos_wait, int_gpos_sync;
-/* A GTID list as MariaDB prints it: digits, '-' and ','. Anything else is
- * not put into a query (session_backend.c). */
-bool gtid_valid(const char *g);
 /* The client's address as text ("127.0.0.1", "::1"). */
 void client_ip(const struct session *s, char *out, size_t len);
 /* The client's host as the server names it in errors: 'localhost' for a

@@ -1279,6 +1279,37 @@ static const char *gtid_fetch_sql(const struct session *s)
                                              : "SELECT @@GLOBAL.gtid_binlog_pos";
 }
 
+/* A GTID list as MariaDB prints it: digits, '-' and ','. Anything else is
+ * not put into a query. */
+static bool gtid_valid(const char *g)
+{
+    for (; *g != '\0'; g++) {
+        if (!isdigit((unsigned char)*g) && *g != '-' && *g != ',')
+            return false;
+    }
+    return true;
+}
+
+/* The position a read of the primary's (or writer's) GTID captured on bc,
+ * when usable: under `cap` bytes, a GTID list, and not empty on Galera;
+ * NULL otherwise (an error, no row). */
+static const char *position_read(const struct session *s, const struct bconn *bc, size_t cap)
+{
+    const char *v = internal_value(s, bc);
+    if (v == NULL || strlen(v) >= cap || !gtid_valid(v) ||
+        (v[0] == '\0' && s->cfg->cluster == CLUSTER_GALERA))
+        return NULL;
+    return v;
+}
+
+/* Whether a wait for a position on bc answered that it was reached
+ * (MASTER_GTID_WAIT's 0; Galera's wait, 1). */
+static bool position_reached(const struct session *s, const struct bconn *bc)
+{
+    const char *v = internal_value(s, bc);
+    return v != NULL && strcmp(v, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0;
+}
+
 /* Wait for position `gtid` on s->conns.cur's backend, at most causal_timeout_ms:
  * the answer is 0 when applied, -1 on timeout (Galera: 1, or an error).
  *
@@ -1583,18 +1614,16 @@ static void global_answer(struct session *s, struct bconn *bc, const struct inte
     if (op == &int_gpos_sync && g != NULL) /* the writer has them all now */
         global_pos_applied_set(g, bc->be->rt, s->route.global_at);
     if (op == &int_gpos_fetch || op == &int_gpos_sync) {
-        if (g != NULL && s->io.resp.err_code == 0 && bc->captured &&
-            strlen(bc->capture) < sizeof(s->route.global_gtid) && gtid_valid(bc->capture) &&
-            (bc->capture[0] != '\0' || !galera)) {
-            memcpy(s->route.global_gtid, bc->capture, strlen(bc->capture) + 1);
+        const char *v = position_read(s, bc, sizeof(s->route.global_gtid));
+        if (g != NULL && v != NULL) {
+            memcpy(s->route.global_gtid, v, strlen(v) + 1);
             global_pos_publish(g, s->route.global_at, s->route.global_gtid);
             slog_debug(s, "primary GTID position for global reads: '%s'", s->route.global_gtid);
             return;
         }
         slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",
                   galera ? "writer" : "primary", s->io.resp.err_code);
-    } else if (s->io.resp.err_code == 0 && bc->captured &&
-               strcmp(bc->capture, galera ? "1" : "0") == 0) {
+    } else if (position_reached(s, bc)) {
         if (g != NULL)
             global_pos_applied_set(g, bc->be->rt, s->route.global_at);
         s->route.causal_check = false; /* the read runs there now */
@@ -1699,9 +1728,8 @@ static enum internal_next gtid_fetched(struct session *s, struct bconn *bc)
     s->route.need_gtid = false;
     s->route.gtid_epoch++;
     s->route.gtid[0] = '\0';
-    const char *v = internal_value(s, bc);
-    if (v != NULL && strlen(v) < sizeof(s->route.gtid) && gtid_valid(v) &&
-        (v[0] != '\0' || s->cfg->cluster != CLUSTER_GALERA)) {
+    const char *v = position_read(s, bc, sizeof(s->route.gtid));
+    if (v != NULL) {
         memcpy(s->route.gtid, v, strlen(v) + 1);
         slog_debug(s, "primary GTID position: '%s'", s->route.gtid);
     } else {
@@ -1716,8 +1744,7 @@ static enum internal_next gtid_fetched(struct session *s, struct bconn *bc)
 
 static enum internal_next gtid_waited(struct session *s, struct bconn *bc)
 {
-    const char *v = internal_value(s, bc);
-    if (v != NULL && strcmp(v, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0) {
+    if (position_reached(s, bc)) {
         slog_debug(s, "replica %s (thread %u) has applied %s", bc->be->name, bc->login.thread_id,
                    s->route.gtid);
         bc->gtid_epoch = s->route.gtid_epoch;
