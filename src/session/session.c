@@ -854,7 +854,7 @@ static enum next_step next_lost(struct session *s, const struct next_cmd *c)
  * follows the primary the monitor publishes now, so that a transaction
  * lost with the old one is replayed on the new one (an execution replayed
  * on the dead primary waited there till replay_timeout_ms, then failed). */
-static enum next_step next_lost_execute(struct session *s, const struct next_cmd *c)
+static enum next_step next_lost_execute(struct session *s, struct next_cmd *c)
 {
     if (s->route.trx_lost == NULL || s->route.wait_idx >= 0)
         return NEXT_ROUTE;
@@ -1039,11 +1039,6 @@ static enum next_step stage_forward(struct session *s, struct next_cmd *c)
     return next_forward(s, c, c->idx);
 }
 
-static enum next_step stage_lost_execute(struct session *s, struct next_cmd *c)
-{
-    return next_lost_execute(s, c);
-}
-
 /* The commands a stage is for; the table skips it for the others. */
 enum stage_kinds {
     STAGE_ALL,     /* every command */
@@ -1065,7 +1060,7 @@ static const struct cycle_stage {
     enum next_step (*run)(struct session *s, struct next_cmd *c);
 } cycle[] = {
     {"gate", STAGE_ALL, next_take},
-    {"lost-execute", STAGE_EXECUTE, stage_lost_execute},
+    {"lost-execute", STAGE_EXECUTE, next_lost_execute},
     {"kill-chain", STAGE_QUERY, stage_kill_chain},
     {"command", STAGE_HANDLED, stage_command},
     {"route", STAGE_ALL, stage_route},
@@ -1761,8 +1756,7 @@ bool ensure_connected(struct session *s, uint32_t idx)
 }
 
 /* ---- commands answered or rewritten here ---------------------------------
- * KILL [QUERY|CONNECTION] and COM_PROCESS_KILL by halyard's ids, KILL QUERY
- * ID by halyard's query ids, COM_CHANGE_USER, a packet too large. */
+ * COM_CHANGE_USER, a packet too large (the KILL statements: session_kill.c). */
 
 char *dup_bytes(const void *p, size_t n)
 {
