@@ -6,60 +6,21 @@
  * and a KILL in a multi-statement text come here too (session.c,
  * session_kill_chain.c).
  */
-#include <ctype.h>
-#include <stdarg.h>
-#include <strings.h>
-#include <errno.h>
-#include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include "halyard/core/text.h"
-#include "halyard/core/audit.h"
-#include "halyard/protocol/auth.h"
-#include "halyard/cluster/backend.h"
-#include "halyard/config/group.h"
-#include "halyard/sql/classify.h"
-#include "halyard/sql/lexer.h"
-#include "halyard/protocol/compress.h"
-#include "halyard/sql/digest.h"
-#include "halyard/route/firewall.h"
-#include "halyard/session/guard.h"
-#include "halyard/protocol/proxyproto.h"
-#include "halyard/session/registry.h"
-#include "halyard/protocol/relay.h"
-#include "halyard/route/router.h"
-#include "halyard/pool/server.h"
-#include "halyard/session/session.h"
+
 #include "halyard/cluster/users.h"
+#include "halyard/protocol/connreg.h"
+#include "halyard/session/registry.h"
 #include "halyard/session/session_err.h"
-#include "halyard/core/stats.h"
-#include "halyard/protocol/tls.h"
-#include "halyard/sql/track.h"
-#include "halyard/session/worker.h"
 #include "halyard/sql/sysview.h"
-#include "halyard/cluster/shard_learn.h"
 #include "session_int.h"
-#include "session_limits.h"
-#include "session_begin.h"
-#include "session_cache.h"
-#include "session_diag.h"
-#include "session_fanout.h"
-#include "session_filter.h"
 #include "session_kill.h"
-#include "session_login.h"
+#include "session_limits.h"
 #include "session_pool.h"
-#include "session_ps.h"
 #include "session_reload.h"
-#include "session_replay.h"
-#include "session_shard.h"
-#include "session_state.h"
 #include "session_sysview.h"
-#include "session_track.h"
-#include "session_xa.h"
 
 /* KILL [QUERY|CONNECTION] USER: passed to the primary, which kills that
  * account's threads there (halyard's connections among them) and checks

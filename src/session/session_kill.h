@@ -1,5 +1,6 @@
 /*
- * session_kill.h: KILL statements halyard answers itself (session.c).
+ * session_kill.h: KILL statements halyard answers itself (session_kill.c;
+ * session_kill_parse.c reads them, session_kill_chain.c runs one in a text).
  * Internal to the session module: included by the files of src/session/
  * that use it (session_int.h holds what they all share).
  */
@@ -8,11 +9,8 @@
 
 #include "session_int.h"
 
-/* session.c: commands answered or rewritten here */
-/* Our KILL no longer holds its target: answered (`accepted`: not refused
- * for no such thread or not the owner), or never to be. */
-/* The KILL statements run by halyard's ids (session_kill.c): KILL
- * [QUERY|CONNECTION] `id` (COM_PROCESS_KILL's too), KILL QUERY ID, KILL
+/* ---- session_kill.c: the KILL statements run by halyard's ids ---------
+ * KILL [QUERY|CONNECTION] `id` (COM_PROCESS_KILL's too), KILL QUERY ID, KILL
  * USER, and the end of the sessions a KILL USER killed (`killed` threads
  * on the primary). `len`: the command's payload bytes. */
 struct kill_stmt;
@@ -22,6 +20,8 @@ void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, cons
 void command_kill_qid(struct session *s, uint32_t len, const char *sql, const struct kill_stmt *k);
 void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku);
 void command_kill_user_answered(struct session *s, uint64_t killed);
+/* Our KILL no longer holds its target: answered (`accepted`: not refused
+ * for no such thread or not the owner), or never to be. */
 void command_kill_unhold(struct session *s, bool accepted);
 /* A KILL statement halyard answers itself. */
 enum kill_kind {

@@ -3,7 +3,7 @@
  * (session_kill.h), as node mysql2's `kill <id>; select sleep(0.05)`.
  *
  * halyard maps its session ids to the servers' threads only for a KILL it
- * runs alone (session.c's command_kill: the target's backend, its pooled
+ * runs alone (session_kill.c's command_kill: the target's backend, its pooled
  * connection held until the server answers). So such a text is run a
  * part at a time: kill_split() cuts it into the first KILL alone, or the
  * statements before it, and the rest. The client's packet in `up` is cut

@@ -239,7 +239,7 @@ bool kill_grants_line(const char *line, size_t len)
     return false;
 }
 
-/* ---- the value KILL QUERY ID reads first (session.c runs it) ---- */
+/* ---- the value KILL QUERY ID reads first (session_kill.c runs it) ---- */
 
 /* The value int_kill_qid read, as KILL QUERY ID reads its expression
  * (a signed integer); false when it is no number. */
@@ -274,7 +274,7 @@ const struct internal_cmd int_kill_qid = {.name = "the value of KILL QUERY ID's 
                                           .flags = INTERNAL_CAPTURE,
                                           .answered = kill_qid_answered};
 
-/* ---- the answers of what KILL USER reads first (session.c runs them) ---- */
+/* ---- the answers of what KILL USER reads first (session_kill.c runs them) ---- */
 
 static enum internal_next kill_user_answered(struct session *s, struct bconn *bc)
 {
@@ -291,8 +291,8 @@ const struct internal_cmd int_kill_user = {.name = "KILL USER's threads of the a
                                            .flags = INTERNAL_CAPTURE,
                                            .answered = kill_user_answered};
 
-/* A row of SHOW GRANTS' answer, whole (a line too long for a buffer
- * grants nothing halyard reads). */
+/* A row of SHOW GRANTS' answer, read when whole (one too long for a
+ * buffer is not read). */
 static void kill_grants_packet(struct session *s, const struct hook_packet *pk)
 {
     if (!pk->row || !pk->whole)
