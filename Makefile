@@ -44,7 +44,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all clients check check-clang check-suite-pooled check-suite-session check-suite-tools test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
+.PHONY: all clients check check-clang check-suite-pooled check-suite-session check-suite-build check-suite-tools test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
         check-alerts pitr-check soak-short cache-check cache-check-short cache-check-adversarial cache-check-adversarial-short history-check history-check-short consistency-check consistency-check-short server-check server-check-short server-check-short-session bench-noisy-smoke \
         install uninstall deb check-package
 
@@ -291,13 +291,15 @@ check: deps
 	$(MAKE) check-config-keys
 	$(MAKE) check-docs
 	$(MAKE) check-alerts
-	$(MAKE) -j3 --output-sync=target check-suite-pooled check-suite-session check-suite-tools
+	$(MAKE) -j4 --output-sync=target check-suite-pooled check-suite-session check-suite-build \
+	  check-suite-tools
 
-# The long part of make check runs as three tracks side by side: the
-# pooled suite, the session-mode suite, and the clang build, the fuzzers,
-# the package, mtr, pitr-check, cache-check --short, history-check
-# --short, consistency-check --short and server-check --short one after
-# another. Each suite runs on
+# The long part of make check runs as four tracks side by side: the
+# pooled suite, the session-mode suite, the builds (clang, the fuzzers,
+# the package, then mtr) and the tools (pitr-check, cache-check --short,
+# history-check --short, consistency-check --short, server-check --short,
+# bench-noisy-smoke and soak-short), each track's steps one after another.
+# Each suite runs on
 # two pytest-xdist workers (CHECK_WORKERS), a test file at a time (the
 # Galera and dual-master files as two groups, sent out first), each
 # worker with a cluster of its own 300 ports up
@@ -314,11 +316,13 @@ check-suite-pooled:
 check-suite-session:
 	HALYARD_TEST_PORT=23910 $(MAKE) integration-session PYTEST_ARGS="$(CHECK_WORKERS) $(CHECK_DURATIONS)"
 
-check-suite-tools:
+check-suite-build:
 	$(MAKE) check-clang
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-package
 	$(MAKE) mtr-run
+
+check-suite-tools:
 	$(MAKE) pitr-check
 	$(MAKE) cache-check-short
 	$(MAKE) cache-check-adversarial-short
