@@ -918,6 +918,39 @@ enum ps_ready {
     PS_DONE,  /* refused and answered: take the next command */
 };
 
+/* The health gate a text statement passes after its route (route_health),
+ * for an execution routed to *idx outside a transaction: a backend that
+ * may not take it now (a primary whose writes a switchover paused, fenced
+ * or down) is replaced by the gate's choice, or the execution waits for a
+ * primary as a text write does (the ROUTE_NOBODY outcome's `before`:
+ * session_hooks.c), or is refused with the reason. PS_READY: it goes to
+ * *idx. In a transaction the execution goes where the transaction is: a
+ * loss there is found by next_lost_execute or by the connection's end
+ * (the gate would end the transaction quietly and run the rest of it
+ * elsewhere, issue 54). */
+static enum ps_ready ps_gate(struct session *s, uint32_t *idx, const uint8_t *p, uint32_t len,
+                             uint32_t avail)
+{
+    if (*idx >= s->conns.n_bc || session_in_trans(s) || s->route.ro_idx >= 0)
+        return PS_READY;
+    char why[160];
+    uint32_t to = route_health(s, *idx, why, sizeof(why));
+    if (s->state == SS_CLOSING)
+        return PS_WAIT;
+    if (to != ROUTE_NOBODY) {
+        *idx = to;
+        return PS_READY;
+    }
+    const struct hook_answer *a = session_hooks_answer(ROUTE_NOBODY);
+    struct hook_cmd hc = {
+        .p = p, .len = len, .idx = ROUTE_NOBODY, .cmd = p[0], .fits = avail == len};
+    if (a->before != NULL && a->before(s, &hc, *idx == s->route.primary))
+        return PS_WAIT; /* primary_wait_start: s->route.wait_idx is set */
+    ps_drop(s, len);
+    a->answer(s, &hc, why);
+    return PS_DONE;
+}
+
 /* An EXECUTE or BULK_EXECUTE (`bulk`) of `st` (`ex`: the EXECUTE's head,
  * NULL when not read): route it, once; open and bring up to date its
  * backend (*idx) and prepare the statement there. */
@@ -927,6 +960,15 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
 {
     if (s->route.wait_idx >= 0) {
         *idx = (uint32_t)s->route.wait_idx;
+        if (*idx == s->route.primary && s->query.cmd_writes) {
+            /* routed before it waited (its connection opened, its state
+             * restored, the statement prepared there): the primary's
+             * writes may have been paused meanwhile */
+            enum ps_ready gate = ps_gate(s, idx, p, len, avail);
+            if (gate != PS_READY)
+                return gate;
+            s->route.wait_idx = (int)*idx;
+        }
     } else {
         s->route.causal_check = false;
         s->query.cmd_ro_begin = false;
@@ -985,6 +1027,9 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
                       "Cannot execute statement in a READ ONLY transaction");
             return PS_DONE;
         }
+        enum ps_ready gate = ps_gate(s, idx, p, len, avail);
+        if (gate != PS_READY)
+            return gate;
         s->route.wait_idx = (int)*idx;
         ps_retry_keep(s, st, *idx, p, len, avail);
         if (s->w->digests != NULL) {

@@ -31,7 +31,7 @@ import pytest
 
 from conftest import TEST_PORT
 from test_ops import admin_json
-from util import (REPO, Cluster, audit_records, default_halyard_settings, free_port, metric,
+from util import (APP_PASSWORD, APP_USER, REPO, Cluster, audit_records, default_halyard_settings, free_port, metric,
                   wait_audit, wait_until, q)
 
 HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
@@ -744,3 +744,58 @@ def test_switchover_rolls_back(cluster, start_halyard, tmp_path):
     roles = [(r["backend"], r["to"], r["reason"]) for r in audit_records(conf["audit_log"], "backend_role")]
     assert roles == [("node0", "replica", "switchover: writes paused"),
                      ("node0", "primary", "switchover rolled back")], roles
+
+
+def test_switchover_pauses_prepared_writes_as_text_ones(cluster, start_halyard, tmp_path):
+    """A switchover pauses new writes until the new primary is promoted: an
+    autocommit write sent while they are paused runs on the new primary,
+    whether it comes as text or as a prepared statement's execution. The
+    pause is held open by a transaction on the old primary (the switchover
+    waits up to 2 s for it); each write records the server that ran it.
+    Before the fix, the execution skipped the health gate that holds text
+    writes and ran on the old primary during the pause (or got its 1290
+    once it was read_only)."""
+    from rawmysql import RawConn
+    from test_ps import execute, prepare
+    table = make_table(cluster)
+    conf = failover_settings(tmp_path)
+    h = start_halyard(conf)
+    new_id = cluster.value(2, "SELECT @@server_id")
+    old_id = cluster.value(0, "SELECT @@server_id")
+    c = RawConn("127.0.0.1", h.port, timeout=60)
+    c.login(APP_USER, APP_PASSWORD, db="fo")
+    stmt, nparams, _ = prepare(c, f"INSERT INTO {table} VALUES (?, @@server_id)")
+    assert nparams == 1
+    params = lambda v: b"\x00\x01\x08\x00" + v.to_bytes(8, "little")  # noqa: E731
+    execute(c, stmt, params=params(1))  # the statement is known on the old primary
+    holder = h.connect()
+    holder.autocommit(False)
+    with holder.cursor() as cur:
+        cur.execute(f"INSERT INTO {table} VALUES (100, @@server_id)")
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=ctl(conf["admin_socket"], "switchover", "to",
+                                                          "node2")))
+    t.start()
+    try:
+        wait_until(lambda: "writes paused" in h.log_text(), 10, what="the switchover's pause")
+        got = {}
+
+        def text_write():
+            with h.connect() as tc, tc.cursor() as cur:
+                cur.execute(f"INSERT INTO {table} VALUES (3, @@server_id)")
+                got["text"] = True
+        tt = threading.Thread(target=text_write)
+        tt.start()
+        try:
+            execute(c, stmt, params=params(2))
+            got["prepared"] = True
+        except Exception as e:  # noqa: BLE001
+            got["prepared"] = repr(e)
+        tt.join(30)
+    finally:
+        t.join(60)
+        holder.close()
+    assert out["r"].returncode == 0 and "node2 promoted" in out["r"].stdout, out["r"].stdout
+    assert got == {"text": True, "prepared": True}, got
+    ran = dict(cluster.sql(2, f"SELECT id, w FROM {table} WHERE id IN (1, 2, 3)"))
+    assert ran == {1: old_id, 2: new_id, 3: new_id}, (ran, old_id, new_id)
