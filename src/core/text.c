@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "halyard/core/text.h"
 
@@ -302,4 +303,17 @@ bool hy_json_str(const char *json, const char *key, char *out, size_t cap)
         out[o += k] = '\0';
     }
     return true;
+}
+
+/* Whether `word` (upper case, a letter first) appears in the text, in any
+ * case. */
+bool hy_text_mentions(const char *p, size_t n, const char *word)
+{
+    const size_t wl = strlen(word);
+    const char first = (char)(word[0] | 0x20);
+    for (size_t i = 0; (i = hy_find_letters(p, n, i, first, first)) + wl <= n; i++) {
+        if (strncasecmp(p + i, word, wl) == 0)
+            return true;
+    }
+    return false;
 }

@@ -262,19 +262,6 @@ void session_decide(const struct route_in *in, struct route_out *out)
     replica_rr = out->rr;
 }
 
-/* Whether `word` (upper case, a letter first) appears in the text, in any
- * case. */
-static bool text_mentions(const char *p, size_t n, const char *word)
-{
-    const size_t wl = strlen(word);
-    const char first = (char)(word[0] | 0x20);
-    for (size_t i = 0; (i = hy_find_letters(p, n, i, first, first)) + wl <= n; i++) {
-        if (strncasecmp(p + i, word, wl) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* A COM_QUERY (or, `prepared`, COM_STMT_PREPARE) whole at p that runs a
  * KILL halyard cannot map to the server's ids (classify_kill_refusal) is
  * refused with 1235 and taken from the client's stream: true when it was
@@ -284,7 +271,7 @@ static bool kill_unmapped(struct session *s, const uint8_t *p, uint32_t len, boo
                           bool prepared)
 {
     const char *sql = (const char *)p + 1, *why;
-    if (!fits || !text_mentions(sql, len - 1, "KILL") ||
+    if (!fits || !hy_text_mentions(sql, len - 1, "KILL") ||
         (why = classify_kill_refusal(sql, len - 1, s->route.lex_opts, prepared)) == NULL)
         return false;
     consume_packet(s, len);
@@ -819,7 +806,7 @@ void query_end(struct session *s, bool error)
  * before classifying). */
 static bool mentions_connid(const uint8_t *p, uint32_t n)
 {
-    return text_mentions((const char *)p, n, "CONNECTION_ID");
+    return hy_text_mentions((const char *)p, n, "CONNECTION_ID");
 }
 
 /* Whether the text is a GET [CURRENT | STACKED] DIAGNOSTICS. */

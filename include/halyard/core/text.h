@@ -92,6 +92,10 @@ static inline uint64_t hy_load_le64(const void *p)
     return w;
 }
 
+/* Whether `word` (upper case, a letter first) appears in p[0..n), in any
+ * case: hy_find_letters() for its first letter, then a compare there. */
+bool hy_text_mentions(const char *p, size_t n, const char *word);
+
 /* The first i in [from, n) where p[i] is the letter a or the letter b
  * (both lower case), in either case; n when there is none. Reads 8 bytes
  * at a time (the last 8 again for a short end): the scans that look for a
