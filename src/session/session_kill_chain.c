@@ -22,24 +22,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "halyard/core/log.h"
+#include "halyard/core/text.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "session_kill.h"
-
-/* Whether the text has the word KILL somewhere (any case): the split's
- * lexing is for those only. */
-static bool mentions_kill(const char *p, size_t n)
-{
-    for (size_t i = 0; i + 4 <= n; i++) {
-        if ((p[i] | 0x20) == 'k' && strncasecmp(p + i, "KILL", 4) == 0)
-            return true;
-    }
-    return false;
-}
 
 void kill_chain_begin(struct session *s, uint8_t *p, uint32_t *len)
 {
@@ -47,7 +36,7 @@ void kill_chain_begin(struct session *s, uint8_t *p, uint32_t *len)
     const char *sql = (const char *)p + 1;
     size_t n = *len - 1, first = 0, rest = 0;
     if (s->kill.chain_on || *len < 2 || !(s->who.caps & CLIENT_MULTI_STATEMENTS) ||
-        stream_unparsed(up) != MYSQL_HEADER_SIZE + *len || !mentions_kill(sql, n) ||
+        stream_unparsed(up) != MYSQL_HEADER_SIZE + *len || !hy_text_mentions(sql, n, "KILL") ||
         !kill_split(sql, n, s->route.lex_opts, &first, &rest))
         return; /* routed whole (a KILL there is refused, session_route.c) */
     char *copy = malloc(n - rest + 1);
