@@ -1979,7 +1979,6 @@ static void session_free(struct session *s)
     if (s->vars.chg != NULL)
         free(s->vars.chg->stmt);
     free(s->vars.chg);
-    ps_clear(s);
     free(s->conns.bc);
     free(s->conns.lease.lent);
     conn_close(&s->client, w->loop, &w->pool);

@@ -32,6 +32,7 @@
 #include "session_inflight.h"
 #include "session_kill.h"
 #include "session_pool.h"
+#include "session_ps.h"
 #include "session_reload.h"
 #include "session_replay.h"
 #include "session_shard.h"
@@ -190,6 +191,7 @@ static const struct session_hooks hooks[] = {
     {.name = "fanout", .on_abandon = session_fanout_abandon, .on_close = session_fanout_free},
     {.name = "begin", .on_reset = session_begin_forget},
     {.name = "groups", .on_close = session_groups_free},
+    {.name = "ps", .on_close = ps_clear}, /* the session's prepared statements */
     {.name = "inflight",
      .on_send = inflight_send,
      .filter_up = inflight_filter_up, /* resolve_in_flight_writes' mark */
