@@ -612,12 +612,18 @@ static enum next_step next_limit(struct session *s, const struct next_cmd *c, ui
     return st == SLIM_GO ? NEXT_ROUTE : st == SLIM_WAIT ? NEXT_STOP : NEXT_AGAIN;
 }
 
+/* What an execution's step says (session_ps.h), as the cycle's step. */
+static enum next_step ps_next(enum ps_step step)
+{
+    return step == PS_ON ? NEXT_ROUTE : step == PS_STOP ? NEXT_STOP : NEXT_AGAIN;
+}
+
+/* COM_STMT_EXECUTE and COM_STMT_BULK_EXECUTE: taken here, then routed,
+ * held by a limit and sent by the stages after (stage_route_execute,
+ * stage_forward_execute). */
 static enum next_step com_stmt_execute(struct session *s, const struct next_cmd *c)
 {
-    enum next_step limit = next_limit(s, c, UINT32_MAX);
-    if (limit != NEXT_ROUTE)
-        return limit;
-    return ps_execute(s, c->p, c->len, next_avail(s, c->len)) ? NEXT_AGAIN : NEXT_STOP;
+    return ps_next(ps_exec_take(s, c->p, c->len, next_avail(s, c->len)));
 }
 
 static enum next_step com_stmt_send_long_data(struct session *s, const struct next_cmd *c)
@@ -639,11 +645,6 @@ static enum next_step com_stmt_close(struct session *s, const struct next_cmd *c
 {
     ps_close(s, c->p, c->len);
     return NEXT_AGAIN;
-}
-
-static enum next_step com_stmt_bulk_execute(struct session *s, const struct next_cmd *c)
-{
-    return ps_bulk_execute(s, c->p, c->len, next_avail(s, c->len)) ? NEXT_AGAIN : NEXT_STOP;
 }
 
 /* A replica must talk to its source itself. (Obsolete commands such as
@@ -674,7 +675,7 @@ static com_handler *const com_handlers[256] = {
     [COM_STMT_FETCH] = com_stmt_fetch,
     [COM_STMT_RESET] = com_stmt_reset,
     [COM_STMT_CLOSE] = com_stmt_close,
-    [COM_STMT_BULK_EXECUTE] = com_stmt_bulk_execute,
+    [COM_STMT_BULK_EXECUTE] = com_stmt_execute,
     [COM_BINLOG_DUMP] = com_replication,
     [COM_BINLOG_DUMP_GTID] = com_replication,
     [COM_REGISTER_SLAVE] = com_replication,
@@ -1024,6 +1025,11 @@ static enum next_step stage_route(struct session *s, struct next_cmd *c)
     return next_route(s, c, &c->idx, c->why, sizeof(c->why), &c->primary_write);
 }
 
+static enum next_step stage_route_execute(struct session *s, struct next_cmd *c)
+{
+    return ps_next(ps_exec_route(s, c->p, c->len, next_avail(s, c->len), &c->idx));
+}
+
 static enum next_step stage_outcome(struct session *s, struct next_cmd *c)
 {
     return next_outcome(s, c, c->idx, c->why, c->primary_write);
@@ -1039,11 +1045,17 @@ static enum next_step stage_forward(struct session *s, struct next_cmd *c)
     return next_forward(s, c, c->idx);
 }
 
+static enum next_step stage_forward_execute(struct session *s, struct next_cmd *c)
+{
+    return ps_next(ps_exec_forward(s, c->p, c->len, next_avail(s, c->len), c->idx));
+}
+
 /* The commands a stage is for; the table skips it for the others. */
 enum stage_kinds {
     STAGE_ALL,     /* every command */
     STAGE_QUERY,   /* COM_QUERY */
     STAGE_EXECUTE, /* COM_STMT_EXECUTE, COM_STMT_BULK_EXECUTE */
+    STAGE_OTHER,   /* every command but those two */
     STAGE_HANDLED, /* a command com_handlers[] has its own step for */
 };
 
@@ -1053,7 +1065,9 @@ enum stage_kinds {
  * execution after a lost transaction, a KILL in a multi-statement text,
  * the command's own step, the route, an outcome answered here, a limit,
  * and the forward (the consistency wait, the writer's catch-up, the
- * backend readied, the features' send hooks, the send). */
+ * backend readied, the features' send hooks, the send). A prepared
+ * execution has its own route and forward (session_ps.c: its statement's
+ * route, prepared where it lands), at the same places in the order. */
 static const struct cycle_stage {
     const char *name;
     enum stage_kinds kinds;
@@ -1063,10 +1077,12 @@ static const struct cycle_stage {
     {"lost-execute", STAGE_EXECUTE, next_lost_execute},
     {"kill-chain", STAGE_QUERY, stage_kill_chain},
     {"command", STAGE_HANDLED, stage_command},
-    {"route", STAGE_ALL, stage_route},
+    {"route", STAGE_OTHER, stage_route},
+    {"route", STAGE_EXECUTE, stage_route_execute},
     {"outcome", STAGE_ALL, stage_outcome},
     {"limit", STAGE_ALL, stage_limit},
-    {"forward", STAGE_ALL, stage_forward},
+    {"forward", STAGE_OTHER, stage_forward},
+    {"forward", STAGE_EXECUTE, stage_forward_execute},
 };
 
 static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
@@ -1078,6 +1094,8 @@ static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
         return cmd == COM_QUERY;
     case STAGE_EXECUTE:
         return cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
+    case STAGE_OTHER:
+        return cmd != COM_STMT_EXECUTE && cmd != COM_STMT_BULK_EXECUTE;
     case STAGE_HANDLED:
         return com_handlers[cmd] != NULL;
     }

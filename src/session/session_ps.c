@@ -911,50 +911,43 @@ static void ps_retry_keep(struct session *s, const struct pstmt *st, uint32_t id
  * (answered or dropped: take the next command), false when the command
  * runs or waits (a backend being opened, synchronized, or preparing). */
 
-/* What ps_exec_backend() says. */
-enum ps_ready {
-    PS_READY, /* s->conns.cur runs it and has the statement */
-    PS_WAIT,  /* it waits (a backend opening, syncing, preparing) */
-    PS_DONE,  /* refused and answered: take the next command */
-};
-
 /* The health gate a text statement passes after its route (route_health),
  * for an execution routed to *idx outside a transaction: a backend that
  * may not take it now (a primary whose writes a switchover paused, fenced
  * or down) is replaced by the gate's choice, or the execution waits for a
  * primary as a text write does (the ROUTE_NOBODY outcome's `before`:
- * session_hooks.c), or is refused with the reason. PS_READY: it goes to
+ * session_hooks.c), or is refused with the reason. PS_ON: it goes to
  * *idx. In a transaction the execution goes where the transaction is: a
  * loss there is found by next_lost_execute or by the connection's end
  * (the gate would end the transaction quietly and run the rest of it
  * elsewhere, issue 54). */
-static enum ps_ready ps_gate(struct session *s, uint32_t *idx, const uint8_t *p, uint32_t len,
-                             uint32_t avail)
+static enum ps_step ps_gate(struct session *s, uint32_t *idx, const uint8_t *p, uint32_t len,
+                            uint32_t avail)
 {
     if (*idx >= s->conns.n_bc || session_in_trans(s) || s->route.ro_idx >= 0)
-        return PS_READY;
+        return PS_ON;
     char why[160];
     uint32_t to = route_health(s, *idx, why, sizeof(why));
     if (s->state == SS_CLOSING)
-        return PS_WAIT;
+        return PS_STOP;
     if (to != ROUTE_NOBODY) {
         *idx = to;
-        return PS_READY;
+        return PS_ON;
     }
     const struct hook_answer *a = session_hooks_answer(ROUTE_NOBODY);
     struct hook_cmd hc = {
         .p = p, .len = len, .idx = ROUTE_NOBODY, .cmd = p[0], .fits = avail == len};
     if (a->before != NULL && a->before(s, &hc, *idx == s->route.primary))
-        return PS_WAIT; /* primary_wait_start: s->route.wait_idx is set */
+        return PS_STOP; /* primary_wait_start: s->route.wait_idx is set */
     ps_drop(s, len);
     a->answer(s, &hc, why);
-    return PS_DONE;
+    return PS_NEXT;
 }
 
 /* An EXECUTE or BULK_EXECUTE (`bulk`) of `st` (`ex`: the EXECUTE's head,
- * NULL when not read): route it, once; open and bring up to date its
- * backend (*idx) and prepare the statement there. */
-static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
+ * NULL when not read): route it to *idx, once (a route kept in
+ * s->route.wait_idx serves it when it runs again after a wait). */
+static enum ps_step ps_exec_route_to(struct session *s, struct pstmt *st,
                                      const struct mysql_stmt_exec *ex, const uint8_t *p,
                                      uint32_t len, uint32_t avail, bool bulk, uint32_t *idx)
 {
@@ -964,8 +957,8 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             /* routed before it waited (its connection opened, its state
              * restored, the statement prepared there): the primary's
              * writes may have been paused meanwhile */
-            enum ps_ready gate = ps_gate(s, idx, p, len, avail);
-            if (gate != PS_READY)
+            enum ps_step gate = ps_gate(s, idx, p, len, avail);
+            if (gate != PS_ON)
                 return gate;
             s->route.wait_idx = (int)*idx;
         }
@@ -978,23 +971,23 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
              * the old one fails there, as it must) */
             session_follow_primary(s);
             if (s->state == SS_CLOSING)
-                return PS_WAIT;
+                return PS_STOP;
         }
         if (st->ld_lost || ps_gone(st)) {
             ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
                       "Lost connection to the backend holding %sprepared statement %u",
                       st->ld_lost ? "the long data of " : "", st->id);
             st->ld_lost = false;
-            return PS_DONE;
+            return PS_NEXT;
         }
         /* the last execution's values; a marked one serves the rest of
          * its transaction (the mark is the transaction's) */
         if (!st->once_marked || !session_inflight_ps_same_trx(s, st->once_seq))
             ps_once_close(s, st);
         if (session_pool_lid_wait(s))
-            return PS_WAIT; /* another session reads its LAST_INSERT_ID() for it */
+            return PS_STOP; /* another session reads its LAST_INSERT_ID() for it */
         if (st->lid && s->values.lid_lent != 0 && session_pool_lid_fetch(s))
-            return PS_WAIT; /* its LAST_INSERT_ID() read first (or found lost) */
+            return PS_STOP; /* its LAST_INSERT_ID() read first (or found lost) */
         if (st->lid && s->values.lid_lost != NULL) {
             /* as a text statement naming it: another connection's value
              * would be wrong */
@@ -1003,32 +996,32 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             ps_drop(s, len);
             session_err(s, 1, SERR_LID_LOST, s->values.lid_lost);
             session_mark_closing(s, END_BACKEND_LOST);
-            return PS_WAIT;
+            return PS_STOP;
         }
         if (st->lid && s->values.lid_unknown != NULL) {
             ps_refuse(s, len, ER_UNKNOWN_ERROR, "HY000",
                       "halyard: LAST_INSERT_ID() is not known after the previous statement: "
                       "%.150s",
                       s->values.lid_unknown);
-            return PS_DONE;
+            return PS_NEXT;
         }
         *idx = ps_route_execute(s, st, ex, len, bulk);
         if (s->state == SS_CLOSING)
-            return PS_WAIT;
+            return PS_STOP;
         if (*idx == ROUTE_REFUSE) {
             ps_refuse(s, len, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                       "No replica can serve this read (replica_fallback = error)");
-            return PS_DONE;
+            return PS_NEXT;
         }
         if (*idx == ROUTE_ANSWERED)
-            return PS_DONE; /* refused inside a READ ONLY transaction (ps_route_in_ro_trx) */
+            return PS_NEXT; /* refused inside a READ ONLY transaction (ps_route_in_ro_trx) */
         if (*idx == ROUTE_RO_WRITE) {
             ps_refuse(s, len, ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, "25006",
                       "Cannot execute statement in a READ ONLY transaction");
-            return PS_DONE;
+            return PS_NEXT;
         }
-        enum ps_ready gate = ps_gate(s, idx, p, len, avail);
-        if (gate != PS_READY)
+        enum ps_step gate = ps_gate(s, idx, p, len, avail);
+        if (gate != PS_ON)
             return gate;
         s->route.wait_idx = (int)*idx;
         ps_retry_keep(s, st, *idx, p, len, avail);
@@ -1039,37 +1032,47 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
         if (query_log_enabled() && st->sql != NULL)
             qlog_note(s, st->sql, st->sql_len, st->digest);
     }
+    return PS_ON;
+}
+
+/* The execution routed to *idx (ps_exec_route_to): once its replica has
+ * the session's writes (or the primary serves it instead: causal_fast),
+ * open and bring up to date its backend (*idx) and prepare the statement
+ * there. */
+static enum ps_step ps_exec_ready(struct session *s, struct pstmt *st, uint32_t len, uint32_t avail,
+                                  bool bulk, uint32_t *idx)
+{
     if (s->route.causal_check && *idx != s->route.primary && !causal_ready(s, *idx))
-        return PS_WAIT;
+        return PS_STOP;
     *idx = (uint32_t)s->route.wait_idx; /* causal_fast: the primary instead */
     s->route.causal_check = false;
     if (*idx == s->route.primary && !session_writer_sync(s))
-        return PS_WAIT;
+        return PS_STOP;
     if (!ensure_backend(s, *idx))
-        return PS_WAIT;
+        return PS_STOP;
     if (st->once_idx == (int)*idx)
-        return PS_READY; /* prepared for this execution */
+        return PS_ON; /* prepared for this execution */
     if (ps_mark_wanted(s, st, *idx, len, avail, bulk) && session_inflight_ps_mark(s)) {
         ps_once_close(s, st); /* one kept for its transaction, elsewhere */
         s->prep.ps_mark = true;
         ps_prepare_here(s, st, true);
-        return PS_WAIT;
+        return PS_STOP;
     }
     if (ps_once_wanted(s, st)) {
         s->prep.ps_mark = false;
         ps_prepare_here(s, st, true);
-        return PS_WAIT;
+        return PS_STOP;
     }
     if (st->be[*idx].id == 0) {
         if (st->sql == NULL) {
             ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
                       "Lost connection to the backend holding prepared statement %u", st->id);
-            return PS_DONE;
+            return PS_NEXT;
         }
         if (!ps_prepare_here(s, st, false))
-            return PS_WAIT;
+            return PS_STOP;
     }
-    return PS_READY;
+    return PS_ON;
 }
 
 /* What an execution of `st` on the backend of `pb` needs for parameter
@@ -1306,56 +1309,15 @@ void ps_exec_digest(struct session *s, const uint8_t *p, uint32_t len, const cha
     *digest_len = st->digest_len;
 }
 
-bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
-{
-    if (s->route.wait_idx < 0) /* not routed yet: it begins as a text command does */
-        session_route_begin(s, COM_STMT_EXECUTE, avail == len);
-    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
-    if (st == NULL)
-        return true;
-    enum ps_shard to = ps_shard_route(s, st, p, len, avail, false);
-    if (to != PS_SHARD_GO) /* refused: answered; closing, waiting, on every group: nothing more */
-        return to == PS_SHARD_REFUSED;
-    size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
-    if (avail < HY_MIN(len, need)) {
-        update_reads(s); /* the head is still coming */
-        return false;
-    }
-    struct mysql_stmt_exec ex;
-    bool head_ok = !st->home_only && mysql_stmt_exec_decode(p, avail, st->n_params, &ex) == HY_OK;
-    if (session_cache_execute(s, st, p, len, avail, head_ok ? &ex : NULL)) {
-        ps_drop(s, len); /* answered from the query cache */
-        session_cache_answer(s);
-        return true;
-    }
-    uint32_t idx;
-    enum ps_ready ready = ps_exec_backend(s, st, head_ok ? &ex : NULL, p, len, avail, false, &idx);
-    if (ready != PS_READY)
-        return ready == PS_DONE;
-    struct ps_backend once = {.id = st->once_id}; /* it has received no types */
-    struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
-    uint8_t flags = len >= 6 ? p[5] : 0;
-    s->prep.meta_ps_id = st->id; /* session_colmeta.c */
-    st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
-    st->ld_idx = -1; /* the server forgets long data once it executed */
-    if (s->cfg->resolve_in_flight_writes && st->writes && idx == s->route.primary)
-        session_inflight_ps_sent(s, st->once_idx == (int)idx && st->once_marked, p, len, st->sql,
-                                 st->sql_len); /* kept before the id is the backend's */
-    ps_send_stage(s, COM_STMT_EXECUTE, p, len, avail, idx);
-    switch (
-        ps_types_need(s, st, pb, head_ok, head_ok && ex.new_params_bound ? ex.types : NULL, len)) {
-    case PS_TYPES_NOMEM:
-        return false;
-    case PS_TYPES_ADD:
-        ps_forward_with_types(s, st, pb->id, p, &ex, len);
-        return false;
-    case PS_TYPES_AS_IS:
-        break;
-    }
-    mysql_stmt_id_set(p, pb->id);
-    command_forward(s, COM_STMT_EXECUTE, len, flags);
-    return false;
-}
+/* ---- COM_STMT_EXECUTE and COM_STMT_BULK_EXECUTE in the cycle's stages --
+ * session.c's cycle[] runs an execution through the stages a text
+ * statement passes: its command stage takes it (ps_exec_take: the
+ * statement, its group, its head, the query cache), the route stage
+ * routes it (ps_exec_route), the limit stage holds it, and the forward
+ * stage readies its backend and sends it (ps_exec_forward). A wait in any
+ * of them runs the stages again from the gate once it ends, the route
+ * kept in s->route.wait_idx; what the take found is in s->prep.x_*, for
+ * the stages after it in the same pass. */
 
 /* COM_STMT_BULK_EXECUTE: one execution per row of parameters. A client
  * without MARIADB_CLIENT_STMT_BULK_OPERATIONS, or whose backend connection
@@ -1363,7 +1325,7 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
  * as a write (on the primary) with the statement's id there, and the types
  * the backend lacks added, as for an EXECUTE: the same two bytes per
  * parameter, shared with EXECUTE's (pstmt.types). */
-bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
+static bool ps_bulk_refused(struct session *s, uint32_t len)
 {
     if (len < MYSQL_STMT_BULK_HEAD) { /* MariaDB looks at this first */
         ps_refuse(s, len, ER_MALFORMED_PACKET, "HY000", "Malformed communication packet");
@@ -1374,31 +1336,98 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
                   "This command is not supported in the prepared statement protocol yet");
         return true;
     }
-    if (s->route.wait_idx < 0)
-        session_route_begin(s, COM_STMT_BULK_EXECUTE, avail == len);
+    return false;
+}
+
+enum ps_step ps_exec_take(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
+{
+    bool bulk = p[0] == COM_STMT_BULK_EXECUTE;
+    if (bulk && ps_bulk_refused(s, len))
+        return PS_NEXT;
+    if (s->route.wait_idx < 0) /* not routed yet: it begins as a text command does */
+        session_route_begin(s, p[0], avail == len);
     /* (MariaDB 10.11 names mysqld_stmt_execute in the bulk's error too) */
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
-        return true;
-    enum ps_shard to = ps_shard_route(s, st, p, len, avail, true);
-    if (to != PS_SHARD_GO)
-        return to == PS_SHARD_REFUSED; /* refused: answered; closing, waiting: nothing more */
-    size_t need = MYSQL_STMT_BULK_HEAD + (st->home_only ? 0 : 2 * (size_t)st->n_params);
+        return PS_NEXT;
+    enum ps_shard to = ps_shard_route(s, st, p, len, avail, bulk);
+    if (to != PS_SHARD_GO) /* refused: answered; closing, waiting, on every group: nothing more */
+        return to == PS_SHARD_REFUSED ? PS_NEXT : PS_STOP;
+    size_t need = bulk ? MYSQL_STMT_BULK_HEAD + (st->home_only ? 0 : 2 * (size_t)st->n_params)
+                  : st->home_only ? 10
+                                  : mysql_stmt_exec_head_max(st->n_params);
     if (avail < HY_MIN(len, need)) {
         update_reads(s); /* the head is still coming */
-        return false;
+        return PS_STOP;
     }
-    struct mysql_stmt_bulk bk;
-    bool head_ok = !st->home_only && mysql_stmt_bulk_decode(p, avail, st->n_params, &bk) == HY_OK;
-    uint32_t idx;
-    enum ps_ready ready = ps_exec_backend(s, st, NULL, p, len, avail, true, &idx);
-    if (ready != PS_READY)
-        return ready == PS_DONE;
+    s->prep.x_st = st;
+    s->prep.x_need = need;
+    if (bulk) {
+        s->prep.x_head_ok = !st->home_only &&
+                            mysql_stmt_bulk_decode(p, avail, st->n_params, &s->prep.x_bk) == HY_OK;
+        return PS_ON;
+    }
+    s->prep.x_head_ok =
+        !st->home_only && mysql_stmt_exec_decode(p, avail, st->n_params, &s->prep.x_ex) == HY_OK;
+    if (session_cache_execute(s, st, p, len, avail, s->prep.x_head_ok ? &s->prep.x_ex : NULL)) {
+        ps_drop(s, len); /* answered from the query cache */
+        session_cache_answer(s);
+        return PS_NEXT;
+    }
+    return PS_ON;
+}
+
+enum ps_step ps_exec_route(struct session *s, const uint8_t *p, uint32_t len, uint32_t avail,
+                           uint32_t *idx)
+{
+    bool bulk = p[0] == COM_STMT_BULK_EXECUTE;
+    const struct mysql_stmt_exec *ex = !bulk && s->prep.x_head_ok ? &s->prep.x_ex : NULL;
+    return ps_exec_route_to(s, s->prep.x_st, ex, p, len, avail, bulk, idx);
+}
+
+/* Send the EXECUTE taken, its backend ready with the statement. */
+static void ps_exec_send(struct session *s, struct pstmt *st, uint8_t *p, uint32_t len,
+                         uint32_t avail, uint32_t idx)
+{
+    bool head_ok = s->prep.x_head_ok;
+    const struct mysql_stmt_exec *ex = &s->prep.x_ex;
+    struct ps_backend once = {.id = st->once_id}; /* it has received no types */
+    struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
+    uint8_t flags = len >= 6 ? p[5] : 0;
+    s->prep.meta_ps_id = st->id; /* session_colmeta.c */
+    st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
+    st->ld_idx = -1; /* the server forgets long data once it executed */
+    if (s->cfg->resolve_in_flight_writes && st->writes && idx == s->route.primary)
+        session_inflight_ps_sent(s, st->once_idx == (int)idx && st->once_marked, p, len, st->sql,
+                                 st->sql_len); /* kept before the id is the backend's */
+    ps_send_stage(s, COM_STMT_EXECUTE, p, len, avail, idx);
+    switch (ps_types_need(s, st, pb, head_ok, head_ok && ex->new_params_bound ? ex->types : NULL,
+                          len)) {
+    case PS_TYPES_NOMEM:
+        return;
+    case PS_TYPES_ADD:
+        ps_forward_with_types(s, st, pb->id, p, ex, len);
+        return;
+    case PS_TYPES_AS_IS:
+        break;
+    }
+    mysql_stmt_id_set(p, pb->id);
+    command_forward(s, COM_STMT_EXECUTE, len, flags);
+}
+
+/* Send the BULK_EXECUTE taken, its backend ready with the statement:
+ * PS_NEXT when that backend's connection cannot take it (refused). */
+static enum ps_step ps_bulk_send(struct session *s, struct pstmt *st, uint8_t *p, uint32_t len,
+                                 uint32_t avail, uint32_t idx)
+{
     if (!(s->conns.cur->login.ext_caps & MARIADB_CLIENT_STMT_BULK_OPERATIONS)) {
         ps_refuse(s, len, ER_UNSUPPORTED_PS, "HY000",
                   "This command is not supported in the prepared statement protocol yet");
-        return true;
+        return PS_NEXT;
     }
+    bool head_ok = s->prep.x_head_ok;
+    const struct mysql_stmt_bulk *bk = &s->prep.x_bk;
+    size_t need = s->prep.x_need;
     struct ps_backend once = {.id = st->once_id};
     struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
     s->prep.meta_ps_id =
@@ -1408,24 +1437,38 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
     if (s->cfg->resolve_in_flight_writes && idx == s->route.primary) /* never marked */
         session_inflight_ps_sent(s, false, p, len, NULL, 0);
     ps_send_stage(s, COM_STMT_BULK_EXECUTE, p, len, avail, idx);
-    enum ps_types need_types = ps_types_need(s, st, pb, head_ok, head_ok ? bk.types : NULL, len);
+    enum ps_types need_types = ps_types_need(s, st, pb, head_ok, head_ok ? bk->types : NULL, len);
     if (need_types == PS_TYPES_NOMEM)
-        return false;
+        return PS_STOP;
     if (need_types == PS_TYPES_ADD) {
         uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + need);
         if (pkt == NULL) {
             session_mark_closing(s, END_NOMEM);
-            return false;
+            return PS_STOP;
         }
-        size_t n = mysql_stmt_bulk_bind_types(p, &bk, st->n_params, st->types, pb->id,
+        size_t n = mysql_stmt_bulk_bind_types(p, bk, st->n_params, st->types, pb->id,
                                               pkt + MYSQL_HEADER_SIZE, need);
-        ps_forward_head(s, COM_STMT_BULK_EXECUTE, 0, pkt, n, bk.head_len, 2u * st->n_params, len);
+        ps_forward_head(s, COM_STMT_BULK_EXECUTE, 0, pkt, n, bk->head_len, 2u * st->n_params, len);
         free(pkt);
-        return false;
+        return PS_STOP;
     }
     mysql_stmt_id_set(p, pb->id);
     command_forward(s, COM_STMT_BULK_EXECUTE, len, 0);
-    return false;
+    return PS_STOP;
+}
+
+enum ps_step ps_exec_forward(struct session *s, uint8_t *p, uint32_t len, uint32_t avail,
+                             uint32_t idx)
+{
+    bool bulk = p[0] == COM_STMT_BULK_EXECUTE;
+    struct pstmt *st = s->prep.x_st;
+    enum ps_step ready = ps_exec_ready(s, st, len, avail, bulk, &idx);
+    if (ready != PS_ON)
+        return ready;
+    if (bulk)
+        return ps_bulk_send(s, st, p, len, avail, idx);
+    ps_exec_send(s, st, p, len, avail, idx);
+    return PS_STOP;
 }
 
 bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)

@@ -12,8 +12,21 @@
 void ps_backend_gone(struct session *s, uint32_t idx);
 void ps_clear(struct session *s);
 void ps_close(struct session *s, const uint8_t *p, uint32_t len);
-bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
-bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
+/* What a step of an execution says to the cycle (session.c's stages). */
+enum ps_step {
+    PS_ON,   /* the next stage goes on with it */
+    PS_STOP, /* it runs (sent) or waits: the cycle stops */
+    PS_NEXT, /* refused and answered, or dropped: the next command */
+};
+/* COM_STMT_EXECUTE's and COM_STMT_BULK_EXECUTE's steps at the cycle's
+ * command, route and forward stages (at p, `len` bytes of which `avail`
+ * are there): take it (its statement, group, head; the query cache),
+ * route it to *idx, ready idx and send it. */
+enum ps_step ps_exec_take(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
+enum ps_step ps_exec_route(struct session *s, const uint8_t *p, uint32_t len, uint32_t avail,
+                           uint32_t *idx);
+enum ps_step ps_exec_forward(struct session *s, uint8_t *p, uint32_t len, uint32_t avail,
+                             uint32_t idx);
 /* The digest of the text of the statement an EXECUTE (p, len) names, in
  * *digest and *digest_len (NULL, 0 when unknown: no such statement, its
  * text not kept, out of memory); the statement keeps it. */

@@ -420,6 +420,13 @@ struct sess_prep {
     uint32_t meta_ps_id; /* the statement whose PREPARE or EXECUTE is in flight (CACHE_METADATA) */
     uint32_t skip_left;  /* bytes of a refused request still to drop */
     bool skip_cont;      /* ... and a continuation packet follows */
+    /* the execution at up.scan, as ps_exec_take found it for the stages
+     * after it in the same pass of the cycle (session_ps.c) */
+    struct pstmt *x_st;          /* its statement */
+    size_t x_need;               /* bytes of its head */
+    bool x_head_ok;              /* its head was read into x_ex or x_bk */
+    struct mysql_stmt_exec x_ex; /* an EXECUTE's head (pointers into `up`) */
+    struct mysql_stmt_bulk x_bk; /* a BULK_EXECUTE's head */
 };
 
 /* A listener with shards = true: the session's groups, a statement on
