@@ -198,7 +198,8 @@ def test_progress_reports_reach_the_client_that_asked(halyard, cluster, db):
     for i, (seq, p) in enumerate(reports):
         assert seq == i + 1
         assert p[3] == 1 and 1 <= p[4] <= p[5]
-        assert struct.unpack("<I", p[6:9] + b"\0")[0] <= 100000
+        # p[6:9]: thousandths of a percent, of the server's estimated rows
+        # (may pass 100%: ps_client.c's on_progress), not checked here
         assert p[10:10 + p[9]] in (b"copy to tmp table", b"Enabling keys")
     assert reports[0][1][10:10 + reports[0][1][9]] == b"copy to tmp table"
     assert last_seq == len(reports) + 1 and ok[0] == 0  # the ALTER's OK
