@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/text.h"
 #include "halyard/trace/trace.h"
 
@@ -138,6 +139,77 @@ int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out)
         }
     }
     return 0;
+}
+
+int trace_parent_in_set(const char *sql, size_t n, struct trace_ctx *out)
+{
+    static const char var[] = "@traceparent";
+    const char *end = sql + n, *p = find_in(sql, end, var, sizeof(var) - 1);
+    if (p == NULL)
+        return 0;
+    p += sizeof(var) - 1;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
+        p++;
+    if (p < end && *p == ':')
+        p++;
+    if (p >= end || *p != '=')
+        return 0;
+    for (p++; p < end && (*p == ' ' || *p == '\t' || *p == '\n'); p++)
+        ;
+    if (p >= end || (*p != '\'' && *p != '"'))
+        return -1;
+    return parent_value(p, end, out);
+}
+
+/* A length-encoded integer of the connection attributes (only the forms a
+ * key or value of them takes: one byte, or 0xfc and two). */
+static bool attr_len(const uint8_t **p, const uint8_t *end, size_t *len)
+{
+    if (*p >= end)
+        return false;
+    if (**p < 0xfb) {
+        *len = *(*p)++;
+        return true;
+    }
+    if (**p != 0xfc || end - *p < 3)
+        return false;
+    *len = (size_t)(*p)[1] | (size_t)(*p)[2] << 8;
+    *p += 3;
+    return true;
+}
+
+int trace_parent_in_attrs(const uint8_t *p, size_t n, struct trace_ctx *out)
+{
+    const uint8_t *end = p + n;
+    size_t kl, vl;
+    while (attr_len(&p, end, &kl) && (size_t)(end - p) >= kl) {
+        const uint8_t *k = p;
+        p += kl;
+        if (!attr_len(&p, end, &vl) || (size_t)(end - p) < vl)
+            return 0;
+        if (kl == 11 && memcmp(k, "traceparent", 11) == 0)
+            return trace_parent_parse((const char *)p, vl, out) ? 1 : -1;
+        p += vl;
+    }
+    return 0;
+}
+
+static uint64_t bad_parents;
+
+void trace_bad_parent_note(void)
+{
+    __atomic_fetch_add(&bad_parents, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t trace_bad_parents(void)
+{
+    return __atomic_load_n(&bad_parents, __ATOMIC_RELAXED);
+}
+
+int64_t trace_now_ns(void)
+{
+    struct timespec ts = hy_now_ts();
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 const char *trace_wait_name(enum trace_wait w)

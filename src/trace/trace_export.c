@@ -33,6 +33,18 @@ static void count(uint64_t *c, uint64_t n)
     __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
+static struct trace_exporter *global_ex;
+
+struct trace_exporter *trace_export_global(void)
+{
+    return __atomic_load_n(&global_ex, __ATOMIC_ACQUIRE);
+}
+
+void trace_export_set_global(struct trace_exporter *ex)
+{
+    __atomic_store_n(&global_ex, ex, __ATOMIC_RELEASE);
+}
+
 bool trace_export_submit(struct trace_exporter *ex, struct trace_span *sp)
 {
     bool kick = false, taken = false;
@@ -41,7 +53,7 @@ bool trace_export_submit(struct trace_exporter *ex, struct trace_span *sp)
         ex->ring[(ex->head + ex->len) % ex->conf.queue_size] = sp;
         ex->len++;
         taken = true;
-        kick = ex->len == ex->conf.batch;
+        kick = ex->len == 1 || ex->len == ex->conf.batch; /* the first: the flush timer */
     }
     pthread_mutex_unlock(&ex->mu);
     if (!taken) {
@@ -105,6 +117,8 @@ static bool post(struct trace_exporter *ex, CURL *h, struct curl_slist *hdrs,
 static size_t take(struct trace_exporter *ex, struct trace_span **out)
 {
     pthread_mutex_lock(&ex->mu);
+    while (ex->len == 0 && !ex->stopping) /* idle: no wake-ups */
+        pthread_cond_wait(&ex->cv, &ex->mu);
     if (ex->len < ex->conf.batch && !ex->stopping) {
         struct timespec until = hy_deadline_ms(ex->conf.flush_ms);
         while (ex->len < ex->conf.batch && !ex->stopping)

@@ -36,6 +36,18 @@ bool trace_parent_parse(const char *p, size_t n, struct trace_ctx *out);
  * 1: found and valid, 0: none, -1: one that is not valid. Only comments
  * are read, not string literals. */
 int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out);
+/* The traceparent a statement `SET @traceparent = '00-...'` gives (the
+ * session variable a client sets for its next statements): 1 and *out, 0
+ * when the statement sets no @traceparent, -1 when the value is not valid. */
+int trace_parent_in_set(const char *sql, size_t n, struct trace_ctx *out);
+/* The traceparent among a login's connection attributes (the protocol's
+ * length-encoded key and value pairs): 1, 0 (none), -1 (not valid). */
+int trace_parent_in_attrs(const uint8_t *p, size_t n, struct trace_ctx *out);
+/* traceparent values that were not valid, ignored (any thread). */
+void trace_bad_parent_note(void);
+uint64_t trace_bad_parents(void);
+/* The wall clock in nanoseconds since the epoch. */
+int64_t trace_now_ns(void);
 /* `ctx` as a traceparent, NUL-terminated (buf of TRACE_PARENT_LEN + 1). */
 void trace_parent_format(const struct trace_ctx *ctx, char *buf);
 

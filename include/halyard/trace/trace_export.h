@@ -46,6 +46,9 @@ void trace_export_stop(struct trace_exporter *ex); /* NULL is fine */
 /* Hand a span over (ex owns it from now, whatever happens). False when it
  * was dropped, the queue full. Any thread; never waits on the network. */
 bool trace_export_submit(struct trace_exporter *ex, struct trace_span *sp);
+/* The process's exporter, started by main (NULL: none). */
+struct trace_exporter *trace_export_global(void);
+void trace_export_set_global(struct trace_exporter *ex);
 /* A copy of the counters (any thread). */
 void trace_export_stats(const struct trace_exporter *ex, struct trace_export_stats *out);
 
