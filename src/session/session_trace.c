@@ -210,7 +210,7 @@ void session_trace_done(struct session *s)
     for (unsigned w = 0; w < TRACE_WAIT_N; w++)
         session_trace_wait(s, (enum hook_wait)w, false);
     sp->end_ns = trace_now_ns();
-    span_fill(s, sp);
+    sp->err_code = s->io.resp.err_code; /* what the sampler reads; the rest once kept */
     struct trace_sampler sm = {.ratio = s->cfg->tracing.ratio,
                                .slow_ns = (int64_t)s->cfg->tracing.slow_ms * 1000000};
     struct trace_exporter *ex = trace_export_global();
@@ -218,6 +218,7 @@ void session_trace_done(struct session *s)
         t->spare = sp;
         return;
     }
+    span_fill(s, sp);
     span_texts(s, t, sp);
     (void)trace_export_submit(ex, sp); /* it owns the span now, kept or dropped */
 }
