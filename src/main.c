@@ -64,6 +64,7 @@
 #include "halyard/admin/status.h"
 #include "halyard/core/takeover.h"
 #include "halyard/session/worker.h"
+#include "halyard/trace/trace_export.h"
 
 /* `git describe --always --dirty` of the build, "" outside a git checkout
  * (the Makefile writes it: build/gen/build_id.c). */
@@ -838,6 +839,30 @@ static void signals_block(void)
 /* What every thread started later may use: the resolver, the main loop,
  * the workers' array, the events and their notifier, the guard, the
  * firewall, and the status the admin socket and the metrics show. */
+/* The exporter of spans (trace_export.h): started whether or not
+ * tracing.enabled is, so that a reload may turn tracing on; idle, its
+ * thread sleeps on its queue. Its receiver and queue are read here. */
+static hy_status_t tracing_start(const struct config *cfg)
+{
+    const struct config_tracing *t = &cfg->tracing;
+    struct trace_export_conf tc = {.endpoint = t->endpoint,
+                                   .headers = t->headers[0] != '\0' ? t->headers : NULL,
+                                   .ca_file = t->ca_file[0] != '\0' ? t->ca_file : NULL,
+                                   .tls_verify = t->tls_verify,
+                                   .service = t->service,
+                                   .queue_size = (uint32_t)t->queue_size,
+                                   .batch = 512,
+                                   .timeout_ms = (uint32_t)t->timeout_ms,
+                                   .flush_ms = 1000,
+                                   .retries = 2,
+                                   .backoff_ms = 100};
+    struct trace_exporter *ex;
+    if (trace_export_start(&tc, &ex) != HY_OK)
+        return HY_ERROR;
+    trace_export_set_global(ex);
+    return HY_OK;
+}
+
 static hy_status_t services_start(void)
 {
     char err[1024];
@@ -867,6 +892,8 @@ static hy_status_t services_start(void)
         hy_log_error("alerts: %s", err[0] ? err : "cannot start");
         return HY_ERROR;
     }
+    if (tracing_start(app.cfg) != HY_OK)
+        return HY_ERROR;
     if (guard_resize((size_t)app.cfg->auth_block_table_size) != HY_OK) {
         hy_log_error("out of memory");
         return HY_ERROR;
@@ -1084,6 +1111,9 @@ static void app_shutdown(int rc)
     guard_destroy();
     firewall_destroy();
     resolve_stop();
+    struct trace_exporter *tex = trace_export_global();
+    trace_export_set_global(NULL); /* after the workers' joins: no span comes */
+    trace_export_stop(tex);
     if (app.pidfile != NULL && (!app.handed_over || pidfile_is_ours(app.pidfile)))
         unlink(app.pidfile);
     if (rc == 0)

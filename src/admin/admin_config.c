@@ -267,6 +267,27 @@ static void show_config_cluster(struct kv *kv, const struct config *cfg)
     kv_str(kv, "instance_name", cfg->instance_name);
 }
 
+/* tracing: the headers (an API key) shown as set or not, never as written;
+ * the endpoint as the webhook is, its scheme and host. */
+static void show_config_tracing(struct kv *kv, const struct config *cfg)
+{
+    const struct config_tracing *t = &cfg->tracing;
+    char shown[512];
+    kv_bool(kv, "tracing.enabled", t->enabled);
+    webhook_shown(t->endpoint, shown, sizeof(shown));
+    kv_str(kv, "tracing.endpoint", shown);
+    kv_str(kv, "tracing.headers", t->headers[0] != '\0' ? "(set)" : "");
+    kv_str(kv, "tracing.tls_ca_file", t->ca_file);
+    kv_bool(kv, "tracing.tls_verify", t->tls_verify);
+    kv_str(kv, "tracing.service_name", t->service);
+    snprintf(shown, sizeof(shown), "%g", t->ratio);
+    kv_str(kv, "tracing.ratio", shown);
+    kv_int(kv, "tracing.slow_ms", t->slow_ms);
+    kv_bool(kv, "tracing.query_text", t->query_text);
+    kv_int(kv, "tracing.queue_size", t->queue_size);
+    kv_int(kv, "tracing.timeout_ms", t->timeout_ms);
+}
+
 static void show_config_alerts(struct kv *kv, const struct config *cfg)
 {
     char k[192];
@@ -688,6 +709,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     show_config_backup(&kv, cfg);
     show_config_cluster(&kv, cfg);
     show_config_alerts(&kv, cfg);
+    show_config_tracing(&kv, cfg);
     show_config_listeners(&kv, cfg);
     show_config_shards(&kv, cfg);
     show_config_groups(&kv, cfg);

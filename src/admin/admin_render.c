@@ -35,6 +35,8 @@
 #include "halyard/core/takeover.h"
 #include "halyard/cluster/users.h"
 #include "halyard/session/worker.h"
+#include "halyard/trace/trace.h"
+#include "halyard/trace/trace_export.h"
 
 #include "admin_int.h"
 
@@ -150,13 +152,33 @@ static void stats_json(struct textbuf *sb, const struct stat_values *v)
     }
 }
 
+/* The exporter of spans' counters (trace_export.h), process-wide: zeros
+ * when there is none. */
+static void trace_counters(uint64_t v[3])
+{
+    struct trace_export_stats ts = {0};
+    const struct trace_exporter *ex = trace_export_global();
+    if (ex != NULL)
+        trace_export_stats(ex, &ts);
+    v[0] = ts.exported;
+    v[1] = ts.dropped_full + ts.dropped_failed;
+    v[2] = trace_bad_parents();
+}
+
+static const char *const trace_names[3] = {"trace_spans_exported", "trace_spans_dropped",
+                                           "trace_bad_traceparents"};
+
 void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
                         const struct stat_values *per_worker, int n_workers,
                         uint64_t client_sessions, bool json)
 {
+    uint64_t tv[3];
+    trace_counters(tv);
     if (json) {
         textbuf_printf(sb, "{\"client_sessions\":%" PRIu64, client_sessions);
         stats_json(sb, total);
+        for (size_t i = 0; i < 3; i++)
+            textbuf_printf(sb, ",\"%s\":%" PRIu64, trace_names[i], tv[i]);
         textbuf_puts(sb, ",\"workers\":[");
         for (int w = 0; w < n_workers; w++) {
             textbuf_printf(sb, "%s{\"worker\":%d", w ? "," : "", w);
@@ -181,6 +203,12 @@ void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
         table_cellf(&t, "%" PRIu64, total->v[i]);
         for (int w = 0; w < n_workers; w++)
             table_cellf(&t, "%" PRIu64, per_worker[w].v[i]);
+    }
+    for (size_t i = 0; i < 3; i++) { /* the exporter's: one for the process */
+        table_cell(&t, trace_names[i]);
+        table_cellf(&t, "%" PRIu64, tv[i]);
+        for (int w = 0; w < n_workers; w++)
+            table_cell(&t, "-");
     }
     table_render(&t, sb);
     table_free(&t);

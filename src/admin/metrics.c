@@ -37,6 +37,8 @@
 #include "halyard/protocol/resolve.h"
 #include "halyard/protocol/tls.h"
 #include "halyard/session/guard.h"
+#include "halyard/trace/trace.h"
+#include "halyard/trace/trace_export.h"
 
 /* ---- rendering --------------------------------------------------------- */
 
@@ -902,6 +904,27 @@ static void render_cache(struct textbuf *sb, const struct cache_status *c)
                    cache_drop_name((enum cache_drop)why), c->store.dropped[why]);
 }
 
+/* The exporter of spans (trace_export.h): read when scraped. */
+static void render_trace(struct textbuf *sb)
+{
+    struct trace_export_stats ts = {0};
+    const struct trace_exporter *ex = trace_export_global();
+    if (ex != NULL)
+        trace_export_stats(ex, &ts);
+    family(sb, "halyard_trace_spans_exported_total", "counter",
+           "Spans a trace receiver accepted (tracing.endpoint answered 2xx).");
+    textbuf_printf(sb, "halyard_trace_spans_exported_total %" PRIu64 "\n", ts.exported);
+    family(sb, "halyard_trace_spans_dropped_total", "counter",
+           "Spans dropped, by reason: queue_full (tracing.queue_size reached), export_failed "
+           "(their batch failed after its retries).");
+    sample_u64(sb, "halyard_trace_spans_dropped_total", "reason", "queue_full", ts.dropped_full);
+    sample_u64(sb, "halyard_trace_spans_dropped_total", "reason", "export_failed",
+               ts.dropped_failed);
+    family(sb, "halyard_trace_bad_traceparent_total", "counter",
+           "traceparent values that were not valid W3C ones, ignored.");
+    textbuf_printf(sb, "halyard_trace_bad_traceparent_total %" PRIu64 "\n", trace_bad_parents());
+}
+
 /* Events and their notifiers (alerts.h). */
 static void render_alerts(struct textbuf *sb, const struct metrics_snapshot *m)
 {
@@ -938,6 +961,7 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     render_logs(sb, m);
     render_dns(sb, m);
     render_alerts(sb, m);
+    render_trace(sb);
     if (m->cache.on)
         render_cache(sb, &m->cache);
     if (m->backup.enabled)

@@ -1036,7 +1036,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         cfg_dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
         cfg_dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
         cfg_dup_str(ld, &cfg->audit_log, root, "audit_log") != HY_OK ||
-        cfg_dup_str(ld, &cfg->query_log, root, "query_log") != HY_OK)
+        cfg_dup_str(ld, &cfg->query_log, root, "query_log") != HY_OK ||
+        cfg_fill_tracing(ld, cfg, root) != HY_OK)
         return HY_ERROR;
     return fill_parts(ld, cfg, root);
 }
@@ -1135,6 +1136,10 @@ static void config_free(struct config *cfg)
     free(cfg->alerts.webhook);
     free(cfg->alerts.pre_failover);
     strings_free(&cfg->alerts.disabled);
+    free(cfg->tracing.endpoint);
+    free(cfg->tracing.headers);
+    free(cfg->tracing.ca_file);
+    free(cfg->tracing.service);
     free(cfg->cache.user);
     free(cfg->cache.password);
     free(cfg->backup.dir);

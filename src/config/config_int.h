@@ -79,6 +79,7 @@ void cfg_free_admin_sql(struct config *cfg);
 
 /* The alerts group (alerts.h) (config_ops.c). */
 hy_status_t cfg_fill_alerts(struct loader *ld, struct config *cfg, config_setting_t *root);
+hy_status_t cfg_fill_tracing(struct loader *ld, struct config *cfg, config_setting_t *root);
 
 /* instance_name, or the host name and the first listener's port (config_ops.c). */
 hy_status_t cfg_fill_instance_name(struct loader *ld, struct config *cfg, config_setting_t *root);

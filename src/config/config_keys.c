@@ -845,6 +845,35 @@ const struct config_key config_keys[] = {
      "what the queue is fair across: the statements' users, or their default schemas",
      "user|schema"},
 
+    {"tracing", CONFIG_GROUP, "{}", 0, 0,
+     "a span per client statement, joined to the application's trace (W3C traceparent), sent "
+     "over OTLP/HTTP JSON by a thread of its own; see docs/tracing.md", NULL},
+    {"tracing.enabled", CONFIG_BOOL, "false", 0, 0, "make and send spans", NULL},
+    {"tracing.endpoint", CONFIG_STRING, "http://127.0.0.1:4318/v1/traces", 1, 4095,
+     "URL (http:// or https://) the spans' OTLP JSON is POSTed to", NULL},
+    {"tracing.headers", CONFIG_STRING, "", 0, 4095,
+     "headers sent with each POST, \"Name: value\" lines separated by \\n (an API key); "
+     "\"\" = none", NULL},
+    {"tracing.tls_ca_file", CONFIG_STRING, "", 0, 4095,
+     "CA certificates the https receiver is checked against; \"\" = the system's", NULL},
+    {"tracing.tls_verify", CONFIG_BOOL, "true", 0, 0,
+     "check the receiver's certificate and host name", NULL},
+    {"tracing.service_name", CONFIG_STRING, "halyard", 1, 255,
+     "the spans' resource attribute service.name", NULL},
+    {"tracing.ratio", CONFIG_STRING, "1.0", 1, 32,
+     "share of statements without a sampled parent whose span is kept, 0.0 to 1.0 (by trace "
+     "id); a parent's sampled flag decides for the others", NULL},
+    {"tracing.slow_ms", CONFIG_INT, "0", 0, 3600000,
+     "a statement that took this long is kept whatever the ratio (errors always are); 0 = "
+     "none", NULL},
+    {"tracing.query_text", CONFIG_BOOL, "false", 0, 0,
+     "db.query.text: the statement's text as the client sent it (it may hold data)", NULL},
+    {"tracing.queue_size", CONFIG_INT, "4096", 16, 1048576,
+     "spans waiting for the exporter at most; past it a span is dropped and counted (read at "
+     "start)", NULL},
+    {"tracing.timeout_ms", CONFIG_INT, "2000", 10, 600000,
+     "milliseconds one POST may take; a failed one is tried again twice, after 100 ms then "
+     "200 ms", NULL},
     {"cache", CONFIG_GROUP, "{}", 0, 0,
      "the query cache's settings; the cache is on when a rule has action = \"cache\"", NULL},
     {"cache.size_mb", CONFIG_INT, "64", 1, 65536,

@@ -349,6 +349,31 @@ static hy_status_t fill_alert_events(struct loader *ld, struct config_alerts *a,
 }
 
 /* The alerts group (alerts.h). */
+hy_status_t cfg_fill_tracing(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    config_setting_t *g = config_setting_get_member(root, "tracing");
+    struct config_tracing *t = &cfg->tracing;
+    t->enabled = cfg_get_bool(g, "tracing.enabled");
+    t->tls_verify = cfg_get_bool(g, "tracing.tls_verify");
+    t->slow_ms = (int)cfg_get_int(g, "tracing.slow_ms");
+    t->query_text = cfg_get_bool(g, "tracing.query_text");
+    t->queue_size = (int)cfg_get_int(g, "tracing.queue_size");
+    t->timeout_ms = (int)cfg_get_int(g, "tracing.timeout_ms");
+    const char *ratio = cfg_get_str(g, "tracing.ratio");
+    if (!hy_str_double(ratio, &t->ratio) || !(t->ratio >= 0.0 && t->ratio <= 1.0))
+        return cfg_fail(ld, g != NULL ? config_setting_get_member(g, "ratio") : NULL,
+                        "tracing.ratio", "\"%s\" is not a number from 0.0 to 1.0", ratio);
+    if (cfg_dup_str(ld, &t->endpoint, g, "tracing.endpoint") != HY_OK ||
+        cfg_dup_str(ld, &t->headers, g, "tracing.headers") != HY_OK ||
+        cfg_dup_str(ld, &t->ca_file, g, "tracing.tls_ca_file") != HY_OK ||
+        cfg_dup_str(ld, &t->service, g, "tracing.service_name") != HY_OK)
+        return HY_ERROR;
+    if (strncmp(t->endpoint, "http://", 7) != 0 && strncmp(t->endpoint, "https://", 8) != 0)
+        return cfg_fail(ld, config_setting_get_member(g, "endpoint"), "tracing.endpoint",
+                        "\"%s\" is not an http:// or https:// URL", t->endpoint);
+    return HY_OK;
+}
+
 hy_status_t cfg_fill_alerts(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
     config_setting_t *g = config_setting_get_member(root, "alerts");

@@ -607,6 +607,7 @@ static enum next_step next_limit(struct session *s, const struct next_cmd *c, ui
     if (s->cfg->n_limits == 0 || !(c->cmd == COM_QUERY || c->cmd == COM_STMT_EXECUTE))
         return NEXT_ROUTE;
     enum sess_limit_step st = session_limit_enter(s, c->p, c->len, next_avail(s, c->len), c->fits);
+    session_hooks_wait(s, HOOK_WAIT_LIMIT, st == SLIM_WAIT);
     if (st == SLIM_WAIT && idx != UINT32_MAX)
         s->route.wait_idx = (int)idx; /* not routed again when it goes on */
     return st == SLIM_GO ? NEXT_ROUTE : st == SLIM_WAIT ? NEXT_STOP : NEXT_AGAIN;
@@ -790,6 +791,10 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         registry_set_info(&s->kill.reg, NULL, 0);
     if (s->conns.idle_unserved)
         state_command_serves(s);
+    if (!again) {
+        struct hook_cmd hc = {.p = c->p, .len = c->len, .cmd = c->cmd, .fits = c->fits};
+        session_hooks_take(s, &hc); /* the features' (session_hooks.c) */
+    }
     return NEXT_ROUTE;
 }
 
@@ -952,8 +957,11 @@ static enum next_step next_outcome(struct session *s, const struct next_cmd *c, 
     if (a == NULL)
         return NEXT_ROUTE;
     struct hook_cmd hc = {.p = c->p, .len = c->len, .idx = idx, .cmd = c->cmd, .fits = c->fits};
-    if (a->before != NULL && a->before(s, &hc, primary_write))
+    if (a->before != NULL && a->before(s, &hc, primary_write)) {
+        if (idx == ROUTE_NOBODY) /* no primary yet: a failover's */
+            session_hooks_wait(s, HOOK_WAIT_WRITER, true);
         return NEXT_STOP; /* the session waits first */
+    }
     if (!answer_here(s, c->fits, c->len))
         return NEXT_STOP;
     if (a->counted)
@@ -970,8 +978,13 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
 {
     uint8_t cmd = c->cmd;
     s->route.wait_idx = (int)idx;
-    if (s->route.causal_check && idx != s->route.primary && !causal_ready(s, idx))
-        return NEXT_STOP;
+    session_hooks_wait(s, HOOK_WAIT_WRITER, false); /* a primary to write to came */
+    if (s->route.causal_check && idx != s->route.primary) {
+        bool caught_up = causal_ready(s, idx);
+        session_hooks_wait(s, HOOK_WAIT_CONSISTENCY, !caught_up);
+        if (!caught_up)
+            return NEXT_STOP;
+    }
     idx = (uint32_t)s->route.wait_idx; /* causal_fast: the primary instead */
     s->route.causal_check = false;
     if (idx == s->route.primary && !session_writer_sync(s))
@@ -982,6 +995,8 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     session_hooks_after_backend(s);
     if (!ready || !session_hooks_ready(s))
         return NEXT_STOP;
+    session_hooks_wait(s, HOOK_WAIT_POOL, false);
+    session_hooks_wait(s, HOOK_WAIT_CONNECT, false);
     uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && c->len >= 6) ? c->p[5] : 0;
     s->query.set_option =
         (cmd == COM_SET_OPTION && c->len >= 3) ? (int)(c->p[1] | c->p[2] << 8) : -1;
@@ -1738,6 +1753,7 @@ again:
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
     if (bc == NULL) {
+        session_hooks_wait(s, HOOK_WAIT_CONNECT, true);
         bconn_open(s, idx);
         return false;
     }

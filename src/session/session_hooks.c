@@ -37,6 +37,7 @@
 #include "session_replay.h"
 #include "session_shard.h"
 #include "session_sysview.h"
+#include "session_trace.h"
 #include "session_track.h"
 #include "session_xa.h"
 
@@ -209,6 +210,14 @@ static const struct session_hooks hooks[] = {
      .on_done = session_limit_done, /* its place given back, charged */
      .on_abandon = session_limit_done,
      .on_close = session_limit_free},
+    {.name = "trace",
+     .on_take = session_trace_take, /* a statement's span begins */
+     .on_wait = session_trace_wait, /* its waits as events */
+     .on_send = session_trace_send,
+     .on_done = session_trace_done, /* kept or not, sent to the exporter */
+     .on_abandon = session_trace_abandon,
+     .on_reset = session_trace_reset,
+     .on_close = session_trace_free},
 };
 
 /* ---- the outcomes answered here (next_outcome), by ROUTE_* ------------- */
@@ -378,6 +387,16 @@ const struct hook_answer *session_hooks_answer(uint32_t route)
             return v_;                                                                             \
     }                                                                                              \
     return HOOK_PASS
+
+void session_hooks_take(struct session *s, const struct hook_cmd *hc)
+{
+    HOOKS_RUN(on_take, s, hc);
+}
+
+void session_hooks_wait(struct session *s, enum hook_wait what, bool begin)
+{
+    HOOKS_RUN(on_wait, s, what, begin);
+}
 
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc)
 {

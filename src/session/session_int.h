@@ -293,8 +293,21 @@ struct hook_cmd {
     bool fits;      /* all of it is at p */
     bool rewritten; /* it goes with other text than the client's */
 };
+/* The waits of a command (on_wait). */
+enum hook_wait {
+    HOOK_WAIT_LIMIT,
+    HOOK_WAIT_POOL,
+    HOOK_WAIT_CONNECT,
+    HOOK_WAIT_CONSISTENCY,
+    HOOK_WAIT_WRITER
+};
 struct session_hooks {
     const char *name; /* the feature, for a reader */
+    /* A client command taken from `up` (once per command, after the gate
+     * stage let it through; cmd and its payload). */
+    void (*on_take)(struct session *s, const struct hook_cmd *hc);
+    /* A wait of the command begins (begin=true) or ends. */
+    void (*on_wait)(struct session *s, enum hook_wait what, bool begin);
     /* next_forward, around ensure_backend (which may open the connection
      * and send what readies it): before it, then after it */
     void (*before_backend)(struct session *s, const struct hook_cmd *hc);
@@ -358,6 +371,8 @@ struct hook_answer {
 };
 /* Outcome `route`'s row of session_hooks.c: NULL for a backend. */
 const struct hook_answer *session_hooks_answer(uint32_t route);
+void session_hooks_take(struct session *s, const struct hook_cmd *hc);
+void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);
 bool session_hooks_ready(struct session *s);

@@ -447,7 +447,10 @@ static void test_render_stats(void **state)
                                  "writer_catchups_refused   0      0        0\n"
                                  "classify_memo_hits        0      0        0\n"
                                  "classify_memo_misses      0      0        0\n"
-                                 "classify_memo_stores      0      0        0\n");
+                                 "classify_memo_stores      0      0        0\n"
+                                 "trace_spans_exported      0      -        -\n"
+                                 "trace_spans_dropped       0      -        -\n"
+                                 "trace_bad_traceparents    0      -        -\n");
     textbuf_reset(&sb);
     admin_render_stats(&sb, &total, per, 2, 7, true);
     assert_string_equal(
@@ -462,6 +465,7 @@ static void test_render_stats(void **state)
         "\"inflight_committed\":0,\"inflight_rerun\":0,\"inflight_rolled_back\":0,"
         "\"inflight_unknown\":0,\"writer_catchups\":0,\"writer_catchups_refused\":0,"
         "\"classify_memo_hits\":0,\"classify_memo_misses\":0,\"classify_memo_stores\":0,"
+        "\"trace_spans_exported\":0,\"trace_spans_dropped\":0,\"trace_bad_traceparents\":0,"
         "\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
         "\"commands\":10,\"auth_failures\":0,\"backend_connect_failures\":2,"
         "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
@@ -1337,8 +1341,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 58);
-    assert_int_equal(samples, 71);
+    assert_int_equal(n_fam, 61);
+    assert_int_equal(samples, 75);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",

@@ -341,6 +341,22 @@ struct config_alerts {
     uint64_t events_off;     /* ... of those with enabled = false */
 };
 
+/* tracing (trace.h, trace_export.h): a span per client statement, sent
+ * over OTLP/HTTP JSON. */
+struct config_tracing {
+    bool enabled;
+    char *endpoint; /* URL of the receiver's /v1/traces */
+    char *headers;  /* "Name: value" lines, '\n' between; "" = none */
+    char *ca_file;  /* "" = the system's */
+    bool tls_verify;
+    char *service;   /* service.name */
+    double ratio;    /* head sampling, 0.0 to 1.0 */
+    int slow_ms;     /* kept whatever the ratio when this slow; 0 = no threshold */
+    bool query_text; /* db.query.text */
+    int queue_size;  /* sized when the exporter starts */
+    int timeout_ms;  /* one POST */
+};
+
 /* backup (binlog_archive.h): the continuous binlog archive */
 /* The query cache (cache.h): on when a rule has action = "cache". */
 struct config_cache {
@@ -510,6 +526,7 @@ struct config {
     struct config_alerts alerts;
     struct config_backup backup;
     struct config_cache cache;
+    struct config_tracing tracing;
 
     /* cluster type: replication (a primary and replicas, failover.h),
      * galera (every node writable, one writer picked by galera.h) or

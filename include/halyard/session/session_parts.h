@@ -456,6 +456,7 @@ struct sess_feat {
     struct sess_replay *replay;     /* transaction_replay: the open transaction's record */
     struct sess_inflight *inflight; /* resolve_in_flight_writes: the marks */
     struct sess_limit *limit;       /* fair-share limits: the statement's place */
+    struct sess_trace *trace;       /* tracing: the statement's span (session_trace.c) */
 };
 
 /* KILL across sessions. session.c. */

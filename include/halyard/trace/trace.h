@@ -1,0 +1,139 @@
+/*
+ * trace.h: a span per client statement, in OpenTelemetry's model (issue
+ * 56). The session fills a struct trace_span as its statement runs (the
+ * times, the waits, the attributes), asks trace_keep() at the statement's
+ * end whether it is kept, and hands a kept span to the exporter
+ * (trace_export.h), which owns it from then on. Nothing here allocates
+ * but trace_span_create and the JSON encoder's buffer.
+ *
+ * The application's trace joins through the W3C traceparent header
+ * (https://www.w3.org/TR/trace-context/): "00-<32 hex>-<16 hex>-<2 hex>",
+ * lower case, the ids not all zero. A value that is not exactly that is
+ * ignored (trace_parent_parse returns false; the caller counts it), never
+ * an error to the client.
+ */
+#ifndef HALYARD_TRACE_H
+#define HALYARD_TRACE_H
+
+#include "halyard/core/core.h"
+#include "halyard/core/textbuf.h"
+
+#define TRACE_PARENT_LEN 55u /* "00-" 32 "-" 16 "-" 2 */
+
+/* A remote parent: the application's span. */
+struct trace_ctx {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t flags; /* bit 0: sampled */
+};
+
+/* The `n` bytes at `p` as a traceparent, into *out: false when they are
+ * not a valid version-00 value (the length, a dash, upper-case or other
+ * non-hex digits, an all-zero id, version ff). */
+bool trace_parent_parse(const char *p, size_t n, struct trace_ctx *out);
+/* The traceparent an sqlcommenter comment in the statement `sql` carries
+ * (traceparent='00-...', its value URL-encoded or not), into *out.
+ * 1: found and valid, 0: none, -1: one that is not valid. Only comments
+ * are read, not string literals. */
+int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out);
+/* The traceparent a statement `SET @traceparent = '00-...'` gives (the
+ * session variable a client sets for its next statements): 1 and *out, 0
+ * when the statement sets no @traceparent, -1 when the value is not valid. */
+int trace_parent_in_set(const char *sql, size_t n, struct trace_ctx *out);
+/* The traceparent among a login's connection attributes (the protocol's
+ * length-encoded key and value pairs): 1, 0 (none), -1 (not valid). */
+int trace_parent_in_attrs(const uint8_t *p, size_t n, struct trace_ctx *out);
+/* traceparent values that were not valid, ignored (any thread). */
+void trace_bad_parent_note(void);
+uint64_t trace_bad_parents(void);
+/* The wall clock in nanoseconds since the epoch. */
+int64_t trace_now_ns(void);
+/* `ctx` as a traceparent, NUL-terminated (buf of TRACE_PARENT_LEN + 1). */
+void trace_parent_format(const struct trace_ctx *ctx, char *buf);
+
+/* The waits a statement's span shows as events. */
+enum trace_wait {
+    TRACE_WAIT_LIMIT,       /* queued behind a limit (limits.h) */
+    TRACE_WAIT_POOL,        /* for a pooled connection */
+    TRACE_WAIT_CONNECT,     /* a backend connection being opened */
+    TRACE_WAIT_CONSISTENCY, /* a replica catching up */
+    TRACE_WAIT_WRITER,      /* a writer during a failover */
+    TRACE_WAIT_N
+};
+const char *trace_wait_name(enum trace_wait w);
+
+#define TRACE_EVENTS_MAX 8u
+struct trace_event {
+    uint8_t what; /* enum trace_wait */
+    int64_t start_ns, end_ns;
+};
+
+#define TRACE_STR_MAX 128u
+/* One statement's span. The strings are copies (cut at TRACE_STR_MAX,
+ * on a UTF-8 boundary where the source was valid); `summary` and `text`
+ * are the span's own heap copies (NULL: none). */
+struct trace_span {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t parent_id[8];
+    bool has_parent;
+    int64_t start_ns, end_ns; /* Unix time, nanoseconds */
+    char op[32];              /* db.operation.name: SELECT, INSERT, EXECUTE... */
+    char ns[TRACE_STR_MAX];   /* db.namespace: the schema ("": none) */
+    char server[TRACE_STR_MAX];
+    uint16_t port;
+    char backend[64];
+    char role[16];
+    char route[32];
+    char consistency[16];
+    char *summary; /* db.query.summary: the digest text */
+    char *text;    /* db.query.text: only when configured */
+    uint32_t err_code;
+    char err_msg[TRACE_STR_MAX];
+    uint64_t rows;
+    bool replayed, retried;
+    uint8_t n_events;
+    struct trace_event events[TRACE_EVENTS_MAX];
+};
+
+struct trace_span *trace_span_create(void);
+void trace_span_destroy(struct trace_span *sp); /* NULL is fine */
+/* Copy the `n` bytes at `src` into a field of the span (cut to fit). */
+void trace_span_set(char *field, size_t cap, const char *src, size_t n);
+/* A heap copy of `n` bytes, NUL-terminated (NULL when out of memory). */
+char *trace_strndup(const char *src, size_t n);
+/* A wait began at start_ns and ended at end_ns: an event (the last ones
+ * are dropped when there are more than TRACE_EVENTS_MAX). */
+void trace_span_wait(struct trace_span *sp, enum trace_wait w, int64_t start_ns, int64_t end_ns);
+/* New random ids for a span: a trace id too when it has no parent. */
+void trace_span_ids(struct trace_span *sp);
+
+/* What keeps a statement's span: a parent's sampled flag, else the head
+ * ratio over the trace id (OpenTelemetry's TraceIdRatioBased: its last 8
+ * bytes, big-endian, below ratio * 2^64); and always an error, or a
+ * statement that took slow_ns or more (0: no threshold). Decided at the
+ * statement's end, alone: no whole trace is held. */
+struct trace_sampler {
+    double ratio; /* 0.0 to 1.0 */
+    int64_t slow_ns;
+};
+enum trace_why {
+    TRACE_DROP,
+    TRACE_KEEP_PARENT, /* the application's trace is sampled */
+    TRACE_KEEP_RATIO,
+    TRACE_KEEP_ERROR,
+    TRACE_KEEP_SLOW,
+};
+/* The decision for a span whose ids are set (trace_span_ids or a parent). */
+enum trace_why trace_keep(const struct trace_sampler *sm, const struct trace_span *sp,
+                          uint8_t parent_flags);
+/* The ratio's half alone, for a trace id. */
+bool trace_ratio_keeps(double ratio, const uint8_t trace_id[16]);
+
+/* OTLP/HTTP JSON (opentelemetry-proto's ExportTraceServiceRequest, its
+ * JSON mapping: ids in lower-case hex, 64-bit integers as strings) of the
+ * n spans, appended to `out`; `service` is the resource's service.name. */
+void trace_encode(struct textbuf *out, const char *service, struct trace_span *const *spans,
+                  size_t n);
+
+#endif /* HALYARD_TRACE_H */

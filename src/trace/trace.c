@@ -1,0 +1,454 @@
+/*
+ * trace.c: the span model (trace.h): the traceparent's parser, the ids,
+ * the sampler and the OTLP/HTTP JSON encoding. Runs in the workers (all
+ * but the encoding) and in the exporter's thread (the encoding); no state
+ * is shared but each thread's own random generator.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "halyard/core/clock.h"
+#include "halyard/core/text.h"
+#include "halyard/trace/trace.h"
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1; /* upper case too: the spec's values are lower case */
+}
+
+/* n bytes from 2n lower-case hex digits; false on any other character. */
+static bool hex_bytes(const char *p, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_val(p[2 * i]), lo = hex_val(p[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return false;
+    return true;
+}
+
+bool trace_parent_parse(const char *p, size_t n, struct trace_ctx *out)
+{
+    uint8_t version;
+    if (n != TRACE_PARENT_LEN || p[2] != '-' || p[35] != '-' || p[52] != '-')
+        return false;
+    if (!hex_bytes(p, &version, 1) || version != 0)
+        return false;
+    struct trace_ctx c;
+    if (!hex_bytes(p + 3, c.trace_id, 16) || !hex_bytes(p + 36, c.span_id, 8) ||
+        !hex_bytes(p + 53, &c.flags, 1))
+        return false;
+    if (all_zero(c.trace_id, 16) || all_zero(c.span_id, 8))
+        return false;
+    *out = c;
+    return true;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static char *hex_put(char *dst, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        *dst++ = HEX[p[i] >> 4];
+        *dst++ = HEX[p[i] & 15];
+    }
+    return dst;
+}
+
+void trace_parent_format(const struct trace_ctx *ctx, char *buf)
+{
+    char *d = buf;
+    *d++ = '0';
+    *d++ = '0';
+    *d++ = '-';
+    d = hex_put(d, ctx->trace_id, 16);
+    *d++ = '-';
+    d = hex_put(d, ctx->span_id, 8);
+    *d++ = '-';
+    d = hex_put(d, &ctx->flags, 1);
+    *d = '\0';
+}
+
+/* The value after `traceparent=` in a comment's text [p, end): quoted
+ * with ' (sqlcommenter's form) or bare; its dashes may be URL-encoded
+ * (%2D). */
+static int parent_value(const char *p, const char *end, struct trace_ctx *out)
+{
+    char val[TRACE_PARENT_LEN + 1];
+    size_t n = 0;
+    char quote = 0;
+    if (p < end && (*p == '\'' || *p == '"'))
+        quote = *p++;
+    while (p < end && n <= TRACE_PARENT_LEN) {
+        if (*p == quote || (quote == 0 && (*p == ',' || *p == ' ' || *p == '*')))
+            break;
+        if (*p == '%' && end - p >= 3 && p[1] == '2' && (p[2] == 'd' || p[2] == 'D')) {
+            val[n++] = '-';
+            p += 3;
+            continue;
+        }
+        val[n++] = *p++;
+    }
+    return trace_parent_parse(val, n, out) ? 1 : -1;
+}
+
+static const char *find_in(const char *p, const char *end, const char *what, size_t wn)
+{
+    for (; end - p >= (ptrdiff_t)wn; p++)
+        if (memcmp(p, what, wn) == 0)
+            return p;
+    return NULL;
+}
+
+int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out)
+{
+    static const char key[] = "traceparent=";
+    const char *p = sql, *end = sql + n;
+    while (p < end) {
+        char c = *p;
+        if (c == '\'' || c == '"' || c == '`') { /* a literal or a name: skipped */
+            for (p++; p < end && *p != c; p++)
+                if (*p == '\\' && c != '`' && p + 1 < end)
+                    p++;
+            p++;
+        } else if (c == '/' && end - p >= 2 && p[1] == '*') {
+            const char *close = find_in(p + 2, end, "*/", 2);
+            const char *stop = close != NULL ? close : end;
+            const char *k = find_in(p + 2, stop, key, sizeof(key) - 1);
+            if (k != NULL)
+                return parent_value(k + sizeof(key) - 1, stop, out);
+            p = close != NULL ? close + 2 : end;
+        } else {
+            p++;
+        }
+    }
+    return 0;
+}
+
+int trace_parent_in_set(const char *sql, size_t n, struct trace_ctx *out)
+{
+    static const char var[] = "@traceparent";
+    const char *end = sql + n, *p = find_in(sql, end, var, sizeof(var) - 1);
+    if (p == NULL)
+        return 0;
+    p += sizeof(var) - 1;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
+        p++;
+    if (p < end && *p == ':')
+        p++;
+    if (p >= end || *p != '=')
+        return 0;
+    for (p++; p < end && (*p == ' ' || *p == '\t' || *p == '\n'); p++)
+        ;
+    if (p >= end || (*p != '\'' && *p != '"'))
+        return -1;
+    return parent_value(p, end, out);
+}
+
+/* A length-encoded integer of the connection attributes (only the forms a
+ * key or value of them takes: one byte, or 0xfc and two). */
+static bool attr_len(const uint8_t **p, const uint8_t *end, size_t *len)
+{
+    if (*p >= end)
+        return false;
+    if (**p < 0xfb) {
+        *len = *(*p)++;
+        return true;
+    }
+    if (**p != 0xfc || end - *p < 3)
+        return false;
+    *len = (size_t)(*p)[1] | (size_t)(*p)[2] << 8;
+    *p += 3;
+    return true;
+}
+
+int trace_parent_in_attrs(const uint8_t *p, size_t n, struct trace_ctx *out)
+{
+    const uint8_t *end = p + n;
+    size_t kl, vl;
+    while (attr_len(&p, end, &kl) && (size_t)(end - p) >= kl) {
+        const uint8_t *k = p;
+        p += kl;
+        if (!attr_len(&p, end, &vl) || (size_t)(end - p) < vl)
+            return 0;
+        if (kl == 11 && memcmp(k, "traceparent", 11) == 0)
+            return trace_parent_parse((const char *)p, vl, out) ? 1 : -1;
+        p += vl;
+    }
+    return 0;
+}
+
+static uint64_t bad_parents;
+
+void trace_bad_parent_note(void)
+{
+    __atomic_fetch_add(&bad_parents, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t trace_bad_parents(void)
+{
+    return __atomic_load_n(&bad_parents, __ATOMIC_RELAXED);
+}
+
+int64_t trace_now_ns(void)
+{
+    struct timespec ts = hy_now_ts();
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const char *trace_wait_name(enum trace_wait w)
+{
+    static const char *const names[TRACE_WAIT_N] = {"limit", "pool", "connect", "consistency",
+                                                    "writer"};
+    return (unsigned)w < TRACE_WAIT_N ? names[w] : "?";
+}
+
+struct trace_span *trace_span_create(void)
+{
+    return calloc(1, sizeof(struct trace_span));
+}
+
+void trace_span_destroy(struct trace_span *sp)
+{
+    if (sp == NULL)
+        return;
+    free(sp->summary);
+    free(sp->text);
+    free(sp);
+}
+
+void trace_span_set(char *field, size_t cap, const char *src, size_t n)
+{
+    if (src == NULL)
+        n = 0;
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((uint8_t)src[n] & 0xc0) == 0x80) /* not inside a character */
+            n--;
+    }
+    if (n > 0)
+        memcpy(field, src, n);
+    field[n] = '\0';
+}
+
+char *trace_strndup(const char *src, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, src, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+void trace_span_wait(struct trace_span *sp, enum trace_wait w, int64_t start_ns, int64_t end_ns)
+{
+    if (sp->n_events >= TRACE_EVENTS_MAX)
+        return;
+    sp->events[sp->n_events++] = (struct trace_event){(uint8_t)w, start_ns, end_ns};
+}
+
+/* Each thread's own xorshift128+, seeded once from the kernel. */
+static _Thread_local uint64_t rng[2];
+
+static uint64_t rng_next(void)
+{
+    if (rng[0] == 0 && rng[1] == 0) {
+        if (getrandom(rng, sizeof(rng), 0) != (ssize_t)sizeof(rng) || (rng[0] | rng[1]) == 0)
+            rng[0] = (uint64_t)(uintptr_t)&rng ^ 0x9e3779b97f4a7c15ull;
+    }
+    uint64_t a = rng[0], b = rng[1];
+    rng[0] = b;
+    a ^= a << 23;
+    rng[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+    return rng[1] + b;
+}
+
+static void rng_fill(uint8_t *p, size_t n)
+{
+    do {
+        for (size_t i = 0; i < n; i += 8) {
+            uint64_t v = rng_next();
+            memcpy(p + i, &v, n - i < 8 ? n - i : 8);
+        }
+    } while (all_zero(p, n));
+}
+
+void trace_span_ids(struct trace_span *sp)
+{
+    if (!sp->has_parent)
+        rng_fill(sp->trace_id, 16);
+    rng_fill(sp->span_id, 8);
+}
+
+bool trace_ratio_keeps(double ratio, const uint8_t trace_id[16])
+{
+    if (ratio >= 1.0)
+        return true;
+    if (!(ratio > 0.0))
+        return false;
+    uint64_t v = 0;
+    for (int i = 8; i < 16; i++)
+        v = v << 8 | trace_id[i];
+    return v < (uint64_t)(ratio * 18446744073709551616.0); /* ratio < 1: below 2^64 */
+}
+
+enum trace_why trace_keep(const struct trace_sampler *sm, const struct trace_span *sp,
+                          uint8_t parent_flags)
+{
+    if (sp->err_code != 0)
+        return TRACE_KEEP_ERROR;
+    if (sm->slow_ns > 0 && sp->end_ns - sp->start_ns >= sm->slow_ns)
+        return TRACE_KEEP_SLOW;
+    if (sp->has_parent)
+        return (parent_flags & 1) ? TRACE_KEEP_PARENT : TRACE_DROP;
+    return trace_ratio_keeps(sm->ratio, sp->trace_id) ? TRACE_KEEP_RATIO : TRACE_DROP;
+}
+
+/* ---- OTLP/HTTP JSON ---- */
+
+static void put_hex(struct textbuf *out, const uint8_t *p, size_t n)
+{
+    char *d = textbuf_extend(out, 2 * n + 2);
+    if (d == NULL)
+        return;
+    *d++ = '"';
+    d = hex_put(d, p, n);
+    *d = '"';
+}
+
+/* ,{"key":K,"value":{"stringValue":V}} for a non-empty V */
+static void attr_str(struct textbuf *out, bool *first, const char *key, const char *v)
+{
+    if (v == NULL || v[0] == '\0')
+        return;
+    textbuf_puts(out, *first ? "{\"key\":" : ",{\"key\":");
+    *first = false;
+    textbuf_json_str(out, key);
+    textbuf_puts(out, ",\"value\":{\"stringValue\":");
+    textbuf_json_str(out, v);
+    textbuf_puts(out, "}}");
+}
+
+static void attr_int(struct textbuf *out, bool *first, const char *key, int64_t v)
+{
+    textbuf_printf(out, "%s{\"key\":\"%s\",\"value\":{\"intValue\":\"%" PRId64 "\"}}",
+                   *first ? "" : ",", key, v);
+    *first = false;
+}
+
+static void attr_bool(struct textbuf *out, bool *first, const char *key, bool v)
+{
+    textbuf_printf(out, "%s{\"key\":\"%s\",\"value\":{\"boolValue\":%s}}", *first ? "" : ",", key,
+                   v ? "true" : "false");
+    *first = false;
+}
+
+static void encode_attrs(struct textbuf *out, const struct trace_span *sp)
+{
+    bool first = true;
+    textbuf_puts(out, "\"attributes\":[");
+    attr_str(out, &first, "db.system.name", "mariadb");
+    attr_str(out, &first, "db.namespace", sp->ns);
+    attr_str(out, &first, "db.operation.name", sp->op);
+    attr_str(out, &first, "db.query.summary", sp->summary);
+    attr_str(out, &first, "db.query.text", sp->text);
+    if (sp->err_code != 0) {
+        char code[12];
+        snprintf(code, sizeof(code), "%" PRIu32, sp->err_code);
+        attr_str(out, &first, "db.response.status_code", code);
+        attr_str(out, &first, "error.type", code);
+    }
+    attr_str(out, &first, "server.address", sp->server);
+    if (sp->port != 0)
+        attr_int(out, &first, "server.port", sp->port);
+    attr_str(out, &first, "halyard.route", sp->route);
+    attr_str(out, &first, "halyard.backend", sp->backend);
+    attr_str(out, &first, "halyard.backend.role", sp->role);
+    attr_str(out, &first, "halyard.consistency", sp->consistency);
+    attr_int(out, &first, "db.response.returned_rows", (int64_t)sp->rows);
+    if (sp->replayed)
+        attr_bool(out, &first, "halyard.replayed", true);
+    if (sp->retried)
+        attr_bool(out, &first, "halyard.retried", true);
+    textbuf_putc(out, ']');
+}
+
+static void encode_events(struct textbuf *out, const struct trace_span *sp)
+{
+    textbuf_puts(out, ",\"events\":[");
+    for (unsigned i = 0; i < sp->n_events; i++) {
+        const struct trace_event *ev = &sp->events[i];
+        textbuf_printf(out,
+                       "%s{\"timeUnixNano\":\"%" PRId64 "\",\"name\":\"halyard.wait.%s\","
+                       "\"attributes\":[{\"key\":\"halyard.wait.duration_ns\",\"value\":"
+                       "{\"intValue\":\"%" PRId64 "\"}}]}",
+                       i == 0 ? "" : ",", ev->start_ns, trace_wait_name(ev->what),
+                       ev->end_ns - ev->start_ns);
+    }
+    textbuf_putc(out, ']');
+}
+
+static void encode_span(struct textbuf *out, const struct trace_span *sp)
+{
+    char name[TRACE_STR_MAX + 40];
+    snprintf(name, sizeof(name), "%s%s%s", sp->op[0] ? sp->op : "mariadb", sp->ns[0] ? " " : "",
+             sp->ns);
+    textbuf_puts(out, "{\"traceId\":");
+    put_hex(out, sp->trace_id, 16);
+    textbuf_puts(out, ",\"spanId\":");
+    put_hex(out, sp->span_id, 8);
+    if (sp->has_parent) {
+        textbuf_puts(out, ",\"parentSpanId\":");
+        put_hex(out, sp->parent_id, 8);
+    }
+    textbuf_puts(out, ",\"name\":");
+    textbuf_json_str(out, name);
+    /* SPAN_KIND_CLIENT: the database's semantic conventions' kind */
+    textbuf_printf(out,
+                   ",\"kind\":3,\"startTimeUnixNano\":\"%" PRId64
+                   "\",\"endTimeUnixNano\":\"%" PRId64 "\",",
+                   sp->start_ns, sp->end_ns);
+    encode_attrs(out, sp);
+    encode_events(out, sp);
+    if (sp->err_code != 0) { /* STATUS_CODE_ERROR */
+        textbuf_puts(out, ",\"status\":{\"code\":2,\"message\":");
+        textbuf_json_str(out, sp->err_msg);
+        textbuf_putc(out, '}');
+    }
+    textbuf_putc(out, '}');
+}
+
+void trace_encode(struct textbuf *out, const char *service, struct trace_span *const *spans,
+                  size_t n)
+{
+    textbuf_puts(out, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
+                      "\"service.name\",\"value\":{\"stringValue\":");
+    textbuf_json_str(out, service);
+    textbuf_printf(out,
+                   "}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"halyard\",\"version\":\"%s\"},"
+                   "\"spans\":[",
+                   HALYARD_VERSION);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            textbuf_putc(out, ',');
+        encode_span(out, spans[i]);
+    }
+    textbuf_puts(out, "]}]}]}");
+}

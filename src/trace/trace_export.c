@@ -1,0 +1,277 @@
+/*
+ * trace_export.c: the exporter's thread (trace_export.h). The queue is a
+ * ring of span pointers under one mutex, held by a worker only to put one
+ * pointer in; the thread takes a batch under it and posts with no lock
+ * held. Only the thread calls libcurl.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/core/clock.h"
+#include "halyard/core/log.h"
+#include "halyard/core/textbuf.h"
+#include "halyard/trace/trace_export.h"
+
+#define BODY_LIMIT (64u << 20) /* a batch's JSON at most */
+
+struct trace_exporter {
+    struct trace_export_conf conf; /* its strings are the exporter's copies */
+    char *strs[4];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct trace_span **ring;
+    uint32_t head, len;
+    bool stopping;
+    struct trace_export_stats st; /* written under mu or with __atomic */
+};
+
+static void count(uint64_t *c, uint64_t n)
+{
+    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+static struct trace_exporter *global_ex;
+
+struct trace_exporter *trace_export_global(void)
+{
+    return __atomic_load_n(&global_ex, __ATOMIC_ACQUIRE);
+}
+
+void trace_export_set_global(struct trace_exporter *ex)
+{
+    __atomic_store_n(&global_ex, ex, __ATOMIC_RELEASE);
+}
+
+bool trace_export_submit(struct trace_exporter *ex, struct trace_span *sp)
+{
+    bool kick = false, taken = false;
+    pthread_mutex_lock(&ex->mu);
+    if (ex->len < ex->conf.queue_size && !ex->stopping) {
+        ex->ring[(ex->head + ex->len) % ex->conf.queue_size] = sp;
+        ex->len++;
+        taken = true;
+        kick = ex->len == 1 || ex->len == ex->conf.batch; /* the first: the flush timer */
+    }
+    pthread_mutex_unlock(&ex->mu);
+    if (!taken) {
+        count(&ex->st.dropped_full, 1);
+        trace_span_destroy(sp);
+        return false;
+    }
+    count(&ex->st.queued, 1);
+    if (kick)
+        pthread_cond_signal(&ex->cv);
+    return true;
+}
+
+void trace_export_stats(const struct trace_exporter *ex, struct trace_export_stats *out)
+{
+    const uint64_t *src = (const uint64_t *)&ex->st;
+    uint64_t *dst = (uint64_t *)out;
+    for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
+/* One POST of `body`: true on a 2xx. */
+static bool post(struct trace_exporter *ex, CURL *h, struct curl_slist *hdrs,
+                 const struct textbuf *body)
+{
+    curl_easy_setopt(h, CURLOPT_URL, ex->conf.endpoint);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ex->conf.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)ex->conf.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, ex->conf.tls_verify ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, ex->conf.tls_verify ? 2L : 0L);
+    if (ex->conf.ca_file != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ex->conf.ca_file);
+    count(&ex->st.requests, 1);
+    long code = 0;
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    if (rc == CURLE_OK && code >= 200 && code < 300)
+        return true;
+    count(&ex->st.failures, 1);
+    hy_log_debug("trace: export to %s failed: %s (HTTP %ld)", ex->conf.endpoint,
+                 curl_easy_strerror(rc), code);
+    return false;
+}
+
+/* Wait (up to flush_ms) for a batch, then take up to `batch` spans;
+ * 0 with the exporter stopping and nothing left. */
+static size_t take(struct trace_exporter *ex, struct trace_span **out)
+{
+    pthread_mutex_lock(&ex->mu);
+    while (ex->len == 0 && !ex->stopping) /* idle: no wake-ups */
+        pthread_cond_wait(&ex->cv, &ex->mu);
+    if (ex->len < ex->conf.batch && !ex->stopping) {
+        struct timespec until = hy_deadline_ms(ex->conf.flush_ms);
+        while (ex->len < ex->conf.batch && !ex->stopping)
+            if (pthread_cond_timedwait(&ex->cv, &ex->mu, &until) != 0)
+                break;
+    }
+    size_t n = 0;
+    while (n < ex->conf.batch && ex->len > 0) {
+        out[n++] = ex->ring[ex->head];
+        ex->head = (ex->head + 1) % ex->conf.queue_size;
+        ex->len--;
+    }
+    pthread_mutex_unlock(&ex->mu);
+    return n;
+}
+
+static bool stopping(struct trace_exporter *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    bool s = ex->stopping;
+    pthread_mutex_unlock(&ex->mu);
+    return s;
+}
+
+/* Sleep ms, or less when the exporter stops. */
+static void backoff(struct trace_exporter *ex, uint32_t ms)
+{
+    struct timespec until = hy_deadline_ms(ms);
+    pthread_mutex_lock(&ex->mu);
+    while (!ex->stopping)
+        if (pthread_cond_timedwait(&ex->cv, &ex->mu, &until) != 0)
+            break;
+    pthread_mutex_unlock(&ex->mu);
+}
+
+static struct curl_slist *headers_of(const char *lines)
+{
+    struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
+    for (const char *p = lines; p != NULL && *p != '\0' && l != NULL;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        char *one = trace_strndup(p, n);
+        if (one != NULL && n > 0) {
+            struct curl_slist *next = curl_slist_append(l, one);
+            if (next != NULL)
+                l = next;
+        }
+        free(one);
+        p = nl != NULL ? nl + 1 : p + n;
+    }
+    return l;
+}
+
+static void *export_main(void *arg)
+{
+    struct trace_exporter *ex = arg;
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = headers_of(ex->conf.headers);
+    struct trace_span **batch = calloc(ex->conf.batch, sizeof(*batch));
+    struct textbuf body;
+    textbuf_init(&body, BODY_LIMIT);
+    for (;;) {
+        size_t n = batch != NULL ? take(ex, batch) : 0;
+        if (n == 0 && (batch == NULL || stopping(ex)))
+            break;
+        if (n == 0)
+            continue;
+        textbuf_reset(&body);
+        trace_encode(&body, ex->conf.service, batch, n);
+        bool ok = false;
+        if (h != NULL && !body.overflow) {
+            uint32_t wait = ex->conf.backoff_ms;
+            ok = post(ex, h, hdrs, &body);
+            for (uint32_t r = 0; !ok && r < ex->conf.retries && !stopping(ex); r++) {
+                backoff(ex, wait);
+                wait = wait * 2;
+                ok = !stopping(ex) && post(ex, h, hdrs, &body);
+            }
+        }
+        count(ok ? &ex->st.exported : &ex->st.dropped_failed, n);
+        for (size_t i = 0; i < n; i++)
+            trace_span_destroy(batch[i]);
+    }
+    textbuf_free(&body);
+    free(batch);
+    curl_slist_free_all(hdrs);
+    if (h != NULL)
+        curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void conf_free(struct trace_exporter *ex)
+{
+    for (size_t i = 0; i < 4; i++)
+        free(ex->strs[i]);
+    free(ex->ring);
+    pthread_mutex_destroy(&ex->mu);
+    pthread_cond_destroy(&ex->cv);
+    free(ex);
+}
+
+static const char *keep_str(struct trace_exporter *ex, size_t i, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    ex->strs[i] = trace_strndup(s, strlen(s));
+    return ex->strs[i];
+}
+
+hy_status_t trace_export_start(const struct trace_export_conf *conf, struct trace_exporter **out)
+{
+    *out = NULL;
+    struct trace_exporter *ex = calloc(1, sizeof(*ex));
+    if (ex == NULL)
+        return HY_NOMEM;
+    pthread_mutex_init(&ex->mu, NULL);
+    pthread_cond_init(&ex->cv, NULL);
+    ex->conf = *conf;
+    if (ex->conf.queue_size == 0)
+        ex->conf.queue_size = 1;
+    if (ex->conf.batch == 0 || ex->conf.batch > ex->conf.queue_size)
+        ex->conf.batch = ex->conf.queue_size;
+    ex->conf.endpoint = keep_str(ex, 0, conf->endpoint);
+    ex->conf.headers = keep_str(ex, 1, conf->headers);
+    ex->conf.ca_file = keep_str(ex, 2, conf->ca_file);
+    ex->conf.service = keep_str(ex, 3, conf->service != NULL ? conf->service : "halyard");
+    ex->ring = calloc(ex->conf.queue_size, sizeof(*ex->ring));
+    if (ex->ring == NULL || ex->conf.endpoint == NULL || ex->conf.service == NULL) {
+        conf_free(ex);
+        return HY_NOMEM;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+        pthread_create(&ex->thread, NULL, export_main, ex) != 0) {
+        hy_log_error("trace: the exporter's thread could not start");
+        conf_free(ex);
+        return HY_ERROR;
+    }
+    *out = ex;
+    return HY_OK;
+}
+
+void trace_export_stop(struct trace_exporter *ex)
+{
+    if (ex == NULL)
+        return;
+    pthread_mutex_lock(&ex->mu);
+    ex->stopping = true;
+    pthread_cond_broadcast(&ex->cv);
+    pthread_mutex_unlock(&ex->mu);
+    pthread_join(ex->thread, NULL);
+    for (; ex->len > 0; ex->len--) { /* none: the thread took all it could */
+        trace_span_destroy(ex->ring[ex->head]);
+        ex->head = (ex->head + 1) % ex->conf.queue_size;
+    }
+    conf_free(ex);
+}

@@ -1,0 +1,254 @@
+"""Traces (issue 56, docs/tracing.md): a span per client statement, sent
+over OTLP/HTTP JSON to a receiver this file runs (http.server on a port of
+the test's block), checked against OpenTelemetry's OTLP JSON mapping and
+its database conventions: each statement's span, its parent from a
+traceparent (an sqlcommenter comment, a connection attribute, the session
+variable @traceparent), its attributes, the wait events of a statement
+held by a limit and of one held by a consistency wait; and with the
+receiver down, client statements no slower than with tracing off.
+"""
+
+import json
+import statistics
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pymysql
+import pytest
+
+from util import APP_PASSWORD, APP_USER, admin_json, free_port, mysql_native_hash, q, wait_until
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT = "00f067aa0ba902b7"
+
+
+class Receiver:
+    """An OTLP/HTTP JSON receiver: the spans of every request, as posted."""
+
+    def __init__(self):
+        self.spans, self.requests, self.bad = [], [], []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((self.path, self.headers.get("Content-Type"), body))
+                try:
+                    doc = json.loads(body)
+                    for rs in doc["resourceSpans"]:
+                        attrs = {a["key"]: a["value"] for a in rs["resource"]["attributes"]}
+                        assert attrs["service.name"] == {"stringValue": "halyard"}
+                        for ss in rs["scopeSpans"]:
+                            assert ss["scope"]["name"] == "halyard"
+                            outer.spans.extend(ss["spans"])
+                except (ValueError, KeyError, AssertionError) as e:
+                    outer.bad.append((repr(e), body[:200]))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *a):
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}/v1/traces"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def find(self, pred, timeout=10):
+        """The first span pred accepts, waiting for it (halyard posts a batch a second)."""
+        found = []
+        wait_until(lambda: found.extend(s for s in self.spans if pred(s)) or found, timeout,
+                   what="the span")
+        return found[0]
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+    assert not r.bad, r.bad
+
+
+def attrs(span):
+    """A span's attributes as {key: python value} (OTLP JSON: int64 as strings)."""
+    out = {}
+    for a in span.get("attributes", []):
+        (kind, v), = a["value"].items()
+        out[a["key"]] = int(v) if kind == "intValue" else v
+    return out
+
+
+def tracing(receiver, **kw):
+    return {"tracing": {"enabled": True, "endpoint": receiver.endpoint(), **kw}}
+
+
+def text_has(marker):
+    return lambda s: marker in attrs(s).get("db.query.summary", "") or \
+        marker in attrs(s).get("db.query.text", "")
+
+
+def check_span_shape(span):
+    """What OTLP's JSON mapping and the trace context ask of every span."""
+    assert len(span["traceId"]) == 32 and span["traceId"] == span["traceId"].lower()
+    assert len(span["spanId"]) == 16 and int(span["spanId"], 16) != 0
+    assert span["kind"] == 3  # SPAN_KIND_CLIENT, as the database conventions say
+    start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
+    assert abs(start / 1e9 - time.time()) < 120 and end >= start
+
+
+def test_statement_span_with_a_parent_from_a_comment(start_halyard, cluster, receiver):
+    h = start_halyard(**tracing(receiver, query_text=True))
+    c = h.connect()
+    sid = q(c, f"SELECT @@server_id, 'span_a' /*traceparent='00-{TRACE}-{PARENT}-01'*/")[0][0]
+    span = receiver.find(text_has("span_a"))
+    check_span_shape(span)
+    assert span["traceId"] == TRACE and span["parentSpanId"] == PARENT
+    a = attrs(span)
+    assert a["db.system.name"] == "mariadb"
+    assert a["db.operation.name"] == "SELECT"
+    assert span["name"].startswith("SELECT")
+    assert a["db.query.summary"].startswith("SELECT @@server_id")  # the digest: 'span_a' as ?
+    assert "span_a" not in a["db.query.summary"]
+    assert "span_a" in a["db.query.text"]  # query_text = true
+    assert a["db.response.returned_rows"] == 1
+    # server.address/port: the backend that answered, as the server says
+    # (its @@server_id is the node's at that port)
+    node = [n for n in cluster.nodes if cluster.port(n) == a["server.port"]]
+    assert node and cluster.server_id(node[0]) == sid, (a, sid)
+    assert a["halyard.backend.role"] in ("primary", "replica")
+    assert a["halyard.backend"]
+    assert "status" not in span
+
+
+def test_root_span_error_and_no_text_by_default(start_halyard, receiver):
+    h = start_halyard(**tracing(receiver))
+    c = h.connect()
+    q(c, "SELECT 'span_root'")
+    with pytest.raises(pymysql.err.ProgrammingError):
+        q(c, "SELECT * FROM no_such_db_x.no_such_table_x")
+    root = receiver.find(text_has("SELECT ?"))
+    assert "parentSpanId" not in root and root["traceId"] != TRACE
+    assert "db.query.text" not in attrs(root)
+    err = receiver.find(text_has("no_such_table_x"))
+    assert attrs(err)["db.response.status_code"] == "1146"
+    assert err["status"]["code"] == 2
+
+
+def test_parent_from_connection_attribute_and_session_variable(start_halyard, receiver):
+    h = start_halyard(**tracing(receiver))
+    tid2 = "0af7651916cd43dd8448eb211c80319c"
+    c = pymysql.connect(**h.conn_params(defer_connect=True))
+    c._connect_attrs["traceparent"] = f"00-{tid2}-b7ad6b7169203331-01"
+    c.connect()
+    try:
+        q(c, "SELECT 'by_attr'")
+        span = receiver.find(lambda s: s["traceId"] == tid2)
+        assert span["parentSpanId"] == "b7ad6b7169203331"
+        # the session variable takes over from the attribute
+        tid3 = "11111111111111111111111111111111"
+        q(c, f"SET @traceparent = '00-{tid3}-2222222222222222-01'")
+        q(c, "SELECT 'by_var'")
+        span = receiver.find(lambda s: s["traceId"] == tid3 and
+                             attrs(s).get("db.operation.name") == "SELECT")
+        assert span["parentSpanId"] == "2222222222222222"
+    finally:
+        c.close()
+
+
+def test_bad_traceparent_is_ignored(start_halyard, receiver):
+    h = start_halyard(**tracing(receiver, query_text=True))
+    c = h.connect()
+    before = admin_json(f"/tmp/halyard-{h.port}.sock", "show stats")["trace_bad_traceparents"]
+    # upper case hex: not valid per W3C; the statement runs, the span is a root
+    assert q(c, f"SELECT 'bad_tp' /*traceparent='00-{TRACE.upper()}-{PARENT}-01'*/") == (("bad_tp",),)
+    span = receiver.find(text_has("bad_tp"))
+    assert "parentSpanId" not in span and span["traceId"] != TRACE
+    after = admin_json(f"/tmp/halyard-{h.port}.sock", "show stats")["trace_bad_traceparents"]
+    assert after == before + 1
+
+
+def test_sampling_ratio_zero_keeps_errors_and_sampled_parents(start_halyard, receiver):
+    h = start_halyard(**tracing(receiver, ratio="0.0"))
+    c = h.connect()
+    for _ in range(20):
+        q(c, "SELECT 'unsampled'")
+    q(c, f"SELECT 'sampled' /*traceparent='00-{TRACE}-{PARENT}-01'*/")
+    q(c, f"SELECT 'not_sampled' /*traceparent='00-{TRACE}-{PARENT}-00'*/")
+    with pytest.raises(pymysql.err.ProgrammingError):
+        q(c, "SELECT * FROM no_such_db_y.t")
+    receiver.find(lambda s: attrs(s).get("db.response.status_code") == "1146")
+    time.sleep(1.5)  # a batch's flush: anything else would be here by now
+    assert len(receiver.spans) == 2, [attrs(s) for s in receiver.spans]
+    assert sum(s.get("parentSpanId") == PARENT for s in receiver.spans) == 1
+
+
+def test_limit_wait_is_an_event(start_halyard, receiver):
+    users = [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)}]
+    h = start_halyard(users=users, limits=[{"name": "one", "users": [APP_USER],
+                                            "max_concurrent": 1, "queue_size": 4,
+                                            "queue_timeout_ms": 10000}],
+                      **tracing(receiver))
+    a, b = h.connect(), h.connect()
+    t = threading.Thread(target=q, args=(a, "SELECT SLEEP(1), 'holder'"))
+    t.start()
+    time.sleep(0.3)
+    q(b, "SELECT 'held_by_limit'")
+    t.join()
+    span = receiver.find(lambda s: any(e["name"] == "halyard.wait.limit"
+                                       for e in s.get("events", [])))
+    ev = [e for e in span["events"] if e["name"] == "halyard.wait.limit"][0]
+    waited = int(ev["attributes"][0]["value"]["intValue"])
+    assert 0.4e9 < waited < 1.5e9, waited
+    assert int(span["startTimeUnixNano"]) <= int(ev["timeUnixNano"])
+    assert int(span["endTimeUnixNano"]) - int(span["startTimeUnixNano"]) >= waited
+
+
+def test_consistency_wait_is_an_event(start_halyard, cluster, receiver):
+    h = start_halyard(consistency="causal", causal_timeout_ms=5000, **tracing(receiver))
+    c = h.connect()
+    q(c, "CREATE DATABASE IF NOT EXISTS trace_t")
+    q(c, "CREATE TABLE IF NOT EXISTS trace_t.t (id INT PRIMARY KEY, v INT)")
+    q(c, "REPLACE INTO trace_t.t VALUES (1, 1)")
+    q(c, "SELECT v, 'after_write' FROM trace_t.t WHERE id = 1")
+    span = receiver.find(lambda s: any(e["name"] == "halyard.wait.consistency"
+                                       for e in s.get("events", [])))
+    assert attrs(span)["halyard.consistency"] == "causal"
+    assert attrs(span)["db.operation.name"] == "SELECT"
+
+
+def latencies(h, n=300):
+    c = h.connect()
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        q(c, "SELECT 1")
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def test_receiver_down_costs_nothing(start_halyard):
+    down = f"http://127.0.0.1:{free_port()}/v1/traces"  # nothing listens there
+    off = latencies(start_halyard(tracing={"enabled": False, "endpoint": down}))
+    h = start_halyard(tracing={"enabled": True, "endpoint": down, "queue_size": 16})
+    on = latencies(h)
+    p50_off, p50_on = statistics.median(off), statistics.median(on)
+    p99_off, p99_on = sorted(off)[int(len(off) * .99)], sorted(on)[int(len(on) * .99)]
+    print(f"p50 off {p50_off * 1e3:.3f} ms on {p50_on * 1e3:.3f} ms; "
+          f"p99 off {p99_off * 1e3:.3f} ms on {p99_on * 1e3:.3f} ms")
+    assert p50_on < p50_off * 1.5 + 0.0005
+    assert max(on) < 0.2  # never a connect timeout (2 s) in a client's statement
+    # the drops are counted: the queue's (16 spans for 300 statements) and
+    # the failed batches'
+    stats = wait_until(lambda: (lambda st: st if st["trace_spans_dropped"] >= 284 else None)(
+        admin_json(f"/tmp/halyard-{h.port}.sock", "show stats")), timeout=10)
+    assert stats["trace_spans_exported"] == 0

@@ -1,0 +1,298 @@
+/*
+ * test_trace.c: the span model (trace.h).
+ *
+ *   - traceparent: the valid form, each way a value is not valid
+ *   - sqlcommenter: the value in a comment, quoted, URL-encoded, not in a
+ *     string literal, a bad one reported
+ *   - the sampler: a parent's flag, the ratio over the trace id, errors
+ *     and slow statements always kept
+ *   - the OTLP JSON of a span: ids, parent, attributes, events, status
+ *   - the exporter with its receiver down: submitting never waits, a full
+ *     queue drops, a batch that failed its retries is dropped, all counted
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "halyard/core/clock.h"
+#include "halyard/trace/trace.h"
+#include "halyard/trace/trace_export.h"
+
+#define GOOD "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+static void test_parent_valid(void **state)
+{
+    (void)state;
+    struct trace_ctx c;
+    assert_true(trace_parent_parse(GOOD, strlen(GOOD), &c));
+    assert_int_equal(c.trace_id[0], 0x4b);
+    assert_int_equal(c.trace_id[15], 0x36);
+    assert_int_equal(c.span_id[0], 0x00);
+    assert_int_equal(c.span_id[7], 0xb7);
+    assert_int_equal(c.flags, 1);
+    char back[TRACE_PARENT_LEN + 1];
+    trace_parent_format(&c, back);
+    assert_string_equal(back, GOOD);
+}
+
+static void test_parent_invalid(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",   /* short */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-011", /* long */
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  /* version */
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  /* version ff */
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  /* upper case */
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  /* zero trace */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  /* zero span */
+        "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  /* separator */
+        "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",  /* not hex */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x",  /* flags */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct trace_ctx c = {.flags = 7};
+        assert_false(trace_parent_parse(bad[i], strlen(bad[i]), &c));
+        assert_int_equal(c.flags, 7); /* untouched */
+    }
+}
+
+static int in_sql(const char *sql, struct trace_ctx *c)
+{
+    return trace_parent_in_sql(sql, strlen(sql), c);
+}
+
+static void test_parent_in_sql(void **state)
+{
+    (void)state;
+    struct trace_ctx c;
+    assert_int_equal(in_sql("SELECT 1", &c), 0);
+    assert_int_equal(in_sql("SELECT 1 /*traceparent='" GOOD "'*/", &c), 1);
+    assert_int_equal(c.span_id[7], 0xb7);
+    assert_int_equal(
+        in_sql("SELECT 1 /*db_driver='x',traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-"
+               "00f067aa0ba902b7-00',tracestate='a=b'*/",
+               &c),
+        1);
+    assert_int_equal(c.flags, 0);
+    /* sqlcommenter URL-encodes the values: - as %2D */
+    assert_int_equal(in_sql("/*traceparent='00%2D4bf92f3577b34da6a3ce929d0e0e4736%2D"
+                            "00f067aa0ba902b7%2d01'*/ SELECT 1",
+                            &c),
+                     1);
+    assert_int_equal(c.trace_id[0], 0x4b);
+    /* in a string literal: not a comment */
+    assert_int_equal(in_sql("SELECT '/*traceparent=''" GOOD "''*/'", &c), 0);
+    assert_int_equal(in_sql("SELECT \"/*traceparent='" GOOD "'*/\"", &c), 0);
+    /* a bad one: reported, not an error */
+    assert_int_equal(in_sql("SELECT 1 /*traceparent='00-abc-def-01'*/", &c), -1);
+    assert_int_equal(in_sql("SELECT 1 /*traceparent='" GOOD, &c), 1); /* unclosed comment */
+}
+
+static void test_sampler(void **state)
+{
+    (void)state;
+    struct trace_sampler sm = {.ratio = 0.25, .slow_ns = 1000000};
+    struct trace_span sp = {.start_ns = 100, .end_ns = 200};
+    /* the ratio reads the last 8 bytes: 0x00.. is kept, 0xff.. is not */
+    memset(sp.trace_id + 8, 0x00, 8);
+    sp.trace_id[15] = 1;
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_KEEP_RATIO);
+    memset(sp.trace_id + 8, 0xff, 8);
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_DROP);
+    sp.trace_id[8] = 0x3f; /* just below 1/4 */
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_KEEP_RATIO);
+    sp.trace_id[8] = 0x40;
+    memset(sp.trace_id + 9, 0, 7);
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_DROP); /* exactly 1/4: not below */
+    /* slow and errors are kept whatever the ratio */
+    sp.end_ns = sp.start_ns + 1000000;
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_KEEP_SLOW);
+    sp.end_ns = sp.start_ns + 999999;
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_DROP);
+    sp.err_code = 1146;
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_KEEP_ERROR);
+    sp.err_code = 0;
+    /* a parent's flag decides, not the ratio */
+    sp.has_parent = true;
+    assert_int_equal(trace_keep(&sm, &sp, 1), TRACE_KEEP_PARENT);
+    memset(sp.trace_id + 8, 0, 8);
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_DROP);
+    /* ratio 0 and 1 */
+    sp.has_parent = false;
+    sm.ratio = 0.0;
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_DROP);
+    sm.ratio = 1.0;
+    memset(sp.trace_id + 8, 0xff, 8);
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_KEEP_RATIO);
+    /* no threshold */
+    sm.ratio = 0.0;
+    sm.slow_ns = 0;
+    sp.end_ns = sp.start_ns + 1000000000;
+    assert_int_equal(trace_keep(&sm, &sp, 0), TRACE_DROP);
+}
+
+/* The ratio over random ids keeps about that share. */
+static void test_sampler_share(void **state)
+{
+    (void)state;
+    struct trace_span sp = {0};
+    unsigned kept = 0;
+    for (int i = 0; i < 100000; i++) {
+        trace_span_ids(&sp);
+        kept += trace_ratio_keeps(0.01, sp.trace_id);
+    }
+    assert_in_range(kept, 800, 1200);
+}
+
+static void test_ids(void **state)
+{
+    (void)state;
+    struct trace_span a = {0}, b = {0};
+    trace_span_ids(&a);
+    trace_span_ids(&b);
+    assert_memory_not_equal(a.trace_id, b.trace_id, 16);
+    assert_memory_not_equal(a.span_id, b.span_id, 8);
+    /* a child keeps its parent's trace id */
+    struct trace_ctx c;
+    assert_true(trace_parent_parse(GOOD, strlen(GOOD), &c));
+    memcpy(b.trace_id, c.trace_id, 16);
+    b.has_parent = true;
+    trace_span_ids(&b);
+    assert_memory_equal(b.trace_id, c.trace_id, 16);
+}
+
+static void test_encode(void **state)
+{
+    (void)state;
+    struct trace_span *sp = trace_span_create();
+    assert_non_null(sp);
+    struct trace_ctx c;
+    assert_true(trace_parent_parse(GOOD, strlen(GOOD), &c));
+    memcpy(sp->trace_id, c.trace_id, 16);
+    memcpy(sp->parent_id, c.span_id, 8);
+    sp->has_parent = true;
+    memset(sp->span_id, 0xab, 8);
+    sp->start_ns = 1700000000123456789;
+    sp->end_ns = 1700000000223456789;
+    trace_span_set(sp->op, sizeof(sp->op), "SELECT", 6);
+    trace_span_set(sp->ns, sizeof(sp->ns), "shop\"x", 6);
+    trace_span_set(sp->server, sizeof(sp->server), "127.0.0.1", 9);
+    sp->port = 3306;
+    trace_span_set(sp->route, sizeof(sp->route), "replica", 7);
+    sp->summary = trace_strndup("SELECT ? FROM t", 15);
+    sp->rows = 3;
+    sp->retried = true;
+    sp->err_code = 1146;
+    trace_span_set(sp->err_msg, sizeof(sp->err_msg), "no table", 8);
+    trace_span_wait(sp, TRACE_WAIT_LIMIT, 1700000000130000000, 1700000000150000000);
+    struct textbuf out;
+    textbuf_init(&out, 1 << 20);
+    trace_encode(&out, "halyard", &sp, 1);
+    assert_false(out.overflow);
+    static const char *const want[] = {
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+        "{\"stringValue\":\"halyard\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"halyard\"",
+        "\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\"",
+        "\"spanId\":\"abababababababab\"",
+        "\"parentSpanId\":\"00f067aa0ba902b7\"",
+        "\"name\":\"SELECT shop\\\"x\"",
+        "\"kind\":3",
+        "\"startTimeUnixNano\":\"1700000000123456789\"",
+        "\"endTimeUnixNano\":\"1700000000223456789\"",
+        "{\"key\":\"db.system.name\",\"value\":{\"stringValue\":\"mariadb\"}}",
+        "{\"key\":\"db.namespace\",\"value\":{\"stringValue\":\"shop\\\"x\"}}",
+        "{\"key\":\"db.query.summary\",\"value\":{\"stringValue\":\"SELECT ? FROM t\"}}",
+        "{\"key\":\"db.response.status_code\",\"value\":{\"stringValue\":\"1146\"}}",
+        "{\"key\":\"server.port\",\"value\":{\"intValue\":\"3306\"}}",
+        "{\"key\":\"halyard.retried\",\"value\":{\"boolValue\":true}}",
+        "\"events\":[{\"timeUnixNano\":\"1700000000130000000\",\"name\":\"halyard.wait.limit\","
+        "\"attributes\":[{\"key\":\"halyard.wait.duration_ns\",\"value\":{\"intValue\":"
+        "\"20000000\"}}]}]",
+        "\"status\":{\"code\":2,\"message\":\"no table\"}",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (strstr(out.data, want[i]) == NULL)
+            fail_msg("missing %s in %s", want[i], out.data);
+    }
+    assert_null(strstr(out.data, "db.query.text")); /* not configured */
+    assert_null(strstr(out.data, "halyard.replayed"));
+    textbuf_free(&out);
+    trace_span_destroy(sp);
+}
+
+static void test_span_set_cuts_on_a_character(void **state)
+{
+    (void)state;
+    char f[6];
+    trace_span_set(f, sizeof(f), "abcd\xc3\xa9xyz", 9); /* é at bytes 4-5 */
+    assert_string_equal(f, "abcd");
+    trace_span_set(f, sizeof(f), NULL, 3);
+    assert_string_equal(f, "");
+    struct trace_span sp = {0};
+    for (int i = 0; i < 20; i++)
+        trace_span_wait(&sp, TRACE_WAIT_POOL, i, i + 1);
+    assert_int_equal(sp.n_events, TRACE_EVENTS_MAX);
+}
+
+static void test_export_receiver_down(void **state)
+{
+    (void)state;
+    /* nothing listens there (the unit tests' port range is 27000..28999) */
+    struct trace_export_conf conf = {.endpoint = "http://127.0.0.1:28999/v1/traces",
+                                     .queue_size = 4,
+                                     .batch = 2,
+                                     .timeout_ms = 200,
+                                     .flush_ms = 20,
+                                     .retries = 2,
+                                     .backoff_ms = 10};
+    struct trace_exporter *ex;
+    assert_int_equal(trace_export_start(&conf, &ex), HY_OK);
+    int64_t t0 = hy_mono_us();
+    for (int i = 0; i < 1000; i++) {
+        struct trace_span *sp = trace_span_create();
+        trace_span_ids(sp);
+        (void)trace_export_submit(ex, sp);
+    }
+    int64_t took = hy_mono_us() - t0;
+    assert_in_range(took, 0, 100000); /* 1,000 submits: well under 0.1 s */
+    struct trace_export_stats st;
+    trace_export_stats(ex, &st);
+    assert_int_equal(st.queued + st.dropped_full, 1000);
+    assert_true(st.dropped_full >= 900);
+    /* the batches fail, are retried, then dropped */
+    for (int i = 0; i < 300; i++) {
+        trace_export_stats(ex, &st);
+        if (st.requests >= 3)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    trace_export_stop(ex);
+    assert_true(st.requests >= 3);
+    assert_int_equal(st.exported, 0);
+    assert_int_equal(st.failures, st.requests);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parent_valid),
+        cmocka_unit_test(test_parent_invalid),
+        cmocka_unit_test(test_parent_in_sql),
+        cmocka_unit_test(test_sampler),
+        cmocka_unit_test(test_sampler_share),
+        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_encode),
+        cmocka_unit_test(test_span_set_cuts_on_a_character),
+        cmocka_unit_test(test_export_receiver_down),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
