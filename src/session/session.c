@@ -789,6 +789,10 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         registry_set_info(&s->kill.reg, NULL, 0);
     if (s->conns.idle_unserved)
         state_command_serves(s);
+    if (!again) {
+        struct hook_cmd hc = {.p = c->p, .len = c->len, .cmd = c->cmd, .fits = c->fits};
+        session_hooks_take(s, &hc); /* the features' (session_hooks.c) */
+    }
     return NEXT_ROUTE;
 }
 

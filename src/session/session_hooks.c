@@ -27,6 +27,7 @@
 #include "session_begin.h"
 #include "session_limits.h"
 #include "session_cache.h"
+#include "session_capture.h"
 #include "session_diag.h"
 #include "session_fanout.h"
 #include "session_inflight.h"
@@ -207,6 +208,14 @@ static const struct session_hooks hooks[] = {
      .on_done = session_limit_done, /* its place given back, charged */
      .on_abandon = session_limit_done,
      .on_close = session_limit_free},
+    {.name = "capture",
+     .on_take = session_capture_take, /* the command and its arrival (capture.h) */
+     .attached = session_capture_attached,
+     .wants_whole = session_capture_whole,
+     .on_packet = session_capture_packet, /* the rows summed, the insert id */
+     .on_done = session_capture_done,     /* the answer's shape and time */
+     .on_abandon = session_capture_abandon,
+     .on_close = session_capture_free},
 };
 
 /* ---- the outcomes answered here (next_outcome), by ROUTE_* ------------- */
@@ -417,6 +426,11 @@ bool session_hooks_rewrite(struct session *s, uint8_t **pkt, size_t *n, const ch
                            size_t orig_len)
 {
     HOOKS_ALL(rewrite, s, pkt, n, orig, orig_len);
+}
+
+void session_hooks_take(struct session *s, const struct hook_cmd *hc)
+{
+    HOOKS_RUN(on_take, s, hc);
 }
 
 void session_hooks_send(struct session *s, const struct hook_cmd *hc)

@@ -295,6 +295,9 @@ struct hook_cmd {
 };
 struct session_hooks {
     const char *name; /* the feature, for a reader */
+    /* A client command taken from `up` (once per command, after the gate
+     * stage let it through; cmd and its payload). */
+    void (*on_take)(struct session *s, const struct hook_cmd *hc);
     /* next_forward, around ensure_backend (which may open the connection
      * and send what readies it): before it, then after it */
     void (*before_backend)(struct session *s, const struct hook_cmd *hc);
@@ -366,6 +369,7 @@ bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc, uint3
 bool session_hooks_rewrites(const struct session *s);
 bool session_hooks_rewrite(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
                            size_t orig_len);
+void session_hooks_take(struct session *s, const struct hook_cmd *hc);
 void session_hooks_send(struct session *s, const struct hook_cmd *hc);
 enum hook_verdict session_hooks_filter_up(struct session *s, const struct hook_cmd *hc);
 void session_hooks_begin(struct session *s);

@@ -449,6 +449,7 @@ struct sess_feat {
     struct sess_replay *replay;     /* transaction_replay: the open transaction's record */
     struct sess_inflight *inflight; /* resolve_in_flight_writes: the marks */
     struct sess_limit *limit;       /* fair-share limits: the statement's place */
+    struct sess_capture *capture;   /* a capture runs: what it has of the session */
 };
 
 /* KILL across sessions. session.c. */
