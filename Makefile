@@ -395,6 +395,7 @@ install: all
 	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BUILD)/halyard $(DESTDIR)$(PREFIX)/sbin/halyard
 	install -m 0755 $(BUILD)/halyardctl $(DESTDIR)$(PREFIX)/bin/halyardctl
+	install -m 0755 tools/rehearse $(DESTDIR)$(PREFIX)/bin/halyard-rehearse
 	install -m 0644 docs/halyard.8 $(DESTDIR)$(PREFIX)/share/man/man8/halyard.8
 	install -m 0644 docs/halyardctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/halyardctl.1
 	install -m 0644 docs/halyard.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5
@@ -413,6 +414,7 @@ install: all
 # Leaves $(SYSCONFDIR)/halyard/halyard.conf: it is the operator's.
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/halyard $(DESTDIR)$(PREFIX)/bin/halyardctl \
+	  $(DESTDIR)$(PREFIX)/bin/halyard-rehearse \
 	  $(DESTDIR)$(PREFIX)/share/man/man8/halyard.8 $(DESTDIR)$(PREFIX)/share/man/man1/halyardctl.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5 \
 	  $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample \

@@ -38,6 +38,7 @@
 #include "halyard/backup/backup_sched.h"
 #include "halyard/backup/backup_verify.h"
 #include "halyard/backup/binlog_archive.h"
+#include "halyard/capture/capture.h"
 #include "halyard/cache/cache.h"
 #include "halyard/cluster/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
@@ -1095,6 +1096,7 @@ static void app_shutdown(int rc)
     binlog_archive_stop();
     cache_stop();
     xa_log_writer_stop(); /* after the joins: the D records handed to it are written */
+    capture_shutdown();   /* after the joins too: the sessions' ends are in the file */
     xa_recover_stop();
     backup_full_stop();
     backup_copy_stop();

@@ -925,4 +925,27 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                            .help = "the fair-share limits per tenant: statements in flight and "
                                    "queued, passed, waited and their wait p50/p99, refused (1226), "
                                    "ms waited and server ms used"},
+    [ADMIN_CAPTURE_START] = {.words = "capture start",
+                             .sql = ADMIN_SQL_OPERATOR,
+                             .max_args = 1,
+                             .parse = admin_args_capture_start,
+                             .run = admin_run_capture_start,
+                             .logs_outcome = true,
+                             .usage = "capture start [FILE]",
+                             .help = "capture the clients' commands and the answers' shapes into "
+                                     "FILE (default capture_file), from the primary's GTID now "
+                                     "(docs/rehearse.md)"},
+    [ADMIN_CAPTURE_STOP] = {.words = "capture stop",
+                            .sql = ADMIN_SQL_OPERATOR,
+                            .run = admin_run_capture_stop,
+                            .logs_outcome = true,
+                            .usage = "capture stop",
+                            .help = "stop the capture and close its file"},
+    [ADMIN_CAPTURE_STATUS] = {.words = "capture status",
+                              .sql = ADMIN_SQL_READ,
+                              .sql_shape = ADMIN_SQL_ONE_ROW,
+                              .run = admin_run_capture_status,
+                              .usage = "capture status",
+                              .help = "the capture: on, file, start GTID, sessions, records, "
+                                      "bytes, records dropped, why it stopped"},
 };

@@ -167,6 +167,11 @@ static void show_config_outputs(struct kv *kv, const struct config *cfg)
     kv_str(kv, "audit_log", cfg->audit_log);
     kv_str(kv, "query_log", cfg->query_log);
     kv_int(kv, "query_log_min_duration_ms", cfg->query_log_min_duration_ms);
+    kv_str(kv, "capture_file", cfg->capture_file);
+    kv_int(kv, "capture_max_mb", cfg->capture_max_mb);
+    kv_int(kv, "capture_max_seconds", cfg->capture_max_seconds);
+    kv_bool(kv, "capture_mask", cfg->capture_mask);
+    kv_int(kv, "capture_queue", cfg->capture_queue);
 }
 
 /* Reads and writes: where they go, how fresh. */

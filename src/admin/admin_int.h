@@ -120,6 +120,15 @@ enum admin_reply {
 
 #define ADMIN_ARGS_ANY 255
 
+/* admin_capture.c: capture start [FILE], capture stop, capture status */
+struct capture_status;
+hy_status_t admin_args_capture_start(struct admin_cmd *cmd, const struct admin_words *a, char *err,
+                                     size_t errlen);
+enum admin_reply admin_run_capture_start(struct admin_req *r);
+enum admin_reply admin_run_capture_stop(struct admin_req *r);
+enum admin_reply admin_run_capture_status(struct admin_req *r);
+void admin_render_capture(struct textbuf *sb, const struct capture_status *st, bool json);
+
 /* Whether a command is on the SQL admin port, and for which role. */
 enum admin_sql_use {
     ADMIN_SQL_NO = 0,   /* the socket's only (takeover: it passes descriptors) */

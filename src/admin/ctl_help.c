@@ -104,6 +104,9 @@ static const struct {
     {"backup verified", "(sent by halyardctl backup verify itself)"},
     {"show cache", "halyardctl show cache"},
     {"flush cache", "halyardctl flush cache shop.orders"},
+    {"capture start", "halyardctl capture start /var/tmp/prod.hyc"},
+    {"capture stop", "halyardctl capture stop"},
+    {"capture status", "halyardctl capture status --json"},
     {"show limits", "halyardctl limits"},
 };
 

@@ -999,6 +999,10 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->metrics_tls = cfg_get_bool(root, "metrics_tls");
     cfg->log_syslog = cfg_get_bool(root, "log_syslog");
     cfg->query_log_min_duration_ms = (int)cfg_get_int(root, "query_log_min_duration_ms");
+    cfg->capture_max_mb = (int)cfg_get_int(root, "capture_max_mb");
+    cfg->capture_max_seconds = (int)cfg_get_int(root, "capture_max_seconds");
+    cfg->capture_mask = cfg_get_bool(root, "capture_mask");
+    cfg->capture_queue = (int)cfg_get_int(root, "capture_queue");
     cfg->read_write_split = cfg_get_bool(root, "read_write_split");
     cfg->consistency = consistency_parse(cfg_get_str(root, "consistency"));
     cfg->causal_timeout_ms = (int)cfg_get_int(root, "causal_timeout_ms");
@@ -1037,7 +1041,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         cfg_dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
         cfg_dup_str(ld, &cfg->audit_log, root, "audit_log") != HY_OK ||
         cfg_dup_str(ld, &cfg->query_log, root, "query_log") != HY_OK ||
-        cfg_fill_tracing(ld, cfg, root) != HY_OK)
+        cfg_fill_tracing(ld, cfg, root) != HY_OK ||
+        cfg_dup_str(ld, &cfg->capture_file, root, "capture_file") != HY_OK)
         return HY_ERROR;
     return fill_parts(ld, cfg, root);
 }
@@ -1131,6 +1136,7 @@ static void config_free(struct config *cfg)
     free(cfg->log_file);
     free(cfg->audit_log);
     free(cfg->query_log);
+    free(cfg->capture_file);
     free(cfg->instance_name);
     free(cfg->alerts.exec);
     free(cfg->alerts.webhook);

@@ -226,6 +226,19 @@ const struct config_key config_keys[] = {
      "only statements that took at least this many milliseconds go to the query log: the "
      "client's time, a wait on a fair-share limit and the run together",
      NULL},
+    {"capture_file", CONFIG_STRING, "", 0, 4095,
+     "file `capture start` writes when it names none (docs/rehearse.md); it must not exist yet; "
+     "\"\" = capture start must name one", NULL},
+    {"capture_max_mb", CONFIG_INT, "1024", 0, 1048576,
+     "a capture stops when its file reaches this many MiB; 0 = no limit", NULL},
+    {"capture_max_seconds", CONFIG_INT, "3600", 0, 604800,
+     "a capture stops after this many seconds; 0 = no limit", NULL},
+    {"capture_mask", CONFIG_BOOL, "false", 0, 0,
+     "a capture leaves out statement text and parameters (COM_QUERY, the prepared statements' "
+     "commands): the answers' shapes and times only; such a capture cannot be replayed", NULL},
+    {"capture_queue", CONFIG_INT, "65536", 16, 16777216,
+     "records the sessions may hand the capture's writer before it writes them; past it a "
+     "record is dropped (counted, and its session marked incomplete)", NULL},
     {"read_write_split", CONFIG_BOOL, "true", 0, 0,
      "send reads outside transactions to replicas, as `consistency` allows; false = every "
      "statement to the primary unless a hint says otherwise", NULL},

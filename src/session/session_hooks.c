@@ -27,6 +27,7 @@
 #include "session_begin.h"
 #include "session_limits.h"
 #include "session_cache.h"
+#include "session_capture.h"
 #include "session_diag.h"
 #include "session_fanout.h"
 #include "session_inflight.h"
@@ -218,6 +219,14 @@ static const struct session_hooks hooks[] = {
      .on_abandon = session_trace_abandon,
      .on_reset = session_trace_reset,
      .on_close = session_trace_free},
+    {.name = "capture",
+     .on_take = session_capture_take, /* the command and its arrival (capture.h) */
+     .attached = session_capture_attached,
+     .wants_whole = session_capture_whole,
+     .on_packet = session_capture_packet, /* the rows summed, the insert id */
+     .on_done = session_capture_done,     /* the answer's shape and time */
+     .on_abandon = session_capture_abandon,
+     .on_close = session_capture_free},
 };
 
 /* ---- the outcomes answered here (next_outcome), by ROUTE_* ------------- */

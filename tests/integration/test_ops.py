@@ -262,7 +262,7 @@ def admin_verb_words():
     return re.findall(r'\.words = "([^"]+)"', table)
 
 
-def test_every_command_answers_json(start_halyard, cluster):
+def test_every_command_answers_json(start_halyard, cluster, tmp_path):
     """Each command of admin_verbs[], through halyardctl with --json, answers
     one line of JSON: the data of a show, {"ok":true,"message":...} and what
     it changed of an action. A failure stays an "ERR ..." line (and exit 1):
@@ -288,6 +288,8 @@ def test_every_command_answers_json(start_halyard, cluster):
         "show backup": ["show backup"],
         "show cache": ["show cache"], "flush cache": ["flush cache"],
         "show limits": ["show limits"],
+        "capture start": [f"capture start {tmp_path}/ops.hyc"],
+        "capture status": ["capture status"], "capture stop": ["capture stop"],
         "backup verified": ["backup verified ok 0-1-5 3 0"],
     }
     # Their answers are not text: the listening sockets (SCM_RIGHTS) and

@@ -808,7 +808,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 32);
+    assert_int_equal(parsed, 35);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);

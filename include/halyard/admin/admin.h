@@ -113,6 +113,9 @@ enum admin_verb {
     ADMIN_SHOW_CACHE,      /* the query cache (cache.h) */
     ADMIN_FLUSH_CACHE,     /* flush cache [SCHEMA.TABLE] */
     ADMIN_SHOW_LIMITS,     /* the fair-share limits per tenant (limits.h) */
+    ADMIN_CAPTURE_START,   /* capture start [FILE] (capture.h) */
+    ADMIN_CAPTURE_STOP,
+    ADMIN_CAPTURE_STATUS,
     ADMIN_N_VERBS
 };
 
@@ -127,7 +130,8 @@ struct admin_cmd {
     char arg[140];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all);
                           * ADMIN_FLUSH_CACHE: schema.table ("" = all);
                           * ADMIN_BACKEND_SET: the backend's name;
-                          * ADMIN_BACKUP_VERIFIED: its four words */
+                          * ADMIN_BACKUP_VERIFIED: its four words;
+                          * ADMIN_CAPTURE_START: the file ("" = capture_file) */
     int mode;            /* ADMIN_BACKEND_SET: enum backend_admin */
     bool nowait;         /* ADMIN_BACKEND_SET drain: answer at once, not once it is idle */
     char target[65];     /* ADMIN_SWITCHOVER: a backend name, "" = the most advanced replica */

@@ -501,6 +501,11 @@ struct config {
     char *audit_log; /* "" = off (audit.h) */
     char *query_log; /* "" = off */
     int query_log_min_duration_ms;
+    char *capture_file; /* capture start's default file; "" = none */
+    int capture_max_mb;
+    int capture_max_seconds;
+    bool capture_mask;
+    int capture_queue;
     int max_prepared_statements; /* per session */
 
     /* TLS (tls.h): file names as written; tls_server is NULL when

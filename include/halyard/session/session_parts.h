@@ -457,6 +457,7 @@ struct sess_feat {
     struct sess_inflight *inflight; /* resolve_in_flight_writes: the marks */
     struct sess_limit *limit;       /* fair-share limits: the statement's place */
     struct sess_trace *trace;       /* tracing: the statement's span (session_trace.c) */
+    struct sess_capture *capture;   /* a capture runs: what it has of the session */
 };
 
 /* KILL across sessions. session.c. */

@@ -1,0 +1,65 @@
+/*
+ * capture.h: the traffic capture (docs/rehearse.md): one file at a time,
+ * started and stopped by the admin commands (capture start|stop|status),
+ * written by a thread of its own. The sessions (session_capture.c) build
+ * each record whole (capture_format.h) and hand it over with
+ * capture_put, which never waits: past the queue's bound the record is
+ * dropped and counted. The thread stops the capture by itself at its
+ * size or duration limit, or when a write fails (a full disk): the data
+ * path goes on, the log and `capture status` say why.
+ */
+#ifndef HALYARD_CAPTURE_H
+#define HALYARD_CAPTURE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "halyard/core/core.h"
+
+struct capture_opts {
+    const char *file;     /* created; an existing file is refused */
+    uint64_t max_bytes;   /* the file stops growing here (0 = no limit) */
+    uint32_t max_seconds; /* the capture stops after this long (0 = no limit) */
+    uint32_t queue;       /* records waiting for the writer at most */
+    bool mask;            /* statement text and parameters left out */
+    const char *gtid;     /* the primary's position at the start ("" = unknown) */
+    const char *primary;  /* its name */
+};
+
+struct capture_status {
+    bool on;
+    bool mask;
+    char file[4096];
+    char gtid[256];
+    char stopped_why[256]; /* why the last capture stopped ("" = none yet) */
+    int64_t started_us;    /* wall clock */
+    int64_t stopped_us;
+    uint64_t records, bytes, drops, sessions;
+};
+
+/* Nonzero while a capture runs: its number, new at each start (a session
+ * holding the state of an older one begins again). Any thread. */
+extern _Atomic uint32_t capture_running;
+static inline uint32_t capture_now(void)
+{
+    return atomic_load_explicit(&capture_running, memory_order_relaxed);
+}
+bool capture_masked(void);
+
+/* The main thread. */
+hy_status_t capture_start(const struct capture_opts *o, char *msg, size_t len);
+hy_status_t capture_stop(char *msg, size_t len);
+void capture_status_get(struct capture_status *st);
+/* At exit: a running capture is stopped and its file closed. */
+void capture_shutdown(void);
+
+/* A session's record of `len` bytes (framed by capture_rec_done), heap:
+ * taken in every case; false when it was dropped (no capture, or the
+ * queue is full: counted). */
+bool capture_put(uint8_t *rec, size_t len, uint32_t gen);
+/* A session seen by the capture `gen` for the first time. */
+void capture_session_seen(void);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * capture.c: the capture's queue and its writer thread (capture.h). The
+ * sessions push framed records into a bounded ring under a mutex; the
+ * thread takes them all at once, writes their CRC and the records to the
+ * file, and enforces the limits. Only one capture runs at a time; its
+ * thread is joined by the next start or stop, or at exit.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/capture/capture.h"
+#include "halyard/capture/capture_format.h"
+#include "halyard/core/clock.h"
+#include "halyard/core/log.h"
+
+_Atomic uint32_t capture_running;
+
+struct qitem {
+    uint8_t *p;
+    size_t len;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    struct qitem *ring; /* cap items; head + n */
+    uint32_t cap, head, n;
+    bool stopping;  /* capture_stop asked the thread to end */
+    bool thread_on; /* a thread to join */
+    pthread_t thread;
+    FILE *f;
+    uint32_t gen; /* the last capture's number */
+    struct capture_status st;
+    uint64_t max_bytes;
+    uint32_t max_seconds;
+    _Atomic uint64_t drops, sessions;
+    _Atomic bool mask;
+} C = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+/* The writer's own counts (its thread, or the main one before it runs),
+ * published into C.st after each batch. */
+static struct {
+    uint64_t records, bytes;
+} W;
+
+static void publish(void)
+{
+    pthread_mutex_lock(&C.mu);
+    C.st.records = W.records;
+    C.st.bytes = W.bytes;
+    pthread_mutex_unlock(&C.mu);
+}
+
+bool capture_masked(void)
+{
+    return atomic_load_explicit(&C.mask, memory_order_relaxed);
+}
+
+void capture_session_seen(void)
+{
+    atomic_fetch_add_explicit(&C.sessions, 1, memory_order_relaxed);
+}
+
+bool capture_put(uint8_t *rec, size_t len, uint32_t gen)
+{
+    bool taken = false;
+    pthread_mutex_lock(&C.mu);
+    if (capture_now() == gen && gen != 0 && !C.stopping) {
+        if (C.n < C.cap) {
+            C.ring[(C.head + C.n) % C.cap] = (struct qitem){rec, len};
+            if (C.n++ == 0)
+                pthread_cond_signal(&C.wake);
+            taken = true;
+        } else {
+            atomic_fetch_add_explicit(&C.drops, 1, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&C.mu);
+    if (!taken)
+        free(rec);
+    return taken;
+}
+
+/* Write one framed record; false when the write failed (why in `why`). */
+static bool write_rec(uint8_t *p, size_t len, char *why, size_t wl)
+{
+    capture_frame_crc(p, len);
+    if (fwrite(p, 1, len, C.f) != len) {
+        snprintf(why, wl, "the write failed: %s", strerror(errno));
+        return false;
+    }
+    W.records++;
+    W.bytes += len;
+    return true;
+}
+
+static void write_stop_rec(const char *why)
+{
+    uint8_t mem[512];
+    struct capture_buf b;
+    capture_buf_begin(&b, mem, sizeof(mem), CAPTURE_STOP);
+    capture_put_u64(&b, (uint64_t)hy_now_us());
+    capture_put_u64(&b, W.records);
+    capture_put_u64(&b, atomic_load(&C.drops));
+    capture_put_str(&b, why, strlen(why));
+    size_t n = capture_rec_done(&b);
+    char ignored[128];
+    if (n > 0)
+        (void)write_rec(mem, n, ignored, sizeof(ignored));
+}
+
+/* Whether a limit is reached: why in `why`. */
+static bool limit_reached(char *why, size_t wl)
+{
+    if (C.max_bytes > 0 && W.bytes >= C.max_bytes) {
+        snprintf(why, wl, "the size limit (%llu bytes) was reached",
+                 (unsigned long long)C.max_bytes);
+        return true;
+    }
+    if (C.max_seconds > 0 && hy_now_us() - C.st.started_us >= (int64_t)C.max_seconds * 1000000) {
+        snprintf(why, wl, "the duration limit (%u s) was reached", C.max_seconds);
+        return true;
+    }
+    return false;
+}
+
+/* Take what the queue holds into `out` (C.cap items); the count. */
+static uint32_t take_all(struct qitem *out, bool *stopping)
+{
+    pthread_mutex_lock(&C.mu);
+    if (C.n == 0 && !C.stopping) {
+        struct timespec due = hy_deadline_ms(200);
+        pthread_cond_timedwait(&C.wake, &C.mu, &due);
+    }
+    uint32_t n = C.n;
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = C.ring[(C.head + i) % C.cap];
+    C.head = (C.head + n) % C.cap;
+    C.n = 0;
+    *stopping = C.stopping;
+    pthread_mutex_unlock(&C.mu);
+    return n;
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    struct qitem *batch = calloc(C.cap, sizeof(*batch));
+    char why[256] = "";
+    bool stopping = false, failed = batch == NULL;
+    if (failed)
+        snprintf(why, sizeof(why), "out of memory");
+    while (!failed && !stopping) {
+        uint32_t n = take_all(batch, &stopping);
+        for (uint32_t i = 0; i < n; i++) {
+            if (!failed && !write_rec(batch[i].p, batch[i].len, why, sizeof(why)))
+                failed = true;
+            free(batch[i].p);
+        }
+        if (!failed && n > 0 && fflush(C.f) != 0) {
+            snprintf(why, sizeof(why), "the write failed: %s", strerror(errno));
+            failed = true;
+        }
+        publish();
+        if (!failed && !stopping && limit_reached(why, sizeof(why)))
+            break;
+    }
+    atomic_store(&capture_running, 0); /* the sessions stop handing records over */
+    pthread_mutex_lock(&C.mu);
+    C.stopping = true;
+    struct qitem left;
+    while (C.n > 0) { /* what came after the end is dropped, not written */
+        left = C.ring[C.head];
+        C.head = (C.head + 1) % C.cap;
+        C.n--;
+        free(left.p);
+    }
+    pthread_mutex_unlock(&C.mu);
+    if (why[0] == '\0')
+        snprintf(why, sizeof(why), "stopped by the capture stop command");
+    if (!failed)
+        write_stop_rec(why);
+    if (fclose(C.f) != 0 && !failed)
+        snprintf(why, sizeof(why), "closing the file failed: %s", strerror(errno));
+    C.f = NULL;
+    free(batch);
+    pthread_mutex_lock(&C.mu);
+    C.st.records = W.records;
+    C.st.bytes = W.bytes;
+    snprintf(C.st.stopped_why, sizeof(C.st.stopped_why), "%s", why);
+    C.st.stopped_us = hy_now_us();
+    C.st.on = false;
+    pthread_mutex_unlock(&C.mu);
+    if (failed)
+        hy_log_error("capture %s stopped: %s (the sessions go on uncaptured)", C.st.file, why);
+    else
+        hy_log_info("capture %s stopped: %s: %llu records, %llu bytes, %llu dropped", C.st.file,
+                    why, (unsigned long long)W.records, (unsigned long long)W.bytes,
+                    (unsigned long long)atomic_load(&C.drops));
+    return NULL;
+}
+
+static void join_thread(void)
+{
+    if (C.thread_on) {
+        pthread_join(C.thread, NULL);
+        C.thread_on = false;
+    }
+    free(C.ring);
+    C.ring = NULL;
+}
+
+/* The file with its header and START record; NULL with `msg` on failure. */
+static FILE *open_file(const struct capture_opts *o, char *msg, size_t len)
+{
+    FILE *f = fopen(o->file, "wxe");
+    if (f == NULL) {
+        snprintf(msg, len, "capture: cannot create %s: %s", o->file, strerror(errno));
+        return NULL;
+    }
+    uint8_t head[CAPTURE_HEADER_SIZE];
+    capture_header(head, o->mask ? CAPTURE_FLAG_MASKED : 0);
+    uint8_t mem[1024];
+    struct capture_buf b;
+    capture_buf_begin(&b, mem, sizeof(mem), CAPTURE_START);
+    capture_put_u64(&b, (uint64_t)hy_now_us());
+    capture_put_str(&b, o->gtid, strlen(o->gtid));
+    capture_put_str(&b, o->primary, strlen(o->primary));
+    size_t n = capture_rec_done(&b);
+    capture_frame_crc(mem, n);
+    if (fwrite(head, 1, sizeof(head), f) != sizeof(head) || fwrite(mem, 1, n, f) != n ||
+        fflush(f) != 0) {
+        snprintf(msg, len, "capture: cannot write %s: %s", o->file, strerror(errno));
+        fclose(f);
+        return NULL;
+    }
+    W.bytes = sizeof(head) + n;
+    W.records = 1;
+    return f;
+}
+
+hy_status_t capture_start(const struct capture_opts *o, char *msg, size_t len)
+{
+    if (capture_now() != 0) {
+        snprintf(msg, len, "capture: %s is being captured already (capture stop first)", C.st.file);
+        return HY_ERROR;
+    }
+    join_thread(); /* a capture that stopped by itself */
+    struct capture_status st = {0};
+    C.st = st;
+    C.ring = calloc(o->queue > 0 ? o->queue : 1, sizeof(*C.ring));
+    if (C.ring == NULL) {
+        snprintf(msg, len, "capture: out of memory");
+        return HY_ERROR;
+    }
+    C.f = open_file(o, msg, len);
+    if (C.f == NULL) {
+        join_thread();
+        return HY_ERROR;
+    }
+    C.cap = o->queue > 0 ? o->queue : 1;
+    C.head = C.n = 0;
+    C.stopping = false;
+    C.max_bytes = o->max_bytes;
+    C.max_seconds = o->max_seconds;
+    atomic_store(&C.drops, 0);
+    atomic_store(&C.sessions, 0);
+    atomic_store(&C.mask, o->mask);
+    C.st.on = true;
+    C.st.mask = o->mask;
+    C.st.started_us = hy_now_us();
+    snprintf(C.st.file, sizeof(C.st.file), "%s", o->file);
+    snprintf(C.st.gtid, sizeof(C.st.gtid), "%s", o->gtid);
+    C.st.records = W.records;
+    C.st.bytes = W.bytes;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int prc = pthread_create(&C.thread, NULL, writer_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0) {
+        snprintf(msg, len, "capture: cannot start its writer: %s", strerror(prc));
+        fclose(C.f);
+        C.f = NULL;
+        C.st.on = false;
+        join_thread();
+        return HY_ERROR;
+    }
+    C.thread_on = true;
+    if (++C.gen == 0)
+        C.gen = 1;
+    atomic_store(&capture_running, C.gen);
+    snprintf(msg, len, "capture started: %s from GTID '%s' of %s", o->file, o->gtid, o->primary);
+    hy_log_info("%s", msg);
+    return HY_OK;
+}
+
+hy_status_t capture_stop(char *msg, size_t len)
+{
+    if (!C.thread_on) {
+        snprintf(msg, len, "capture: none is running");
+        return HY_ERROR;
+    }
+    bool was_on = capture_now() != 0;
+    pthread_mutex_lock(&C.mu);
+    C.stopping = true;
+    pthread_cond_signal(&C.wake);
+    pthread_mutex_unlock(&C.mu);
+    join_thread();
+    snprintf(msg, len, "capture %s %s: %s; %llu records, %llu bytes, %llu dropped", C.st.file,
+             was_on ? "stopped" : "had stopped", C.st.stopped_why, (unsigned long long)C.st.records,
+             (unsigned long long)C.st.bytes, (unsigned long long)atomic_load(&C.drops));
+    return HY_OK;
+}
+
+void capture_status_get(struct capture_status *st)
+{
+    pthread_mutex_lock(&C.mu);
+    *st = C.st;
+    pthread_mutex_unlock(&C.mu);
+    st->on = st->on && capture_now() != 0;
+    st->drops = atomic_load(&C.drops);
+    st->sessions = atomic_load(&C.sessions);
+}
+
+void capture_shutdown(void)
+{
+    char msg[256];
+    if (C.thread_on)
+        (void)capture_stop(msg, sizeof(msg));
+}

@@ -1,0 +1,232 @@
+"""Capture and rehearse (issue 57, docs/rehearse.md).
+
+A mixed workload (text statements, prepared ones with a cursor, a
+transaction, an error on purpose) is captured through halyard
+(`capture start|stop`); tools/rehearse replays it against a second
+cluster (one server on TEST_PORT + 130) that holds the data and the GTID
+position the capture started from:
+
+  - an identical target: no difference in any answer, and the tables end
+    as the captured cluster's did;
+  - the target's sql_mode changed (no STRICT_TRANS_TABLES, PIPES_AS_CONCAT):
+    the diff names the statements whose answers and errors differ;
+  - a target at another GTID is refused, --force replays anyway;
+  - a truncated and a corrupt capture file are refused, naming the offset.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+
+import pymysql
+import pytest
+
+from conftest import TEST_PORT
+from test_failover import ctl
+from util import APP_PASSWORD, APP_USER, Cluster, backends, wait_until
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REHEARSE = os.path.join(REPO, "tools", "rehearse")
+sys.path.insert(0, os.path.join(REPO, "tools"))
+import mysqlbin  # noqa: E402
+
+DB = "rh"
+TABLES = ("items", "notes", "prices")  # prices: the prepared session's alone
+
+
+@pytest.fixture(scope="module")
+def target():
+    base = f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}-rehearse"
+    c = Cluster(base, TEST_PORT + 130, replicas=0, tls=False)
+    c.destroy()
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+        if c.layout:
+            for n in c.layout["nodes"]:
+                shutil.rmtree(n["datadir"], ignore_errors=True)
+
+
+def snapshot(cluster):
+    """The tables' definitions and rows on the primary, in id order."""
+    out = {}
+    for t in TABLES:
+        ddl = cluster.sql(0, f"SHOW CREATE TABLE {DB}.{t}")[0][1]
+        out[t] = (ddl, cluster.sql(0, f"SELECT * FROM {DB}.{t} ORDER BY id"))
+    return out
+
+
+def restore(target, snap, gtid, sql_mode=None):
+    """The target as the capture's start: the snapshot's tables and
+    rows (not logged), its binary log reset and its position `gtid`."""
+    c = target.root_connect(0)
+    with c.cursor() as cur:
+        cur.execute("SET SESSION sql_log_bin = 0")
+        cur.execute(f"DROP DATABASE IF EXISTS {DB}")
+        cur.execute(f"CREATE DATABASE {DB}")
+        cur.execute(f"USE {DB}")
+        for t, (ddl, rows) in snap.items():
+            cur.execute(ddl)
+            if rows:
+                marks = ",".join(["%s"] * len(rows[0]))
+                cur.executemany(f"INSERT INTO {t} VALUES ({marks})", rows)
+        cur.execute("RESET MASTER")
+        cur.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
+        cur.execute("SET GLOBAL sql_mode = %s", (sql_mode or "STRICT_TRANS_TABLES,"
+                    "ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION",))
+    c.close()
+    assert target.value(0, "SELECT @@gtid_current_pos") == gtid
+
+
+def rehearse(capture, target, *args):
+    p = subprocess.run([sys.executable, REHEARSE, capture, "--port", str(target.port(0)),
+                        "--user", APP_USER, "--password", APP_PASSWORD, "--speed", "0", *args],
+                       capture_output=True, text=True, timeout=120)
+    return p
+
+
+def text_session(h):
+    """Text statements: reads with and without ORDER BY, writes, a
+    transaction, an error on purpose, and two statements sql_mode decides."""
+    c = h.connect(database=DB, autocommit=True)
+    with c.cursor() as cur:
+        cur.execute("SELECT id, name FROM items ORDER BY id")
+        cur.execute("SELECT name FROM items WHERE qty > 2")
+        cur.execute("INSERT INTO items (name, qty) VALUES ('pear', 4)")
+        cur.execute("UPDATE items SET qty = qty + 1 WHERE qty < 3")
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO notes (item, body) VALUES (1, 'first')")
+        cur.execute("UPDATE notes SET body = CONCAT(body, '!') WHERE item = 1")
+        cur.execute("COMMIT")
+        with pytest.raises(pymysql.MySQLError):
+            cur.execute("SELECT * FROM no_such_table")  # an error on purpose
+        with pytest.raises(pymysql.MySQLError):
+            cur.execute("INSERT INTO notes (item, body) VALUES (2, 'much too long')")  # 1406
+        cur.execute("SELECT 'a' || 'b' AS joined")  # 0 and a warning; 'ab' with PIPES_AS_CONCAT
+        cur.execute("SELECT COUNT(*), SUM(qty) FROM items")
+    c.close()
+
+
+def prepared_session(h):
+    c = mysqlbin.connect(h.port, APP_USER, APP_PASSWORD, db=DB)
+    try:
+        sel = c.prepare("SELECT id, item, cents FROM prices WHERE id >= ? ORDER BY id")
+        for i in (1, 2, 3):
+            c.execute(sel, [i])
+        c.execute(sel, [1], cursor=True, fetch=2)
+        ins = c.prepare("INSERT INTO prices (item, cents) VALUES (?, ?)")
+        c.execute(ins, [3, 250])
+        c.stmt_close(ins)
+        c.stmt_close(sel)
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def captured(cluster, start_halyard, tmp_path, target):
+    """A workload captured through halyard from a known start: (the
+    capture file, the tables at its start, its start GTID, halyard)."""
+    cluster.sql(0, f"DROP DATABASE IF EXISTS {DB}")
+    cluster.sql(0, f"CREATE DATABASE {DB}")
+    cluster.sql(0, f"CREATE TABLE {DB}.items (id INT AUTO_INCREMENT PRIMARY KEY, "
+                   "name VARCHAR(20), qty INT)")
+    cluster.sql(0, f"CREATE TABLE {DB}.notes (id INT AUTO_INCREMENT PRIMARY KEY, item INT, "
+                   "body VARCHAR(10))")
+    cluster.sql(0, f"INSERT INTO {DB}.items (name, qty) VALUES ('apple', 1), ('fig', 2), "
+                   "('kiwi', 3), ('lime', 5)")
+    # the sessions run at once, on tables of their own: replayed at once
+    # too, their order against each other is not the capture's
+    cluster.sql(0, f"CREATE TABLE {DB}.prices (id INT AUTO_INCREMENT PRIMARY KEY, item INT, "
+                   "cents INT)")
+    cluster.sql(0, f"INSERT INTO {DB}.prices (item, cents) VALUES (1, 120), (2, 80), (3, 95), "
+                   "(4, 300)")
+    cluster.sync()
+    h = start_halyard(read_write_split=False)
+    sock = f"/tmp/halyard-{h.port}.sock"
+    pos = cluster.value(0, "SELECT @@gtid_current_pos")
+    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
+    snap = snapshot(cluster)
+    path = str(tmp_path / "capture.hyc")
+    r = ctl(sock, "capture", "start", path)
+    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    threads = [threading.Thread(target=f, args=(h,)) for f in (text_session, prepared_session)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    r = ctl(sock, "capture", "status", "--json")
+    st = json.loads(r.stdout)
+    assert st["on"] and st["sessions"] == 2 and st["drops"] == 0, st
+    r = ctl(sock, "capture", "stop")
+    assert r.returncode == 0 and "stopped" in r.stdout, r.stdout + r.stderr
+    return path, snap, pos, h
+
+
+def test_identical_target_no_difference(cluster, captured, target):
+    path, snap, pos, h = captured
+    restore(target, snap, pos)
+    p = rehearse(path, target, "--json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    rep = json.loads(p.stdout)
+    assert rep["differences"] == 0 and rep["errors"] == [], rep
+    compared = sum(d["count"] for d in rep["digests"])
+    assert compared >= 18, rep["digests"]
+    # the error on purpose was captured and replayed as an error
+    errs = [d for d in rep["digests"] if "no_such_table" in d["digest"]]
+    assert errs and errs[0]["count"] == 1, rep["digests"]
+    unordered = [d for d in rep["digests"] if "qty > ?" in d["digest"]]
+    assert unordered and unordered[0]["unordered"], rep["digests"]
+    # the writes replayed: the tables end as the captured cluster's
+    for t in TABLES:
+        want = cluster.sql(0, f"SELECT * FROM {DB}.{t} ORDER BY id")
+        got = target.sql(0, f"SELECT * FROM {DB}.{t} ORDER BY id")
+        assert got == want, (t, got, want)
+
+
+def test_changed_sql_mode_named(captured, target):
+    path, snap, pos, h = captured
+    restore(target, snap, pos, sql_mode="PIPES_AS_CONCAT")
+    p = rehearse(path, target, "--json")
+    assert p.returncode == 1, p.stdout + p.stderr
+    rep = json.loads(p.stdout)
+    differ = {d["digest"]: d["kinds"] for d in rep["digests"] if d["differences"]}
+    assert any("'a' || 'b'" in k or "? || ?" in k for k in differ), differ
+    ins = [k for k in differ if k.startswith("INSERT INTO notes (item, body) VALUES")]
+    assert ins and "error_disappeared" in differ[ins[0]], differ
+    # the statements that sql_mode does not touch answer the same
+    assert len(differ) <= 4, differ
+    assert rep["digests"][0]["differences"] > 0  # worst first
+    text = rehearse(path, target, "--force").stdout
+    assert "error_disappeared" in text and "digests, worst first" in text, text
+
+
+def test_target_at_another_gtid_refused(captured, target):
+    path, snap, pos, h = captured
+    restore(target, snap, pos)
+    target.sql(0, f"INSERT INTO {DB}.items (name, qty) VALUES ('extra', 9)")
+    p = rehearse(path, target)
+    assert p.returncode == 2 and "the capture starts from" in p.stderr, p.stdout + p.stderr
+    assert "--force" in p.stderr
+
+
+def test_bad_files(captured, target, tmp_path):
+    path, snap, pos, h = captured
+    data = open(path, "rb").read()
+    cut = tmp_path / "cut.hyc"
+    cut.write_bytes(data[:-7])
+    p = rehearse(str(cut), target)
+    assert p.returncode == 2 and "truncated record at offset" in p.stderr, p.stderr
+    bad = bytearray(data)
+    bad[len(data) // 2] ^= 0x55
+    corrupt = tmp_path / "corrupt.hyc"
+    corrupt.write_bytes(bytes(bad))
+    p = rehearse(str(corrupt), target)
+    assert p.returncode == 2 and "corrupt record at offset" in p.stderr, p.stderr
+    (tmp_path / "not.hyc").write_bytes(b"hello")
+    p = rehearse(str(tmp_path / "not.hyc"), target)
+    assert p.returncode == 2 and "not a capture file" in p.stderr, p.stderr
