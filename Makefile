@@ -91,6 +91,12 @@ $(BUILD)/libhalyard.a: $(LIB_OBJ)
 $(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -lzstd -lcurl -lm -pthread
 
+# The cycle's tests run the session against scripted backends (fake_backend.h).
+$(BUILD)/tests/test_cycle_%: tests/unit/test_cycle_%.c tests/unit/fake_backend.c \
+		tests/unit/fake_backend.h $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/unit/fake_backend.c $(LIB_OBJ) $(LDLIBS) -lcmocka
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka

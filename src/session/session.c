@@ -1126,6 +1126,8 @@ size_t session_cycle_path(uint8_t cmd, const char **names, size_t max)
     return n;
 }
 
+void (*session_cycle_trace)(const struct session *s, uint8_t cmd, const char *stage);
+
 /* Take the next command from `up`, if a whole one is there, through the
  * cycle's stages. */
 void session_next_command(struct session *s)
@@ -1138,8 +1140,11 @@ void session_next_command(struct session *s)
         c.primary_write = false;
         enum next_step step = NEXT_ROUTE;
         for (size_t i = 0; i < HY_ARRAY_SIZE(cycle) && step == NEXT_ROUTE; i++)
-            if (stage_applies(cycle[i].kinds, c.cmd))
+            if (stage_applies(cycle[i].kinds, c.cmd)) {
                 step = cycle[i].run(s, &c);
+                if (session_cycle_trace != NULL && (i > 0 || step != NEXT_STOP))
+                    session_cycle_trace(s, c.cmd, cycle[i].name);
+            }
         if (step == NEXT_STOP)
             return;
     }

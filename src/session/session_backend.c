@@ -111,6 +111,7 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
          * write does) and runs there. */
         const char *target = s->cfg->backends[s->route.wait_idx].name;
         s->route.fell_back = true;
+        s->route.global_at = 0; /* a global read's position, never read: read again */
         session_set_state(s, SS_IDLE);
         if (strcmp(be->name, s->cfg->backends[s->route.primary].name) == 0 &&
             !session_in_trans(s) && primary_wait_start(s)) {

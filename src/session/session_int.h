@@ -171,6 +171,9 @@ void session_next_command(struct session *s);
 /* The names of the cycle's stages a command `cmd` passes, in order, into
  * names (at most max); their count (session.c's table, for its tests). */
 size_t session_cycle_path(uint8_t cmd, const char **names, size_t max);
+/* Tests only (test_cycle_*.c): when set, called with each stage's name
+ * as session_next_command runs it for command `cmd`; NULL in halyard. */
+extern void (*session_cycle_trace)(const struct session *s, uint8_t cmd, const char *stage);
 void session_pin(struct session *s, const char *why);
 /* The session holds LOCK TABLES on its primary, or no longer does. */
 void session_tables_locked(struct session *s, bool locked);
