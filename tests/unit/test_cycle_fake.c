@@ -211,10 +211,10 @@ static void test_stages_run(void **state)
         {COM_PING, "", "command"}, /* halyard answers it */
         {COM_INIT_DB, "db", "command"},
         {COM_STMT_PREPARE, "SELECT a FROM t", NULL}, /* to the replica */
-        /* the statement just prepared: ps_execute (the command stage)
-         * routes, limits and forwards it itself; the table's route,
-         * outcome, limit and forward stages do not run for it */
-        {COM_STMT_EXECUTE, NULL, "command"},
+        /* the statement just prepared: taken at the command stage,
+         * then routed and forwarded by the execution's own rows of the
+         * route and forward stages (session_ps.c's ps_exec_*) */
+        {COM_STMT_EXECUTE, NULL, NULL},
         {COM_STMT_RESET, NULL, "command"},
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
