@@ -2,6 +2,7 @@
  * registry.c: see registry.h.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,18 @@
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct registry_entry *reg_table[REG_BUCKETS];
 static atomic_uint next_id = REGISTRY_ID_BASE;
+
+/* An entry's text_lock (registry.h): no other lock is taken under it. */
+static void text_lock(struct registry_entry *e)
+{
+    while (atomic_exchange_explicit(&e->text_lock, true, memory_order_acquire))
+        sched_yield();
+}
+
+static void text_unlock(struct registry_entry *e)
+{
+    atomic_store_explicit(&e->text_lock, false, memory_order_release);
+}
 
 uint32_t registry_new_id(void)
 {
@@ -294,11 +307,11 @@ void registry_set_info(struct registry_entry *e, const char *text, size_t len)
         memcpy(copy, text, len);
         copy[len] = '\0';
     }
-    pthread_mutex_lock(&reg_lock);
+    text_lock(e);
     char *old = e->info;
     e->info = copy; /* out of memory: none (the server's text is shown) */
     e->info_len = copy != NULL ? (uint32_t)len : 0;
-    pthread_mutex_unlock(&reg_lock);
+    text_unlock(e);
     free(old);
 }
 
@@ -306,12 +319,14 @@ char *registry_info_dup(uint32_t id, size_t *len)
 {
     char *out = NULL;
     pthread_mutex_lock(&reg_lock);
-    for (const struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
+    for (struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
         if (t->id == id) {
+            text_lock(t);
             if (t->info != NULL && (out = malloc(t->info_len + 1)) != NULL) {
                 memcpy(out, t->info, t->info_len + 1);
                 *len = t->info_len;
             }
+            text_unlock(t);
             break;
         }
     }
@@ -321,9 +336,9 @@ char *registry_info_dup(uint32_t id, size_t *len)
 
 void registry_set_db(struct registry_entry *e, const char *db)
 {
-    pthread_mutex_lock(&reg_lock);
+    text_lock(e);
     snprintf(e->db, sizeof(e->db), "%s", db != NULL ? db : "");
-    pthread_mutex_unlock(&reg_lock);
+    text_unlock(e);
 }
 
 bool registry_release_ok(struct registry_entry *e)
@@ -338,7 +353,7 @@ size_t registry_idle_list(uint32_t self, double now, struct registry_idle *out, 
     long long now_ms = (long long)(now * 1000.0);
     pthread_mutex_lock(&reg_lock);
     for (size_t b = 0; b < REG_BUCKETS; b++) {
-        for (const struct registry_entry *t = reg_table[b]; t != NULL; t = t->next) {
+        for (struct registry_entry *t = reg_table[b]; t != NULL; t = t->next) {
             if (t->id == self || t->user[0] == '\0' || atomic_load(&t->fanout))
                 continue;
             if (n < max) {
@@ -346,7 +361,9 @@ size_t registry_idle_list(uint32_t self, double now, struct registry_idle *out, 
                 r->id = t->id;
                 snprintf(r->user, sizeof(r->user), "%s", t->user);
                 snprintf(r->host, sizeof(r->host), "%s", t->peer != NULL ? t->peer : "");
+                text_lock(t);
                 snprintf(r->db, sizeof(r->db), "%s", t->db);
+                text_unlock(t);
                 long long since = atomic_load_explicit(&t->idle_ms, memory_order_relaxed);
                 r->idle_ms = now_ms > since ? now_ms - since : 0;
                 uint64_t backend = atomic_load(&t->backend);

@@ -52,7 +52,7 @@ struct registry_entry {
     atomic_bool fanout;     /* a statement runs on every group (session_fanout.c) */
     atomic_bool kill_query; /* KILL QUERY asked that statement to stop */
     /* For the process list (registry_idle_list): */
-    char db[65];          /* its current schema, "" = none; under the mutex */
+    char db[65];          /* its current schema, "" = none; under text_lock */
     atomic_llong idle_ms; /* ev_now() * 1000 at its login and each command's end; relaxed */
     /* A KILL QUERY found it idle without a connection: shown Killed until
      * its next command, as the server shows such a thread. */
@@ -66,9 +66,14 @@ struct registry_entry {
     /* The client's text of the statement it runs now where halyard sent
      * another (rewritten: CONNECTION_ID(), the process list...), its first
      * REGISTRY_INFO_MAX bytes (malloc'd); NULL = none. Written by the
-     * owner under the mutex (registry_set_info). */
+     * owner under text_lock (registry_set_info). */
     char *info;
     uint32_t info_len;
+    /* This entry's own lock for db and info: the owner takes it to change
+     * them (a rewritten statement, a schema change), a reader of the
+     * process list to copy them, inside the registry's mutex. Held for a
+     * copy of at most REGISTRY_INFO_MAX bytes; zero-initialised = free. */
+    atomic_bool text_lock;
     /* How a KILL wakes the owner's worker (set before registry_add). */
     struct ev_loop *loop;
     ev_async *wakeup;
