@@ -302,7 +302,7 @@ check: deps
 
 # The long part of make check runs as four tracks side by side: the
 # pooled suite, the session-mode suite, the builds (clang, the fuzzers,
-# the package, then mtr) and the tools (pitr-check, cache-check --short,
+# the package) and the tools (mtr, pitr-check, cache-check --short,
 # history-check --short, consistency-check --short, server-check --short,
 # bench-noisy-smoke and soak-short), each track's steps one after another.
 # Each suite runs on
@@ -326,9 +326,9 @@ check-suite-build:
 	$(MAKE) check-clang
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-package
-	$(MAKE) mtr-run
 
 check-suite-tools:
+	$(MAKE) mtr-run
 	$(MAKE) pitr-check
 	$(MAKE) cache-check-short
 	$(MAKE) cache-check-adversarial-short
