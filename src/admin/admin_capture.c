@@ -31,18 +31,6 @@ hy_status_t admin_args_capture_start(struct admin_cmd *cmd, const struct admin_w
     return HY_OK;
 }
 
-static void reply(struct admin_req *r, hy_status_t rc, const char *msg)
-{
-    if (r->cmd->json && rc == HY_OK) {
-        json_ok_begin(r->out, msg);
-        textbuf_puts(r->out, "}\n");
-    } else {
-        textbuf_puts(r->out, rc == HY_OK ? "OK " : "ERR ");
-        textbuf_cell(r->out, msg);
-        textbuf_putc(r->out, '\n');
-    }
-}
-
 /* The first group's primary: its name and position. */
 static void primary_position(struct config *cfg, char *name, size_t nl, char *gtid, size_t gl)
 {
@@ -79,7 +67,7 @@ enum admin_reply admin_run_capture_start(struct admin_req *r)
         rc = capture_start(&o, msg, sizeof(msg));
     }
     log_audit("admin %s: capture start: %s", r->who, msg);
-    reply(r, rc, msg);
+    answer_result(r->out, r->cmd->json, rc, msg);
     return ADMIN_REPLY_NOW;
 }
 
@@ -88,7 +76,7 @@ enum admin_reply admin_run_capture_stop(struct admin_req *r)
     char msg[700];
     hy_status_t rc = capture_stop(msg, sizeof(msg));
     log_audit("admin %s: capture stop: %s", r->who, msg);
-    reply(r, rc, msg);
+    answer_result(r->out, r->cmd->json, rc, msg);
     return ADMIN_REPLY_NOW;
 }
 

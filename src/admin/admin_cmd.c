@@ -489,14 +489,7 @@ static enum admin_reply run_backup_take(struct admin_req *r, enum backup_type ty
     char msg[600];
     hy_status_t rc = backup_take_request(r->st->cfg, type, msg, sizeof(msg));
     log_audit("admin %s: backup %s: %s", r->who, backup_type_name(type), msg);
-    if (r->cmd->json && rc == HY_OK) {
-        json_ok_begin(r->out, msg);
-        textbuf_puts(r->out, "}\n");
-    } else {
-        textbuf_puts(r->out, rc == HY_OK ? "OK " : "ERR ");
-        textbuf_cell(r->out, msg);
-        textbuf_putc(r->out, '\n');
-    }
+    answer_result(r->out, r->cmd->json, rc, msg);
     return ADMIN_REPLY_NOW;
 }
 

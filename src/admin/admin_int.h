@@ -50,6 +50,9 @@ void kv_bool(struct kv *kv, const char *key, bool v);
  * {"ok":true,"message":MESSAGE (the text answer's line after "OK "); the
  * caller adds its own members, each after a ',', and the closing "}\n". */
 void json_ok_begin(struct textbuf *sb, const char *message);
+/* A command's answer of one message: "OK message" or "ERR message", and
+ * in JSON an OK as {"ok":true,"message":...} (an ERR stays its line). */
+void answer_result(struct textbuf *sb, bool json, hy_status_t rc, const char *message);
 /* A unix time as ISO 8601 UTC ("2026-11-25T14:55:05Z"); 0 = none: JSON null,
  * "-" in a table. */
 void kv_time(struct kv *kv, const char *key, long long unix_time);

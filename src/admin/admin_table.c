@@ -162,6 +162,18 @@ void json_ok_begin(struct textbuf *sb, const char *message)
     textbuf_json_str(sb, message);
 }
 
+void answer_result(struct textbuf *sb, bool json, hy_status_t rc, const char *message)
+{
+    if (json && rc == HY_OK) {
+        json_ok_begin(sb, message);
+        textbuf_puts(sb, "}\n");
+    } else {
+        textbuf_puts(sb, rc == HY_OK ? "OK " : "ERR ");
+        textbuf_cell(sb, message);
+        textbuf_putc(sb, '\n');
+    }
+}
+
 void kv_end(struct kv *kv)
 {
     if (kv->json) {
