@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "halyard/core/text.h"
@@ -303,6 +304,16 @@ bool hy_json_str(const char *json, const char *key, char *out, size_t cap)
         out[o += k] = '\0';
     }
     return true;
+}
+
+char *hy_dupz(const void *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
 }
 
 /* Whether `word` (upper case, a letter first) appears in the text, in any

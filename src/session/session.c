@@ -1797,16 +1797,6 @@ bool ensure_connected(struct session *s, uint32_t idx)
 /* ---- commands answered or rewritten here ---------------------------------
  * COM_CHANGE_USER, a packet too large (the KILL statements: session_kill.c). */
 
-char *dup_bytes(const void *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d != NULL) {
-        memcpy(d, p, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 bool plugin_is_native(const char *plugin, size_t len)
 {
     return plugin == NULL ||

@@ -344,7 +344,7 @@ void session_fanout_want_lid(struct session *s, const uint32_t *first, const uin
     if (f == NULL || f->mode != FANOUT_WRITE)
         return;
     if (text != NULL) {
-        if ((f->lid_text = dup_bytes(text, len)) == NULL) {
+        if ((f->lid_text = hy_dupz(text, len)) == NULL) {
             session_mark_closing(s, END_NOMEM);
             return;
         }

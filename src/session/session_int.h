@@ -129,7 +129,6 @@ void consume_packet(struct session *s, uint32_t len);
 /* session_route.c: a COM_QUERY or COM_STMT_PREPARE whose text halyard
  * changes (CONNECTION_ID(), the process list...) goes out changed. */
 void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
-char *dup_bytes(const void *p, size_t n);
 bool ensure_backend(struct session *s, uint32_t idx);
 bool plugin_is_native(const char *plugin, size_t len);
 void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest);

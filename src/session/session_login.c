@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "halyard/config/group.h"
+#include "halyard/core/text.h"
 #include "halyard/core/audit.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/cluster/backend.h"
@@ -65,10 +66,10 @@ bool login_change_user(struct session *s, const struct mysql_change_user *cu)
     if (!login_begin(s))
         return false;
     struct sess_login *lg = s->login;
-    lg->pend_user = dup_bytes(cu->user, cu->user_len);
-    lg->pend_db = cu->db != NULL && cu->db_len > 0 ? dup_bytes(cu->db, cu->db_len) : NULL;
+    lg->pend_user = hy_dupz(cu->user, cu->user_len);
+    lg->pend_db = cu->db != NULL && cu->db_len > 0 ? hy_dupz(cu->db, cu->db_len) : NULL;
     if (cu->attrs != NULL && cu->attrs_len > 0) {
-        lg->pend_attrs = (uint8_t *)dup_bytes(cu->attrs, cu->attrs_len);
+        lg->pend_attrs = (uint8_t *)hy_dupz(cu->attrs, cu->attrs_len);
         lg->pend_attrs_len = cu->attrs_len;
     }
     lg->pend_charset = cu->charset;
@@ -915,11 +916,11 @@ void session_handle_login(struct session *s)
     s->who.ext_caps = lg.ext_caps & SERVER_EXT_CAPS;
     s->who.expired_ok = (lg.caps & CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS) != 0;
     s->who.charset = lg.charset;
-    s->who.user = dup_bytes(lg.user, lg.user_len);
+    s->who.user = hy_dupz(lg.user, lg.user_len);
     if (lg.db != NULL && lg.db_len > 0 && (s->who.caps & CLIENT_CONNECT_WITH_DB))
-        s->who.db = dup_bytes(lg.db, lg.db_len);
+        s->who.db = hy_dupz(lg.db, lg.db_len);
     if (lg.attrs != NULL && lg.attrs_len > 0 && (s->who.caps & CLIENT_CONNECT_ATTRS)) {
-        s->who.attrs = (uint8_t *)dup_bytes(lg.attrs, lg.attrs_len);
+        s->who.attrs = (uint8_t *)hy_dupz(lg.attrs, lg.attrs_len);
         s->who.attrs_len = lg.attrs_len;
     }
     if (s->who.user == NULL) {

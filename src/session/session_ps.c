@@ -473,7 +473,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
         return s->route.primary;
     }
     if (s->query.connid == NULL || s->query.connid->n == 0) {
-        st->sql = dup_bytes(p + 1, len - 1);
+        st->sql = hy_dupz(p + 1, len - 1);
         st->sql_len = len - 1;
     } else { /* kept as it is prepared: with the session's id */
         size_t cap = classify_connid_bound(s->query.connid, len - 1);

@@ -1189,7 +1189,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
         if (cmd == COM_INIT_DB && fits) {
             free(s->query.pend_schema);
-            s->query.pend_schema = dup_bytes(p + 1, len - 1);
+            s->query.pend_schema = hy_dupz(p + 1, len - 1);
         }
         if (fits)
             state_prepare_cmd(s, cmd, p, len);

@@ -170,9 +170,9 @@ hy_status_t state_reset(struct session *s, bool *keep_pin)
     const char *q = NULL, *bq = NULL;
     size_t n = 0, bn = 0;
     char *role = NULL, *bc_role = NULL;
-    if (state_last_role(s->vars.vs, &q, &n) && (role = dup_bytes(q, n)) == NULL)
+    if (state_last_role(s->vars.vs, &q, &n) && (role = hy_dupz(q, n)) == NULL)
         return HY_NOMEM;
-    if (bc != NULL && state_last_role(bc->vs, &bq, &bn) && (bc_role = dup_bytes(bq, bn)) == NULL) {
+    if (bc != NULL && state_last_role(bc->vs, &bq, &bn) && (bc_role = hy_dupz(bq, bn)) == NULL) {
         free(role);
         return HY_NOMEM;
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/text.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/sql/classify.h"
 #include "halyard/sql/digest.h"
@@ -195,9 +196,9 @@ static void span_texts(struct session *s, struct sess_trace *t, struct trace_spa
     char dg[DIGEST_TEXT_MAX];
     size_t dlen = 0;
     (void)classify_digest(t->text, t->text_len, s->route.lex_opts, dg, sizeof(dg), &dlen);
-    sp->summary = trace_strndup(dg, HY_MIN(dlen, sizeof(dg) - 1));
+    sp->summary = hy_dupz(dg, HY_MIN(dlen, sizeof(dg) - 1));
     if (s->cfg->tracing.query_text)
-        sp->text = trace_strndup(t->text, t->text_len);
+        sp->text = hy_dupz(t->text, t->text_len);
 }
 
 void session_trace_done(struct session *s)

@@ -247,16 +247,6 @@ void trace_span_set(char *field, size_t cap, const char *src, size_t n)
     field[n] = '\0';
 }
 
-char *trace_strndup(const char *src, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d != NULL) {
-        memcpy(d, src, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 void trace_span_wait(struct trace_span *sp, enum trace_wait w, int64_t start_ns, int64_t end_ns)
 {
     if (sp->n_events >= TRACE_EVENTS_MAX)

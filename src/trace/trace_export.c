@@ -11,6 +11,7 @@
 
 #include "halyard/core/clock.h"
 #include "halyard/core/log.h"
+#include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/trace/trace_export.h"
 
@@ -160,7 +161,7 @@ static struct curl_slist *headers_of(const char *lines)
     for (const char *p = lines; p != NULL && *p != '\0' && l != NULL;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
-        char *one = trace_strndup(p, n);
+        char *one = hy_dupz(p, n);
         if (one != NULL && n > 0) {
             struct curl_slist *next = curl_slist_append(l, one);
             if (next != NULL)
@@ -224,7 +225,7 @@ static const char *keep_str(struct trace_exporter *ex, size_t i, const char *s)
 {
     if (s == NULL)
         return NULL;
-    ex->strs[i] = trace_strndup(s, strlen(s));
+    ex->strs[i] = strdup(s);
     return ex->strs[i];
 }
 

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "halyard/core/text.h"
 #include "halyard/core/clock.h"
 #include "halyard/trace/trace.h"
 #include "halyard/trace/trace_export.h"
@@ -187,7 +188,7 @@ static void test_encode(void **state)
     trace_span_set(sp->server, sizeof(sp->server), "127.0.0.1", 9);
     sp->port = 3306;
     trace_span_set(sp->route, sizeof(sp->route), "replica", 7);
-    sp->summary = trace_strndup("SELECT ? FROM t", 15);
+    sp->summary = hy_dupz("SELECT ? FROM t", 15);
     sp->rows = 3;
     sp->retried = true;
     sp->err_code = 1146;

@@ -92,6 +92,10 @@ static inline uint64_t hy_load_le64(const void *p)
     return w;
 }
 
+/* A heap copy of the n bytes at p, with a NUL after them (NULL when out of
+ * memory): a name or text read from a packet, which has none. */
+char *hy_dupz(const void *p, size_t n);
+
 /* Whether `word` (upper case, a letter first) appears in p[0..n), in any
  * case: hy_find_letters() for its first letter, then a compare there. */
 bool hy_text_mentions(const char *p, size_t n, const char *word);

@@ -100,8 +100,6 @@ struct trace_span *trace_span_create(void);
 void trace_span_destroy(struct trace_span *sp); /* NULL is fine */
 /* Copy the `n` bytes at `src` into a field of the span (cut to fit). */
 void trace_span_set(char *field, size_t cap, const char *src, size_t n);
-/* A heap copy of `n` bytes, NUL-terminated (NULL when out of memory). */
-char *trace_strndup(const char *src, size_t n);
 /* A wait began at start_ns and ended at end_ns: an event (the last ones
  * are dropped when there are more than TRACE_EVENTS_MAX). */
 void trace_span_wait(struct trace_span *sp, enum trace_wait w, int64_t start_ns, int64_t end_ns);
