@@ -1,9 +1,9 @@
-// halyard's status page: fetch /status.json every second and redraw.
+// halyard's status page: fetch /status.json twice a second and redraw.
 // No library and no request to anything but this halyard; the charts are
 // plain SVG. Text from halyard is set with textContent, never parsed as HTML.
 "use strict";
 
-const REFRESH_MS = 1000;
+const REFRESH_MS = 500;
 const TIMEOUT_MS = 2500;       // a halyard that does not answer in this is unreachable
 const WINDOW_S = 15 * 60;      // the charts' width: the ring halyard keeps
 const SVG = "http://www.w3.org/2000/svg";
@@ -208,7 +208,7 @@ async function refresh() {
 }
 
 // The page comes with its first data (a JSON block, never run): drawn
-// before the page has loaded, then fetched again every second.
+// before the page has loaded, then fetched again every half second.
 const first = document.getElementById("status-data");
 if (first) {
   try {
