@@ -25,12 +25,17 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from test_backup import show_backup, wait_archived
 from test_backup_crypt import key_file
 from test_failover import ctl
 from test_restore import (HALYARDCTL, full_backup, prepare, reset_scratch, restore, restorer,  # noqa: F401
                           scratch, table_state)  # scratch: a fixture
 from util import wait_until
+
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
 
 SEALED = re.compile(r"^binlog\.(\d{6})\.([0-9a-f]{16})\.enc$")
 CLEAR = re.compile(r"^binlog\.(\d{6})$")

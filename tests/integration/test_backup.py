@@ -31,6 +31,9 @@ from tcprelay import TcpRelay
 from test_failover import Load, ctl, failover_settings, kill_now, make_table
 from util import admin_json, free_port, metric, render_conf, wait_until, backends
 
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
+
 GTID_RE = re.compile(r"\tGTID (\d+)-(\d+)-(\d+)")
 
 

@@ -28,6 +28,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from test_backup import full_files, show_backup, wait_archived
 from test_backup_copy import events
 from test_backup_crypt import key_file
@@ -37,6 +39,9 @@ from test_restore import HALYARDCTL, RESTORE_PW, restore
 from test_verify import backend_of
 from test_verify_physical import SCRATCH_PORT, server_command, verify
 from util import metric, port_accepts, wait_until
+
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
 
 
 def checkpoint(cluster):

@@ -26,11 +26,15 @@ import subprocess
 import time
 
 import pymysql
+import pytest
 
 from conftest import halyard_bin
 from test_backup import backup_settings, show_backup
 from test_failover import ctl, failover_settings, make_table
 from util import admin_json, free_port, metric, wait_until
+
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
 
 
 def sha(path):

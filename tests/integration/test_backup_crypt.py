@@ -26,6 +26,8 @@ import os
 import re
 import subprocess
 
+import pytest
+
 from test_backup import show_backup, wait_archived
 from test_backup_copy import events
 from test_backup_physical import run_full, start as phys_start
@@ -33,6 +35,9 @@ from test_failover import ctl, make_table
 from test_restore import (HALYARDCTL, RESTORE_PW, RESTORE_USER, full_backup, prepare, reset_scratch, restore, restorer,  # noqa: F401
                           scratch, table_state)  # scratch: a fixture
 from util import wait_until
+
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
 
 
 def key_file(tmp_path, name, hexkey):

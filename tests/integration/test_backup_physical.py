@@ -28,6 +28,7 @@ import subprocess
 import time
 
 import pymysql
+import pytest
 
 from conftest import TEST_PORT
 
@@ -36,6 +37,9 @@ from test_failover import ctl, failover_settings, make_table
 from test_backup import wait_archived
 from test_restore import HALYARDCTL, RESTORE_PW, RESTORE_USER, restore, restorer, table_state
 from util import Cluster, admin_json, free_port, wait_until, backends
+
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
 
 
 def settings(tmp_path, **extra):

@@ -28,6 +28,9 @@ from test_backup_physical import backends, run_full, start
 from test_failover import make_table
 from util import free_port, wait_until
 
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
+
 SSHD = "/usr/sbin/sshd"
 
 

@@ -1426,6 +1426,7 @@ def test_a_cache_account_that_sees_only_myisam_tables_is_told_so(start_halyard, 
 WIDE_DB = "qc_wide_" + "w" * 56  # names of 64 characters: the widest rows
 
 
+@pytest.mark.one_pool_mode  # the reader of the schema: no session in it
 def test_a_schema_of_many_keys_is_read_whole_and_soon(start_halyard, schema, cluster):
     """The cache's reader reads the primary's tables and their key columns
     (cache_follow.c). 270 tables of 64 keys, names of 64 characters:

@@ -19,8 +19,13 @@ import pathlib
 import re
 import urllib.request
 
+import pytest
+
 from test_backup import backup_settings
 from util import free_port, scrape
+
+# the dashboard's file and metrics: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
 
 DASHBOARD = pathlib.Path(__file__).resolve().parents[2] / "conf" / "halyard-dashboard.json"
 DS = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}

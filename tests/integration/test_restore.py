@@ -25,6 +25,9 @@ from test_backup import archive_files, backup_settings, show_backup, wait_archiv
 from test_failover import ctl, failover_settings, make_table
 from util import Cluster, free_port, run_on_pty, wait_until
 
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
+
 HALYARDCTL = os.environ.get("HALYARDCTL_BIN", "build/halyardctl")
 RESTORE_USER, RESTORE_PW = "restorer", "restorer-pw"
 

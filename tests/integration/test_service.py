@@ -20,6 +20,9 @@ import pytest
 
 from util import admin_json, port_accepts, wait_until
 
+# the service's start, readiness and stop: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
+
 
 class Notifications:
     """A NOTIFY_SOCKET: the datagrams halyard sends, as dicts, with the time

@@ -33,6 +33,9 @@ from test_restore import HALYARDCTL, RESTORE_USER, full_backup, prepare, reset_s
 from test_restore import scratch  # noqa: F401 (the fixture)
 from util import admin_json, metric, run_on_pty, wait_until
 
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
+
 
 def verify(conf, pwfile, *args):
     return subprocess.run([HALYARDCTL, "-c", conf["_path"], "backup", "verify",

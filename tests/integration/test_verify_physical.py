@@ -20,6 +20,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from conftest import TEST_PORT
 
 from test_backup import show_backup, wait_archived
@@ -28,6 +30,9 @@ from test_failover import make_table
 from test_restore import HALYARDCTL, RESTORE_PW, RESTORE_USER
 from test_verify import backend_of, replicating
 from util import metric, port_accepts, wait_until
+
+# backups, their archive and restores read the servers, not the sessions: pool_mode plays no part
+pytestmark = pytest.mark.one_pool_mode
 
 MARIADBD = os.environ.get("HALYARD_MARIADBD", "/usr/sbin/mariadbd")
 SCRATCH_PORT = TEST_PORT + 71
