@@ -83,7 +83,8 @@ struct app {
     ev_timer shutdown_timer;
     ev_timer selfwatch_timer; /* once a second: selfwatch_tick */
     struct selfwatch selfwatch;
-    int trim_ticks;              /* seconds since the last hy_memory_trim */
+    int trim_ticks; /* seconds since the last hy_memory_tick */
+    struct hy_memory_watch memwatch;
     struct failover_tally tally; /* failover_sessions events (failover_tally.h) */
     bool stopping;
     struct status st; /* what the admin socket and the metrics show */
@@ -182,11 +183,12 @@ static void selfwatch_cb(struct ev_loop *loop, ev_timer *t, int revents)
     selfwatch_workers(&app.selfwatch, beats, n, app.cfg->worker_stall_ms);
     failover_tally_tick(&app.tally, &app.st, hy_now_us());
     /* Memory freed stays in the allocator's arenas (one a thread that
-     * allocates) until given back: every 30 s it is (memory.h; 2 to 5 ms
-     * in tools/soak, each arena locked in turn). */
+     * allocates) until given back: every 30 s, once RSS has grown 512 KiB
+     * since, it is (memory.h; 2 to 5 ms in tools/soak, each arena locked in
+     * turn). */
     if (++app.trim_ticks >= 30) {
         app.trim_ticks = 0;
-        hy_memory_trim();
+        hy_memory_tick(&app.memwatch, 512);
     }
 }
 

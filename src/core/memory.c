@@ -54,3 +54,15 @@ void hy_memory_trim(void)
     malloc_trim(0);
 #endif
 }
+
+bool hy_memory_tick(struct hy_memory_watch *w, uint64_t grow_kib)
+{
+    uint64_t now = rss_kib();
+    if (w->rss_kib != 0 && now <= w->rss_kib + grow_kib)
+        return false;
+    bool trim = w->rss_kib != 0;
+    if (trim)
+        hy_memory_trim();
+    w->rss_kib = trim ? rss_kib() : now;
+    return trim;
+}

@@ -13,7 +13,8 @@
  *     process's descriptors are counted; a worker's heartbeat older than
  *     the limit is a stall, once, and its next stamp clears it
  *   - its memory: RSS counted; a block of 4 MiB is in the heap's use while
- *     held, and out of it once freed; a trim keeps what is in use
+ *     held, and out of it once freed; a trim keeps what is in use; the
+ *     timer's tick trims once RSS has grown past its margin, not before
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -218,6 +219,17 @@ static void test_memory(void **state)
     hy_memory_get(&after);
     assert_true(after.heap_used + n <= held.heap_used);
     assert_true(after.heap_used <= before.heap_used + 64 * 1024);
+
+    /* The tick trims only once RSS has grown past its margin. */
+    struct hy_memory_watch w = {0};
+    assert_false(hy_memory_tick(&w, 0)); /* the first reading */
+    assert_true(w.rss_kib > 0);
+    assert_false(hy_memory_tick(&w, 1u << 30));
+    p = malloc(n);
+    assert_non_null(p);
+    memset(p, 2, n);
+    assert_true(hy_memory_tick(&w, 1024));
+    free(p);
 }
 
 int main(void)

@@ -10,6 +10,7 @@
 #ifndef HALYARD_MEMORY_H
 #define HALYARD_MEMORY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct hy_memory {
@@ -25,5 +26,13 @@ void hy_memory_get(struct hy_memory *m);
 
 /* Give the arenas' free pages back to the kernel (malloc_trim). */
 void hy_memory_trim(void);
+
+/* For a timer: trims when RSS has grown by more than grow_kib since the
+ * last trim (or since the first call), so a process whose RSS holds still
+ * pays one read of /proc a call. Returns whether it trimmed. */
+struct hy_memory_watch {
+    uint64_t rss_kib; /* after the last trim; 0 = not read yet */
+};
+bool hy_memory_tick(struct hy_memory_watch *w, uint64_t grow_kib);
 
 #endif
