@@ -97,6 +97,13 @@ $(BUILD)/tests/test_cycle_%: tests/unit/test_cycle_%.c tests/unit/fake_backend.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/unit/fake_backend.c $(LIB_OBJ) $(LDLIBS) -lcmocka
 
+# test_cycle_stages sees each hook point the cycle calls: it is linked with
+# --wrap for each of session_hooks.c's entry points, and its wrappers note
+# the point, then run the real one.
+HOOK_POINTS = take wait before_backend after_backend ready refuse elsewhere rewrites rewrite \
+  send filter_up begin attached wants_whole packet fed relayed done settled abandon reset close
+$(BUILD)/tests/test_cycle_stages: ALL_LDFLAGS += $(HOOK_POINTS:%=-Wl,--wrap=session_hooks_%)
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
