@@ -48,6 +48,7 @@
 
 /* The configurations the tests run with (their prestate). */
 static const char conf_eventual[] = BASE_CONF "consistency = \"eventual\";\n";
+static const char conf_global[] = BASE_CONF "consistency = \"global\";\n";
 static const char conf_block[] =
     BASE_CONF "consistency = \"eventual\";\n"
               "rules = ( { name = \"nodrop\"; match_text = \"^DROP TABLE\"; action = \"block\"; "
@@ -271,6 +272,22 @@ static long prepare(struct fx *f, int c, const char *sql)
     return (long)(ok[1] | ok[2] << 8 | (uint32_t)ok[3] << 16 | (uint32_t)ok[4] << 24);
 }
 
+/* A COM_STMT_EXECUTE of statement id (no parameters): as fb_client_command. */
+static int execute(struct fx *f, int c, long id, uint16_t *err)
+{
+    uint8_t ex[10] = {COM_STMT_EXECUTE,
+                      (uint8_t)id,
+                      (uint8_t)(id >> 8),
+                      (uint8_t)(id >> 16),
+                      (uint8_t)(id >> 24),
+                      0,
+                      1,
+                      0,
+                      0,
+                      0};
+    return fb_client_command(&f->client[c], f->w.loop, ex, sizeof(ex), err, NULL, 0);
+}
+
 /* A command with one byte of payload after its own (or none): as
  * fb_client_command. */
 static int simple(struct fx *f, int c, uint8_t cmd, uint16_t *err)
@@ -464,6 +481,42 @@ static void test_forward(void **state)
     assert_order(f, from, want);
 }
 
+/* The consistency wait (in the forward, consistency = global): a read
+ * after a write, as a COM_QUERY and as a COM_STMT_EXECUTE, waits the
+ * same way: the wait begins (on_wait), the primary's position is read,
+ * the replica waits for it, the wait ends (on_wait), then the read goes
+ * to the replica. */
+static void test_consistency_wait(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    long id = prepare(f, 0, "SELECT a FROM t");
+    assert_true(id >= 0);
+    static const char *const want_q[] = {
+        "wait consistency begin", "db1 Q:SELECT @@",       "db2 Q:SELECT MASTER_GTID_WAIT('0-1-5'",
+        "wait consistency end",   "db2 Q:SELECT a FROM t", NULL};
+    static const char *const want_x[] = {
+        "wait consistency begin", "db1 Q:SELECT @@", "db2 Q:SELECT MASTER_GTID_WAIT('0-1-5'",
+        "wait consistency end",   "db2 X:",          NULL};
+    int begins[2];
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+        size_t from = f->n_trace;
+        if (k == 0)
+            assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+        else
+            assert_int_equal(execute(f, 0, id, &err), 0);
+        assert_order(f, from, k == 0 ? want_q : want_x);
+        assert_int_equal(count(f, from, "MASTER_GTID_WAIT"), 1);
+        begins[k] = count(f, from, "wait consistency begin");
+        if (count(f, from, "wait consistency end") != 1) {
+            dump(f, from);
+            fail_msg("the consistency wait ended %d times", count(f, from, "wait consistency end"));
+        }
+    }
+    assert_int_equal(begins[0], begins[1]);
+}
+
 /* The serial of the primary's connection the last command containing
  * text came on, else -1. */
 static int primary_conn_of(const struct fx *f, const char *text)
@@ -516,15 +569,11 @@ static void test_done_session_pool(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_gate, conf_eventual),
-        T(test_command, conf_max_ps),
-        T(test_route, conf_eventual),
-        T(test_outcome, conf_block),
-        T(test_limit, conf_limit),
-        T(test_limit_full, conf_limit_full),
-        T(test_forward, conf_eventual),
-        T(test_done_pool, conf_eventual),
-        T(test_done_session_pool, conf_session_pool),
+        T(test_gate, conf_eventual),      T(test_command, conf_max_ps),
+        T(test_route, conf_eventual),     T(test_outcome, conf_block),
+        T(test_limit, conf_limit),        T(test_limit_full, conf_limit_full),
+        T(test_forward, conf_eventual),   T(test_consistency_wait, conf_global),
+        T(test_done_pool, conf_eventual), T(test_done_session_pool, conf_session_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
