@@ -92,10 +92,17 @@ $(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -lzstd -lcurl -lm -pthread
 
 # The cycle's tests run the session against scripted backends (fake_backend.h).
-$(BUILD)/tests/test_cycle_%: tests/unit/test_cycle_%.c tests/unit/fake_backend.c \
-		tests/unit/fake_backend.h $(LIB_OBJ) $(HDRS)
+# They see each hook point the cycle calls: they are linked with --wrap for
+# each of session_hooks.c's entry points, and cycle_fixture.c's wrappers
+# note the point, then run the real one.
+HOOK_POINTS = take wait before_backend after_backend ready refuse elsewhere rewrites rewrite \
+  send filter_up begin attached wants_whole packet fed relayed done settled abandon reset close
+CYCLE_TEST_SRC = tests/unit/fake_backend.c tests/unit/cycle_fixture.c
+$(BUILD)/tests/test_cycle_%: ALL_LDFLAGS += $(HOOK_POINTS:%=-Wl,--wrap=session_hooks_%)
+$(BUILD)/tests/test_cycle_%: tests/unit/test_cycle_%.c $(CYCLE_TEST_SRC) tests/unit/fake_backend.h \
+		tests/unit/cycle_fixture.h $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/unit/fake_backend.c $(LIB_OBJ) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CYCLE_TEST_SRC) $(LIB_OBJ) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,10 +61,13 @@ static void conn_close(struct fb_conn *c)
     for (size_t i = 0; i < fb->n_conns; i++)
         if (fb->conns[i] == c)
             fb->conns[i] = fb->conns[--fb->n_conns];
+    for (size_t i = 0; i < fb->n_held; i++)
+        if (fb->held[i] == c)
+            fb->held[i] = fb->held[--fb->n_held];
     free(c);
 }
 
-static void note(struct fake_backend *fb, const uint8_t *p, size_t n)
+static void note(struct fake_backend *fb, int serial, const uint8_t *p, size_t n)
 {
     char line[160];
     size_t tn = n > 1 ? n - 1 : 0;
@@ -76,13 +80,15 @@ static void note(struct fake_backend *fb, const uint8_t *p, size_t n)
         snprintf(line, sizeof(line), "X:");
     else
         snprintf(line, sizeof(line), "C:%02x", p[0]);
-    if (fb->n_log < FB_MAX_LOG)
+    if (fb->n_log < FB_MAX_LOG) {
+        fb->log_conn[fb->n_log] = serial;
         memcpy(fb->log[fb->n_log++], line, sizeof(line));
+    }
     if (fb->trace != NULL && *fb->n_trace < FB_MAX_TRACE)
         snprintf(fb->trace[(*fb->n_trace)++], 160, "%.8s %.140s", fb->name, line);
 }
 
-static void send_row(int fd, const char *value, uint8_t seq)
+static void send_row(int fd, const char *value, uint8_t seq, uint16_t status)
 {
     uint8_t p[512];
     p[0] = 1;
@@ -100,7 +106,7 @@ static void send_row(int fd, const char *value, uint8_t seq)
     mysql_wr_u8(&wr, 0);
     mysql_wr_u16(&wr, 0);
     put(fd, p, mysql_wr_len(&wr), seq++);
-    const uint8_t eof[] = {0xfe, 0, 0, SERVER_STATUS_AUTOCOMMIT, 0};
+    const uint8_t eof[] = {0xfe, 0, 0, (uint8_t)status, (uint8_t)(status >> 8)};
     put(fd, eof, sizeof(eof), seq++);
     mysql_wr_init(&wr, p, sizeof(p));
     mysql_wr_lenenc_str(&wr, value, strlen(value));
@@ -113,24 +119,35 @@ static bool answer(struct fb_conn *c, const uint8_t *p, size_t n)
 {
     struct fake_backend *fb = c->fb;
     uint8_t out[512];
-    note(fb, p, n);
+    note(fb, c->serial, p, n);
+    if (p[0] == COM_QUERY && n > 1) {
+        const char *q = (const char *)p + 1;
+        size_t qn = n - 1;
+        if ((qn >= 5 && strncasecmp(q, "BEGIN", 5) == 0) ||
+            (qn >= 17 && strncasecmp(q, "START TRANSACTION", 17) == 0))
+            c->in_trans = true;
+        else if ((qn >= 6 && strncasecmp(q, "COMMIT", 6) == 0) ||
+                 (qn >= 8 && strncasecmp(q, "ROLLBACK", 8) == 0))
+            c->in_trans = false;
+    }
+    uint16_t status =
+        (uint16_t)(SERVER_STATUS_AUTOCOMMIT | (c->in_trans ? SERVER_STATUS_IN_TRANS : 0));
     if (p[0] == COM_QUIT) {
         conn_close(c);
         return false;
     }
     if (p[0] == COM_STMT_CLOSE || p[0] == COM_STMT_SEND_LONG_DATA)
         return true;
-    for (size_t i = 0; p[0] == COM_QUERY && i < fb->n_rules; i++) {
+    for (size_t i = 0; i < fb->n_rules; i++) {
         struct fb_rule *r = &fb->rules[i];
-        if (r->times > 0 && r->used >= r->times)
+        if (r->cmd != p[0] || (r->times > 0 && r->used >= r->times))
             continue;
         if (n < 1 || memmem(p + 1, n - 1, r->contains, strlen(r->contains)) == NULL)
             continue;
         r->used++;
         switch (r->answer) {
         case FB_OK:
-            put(c->fd, out, mysql_ok_encode(out, sizeof(out), 0, 0, SERVER_STATUS_AUTOCOMMIT, 0),
-                1);
+            put(c->fd, out, mysql_ok_encode(out, sizeof(out), 0, 0, status, 0), 1);
             return true;
         case FB_ERR:
             put(c->fd, out,
@@ -138,11 +155,14 @@ static bool answer(struct fb_conn *c, const uint8_t *p, size_t n)
                 1);
             return true;
         case FB_ROW:
-            send_row(c->fd, r->msg, 1);
+            send_row(c->fd, r->msg, 1, status);
             return true;
         case FB_CLOSE:
             conn_close(c);
             return false;
+        case FB_HOLD:
+            fb->held[fb->n_held++] = c;
+            return true;
         }
     }
     if (p[0] == COM_STMT_PREPARE) {
@@ -151,7 +171,7 @@ static bool answer(struct fb_conn *c, const uint8_t *p, size_t n)
         put(c->fd, ok, sizeof(ok), 1);
         return true;
     }
-    put(c->fd, out, mysql_ok_encode(out, sizeof(out), 0, 0, SERVER_STATUS_AUTOCOMMIT, 0), 1);
+    put(c->fd, out, mysql_ok_encode(out, sizeof(out), 0, 0, status, 0), 1);
     return true;
 }
 
@@ -201,6 +221,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
     struct fb_conn *c = calloc(1, sizeof(*c));
     c->fd = fd;
     c->fb = fb;
+    c->serial = ++fb->n_accepted;
     fb->conns[fb->n_conns++] = c;
     ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
     c->rio.data = c;
@@ -245,11 +266,32 @@ void fb_stop(struct fake_backend *fb)
     close(fb->lfd);
 }
 
+void fb_rule_cmd(struct fake_backend *fb, uint8_t cmd, const char *contains, enum fb_answer a,
+                 uint16_t code, const char *msg, int times)
+{
+    fb->rules[fb->n_rules++] = (struct fb_rule){.cmd = cmd,
+                                                .contains = contains,
+                                                .answer = a,
+                                                .err_code = code,
+                                                .msg = msg,
+                                                .times = times};
+}
+
 void fb_rule(struct fake_backend *fb, const char *contains, enum fb_answer a, uint16_t code,
              const char *msg, int times)
 {
-    fb->rules[fb->n_rules++] = (struct fb_rule){
-        .contains = contains, .answer = a, .err_code = code, .msg = msg, .times = times};
+    fb_rule_cmd(fb, COM_QUERY, contains, a, code, msg, times);
+}
+
+void fb_release(struct fake_backend *fb)
+{
+    uint8_t out[64];
+    while (fb->n_held > 0) {
+        struct fb_conn *c = fb->held[--fb->n_held];
+        uint16_t status =
+            (uint16_t)(SERVER_STATUS_AUTOCOMMIT | (c->in_trans ? SERVER_STATUS_IN_TRANS : 0));
+        put(c->fd, out, mysql_ok_encode(out, sizeof(out), 0, 0, status, 0), 1);
+    }
 }
 
 int fb_logged(const struct fake_backend *fb, const char *text)

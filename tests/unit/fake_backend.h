@@ -5,7 +5,9 @@
  * halyard opens to it is greeted, its login is answered OK, and each
  * command it gets is logged, then answered by the first rule whose text
  * the COM_QUERY contains (else an OK; a COM_STMT_PREPARE, a prepare OK of
- * no columns and no parameters). The client is one end of a socket
+ * no columns and no parameters). Its answers' status flags say whether a
+ * transaction is open on the connection (BEGIN or START TRANSACTION up
+ * to COMMIT or ROLLBACK), as the server's do. The client is one end of a socket
  * pair given to session_create(); the real session code runs between
  * them on the test's libev loop, which fb_pump() drives. No server runs.
  */
@@ -30,14 +32,16 @@ enum fb_answer {
     FB_ERR,   /* an ERR: err_code, msg */
     FB_ROW,   /* a result set of one column and one row: value */
     FB_CLOSE, /* the connection closed, no answer (a backend lost) */
+    FB_HOLD,  /* no answer until fb_release(), then an OK */
 };
 
 struct fb_rule {
+    uint8_t cmd;          /* the command it answers (fb_rule: COM_QUERY) */
     const char *contains; /* in the command's payload (after its byte) */
     enum fb_answer answer;
     uint16_t err_code;
-    const char *msg;   /* FB_ERR's message; FB_ROW's value */
-    int times;         /* answers this many, then is passed over; 0 = always */
+    const char *msg; /* FB_ERR's message; FB_ROW's value */
+    int times;       /* answers this many, then is passed over; 0 = always */
     int used;
 };
 
@@ -48,6 +52,8 @@ struct fb_conn {
     uint8_t in[FB_BUF];
     size_t in_len;
     bool logged_in;
+    int serial;    /* 1 for the first connection it accepted, and on */
+    bool in_trans; /* a BEGIN or START TRANSACTION ran, no COMMIT or ROLLBACK since */
 };
 
 /* One backend halyard connects to. */
@@ -59,12 +65,16 @@ struct fake_backend {
     ev_io accept_io;
     struct fb_conn *conns[FB_MAX_CONNS];
     size_t n_conns;
+    int n_accepted;                     /* connections accepted in all */
+    struct fb_conn *held[FB_MAX_CONNS]; /* FB_HOLD's, waiting for fb_release */
+    size_t n_held;
     struct fb_rule rules[FB_MAX_RULES];
     size_t n_rules;
     /* The commands it got, in order: "Q:<text>" for COM_QUERY,
      * "P:<text>" for COM_STMT_PREPARE, "X:" for COM_STMT_EXECUTE, else
      * "C:<byte>"; into the shared trace too when one is given. */
     char log[FB_MAX_LOG][160];
+    int log_conn[FB_MAX_LOG]; /* the serial of the connection it came on */
     size_t n_log;
     char (*trace)[160]; /* fb_trace's, shared by the backends of a test */
     size_t *n_trace;
@@ -75,6 +85,12 @@ void fb_start(struct fake_backend *fb, struct ev_loop *loop, const char *name, u
 void fb_stop(struct fake_backend *fb);
 void fb_rule(struct fake_backend *fb, const char *contains, enum fb_answer a, uint16_t code,
              const char *msg, int times);
+/* A rule for another command than COM_QUERY (COM_STMT_PREPARE: its text;
+ * "" matches any payload). */
+void fb_rule_cmd(struct fake_backend *fb, uint8_t cmd, const char *contains, enum fb_answer a,
+                 uint16_t code, const char *msg, int times);
+/* Answer the commands FB_HOLD held: an OK each. */
+void fb_release(struct fake_backend *fb);
 /* Close every connection halyard has to it (a backend lost). */
 void fb_drop_all(struct fake_backend *fb);
 /* Whether its log has an entry containing `text`; its index, else -1. */

@@ -1,0 +1,291 @@
+/*
+ * cycle_fixture.c: the fixture of the cycle's stage and hook tests
+ * (cycle_fixture.h): a worker on the test's loop, the scripted backends
+ * and clients, and one trace of the stages run, the hook points met
+ * (each of session_hooks.c's entry points wrapped: the Makefile links
+ * the test_cycle_* tests with --wrap for them) and the commands the
+ * backends got.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "halyard/cluster/backend.h"
+#include "halyard/config/config.h"
+#include "halyard/limits/limits.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/session/worker.h"
+
+#include "../../src/session/session_int.h"
+#include "cycle_fixture.h"
+
+struct fx *cycle_fx; /* the running test's, for the stage and hook trace */
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+    if (cycle_fx == NULL || cycle_fx->n_trace >= FB_MAX_TRACE)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cycle_fx->trace[cycle_fx->n_trace++], 160, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- the trace: stages (session_cycle_trace), hook points (--wrap) ---- */
+
+static void trace_stage(const struct session *s, uint8_t cmd, const char *stage)
+{
+    note("stage s%u %02x %s", s->id, cmd, stage);
+}
+
+static const char *const wait_names[] = {"limit", "pool", "connect", "consistency", "writer"};
+
+/* The real points, and each one's wrapper: the point noted, then run. */
+#define WRAP_VOID(point, decl, args, fmt, ...)                                                     \
+    void __real_session_hooks_##point decl;                                                        \
+    void __wrap_session_hooks_##point decl;                                                        \
+    void __wrap_session_hooks_##point decl                                                         \
+    {                                                                                              \
+        note("hook s%u " #point fmt, s->id, ##__VA_ARGS__);                                        \
+        __real_session_hooks_##point args;                                                         \
+    }
+#define WRAP_RET(type, point, decl, args)                                                          \
+    type __real_session_hooks_##point decl;                                                        \
+    type __wrap_session_hooks_##point decl;                                                        \
+    type __wrap_session_hooks_##point decl                                                         \
+    {                                                                                              \
+        note("hook s%u " #point, s->id);                                                           \
+        return __real_session_hooks_##point args;                                                  \
+    }
+
+WRAP_VOID(take, (struct session * s, const struct hook_cmd *hc), (s, hc), " %02x", hc->cmd)
+WRAP_VOID(wait, (struct session * s, enum hook_wait what, bool begin), (s, what, begin), " %s %s",
+          wait_names[what], begin ? "begin" : "end")
+WRAP_VOID(before_backend, (struct session * s, const struct hook_cmd *hc), (s, hc), " %02x",
+          hc->cmd)
+WRAP_VOID(after_backend, (struct session * s), (s), "")
+WRAP_VOID(send, (struct session * s, const struct hook_cmd *hc), (s, hc), " %02x%s", hc->cmd,
+          hc->rewritten ? " rewritten" : "")
+WRAP_VOID(begin, (struct session * s), (s), "")
+WRAP_VOID(packet, (struct session * s, const struct hook_packet *pk), (s, pk), "")
+WRAP_VOID(fed, (struct session * s, const struct hook_packet *pk), (s, pk), "")
+WRAP_VOID(relayed, (struct session * s, const struct hook_packet *pk), (s, pk), "")
+WRAP_VOID(done, (struct session * s), (s), "")
+WRAP_VOID(settled, (struct session * s), (s), "")
+WRAP_VOID(abandon, (struct session * s), (s), "")
+WRAP_VOID(reset, (struct session * s), (s), "")
+WRAP_VOID(close, (struct session * s), (s), "")
+WRAP_RET(bool, ready, (struct session * s), (s))
+WRAP_RET(const char *, refuse, (struct session * s), (s))
+WRAP_RET(bool, elsewhere, (struct session * s, const struct hook_cmd *hc, uint32_t *to),
+         (s, hc, to))
+WRAP_RET(bool, rewrites, (const struct session *s), (s))
+WRAP_RET(bool, rewrite,
+         (struct session * s, uint8_t **pkt, size_t *n, const char *orig, size_t orig_len),
+         (s, pkt, n, orig, orig_len))
+WRAP_RET(enum hook_verdict, filter_up, (struct session * s, const struct hook_cmd *hc), (s, hc))
+WRAP_RET(bool, wants_whole, (const struct session *s), (s))
+
+bool __real_session_hooks_attached(const struct session *s);
+bool __wrap_session_hooks_attached(const struct session *s);
+bool __wrap_session_hooks_attached(const struct session *s)
+{
+    note("hook s%u attached", s->id);
+    bool real = __real_session_hooks_attached(s);
+    return real || (cycle_fx != NULL && cycle_fx->attach_all);
+}
+
+/* ---- the fixture --------------------------------------------------------- */
+
+int client_open(struct fx *f)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    f->client[f->n_clients].fd = sv[1];
+    session_create(&f->w, sv[0], &f->cfg->listeners[0]);
+    assert_true(fb_client_login(&f->client[f->n_clients], f->w.loop, "app"));
+    return f->n_clients++;
+}
+
+int setup(void **state)
+{
+    const char *conf = *state;
+    struct fx *f = calloc(1, sizeof(*f));
+    cycle_fx = f;
+    session_cycle_trace = trace_stage;
+    char err[256];
+    if (config_load_string(conf, "t.conf", &f->cfg, err, sizeof(err)) != HY_OK)
+        fail_msg("config: %s", err);
+    assert_int_equal(backend_rt_attach(f->cfg), HY_OK);
+    assert_int_equal(limits_attach(f->cfg), HY_OK);
+    assert_int_equal(worker_init(&f->w, 0, f->cfg, NULL, 0, err, sizeof(err)), HY_OK);
+    f->primary.trace = f->replica.trace = f->trace;
+    f->primary.n_trace = f->replica.n_trace = &f->n_trace;
+    fb_start(&f->primary, f->w.loop, "db1", PORT_PRIMARY);
+    fb_start(&f->replica, f->w.loop, "db2", PORT_REPLICA);
+    client_open(f);
+    /* the position reads' answers (consistency = global) and the reads' */
+    fb_rule(&f->primary, "gtid_binlog_pos", FB_ROW, 0, "0-1-5", 0);
+    fb_rule(&f->replica, "MASTER_GTID_WAIT", FB_ROW, 0, "0", 0);
+    fb_rule(&f->primary, "SELECT a FROM t", FB_ROW, 0, "p", 0);
+    fb_rule(&f->replica, "SELECT a FROM t", FB_ROW, 0, "r", 0);
+    *state = f;
+    return 0;
+}
+
+void dump(const struct fx *f, size_t from);
+
+int teardown(void **state)
+{
+    struct fx *f = *state;
+    if (getenv("CYCLE_TRACE") != NULL) /* the whole trace, to read */
+        dump(f, 0);
+    for (int i = 0; i < f->n_clients; i++)
+        close(f->client[i].fd);
+    fb_pump(f->w.loop, NULL, NULL, 20);
+    fb_stop(&f->primary);
+    fb_stop(&f->replica);
+    worker_destroy(&f->w);
+    config_put(f->cfg);
+    limits_reset();
+    session_cycle_trace = NULL;
+    cycle_fx = NULL;
+    free(f);
+    return 0;
+}
+
+/* ---- reading the trace --------------------------------------------------- */
+
+void dump(const struct fx *f, size_t from)
+{
+    for (size_t i = from; i < f->n_trace; i++)
+        print_message("  %s\n", f->trace[i]);
+}
+
+/* The index of the first trace line from `from` on containing `text`, else -1. */
+int traced(const struct fx *f, size_t from, const char *text)
+{
+    for (size_t i = from; i < f->n_trace; i++)
+        if (strstr(f->trace[i], text) != NULL)
+            return (int)i;
+    return -1;
+}
+
+/* How many trace lines from `from` on contain `text`. */
+int count(const struct fx *f, size_t from, const char *text)
+{
+    int n = 0;
+    for (size_t i = from; i < f->n_trace; i++)
+        n += strstr(f->trace[i], text) != NULL;
+    return n;
+}
+
+/* Each of want[] (NULL-ended) is in the trace from `from` on, in that
+ * order; else the trace is printed and the test fails. */
+void assert_order(const struct fx *f, size_t from, const char *const *want)
+{
+    size_t at = from;
+    for (size_t k = 0; want[k] != NULL; k++) {
+        int i = traced(f, at, want[k]);
+        if (i < 0) {
+            dump(f, from);
+            fail_msg("'%s' not in the trace after '%s'", want[k], k > 0 ? want[k - 1] : "start");
+        }
+        at = (size_t)i + 1;
+    }
+}
+
+/* ---- the client's side --------------------------------------------------- */
+
+int query(struct fx *f, int c, const char *sql, uint16_t *err)
+{
+    return fb_client_query(&f->client[c], f->w.loop, sql, err);
+}
+
+/* A COM_STMT_PREPARE of sql: the statement id, else -1. */
+long prepare(struct fx *f, int c, const char *sql)
+{
+    uint8_t p[256] = {COM_STMT_PREPARE}, ok[12];
+    memcpy(p + 1, sql, strlen(sql));
+    uint16_t err = 0;
+    int got = fb_client_command(&f->client[c], f->w.loop, p, 1 + strlen(sql), &err, ok, sizeof(ok));
+    if (got != 0)
+        return -1;
+    return (long)(ok[1] | ok[2] << 8 | (uint32_t)ok[3] << 16 | (uint32_t)ok[4] << 24);
+}
+
+/* A COM_STMT_EXECUTE of statement id (no parameters): as fb_client_command. */
+int execute(struct fx *f, int c, long id, uint16_t *err)
+{
+    uint8_t ex[10] = {COM_STMT_EXECUTE,
+                      (uint8_t)id,
+                      (uint8_t)(id >> 8),
+                      (uint8_t)(id >> 16),
+                      (uint8_t)(id >> 24),
+                      0,
+                      1,
+                      0,
+                      0,
+                      0};
+    return fb_client_command(&f->client[c], f->w.loop, ex, sizeof(ex), err, NULL, 0);
+}
+
+/* A command with one byte of payload after its own (or none): as
+ * fb_client_command. */
+int simple(struct fx *f, int c, uint8_t cmd, uint16_t *err)
+{
+    uint8_t p[1] = {cmd};
+    return fb_client_command(&f->client[c], f->w.loop, p, 1, err, NULL, 0);
+}
+
+/* A command packet as sent: waits for no answer. */
+void send_raw(struct fx *f, int c, const void *p, size_t n, uint8_t seq)
+{
+    fb_client_send(&f->client[c], p, n, seq);
+}
+
+/* The next packet the client gets: its first byte (ERR: *err its code),
+ * -1 when none came within ms. */
+int recv1(struct fx *f, int c, uint16_t *err, int ms)
+{
+    uint8_t p[FB_BUF];
+    int n = fb_client_recv(&f->client[c], f->w.loop, p, sizeof(p), ms);
+    if (n <= 0)
+        return -1;
+    if (p[0] == 0xff && err != NULL && n >= 3)
+        *err = (uint16_t)(p[1] | p[2] << 8);
+    return p[0];
+}
+
+/* Run the loop for ms. */
+void run_for(struct fx *f, int ms)
+{
+    fb_pump(f->w.loop, NULL, NULL, ms);
+}
+
+/* Whether the primary has logged a command containing arg. */
+bool primary_has(void *arg)
+{
+    return fb_logged(&cycle_fx->primary, arg) >= 0;
+}
+
+/* The serial of the primary's connection the last command containing
+ * text came on, else -1. */
+int primary_conn_of(const struct fx *f, const char *text)
+{
+    for (size_t i = f->primary.n_log; i-- > 0;)
+        if (strstr(f->primary.log[i], text) != NULL)
+            return f->primary.log_conn[i];
+    return -1;
+}

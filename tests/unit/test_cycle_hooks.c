@@ -1,0 +1,208 @@
+/*
+ * test_cycle_hooks.c: each hook point of the command cycle
+ * (session_hooks.c) met once, at its moment, by a text statement and by
+ * a prepared execution; on_reset, on_close, on_abandon and on_wait by
+ * the commands that make them run. The points are seen through the
+ * wrappers cycle_fixture.c links in their place (--wrap).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+
+#include "../../src/session/session_int.h"
+#include "cycle_fixture.h"
+
+static const char conf_eventual[] = BASE_CONF "consistency = \"eventual\";\n";
+static const char conf_limit_full[] =
+    BASE_CONF "consistency = \"eventual\";\n"
+              "limits = ( { name = \"one\"; max_concurrent = 1; queue_size = 0; } );\n";
+
+/* ---- the hook points ----------------------------------------------------- */
+
+/* The points a command met from trace line `from` on, session `sid`: each
+ * point's count into counts[] (by the index in points[]). */
+static const char *const points[] = {
+    "take",     "before_backend", "after_backend", "ready",   "refuse",   "elsewhere",
+    "rewrites", "send",           "filter_up",     "begin",   "attached", "packet",
+    "fed",      "done",           "settled",       "abandon", "reset",    "close",
+};
+#define N_POINTS (sizeof(points) / sizeof(points[0]))
+
+static void point_counts(const struct fx *f, size_t from, int counts[N_POINTS])
+{
+    for (size_t k = 0; k < N_POINTS; k++) {
+        char pat[48];
+        snprintf(pat, sizeof(pat), " %s", points[k]);
+        counts[k] = 0;
+        for (size_t i = from; i < f->n_trace; i++) {
+            const char *h =
+                strncmp(f->trace[i], "hook s", 6) == 0 ? strchr(f->trace[i] + 6, ' ') : NULL;
+            if (h != NULL && strncmp(h, pat, strlen(pat)) == 0 &&
+                (h[strlen(pat)] == '\0' || h[strlen(pat)] == ' '))
+                counts[k]++;
+        }
+    }
+}
+
+static int point_count(const struct fx *f, size_t from, const char *point)
+{
+    int counts[N_POINTS];
+    point_counts(f, from, counts);
+    for (size_t k = 0; k < N_POINTS; k++)
+        if (strcmp(points[k], point) == 0)
+            return counts[k];
+    return -1;
+}
+
+/* A text statement on a pooled connection already open (one pass of the
+ * forward): each point of a command's way fires once, in the order the
+ * cycle runs them, the sending ones before the backend gets it, and the
+ * answer's after it: on_packet and on_fed once a packet of the answer
+ * (a result set of one row: 5), with a feature attached. */
+static void test_hooks_text(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1); /* the connection opened */
+    f->attach_all = true;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    int counts[N_POINTS];
+    point_counts(f, from, counts);
+    static const char *const once[] = {
+        "take", "before_backend", "after_backend", "ready",    "refuse", "elsewhere", "rewrites",
+        "send", "filter_up",      "begin",         "attached", "done",   "settled"};
+    for (size_t k = 0; k < N_POINTS; k++)
+        for (size_t j = 0; j < sizeof(once) / sizeof(once[0]); j++)
+            if (strcmp(points[k], once[j]) == 0 && counts[k] != 1) {
+                dump(f, from);
+                fail_msg("%s fired %d times", points[k], counts[k]);
+            }
+    assert_int_equal(point_count(f, from, "packet"), 5);
+    assert_int_equal(point_count(f, from, "fed"), 5);
+    assert_int_equal(point_count(f, from, "abandon") + point_count(f, from, "reset") +
+                         point_count(f, from, "close"),
+                     0);
+    static const char *const want[] = {
+        " take 03",       " 03 gate",   " 03 route", " 03 limit",  " before_backend 03",
+        " after_backend", " ready",     " refuse",   " elsewhere", " rewrites",
+        " send 03",       " filter_up", " begin",    " attached",  "db2 Q:SELECT a FROM t",
+        " packet",        " fed",       " done",     " settled",   NULL};
+    assert_order(f, from, want);
+}
+
+/* A prepared statement's execution, on a connection already open: the
+ * points it meets fire once, in the same order as a text statement's.
+ * (It meets fewer: ps_exec_ready readies its backend and sends it
+ * without before_backend, after_backend, ready, refuse, elsewhere,
+ * rewrites and filter_up; printed here, and in the lead's report.) */
+static void test_hooks_prepared(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    long id = prepare(f, 0, "SELECT a FROM t");
+    assert_true(id >= 0);
+    assert_int_equal(execute(f, 0, id, &err), 0);
+    f->attach_all = true;
+    size_t text_from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    size_t from = f->n_trace;
+    assert_int_equal(execute(f, 0, id, &err), 0);
+    int text[N_POINTS], exec[N_POINTS];
+    point_counts(f, text_from, text);
+    point_counts(f, from, exec);
+    for (size_t k = 0; k < N_POINTS; k++) {
+        text[k] -= exec[k]; /* the text statement's alone */
+        if (exec[k] > 1 && strcmp(points[k], "packet") != 0 && strcmp(points[k], "fed") != 0) {
+            dump(f, from);
+            fail_msg("%s fired %d times for an execution", points[k], exec[k]);
+        }
+        if (text[k] > 0 && exec[k] == 0)
+            print_message("  an execution does not pass %s\n", points[k]);
+    }
+    static const char *const want[] = {
+        " take 17", " 17 gate", " 17 route", " 17 limit", " send 17", " begin", " attached",
+        "db2 X:",   " packet",  " fed",      " done",     " settled", NULL};
+    assert_order(f, from, want);
+    assert_int_equal(point_count(f, from, "packet"), 1); /* its OK */
+}
+
+/* on_reset: COM_RESET_CONNECTION resets the features once, after its
+ * take; on_close: the client's COM_QUIT closes them once. */
+static void test_hooks_reset_close(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    size_t from = f->n_trace;
+    assert_int_equal(simple(f, 0, COM_RESET_CONNECTION, &err), 0);
+    static const char *const reset[] = {" take 1f", " reset", NULL};
+    assert_order(f, from, reset);
+    assert_int_equal(point_count(f, from, "reset"), 1);
+    assert_int_equal(point_count(f, from, "close"), 0);
+    from = f->n_trace;
+    const uint8_t quit[] = {COM_QUIT};
+    send_raw(f, 0, quit, 1, 0);
+    assert_int_equal(recv1(f, 0, NULL, 2000), -1); /* closed */
+    run_for(f, 20);
+    assert_int_equal(point_count(f, from, "close"), 1);
+    assert_int_equal(point_count(f, from, "done"), 0);
+}
+
+/* on_abandon: a statement taken, then refused before it went (a full
+ * limit's queue): abandoned once, and never done. */
+static void test_hooks_abandon(void **state)
+{
+    struct fx *f = *state;
+    int c2 = client_open(f);
+    fb_rule(&f->primary, "a = 1", FB_HOLD, 0, "", 1);
+    const char *q1 = "\x03UPDATE t SET a = 1";
+    send_raw(f, 0, q1, strlen(q1), 0);
+    assert_true(fb_pump(f->w.loop, primary_has, "a = 1", 2000));
+    size_t from = f->n_trace;
+    uint16_t err = 0;
+    assert_int_equal(query(f, c2, "UPDATE t SET a = 2", &err), 0xff);
+    static const char *const want[] = {" take 03", " abandon", NULL};
+    assert_order(f, from, want);
+    assert_int_equal(point_count(f, from, "abandon"), 1);
+    assert_int_equal(point_count(f, from, "done"), 0);
+    assert_int_equal(point_count(f, from, "send"), 0);
+    fb_release(&f->primary);
+    assert_int_equal(recv1(f, 0, &err, 2000), 0);
+}
+
+/* on_wait: a statement that opens a connection waits for it (connect
+ * begin, then end), and the end comes before it is sent. */
+static void test_hooks_wait(void **state)
+{
+    struct fx *f = *state;
+    size_t from = f->n_trace;
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    static const char *const want[] = {" take 03", "wait connect begin",    "wait connect end",
+                                       " send 03", "db2 Q:SELECT a FROM t", NULL};
+    assert_order(f, from, want);
+    assert_int_equal(count(f, from, "wait connect begin"), 1);
+}
+
+#define T(fn, conf) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)(conf))
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_hooks_text, conf_eventual),        T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual), T(test_hooks_abandon, conf_limit_full),
+        T(test_hooks_wait, conf_eventual),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
