@@ -280,6 +280,13 @@ static void rng_fill(uint8_t *p, size_t n)
     } while (all_zero(p, n));
 }
 
+void trace_ratio_id(uint8_t trace_id[16])
+{
+    uint64_t v = rng_next();
+    for (int i = 15; i >= 8; i--, v >>= 8)
+        trace_id[i] = (uint8_t)v;
+}
+
 void trace_span_ids(struct trace_span *sp)
 {
     if (!sp->has_parent)
@@ -323,31 +330,73 @@ static void put_hex(struct textbuf *out, const uint8_t *p, size_t n)
     *d = '"';
 }
 
-/* ,{"key":K,"value":{"stringValue":V}} for a non-empty V */
+/* "v" as a JSON string: bytes that need no escape (printable ASCII but
+ * '"' and '\') are copied in one piece, the one pass over them; any other
+ * text goes to the core's escaper. */
+static void put_json(struct textbuf *out, const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            textbuf_json_strn(out, v, n);
+            return;
+        }
+    }
+    char *d = textbuf_extend(out, n + 2);
+    if (d == NULL)
+        return;
+    d[0] = '"';
+    memcpy(d + 1, v, n);
+    d[n + 1] = '"';
+}
+
+/* ,{"key":"K","value":{"stringValue":V}} for a non-empty V; K is one of
+ * the encoder's own names, plain ASCII: written as it is. */
 static void attr_str(struct textbuf *out, bool *first, const char *key, const char *v)
 {
     if (v == NULL || v[0] == '\0')
         return;
-    textbuf_puts(out, *first ? "{\"key\":" : ",{\"key\":");
+    textbuf_puts(out, *first ? "{\"key\":\"" : ",{\"key\":\"");
     *first = false;
-    textbuf_json_str(out, key);
-    textbuf_puts(out, ",\"value\":{\"stringValue\":");
-    textbuf_json_str(out, v);
+    textbuf_puts(out, key);
+    textbuf_puts(out, "\",\"value\":{\"stringValue\":");
+    put_json(out, v, strlen(v));
     textbuf_puts(out, "}}");
 }
 
+/* The decimal digits of v, appended (the encoder's integers: no printf). */
+static void put_i64(struct textbuf *out, int64_t v)
+{
+    char buf[24], *e = buf + sizeof(buf), *d = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--d = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--d = '-';
+    textbuf_append(out, d, (size_t)(e - d));
+}
+
+/* ,{"key":"K","value":{"intValue":"V"}}; K is one of the encoder's own
+ * names, plain ASCII: written as it is. */
 static void attr_int(struct textbuf *out, bool *first, const char *key, int64_t v)
 {
-    textbuf_printf(out, "%s{\"key\":\"%s\",\"value\":{\"intValue\":\"%" PRId64 "\"}}",
-                   *first ? "" : ",", key, v);
+    textbuf_puts(out, *first ? "{\"key\":\"" : ",{\"key\":\"");
     *first = false;
+    textbuf_puts(out, key);
+    textbuf_puts(out, "\",\"value\":{\"intValue\":\"");
+    put_i64(out, v);
+    textbuf_puts(out, "\"}}");
 }
 
 static void attr_bool(struct textbuf *out, bool *first, const char *key, bool v)
 {
-    textbuf_printf(out, "%s{\"key\":\"%s\",\"value\":{\"boolValue\":%s}}", *first ? "" : ",", key,
-                   v ? "true" : "false");
+    textbuf_puts(out, *first ? "{\"key\":\"" : ",{\"key\":\"");
     *first = false;
+    textbuf_puts(out, key);
+    textbuf_puts(out,
+                 v ? "\",\"value\":{\"boolValue\":true}}" : "\",\"value\":{\"boolValue\":false}}");
 }
 
 static void encode_attrs(struct textbuf *out, const struct trace_span *sp)
@@ -360,10 +409,15 @@ static void encode_attrs(struct textbuf *out, const struct trace_span *sp)
     attr_str(out, &first, "db.query.summary", sp->summary);
     attr_str(out, &first, "db.query.text", sp->text);
     if (sp->err_code != 0) {
-        char code[12];
-        snprintf(code, sizeof(code), "%" PRIu32, sp->err_code);
-        attr_str(out, &first, "db.response.status_code", code);
-        attr_str(out, &first, "error.type", code);
+        char code[12], *d = code + sizeof(code) - 1;
+        uint32_t v = sp->err_code;
+        *d = '\0';
+        do {
+            *--d = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        attr_str(out, &first, "db.response.status_code", d);
+        attr_str(out, &first, "error.type", d);
     }
     attr_str(out, &first, "server.address", sp->server);
     if (sp->port != 0)
@@ -385,21 +439,28 @@ static void encode_events(struct textbuf *out, const struct trace_span *sp)
     textbuf_puts(out, ",\"events\":[");
     for (unsigned i = 0; i < sp->n_events; i++) {
         const struct trace_event *ev = &sp->events[i];
-        textbuf_printf(out,
-                       "%s{\"timeUnixNano\":\"%" PRId64 "\",\"name\":\"halyard.wait.%s\","
-                       "\"attributes\":[{\"key\":\"halyard.wait.duration_ns\",\"value\":"
-                       "{\"intValue\":\"%" PRId64 "\"}}]}",
-                       i == 0 ? "" : ",", ev->start_ns, trace_wait_name(ev->what),
-                       ev->end_ns - ev->start_ns);
+        textbuf_puts(out, i == 0 ? "{\"timeUnixNano\":\"" : ",{\"timeUnixNano\":\"");
+        put_i64(out, ev->start_ns);
+        textbuf_puts(out, "\",\"name\":\"halyard.wait.");
+        textbuf_puts(out, trace_wait_name(ev->what));
+        textbuf_puts(out, "\",\"attributes\":[{\"key\":\"halyard.wait.duration_ns\",\"value\":"
+                          "{\"intValue\":\"");
+        put_i64(out, ev->end_ns - ev->start_ns);
+        textbuf_puts(out, "\"}}]}");
     }
     textbuf_putc(out, ']');
 }
 
 static void encode_span(struct textbuf *out, const struct trace_span *sp)
 {
-    char name[TRACE_STR_MAX + 40];
-    snprintf(name, sizeof(name), "%s%s%s", sp->op[0] ? sp->op : "mariadb", sp->ns[0] ? " " : "",
-             sp->ns);
+    char name[sizeof(sp->op) + 1 + TRACE_STR_MAX];
+    size_t ol = strlen(sp->op[0] ? sp->op : "mariadb"), nl = strlen(sp->ns);
+    memcpy(name, sp->op[0] ? sp->op : "mariadb", ol);
+    if (nl > 0) {
+        name[ol++] = ' ';
+        memcpy(name + ol, sp->ns, nl);
+    }
+    name[ol + nl] = '\0';
     textbuf_puts(out, "{\"traceId\":");
     put_hex(out, sp->trace_id, 16);
     textbuf_puts(out, ",\"spanId\":");
@@ -409,12 +470,13 @@ static void encode_span(struct textbuf *out, const struct trace_span *sp)
         put_hex(out, sp->parent_id, 8);
     }
     textbuf_puts(out, ",\"name\":");
-    textbuf_json_str(out, name);
+    put_json(out, name, ol + nl);
     /* SPAN_KIND_CLIENT: the database's semantic conventions' kind */
-    textbuf_printf(out,
-                   ",\"kind\":3,\"startTimeUnixNano\":\"%" PRId64
-                   "\",\"endTimeUnixNano\":\"%" PRId64 "\",",
-                   sp->start_ns, sp->end_ns);
+    textbuf_puts(out, ",\"kind\":3,\"startTimeUnixNano\":\"");
+    put_i64(out, sp->start_ns);
+    textbuf_puts(out, "\",\"endTimeUnixNano\":\"");
+    put_i64(out, sp->end_ns);
+    textbuf_puts(out, "\",");
     encode_attrs(out, sp);
     encode_events(out, sp);
     if (sp->err_code != 0) { /* STATUS_CODE_ERROR */

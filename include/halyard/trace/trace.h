@@ -103,6 +103,10 @@ void trace_span_set(char *field, size_t cap, const char *src, size_t n);
 /* A wait began at start_ns and ended at end_ns: an event (the last ones
  * are dropped when there are more than TRACE_EVENTS_MAX). */
 void trace_span_wait(struct trace_span *sp, enum trace_wait w, int64_t start_ns, int64_t end_ns);
+/* The last 8 bytes of a root's trace id, random: what trace_ratio_keeps
+ * reads, drawn before the rest (trace_span_ids) so that a statement the
+ * ratio drops costs one draw. */
+void trace_ratio_id(uint8_t trace_id[16]);
 /* New random ids for a span: a trace id too when it has no parent. */
 void trace_span_ids(struct trace_span *sp);
 
