@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "halyard/core/audit.h"
 #include "halyard/core/clock.h"
 #include "halyard/core/text.h"
 #include "halyard/trace/trace.h"
@@ -224,10 +225,67 @@ struct trace_span *trace_span_create(void)
     return calloc(1, sizeof(struct trace_span));
 }
 
+/* A procedure's own part of its span: its words and its steps' text. */
+struct trace_proc {
+    char event[32];
+    char trigger[16];
+    char backend[TRACE_STR_MAX], from[TRACE_STR_MAX], to[TRACE_STR_MAX];
+    char *reason, *result, *steps; /* heap copies (NULL: none) */
+    size_t steps_len;
+    bool ok;
+};
+
+static void proc_free(struct trace_proc *pr)
+{
+    if (pr == NULL)
+        return;
+    free(pr->reason);
+    free(pr->result);
+    free(pr->steps);
+    free(pr);
+}
+
+static void proc_set(char *field, size_t cap, const char *v)
+{
+    trace_span_set(field, cap, v, v != NULL ? strlen(v) : 0);
+}
+
+static char *proc_dup(const char *v, size_t n)
+{
+    return v != NULL ? hy_dupz(v, n) : NULL;
+}
+
+struct trace_span *trace_proc_span(const struct audit_procedure *p, int64_t start_ns,
+                                   int64_t end_ns)
+{
+    struct trace_span *sp = trace_span_create();
+    struct trace_proc *pr = sp != NULL ? calloc(1, sizeof(*pr)) : NULL;
+    if (pr == NULL) {
+        free(sp);
+        return NULL;
+    }
+    sp->proc = pr;
+    proc_set(pr->event, sizeof(pr->event), p->event);
+    proc_set(pr->trigger, sizeof(pr->trigger), p->trigger);
+    proc_set(pr->backend, sizeof(pr->backend), p->backend);
+    proc_set(pr->from, sizeof(pr->from), p->from);
+    proc_set(pr->to, sizeof(pr->to), p->to);
+    pr->reason = proc_dup(p->reason, p->reason != NULL ? strlen(p->reason) : 0);
+    pr->result = proc_dup(p->result, p->result != NULL ? strlen(p->result) : 0);
+    pr->steps = proc_dup(p->steps, p->steps_len);
+    pr->steps_len = pr->steps != NULL ? p->steps_len : 0;
+    pr->ok = p->ok;
+    sp->start_ns = start_ns;
+    sp->end_ns = end_ns;
+    trace_span_ids(sp);
+    return sp;
+}
+
 void trace_span_destroy(struct trace_span *sp)
 {
     if (sp == NULL)
         return;
+    proc_free(sp->proc);
     free(sp->summary);
     free(sp->text);
     free(sp);
@@ -487,6 +545,84 @@ static void encode_span(struct textbuf *out, const struct trace_span *sp)
     textbuf_putc(out, '}');
 }
 
+/* A step line "[+N ms] text": N and the text; false when it is not one. */
+static bool step_line(const char *p, size_t n, int64_t *ms, const char **text, size_t *tlen)
+{
+    if (n < 4 || p[0] != '[' || p[1] != '+')
+        return false;
+    size_t i = 2;
+    int64_t v = 0;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        v = v * 10 + (p[i] - '0');
+    if (n - i < 5 || memcmp(p + i, " ms] ", 5) != 0)
+        return false;
+    *ms = v;
+    *text = p + i + 5;
+    *tlen = n - i - 5;
+    return true;
+}
+
+static void encode_steps(struct textbuf *out, const struct trace_span *sp)
+{
+    const struct trace_proc *pr = sp->proc;
+    textbuf_puts(out, ",\"events\":[");
+    bool first = true;
+    for (const char *p = pr->steps, *end = p + pr->steps_len; p != NULL && p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+        int64_t ms;
+        const char *text;
+        size_t tlen;
+        if (step_line(p, n, &ms, &text, &tlen)) {
+            textbuf_puts(out, first ? "{\"timeUnixNano\":\"" : ",{\"timeUnixNano\":\"");
+            first = false;
+            put_i64(out, sp->start_ns + ms * 1000000);
+            textbuf_puts(out, "\",\"name\":\"halyard.step\",\"attributes\":[{\"key\":"
+                              "\"halyard.step.text\",\"value\":{\"stringValue\":");
+            put_json(out, text, tlen);
+            textbuf_puts(out, "}}]}");
+        }
+        p += n + 1;
+    }
+    textbuf_putc(out, ']');
+}
+
+/* A procedure's span (trace_proc_span). */
+static void encode_proc(struct textbuf *out, const struct trace_span *sp)
+{
+    const struct trace_proc *pr = sp->proc;
+    textbuf_puts(out, "{\"traceId\":");
+    put_hex(out, sp->trace_id, 16);
+    textbuf_puts(out, ",\"spanId\":");
+    put_hex(out, sp->span_id, 8);
+    textbuf_puts(out, ",\"name\":\"halyard.");
+    textbuf_puts(out, pr->event[0] ? pr->event : "procedure"); /* audit.h's own words */
+    /* SPAN_KIND_INTERNAL */
+    textbuf_puts(out, "\",\"kind\":1,\"startTimeUnixNano\":\"");
+    put_i64(out, sp->start_ns);
+    textbuf_puts(out, "\",\"endTimeUnixNano\":\"");
+    put_i64(out, sp->end_ns);
+    textbuf_puts(out, "\",\"attributes\":[");
+    bool first = true;
+    attr_str(out, &first, "halyard.procedure", pr->event);
+    attr_str(out, &first, "halyard.trigger", pr->trigger);
+    attr_str(out, &first, "halyard.backend", pr->backend);
+    attr_str(out, &first, "halyard.from", pr->from);
+    attr_str(out, &first, "halyard.to", pr->to);
+    attr_str(out, &first, "halyard.reason", pr->reason);
+    attr_str(out, &first, "halyard.result", pr->result);
+    attr_bool(out, &first, "halyard.ok", pr->ok);
+    textbuf_putc(out, ']');
+    encode_steps(out, sp);
+    if (!pr->ok) {
+        textbuf_puts(out, ",\"status\":{\"code\":2,\"message\":");
+        put_json(out, pr->result != NULL ? pr->result : "",
+                 pr->result != NULL ? strlen(pr->result) : 0);
+        textbuf_putc(out, '}');
+    }
+    textbuf_putc(out, '}');
+}
+
 void trace_encode(struct textbuf *out, const char *service, struct trace_span *const *spans,
                   size_t n)
 {
@@ -500,7 +636,10 @@ void trace_encode(struct textbuf *out, const char *service, struct trace_span *c
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             textbuf_putc(out, ',');
-        encode_span(out, spans[i]);
+        if (spans[i]->proc != NULL)
+            encode_proc(out, spans[i]);
+        else
+            encode_span(out, spans[i]);
     }
     textbuf_puts(out, "]}]}]}");
 }

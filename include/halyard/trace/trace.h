@@ -69,6 +69,7 @@ struct trace_event {
 };
 
 #define TRACE_STR_MAX 128u
+struct trace_proc;
 /* One statement's span. The strings are copies (cut at TRACE_STR_MAX,
  * on a UTF-8 boundary where the source was valid); `summary` and `text`
  * are the span's own heap copies (NULL: none). */
@@ -94,6 +95,7 @@ struct trace_span {
     bool replayed, retried;
     uint8_t n_events;
     struct trace_event events[TRACE_EVENTS_MAX];
+    struct trace_proc *proc; /* a procedure's span (trace_proc_span), else NULL */
 };
 
 struct trace_span *trace_span_create(void);
@@ -131,6 +133,17 @@ enum trace_why trace_keep(const struct trace_sampler *sm, const struct trace_spa
                           uint8_t parent_flags);
 /* The ratio's half alone, for a trace id. */
 bool trace_ratio_keeps(double ratio, const uint8_t trace_id[16]);
+
+/* A span of one of halyard's own procedures (a failover, a switchover, a
+ * fence, a rejoin: core/audit.h's struct audit_procedure), a root, kind
+ * internal, named after it ("halyard.failover"), from start_ns to
+ * end_ns: its attributes (halyard.procedure, .trigger, .backend, .from,
+ * .to, .reason, .result), status ERROR when it failed, and each of its
+ * steps (p->steps, "[+N ms] text" lines) an event "halyard.step" at its
+ * time with the text as halyard.step.text. NULL when out of memory. */
+struct audit_procedure;
+struct trace_span *trace_proc_span(const struct audit_procedure *p, int64_t start_ns,
+                                   int64_t end_ns);
 
 /* OTLP/HTTP JSON (opentelemetry-proto's ExportTraceServiceRequest, its
  * JSON mapping: ids in lower-case hex, 64-bit integers as strings) of the
