@@ -44,6 +44,8 @@ struct sess_trace {
     struct trace_ctx var;    /* SET @traceparent */
     struct trace_ctx attr;   /* the connection attribute */
     struct trace_ctx parent; /* the command in flight's; its ids when it has none */
+    uint16_t state_len;      /* its comment's tracestate, at `state` */
+    char state[TRACE_STATE_MAX];
     uint32_t sends;
     uint8_t n_events;
     struct trace_event events[TRACE_EVENTS_MAX];
@@ -123,6 +125,7 @@ static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_
 {
     struct trace_ctx c;
     int rc = 0;
+    t->state_len = 0;
     /* a comment's traceparent needs a '/', a SET of @traceparent an '@':
      * a text with neither (most) is not read further */
     if (text != NULL && (memchr(text, '/', n) != NULL || memchr(text, '@', n) != NULL) &&
@@ -130,6 +133,8 @@ static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_
         rc = trace_parent_in_sql(text, n, &c);
         if (rc < 0)
             trace_bad_parent_note();
+        if (rc == 1) /* the tracestate beside it, passed on */
+            t->state_len = (uint16_t)trace_state_in_sql(text, n, t->state, sizeof(t->state));
         if (cmd == COM_QUERY && is_set(text, n)) {
             struct trace_ctx v;
             int vr = trace_parent_in_set(text, n, &v);
@@ -176,6 +181,8 @@ static struct trace_span *span_begin(struct sess_trace *t)
     sp->has_parent = t->has_parent;
     if (t->has_parent)
         memcpy(sp->parent_id, t->parent.span_id, 8);
+    if (t->state_len > 0)
+        memcpy(sp->tracestate, t->state, (size_t)t->state_len + 1);
     trace_span_ids(sp);
     if (!t->has_parent) /* the half the head decided on */
         memcpy(sp->trace_id + 8, t->parent.trace_id + 8, 8);

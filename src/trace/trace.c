@@ -117,9 +117,12 @@ static const char *find_in(const char *p, const char *end, const char *what, siz
     return NULL;
 }
 
-int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out)
+/* The first comment of `sql` (string literals and quoted names skipped)
+ * that holds `key`: the bytes after the key, *stop the comment's end;
+ * NULL when none does. */
+static const char *comment_key(const char *sql, size_t n, const char *key, size_t kn,
+                               const char **stop)
 {
-    static const char key[] = "traceparent=";
     const char *p = sql, *end = sql + n;
     while (p < end) {
         char c = *p;
@@ -130,16 +133,52 @@ int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out)
             p++;
         } else if (c == '/' && end - p >= 2 && p[1] == '*') {
             const char *close = find_in(p + 2, end, "*/", 2);
-            const char *stop = close != NULL ? close : end;
-            const char *k = find_in(p + 2, stop, key, sizeof(key) - 1);
+            *stop = close != NULL ? close : end;
+            const char *k = find_in(p + 2, *stop, key, kn);
             if (k != NULL)
-                return parent_value(k + sizeof(key) - 1, stop, out);
+                return k + kn;
             p = close != NULL ? close + 2 : end;
         } else {
             p++;
         }
     }
-    return 0;
+    return NULL;
+}
+
+int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out)
+{
+    static const char key[] = "traceparent=";
+    const char *stop, *v = comment_key(sql, n, key, sizeof(key) - 1, &stop);
+    return v != NULL ? parent_value(v, stop, out) : 0;
+}
+
+static int unhex(char c)
+{
+    return c >= 'A' && c <= 'F' ? c - 'A' + 10 : hex_val(c);
+}
+
+size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap)
+{
+    static const char key[] = "tracestate=";
+    const char *stop, *p = comment_key(sql, n, key, sizeof(key) - 1, &stop);
+    if (p == NULL || cap == 0 || p >= stop || (*p != '\'' && *p != '"'))
+        return 0;
+    char quote = *p++;
+    size_t len = 0;
+    for (; p < stop && *p != quote; p++) {
+        char c = *p;
+        if (c == '%' && stop - p >= 3 && unhex(p[1]) >= 0 && unhex(p[2]) >= 0) {
+            c = (char)(unhex(p[1]) << 4 | unhex(p[2])); /* sqlcommenter URL-encodes it */
+            p += 2;
+        }
+        if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e || len + 1 >= cap)
+            return 0; /* the header is printable ASCII, 512 bytes at most */
+        out[len++] = c;
+    }
+    if (p >= stop)
+        return 0; /* not closed */
+    out[len] = '\0';
+    return len;
 }
 
 int trace_parent_in_set(const char *sql, size_t n, struct trace_ctx *out)
@@ -526,6 +565,10 @@ static void encode_span(struct textbuf *out, const struct trace_span *sp)
     if (sp->has_parent) {
         textbuf_puts(out, ",\"parentSpanId\":");
         put_hex(out, sp->parent_id, 8);
+    }
+    if (sp->tracestate[0] != '\0') {
+        textbuf_puts(out, ",\"traceState\":");
+        put_json(out, sp->tracestate, strlen(sp->tracestate));
     }
     textbuf_puts(out, ",\"name\":");
     put_json(out, name, ol + nl);

@@ -128,6 +128,19 @@ def test_statement_span_with_a_parent_from_a_comment(start_halyard, cluster, rec
     assert a["halyard.backend.role"] in ("primary", "replica")
     assert a["halyard.backend"]
     assert "status" not in span
+    assert "traceState" not in span  # none was given
+
+
+def test_tracestate_is_passed_on(start_halyard, receiver):
+    """The tracestate beside the comment's traceparent is the span's, as the
+    application wrote it (URL-decoded, as sqlcommenter encodes it)."""
+    h = start_halyard(**tracing(receiver, query_text=True))
+    c = h.connect()
+    q(c, f"SELECT 'span_ts' /*traceparent='00-{TRACE}-{PARENT}-01',"
+         f"tracestate='rojo%3D00f067aa0ba902b7%2Ccongo%3Dt61rcWkgMzE'*/")
+    span = receiver.find(text_has("span_ts"))
+    assert span["traceId"] == TRACE and span["parentSpanId"] == PARENT
+    assert span["traceState"] == "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
 
 
 def test_root_span_error_and_no_text_by_default(start_halyard, receiver):

@@ -36,6 +36,13 @@ bool trace_parent_parse(const char *p, size_t n, struct trace_ctx *out);
  * 1: found and valid, 0: none, -1: one that is not valid. Only comments
  * are read, not string literals. */
 int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out);
+/* The W3C tracestate an sqlcommenter comment in `sql` carries
+ * (tracestate='k=v,k2=v2', URL-encoded or not), into `out` (cap bytes,
+ * NUL-terminated) as it is, for the span to pass on: its length; 0 when
+ * there is none, it is not quoted and closed, a byte is not printable
+ * ASCII, or it does not fit. Only comments are read. */
+#define TRACE_STATE_MAX 513u /* the spec's 512 bytes and the NUL */
+size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap);
 /* The traceparent a statement `SET @traceparent = '00-...'` gives (the
  * session variable a client sets for its next statements): 1 and *out, 0
  * when the statement sets no @traceparent, -1 when the value is not valid. */
@@ -78,9 +85,10 @@ struct trace_span {
     uint8_t span_id[8];
     uint8_t parent_id[8];
     bool has_parent;
-    int64_t start_ns, end_ns; /* Unix time, nanoseconds */
-    char op[32];              /* db.operation.name: SELECT, INSERT, EXECUTE... */
-    char ns[TRACE_STR_MAX];   /* db.namespace: the schema ("": none) */
+    char tracestate[TRACE_STATE_MAX]; /* the parent's, passed on ("": none) */
+    int64_t start_ns, end_ns;         /* Unix time, nanoseconds */
+    char op[32];                      /* db.operation.name: SELECT, INSERT, EXECUTE... */
+    char ns[TRACE_STR_MAX];           /* db.namespace: the schema ("": none) */
     char server[TRACE_STR_MAX];
     uint16_t port;
     char backend[64];
