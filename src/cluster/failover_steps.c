@@ -85,6 +85,13 @@ static void procedure_event(const struct fx *fx, const struct audit_procedure *p
     events_emit((enum event_type)t, p->backend, p->from, p->to, reason, fx->report);
 }
 
+static _Atomic(failover_span_fn) span_fn;
+
+void failover_exec_set_span_fn(failover_span_fn fn)
+{
+    atomic_store_explicit(&span_fn, fn, memory_order_release);
+}
+
 /* The procedure that just ended, as one audit record: `p` says what it
  * was; its steps are the report so far, its result the last step. */
 void fx_audit(const struct fx *fx, struct audit_procedure *p)
@@ -106,6 +113,12 @@ void fx_audit(const struct fx *fx, struct audit_procedure *p)
     p->duration_ms = (uint64_t)hy_mono_ms() - fx->t0_ms;
     audit_procedure(p);
     procedure_event(fx, p);
+    failover_span_fn fn = atomic_load_explicit(&span_fn, memory_order_acquire);
+    if (fn != NULL) { /* a span of it (trace_export.c) */
+        struct timespec now = hy_now_ts();
+        int64_t end_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+        fn(p, end_ns - (int64_t)p->duration_ms * 1000000, end_ns);
+    }
 }
 
 /* ---- links ---------------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include "halyard/core/text.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/sql/classify.h"
+#include "halyard/sql/classify_memo.h"
 #include "halyard/sql/digest.h"
 #include "halyard/trace/trace.h"
 #include "halyard/trace/trace_export.h"
@@ -23,19 +24,34 @@
 #include "session_int.h"
 #include "session_trace.h"
 
-#define TRACE_TEXT_MAX 2048u /* the statement's bytes kept for its summary and text */
+#define TRACE_TAIL_TEXT 128u /* the statement's first bytes, for a span kept at its end */
 
+/* A statement is decided at its take when it can be (a parent's sampled
+ * flag, else the head ratio): a kept one gets its span then, with its
+ * digest and text read from the packet. One not kept costs a random trace
+ * id, a scan for "traceparent" and a copy of its first bytes: enough to
+ * make its span at the end when an error or its time keeps it after all
+ * (the tail decision), with no clock read. Waits are noted either way
+ * (they are rare, and a slow statement's span shows them). */
 struct sess_trace {
-    struct trace_span *sp;    /* the command in flight's, else NULL */
-    struct trace_span *spare; /* one not kept, for the next command */
+    struct trace_span *sp;    /* the head-kept command in flight's, else NULL */
+    struct trace_span *spare; /* one handed back, for the next command */
+    bool active;              /* a traced command is in flight */
+    uint8_t cmd;
     uint8_t parent_flags;
-    bool var_set, attr_read, attr_set;
-    struct trace_ctx var;  /* SET @traceparent */
-    struct trace_ctx attr; /* the connection attribute */
-    int64_t wait_at[TRACE_WAIT_N];
+    bool has_parent;
+    bool var_set, attr_set;
+    struct trace_ctx var;    /* SET @traceparent */
+    struct trace_ctx attr;   /* the connection attribute */
+    struct trace_ctx parent; /* the command in flight's; its ids when it has none */
+    uint16_t state_len;      /* its comment's tracestate, at `state` */
+    char state[TRACE_STATE_MAX];
     uint32_t sends;
-    uint32_t text_len;
-    char text[TRACE_TEXT_MAX];
+    uint8_t n_events;
+    struct trace_event events[TRACE_EVENTS_MAX];
+    int64_t wait_at[TRACE_WAIT_N];
+    uint32_t text_len; /* of the text's first bytes at `text` */
+    char text[TRACE_TAIL_TEXT];
 };
 
 static struct sess_trace *trace_of(struct session *s)
@@ -57,8 +73,8 @@ static struct sess_trace *trace_of(struct session *s)
 
 static struct trace_span *span_fresh(struct sess_trace *t)
 {
-    struct trace_span *sp = t->sp != NULL ? t->sp : t->spare;
-    t->sp = t->spare = NULL;
+    struct trace_span *sp = t->spare;
+    t->spare = NULL;
     if (sp == NULL)
         return trace_span_create();
     free(sp->summary);
@@ -93,31 +109,86 @@ static void op_name(struct trace_span *sp, uint8_t cmd, const char *p, size_t n)
     sp->op[i] = '\0';
 }
 
-/* The parent of the statement whose text is t->text. */
-static void parent_of(struct session *s, struct sess_trace *t, struct trace_span *sp, uint8_t cmd)
+/* Whether the text begins with SET (spaces before it): the only statement
+ * whose @traceparent is read. */
+static bool is_set(const char *p, size_t n)
+{
+    while (n > 0 && isspace((unsigned char)*p))
+        p++, n--;
+    return n > 3 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'e' && (p[2] | 0x20) == 't' &&
+           !isalnum((unsigned char)p[3]);
+}
+
+/* The parent of the statement `text` (NULL: none to read), into t. Only a
+ * text that names traceparent is parsed. */
+static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_t n)
 {
     struct trace_ctx c;
-    int rc = t->text_len > 0 ? trace_parent_in_sql(t->text, t->text_len, &c) : 0;
-    if (rc < 0)
-        trace_bad_parent_note();
-    if (cmd == COM_QUERY && strcmp(sp->op, "SET") == 0) {
-        struct trace_ctx v;
-        int vr = trace_parent_in_set(t->text, t->text_len, &v);
-        if (vr == 1) {
-            t->var = v;
-            t->var_set = true;
-        } else if (vr < 0) {
+    int rc = 0;
+    t->state_len = 0;
+    /* a comment's traceparent needs a '/', a SET of @traceparent an '@':
+     * a text with neither (most) is not read further */
+    if (text != NULL && (memchr(text, '/', n) != NULL || memchr(text, '@', n) != NULL) &&
+        memmem(text, n, "traceparent", 11) != NULL) {
+        rc = trace_parent_in_sql(text, n, &c);
+        if (rc < 0)
             trace_bad_parent_note();
+        if (rc == 1) /* the tracestate beside it, passed on */
+            t->state_len = (uint16_t)trace_state_in_sql(text, n, t->state, sizeof(t->state));
+        if (cmd == COM_QUERY && is_set(text, n)) {
+            struct trace_ctx v;
+            int vr = trace_parent_in_set(text, n, &v);
+            if (vr == 1) {
+                t->var = v;
+                t->var_set = true;
+            } else if (vr < 0) {
+                trace_bad_parent_note();
+            }
         }
     }
-    (void)s;
     const struct trace_ctx *p = rc == 1 ? &c : t->var_set ? &t->var : t->attr_set ? &t->attr : NULL;
-    sp->has_parent = p != NULL;
+    t->has_parent = p != NULL;
+    if (p != NULL)
+        t->parent = *p;
+    else /* the ratio's half of a root's trace id; the rest once it is kept */
+        trace_ratio_id(t->parent.trace_id);
     t->parent_flags = p != NULL ? p->flags : 0;
-    if (p != NULL) {
-        memcpy(sp->trace_id, p->trace_id, 16);
-        memcpy(sp->parent_id, p->span_id, 8);
-    }
+}
+
+/* The digest as db.query.summary (the worker's classify memo answers a
+ * shape it has seen, as it does for the router), and the text as
+ * db.query.text when configured. */
+static void span_texts(struct session *s, struct trace_span *sp, const char *text, size_t n)
+{
+    if (n == 0)
+        return;
+    char dg[DIGEST_TEXT_MAX];
+    struct classify_result r;
+    struct classify_digest d = {.buf = dg, .cap = sizeof(dg)};
+    classify_memo_classify(s->w->memo, text, n, s->route.lex_opts, &r, &d);
+    sp->summary = hy_dupz(dg, HY_MIN(d.len, sizeof(dg) - 1));
+    if (s->cfg->tracing.query_text)
+        sp->text = hy_dupz(text, n);
+}
+
+/* A span for the command in flight, its ids from t (a parent's, or the
+ * root's trace id drawn at the take). */
+static struct trace_span *span_begin(struct sess_trace *t)
+{
+    struct trace_span *sp = span_fresh(t);
+    if (sp == NULL)
+        return NULL;
+    sp->has_parent = t->has_parent;
+    if (t->has_parent)
+        memcpy(sp->parent_id, t->parent.span_id, 8);
+    if (t->state_len > 0)
+        memcpy(sp->tracestate, t->state, (size_t)t->state_len + 1);
+    trace_span_ids(sp);
+    if (!t->has_parent) /* the half the head decided on */
+        memcpy(sp->trace_id + 8, t->parent.trace_id + 8, 8);
+    else
+        memcpy(sp->trace_id, t->parent.trace_id, 16);
+    return sp;
 }
 
 void session_trace_take(struct session *s, const struct hook_cmd *hc)
@@ -127,34 +198,56 @@ void session_trace_take(struct session *s, const struct hook_cmd *hc)
         hc->len == 0)
         return;
     struct sess_trace *t = trace_of(s);
-    struct trace_span *sp = t != NULL ? span_fresh(t) : NULL;
+    if (t == NULL)
+        return;
+    bool has_text = hc->cmd != COM_STMT_EXECUTE && hc->fits;
+    const char *text = has_text ? (const char *)hc->p + 1 : NULL;
+    size_t n = has_text ? hc->len - 1 : 0;
+    parent_of(t, hc->cmd, text, n);
+    t->active = true;
+    t->cmd = hc->cmd;
+    t->sends = 0;
+    t->n_events = 0;
+    memset(t->wait_at, 0, sizeof(t->wait_at));
+    bool head = t->has_parent ? (t->parent_flags & 1) != 0
+                              : trace_ratio_keeps(s->cfg->tracing.ratio, t->parent.trace_id);
+    if (!head || trace_export_global() == NULL) { /* the tail may keep it: its first bytes */
+        t->text_len = (uint32_t)HY_MIN(n, TRACE_TAIL_TEXT);
+        if (t->text_len > 0)
+            memcpy(t->text, text, t->text_len);
+        return;
+    }
+    struct trace_span *sp = span_begin(t);
     if (sp == NULL)
         return;
     sp->start_ns = trace_now_ns();
-    t->sends = 0;
-    memset(t->wait_at, 0, sizeof(t->wait_at));
-    t->text_len = 0;
-    if (hc->cmd != COM_STMT_EXECUTE && hc->fits) {
-        t->text_len = HY_MIN(hc->len - 1, TRACE_TEXT_MAX);
-        memcpy(t->text, hc->p + 1, t->text_len);
-    }
-    op_name(sp, hc->cmd, t->text, t->text_len);
-    parent_of(s, t, sp, hc->cmd);
-    trace_span_ids(sp);
+    op_name(sp, hc->cmd, text, n);
+    span_texts(s, sp, text, n);
     t->sp = sp;
+}
+
+static void wait_end(struct sess_trace *t, unsigned what)
+{
+    if (t->wait_at[what] == 0)
+        return;
+    if (t->n_events < TRACE_EVENTS_MAX)
+        t->events[t->n_events++] =
+            (struct trace_event){(uint8_t)what, t->wait_at[what], trace_now_ns()};
+    t->wait_at[what] = 0;
 }
 
 void session_trace_wait(struct session *s, enum hook_wait what, bool begin)
 {
     struct sess_trace *t = s->feat.trace;
-    if (t == NULL || t->sp == NULL || (unsigned)what >= TRACE_WAIT_N)
+    if (t == NULL || !t->active || (unsigned)what >= TRACE_WAIT_N)
         return;
+    if (t->sp == NULL && s->cfg->tracing.slow_ms == 0)
+        return; /* not kept at its take: only an error keeps it, without its waits */
     if (begin) {
         if (t->wait_at[what] == 0)
             t->wait_at[what] = trace_now_ns();
-    } else if (t->wait_at[what] != 0) {
-        trace_span_wait(t->sp, (enum trace_wait)what, t->wait_at[what], trace_now_ns());
-        t->wait_at[what] = 0;
+    } else {
+        wait_end(t, what);
     }
 }
 
@@ -162,12 +255,12 @@ void session_trace_send(struct session *s, const struct hook_cmd *hc)
 {
     (void)hc;
     struct sess_trace *t = s->feat.trace;
-    if (t != NULL && t->sp != NULL && ++t->sends > 1)
-        t->sp->retried = true;
+    if (t != NULL && t->active)
+        t->sends++;
 }
 
-/* What the statement's end knows: its backend, its answer. */
-static void span_fill(struct session *s, struct trace_span *sp)
+/* What the statement's end knows: its backend, its answer, its waits. */
+static void span_fill(struct session *s, struct sess_trace *t, struct trace_span *sp)
 {
     const char *schema = session_schema(s);
     trace_span_set(sp->ns, sizeof(sp->ns), schema, schema != NULL ? strlen(schema) : 0);
@@ -185,49 +278,66 @@ static void span_fill(struct session *s, struct trace_span *sp)
     trace_span_set(sp->consistency, sizeof(sp->consistency), cons, strlen(cons));
     sp->err_code = s->io.resp.err_code;
     sp->rows = s->io.resp.rows != 0 ? s->io.resp.rows : s->io.resp.affected;
+    sp->retried = t->sends > 1;
+    for (unsigned i = 0; i < t->n_events; i++)
+        trace_span_wait(sp, (enum trace_wait)t->events[i].what, t->events[i].start_ns,
+                        t->events[i].end_ns);
 }
 
-/* A kept span's texts: the digest as db.query.summary, the statement as
- * db.query.text when configured. */
-static void span_texts(struct session *s, struct sess_trace *t, struct trace_span *sp)
+/* The tail decision of a statement not kept at its take: an error, or
+ * slow_ms or more since the command began (the loop's clock, no read of
+ * it here). Its span is made now, from the text's first bytes. */
+static struct trace_span *span_tail(struct session *s, struct sess_trace *t)
 {
-    if (t->text_len == 0)
-        return;
-    char dg[DIGEST_TEXT_MAX];
-    size_t dlen = 0;
-    (void)classify_digest(t->text, t->text_len, s->route.lex_opts, dg, sizeof(dg), &dlen);
-    sp->summary = hy_dupz(dg, HY_MIN(dlen, sizeof(dg) - 1));
-    if (s->cfg->tracing.query_text)
-        sp->text = hy_dupz(t->text, t->text_len);
+    int64_t slow_ns = (int64_t)s->cfg->tracing.slow_ms * 1000000;
+    double took = ev_now(s->w->loop) - s->query.cmd_started;
+    if (s->io.resp.err_code == 0 && (slow_ns == 0 || took * 1e9 < (double)slow_ns))
+        return NULL;
+    struct trace_span *sp = span_begin(t);
+    if (sp == NULL)
+        return NULL;
+    sp->end_ns = trace_now_ns();
+    sp->start_ns = (int64_t)(s->query.cmd_started * 1e9);
+    if (sp->start_ns > sp->end_ns)
+        sp->start_ns = sp->end_ns;
+    op_name(sp, t->cmd, t->text, t->text_len);
+    span_texts(s, sp, t->text, t->text_len);
+    return sp;
 }
 
 void session_trace_done(struct session *s)
 {
     struct sess_trace *t = s->feat.trace;
-    if (t == NULL || t->sp == NULL)
+    if (t == NULL || !t->active)
         return;
+    t->active = false;
+    for (unsigned w = 0; w < TRACE_WAIT_N; w++)
+        wait_end(t, w);
+    struct trace_exporter *ex = trace_export_global();
     struct trace_span *sp = t->sp;
     t->sp = NULL;
-    for (unsigned w = 0; w < TRACE_WAIT_N; w++)
-        session_trace_wait(s, (enum hook_wait)w, false);
-    sp->end_ns = trace_now_ns();
-    sp->err_code = s->io.resp.err_code; /* what the sampler reads; the rest once kept */
-    struct trace_sampler sm = {.ratio = s->cfg->tracing.ratio,
-                               .slow_ns = (int64_t)s->cfg->tracing.slow_ms * 1000000};
-    struct trace_exporter *ex = trace_export_global();
-    if (ex == NULL || trace_keep(&sm, sp, t->parent_flags) == TRACE_DROP) {
-        t->spare = sp;
+    if (ex == NULL) {
+        if (sp != NULL && t->spare == NULL)
+            t->spare = sp;
+        else
+            trace_span_destroy(sp);
         return;
     }
-    span_fill(s, sp);
-    span_texts(s, t, sp);
+    if (sp != NULL)
+        sp->end_ns = trace_now_ns();
+    else if ((sp = span_tail(s, t)) == NULL)
+        return;
+    span_fill(s, t, sp);
     (void)trace_export_submit(ex, sp); /* it owns the span now, kept or dropped */
 }
 
 void session_trace_abandon(struct session *s)
 {
     struct sess_trace *t = s->feat.trace;
-    if (t != NULL && t->sp != NULL) {
+    if (t == NULL)
+        return;
+    t->active = false;
+    if (t->sp != NULL) {
         trace_span_destroy(t->spare);
         t->spare = t->sp;
         t->sp = NULL;

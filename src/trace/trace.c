@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "halyard/core/audit.h"
 #include "halyard/core/clock.h"
 #include "halyard/core/text.h"
 #include "halyard/trace/trace.h"
@@ -116,9 +117,12 @@ static const char *find_in(const char *p, const char *end, const char *what, siz
     return NULL;
 }
 
-int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out)
+/* The first comment of `sql` (string literals and quoted names skipped)
+ * that holds `key`: the bytes after the key, *stop the comment's end;
+ * NULL when none does. */
+static const char *comment_key(const char *sql, size_t n, const char *key, size_t kn,
+                               const char **stop)
 {
-    static const char key[] = "traceparent=";
     const char *p = sql, *end = sql + n;
     while (p < end) {
         char c = *p;
@@ -129,16 +133,52 @@ int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out)
             p++;
         } else if (c == '/' && end - p >= 2 && p[1] == '*') {
             const char *close = find_in(p + 2, end, "*/", 2);
-            const char *stop = close != NULL ? close : end;
-            const char *k = find_in(p + 2, stop, key, sizeof(key) - 1);
+            *stop = close != NULL ? close : end;
+            const char *k = find_in(p + 2, *stop, key, kn);
             if (k != NULL)
-                return parent_value(k + sizeof(key) - 1, stop, out);
+                return k + kn;
             p = close != NULL ? close + 2 : end;
         } else {
             p++;
         }
     }
-    return 0;
+    return NULL;
+}
+
+int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out)
+{
+    static const char key[] = "traceparent=";
+    const char *stop, *v = comment_key(sql, n, key, sizeof(key) - 1, &stop);
+    return v != NULL ? parent_value(v, stop, out) : 0;
+}
+
+static int unhex(char c)
+{
+    return c >= 'A' && c <= 'F' ? c - 'A' + 10 : hex_val(c);
+}
+
+size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap)
+{
+    static const char key[] = "tracestate=";
+    const char *stop, *p = comment_key(sql, n, key, sizeof(key) - 1, &stop);
+    if (p == NULL || cap == 0 || p >= stop || (*p != '\'' && *p != '"'))
+        return 0;
+    char quote = *p++;
+    size_t len = 0;
+    for (; p < stop && *p != quote; p++) {
+        char c = *p;
+        if (c == '%' && stop - p >= 3 && unhex(p[1]) >= 0 && unhex(p[2]) >= 0) {
+            c = (char)(unhex(p[1]) << 4 | unhex(p[2])); /* sqlcommenter URL-encodes it */
+            p += 2;
+        }
+        if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e || len + 1 >= cap)
+            return 0; /* the header is printable ASCII, 512 bytes at most */
+        out[len++] = c;
+    }
+    if (p >= stop)
+        return 0; /* not closed */
+    out[len] = '\0';
+    return len;
 }
 
 int trace_parent_in_set(const char *sql, size_t n, struct trace_ctx *out)
@@ -224,10 +264,67 @@ struct trace_span *trace_span_create(void)
     return calloc(1, sizeof(struct trace_span));
 }
 
+/* A procedure's own part of its span: its words and its steps' text. */
+struct trace_proc {
+    char event[32];
+    char trigger[16];
+    char backend[TRACE_STR_MAX], from[TRACE_STR_MAX], to[TRACE_STR_MAX];
+    char *reason, *result, *steps; /* heap copies (NULL: none) */
+    size_t steps_len;
+    bool ok;
+};
+
+static void proc_free(struct trace_proc *pr)
+{
+    if (pr == NULL)
+        return;
+    free(pr->reason);
+    free(pr->result);
+    free(pr->steps);
+    free(pr);
+}
+
+static void proc_set(char *field, size_t cap, const char *v)
+{
+    trace_span_set(field, cap, v, v != NULL ? strlen(v) : 0);
+}
+
+static char *proc_dup(const char *v, size_t n)
+{
+    return v != NULL ? hy_dupz(v, n) : NULL;
+}
+
+struct trace_span *trace_proc_span(const struct audit_procedure *p, int64_t start_ns,
+                                   int64_t end_ns)
+{
+    struct trace_span *sp = trace_span_create();
+    struct trace_proc *pr = sp != NULL ? calloc(1, sizeof(*pr)) : NULL;
+    if (pr == NULL) {
+        free(sp);
+        return NULL;
+    }
+    sp->proc = pr;
+    proc_set(pr->event, sizeof(pr->event), p->event);
+    proc_set(pr->trigger, sizeof(pr->trigger), p->trigger);
+    proc_set(pr->backend, sizeof(pr->backend), p->backend);
+    proc_set(pr->from, sizeof(pr->from), p->from);
+    proc_set(pr->to, sizeof(pr->to), p->to);
+    pr->reason = proc_dup(p->reason, p->reason != NULL ? strlen(p->reason) : 0);
+    pr->result = proc_dup(p->result, p->result != NULL ? strlen(p->result) : 0);
+    pr->steps = proc_dup(p->steps, p->steps_len);
+    pr->steps_len = pr->steps != NULL ? p->steps_len : 0;
+    pr->ok = p->ok;
+    sp->start_ns = start_ns;
+    sp->end_ns = end_ns;
+    trace_span_ids(sp);
+    return sp;
+}
+
 void trace_span_destroy(struct trace_span *sp)
 {
     if (sp == NULL)
         return;
+    proc_free(sp->proc);
     free(sp->summary);
     free(sp->text);
     free(sp);
@@ -280,6 +377,13 @@ static void rng_fill(uint8_t *p, size_t n)
     } while (all_zero(p, n));
 }
 
+void trace_ratio_id(uint8_t trace_id[16])
+{
+    uint64_t v = rng_next();
+    for (int i = 15; i >= 8; i--, v >>= 8)
+        trace_id[i] = (uint8_t)v;
+}
+
 void trace_span_ids(struct trace_span *sp)
 {
     if (!sp->has_parent)
@@ -323,31 +427,73 @@ static void put_hex(struct textbuf *out, const uint8_t *p, size_t n)
     *d = '"';
 }
 
-/* ,{"key":K,"value":{"stringValue":V}} for a non-empty V */
+/* "v" as a JSON string: bytes that need no escape (printable ASCII but
+ * '"' and '\') are copied in one piece, the one pass over them; any other
+ * text goes to the core's escaper. */
+static void put_json(struct textbuf *out, const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            textbuf_json_strn(out, v, n);
+            return;
+        }
+    }
+    char *d = textbuf_extend(out, n + 2);
+    if (d == NULL)
+        return;
+    d[0] = '"';
+    memcpy(d + 1, v, n);
+    d[n + 1] = '"';
+}
+
+/* ,{"key":"K","value":{"stringValue":V}} for a non-empty V; K is one of
+ * the encoder's own names, plain ASCII: written as it is. */
 static void attr_str(struct textbuf *out, bool *first, const char *key, const char *v)
 {
     if (v == NULL || v[0] == '\0')
         return;
-    textbuf_puts(out, *first ? "{\"key\":" : ",{\"key\":");
+    textbuf_puts(out, *first ? "{\"key\":\"" : ",{\"key\":\"");
     *first = false;
-    textbuf_json_str(out, key);
-    textbuf_puts(out, ",\"value\":{\"stringValue\":");
-    textbuf_json_str(out, v);
+    textbuf_puts(out, key);
+    textbuf_puts(out, "\",\"value\":{\"stringValue\":");
+    put_json(out, v, strlen(v));
     textbuf_puts(out, "}}");
 }
 
+/* The decimal digits of v, appended (the encoder's integers: no printf). */
+static void put_i64(struct textbuf *out, int64_t v)
+{
+    char buf[24], *e = buf + sizeof(buf), *d = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--d = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--d = '-';
+    textbuf_append(out, d, (size_t)(e - d));
+}
+
+/* ,{"key":"K","value":{"intValue":"V"}}; K is one of the encoder's own
+ * names, plain ASCII: written as it is. */
 static void attr_int(struct textbuf *out, bool *first, const char *key, int64_t v)
 {
-    textbuf_printf(out, "%s{\"key\":\"%s\",\"value\":{\"intValue\":\"%" PRId64 "\"}}",
-                   *first ? "" : ",", key, v);
+    textbuf_puts(out, *first ? "{\"key\":\"" : ",{\"key\":\"");
     *first = false;
+    textbuf_puts(out, key);
+    textbuf_puts(out, "\",\"value\":{\"intValue\":\"");
+    put_i64(out, v);
+    textbuf_puts(out, "\"}}");
 }
 
 static void attr_bool(struct textbuf *out, bool *first, const char *key, bool v)
 {
-    textbuf_printf(out, "%s{\"key\":\"%s\",\"value\":{\"boolValue\":%s}}", *first ? "" : ",", key,
-                   v ? "true" : "false");
+    textbuf_puts(out, *first ? "{\"key\":\"" : ",{\"key\":\"");
     *first = false;
+    textbuf_puts(out, key);
+    textbuf_puts(out,
+                 v ? "\",\"value\":{\"boolValue\":true}}" : "\",\"value\":{\"boolValue\":false}}");
 }
 
 static void encode_attrs(struct textbuf *out, const struct trace_span *sp)
@@ -360,10 +506,15 @@ static void encode_attrs(struct textbuf *out, const struct trace_span *sp)
     attr_str(out, &first, "db.query.summary", sp->summary);
     attr_str(out, &first, "db.query.text", sp->text);
     if (sp->err_code != 0) {
-        char code[12];
-        snprintf(code, sizeof(code), "%" PRIu32, sp->err_code);
-        attr_str(out, &first, "db.response.status_code", code);
-        attr_str(out, &first, "error.type", code);
+        char code[12], *d = code + sizeof(code) - 1;
+        uint32_t v = sp->err_code;
+        *d = '\0';
+        do {
+            *--d = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        attr_str(out, &first, "db.response.status_code", d);
+        attr_str(out, &first, "error.type", d);
     }
     attr_str(out, &first, "server.address", sp->server);
     if (sp->port != 0)
@@ -385,21 +536,28 @@ static void encode_events(struct textbuf *out, const struct trace_span *sp)
     textbuf_puts(out, ",\"events\":[");
     for (unsigned i = 0; i < sp->n_events; i++) {
         const struct trace_event *ev = &sp->events[i];
-        textbuf_printf(out,
-                       "%s{\"timeUnixNano\":\"%" PRId64 "\",\"name\":\"halyard.wait.%s\","
-                       "\"attributes\":[{\"key\":\"halyard.wait.duration_ns\",\"value\":"
-                       "{\"intValue\":\"%" PRId64 "\"}}]}",
-                       i == 0 ? "" : ",", ev->start_ns, trace_wait_name(ev->what),
-                       ev->end_ns - ev->start_ns);
+        textbuf_puts(out, i == 0 ? "{\"timeUnixNano\":\"" : ",{\"timeUnixNano\":\"");
+        put_i64(out, ev->start_ns);
+        textbuf_puts(out, "\",\"name\":\"halyard.wait.");
+        textbuf_puts(out, trace_wait_name(ev->what));
+        textbuf_puts(out, "\",\"attributes\":[{\"key\":\"halyard.wait.duration_ns\",\"value\":"
+                          "{\"intValue\":\"");
+        put_i64(out, ev->end_ns - ev->start_ns);
+        textbuf_puts(out, "\"}}]}");
     }
     textbuf_putc(out, ']');
 }
 
 static void encode_span(struct textbuf *out, const struct trace_span *sp)
 {
-    char name[TRACE_STR_MAX + 40];
-    snprintf(name, sizeof(name), "%s%s%s", sp->op[0] ? sp->op : "mariadb", sp->ns[0] ? " " : "",
-             sp->ns);
+    char name[sizeof(sp->op) + 1 + TRACE_STR_MAX];
+    size_t ol = strlen(sp->op[0] ? sp->op : "mariadb"), nl = strlen(sp->ns);
+    memcpy(name, sp->op[0] ? sp->op : "mariadb", ol);
+    if (nl > 0) {
+        name[ol++] = ' ';
+        memcpy(name + ol, sp->ns, nl);
+    }
+    name[ol + nl] = '\0';
     textbuf_puts(out, "{\"traceId\":");
     put_hex(out, sp->trace_id, 16);
     textbuf_puts(out, ",\"spanId\":");
@@ -408,18 +566,101 @@ static void encode_span(struct textbuf *out, const struct trace_span *sp)
         textbuf_puts(out, ",\"parentSpanId\":");
         put_hex(out, sp->parent_id, 8);
     }
+    if (sp->tracestate[0] != '\0') {
+        textbuf_puts(out, ",\"traceState\":");
+        put_json(out, sp->tracestate, strlen(sp->tracestate));
+    }
     textbuf_puts(out, ",\"name\":");
-    textbuf_json_str(out, name);
+    put_json(out, name, ol + nl);
     /* SPAN_KIND_CLIENT: the database's semantic conventions' kind */
-    textbuf_printf(out,
-                   ",\"kind\":3,\"startTimeUnixNano\":\"%" PRId64
-                   "\",\"endTimeUnixNano\":\"%" PRId64 "\",",
-                   sp->start_ns, sp->end_ns);
+    textbuf_puts(out, ",\"kind\":3,\"startTimeUnixNano\":\"");
+    put_i64(out, sp->start_ns);
+    textbuf_puts(out, "\",\"endTimeUnixNano\":\"");
+    put_i64(out, sp->end_ns);
+    textbuf_puts(out, "\",");
     encode_attrs(out, sp);
     encode_events(out, sp);
     if (sp->err_code != 0) { /* STATUS_CODE_ERROR */
         textbuf_puts(out, ",\"status\":{\"code\":2,\"message\":");
         textbuf_json_str(out, sp->err_msg);
+        textbuf_putc(out, '}');
+    }
+    textbuf_putc(out, '}');
+}
+
+/* A step line "[+N ms] text": N and the text; false when it is not one. */
+static bool step_line(const char *p, size_t n, int64_t *ms, const char **text, size_t *tlen)
+{
+    if (n < 4 || p[0] != '[' || p[1] != '+')
+        return false;
+    size_t i = 2;
+    int64_t v = 0;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        v = v * 10 + (p[i] - '0');
+    if (n - i < 5 || memcmp(p + i, " ms] ", 5) != 0)
+        return false;
+    *ms = v;
+    *text = p + i + 5;
+    *tlen = n - i - 5;
+    return true;
+}
+
+static void encode_steps(struct textbuf *out, const struct trace_span *sp)
+{
+    const struct trace_proc *pr = sp->proc;
+    textbuf_puts(out, ",\"events\":[");
+    bool first = true;
+    for (const char *p = pr->steps, *end = p + pr->steps_len; p != NULL && p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+        int64_t ms;
+        const char *text;
+        size_t tlen;
+        if (step_line(p, n, &ms, &text, &tlen)) {
+            textbuf_puts(out, first ? "{\"timeUnixNano\":\"" : ",{\"timeUnixNano\":\"");
+            first = false;
+            put_i64(out, sp->start_ns + ms * 1000000);
+            textbuf_puts(out, "\",\"name\":\"halyard.step\",\"attributes\":[{\"key\":"
+                              "\"halyard.step.text\",\"value\":{\"stringValue\":");
+            put_json(out, text, tlen);
+            textbuf_puts(out, "}}]}");
+        }
+        p += n + 1;
+    }
+    textbuf_putc(out, ']');
+}
+
+/* A procedure's span (trace_proc_span). */
+static void encode_proc(struct textbuf *out, const struct trace_span *sp)
+{
+    const struct trace_proc *pr = sp->proc;
+    textbuf_puts(out, "{\"traceId\":");
+    put_hex(out, sp->trace_id, 16);
+    textbuf_puts(out, ",\"spanId\":");
+    put_hex(out, sp->span_id, 8);
+    textbuf_puts(out, ",\"name\":\"halyard.");
+    textbuf_puts(out, pr->event[0] ? pr->event : "procedure"); /* audit.h's own words */
+    /* SPAN_KIND_INTERNAL */
+    textbuf_puts(out, "\",\"kind\":1,\"startTimeUnixNano\":\"");
+    put_i64(out, sp->start_ns);
+    textbuf_puts(out, "\",\"endTimeUnixNano\":\"");
+    put_i64(out, sp->end_ns);
+    textbuf_puts(out, "\",\"attributes\":[");
+    bool first = true;
+    attr_str(out, &first, "halyard.procedure", pr->event);
+    attr_str(out, &first, "halyard.trigger", pr->trigger);
+    attr_str(out, &first, "halyard.backend", pr->backend);
+    attr_str(out, &first, "halyard.from", pr->from);
+    attr_str(out, &first, "halyard.to", pr->to);
+    attr_str(out, &first, "halyard.reason", pr->reason);
+    attr_str(out, &first, "halyard.result", pr->result);
+    attr_bool(out, &first, "halyard.ok", pr->ok);
+    textbuf_putc(out, ']');
+    encode_steps(out, sp);
+    if (!pr->ok) {
+        textbuf_puts(out, ",\"status\":{\"code\":2,\"message\":");
+        put_json(out, pr->result != NULL ? pr->result : "",
+                 pr->result != NULL ? strlen(pr->result) : 0);
         textbuf_putc(out, '}');
     }
     textbuf_putc(out, '}');
@@ -438,7 +679,10 @@ void trace_encode(struct textbuf *out, const char *service, struct trace_span *c
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             textbuf_putc(out, ',');
-        encode_span(out, spans[i]);
+        if (spans[i]->proc != NULL)
+            encode_proc(out, spans[i]);
+        else
+            encode_span(out, spans[i]);
     }
     textbuf_puts(out, "]}]}]}");
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/cluster/failover_exec.h"
 #include "halyard/core/clock.h"
 #include "halyard/core/log.h"
 #include "halyard/core/text.h"
@@ -41,9 +42,19 @@ struct trace_exporter *trace_export_global(void)
     return __atomic_load_n(&global_ex, __ATOMIC_ACQUIRE);
 }
 
+/* A failover's, a switchover's... span (failover_exec.h), into the queue. */
+static void proc_span(const struct audit_procedure *p, int64_t start_ns, int64_t end_ns)
+{
+    struct trace_exporter *ex = trace_export_global();
+    struct trace_span *sp = ex != NULL ? trace_proc_span(p, start_ns, end_ns) : NULL;
+    if (sp != NULL)
+        (void)trace_export_submit(ex, sp);
+}
+
 void trace_export_set_global(struct trace_exporter *ex)
 {
     __atomic_store_n(&global_ex, ex, __ATOMIC_RELEASE);
+    failover_exec_set_span_fn(ex != NULL ? proc_span : NULL);
 }
 
 bool trace_export_submit(struct trace_exporter *ex, struct trace_span *sp)

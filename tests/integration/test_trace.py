@@ -128,6 +128,19 @@ def test_statement_span_with_a_parent_from_a_comment(start_halyard, cluster, rec
     assert a["halyard.backend.role"] in ("primary", "replica")
     assert a["halyard.backend"]
     assert "status" not in span
+    assert "traceState" not in span  # none was given
+
+
+def test_tracestate_is_passed_on(start_halyard, receiver):
+    """The tracestate beside the comment's traceparent is the span's, as the
+    application wrote it (URL-decoded, as sqlcommenter encodes it)."""
+    h = start_halyard(**tracing(receiver, query_text=True))
+    c = h.connect()
+    q(c, f"SELECT 'span_ts' /*traceparent='00-{TRACE}-{PARENT}-01',"
+         f"tracestate='rojo%3D00f067aa0ba902b7%2Ccongo%3Dt61rcWkgMzE'*/")
+    span = receiver.find(text_has("span_ts"))
+    assert span["traceId"] == TRACE and span["parentSpanId"] == PARENT
+    assert span["traceState"] == "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
 
 
 def test_root_span_error_and_no_text_by_default(start_halyard, receiver):
@@ -252,3 +265,36 @@ def test_receiver_down_costs_nothing(start_halyard):
     stats = wait_until(lambda: (lambda st: st if st["trace_spans_dropped"] >= 284 else None)(
         admin_json(f"/tmp/halyard-{h.port}.sock", "show stats")), timeout=10)
     assert stats["trace_spans_exported"] == 0
+
+
+def test_switchover_is_a_span_with_its_steps(start_halyard, cluster, receiver, tmp_path):
+    """A switchover run through the admin socket: a span of its own (a
+    root, kind internal, named halyard.switchover), with its words as
+    attributes and each step as an event at its time, within the span."""
+    from test_failover import ctl, failover_settings
+    conf = failover_settings(tmp_path)
+    conf.update(tracing(receiver))
+    start_halyard(conf)
+    r = ctl(conf["admin_socket"], "switchover", "to", "node2")
+    assert r.returncode == 0, f"halyardctl switchover: {r.returncode}\n{r.stdout}\n{r.stderr}"
+    span = receiver.find(lambda s: s["name"] == "halyard.switchover", timeout=15)
+    assert span["kind"] == 1 and "parentSpanId" not in span  # SPAN_KIND_INTERNAL, a root
+    assert len(span["traceId"]) == 32 and int(span["traceId"], 16) != 0
+    a = attrs(span)
+    assert (a["halyard.procedure"], a["halyard.trigger"], a["halyard.backend"], a["halyard.from"],
+            a["halyard.to"], a["halyard.ok"]) == ("switchover", "admin", "node2", "node0", "node2",
+                                                  True), a
+    assert a["halyard.result"].startswith("switchover done: node2 is the primary"), a
+    assert "status" not in span or span["status"].get("code", 0) != 2
+    start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
+    assert abs(start / 1e9 - time.time()) < 120 and end >= start
+    steps = [(int(e["timeUnixNano"]), attrs(e)["halyard.step.text"]) for e in span["events"]]
+    assert all(e["name"] == "halyard.step" for e in span["events"])
+    # the lines halyardctl printed, each an event at its offset from the start
+    printed = [ln for ln in r.stdout.splitlines() if ln.startswith("[+")]
+    assert len(steps) >= 3 and len(steps) == len(printed), (steps, r.stdout)
+    assert any("node2 promoted" in t for _, t in steps), steps
+    assert any("writes paused" in t for _, t in steps), steps
+    for (at, _), line in zip(steps, printed):
+        ms = int(line[2:line.index(" ms]")])
+        assert at == start + ms * 1_000_000 and start <= at <= end + 1_000_000, (at, line)

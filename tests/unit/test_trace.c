@@ -97,6 +97,37 @@ static void test_parent_in_sql(void **state)
     assert_int_equal(in_sql("SELECT 1 /*traceparent='" GOOD, &c), 1); /* unclosed comment */
 }
 
+static size_t state_in(const char *sql, char *out, size_t cap)
+{
+    return trace_state_in_sql(sql, strlen(sql), out, cap);
+}
+
+/* The tracestate beside the traceparent, passed on as the application
+ * wrote it (sqlcommenter URL-encodes '=' as %3D and ',' as %2C). */
+static void test_state_in_sql(void **state)
+{
+    (void)state;
+    char st[TRACE_STATE_MAX];
+    assert_int_equal(state_in("SELECT 1", st, sizeof(st)), 0);
+    assert_int_equal(state_in("SELECT 1 /*traceparent='" GOOD "'*/", st, sizeof(st)), 0);
+    assert_int_equal(state_in("SELECT 1 /*traceparent='" GOOD "',tracestate='congo=t61rcWkgMzE,"
+                              "rojo=00f067aa0ba902b7'*/",
+                              st, sizeof(st)),
+                     39);
+    assert_string_equal(st, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+    assert_int_equal(
+        state_in("/*tracestate='rojo%3D00f067aa0ba902b7%2Ccongo%3Dt61'*/ SELECT 1", st, sizeof(st)),
+        31);
+    assert_string_equal(st, "rojo=00f067aa0ba902b7,congo=t61");
+    assert_int_equal(state_in("SELECT '/*tracestate=''a=b''*/'", st, sizeof(st)),
+                     0);                                                           /* a literal */
+    assert_int_equal(state_in("SELECT 1 /*tracestate=a=b*/", st, sizeof(st)), 0);  /* unquoted */
+    assert_int_equal(state_in("SELECT 1 /*tracestate='a=b*/", st, sizeof(st)), 0); /* unclosed */
+    assert_int_equal(state_in("SELECT 1 /*tracestate='a=%0A'*/", st, sizeof(st)),
+                     0);                                                      /* a newline */
+    assert_int_equal(state_in("SELECT 1 /*tracestate='abcdef'*/", st, 4), 0); /* too long */
+}
+
 static void test_sampler(void **state)
 {
     (void)state;
@@ -288,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_parent_valid),
         cmocka_unit_test(test_parent_invalid),
         cmocka_unit_test(test_parent_in_sql),
+        cmocka_unit_test(test_state_in_sql),
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_sampler_share),
         cmocka_unit_test(test_ids),

@@ -65,4 +65,13 @@ hy_status_t failover_exec_request(enum failover_request kind, const char *target
                                   failover_done_fn done, void *arg, char *err,
                                   size_t errlen) HY_MUSTCHECK;
 
+/* Told of each procedure at its end (failover, switchover, fence,
+ * rejoin...), in the failover thread, after its audit record: `p` as
+ * audited (its steps "[+N ms] text" lines), its start and end on the wall
+ * clock in nanoseconds. Set by the trace exporter (trace_export.h) to
+ * make a span of it; NULL: none. Any thread. */
+struct audit_procedure;
+typedef void (*failover_span_fn)(const struct audit_procedure *p, int64_t start_ns, int64_t end_ns);
+void failover_exec_set_span_fn(failover_span_fn fn);
+
 #endif /* HALYARD_FAILOVER_EXEC_H */

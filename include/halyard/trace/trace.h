@@ -36,6 +36,13 @@ bool trace_parent_parse(const char *p, size_t n, struct trace_ctx *out);
  * 1: found and valid, 0: none, -1: one that is not valid. Only comments
  * are read, not string literals. */
 int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out);
+/* The W3C tracestate an sqlcommenter comment in `sql` carries
+ * (tracestate='k=v,k2=v2', URL-encoded or not), into `out` (cap bytes,
+ * NUL-terminated) as it is, for the span to pass on: its length; 0 when
+ * there is none, it is not quoted and closed, a byte is not printable
+ * ASCII, or it does not fit. Only comments are read. */
+#define TRACE_STATE_MAX 513u /* the spec's 512 bytes and the NUL */
+size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap);
 /* The traceparent a statement `SET @traceparent = '00-...'` gives (the
  * session variable a client sets for its next statements): 1 and *out, 0
  * when the statement sets no @traceparent, -1 when the value is not valid. */
@@ -69,6 +76,7 @@ struct trace_event {
 };
 
 #define TRACE_STR_MAX 128u
+struct trace_proc;
 /* One statement's span. The strings are copies (cut at TRACE_STR_MAX,
  * on a UTF-8 boundary where the source was valid); `summary` and `text`
  * are the span's own heap copies (NULL: none). */
@@ -77,9 +85,10 @@ struct trace_span {
     uint8_t span_id[8];
     uint8_t parent_id[8];
     bool has_parent;
-    int64_t start_ns, end_ns; /* Unix time, nanoseconds */
-    char op[32];              /* db.operation.name: SELECT, INSERT, EXECUTE... */
-    char ns[TRACE_STR_MAX];   /* db.namespace: the schema ("": none) */
+    char tracestate[TRACE_STATE_MAX]; /* the parent's, passed on ("": none) */
+    int64_t start_ns, end_ns;         /* Unix time, nanoseconds */
+    char op[32];                      /* db.operation.name: SELECT, INSERT, EXECUTE... */
+    char ns[TRACE_STR_MAX];           /* db.namespace: the schema ("": none) */
     char server[TRACE_STR_MAX];
     uint16_t port;
     char backend[64];
@@ -94,6 +103,7 @@ struct trace_span {
     bool replayed, retried;
     uint8_t n_events;
     struct trace_event events[TRACE_EVENTS_MAX];
+    struct trace_proc *proc; /* a procedure's span (trace_proc_span), else NULL */
 };
 
 struct trace_span *trace_span_create(void);
@@ -103,6 +113,10 @@ void trace_span_set(char *field, size_t cap, const char *src, size_t n);
 /* A wait began at start_ns and ended at end_ns: an event (the last ones
  * are dropped when there are more than TRACE_EVENTS_MAX). */
 void trace_span_wait(struct trace_span *sp, enum trace_wait w, int64_t start_ns, int64_t end_ns);
+/* The last 8 bytes of a root's trace id, random: what trace_ratio_keeps
+ * reads, drawn before the rest (trace_span_ids) so that a statement the
+ * ratio drops costs one draw. */
+void trace_ratio_id(uint8_t trace_id[16]);
 /* New random ids for a span: a trace id too when it has no parent. */
 void trace_span_ids(struct trace_span *sp);
 
@@ -127,6 +141,17 @@ enum trace_why trace_keep(const struct trace_sampler *sm, const struct trace_spa
                           uint8_t parent_flags);
 /* The ratio's half alone, for a trace id. */
 bool trace_ratio_keeps(double ratio, const uint8_t trace_id[16]);
+
+/* A span of one of halyard's own procedures (a failover, a switchover, a
+ * fence, a rejoin: core/audit.h's struct audit_procedure), a root, kind
+ * internal, named after it ("halyard.failover"), from start_ns to
+ * end_ns: its attributes (halyard.procedure, .trigger, .backend, .from,
+ * .to, .reason, .result), status ERROR when it failed, and each of its
+ * steps (p->steps, "[+N ms] text" lines) an event "halyard.step" at its
+ * time with the text as halyard.step.text. NULL when out of memory. */
+struct audit_procedure;
+struct trace_span *trace_proc_span(const struct audit_procedure *p, int64_t start_ns,
+                                   int64_t end_ns);
 
 /* OTLP/HTTP JSON (opentelemetry-proto's ExportTraceServiceRequest, its
  * JSON mapping: ids in lower-case hex, 64-bit integers as strings) of the
