@@ -26,7 +26,8 @@ import pytest
 
 from conftest import TEST_PORT
 from test_failover import ctl
-from util import APP_PASSWORD, APP_USER, Cluster, backends, wait_until
+from util import (APP_PASSWORD, APP_USER, Cluster, admin_json, backends, free_port, metric,
+                  wait_until)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REHEARSE = os.path.join(REPO, "tools", "rehearse")
@@ -230,3 +231,38 @@ def test_bad_files(captured, target, tmp_path):
     (tmp_path / "not.hyc").write_bytes(b"hello")
     p = rehearse(str(tmp_path / "not.hyc"), target)
     assert p.returncode == 2 and "not a capture file" in p.stderr, p.stderr
+
+
+def test_size_limit_drops_counted(cluster, start_halyard, tmp_path):
+    """capture_max_mb = 1 (the smallest limit): the capture stops by
+    itself, the file stays within the MiB, and the records it could not
+    write are counted in capture status, show stats and /metrics."""
+    mport = free_port()
+    h = start_halyard(capture_max_mb=1, metrics_port=mport)
+    sock = f"/tmp/halyard-{h.port}.sock"
+    path = str(tmp_path / "limit.hyc")
+    r = ctl(sock, "capture", "start", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = h.connect(autocommit=True)
+    filler = "x" * 8000
+    with c.cursor() as cur:
+        for i in range(400):  # 3 MB of statements, three times the limit
+            cur.execute(f"SELECT {i}, LENGTH('{filler}')")
+            if i % 50 == 49 and not admin_json(sock, "capture status")["on"]:
+                break
+    c.close()
+    wait_until(lambda: not admin_json(sock, "capture status")["on"], what="the capture stops")
+    st = admin_json(sock, "capture status")
+    assert "size limit" in st["stopped_why"], st
+    assert st["drops_limit"] >= 1 and st["drops"] == st["drops_limit"], st
+    assert st["drops_queue_full"] == 0 and st["drops_write_failed"] == 0, st
+    assert os.path.getsize(path) <= 1 << 20, os.path.getsize(path)
+    assert os.path.getsize(path) == st["bytes"], (os.path.getsize(path), st)
+    assert admin_json(sock, "show stats")["capture_records_dropped"] == st["drops"]
+    assert metric(mport, 'halyard_capture_records_dropped_total{reason="limit"}') == st["drops"]
+    assert metric(mport, 'halyard_capture_records_dropped_total{reason="queue_full"}') == 0
+    # the file reads back whole: its stop record names the same drops
+    recs = [json.loads(line) for line in subprocess.run(
+        [sys.executable, REHEARSE, path, "--dump"], capture_output=True, text=True,
+        check=True).stdout.splitlines()]
+    assert recs[-1]["type"] == "stop" and recs[-1]["drops"] == st["drops"], recs[-1]
