@@ -23,6 +23,7 @@ import threading
 
 import pymysql
 import pytest
+from pymysql.constants import CLIENT
 
 from conftest import TEST_PORT
 from test_failover import ctl
@@ -94,7 +95,10 @@ def rehearse(capture, target, *args):
 def text_session(h):
     """Text statements: reads with and without ORDER BY, writes, a
     transaction, an error on purpose, and two statements sql_mode decides."""
-    c = h.connect(database=DB, autocommit=True)
+    # as MariaDB's connectors do, it asks for session tracking: the OKs it
+    # gets carry each commit's GTID (docs/rehearse.md)
+    c = h.connect(database=DB, autocommit=True,
+                  client_flag=CLIENT.SESSION_TRACK | CLIENT.MULTI_STATEMENTS)
     with c.cursor() as cur:
         cur.execute("SELECT id, name FROM items ORDER BY id")
         cur.execute("SELECT name FROM items WHERE qty > 2")
@@ -147,6 +151,9 @@ def captured(cluster, start_halyard, tmp_path, target):
     cluster.sql(0, f"INSERT INTO {DB}.prices (item, cents) VALUES (1, 120), (2, 80), (3, 95), "
                    "(4, 300)")
     cluster.sync()
+    # each commit's GTID in its OK (docs/rehearse.md, "Commits and their GTIDs")
+    track = cluster.value(0, "SELECT @@global.session_track_system_variables")
+    cluster.sql(0, "SET GLOBAL session_track_system_variables = %s", (track + ",last_gtid",))
     h = start_halyard(read_write_split=False)
     sock = f"/tmp/halyard-{h.port}.sock"
     pos = cluster.value(0, "SELECT @@gtid_current_pos")
@@ -165,7 +172,39 @@ def captured(cluster, start_halyard, tmp_path, target):
     assert st["on"] and st["sessions"] == 2 and st["drops"] == 0, st
     r = ctl(sock, "capture", "stop")
     assert r.returncode == 0 and "stopped" in r.stdout, r.stdout + r.stderr
-    return path, snap, pos, h
+    try:
+        yield path, snap, pos, h
+    finally:
+        cluster.sql(0, "SET GLOBAL session_track_system_variables = %s", (track,))
+
+
+def dump(path):
+    p = subprocess.run([sys.executable, REHEARSE, path, "--dump"], capture_output=True,
+                       text=True, check=True)
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def test_commits_gtids_captured(cluster, captured, target):
+    """Each commit's GTID, as the server reported it to the session that
+    asked for session tracking: the text session's three (an INSERT, an
+    UPDATE, a transaction), among the four after the start (the prepared
+    session's INSERT the fourth; its client did not ask); a target
+    restored to one of them is placed at that commit."""
+    path, snap, pos, h = captured
+    commits = [r for r in dump(path) if r["type"] == "commit"]
+    domain, server, seq = pos.split("-")
+    seqs = sorted(int(c["gtid"].split("-")[2]) for c in commits)
+    assert len(seqs) == 3 and set(seqs) < {int(seq) + i for i in range(1, 5)}, commits
+    assert all(c["gtid"].startswith(f"{domain}-{server}-") for c in commits), commits
+    restore(target, snap, pos)
+    p = rehearse(path, target, "--json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    c = json.loads(p.stdout)["capture"]["commits"]
+    assert c["captured"] == 3 and c["first"] == commits[0]["gtid"], c
+    second = sorted(commits, key=lambda r: int(r["gtid"].split("-")[2]))[1]["gtid"]
+    restore(target, snap, second)
+    p = rehearse(path, target)
+    assert p.returncode == 2 and f"GTID {second}" in p.stderr and "commit" in p.stderr, p.stderr
 
 
 def test_identical_target_no_difference(cluster, captured, target):
@@ -223,7 +262,8 @@ def test_bad_files(captured, target, tmp_path):
     p = rehearse(str(cut), target)
     assert p.returncode == 2 and "truncated record at offset" in p.stderr, p.stderr
     bad = bytearray(data)
-    bad[len(data) // 2] ^= 0x55
+    recs = dump(path)
+    bad[recs[len(recs) // 2]["at"] + 6] ^= 0x55  # inside a body: its CRC fails
     corrupt = tmp_path / "corrupt.hyc"
     corrupt.write_bytes(bytes(bad))
     p = rehearse(str(corrupt), target)
@@ -266,3 +306,4 @@ def test_size_limit_drops_counted(cluster, start_halyard, tmp_path):
         [sys.executable, REHEARSE, path, "--dump"], capture_output=True, text=True,
         check=True).stdout.splitlines()]
     assert recs[-1]["type"] == "stop" and recs[-1]["drops"] == st["drops"], recs[-1]
+
