@@ -42,6 +42,10 @@ static struct {
     _Atomic bool mask;
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
+/* The primary the capture last knew of (START's, then each FAILOVER's):
+ * under C.mu. */
+static char last_primary[128];
+
 /* Every capture's drops since the start, by reason (show stats, /metrics). */
 static _Atomic uint64_t drops_total[CAPTURE_DROP_N];
 
@@ -94,6 +98,33 @@ bool capture_masked(void)
 void capture_session_seen(void)
 {
     atomic_fetch_add_explicit(&C.sessions, 1, memory_order_relaxed);
+}
+
+void capture_primary_seen(const char *name, uint64_t t_us, uint32_t gen)
+{
+    char old[sizeof(last_primary)];
+    pthread_mutex_lock(&C.mu);
+    bool moved = capture_now() == gen && strcmp(last_primary, name) != 0;
+    if (moved) {
+        memcpy(old, last_primary, sizeof(old));
+        snprintf(last_primary, sizeof(last_primary), "%s", name);
+    }
+    pthread_mutex_unlock(&C.mu);
+    if (!moved)
+        return;
+    uint8_t mem[512];
+    struct capture_buf b;
+    capture_buf_begin(&b, mem, sizeof(mem), CAPTURE_FAILOVER);
+    capture_put_u64(&b, t_us);
+    capture_put_str(&b, old, strlen(old));
+    capture_put_str(&b, name, strlen(name));
+    capture_put_str(&b, "primary changed", 15);
+    size_t n = capture_rec_done(&b);
+    uint8_t *rec = n > 0 ? malloc(n) : NULL;
+    if (rec != NULL) {
+        memcpy(rec, mem, n);
+        (void)capture_put(rec, n, gen);
+    }
 }
 
 bool capture_put(uint8_t *rec, size_t len, uint32_t gen)
@@ -327,6 +358,7 @@ hy_status_t capture_start(const struct capture_opts *o, char *msg, size_t len)
     atomic_store(&C.mask, o->mask);
     C.st.on = true;
     C.st.mask = o->mask;
+    snprintf(last_primary, sizeof(last_primary), "%s", o->primary);
     C.st.started_us = hy_now_us();
     snprintf(C.st.file, sizeof(C.st.file), "%s", o->file);
     snprintf(C.st.gtid, sizeof(C.st.gtid), "%s", o->gtid);

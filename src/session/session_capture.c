@@ -32,6 +32,7 @@ struct sess_capture {
     uint64_t insert_id;
     struct capture_rowsum sum;
     char gtid[64]; /* the last commit's GTID the server reported */
+    int primary;   /* the primary it last told the capture of (-1: none) */
 };
 
 static uint64_t wall_us(const struct session *s)
@@ -76,6 +77,7 @@ static struct sess_capture *session_join(struct session *s, uint32_t gen)
         return NULL;
     memset(c, 0, sizeof(*c));
     c->gen = gen;
+    c->primary = -1;
     capture_session_seen();
     login_rec(s, CAPTURE_LOGIN_JOINED);
     return c;
@@ -163,6 +165,10 @@ void session_capture_take(struct session *s, const struct hook_cmd *hc)
         return;
     if (c->pending)
         answer_rec(s, false); /* its answer never reached on_done (COM_CHANGE_USER's) */
+    if (c->primary != (int)s->route.primary && s->route.primary < s->cfg->n_backends) {
+        c->primary = s->route.primary; /* a failover: the first session to see it marks it */
+        capture_primary_seen(s->cfg->backends[c->primary].name, wall_us(s), gen);
+    }
     if (c->relogin)
         login_rec(s, CAPTURE_LOGIN_CHANGED); /* the user it ended with */
     c->relogin = hc->cmd == COM_CHANGE_USER;

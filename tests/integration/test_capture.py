@@ -26,7 +26,7 @@ import pytest
 from pymysql.constants import CLIENT
 
 from conftest import TEST_PORT
-from test_failover import ctl
+from test_failover import ctl, failover_settings
 from util import (APP_PASSWORD, APP_USER, Cluster, admin_json, backends, free_port, metric,
                   wait_until)
 
@@ -307,3 +307,30 @@ def test_size_limit_drops_counted(cluster, start_halyard, tmp_path):
         check=True).stdout.splitlines()]
     assert recs[-1]["type"] == "stop" and recs[-1]["drops"] == st["drops"], recs[-1]
 
+
+
+def test_switchover_marked(cluster, start_halyard, tmp_path, target):
+    """A switchover during a capture: the sessions go on in the file, a
+    failover record names the old and the new primary, and the
+    rehearsal's report shows it."""
+    settings = failover_settings(tmp_path)
+    h = start_halyard(settings)
+    sock = settings["admin_socket"]
+    path = str(tmp_path / "switch.hyc")
+    assert ctl(sock, "capture", "start", path).returncode == 0
+    c = h.connect(autocommit=True)
+    with c.cursor() as cur:
+        cur.execute("SELECT @@server_id")
+        r = ctl(sock, "switchover", "to", "node1")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_until(lambda: backends(sock)["node1"]["role"] == "primary", what="node1 primary")
+        cur.execute("SELECT @@server_id")
+    c.close()
+    assert ctl(sock, "capture", "stop").returncode == 0
+    recs = dump(path)
+    marks = [r for r in recs if r["type"] == "failover"]
+    assert len(marks) == 1 and marks[0]["old"] == "node0" and marks[0]["new"] == "node1", marks
+    cmds = [r for r in recs if r["type"] == "cmd"]
+    assert marks[0]["at"] > cmds[0]["at"] and marks[0]["at"] < cmds[-1]["at"], (marks, cmds)
+    p = rehearse(path, target, "--force")
+    assert "failover during the capture" in p.stdout and "node0 -> node1" in p.stdout, p.stdout

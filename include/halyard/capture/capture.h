@@ -74,6 +74,11 @@ void capture_shutdown(void);
  * taken in every case; false when it was dropped (no capture, or the
  * queue is full: counted). */
 bool capture_put(uint8_t *rec, size_t len, uint32_t gen);
+/* A session of the capture `gen` routes to the primary `name` (at
+ * `t_us`, wall clock): the first to see another primary than the one the
+ * capture last knew of writes a FAILOVER record (old, new). Sessions call
+ * it only when their own primary changed. Any thread. */
+void capture_primary_seen(const char *name, uint64_t t_us, uint32_t gen);
 /* A session seen by the capture `gen` for the first time. */
 void capture_session_seen(void);
 
