@@ -334,3 +334,38 @@ def test_switchover_marked(cluster, start_halyard, tmp_path, target):
     assert marks[0]["at"] > cmds[0]["at"] and marks[0]["at"] < cmds[-1]["at"], (marks, cmds)
     p = rehearse(path, target, "--force")
     assert "failover during the capture" in p.stdout and "node0 -> node1" in p.stdout, p.stdout
+
+
+def test_html_report_and_two_replays_compared(captured, target, tmp_path):
+    """--html writes one self-contained page (nothing fetched) with the
+    errors by code and the digests; `compare` puts a baseline replay (an
+    identical target) beside a candidate (sql_mode changed) and names the
+    digests whose answers differ only in the candidate."""
+    path, snap, pos, h = captured
+    restore(target, snap, pos)
+    base = tmp_path / "base.json"
+    p = rehearse(path, target, "--json", "--out", str(base))
+    assert p.returncode == 0, p.stdout + p.stderr
+    restore(target, snap, pos, sql_mode="PIPES_AS_CONCAT")
+    cand, page = tmp_path / "cand.json", tmp_path / "cand.html"
+    p = rehearse(path, target, "--json", "--out", str(cand), "--html", str(page))
+    assert p.returncode == 1, p.stdout + p.stderr
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "</html>" in text
+    for outside in ("http:", "https:", "<script", "<link", "src=", "@import", "url("):
+        assert outside not in text, outside
+    rep = json.loads(cand.read_text())
+    assert rep["errors_by_code"]["1406"] == {"captured": 1, "replayed": 0}, rep["errors_by_code"]
+    assert rep["errors_by_code"]["1146"] == {"captured": 1, "replayed": 1}, rep["errors_by_code"]
+    assert "Errors by code" in text and "1406" in text and "no_such_table" in text
+    cmp_page = tmp_path / "cmp.html"
+    p = subprocess.run([sys.executable, REHEARSE, "compare", str(base), str(cand), "--json",
+                        "--html", str(cmp_page)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr
+    c = json.loads(p.stdout)
+    assert c["differences"][0] == 0 and c["differences"][1] > 0, c["differences"]
+    worse = [r["digest"] for r in c["digests"] if (r["differences"][1] or 0) > (r["differences"][0] or 0)]
+    assert any(d.startswith("INSERT INTO notes") for d in worse), worse
+    assert c["digests"][0]["digest"] in worse  # worst first
+    assert c["errors_by_code"]["1406"] == [1, 0], c["errors_by_code"]
+    assert "<script" not in cmp_page.read_text() and "INSERT INTO notes" in cmp_page.read_text()
