@@ -95,6 +95,11 @@ void admin_render_capture(struct textbuf *sb, const struct capture_status *st, b
     kv_u64(&kv, "records", st->records);
     kv_u64(&kv, "bytes", st->bytes);
     kv_u64(&kv, "drops", st->drops);
+    for (int i = 0; i < CAPTURE_DROP_N; i++) {
+        char name[40];
+        snprintf(name, sizeof(name), "drops_%s", capture_drop_name((enum capture_drop)i));
+        kv_u64(&kv, name, st->drops_by[i]);
+    }
     kv_end(&kv);
 }
 

@@ -38,6 +38,7 @@
 #include "halyard/session/worker.h"
 #include "halyard/trace/trace.h"
 #include "halyard/trace/trace_export.h"
+#include "halyard/capture/capture.h"
 
 #include "admin_int.h"
 
@@ -160,9 +161,14 @@ static void stats_json(struct textbuf *sb, const struct stat_values *v)
 }
 
 /* The exporter of spans' counters (trace_export.h), process-wide: zeros
- * when there is none. */
-static void trace_counters(uint64_t v[3])
+ * when there is none; then the captures' dropped records (capture.h). */
+static void process_counters(uint64_t v[4])
 {
+    uint64_t cd[CAPTURE_DROP_N];
+    capture_drops_total(cd);
+    v[3] = 0;
+    for (int i = 0; i < CAPTURE_DROP_N; i++)
+        v[3] += cd[i];
     struct trace_export_stats ts = {0};
     const struct trace_exporter *ex = trace_export_global();
     if (ex != NULL)
@@ -172,20 +178,20 @@ static void trace_counters(uint64_t v[3])
     v[2] = trace_bad_parents();
 }
 
-static const char *const trace_names[3] = {"trace_spans_exported", "trace_spans_dropped",
-                                           "trace_bad_traceparents"};
+static const char *const process_names[4] = {"trace_spans_exported", "trace_spans_dropped",
+                                             "trace_bad_traceparents", "capture_records_dropped"};
 
 void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
                         const struct stat_values *per_worker, int n_workers,
                         uint64_t client_sessions, bool json)
 {
-    uint64_t tv[3];
-    trace_counters(tv);
+    uint64_t tv[4];
+    process_counters(tv);
     if (json) {
         textbuf_printf(sb, "{\"client_sessions\":%" PRIu64, client_sessions);
         stats_json(sb, total);
-        for (size_t i = 0; i < 3; i++)
-            textbuf_printf(sb, ",\"%s\":%" PRIu64, trace_names[i], tv[i]);
+        for (size_t i = 0; i < 4; i++)
+            textbuf_printf(sb, ",\"%s\":%" PRIu64, process_names[i], tv[i]);
         textbuf_puts(sb, ",\"workers\":[");
         for (int w = 0; w < n_workers; w++) {
             textbuf_printf(sb, "%s{\"worker\":%d", w ? "," : "", w);
@@ -211,8 +217,8 @@ void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
         for (int w = 0; w < n_workers; w++)
             table_cellf(&t, "%" PRIu64, per_worker[w].v[i]);
     }
-    for (size_t i = 0; i < 3; i++) { /* the exporter's: one for the process */
-        table_cell(&t, trace_names[i]);
+    for (size_t i = 0; i < 4; i++) { /* the exporter's and the capture's: the process's */
+        table_cell(&t, process_names[i]);
         table_cellf(&t, "%" PRIu64, tv[i]);
         for (int w = 0; w < n_workers; w++)
             table_cell(&t, "-");

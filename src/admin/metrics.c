@@ -39,6 +39,7 @@
 #include "halyard/session/guard.h"
 #include "halyard/trace/trace.h"
 #include "halyard/trace/trace_export.h"
+#include "halyard/capture/capture.h"
 
 /* ---- rendering --------------------------------------------------------- */
 
@@ -925,6 +926,20 @@ static void render_trace(struct textbuf *sb)
     textbuf_printf(sb, "halyard_trace_bad_traceparent_total %" PRIu64 "\n", trace_bad_parents());
 }
 
+/* The captures' records not written (capture.h): read when scraped. */
+static void render_capture(struct textbuf *sb)
+{
+    uint64_t d[CAPTURE_DROP_N];
+    capture_drops_total(d);
+    family(sb, "halyard_capture_records_dropped_total", "counter",
+           "Capture records not written, by reason: queue_full (capture_queue reached: the "
+           "writer fell behind), limit (capture_max_mb or capture_max_seconds ended the capture "
+           "with them queued), write_failed (a write of the file failed).");
+    for (int i = 0; i < CAPTURE_DROP_N; i++)
+        sample_u64(sb, "halyard_capture_records_dropped_total", "reason",
+                   capture_drop_name((enum capture_drop)i), d[i]);
+}
+
 /* Events and their notifiers (alerts.h). */
 static void render_alerts(struct textbuf *sb, const struct metrics_snapshot *m)
 {
@@ -962,6 +977,7 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     render_dns(sb, m);
     render_alerts(sb, m);
     render_trace(sb);
+    render_capture(sb);
     if (m->cache.on)
         render_cache(sb, &m->cache);
     if (m->backup.enabled)

@@ -37,9 +37,44 @@ static struct {
     struct capture_status st;
     uint64_t max_bytes;
     uint32_t max_seconds;
-    _Atomic uint64_t drops, sessions;
+    _Atomic uint64_t drops[CAPTURE_DROP_N]; /* this capture's, by reason */
+    _Atomic uint64_t sessions;
     _Atomic bool mask;
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+/* The primary the capture last knew of (START's, then each FAILOVER's):
+ * under C.mu. */
+static char last_primary[128];
+
+/* Every capture's drops since the start, by reason (show stats, /metrics). */
+static _Atomic uint64_t drops_total[CAPTURE_DROP_N];
+
+/* A record that was handed over (or built) and will not be written. */
+static void drop(enum capture_drop why, uint64_t n)
+{
+    atomic_fetch_add_explicit(&C.drops[why], n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&drops_total[why], n, memory_order_relaxed);
+}
+
+static uint64_t drops_now(void)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < CAPTURE_DROP_N; i++)
+        n += atomic_load_explicit(&C.drops[i], memory_order_relaxed);
+    return n;
+}
+
+const char *capture_drop_name(enum capture_drop why)
+{
+    static const char *const names[CAPTURE_DROP_N] = {"queue_full", "limit", "write_failed"};
+    return (unsigned)why < CAPTURE_DROP_N ? names[why] : "?";
+}
+
+void capture_drops_total(uint64_t out[CAPTURE_DROP_N])
+{
+    for (int i = 0; i < CAPTURE_DROP_N; i++)
+        out[i] = atomic_load_explicit(&drops_total[i], memory_order_relaxed);
+}
 
 /* The writer's own counts (its thread, or the main one before it runs),
  * published into C.st after each batch. */
@@ -65,6 +100,33 @@ void capture_session_seen(void)
     atomic_fetch_add_explicit(&C.sessions, 1, memory_order_relaxed);
 }
 
+void capture_primary_seen(const char *name, uint64_t t_us, uint32_t gen)
+{
+    char old[sizeof(last_primary)];
+    pthread_mutex_lock(&C.mu);
+    bool moved = capture_now() == gen && strcmp(last_primary, name) != 0;
+    if (moved) {
+        memcpy(old, last_primary, sizeof(old));
+        snprintf(last_primary, sizeof(last_primary), "%s", name);
+    }
+    pthread_mutex_unlock(&C.mu);
+    if (!moved)
+        return;
+    uint8_t mem[512];
+    struct capture_buf b;
+    capture_buf_begin(&b, mem, sizeof(mem), CAPTURE_FAILOVER);
+    capture_put_u64(&b, t_us);
+    capture_put_str(&b, old, strlen(old));
+    capture_put_str(&b, name, strlen(name));
+    capture_put_str(&b, "primary changed", 15);
+    size_t n = capture_rec_done(&b);
+    uint8_t *rec = n > 0 ? malloc(n) : NULL;
+    if (rec != NULL) {
+        memcpy(rec, mem, n);
+        (void)capture_put(rec, n, gen);
+    }
+}
+
 bool capture_put(uint8_t *rec, size_t len, uint32_t gen)
 {
     bool taken = false;
@@ -76,7 +138,7 @@ bool capture_put(uint8_t *rec, size_t len, uint32_t gen)
                 pthread_cond_signal(&C.wake);
             taken = true;
         } else {
-            atomic_fetch_add_explicit(&C.drops, 1, memory_order_relaxed);
+            drop(CAPTURE_DROP_QUEUE_FULL, 1);
         }
     }
     pthread_mutex_unlock(&C.mu);
@@ -105,7 +167,7 @@ static void write_stop_rec(const char *why)
     capture_buf_begin(&b, mem, sizeof(mem), CAPTURE_STOP);
     capture_put_u64(&b, (uint64_t)hy_now_us());
     capture_put_u64(&b, W.records);
-    capture_put_u64(&b, atomic_load(&C.drops));
+    capture_put_u64(&b, drops_now());
     capture_put_str(&b, why, strlen(why));
     size_t n = capture_rec_done(&b);
     char ignored[128];
@@ -113,14 +175,22 @@ static void write_stop_rec(const char *why)
         (void)write_rec(mem, n, ignored, sizeof(ignored));
 }
 
-/* Whether a limit is reached: why in `why`. */
-static bool limit_reached(char *why, size_t wl)
+/* The room the STOP record may take: the size limit keeps it free. */
+#define STOP_ROOM (CAPTURE_FRAME_HEAD + 3 * 8 + 2 + 255 + CAPTURE_FRAME_TAIL)
+
+/* Whether a record of `len` bytes would take the file past its size
+ * limit (the STOP record's room kept): why in `why`. */
+static bool size_reached(size_t len, char *why, size_t wl)
 {
-    if (C.max_bytes > 0 && W.bytes >= C.max_bytes) {
-        snprintf(why, wl, "the size limit (%llu bytes) was reached",
-                 (unsigned long long)C.max_bytes);
-        return true;
-    }
+    if (C.max_bytes == 0 || W.bytes + len + STOP_ROOM <= C.max_bytes)
+        return false;
+    snprintf(why, wl, "the size limit (%llu bytes) was reached", (unsigned long long)C.max_bytes);
+    return true;
+}
+
+/* Whether the duration limit is reached: why in `why`. */
+static bool time_reached(char *why, size_t wl)
+{
     if (C.max_seconds > 0 && hy_now_us() - C.st.started_us >= (int64_t)C.max_seconds * 1000000) {
         snprintf(why, wl, "the duration limit (%u s) was reached", C.max_seconds);
         return true;
@@ -146,40 +216,54 @@ static uint32_t take_all(struct qitem *out, bool *stopping)
     return n;
 }
 
+/* Write a batch of `n` records; false when the capture ends (why in
+ * `why`, *failed when a write failed): the records not written are
+ * dropped and counted, by reason. */
+static bool write_batch(struct qitem *batch, uint32_t n, char *why, size_t wl, bool *failed)
+{
+    bool on = true;
+    for (uint32_t i = 0; i < n; i++) {
+        if (on && size_reached(batch[i].len, why, wl))
+            on = false;
+        else if (on && !write_rec(batch[i].p, batch[i].len, why, wl))
+            on = false, *failed = true;
+        if (!on)
+            drop(*failed ? CAPTURE_DROP_WRITE_FAILED : CAPTURE_DROP_LIMIT, 1);
+        free(batch[i].p);
+    }
+    if (on && n > 0 && fflush(C.f) != 0) {
+        snprintf(why, wl, "the write failed: %s", strerror(errno));
+        on = false, *failed = true;
+    }
+    return on;
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
     struct qitem *batch = calloc(C.cap, sizeof(*batch));
     char why[256] = "";
-    bool stopping = false, failed = batch == NULL;
+    bool stopping = false, failed = batch == NULL, on = !failed;
     if (failed)
         snprintf(why, sizeof(why), "out of memory");
-    while (!failed && !stopping) {
+    while (on && !stopping) {
         uint32_t n = take_all(batch, &stopping);
-        for (uint32_t i = 0; i < n; i++) {
-            if (!failed && !write_rec(batch[i].p, batch[i].len, why, sizeof(why)))
-                failed = true;
-            free(batch[i].p);
-        }
-        if (!failed && n > 0 && fflush(C.f) != 0) {
-            snprintf(why, sizeof(why), "the write failed: %s", strerror(errno));
-            failed = true;
-        }
+        on = write_batch(batch, n, why, sizeof(why), &failed);
         publish();
-        if (!failed && !stopping && limit_reached(why, sizeof(why)))
-            break;
+        if (on && !stopping && time_reached(why, sizeof(why)))
+            on = false;
     }
-    atomic_store(&capture_running, 0); /* the sessions stop handing records over */
     pthread_mutex_lock(&C.mu);
+    atomic_store(&capture_running, 0); /* the sessions stop handing records over */
     C.stopping = true;
-    struct qitem left;
-    while (C.n > 0) { /* what came after the end is dropped, not written */
-        left = C.ring[C.head];
+    uint64_t left = C.n;
+    while (C.n > 0) { /* handed over before the end, never written */
+        free(C.ring[C.head].p);
         C.head = (C.head + 1) % C.cap;
         C.n--;
-        free(left.p);
     }
     pthread_mutex_unlock(&C.mu);
+    drop(failed ? CAPTURE_DROP_WRITE_FAILED : CAPTURE_DROP_LIMIT, left);
     if (why[0] == '\0')
         snprintf(why, sizeof(why), "stopped by the capture stop command");
     if (!failed)
@@ -196,11 +280,12 @@ static void *writer_main(void *arg)
     C.st.on = false;
     pthread_mutex_unlock(&C.mu);
     if (failed)
-        hy_log_error("capture %s stopped: %s (the sessions go on uncaptured)", C.st.file, why);
+        hy_log_error("capture %s stopped: %s (the sessions go on uncaptured; %llu records dropped)",
+                     C.st.file, why, (unsigned long long)drops_now());
     else
         hy_log_info("capture %s stopped: %s: %llu records, %llu bytes, %llu dropped", C.st.file,
                     why, (unsigned long long)W.records, (unsigned long long)W.bytes,
-                    (unsigned long long)atomic_load(&C.drops));
+                    (unsigned long long)drops_now());
     return NULL;
 }
 
@@ -267,11 +352,13 @@ hy_status_t capture_start(const struct capture_opts *o, char *msg, size_t len)
     C.stopping = false;
     C.max_bytes = o->max_bytes;
     C.max_seconds = o->max_seconds;
-    atomic_store(&C.drops, 0);
+    for (int i = 0; i < CAPTURE_DROP_N; i++)
+        atomic_store(&C.drops[i], 0);
     atomic_store(&C.sessions, 0);
     atomic_store(&C.mask, o->mask);
     C.st.on = true;
     C.st.mask = o->mask;
+    snprintf(last_primary, sizeof(last_primary), "%s", o->primary);
     C.st.started_us = hy_now_us();
     snprintf(C.st.file, sizeof(C.st.file), "%s", o->file);
     snprintf(C.st.gtid, sizeof(C.st.gtid), "%s", o->gtid);
@@ -313,7 +400,7 @@ hy_status_t capture_stop(char *msg, size_t len)
     join_thread();
     snprintf(msg, len, "capture %s %s: %s; %llu records, %llu bytes, %llu dropped", C.st.file,
              was_on ? "stopped" : "had stopped", C.st.stopped_why, (unsigned long long)C.st.records,
-             (unsigned long long)C.st.bytes, (unsigned long long)atomic_load(&C.drops));
+             (unsigned long long)C.st.bytes, (unsigned long long)drops_now());
     return HY_OK;
 }
 
@@ -323,7 +410,11 @@ void capture_status_get(struct capture_status *st)
     *st = C.st;
     pthread_mutex_unlock(&C.mu);
     st->on = st->on && capture_now() != 0;
-    st->drops = atomic_load(&C.drops);
+    st->drops = 0;
+    for (int i = 0; i < CAPTURE_DROP_N; i++) {
+        st->drops_by[i] = atomic_load_explicit(&C.drops[i], memory_order_relaxed);
+        st->drops += st->drops_by[i];
+    }
     st->sessions = atomic_load(&C.sessions);
 }
 

@@ -181,8 +181,8 @@ hy_status_t capture_read_header(const uint8_t *buf, size_t len, uint16_t *flags,
         return HY_ERROR;
     }
     unsigned v = buf[8] | (unsigned)buf[9] << 8;
-    if (v != CAPTURE_VERSION) {
-        snprintf(err, errlen, "capture file version %u, this halyard reads version %u", v,
+    if (v < 1 || v > CAPTURE_VERSION) {
+        snprintf(err, errlen, "capture file version %u, this halyard reads versions 1 to %u", v,
                  CAPTURE_VERSION);
         return HY_ERROR;
     }
@@ -248,6 +248,16 @@ static bool read_body(struct rd *r, uint8_t type, struct capture_rec *rec)
         rec->n[1] = get_le(r, 8);
         rec->s[0] = get_str(r, &rec->s_len[0]);
         break;
+    case CAPTURE_COMMIT:
+        rec->sid = (uint32_t)get_le(r, 4);
+        rec->t_us = get_le(r, 8);
+        rec->s[0] = get_str(r, &rec->s_len[0]);
+        break;
+    case CAPTURE_FAILOVER:
+        rec->t_us = get_le(r, 8);
+        for (int i = 0; i < 3; i++)
+            rec->s[i] = get_str(r, &rec->s_len[i]);
+        break;
     default:
         return false;
     }
@@ -291,8 +301,9 @@ hy_status_t capture_read_next(const uint8_t *buf, size_t len, size_t *off, struc
     struct rd r = {.p = buf + at + CAPTURE_FRAME_HEAD, .len = body};
     if (!read_body(&r, rec->type, rec)) {
         snprintf(err, errlen, "corrupt record at offset %zu: type %u %s", at, rec->type,
-                 rec->type >= CAPTURE_START && rec->type <= CAPTURE_STOP ? "shorter than its fields"
-                                                                         : "unknown");
+                 rec->type >= CAPTURE_START && rec->type <= CAPTURE_TYPE_LAST
+                     ? "shorter than its fields"
+                     : "unknown");
         return HY_ERROR;
     }
     *off = at + whole;

@@ -31,6 +31,8 @@ struct sess_capture {
     double at;    /* its arrival (ev_now) */
     uint64_t insert_id;
     struct capture_rowsum sum;
+    char gtid[64]; /* the last commit's GTID the server reported */
+    int primary;   /* the primary it last told the capture of (-1: none) */
 };
 
 static uint64_t wall_us(const struct session *s)
@@ -75,6 +77,7 @@ static struct sess_capture *session_join(struct session *s, uint32_t gen)
         return NULL;
     memset(c, 0, sizeof(*c));
     c->gen = gen;
+    c->primary = -1;
     capture_session_seen();
     login_rec(s, CAPTURE_LOGIN_JOINED);
     return c;
@@ -162,6 +165,10 @@ void session_capture_take(struct session *s, const struct hook_cmd *hc)
         return;
     if (c->pending)
         answer_rec(s, false); /* its answer never reached on_done (COM_CHANGE_USER's) */
+    if (c->primary != (int)s->route.primary && s->route.primary < s->cfg->n_backends) {
+        c->primary = s->route.primary; /* a failover: the first session to see it marks it */
+        capture_primary_seen(s->cfg->backends[c->primary].name, wall_us(s), gen);
+    }
     if (c->relogin)
         login_rec(s, CAPTURE_LOGIN_CHANGED); /* the user it ended with */
     c->relogin = hc->cmd == COM_CHANGE_USER;
@@ -191,6 +198,50 @@ bool session_capture_whole(const struct session *s)
     return answer_followed(s);
 }
 
+/* The GTID an OK's session-state block reports for a commit: MariaDB's
+ * last_gtid (session_track_system_variables naming it) or MySQL's
+ * session_track_gtids entry; NULL when it reports none. The OK as the
+ * backend sent it: its connection negotiated CLIENT_SESSION_TRACK. */
+static const uint8_t *ok_gtid(const uint8_t *pl, uint32_t len, size_t *n)
+{
+    struct mysql_ok ok;
+    if (mysql_ok_decode(pl, len, CLIENT_PROTOCOL_41 | CLIENT_SESSION_TRACK, &ok) != HY_OK ||
+        ok.session_state == NULL)
+        return NULL;
+    struct mysql_track_it it;
+    struct mysql_track t;
+    const uint8_t *g = NULL;
+    mysql_track_init(&it, ok.session_state, ok.session_state_len);
+    while (mysql_track_next(&it, &t) == HY_OK) {
+        if (t.type == MYSQL_TRACK_SYSTEM_VARIABLES && t.a_len == 9 &&
+            memcmp(t.a, "last_gtid", 9) == 0 && t.b_len > 0)
+            g = t.b, *n = t.b_len;
+        else if (t.type == MYSQL_TRACK_GTIDS && t.a_len > 0)
+            g = t.a, *n = t.a_len;
+    }
+    return g;
+}
+
+/* A COMMIT record when the OK in `pl` reports a GTID other than the
+ * session's last one: the commit the command made. */
+static void commit_rec(struct session *s, const uint8_t *pl, uint32_t len)
+{
+    struct sess_capture *c = s->feat.capture;
+    size_t n = 0;
+    const uint8_t *g = ok_gtid(pl, len, &n);
+    if (g == NULL || n >= sizeof(c->gtid) || (strlen(c->gtid) == n && memcmp(c->gtid, g, n) == 0))
+        return;
+    memcpy(c->gtid, g, n);
+    c->gtid[n] = '\0';
+    uint8_t mem[128];
+    struct capture_buf b;
+    capture_buf_begin(&b, mem, sizeof(mem), CAPTURE_COMMIT);
+    capture_put_u32(&b, s->id);
+    capture_put_u64(&b, wall_us(s));
+    capture_put_str(&b, c->gtid, n);
+    put(s, &b);
+}
+
 void session_capture_packet(struct session *s, const struct hook_packet *pk)
 {
     if (!answer_followed(s))
@@ -209,6 +260,8 @@ void session_capture_packet(struct session *s, const struct hook_packet *pk)
         uint64_t id = mysql_rd_lenenc(&rd);
         if (!rd.bad)
             c->insert_id = id;
+        if (pk->whole && s->conns.cur != NULL && (s->conns.cur->login.caps & CLIENT_SESSION_TRACK))
+            commit_rec(s, pk->pl, pk->len);
     }
 }
 

@@ -23,10 +23,12 @@ import threading
 
 import pymysql
 import pytest
+from pymysql.constants import CLIENT
 
 from conftest import TEST_PORT
-from test_failover import ctl
-from util import APP_PASSWORD, APP_USER, Cluster, backends, wait_until
+from test_failover import ctl, failover_settings
+from util import (APP_PASSWORD, APP_USER, Cluster, admin_json, backends, free_port, metric,
+                  wait_until)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REHEARSE = os.path.join(REPO, "tools", "rehearse")
@@ -93,7 +95,10 @@ def rehearse(capture, target, *args):
 def text_session(h):
     """Text statements: reads with and without ORDER BY, writes, a
     transaction, an error on purpose, and two statements sql_mode decides."""
-    c = h.connect(database=DB, autocommit=True)
+    # as MariaDB's connectors do, it asks for session tracking: the OKs it
+    # gets carry each commit's GTID (docs/rehearse.md)
+    c = h.connect(database=DB, autocommit=True,
+                  client_flag=CLIENT.SESSION_TRACK | CLIENT.MULTI_STATEMENTS)
     with c.cursor() as cur:
         cur.execute("SELECT id, name FROM items ORDER BY id")
         cur.execute("SELECT name FROM items WHERE qty > 2")
@@ -146,6 +151,9 @@ def captured(cluster, start_halyard, tmp_path, target):
     cluster.sql(0, f"INSERT INTO {DB}.prices (item, cents) VALUES (1, 120), (2, 80), (3, 95), "
                    "(4, 300)")
     cluster.sync()
+    # each commit's GTID in its OK (docs/rehearse.md, "Commits and their GTIDs")
+    track = cluster.value(0, "SELECT @@global.session_track_system_variables")
+    cluster.sql(0, "SET GLOBAL session_track_system_variables = %s", (track + ",last_gtid",))
     h = start_halyard(read_write_split=False)
     sock = f"/tmp/halyard-{h.port}.sock"
     pos = cluster.value(0, "SELECT @@gtid_current_pos")
@@ -164,7 +172,39 @@ def captured(cluster, start_halyard, tmp_path, target):
     assert st["on"] and st["sessions"] == 2 and st["drops"] == 0, st
     r = ctl(sock, "capture", "stop")
     assert r.returncode == 0 and "stopped" in r.stdout, r.stdout + r.stderr
-    return path, snap, pos, h
+    try:
+        yield path, snap, pos, h
+    finally:
+        cluster.sql(0, "SET GLOBAL session_track_system_variables = %s", (track,))
+
+
+def dump(path):
+    p = subprocess.run([sys.executable, REHEARSE, path, "--dump"], capture_output=True,
+                       text=True, check=True)
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def test_commits_gtids_captured(cluster, captured, target):
+    """Each commit's GTID, as the server reported it to the session that
+    asked for session tracking: the text session's three (an INSERT, an
+    UPDATE, a transaction), among the four after the start (the prepared
+    session's INSERT the fourth; its client did not ask); a target
+    restored to one of them is placed at that commit."""
+    path, snap, pos, h = captured
+    commits = [r for r in dump(path) if r["type"] == "commit"]
+    domain, server, seq = pos.split("-")
+    seqs = sorted(int(c["gtid"].split("-")[2]) for c in commits)
+    assert len(seqs) == 3 and set(seqs) < {int(seq) + i for i in range(1, 5)}, commits
+    assert all(c["gtid"].startswith(f"{domain}-{server}-") for c in commits), commits
+    restore(target, snap, pos)
+    p = rehearse(path, target, "--json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    c = json.loads(p.stdout)["capture"]["commits"]
+    assert c["captured"] == 3 and c["first"] == commits[0]["gtid"], c
+    second = sorted(commits, key=lambda r: int(r["gtid"].split("-")[2]))[1]["gtid"]
+    restore(target, snap, second)
+    p = rehearse(path, target)
+    assert p.returncode == 2 and f"GTID {second}" in p.stderr and "commit" in p.stderr, p.stderr
 
 
 def test_identical_target_no_difference(cluster, captured, target):
@@ -222,7 +262,8 @@ def test_bad_files(captured, target, tmp_path):
     p = rehearse(str(cut), target)
     assert p.returncode == 2 and "truncated record at offset" in p.stderr, p.stderr
     bad = bytearray(data)
-    bad[len(data) // 2] ^= 0x55
+    recs = dump(path)
+    bad[recs[len(recs) // 2]["at"] + 6] ^= 0x55  # inside a body: its CRC fails
     corrupt = tmp_path / "corrupt.hyc"
     corrupt.write_bytes(bytes(bad))
     p = rehearse(str(corrupt), target)
@@ -230,3 +271,101 @@ def test_bad_files(captured, target, tmp_path):
     (tmp_path / "not.hyc").write_bytes(b"hello")
     p = rehearse(str(tmp_path / "not.hyc"), target)
     assert p.returncode == 2 and "not a capture file" in p.stderr, p.stderr
+
+
+def test_size_limit_drops_counted(cluster, start_halyard, tmp_path):
+    """capture_max_mb = 1 (the smallest limit): the capture stops by
+    itself, the file stays within the MiB, and the records it could not
+    write are counted in capture status, show stats and /metrics."""
+    mport = free_port()
+    h = start_halyard(capture_max_mb=1, metrics_port=mport)
+    sock = f"/tmp/halyard-{h.port}.sock"
+    path = str(tmp_path / "limit.hyc")
+    r = ctl(sock, "capture", "start", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = h.connect(autocommit=True)
+    filler = "x" * 8000
+    with c.cursor() as cur:
+        for i in range(400):  # 3 MB of statements, three times the limit
+            cur.execute(f"SELECT {i}, LENGTH('{filler}')")
+            if i % 50 == 49 and not admin_json(sock, "capture status")["on"]:
+                break
+    c.close()
+    wait_until(lambda: not admin_json(sock, "capture status")["on"], what="the capture stops")
+    st = admin_json(sock, "capture status")
+    assert "size limit" in st["stopped_why"], st
+    assert st["drops_limit"] >= 1 and st["drops"] == st["drops_limit"], st
+    assert st["drops_queue_full"] == 0 and st["drops_write_failed"] == 0, st
+    assert os.path.getsize(path) <= 1 << 20, os.path.getsize(path)
+    assert os.path.getsize(path) == st["bytes"], (os.path.getsize(path), st)
+    assert admin_json(sock, "show stats")["capture_records_dropped"] == st["drops"]
+    assert metric(mport, 'halyard_capture_records_dropped_total{reason="limit"}') == st["drops"]
+    assert metric(mport, 'halyard_capture_records_dropped_total{reason="queue_full"}') == 0
+    # the file reads back whole: its stop record names the same drops
+    recs = [json.loads(line) for line in subprocess.run(
+        [sys.executable, REHEARSE, path, "--dump"], capture_output=True, text=True,
+        check=True).stdout.splitlines()]
+    assert recs[-1]["type"] == "stop" and recs[-1]["drops"] == st["drops"], recs[-1]
+
+
+
+def test_switchover_marked(cluster, start_halyard, tmp_path, target):
+    """A switchover during a capture: the sessions go on in the file, a
+    failover record names the old and the new primary, and the
+    rehearsal's report shows it."""
+    settings = failover_settings(tmp_path)
+    h = start_halyard(settings)
+    sock = settings["admin_socket"]
+    path = str(tmp_path / "switch.hyc")
+    assert ctl(sock, "capture", "start", path).returncode == 0
+    c = h.connect(autocommit=True)
+    with c.cursor() as cur:
+        cur.execute("SELECT @@server_id")
+        r = ctl(sock, "switchover", "to", "node1")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_until(lambda: backends(sock)["node1"]["role"] == "primary", what="node1 primary")
+        cur.execute("SELECT @@server_id")
+    c.close()
+    assert ctl(sock, "capture", "stop").returncode == 0
+    recs = dump(path)
+    marks = [r for r in recs if r["type"] == "failover"]
+    assert len(marks) == 1 and marks[0]["old"] == "node0" and marks[0]["new"] == "node1", marks
+    cmds = [r for r in recs if r["type"] == "cmd"]
+    assert marks[0]["at"] > cmds[0]["at"] and marks[0]["at"] < cmds[-1]["at"], (marks, cmds)
+    p = rehearse(path, target, "--force")
+    assert "failover during the capture" in p.stdout and "node0 -> node1" in p.stdout, p.stdout
+
+
+def test_html_report_and_two_replays_compared(captured, target, tmp_path):
+    """--html writes one self-contained page (nothing fetched) with the
+    errors by code and the digests; `compare` puts a baseline replay (an
+    identical target) beside a candidate (sql_mode changed) and names the
+    digests whose answers differ only in the candidate."""
+    path, snap, pos, h = captured
+    restore(target, snap, pos)
+    base = tmp_path / "base.json"
+    p = rehearse(path, target, "--json", "--out", str(base))
+    assert p.returncode == 0, p.stdout + p.stderr
+    restore(target, snap, pos, sql_mode="PIPES_AS_CONCAT")
+    cand, page = tmp_path / "cand.json", tmp_path / "cand.html"
+    p = rehearse(path, target, "--json", "--out", str(cand), "--html", str(page))
+    assert p.returncode == 1, p.stdout + p.stderr
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "</html>" in text
+    for outside in ("http:", "https:", "<script", "<link", "src=", "@import", "url("):
+        assert outside not in text, outside
+    rep = json.loads(cand.read_text())
+    assert rep["errors_by_code"]["1406"] == {"captured": 1, "replayed": 0}, rep["errors_by_code"]
+    assert rep["errors_by_code"]["1146"] == {"captured": 1, "replayed": 1}, rep["errors_by_code"]
+    assert "Errors by code" in text and "1406" in text and "no_such_table" in text
+    cmp_page = tmp_path / "cmp.html"
+    p = subprocess.run([sys.executable, REHEARSE, "compare", str(base), str(cand), "--json",
+                        "--html", str(cmp_page)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr
+    c = json.loads(p.stdout)
+    assert c["differences"][0] == 0 and c["differences"][1] > 0, c["differences"]
+    worse = [r["digest"] for r in c["digests"] if (r["differences"][1] or 0) > (r["differences"][0] or 0)]
+    assert any(d.startswith("INSERT INTO notes") for d in worse), worse
+    assert c["digests"][0]["digest"] in worse  # worst first
+    assert c["errors_by_code"]["1406"] == [1, 0], c["errors_by_code"]
+    assert "<script" not in cmp_page.read_text() and "INSERT INTO notes" in cmp_page.read_text()

@@ -450,7 +450,8 @@ static void test_render_stats(void **state)
                                  "classify_memo_stores      0      0        0\n"
                                  "trace_spans_exported      0      -        -\n"
                                  "trace_spans_dropped       0      -        -\n"
-                                 "trace_bad_traceparents    0      -        -\n");
+                                 "trace_bad_traceparents    0      -        -\n"
+                                 "capture_records_dropped   0      -        -\n");
     textbuf_reset(&sb);
     admin_render_stats(&sb, &total, per, 2, 7, true);
     assert_string_equal(
@@ -466,7 +467,7 @@ static void test_render_stats(void **state)
         "\"inflight_unknown\":0,\"writer_catchups\":0,\"writer_catchups_refused\":0,"
         "\"classify_memo_hits\":0,\"classify_memo_misses\":0,\"classify_memo_stores\":0,"
         "\"trace_spans_exported\":0,\"trace_spans_dropped\":0,\"trace_bad_traceparents\":0,"
-        "\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
+        "\"capture_records_dropped\":0,\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
         "\"commands\":10,\"auth_failures\":0,\"backend_connect_failures\":2,"
         "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
         "idle\":0,\"pool_closed_age\":0,\"pool_closed_spoke\":0,\"pool_stmt_cached\":0,"
@@ -1341,11 +1342,12 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 61);
-    assert_int_equal(samples, 75);
+    assert_int_equal(n_fam, 62);
+    assert_int_equal(samples, 78);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
+        "\nhalyard_capture_records_dropped_total{reason=\"limit\"} 0\n",
         "\nhalyard_build_info{version=\"" HALYARD_VERSION "\"} 1\n",
         "\nhalyard_uptime_seconds 12.500\n",
         "\nhalyard_client_sessions 3\n",

@@ -242,6 +242,55 @@ static void test_header_refused(void **state)
     assert_int_equal(capture_read_header(h, sizeof(h), &flags, err, sizeof(err)), HY_ERROR);
 }
 
+/* Version 2's records (COMMIT, FAILOVER) read back; a version 1 file is
+ * still read. */
+static void test_commit_failover_records(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    size_t at = CAPTURE_HEADER_SIZE, n;
+    capture_header(buf, 0);
+    assert_int_equal(buf[8], 2);
+    struct capture_buf b;
+    capture_buf_begin(&b, buf + at, sizeof(buf) - at, CAPTURE_COMMIT);
+    capture_put_u32(&b, 9);
+    capture_put_u64(&b, 1700000000000300ull);
+    capture_put_str(&b, "0-1-43", 6);
+    assert_true((n = capture_rec_done(&b)) > 0);
+    capture_frame_crc(buf + at, n);
+    at += n;
+    capture_buf_begin(&b, buf + at, sizeof(buf) - at, CAPTURE_FAILOVER);
+    capture_put_u64(&b, 1700000000000400ull);
+    capture_put_str(&b, "node0", 5);
+    capture_put_str(&b, "node1", 5);
+    capture_put_str(&b, "primary changed", 15);
+    assert_true((n = capture_rec_done(&b)) > 0);
+    capture_frame_crc(buf + at, n);
+    at += n;
+    uint16_t flags;
+    char err[200];
+    buf[8] = 1; /* a version 1 file reads as before */
+    assert_int_equal(capture_read_header(buf, at, &flags, err, sizeof(err)), HY_OK);
+    buf[8] = 3;
+    assert_int_equal(capture_read_header(buf, at, &flags, err, sizeof(err)), HY_ERROR);
+    assert_non_null(strstr(err, "versions 1 to 2"));
+    size_t off = CAPTURE_HEADER_SIZE;
+    struct capture_rec r;
+    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(r.type, CAPTURE_COMMIT);
+    assert_int_equal(r.sid, 9);
+    assert_int_equal(r.t_us, 1700000000000300ull);
+    assert_int_equal(r.s_len[0], 6);
+    assert_memory_equal(r.s[0], "0-1-43", 6);
+    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(r.type, CAPTURE_FAILOVER);
+    assert_int_equal(r.t_us, 1700000000000400ull);
+    assert_memory_equal(r.s[0], "node0", 5);
+    assert_memory_equal(r.s[1], "node1", 5);
+    assert_memory_equal(r.s[2], "primary changed", 15);
+    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_AGAIN);
+}
+
 static void test_record_too_big(void **state)
 {
     (void)state;
@@ -293,7 +342,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_truncated_anywhere),
         cmocka_unit_test(test_corrupt_anywhere), cmocka_unit_test(test_header_refused),
-        cmocka_unit_test(test_record_too_big),   cmocka_unit_test(test_rowsum),
+        cmocka_unit_test(test_record_too_big),   cmocka_unit_test(test_commit_failover_records),
+        cmocka_unit_test(test_rowsum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

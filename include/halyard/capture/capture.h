@@ -20,12 +20,22 @@
 
 struct capture_opts {
     const char *file;     /* created; an existing file is refused */
-    uint64_t max_bytes;   /* the file stops growing here (0 = no limit) */
+    uint64_t max_bytes;   /* the file never grows past this (0 = no limit) */
     uint32_t max_seconds; /* the capture stops after this long (0 = no limit) */
     uint32_t queue;       /* records waiting for the writer at most */
     bool mask;            /* statement text and parameters left out */
     const char *gtid;     /* the primary's position at the start ("" = unknown) */
     const char *primary;  /* its name */
+};
+
+/* Why a record was not written (docs/rehearse.md): the queue was full
+ * (the writer fell behind), the size or duration limit ended the capture
+ * with it queued or next to write, or a write failed. */
+enum capture_drop {
+    CAPTURE_DROP_QUEUE_FULL,
+    CAPTURE_DROP_LIMIT,
+    CAPTURE_DROP_WRITE_FAILED,
+    CAPTURE_DROP_N
 };
 
 struct capture_status {
@@ -37,6 +47,7 @@ struct capture_status {
     int64_t started_us;    /* wall clock */
     int64_t stopped_us;
     uint64_t records, bytes, drops, sessions;
+    uint64_t drops_by[CAPTURE_DROP_N]; /* drops, by reason */
 };
 
 /* Nonzero while a capture runs: its number, new at each start (a session
@@ -52,6 +63,10 @@ bool capture_masked(void);
 hy_status_t capture_start(const struct capture_opts *o, char *msg, size_t len);
 hy_status_t capture_stop(char *msg, size_t len);
 void capture_status_get(struct capture_status *st);
+/* "queue_full", "limit", "write_failed" */
+const char *capture_drop_name(enum capture_drop why);
+/* Every capture's drops since halyard started, by reason. Any thread. */
+void capture_drops_total(uint64_t out[CAPTURE_DROP_N]);
 /* At exit: a running capture is stopped and its file closed. */
 void capture_shutdown(void);
 
@@ -59,6 +74,11 @@ void capture_shutdown(void);
  * taken in every case; false when it was dropped (no capture, or the
  * queue is full: counted). */
 bool capture_put(uint8_t *rec, size_t len, uint32_t gen);
+/* A session of the capture `gen` routes to the primary `name` (at
+ * `t_us`, wall clock): the first to see another primary than the one the
+ * capture last knew of writes a FAILOVER record (old, new). Sessions call
+ * it only when their own primary changed. Any thread. */
+void capture_primary_seen(const char *name, uint64_t t_us, uint32_t gen);
 /* A session seen by the capture `gen` for the first time. */
 void capture_session_seen(void);
 

@@ -24,7 +24,7 @@
 #include "halyard/core/core.h"
 
 #define CAPTURE_MAGIC       "HYCAPT\r\n"
-#define CAPTURE_VERSION     1
+#define CAPTURE_VERSION     2 /* 2: COMMIT and FAILOVER records; a reader takes 1 too */
 #define CAPTURE_HEADER_SIZE 16
 #define CAPTURE_FLAG_MASKED 0x0001u /* statement text and parameters left out */
 /* A record's frame around its body: length, type, then the CRC after it. */
@@ -33,13 +33,16 @@
 #define CAPTURE_RECORD_MAX (64u << 20) /* a reader refuses a longer body */
 
 enum capture_type {
-    CAPTURE_START = 1,  /* t_us, start GTID, primary */
-    CAPTURE_LOGIN = 2,  /* sid, t_us, user, schema, client, attrs, flags */
-    CAPTURE_CMD = 3,    /* sid, t_us, cmd, flags, full length, the payload kept */
-    CAPTURE_ANSWER = 4, /* sid, the answer's shape and time */
-    CAPTURE_END = 5,    /* sid, t_us, flags: the session ended */
-    CAPTURE_STOP = 6,   /* t_us, records, drops, why */
+    CAPTURE_START = 1,    /* t_us, start GTID, primary */
+    CAPTURE_LOGIN = 2,    /* sid, t_us, user, schema, client, attrs, flags */
+    CAPTURE_CMD = 3,      /* sid, t_us, cmd, flags, full length, the payload kept */
+    CAPTURE_ANSWER = 4,   /* sid, the answer's shape and time */
+    CAPTURE_END = 5,      /* sid, t_us, flags: the session ended */
+    CAPTURE_STOP = 6,     /* t_us, records, drops, why */
+    CAPTURE_COMMIT = 7,   /* sid, t_us, the GTID the server reported for a commit */
+    CAPTURE_FAILOVER = 8, /* t_us, old primary, new primary, kind */
 };
+#define CAPTURE_TYPE_LAST CAPTURE_FAILOVER
 
 /* CAPTURE_CMD's flags */
 #define CAPTURE_CMD_MASKED 0x01 /* the payload was left out (capture_mask) */
@@ -84,14 +87,15 @@ struct capture_answer {
 struct capture_rec {
     uint8_t type;
     uint64_t at;         /* its offset in the file */
-    uint32_t sid;        /* LOGIN, CMD, ANSWER, END */
-    uint64_t t_us;       /* START, LOGIN, CMD, END, STOP: wall clock, microseconds */
+    uint32_t sid;        /* LOGIN, CMD, ANSWER, END, COMMIT */
+    uint64_t t_us;       /* all but ANSWER: wall clock, microseconds */
     uint8_t cmd;         /* CMD */
     uint8_t flags;       /* LOGIN, CMD, END */
     uint32_t full;       /* CMD: the payload's length as sent */
     const uint8_t *data; /* CMD: the payload kept (after the command byte) */
     uint32_t data_len;
-    const char *s[4]; /* START: gtid, primary; LOGIN: user, schema, client, attrs; STOP: why */
+    const char *s[4]; /* START: gtid, primary; LOGIN: user, schema, client, attrs; STOP: why;
+                         COMMIT: gtid; FAILOVER: old, new, kind */
     uint16_t s_len[4];
     uint64_t n[2];             /* STOP: records, drops */
     struct capture_answer ans; /* ANSWER */
