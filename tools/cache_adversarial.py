@@ -86,6 +86,13 @@ SETTINGS = {
     # halyard's: the servers' default settings, cache.read_your_writes = "session"
     "ryw-session": [],
 }
+# The writer through halyard is unlogged now and then: the primary then
+# holds a row change its replicas never get, and a later logged change of
+# that row (a DELETE, or an UPDATE's whole before-image) stops a strict
+# replica with 1032 (CI, 2026-11-28: node1 stopped, the next setting's sync
+# timed out). Reads go to the primary here (read_write_split off); the
+# replicas only have to go on replicating.
+REPLICA_OPTS = ["--slave-exec-mode=IDEMPOTENT"]
 SESSION_CMDS = ("none", "COM_PING", "COM_RESET_CONNECTION", "COM_CHANGE_USER")
 
 SCHEMA = [
@@ -651,7 +658,7 @@ def run_one(args, base, entry, log, keep_cluster=False):
     pool_mode = pool_mode or os.environ.get("HALYARD_TEST_POOL_MODE") or "transaction"
     cluster = _KEPT["cluster"] if _KEPT["opts"] == SETTINGS[settings] else \
         Cluster(os.path.join(base, "cluster"), args.port, replicas=args.replicas, tls=False,
-                mysqld_opts=SETTINGS[settings])
+                mysqld_opts=SETTINGS[settings] + REPLICA_OPTS)
     run_dir = os.path.join(base, "run")
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
