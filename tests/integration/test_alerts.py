@@ -255,7 +255,9 @@ def test_webhook_500_is_retried(cluster, start_halyard, receiver, tmp_path):
     assert r.attempts == 3, r.attempts  # two 500s, then delivered
     assert ev["seq"] >= 1
     assert "retrying: HTTP 500" not in h.log_text()  # retries are quiet; the last failure is a WARN
-    assert metric(mport, 'halyard_alerts_delivered_total{notifier="webhook"}') == 1
+    # the receiver has the event before halyard has its answer and counts it
+    wait_until(lambda: metric(mport, 'halyard_alerts_delivered_total{notifier="webhook"}') == 1,
+               what="the delivery counted")
     assert metric(mport, 'halyard_alerts_failed_total{notifier="webhook"}') == 0
 
 
@@ -303,10 +305,13 @@ def test_hanging_webhook_costs_queries_nothing(cluster, start_halyard, receiver,
     med1, p99_1 = min(m for m, _ in runs["hang"]), min(p for _, p in runs["hang"])
     print(f"SELECT 1: no notifier median {med0 * 1e6:.0f} us p99 {p99_0 * 1e6:.0f} us; "
           f"webhook hanging median {med1 * 1e6:.0f} us p99 {p99_1 * 1e6:.0f} us")
-    # Noise on a shared machine is tens of percent; a data path that waited
-    # for the receiver (webhook_timeout_ms = 60 s) would be seconds.
-    assert med1 < 2 * med0 + 0.001, (med0, med1)
-    assert p99_1 < 3 * p99_0 + 0.01, (p99_0, p99_1)
+    # A data path that waited for the receiver (webhook_timeout_ms = 60 s)
+    # would take seconds. Noise on a shared machine is tens of percent, and
+    # under make check's four tracks a p99 of 32 ms beside 4 ms was seen
+    # (CI, 2026-11-28): the bounds leave that room and still catch a wait;
+    # the cost in percent is tools/bench --notifier's (docs/performance.md).
+    assert med1 < 2 * med0 + 0.05, (med0, med1)
+    assert p99_1 < 3 * p99_0 + 0.25, (p99_0, p99_1)
     assert h.alive() and r.attempts == 4  # the receiver still holds its 4 POSTs
     # 4 POSTs held by the receiver, 16 queued behind them: the rest dropped,
     # counted (halyard_started, 40 reloads, and whatever the monitor saw).
