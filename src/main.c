@@ -557,6 +557,7 @@ static hy_status_t app_reload_config(struct status *st, const char *by)
     log_audit("reload by %s: ok", by);
     audit_reload(true, by, NULL);
     alerts_set_config(fresh);
+    trace_export_procedures(fresh->tracing.enabled);
     events_set_instance(fresh->instance_name);
     char reason[160];
     snprintf(reason, sizeof(reason), "reload by %s", by);
@@ -872,6 +873,7 @@ static hy_status_t tracing_start(const struct config *cfg)
     if (trace_export_start(&tc, &ex) != HY_OK)
         return HY_ERROR;
     trace_export_set_global(ex);
+    trace_export_procedures(cfg->tracing.enabled);
     return HY_OK;
 }
 

@@ -43,8 +43,17 @@ struct trace_exporter *trace_export_global(void)
 }
 
 /* A failover's, a switchover's... span (failover_exec.h), into the queue. */
+static bool procedures_on;
+
+void trace_export_procedures(bool on)
+{
+    __atomic_store_n(&procedures_on, on, __ATOMIC_RELEASE);
+}
+
 static void proc_span(const struct audit_procedure *p, int64_t start_ns, int64_t end_ns)
 {
+    if (!__atomic_load_n(&procedures_on, __ATOMIC_ACQUIRE))
+        return; /* tracing off: nothing posted, as for statements */
     struct trace_exporter *ex = trace_export_global();
     struct trace_span *sp = ex != NULL ? trace_proc_span(p, start_ns, end_ns) : NULL;
     if (sp != NULL)

@@ -267,6 +267,22 @@ def test_receiver_down_costs_nothing(start_halyard):
     assert stats["trace_spans_exported"] == 0
 
 
+def test_a_switchover_posts_nothing_while_tracing_is_off(start_halyard, cluster, receiver,
+                                                          tmp_path):
+    """The exporter runs with tracing off (so that a reload may turn it on),
+    but a failover or switchover is no span then, as a statement is not:
+    before, the switchover was posted to the receiver, and the pooled
+    halyard of tools/soak kept libcurl's descriptors for it."""
+    from test_failover import ctl, failover_settings
+    conf = failover_settings(tmp_path)
+    conf.update(tracing(receiver, enabled=False))
+    start_halyard(conf)
+    r = ctl(conf["admin_socket"], "switchover", "to", "node2")
+    assert r.returncode == 0, f"halyardctl switchover: {r.returncode}\n{r.stdout}\n{r.stderr}"
+    time.sleep(2.5)  # the exporter posts a batch a second
+    assert receiver.requests == [] and receiver.spans == []
+
+
 def test_switchover_is_a_span_with_its_steps(start_halyard, cluster, receiver, tmp_path):
     """A switchover run through the admin socket: a span of its own (a
     root, kind internal, named halyard.switchover), with its words as
