@@ -188,7 +188,10 @@ void textbuf_json_strn(struct textbuf *sb, const char *s, size_t len)
     if (p == NULL)
         return;
     p[0] = '"';
-    hy_json_escape(p + 1, s, len);
+    if (n == len) /* nothing to escape: one copy (traces' attributes, mostly) */
+        memcpy(p + 1, s, len);
+    else
+        hy_json_escape(p + 1, s, len);
     p[n + 1] = '"';
 }
 

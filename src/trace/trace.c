@@ -427,26 +427,6 @@ static void put_hex(struct textbuf *out, const uint8_t *p, size_t n)
     *d = '"';
 }
 
-/* "v" as a JSON string: bytes that need no escape (printable ASCII but
- * '"' and '\') are copied in one piece, the one pass over them; any other
- * text goes to the core's escaper. */
-static void put_json(struct textbuf *out, const char *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-            textbuf_json_strn(out, v, n);
-            return;
-        }
-    }
-    char *d = textbuf_extend(out, n + 2);
-    if (d == NULL)
-        return;
-    d[0] = '"';
-    memcpy(d + 1, v, n);
-    d[n + 1] = '"';
-}
-
 /* ,{"key":"K","value":{"stringValue":V}} for a non-empty V; K is one of
  * the encoder's own names, plain ASCII: written as it is. */
 static void attr_str(struct textbuf *out, bool *first, const char *key, const char *v)
@@ -457,7 +437,7 @@ static void attr_str(struct textbuf *out, bool *first, const char *key, const ch
     *first = false;
     textbuf_puts(out, key);
     textbuf_puts(out, "\",\"value\":{\"stringValue\":");
-    put_json(out, v, strlen(v));
+    textbuf_json_strn(out, v, strlen(v));
     textbuf_puts(out, "}}");
 }
 
@@ -568,10 +548,10 @@ static void encode_span(struct textbuf *out, const struct trace_span *sp)
     }
     if (sp->tracestate[0] != '\0') {
         textbuf_puts(out, ",\"traceState\":");
-        put_json(out, sp->tracestate, strlen(sp->tracestate));
+        textbuf_json_strn(out, sp->tracestate, strlen(sp->tracestate));
     }
     textbuf_puts(out, ",\"name\":");
-    put_json(out, name, ol + nl);
+    textbuf_json_strn(out, name, ol + nl);
     /* SPAN_KIND_CLIENT: the database's semantic conventions' kind */
     textbuf_puts(out, ",\"kind\":3,\"startTimeUnixNano\":\"");
     put_i64(out, sp->start_ns);
@@ -622,7 +602,7 @@ static void encode_steps(struct textbuf *out, const struct trace_span *sp)
             put_i64(out, sp->start_ns + ms * 1000000);
             textbuf_puts(out, "\",\"name\":\"halyard.step\",\"attributes\":[{\"key\":"
                               "\"halyard.step.text\",\"value\":{\"stringValue\":");
-            put_json(out, text, tlen);
+            textbuf_json_strn(out, text, tlen);
             textbuf_puts(out, "}}]}");
         }
         p += n + 1;
@@ -659,8 +639,8 @@ static void encode_proc(struct textbuf *out, const struct trace_span *sp)
     encode_steps(out, sp);
     if (!pr->ok) {
         textbuf_puts(out, ",\"status\":{\"code\":2,\"message\":");
-        put_json(out, pr->result != NULL ? pr->result : "",
-                 pr->result != NULL ? strlen(pr->result) : 0);
+        textbuf_json_strn(out, pr->result != NULL ? pr->result : "",
+                          pr->result != NULL ? strlen(pr->result) : 0);
         textbuf_putc(out, '}');
     }
     textbuf_putc(out, '}');
