@@ -979,15 +979,7 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     uint8_t cmd = c->cmd;
     s->route.wait_idx = (int)idx;
     session_hooks_wait(s, HOOK_WAIT_WRITER, false); /* a primary to write to came */
-    if (s->route.causal_check && idx != s->route.primary && !causal_ready(s, idx)) {
-        session_hooks_wait(s, HOOK_WAIT_CONSISTENCY, true);
-        return NEXT_STOP;
-    }
-    /* caught up: the wait's reads clear causal_check before it comes back */
-    session_hooks_wait(s, HOOK_WAIT_CONSISTENCY, false);
-    idx = (uint32_t)s->route.wait_idx; /* causal_fast: the primary instead */
-    s->route.causal_check = false;
-    if (idx == s->route.primary && !session_writer_sync(s))
+    if (!session_route_due(s, &idx))
         return NEXT_STOP;
     struct hook_cmd hc = {.p = c->p, .len = c->len, .idx = idx, .cmd = cmd, .fits = c->fits};
     session_hooks_before_backend(s, &hc);

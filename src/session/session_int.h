@@ -104,7 +104,7 @@ void bconn_close_all(struct session *s);
 void bconn_open(struct session *s, uint32_t idx);
 bool session_may_commit(const struct classify_result *r, const uint8_t *p, uint32_t avail);
 void session_route_begin(struct session *s, uint8_t cmd, bool fits);
-bool causal_ready(struct session *s, uint32_t idx);
+bool session_route_due(struct session *s, uint32_t *idx);
 /* Galera, after the writer moved (session_route.c) */
 bool session_writer_sync(struct session *s);
 void session_writer_sync_late(struct session *s);

@@ -1042,16 +1042,7 @@ static enum ps_step ps_exec_route_to(struct session *s, struct pstmt *st,
 static enum ps_step ps_exec_ready(struct session *s, struct pstmt *st, uint32_t len, uint32_t avail,
                                   bool bulk, uint32_t *idx)
 {
-    if (s->route.causal_check && *idx != s->route.primary && !causal_ready(s, *idx)) {
-        session_hooks_wait(s, HOOK_WAIT_CONSISTENCY, true); /* as next_forward's */
-        return PS_STOP;
-    }
-    session_hooks_wait(s, HOOK_WAIT_CONSISTENCY, false);
-    *idx = (uint32_t)s->route.wait_idx; /* causal_fast: the primary instead */
-    s->route.causal_check = false;
-    if (*idx == s->route.primary && !session_writer_sync(s))
-        return PS_STOP;
-    if (!ensure_backend(s, *idx))
+    if (!session_route_due(s, idx) || !ensure_backend(s, *idx))
         return PS_STOP;
     if (st->once_idx == (int)*idx)
         return PS_ON; /* prepared for this execution */

@@ -1490,7 +1490,7 @@ void session_writer_refusal(struct session *s, char *why, size_t cap)
  * wrote nothing to the binlog (a no-op UPDATE), which would hide an earlier
  * write; the binlog position covers every write the primary has committed,
  * the session's and those it has seen. */
-bool causal_ready(struct session *s, uint32_t idx)
+static bool causal_ready(struct session *s, uint32_t idx)
 {
     if (s->route.global_read)
         return global_ready(s, idx);
@@ -1522,6 +1522,25 @@ bool causal_ready(struct session *s, uint32_t idx)
         return false;
     gtid_wait(s, &int_gtid_wait, s->route.gtid);
     return false;
+}
+
+/* The last gate before a command's backend, for a text command and an
+ * execution alike: a read that must see the session's writes waits for
+ * replica *idx (false: an internal step started, the command comes back);
+ * then *idx is where it runs (causal_fast: the primary instead), and a
+ * write waits for the Galera writer to be in step. The hooks see the
+ * consistency wait begin and end (the wait's own reads clear causal_check
+ * before the command comes back, so the end is said on every pass). */
+bool session_route_due(struct session *s, uint32_t *idx)
+{
+    if (s->route.causal_check && *idx != s->route.primary && !causal_ready(s, *idx)) {
+        session_hooks_wait(s, HOOK_WAIT_CONSISTENCY, true);
+        return false;
+    }
+    session_hooks_wait(s, HOOK_WAIT_CONSISTENCY, false);
+    *idx = (uint32_t)s->route.wait_idx;
+    s->route.causal_check = false;
+    return *idx != s->route.primary || session_writer_sync(s);
 }
 
 /* ---- consistency = global (global_pos.h) ---------------------------------- */
