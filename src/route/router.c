@@ -271,7 +271,8 @@ static void route_gate(const struct route_in *in, struct route_out *out)
         return;
     }
     if (trx_here) {
-        /* Its transaction cannot go on (the backend is DOWN or MAINT). */
+        /* Its transaction cannot go on (the backend is DOWN or MAINT, or a
+         * Galera node not Synced: session_route.c's view). */
         out->close_idx = b->conn ? (int)idx : -1;
         out->trx_end = true;
         out->verdict = ROUTE_TRX_LOST;

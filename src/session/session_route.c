@@ -218,7 +218,12 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
         b->role = backend_role(rt);
         b->state = backend_state(rt);
         b->usable = b->state == BACKEND_ONLINE;
-        b->usable_in_trx = b->state == BACKEND_ONLINE || b->state == BACKEND_DRAINING;
+        /* A transaction open on a LAGGING server goes on: lag, a broken
+         * replication or a switchover's pause (the old primary a fenced
+         * replica for up to 2 s, fx_pause_writes) leave it reachable. A
+         * LAGGING Galera node is not Synced and may not commit. */
+        b->usable_in_trx = b->state == BACKEND_ONLINE || b->state == BACKEND_DRAINING ||
+                           (b->state == BACKEND_LAGGING && cfg->cluster != CLUSTER_GALERA);
         b->fenced = atomic_load(&rt->fenced);
         b->reads_too = atomic_load(&rt->reads_too);
         if (atomic_load_explicit(&rt->unchecked, memory_order_relaxed)) {

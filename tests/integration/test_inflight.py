@@ -658,6 +658,39 @@ def test_switchover_under_mixed_load_no_client_error(start_halyard, tmp_path, re
     t.close()
 
 
+def test_transaction_open_at_a_switchover_goes_on_once_its_primary_shows_lagging(
+        start_halyard, tmp_path, request):
+    """The switchover's pause (writes paused, the old primary a fenced
+    replica) waits up to 2 s for transactions open there. Once a check
+    reads the old primary in that state it shows LAGGING: a lag, not a
+    lost server, and the transaction goes on there and commits. (CI saw
+    "Lost connection to backend 'node0' (LAGGING) during the transaction",
+    1429, in test_dual_master_switchover_under_mixed_load: the gate ended
+    every transaction on a LAGGING backend.)"""
+    from test_failover import ctl
+    c = own_cluster(request, "inflight-ss", True, 130)
+    conf, h = start(c, start_halyard, tmp_path, transaction_replay=True,
+                    monitor={"user": "monitor", "password": "monitor", "interval_ms": 100})
+    sock = conf["admin_socket"]
+    t = pymysql.connect(**h.conn_params(read_timeout=60))
+    tcur = t.cursor()
+    tcur.execute("BEGIN")
+    assert tcur.execute(f"INSERT INTO {TABLE} VALUES (7, 70)") == 1
+    ts, rs = in_thread(lambda: ctl(sock, "switchover", "to", "node2"))
+    wait_until(lambda: "writes paused" in h.log_text(), 10, what="the switchover to start")
+    wait_until(lambda: {b["name"]: b["state"] for b in
+                        admin_json(sock, "show backends")["backends"]}["node0"] == "LAGGING",
+               1.5, what="node0 LAGGING while the switchover waits for its transaction")
+    assert tcur.execute(f"INSERT INTO {TABLE} VALUES (8, 80)") == 1
+    tcur.execute("COMMIT")
+    ts.join(150)
+    r = rs["ok"]
+    assert r.returncode == 0 and "node2 promoted" in r.stdout, (r.stdout, r.stderr)
+    counts = dict(c.sql(2, f"SELECT id, COUNT(*) FROM {TABLE} GROUP BY id"))
+    assert counts.get(7) == 1 and counts.get(8) == 1, counts
+    t.close()
+
+
 def test_rolling_restart_under_mixed_load(start_halyard, tmp_path, request):
     """Every server restarted one by one under writes, transactions and
     reads, through halyard: each replica drained, stopped, started and put
