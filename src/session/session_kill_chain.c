@@ -36,9 +36,10 @@ void kill_chain_begin(struct session *s, uint8_t *p, uint32_t *len)
     const char *sql = (const char *)p + 1;
     size_t n = *len - 1, first = 0, rest = 0;
     if (s->kill.chain_on || *len < 2 || !(s->who.caps & CLIENT_MULTI_STATEMENTS) ||
-        stream_unparsed(up) != MYSQL_HEADER_SIZE + *len || !hy_text_mentions(sql, n, "KILL") ||
-        !kill_split(sql, n, s->route.lex_opts, &first, &rest))
-        return; /* routed whole (a KILL there is refused, session_route.c) */
+        stream_unparsed(up) != MYSQL_HEADER_SIZE + *len || memchr(sql, ';', n) == NULL ||
+        !hy_text_mentions(sql, n, "KILL") || !kill_split(sql, n, s->route.lex_opts, &first, &rest))
+        return; /* routed whole (a KILL there is refused, session_route.c); one
+                 * statement, no ';', is not a chain (kill_split) */
     char *copy = malloc(n - rest + 1);
     if (copy == NULL)
         return;
