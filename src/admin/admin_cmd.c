@@ -31,6 +31,7 @@
 #include "halyard/config/rules.h"
 #include "halyard/core/events.h"
 #include "halyard/core/log.h"
+#include "halyard/core/memory.h"
 #include "halyard/limits/limits.h"
 #include "halyard/route/firewall.h"
 #include "halyard/session/guard.h"
@@ -255,7 +256,9 @@ static enum admin_reply run_help(struct admin_req *r)
 
 static enum admin_reply run_show_status(struct admin_req *r)
 {
-    admin_render_status(r->out, r->st, status_uptime(r->st), status_client_sessions(),
+    struct hy_memory mem;
+    hy_memory_get(&mem);
+    admin_render_status(r->out, r->st, status_uptime(r->st), status_client_sessions(), &mem,
                         r->cmd->json);
     return ADMIN_REPLY_NOW;
 }

@@ -96,7 +96,7 @@ static void render_majority(struct kv *kv, const struct config *cfg)
 }
 
 void admin_render_status(struct textbuf *sb, const struct status *st, double uptime,
-                         uint64_t client_sessions, bool json)
+                         uint64_t client_sessions, const struct hy_memory *mem, bool json)
 {
     char when[32];
     struct kv kv;
@@ -109,12 +109,12 @@ void admin_render_status(struct textbuf *sb, const struct status *st, double upt
     kv_str(&kv, "config_file", st->config_path);
     kv_int(&kv, "workers", st->n_workers);
     kv_u64(&kv, "client_sessions", client_sessions);
-    struct hy_memory mem;
-    hy_memory_get(&mem);
-    kv_u64(&kv, "rss_kib", mem.rss_kib);
-    kv_u64(&kv, "heap_used_kib", mem.heap_used / 1024);
-    kv_u64(&kv, "heap_free_kib", mem.heap_free / 1024);
-    kv_u64(&kv, "heap_mmap_kib", mem.heap_mmap / 1024);
+    if (mem != NULL) {
+        kv_u64(&kv, "rss_kib", mem->rss_kib);
+        kv_u64(&kv, "heap_used_kib", mem->heap_used / 1024);
+        kv_u64(&kv, "heap_free_kib", mem->heap_free / 1024);
+        kv_u64(&kv, "heap_mmap_kib", mem->heap_mmap / 1024);
+    }
     kv_str(&kv, "admin_socket", st->admin_socket[0] ? st->admin_socket : "off");
     kv_str(&kv, "metrics", st->metrics[0] ? st->metrics : "off");
     if (st->cfg != NULL) {

@@ -131,7 +131,7 @@ static void render_status_json(struct web *w, struct textbuf *sb)
     status_format_time(time(NULL), now, sizeof(now));
     textbuf_printf(sb, "{\"time\":\"%s\",\"pool_mode\":\"%s\",\"show_status\":", now,
                    cfg->pool_transaction ? "transaction" : "session");
-    admin_render_status(sb, w->st, status_uptime(w->st), status_client_sessions(), true);
+    admin_render_status(sb, w->st, status_uptime(w->st), status_client_sessions(), NULL, true);
     textbuf_puts(sb, ",\"show_groups\":");
     admin_show_groups(sb, cfg, true);
     textbuf_puts(sb, ",\"show_backends\":");

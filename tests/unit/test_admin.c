@@ -30,6 +30,7 @@
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/config/config.h"
 #include "halyard/core/log.h"
+#include "halyard/core/memory.h"
 #include "halyard/admin/metrics.h"
 #include "halyard/core/textbuf.h"
 
@@ -925,7 +926,10 @@ static void test_render_status(void **state)
                         .admin_socket = "/tmp/x.sock"};
     struct textbuf sb;
     textbuf_init(&sb, 1 << 20);
-    admin_render_status(&sb, &st, 12.7, 3, false);
+    struct hy_memory mem = {.rss_kib = 2048, .heap_used = 3 << 20, .heap_free = 1 << 20};
+    admin_render_status(&sb, &st, 12.7, 3, &mem, false);
+    assert_non_null(strstr(sb.data, "\nrss_kib          2048\nheap_used_kib    3072\n"
+                                    "heap_free_kib    1024\nheap_mmap_kib    0\n"));
     assert_non_null(strstr(sb.data, "name             value\nversion          " HALYARD_VERSION
                                     "\npid              42\n"
                                     "started          1970-01-01T00:00:00Z\n"
@@ -938,7 +942,8 @@ static void test_render_status(void **state)
     assert_non_null(strstr(sb.data, "\nmajority         no\n"));
     assert_non_null(strstr(sb.data, "\nfailover_note    -\n"));
     textbuf_reset(&sb);
-    admin_render_status(&sb, &st, 12.7, 3, true);
+    admin_render_status(&sb, &st, 12.7, 3, NULL, true); /* the status page's: no memory */
+    assert_null(strstr(sb.data, "_kib"));
     assert_non_null(strstr(sb.data, ",\"log_file\":\"\",\"log_syslog\":false,"));
     assert_non_null(strstr(sb.data, ",\"last_reload\":null,"));
     char voters[200];
@@ -955,7 +960,7 @@ static void test_render_status(void **state)
     snprintf(st.last_reload_error, sizeof(st.last_reload_error),
              "/etc/h.conf:3: workers: 999 is out of range 0..256");
     textbuf_reset(&sb);
-    admin_render_status(&sb, &st, 1, 0, false);
+    admin_render_status(&sb, &st, 1, 0, &mem, false);
     assert_non_null(strstr(sb.data, "\nlast_reload         1970-01-02T00:00:00Z\n"
                                     "last_reload_by      SIGHUP\n"
                                     "last_reload_result  error\n"
@@ -964,7 +969,7 @@ static void test_render_status(void **state)
                                     "reloads_ok          0\n"
                                     "reloads_failed      1\n"));
     textbuf_reset(&sb);
-    admin_render_status(&sb, &st, 1, 0, true);
+    admin_render_status(&sb, &st, 1, 0, &mem, true);
     assert_non_null(strstr(sb.data, "\"last_reload_result\":\"error\",\"last_reload_error\":"
                                     "\"/etc/h.conf:3: workers: 999 is out of range 0..256\""));
     textbuf_free(&sb);

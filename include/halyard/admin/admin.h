@@ -182,8 +182,11 @@ struct admin_pool_row {
 void admin_render_help(struct textbuf *sb, bool json);
 void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, size_t n,
                         const int *missing, size_t n_missing, bool json);
+/* mem: the memory figures (hy_memory_get), NULL to leave them out (the
+ * status page, twice a second: the heap's walk takes every arena's lock). */
+struct hy_memory;
 void admin_render_status(struct textbuf *sb, const struct status *st, double uptime,
-                         uint64_t client_sessions, bool json);
+                         uint64_t client_sessions, const struct hy_memory *mem, bool json);
 void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json);
 /* per_worker: n_workers values; total: their sum. */
 void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
