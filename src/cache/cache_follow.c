@@ -373,17 +373,6 @@ static void schema_failed(const struct sqlresult *res, const char *what)
     }
 }
 
-/* The next step of the schema's read: its rows go to `row` one by one
- * (a server with many tables answers more than one result may hold), then
- * `done` runs. */
-static void schema_next(const char *sql, sqlclient_row_cb row, sqlclient_cb done,
-                        const struct sqlresult *res, const char *what)
-{
-    F.schema_bad = false;
-    if (sqlclient_query_rows(F.probe, sql, row, done, NULL) != HY_OK)
-        schema_failed(res, what);
-}
-
 /* Why no answer can be kept (`why`; `uncached`: the base tables of an
  * engine the cache never keeps), from the list of base tables just read:
  * said when the cause (or the source) changes, not at every read: each
@@ -480,14 +469,9 @@ static void schema_trigger_row(struct sqlclient *c, const struct sqlresult *res,
         cache_tables_add_trigger(F.schema, sc, tb);
 }
 
-static void schema_triggers_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+/* After the last step: the primary's position (schema_pos_read). */
+static void schema_steps_end(const struct sqlresult *res)
 {
-    (void)c;
-    (void)arg;
-    if (!res->ok || F.schema_bad) {
-        schema_failed(res, "triggers");
-        return;
-    }
     if (F.schema_priv)
         cache_tables_triggers_known(F.schema);
     if (sqlclient_query(F.probe, "SELECT @@global.gtid_binlog_pos, @@global.binlog_row_image",
@@ -507,25 +491,6 @@ static void schema_fk_row(struct sqlclient *c, const struct sqlresult *res, void
         F.schema_bad = true;
 }
 
-static void schema_fk_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
-{
-    (void)c;
-    (void)arg;
-    if (!res->ok || F.schema_bad) {
-        schema_failed(res, "foreign keys");
-        return;
-    }
-    /* the reader's TRIGGER privilege on *.* (then it sees every trigger),
-     * and the tables triggers are defined on */
-    schema_next("SELECT 'p', '', COUNT(*) FROM information_schema.USER_PRIVILEGES "
-                "WHERE PRIVILEGE_TYPE = 'TRIGGER' AND GRANTEE = CONCAT('''', "
-                "SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
-                "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') "
-                "UNION ALL SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, -1 "
-                "FROM information_schema.TRIGGERS",
-                schema_trigger_row, schema_triggers_read, res, "triggers");
-}
-
 /* 2/4: the key columns, and their kinds (cache_keyval.h). */
 static void schema_key_row(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
@@ -543,21 +508,6 @@ static void schema_key_row(struct sqlclient *c, const struct sqlresult *res, voi
         (sc != NULL && tb != NULL && col != NULL && p >= 1 &&
          cache_tables_add_key_kind(F.schema, sc, tb, col, (unsigned)(p - 1), kind) == HY_NOMEM))
         F.schema_bad = true;
-}
-
-static void schema_keys_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
-{
-    (void)c;
-    (void)arg;
-    if (!res->ok || F.schema_bad) {
-        schema_failed(res, "key columns");
-        return;
-    }
-    schema_next("SELECT CONSTRAINT_SCHEMA, TABLE_NAME, UNIQUE_CONSTRAINT_SCHEMA, "
-                "REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
-                "WHERE NOT (DELETE_RULE IN ('RESTRICT', 'NO ACTION') "
-                "AND UPDATE_RULE IN ('RESTRICT', 'NO ACTION'))",
-                schema_fk_row, schema_fk_read, res, "foreign keys");
 }
 
 /* 1/4: the base tables (an allowlist: what the reader account cannot
@@ -582,14 +532,24 @@ static void schema_base_row(struct sqlclient *c, const struct sqlresult *res, vo
         F.schema_bad = true;
 }
 
-static void schema_base_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
-{
-    (void)c;
-    (void)arg;
-    if (!res->ok || F.schema_bad) {
-        schema_failed(res, "base tables");
-        return;
-    }
+/* The schema's read, a step at a time: each step's rows go to its `row`
+ * one by one (a server with many tables answers more than one result may
+ * hold), then schema_step_read() checks it and sends the next one. */
+struct schema_step {
+    const char *what, *sql;
+    sqlclient_row_cb row;
+};
+
+static const struct schema_step schema_steps[] = {
+    {"base tables",
+     "SELECT TABLE_SCHEMA, TABLE_NAME, CASE WHEN TABLE_TYPE <> 'BASE "
+     "TABLE' THEN 0 WHEN ENGINE IN (SELECT ENGINE FROM "
+     "information_schema.ENGINES WHERE TRANSACTIONS = 'YES') AND "
+     "ENGINE NOT IN ('FEDERATED', 'CONNECT', 'SPIDER') THEN 1 "
+     "WHEN TABLE_SCHEMA NOT IN ('mysql', 'information_schema', "
+     "'performance_schema', 'sys') THEN 2 ELSE 0 END "
+     "FROM information_schema.TABLES",
+     schema_base_row},
     /* the first column of each PRIMARY or UNIQUE index, when of a key
      * kind (cache_keyval_kind: its type and collation) stored in the row
      * (the binary log's images carry it), of a table
@@ -601,29 +561,72 @@ static void schema_base_read(struct sqlclient *c, const struct sqlresult *res, v
      * with NOT EXISTS, the views were read again for every row, over two
      * minutes for 270 tables of 64 keys (test_cache.py
      * test_a_schema_of_many_keys_is_read_whole_and_soon). */
-    schema_next("SELECT s.TABLE_SCHEMA, s.TABLE_NAME, s.COLUMN_NAME, c.ORDINAL_POSITION, "
-                "c.DATA_TYPE, c.COLLATION_NAME "
-                "FROM (SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME "
-                "FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 AND SEQ_IN_INDEX = 1 "
-                "LIMIT 18446744073709551615) s "
-                "JOIN (SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, "
-                "COLLATION_NAME FROM information_schema.COLUMNS "
-                "WHERE DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', "
-                "'decimal', 'date', 'datetime', 'char', 'varchar') "
-                "LIMIT 18446744073709551615) c "
-                "ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME "
-                "AND c.COLUMN_NAME = s.COLUMN_NAME "
-                "LEFT JOIN (SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME "
-                "FROM information_schema.COLUMNS "
-                "WHERE IS_GENERATED <> 'NEVER' OR COLUMN_TYPE LIKE '%compressed%' "
-                "OR DATA_TYPE NOT IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', "
-                "'decimal', 'float', 'double', 'bit', 'date', 'time', 'datetime', 'timestamp', "
-                "'year', 'char', 'varchar', 'binary', 'varbinary', 'tinyblob', 'blob', "
-                "'mediumblob', 'longblob', 'tinytext', 'text', 'mediumtext', 'longtext', "
-                "'enum', 'set')) o "
-                "ON o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME "
-                "WHERE o.TABLE_NAME IS NULL",
-                schema_key_row, schema_keys_read, res, "key columns");
+    {"key columns",
+     "SELECT s.TABLE_SCHEMA, s.TABLE_NAME, s.COLUMN_NAME, c.ORDINAL_POSITION, "
+     "c.DATA_TYPE, c.COLLATION_NAME "
+     "FROM (SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME "
+     "FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 AND SEQ_IN_INDEX = 1 "
+     "LIMIT 18446744073709551615) s "
+     "JOIN (SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, "
+     "COLLATION_NAME FROM information_schema.COLUMNS "
+     "WHERE DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', "
+     "'decimal', 'date', 'datetime', 'char', 'varchar') "
+     "LIMIT 18446744073709551615) c "
+     "ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME "
+     "AND c.COLUMN_NAME = s.COLUMN_NAME "
+     "LEFT JOIN (SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME "
+     "FROM information_schema.COLUMNS "
+     "WHERE IS_GENERATED <> 'NEVER' OR COLUMN_TYPE LIKE '%compressed%' "
+     "OR DATA_TYPE NOT IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', "
+     "'decimal', 'float', 'double', 'bit', 'date', 'time', 'datetime', 'timestamp', "
+     "'year', 'char', 'varchar', 'binary', 'varbinary', 'tinyblob', 'blob', "
+     "'mediumblob', 'longblob', 'tinytext', 'text', 'mediumtext', 'longtext', "
+     "'enum', 'set')) o "
+     "ON o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME "
+     "WHERE o.TABLE_NAME IS NULL",
+     schema_key_row},
+    {"foreign keys",
+     "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, UNIQUE_CONSTRAINT_SCHEMA, "
+     "REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
+     "WHERE NOT (DELETE_RULE IN ('RESTRICT', 'NO ACTION') "
+     "AND UPDATE_RULE IN ('RESTRICT', 'NO ACTION'))",
+     schema_fk_row},
+    /* the reader's TRIGGER privilege on *.* (then it sees every trigger),
+     * and the tables triggers are defined on */
+    {"triggers",
+     "SELECT 'p', '', COUNT(*) FROM information_schema.USER_PRIVILEGES "
+     "WHERE PRIVILEGE_TYPE = 'TRIGGER' AND GRANTEE = CONCAT('''', "
+     "SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+     "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') "
+     "UNION ALL SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, -1 "
+     "FROM information_schema.TRIGGERS",
+     schema_trigger_row},
+};
+
+static void schema_step_read(struct sqlclient *c, const struct sqlresult *res, void *arg);
+
+/* Send step `i` (`res`: the answer before it, for a failure's words). */
+static bool schema_step_send(size_t i, const struct sqlresult *res)
+{
+    F.schema_bad = false;
+    if (sqlclient_query_rows(F.probe, schema_steps[i].sql, schema_steps[i].row, schema_step_read,
+                             (void *)(uintptr_t)i) == HY_OK)
+        return true;
+    if (res != NULL)
+        schema_failed(res, schema_steps[i].what);
+    return false;
+}
+
+static void schema_step_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    size_t i = (uintptr_t)arg;
+    if (!res->ok || F.schema_bad)
+        schema_failed(res, schema_steps[i].what);
+    else if (i + 1 < HY_ARRAY_SIZE(schema_steps))
+        (void)schema_step_send(i + 1, res);
+    else
+        schema_steps_end(res);
 }
 
 static void probe_done_connect(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -665,16 +668,7 @@ static void probe_tick(void)
         cache_tables_destroy(F.schema); /* a read cut short before */
         F.schema = cache_tables_create();
         F.schema_bad = F.schema_priv = false;
-        if (F.schema != NULL &&
-            sqlclient_query_rows(F.probe,
-                                 "SELECT TABLE_SCHEMA, TABLE_NAME, CASE WHEN TABLE_TYPE <> 'BASE "
-                                 "TABLE' THEN 0 WHEN ENGINE IN (SELECT ENGINE FROM "
-                                 "information_schema.ENGINES WHERE TRANSACTIONS = 'YES') AND "
-                                 "ENGINE NOT IN ('FEDERATED', 'CONNECT', 'SPIDER') THEN 1 "
-                                 "WHEN TABLE_SCHEMA NOT IN ('mysql', 'information_schema', "
-                                 "'performance_schema', 'sys') THEN 2 ELSE 0 END "
-                                 "FROM information_schema.TABLES",
-                                 schema_base_row, schema_base_read, NULL) == HY_OK)
+        if (F.schema != NULL && schema_step_send(0, NULL))
             F.probe_busy = true;
         return;
     }
