@@ -774,6 +774,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         registry_note_command(&s->kill.reg);
         kill_steps_clear(s); /* a KILL's read before it left with its command */
         s->query.cu_reset = false;
+        s->query.bk_hooks = 0;
     } else if (registry_take_wait_kill(&s->kill.reg) && c->fits) {
         /* a KILL QUERY reached it while it waited: the server interrupts
          * a statement it has read, waiting or not (one larger than the
@@ -982,9 +983,15 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     if (!session_route_due(s, &idx))
         return NEXT_STOP;
     struct hook_cmd hc = {.p = c->p, .len = c->len, .idx = idx, .cmd = cmd, .fits = c->fits};
-    session_hooks_before_backend(s, &hc);
+    if (s->query.bk_hooks == 0) { /* once a command, whatever passes it takes */
+        s->query.bk_hooks = 1;
+        session_hooks_before_backend(s, &hc);
+    }
     bool ready = ensure_backend(s, idx);
-    session_hooks_after_backend(s);
+    if (ready && s->query.bk_hooks == 1) {
+        s->query.bk_hooks = 2;
+        session_hooks_after_backend(s);
+    }
     if (!ready || !session_hooks_ready(s))
         return NEXT_STOP;
     session_hooks_wait(s, HOOK_WAIT_POOL, false);

@@ -65,6 +65,8 @@ static void xa_before_backend(struct session *s, const struct hook_cmd *hc)
                            !(s->query.connid != NULL && s->query.connid->n > 0));
 }
 
+/* The backend ready, or the command will not run (on_abandon): the
+ * statement goes alone from now on. */
 static void xa_after_backend(struct session *s)
 {
     session_xa_pipe(s, false);
@@ -169,6 +171,7 @@ static const struct session_hooks hooks[] = {
      .before_backend = xa_before_backend, /* the statement may go with XA START */
      .after_backend = xa_after_backend,
      .on_done = xa_done,
+     .on_abandon = xa_after_backend,
      .on_reset = session_xa_discard}, /* a transaction across groups ends */
     {.name = "kill", .on_done = kill_done},
     {.name = "pool", .on_done = session_pool_note},

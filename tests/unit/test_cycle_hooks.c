@@ -195,6 +195,34 @@ static void test_hooks_wait(void **state)
     assert_int_equal(count(f, from, "wait connect begin"), 1);
 }
 
+/* A text statement that opens its connection passes the forward twice
+ * (routed, then again once the connection is up); the points around
+ * readying its backend fire once for it all the same: before_backend
+ * before the connection is opened, after_backend once it is ready, and
+ * the statement goes after both. */
+static void test_hooks_backend_once(void **state)
+{
+    struct fx *f = *state;
+    size_t from = f->n_trace;
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(count(f, from, " 03 forward"), 2); /* two passes */
+    int before = point_count(f, from, "before_backend"),
+        after = point_count(f, from, "after_backend");
+    if (before != 1 || after != 1) {
+        dump(f, from);
+        fail_msg("before_backend fired %d times, after_backend %d", before, after);
+    }
+    static const char *const want[] = {" before_backend 03",
+                                       "wait connect begin",
+                                       " after_backend",
+                                       "wait connect end",
+                                       " send 03",
+                                       "db2 Q:SELECT a FROM t",
+                                       NULL};
+    assert_order(f, from, want);
+}
+
 #define T(fn, conf) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)(conf))
 
 int main(void)
@@ -202,7 +230,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_hooks_text, conf_eventual),        T(test_hooks_prepared, conf_eventual),
         T(test_hooks_reset_close, conf_eventual), T(test_hooks_abandon, conf_limit_full),
-        T(test_hooks_wait, conf_eventual),
+        T(test_hooks_wait, conf_eventual),        T(test_hooks_backend_once, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
