@@ -144,10 +144,14 @@ static void inflight_send(struct session *s, const struct hook_cmd *hc)
         session_inflight_unmarked(s);
 }
 
-/* The statement goes with its mark, when it is a write to mark. */
+/* The statement goes with its mark, when it is a write to mark. A
+ * prepared statement's commands are session_ps.c's (an execution's mark
+ * is in the text it is prepared with where it runs). */
 static enum hook_verdict inflight_filter_up(struct session *s, const struct hook_cmd *hc)
 {
-    if (s->feat.inflight != NULL &&
+    if (s->feat.inflight != NULL && hc->cmd != COM_STMT_EXECUTE &&
+        hc->cmd != COM_STMT_BULK_EXECUTE && hc->cmd != COM_STMT_FETCH &&
+        hc->cmd != COM_STMT_RESET && hc->cmd != COM_STMT_SEND_LONG_DATA &&
         session_inflight_send(s, hc->cmd, hc->p, hc->len, hc->fits, hc->idx))
         return HOOK_TAKEN;
     return HOOK_PASS;
