@@ -619,27 +619,11 @@ static enum next_step ps_next(enum ps_step step)
     return step == PS_ON ? NEXT_ROUTE : step == PS_STOP ? NEXT_STOP : NEXT_AGAIN;
 }
 
-/* COM_STMT_EXECUTE and COM_STMT_BULK_EXECUTE: taken here, then routed,
- * held by a limit and sent by the stages after (stage_route_execute,
- * stage_forward_execute). */
+/* COM_STMT_EXECUTE and COM_STMT_BULK_EXECUTE: taken here, then routed
+ * (stage_route_ps), held by a limit and sent by the stages after. */
 static enum next_step com_stmt_execute(struct session *s, const struct next_cmd *c)
 {
     return ps_next(ps_exec_take(s, c->p, c->len, next_avail(s, c->len)));
-}
-
-static enum next_step com_stmt_send_long_data(struct session *s, const struct next_cmd *c)
-{
-    return ps_long_data(s, c->p, c->len) ? NEXT_AGAIN : NEXT_STOP;
-}
-
-static enum next_step com_stmt_fetch(struct session *s, const struct next_cmd *c)
-{
-    return ps_fetch(s, c->p, c->len) ? NEXT_AGAIN : NEXT_STOP;
-}
-
-static enum next_step com_stmt_reset(struct session *s, const struct next_cmd *c)
-{
-    return ps_reset(s, c->p, c->len) ? NEXT_AGAIN : NEXT_STOP;
 }
 
 static enum next_step com_stmt_close(struct session *s, const struct next_cmd *c)
@@ -672,9 +656,6 @@ static com_handler *const com_handlers[256] = {
     [COM_QUERY] = com_query,
     [COM_STMT_PREPARE] = com_stmt_prepare,
     [COM_STMT_EXECUTE] = com_stmt_execute,
-    [COM_STMT_SEND_LONG_DATA] = com_stmt_send_long_data,
-    [COM_STMT_FETCH] = com_stmt_fetch,
-    [COM_STMT_RESET] = com_stmt_reset,
     [COM_STMT_CLOSE] = com_stmt_close,
     [COM_STMT_BULK_EXECUTE] = com_stmt_execute,
     [COM_BINLOG_DUMP] = com_replication,
@@ -774,6 +755,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         registry_note_command(&s->kill.reg);
         kill_steps_clear(s); /* a KILL's read before it left with its command */
         s->query.cu_reset = false;
+        s->query.bk_hooks = 0;
     } else if (registry_take_wait_kill(&s->kill.reg) && c->fits) {
         /* a KILL QUERY reached it while it waited: the server interrupts
          * a statement it has read, waiting or not (one larger than the
@@ -971,21 +953,68 @@ static enum next_step next_outcome(struct session *s, const struct next_cmd *c, 
     return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
 }
 
+/* The commands a stage is for; the table skips it for the others. */
+enum stage_kinds {
+    STAGE_ALL,     /* every command */
+    STAGE_QUERY,   /* COM_QUERY */
+    STAGE_EXECUTE, /* COM_STMT_EXECUTE, COM_STMT_BULK_EXECUTE */
+    STAGE_PS,      /* those, COM_STMT_FETCH, RESET, SEND_LONG_DATA: routed to their statement */
+    STAGE_TEXT,    /* every command but those */
+    STAGE_HANDLED, /* a command com_handlers[] has its own step for */
+};
+
+static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
+{
+    switch (kinds) {
+    case STAGE_ALL:
+        return true;
+    case STAGE_QUERY:
+        return cmd == COM_QUERY;
+    case STAGE_EXECUTE:
+        return cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
+    case STAGE_PS:
+    case STAGE_TEXT: {
+        bool ps = cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE ||
+                  cmd == COM_STMT_FETCH || cmd == COM_STMT_RESET || cmd == COM_STMT_SEND_LONG_DATA;
+        return ps == (kinds == STAGE_PS);
+    }
+    case STAGE_HANDLED:
+        return com_handlers[cmd] != NULL;
+    }
+    return false;
+}
+
 /* The command goes to backend idx, once it is ready: NEXT_STOP, or
  * NEXT_AGAIN when it was answered here after all. The features act at
  * the hook points (session_hooks.c). */
 static enum next_step next_forward(struct session *s, const struct next_cmd *c, uint32_t idx)
 {
     uint8_t cmd = c->cmd;
+    bool ps = stage_applies(STAGE_PS, cmd);
     s->route.wait_idx = (int)idx;
     session_hooks_wait(s, HOOK_WAIT_WRITER, false); /* a primary to write to came */
-    if (!session_route_due(s, &idx))
+    /* (a FETCH, RESET or SEND_LONG_DATA goes where its statement is) */
+    if ((!ps || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE) &&
+        !session_route_due(s, &idx))
         return NEXT_STOP;
     struct hook_cmd hc = {.p = c->p, .len = c->len, .idx = idx, .cmd = cmd, .fits = c->fits};
-    session_hooks_before_backend(s, &hc);
+    if (s->query.bk_hooks == 0) { /* once a command, whatever passes it takes */
+        s->query.bk_hooks = 1;
+        session_hooks_before_backend(s, &hc);
+    }
     bool ready = ensure_backend(s, idx);
-    session_hooks_after_backend(s);
-    if (!ready || !session_hooks_ready(s))
+    if (ready && s->query.bk_hooks == 1) {
+        s->query.bk_hooks = 2;
+        session_hooks_after_backend(s);
+    }
+    if (!ready)
+        return NEXT_STOP;
+    if (ps) { /* the statement there first (session_ps.c) */
+        enum ps_step st = ps_ready(s, c->p, c->len, next_avail(s, c->len), idx);
+        if (st != PS_ON)
+            return ps_next(st);
+    }
+    if (!session_hooks_ready(s))
         return NEXT_STOP;
     session_hooks_wait(s, HOOK_WAIT_POOL, false);
     session_hooks_wait(s, HOOK_WAIT_CONNECT, false);
@@ -1008,8 +1037,12 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     session_hooks_send(s, &hc); /* the features' (session_hooks.c) */
     if (hc.rewritten)
         command_forward_connid(s, cmd, c->p, c->len);
-    else if (session_hooks_filter_up(s, &hc) == HOOK_PASS)
-        command_forward(s, cmd, c->len, exec_flags); /* else a feature sent it */
+    else if (session_hooks_filter_up(s, &hc) == HOOK_PASS) { /* else a feature sent it */
+        if (ps)
+            ps_send(s, c->p, c->len, idx); /* with the statement's id there */
+        else
+            command_forward(s, cmd, c->len, exec_flags);
+    }
     return NEXT_STOP;
 }
 
@@ -1032,9 +1065,9 @@ static enum next_step stage_route(struct session *s, struct next_cmd *c)
     return next_route(s, c, &c->idx, c->why, sizeof(c->why), &c->primary_write);
 }
 
-static enum next_step stage_route_execute(struct session *s, struct next_cmd *c)
+static enum next_step stage_route_ps(struct session *s, struct next_cmd *c)
 {
-    return ps_next(ps_exec_route(s, c->p, c->len, next_avail(s, c->len), &c->idx));
+    return ps_next(ps_route(s, c->p, c->len, next_avail(s, c->len), &c->idx));
 }
 
 static enum next_step stage_outcome(struct session *s, struct next_cmd *c)
@@ -1052,20 +1085,6 @@ static enum next_step stage_forward(struct session *s, struct next_cmd *c)
     return next_forward(s, c, c->idx);
 }
 
-static enum next_step stage_forward_execute(struct session *s, struct next_cmd *c)
-{
-    return ps_next(ps_exec_forward(s, c->p, c->len, next_avail(s, c->len), c->idx));
-}
-
-/* The commands a stage is for; the table skips it for the others. */
-enum stage_kinds {
-    STAGE_ALL,     /* every command */
-    STAGE_QUERY,   /* COM_QUERY */
-    STAGE_EXECUTE, /* COM_STMT_EXECUTE, COM_STMT_BULK_EXECUTE */
-    STAGE_OTHER,   /* every command but those two */
-    STAGE_HANDLED, /* a command com_handlers[] has its own step for */
-};
-
 /* Every command taken from `up` passes these, in this order, while each
  * says NEXT_ROUTE (HAProxy's analysers of a stream): the gate (next_take:
  * login waits, a KILL of the session, the request skipped), a prepared
@@ -1073,8 +1092,8 @@ enum stage_kinds {
  * the command's own step, the route, an outcome answered here, a limit,
  * and the forward (the consistency wait, the writer's catch-up, the
  * backend readied, the features' send hooks, the send). A prepared
- * execution has its own route and forward (session_ps.c: its statement's
- * route, prepared where it lands), at the same places in the order. */
+ * statement's commands are routed where it is (session_ps.c: ps_route),
+ * and the forward has the statement there before it sends them. */
 static const struct cycle_stage {
     const char *name;
     enum stage_kinds kinds;
@@ -1084,30 +1103,12 @@ static const struct cycle_stage {
     {"lost-execute", STAGE_EXECUTE, next_lost_execute},
     {"kill-chain", STAGE_QUERY, stage_kill_chain},
     {"command", STAGE_HANDLED, stage_command},
-    {"route", STAGE_OTHER, stage_route},
-    {"route", STAGE_EXECUTE, stage_route_execute},
+    {"route", STAGE_TEXT, stage_route},
+    {"route", STAGE_PS, stage_route_ps},
     {"outcome", STAGE_ALL, stage_outcome},
     {"limit", STAGE_ALL, stage_limit},
-    {"forward", STAGE_OTHER, stage_forward},
-    {"forward", STAGE_EXECUTE, stage_forward_execute},
+    {"forward", STAGE_ALL, stage_forward},
 };
-
-static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
-{
-    switch (kinds) {
-    case STAGE_ALL:
-        return true;
-    case STAGE_QUERY:
-        return cmd == COM_QUERY;
-    case STAGE_EXECUTE:
-        return cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
-    case STAGE_OTHER:
-        return cmd != COM_STMT_EXECUTE && cmd != COM_STMT_BULK_EXECUTE;
-    case STAGE_HANDLED:
-        return com_handlers[cmd] != NULL;
-    }
-    return false;
-}
 
 size_t session_cycle_path(uint8_t cmd, const char **names, size_t max)
 {

@@ -65,6 +65,8 @@ static void xa_before_backend(struct session *s, const struct hook_cmd *hc)
                            !(s->query.connid != NULL && s->query.connid->n > 0));
 }
 
+/* The backend ready, or the command will not run (on_abandon): the
+ * statement goes alone from now on. */
 static void xa_after_backend(struct session *s)
 {
     session_xa_pipe(s, false);
@@ -142,10 +144,14 @@ static void inflight_send(struct session *s, const struct hook_cmd *hc)
         session_inflight_unmarked(s);
 }
 
-/* The statement goes with its mark, when it is a write to mark. */
+/* The statement goes with its mark, when it is a write to mark. A
+ * prepared statement's commands are session_ps.c's (an execution's mark
+ * is in the text it is prepared with where it runs). */
 static enum hook_verdict inflight_filter_up(struct session *s, const struct hook_cmd *hc)
 {
-    if (s->feat.inflight != NULL &&
+    if (s->feat.inflight != NULL && hc->cmd != COM_STMT_EXECUTE &&
+        hc->cmd != COM_STMT_BULK_EXECUTE && hc->cmd != COM_STMT_FETCH &&
+        hc->cmd != COM_STMT_RESET && hc->cmd != COM_STMT_SEND_LONG_DATA &&
         session_inflight_send(s, hc->cmd, hc->p, hc->len, hc->fits, hc->idx))
         return HOOK_TAKEN;
     return HOOK_PASS;
@@ -169,6 +175,7 @@ static const struct session_hooks hooks[] = {
      .before_backend = xa_before_backend, /* the statement may go with XA START */
      .after_backend = xa_after_backend,
      .on_done = xa_done,
+     .on_abandon = xa_after_backend,
      .on_reset = session_xa_discard}, /* a transaction across groups ends */
     {.name = "kill", .on_done = kill_done},
     {.name = "pool", .on_done = session_pool_note},

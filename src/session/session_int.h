@@ -311,7 +311,9 @@ struct session_hooks {
     /* A wait of the command begins (begin=true) or ends. */
     void (*on_wait)(struct session *s, enum hook_wait what, bool begin);
     /* next_forward, around ensure_backend (which may open the connection
-     * and send what readies it): before it, then after it */
+     * and send what readies it), once a command: before its first call,
+     * then after the one that found the backend ready (a command that
+     * went with what readied it, or was abandoned, meets no after) */
     void (*before_backend)(struct session *s, const struct hook_cmd *hc);
     void (*after_backend)(struct session *s);
     /* next_forward, the backend ready: false when the feature sent a

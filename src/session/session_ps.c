@@ -229,17 +229,6 @@ static void ps_plain_command(struct session *s)
     s->query.cmd_may_commit = false;
 }
 
-/* The command at `p` (`len` bytes, `avail` of them in `up`) is about to
- * go to backend `idx`: the features' send stage, which a text command
- * passes in next_forward (the replay's record among them: a transaction
- * with a prepared statement in it is not replayed without it). */
-static void ps_send_stage(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
-                          uint32_t avail, uint32_t idx)
-{
-    struct hook_cmd hc = {.p = p, .len = len, .idx = idx, .cmd = cmd, .fits = avail == len};
-    session_hooks_send(s, &hc);
-}
-
 /* The statement a COM_STMT_EXECUTE/FETCH/RESET names, or NULL after
  * refusing the command as the server does; `what` names the command in
  * the message ("mysqld_stmt_execute"). */
@@ -1035,18 +1024,15 @@ static enum ps_step ps_exec_route_to(struct session *s, struct pstmt *st,
     return PS_ON;
 }
 
-/* The execution routed to *idx (ps_exec_route_to): once its replica has
- * the session's writes (or the primary serves it instead: causal_fast),
- * open and bring up to date its backend (*idx) and prepare the statement
- * there. */
-static enum ps_step ps_exec_ready(struct session *s, struct pstmt *st, uint32_t len, uint32_t avail,
-                                  bool bulk, uint32_t *idx)
+/* The execution's backend idx is ready (next_forward): the statement
+ * prepared there for it, or its one-off text (a BULK_EXECUTE the
+ * connection cannot take is refused). */
+static enum ps_step ps_exec_prepared(struct session *s, struct pstmt *st, uint32_t len,
+                                     uint32_t avail, bool bulk, uint32_t idx)
 {
-    if (!session_route_due(s, idx) || !ensure_backend(s, *idx))
-        return PS_STOP;
-    if (st->once_idx == (int)*idx)
+    if (st->once_idx == (int)idx)
         return PS_ON; /* prepared for this execution */
-    if (ps_mark_wanted(s, st, *idx, len, avail, bulk) && session_inflight_ps_mark(s)) {
+    if (ps_mark_wanted(s, st, idx, len, avail, bulk) && session_inflight_ps_mark(s)) {
         ps_once_close(s, st); /* one kept for its transaction, elsewhere */
         s->prep.ps_mark = true;
         ps_prepare_here(s, st, true);
@@ -1057,7 +1043,7 @@ static enum ps_step ps_exec_ready(struct session *s, struct pstmt *st, uint32_t 
         ps_prepare_here(s, st, true);
         return PS_STOP;
     }
-    if (st->be[*idx].id == 0) {
+    if (st->be[idx].id == 0) {
         if (st->sql == NULL) {
             ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
                       "Lost connection to the backend holding prepared statement %u", st->id);
@@ -1065,6 +1051,11 @@ static enum ps_step ps_exec_ready(struct session *s, struct pstmt *st, uint32_t 
         }
         if (!ps_prepare_here(s, st, false))
             return PS_STOP;
+    }
+    if (bulk && !(s->conns.cur->login.ext_caps & MARIADB_CLIENT_STMT_BULK_OPERATIONS)) {
+        ps_refuse(s, len, ER_UNSUPPORTED_PS, "HY000",
+                  "This command is not supported in the prepared statement protocol yet");
+        return PS_NEXT;
     }
     return PS_ON;
 }
@@ -1303,15 +1294,17 @@ void ps_exec_digest(struct session *s, const uint8_t *p, uint32_t len, const cha
     *digest_len = st->digest_len;
 }
 
-/* ---- COM_STMT_EXECUTE and COM_STMT_BULK_EXECUTE in the cycle's stages --
- * session.c's cycle[] runs an execution through the stages a text
- * statement passes: its command stage takes it (ps_exec_take: the
- * statement, its group, its head, the query cache), the route stage
- * routes it (ps_exec_route), the limit stage holds it, and the forward
- * stage readies its backend and sends it (ps_exec_forward). A wait in any
- * of them runs the stages again from the gate once it ends, the route
- * kept in s->route.wait_idx; what the take found is in s->prep.x_*, for
- * the stages after it in the same pass. */
+/* ---- a statement's commands in the cycle's stages ------------------------
+ * session.c's cycle[] runs COM_STMT_EXECUTE, BULK_EXECUTE, FETCH, RESET
+ * and SEND_LONG_DATA through the stages a text statement passes: an
+ * execution's command stage takes it (ps_exec_take: the statement, its
+ * group, its head, the query cache), the route stage routes each to its
+ * backend (ps_route), the limit stage holds an execution, and the forward
+ * (next_forward, its hook points) readies the backend, has the statement
+ * there (ps_ready) and sends it (ps_send). A wait in any of them runs the
+ * stages again from the gate once it ends, the route kept in
+ * s->route.wait_idx; the statement is in s->prep.x_st (an execution's
+ * head in s->prep.x_*), for the stages after it in the same pass. */
 
 /* COM_STMT_BULK_EXECUTE: one execution per row of parameters. A client
  * without MARIADB_CLIENT_STMT_BULK_OPERATIONS, or whose backend connection
@@ -1371,17 +1364,9 @@ enum ps_step ps_exec_take(struct session *s, uint8_t *p, uint32_t len, uint32_t 
     return PS_ON;
 }
 
-enum ps_step ps_exec_route(struct session *s, const uint8_t *p, uint32_t len, uint32_t avail,
-                           uint32_t *idx)
-{
-    bool bulk = p[0] == COM_STMT_BULK_EXECUTE;
-    const struct mysql_stmt_exec *ex = !bulk && s->prep.x_head_ok ? &s->prep.x_ex : NULL;
-    return ps_exec_route_to(s, s->prep.x_st, ex, p, len, avail, bulk, idx);
-}
-
 /* Send the EXECUTE taken, its backend ready with the statement. */
 static void ps_exec_send(struct session *s, struct pstmt *st, uint8_t *p, uint32_t len,
-                         uint32_t avail, uint32_t idx)
+                         uint32_t idx)
 {
     bool head_ok = s->prep.x_head_ok;
     const struct mysql_stmt_exec *ex = &s->prep.x_ex;
@@ -1394,7 +1379,6 @@ static void ps_exec_send(struct session *s, struct pstmt *st, uint8_t *p, uint32
     if (s->cfg->resolve_in_flight_writes && st->writes && idx == s->route.primary)
         session_inflight_ps_sent(s, st->once_idx == (int)idx && st->once_marked, p, len, st->sql,
                                  st->sql_len); /* kept before the id is the backend's */
-    ps_send_stage(s, COM_STMT_EXECUTE, p, len, avail, idx);
     switch (ps_types_need(s, st, pb, head_ok, head_ok && ex->new_params_bound ? ex->types : NULL,
                           len)) {
     case PS_TYPES_NOMEM:
@@ -1409,16 +1393,10 @@ static void ps_exec_send(struct session *s, struct pstmt *st, uint8_t *p, uint32
     command_forward(s, COM_STMT_EXECUTE, len, flags);
 }
 
-/* Send the BULK_EXECUTE taken, its backend ready with the statement:
- * PS_NEXT when that backend's connection cannot take it (refused). */
-static enum ps_step ps_bulk_send(struct session *s, struct pstmt *st, uint8_t *p, uint32_t len,
-                                 uint32_t avail, uint32_t idx)
+/* Send the BULK_EXECUTE taken, its backend ready with the statement. */
+static void ps_bulk_send(struct session *s, struct pstmt *st, uint8_t *p, uint32_t len,
+                         uint32_t idx)
 {
-    if (!(s->conns.cur->login.ext_caps & MARIADB_CLIENT_STMT_BULK_OPERATIONS)) {
-        ps_refuse(s, len, ER_UNSUPPORTED_PS, "HY000",
-                  "This command is not supported in the prepared statement protocol yet");
-        return PS_NEXT;
-    }
     bool head_ok = s->prep.x_head_ok;
     const struct mysql_stmt_bulk *bk = &s->prep.x_bk;
     size_t need = s->prep.x_need;
@@ -1430,112 +1408,52 @@ static enum ps_step ps_bulk_send(struct session *s, struct pstmt *st, uint8_t *p
     st->ld_idx = -1;
     if (s->cfg->resolve_in_flight_writes && idx == s->route.primary) /* never marked */
         session_inflight_ps_sent(s, false, p, len, NULL, 0);
-    ps_send_stage(s, COM_STMT_BULK_EXECUTE, p, len, avail, idx);
     enum ps_types need_types = ps_types_need(s, st, pb, head_ok, head_ok ? bk->types : NULL, len);
     if (need_types == PS_TYPES_NOMEM)
-        return PS_STOP;
+        return;
     if (need_types == PS_TYPES_ADD) {
         uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + need);
         if (pkt == NULL) {
             session_mark_closing(s, END_NOMEM);
-            return PS_STOP;
+            return;
         }
         size_t n = mysql_stmt_bulk_bind_types(p, bk, st->n_params, st->types, pb->id,
                                               pkt + MYSQL_HEADER_SIZE, need);
         ps_forward_head(s, COM_STMT_BULK_EXECUTE, 0, pkt, n, bk->head_len, 2u * st->n_params, len);
         free(pkt);
-        return PS_STOP;
+        return;
     }
     mysql_stmt_id_set(p, pb->id);
     command_forward(s, COM_STMT_BULK_EXECUTE, len, 0);
-    return PS_STOP;
 }
 
-enum ps_step ps_exec_forward(struct session *s, uint8_t *p, uint32_t len, uint32_t avail,
-                             uint32_t idx)
+/* COM_STMT_SEND_LONG_DATA goes where the statement's long data is, else
+ * where it runs alone, else to the read-only transaction's replica or the
+ * primary; an unknown statement's is dropped, as MariaDB drops it (no
+ * answer). */
+static enum ps_step ps_long_data_route(struct session *s, uint32_t len, struct pstmt *st,
+                                       uint32_t *idx)
 {
-    bool bulk = p[0] == COM_STMT_BULK_EXECUTE;
-    struct pstmt *st = s->prep.x_st;
-    enum ps_step ready = ps_exec_ready(s, st, len, avail, bulk, &idx);
-    if (ready != PS_ON)
-        return ready;
-    if (bulk)
-        return ps_bulk_send(s, st, p, len, avail, idx);
-    ps_exec_send(s, st, p, len, avail, idx);
-    return PS_STOP;
+    if (st == NULL || (s->route.wait_idx < 0 && ps_gone(st))) {
+        ps_drop(s, len);
+        return PS_NEXT;
+    }
+    if (s->route.wait_idx < 0)
+        s->route.wait_idx = st->ld_idx >= 0        ? st->ld_idx
+                            : st->home_only        ? (int)st->home
+                            : s->route.ro_idx >= 0 ? s->route.ro_idx
+                                                   : (int)s->route.primary;
+    *idx = (uint32_t)s->route.wait_idx;
+    return PS_ON;
 }
 
-bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
+/* COM_STMT_RESET goes where the statement's cursor or long data is, if
+ * any, else to a backend that has it; the others reset it first, one at a
+ * time, their answers dropped (PS_STOP while one is sent). Prepared
+ * nowhere now: nothing to reset, OK. */
+static enum ps_step ps_reset_route(struct session *s, uint32_t len, struct pstmt *st, uint32_t *idx)
 {
-    struct pstmt *st = len >= 7 ? pstmt_find(&s->prep.map, mysql_stmt_id_get(p)) : NULL;
-    if (st == NULL) {
-        ps_drop(s, len); /* MariaDB ignores it too; no answer */
-        return true;
-    }
-    uint32_t idx;
-    if (s->route.wait_idx >= 0) {
-        idx = (uint32_t)s->route.wait_idx;
-    } else {
-        ps_plain_command(s);
-        if (ps_gone(st)) {
-            ps_drop(s, len);
-            return true;
-        }
-        idx = st->ld_idx >= 0        ? (uint32_t)st->ld_idx
-              : st->home_only        ? st->home
-              : s->route.ro_idx >= 0 ? (uint32_t)s->route.ro_idx
-                                     : s->route.primary;
-        s->route.wait_idx = (int)idx;
-    }
-    if (!ensure_backend(s, idx))
-        return false;
-    if (st->be[idx].id == 0) {
-        if (st->sql == NULL) {
-            st->ld_lost = true;
-            ps_drop(s, len);
-            return true;
-        }
-        if (!ps_prepare_here(s, st, false))
-            return false;
-    }
-    st->ld_idx = (int16_t)idx;
-    ps_send_stage(s, COM_STMT_SEND_LONG_DATA, p, len, len, idx);
-    mysql_stmt_id_set(p, st->be[idx].id);
-    command_forward(s, COM_STMT_SEND_LONG_DATA, len, 0);
-    return false;
-}
-
-bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
-{
-    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_fetch");
-    if (st == NULL)
-        return true;
     if (s->route.wait_idx < 0) {
-        ps_plain_command(s);
-        s->route.wait_idx = st->cursor_idx; /* -1: no cursor */
-    }
-    bool open = s->route.wait_idx >= 0;
-    uint32_t idx = (uint32_t)s->route.wait_idx;
-    if (open && !ensure_backend(s, idx))
-        return false;
-    if (!open || pstmt_exec_id(st, idx) == 0 || st->cursor_idx != (int)idx) {
-        ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
-                  "The statement (%u) has no open cursor", st->id);
-        return true;
-    }
-    ps_send_stage(s, COM_STMT_FETCH, p, len, len, idx);
-    mysql_stmt_id_set(p, pstmt_exec_id(st, idx));
-    command_forward(s, COM_STMT_FETCH, len, 0);
-    return false;
-}
-
-bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
-{
-    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_reset");
-    if (st == NULL)
-        return true;
-    if (s->route.wait_idx < 0) {
-        /* The answer comes from where a cursor or long data is, if any. */
         int fin = st->cursor_idx >= 0 ? st->cursor_idx : st->ld_idx;
         for (uint32_t i = 0; fin < 0 && i < s->conns.n_bc; i++) {
             if (st->be[i].id != 0)
@@ -1543,16 +1461,14 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
         }
         st->cursor_idx = st->ld_idx = -1;
         st->ld_lost = false;
-        ps_plain_command(s);
-        if (fin < 0) { /* prepared nowhere now: nothing to reset */
+        if (fin < 0) {
             ps_drop(s, len);
             send_ok(s, 1);
-            return true;
+            return PS_NEXT;
         }
         s->route.wait_idx = fin;
         s->prep.ps_step = 0;
     }
-    /* The others first, one at a time, their answers dropped. */
     while (s->prep.ps_step >= 0 && (uint32_t)s->prep.ps_step < s->conns.n_bc) {
         uint32_t b = (uint32_t)s->prep.ps_step++;
         struct bconn *bc = s->conns.bc[b];
@@ -1566,22 +1482,103 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
         s->prep.ps_int_id = st->id;
         internal_send(s, &int_ps_reset, COM_STMT_RESET, body, sizeof(body),
                       s->cfg->connect_timeout_ms);
-        return false;
+        return PS_STOP;
     }
-    uint32_t idx = (uint32_t)s->route.wait_idx;
-    if (!ensure_backend(s, idx))
-        return false;
-    s->prep.ps_step = -1;
-    uint32_t id = pstmt_exec_id(st, idx);
-    if (id == 0) {
-        ps_drop(s, len);
-        send_ok(s, 1);
-        return true;
+    *idx = (uint32_t)s->route.wait_idx;
+    return PS_ON;
+}
+
+/* A command of the statement at p other than an execution: a FETCH, a
+ * RESET or a SEND_LONG_DATA, routed to its statement. */
+static enum ps_step ps_stmt_route(struct session *s, uint8_t *p, uint32_t len, uint32_t *idx)
+{
+    struct pstmt *st;
+    if (p[0] == COM_STMT_SEND_LONG_DATA)
+        st = len >= 7 ? pstmt_find(&s->prep.map, mysql_stmt_id_get(p)) : NULL;
+    else if ((st = ps_lookup(s, p, len,
+                             p[0] == COM_STMT_FETCH ? "mysqld_stmt_fetch" : "mysqld_stmt_reset")) ==
+             NULL)
+        return PS_NEXT;
+    s->prep.x_st = st;
+    if (s->route.wait_idx < 0 && st != NULL)
+        ps_plain_command(s);
+    switch (p[0]) {
+    case COM_STMT_SEND_LONG_DATA:
+        return ps_long_data_route(s, len, st, idx);
+    case COM_STMT_RESET:
+        return ps_reset_route(s, len, st, idx);
+    default: /* COM_STMT_FETCH: where its cursor is */
+        if (s->route.wait_idx < 0 && (s->route.wait_idx = st->cursor_idx) < 0) {
+            ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
+                      "The statement (%u) has no open cursor", st->id);
+            return PS_NEXT;
+        }
+        *idx = (uint32_t)s->route.wait_idx;
+        return PS_ON;
     }
-    ps_send_stage(s, COM_STMT_RESET, p, len, len, idx);
-    mysql_stmt_id_set(p, id);
-    command_forward(s, COM_STMT_RESET, len, 0);
-    return false;
+}
+
+enum ps_step ps_route(struct session *s, uint8_t *p, uint32_t len, uint32_t avail, uint32_t *idx)
+{
+    if (p[0] != COM_STMT_EXECUTE && p[0] != COM_STMT_BULK_EXECUTE)
+        return ps_stmt_route(s, p, len, idx);
+    bool bulk = p[0] == COM_STMT_BULK_EXECUTE;
+    const struct mysql_stmt_exec *ex = !bulk && s->prep.x_head_ok ? &s->prep.x_ex : NULL;
+    return ps_exec_route_to(s, s->prep.x_st, ex, p, len, avail, bulk, idx);
+}
+
+enum ps_step ps_ready(struct session *s, uint8_t *p, uint32_t len, uint32_t avail, uint32_t idx)
+{
+    struct pstmt *st = s->prep.x_st;
+    switch (p[0]) {
+    case COM_STMT_SEND_LONG_DATA:
+        if (st->be[idx].id != 0)
+            return PS_ON;
+        if (st->sql == NULL) { /* the EXECUTE will say */
+            st->ld_lost = true;
+            ps_drop(s, len);
+            return PS_NEXT;
+        }
+        return ps_prepare_here(s, st, false) ? PS_ON : PS_STOP;
+    case COM_STMT_FETCH:
+        if (pstmt_exec_id(st, idx) == 0 || st->cursor_idx != (int)idx) {
+            ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
+                      "The statement (%u) has no open cursor", st->id);
+            return PS_NEXT;
+        }
+        return PS_ON;
+    case COM_STMT_RESET:
+        s->prep.ps_step = -1;
+        if (pstmt_exec_id(st, idx) == 0) {
+            ps_drop(s, len);
+            send_ok(s, 1);
+            return PS_NEXT;
+        }
+        return PS_ON;
+    default:
+        return ps_exec_prepared(s, st, len, avail, p[0] == COM_STMT_BULK_EXECUTE, idx);
+    }
+}
+
+void ps_send(struct session *s, uint8_t *p, uint32_t len, uint32_t idx)
+{
+    struct pstmt *st = s->prep.x_st;
+    switch (p[0]) {
+    case COM_STMT_EXECUTE:
+        ps_exec_send(s, st, p, len, idx);
+        return;
+    case COM_STMT_BULK_EXECUTE:
+        ps_bulk_send(s, st, p, len, idx);
+        return;
+    case COM_STMT_SEND_LONG_DATA: /* for the statement itself, not a one-off */
+        st->ld_idx = (int16_t)idx;
+        mysql_stmt_id_set(p, st->be[idx].id);
+        break;
+    default:
+        mysql_stmt_id_set(p, pstmt_exec_id(st, idx));
+        break;
+    }
+    command_forward(s, p[0], len, 0);
 }
 
 void ps_close(struct session *s, const uint8_t *p, uint32_t len)

@@ -18,15 +18,17 @@ enum ps_step {
     PS_STOP, /* it runs (sent) or waits: the cycle stops */
     PS_NEXT, /* refused and answered, or dropped: the next command */
 };
-/* COM_STMT_EXECUTE's and COM_STMT_BULK_EXECUTE's steps at the cycle's
- * command, route and forward stages (at p, `len` bytes of which `avail`
- * are there): take it (its statement, group, head; the query cache),
- * route it to *idx, ready idx and send it. */
+/* A statement's commands at the cycle's stages (at p, `len` bytes of
+ * which `avail` are there): an execution (COM_STMT_EXECUTE,
+ * COM_STMT_BULK_EXECUTE) taken at the command stage (its statement, group,
+ * head; the query cache); each of them and COM_STMT_FETCH, RESET and
+ * SEND_LONG_DATA routed to *idx (ps_route); in next_forward, backend idx
+ * ready, the statement had there (ps_ready), and the command sent after
+ * the send hooks (ps_send). */
 enum ps_step ps_exec_take(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
-enum ps_step ps_exec_route(struct session *s, const uint8_t *p, uint32_t len, uint32_t avail,
-                           uint32_t *idx);
-enum ps_step ps_exec_forward(struct session *s, uint8_t *p, uint32_t len, uint32_t avail,
-                             uint32_t idx);
+enum ps_step ps_route(struct session *s, uint8_t *p, uint32_t len, uint32_t avail, uint32_t *idx);
+enum ps_step ps_ready(struct session *s, uint8_t *p, uint32_t len, uint32_t avail, uint32_t idx);
+void ps_send(struct session *s, uint8_t *p, uint32_t len, uint32_t idx);
 /* The digest of the text of the statement an EXECUTE (p, len) names, in
  * *digest and *digest_len (NULL, 0 when unknown: no such statement, its
  * text not kept, out of memory); the statement keeps it. */
@@ -35,8 +37,6 @@ void ps_exec_digest(struct session *s, const uint8_t *p, uint32_t len, const cha
 /* The collation id a prepared statement's string parameters are written
  * in as text (ps_text_interpolate), 0 when not a safe one. */
 uint16_t ps_scatter_charset(const struct session *s);
-bool ps_fetch(struct session *s, uint8_t *p, uint32_t len);
-bool ps_long_data(struct session *s, uint8_t *p, uint32_t len);
 void ps_prepare_send(struct session *s);
 
 hy_status_t ps_cache_fill(struct session *s, struct bconn *bc);
@@ -50,7 +50,6 @@ void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlst
                const char *fmt, ...) HY_PRINTF(5, 6);
 struct ps_backend **ps_remap_alloc(struct session *s, size_t n);
 void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct config *to);
-bool ps_reset(struct session *s, uint8_t *p, uint32_t len);
 uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
                           const struct classify_result *r);
 bool request_skip_progress(struct session *s);

@@ -933,6 +933,7 @@ void session_route_begin(struct session *s, uint8_t cmd, bool fits)
     s->query.cmd_one = false;
     s->query.cmd_calc_found = false;
     s->query.cache_read = false;
+    session_sysview_clear(s); /* read by session_route, when the text may name one */
 }
 
 uint8_t session_stmt_class(const struct classify_result *r)
@@ -1181,7 +1182,6 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     bool text = cmd == COM_QUERY || cmd == COM_STMT_PREPARE;
     session_route_begin(s, cmd, fits);
     bool fw = s->who.cu != NULL && s->who.cu->firewall != FIREWALL_OFF;
-    session_sysview_clear(s); /* read below, when the text may name one */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
         /* USE by command: to the database's group first. */
         uint32_t g = session_shard_route(s, (const char *)p + 1, len - 1, SHARD_DB);

@@ -822,7 +822,8 @@ static bool xa_start_piped(struct session *s, size_t i)
     slog_debug(s, "xa: %s with the statement (one packet)", head);
     x->piped = i + 1;
     s->feat.groups->xa_piped = true;
-    bc->xa = true; /* its loss is the transaction's (session_xa_gone) */
+    s->feat.groups->xa_pipe_ok = false; /* the statement went: none other goes so */
+    bc->xa = true;                      /* its loss is the transaction's (session_xa_gone) */
     consume_packet(s, len);
     bool writes = s->query.cmd_writes;
     command_send_own(s, COM_QUERY, pkt, n);

@@ -101,11 +101,24 @@ static void test_hooks_text(void **state)
     assert_order(f, from, want);
 }
 
-/* A prepared statement's execution, on a connection already open: the
- * points it meets fire once, in the same order as a text statement's.
- * (It meets fewer: ps_exec_ready readies its backend and sends it
- * without before_backend, after_backend, ready, refuse, elsewhere,
- * rewrites and filter_up; printed here, and in the lead's report.) */
+/* The points a text statement meets once on its way out, each of which
+ * the commands of a prepared statement meet once too (issue 55 item 2:
+ * an execution once met only take and send of them). */
+static const char *const way_out[] = {"before_backend", "after_backend", "ready", "refuse",
+                                      "elsewhere",      "rewrites",      "send",  "filter_up"};
+#define N_WAY_OUT (sizeof(way_out) / sizeof(way_out[0]))
+
+static void assert_way_out(const struct fx *f, size_t from, const char *what)
+{
+    for (size_t k = 0; k < N_WAY_OUT; k++)
+        if (point_count(f, from, way_out[k]) != 1) {
+            dump(f, from);
+            fail_msg("%s: %s fired %d times", what, way_out[k], point_count(f, from, way_out[k]));
+        }
+}
+
+/* A prepared statement's execution, on a connection already open: it
+ * meets each point a text statement meets, once, in the same order. */
 static void test_hooks_prepared(void **state)
 {
     struct fx *f = *state;
@@ -123,18 +136,55 @@ static void test_hooks_prepared(void **state)
     point_counts(f, from, exec);
     for (size_t k = 0; k < N_POINTS; k++) {
         text[k] -= exec[k]; /* the text statement's alone */
-        if (exec[k] > 1 && strcmp(points[k], "packet") != 0 && strcmp(points[k], "fed") != 0) {
+        bool per_packet = strcmp(points[k], "packet") == 0 || strcmp(points[k], "fed") == 0;
+        if ((exec[k] > 1 && !per_packet) || (text[k] > 0 && exec[k] == 0)) {
             dump(f, from);
-            fail_msg("%s fired %d times for an execution", points[k], exec[k]);
+            fail_msg("%s fired %d times for an execution, %d for a text", points[k], exec[k],
+                     text[k]);
         }
-        if (text[k] > 0 && exec[k] == 0)
-            print_message("  an execution does not pass %s\n", points[k]);
     }
+    assert_way_out(f, from, "COM_STMT_EXECUTE");
     static const char *const want[] = {
-        " take 17", " 17 gate", " 17 route", " 17 limit", " send 17", " begin", " attached",
-        "db2 X:",   " packet",  " fed",      " done",     " settled", NULL};
+        " take 17",       " 17 gate",   " 17 route", " 17 limit",  " before_backend 17",
+        " after_backend", " ready",     " refuse",   " elsewhere", " rewrites",
+        " send 17",       " filter_up", " begin",    " attached",  "db2 X:",
+        " packet",        " fed",       " done",     " settled",   NULL};
     assert_order(f, from, want);
     assert_int_equal(point_count(f, from, "packet"), 1); /* its OK */
+}
+
+/* COM_STMT_SEND_LONG_DATA (no answer) and COM_STMT_RESET meet the points
+ * on the way out once each too, and the backend gets them after them. */
+static void test_hooks_statement_commands(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    long id = prepare(f, 0, "SELECT a FROM t WHERE a = ?");
+    assert_true(id >= 0);
+    uint8_t p[16] = {COM_STMT_SEND_LONG_DATA};
+    uint32_t sid = (uint32_t)id;
+    memcpy(p + 1, &sid, 4);
+    p[5] = p[6] = 0, p[7] = 'x';
+    size_t from = f->n_trace;
+    send_raw(f, 0, p, 8, 0);
+    assert_int_equal(simple(f, 0, COM_PING, &err), 0);
+    int ping_from = traced(f, from, " take 0e");
+    assert_true(ping_from > 0);
+    for (size_t k = 0; k < N_WAY_OUT; k++)
+        if (point_count(f, from, way_out[k]) - point_count(f, (size_t)ping_from, way_out[k]) != 1) {
+            dump(f, from);
+            fail_msg("COM_STMT_SEND_LONG_DATA: %s not once", way_out[k]);
+        }
+    static const char *const want_ld[] = {
+        " take 18", " before_backend 18", " send 18", " filter_up", "C:18", NULL};
+    assert_order(f, from, want_ld);
+    from = f->n_trace;
+    p[0] = COM_STMT_RESET;
+    assert_int_equal(fb_client_command(&f->client[0], f->w.loop, p, 5, &err, NULL, 0), 0);
+    assert_way_out(f, from, "COM_STMT_RESET");
+    static const char *const want_rs[] = {
+        " take 1a", " before_backend 1a", " send 1a", " filter_up", "C:1a", NULL};
+    assert_order(f, from, want_rs);
 }
 
 /* on_reset: COM_RESET_CONNECTION resets the features once, after its
@@ -195,14 +245,46 @@ static void test_hooks_wait(void **state)
     assert_int_equal(count(f, from, "wait connect begin"), 1);
 }
 
+/* A text statement that opens its connection passes the forward twice
+ * (routed, then again once the connection is up); the points around
+ * readying its backend fire once for it all the same: before_backend
+ * before the connection is opened, after_backend once it is ready, and
+ * the statement goes after both. */
+static void test_hooks_backend_once(void **state)
+{
+    struct fx *f = *state;
+    size_t from = f->n_trace;
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(count(f, from, " 03 forward"), 2); /* two passes */
+    int before = point_count(f, from, "before_backend"),
+        after = point_count(f, from, "after_backend");
+    if (before != 1 || after != 1) {
+        dump(f, from);
+        fail_msg("before_backend fired %d times, after_backend %d", before, after);
+    }
+    static const char *const want[] = {" before_backend 03",
+                                       "wait connect begin",
+                                       " after_backend",
+                                       "wait connect end",
+                                       " send 03",
+                                       "db2 Q:SELECT a FROM t",
+                                       NULL};
+    assert_order(f, from, want);
+}
+
 #define T(fn, conf) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)(conf))
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_hooks_text, conf_eventual),        T(test_hooks_prepared, conf_eventual),
-        T(test_hooks_reset_close, conf_eventual), T(test_hooks_abandon, conf_limit_full),
+        T(test_hooks_text, conf_eventual),
+        T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual),
+        T(test_hooks_abandon, conf_limit_full),
         T(test_hooks_wait, conf_eventual),
+        T(test_hooks_backend_once, conf_eventual),
+        T(test_hooks_statement_commands, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

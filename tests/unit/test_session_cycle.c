@@ -53,17 +53,28 @@ static void test_executions(void **state)
     assert_path(COM_STMT_BULK_EXECUTE, want);
 }
 
-/* The other prepared-statement commands, the resets and halyard's own
- * answers have a step of their own, then are routed as any command. */
+/* A prepared statement's other commands that reach a backend have no
+ * step of their own: routed to their statement, then forwarded as any
+ * command (issue 55 item 1: they once sent themselves from a step). */
+static void test_statement_commands(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"gate", "route", "outcome", "limit", "forward", NULL};
+    assert_path(COM_STMT_SEND_LONG_DATA, want);
+    assert_path(COM_STMT_FETCH, want);
+    assert_path(COM_STMT_RESET, want);
+}
+
+/* The prepare, the close, the resets and halyard's own answers have a
+ * step of their own, then are routed as any command. */
 static void test_handled(void **state)
 {
     (void)state;
     static const char *const want[] = {"gate",  "command", "route", "outcome",
                                        "limit", "forward", NULL};
-    static const uint8_t cmds[] = {
-        COM_STMT_PREPARE, COM_STMT_SEND_LONG_DATA, COM_STMT_FETCH,  COM_STMT_RESET,
-        COM_STMT_CLOSE,   COM_RESET_CONNECTION,    COM_CHANGE_USER, COM_PING,
-        COM_QUIT,         COM_PROCESS_KILL,        COM_BINLOG_DUMP};
+    static const uint8_t cmds[] = {COM_STMT_PREPARE, COM_STMT_CLOSE, COM_RESET_CONNECTION,
+                                   COM_CHANGE_USER,  COM_PING,       COM_QUIT,
+                                   COM_PROCESS_KILL, COM_BINLOG_DUMP};
     for (size_t i = 0; i < sizeof(cmds); i++)
         assert_path(cmds[i], want);
 }
@@ -99,9 +110,9 @@ static void test_every_kind(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_query),      cmocka_unit_test(test_executions),
-        cmocka_unit_test(test_handled),    cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_every_kind),
+        cmocka_unit_test(test_query),   cmocka_unit_test(test_executions),
+        cmocka_unit_test(test_handled), cmocka_unit_test(test_statement_commands),
+        cmocka_unit_test(test_plain),   cmocka_unit_test(test_every_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,6 +295,7 @@ struct sess_query {
     uint8_t stmt_len;
     int set_option;       /* COM_SET_OPTION in flight: its option, else -1 */
     bool cu_reset;        /* the COM_CHANGE_USER at up.scan reset the session (session.c) */
+    uint8_t bk_hooks;     /* next_forward met before_backend (1), then after_backend (2) */
     bool cmd_lid;         /* it reads or sets LAST_INSERT_ID() */
     int8_t cmd_xa;        /* it begins (1) or ends (-1) an XA transaction, or ends its
                            * active part (2: XA END or XA PREPARE alone) */
