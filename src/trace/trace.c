@@ -12,6 +12,7 @@
 
 #include "halyard/core/audit.h"
 #include "halyard/core/clock.h"
+#include "halyard/core/oprun.h"
 #include "halyard/core/text.h"
 #include "halyard/trace/trace.h"
 
@@ -325,6 +326,7 @@ void trace_span_destroy(struct trace_span *sp)
     if (sp == NULL)
         return;
     proc_free(sp->proc);
+    free(sp->raw);
     free(sp->summary);
     free(sp->text);
     free(sp);
@@ -646,6 +648,56 @@ static void encode_proc(struct textbuf *out, const struct trace_span *sp)
     textbuf_putc(out, '}');
 }
 
+#define OP_SPAN_LIMIT (64u << 10) /* an operation's span, encoded */
+
+struct trace_span *trace_op_span(const struct oprun *r)
+{
+    struct trace_span *sp = trace_span_create();
+    if (sp == NULL)
+        return NULL;
+    sp->start_ns = r->start_ns;
+    sp->end_ns = r->end_ns;
+    trace_span_ids(sp);
+    struct textbuf out;
+    textbuf_init(&out, OP_SPAN_LIMIT);
+    textbuf_puts(&out, "{\"traceId\":");
+    put_hex(&out, sp->trace_id, 16);
+    textbuf_puts(&out, ",\"spanId\":");
+    put_hex(&out, sp->span_id, 8);
+    textbuf_puts(&out, ",\"name\":");
+    textbuf_json_str(&out, r->name);
+    /* SPAN_KIND_INTERNAL */
+    textbuf_puts(&out, ",\"kind\":1,\"startTimeUnixNano\":\"");
+    put_i64(&out, r->start_ns);
+    textbuf_puts(&out, "\",\"endTimeUnixNano\":\"");
+    put_i64(&out, r->end_ns);
+    textbuf_puts(&out, "\",\"attributes\":[");
+    bool first = true;
+    for (size_t i = 0; i < r->n_attrs && i < OPRUN_ATTRS_MAX; i++) {
+        const struct oprun_attr *a = &r->attrs[i];
+        if (a->type == OPRUN_STR)
+            attr_str(&out, &first, a->key, a->s);
+        else if (a->type == OPRUN_INT)
+            attr_int(&out, &first, a->key, a->i);
+        else
+            attr_bool(&out, &first, a->key, a->i != 0);
+    }
+    textbuf_putc(&out, ']');
+    if (!r->ok) {
+        textbuf_puts(&out, ",\"status\":{\"code\":2,\"message\":");
+        textbuf_json_str(&out, r->error != NULL ? r->error : "");
+        textbuf_putc(&out, '}');
+    }
+    textbuf_putc(&out, '}');
+    if (out.overflow || out.data == NULL) {
+        textbuf_free(&out);
+        free(sp);
+        return NULL;
+    }
+    sp->raw = out.data; /* the buffer's, NUL-terminated */
+    return sp;
+}
+
 void trace_encode(struct textbuf *out, const char *service, struct trace_span *const *spans,
                   size_t n)
 {
@@ -659,7 +711,9 @@ void trace_encode(struct textbuf *out, const char *service, struct trace_span *c
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             textbuf_putc(out, ',');
-        if (spans[i]->proc != NULL)
+        if (spans[i]->raw != NULL)
+            textbuf_puts(out, spans[i]->raw);
+        else if (spans[i]->proc != NULL)
             encode_proc(out, spans[i]);
         else
             encode_span(out, spans[i]);

@@ -7,6 +7,8 @@
  *   - the sampler: a parent's flag, the ratio over the trace id, errors
  *     and slow statements always kept
  *   - the OTLP JSON of a span: ids, parent, attributes, events, status
+ *   - an operation's span (a reload, a backup: core/oprun.h): a root,
+ *     internal, its attributes in order, ERROR with its reason
  *   - the exporter with its receiver down: submitting never waits, a full
  *     queue drops, a batch that failed its retries is dropped, all counted
  */
@@ -22,6 +24,7 @@
 
 #include "halyard/core/text.h"
 #include "halyard/core/clock.h"
+#include "halyard/core/oprun.h"
 #include "halyard/trace/trace.h"
 #include "halyard/trace/trace_export.h"
 
@@ -260,6 +263,47 @@ static void test_encode(void **state)
     trace_span_destroy(sp);
 }
 
+static void test_op_span(void **state)
+{
+    (void)state;
+    struct oprun r = {.name = "halyard.backup",
+                      .start_ns = 1700000000000000000,
+                      .end_ns = 1700000002500000000,
+                      .ok = false,
+                      .error = "login: error 1045 \"denied\""};
+    oprun_str(&r, "halyard.backup.id", "full-20261128T153000Z");
+    oprun_str(&r, "halyard.backup.file", ""); /* left out */
+    oprun_int(&r, "halyard.backup.bytes", -1);
+    oprun_bool(&r, "halyard.ok", false);
+    for (int i = 0; i < 40; i++) /* past OPRUN_ATTRS_MAX: left out */
+        oprun_int(&r, "halyard.x", i);
+    assert_int_equal(r.n_attrs, OPRUN_ATTRS_MAX);
+    struct trace_span *sp = trace_op_span(&r);
+    assert_non_null(sp);
+    struct textbuf out;
+    textbuf_init(&out, 1 << 20);
+    trace_encode(&out, "halyard", &sp, 1);
+    assert_false(out.overflow);
+    static const char *const want[] = {
+        "\"name\":\"halyard.backup\",\"kind\":1,\"startTimeUnixNano\":\"1700000000000000000\","
+        "\"endTimeUnixNano\":\"1700000002500000000\",\"attributes\":[{\"key\":"
+        "\"halyard.backup.id\",\"value\":{\"stringValue\":\"full-20261128T153000Z\"}},"
+        "{\"key\":\"halyard.backup.bytes\",\"value\":{\"intValue\":\"-1\"}},"
+        "{\"key\":\"halyard.ok\",\"value\":{\"boolValue\":false}},",
+        "{\"key\":\"halyard.x\",\"value\":{\"intValue\":\"28\"}}]",
+        "\"status\":{\"code\":2,\"message\":\"login: error 1045 \\\"denied\\\"\"}}]}]}]}",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (strstr(out.data, want[i]) == NULL)
+            fail_msg("missing %s in %s", want[i], out.data);
+    }
+    assert_null(strstr(out.data, "parentSpanId"));
+    assert_null(strstr(out.data, "halyard.backup.file"));
+    assert_null(strstr(out.data, "\"29\""));
+    textbuf_free(&out);
+    trace_span_destroy(sp);
+}
+
 static void test_span_set_cuts_on_a_character(void **state)
 {
     (void)state;
@@ -324,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_sampler_share),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_encode),
+        cmocka_unit_test(test_op_span),
         cmocka_unit_test(test_span_set_cuts_on_a_character),
         cmocka_unit_test(test_export_receiver_down),
     };

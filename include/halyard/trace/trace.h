@@ -104,6 +104,7 @@ struct trace_span {
     uint8_t n_events;
     struct trace_event events[TRACE_EVENTS_MAX];
     struct trace_proc *proc; /* a procedure's span (trace_proc_span), else NULL */
+    char *raw;               /* an operation's span, encoded whole (trace_op_span), else NULL */
 };
 
 struct trace_span *trace_span_create(void);
@@ -152,6 +153,14 @@ bool trace_ratio_keeps(double ratio, const uint8_t trace_id[16]);
 struct audit_procedure;
 struct trace_span *trace_proc_span(const struct audit_procedure *p, int64_t start_ns,
                                    int64_t end_ns);
+
+/* A span of one of halyard's own operations (core/oprun.h: a reload, a
+ * backup run): a root, kind internal, named r->name, from r->start_ns to
+ * r->end_ns, r's attributes in order, status ERROR with r->error when
+ * !r->ok. Encoded at once (the exporter's batch copies it as it is).
+ * NULL when out of memory. */
+struct oprun;
+struct trace_span *trace_op_span(const struct oprun *r);
 
 /* OTLP/HTTP JSON (opentelemetry-proto's ExportTraceServiceRequest, its
  * JSON mapping: ids in lower-case hex, 64-bit integers as strings) of the
