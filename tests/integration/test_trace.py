@@ -3,8 +3,9 @@ over OTLP/HTTP JSON to a receiver this file runs (http.server on a port of
 the test's block), checked against OpenTelemetry's OTLP JSON mapping and
 its database conventions: each statement's span, its parent from a
 traceparent (an sqlcommenter comment, a connection attribute, the session
-variable @traceparent), its attributes, the wait events of a statement
-held by a limit and of one held by a consistency wait; with the
+variable @traceparent) and the tracestate beside it, its attributes, the
+wait events of a statement held by a limit and of one held by a
+consistency wait; with the
 receiver down, client statements no slower than with tracing off; a
 switchover's, a reload's and a backup run's spans, and none of them
 with tracing off.
@@ -145,6 +146,69 @@ def test_tracestate_is_passed_on(start_halyard, receiver):
     span = receiver.find(text_has("span_ts"))
     assert span["traceId"] == TRACE and span["parentSpanId"] == PARENT
     assert span["traceState"] == "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
+
+
+def test_tracestate_from_the_attribute_and_the_session_variable(start_halyard, receiver):
+    """The tracestate goes with its traceparent's source, in the same order
+    (comment, @tracestate, the connection attribute); one that is not a
+    W3C tracestate (a key twice, upper case, no '=') is dropped, never
+    passed on."""
+    h = start_halyard(**tracing(receiver, query_text=True))
+    tid = "0af7651916cd43dd8448eb211c80319c"
+    c = pymysql.connect(**h.conn_params(defer_connect=True))
+    c._connect_attrs["traceparent"] = f"00-{tid}-b7ad6b7169203331-01"
+    c._connect_attrs["tracestate"] = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+    c.connect()
+    try:
+        q(c, "SELECT 'ts_attr'")
+        span = receiver.find(text_has("ts_attr"))
+        assert span["traceId"] == tid and span["parentSpanId"] == "b7ad6b7169203331"
+        assert span["traceState"] == "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+        # the session variable's pair takes over
+        tid3 = "11111111111111111111111111111111"
+        q(c, f"SET @traceparent = '00-{tid3}-2222222222222222-01', "
+             "@tracestate = 'vendor1@sys=opaque value, k2=v2'")
+        q(c, "SELECT 'ts_var'")
+        span = receiver.find(text_has("ts_var"))
+        assert span["traceId"] == tid3 and span["parentSpanId"] == "2222222222222222"
+        assert span["traceState"] == "vendor1@sys=opaque value, k2=v2"
+        # a comment's traceparent without a tracestate: none (not another source's)
+        q(c, f"SELECT 'ts_comment' /*traceparent='00-{TRACE}-{PARENT}-01'*/")
+        span = receiver.find(text_has("ts_comment"))
+        assert span["traceId"] == TRACE and "traceState" not in span
+        # a malformed one replaces the variable's, and is not passed on
+        q(c, "SET @tracestate = 'rojo=1,rojo=2'")
+        q(c, "SELECT 'ts_bad_var'")
+        span = receiver.find(text_has("ts_bad_var"))
+        assert span["traceId"] == tid3 and "traceState" not in span
+        q(c, "SET @tracestate = 'rojo=3'")
+        q(c, "SELECT 'ts_var_again'")
+        assert receiver.find(text_has("ts_var_again"))["traceState"] == "rojo=3"
+        # COM_RESET_CONNECTION: user variables gone, the attribute's pair again
+        c._execute_command(0x1f, b"")  # COM_RESET_CONNECTION
+        c._read_ok_packet()
+        q(c, "SELECT 'ts_after_reset'")
+        span = receiver.find(text_has("ts_after_reset"))
+        assert span["traceId"] == tid
+        assert span["traceState"] == "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+    finally:
+        c.close()
+    # a malformed attribute: the parent stays, the tracestate is dropped
+    c = pymysql.connect(**h.conn_params(defer_connect=True))
+    c._connect_attrs["traceparent"] = f"00-{tid}-b7ad6b7169203331-01"
+    c._connect_attrs["tracestate"] = "Rojo=00f067aa0ba902b7"
+    c.connect()
+    try:
+        q(c, "SELECT 'ts_bad_attr'")
+        span = receiver.find(text_has("ts_bad_attr"))
+        assert span["parentSpanId"] == "b7ad6b7169203331" and "traceState" not in span
+        # nor is a malformed one in a comment
+        q(c, f"SELECT 'ts_bad_comment' /*traceparent='00-{TRACE}-{PARENT}-01',"
+             "tracestate='rojo=1,rojo=2'*/")
+        span = receiver.find(text_has("ts_bad_comment"))
+        assert span["traceId"] == TRACE and "traceState" not in span
+    finally:
+        c.close()
 
 
 def test_root_span_error_and_no_text_by_default(start_halyard, receiver):

@@ -36,13 +36,29 @@ bool trace_parent_parse(const char *p, size_t n, struct trace_ctx *out);
  * 1: found and valid, 0: none, -1: one that is not valid. Only comments
  * are read, not string literals. */
 int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out);
+#define TRACE_STATE_MAX 513u /* the spec's 512 bytes and the NUL */
+/* Whether the n bytes at p are a W3C tracestate halyard passes on: at
+ * most 512 bytes, 1 to 32 list members separated by commas (spaces and
+ * tabs around each, empty ones allowed), each key=value: the key a
+ * simple-key (a lower-case letter, then at most 255 of a-z 0-9 _ - * /)
+ * or tenant@system (at most 241, and a letter then at most 13), unique;
+ * the value 1 to 256 printable ASCII bytes but ',' and '=', not ending
+ * in a space. */
+bool trace_state_valid(const char *p, size_t n);
 /* The W3C tracestate an sqlcommenter comment in `sql` carries
  * (tracestate='k=v,k2=v2', URL-encoded or not), into `out` (cap bytes,
  * NUL-terminated) as it is, for the span to pass on: its length; 0 when
- * there is none, it is not quoted and closed, a byte is not printable
- * ASCII, or it does not fit. Only comments are read. */
-#define TRACE_STATE_MAX 513u /* the spec's 512 bytes and the NUL */
+ * there is none, it is not quoted and closed, it is not valid
+ * (trace_state_valid), or it does not fit. Only comments are read. */
 size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap);
+/* The tracestate `SET @tracestate = 'k=v,...'` gives, into `out` (cap
+ * bytes, NUL-terminated; "" for '', which clears it): 1; 0 when the
+ * statement sets no @tracestate; -1 when its value is not a quoted valid
+ * one (the caller drops what it had). */
+int trace_state_in_set(const char *sql, size_t n, char *out, size_t cap);
+/* The tracestate among a login's connection attributes, into `out`: 1, 0
+ * (none), -1 (not valid). */
+int trace_state_in_attrs(const uint8_t *p, size_t n, char *out, size_t cap);
 /* The traceparent a statement `SET @traceparent = '00-...'` gives (the
  * session variable a client sets for its next statements): 1 and *out, 0
  * when the statement sets no @traceparent, -1 when the value is not valid. */
