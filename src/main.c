@@ -33,6 +33,7 @@
 
 #include "halyard/core/clock.h"
 #include "halyard/core/memory.h"
+#include "halyard/core/oprun.h"
 #include "halyard/core/selfwatch.h"
 #include "halyard/backup/backup_copy.h"
 #include "halyard/backup/backup_full.h"
@@ -565,13 +566,62 @@ static hy_status_t app_reload_config(struct status *st, const char *by)
     return HY_OK;
 }
 
+/* What a reload's span counts in a config (core/oprun.h). */
+struct reload_counts {
+    int64_t n[6];
+};
+
+static const char *const reload_count_keys[6][2] = {
+    {"halyard.reload.backends", "halyard.reload.backends.before"},
+    {"halyard.reload.listeners", "halyard.reload.listeners.before"},
+    {"halyard.reload.groups", "halyard.reload.groups.before"},
+    {"halyard.reload.users", "halyard.reload.users.before"},
+    {"halyard.reload.rules", "halyard.reload.rules.before"},
+    {"halyard.reload.limits", "halyard.reload.limits.before"},
+};
+
+static struct reload_counts reload_count(const struct config *cfg)
+{
+    struct reload_counts c = {{(int64_t)cfg->n_backends, (int64_t)cfg->n_listeners,
+                               (int64_t)cfg->n_groups, (int64_t)cfg->n_users, (int64_t)cfg->n_rules,
+                               (int64_t)cfg->n_limits}};
+    return c;
+}
+
+/* The reload that ran, told as an operation (a span while tracing is on):
+ * who asked, applied or refused and why, the counts of the config in force
+ * after it beside those before (the same when refused). */
+static void reload_told(const struct status *st, const char *by, hy_status_t rc, int64_t start_ns,
+                        const struct reload_counts *before)
+{
+    struct oprun r = {.name = "halyard.reload", .start_ns = start_ns, .end_ns = oprun_now_ns()};
+    r.ok = rc == HY_OK;
+    r.error = r.ok ? NULL : st->last_reload_error;
+    struct reload_counts after = reload_count(app.cfg);
+    oprun_str(&r, "halyard.procedure", "reload");
+    oprun_str(&r, "halyard.trigger", strncmp(by, "admin", 5) == 0 ? "admin" : by);
+    oprun_str(&r, "halyard.reload.by", by);
+    oprun_bool(&r, "halyard.ok", r.ok);
+    oprun_str(&r, "halyard.result", r.ok ? "applied" : "refused");
+    oprun_str(&r, "halyard.reason", r.error);
+    for (size_t i = 0; i < 6; i++) {
+        oprun_int(&r, reload_count_keys[i][0], after.n[i]);
+        oprun_int(&r, reload_count_keys[i][1], before->n[i]);
+    }
+    oprun_done(&r);
+}
+
 /* A reload as systemd sees it: RELOADING=1 (with the monotonic time
  * systemd 253 asks for), then READY=1 whatever the outcome, since the
  * running config stays in force when the new one fails. */
 static hy_status_t app_reload(struct status *st, const char *by)
 {
     sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)hy_mono_us());
+    int64_t start_ns = oprun_now_ns();
+    struct reload_counts before = reload_count(app.cfg);
     hy_status_t rc = app_reload_config(st, by);
+    if (oprun_wanted())
+        reload_told(st, by, rc, start_ns, &before);
     if (rc == HY_OK)
         sd_notifyf(0, "READY=1\nSTATUS=reloaded by %s", by);
     else

@@ -34,6 +34,7 @@
 #include "halyard/backup/backup_retain.h"
 #include "halyard/backup/backup_stream.h"
 #include "halyard/core/fileio.h"
+#include "halyard/core/oprun.h"
 #include "halyard/core/events.h"
 #include "halyard/protocol/sqlclient.h"
 #include "halyard/core/spawn.h"
@@ -51,6 +52,8 @@ struct job {
     struct backup_parent parent; /* an incr's or diff's: what it continues */
     char dir[PATH_MAX];
     char stamp[32];
+    char id[48];      /* TYPE-STAMP[-N]: the files' stem, once named */
+    int64_t start_ns; /* its request, on the wall clock (core/oprun.h) */
 };
 
 static struct {
@@ -297,7 +300,7 @@ static uint8_t ibuf[1 << 16];
 static char win[CARRY + sizeof(ibuf)];
 static struct xbstream_scan xb; /* mariadb-backup: the stream's chunks */
 
-static bool dump_files_make(const struct job *j, struct dump_files *f)
+static bool dump_files_make(struct job *j, struct dump_files *f)
 {
     bool phys = j->cfg->backup.physical;
     char full[PATH_MAX];
@@ -321,6 +324,7 @@ static bool dump_files_make(const struct job *j, struct dump_files *f)
             break;
         snprintf(stamp, sizeof(stamp), "%s-%u", j->stamp, k);
     }
+    snprintf(j->id, sizeof(j->id), "%s-%s", type, stamp);
     snprintf(f->part, sizeof(f->part), "%.4000s.partial", f->done);
     snprintf(f->mtmp, sizeof(f->mtmp), "%.4000s.partial", f->man);
     snprintf(f->errpath, sizeof(f->errpath), "%.4000s/.%s.err", full,
@@ -692,10 +696,45 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
     pthread_mutex_unlock(&B.mu);
 }
 
+/* The run that ended, told as an operation (a span while tracing is on):
+ * its id, type, method, source, outcome and, when it is complete, its
+ * file, bytes and GTID. */
+static void run_told(const struct job *j)
+{
+    struct backup_full_status st;
+    backup_full_status(&st);
+    struct oprun r = {.name = "halyard.backup", .start_ns = j->start_ns, .end_ns = oprun_now_ns()};
+    r.ok = strcmp(st.state, "ok") == 0;
+    r.error = r.ok ? NULL : st.error;
+    char id[sizeof(j->id)];
+    snprintf(id, sizeof(id), "%s", j->id[0] ? j->id : "");
+    if (id[0] == '\0') /* failed before its files were named */
+        snprintf(id, sizeof(id), "%s-%s", backup_type_name(j->type), j->stamp);
+    oprun_str(&r, "halyard.procedure", "backup");
+    oprun_str(&r, "halyard.backup.id", id);
+    oprun_str(&r, "halyard.backup.type", backup_type_name(j->type));
+    oprun_str(&r, "halyard.backup.method",
+              j->cfg->backup.physical ? "mariadb-backup" : "mariadb-dump");
+    oprun_str(&r, "halyard.backend", j->cfg->backends[j->src].name);
+    oprun_bool(&r, "halyard.backup.source_is_primary", !j->drained);
+    oprun_bool(&r, "halyard.ok", r.ok);
+    oprun_str(&r, "halyard.result", st.state);
+    oprun_str(&r, "halyard.reason", r.error);
+    oprun_int(&r, "halyard.duration_ms", (r.end_ns - r.start_ns) / 1000000);
+    if (r.ok) {
+        oprun_str(&r, "halyard.backup.file", st.file);
+        oprun_int(&r, "halyard.backup.bytes", (int64_t)st.size);
+        oprun_str(&r, "halyard.backup.gtid", st.gtid);
+    }
+    oprun_done(&r);
+}
+
 static void *job_main(void *arg)
 {
     struct job *j = arg;
     run(j);
+    if (oprun_wanted())
+        run_told(j);
     if (j->drained) {
         char err[200];
         if (backend_set_admin(j->cfg, j->cfg->backends[j->src].name, BACKEND_ADMIN_NONE, err,
@@ -842,7 +881,8 @@ hy_status_t backup_take_request(struct config *cfg, enum backup_type want, char 
     j->cfg = config_get(cfg);
     j->src = src;
     snprintf(j->dir, sizeof(j->dir), "%s", cfg->backup.dir);
-    time_t now = time(NULL);
+    j->start_ns = oprun_now_ns();
+    time_t now = (time_t)(j->start_ns / 1000000000);
     strftime(j->stamp, sizeof(j->stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
     const char *name = cfg->backends[src].name;
     char err[200];

@@ -2,7 +2,10 @@
  * session_trace.c: a span per client statement (session_trace.h). The
  * parent is, first found: an sqlcommenter comment in the statement, the
  * session's @traceparent (a SET of it seen earlier), the login's
- * traceparent connection attribute; else the span is a root. Only this
+ * traceparent connection attribute; else the span is a root. The
+ * tracestate passed on is the one beside the parent used: the comment's,
+ * @tracestate, the tracestate attribute (W3C: it goes with its
+ * traceparent, never with another's). Only this
  * file writes s->feat.trace, made at the session's first traced command.
  * With tracing off each hook returns at its first test.
  */
@@ -43,6 +46,8 @@ struct sess_trace {
     bool var_set, attr_set;
     struct trace_ctx var;    /* SET @traceparent */
     struct trace_ctx attr;   /* the connection attribute */
+    char *var_state;         /* SET @tracestate (NULL: none) */
+    char *attr_state;        /* the tracestate connection attribute (NULL: none) */
     struct trace_ctx parent; /* the command in flight's; its ids when it has none */
     uint16_t state_len;      /* its comment's tracestate, at `state` */
     char state[TRACE_STATE_MAX];
@@ -65,6 +70,9 @@ static struct sess_trace *trace_of(struct session *s)
             t->attr_set = rc == 1;
             if (rc < 0)
                 trace_bad_parent_note();
+            char st[TRACE_STATE_MAX];
+            if (trace_state_in_attrs(s->who.attrs, s->who.attrs_len, st, sizeof(st)) == 1)
+                t->attr_state = hy_dupz(st, strlen(st));
         }
         s->feat.trace = t;
     }
@@ -119,8 +127,28 @@ static bool is_set(const char *p, size_t n)
            !isalnum((unsigned char)p[3]);
 }
 
+/* A SET of @tracestate: the session's from now on; one not valid drops
+ * what it had ('' clears it). */
+static void state_set(struct sess_trace *t, const char *text, size_t n)
+{
+    char st[TRACE_STATE_MAX];
+    int rc = trace_state_in_set(text, n, st, sizeof(st));
+    if (rc == 0)
+        return;
+    free(t->var_state);
+    t->var_state = rc == 1 && st[0] != '\0' ? hy_dupz(st, strlen(st)) : NULL;
+}
+
+/* The tracestate `st` (NULL: none) as the command's, into t->state. */
+static void state_use(struct sess_trace *t, const char *st)
+{
+    size_t len = st != NULL ? strlen(st) : 0;
+    memcpy(t->state, st != NULL ? st : "", len + 1); /* valid: at most 512 bytes */
+    t->state_len = (uint16_t)len;
+}
+
 /* The parent of the statement `text` (NULL: none to read), into t. Only a
- * text that names traceparent is parsed. */
+ * text that names traceparent or @tracestate is parsed. */
 static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_t n)
 {
     struct trace_ctx c;
@@ -128,22 +156,26 @@ static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_
     t->state_len = 0;
     /* a comment's traceparent needs a '/', a SET of @traceparent an '@':
      * a text with neither (most) is not read further */
-    if (text != NULL && (memchr(text, '/', n) != NULL || memchr(text, '@', n) != NULL) &&
-        memmem(text, n, "traceparent", 11) != NULL) {
-        rc = trace_parent_in_sql(text, n, &c);
-        if (rc < 0)
-            trace_bad_parent_note();
-        if (rc == 1) /* the tracestate beside it, passed on */
-            t->state_len = (uint16_t)trace_state_in_sql(text, n, t->state, sizeof(t->state));
+    if (text != NULL && (memchr(text, '/', n) != NULL || memchr(text, '@', n) != NULL)) {
+        bool names_parent = memmem(text, n, "traceparent", 11) != NULL;
+        if (names_parent) {
+            rc = trace_parent_in_sql(text, n, &c);
+            if (rc < 0)
+                trace_bad_parent_note();
+            if (rc == 1) /* the tracestate beside it, passed on */
+                t->state_len = (uint16_t)trace_state_in_sql(text, n, t->state, sizeof(t->state));
+        }
         if (cmd == COM_QUERY && is_set(text, n)) {
             struct trace_ctx v;
-            int vr = trace_parent_in_set(text, n, &v);
+            int vr = names_parent ? trace_parent_in_set(text, n, &v) : 0;
             if (vr == 1) {
                 t->var = v;
                 t->var_set = true;
             } else if (vr < 0) {
                 trace_bad_parent_note();
             }
+            if (memmem(text, n, "@tracestate", 11) != NULL)
+                state_set(t, text, n);
         }
     }
     const struct trace_ctx *p = rc == 1 ? &c : t->var_set ? &t->var : t->attr_set ? &t->attr : NULL;
@@ -153,6 +185,8 @@ static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_
     else /* the ratio's half of a root's trace id; the rest once it is kept */
         trace_ratio_id(t->parent.trace_id);
     t->parent_flags = p != NULL ? p->flags : 0;
+    if (rc != 1 && p != NULL) /* the tracestate of the parent's own source */
+        state_use(t, p == &t->var ? t->var_state : t->attr_state);
 }
 
 /* The digest as db.query.summary (the worker's classify memo answers a
@@ -347,8 +381,11 @@ void session_trace_abandon(struct session *s)
 void session_trace_reset(struct session *s)
 {
     struct sess_trace *t = s->feat.trace;
-    if (t != NULL)
-        t->var_set = false; /* COM_RESET_CONNECTION: user variables are gone */
+    if (t != NULL) { /* COM_RESET_CONNECTION: user variables are gone */
+        t->var_set = false;
+        free(t->var_state);
+        t->var_state = NULL;
+    }
 }
 
 void session_trace_free(struct session *s)
@@ -358,6 +395,8 @@ void session_trace_free(struct session *s)
         return;
     trace_span_destroy(t->sp);
     trace_span_destroy(t->spare);
+    free(t->var_state);
+    free(t->attr_state);
     free(t);
     s->feat.trace = NULL;
 }

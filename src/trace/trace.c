@@ -12,6 +12,7 @@
 
 #include "halyard/core/audit.h"
 #include "halyard/core/clock.h"
+#include "halyard/core/oprun.h"
 #include "halyard/core/text.h"
 #include "halyard/trace/trace.h"
 
@@ -157,6 +158,89 @@ static int unhex(char c)
     return c >= 'A' && c <= 'F' ? c - 'A' + 10 : hex_val(c);
 }
 
+/* tracestate's key chars after the first: lcalpha, DIGIT, _ - * / */
+static bool key_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*' ||
+           c == '/';
+}
+
+/* One list member's key [p, end): simple-key, or tenant-id@system-id. */
+static bool state_key(const char *p, const char *end)
+{
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    const char *k_end = at != NULL ? at : end;
+    size_t kl = (size_t)(k_end - p);
+    bool lead =
+        kl > 0 && ((p[0] >= 'a' && p[0] <= 'z') || (at != NULL && p[0] >= '0' && p[0] <= '9'));
+    if (!lead || kl > (at != NULL ? 241u : 256u))
+        return false;
+    for (const char *q = p + 1; q < k_end; q++)
+        if (!key_char(*q))
+            return false;
+    if (at == NULL)
+        return true;
+    const char *sys = at + 1; /* system-id: lcalpha, then at most 13 */
+    size_t sl = (size_t)(end - sys);
+    if (sl == 0 || sl > 14 || sys[0] < 'a' || sys[0] > 'z')
+        return false;
+    for (const char *q = sys + 1; q < end; q++)
+        if (!key_char(*q))
+            return false;
+    return true;
+}
+
+/* One list member [p, end), spaces and tabs around it already cut: its
+ * key's length into *kl; false when it is not key=value. */
+static bool state_member(const char *p, const char *end, size_t *kl)
+{
+    const char *eq = memchr(p, '=', (size_t)(end - p));
+    if (eq == NULL || !state_key(p, eq))
+        return false;
+    *kl = (size_t)(eq - p);
+    const char *v = eq + 1;
+    size_t vl = (size_t)(end - v);
+    if (vl == 0 || vl > 256 || v[vl - 1] == ' ')
+        return false;
+    for (size_t i = 0; i < vl; i++) /* chr: 0x20-0x7e but ',' and '=' */
+        if (v[i] < 0x20 || v[i] > 0x7e || v[i] == ',' || v[i] == '=')
+            return false;
+    return true;
+}
+
+#define TRACE_STATE_MEMBERS 32 /* the spec's most */
+
+bool trace_state_valid(const char *p, size_t n)
+{
+    if (n == 0 || n >= TRACE_STATE_MAX)
+        return false;
+    const char *end = p + n, *keys[TRACE_STATE_MEMBERS];
+    size_t klens[TRACE_STATE_MEMBERS], members = 0;
+    while (p <= end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *m_end = comma != NULL ? comma : end;
+        const char *a = p, *b = m_end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (a < b) { /* an empty member is allowed, and not counted */
+            size_t kl;
+            if (members == TRACE_STATE_MEMBERS || !state_member(a, b, &kl))
+                return false;
+            for (size_t i = 0; i < members; i++) /* keys are unique */
+                if (klens[i] == kl && memcmp(keys[i], a, kl) == 0)
+                    return false;
+            keys[members] = a;
+            klens[members++] = kl;
+        }
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return members > 0;
+}
+
 size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap)
 {
     static const char key[] = "tracestate=";
@@ -175,30 +259,59 @@ size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap)
             return 0; /* the header is printable ASCII, 512 bytes at most */
         out[len++] = c;
     }
-    if (p >= stop)
-        return 0; /* not closed */
+    if (p >= stop || !trace_state_valid(out, len))
+        return 0; /* not closed, or not a tracestate */
     out[len] = '\0';
     return len;
 }
 
-int trace_parent_in_set(const char *sql, size_t n, struct trace_ctx *out)
+/* The value a SET gives the user variable `var` ("@traceparent"): its
+ * first byte (a quote, when it is a string), or NULL when the statement
+ * assigns no such variable. */
+static const char *set_value(const char *sql, size_t n, const char *var, size_t vn)
 {
-    static const char var[] = "@traceparent";
-    const char *end = sql + n, *p = find_in(sql, end, var, sizeof(var) - 1);
+    const char *end = sql + n, *p = find_in(sql, end, var, vn);
     if (p == NULL)
-        return 0;
-    p += sizeof(var) - 1;
+        return NULL;
+    p += vn;
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
         p++;
     if (p < end && *p == ':')
         p++;
     if (p >= end || *p != '=')
-        return 0;
+        return NULL;
     for (p++; p < end && (*p == ' ' || *p == '\t' || *p == '\n'); p++)
         ;
+    return p;
+}
+
+int trace_parent_in_set(const char *sql, size_t n, struct trace_ctx *out)
+{
+    static const char var[] = "@traceparent";
+    const char *end = sql + n, *p = set_value(sql, n, var, sizeof(var) - 1);
+    if (p == NULL)
+        return 0;
     if (p >= end || (*p != '\'' && *p != '"'))
         return -1;
     return parent_value(p, end, out);
+}
+
+int trace_state_in_set(const char *sql, size_t n, char *out, size_t cap)
+{
+    static const char var[] = "@tracestate";
+    const char *end = sql + n, *p = set_value(sql, n, var, sizeof(var) - 1);
+    if (p == NULL)
+        return 0;
+    if (p >= end || (*p != '\'' && *p != '"') || cap == 0)
+        return -1;
+    char quote = *p++;
+    const char *close = memchr(p, quote, (size_t)(end - p));
+    size_t len = close != NULL ? (size_t)(close - p) : 0;
+    if (close == NULL || len >= cap || (len > 0 && !trace_state_valid(p, len)))
+        return -1;
+    memcpy(out, p, len); /* '' clears it */
+    out[len] = '\0';
+    return 1;
 }
 
 /* A length-encoded integer of the connection attributes (only the forms a
@@ -218,20 +331,43 @@ static bool attr_len(const uint8_t **p, const uint8_t *end, size_t *len)
     return true;
 }
 
-int trace_parent_in_attrs(const uint8_t *p, size_t n, struct trace_ctx *out)
+/* The value of connection attribute `key` (its length into *vl), or NULL. */
+static const uint8_t *attr_find(const uint8_t *p, size_t n, const char *key, size_t kn, size_t *vl)
 {
     const uint8_t *end = p + n;
-    size_t kl, vl;
+    size_t kl;
     while (attr_len(&p, end, &kl) && (size_t)(end - p) >= kl) {
         const uint8_t *k = p;
         p += kl;
-        if (!attr_len(&p, end, &vl) || (size_t)(end - p) < vl)
-            return 0;
-        if (kl == 11 && memcmp(k, "traceparent", 11) == 0)
-            return trace_parent_parse((const char *)p, vl, out) ? 1 : -1;
-        p += vl;
+        if (!attr_len(&p, end, vl) || (size_t)(end - p) < *vl)
+            return NULL;
+        if (kl == kn && memcmp(k, key, kn) == 0)
+            return p;
+        p += *vl;
     }
-    return 0;
+    return NULL;
+}
+
+int trace_parent_in_attrs(const uint8_t *p, size_t n, struct trace_ctx *out)
+{
+    size_t vl;
+    const uint8_t *v = attr_find(p, n, "traceparent", 11, &vl);
+    if (v == NULL)
+        return 0;
+    return trace_parent_parse((const char *)v, vl, out) ? 1 : -1;
+}
+
+int trace_state_in_attrs(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    size_t vl;
+    const uint8_t *v = attr_find(p, n, "tracestate", 10, &vl);
+    if (v == NULL)
+        return 0;
+    if (vl >= cap || !trace_state_valid((const char *)v, vl))
+        return -1;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+    return 1;
 }
 
 static uint64_t bad_parents;
@@ -325,6 +461,7 @@ void trace_span_destroy(struct trace_span *sp)
     if (sp == NULL)
         return;
     proc_free(sp->proc);
+    free(sp->raw);
     free(sp->summary);
     free(sp->text);
     free(sp);
@@ -646,6 +783,56 @@ static void encode_proc(struct textbuf *out, const struct trace_span *sp)
     textbuf_putc(out, '}');
 }
 
+#define OP_SPAN_LIMIT (64u << 10) /* an operation's span, encoded */
+
+struct trace_span *trace_op_span(const struct oprun *r)
+{
+    struct trace_span *sp = trace_span_create();
+    if (sp == NULL)
+        return NULL;
+    sp->start_ns = r->start_ns;
+    sp->end_ns = r->end_ns;
+    trace_span_ids(sp);
+    struct textbuf out;
+    textbuf_init(&out, OP_SPAN_LIMIT);
+    textbuf_puts(&out, "{\"traceId\":");
+    put_hex(&out, sp->trace_id, 16);
+    textbuf_puts(&out, ",\"spanId\":");
+    put_hex(&out, sp->span_id, 8);
+    textbuf_puts(&out, ",\"name\":");
+    textbuf_json_str(&out, r->name);
+    /* SPAN_KIND_INTERNAL */
+    textbuf_puts(&out, ",\"kind\":1,\"startTimeUnixNano\":\"");
+    put_i64(&out, r->start_ns);
+    textbuf_puts(&out, "\",\"endTimeUnixNano\":\"");
+    put_i64(&out, r->end_ns);
+    textbuf_puts(&out, "\",\"attributes\":[");
+    bool first = true;
+    for (size_t i = 0; i < r->n_attrs && i < OPRUN_ATTRS_MAX; i++) {
+        const struct oprun_attr *a = &r->attrs[i];
+        if (a->type == OPRUN_STR)
+            attr_str(&out, &first, a->key, a->s);
+        else if (a->type == OPRUN_INT)
+            attr_int(&out, &first, a->key, a->i);
+        else
+            attr_bool(&out, &first, a->key, a->i != 0);
+    }
+    textbuf_putc(&out, ']');
+    if (!r->ok) {
+        textbuf_puts(&out, ",\"status\":{\"code\":2,\"message\":");
+        textbuf_json_str(&out, r->error != NULL ? r->error : "");
+        textbuf_putc(&out, '}');
+    }
+    textbuf_putc(&out, '}');
+    if (out.overflow || out.data == NULL) {
+        textbuf_free(&out);
+        free(sp);
+        return NULL;
+    }
+    sp->raw = out.data; /* the buffer's, NUL-terminated */
+    return sp;
+}
+
 void trace_encode(struct textbuf *out, const char *service, struct trace_span *const *spans,
                   size_t n)
 {
@@ -659,7 +846,9 @@ void trace_encode(struct textbuf *out, const char *service, struct trace_span *c
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             textbuf_putc(out, ',');
-        if (spans[i]->proc != NULL)
+        if (spans[i]->raw != NULL)
+            textbuf_puts(out, spans[i]->raw);
+        else if (spans[i]->proc != NULL)
             encode_proc(out, spans[i]);
         else
             encode_span(out, spans[i]);

@@ -12,6 +12,7 @@
 #include "halyard/cluster/failover_exec.h"
 #include "halyard/core/clock.h"
 #include "halyard/core/log.h"
+#include "halyard/core/oprun.h"
 #include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/trace/trace_export.h"
@@ -60,10 +61,22 @@ static void proc_span(const struct audit_procedure *p, int64_t start_ns, int64_t
         (void)trace_export_submit(ex, sp);
 }
 
+/* A reload's, a backup run's... span (core/oprun.h), the same way. */
+static void op_span(const struct oprun *r)
+{
+    if (!__atomic_load_n(&procedures_on, __ATOMIC_ACQUIRE))
+        return;
+    struct trace_exporter *ex = trace_export_global();
+    struct trace_span *sp = ex != NULL ? trace_op_span(r) : NULL;
+    if (sp != NULL)
+        (void)trace_export_submit(ex, sp);
+}
+
 void trace_export_set_global(struct trace_exporter *ex)
 {
     __atomic_store_n(&global_ex, ex, __ATOMIC_RELEASE);
     failover_exec_set_span_fn(ex != NULL ? proc_span : NULL);
+    oprun_set_fn(ex != NULL ? op_span : NULL);
 }
 
 bool trace_export_submit(struct trace_exporter *ex, struct trace_span *sp)

@@ -3,12 +3,16 @@ over OTLP/HTTP JSON to a receiver this file runs (http.server on a port of
 the test's block), checked against OpenTelemetry's OTLP JSON mapping and
 its database conventions: each statement's span, its parent from a
 traceparent (an sqlcommenter comment, a connection attribute, the session
-variable @traceparent), its attributes, the wait events of a statement
-held by a limit and of one held by a consistency wait; and with the
-receiver down, client statements no slower than with tracing off.
+variable @traceparent) and the tracestate beside it, its attributes, the
+wait events of a statement held by a limit and of one held by a
+consistency wait; with the
+receiver down, client statements no slower than with tracing off; a
+switchover's, a reload's and a backup run's spans, and none of them
+with tracing off.
 """
 
 import json
+import os
 import statistics
 import threading
 import time
@@ -17,7 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pymysql
 import pytest
 
-from util import APP_PASSWORD, APP_USER, admin_json, free_port, mysql_native_hash, q, wait_until
+from util import (APP_PASSWORD, APP_USER, admin_json, backends, free_port, mysql_native_hash, q,
+                  wait_until)
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -141,6 +146,69 @@ def test_tracestate_is_passed_on(start_halyard, receiver):
     span = receiver.find(text_has("span_ts"))
     assert span["traceId"] == TRACE and span["parentSpanId"] == PARENT
     assert span["traceState"] == "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
+
+
+def test_tracestate_from_the_attribute_and_the_session_variable(start_halyard, receiver):
+    """The tracestate goes with its traceparent's source, in the same order
+    (comment, @tracestate, the connection attribute); one that is not a
+    W3C tracestate (a key twice, upper case, no '=') is dropped, never
+    passed on."""
+    h = start_halyard(**tracing(receiver, query_text=True))
+    tid = "0af7651916cd43dd8448eb211c80319c"
+    c = pymysql.connect(**h.conn_params(defer_connect=True))
+    c._connect_attrs["traceparent"] = f"00-{tid}-b7ad6b7169203331-01"
+    c._connect_attrs["tracestate"] = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+    c.connect()
+    try:
+        q(c, "SELECT 'ts_attr'")
+        span = receiver.find(text_has("ts_attr"))
+        assert span["traceId"] == tid and span["parentSpanId"] == "b7ad6b7169203331"
+        assert span["traceState"] == "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+        # the session variable's pair takes over
+        tid3 = "11111111111111111111111111111111"
+        q(c, f"SET @traceparent = '00-{tid3}-2222222222222222-01', "
+             "@tracestate = 'vendor1@sys=opaque value, k2=v2'")
+        q(c, "SELECT 'ts_var'")
+        span = receiver.find(text_has("ts_var"))
+        assert span["traceId"] == tid3 and span["parentSpanId"] == "2222222222222222"
+        assert span["traceState"] == "vendor1@sys=opaque value, k2=v2"
+        # a comment's traceparent without a tracestate: none (not another source's)
+        q(c, f"SELECT 'ts_comment' /*traceparent='00-{TRACE}-{PARENT}-01'*/")
+        span = receiver.find(text_has("ts_comment"))
+        assert span["traceId"] == TRACE and "traceState" not in span
+        # a malformed one replaces the variable's, and is not passed on
+        q(c, "SET @tracestate = 'rojo=1,rojo=2'")
+        q(c, "SELECT 'ts_bad_var'")
+        span = receiver.find(text_has("ts_bad_var"))
+        assert span["traceId"] == tid3 and "traceState" not in span
+        q(c, "SET @tracestate = 'rojo=3'")
+        q(c, "SELECT 'ts_var_again'")
+        assert receiver.find(text_has("ts_var_again"))["traceState"] == "rojo=3"
+        # COM_RESET_CONNECTION: user variables gone, the attribute's pair again
+        c._execute_command(0x1f, b"")  # COM_RESET_CONNECTION
+        c._read_ok_packet()
+        q(c, "SELECT 'ts_after_reset'")
+        span = receiver.find(text_has("ts_after_reset"))
+        assert span["traceId"] == tid
+        assert span["traceState"] == "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+    finally:
+        c.close()
+    # a malformed attribute: the parent stays, the tracestate is dropped
+    c = pymysql.connect(**h.conn_params(defer_connect=True))
+    c._connect_attrs["traceparent"] = f"00-{tid}-b7ad6b7169203331-01"
+    c._connect_attrs["tracestate"] = "Rojo=00f067aa0ba902b7"
+    c.connect()
+    try:
+        q(c, "SELECT 'ts_bad_attr'")
+        span = receiver.find(text_has("ts_bad_attr"))
+        assert span["parentSpanId"] == "b7ad6b7169203331" and "traceState" not in span
+        # nor is a malformed one in a comment
+        q(c, f"SELECT 'ts_bad_comment' /*traceparent='00-{TRACE}-{PARENT}-01',"
+             "tracestate='rojo=1,rojo=2'*/")
+        span = receiver.find(text_has("ts_bad_comment"))
+        assert span["traceId"] == TRACE and "traceState" not in span
+    finally:
+        c.close()
 
 
 def test_root_span_error_and_no_text_by_default(start_halyard, receiver):
@@ -314,3 +382,139 @@ def test_switchover_is_a_span_with_its_steps(start_halyard, cluster, receiver, t
     for (at, _), line in zip(steps, printed):
         ms = int(line[2:line.index(" ms]")])
         assert at == start + ms * 1_000_000 and start <= at <= end + 1_000_000, (at, line)
+
+
+RULE = {"name": "trace_rule", "match_text": r"(?i)^SELECT 'trace_rule'", "route": "primary"}
+
+
+def test_reloads_are_spans(start_halyard, cluster, receiver):
+    """Each reload (SIGHUP, the admin socket's) is a span of its own: a
+    root, kind internal, halyard.reload, who asked, applied or refused and
+    why (status ERROR then), and the counts of the config in force after it
+    beside those before."""
+    from util import render_conf
+    conf = tracing(receiver)
+    h = start_halyard(conf)
+    sock = f"/tmp/halyard-{h.port}.sock"
+    h.reload(render_conf(cluster, h.port, None, {**conf, "rules": [RULE]}))
+    span = receiver.find(lambda s: s["name"] == "halyard.reload")
+    assert span["kind"] == 1 and "parentSpanId" not in span
+    assert "status" not in span
+    a = attrs(span)
+    assert (a["halyard.procedure"], a["halyard.trigger"], a["halyard.reload.by"], a["halyard.ok"],
+            a["halyard.result"]) == ("reload", "SIGHUP", "SIGHUP", True, "applied"), a
+    assert a["halyard.reload.rules"] == a["halyard.reload.rules.before"] + 1, a
+    assert a["halyard.reload.backends"] == a["halyard.reload.backends.before"] == 3, a
+    for k in ("listeners", "groups", "users", "limits"):
+        assert a[f"halyard.reload.{k}"] == a[f"halyard.reload.{k}.before"], (k, a)
+    start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
+    assert abs(start / 1e9 - time.time()) < 120 and end >= start
+    rules = a["halyard.reload.rules"]
+    # refused: the file does not parse; the running config stays
+    h.reload("tracing = { enabled = true;\n")
+    span = receiver.find(lambda s: s["name"] == "halyard.reload" and
+                         not attrs(s)["halyard.ok"])
+    a = attrs(span)
+    assert a["halyard.result"] == "refused" and a["halyard.reason"], a
+    assert span["status"]["code"] == 2 and span["status"]["message"] == a["halyard.reason"]
+    assert a["halyard.reload.rules"] == a["halyard.reload.rules.before"] == rules, a
+    last_error = admin_json(sock, "show status")["last_reload_error"]
+    assert a["halyard.reason"] == last_error, (a, last_error)
+    # by the admin socket: the trigger says so
+    h.reload(render_conf(cluster, h.port, None, {**conf, "rules": None}))
+    wait_until(lambda: len([s for s in receiver.spans if s["name"] == "halyard.reload"]) == 3,
+               10, what="the third reload's span")
+    from test_failover import ctl
+    r = ctl(sock, "reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    span = receiver.find(lambda s: s["name"] == "halyard.reload" and
+                         attrs(s)["halyard.trigger"] == "admin")
+    a = attrs(span)
+    assert a["halyard.reload.by"].startswith("admin") and a["halyard.ok"], a
+    assert a["halyard.reload.rules"] == a["halyard.reload.rules.before"] == rules - 1, a
+
+
+def test_a_reload_posts_nothing_while_tracing_is_off(start_halyard, cluster, receiver):
+    from util import render_conf
+    conf = tracing(receiver, enabled=False)
+    h = start_halyard(conf)
+    h.reload(render_conf(cluster, h.port, None, {**conf, "rules": [RULE]}))
+    wait_until(lambda: admin_json(f"/tmp/halyard-{h.port}.sock", "show status")["reloads_ok"] == 1,
+               10, what="the reload")
+    time.sleep(2.5)  # the exporter posts a batch a second
+    assert receiver.requests == [] and receiver.spans == []
+
+
+def backup_conf(tmp_path, receiver, **backup):
+    from test_backup import backup_settings
+    from test_failover import failover_settings
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, **backup))
+    conf.update(tracing(receiver))
+    return conf
+
+
+def run_backup(conf):
+    from test_backup import show_backup
+    from test_failover import ctl
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf["admin_socket"]).values()),
+               10)
+    r = ctl(conf["admin_socket"], "backup", "full")
+    wait_until(lambda: show_backup(conf)["full_state"] != "running", 120, interval=0.05)
+    return r, show_backup(conf)
+
+
+@pytest.mark.one_pool_mode
+def test_a_backup_run_is_a_span(start_halyard, cluster, receiver, tmp_path):
+    """`backup full`: a span halyard.backup from the request to the end,
+    its id (the files' stem), type, method, source, outcome, bytes and
+    GTID, as show backup and the manifest say."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS trace_bk")  # a GTID to back up at
+    cluster.sync()
+    conf = backup_conf(tmp_path, receiver)
+    start_halyard(conf)
+    t0 = time.time()
+    r, s = run_backup(conf)
+    assert s["full_state"] == "ok", (r.stdout, s)
+    span = receiver.find(lambda s: s["name"] == "halyard.backup", timeout=15)
+    assert span["kind"] == 1 and "parentSpanId" not in span and "status" not in span
+    a = attrs(span)
+    stem = os.path.basename(s["full_file"]).split(".")[0]
+    man = json.load(open(os.path.join(os.path.dirname(s["full_file"]), stem + ".json")))
+    assert stem.startswith("full-")
+    assert (a["halyard.procedure"], a["halyard.backup.id"], a["halyard.backup.type"],
+            a["halyard.backup.method"], a["halyard.ok"], a["halyard.result"]) == \
+        ("backup", stem, "full", "mariadb-dump", True, "ok"), a
+    assert a["halyard.backend"] == s["full_source"] == man["source"], (a, s)
+    assert a["halyard.backup.bytes"] == s["full_bytes"] == man["size"] > 0, (a, s)
+    assert a["halyard.backup.gtid"] == man["gtid"] == s["full_gtid"], (a, man)
+    assert a["halyard.backup.file"] == s["full_file"]
+    assert a["halyard.backup.source_is_primary"] is False
+    start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
+    assert t0 - 1 <= start / 1e9 <= end / 1e9 <= time.time() + 1
+    assert a["halyard.duration_ms"] == (end - start) // 1_000_000
+
+
+@pytest.mark.one_pool_mode
+def test_a_failed_backup_run_is_a_span_with_its_reason(start_halyard, cluster, receiver, tmp_path):
+    conf = backup_conf(tmp_path, receiver, user="nobody")
+    start_halyard(conf)
+    r, s = run_backup(conf)
+    assert s["full_state"] == "failed", (r.stdout, s)
+    span = receiver.find(lambda s: s["name"] == "halyard.backup", timeout=15)
+    a = attrs(span)
+    assert a["halyard.ok"] is False and a["halyard.result"] == "failed", a
+    assert a["halyard.reason"] == s["full_error"] and "'nobody'" in a["halyard.reason"], a
+    assert span["status"] == {"code": 2, "message": s["full_error"]}
+    assert a["halyard.backup.id"].startswith("full-")
+    assert "halyard.backup.bytes" not in a and "halyard.backup.file" not in a
+
+
+@pytest.mark.one_pool_mode
+def test_a_backup_posts_nothing_while_tracing_is_off(start_halyard, cluster, receiver, tmp_path):
+    conf = backup_conf(tmp_path, receiver)
+    conf["tracing"]["enabled"] = False
+    start_halyard(conf)
+    r, s = run_backup(conf)
+    assert s["full_state"] == "ok", (r.stdout, s)
+    time.sleep(2.5)  # the exporter posts a batch a second
+    assert receiver.requests == [] and receiver.spans == []

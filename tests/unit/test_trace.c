@@ -4,9 +4,13 @@
  *   - traceparent: the valid form, each way a value is not valid
  *   - sqlcommenter: the value in a comment, quoted, URL-encoded, not in a
  *     string literal, a bad one reported
+ *   - tracestate: W3C's list of key=value members checked; from a comment,
+ *     SET @tracestate and the connection attribute
  *   - the sampler: a parent's flag, the ratio over the trace id, errors
  *     and slow statements always kept
  *   - the OTLP JSON of a span: ids, parent, attributes, events, status
+ *   - an operation's span (a reload, a backup: core/oprun.h): a root,
+ *     internal, its attributes in order, ERROR with its reason
  *   - the exporter with its receiver down: submitting never waits, a full
  *     queue drops, a batch that failed its retries is dropped, all counted
  */
@@ -22,6 +26,7 @@
 
 #include "halyard/core/text.h"
 #include "halyard/core/clock.h"
+#include "halyard/core/oprun.h"
 #include "halyard/trace/trace.h"
 #include "halyard/trace/trace_export.h"
 
@@ -126,6 +131,84 @@ static void test_state_in_sql(void **state)
     assert_int_equal(state_in("SELECT 1 /*tracestate='a=%0A'*/", st, sizeof(st)),
                      0);                                                      /* a newline */
     assert_int_equal(state_in("SELECT 1 /*tracestate='abcdef'*/", st, 4), 0); /* too long */
+}
+
+static bool valid(const char *st)
+{
+    return trace_state_valid(st, strlen(st));
+}
+
+/* W3C trace-context's tracestate: list members key=value, keys unique,
+ * 32 at most, 512 bytes at most; one that is not is dropped whole. */
+static void test_state_valid(void **state)
+{
+    (void)state;
+    assert_true(valid("rojo=00f067aa0ba902b7"));
+    assert_true(valid("congo=t61rcWkgMzE, rojo=00f067aa0ba902b7\t,,")); /* OWS, empty members */
+    assert_true(valid("fw529a3039@dt=abc,a1b2@x-_*/9=v"));              /* multi-tenant keys */
+    assert_true(valid("k=a value with spaces"));
+    assert_true(valid("k*_-/9=!\"#$%&'()*+-./:;<>?@[]^_`{|}~"));
+    assert_false(valid(""));
+    assert_false(valid(" , "));                 /* no member */
+    assert_false(valid("rojo"));                /* no = */
+    assert_false(valid("Rojo=1"));              /* upper case */
+    assert_false(valid("1ojo=1"));              /* a digit first, without a tenant */
+    assert_false(valid("rojo="));               /* no value */
+    assert_false(valid("rojo=a=b"));            /* '=' in the value */
+    assert_false(valid("rojo=a\x7f"));          /* not printable */
+    assert_false(valid("rojo=1,rojo=2"));       /* a key twice */
+    assert_false(valid("t@Sys=1"));             /* the system id's first is not a letter */
+    assert_false(valid("t@abcdefghijklmno=1")); /* a system id of 15 */
+    assert_true(valid("t@abcdefghijklmn=1"));   /* ... of 14 */
+    char big[600];
+    size_t n = 0;
+    for (int i = 0; i < 33; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%sk%d=v", i ? "," : "", i);
+    assert_false(trace_state_valid(big, n));                      /* 33 members */
+    assert_true(trace_state_valid(big, strrchr(big, ',') - big)); /* 32 */
+    memset(big, 'v', sizeof(big));
+    memcpy(big, "k=", 2);
+    assert_false(trace_state_valid(big, 259)); /* a value of 257 */
+    assert_true(trace_state_valid(big, 258));  /* 256 */
+    n = 0;
+    for (int i = 0; i < 3; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%sk%d=%0200d", i ? "," : "", i, 0);
+    assert_false(trace_state_valid(big, n)); /* 614 bytes */
+}
+
+/* SET @tracestate and the tracestate connection attribute. */
+static void test_state_in_set_and_attrs(void **state)
+{
+    (void)state;
+    char st[TRACE_STATE_MAX];
+    const char *set = "SET @tracestate = 'rojo=00f067aa0ba902b7,congo=t61'";
+    assert_int_equal(trace_state_in_set(set, strlen(set), st, sizeof(st)), 1);
+    assert_string_equal(st, "rojo=00f067aa0ba902b7,congo=t61");
+    set = "SET @traceparent='" GOOD "', @tracestate:=\"a=1\"";
+    assert_int_equal(trace_state_in_set(set, strlen(set), st, sizeof(st)), 1);
+    assert_string_equal(st, "a=1");
+    set = "SET @tracestate = ''"; /* clears it */
+    assert_int_equal(trace_state_in_set(set, strlen(set), st, sizeof(st)), 1);
+    assert_string_equal(st, "");
+    set = "SET @x = 1";
+    assert_int_equal(trace_state_in_set(set, strlen(set), st, sizeof(st)), 0);
+    set = "SET @tracestate = 'Rojo=1'";
+    assert_int_equal(trace_state_in_set(set, strlen(set), st, sizeof(st)), -1);
+    set = "SET @tracestate = NULL";
+    assert_int_equal(trace_state_in_set(set, strlen(set), st, sizeof(st)), -1);
+    set = "SET @tracestate = 'a=1";
+    assert_int_equal(trace_state_in_set(set, strlen(set), st, sizeof(st)), -1);
+    /* _client_name, then tracestate, then traceparent */
+    static const uint8_t attrs[] = "\x0c_client_name\x07pymysql\x0atracestate\x07rojo=00"
+                                   "\x0btraceparent\x37" GOOD;
+    assert_int_equal(trace_state_in_attrs(attrs, sizeof(attrs) - 1, st, sizeof(st)), 1);
+    assert_string_equal(st, "rojo=00");
+    struct trace_ctx c;
+    assert_int_equal(trace_parent_in_attrs(attrs, sizeof(attrs) - 1, &c), 1);
+    static const uint8_t bad[] = "\x0atracestate\x03"
+                                 "a b";
+    assert_int_equal(trace_state_in_attrs(bad, sizeof(bad) - 1, st, sizeof(st)), -1);
+    assert_int_equal(trace_state_in_attrs(attrs, 21, st, sizeof(st)), 0); /* _client_name only */
 }
 
 static void test_sampler(void **state)
@@ -260,6 +343,47 @@ static void test_encode(void **state)
     trace_span_destroy(sp);
 }
 
+static void test_op_span(void **state)
+{
+    (void)state;
+    struct oprun r = {.name = "halyard.backup",
+                      .start_ns = 1700000000000000000,
+                      .end_ns = 1700000002500000000,
+                      .ok = false,
+                      .error = "login: error 1045 \"denied\""};
+    oprun_str(&r, "halyard.backup.id", "full-20261128T153000Z");
+    oprun_str(&r, "halyard.backup.file", ""); /* left out */
+    oprun_int(&r, "halyard.backup.bytes", -1);
+    oprun_bool(&r, "halyard.ok", false);
+    for (int i = 0; i < 40; i++) /* past OPRUN_ATTRS_MAX: left out */
+        oprun_int(&r, "halyard.x", i);
+    assert_int_equal(r.n_attrs, OPRUN_ATTRS_MAX);
+    struct trace_span *sp = trace_op_span(&r);
+    assert_non_null(sp);
+    struct textbuf out;
+    textbuf_init(&out, 1 << 20);
+    trace_encode(&out, "halyard", &sp, 1);
+    assert_false(out.overflow);
+    static const char *const want[] = {
+        "\"name\":\"halyard.backup\",\"kind\":1,\"startTimeUnixNano\":\"1700000000000000000\","
+        "\"endTimeUnixNano\":\"1700000002500000000\",\"attributes\":[{\"key\":"
+        "\"halyard.backup.id\",\"value\":{\"stringValue\":\"full-20261128T153000Z\"}},"
+        "{\"key\":\"halyard.backup.bytes\",\"value\":{\"intValue\":\"-1\"}},"
+        "{\"key\":\"halyard.ok\",\"value\":{\"boolValue\":false}},",
+        "{\"key\":\"halyard.x\",\"value\":{\"intValue\":\"28\"}}]",
+        "\"status\":{\"code\":2,\"message\":\"login: error 1045 \\\"denied\\\"\"}}]}]}]}",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (strstr(out.data, want[i]) == NULL)
+            fail_msg("missing %s in %s", want[i], out.data);
+    }
+    assert_null(strstr(out.data, "parentSpanId"));
+    assert_null(strstr(out.data, "halyard.backup.file"));
+    assert_null(strstr(out.data, "\"29\""));
+    textbuf_free(&out);
+    trace_span_destroy(sp);
+}
+
 static void test_span_set_cuts_on_a_character(void **state)
 {
     (void)state;
@@ -322,10 +446,13 @@ int main(void)
         cmocka_unit_test(test_parent_invalid),
         cmocka_unit_test(test_parent_in_sql),
         cmocka_unit_test(test_state_in_sql),
+        cmocka_unit_test(test_state_valid),
+        cmocka_unit_test(test_state_in_set_and_attrs),
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_sampler_share),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_encode),
+        cmocka_unit_test(test_op_span),
         cmocka_unit_test(test_span_set_cuts_on_a_character),
         cmocka_unit_test(test_export_receiver_down),
     };

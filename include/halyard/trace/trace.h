@@ -36,13 +36,29 @@ bool trace_parent_parse(const char *p, size_t n, struct trace_ctx *out);
  * 1: found and valid, 0: none, -1: one that is not valid. Only comments
  * are read, not string literals. */
 int trace_parent_in_sql(const char *sql, size_t n, struct trace_ctx *out);
+#define TRACE_STATE_MAX 513u /* the spec's 512 bytes and the NUL */
+/* Whether the n bytes at p are a W3C tracestate halyard passes on: at
+ * most 512 bytes, 1 to 32 list members separated by commas (spaces and
+ * tabs around each, empty ones allowed), each key=value: the key a
+ * simple-key (a lower-case letter, then at most 255 of a-z 0-9 _ - * /)
+ * or tenant@system (at most 241, and a letter then at most 13), unique;
+ * the value 1 to 256 printable ASCII bytes but ',' and '=', not ending
+ * in a space. */
+bool trace_state_valid(const char *p, size_t n);
 /* The W3C tracestate an sqlcommenter comment in `sql` carries
  * (tracestate='k=v,k2=v2', URL-encoded or not), into `out` (cap bytes,
  * NUL-terminated) as it is, for the span to pass on: its length; 0 when
- * there is none, it is not quoted and closed, a byte is not printable
- * ASCII, or it does not fit. Only comments are read. */
-#define TRACE_STATE_MAX 513u /* the spec's 512 bytes and the NUL */
+ * there is none, it is not quoted and closed, it is not valid
+ * (trace_state_valid), or it does not fit. Only comments are read. */
 size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap);
+/* The tracestate `SET @tracestate = 'k=v,...'` gives, into `out` (cap
+ * bytes, NUL-terminated; "" for '', which clears it): 1; 0 when the
+ * statement sets no @tracestate; -1 when its value is not a quoted valid
+ * one (the caller drops what it had). */
+int trace_state_in_set(const char *sql, size_t n, char *out, size_t cap);
+/* The tracestate among a login's connection attributes, into `out`: 1, 0
+ * (none), -1 (not valid). */
+int trace_state_in_attrs(const uint8_t *p, size_t n, char *out, size_t cap);
 /* The traceparent a statement `SET @traceparent = '00-...'` gives (the
  * session variable a client sets for its next statements): 1 and *out, 0
  * when the statement sets no @traceparent, -1 when the value is not valid. */
@@ -104,6 +120,7 @@ struct trace_span {
     uint8_t n_events;
     struct trace_event events[TRACE_EVENTS_MAX];
     struct trace_proc *proc; /* a procedure's span (trace_proc_span), else NULL */
+    char *raw;               /* an operation's span, encoded whole (trace_op_span), else NULL */
 };
 
 struct trace_span *trace_span_create(void);
@@ -152,6 +169,14 @@ bool trace_ratio_keeps(double ratio, const uint8_t trace_id[16]);
 struct audit_procedure;
 struct trace_span *trace_proc_span(const struct audit_procedure *p, int64_t start_ns,
                                    int64_t end_ns);
+
+/* A span of one of halyard's own operations (core/oprun.h: a reload, a
+ * backup run): a root, kind internal, named r->name, from r->start_ns to
+ * r->end_ns, r's attributes in order, status ERROR with r->error when
+ * !r->ok. Encoded at once (the exporter's batch copies it as it is).
+ * NULL when out of memory. */
+struct oprun;
+struct trace_span *trace_op_span(const struct oprun *r);
 
 /* OTLP/HTTP JSON (opentelemetry-proto's ExportTraceServiceRequest, its
  * JSON mapping: ids in lower-case hex, 64-bit integers as strings) of the

@@ -49,8 +49,9 @@ bool trace_export_submit(struct trace_exporter *ex, struct trace_span *sp);
 /* The process's exporter, started by main (NULL: none). */
 struct trace_exporter *trace_export_global(void);
 void trace_export_set_global(struct trace_exporter *ex);
-/* Whether failovers, switchovers... become spans: tracing.enabled, set by
- * main at the start and at each reload (the exporter runs either way). */
+/* Whether failovers, switchovers, reloads and backup runs become spans
+ * (failover_exec.h's and core/oprun.h's): tracing.enabled, set by main at
+ * the start and at each reload (the exporter runs either way). */
 void trace_export_procedures(bool on);
 /* A copy of the counters (any thread). */
 void trace_export_stats(const struct trace_exporter *ex, struct trace_export_stats *out);
