@@ -148,6 +148,15 @@ def test_tracestate_is_passed_on(start_halyard, receiver):
     assert span["traceState"] == "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
 
 
+def attrs_conn(h, traceparent, tracestate):
+    """A pymysql connection that sends these two connection attributes."""
+    c = pymysql.connect(**h.conn_params(defer_connect=True))
+    c._connect_attrs["traceparent"] = traceparent
+    c._connect_attrs["tracestate"] = tracestate
+    c.connect()
+    return c
+
+
 def test_tracestate_from_the_attribute_and_the_session_variable(start_halyard, receiver):
     """The tracestate goes with its traceparent's source, in the same order
     (comment, @tracestate, the connection attribute); one that is not a
@@ -155,10 +164,7 @@ def test_tracestate_from_the_attribute_and_the_session_variable(start_halyard, r
     passed on."""
     h = start_halyard(**tracing(receiver, query_text=True))
     tid = "0af7651916cd43dd8448eb211c80319c"
-    c = pymysql.connect(**h.conn_params(defer_connect=True))
-    c._connect_attrs["traceparent"] = f"00-{tid}-b7ad6b7169203331-01"
-    c._connect_attrs["tracestate"] = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
-    c.connect()
+    c = attrs_conn(h, f"00-{tid}-b7ad6b7169203331-01", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
     try:
         q(c, "SELECT 'ts_attr'")
         span = receiver.find(text_has("ts_attr"))
@@ -194,10 +200,7 @@ def test_tracestate_from_the_attribute_and_the_session_variable(start_halyard, r
     finally:
         c.close()
     # a malformed attribute: the parent stays, the tracestate is dropped
-    c = pymysql.connect(**h.conn_params(defer_connect=True))
-    c._connect_attrs["traceparent"] = f"00-{tid}-b7ad6b7169203331-01"
-    c._connect_attrs["tracestate"] = "Rojo=00f067aa0ba902b7"
-    c.connect()
+    c = attrs_conn(h, f"00-{tid}-b7ad6b7169203331-01", "Rojo=00f067aa0ba902b7")
     try:
         q(c, "SELECT 'ts_bad_attr'")
         span = receiver.find(text_has("ts_bad_attr"))
