@@ -594,7 +594,7 @@ static struct reload_counts reload_count(const struct config *cfg)
 static void reload_told(const struct status *st, const char *by, hy_status_t rc, int64_t start_ns,
                         const struct reload_counts *before)
 {
-    struct oprun r = {.name = "halyard.reload", .start_ns = start_ns, .end_ns = oprun_now_ns()};
+    struct oprun r = {.name = "halyard.reload", .start_ns = start_ns, .end_ns = hy_now_ns()};
     r.ok = rc == HY_OK;
     r.error = r.ok ? NULL : st->last_reload_error;
     struct reload_counts after = reload_count(app.cfg);
@@ -617,7 +617,7 @@ static void reload_told(const struct status *st, const char *by, hy_status_t rc,
 static hy_status_t app_reload(struct status *st, const char *by)
 {
     sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)hy_mono_us());
-    int64_t start_ns = oprun_now_ns();
+    int64_t start_ns = hy_now_ns();
     struct reload_counts before = reload_count(app.cfg);
     hy_status_t rc = app_reload_config(st, by);
     if (oprun_wanted())

@@ -703,7 +703,7 @@ static void run_told(const struct job *j)
 {
     struct backup_full_status st;
     backup_full_status(&st);
-    struct oprun r = {.name = "halyard.backup", .start_ns = j->start_ns, .end_ns = oprun_now_ns()};
+    struct oprun r = {.name = "halyard.backup", .start_ns = j->start_ns, .end_ns = hy_now_ns()};
     r.ok = strcmp(st.state, "ok") == 0;
     r.error = r.ok ? NULL : st.error;
     char id[sizeof(j->id)];
@@ -881,7 +881,7 @@ hy_status_t backup_take_request(struct config *cfg, enum backup_type want, char 
     j->cfg = config_get(cfg);
     j->src = src;
     snprintf(j->dir, sizeof(j->dir), "%s", cfg->backup.dir);
-    j->start_ns = oprun_now_ns();
+    j->start_ns = hy_now_ns();
     time_t now = (time_t)(j->start_ns / 1000000000);
     strftime(j->stamp, sizeof(j->stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
     const char *name = cfg->backends[src].name;

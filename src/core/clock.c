@@ -41,6 +41,12 @@ double hy_mono_s(void)
     return ts_s(read_clock(CLOCK_MONOTONIC));
 }
 
+int64_t hy_now_ns(void)
+{
+    struct timespec ts = read_clock(CLOCK_REALTIME);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int64_t hy_now_us(void)
 {
     return ts_us(read_clock(CLOCK_REALTIME));

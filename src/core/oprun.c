@@ -3,7 +3,6 @@
  */
 #include <stdatomic.h>
 
-#include "halyard/core/clock.h"
 #include "halyard/core/oprun.h"
 
 static _Atomic(oprun_fn) listener;
@@ -41,12 +40,6 @@ void oprun_bool(struct oprun *r, const char *key, bool v)
     struct oprun_attr *a = attr_add(r, key, OPRUN_BOOL);
     if (a != NULL)
         a->i = v;
-}
-
-int64_t oprun_now_ns(void)
-{
-    struct timespec now = hy_now_ts();
-    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
 void oprun_set_fn(oprun_fn fn)

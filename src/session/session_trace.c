@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/clock.h"
 #include "halyard/core/text.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/sql/classify.h"
@@ -254,7 +255,7 @@ void session_trace_take(struct session *s, const struct hook_cmd *hc)
     struct trace_span *sp = span_begin(t);
     if (sp == NULL)
         return;
-    sp->start_ns = trace_now_ns();
+    sp->start_ns = hy_now_ns();
     op_name(sp, hc->cmd, text, n);
     span_texts(s, sp, text, n);
     t->sp = sp;
@@ -266,7 +267,7 @@ static void wait_end(struct sess_trace *t, unsigned what)
         return;
     if (t->n_events < TRACE_EVENTS_MAX)
         t->events[t->n_events++] =
-            (struct trace_event){(uint8_t)what, t->wait_at[what], trace_now_ns()};
+            (struct trace_event){(uint8_t)what, t->wait_at[what], hy_now_ns()};
     t->wait_at[what] = 0;
 }
 
@@ -279,7 +280,7 @@ void session_trace_wait(struct session *s, enum hook_wait what, bool begin)
         return; /* not kept at its take: only an error keeps it, without its waits */
     if (begin) {
         if (t->wait_at[what] == 0)
-            t->wait_at[what] = trace_now_ns();
+            t->wait_at[what] = hy_now_ns();
     } else {
         wait_end(t, what);
     }
@@ -330,7 +331,7 @@ static struct trace_span *span_tail(struct session *s, struct sess_trace *t)
     struct trace_span *sp = span_begin(t);
     if (sp == NULL)
         return NULL;
-    sp->end_ns = trace_now_ns();
+    sp->end_ns = hy_now_ns();
     sp->start_ns = (int64_t)(s->query.cmd_started * 1e9);
     if (sp->start_ns > sp->end_ns)
         sp->start_ns = sp->end_ns;
@@ -358,7 +359,7 @@ void session_trace_done(struct session *s)
         return;
     }
     if (sp != NULL)
-        sp->end_ns = trace_now_ns();
+        sp->end_ns = hy_now_ns();
     else if ((sp = span_tail(s, t)) == NULL)
         return;
     span_fill(s, t, sp);

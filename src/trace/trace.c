@@ -11,7 +11,6 @@
 #include <sys/random.h>
 
 #include "halyard/core/audit.h"
-#include "halyard/core/clock.h"
 #include "halyard/core/oprun.h"
 #include "halyard/core/text.h"
 #include "halyard/trace/trace.h"
@@ -380,12 +379,6 @@ void trace_bad_parent_note(void)
 uint64_t trace_bad_parents(void)
 {
     return __atomic_load_n(&bad_parents, __ATOMIC_RELAXED);
-}
-
-int64_t trace_now_ns(void)
-{
-    struct timespec ts = hy_now_ts();
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 const char *trace_wait_name(enum trace_wait w)

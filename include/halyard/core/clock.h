@@ -17,8 +17,9 @@ int64_t hy_mono_us(void);
 int64_t hy_mono_ms(void);
 double hy_mono_s(void);
 
-/* The wall clock (since the epoch), in microseconds, milliseconds and
- * seconds (libev's ev_time() reads this clock). */
+/* The wall clock (since the epoch), in nanoseconds, microseconds,
+ * milliseconds and seconds (libev's ev_time() reads this clock). */
+int64_t hy_now_ns(void);
 int64_t hy_now_us(void);
 int64_t hy_now_ms(void);
 double hy_now_s(void);

@@ -39,8 +39,6 @@ struct oprun {
 void oprun_str(struct oprun *r, const char *key, const char *v);
 void oprun_int(struct oprun *r, const char *key, int64_t v);
 void oprun_bool(struct oprun *r, const char *key, bool v);
-/* The wall clock in nanoseconds since the epoch. */
-int64_t oprun_now_ns(void);
 
 typedef void (*oprun_fn)(const struct oprun *r);
 /* The listener (NULL: none). Any thread. */

@@ -69,8 +69,6 @@ int trace_parent_in_attrs(const uint8_t *p, size_t n, struct trace_ctx *out);
 /* traceparent values that were not valid, ignored (any thread). */
 void trace_bad_parent_note(void);
 uint64_t trace_bad_parents(void);
-/* The wall clock in nanoseconds since the epoch. */
-int64_t trace_now_ns(void);
 /* `ctx` as a traceparent, NUL-terminated (buf of TRACE_PARENT_LEN + 1). */
 void trace_parent_format(const struct trace_ctx *ctx, char *buf);
 
