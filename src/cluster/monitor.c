@@ -48,7 +48,7 @@
     "'RPL_SEMI_SYNC_MASTER_WAIT_POINT'), "                                                         \
     "@@log_bin, @@log_slave_updates, @@global.binlog_annotate_row_events, "                        \
     "@@replicate_annotate_row_events, @@global.wait_timeout, @@global.interactive_timeout, "       \
-    "@@global.completion_type"
+    "@@global.completion_type, @@global.session_track_system_variables"
 #define SLAVES_SQL "SHOW ALL SLAVES STATUS"
 /* A DRAINING backend: the client connections running a statement or
  * holding an InnoDB transaction open (replication and Galera appliers,
@@ -88,7 +88,7 @@
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_desync', "                   \
     "'wsrep_reject_queries', 'sql_mode', 'gtid_binlog_pos', 'log_bin', 'log_slave_updates', "      \
     "'binlog_annotate_row_events', 'replicate_annotate_row_events', 'wait_timeout', "              \
-    "'interactive_timeout', 'completion_type')"
+    "'interactive_timeout', 'completion_type', 'session_track_system_variables')"
 
 enum step {
     STEP_CONNECT = 0,
@@ -765,6 +765,16 @@ static void idle_note(_Atomic int64_t *to, const char *seconds)
         atomic_store(to, v);
 }
 
+/* Whether a connection logging in reports its commits' GTIDs: the global
+ * session_track_system_variables names last_gtid, or is '*' (a capture
+ * then asks for none: session_state_tracking.c). */
+static void gtid_tracked_note(struct monitor_backend *mb, const char *vars)
+{
+    if (vars != NULL)
+        atomic_store(&mb->rt->gtid_tracked, hy_list_has(vars, strlen(vars), "last_gtid") ||
+                                                hy_list_has(vars, strlen(vars), "*"));
+}
+
 static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
 {
     const char *ro = sqlresult_get(res, 0, 0);
@@ -810,6 +820,7 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     proof_warn(mb);
     idle_note(&mb->rt->wait_timeout_s, sqlresult_get(res, 0, 14));
     idle_note(&mb->rt->interactive_timeout_s, sqlresult_get(res, 0, 15));
+    gtid_tracked_note(mb, sqlresult_get(res, 0, 17));
 }
 
 /* cluster = galera: WSREP_VARS_SQL's answer, past the wsrep state. */
@@ -835,6 +846,8 @@ static void parse_wsrep_vars(struct monitor_backend *mb, const struct sqlresult 
             idle_note(&mb->rt->interactive_timeout_s, sqlresult_get(res, r, 1));
         else if (strcasecmp(k, "completion_type") == 0)
             completion = sqlresult_get(res, r, 1);
+        else if (strcasecmp(k, "session_track_system_variables") == 0)
+            gtid_tracked_note(mb, sqlresult_get(res, r, 1));
         for (size_t i = 0; i < 4; i++)
             if (strcasecmp(k, proof[i]) == 0)
                 v[i] = sqlresult_get(res, r, 1);

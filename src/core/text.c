@@ -316,6 +316,23 @@ char *hy_dupz(const void *p, size_t n)
     return d;
 }
 
+bool hy_list_has(const char *p, size_t n, const char *item)
+{
+    size_t want = strlen(item);
+    for (size_t i = 0; i <= n;) {
+        const char *comma = memchr(p + i, ',', n - i);
+        size_t end = comma != NULL ? (size_t)(comma - p) : n, b = i, e = end;
+        while (b < e && p[b] == ' ')
+            b++;
+        while (e > b && p[e - 1] == ' ')
+            e--;
+        if (e - b == want && strncasecmp(p + b, item, want) == 0)
+            return true;
+        i = end + 1;
+    }
+    return false;
+}
+
 /* Whether `word` (upper case, a letter first) appears in the text, in any
  * case. */
 bool hy_text_mentions(const char *p, size_t n, const char *word)

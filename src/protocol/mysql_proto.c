@@ -595,6 +595,22 @@ static size_t lenenc_size(uint64_t v)
     return v < 251 ? 1 : v < 0x10000 ? 3 : v < 0x1000000 ? 4 : 9;
 }
 
+/* Whether the session-state entry of `type` whose body is body[len] goes
+ * (mysql_ok_track_filter's `drop`). */
+static bool track_dropped(uint8_t type, const uint8_t *body, size_t len, uint32_t drop)
+{
+    if (type < 31 && (drop & (1u << type)))
+        return true;
+    if (type != MYSQL_TRACK_SYSTEM_VARIABLES || !(drop & MYSQL_TRACK_DROP_LAST_GTID) ||
+        body == NULL)
+        return false;
+    struct mysql_rd rd;
+    size_t n = 0;
+    mysql_rd_init(&rd, body, len);
+    const uint8_t *name = mysql_rd_lenenc_str(&rd, &n);
+    return !rd.bad && name != NULL && n == 9 && memcmp(name, "last_gtid", 9) == 0;
+}
+
 size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, uint32_t drop)
 {
     struct mysql_rd rd;
@@ -625,10 +641,10 @@ size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, uint32_
         const uint8_t *at = e.p;
         uint8_t type = mysql_rd_u8(&e);
         size_t body_len = 0;
-        (void)mysql_rd_lenenc_str(&e, &body_len);
+        const uint8_t *body = mysql_rd_lenenc_str(&e, &body_len);
         if (e.bad)
             return len; /* malformed: passed as it is */
-        if (type >= 32 || !(drop & (1u << type)))
+        if (!track_dropped(type, body, body_len, drop))
             kept += (size_t)(e.p - at);
     }
     uint8_t *w;
@@ -650,9 +666,9 @@ size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, uint32_
         const uint8_t *at = e.p;
         uint8_t type = mysql_rd_u8(&e);
         size_t body_len = 0;
-        (void)mysql_rd_lenenc_str(&e, &body_len);
+        const uint8_t *body = mysql_rd_lenenc_str(&e, &body_len);
         size_t n = (size_t)(e.p - at);
-        if (type >= 32 || !(drop & (1u << type))) {
+        if (!track_dropped(type, body, body_len, drop)) {
             memmove(w, at, n); /* leftwards: w never passes `at` */
             w += n;
         }

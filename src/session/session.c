@@ -519,7 +519,7 @@ static enum next_step com_change_user(struct session *s, const struct next_cmd *
         if (bc != NULL && bc->state == BCONN_READY) {
             s->conns.cur = bc;
             session_publish_backend(s);
-            bc->track_on = bc->trx_track_on = false; /* the globals again */
+            bc->track_on = bc->trx_track_on = bc->gtid_track_on = false; /* the globals again */
             internal_send(s, &int_cu_reset, COM_RESET_CONNECTION, NULL, 0,
                           s->cfg->connect_timeout_ms);
             return NEXT_STOP; /* the command runs again once it is answered */

@@ -193,6 +193,12 @@ bool session_capture_attached(const struct session *s)
     return s->feat.capture != NULL;
 }
 
+bool session_capture_on(const struct session *s)
+{
+    const struct sess_capture *c = s->feat.capture;
+    return c != NULL && !c->lost && c->gen == capture_now();
+}
+
 bool session_capture_whole(const struct session *s)
 {
     return answer_followed(s);
@@ -260,9 +266,13 @@ void session_capture_packet(struct session *s, const struct hook_packet *pk)
         uint64_t id = mysql_rd_lenenc(&rd);
         if (!rd.bad)
             c->insert_id = id;
-        if (pk->whole && s->conns.cur != NULL && (s->conns.cur->login.caps & CLIENT_SESSION_TRACK))
-            commit_rec(s, pk->pl, pk->len);
     }
+}
+
+void session_capture_ok(struct session *s, const uint8_t *pl, uint32_t len)
+{
+    if (answer_followed(s))
+        commit_rec(s, pl, len);
 }
 
 void session_capture_done(struct session *s)

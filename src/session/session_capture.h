@@ -12,6 +12,13 @@
  * the capture sees it for the first time. */
 void session_capture_take(struct session *s, const struct hook_cmd *hc);
 bool session_capture_attached(const struct session *s);
+/* A capture follows the session now: its backend connection to the
+ * primary tracks last_gtid (session_state_tracking.c). */
+bool session_capture_on(const struct session *s);
+/* An OK of the answer, whole, as the backend sent it (before the client's
+ * tracking is applied, session_track_ok): a COMMIT record when it reports
+ * a commit's GTID. */
+void session_capture_ok(struct session *s, const uint8_t *pl, uint32_t len);
 bool session_capture_whole(const struct session *s);
 /* on_packet: the answer's rows summed, an OK's insert id */
 void session_capture_packet(struct session *s, const struct hook_packet *pk);

@@ -1084,7 +1084,7 @@ static bool state_reset_choose(struct session *s, const struct varstate *want, s
                    by_reset, set_ok ? "" : "a new connection or ", by_set);
     bc->epoch = ++s->w->conns.serial; /* the globals of now: younger than the session */
     bc->defaults_at = ev_now(s->w->loop);
-    bc->track_on = bc->trx_track_on = false;
+    bc->track_on = bc->trx_track_on = bc->gtid_track_on = false;
     varstate_cmds_free(&s->vars.sync);
     s->vars.sync = alt;
     bc->diag_dirty = false;

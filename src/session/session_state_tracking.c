@@ -28,10 +28,21 @@
  * variable there as the client set it. The OK is rewritten in place
  * in `down`, shorter: what precedes it moves up by the bytes taken out, as
  * session_colmeta.c does for a column count it shortens.
+ *
+ * While a capture follows the session (session_capture.c), its connection
+ * to the primary tracks last_gtid too (session_track_system_variables,
+ * added to what it names), so that each commit's OK carries its GTID for
+ * any client: session_track_ok hands the OK to the capture before it cuts
+ * the entry out for a client whose own value does not name it (the one it
+ * set, else the server's global, which the monitor reads: where that
+ * names last_gtid already, halyard sets nothing).
  */
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/cluster/backend.h"
+#include "halyard/core/text.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/sql/readback.h"
 #include "halyard/sql/varstate.h"
@@ -39,6 +50,7 @@
 #include "halyard/session/session_err.h"
 #include "session_int.h"
 #include "session_track.h"
+#include "session_capture.h"
 #include "session_inflight.h"
 #include "session_replay.h"
 
@@ -50,6 +62,15 @@
 #define TRX_ON_SQL    "SET session_track_transaction_info = STATE"
 #define TRX_OFF_SQL   "SET session_track_transaction_info = OFF"
 #define BOTH_ON_SQL   "SET session_track_state_change = ON, session_track_transaction_info = STATE"
+#define SYS_VAR       "session_track_system_variables"
+#define SYS_VAR_LEN   (sizeof(SYS_VAR) - 1)
+/* last_gtid added to what the connection tracks; '' and '*' as they are
+ * (a CONCAT on '' gives ',last_gtid', which the server refuses) */
+#define GTID_ON_SQL                                                                                \
+    "SET session_track_system_variables = IF(@@session_track_system_variables = '*' OR "           \
+    "FIND_IN_SET('last_gtid', @@session_track_system_variables), "                                 \
+    "@@session_track_system_variables, CONCAT_WS(',', "                                            \
+    "NULLIF(@@session_track_system_variables, ''), 'last_gtid'))"
 
 /* Whether the session set the variable `name` to a value other than 0 or,
  * as a word, `on_word` (when given) or anything but `off_word`; false when
@@ -112,10 +133,32 @@ static bool trx_ready(const struct session *s, const struct bconn *bc)
            trx_client_wants(s);
 }
 
+/* Whether the session's session_track_system_variables names last_gtid
+ * (or is '*'): the value it set, else the global the connection began
+ * with, as the monitor read it. */
+static bool gtid_client_wants(const struct session *s, const struct bconn *bc)
+{
+    struct varstate_value v;
+    if (s->vars.vs != NULL && varstate_get(s->vars.vs, VS_SYSTEM, SYS_VAR, SYS_VAR_LEN, &v))
+        return !v.null && v.type == VS_STRING &&
+               (hy_list_has((const char *)v.data, v.len, "last_gtid") ||
+                hy_list_has((const char *)v.data, v.len, "*"));
+    return bc->be->rt != NULL &&
+           atomic_load_explicit(&bc->be->rt->gtid_tracked, memory_order_relaxed);
+}
+
+/* ... and the commits' GTIDs while a capture follows the session, for any
+ * client (session_capture_ok): on the primary, whatever the command. */
+static bool gtid_ready(const struct session *s, const struct bconn *bc)
+{
+    return bc->gtid_track_on || !session_capture_on(s) || gtid_client_wants(s, bc);
+}
+
 bool session_track_ready(const struct session *s, const struct bconn *bc)
 {
-    return s->route.pinned || bc->idx != s->route.primary ||
-           !(bc->login.caps & CLIENT_SESSION_TRACK) || (state_ready(s, bc) && trx_ready(s, bc));
+    if (bc->idx != s->route.primary || !(bc->login.caps & CLIENT_SESSION_TRACK))
+        return true;
+    return gtid_ready(s, bc) && (s->route.pinned || (state_ready(s, bc) && trx_ready(s, bc)));
 }
 
 hy_status_t session_track_sync(struct session *s, struct bconn *bc, struct varstate_cmds *out)
@@ -127,8 +170,17 @@ hy_status_t session_track_sync(struct session *s, struct bconn *bc, struct varst
         bc->track_on = false;
     if (want != NULL && varstate_get(want, VS_SYSTEM, TRX_VAR, TRX_VAR_LEN, &v))
         bc->trx_track_on = false;
+    if (want != NULL && varstate_get(want, VS_SYSTEM, SYS_VAR, SYS_VAR_LEN, &v))
+        bc->gtid_track_on = false;
     if (session_track_ready(s, bc))
         return HY_OK;
+    if (!gtid_ready(s, bc)) {
+        bc->gtid_track_on = true;
+        if (varstate_cmds_push(out, COM_QUERY, GTID_ON_SQL, strlen(GTID_ON_SQL)) != HY_OK)
+            return HY_ERROR;
+    }
+    if (s->route.pinned)
+        return HY_OK; /* the other trackers are the client's there */
     if (s->query.cmd_trx_track && bc->trx_track_on) {
         bc->trx_track_on = false;
         if (varstate_cmds_push(out, COM_QUERY, TRX_OFF_SQL, strlen(TRX_OFF_SQL)) != HY_OK)
@@ -179,6 +231,8 @@ void session_track_readback(struct session *s, const struct readback *rb)
         return;
     if (track_var_in(rb, TRACK_VAR))
         s->conns.cur->track_on = false; /* the client set it there */
+    if (track_var_in(rb, SYS_VAR))
+        s->conns.cur->gtid_track_on = false;
     if (track_var_in(rb, TRX_VAR)) {
         s->conns.cur->trx_track_on = false;
         session_replay_refuse(s, "session_track_transaction_info set by the client");
@@ -250,6 +304,9 @@ static uint32_t track_drop(const struct session *s, const struct bconn *bc)
     if (bc->trx_track_on && !trx_client_wants(s) &&
         !(setting && track_var_in(&s->vars.chg->rb, TRX_VAR)))
         drop |= 1u << MYSQL_TRACK_TRX_STATE;
+    if (bc->gtid_track_on && !gtid_client_wants(s, bc) &&
+        !(setting && track_var_in(&s->vars.chg->rb, SYS_VAR)))
+        drop |= MYSQL_TRACK_DROP_LAST_GTID;
     return drop;
 }
 
@@ -266,7 +323,7 @@ int64_t session_track_ok(struct session *s, uint32_t len)
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
         return -1;
     if (s->query.cmd == COM_RESET_CONNECTION)
-        bc->track_on = bc->trx_track_on = false; /* the session's variables are the globals again */
+        bc->track_on = bc->trx_track_on = bc->gtid_track_on = false; /* the globals again */
     /* The status without decoding the OK: behind two one-byte lengths in
      * nearly every OK. */
     if (len >= 5 && pl[1] < 251 && pl[2] < 251 && !(pl[4] & (SERVER_SESSION_STATE_CHANGED >> 8)))
@@ -275,6 +332,7 @@ int64_t session_track_ok(struct session *s, uint32_t len)
     if (mysql_ok_decode(pl, len, CLIENT_PROTOCOL_41 | CLIENT_SESSION_TRACK, &ok) != HY_OK ||
         !(ok.status & SERVER_SESSION_STATE_CHANGED))
         return len;
+    session_capture_ok(s, pl, len); /* a commit's GTID, before the client's part is cut */
     if (s->query.cmd_writes && bc->idx == s->route.primary && ok.session_state != NULL &&
         track_state_changed(ok.session_state, ok.session_state_len)) {
         if (!s->route.uvars_opaque)

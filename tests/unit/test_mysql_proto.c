@@ -1070,6 +1070,37 @@ static void test_ok_track_filter(void **state)
          "\x00\x01\x00\x03\x40\x00\x00\x00\x03\x02\x01"
          "1",
          12},
+        /* an autocommit INSERT on a connection tracking autocommit and
+         * last_gtid (halyard added it for a capture): the GTID taken out,
+         * autocommit's entry kept; alone, the GTID leaves no block */
+        {"\x00\x01\x00\x02\x40\x00\x00\x00\x22"
+         "\x00\x0e\x0a"
+         "autocommit\x02"
+         "ON"
+         "\x00\x10\x09"
+         "last_gtid\x05"
+         "0-1-5",
+         43, true, MYSQL_TRACK_DROP_LAST_GTID,
+         "\x00\x01\x00\x02\x40\x00\x00\x00\x10"
+         "\x00\x0e\x0a"
+         "autocommit\x02"
+         "ON",
+         25},
+        {"\x00\x01\x00\x02\x40\x00\x00\x00\x12"
+         "\x00\x10\x09"
+         "last_gtid\x05"
+         "0-1-5",
+         27, true, MYSQL_TRACK_DROP_LAST_GTID, "\x00\x01\x00\x02\x00\x00\x00", 7},
+        {"\x00\x01\x00\x02\x40\x00\x00\x00\x12"
+         "\x00\x10\x09"
+         "last_gtid\x05"
+         "0-1-5",
+         27, true, SC,
+         "\x00\x01\x00\x02\x40\x00\x00\x00\x12"
+         "\x00\x10\x09"
+         "last_gtid\x05"
+         "0-1-5",
+         27},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t b[64];

@@ -339,6 +339,22 @@ static void test_str_double(void **state)
 
 /* The JSON string reader: escapes undone, \u as UTF-8 (a surrogate pair as
  * one character), absent, cut and too long refused. */
+/* hy_list_has: session_track_system_variables' items, as the server
+ * shows them and as a client may write them */
+static void test_list_has(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {"last_gtid", "autocommit,last_gtid", "LAST_GTID,time_zone",
+                                      "a, last_gtid ,b", "*"};
+    static const char *const no[] = {"",           "autocommit", "last_gtid_x",
+                                     "xlast_gtid", ",",          "last_gti"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(hy_list_has(yes[i], strlen(yes[i]), strcmp(yes[i], "*") ? "last_gtid" : "*"));
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_false(hy_list_has(no[i], strlen(no[i]), "last_gtid"));
+    assert_false(hy_list_has("last_gtid", 8, "last_gtid")); /* the length given, not the NUL */
+}
+
 static void test_json_str(void **state)
 {
     (void)state;
@@ -386,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_digits),      cmocka_unit_test(test_find_letters),
         cmocka_unit_test(test_parse_i64),   cmocka_unit_test(test_str_numbers),
         cmocka_unit_test(test_str_double),  cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_list_has),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,9 @@ struct backend_rt {
     /* its @@global.wait_timeout and @@global.interactive_timeout in
      * seconds, from the checks; 0 = not read yet */
     _Atomic int64_t wait_timeout_s, interactive_timeout_s;
+    /* its @@global.session_track_system_variables names last_gtid (or is
+     * '*'), from the checks: a connection reports its commits' GTIDs */
+    _Atomic bool gtid_tracked;
     _Atomic bool check_now; /* a worker reported a failure: check it at once */
     _Atomic bool unchecked; /* checked by the monitor, and no check of it has passed since it
                              * came into the config (at start, or added or moved by a

@@ -96,6 +96,11 @@ static inline uint64_t hy_load_le64(const void *p)
  * memory): a name or text read from a packet, which has none. */
 char *hy_dupz(const void *p, size_t n);
 
+/* Whether the comma-separated list p[0..n) (a variable's value such as
+ * session_track_system_variables) has `item` as one of its items, in any
+ * case, spaces around an item aside. */
+bool hy_list_has(const char *p, size_t n, const char *item);
+
 /* Whether `word` (upper case, a letter first) appears in p[0..n), in any
  * case: hy_find_letters() for its first letter, then a compare there. */
 bool hy_text_mentions(const char *p, size_t n, const char *word);

@@ -117,6 +117,7 @@ struct bconn {
     bool db_moved;      /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */
     bool track_on;      /* halyard set session_track_state_change = ON there (session_state.c) */
     bool trx_track_on;  /* ... and session_track_transaction_info = STATE */
+    bool gtid_track_on; /* ... and last_gtid in session_track_system_variables (a capture) */
     uint8_t db_check;   /* its last statement dropped a database: is its schema still there?
                          * 1 + the times asking failed (session_state.c: db_check) */
     uint64_t stamp;     /* a worker-unique mark of the last client statement it ran */

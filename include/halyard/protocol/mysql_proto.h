@@ -326,8 +326,11 @@ hy_status_t mysql_ok_decode(const uint8_t *payload, size_t len, uint32_t caps,
  * entry is left, without the block, SERVER_SESSION_STATE_CHANGED, and
  * the empty info string a server leaves out then. Returns the new length
  * (the payload starts at `p`); `len` when the packet has no block or is
- * not laid out as one with a block (passed as it is). */
+ * not laid out as one with a block (passed as it is). With
+ * MYSQL_TRACK_DROP_LAST_GTID in `drop`, the system-variable entry of
+ * last_gtid goes too (the others stay). */
 size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, uint32_t drop);
+#define MYSQL_TRACK_DROP_LAST_GTID (1u << 31)
 /* Encode an OK packet with header 0x00 (no info, no session state). */
 size_t mysql_ok_encode(uint8_t *out, size_t cap, uint64_t affected, uint64_t insert_id,
                        uint16_t status, uint16_t warnings);
