@@ -158,7 +158,8 @@ static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_
     /* a comment's traceparent needs a '/', a SET of @traceparent an '@':
      * a text with neither (most) is not read further */
     if (text != NULL && (memchr(text, '/', n) != NULL || memchr(text, '@', n) != NULL)) {
-        bool names_parent = memmem(text, n, "traceparent", 11) != NULL;
+        /* a user variable's name in any case (a comment's key is lower case) */
+        bool names_parent = hy_text_mentions(text, n, "TRACEPARENT");
         if (names_parent) {
             rc = trace_parent_in_sql(text, n, &c);
             if (rc < 0)
@@ -175,7 +176,7 @@ static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_
             } else if (vr < 0) {
                 trace_bad_parent_note();
             }
-            if (memmem(text, n, "@tracestate", 11) != NULL)
+            if (hy_text_mentions(text, n, "TRACESTATE"))
                 state_set(t, text, n);
         }
     }

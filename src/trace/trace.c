@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include "halyard/core/audit.h"
@@ -264,12 +265,22 @@ size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap)
     return len;
 }
 
-/* The value a SET gives the user variable `var` ("@traceparent"): its
- * first byte (a quote, when it is a string), or NULL when the statement
- * assigns no such variable. */
+/* find_in() in any case: a user variable's name (@TraceParent is
+ * @traceparent, as the server has it). */
+static const char *find_nocase(const char *p, const char *end, const char *what, size_t wn)
+{
+    for (; end - p >= (ptrdiff_t)wn; p++)
+        if (strncasecmp(p, what, wn) == 0)
+            return p;
+    return NULL;
+}
+
+/* The value a SET gives the user variable `var` ("@traceparent", in any
+ * case): its first byte (a quote, when it is a string), or NULL when the
+ * statement assigns no such variable. */
 static const char *set_value(const char *sql, size_t n, const char *var, size_t vn)
 {
-    const char *end = sql + n, *p = find_in(sql, end, var, vn);
+    const char *end = sql + n, *p = find_nocase(sql, end, var, vn);
     if (p == NULL)
         return NULL;
     p += vn;

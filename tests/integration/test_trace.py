@@ -214,6 +214,25 @@ def test_tracestate_from_the_attribute_and_the_session_variable(start_halyard, r
         c.close()
 
 
+def test_session_variables_in_any_case(start_halyard, receiver):
+    """A user variable's name is the same in any case on the server:
+    SET @TraceParent and @TRACESTATE are @traceparent and @tracestate,
+    and the server reads them back so (@traceparent)."""
+    h = start_halyard(**tracing(receiver, query_text=True))
+    c = h.connect()
+    try:
+        tid = "33333333333333333333333333333333"
+        q(c, f"SET @TraceParent = '00-{tid}-4444444444444444-01', @TRACESTATE = 'rojo=4'")
+        assert q(c, "SELECT @traceparent, @tracestate") == \
+            ((f"00-{tid}-4444444444444444-01", "rojo=4"),)
+        q(c, "SELECT 'any_case'")
+        span = receiver.find(text_has("any_case"))
+        assert span["traceId"] == tid and span["parentSpanId"] == "4444444444444444"
+        assert span["traceState"] == "rojo=4"
+    finally:
+        c.close()
+
+
 def test_root_span_error_and_no_text_by_default(start_halyard, receiver):
     h = start_halyard(**tracing(receiver))
     c = h.connect()
