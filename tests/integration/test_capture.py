@@ -403,6 +403,34 @@ def commits_workload(conn, table, track_reader):
                 gtids.append(track_reader())
     return gtids
 
+
+def commits_schema(cluster, names):
+    """DB anew with an empty table of each name (an id and a value)."""
+    cluster.sql(0, f"DROP DATABASE IF EXISTS {DB}")
+    cluster.sql(0, f"CREATE DATABASE {DB}")
+    for name in names:
+        for side in ("direct", "through"):
+            cluster.sql(0, f"CREATE TABLE {DB}.{name}_{side} "
+                           "(id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    cluster.sync()
+
+
+def commits_both_ways(cluster, h, name, flags):
+    """commits_workload directly and through halyard, each on its own
+    table: the OKs each way read, and the GTIDs of the commits made through
+    halyard."""
+    binlog_pos = lambda: cluster.value(0, "SELECT @@gtid_binlog_pos")  # noqa: E731
+    direct = cluster.connect(0, password=APP_PASSWORD, database=DB, autocommit=True,
+                             client_flag=flags)
+    through = h.connect(database=DB, autocommit=True, client_flag=flags)
+    oks_direct, oks_through = ok_packets(direct), ok_packets(through)
+    commits_workload(direct, f"{name}_direct", binlog_pos)
+    gtids = commits_workload(through, f"{name}_through", binlog_pos)
+    direct.close()
+    through.close()
+    return oks_direct, oks_through, gtids
+
+
 def test_commits_gtids_of_any_client(cluster, start_halyard, tmp_path):
     """A client that did not ask for session tracking (pymysql's default)
     has its commits' GTIDs captured all the same: halyard tracks last_gtid
@@ -410,28 +438,17 @@ def test_commits_gtids_of_any_client(cluster, start_halyard, tmp_path):
     client's OKs what it did not ask for, byte for byte as a direct
     connection answers (a client that asked for CLIENT_SESSION_TRACK but
     not for last_gtid too)."""
-    cluster.sql(0, f"DROP DATABASE IF EXISTS {DB}")
-    cluster.sql(0, f"CREATE DATABASE {DB}")
-    for t in ("plain_direct", "plain_through", "track_direct", "track_through"):
-        cluster.sql(0, f"CREATE TABLE {DB}.{t} (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
-    cluster.sync()
+    commits_schema(cluster, ("plain", "track"))
     h = start_halyard(read_write_split=False)
     sock = f"/tmp/halyard-{h.port}.sock"
     path = str(tmp_path / "plain.hyc")
-    binlog_pos = lambda: cluster.value(0, "SELECT @@gtid_binlog_pos")  # noqa: E731
     r = ctl(sock, "capture", "start", path)
     assert r.returncode == 0, r.stdout + r.stderr
     answers, server_gtids = {}, []
     for name, flags in (("plain", 0), ("track", CLIENT.SESSION_TRACK)):
-        direct = cluster.connect(0, password=APP_PASSWORD, database=DB, autocommit=True,
-                                 client_flag=flags)
-        through = h.connect(database=DB, autocommit=True, client_flag=flags)
-        oks_direct, oks_through = ok_packets(direct), ok_packets(through)
-        commits_workload(direct, f"{name}_direct", binlog_pos)
-        server_gtids += commits_workload(through, f"{name}_through", binlog_pos)
+        oks_direct, oks_through, gtids = commits_both_ways(cluster, h, name, flags)
+        server_gtids += gtids
         answers[name] = (oks_direct, oks_through)
-        direct.close()
-        through.close()
     r = ctl(sock, "capture", "stop")
     assert r.returncode == 0, r.stdout + r.stderr
     for name, (oks_direct, oks_through) in answers.items():
@@ -449,27 +466,16 @@ def test_commits_gtids_where_the_server_tracks_them_already(cluster, start_halya
     byte for byte as directly, capture on or off; the commits are
     captured."""
     old = cluster.value(0, "SELECT @@global.session_track_system_variables")
-    cluster.sql(0, f"DROP DATABASE IF EXISTS {DB}")
-    cluster.sql(0, f"CREATE DATABASE {DB}")
-    for t in ("track_direct", "track_through"):
-        cluster.sql(0, f"CREATE TABLE {DB}.{t} (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
-    cluster.sync()
+    commits_schema(cluster, ("track",))
     cluster.sql(0, "SET GLOBAL session_track_system_variables = 'autocommit,last_gtid'")
     try:
         h = start_halyard(read_write_split=False)
         sock = f"/tmp/halyard-{h.port}.sock"
         path = str(tmp_path / "tracked.hyc")
-        binlog_pos = lambda: cluster.value(0, "SELECT @@gtid_binlog_pos")  # noqa: E731
         r = ctl(sock, "capture", "start", path)
         assert r.returncode == 0, r.stdout + r.stderr
-        direct = cluster.connect(0, password=APP_PASSWORD, database=DB, autocommit=True,
-                                 client_flag=CLIENT.SESSION_TRACK)
-        through = h.connect(database=DB, autocommit=True, client_flag=CLIENT.SESSION_TRACK)
-        oks_direct, oks_through = ok_packets(direct), ok_packets(through)
-        commits_workload(direct, "track_direct", binlog_pos)
-        server_gtids = commits_workload(through, "track_through", binlog_pos)
-        direct.close()
-        through.close()
+        oks_direct, oks_through, server_gtids = commits_both_ways(cluster, h, "track",
+                                                                 CLIENT.SESSION_TRACK)
         r = ctl(sock, "capture", "stop")
         assert r.returncode == 0, r.stdout + r.stderr
         # the OKs name the GTIDs (not the same ones: other writes): equal in length
@@ -480,4 +486,3 @@ def test_commits_gtids_where_the_server_tracks_them_already(cluster, start_halya
         assert len(server_gtids) == 5 and commits == server_gtids, (commits, server_gtids)
     finally:
         cluster.sql(0, f"SET GLOBAL session_track_system_variables = '{old}'")
-
