@@ -151,7 +151,8 @@ static bool gtid_client_wants(const struct session *s, const struct bconn *bc)
  * client (session_capture_ok): on the primary, whatever the command. */
 static bool gtid_ready(const struct session *s, const struct bconn *bc)
 {
-    return bc->gtid_track_on || !session_capture_on(s) || gtid_client_wants(s, bc);
+    return bc->gtid_track_on || s->feat.capture == NULL || !session_capture_on(s) ||
+           gtid_client_wants(s, bc);
 }
 
 bool session_track_ready(const struct session *s, const struct bconn *bc)
