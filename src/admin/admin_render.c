@@ -162,35 +162,39 @@ static void stats_json(struct textbuf *sb, const struct stat_values *v)
 
 /* The exporter of spans' counters (trace_export.h), process-wide: zeros
  * when there is none; then the captures' dropped records (capture.h). */
-static void process_counters(uint64_t v[4])
+#define PROCESS_COUNTERS 5
+
+static void process_counters(uint64_t v[PROCESS_COUNTERS])
 {
     uint64_t cd[CAPTURE_DROP_N];
     capture_drops_total(cd);
-    v[3] = 0;
+    v[4] = 0;
     for (int i = 0; i < CAPTURE_DROP_N; i++)
-        v[3] += cd[i];
+        v[4] += cd[i];
     struct trace_export_stats ts = {0};
     const struct trace_exporter *ex = trace_export_global();
     if (ex != NULL)
         trace_export_stats(ex, &ts);
     v[0] = ts.exported;
     v[1] = ts.dropped_full + ts.dropped_failed;
-    v[2] = trace_bad_parents();
+    v[2] = trace_bad_count(TRACE_BAD_PARENT);
+    v[3] = trace_bad_count(TRACE_BAD_STATE);
 }
 
-static const char *const process_names[4] = {"trace_spans_exported", "trace_spans_dropped",
-                                             "trace_bad_traceparents", "capture_records_dropped"};
+static const char *const process_names[PROCESS_COUNTERS] = {
+    "trace_spans_exported", "trace_spans_dropped", "trace_bad_traceparents",
+    "trace_bad_tracestates", "capture_records_dropped"};
 
 void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
                         const struct stat_values *per_worker, int n_workers,
                         uint64_t client_sessions, bool json)
 {
-    uint64_t tv[4];
+    uint64_t tv[PROCESS_COUNTERS];
     process_counters(tv);
     if (json) {
         textbuf_printf(sb, "{\"client_sessions\":%" PRIu64, client_sessions);
         stats_json(sb, total);
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < PROCESS_COUNTERS; i++)
             textbuf_printf(sb, ",\"%s\":%" PRIu64, process_names[i], tv[i]);
         textbuf_puts(sb, ",\"workers\":[");
         for (int w = 0; w < n_workers; w++) {
@@ -217,7 +221,7 @@ void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
         for (int w = 0; w < n_workers; w++)
             table_cellf(&t, "%" PRIu64, per_worker[w].v[i]);
     }
-    for (size_t i = 0; i < 4; i++) { /* the exporter's and the capture's: the process's */
+    for (size_t i = 0; i < PROCESS_COUNTERS; i++) { /* the exporter's and the capture's */
         table_cell(&t, process_names[i]);
         table_cellf(&t, "%" PRIu64, tv[i]);
         for (int w = 0; w < n_workers; w++)

@@ -923,7 +923,12 @@ static void render_trace(struct textbuf *sb)
                ts.dropped_failed);
     family(sb, "halyard_trace_bad_traceparent_total", "counter",
            "traceparent values that were not valid W3C ones, ignored.");
-    textbuf_printf(sb, "halyard_trace_bad_traceparent_total %" PRIu64 "\n", trace_bad_parents());
+    textbuf_printf(sb, "halyard_trace_bad_traceparent_total %" PRIu64 "\n",
+                   trace_bad_count(TRACE_BAD_PARENT));
+    family(sb, "halyard_trace_bad_tracestate_total", "counter",
+           "tracestate values that were not valid W3C ones, dropped.");
+    textbuf_printf(sb, "halyard_trace_bad_tracestate_total %" PRIu64 "\n",
+                   trace_bad_count(TRACE_BAD_STATE));
 }
 
 /* The captures' records not written (capture.h): read when scraped. */

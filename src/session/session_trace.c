@@ -70,10 +70,13 @@ static struct sess_trace *trace_of(struct session *s)
             int rc = trace_parent_in_attrs(s->who.attrs, s->who.attrs_len, &t->attr);
             t->attr_set = rc == 1;
             if (rc < 0)
-                trace_bad_parent_note();
+                trace_bad_note(TRACE_BAD_PARENT);
             char st[TRACE_STATE_MAX];
-            if (trace_state_in_attrs(s->who.attrs, s->who.attrs_len, st, sizeof(st)) == 1)
+            int sr = trace_state_in_attrs(s->who.attrs, s->who.attrs_len, st, sizeof(st));
+            if (sr == 1)
                 t->attr_state = hy_dupz(st, strlen(st));
+            else if (sr < 0)
+                trace_bad_note(TRACE_BAD_STATE);
         }
         s->feat.trace = t;
     }
@@ -136,6 +139,8 @@ static void state_set(struct sess_trace *t, const char *text, size_t n)
     int rc = trace_state_in_set(text, n, st, sizeof(st));
     if (rc == 0)
         return;
+    if (rc < 0)
+        trace_bad_note(TRACE_BAD_STATE);
     free(t->var_state);
     t->var_state = rc == 1 && st[0] != '\0' ? hy_dupz(st, strlen(st)) : NULL;
 }
@@ -163,9 +168,13 @@ static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_
         if (names_parent) {
             rc = trace_parent_in_sql(text, n, &c);
             if (rc < 0)
-                trace_bad_parent_note();
-            if (rc == 1) /* the tracestate beside it, passed on */
-                t->state_len = (uint16_t)trace_state_in_sql(text, n, t->state, sizeof(t->state));
+                trace_bad_note(TRACE_BAD_PARENT);
+            if (rc == 1) { /* the tracestate beside it, passed on */
+                int sr = trace_state_in_sql(text, n, t->state, sizeof(t->state));
+                if (sr < 0)
+                    trace_bad_note(TRACE_BAD_STATE);
+                t->state_len = (uint16_t)(sr > 0 ? sr : 0);
+            }
         }
         if (cmd == COM_QUERY && is_set(text, n)) {
             struct trace_ctx v;
@@ -174,7 +183,7 @@ static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_
                 t->var = v;
                 t->var_set = true;
             } else if (vr < 0) {
-                trace_bad_parent_note();
+                trace_bad_note(TRACE_BAD_PARENT);
             }
             if (hy_text_mentions(text, n, "TRACESTATE"))
                 state_set(t, text, n);

@@ -241,12 +241,14 @@ bool trace_state_valid(const char *p, size_t n)
     return members > 0;
 }
 
-size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap)
+int trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap)
 {
     static const char key[] = "tracestate=";
     const char *stop, *p = comment_key(sql, n, key, sizeof(key) - 1, &stop);
-    if (p == NULL || cap == 0 || p >= stop || (*p != '\'' && *p != '"'))
+    if (p == NULL)
         return 0;
+    if (cap == 0 || p >= stop || (*p != '\'' && *p != '"'))
+        return -1;
     char quote = *p++;
     size_t len = 0;
     for (; p < stop && *p != quote; p++) {
@@ -256,13 +258,13 @@ size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap)
             p += 2;
         }
         if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e || len + 1 >= cap)
-            return 0; /* the header is printable ASCII, 512 bytes at most */
+            return -1; /* the header is printable ASCII, 512 bytes at most */
         out[len++] = c;
     }
     if (p >= stop || !trace_state_valid(out, len))
-        return 0; /* not closed, or not a tracestate */
+        return -1; /* not closed, or not a tracestate */
     out[len] = '\0';
-    return len;
+    return (int)len;
 }
 
 /* find_in() in any case: a user variable's name (@TraceParent is
@@ -380,16 +382,16 @@ int trace_state_in_attrs(const uint8_t *p, size_t n, char *out, size_t cap)
     return 1;
 }
 
-static uint64_t bad_parents;
+static uint64_t bad[TRACE_BAD_N];
 
-void trace_bad_parent_note(void)
+void trace_bad_note(enum trace_bad what)
 {
-    __atomic_fetch_add(&bad_parents, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&bad[what], 1, __ATOMIC_RELAXED);
 }
 
-uint64_t trace_bad_parents(void)
+uint64_t trace_bad_count(enum trace_bad what)
 {
-    return __atomic_load_n(&bad_parents, __ATOMIC_RELAXED);
+    return __atomic_load_n(&bad[what], __ATOMIC_RELAXED);
 }
 
 const char *trace_wait_name(enum trace_wait w)

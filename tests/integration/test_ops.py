@@ -430,7 +430,7 @@ def test_show_stats_counts(start_halyard):
                        "inflight_unknown", "writer_catchups", "writer_catchups_refused",
                        "classify_memo_hits", "classify_memo_misses", "classify_memo_stores",
                        "trace_spans_exported", "trace_spans_dropped", "trace_bad_traceparents",
-                       "capture_records_dropped"}
+                       "trace_bad_tracestates", "capture_records_dropped"}
     assert int(by["commands"]["total"]) >= after["commands"]
     assert int(by["commands"]["total"]) == int(by["commands"]["worker0"]) + int(by["commands"]["worker1"])
     conn = h.connect()

@@ -161,8 +161,10 @@ def test_tracestate_from_the_attribute_and_the_session_variable(start_halyard, r
     """The tracestate goes with its traceparent's source, in the same order
     (comment, @tracestate, the connection attribute); one that is not a
     W3C tracestate (a key twice, upper case, no '=') is dropped, never
-    passed on."""
+    passed on, and counted (trace_bad_tracestates)."""
     h = start_halyard(**tracing(receiver, query_text=True))
+    bad = lambda: admin_json(f"/tmp/halyard-{h.port}.sock", "show stats")["trace_bad_tracestates"]  # noqa: E731
+    assert bad() == 0
     tid = "0af7651916cd43dd8448eb211c80319c"
     c = attrs_conn(h, f"00-{tid}-b7ad6b7169203331-01", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
     try:
@@ -187,6 +189,7 @@ def test_tracestate_from_the_attribute_and_the_session_variable(start_halyard, r
         q(c, "SELECT 'ts_bad_var'")
         span = receiver.find(text_has("ts_bad_var"))
         assert span["traceId"] == tid3 and "traceState" not in span
+        assert bad() == 1
         q(c, "SET @tracestate = 'rojo=3'")
         q(c, "SELECT 'ts_var_again'")
         assert receiver.find(text_has("ts_var_again"))["traceState"] == "rojo=3"
@@ -210,6 +213,7 @@ def test_tracestate_from_the_attribute_and_the_session_variable(start_halyard, r
              "tracestate='rojo=1,rojo=2'*/")
         span = receiver.find(text_has("ts_bad_comment"))
         assert span["traceId"] == TRACE and "traceState" not in span
+        assert bad() == 3  # the variable's, the attribute's, the comment's
     finally:
         c.close()
 

@@ -452,6 +452,7 @@ static void test_render_stats(void **state)
                                  "trace_spans_exported      0      -        -\n"
                                  "trace_spans_dropped       0      -        -\n"
                                  "trace_bad_traceparents    0      -        -\n"
+                                 "trace_bad_tracestates     0      -        -\n"
                                  "capture_records_dropped   0      -        -\n");
     textbuf_reset(&sb);
     admin_render_stats(&sb, &total, per, 2, 7, true);
@@ -468,6 +469,7 @@ static void test_render_stats(void **state)
         "\"inflight_unknown\":0,\"writer_catchups\":0,\"writer_catchups_refused\":0,"
         "\"classify_memo_hits\":0,\"classify_memo_misses\":0,\"classify_memo_stores\":0,"
         "\"trace_spans_exported\":0,\"trace_spans_dropped\":0,\"trace_bad_traceparents\":0,"
+        "\"trace_bad_tracestates\":0,"
         "\"capture_records_dropped\":0,\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
         "\"commands\":10,\"auth_failures\":0,\"backend_connect_failures\":2,"
         "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
@@ -1347,12 +1349,13 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 62);
-    assert_int_equal(samples, 78);
+    assert_int_equal(n_fam, 63);
+    assert_int_equal(samples, 79);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
         "\nhalyard_capture_records_dropped_total{reason=\"limit\"} 0\n",
+        "\nhalyard_trace_bad_tracestate_total 0\n",
         "\nhalyard_build_info{version=\"" HALYARD_VERSION "\"} 1\n",
         "\nhalyard_uptime_seconds 12.500\n",
         "\nhalyard_client_sessions 3\n",

@@ -102,7 +102,7 @@ static void test_parent_in_sql(void **state)
     assert_int_equal(in_sql("SELECT 1 /*traceparent='" GOOD, &c), 1); /* unclosed comment */
 }
 
-static size_t state_in(const char *sql, char *out, size_t cap)
+static int state_in(const char *sql, char *out, size_t cap)
 {
     return trace_state_in_sql(sql, strlen(sql), out, cap);
 }
@@ -125,12 +125,12 @@ static void test_state_in_sql(void **state)
         31);
     assert_string_equal(st, "rojo=00f067aa0ba902b7,congo=t61");
     assert_int_equal(state_in("SELECT '/*tracestate=''a=b''*/'", st, sizeof(st)),
-                     0);                                                           /* a literal */
-    assert_int_equal(state_in("SELECT 1 /*tracestate=a=b*/", st, sizeof(st)), 0);  /* unquoted */
-    assert_int_equal(state_in("SELECT 1 /*tracestate='a=b*/", st, sizeof(st)), 0); /* unclosed */
+                     0);                                                            /* a literal */
+    assert_int_equal(state_in("SELECT 1 /*tracestate=a=b*/", st, sizeof(st)), -1);  /* unquoted */
+    assert_int_equal(state_in("SELECT 1 /*tracestate='a=b*/", st, sizeof(st)), -1); /* unclosed */
     assert_int_equal(state_in("SELECT 1 /*tracestate='a=%0A'*/", st, sizeof(st)),
-                     0);                                                      /* a newline */
-    assert_int_equal(state_in("SELECT 1 /*tracestate='abcdef'*/", st, 4), 0); /* too long */
+                     -1);                                                      /* a newline */
+    assert_int_equal(state_in("SELECT 1 /*tracestate='abcdef'*/", st, 4), -1); /* too long */
 }
 
 static bool valid(const char *st)

@@ -48,9 +48,9 @@ bool trace_state_valid(const char *p, size_t n);
 /* The W3C tracestate an sqlcommenter comment in `sql` carries
  * (tracestate='k=v,k2=v2', URL-encoded or not), into `out` (cap bytes,
  * NUL-terminated) as it is, for the span to pass on: its length; 0 when
- * there is none, it is not quoted and closed, it is not valid
- * (trace_state_valid), or it does not fit. Only comments are read. */
-size_t trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap);
+ * no comment has one; -1 when one has it not quoted and closed, not valid
+ * (trace_state_valid), or too long to fit. Only comments are read. */
+int trace_state_in_sql(const char *sql, size_t n, char *out, size_t cap);
 /* The tracestate `SET @tracestate = 'k=v,...'` gives, into `out` (cap
  * bytes, NUL-terminated; "" for '', which clears it): 1; 0 when the
  * statement sets no @tracestate; -1 when its value is not a quoted valid
@@ -66,9 +66,14 @@ int trace_parent_in_set(const char *sql, size_t n, struct trace_ctx *out);
 /* The traceparent among a login's connection attributes (the protocol's
  * length-encoded key and value pairs): 1, 0 (none), -1 (not valid). */
 int trace_parent_in_attrs(const uint8_t *p, size_t n, struct trace_ctx *out);
-/* traceparent values that were not valid, ignored (any thread). */
-void trace_bad_parent_note(void);
-uint64_t trace_bad_parents(void);
+/* Values that were not valid W3C ones, ignored: counted from any thread. */
+enum trace_bad {
+    TRACE_BAD_PARENT, /* a traceparent: the span is a root */
+    TRACE_BAD_STATE,  /* a tracestate: dropped, not passed on */
+    TRACE_BAD_N
+};
+void trace_bad_note(enum trace_bad what);
+uint64_t trace_bad_count(enum trace_bad what);
 /* `ctx` as a traceparent, NUL-terminated (buf of TRACE_PARENT_LEN + 1). */
 void trace_parent_format(const struct trace_ctx *ctx, char *buf);
 
