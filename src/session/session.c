@@ -961,6 +961,8 @@ enum stage_kinds {
     STAGE_PS,      /* those, COM_STMT_FETCH, RESET, SEND_LONG_DATA: routed to their statement */
     STAGE_TEXT,    /* every command but those */
     STAGE_HANDLED, /* a command com_handlers[] has its own step for */
+    STAGE_RUNS,    /* every command but FETCH, RESET, SEND_LONG_DATA: those follow their
+                    * statement's execution, which waited for what it reads */
 };
 
 static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
@@ -980,6 +982,8 @@ static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
     }
     case STAGE_HANDLED:
         return com_handlers[cmd] != NULL;
+    case STAGE_RUNS:
+        return cmd != COM_STMT_FETCH && cmd != COM_STMT_RESET && cmd != COM_STMT_SEND_LONG_DATA;
     }
     return false;
 }
@@ -992,11 +996,6 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     uint8_t cmd = c->cmd;
     bool ps = stage_applies(STAGE_PS, cmd);
     s->route.wait_idx = (int)idx;
-    session_hooks_wait(s, HOOK_WAIT_WRITER, false); /* a primary to write to came */
-    /* (a FETCH, RESET or SEND_LONG_DATA goes where its statement is) */
-    if ((!ps || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE) &&
-        !session_route_due(s, &idx))
-        return NEXT_STOP;
     struct hook_cmd hc = {.p = c->p, .len = c->len, .idx = idx, .cmd = cmd, .fits = c->fits};
     if (s->query.bk_hooks == 0) { /* once a command, whatever passes it takes */
         s->query.bk_hooks = 1;
@@ -1072,12 +1071,23 @@ static enum next_step stage_route_ps(struct session *s, struct next_cmd *c)
 
 static enum next_step stage_outcome(struct session *s, struct next_cmd *c)
 {
-    return next_outcome(s, c, c->idx, c->why, c->primary_write);
+    enum next_step st = next_outcome(s, c, c->idx, c->why, c->primary_write);
+    if (st == NEXT_ROUTE) /* routed to a backend: a primary to write to came */
+        session_hooks_wait(s, HOOK_WAIT_WRITER, false);
+    return st;
 }
 
 static enum next_step stage_limit(struct session *s, struct next_cmd *c)
 {
     return next_limit(s, c, c->idx);
+}
+
+/* The consistency wait and the writer's catch-up (session_route_due):
+ * the command is taken again once they are met. */
+static enum next_step stage_due(struct session *s, struct next_cmd *c)
+{
+    s->route.wait_idx = (int)c->idx;
+    return session_route_due(s, &c->idx) ? NEXT_ROUTE : NEXT_STOP;
 }
 
 static enum next_step stage_forward(struct session *s, struct next_cmd *c)
@@ -1090,8 +1100,9 @@ static enum next_step stage_forward(struct session *s, struct next_cmd *c)
  * login waits, a KILL of the session, the request skipped), a prepared
  * execution after a lost transaction, a KILL in a multi-statement text,
  * the command's own step, the route, an outcome answered here, a limit,
- * and the forward (the consistency wait, the writer's catch-up, the
- * backend readied, the features' send hooks, the send). A prepared
+ * what the command must wait for (the consistency wait, the writer's
+ * catch-up), and the forward (the backend readied, the features' send
+ * hooks, the send). A prepared
  * statement's commands are routed where it is (session_ps.c: ps_route),
  * and the forward has the statement there before it sends them. */
 static const struct cycle_stage {
@@ -1107,6 +1118,7 @@ static const struct cycle_stage {
     {"route", STAGE_PS, stage_route_ps},
     {"outcome", STAGE_ALL, stage_outcome},
     {"limit", STAGE_ALL, stage_limit},
+    {"due", STAGE_RUNS, stage_due},
     {"forward", STAGE_ALL, stage_forward},
 };
 
