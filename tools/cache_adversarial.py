@@ -366,6 +366,21 @@ class Adversary:
     def root(self):
         return self.cluster.root_connect(0, autocommit=True)
 
+    def close(self):
+        """Every connection of the run, its twins' too: a twin's session on
+        the primary may hold a transaction open, whose locks the next
+        setting's DROP DATABASE waited on (the cluster kept: a read timed out
+        after 60 s in make check, 2026-11-28) until the cycle of twins and
+        adversary was collected."""
+        for tw in getattr(self, "twins", []):
+            for c in (tw.h, tw.d):
+                if c is not None:
+                    c.close()
+        for name in ("wd", "wh"):
+            c = getattr(self, name, None)
+            if c is not None and c.open:
+                c.close()
+
     def read(self, tw):
         # 75% of the reads are of the shapes the cache keeps, of the first
         # two rows: the same statements again and again, so that most of
@@ -662,7 +677,7 @@ def run_one(args, base, entry, log, keep_cluster=False):
     run_dir = os.path.join(base, "run")
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
-    h = None
+    h = adv = None
     try:
         if _KEPT["opts"] != SETTINGS[settings]:
             cluster.destroy()
@@ -706,6 +721,8 @@ def run_one(args, base, entry, log, keep_cluster=False):
                 f"{adv.cmd_wrong}")
         return adv.reads, adv.hits, adv.wrong, adv.examples
     finally:
+        if adv is not None:
+            adv.close()
         if h is not None and h.alive():
             h.stop()
         if not args.keep and not keep_cluster:

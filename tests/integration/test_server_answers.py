@@ -695,11 +695,14 @@ PAD = "x" * 120
 
 
 @pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+# SLEEP(4): the four reads of the list must end before the statement
+# does (at SLEEP(2), with make check's suites beside it at load 11, the
+# third read through halyard found it ended: Info None, 2026-11-28).
 @pytest.mark.parametrize("stmt", [
-    "SELECT SLEEP(2), CONNECTION_ID()",  # a read: on a replica
-    f"SELECT SLEEP(2), CONNECTION_ID(), '{PAD}' AS pad",
-    "SELECT SLEEP(2), CONNECTION_ID() FROM DUAL FOR UPDATE",  # on the primary
-    "SELECT SLEEP(2), (SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = 0) AS n"])
+    "SELECT SLEEP(4), CONNECTION_ID()",  # a read: on a replica
+    f"SELECT SLEEP(4), CONNECTION_ID(), '{PAD}' AS pad",
+    "SELECT SLEEP(4), CONNECTION_ID() FROM DUAL FOR UPDATE",  # on the primary
+    "SELECT SLEEP(4), (SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = 0) AS n"])
 def test_another_sessions_running_statement_shows_its_clients_text(start_halyard, cluster,
                                                                     pool_mode, stmt):
     """Session A runs a statement halyard rewrites (CONNECTION_ID() in
