@@ -33,6 +33,7 @@
 #include "halyard/cluster/proof.h"
 #include "halyard/cluster/shard_learn.h"
 #include "halyard/cluster/users.h"
+#include "halyard/protocol/mysql_proto.h"
 #include "halyard/protocol/mysql_errors.h"
 #include "monitor_int.h"
 
@@ -771,8 +772,7 @@ static void idle_note(_Atomic int64_t *to, const char *seconds)
 static void gtid_tracked_note(struct monitor_backend *mb, const char *vars)
 {
     if (vars != NULL)
-        atomic_store(&mb->rt->gtid_tracked, hy_list_has(vars, strlen(vars), "last_gtid") ||
-                                                hy_list_has(vars, strlen(vars), "*"));
+        atomic_store(&mb->rt->gtid_tracked, mysql_track_vars_last_gtid(vars, strlen(vars)));
 }
 
 static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)

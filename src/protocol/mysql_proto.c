@@ -18,6 +18,7 @@
  */
 #include <string.h>
 
+#include "halyard/core/text.h"
 #include "halyard/protocol/mysql_proto.h"
 
 /* ---- primitive readers -------------------------------------------------- */
@@ -609,6 +610,11 @@ static bool track_dropped(uint8_t type, const uint8_t *body, size_t len, uint32_
     mysql_rd_init(&rd, body, len);
     const uint8_t *name = mysql_rd_lenenc_str(&rd, &n);
     return !rd.bad && name != NULL && n == 9 && memcmp(name, "last_gtid", 9) == 0;
+}
+
+bool mysql_track_vars_last_gtid(const char *vars, size_t n)
+{
+    return hy_list_has(vars, n, "last_gtid") || hy_list_has(vars, n, "*");
 }
 
 size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, uint32_t drop)

@@ -206,18 +206,13 @@ bool session_capture_whole(const struct session *s)
 
 /* The GTID an OK's session-state block reports for a commit: MariaDB's
  * last_gtid (session_track_system_variables naming it) or MySQL's
- * session_track_gtids entry; NULL when it reports none. The OK as the
- * backend sent it: its connection negotiated CLIENT_SESSION_TRACK. */
-static const uint8_t *ok_gtid(const uint8_t *pl, uint32_t len, size_t *n)
+ * session_track_gtids entry; NULL when it reports none. */
+static const uint8_t *block_gtid(const uint8_t *block, size_t len, size_t *n)
 {
-    struct mysql_ok ok;
-    if (mysql_ok_decode(pl, len, CLIENT_PROTOCOL_41 | CLIENT_SESSION_TRACK, &ok) != HY_OK ||
-        ok.session_state == NULL)
-        return NULL;
     struct mysql_track_it it;
     struct mysql_track t;
     const uint8_t *g = NULL;
-    mysql_track_init(&it, ok.session_state, ok.session_state_len);
+    mysql_track_init(&it, block, len);
     while (mysql_track_next(&it, &t) == HY_OK) {
         if (t.type == MYSQL_TRACK_SYSTEM_VARIABLES && t.a_len == 9 &&
             memcmp(t.a, "last_gtid", 9) == 0 && t.b_len > 0)
@@ -228,13 +223,13 @@ static const uint8_t *ok_gtid(const uint8_t *pl, uint32_t len, size_t *n)
     return g;
 }
 
-/* A COMMIT record when the OK in `pl` reports a GTID other than the
- * session's last one: the commit the command made. */
-static void commit_rec(struct session *s, const uint8_t *pl, uint32_t len)
+/* A COMMIT record when the OK's session-state block reports a GTID other
+ * than the session's last one: the commit the command made. */
+static void commit_rec(struct session *s, const uint8_t *block, size_t len)
 {
     struct sess_capture *c = s->feat.capture;
     size_t n = 0;
-    const uint8_t *g = ok_gtid(pl, len, &n);
+    const uint8_t *g = block_gtid(block, len, &n);
     if (g == NULL || n >= sizeof(c->gtid) || (strlen(c->gtid) == n && memcmp(c->gtid, g, n) == 0))
         return;
     memcpy(c->gtid, g, n);
@@ -269,10 +264,10 @@ void session_capture_packet(struct session *s, const struct hook_packet *pk)
     }
 }
 
-void session_capture_ok(struct session *s, const uint8_t *pl, uint32_t len)
+void session_capture_ok(struct session *s, const uint8_t *block, size_t len)
 {
     if (answer_followed(s))
-        commit_rec(s, pl, len);
+        commit_rec(s, block, len);
 }
 
 void session_capture_done(struct session *s)

@@ -15,10 +15,10 @@ bool session_capture_attached(const struct session *s);
 /* A capture follows the session now: its backend connection to the
  * primary tracks last_gtid (session_state_tracking.c). */
 bool session_capture_on(const struct session *s);
-/* An OK of the answer, whole, as the backend sent it (before the client's
- * tracking is applied, session_track_ok): a COMMIT record when it reports
- * a commit's GTID. */
-void session_capture_ok(struct session *s, const uint8_t *pl, uint32_t len);
+/* The session-state block of an OK of the answer, as the backend sent it
+ * (before the client's tracking is applied, session_track_ok): a COMMIT
+ * record when it reports a commit's GTID. */
+void session_capture_ok(struct session *s, const uint8_t *block, size_t len);
 bool session_capture_whole(const struct session *s);
 /* on_packet: the answer's rows summed, an OK's insert id */
 void session_capture_packet(struct session *s, const struct hook_packet *pk);

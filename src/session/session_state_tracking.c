@@ -42,7 +42,6 @@
 #include <strings.h>
 
 #include "halyard/cluster/backend.h"
-#include "halyard/core/text.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/sql/readback.h"
 #include "halyard/sql/varstate.h"
@@ -141,8 +140,7 @@ static bool gtid_client_wants(const struct session *s, const struct bconn *bc)
     struct varstate_value v;
     if (s->vars.vs != NULL && varstate_get(s->vars.vs, VS_SYSTEM, SYS_VAR, SYS_VAR_LEN, &v))
         return !v.null && v.type == VS_STRING &&
-               (hy_list_has((const char *)v.data, v.len, "last_gtid") ||
-                hy_list_has((const char *)v.data, v.len, "*"));
+               mysql_track_vars_last_gtid((const char *)v.data, v.len);
     return bc->be->rt != NULL &&
            atomic_load_explicit(&bc->be->rt->gtid_tracked, memory_order_relaxed);
 }
@@ -333,7 +331,8 @@ int64_t session_track_ok(struct session *s, uint32_t len)
     if (mysql_ok_decode(pl, len, CLIENT_PROTOCOL_41 | CLIENT_SESSION_TRACK, &ok) != HY_OK ||
         !(ok.status & SERVER_SESSION_STATE_CHANGED))
         return len;
-    session_capture_ok(s, pl, len); /* a commit's GTID, before the client's part is cut */
+    if (ok.session_state != NULL) /* a commit's GTID, before the client's part is cut */
+        session_capture_ok(s, ok.session_state, ok.session_state_len);
     if (s->query.cmd_writes && bc->idx == s->route.primary && ok.session_state != NULL &&
         track_state_changed(ok.session_state, ok.session_state_len)) {
         if (!s->route.uvars_opaque)

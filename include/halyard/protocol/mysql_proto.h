@@ -331,6 +331,9 @@ hy_status_t mysql_ok_decode(const uint8_t *payload, size_t len, uint32_t caps,
  * last_gtid goes too (the others stay). */
 size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, uint32_t drop);
 #define MYSQL_TRACK_DROP_LAST_GTID (1u << 31)
+/* Whether a session_track_system_variables value vars[0..n) has the
+ * server report last_gtid: it names it, or is '*'. */
+bool mysql_track_vars_last_gtid(const char *vars, size_t n);
 /* Encode an OK packet with header 0x00 (no info, no session state). */
 size_t mysql_ok_encode(uint8_t *out, size_t cap, uint64_t affected, uint64_t insert_id,
                        uint16_t status, uint16_t warnings);
