@@ -965,6 +965,12 @@ enum stage_kinds {
                     * statement's execution, which waited for what it reads */
 };
 
+/* A prepared statement's commands that follow its execution. */
+static bool follows_execution(uint8_t cmd)
+{
+    return cmd == COM_STMT_FETCH || cmd == COM_STMT_RESET || cmd == COM_STMT_SEND_LONG_DATA;
+}
+
 static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
 {
     switch (kinds) {
@@ -976,14 +982,13 @@ static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
         return cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
     case STAGE_PS:
     case STAGE_TEXT: {
-        bool ps = cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE ||
-                  cmd == COM_STMT_FETCH || cmd == COM_STMT_RESET || cmd == COM_STMT_SEND_LONG_DATA;
+        bool ps = cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE || follows_execution(cmd);
         return ps == (kinds == STAGE_PS);
     }
     case STAGE_HANDLED:
         return com_handlers[cmd] != NULL;
     case STAGE_RUNS:
-        return cmd != COM_STMT_FETCH && cmd != COM_STMT_RESET && cmd != COM_STMT_SEND_LONG_DATA;
+        return !follows_execution(cmd);
     }
     return false;
 }
