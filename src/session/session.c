@@ -2000,14 +2000,11 @@ void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t
 static void session_free(struct session *s)
 {
     struct worker *w = s->w;
-    command_kill_unhold(s, false);
-    command_kill_user_answered(s, 0);
-    kill_chain_free(s);
+    session_hooks_leave(s); /* the features' (session_hooks.c): a KILL's hold, a pool wait */
     registry_remove(&s->kill.reg);
     ev_timer_stop(w->loop, &s->io.timer);
     ev_timer_stop(w->loop, &s->io.idle);
     ev_timer_stop(w->loop, &s->route.primary_wait);
-    session_pool_forget(s);
     if (s->who.user_counted)
         guard_user_leave(s->who.user);
     query_end(s, true);
@@ -2041,8 +2038,6 @@ static void session_free(struct session *s)
     explicit_bzero(s->who.old_hash, sizeof(s->who.old_hash));
     free(s->query.connid);
     session_tables_locked(s, false);
-    session_pool_lid_drop(s); /* its value, unread on a pooled connection */
-    session_pool_name_drop(s);
     session_hooks_close(s); /* the features' (session_hooks.c) */
     free(s->values.diag_err);
     free(s->route.trx_lost);

@@ -723,14 +723,9 @@ void bconn_close(struct bconn *bc)
     POOL_COUNT(s, bc->be, closed);
     if (bc->lid_dirty)
         session_lid_lost(s, bc->be->name);
-    if (bc->lid_owner != NULL)
-        session_pool_lid_orphan(bc);
-    if (bc->xa && session_groups(s)->xa != NULL)
-        session_xa_gone(s, bc);
-    if (!bc->parked) {
-        ps_backend_gone(s, bc->idx);
+    session_hooks_conn_gone(s, bc); /* the features' (session_hooks.c) */
+    if (!bc->parked)
         s->conns.bc[bc->idx] = NULL;
-    }
     varstate_destroy(bc->vs);
     bc->vs = NULL;
     ps_cache_clear(&bc->psc);

@@ -37,6 +37,7 @@
 #include "session_reload.h"
 #include "session_replay.h"
 #include "session_shard.h"
+#include "session_state.h"
 #include "session_sysview.h"
 #include "session_trace.h"
 #include "session_track.h"
@@ -176,9 +177,15 @@ static const struct session_hooks hooks[] = {
      .after_backend = xa_after_backend,
      .on_done = xa_done,
      .on_abandon = xa_after_backend,
-     .on_reset = session_xa_discard}, /* a transaction across groups ends */
-    {.name = "kill", .on_done = kill_done},
-    {.name = "pool", .on_done = session_pool_note},
+     .on_reset = session_xa_discard, /* a transaction across groups ends */
+     .on_conn_gone = session_xa_conn_gone},
+    {.name = "state", .on_thread_exit = state_thread_exit}, /* the thread's buffers */
+    {.name = "kill", .on_done = kill_done, .on_leave = command_kill_leave},
+    {.name = "pool",
+     .on_done = session_pool_note,
+     .on_conn_gone = session_pool_conn_gone,
+     .on_leave = session_pool_forget, /* out of the queue for a connection */
+     .on_close = session_pool_close},
     {.name = "diag", .on_done = session_diag_follow, .on_close = session_diag_drop},
     {.name = "cache",
      .on_begin = session_cache_begin, /* a write's flight starts */
@@ -196,11 +203,15 @@ static const struct session_hooks hooks[] = {
      .elsewhere = sysview_elsewhere,
      .rewrites = session_sysview_rewrites, /* derived tables in place of the views */
      .rewrite = sysview_rewrite,
-     .on_close = session_sysview_free},
+     .on_close = session_sysview_free,
+     .on_thread_exit = session_sysview_thread_exit},
     {.name = "fanout", .on_abandon = session_fanout_abandon, .on_close = session_fanout_free},
     {.name = "begin", .on_reset = session_begin_forget},
     {.name = "groups", .on_close = session_groups_free},
-    {.name = "ps", .on_close = ps_clear}, /* the session's prepared statements */
+    {.name = "ps", /* the session's prepared statements */
+     .on_conn_gone = ps_conn_gone,
+     .on_close = ps_clear,
+     .on_thread_exit = ps_thread_exit},
     {.name = "inflight",
      .on_send = inflight_send,
      .filter_up = inflight_filter_up, /* resolve_in_flight_writes' mark */
@@ -516,7 +527,24 @@ void session_hooks_reset(struct session *s)
     HOOKS_RUN(on_reset, s);
 }
 
+void session_hooks_conn_gone(struct session *s, struct bconn *bc)
+{
+    HOOKS_RUN(on_conn_gone, s, bc);
+}
+
+void session_hooks_leave(struct session *s)
+{
+    HOOKS_RUN(on_leave, s);
+}
+
 void session_hooks_close(struct session *s)
 {
     HOOKS_RUN(on_close, s);
+}
+
+void session_hooks_thread_exit(void)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].on_thread_exit != NULL)
+        hooks[i].on_thread_exit();
 }

@@ -361,7 +361,14 @@ struct session_hooks {
     void (*on_settled)(struct session *s);
     void (*on_abandon)(struct session *s); /* command_abandon: the routed command won't run */
     void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
-    void (*on_close)(struct session *s);   /* session_free: free what the feature holds */
+    /* bconn_close: a backend connection of the session closes (bc still
+     * whole; pooled or not, parked or not) */
+    void (*on_conn_gone)(struct session *s, struct bconn *bc);
+    /* session_free, first, while the session is still registered and its
+     * connections open: what others may wait on from it is let go */
+    void (*on_leave)(struct session *s);
+    void (*on_close)(struct session *s); /* session_free: free what the feature holds */
+    void (*on_thread_exit)(void);        /* a worker thread ends: its thread's buffers */
 };
 /* A ROUTE_* outcome answered here, not by a backend (next_outcome): the
  * cycle runs `before`, takes the command from the stream (answer_here),
@@ -397,7 +404,10 @@ void session_hooks_done(struct session *s);
 void session_hooks_settled(struct session *s);
 void session_hooks_abandon(struct session *s);
 void session_hooks_reset(struct session *s);
+void session_hooks_conn_gone(struct session *s, struct bconn *bc);
+void session_hooks_leave(struct session *s);
 void session_hooks_close(struct session *s);
+void session_hooks_thread_exit(void);
 
 /* ---- between the session module's files ---------------------------------
  * session.c: the command cycle, the answer's framing, the client socket */

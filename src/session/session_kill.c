@@ -367,3 +367,10 @@ void command_kill_unhold(struct session *s, bool accepted)
         s->kill.kill_hold = 0;
     }
 }
+
+void command_kill_leave(struct session *s)
+{
+    command_kill_unhold(s, false);
+    command_kill_user_answered(s, 0);
+    kill_chain_free(s);
+}

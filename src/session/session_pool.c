@@ -842,6 +842,19 @@ void session_pool_lid_keep_end(struct session *s)
     (void)session_pool_release(s); /* a read of the value (int_lid) when it may not wait */
 }
 
+void session_pool_conn_gone(struct session *s, struct bconn *bc)
+{
+    (void)s;
+    if (bc->lid_owner != NULL)
+        session_pool_lid_orphan(bc);
+}
+
+void session_pool_close(struct session *s)
+{
+    session_pool_lid_drop(s); /* its value, unread on a pooled connection */
+    session_pool_name_drop(s);
+}
+
 void session_pool_lid_orphan(struct bconn *bc)
 {
     struct session *owner = bc->lid_owner == &lid_nobody ? NULL : bc->lid_owner;

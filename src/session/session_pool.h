@@ -29,6 +29,12 @@ void session_pool_lid_set(struct session *s, uint64_t lid);
  * of the session that gave `bc` back, true when started. */
 void session_pool_lid_drop(struct session *s);
 void session_pool_lid_orphan(struct bconn *bc);
+/* A connection of the session closes (on_conn_gone, session_hooks.c): one
+ * that held another session's LAST_INSERT_ID() tells it the value is lost. */
+void session_pool_conn_gone(struct session *s, struct bconn *bc);
+/* The session is freed (on_close): its LAST_INSERT_ID() on a pooled
+ * connection, unread, and its pool key go. */
+void session_pool_close(struct session *s);
 bool session_pool_lid_fetch(struct session *s);
 bool session_pool_lid_for_owner(struct session *s, struct bconn *bc);
 /* Before a statement: true when it waits for another session that took

@@ -87,6 +87,14 @@ void ps_clear(struct session *s)
     s->prep.ps_err = NULL;
 }
 
+/* A connection of the session closes (on_conn_gone, session_hooks.c): its
+ * statements' ids there are gone (a parked one's are the pool's). */
+void ps_conn_gone(struct session *s, struct bconn *bc)
+{
+    if (!bc->parked)
+        ps_backend_gone(s, bc->idx);
+}
+
 /* Backend `idx`'s connection is gone, and the statements it held with it. */
 void ps_backend_gone(struct session *s, uint32_t idx)
 {

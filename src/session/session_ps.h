@@ -10,6 +10,7 @@
 
 /* ---- session_ps.c: prepared statements */
 void ps_backend_gone(struct session *s, uint32_t idx);
+void ps_conn_gone(struct session *s, struct bconn *bc);
 void ps_clear(struct session *s);
 void ps_close(struct session *s, const uint8_t *p, uint32_t len);
 /* What a step of an execution says to the cycle (session.c's stages). */

@@ -111,9 +111,7 @@ void session_thread_exit(void)
     rview.be = NULL;
     rview.why = NULL;
     rview.cap = 0;
-    state_thread_exit();
-    ps_thread_exit();
-    session_sysview_thread_exit();
+    session_hooks_thread_exit(); /* the features' (session_hooks.c) */
 }
 
 static bool view_of(struct session *s, const struct config *cfg, enum route_op op,

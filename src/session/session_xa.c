@@ -979,6 +979,12 @@ const struct internal_cmd int_xa = {.name = "an XA step",
                                     .answered = xa_answered,
                                     .failed = xa_failed};
 
+void session_xa_conn_gone(struct session *s, struct bconn *bc)
+{
+    if (bc->xa && session_groups(s)->xa != NULL)
+        session_xa_gone(s, bc);
+}
+
 void session_xa_gone(struct session *s, struct bconn *bc)
 {
     struct session_xa *x = s->feat.groups->xa;

@@ -41,6 +41,9 @@ bool session_xa_branch_ready(struct session *s, struct bconn *bc);
 extern const struct internal_cmd int_xa; /* a step of the transaction on a branch */
 /* bconn_close() of a connection holding a branch (bc->xa). */
 void session_xa_gone(struct session *s, struct bconn *bc);
+/* A connection of the session closes (on_conn_gone, session_hooks.c):
+ * session_xa_gone when it held a branch of a transaction across groups. */
+void session_xa_conn_gone(struct session *s, struct bconn *bc);
 /* The first packet (payload `len`, at down.scan) of an answer whose
  * command went with its branch's XA START (s->feat.groups->xa_piped), the
  * answer's packet filter (session_hooks.c): HOOK_WAIT for more bytes,

@@ -34,7 +34,8 @@ static const char conf_limit_full[] =
 static const char *const points[] = {
     "take",     "before_backend", "after_backend", "ready",   "refuse",   "elsewhere",
     "rewrites", "send",           "filter_up",     "begin",   "attached", "packet",
-    "fed",      "done",           "settled",       "abandon", "reset",    "close",
+    "fed",      "done",           "settled",       "abandon", "reset",    "conn_gone",
+    "leave",    "close",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -188,7 +189,7 @@ static void test_hooks_statement_commands(void **state)
 }
 
 /* on_reset: COM_RESET_CONNECTION resets the features once, after its
- * take; on_close: the client's COM_QUIT closes them once. */
+ * take; on_close: the client's COM_QUIT closes them once, after on_leave. */
 static void test_hooks_reset_close(void **state)
 {
     struct fx *f = *state;
@@ -200,13 +201,40 @@ static void test_hooks_reset_close(void **state)
     assert_order(f, from, reset);
     assert_int_equal(point_count(f, from, "reset"), 1);
     assert_int_equal(point_count(f, from, "close"), 0);
+    assert_int_equal(point_count(f, from, "leave"), 0);
     from = f->n_trace;
     const uint8_t quit[] = {COM_QUIT};
     send_raw(f, 0, quit, 1, 0);
     assert_int_equal(recv1(f, 0, NULL, 2000), -1); /* closed */
     run_for(f, 20);
     assert_int_equal(point_count(f, from, "close"), 1);
+    assert_int_equal(point_count(f, from, "leave"), 1);
     assert_int_equal(point_count(f, from, "done"), 0);
+    static const char *const quit_order[] = {" leave", " close", NULL};
+    assert_order(f, from, quit_order);
+}
+
+/* on_conn_gone: a connection the session holds when it ends (the
+ * primary's, a transaction open on it; those at rest went back to the
+ * pool) is closed once, between on_leave and on_close. */
+static void test_hooks_conn_gone(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "BEGIN", &err), 0);
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    size_t from = f->n_trace;
+    assert_int_equal(point_count(f, 0, "conn_gone"), 0);
+    const uint8_t quit[] = {COM_QUIT};
+    send_raw(f, 0, quit, 1, 0);
+    assert_int_equal(recv1(f, 0, NULL, 2000), -1); /* closed */
+    run_for(f, 20);
+    if (point_count(f, from, "conn_gone") != 1) {
+        dump(f, from);
+        fail_msg("conn_gone fired %d times for one connection", point_count(f, from, "conn_gone"));
+    }
+    static const char *const want[] = {" leave", " conn_gone db1", " close", NULL};
+    assert_order(f, from, want);
 }
 
 /* on_abandon: a statement taken, then refused before it went (a full
@@ -281,6 +309,7 @@ int main(void)
         T(test_hooks_text, conf_eventual),
         T(test_hooks_prepared, conf_eventual),
         T(test_hooks_reset_close, conf_eventual),
+        T(test_hooks_conn_gone, conf_eventual),
         T(test_hooks_abandon, conf_limit_full),
         T(test_hooks_wait, conf_eventual),
         T(test_hooks_backend_once, conf_eventual),
