@@ -22,6 +22,7 @@ writes its stdin and environment to a file) get the events halyard emits:
     two failed logins past auth_fail_limit: auth_block for the address
 """
 
+import collections
 import json
 import os
 import re
@@ -54,6 +55,7 @@ class Receiver:
         self.mode, self.fails = mode, fails
         self.posts = []  # (monotonic time, dict)
         self.attempts = 0
+        self.tries = collections.Counter()  # POSTs by event name, answered or not
         self.lock = threading.Lock()
         self.release = threading.Event()
         recv = self
@@ -64,6 +66,10 @@ class Receiver:
                 with recv.lock:
                     recv.attempts += 1
                     attempt = recv.attempts
+                    try:
+                        recv.tries[json.loads(body).get("event")] += 1
+                    except ValueError:
+                        recv.tries[None] += 1
                 if recv.mode == "hang":
                     recv.release.wait(60)
                     return
@@ -252,12 +258,14 @@ def test_webhook_500_is_retried(cluster, start_halyard, receiver, tmp_path):
     mport = free_port()
     h = start_halyard(metrics_port=mport, alerts=alerts(webhook=r.url, webhook_retries=3))
     ev = r.wait("halyard_started", timeout=15)
-    assert r.attempts == 3, r.attempts  # two 500s, then delivered
-    assert ev["seq"] >= 1
+    # two 500s, then delivered (a loaded host may raise another event after
+    # it: CI once saw a fourth POST)
+    assert r.tries["halyard_started"] == 3, r.tries
+    assert ev["seq"] == 1
     assert "retrying: HTTP 500" not in h.log_text()  # retries are quiet; the last failure is a WARN
     # the receiver has the event before halyard has its answer and counts it
-    wait_until(lambda: metric(mport, 'halyard_alerts_delivered_total{notifier="webhook"}') == 1,
-               what="the delivery counted")
+    wait_until(lambda: metric(mport, 'halyard_alerts_delivered_total{notifier="webhook"}') ==
+               len(r.events()), what=f"the deliveries counted: {r.events()}")
     assert metric(mport, 'halyard_alerts_failed_total{notifier="webhook"}') == 0
 
 
