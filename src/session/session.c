@@ -1678,12 +1678,6 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
     s->query.cmd = cmd;
     s->query.cmd_started = ev_now(s->w->loop);
-    s->kill.cmd_taken = false; /* it leaves `up` */
-    s->kill.kill_id = 0;
-    s->kill.kill_qid = 0;
-    s->kill.qid_mark = 0;
-    command_kill_unhold(s, false); /* a leftover */
-    command_kill_user_answered(s, 0);
     s->io.req_bytes = 0; /* command_forward() counts the request it passes on */
     s->route.wait_idx = -1;
     s->route.last_idx = s->conns.cur->idx;
@@ -1880,8 +1874,7 @@ static void own_error(struct session *s, const uint8_t *pkt, size_t len)
         return;
     if (s->state != SS_IDLE && s->state != SS_WAIT_BACKEND && s->state != SS_COMMAND)
         return;
-    session_diag_drop(s);
-    session_pool_own_err(s, e, (uint32_t)(len - MYSQL_HEADER_SIZE));
+    session_hooks_own_err(s, e, (uint32_t)(len - MYSQL_HEADER_SIZE)); /* session_hooks.c */
 }
 
 /* Send the ERR of `why` (session_err.h: the one table of halyard's own
@@ -2005,8 +1998,6 @@ static void session_free(struct session *s)
     ev_timer_stop(w->loop, &s->io.timer);
     ev_timer_stop(w->loop, &s->io.idle);
     ev_timer_stop(w->loop, &s->route.primary_wait);
-    if (s->who.user_counted)
-        guard_user_leave(s->who.user);
     query_end(s, true);
     session_trx_hold(s, false);
     bconn_close_all(s);
@@ -2026,7 +2017,6 @@ static void session_free(struct session *s)
     if (s->who.lstats != NULL)
         atomic_fetch_sub_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
     config_put(s->cfg);
-    login_end(s);
     free(s->who.user);
     free(s->who.db);
     free(s->who.attrs);

@@ -56,6 +56,12 @@ void session_diag_set(struct session *s, struct diag_local *d)
     s->values.ldiag = l;
 }
 
+void session_diag_own_err(struct session *s, const uint8_t *err, uint32_t len)
+{
+    (void)err, (void)len;
+    session_diag_drop(s);
+}
+
 void session_diag_drop(struct session *s)
 {
     struct session_ldiag *l = s->values.ldiag;

@@ -14,6 +14,9 @@ struct diag_local;
  * left empty); NULL: none held any more. */
 void session_diag_set(struct session *s, struct diag_local *d);
 void session_diag_drop(struct session *s);
+/* An ERR halyard answered itself (on_own_err, session_hooks.c): what a
+ * fan-out left is no longer the session's diagnostics. */
+void session_diag_own_err(struct session *s, const uint8_t *err, uint32_t len);
 /* s->values.ldiag is held and the COM_QUERY text reads the diagnostics: its
  * answer (or refusal) made ready, ROUTE_DIAG. */
 uint32_t session_diag_route(struct session *s, const char *text, size_t len);

@@ -26,6 +26,7 @@
 #include "session_int.h"
 #include "session_begin.h"
 #include "session_limits.h"
+#include "session_login.h"
 #include "session_cache.h"
 #include "session_capture.h"
 #include "session_diag.h"
@@ -179,14 +180,22 @@ static const struct session_hooks hooks[] = {
      .on_abandon = xa_after_backend,
      .on_reset = session_xa_discard, /* a transaction across groups ends */
      .on_conn_gone = session_xa_conn_gone},
-    {.name = "state", .on_thread_exit = state_thread_exit}, /* the thread's buffers */
-    {.name = "kill", .on_done = kill_done, .on_leave = command_kill_leave},
+    {.name = "state", .on_thread_exit = state_thread_exit},            /* the thread's buffers */
+    {.name = "login", .on_leave = login_leave, .on_close = login_end}, /* the user's count */
+    {.name = "kill",
+     .on_begin = command_kill_begin,
+     .on_done = kill_done,
+     .on_leave = command_kill_leave},
     {.name = "pool",
      .on_done = session_pool_note,
+     .on_own_err = session_pool_own_err, /* kept to be raised again where a read runs */
      .on_conn_gone = session_pool_conn_gone,
      .on_leave = session_pool_forget, /* out of the queue for a connection */
      .on_close = session_pool_close},
-    {.name = "diag", .on_done = session_diag_follow, .on_close = session_diag_drop},
+    {.name = "diag",
+     .on_done = session_diag_follow,
+     .on_own_err = session_diag_own_err, /* in place of what a fan-out left */
+     .on_close = session_diag_drop},
     {.name = "cache",
      .on_begin = session_cache_begin, /* a write's flight starts */
      .attached = cache_attached,
@@ -525,6 +534,11 @@ void session_hooks_abandon(struct session *s)
 void session_hooks_reset(struct session *s)
 {
     HOOKS_RUN(on_reset, s);
+}
+
+void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len)
+{
+    HOOKS_RUN(on_own_err, s, err, len);
 }
 
 void session_hooks_conn_gone(struct session *s, struct bconn *bc)

@@ -361,6 +361,10 @@ struct session_hooks {
     void (*on_settled)(struct session *s);
     void (*on_abandon)(struct session *s); /* command_abandon: the routed command won't run */
     void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
+    /* an ERR halyard answers a statement with itself (its payload, `len`
+     * bytes from the marker): the session's diagnostics now, as a
+     * server's would be (session_err; not a login's, nor while it ends) */
+    void (*on_own_err)(struct session *s, const uint8_t *err, uint32_t len);
     /* bconn_close: a backend connection of the session closes (bc still
      * whole; pooled or not, parked or not) */
     void (*on_conn_gone)(struct session *s, struct bconn *bc);
@@ -404,6 +408,7 @@ void session_hooks_done(struct session *s);
 void session_hooks_settled(struct session *s);
 void session_hooks_abandon(struct session *s);
 void session_hooks_reset(struct session *s);
+void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len);
 void session_hooks_conn_gone(struct session *s, struct bconn *bc);
 void session_hooks_leave(struct session *s);
 void session_hooks_close(struct session *s);

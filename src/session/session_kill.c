@@ -368,6 +368,16 @@ void command_kill_unhold(struct session *s, bool accepted)
     }
 }
 
+void command_kill_begin(struct session *s)
+{
+    s->kill.cmd_taken = false; /* it leaves `up` */
+    s->kill.kill_id = 0;
+    s->kill.kill_qid = 0;
+    s->kill.qid_mark = 0;
+    command_kill_unhold(s, false); /* a leftover */
+    command_kill_user_answered(s, 0);
+}
+
 void command_kill_leave(struct session *s)
 {
     command_kill_unhold(s, false);

@@ -61,6 +61,13 @@ void login_end(struct session *s)
     s->login = NULL;
 }
 
+void login_leave(struct session *s)
+{
+    if (s->who.user_counted)
+        guard_user_leave(s->who.user);
+    s->who.user_counted = false;
+}
+
 bool login_change_user(struct session *s, const struct mysql_change_user *cu)
 {
     if (!login_begin(s))

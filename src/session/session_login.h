@@ -14,6 +14,9 @@
  * ends, with what it holds (login_end: also when the session closes). */
 bool login_begin(struct session *s);
 void login_end(struct session *s);
+/* The session ends (on_leave, session_hooks.c): its user's count of
+ * sessions (guard.h) goes down. */
+void login_leave(struct session *s);
 struct mysql_change_user;
 bool login_change_user(struct session *s, const struct mysql_change_user *cu);
 /* A login waits on the session's timer: its answer held back, or a read

@@ -32,10 +32,9 @@ static const char conf_limit_full[] =
 /* The points a command met from trace line `from` on, session `sid`: each
  * point's count into counts[] (by the index in points[]). */
 static const char *const points[] = {
-    "take",     "before_backend", "after_backend", "ready",   "refuse",   "elsewhere",
-    "rewrites", "send",           "filter_up",     "begin",   "attached", "packet",
-    "fed",      "done",           "settled",       "abandon", "reset",    "conn_gone",
-    "leave",    "close",
+    "take",    "before_backend", "after_backend", "ready",     "refuse", "elsewhere", "rewrites",
+    "send",    "filter_up",      "begin",         "attached",  "packet", "fed",       "done",
+    "settled", "abandon",        "reset",         "conn_gone", "leave",  "close",     "own_err",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -238,7 +237,8 @@ static void test_hooks_conn_gone(void **state)
 }
 
 /* on_abandon: a statement taken, then refused before it went (a full
- * limit's queue): abandoned once, and never done. */
+ * limit's queue): abandoned once, and never done; the ERR halyard answers
+ * it with is the session's own (on_own_err, its code 1226), once. */
 static void test_hooks_abandon(void **state)
 {
     struct fx *f = *state;
@@ -255,6 +255,8 @@ static void test_hooks_abandon(void **state)
     assert_int_equal(point_count(f, from, "abandon"), 1);
     assert_int_equal(point_count(f, from, "done"), 0);
     assert_int_equal(point_count(f, from, "send"), 0);
+    assert_int_equal(point_count(f, from, "own_err"), 1);
+    assert_int_equal(count(f, from, " own_err 1226"), 1);
     fb_release(&f->primary);
     assert_int_equal(recv1(f, 0, &err, 2000), 0);
 }
@@ -306,14 +308,10 @@ static void test_hooks_backend_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_hooks_text, conf_eventual),
-        T(test_hooks_prepared, conf_eventual),
-        T(test_hooks_reset_close, conf_eventual),
-        T(test_hooks_conn_gone, conf_eventual),
-        T(test_hooks_abandon, conf_limit_full),
-        T(test_hooks_wait, conf_eventual),
-        T(test_hooks_backend_once, conf_eventual),
-        T(test_hooks_statement_commands, conf_eventual),
+        T(test_hooks_text, conf_eventual),         T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual),  T(test_hooks_conn_gone, conf_eventual),
+        T(test_hooks_abandon, conf_limit_full),    T(test_hooks_wait, conf_eventual),
+        T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
