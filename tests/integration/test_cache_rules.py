@@ -215,7 +215,10 @@ def test_max_stale_ms_waits_for_no_write(start_halyard, schema, cluster):
     held = 0
     kept(h, r, a, ((10,),))
     silent_update(cluster, "UPDATE qr.a SET v = 77 WHERE id = 1")
-    for i in range(10):
+    # How many of the exact rule's reads the writes hold depends on how soon
+    # the reader applies them after the write's answer: on a loaded host the
+    # client is slower than the reader, and CI saw 1 of 10; 20 rounds.
+    for i in range(20):
         kept(h, r, b, ((last_b,),))
         silent_update(cluster, f"UPDATE qr.b SET v = {100 + i} WHERE id = 1")
         writer = w if i % 2 == 0 else r  # another session's write, then the reader's own
@@ -230,7 +233,7 @@ def test_max_stale_ms_waits_for_no_write(start_halyard, schema, cluster):
             admin_json(f"/tmp/halyard-{h.port}.sock", "flush cache qr.b")
             last_b = 100 + i
     assert held >= 2, held
-    assert rule_hits(h, "bounded") >= 10
+    assert rule_hits(h, "bounded") >= 20
 
 
 BAD = [
