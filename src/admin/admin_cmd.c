@@ -29,6 +29,7 @@
 #include "halyard/cluster/xa_recover.h"
 #include "halyard/config/config.h"
 #include "halyard/config/rules.h"
+#include "halyard/core/clock.h"
 #include "halyard/core/events.h"
 #include "halyard/core/log.h"
 #include "halyard/core/memory.h"
@@ -315,7 +316,7 @@ struct admin_backend_row *admin_backend_rows(const struct config *cfg)
     struct admin_backend_row *rows = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*rows));
     if (rows == NULL)
         return NULL;
-    time_t now = time(NULL);
+    double now = hy_now_s();
     for (size_t i = 0; i < cfg->n_backends; i++) {
         const struct config_backend *be = &cfg->backends[i];
         struct admin_backend_row *r = &rows[i];
@@ -354,7 +355,7 @@ struct admin_backend_row *admin_backend_rows(const struct config *cfg)
         r->rtt_ms = rtt > 0 ? rtt / 1000.0 : -1;
         snprintf(r->last_check, sizeof(r->last_check), "%s", info.last_check);
         if (info.last_check_time != 0)
-            r->check_age_s = difftime(now, info.last_check_time);
+            r->check_age_s = HY_MAX(0.0, now - info.last_check_time);
         (void)proof_settings_missing(info.seen[0].proof_have, PROOF_NEED_ALL, r->proof_missing,
                                      sizeof(r->proof_missing));
         r->load_seen = info.status_time != 0;

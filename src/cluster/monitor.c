@@ -25,6 +25,7 @@
 #include "halyard/core/events.h"
 #include "halyard/cluster/dualmaster.h"
 #include "halyard/cluster/galera.h"
+#include "halyard/core/clock.h"
 #include "halyard/core/gtid.h"
 #include "halyard/cluster/global_pos.h"
 #include "halyard/core/log.h"
@@ -508,7 +509,7 @@ static void store_info(struct backend_info *in, void *arg)
         copy_cell(in->last_check, sizeof(in->last_check), mb->error);
     }
     in->refused = !mb->ok && mb->refused;
-    in->last_check_time = time(NULL);
+    in->last_check_time = hy_now_s();
     if (mb->ok) {
         /* the newest first: what a session's in-flight write may be
          * compared with (session_inflight.c) */

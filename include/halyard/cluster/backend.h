@@ -108,7 +108,7 @@ struct backend_info {
     unsigned io_errno;      /* Last_IO_Errno: the IO thread's last error; 0 = none */
     char last_check[160];   /* "ok", "connect: Connection refused", ... */
     bool refused;           /* the last check failed with the connection refused or reset */
-    time_t last_check_time; /* wall clock; 0 = never checked */
+    double last_check_time; /* wall clock in seconds (hy_now_s); 0 = never checked */
     char why[200];          /* reason of the last state or role change */
     time_t why_time;        /* when it changed; 0 = never */
     char last_failure[160]; /* the last passive failure a worker reported */
