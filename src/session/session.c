@@ -460,7 +460,7 @@ static enum next_step com_quit(struct session *s, const struct next_cmd *c)
 static bool session_reset_here(struct session *s)
 {
     session_hooks_reset(s); /* the features' (session_hooks.c) */
-    session_pool_reset(s);
+    session_hooks_renew(s); /* and what the server starts afresh */
     session_tables_locked(s, false);
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         if (s->conns.bc[i] != NULL && i != s->route.primary)
@@ -468,7 +468,6 @@ static bool session_reset_here(struct session *s)
     }
     s->route.status = SERVER_STATUS_AUTOCOMMIT;
     s->route.ro_idx = -1;
-    ps_clear(s); /* the server drops them all */
     bool keep_pin = false;
     if (state_reset(s, &keep_pin) != HY_OK) {
         session_mark_closing(s, END_NOMEM);

@@ -41,7 +41,6 @@
 #include "session_int.h"
 #include "session_begin.h"
 #include "session_fanout.h"
-#include "session_inflight.h"
 #include "session_kill.h"
 #include "session_login.h"
 #include "session_pool.h"
@@ -470,9 +469,8 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         snprintf(what, sizeof(what), "session %u: %s", s->id, why);
         backend_report_failure(be->rt, be->checks_gen, what);
     }
-    if (in_flight &&
-        (session_retry(s, bc) || session_inflight_lost(s, bc) || session_replay_lost(s, bc)))
-        return;
+    if (in_flight && (session_retry(s, bc) || session_hooks_lost(s, bc)))
+        return; /* run again elsewhere, or a feature's (in-flight writes, replay) */
     if (s->route.ro_idx == (int)bc->idx)
         s->route.ro_idx = -1; /* its read-only transaction is gone with it */
     /* State only that connection had (temporary tables, locks, user

@@ -188,6 +188,7 @@ static const struct session_hooks hooks[] = {
      .on_leave = command_kill_leave},
     {.name = "pool",
      .on_done = session_pool_note,
+     .on_renew = session_pool_reset,     /* the server's values afresh, LAST_INSERT_ID() 0 */
      .on_own_err = session_pool_own_err, /* kept to be raised again where a read runs */
      .on_conn_gone = session_pool_conn_gone,
      .on_leave = session_pool_forget, /* out of the queue for a connection */
@@ -217,13 +218,15 @@ static const struct session_hooks hooks[] = {
     {.name = "fanout", .on_abandon = session_fanout_abandon, .on_close = session_fanout_free},
     {.name = "begin", .on_reset = session_begin_forget},
     {.name = "groups", .on_close = session_groups_free},
-    {.name = "ps", /* the session's prepared statements */
+    {.name = "ps",         /* the session's prepared statements */
+     .on_renew = ps_clear, /* the server drops them all */
      .on_conn_gone = ps_conn_gone,
      .on_close = ps_clear,
      .on_thread_exit = ps_thread_exit},
     {.name = "inflight",
      .on_send = inflight_send,
-     .filter_up = inflight_filter_up, /* resolve_in_flight_writes' mark */
+     .filter_up = inflight_filter_up,  /* resolve_in_flight_writes' mark */
+     .on_lost = session_inflight_lost, /* where the write in flight went */
      .on_settled = inflight_settled,
      .on_close = session_inflight_free},
     {.name = "replay",
@@ -232,6 +235,7 @@ static const struct session_hooks hooks[] = {
      .wants_whole = replay_whole,
      .on_packet = replay_packet,
      .on_settled = session_replay_done, /* the statement's answer kept in the record */
+     .on_lost = session_replay_lost,    /* the transaction runs again elsewhere */
      .on_close = session_replay_free},
     {.name = "nontrx", .on_done = session_track_err}, /* what a lost transaction leaves */
     {.name = "limits",
@@ -536,9 +540,19 @@ void session_hooks_reset(struct session *s)
     HOOKS_RUN(on_reset, s);
 }
 
+void session_hooks_renew(struct session *s)
+{
+    HOOKS_RUN(on_renew, s);
+}
+
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len)
 {
     HOOKS_RUN(on_own_err, s, err, len);
+}
+
+bool session_hooks_lost(struct session *s, struct bconn *bc)
+{
+    HOOKS_ANY(on_lost, s, bc);
 }
 
 void session_hooks_conn_gone(struct session *s, struct bconn *bc)

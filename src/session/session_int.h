@@ -361,10 +361,19 @@ struct session_hooks {
     void (*on_settled)(struct session *s);
     void (*on_abandon)(struct session *s); /* command_abandon: the routed command won't run */
     void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
+    /* COM_RESET_CONNECTION and COM_CHANGE_USER: the server starts the
+     * client's session afresh (its values, its prepared statements), which
+     * a reconnection's on_reset keeps */
+    void (*on_renew)(struct session *s);
     /* an ERR halyard answers a statement with itself (its payload, `len`
      * bytes from the marker): the session's diagnostics now, as a
      * server's would be (session_err; not a login's, nor while it ends) */
     void (*on_own_err)(struct session *s, const uint8_t *err, uint32_t len);
+    /* session_backend_lost: the connection `bc` broke with the client's
+     * command in flight on it, which could not run again elsewhere: true
+     * when the feature takes the loss over (finds where the write went,
+     * replays the transaction); the rows after it do not run */
+    bool (*on_lost)(struct session *s, struct bconn *bc);
     /* bconn_close: a backend connection of the session closes (bc still
      * whole; pooled or not, parked or not) */
     void (*on_conn_gone)(struct session *s, struct bconn *bc);
@@ -408,7 +417,9 @@ void session_hooks_done(struct session *s);
 void session_hooks_settled(struct session *s);
 void session_hooks_abandon(struct session *s);
 void session_hooks_reset(struct session *s);
+void session_hooks_renew(struct session *s);
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len);
+bool session_hooks_lost(struct session *s, struct bconn *bc);
 void session_hooks_conn_gone(struct session *s, struct bconn *bc);
 void session_hooks_leave(struct session *s);
 void session_hooks_close(struct session *s);

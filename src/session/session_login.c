@@ -423,14 +423,13 @@ void login_finish(struct session *s)
         /* A new user is a new session on the backend too. */
         s->login->changing_user = false;
         POOL_COUNT(s, &s->cfg->backends[s->route.primary], resets);
-        session_pool_reset(s); /* first: nothing of the old user's is lost */
+        session_hooks_renew(s); /* first: nothing of the old user's is lost */
         bconn_close_all(s);
         state_clear(s);
         s->route.pinned = false;
         session_tables_locked(s, false);
         s->route.status = SERVER_STATUS_AUTOCOMMIT;
         s->route.ro_idx = -1;
-        ps_clear(s);
         session_pool_name_drop(s);
         free(s->who.user);
         free(s->who.db);

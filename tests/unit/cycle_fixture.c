@@ -85,6 +85,7 @@ WRAP_VOID(done, (struct session * s), (s), "")
 WRAP_VOID(settled, (struct session * s), (s), "")
 WRAP_VOID(abandon, (struct session * s), (s), "")
 WRAP_VOID(reset, (struct session * s), (s), "")
+WRAP_VOID(renew, (struct session * s), (s), "")
 WRAP_VOID(own_err, (struct session * s, const uint8_t *err, uint32_t len), (s, err, len), " %u",
           len > 2 ? (unsigned)(err[1] | err[2] << 8) : 0u)
 WRAP_VOID(conn_gone, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
@@ -100,6 +101,7 @@ WRAP_RET(bool, rewrite,
          (s, pkt, n, orig, orig_len))
 WRAP_RET(enum hook_verdict, filter_up, (struct session * s, const struct hook_cmd *hc), (s, hc))
 WRAP_RET(bool, wants_whole, (const struct session *s), (s))
+WRAP_RET(bool, lost, (struct session * s, struct bconn *bc), (s, bc))
 
 bool __real_session_hooks_attached(const struct session *s);
 bool __wrap_session_hooks_attached(const struct session *s);

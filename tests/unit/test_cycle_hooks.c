@@ -32,9 +32,10 @@ static const char conf_limit_full[] =
 /* The points a command met from trace line `from` on, session `sid`: each
  * point's count into counts[] (by the index in points[]). */
 static const char *const points[] = {
-    "take",    "before_backend", "after_backend", "ready",     "refuse", "elsewhere", "rewrites",
-    "send",    "filter_up",      "begin",         "attached",  "packet", "fed",       "done",
-    "settled", "abandon",        "reset",         "conn_gone", "leave",  "close",     "own_err",
+    "take",     "before_backend", "after_backend", "ready",   "refuse",   "elsewhere",
+    "rewrites", "send",           "filter_up",     "begin",   "attached", "packet",
+    "fed",      "done",           "settled",       "abandon", "reset",    "conn_gone",
+    "leave",    "close",          "own_err",       "renew",   "lost",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -188,7 +189,8 @@ static void test_hooks_statement_commands(void **state)
 }
 
 /* on_reset: COM_RESET_CONNECTION resets the features once, after its
- * take; on_close: the client's COM_QUIT closes them once, after on_leave. */
+ * take, then on_renew once (the server's session afresh); on_close: the
+ * client's COM_QUIT closes them once, after on_leave. */
 static void test_hooks_reset_close(void **state)
 {
     struct fx *f = *state;
@@ -196,9 +198,10 @@ static void test_hooks_reset_close(void **state)
     assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
     size_t from = f->n_trace;
     assert_int_equal(simple(f, 0, COM_RESET_CONNECTION, &err), 0);
-    static const char *const reset[] = {" take 1f", " reset", NULL};
+    static const char *const reset[] = {" take 1f", " reset", " renew", NULL};
     assert_order(f, from, reset);
     assert_int_equal(point_count(f, from, "reset"), 1);
+    assert_int_equal(point_count(f, from, "renew"), 1);
     assert_int_equal(point_count(f, from, "close"), 0);
     assert_int_equal(point_count(f, from, "leave"), 0);
     from = f->n_trace;
@@ -234,6 +237,37 @@ static void test_hooks_conn_gone(void **state)
     }
     static const char *const want[] = {" leave", " conn_gone db1", " close", NULL};
     assert_order(f, from, want);
+}
+
+/* on_lost: the client's write in flight when its connection breaks, a
+ * transaction open there (nothing may run it again elsewhere): the
+ * features are asked once, before the connection closes (on_conn_gone),
+ * and the client gets an ERR. A read in autocommit lost the same way
+ * runs again on the other backend and asks them nothing. */
+static void test_hooks_lost(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    fb_rule(&f->primary, "VALUES (2)", FB_CLOSE, 0, "", 1);
+    fb_rule(&f->replica, "SELECT b FROM t", FB_CLOSE, 0, "", 1);
+    fb_rule(&f->primary, "SELECT b FROM t", FB_ROW, 0, "p", 0);
+    assert_int_equal(query(f, 0, "BEGIN", &err), 0);
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (2)", &err), 0xff);
+    assert_int_not_equal(err, 0);
+    if (point_count(f, from, "lost") != 1) {
+        dump(f, from);
+        fail_msg("on_lost ran %d times for one loss", point_count(f, from, "lost"));
+    }
+    static const char *const want[] = {" send 03", " lost", " conn_gone db1", NULL};
+    assert_order(f, from, want);
+    assert_int_equal(query(f, 0, "ROLLBACK", &err), 0);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT b FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "lost"), 0);
+    assert_true(traced(f, from, "db2 Q:SELECT b FROM t") >= 0);
+    assert_true(traced(f, from, "db1 Q:SELECT b FROM t") >= 0);
 }
 
 /* on_abandon: a statement taken, then refused before it went (a full
@@ -308,10 +342,15 @@ static void test_hooks_backend_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_hooks_text, conf_eventual),         T(test_hooks_prepared, conf_eventual),
-        T(test_hooks_reset_close, conf_eventual),  T(test_hooks_conn_gone, conf_eventual),
-        T(test_hooks_abandon, conf_limit_full),    T(test_hooks_wait, conf_eventual),
-        T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
+        T(test_hooks_text, conf_eventual),
+        T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual),
+        T(test_hooks_conn_gone, conf_eventual),
+        T(test_hooks_lost, conf_eventual),
+        T(test_hooks_abandon, conf_limit_full),
+        T(test_hooks_wait, conf_eventual),
+        T(test_hooks_backend_once, conf_eventual),
+        T(test_hooks_statement_commands, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
