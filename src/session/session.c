@@ -682,8 +682,7 @@ static void kill_steps_clear(struct session *s)
 static enum next_step next_take(struct session *s, struct next_cmd *c)
 {
     struct stream *st = &s->io.up;
-    if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || session_login_waits(s) ||
-        session_fanout_busy(s))
+    if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || session_hooks_busy(s))
         return NEXT_STOP;
     if (registry_kill_requested(&s->kill.reg)) {
         /* KILL CONNECTION found it between statements, or waiting for
@@ -697,18 +696,11 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         update_reads(s);
         return NEXT_STOP;
     }
-    if (state_readback_due(s) || session_pool_lid_follow(s) || session_uvars_ask(s))
-        return NEXT_STOP; /* the schema, insert_id, rand_seed1/2, LAST_INSERT_ID(), the old
-                           * primary's user variables read first */
-    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0) {
-        session_config_switch(s);
-        if (s->state == SS_CLOSING)
-            return NEXT_STOP; /* its group was removed: reaped as the callback ends */
-    }
-    if (s->state == SS_IDLE && session_groups(s)->xa != NULL && session_xa_rollback_due(s))
-        return session_xa_abort(s) ? NEXT_STOP : NEXT_AGAIN; /* its steps run; then the next */
-    if (s->kill.chain_on && (st->b == NULL || stream_unparsed(st) == 0))
-        (void)kill_chain_step(s); /* a KILL's text: its next part (session_kill_chain.c) */
+    /* the features' steps between commands (session_hooks.c): values read
+     * back, a reload taken, an XA rollback, a KILL's next part */
+    enum hook_verdict step = session_hooks_between(s);
+    if (step != HOOK_PASS)
+        return step == HOOK_TAKEN ? NEXT_AGAIN : NEXT_STOP;
     if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
         if (st->b != NULL && st->head == st->scan)
             stream_release_if_empty(st, &s->w->pool);

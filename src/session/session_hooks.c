@@ -171,6 +171,40 @@ static void inflight_settled(struct session *s)
         session_inflight_done(s);
 }
 
+/* ---- between: the steps between two commands ------------------------- */
+
+/* What a SET assigned (the schema, insert_id, rand_seed1/2) read back
+ * from the connection that ran it. */
+static enum hook_verdict state_between(struct session *s)
+{
+    return state_readback_due(s) ? HOOK_WAIT : HOOK_PASS;
+}
+
+/* The user variables of an old primary, asked before they are needed. */
+static enum hook_verdict uvars_between(struct session *s)
+{
+    return session_uvars_ask(s) ? HOOK_WAIT : HOOK_PASS;
+}
+
+/* A transaction across groups whose branch failed is rolled back on the
+ * others: its steps run (HOOK_WAIT), or it ended at once (HOOK_TAKEN). */
+static enum hook_verdict xa_between(struct session *s)
+{
+    if (s->state != SS_IDLE || session_groups(s)->xa == NULL || !session_xa_rollback_due(s))
+        return HOOK_PASS;
+    return session_xa_abort(s) ? HOOK_WAIT : HOOK_TAKEN;
+}
+
+/* A KILL's text with more parts: the next, once the client sent nothing
+ * more (session_kill_chain.c). */
+static enum hook_verdict kill_chain_between(struct session *s)
+{
+    const struct stream *st = &s->io.up;
+    if (s->kill.chain_on && (st->b == NULL || stream_unparsed(st) == 0))
+        (void)kill_chain_step(s);
+    return HOOK_PASS;
+}
+
 /* The order is the order they run in at each point. */
 static const struct session_hooks hooks[] = {
     {.name = "xa",
@@ -180,13 +214,17 @@ static const struct session_hooks hooks[] = {
      .on_abandon = xa_after_backend,
      .on_reset = session_xa_discard, /* a transaction across groups ends */
      .on_conn_gone = session_xa_conn_gone},
-    {.name = "state", .on_thread_exit = state_thread_exit},            /* the thread's buffers */
-    {.name = "login", .on_leave = login_leave, .on_close = login_end}, /* the user's count */
+    {.name = "state", .between = state_between, .on_thread_exit = state_thread_exit},
+    {.name = "login",
+     .busy = session_login_waits, /* for a backend's login, or the users' table */
+     .on_leave = login_leave,     /* the user's count */
+     .on_close = login_end},
     {.name = "kill",
      .on_begin = command_kill_begin,
      .on_done = kill_done,
      .on_leave = command_kill_leave},
     {.name = "pool",
+     .between = session_pool_lid_follow, /* a LAST_INSERT_ID() left on a connection */
      .on_done = session_pool_note,
      .on_renew = session_pool_reset,     /* the server's values afresh, LAST_INSERT_ID() 0 */
      .on_own_err = session_pool_own_err, /* kept to be raised again where a read runs */
@@ -215,7 +253,10 @@ static const struct session_hooks hooks[] = {
      .rewrite = sysview_rewrite,
      .on_close = session_sysview_free,
      .on_thread_exit = session_sysview_thread_exit},
-    {.name = "fanout", .on_abandon = session_fanout_abandon, .on_close = session_fanout_free},
+    {.name = "fanout",
+     .busy = session_fanout_busy, /* its statements out on the groups */
+     .on_abandon = session_fanout_abandon,
+     .on_close = session_fanout_free},
     {.name = "begin", .on_reset = session_begin_forget},
     {.name = "groups", .on_close = session_groups_free},
     {.name = "ps",         /* the session's prepared statements */
@@ -258,6 +299,11 @@ static const struct session_hooks hooks[] = {
      .on_done = session_capture_done,     /* the answer's shape and time */
      .on_abandon = session_capture_abandon,
      .on_close = session_capture_free},
+    /* the last steps between commands, in this order */
+    {.name = "uvars", .between = uvars_between},
+    {.name = "reload", .between = session_config_between}, /* a reload's configuration taken */
+    {.name = "xa-rollback", .between = xa_between},
+    {.name = "kill-chain", .between = kill_chain_between},
 };
 
 /* ---- the outcomes answered here (next_outcome), by ROUTE_* ------------- */
@@ -431,6 +477,16 @@ const struct hook_answer *session_hooks_answer(uint32_t route)
 void session_hooks_take(struct session *s, const struct hook_cmd *hc)
 {
     HOOKS_RUN(on_take, s, hc);
+}
+
+bool session_hooks_busy(const struct session *s)
+{
+    HOOKS_ANY(busy, s);
+}
+
+enum hook_verdict session_hooks_between(struct session *s)
+{
+    HOOKS_FILTER(between, s);
 }
 
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin)

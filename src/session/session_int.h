@@ -308,6 +308,15 @@ struct session_hooks {
     /* A client command taken from `up` (once per command, after the gate
      * stage let it through; cmd and its payload). */
     void (*on_take)(struct session *s, const struct hook_cmd *hc);
+    /* next_take, first: true while a step of the feature's runs for the
+     * session (a login's wait, a fan-out's statements): no command is
+     * taken (nor a KILL's end seen) until it ends */
+    bool (*busy)(const struct session *s);
+    /* next_take, between commands, before the next is read: HOOK_WAIT when
+     * the feature sent a step of its own first (the command waits for its
+     * answer) or ended the session, HOOK_TAKEN when its step ran and the
+     * session looks again, else HOOK_PASS (the rows after it run) */
+    enum hook_verdict (*between)(struct session *s);
     /* A wait of the command begins (begin=true) or ends. */
     void (*on_wait)(struct session *s, enum hook_wait what, bool begin);
     /* next_forward, around ensure_backend (which may open the connection
@@ -396,6 +405,8 @@ struct hook_answer {
 /* Outcome `route`'s row of session_hooks.c: NULL for a backend. */
 const struct hook_answer *session_hooks_answer(uint32_t route);
 void session_hooks_take(struct session *s, const struct hook_cmd *hc);
+bool session_hooks_busy(const struct session *s);
+enum hook_verdict session_hooks_between(struct session *s);
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);

@@ -946,12 +946,13 @@ bool session_pool_release(struct session *s)
  * may have changed is read back between statements, as a pooled one is
  * before it goes: the session leaving its group closes it
  * (session_view_move), and the value is the session's, which the next
- * group's connection gets set (session_pool_lid_read). */
-bool session_pool_lid_follow(struct session *s)
+ * group's connection gets set (session_pool_lid_read). A step between
+ * commands (session_hooks.c): HOOK_WAIT while the read runs. */
+enum hook_verdict session_pool_lid_follow(struct session *s)
 {
     if (s->cfg->pool_transaction || !s->listener->shards || s->state != SS_IDLE ||
         s->query.internal != NULL)
-        return false;
+        return HOOK_PASS;
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || bc->state != BCONN_READY || !bc->lid_dirty)
@@ -959,9 +960,9 @@ bool session_pool_lid_follow(struct session *s)
         s->conns.cur = bc;
         session_publish_backend(s);
         internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
-        return true;
+        return HOOK_WAIT;
     }
-    return false;
+    return HOOK_PASS;
 }
 
 void session_kill_released(struct session *s)

@@ -211,6 +211,17 @@ void session_config_coming(struct session *s)
         session_pool_lid_keep(s);
 }
 
+/* Between commands (next_take, session_hooks.c): a reload's configuration is taken
+ * between commands, while nothing of the session waits; a session whose
+ * group was removed ends (HOOK_WAIT: reaped as the callback ends). */
+enum hook_verdict session_config_between(struct session *s)
+{
+    if (config_root(s->cfg) == s->w->session_cfg || s->state != SS_IDLE || s->route.wait_idx >= 0)
+        return HOOK_PASS;
+    session_config_switch(s);
+    return s->state == SS_CLOSING ? HOOK_WAIT : HOOK_PASS;
+}
+
 void session_config_changed(struct session *s)
 {
     if (s->state == SS_CLOSING)

@@ -102,6 +102,8 @@ WRAP_RET(bool, rewrite,
 WRAP_RET(enum hook_verdict, filter_up, (struct session * s, const struct hook_cmd *hc), (s, hc))
 WRAP_RET(bool, wants_whole, (const struct session *s), (s))
 WRAP_RET(bool, lost, (struct session * s, struct bconn *bc), (s, bc))
+WRAP_RET(bool, busy, (const struct session *s), (s))
+WRAP_RET(enum hook_verdict, between, (struct session * s), (s))
 
 bool __real_session_hooks_attached(const struct session *s);
 bool __wrap_session_hooks_attached(const struct session *s);

@@ -32,10 +32,10 @@ static const char conf_limit_full[] =
 /* The points a command met from trace line `from` on, session `sid`: each
  * point's count into counts[] (by the index in points[]). */
 static const char *const points[] = {
-    "take",     "before_backend", "after_backend", "ready",   "refuse",   "elsewhere",
-    "rewrites", "send",           "filter_up",     "begin",   "attached", "packet",
-    "fed",      "done",           "settled",       "abandon", "reset",    "conn_gone",
-    "leave",    "close",          "own_err",       "renew",   "lost",
+    "take",    "before_backend", "after_backend", "ready",     "refuse", "elsewhere", "rewrites",
+    "send",    "filter_up",      "begin",         "attached",  "packet", "fed",       "done",
+    "settled", "abandon",        "reset",         "conn_gone", "leave",  "close",     "own_err",
+    "renew",   "lost",           "busy",          "between",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -138,7 +138,9 @@ static void test_hooks_prepared(void **state)
     for (size_t k = 0; k < N_POINTS; k++) {
         text[k] -= exec[k]; /* the text statement's alone */
         bool per_packet = strcmp(points[k], "packet") == 0 || strcmp(points[k], "fed") == 0;
-        if ((exec[k] > 1 && !per_packet) || (text[k] > 0 && exec[k] == 0)) {
+        /* busy and between run at each look for a command, not once a command */
+        bool per_look = strcmp(points[k], "busy") == 0 || strcmp(points[k], "between") == 0;
+        if ((exec[k] > 1 && !per_packet && !per_look) || (text[k] > 0 && exec[k] == 0)) {
             dump(f, from);
             fail_msg("%s fired %d times for an execution, %d for a text", points[k], exec[k],
                      text[k]);
@@ -237,6 +239,26 @@ static void test_hooks_conn_gone(void **state)
     }
     static const char *const want[] = {" leave", " conn_gone db1", " close", NULL};
     assert_order(f, from, want);
+}
+
+/* busy and between: before each command is taken, the features are
+ * asked whether a step of theirs holds the session, then given the steps
+ * between commands, in that order; a statement answered, the session
+ * looks again (both run, no command taken). */
+static void test_hooks_between(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    static const char *const want[] = {" busy", " between", " take 03", " 03 gate",
+                                       " done", " busy",    " between", NULL};
+    assert_order(f, from, want);
+    int taken = traced(f, from, " take 03");
+    for (size_t i = from; i < (size_t)taken; i++)
+        if (strstr(f->trace[i], " take ") != NULL)
+            fail_msg("a command taken before the steps between commands: %s", f->trace[i]);
 }
 
 /* on_lost: the client's write in flight when its connection breaks, a
@@ -342,15 +364,11 @@ static void test_hooks_backend_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_hooks_text, conf_eventual),
-        T(test_hooks_prepared, conf_eventual),
-        T(test_hooks_reset_close, conf_eventual),
-        T(test_hooks_conn_gone, conf_eventual),
-        T(test_hooks_lost, conf_eventual),
-        T(test_hooks_abandon, conf_limit_full),
-        T(test_hooks_wait, conf_eventual),
-        T(test_hooks_backend_once, conf_eventual),
-        T(test_hooks_statement_commands, conf_eventual),
+        T(test_hooks_text, conf_eventual),         T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual),  T(test_hooks_conn_gone, conf_eventual),
+        T(test_hooks_lost, conf_eventual),         T(test_hooks_between, conf_eventual),
+        T(test_hooks_abandon, conf_limit_full),    T(test_hooks_wait, conf_eventual),
+        T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
