@@ -418,27 +418,6 @@ static bool answer_here(struct session *s, bool fits, uint32_t len)
     return true;
 }
 
-/* The command at up.scan, and what the stages decided of it so far. */
-struct next_cmd {
-    const uint8_t *h; /* its header */
-    uint8_t *p;       /* its payload, p[0] the command */
-    uint32_t len;     /* payload bytes */
-    bool fits;        /* the whole packet fits in the buffer (and is there) */
-    uint8_t cmd;
-    bool primary_write; /* route: a write the primary is to take outside a transaction */
-    uint32_t idx;       /* route: a backend or a ROUTE_* outcome */
-    char why[160];      /* route: why no backend */
-};
-
-/* What the loop does after a step. */
-enum next_step {
-    NEXT_STOP,  /* return: the session waits, runs a step of its own, or closes */
-    NEXT_AGAIN, /* the command is answered: take the next one */
-    NEXT_ROUTE, /* go on: route the command to a backend */
-};
-
-typedef enum next_step com_handler(struct session *s, const struct next_cmd *c);
-
 /* The payload bytes of the command at up.scan that are in the buffer. */
 static uint32_t next_avail(const struct session *s, uint32_t len)
 {
