@@ -527,55 +527,6 @@ static enum next_step com_reset_connection(struct session *s, const struct next_
     return com_ping(s, c); /* to the primary's connection, if the session has one */
 }
 
-static enum next_step com_process_kill(struct session *s, const struct next_cmd *c)
-{
-    if (c->len >= 5) {
-        const uint8_t *p = c->p;
-        uint32_t id =
-            (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
-        command_kill(s, c->len, id, false, "", true);
-        return NEXT_STOP;
-    }
-    return NEXT_ROUTE;
-}
-
-/* KILL by a halyard id; any other statement is routed. */
-static enum next_step com_query(struct session *s, const struct next_cmd *c)
-{
-    if (s->route.wait_idx >= 0)
-        return NEXT_ROUTE; /* routed, then waited for its connection: looked at when it came */
-    const uint8_t *p = c->p;
-    if (c->fits && c->len >= 5 && (p[1] == 'K' || p[1] == 'k' || !isalpha(p[1]))) {
-        struct kill_stmt k;
-        switch (parse_kill((const char *)p + 1, c->len - 1, &k)) {
-        case KILL_ID:
-            command_kill(s, c->len, k.id, k.query, k.modifier, false);
-            return NEXT_STOP;
-        case KILL_USER:
-            command_kill_user(s, c->len, &k.user);
-            return NEXT_STOP;
-        case KILL_QID:
-            command_kill_qid(s, c->len, (const char *)p + 1, &k);
-            return NEXT_STOP;
-        case KILL_NONE:
-            break;
-        }
-    }
-    return NEXT_ROUTE; /* any other KILL: session_route() (ROUTE_ANSWERED) */
-}
-
-static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
-{
-    if (s->route.wait_idx < 0 && s->prep.map.count >= (uint32_t)s->cfg->max_prepared_statements) {
-        ps_refuse(s, c->len, ER_MAX_PREPARED_STMT_COUNT, "42000",
-                  "Can't create more than max_prepared_stmt_count statements "
-                  "(current value: %d)",
-                  s->cfg->max_prepared_statements);
-        return NEXT_AGAIN;
-    }
-    return NEXT_ROUTE;
-}
-
 /* The prepared-statement commands session_ps.c runs: false from them
  * means the command waits (or the session closes). */
 /* A fair-share limit may hold the statement back or refuse it
@@ -602,12 +553,6 @@ static enum next_step ps_next(enum ps_step step)
 static enum next_step com_stmt_execute(struct session *s, const struct next_cmd *c)
 {
     return ps_next(ps_exec_take(s, c->p, c->len, next_avail(s, c->len)));
-}
-
-static enum next_step com_stmt_close(struct session *s, const struct next_cmd *c)
-{
-    ps_close(s, c->p, c->len);
-    return NEXT_AGAIN;
 }
 
 /* A replica must talk to its source itself. (Obsolete commands such as

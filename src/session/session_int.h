@@ -438,7 +438,8 @@ void session_hooks_thread_exit(void);
 
 /* ---- the command stage ---------------------------------------------------
  * session.c's com_handlers[] gives a command halyard answers or rewrites
- * itself to its handler, which takes it as the loop's steps say. */
+ * itself to its handler, the cycle's own or the feature's whose command it
+ * is (KILL: session_kill.c; prepared statements: session_ps.c). */
 /* The command at up.scan, and what the stages decided of it so far. */
 struct next_cmd {
     const uint8_t *h; /* its header */

@@ -6,6 +6,7 @@
  * and a KILL in a multi-statement text come here too (session.c,
  * session_kill_chain.c).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,4 +384,43 @@ void command_kill_leave(struct session *s)
     command_kill_unhold(s, false);
     command_kill_user_answered(s, 0);
     kill_chain_free(s);
+}
+
+/* ---- the KILL commands' handlers (com_handlers[], session.c) ---------- */
+
+enum next_step com_process_kill(struct session *s, const struct next_cmd *c)
+{
+    if (c->len >= 5) {
+        const uint8_t *p = c->p;
+        uint32_t id =
+            (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+        command_kill(s, c->len, id, false, "", true);
+        return NEXT_STOP;
+    }
+    return NEXT_ROUTE;
+}
+
+/* KILL by a halyard id; any other statement is routed. */
+enum next_step com_query(struct session *s, const struct next_cmd *c)
+{
+    if (s->route.wait_idx >= 0)
+        return NEXT_ROUTE; /* routed, then waited for its connection: looked at when it came */
+    const uint8_t *p = c->p;
+    if (c->fits && c->len >= 5 && (p[1] == 'K' || p[1] == 'k' || !isalpha(p[1]))) {
+        struct kill_stmt k;
+        switch (parse_kill((const char *)p + 1, c->len - 1, &k)) {
+        case KILL_ID:
+            command_kill(s, c->len, k.id, k.query, k.modifier, false);
+            return NEXT_STOP;
+        case KILL_USER:
+            command_kill_user(s, c->len, &k.user);
+            return NEXT_STOP;
+        case KILL_QID:
+            command_kill_qid(s, c->len, (const char *)p + 1, &k);
+            return NEXT_STOP;
+        case KILL_NONE:
+            break;
+        }
+    }
+    return NEXT_ROUTE; /* any other KILL: session_route() (ROUTE_ANSWERED) */
 }

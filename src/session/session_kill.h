@@ -40,6 +40,10 @@ struct kill_stmt {
     uint32_t expr_off, expr_len; /* ... else the expression, in the text */
 };
 enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k);
+/* com_handlers[] (session.c): COM_PROCESS_KILL, and a COM_QUERY that is a
+ * KILL by a halyard id (any other statement is routed) */
+enum next_step com_process_kill(struct session *s, const struct next_cmd *c);
+enum next_step com_query(struct session *s, const struct next_cmd *c);
 /* A multi-statement text (lexed with `opts`, CLO_*) that runs KILL <id>
  * statements among others, each of them a KILL_ID, is run a part at a
  * time (session_kill_chain.c): true, with the first part sql[0,

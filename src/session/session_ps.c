@@ -1718,3 +1718,23 @@ const struct internal_cmd int_ps_prepare = {.name = "a PREPARE where an EXECUTE 
                                             .answered = ps_prepare_answered};
 const struct internal_cmd int_ps_reset = {.name = "a COM_STMT_RESET on another backend",
                                           .answered = ps_reset_answered};
+
+/* ---- the statements' handlers (com_handlers[], session.c) ------------- */
+
+enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
+{
+    if (s->route.wait_idx < 0 && s->prep.map.count >= (uint32_t)s->cfg->max_prepared_statements) {
+        ps_refuse(s, c->len, ER_MAX_PREPARED_STMT_COUNT, "42000",
+                  "Can't create more than max_prepared_stmt_count statements "
+                  "(current value: %d)",
+                  s->cfg->max_prepared_statements);
+        return NEXT_AGAIN;
+    }
+    return NEXT_ROUTE;
+}
+
+enum next_step com_stmt_close(struct session *s, const struct next_cmd *c)
+{
+    ps_close(s, c->p, c->len);
+    return NEXT_AGAIN;
+}

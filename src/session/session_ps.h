@@ -12,6 +12,10 @@
 void ps_backend_gone(struct session *s, uint32_t idx);
 void ps_conn_gone(struct session *s, struct bconn *bc);
 void ps_clear(struct session *s);
+/* com_handlers[] (session.c): COM_STMT_PREPARE past max_prepared_stmt_count
+ * is refused; COM_STMT_CLOSE, which has no answer, is done here */
+enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c);
+enum next_step com_stmt_close(struct session *s, const struct next_cmd *c);
 void ps_close(struct session *s, const uint8_t *p, uint32_t len);
 /* What a step of an execution says to the cycle (session.c's stages). */
 enum ps_step {
