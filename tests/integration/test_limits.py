@@ -71,7 +71,7 @@ def test_max_concurrent_queues_then_refuses(start_halyard):
     h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_size=1,
                                                    queue_timeout_ms=10000)])
     a, b, c = (h.connect(autocommit=True) for _ in range(3))
-    holder = Run(a, "SELECT SLEEP(1.5)")
+    holder = Run(a, "SELECT SLEEP(4)")
     time.sleep(0.4)
     queued = Run(b, "SELECT 'queued'")
     time.sleep(0.3)
@@ -89,7 +89,7 @@ def test_max_concurrent_queues_then_refuses(start_halyard):
 def test_queue_timeout_refuses(start_halyard):
     h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_timeout_ms=300)])
     a, b = h.connect(autocommit=True), h.connect(autocommit=True)
-    holder = Run(a, "SELECT SLEEP(1.5)")
+    holder = Run(a, "SELECT SLEEP(4)")
     time.sleep(0.4)
     t0 = time.monotonic()
     err = refused(b, "SELECT 'waits'")
@@ -138,7 +138,7 @@ def test_transaction_never_held(start_halyard, cluster):
     b = h.connect(database="limits", autocommit=True)
     q(a, "BEGIN")
     q(a, "INSERT INTO t VALUES (1)")  # the transaction is open on the server
-    holder = Run(b, "SELECT SLEEP(1.5)")
+    holder = Run(b, "SELECT SLEEP(4)")
     time.sleep(0.4)
     # The limit is full, but a statement in an open transaction passes.
     q(a, "INSERT INTO t VALUES (2)")
@@ -157,7 +157,7 @@ def test_exempt_user_is_never_held(start_halyard):
                       limits=[limit(max_concurrent=1, queue_size=0)])
     a, b = h.connect(autocommit=True), h.connect(autocommit=True)
     dba = h.connect(user=OTHER, password="monitor", autocommit=True)
-    holder = Run(a, "SELECT SLEEP(1.5)")
+    holder = Run(a, "SELECT SLEEP(4)")
     time.sleep(0.4)
     assert refused(b, "SELECT 1")[0] == 1226  # app is held
     assert q(dba, "SELECT 'dba'") == (("dba",),)  # the exempt account is not
@@ -219,7 +219,7 @@ def ps_run(h, text):
 def test_prepared_execution_is_governed(start_halyard):
     """COM_STMT_EXECUTE (libmariadb's binary protocol) is held as a COM_QUERY is."""
     h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_size=0)])
-    holder = Run(h.connect(autocommit=True), "SELECT SLEEP(1.5)")
+    holder = Run(h.connect(autocommit=True), "SELECT SLEEP(4)")
     time.sleep(0.4)
     out = ps_run(h, "SELECT ?\ti:7\n")
     assert out.returncode == 0, out.stderr
