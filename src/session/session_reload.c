@@ -205,18 +205,25 @@ bool session_view_move(struct session *s, struct config *to)
     return true;
 }
 
+/* Whether the session takes the worker's new configuration now: one came,
+ * and nothing of the session waits (idle, no command routed). */
+static bool config_switch_due(const struct session *s)
+{
+    return config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0;
+}
+
 void session_config_coming(struct session *s)
 {
-    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0)
+    if (config_switch_due(s))
         session_pool_lid_keep(s);
 }
 
-/* Between commands (next_take, session_hooks.c): a reload's configuration is taken
- * between commands, while nothing of the session waits; a session whose
- * group was removed ends (HOOK_WAIT: reaped as the callback ends). */
+/* A step between commands (next_take, session_hooks.c): a reload's
+ * configuration is taken once nothing of the session waits; a session
+ * whose group was removed ends (HOOK_WAIT: reaped as the callback ends). */
 enum hook_verdict session_config_between(struct session *s)
 {
-    if (config_root(s->cfg) == s->w->session_cfg || s->state != SS_IDLE || s->route.wait_idx >= 0)
+    if (!config_switch_due(s))
         return HOOK_PASS;
     session_config_switch(s);
     return s->state == SS_CLOSING ? HOOK_WAIT : HOOK_PASS;
@@ -226,7 +233,7 @@ void session_config_changed(struct session *s)
 {
     if (s->state == SS_CLOSING)
         return;
-    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0)
+    if (config_switch_due(s))
         session_config_switch(s);
     session_pool_lid_keep_end(s);
     session_reap(s); /* its group was removed, or its connection failed */
