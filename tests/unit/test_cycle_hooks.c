@@ -65,6 +65,26 @@ static int point_count(const struct fx *f, size_t from, const char *point)
     return -1;
 }
 
+/* `point` fired once from trace line `from` on, else the trace and why
+ * (`what`: the command or event it fired for). */
+static void assert_once(const struct fx *f, size_t from, const char *point, const char *what)
+{
+    int n = point_count(f, from, point);
+    if (n != 1) {
+        dump(f, from);
+        fail_msg("%s: %s fired %d times", what, point, n);
+    }
+}
+
+/* The client `c` sends COM_QUIT, and halyard closes its socket. */
+static void client_quit(struct fx *f, int c)
+{
+    const uint8_t quit[] = {COM_QUIT};
+    send_raw(f, c, quit, 1, 0);
+    assert_int_equal(recv1(f, c, NULL, 2000), -1); /* closed */
+    run_for(f, 20);
+}
+
 /* A text statement on a pooled connection already open (one pass of the
  * forward): each point of a command's way fires once, in the order the
  * cycle runs them, the sending ones before the backend gets it, and the
@@ -112,10 +132,7 @@ static const char *const way_out[] = {"before_backend", "after_backend", "ready"
 static void assert_way_out(const struct fx *f, size_t from, const char *what)
 {
     for (size_t k = 0; k < N_WAY_OUT; k++)
-        if (point_count(f, from, way_out[k]) != 1) {
-            dump(f, from);
-            fail_msg("%s: %s fired %d times", what, way_out[k], point_count(f, from, way_out[k]));
-        }
+        assert_once(f, from, way_out[k], what);
 }
 
 /* A prepared statement's execution, on a connection already open: it
@@ -207,10 +224,7 @@ static void test_hooks_reset_close(void **state)
     assert_int_equal(point_count(f, from, "close"), 0);
     assert_int_equal(point_count(f, from, "leave"), 0);
     from = f->n_trace;
-    const uint8_t quit[] = {COM_QUIT};
-    send_raw(f, 0, quit, 1, 0);
-    assert_int_equal(recv1(f, 0, NULL, 2000), -1); /* closed */
-    run_for(f, 20);
+    client_quit(f, 0);
     assert_int_equal(point_count(f, from, "close"), 1);
     assert_int_equal(point_count(f, from, "leave"), 1);
     assert_int_equal(point_count(f, from, "done"), 0);
@@ -229,14 +243,8 @@ static void test_hooks_conn_gone(void **state)
     assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
     size_t from = f->n_trace;
     assert_int_equal(point_count(f, 0, "conn_gone"), 0);
-    const uint8_t quit[] = {COM_QUIT};
-    send_raw(f, 0, quit, 1, 0);
-    assert_int_equal(recv1(f, 0, NULL, 2000), -1); /* closed */
-    run_for(f, 20);
-    if (point_count(f, from, "conn_gone") != 1) {
-        dump(f, from);
-        fail_msg("conn_gone fired %d times for one connection", point_count(f, from, "conn_gone"));
-    }
+    client_quit(f, 0);
+    assert_once(f, from, "conn_gone", "one connection closed");
     static const char *const want[] = {" leave", " conn_gone db1", " close", NULL};
     assert_order(f, from, want);
 }
@@ -278,10 +286,7 @@ static void test_hooks_lost(void **state)
     size_t from = f->n_trace;
     assert_int_equal(query(f, 0, "INSERT INTO t VALUES (2)", &err), 0xff);
     assert_int_not_equal(err, 0);
-    if (point_count(f, from, "lost") != 1) {
-        dump(f, from);
-        fail_msg("on_lost ran %d times for one loss", point_count(f, from, "lost"));
-    }
+    assert_once(f, from, "lost", "one loss");
     static const char *const want[] = {" send 03", " lost", " conn_gone db1", NULL};
     assert_order(f, from, want);
     assert_int_equal(query(f, 0, "ROLLBACK", &err), 0);
