@@ -14,14 +14,22 @@ static void route_go(struct route_out *out, uint32_t idx)
     out->target = idx;
 }
 
+/* What route_replica_open() lets through besides this zone's replicas
+ * that are in step with the session. */
+enum route_open {
+    OPEN_FAR = 1u << 0,    /* other zones' replicas too */
+    OPEN_BEHIND = 1u << 1, /* replicas the session's reads waited on in vain too */
+};
+
 /* May replica `i` take a new read? Its role, its state, its weight, its
- * zone, and its connection limit when the session has no connection there
- * yet. */
+ * zone, whether the session's reads found it behind, and its connection
+ * limit when the session has no connection there yet. */
 static inline __attribute__((always_inline)) bool route_replica_open(const struct route_in *in,
-                                                                     uint32_t i, bool far_ok)
+                                                                     uint32_t i, unsigned open)
 {
     const struct route_backend *b = &in->be[i];
-    if (b->weight == 0 || (b->role != ROLE_REPLICA && !b->reads_too) || (b->far && !far_ok))
+    if (b->weight == 0 || (b->role != ROLE_REPLICA && !b->reads_too) ||
+        (b->far && !(open & OPEN_FAR)) || (b->behind && !(open & OPEN_BEHIND)))
         return false;
     return !b->monitored || (b->usable && (b->conn || b->conn_room));
 }
@@ -42,29 +50,28 @@ static uint64_t route_cost(const struct route_backend *b, uint32_t floor_ms)
  * and the servers' turns on the CPU), by a few milliseconds that differ
  * from check to check: without the second bound, 14 ms against 15 ms sent
  * every read to one replica. */
-static uint32_t route_rtt_floor(const struct route_in *in, int exclude, bool far_ok)
+static uint32_t route_rtt_floor(const struct route_in *in, int exclude, unsigned open)
 {
     uint32_t nearest = UINT32_MAX;
     for (uint32_t i = 0; i < in->n_be; i++) {
-        if ((int)i != exclude && route_replica_open(in, i, far_ok))
+        if ((int)i != exclude && route_replica_open(in, i, open))
             nearest = HY_MIN(nearest, in->be[i].rtt_ms);
     }
     return nearest == UINT32_MAX ? ROUTE_RTT_FLOOR_MS
                                  : HY_MAX((uint32_t)ROUTE_RTT_FLOOR_MS, nearest * ROUTE_RTT_ALIKE);
 }
 
-/* Among the replicas route_replica_open() allows (far_ok: other zones'
- * too), the one with the least cost (route_cost) per unit of weight, ties
- * shared by weighted round robin; `exclude` (-1 = none) is never picked.
+/* Among the replicas route_replica_open() allows (`open`), the one with the least cost (route_cost)
+ * per unit of weight, ties shared by weighted round robin; `exclude` (-1 = none) is never picked.
  * UINT32_MAX when none can serve. */
 static uint32_t route_pick_among(const struct route_in *in, struct route_out *out, int exclude,
-                                 bool far_ok)
+                                 unsigned open)
 {
-    const uint32_t floor_ms = route_rtt_floor(in, exclude, far_ok);
+    const uint32_t floor_ms = route_rtt_floor(in, exclude, open);
     uint64_t best_cost = 0, best_w = 0; /* best load: best_cost / best_w */
     uint32_t total = 0;
     for (uint32_t i = 0; i < in->n_be; i++) {
-        if ((int)i == exclude || !route_replica_open(in, i, far_ok))
+        if ((int)i == exclude || !route_replica_open(in, i, open))
             continue;
         uint64_t c = route_cost(&in->be[i], floor_ms), w = in->be[i].weight;
         if (best_w == 0 || c * best_w < best_cost * w) {
@@ -79,7 +86,7 @@ static uint32_t route_pick_among(const struct route_in *in, struct route_out *ou
         return UINT32_MAX;
     uint32_t r = out->rr++ % total;
     for (uint32_t i = 0; i < in->n_be; i++) {
-        if ((int)i == exclude || !route_replica_open(in, i, far_ok))
+        if ((int)i == exclude || !route_replica_open(in, i, open))
             continue;
         uint64_t c = route_cost(&in->be[i], floor_ms), w = in->be[i].weight;
         if (c * best_w != best_cost * w)
@@ -91,13 +98,28 @@ static uint32_t route_pick_among(const struct route_in *in, struct route_out *ou
     return UINT32_MAX;
 }
 
-/* The replica a read goes to: one of this zone's (zone_reads), else, with
- * local_first, another zone's; the primary when none can serve. */
+/* The replica a read goes to among those `open` allows: one of this
+ * zone's (zone_reads), else, with local_first, another zone's. UINT32_MAX
+ * when none can serve. */
+static uint32_t route_pick_zone(const struct route_in *in, struct route_out *out, int exclude,
+                                unsigned open)
+{
+    if (in->zone_reads == ZONE_READS_ANY)
+        open |= OPEN_FAR;
+    uint32_t i = route_pick_among(in, out, exclude, open);
+    if (i == UINT32_MAX && in->zone_reads == ZONE_READS_LOCAL_FIRST)
+        i = route_pick_among(in, out, exclude, open | OPEN_FAR);
+    return i;
+}
+
+/* The replica a read goes to (route_pick_zone): one the session's reads
+ * did not find behind, else any (whose wait then decides, as before the
+ * miss); the primary when none can serve. */
 static uint32_t route_pick_replica(const struct route_in *in, struct route_out *out, int exclude)
 {
-    uint32_t i = route_pick_among(in, out, exclude, in->zone_reads == ZONE_READS_ANY);
-    if (i == UINT32_MAX && in->zone_reads == ZONE_READS_LOCAL_FIRST)
-        i = route_pick_among(in, out, exclude, true);
+    uint32_t i = in->any_behind ? route_pick_zone(in, out, exclude, 0) : UINT32_MAX;
+    if (i == UINT32_MAX)
+        i = route_pick_zone(in, out, exclude, OPEN_BEHIND);
     return i == UINT32_MAX ? in->primary : i;
 }
 

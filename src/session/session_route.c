@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "halyard/cache/cache.h"
 #include "halyard/core/audit.h"
+#include "halyard/core/clock.h"
 #include "halyard/core/text.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/cluster/backend.h"
@@ -114,6 +115,7 @@ void session_thread_exit(void)
     session_hooks_thread_exit(); /* the features' (session_hooks.c) */
 }
 
+static struct global_pos *session_gpos(const struct session *s);
 static bool view_of(struct session *s, const struct config *cfg, enum route_op op,
                     struct route_in *in);
 
@@ -153,6 +155,48 @@ static bool primary_not_writer(const struct config *cfg, struct backend_rt *rt)
 {
     return cfg->cluster == CLUSTER_GALERA && backend_role(rt) != ROLE_PRIMARY &&
            atomic_load(&rt->role_seen);
+}
+
+/* ---- replicas found behind (sess_route.behind) ----------------------- */
+
+/* A read's wait on replica `bc` ended without the position (causal or
+ * global): the session's reads take other replicas while one can serve
+ * (route_pick_replica), until behind_now() lets it go. Without it every
+ * read after a write may pick the lagging replica again and wait the whole
+ * causal_timeout_ms there first. `need`: the group's commits the read had
+ * to see (0: unknown). A full list drops its oldest entry. */
+static void behind_note(struct session *s, const struct bconn *bc, uint64_t need)
+{
+    struct sess_route *r = &s->route;
+    uint8_t i = 0;
+    while (i < r->n_behind && r->behind[i].rt != bc->be->rt)
+        i++;
+    if (i == SESS_BEHIND_MAX) {
+        memmove(&r->behind[0], &r->behind[1], (SESS_BEHIND_MAX - 1) * sizeof(r->behind[0]));
+        i = SESS_BEHIND_MAX - 1;
+    } else if (i == r->n_behind) {
+        r->n_behind++;
+    }
+    r->behind[i] = (struct sess_behind){.rt = bc->be->rt, .at_us = hy_now_us(), .need = need};
+}
+
+/* Is `rt` still behind for this session's reads? Not once a check of it
+ * began after the miss and (when the group counts commits) saw it hold the
+ * commits the read needed: the entry is dropped then. */
+static bool behind_now(struct session *s, struct backend_rt *rt)
+{
+    struct sess_route *r = &s->route;
+    for (uint8_t i = 0; i < r->n_behind; i++) {
+        if (r->behind[i].rt != rt)
+            continue;
+        struct global_pos *g = session_gpos(s);
+        if (atomic_load(&rt->ok_check_began_us) <= r->behind[i].at_us ||
+            (g != NULL && r->behind[i].need > 0 && global_pos_applied(g, rt) < r->behind[i].need))
+            return true;
+        r->behind[i] = r->behind[--r->n_behind];
+        return false;
+    }
+    return false;
 }
 
 static bool view_of(struct session *s, const struct config *cfg, enum route_op op,
@@ -241,6 +285,10 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
             b->reads_too = false;
             if (b->role != ROLE_PRIMARY)
                 b->usable = b->usable_in_trx = false;
+        }
+        if (s->route.n_behind > 0 && cfg == s->cfg) {
+            b->behind = behind_now(s, rt);
+            in->any_behind |= b->behind;
         }
         b->outstanding = atomic_load_explicit(&rt->outstanding, memory_order_relaxed);
         b->rtt_ms = (atomic_load_explicit(&rt->rtt_us, memory_order_relaxed) + 500) / 1000;
@@ -1329,7 +1377,6 @@ static void gtid_wait(struct session *s, const struct internal_cmd *op, const ch
 }
 
 static bool global_ready(struct session *s, uint32_t idx);
-static struct global_pos *session_gpos(const struct session *s);
 static bool fast_to_primary(struct session *s);
 
 /* A Galera writer's position once it applied every commit the cluster
@@ -1640,6 +1687,7 @@ static void global_answer(struct session *s, struct bconn *bc, const struct inte
     } else {
         slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",
                    bc->be->name, s->route.global_gtid, s->cfg->causal_timeout_ms);
+        behind_note(s, bc, s->route.global_need);
     }
     s->route.global_at = 0;
     s->route.wait_idx = (int)s->route.primary;
@@ -1760,6 +1808,7 @@ static enum internal_next gtid_waited(struct session *s, struct bconn *bc)
     } else {
         slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",
                    bc->be->name, s->route.gtid, s->cfg->causal_timeout_ms);
+        behind_note(s, bc, s->route.write_at);
         s->route.wait_idx = (int)s->route.primary;
         s->route.causal_check = false;
     }

@@ -127,14 +127,18 @@ def test_causal_uses_a_replica_that_caught_up(start_halyard, cluster, schema, id
     h = start_halyard(consistency="causal", causal_timeout_ms=2000)
     c = h.connect(database=schema, autocommit=True)
     cluster.delay(1, 3)
-    seen = set()
+    seen = []
     for i in range(6):
         q(c, f"REPLACE INTO t VALUES (21, 'u{i}')")
         row = q(c, "SELECT @@server_id, v FROM t WHERE id = 21")[0]
         assert row[1] == f"u{i}", row
-        seen.add(row[0])
+        seen.append(row[0])
     # node2 is not delayed: some reads went to it, none stale.
-    assert cluster.server_id(2) in seen
+    assert cluster.server_id(2) in seen, seen
+    # A read that waited on node1 in vain ran on the primary; the session's
+    # next reads leave node1 until a check saw it catch up (3 s on), so
+    # however the round trips compare, not every read pays the 2 s wait.
+    assert seen.count(cluster.server_id(0)) <= 2, seen
 
 
 def test_eventual_reads_replicas_even_when_stale(start_halyard, cluster, schema, ids):

@@ -56,7 +56,8 @@ struct rcase {
      * weight digit, conn c (has one) f (none, limit reached), role P R,
      * u (unmonitored) */
     const char *states, *weights, *conns, *roles, *unmon;
-    const char *far; /* f: in another zone than halyard */
+    const char *far;    /* f: in another zone than halyard */
+    const char *behind; /* b: the session's read waited on it in vain */
     enum zone_reads zone_reads;
     uint64_t out[N];
     uint32_t rtt[N]; /* ms; 0 = not measured */
@@ -238,6 +239,21 @@ static const struct rcase cases[] = {
      .rr_adv = true},
     {"round trips within twice: still by statements in flight", READ, .rtt = {15, 15, 14},
      .out = {0, 1, 0}, .want = 2, .rr_adv = true},
+    /* a replica the session's causal read waited on in vain is left while
+     * another can serve, whatever the round trips say */
+    {"causal: the replica found behind is left, though nearer", READ,
+     .consistency = CONSISTENCY_CAUSAL, .rtt = {1, 1, 9}, .behind = ".b.", .want = 2,
+     .causal = true, .rr_adv = true},
+    {"causal: both found behind: the round as before (the wait decides)", READ,
+     .consistency = CONSISTENCY_CAUSAL, .behind = ".bb", .rr = 1, .want = 2, .causal = true,
+     .rr_adv = true},
+    {"causal: the other one is down: the one found behind", READ, .consistency = CONSISTENCY_CAUSAL,
+     .states = "OOD", .behind = ".b.", .want = 1, .causal = true, .rr_adv = true},
+    {"global: a near one found behind, another zone's in step (local_first)", READ,
+     .consistency = CONSISTENCY_GLOBAL, .zone_reads = ZONE_READS_LOCAL_FIRST, .far = "..f",
+     .behind = ".b.", .want = 2, .global = true, .rr_adv = true},
+    {"found behind, replica_fallback = error: still a replica, not 1429", READ, .states = "OOD",
+     .behind = ".b.", .fallback_error = true, .want = 1, .rr_adv = true},
     {"draining replica takes no new read", READ, .states = "ORO", .want = 2, .rr_adv = true},
     {"lagging replica takes no read", READ, .states = "OLO", .want = 2, .rr_adv = true},
     {"replica the monitor sees as primary", READ, .roles = "PPR", .want = 2, .rr_adv = true},
@@ -344,6 +360,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
             .conn = conn == 'c' || conn == 'F',
             .conn_room = conn != 'f' && conn != 'F',
             .far = at(c->far, i, '.') == 'f',
+            .behind = at(c->behind, i, '.') == 'b',
         };
     }
     *in = (struct route_in){
@@ -376,6 +393,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
         .last_idx = c->last_idx,
         .diag_idx = c->diag_idx,
         .exclude = c->exclude1 - 1,
+        .any_behind = c->behind != NULL && strchr(c->behind, 'b') != NULL,
         .sticky = c->sticky,
         .fell_back = c->fell_back,
         .be = be,

@@ -59,6 +59,9 @@ struct route_backend {
     bool conn;            /* the session has a connection there */
     bool conn_room;       /* below its max_connections (or no limit) */
     bool far;             /* in another zone than this halyard */
+    bool behind;          /* this session's read waited on it in vain since the monitor last
+                           * saw it catch up: the session's reads take another replica if one
+                           * can serve (route_pick_replica) */
     uint32_t rtt_ms;      /* the monitor's round trip to it, whole ms; 0 = under 0.5 */
 };
 
@@ -98,6 +101,7 @@ struct route_in {
     uint32_t last_idx; /* where the last statement ran */
     uint32_t diag_idx; /* where the session's diagnostics area is (SHOW WARNINGS) */
     int exclude;       /* a replica a retried read must avoid, -1 = none */
+    bool any_behind;   /* some backend's `behind` is set */
     bool sticky;       /* ROUTE_GATE: the target is where the last statement ran */
     bool fell_back;    /* ROUTE_FALL_BACK: the command already fell back once */
     /* the backends, in config order */

@@ -214,6 +214,8 @@ struct sess_conns {
     struct sess_lease lease;
 };
 
+#define SESS_BEHIND_MAX 4 /* replicas a session remembers missing a read's wait */
+
 /* Where the session's statements go: the primary it follows, its
  * transaction, causal reads, pinning, a retry elsewhere (see "routing"
  * in session.c). session_route.c; the primary's wait and the primary it
@@ -251,6 +253,16 @@ struct sess_route {
     uint64_t write_at;   /* the group's commits (global_pos_need) after the session's last
                           * write there; 0 = none counted (causal_fast) */
     int ro_idx;          /* START TRANSACTION READ ONLY running on this replica, else -1 */
+    /* replicas a read of the session waited on in vain (causal or global):
+     * its reads take others while one can serve, until a check of the
+     * replica began after the miss and saw it hold what the read needed
+     * (session_route.c: behind_note, behind_now) */
+    struct sess_behind {
+        const struct backend_rt *rt;
+        int64_t at_us; /* ev_time() in us of the miss */
+        uint64_t need; /* the group's commits the read needed (global_pos.h); 0 = unknown */
+    } behind[SESS_BEHIND_MAX];
+    uint8_t n_behind;
     /* consistency = global (cluster/global_pos.h): the read being routed */
     bool causal_read;      /* waits for the session's own writes (causal) */
     bool global_read;      /* waits for its group's position (global) */
