@@ -48,6 +48,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1042,6 +1043,30 @@ static const struct cycle_stage {
     {"forward", STAGE_ALL, stage_forward},
 };
 
+/* Bit i of cycle_paths[cmd]: cycle[i] applies to command `cmd`
+ * (stage_applies), read once a stage instead of asked. Built once, by the
+ * first command of any thread. */
+static uint16_t cycle_paths[256];
+static _Atomic bool cycle_paths_ready;
+static pthread_once_t cycle_paths_once = PTHREAD_ONCE_INIT;
+
+static void cycle_paths_build(void)
+{
+    _Static_assert(HY_ARRAY_SIZE(cycle) <= 16, "cycle_paths holds a bit a stage");
+    for (unsigned cmd = 0; cmd < 256; cmd++)
+        for (size_t i = 0; i < HY_ARRAY_SIZE(cycle); i++)
+            if (stage_applies(cycle[i].kinds, (uint8_t)cmd))
+                cycle_paths[cmd] |= (uint16_t)(1u << i);
+    atomic_store_explicit(&cycle_paths_ready, true, memory_order_release);
+}
+
+static inline uint16_t cycle_path(uint8_t cmd)
+{
+    if (__builtin_expect(!atomic_load_explicit(&cycle_paths_ready, memory_order_acquire), 0))
+        pthread_once(&cycle_paths_once, cycle_paths_build);
+    return cycle_paths[cmd];
+}
+
 size_t session_cycle_path(uint8_t cmd, const char **names, size_t max)
 {
     size_t n = 0;
@@ -1065,7 +1090,7 @@ void session_next_command(struct session *s)
         c.primary_write = false;
         enum next_step step = NEXT_ROUTE;
         for (size_t i = 0; i < HY_ARRAY_SIZE(cycle) && step == NEXT_ROUTE; i++)
-            if (stage_applies(cycle[i].kinds, c.cmd)) {
+            if (cycle_path(c.cmd) >> i & 1) {
                 step = cycle[i].run(s, &c);
                 if (session_cycle_trace != NULL && (i > 0 || step != NEXT_STOP))
                     session_cycle_trace(s, c.cmd, cycle[i].name);
