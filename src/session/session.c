@@ -696,63 +696,6 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     return NEXT_ROUTE;
 }
 
-/* The transaction died with its backend while the client was away (a
- * statement found s->route.trx_lost): tell it now; a ROLLBACK is what it would
- * have done. */
-static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
-{
-    const char *q = (const char *)c->p + 1, *qend = (const char *)c->p + c->len;
-    q = lex_skip_space_comments(q, qend);
-    bool rollback = c->cmd == COM_QUERY && lex_match_word(&q, qend, "ROLLBACK");
-    consume_packet(s, c->len);
-    if (session_groups(s)->xa != NULL) {
-        /* the other groups' branches are rolled back first */
-        command_abandon(s);
-        char *name = s->route.trx_lost;
-        s->route.trx_lost = NULL;
-        bool waits = session_xa_lost(s, rollback, name);
-        free(name);
-        return waits ? NEXT_STOP : NEXT_AGAIN;
-    }
-    if (rollback)
-        send_ok(s, 1);
-    else
-        session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
-    free(s->route.trx_lost);
-    s->route.trx_lost = NULL;
-    return NEXT_AGAIN;
-}
-
-/* A statement after the session's transaction died with its backend
- * (s->route.trx_lost) is replayed first (session_replay.c), else answered
- * 1927 (next_trx_lost); never run by itself, which would commit alone what
- * the client sent as part of the transaction it is then told was rolled
- * back. One larger than the buffer cannot be answered without reading it
- * all: the session ends, as the server's death would have ended it. Run by
- * next_route, and before the handlers of the prepared-statement executions
- * (session_next_command), which route on their own and, as before, learn
- * of a primary's change at their own pace (session_ps.c). */
-static enum next_step next_lost(struct session *s, const struct next_cmd *c)
-{
-    uint8_t cmd = c->cmd;
-    if (s->route.trx_lost == NULL || !(cmd == COM_QUERY || cmd == COM_STMT_EXECUTE ||
-                                       cmd == COM_STMT_PREPARE || cmd == COM_STMT_BULK_EXECUTE))
-        return NEXT_ROUTE;
-    if (!c->fits) {
-        slog_warn(s, "a %s of %u bytes after the transaction was lost with %s: closing",
-                  mysql_com_name(cmd), c->len, s->route.trx_lost);
-        command_abandon(s);
-        session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
-        session_mark_closing(s, END_BACKEND_LOST);
-        return NEXT_STOP;
-    }
-    if (session_replay_next(s, cmd, c->p, c->len) == REPLAY_STOP)
-        return NEXT_STOP; /* replayed first (session_replay.c) */
-    if (s->route.trx_lost != NULL)
-        return next_trx_lost(s, c);
-    return NEXT_ROUTE;
-}
-
 /* next_lost for a prepared statement's execution, before its handler
  * routes it: as next_route does for a text statement, the session first
  * follows the primary the monitor publishes now, so that a transaction
@@ -765,7 +708,7 @@ static enum next_step next_lost_execute(struct session *s, struct next_cmd *c)
     session_follow_primary(s);
     if (s->state == SS_CLOSING)
         return NEXT_STOP;
-    return next_lost(s, c);
+    return session_lost_next(s, c);
 }
 
 /* A statement uses LAST_INSERT_ID() whose value went with its connection
@@ -808,7 +751,7 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     session_follow_primary(s);
     if (s->state == SS_CLOSING)
         return NEXT_STOP;
-    enum next_step lost = next_lost(s, c);
+    enum next_step lost = session_lost_next(s, c);
     if (lost != NEXT_ROUTE)
         return lost;
     session_note_statement(s, cmd, c->p, next_avail(s, c->len));

@@ -47,6 +47,7 @@
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/replay/replay.h"
 #include "halyard/sql/cache_sql.h"
+#include "halyard/sql/lexer.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
@@ -54,6 +55,8 @@
 #include "session_begin.h"
 #include "session_inflight.h"
 #include "session_replay.h"
+#include "session_shard.h"
+#include "session_xa.h"
 
 #define REPLAY_POLL       0.02 /* seconds between looks for a usable primary */
 #define REPLAY_TRX_TABLES 8    /* tables a session remembers as transactional */
@@ -664,4 +667,61 @@ void session_replay_forget(struct session *s)
 {
     if (s->feat.replay != NULL && s->feat.replay->phase == RP_RECORD)
         replay_clear(s->feat.replay);
+}
+
+/* The transaction died with its backend while the client was away (a
+ * statement found s->route.trx_lost): tell it now; a ROLLBACK is what it would
+ * have done. */
+static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
+{
+    const char *q = (const char *)c->p + 1, *qend = (const char *)c->p + c->len;
+    q = lex_skip_space_comments(q, qend);
+    bool rollback = c->cmd == COM_QUERY && lex_match_word(&q, qend, "ROLLBACK");
+    consume_packet(s, c->len);
+    if (session_groups(s)->xa != NULL) {
+        /* the other groups' branches are rolled back first */
+        command_abandon(s);
+        char *name = s->route.trx_lost;
+        s->route.trx_lost = NULL;
+        bool waits = session_xa_lost(s, rollback, name);
+        free(name);
+        return waits ? NEXT_STOP : NEXT_AGAIN;
+    }
+    if (rollback)
+        send_ok(s, 1);
+    else
+        session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
+    free(s->route.trx_lost);
+    s->route.trx_lost = NULL;
+    return NEXT_AGAIN;
+}
+
+/* A statement after the session's transaction died with its backend
+ * (s->route.trx_lost) is replayed first (session_replay.c), else answered
+ * 1927 (next_trx_lost); never run by itself, which would commit alone what
+ * the client sent as part of the transaction it is then told was rolled
+ * back. One larger than the buffer cannot be answered without reading it
+ * all: the session ends, as the server's death would have ended it. Run by
+ * next_route, and before the handlers of the prepared-statement executions
+ * (session_next_command), which route on their own and, as before, learn
+ * of a primary's change at their own pace (session_ps.c). */
+enum next_step session_lost_next(struct session *s, const struct next_cmd *c)
+{
+    uint8_t cmd = c->cmd;
+    if (s->route.trx_lost == NULL || !(cmd == COM_QUERY || cmd == COM_STMT_EXECUTE ||
+                                       cmd == COM_STMT_PREPARE || cmd == COM_STMT_BULK_EXECUTE))
+        return NEXT_ROUTE;
+    if (!c->fits) {
+        slog_warn(s, "a %s of %u bytes after the transaction was lost with %s: closing",
+                  mysql_com_name(cmd), c->len, s->route.trx_lost);
+        command_abandon(s);
+        session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
+        session_mark_closing(s, END_BACKEND_LOST);
+        return NEXT_STOP;
+    }
+    if (session_replay_next(s, cmd, c->p, c->len) == REPLAY_STOP)
+        return NEXT_STOP; /* replayed first (session_replay.c) */
+    if (s->route.trx_lost != NULL)
+        return next_trx_lost(s, c);
+    return NEXT_ROUTE;
 }
