@@ -402,7 +402,7 @@ static void packet_too_large(struct session *s, uint8_t seq);
  * is whole in the buffer (a larger one: once its first bytes are). A
  * command halyard answers or rewrites itself goes to its handler in
  * com_handlers[]; a statement after a lost transaction is told so
- * (next_lost); any other, and those its handler lets through, is routed
+ * (the after_lost hooks); any other, and those its handler lets through, is routed
  * (session_route) and forwarded to the backend chosen (next_forward). */
 
 /* A command halyard answers itself, whole in the buffer: taken from the
@@ -696,7 +696,19 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     return NEXT_ROUTE;
 }
 
-/* next_lost for a prepared statement's execution, before its handler
+/* A command after the session's transaction was lost with its backend
+ * (s->route.trx_lost): the features' after_lost hooks (replayed first,
+ * else answered 1927: session_replay.c). */
+static enum next_step after_lost(struct session *s, const struct next_cmd *c)
+{
+    if (s->route.trx_lost == NULL)
+        return NEXT_ROUTE;
+    struct hook_cmd hc = {.p = c->p, .len = c->len, .cmd = c->cmd, .fits = c->fits};
+    enum hook_verdict v = session_hooks_after_lost(s, &hc);
+    return v == HOOK_PASS ? NEXT_ROUTE : v == HOOK_TAKEN ? NEXT_AGAIN : NEXT_STOP;
+}
+
+/* after_lost for a prepared statement's execution, before its handler
  * routes it: as next_route does for a text statement, the session first
  * follows the primary the monitor publishes now, so that a transaction
  * lost with the old one is replayed on the new one (an execution replayed
@@ -708,7 +720,7 @@ static enum next_step next_lost_execute(struct session *s, struct next_cmd *c)
     session_follow_primary(s);
     if (s->state == SS_CLOSING)
         return NEXT_STOP;
-    return session_lost_next(s, c);
+    return after_lost(s, c);
 }
 
 /* A statement uses LAST_INSERT_ID() whose value went with its connection
@@ -751,7 +763,7 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     session_follow_primary(s);
     if (s->state == SS_CLOSING)
         return NEXT_STOP;
-    enum next_step lost = session_lost_next(s, c);
+    enum next_step lost = after_lost(s, c);
     if (lost != NEXT_ROUTE)
         return lost;
     session_note_statement(s, cmd, c->p, next_avail(s, c->len));

@@ -195,7 +195,7 @@ static bool holds_trx(struct session *s, const struct bconn *bc)
  * internal query, a statement prepared on the way, a read-back). Decided
  * from what is open on the connection, never from which command noticed:
  * a transaction held there is lost, and the client is told at the
- * statement that meets it (replayed first where it can be: next_lost);
+ * statement that meets it (replayed first where it can be: the after_lost hook);
  * state only that connection had (temporary tables, locks, a CALL's user
  * variables) ends the session (LOSS_END). Called before `bc` is closed.
  * The statement in flight on it, if any, is its caller's to answer. */
@@ -301,7 +301,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
         return;
     if (loss == LOSS_TRX) {
         /* The waiting command is taken again and meets the lost
-         * transaction as any statement after it would (next_lost: replayed
+         * transaction as any statement after it would (after_lost: replayed
          * first, on the primary published now): it is never run by itself,
          * outside the transaction it belongs to. */
         command_abandon(s);

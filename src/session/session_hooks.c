@@ -275,8 +275,9 @@ static const struct session_hooks hooks[] = {
      .attached = replay_attached,
      .wants_whole = replay_whole,
      .on_packet = replay_packet,
-     .on_settled = session_replay_done, /* the statement's answer kept in the record */
-     .on_lost = session_replay_lost,    /* the transaction runs again elsewhere */
+     .on_settled = session_replay_done,       /* the statement's answer kept in the record */
+     .on_lost = session_replay_lost,          /* the transaction runs again elsewhere */
+     .after_lost = session_replay_after_lost, /* replayed before the next command, or 1927 */
      .on_close = session_replay_free},
     {.name = "nontrx", .on_done = session_track_err}, /* what a lost transaction leaves */
     {.name = "limits",
@@ -487,6 +488,11 @@ bool session_hooks_busy(const struct session *s)
 enum hook_verdict session_hooks_between(struct session *s)
 {
     HOOKS_FILTER(between, s);
+}
+
+enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc)
+{
+    HOOKS_FILTER(after_lost, s, hc);
 }
 
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin)

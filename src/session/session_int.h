@@ -312,6 +312,13 @@ struct session_hooks {
      * session (a login's wait, a fan-out's statements): no command is
      * taken (nor a KILL's end seen) until it ends */
     bool (*busy)(const struct session *s);
+    /* next_route, and the gate of a prepared statement's execution: a
+     * client's command when the session's transaction was lost with its
+     * backend (s->route.trx_lost). HOOK_WAIT when the feature's step holds
+     * the session (a replay, the other groups' rollback) or ended it,
+     * HOOK_TAKEN when it answered the command (the session looks again),
+     * else HOOK_PASS */
+    enum hook_verdict (*after_lost)(struct session *s, const struct hook_cmd *hc);
     /* next_take, between commands, before the next is read: HOOK_WAIT when
      * the feature sent a step of its own first (the command waits for its
      * answer) or ended the session, HOOK_TAKEN when its step ran and the
@@ -407,6 +414,7 @@ const struct hook_answer *session_hooks_answer(uint32_t route);
 void session_hooks_take(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_busy(const struct session *s);
 enum hook_verdict session_hooks_between(struct session *s);
+enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc);
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);

@@ -672,7 +672,7 @@ void session_replay_forget(struct session *s)
 /* The transaction died with its backend while the client was away (a
  * statement found s->route.trx_lost): tell it now; a ROLLBACK is what it would
  * have done. */
-static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
+static enum hook_verdict trx_lost_answer(struct session *s, const struct hook_cmd *c)
 {
     const char *q = (const char *)c->p + 1, *qend = (const char *)c->p + c->len;
     q = lex_skip_space_comments(q, qend);
@@ -685,7 +685,7 @@ static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
         s->route.trx_lost = NULL;
         bool waits = session_xa_lost(s, rollback, name);
         free(name);
-        return waits ? NEXT_STOP : NEXT_AGAIN;
+        return waits ? HOOK_WAIT : HOOK_TAKEN;
     }
     if (rollback)
         send_ok(s, 1);
@@ -693,35 +693,35 @@ static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
         session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
     free(s->route.trx_lost);
     s->route.trx_lost = NULL;
-    return NEXT_AGAIN;
+    return HOOK_TAKEN;
 }
 
-/* A statement after the session's transaction died with its backend
- * (s->route.trx_lost) is replayed first (session_replay.c), else answered
- * 1927 (next_trx_lost); never run by itself, which would commit alone what
- * the client sent as part of the transaction it is then told was rolled
- * back. One larger than the buffer cannot be answered without reading it
- * all: the session ends, as the server's death would have ended it. Run by
- * next_route, and before the handlers of the prepared-statement executions
- * (session_next_command), which route on their own and, as before, learn
- * of a primary's change at their own pace (session_ps.c). */
-enum next_step session_lost_next(struct session *s, const struct next_cmd *c)
+/* The after_lost hook (session_hooks.c): a statement after the session's
+ * transaction died with its backend (s->route.trx_lost) is replayed first,
+ * else answered 1927 (trx_lost_answer); never run by itself, which would
+ * commit alone what the client sent as part of the transaction it is then
+ * told was rolled back. One larger than the buffer cannot be answered
+ * without reading it all: the session ends, as the server's death would
+ * have ended it. The cycle asks it in next_route, and before the handlers
+ * of the prepared-statement executions, which route on their own and, as
+ * before, learn of a primary's change at their own pace (session_ps.c). */
+enum hook_verdict session_replay_after_lost(struct session *s, const struct hook_cmd *c)
 {
     uint8_t cmd = c->cmd;
     if (s->route.trx_lost == NULL || !(cmd == COM_QUERY || cmd == COM_STMT_EXECUTE ||
                                        cmd == COM_STMT_PREPARE || cmd == COM_STMT_BULK_EXECUTE))
-        return NEXT_ROUTE;
+        return HOOK_PASS;
     if (!c->fits) {
         slog_warn(s, "a %s of %u bytes after the transaction was lost with %s: closing",
                   mysql_com_name(cmd), c->len, s->route.trx_lost);
         command_abandon(s);
         session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
         session_mark_closing(s, END_BACKEND_LOST);
-        return NEXT_STOP;
+        return HOOK_WAIT;
     }
     if (session_replay_next(s, cmd, c->p, c->len) == REPLAY_STOP)
-        return NEXT_STOP; /* replayed first (session_replay.c) */
+        return HOOK_WAIT; /* replayed first (session_replay.c) */
     if (s->route.trx_lost != NULL)
-        return next_trx_lost(s, c);
-    return NEXT_ROUTE;
+        return trx_lost_answer(s, c);
+    return HOOK_PASS;
 }

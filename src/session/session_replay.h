@@ -36,9 +36,10 @@ bool session_replay_lost(struct session *s, struct bconn *bc);
 /* ... false because the statement was a write to a table not known to be
  * transactional: it may have changed it, for good (1180, not "rolled back"). */
 bool session_replay_lost_nontrx(const struct session *s);
-/* A client's command `c` when the session's transaction was lost with its
- * backend (s->route.trx_lost): replayed first, else answered 1927. */
-enum next_step session_lost_next(struct session *s, const struct next_cmd *c);
+/* The after_lost hook: a client's command when the session's transaction
+ * was lost with its backend (s->route.trx_lost): replayed first, else
+ * answered 1927. */
+enum hook_verdict session_replay_after_lost(struct session *s, const struct hook_cmd *c);
 /* next_route: the client's statement found the transaction lost. */
 int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
 /* A statement of the transaction run again on the new primary. */

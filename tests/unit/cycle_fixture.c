@@ -104,6 +104,7 @@ WRAP_RET(bool, wants_whole, (const struct session *s), (s))
 WRAP_RET(bool, lost, (struct session * s, struct bconn *bc), (s, bc))
 WRAP_RET(bool, busy, (const struct session *s), (s))
 WRAP_RET(enum hook_verdict, between, (struct session * s), (s))
+WRAP_RET(enum hook_verdict, after_lost, (struct session * s, const struct hook_cmd *hc), (s, hc))
 
 bool __real_session_hooks_attached(const struct session *s);
 bool __wrap_session_hooks_attached(const struct session *s);

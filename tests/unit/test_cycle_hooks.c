@@ -32,10 +32,11 @@ static const char conf_limit_full[] =
 /* The points a command met from trace line `from` on, session `sid`: each
  * point's count into counts[] (by the index in points[]). */
 static const char *const points[] = {
-    "take",    "before_backend", "after_backend", "ready",     "refuse", "elsewhere", "rewrites",
-    "send",    "filter_up",      "begin",         "attached",  "packet", "fed",       "done",
-    "settled", "abandon",        "reset",         "conn_gone", "leave",  "close",     "own_err",
-    "renew",   "lost",           "busy",          "between",
+    "take",     "before_backend", "after_backend", "ready",   "refuse",   "elsewhere",
+    "rewrites", "send",           "filter_up",     "begin",   "attached", "packet",
+    "fed",      "done",           "settled",       "abandon", "reset",    "conn_gone",
+    "leave",    "close",          "own_err",       "renew",   "lost",     "busy",
+    "between",  "after_lost",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -272,8 +273,9 @@ static void test_hooks_between(void **state)
 /* on_lost: the client's write in flight when its connection breaks, a
  * transaction open there (nothing may run it again elsewhere): the
  * features are asked once, before the connection closes (on_conn_gone),
- * and the client gets an ERR. A read in autocommit lost the same way
- * runs again on the other backend and asks them nothing. */
+ * and the client gets an ERR (that command's answer: after_lost is not
+ * asked). A read in autocommit lost the same way runs again on the other
+ * backend and asks them nothing. */
 static void test_hooks_lost(void **state)
 {
     struct fx *f = *state;
@@ -289,12 +291,51 @@ static void test_hooks_lost(void **state)
     assert_once(f, from, "lost", "one loss");
     static const char *const want[] = {" send 03", " lost", " conn_gone db1", NULL};
     assert_order(f, from, want);
+    assert_int_equal(point_count(f, from, "after_lost"), 0);
     assert_int_equal(query(f, 0, "ROLLBACK", &err), 0);
     from = f->n_trace;
     assert_int_equal(query(f, 0, "SELECT b FROM t", &err), 1);
     assert_int_equal(point_count(f, from, "lost"), 0);
     assert_true(traced(f, from, "db2 Q:SELECT b FROM t") >= 0);
     assert_true(traced(f, from, "db1 Q:SELECT b FROM t") >= 0);
+}
+
+/* after_lost: the primary closes the connection that holds the session's
+ * transaction while the session is idle. The next command, a text one or
+ * an execution, is given to the features once, after it was taken and
+ * before its route, and answered there (1927: no replay is armed; a
+ * ROLLBACK: its OK), no backend seeing it; a command after that is
+ * routed as any, and not given to them. */
+static void test_hooks_after_lost(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    long id = prepare(f, 0, "SELECT a FROM t");
+    assert_true(id >= 0);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(query(f, 0, "BEGIN", &err), 0);
+        assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+        fb_drop_all(&f->primary);
+        run_for(f, 50);
+        size_t from = f->n_trace;
+        size_t logged = f->primary.n_log + f->replica.n_log;
+        if (round == 0) {
+            assert_int_equal(query(f, 0, "INSERT INTO t VALUES (2)", &err), 0xff);
+            static const char *const want[] = {" take 03", " 03 gate", " after_lost", NULL};
+            assert_order(f, from, want);
+        } else {
+            assert_int_equal(execute(f, 0, id, &err), 0xff);
+            static const char *const want[] = {" take 17", " 17 gate", " after_lost",
+                                               " 17 lost-execute", NULL};
+            assert_order(f, from, want);
+        }
+        assert_int_equal(err, ER_CONNECTION_KILLED);
+        assert_once(f, from, "after_lost", "the command after the loss");
+        assert_int_equal(f->primary.n_log + f->replica.n_log, logged);
+        from = f->n_trace;
+        assert_int_equal(query(f, 0, "ROLLBACK", &err), 0);
+        assert_int_equal(point_count(f, from, "after_lost"), 0);
+    }
 }
 
 /* on_abandon: a statement taken, then refused before it went (a full
@@ -369,11 +410,17 @@ static void test_hooks_backend_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_hooks_text, conf_eventual),         T(test_hooks_prepared, conf_eventual),
-        T(test_hooks_reset_close, conf_eventual),  T(test_hooks_conn_gone, conf_eventual),
-        T(test_hooks_lost, conf_eventual),         T(test_hooks_between, conf_eventual),
-        T(test_hooks_abandon, conf_limit_full),    T(test_hooks_wait, conf_eventual),
-        T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
+        T(test_hooks_text, conf_eventual),
+        T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual),
+        T(test_hooks_conn_gone, conf_eventual),
+        T(test_hooks_lost, conf_eventual),
+        T(test_hooks_between, conf_eventual),
+        T(test_hooks_after_lost, conf_eventual),
+        T(test_hooks_abandon, conf_limit_full),
+        T(test_hooks_wait, conf_eventual),
+        T(test_hooks_backend_once, conf_eventual),
+        T(test_hooks_statement_commands, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
