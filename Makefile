@@ -97,7 +97,7 @@ $(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
 # note the point, then run the real one.
 HOOK_POINTS = take busy between wait before_backend after_backend ready refuse elsewhere rewrites rewrite \
   send filter_up begin attached wants_whole packet fed relayed done settled abandon reset \
-  renew own_err lost after_lost conn_gone leave close
+  renew own_err lost after_lost conn_open conn_gone leave close
 CYCLE_TEST_SRC = tests/unit/fake_backend.c tests/unit/cycle_fixture.c
 $(BUILD)/tests/test_cycle_%: ALL_LDFLAGS += $(HOOK_POINTS:%=-Wl,--wrap=session_hooks_%)
 $(BUILD)/tests/test_cycle_%: tests/unit/test_cycle_%.c $(CYCLE_TEST_SRC) tests/unit/fake_backend.h \

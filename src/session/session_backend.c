@@ -783,9 +783,7 @@ void bconn_open(struct session *s, uint32_t idx)
     bc->born = ev_now(s->w->loop);
     bc->defaults_at = bc->born;
     POOL_COUNT(s, bc->be, opened);
-    /* A new connection has none of the session's statements: ids it had for
-     * this backend name another connection (pooled: one it gave back). */
-    ps_backend_gone(s, idx);
+    session_hooks_conn_open(s, bc); /* the prepared statements' ids there name another */
     if (s->cfg->pool_transaction) {
         /* Pooled: a new connection is brought to the session's state like
          * one another session used (LAST_INSERT_ID() included). */

@@ -259,8 +259,9 @@ static const struct session_hooks hooks[] = {
      .on_close = session_fanout_free},
     {.name = "begin", .on_reset = session_begin_forget},
     {.name = "groups", .on_close = session_groups_free},
-    {.name = "ps",         /* the session's prepared statements */
-     .on_renew = ps_clear, /* the server drops them all */
+    {.name = "ps",                 /* the session's prepared statements */
+     .on_renew = ps_clear,         /* the server drops them all */
+     .on_conn_open = ps_conn_open, /* its statements' ids there name another */
      .on_conn_gone = ps_conn_gone,
      .on_close = ps_clear,
      .on_thread_exit = ps_thread_exit},
@@ -615,6 +616,11 @@ void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len)
 bool session_hooks_lost(struct session *s, struct bconn *bc)
 {
     HOOKS_ANY(on_lost, s, bc);
+}
+
+void session_hooks_conn_open(struct session *s, struct bconn *bc)
+{
+    HOOKS_RUN(on_conn_open, s, bc);
 }
 
 void session_hooks_conn_gone(struct session *s, struct bconn *bc)

@@ -390,6 +390,9 @@ struct session_hooks {
      * when the feature takes the loss over (finds where the write went,
      * replays the transaction); the rows after it do not run */
     bool (*on_lost)(struct session *s, struct bconn *bc);
+    /* bconn_open: a new connection to backend bc->idx begins (what the
+     * feature kept for that backend's connections names another one) */
+    void (*on_conn_open)(struct session *s, struct bconn *bc);
     /* bconn_close: a backend connection of the session closes (bc still
      * whole; pooled or not, parked or not) */
     void (*on_conn_gone)(struct session *s, struct bconn *bc);
@@ -439,6 +442,7 @@ void session_hooks_reset(struct session *s);
 void session_hooks_renew(struct session *s);
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len);
 bool session_hooks_lost(struct session *s, struct bconn *bc);
+void session_hooks_conn_open(struct session *s, struct bconn *bc);
 void session_hooks_conn_gone(struct session *s, struct bconn *bc);
 void session_hooks_leave(struct session *s);
 void session_hooks_close(struct session *s);

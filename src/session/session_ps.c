@@ -95,6 +95,14 @@ void ps_conn_gone(struct session *s, struct bconn *bc)
         ps_backend_gone(s, bc->idx);
 }
 
+/* The on_conn_open hook: a new connection has none of the session's
+ * statements; ids they had for its backend name another connection
+ * (pooled: one it gave back). */
+void ps_conn_open(struct session *s, struct bconn *bc)
+{
+    ps_backend_gone(s, bc->idx);
+}
+
 /* Backend `idx`'s connection is gone, and the statements it held with it. */
 void ps_backend_gone(struct session *s, uint32_t idx)
 {

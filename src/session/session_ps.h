@@ -10,6 +10,7 @@
 
 /* ---- session_ps.c: prepared statements */
 void ps_backend_gone(struct session *s, uint32_t idx);
+void ps_conn_open(struct session *s, struct bconn *bc);
 void ps_conn_gone(struct session *s, struct bconn *bc);
 void ps_clear(struct session *s);
 /* com_handlers[] (session.c): COM_STMT_PREPARE past max_prepared_stmt_count

@@ -36,7 +36,7 @@ static const char *const points[] = {
     "rewrites", "send",           "filter_up",     "begin",   "attached", "packet",
     "fed",      "done",           "settled",       "abandon", "reset",    "conn_gone",
     "leave",    "close",          "own_err",       "renew",   "lost",     "busy",
-    "between",  "after_lost",
+    "between",  "after_lost",     "conn_open",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -233,6 +233,24 @@ static void test_hooks_reset_close(void **state)
     assert_order(f, from, quit_order);
 }
 
+/* on_conn_open: a command's backend with no connection of the session's
+ * (and none idle in the pool) opens one: the features hear it once, with
+ * its backend, before the command goes; the next command there uses it
+ * and opens none. */
+static void test_hooks_conn_open(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    assert_once(f, from, "conn_open", "the primary's first connection");
+    static const char *const want[] = {" conn_open db1", " send 03", NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (2)", &err), 0);
+    assert_int_equal(point_count(f, from, "conn_open"), 0);
+}
+
 /* on_conn_gone: a connection the session holds when it ends (the
  * primary's, a transaction open on it; those at rest went back to the
  * pool) is closed once, between on_leave and on_close. */
@@ -410,17 +428,12 @@ static void test_hooks_backend_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_hooks_text, conf_eventual),
-        T(test_hooks_prepared, conf_eventual),
-        T(test_hooks_reset_close, conf_eventual),
-        T(test_hooks_conn_gone, conf_eventual),
-        T(test_hooks_lost, conf_eventual),
-        T(test_hooks_between, conf_eventual),
-        T(test_hooks_after_lost, conf_eventual),
-        T(test_hooks_abandon, conf_limit_full),
-        T(test_hooks_wait, conf_eventual),
-        T(test_hooks_backend_once, conf_eventual),
-        T(test_hooks_statement_commands, conf_eventual),
+        T(test_hooks_text, conf_eventual),         T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual),  T(test_hooks_conn_gone, conf_eventual),
+        T(test_hooks_lost, conf_eventual),         T(test_hooks_between, conf_eventual),
+        T(test_hooks_after_lost, conf_eventual),   T(test_hooks_conn_open, conf_eventual),
+        T(test_hooks_abandon, conf_limit_full),    T(test_hooks_wait, conf_eventual),
+        T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
