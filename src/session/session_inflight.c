@@ -269,8 +269,12 @@ static bool completion_not_plain(const struct session *s)
 }
 
 void session_inflight_note(struct session *s, const struct classify_result *r, const uint8_t *p,
-                           uint32_t len)
+                           uint32_t avail)
 {
+    /* A statement larger than the buffer is read as far as it is there
+     * (its kind, from those bytes; its text searched in them): a text
+     * search past them read beyond the buffer (a 3 MB INSERT of many rows
+     * ended halyard). Its writes are never marked (inflight_send). */
     struct sess_inflight *f = inflight_of(s);
     if (f == NULL)
         return;
@@ -284,13 +288,13 @@ void session_inflight_note(struct session *s, const struct classify_result *r, c
     else if (r->kind == CL_TXN_BEGIN && !(r->flags & unsafe) && !session_in_trans(s))
         f->stmt = IF_BEGIN;
     else if (r->kind == CL_TXN_END && f->trx_marked && !f->trx_unmarked && session_in_trans(s) &&
-             session_text_is((const char *)p + 1, len - 1, "COMMIT", NULL) &&
+             session_text_is((const char *)p + 1, avail - 1, "COMMIT", NULL) &&
              !completion_not_plain(s))
         f->stmt = IF_COMMIT;
     /* SET [SESSION|STATEMENT] binlog_annotate_row_events: its writes' text
      * may be missing from the binary log from now on */
-    if ((r->kind == CL_SESSION || f->stmt == IF_WRITE || f->stmt == IF_TRX) && len > 1 &&
-        text_names((const char *)p + 1, len - 1, "BINLOG_ANNOTATE_ROW_EVENTS"))
+    if ((r->kind == CL_SESSION || f->stmt == IF_WRITE || f->stmt == IF_TRX) && avail > 1 &&
+        text_names((const char *)p + 1, avail - 1, "BINLOG_ANNOTATE_ROW_EVENTS"))
         f->annotate_own = true;
 }
 

@@ -1153,7 +1153,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     s->query.cmd_retry_safe = fits && classify_retry_safe(r);
     session_replay_note(s, r, p, len, fits);
     if (s->cfg->resolve_in_flight_writes) /* off: a load and a branch */
-        session_inflight_note(s, r, p, len);
+        session_inflight_note(s, r, p, avail);
     s->query.cmd_clears_diag = r->clears_diag || !fits;
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
     s->query.cmd_may_commit = session_may_commit(r, p, avail);

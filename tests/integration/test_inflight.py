@@ -743,3 +743,26 @@ def test_rolling_restart_under_mixed_load(start_halyard, tmp_path, request):
     twice = [i for i in load.acked if counts.get(i, 0) > 1]
     assert not missing and not twice, (missing[:5], twice[:5])
     assert errors == [], f"{len(errors)} failed statements: {errors[:5]}"
+
+
+def test_statements_larger_than_the_buffer(start_halyard, cluster):
+    """A statement larger than buffer_size reaches halyard a buffer at a
+    time: what the in-flight notes read of its text is the part in the
+    buffer. A multi-row INSERT of 3 MB and a SET of 1.6 MB (neither cut
+    inside a literal, so both classify as what they are) once ended halyard
+    with SIGSEGV: the note searched the whole length in the first 16 KiB."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS fi_big")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS fi_big.many (id INT PRIMARY KEY)")
+    h = start_halyard(resolve_in_flight_writes=True)
+    c = h.connect(database="fi_big", autocommit=True)
+    rows = ",".join(f"({i})" for i in range(400000))
+    with c.cursor() as cur:
+        cur.execute(f"REPLACE INTO many VALUES {rows}")
+        cur.execute("SET @a = 1" + ", @b = 2" * 200000)
+        cur.execute("SELECT COUNT(*), @a, @b FROM many")
+        assert cur.fetchone() == (400000, 1, 2)
+        cur.execute("BEGIN")
+        cur.execute(f"REPLACE INTO many VALUES {rows}")
+        cur.execute("COMMIT")
+        cur.execute("SELECT COUNT(*) FROM many")
+        assert cur.fetchone() == (400000,)
