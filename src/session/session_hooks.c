@@ -267,11 +267,13 @@ static const struct session_hooks hooks[] = {
      .on_thread_exit = ps_thread_exit},
     {.name = "inflight",
      .on_send = inflight_send,
-     .filter_up = inflight_filter_up,  /* resolve_in_flight_writes' mark */
-     .on_lost = session_inflight_lost, /* where the write in flight went */
+     .on_classified = session_inflight_note, /* whether and how it writes */
+     .filter_up = inflight_filter_up,        /* resolve_in_flight_writes' mark */
+     .on_lost = session_inflight_lost,       /* where the write in flight went */
      .on_settled = inflight_settled,
      .on_close = session_inflight_free},
     {.name = "replay",
+     .on_classified = session_replay_note, /* whether it may run again */
      .on_send = replay_send,
      .attached = replay_attached,
      .wants_whole = replay_whole,
@@ -489,6 +491,12 @@ bool session_hooks_busy(const struct session *s)
 enum hook_verdict session_hooks_between(struct session *s)
 {
     HOOKS_FILTER(between, s);
+}
+
+void session_hooks_classified(struct session *s, const struct classify_result *r, const uint8_t *p,
+                              uint32_t avail, bool fits)
+{
+    HOOKS_RUN(on_classified, s, r, p, avail, fits);
 }
 
 enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc)

@@ -269,12 +269,15 @@ static bool completion_not_plain(const struct session *s)
 }
 
 void session_inflight_note(struct session *s, const struct classify_result *r, const uint8_t *p,
-                           uint32_t avail)
+                           uint32_t avail, bool fits)
 {
     /* A statement larger than the buffer is read as far as it is there
      * (its kind, from those bytes; its text searched in them): a text
      * search past them read beyond the buffer (a 3 MB INSERT of many rows
      * ended halyard). Its writes are never marked (inflight_send). */
+    (void)fits;
+    if (!s->cfg->resolve_in_flight_writes) /* off: a load and a branch */
+        return;
     struct sess_inflight *f = inflight_of(s);
     if (f == NULL)
         return;

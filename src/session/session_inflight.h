@@ -9,10 +9,10 @@
 #include "session_int.h"
 
 /* ---- session_inflight.c: resolve_in_flight_writes */
-/* A classified COM_QUERY (`avail` bytes of it at p, all of it when it
- * fits the buffer): whether it is a write to mark, or a COMMIT. */
+/* The on_classified hook: a classified COM_QUERY (`avail` bytes of it at
+ * p, all when `fits`): whether it is a write to mark, or a COMMIT. */
 void session_inflight_note(struct session *s, const struct classify_result *r, const uint8_t *p,
-                           uint32_t avail);
+                           uint32_t avail, bool fits);
 /* The statement goes to backend idx: true when it was sent marked (the
  * caller sends nothing). */
 bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,

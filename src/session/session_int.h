@@ -312,6 +312,13 @@ struct session_hooks {
      * session (a login's wait, a fan-out's statements): no command is
      * taken (nor a KILL's end seen) until it ends */
     bool (*busy)(const struct session *s);
+    /* session_route: a COM_QUERY classified as `r`, its payload at p
+     * (`avail` bytes of it in the buffer: all of it when `fits`), before
+     * its backend is chosen: what the feature notes of the statement that
+     * may go (replay: whether it may run again; in-flight writes: whether
+     * and how it writes) */
+    void (*on_classified)(struct session *s, const struct classify_result *r, const uint8_t *p,
+                          uint32_t avail, bool fits);
     /* next_route, and the gate of a prepared statement's execution: a
      * client's command when the session's transaction was lost with its
      * backend (s->route.trx_lost). HOOK_WAIT when the feature's step holds
@@ -417,6 +424,8 @@ const struct hook_answer *session_hooks_answer(uint32_t route);
 void session_hooks_take(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_busy(const struct session *s);
 enum hook_verdict session_hooks_between(struct session *s);
+void session_hooks_classified(struct session *s, const struct classify_result *r, const uint8_t *p,
+                              uint32_t avail, bool fits);
 enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc);
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);

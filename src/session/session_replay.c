@@ -172,7 +172,7 @@ static void replay_new_trx(struct sess_replay *rp, bool begin)
 }
 
 void session_replay_note(struct session *s, const struct classify_result *r, const uint8_t *p,
-                         uint32_t len, bool fits)
+                         uint32_t avail, bool fits)
 {
     struct sess_replay *rp = replay_of(s);
     if (rp == NULL)
@@ -195,7 +195,7 @@ void session_replay_note(struct session *s, const struct classify_result *r, con
         snprintf(rp->stmt_why, sizeof(rp->stmt_why),
                  "a statement with effects on its connection (%s)",
                  (r->flags & CLF_MULTI) ? "several statements" : "variables, locks, routines");
-    else if ((fn = replay_nondeterministic((const char *)p + 1, len - 1, s->route.lex_opts)))
+    else if ((fn = replay_nondeterministic((const char *)p + 1, avail - 1, s->route.lex_opts)))
         snprintf(rp->stmt_why, sizeof(rp->stmt_why), "a statement calling %s()", fn);
     else
         rp->stmt_safe = true;

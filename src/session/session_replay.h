@@ -12,10 +12,10 @@
 /* What session_replay_next did with the client's statement: nothing (the
  * caller goes on), or the session waits for the replay (it comes back). */
 enum { REPLAY_NO = 0, REPLAY_STOP };
-/* The statement classified as `r` (COM_QUERY `p`, `len` bytes, whole when
- * `fits`): whether it may run again (route_statement). */
+/* The on_classified hook: the statement classified as `r` (COM_QUERY `p`,
+ * `avail` bytes of it there, all when `fits`): whether it may run again. */
 void session_replay_note(struct session *s, const struct classify_result *r, const uint8_t *p,
-                         uint32_t len, bool fits);
+                         uint32_t avail, bool fits);
 /* The client's command `p` goes to s->conns.cur (the on_send hook); `rewritten`:
  * with other text than the client's. */
 void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,

@@ -1151,9 +1151,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     bool fits = avail == len;
     s->query.cmd_class = fits ? session_stmt_class(r) : STMT_OTHER;
     s->query.cmd_retry_safe = fits && classify_retry_safe(r);
-    session_replay_note(s, r, p, len, fits);
-    if (s->cfg->resolve_in_flight_writes) /* off: a load and a branch */
-        session_inflight_note(s, r, p, avail);
+    session_hooks_classified(s, r, p, avail, fits);
     s->query.cmd_clears_diag = r->clears_diag || !fits;
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
     s->query.cmd_may_commit = session_may_commit(r, p, avail);

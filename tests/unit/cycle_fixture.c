@@ -88,6 +88,10 @@ WRAP_VOID(reset, (struct session * s), (s), "")
 WRAP_VOID(renew, (struct session * s), (s), "")
 WRAP_VOID(own_err, (struct session * s, const uint8_t *err, uint32_t len), (s, err, len), " %u",
           len > 2 ? (unsigned)(err[1] | err[2] << 8) : 0u)
+WRAP_VOID(classified,
+          (struct session * s, const struct classify_result *r, const uint8_t *p, uint32_t avail,
+           bool fits),
+          (s, r, p, avail, fits), " %u%s", avail, fits ? "" : " cut")
 WRAP_VOID(conn_open, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
 WRAP_VOID(conn_gone, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
 WRAP_VOID(leave, (struct session * s), (s), "")

@@ -32,11 +32,11 @@ static const char conf_limit_full[] =
 /* The points a command met from trace line `from` on, session `sid`: each
  * point's count into counts[] (by the index in points[]). */
 static const char *const points[] = {
-    "take",     "before_backend", "after_backend", "ready",   "refuse",   "elsewhere",
-    "rewrites", "send",           "filter_up",     "begin",   "attached", "packet",
-    "fed",      "done",           "settled",       "abandon", "reset",    "conn_gone",
-    "leave",    "close",          "own_err",       "renew",   "lost",     "busy",
-    "between",  "after_lost",     "conn_open",
+    "take",     "before_backend", "after_backend", "ready",      "refuse",   "elsewhere",
+    "rewrites", "send",           "filter_up",     "begin",      "attached", "packet",
+    "fed",      "done",           "settled",       "abandon",    "reset",    "conn_gone",
+    "leave",    "close",          "own_err",       "renew",      "lost",     "busy",
+    "between",  "after_lost",     "conn_open",     "classified",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -158,7 +158,12 @@ static void test_hooks_prepared(void **state)
         bool per_packet = strcmp(points[k], "packet") == 0 || strcmp(points[k], "fed") == 0;
         /* busy and between run at each look for a command, not once a command */
         bool per_look = strcmp(points[k], "busy") == 0 || strcmp(points[k], "between") == 0;
-        if ((exec[k] > 1 && !per_packet && !per_look) || (text[k] > 0 && exec[k] == 0)) {
+        /* a text's classification: an execution's statement was classified
+         * at its prepare, and its replay and in-flight notes are the
+         * prepared statements' own (session_ps.c) */
+        bool text_only = strcmp(points[k], "classified") == 0;
+        if ((exec[k] > 1 && !per_packet && !per_look) ||
+            (text[k] > 0 && exec[k] == 0 && !text_only)) {
             dump(f, from);
             fail_msg("%s fired %d times for an execution, %d for a text", points[k], exec[k],
                      text[k]);
@@ -231,6 +236,29 @@ static void test_hooks_reset_close(void **state)
     assert_int_equal(point_count(f, from, "done"), 0);
     static const char *const quit_order[] = {" leave", " close", NULL};
     assert_order(f, from, quit_order);
+}
+
+/* on_classified: a text statement, once classified, is shown to the
+ * features once, whole (its length), after it was taken and before it is
+ * sent; a prepared statement's execution and a COM_PING are not. */
+static void test_hooks_classified(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    long id = prepare(f, 0, "SELECT a FROM t");
+    assert_true(id >= 0);
+    size_t from = f->n_trace;
+    const char *sql = "INSERT INTO t VALUES (1)";
+    assert_int_equal(query(f, 0, sql, &err), 0);
+    assert_once(f, from, "classified", "a text statement");
+    char seen[48];
+    snprintf(seen, sizeof(seen), " classified %zu", strlen(sql) + 1);
+    const char *const want[] = {" take 03", seen, " send 03", NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(execute(f, 0, id, &err), 0);
+    assert_int_equal(simple(f, 0, COM_PING, &err), 0);
+    assert_int_equal(point_count(f, from, "classified"), 0);
 }
 
 /* on_conn_open: a command's backend with no connection of the session's
@@ -428,12 +456,19 @@ static void test_hooks_backend_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_hooks_text, conf_eventual),         T(test_hooks_prepared, conf_eventual),
-        T(test_hooks_reset_close, conf_eventual),  T(test_hooks_conn_gone, conf_eventual),
-        T(test_hooks_lost, conf_eventual),         T(test_hooks_between, conf_eventual),
-        T(test_hooks_after_lost, conf_eventual),   T(test_hooks_conn_open, conf_eventual),
-        T(test_hooks_abandon, conf_limit_full),    T(test_hooks_wait, conf_eventual),
-        T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
+        T(test_hooks_text, conf_eventual),
+        T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual),
+        T(test_hooks_conn_gone, conf_eventual),
+        T(test_hooks_lost, conf_eventual),
+        T(test_hooks_between, conf_eventual),
+        T(test_hooks_after_lost, conf_eventual),
+        T(test_hooks_classified, conf_eventual),
+        T(test_hooks_conn_open, conf_eventual),
+        T(test_hooks_abandon, conf_limit_full),
+        T(test_hooks_wait, conf_eventual),
+        T(test_hooks_backend_once, conf_eventual),
+        T(test_hooks_statement_commands, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
