@@ -196,12 +196,15 @@ static enum hook_verdict xa_between(struct session *s)
 }
 
 /* A KILL's text with more parts: the next, once the client sent nothing
- * more (session_kill_chain.c). */
+ * more (session_kill_chain.c); out of memory for it, the session ends. */
 static enum hook_verdict kill_chain_between(struct session *s)
 {
     const struct stream *st = &s->io.up;
-    if (s->kill.chain_on && (st->b == NULL || stream_unparsed(st) == 0))
-        (void)kill_chain_step(s);
+    if (s->kill.chain_on && (st->b == NULL || stream_unparsed(st) == 0) &&
+        kill_chain_step(s) == HY_NOMEM) {
+        session_mark_closing(s, END_NOMEM);
+        return HOOK_WAIT;
+    }
     return HOOK_PASS;
 }
 

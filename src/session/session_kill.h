@@ -102,9 +102,10 @@ void session_kill_keep(struct session *s, bool kept);
  * alone in `up`) is cut down to its first part when it is such a text. */
 void kill_chain_begin(struct session *s, uint8_t *p, uint32_t *len);
 /* A part's answer is over and nothing waits in `up`: the next part is
- * put there (true), or the text is over (an error ended it, or the last
- * part was answered). */
-bool kill_chain_step(struct session *s);
+ * put there, or the text is over (an error ended it, or the last part was
+ * answered): HY_OK either way; HY_NOMEM when no buffer could hold the next
+ * part (the text is dropped, and the caller ends the session). */
+hy_status_t kill_chain_step(struct session *s);
 /* The sequence id an answer halyard makes itself goes out with, given
  * `seq` (1 for its first packet): moved on past the parts answered before
  * inside such a text, else `seq`. */

@@ -56,12 +56,12 @@ void kill_chain_begin(struct session *s, uint8_t *p, uint32_t *len)
                first);
 }
 
-bool kill_chain_step(struct session *s)
+hy_status_t kill_chain_step(struct session *s)
 {
     struct stream *up = &s->io.up;
     if (s->kill.chain == NULL || !s->kill.chain_go) {
         kill_chain_free(s); /* the last part was answered, or a part ended in an error */
-        return false;
+        return HY_OK;
     }
     s->kill.chain_go = false;
     const char *sql = s->kill.chain;
@@ -71,14 +71,13 @@ bool kill_chain_step(struct session *s)
         first = n;
     if (stream_reserve(up, &s->w->pool) != HY_OK) {
         kill_chain_free(s);
-        session_mark_closing(s, END_NOMEM);
-        return false;
+        return HY_NOMEM;
     }
     if (up->head == up->tail)
         up->head = up->scan = up->tail = 0;
     if ((size_t)(up->b->cap - up->tail) < MYSQL_HEADER_SIZE + 1 + first) {
         kill_chain_free(s); /* a part is shorter than the text, which fitted: never */
-        return false;
+        return HY_OK;
     }
     uint8_t *h = up->b->data + up->tail;
     mysql_hdr_write(h, (uint32_t)(1 + first), 0);
@@ -93,7 +92,7 @@ bool kill_chain_step(struct session *s)
         s->kill.chain = NULL; /* the part now in `up` is the last */
         s->kill.chain_len = 0;
     }
-    return true;
+    return HY_OK;
 }
 
 uint8_t kill_chain_seq(const struct session *s, uint8_t seq)
