@@ -237,6 +237,7 @@ static const struct session_hooks hooks[] = {
     {.name = "diag",
      .on_done = session_diag_follow,
      .on_own_err = session_diag_own_err, /* in place of what a fan-out left */
+     .on_renew = session_diag_drop,      /* a new session on the server has none */
      .on_close = session_diag_drop},
     {.name = "cache",
      .on_begin = session_cache_begin, /* a write's flight starts */

@@ -50,7 +50,6 @@
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
-#include "session_diag.h"
 #include "session_kill.h"
 #include "session_pool.h"
 #include "session_ps.h"
@@ -483,7 +482,6 @@ void session_pool_reset(struct session *s)
     /* A new session on the server: the global variables of now are its
      * defaults, on every connection it takes from here on. */
     s->conns.lease.epoch = ++s->w->conns.serial;
-    session_diag_drop(s);
     free(s->values.diag_err);
     s->values.diag_err = NULL;
     s->values.diag_err_new = false;

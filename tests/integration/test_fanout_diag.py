@@ -9,9 +9,11 @@ customer_id over a and b (customer 8 on a, 7 on b).
 """
 import pymysql
 
+import rawmysql
+from rawmysql import RawConn
 from test_key_shards import keyed  # noqa: F401 (fixture)
 from test_shards import refused
-from util import rows
+from util import APP_PASSWORD, APP_USER, rows
 
 
 def fill(h):
@@ -124,3 +126,23 @@ def test_row_count_and_found_rows_after_a_statement_on_every_group(keyed):
         assert rows(cur, "SELECT FOUND_ROWS()") == [(5,)]
         cur.execute("SELECT id FROM shop.orders WHERE id IN (1, 2)")
         assert rows(cur, "SELECT ROW_COUNT()") == [(-1,)]
+
+
+def test_a_reset_drops_what_a_scatter_read_left(keyed):
+    """COM_RESET_CONNECTION starts the server's session afresh: its
+    diagnostics area empty, as after a reset directly. What a scatter read
+    left is held by halyard (not on a connection): the reset drops it too
+    (the diagnostics' own on_renew hook; the pool's reset did it by name)."""
+    h, _, _ = keyed
+    fill(h).close()
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD)
+    try:
+        c.query("SELECT id, amount / 0 FROM shop.orders WHERE id IN (1, 2, 3) ORDER BY id")
+        assert c.value("SHOW COUNT(*) WARNINGS") == "3"
+        assert c.command(rawmysql.COM_RESET_CONNECTION)[:1] == b"\x00"
+        assert c.value("SHOW COUNT(*) WARNINGS") == "0"
+        assert c.value("SELECT @@warning_count") == "0"
+        assert c.query("SHOW WARNINGS")[0].rows == []
+    finally:
+        c.close()
