@@ -227,7 +227,8 @@ static const struct session_hooks hooks[] = {
      .on_done = kill_done,
      .on_leave = command_kill_leave},
     {.name = "pool",
-     .between = session_pool_lid_follow, /* a LAST_INSERT_ID() left on a connection */
+     .between = session_pool_lid_follow,      /* a LAST_INSERT_ID() left on a connection */
+     .cancel_wait = session_pool_wait_cancel, /* its place among a backend's waiters */
      .on_done = session_pool_note,
      .on_renew = session_pool_reset,     /* the server's values afresh, LAST_INSERT_ID() 0 */
      .on_own_err = session_pool_own_err, /* kept to be raised again where a read runs */
@@ -288,7 +289,8 @@ static const struct session_hooks hooks[] = {
      .on_close = session_replay_free},
     {.name = "nontrx", .on_done = session_track_err}, /* what a lost transaction leaves */
     {.name = "limits",
-     .on_done = session_limit_done, /* its place given back, charged */
+     .cancel_wait = session_limit_wait_cancel, /* its place in the limit's queue */
+     .on_done = session_limit_done,            /* its place given back, charged */
      .on_abandon = session_limit_done,
      .on_close = session_limit_free},
     {.name = "trace",
@@ -309,7 +311,9 @@ static const struct session_hooks hooks[] = {
      .on_close = session_capture_free},
     /* the last steps between commands, in this order */
     {.name = "uvars", .between = uvars_between},
-    {.name = "reload", .between = session_config_between}, /* a reload's configuration taken */
+    {.name = "reload",
+     .between = session_config_between,   /* a reload's configuration taken */
+     .cancel_wait = primary_wait_cancel}, /* the wait for a usable primary */
     {.name = "xa-rollback", .between = xa_between},
     {.name = "kill-chain", .between = kill_chain_between},
 };
@@ -506,6 +510,11 @@ void session_hooks_classified(struct session *s, const struct classify_result *r
 enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc)
 {
     HOOKS_FILTER(after_lost, s, hc);
+}
+
+bool session_hooks_cancel_wait(struct session *s)
+{
+    HOOKS_ANY(cancel_wait, s);
 }
 
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin)

@@ -331,6 +331,10 @@ struct session_hooks {
      * answer) or ended the session, HOOK_TAKEN when its step ran and the
      * session looks again, else HOOK_PASS (the rows after it run) */
     enum hook_verdict (*between)(struct session *s);
+    /* A KILL QUERY of the command while it waits (SS_WAIT_BACKEND): true
+     * when the feature's wait held it and let it go (the cycle takes the
+     * command again, and answers it 1317); the rows after it are not asked */
+    bool (*cancel_wait)(struct session *s);
     /* A wait of the command begins (begin=true) or ends. */
     void (*on_wait)(struct session *s, enum hook_wait what, bool begin);
     /* next_forward, around ensure_backend (which may open the connection
@@ -428,6 +432,7 @@ void session_hooks_classified(struct session *s, const struct classify_result *r
                               uint32_t avail, bool fits);
 enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc);
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
+bool session_hooks_cancel_wait(struct session *s);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);
 bool session_hooks_ready(struct session *s);

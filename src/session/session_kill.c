@@ -354,7 +354,7 @@ void session_kill_wait(struct session *s)
     if (s->state != SS_WAIT_BACKEND || !s->kill.cmd_taken || s->query.internal != NULL ||
         !registry_wait_kill_pending(&s->kill.reg))
         return;
-    if (!session_limit_wait_cancel(s) && !primary_wait_cancel(s) && !session_pool_wait_cancel(s))
+    if (!session_hooks_cancel_wait(s)) /* the limit's, the primary's, the pool's */
         return;
     session_set_state(s, SS_IDLE);
     session_next_command(s); /* taken again: next_take answers it 1317 */

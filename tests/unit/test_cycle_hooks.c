@@ -26,17 +26,20 @@ static const char conf_eventual[] = BASE_CONF "consistency = \"eventual\";\n";
 static const char conf_limit_full[] =
     BASE_CONF "consistency = \"eventual\";\n"
               "limits = ( { name = \"one\"; max_concurrent = 1; queue_size = 0; } );\n";
+static const char conf_limit_queue[] =
+    BASE_CONF "consistency = \"eventual\";\n"
+              "limits = ( { name = \"one\"; max_concurrent = 1; queue_size = 1; } );\n";
 
 /* ---- the hook points ----------------------------------------------------- */
 
 /* The points a command met from trace line `from` on, session `sid`: each
  * point's count into counts[] (by the index in points[]). */
 static const char *const points[] = {
-    "take",     "before_backend", "after_backend", "ready",      "refuse",   "elsewhere",
-    "rewrites", "send",           "filter_up",     "begin",      "attached", "packet",
-    "fed",      "done",           "settled",       "abandon",    "reset",    "conn_gone",
-    "leave",    "close",          "own_err",       "renew",      "lost",     "busy",
-    "between",  "after_lost",     "conn_open",     "classified",
+    "take",     "before_backend", "after_backend", "ready",      "refuse",      "elsewhere",
+    "rewrites", "send",           "filter_up",     "begin",      "attached",    "packet",
+    "fed",      "done",           "settled",       "abandon",    "reset",       "conn_gone",
+    "leave",    "close",          "own_err",       "renew",      "lost",        "busy",
+    "between",  "after_lost",     "conn_open",     "classified", "cancel_wait",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -409,6 +412,42 @@ static void test_hooks_abandon(void **state)
     assert_int_equal(recv1(f, 0, &err, 2000), 0);
 }
 
+/* cancel_wait: a KILL QUERY of a statement queued behind a limit (the
+ * registry's mark, as a KILL from another session sets it): the features
+ * are asked once (the limit's wait holds it and lets it go), and the
+ * statement is answered 1317 without reaching a backend; the one holding
+ * the limit goes on. */
+static void test_hooks_cancel_wait(void **state)
+{
+    struct fx *f = *state;
+    int c2 = client_open(f);
+    fb_rule(&f->primary, "a = 1", FB_HOLD, 0, "", 1);
+    const char *q1 = "\x03UPDATE t SET a = 1";
+    send_raw(f, 0, q1, strlen(q1), 0);
+    assert_true(fb_pump(f->w.loop, primary_has, "a = 1", 2000));
+    size_t from = f->n_trace;
+    const char *q2 = "\x03UPDATE t SET a = 2";
+    send_raw(f, c2, q2, strlen(q2), 0);
+    run_for(f, 50);
+    assert_true(traced(f, from, "wait limit begin") >= 0);
+    assert_int_equal(point_count(f, from, "cancel_wait"), 0);
+    struct session *waiting = NULL;
+    for (struct session *s = f->w.sessions; s != NULL; s = s->next)
+        if (s->state == SS_WAIT_BACKEND)
+            waiting = s;
+    assert_non_null(waiting);
+    uint32_t tid = 0, idx = 0;
+    assert_int_equal(registry_kill(&waiting->kill.reg, waiting->id, false, false, &tid, &idx),
+                     KILL_MARKED);
+    uint16_t err = 0;
+    assert_int_equal(recv1(f, c2, &err, 2000), 0xff);
+    assert_int_equal(err, ER_QUERY_INTERRUPTED);
+    assert_once(f, from, "cancel_wait", "the KILL QUERY of the queued statement");
+    assert_int_equal(fb_logged(&f->primary, "a = 2"), -1);
+    fb_release(&f->primary);
+    assert_int_equal(recv1(f, 0, &err, 2000), 0);
+}
+
 /* on_wait: a statement that opens a connection waits for it (connect
  * begin, then end), and the end comes before it is sent. */
 static void test_hooks_wait(void **state)
@@ -466,6 +505,7 @@ int main(void)
         T(test_hooks_classified, conf_eventual),
         T(test_hooks_conn_open, conf_eventual),
         T(test_hooks_abandon, conf_limit_full),
+        T(test_hooks_cancel_wait, conf_limit_queue),
         T(test_hooks_wait, conf_eventual),
         T(test_hooks_backend_once, conf_eventual),
         T(test_hooks_statement_commands, conf_eventual),
