@@ -44,13 +44,6 @@
 #include "session_track.h"
 #include "session_xa.h"
 
-/* A command answered without command_kill_answer: its KILL's hold on the
- * target is broken. */
-static void kill_done(struct session *s)
-{
-    command_kill_unhold(s, false);
-}
-
 /* A deadlock ended the transaction across groups on one server: the other
  * branches are rolled back before the next command. */
 static void xa_done(struct session *s)
@@ -224,7 +217,7 @@ static const struct session_hooks hooks[] = {
      .on_close = login_end},
     {.name = "kill",
      .on_begin = command_kill_begin,
-     .on_done = kill_done,
+     .on_done = command_kill_done,
      .on_leave = command_kill_leave},
     {.name = "pool",
      .between = session_pool_lid_follow,      /* a LAST_INSERT_ID() left on a connection */

@@ -369,6 +369,11 @@ void command_kill_unhold(struct session *s, bool accepted)
     }
 }
 
+void command_kill_done(struct session *s)
+{
+    command_kill_unhold(s, false);
+}
+
 void command_kill_begin(struct session *s)
 {
     s->kill.cmd_taken = false; /* it leaves `up` */
