@@ -313,16 +313,6 @@ static const struct session_hooks hooks[] = {
 
 /* ---- the outcomes answered here (next_outcome), by ROUTE_* ------------- */
 
-/* No usable backend: a write outside a transaction waits for a primary
- * (failover_write_wait_ms); so does a statement of a transaction not
- * begun on a connection yet (autocommit = 0 and nothing run since: it goes
- * to the primary too, route_decide; primary_wait_start refuses one begun
- * there); else the ERR says why. */
-static bool nobody_before(struct session *s, const struct hook_cmd *hc, bool primary_write)
-{
-    return (primary_write || session_in_trans(s)) && hc->fits && primary_wait_start(s);
-}
-
 static bool nobody_answer(struct session *s, const struct hook_cmd *hc, const char *why)
 {
     (void)hc;
@@ -428,7 +418,7 @@ static bool fanout_answer(struct session *s, const struct hook_cmd *hc, const ch
 static const struct hook_answer answers[] = {
     [ANSWER_AT(ROUTE_REFUSE)] = {.answer = no_replica_answer},
     [ANSWER_AT(ROUTE_BLOCK)] = {.before = blocked_before, .answer = blocked_answer},
-    [ANSWER_AT(ROUTE_NOBODY)] = {.before = nobody_before, .answer = nobody_answer},
+    [ANSWER_AT(ROUTE_NOBODY)] = {.before = primary_wait_before, .answer = nobody_answer},
     [ANSWER_AT(ROUTE_FIREWALL)] = {.answer = firewalled_answer},
     [ANSWER_AT(ROUTE_RO_WRITE)] = {.answer = ro_write_answer},
     [ANSWER_AT(ROUTE_SHARD)] = {.answer = shard_answer},

@@ -334,6 +334,17 @@ bool primary_wait_start(struct session *s)
     return true;
 }
 
+/* ROUTE_NOBODY's `before` (session_hooks.c): no usable backend, a write
+ * outside a transaction waits for a primary (failover_write_wait_ms); so
+ * does a statement of a transaction not begun on a connection yet
+ * (autocommit = 0 and nothing run since: it goes to the primary too,
+ * route_decide; primary_wait_start refuses one begun there); else the ERR
+ * says why. */
+bool primary_wait_before(struct session *s, const struct hook_cmd *hc, bool primary_write)
+{
+    return (primary_write || session_in_trans(s)) && hc->fits && primary_wait_start(s);
+}
+
 bool primary_wait_cancel(struct session *s)
 {
     if (s->state != SS_WAIT_BACKEND || !ev_is_active(&s->route.primary_wait))

@@ -12,6 +12,8 @@
 bool primary_retry(struct session *s, const struct config_backend *be);
 void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
 bool primary_wait_start(struct session *s);
+/* ROUTE_NOBODY's `before`: true when the statement waits for a primary. */
+bool primary_wait_before(struct session *s, const struct hook_cmd *hc, bool primary_write);
 /* A KILL QUERY ends the statement waiting for a usable primary: true when
  * it waited (the wait is over; the caller answers it), else false. */
 bool primary_wait_cancel(struct session *s);
