@@ -903,9 +903,10 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
         session_err_custom(s, 1, ER_UNKNOWN_ERROR, "HY000", refused);
         return NEXT_AGAIN;
     }
-    uint32_t to;
-    if (session_hooks_elsewhere(s, &hc, &to))
+    if (session_hooks_elsewhere(s, &hc)) {
+        uint32_t to = command_elsewhere(s, c->p, c->len);
         return to == ROUTE_FANOUT ? next_outcome(s, c, to, "", false) : NEXT_STOP;
+    }
     hc.rewritten =
         ((s->query.connid != NULL && s->query.connid->n > 0) || session_hooks_rewrites(s)) &&
         (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && c->fits;

@@ -77,12 +77,9 @@ static const char *sysview_refuse(struct session *s)
 
 /* A single statement the session's connection cannot run (an XA branch
  * IDLE or PREPARED there) runs on a second connection. */
-static bool sysview_elsewhere(struct session *s, const struct hook_cmd *hc, uint32_t *to)
+static bool sysview_elsewhere(struct session *s, const struct hook_cmd *hc)
 {
-    if (hc->cmd != COM_QUERY || !hc->fits || !session_sysview_elsewhere(s))
-        return false;
-    *to = command_elsewhere(s, hc->p, hc->len);
-    return true;
+    return hc->cmd == COM_QUERY && hc->fits && session_sysview_elsewhere(s);
 }
 
 static bool sysview_rewrite(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
@@ -531,9 +528,9 @@ const char *session_hooks_refuse(struct session *s)
     return NULL;
 }
 
-bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc, uint32_t *to)
+bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc)
 {
-    HOOKS_ANY(elsewhere, s, hc, to);
+    HOOKS_ANY(elsewhere, s, hc);
 }
 
 bool session_hooks_rewrites(const struct session *s)

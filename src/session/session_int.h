@@ -129,6 +129,10 @@ void consume_packet(struct session *s, uint32_t len);
 /* session_route.c: a COM_QUERY or COM_STMT_PREPARE whose text halyard
  * changes (CONNECTION_ID(), the process list...) goes out changed. */
 void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
+/* The COM_QUERY `p` (`len` bytes) a feature's elsewhere hook sends to a
+ * second connection, readied (session_route.c): ROUTE_FANOUT, or the
+ * primary when out of memory (the session is closing). */
+uint32_t command_elsewhere(struct session *s, const uint8_t *p, uint32_t len);
 bool ensure_backend(struct session *s, uint32_t idx);
 bool plugin_is_native(const char *plugin, size_t len);
 void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest);
@@ -350,9 +354,10 @@ struct session_hooks {
      * answers against; NULL, or why it could not answer exactly (the
      * cycle refuses the command with an ERR 1105 saying so) */
     const char *(*refuse)(struct session *s);
-    /* next_forward: true when the command runs elsewhere instead: *to is
-     * ROUTE_FANOUT (answered as that outcome), else the session waits */
-    bool (*elsewhere)(struct session *s, const struct hook_cmd *hc, uint32_t *to);
+    /* next_forward: true when the command runs on a second connection of
+     * the session's instead (the cycle readies it there, command_elsewhere,
+     * and answers it as ROUTE_FANOUT) */
+    bool (*elsewhere)(struct session *s, const struct hook_cmd *hc);
     /* next_forward, connid_packet: whether the command's text goes out
      * rewritten, then the rewrite (*pkt as connid_packet's, of *n bytes
      * of text, changed in place; `orig` the client's text); false when out
@@ -437,7 +442,7 @@ void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);
 bool session_hooks_ready(struct session *s);
 const char *session_hooks_refuse(struct session *s);
-bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc, uint32_t *to);
+bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_rewrites(const struct session *s);
 bool session_hooks_rewrite(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
                            size_t orig_len);

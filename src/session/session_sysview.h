@@ -27,9 +27,6 @@ bool session_sysview_rewrites(const struct session *s);
  * reads no table but information_schema's), runs on a second connection
  * (session_fanout_prepare_own) with its text rewritten for it. */
 bool session_sysview_elsewhere(struct session *s);
-/* ... readied (session_route.c): ROUTE_FANOUT, or the primary when out of
- * memory (the session is closing). */
-uint32_t command_elsewhere(struct session *s, const uint8_t *p, uint32_t len);
 /* s->conns.cur is ready for it: true, or false when halyard reads the server's
  * process-list columns first (int_sysview; the command runs again after). */
 bool session_sysview_ready(struct session *s);

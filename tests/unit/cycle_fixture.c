@@ -98,8 +98,7 @@ WRAP_VOID(leave, (struct session * s), (s), "")
 WRAP_VOID(close, (struct session * s), (s), "")
 WRAP_RET(bool, ready, (struct session * s), (s))
 WRAP_RET(const char *, refuse, (struct session * s), (s))
-WRAP_RET(bool, elsewhere, (struct session * s, const struct hook_cmd *hc, uint32_t *to),
-         (s, hc, to))
+WRAP_RET(bool, elsewhere, (struct session * s, const struct hook_cmd *hc), (s, hc))
 WRAP_RET(bool, rewrites, (const struct session *s), (s))
 WRAP_RET(bool, rewrite,
          (struct session * s, uint8_t **pkt, size_t *n, const char *orig, size_t orig_len),
