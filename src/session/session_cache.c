@@ -468,10 +468,14 @@ static int defer_kind(const struct classify_result *r, const char *text, size_t 
     return DEFER_NO;
 }
 
-uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config_rule *rule,
-                             uint32_t rule_idx, struct classify_result *r, const char *text,
-                             size_t len, bool fits)
+uint32_t session_cache_rules(struct session *s, const struct hook_rule *hr)
 {
+    uint8_t cmd = hr->cmd;
+    const struct config_rule *rule = hr->rule;
+    struct classify_result *r = hr->r;
+    const char *text = hr->text;
+    size_t len = hr->len;
+    bool fits = hr->fits;
     s->query.cache_read = false;
     if (!cache_on())
         return UINT32_MAX;
@@ -499,6 +503,7 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
     if (!fits || !stmt_eligible(r) || rule == NULL || rule->action != RULE_ACTION_CACHE ||
         c->tainted || ((r->flags & CLF_SET_STATEMENT) && has_word(text, len, "ISOLATION")))
         return UINT32_MAX;
+    uint32_t rule_idx = (uint32_t)(rule - s->cfg->rules);
     if (cmd == COM_STMT_PREPARE) { /* its executions, with their parameters */
         c->ps_rule = rule_idx + 1;
         return UINT32_MAX;

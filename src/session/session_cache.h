@@ -8,12 +8,10 @@
 
 #include "session_int.h"
 
-/* session_cache.c: the query cache (cache.h). With the rule that matched
- * a text statement (NULL: none; rule_idx its index): ROUTE_CACHE for a hit,
- * else UINT32_MAX (a miss that may be kept is sent to the primary: r->hint). */
-uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config_rule *rule,
-                             uint32_t rule_idx, struct classify_result *r, const char *text,
-                             size_t len, bool fits);
+/* session_cache.c: the query cache (cache.h). The on_rule hook: with the
+ * rule that matched a statement (NULL: none): ROUTE_CACHE for a hit, else
+ * UINT32_MAX (a miss that may be kept is sent to the primary: r->hint). */
+uint32_t session_cache_rules(struct session *s, const struct hook_rule *hr);
 /* A fill copies this answer's packets (down_parse peeks at them whole). */
 bool session_cache_capturing(const struct session *s);
 /* A packet of the answer (whole: all `len` bytes at pl). */

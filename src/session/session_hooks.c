@@ -231,6 +231,7 @@ static const struct session_hooks hooks[] = {
      .on_renew = session_diag_drop,      /* a new session on the server has none */
      .on_close = session_diag_drop},
     {.name = "cache",
+     .on_rule = session_cache_rules,  /* a hit answered, a miss kept (a cache rule) */
      .on_begin = session_cache_begin, /* a write's flight starts */
      .attached = cache_attached,
      .wants_whole = cache_whole,
@@ -490,6 +491,17 @@ void session_hooks_classified(struct session *s, const struct classify_result *r
 enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc)
 {
     HOOKS_FILTER(after_lost, s, hc);
+}
+
+uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].on_rule != NULL) {
+        uint32_t to = hooks[i].on_rule(s, hr);
+        if (to != UINT32_MAX)
+            return to;
+    }
+    return UINT32_MAX;
 }
 
 bool session_hooks_cancel_wait(struct session *s)

@@ -299,6 +299,15 @@ struct hook_cmd {
     bool fits;      /* all of it is at p */
     bool rewritten; /* it goes with other text than the client's */
 };
+/* A classified statement and the query rule that matched it (on_rule). */
+struct hook_rule {
+    uint8_t cmd;                    /* COM_QUERY or COM_STMT_PREPARE */
+    const struct config_rule *rule; /* NULL: none matched */
+    struct classify_result *r;      /* its classification (a rule's route is put in r->hint) */
+    const char *text;               /* its text, `len` bytes of it in the buffer */
+    size_t len;
+    bool fits; /* all of it */
+};
 /* The waits of a command (on_wait). */
 enum hook_wait {
     HOOK_WAIT_LIMIT,
@@ -323,6 +332,11 @@ struct session_hooks {
      * and how it writes) */
     void (*on_classified)(struct session *s, const struct classify_result *r, const uint8_t *p,
                           uint32_t avail, bool fits);
+    /* session_route, with query rules loaded (and not a part of a KILL's
+     * text): the rule a statement matched, or none. UINT32_MAX, or the
+     * ROUTE_* outcome the feature answers it with (the cache's hit:
+     * ROUTE_CACHE); the first outcome is the point's */
+    uint32_t (*on_rule)(struct session *s, const struct hook_rule *hr);
     /* next_route, and the gate of a prepared statement's execution: a
      * client's command when the session's transaction was lost with its
      * backend (s->route.trx_lost). HOOK_WAIT when the feature's step holds
@@ -437,6 +451,7 @@ void session_hooks_classified(struct session *s, const struct classify_result *r
                               uint32_t avail, bool fits);
 enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc);
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
+uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr);
 bool session_hooks_cancel_wait(struct session *s);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);

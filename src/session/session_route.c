@@ -1119,11 +1119,14 @@ static uint32_t route_rules(struct session *s, uint8_t cmd, bool fits, struct cl
     in.tables_later = cmd == COM_STMT_PREPARE;
     const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
     /* a part of a text with a KILL (session_kill_chain.c) is not answered
-     * from the cache: its answer goes on from the parts before it */
-    if (!s->kill.chain_on &&
-        session_cache_rules(s, cmd, rule, rule != NULL ? (uint32_t)(rule - s->cfg->rules) : 0, r,
-                            text, text_len, fits) == ROUTE_CACHE)
-        return ROUTE_CACHE;
+     * by a feature (the cache): its answer goes on from the parts before it */
+    if (!s->kill.chain_on) {
+        struct hook_rule hr = {
+            .cmd = cmd, .rule = rule, .r = r, .text = text, .len = text_len, .fits = fits};
+        uint32_t to = session_hooks_rule(s, &hr);
+        if (to != UINT32_MAX)
+            return to;
+    }
     if (rule != NULL && rule->action == RULE_ACTION_CACHE)
         return UINT32_MAX; /* a cache rule does not route (a miss goes to the primary: r->hint) */
     if (rule != NULL && rule->action == RULE_ACTION_BLOCK) {

@@ -108,6 +108,7 @@ WRAP_RET(bool, wants_whole, (const struct session *s), (s))
 WRAP_RET(bool, lost, (struct session * s, struct bconn *bc), (s, bc))
 WRAP_RET(bool, busy, (const struct session *s), (s))
 WRAP_RET(bool, cancel_wait, (struct session * s), (s))
+WRAP_RET(uint32_t, rule, (struct session * s, const struct hook_rule *hr), (s, hr))
 WRAP_RET(enum hook_verdict, between, (struct session * s), (s))
 WRAP_RET(enum hook_verdict, after_lost, (struct session * s, const struct hook_cmd *hc), (s, hc))
 

@@ -26,6 +26,9 @@ static const char conf_eventual[] = BASE_CONF "consistency = \"eventual\";\n";
 static const char conf_limit_full[] =
     BASE_CONF "consistency = \"eventual\";\n"
               "limits = ( { name = \"one\"; max_concurrent = 1; queue_size = 0; } );\n";
+static const char conf_rules[] =
+    BASE_CONF "consistency = \"eventual\";\n"
+              "rules = ( { name = \"tagged\"; match_text = \"tag-me\"; route = \"primary\"; } );\n";
 static const char conf_limit_queue[] =
     BASE_CONF "consistency = \"eventual\";\n"
               "limits = ( { name = \"one\"; max_concurrent = 1; queue_size = 1; } );\n";
@@ -39,7 +42,7 @@ static const char *const points[] = {
     "rewrites", "send",           "filter_up",     "begin",      "attached",    "packet",
     "fed",      "done",           "settled",       "abandon",    "reset",       "conn_gone",
     "leave",    "close",          "own_err",       "renew",      "lost",        "busy",
-    "between",  "after_lost",     "conn_open",     "classified", "cancel_wait",
+    "between",  "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -262,6 +265,30 @@ static void test_hooks_classified(void **state)
     assert_int_equal(execute(f, 0, id, &err), 0);
     assert_int_equal(simple(f, 0, COM_PING, &err), 0);
     assert_int_equal(point_count(f, from, "classified"), 0);
+}
+
+/* on_rule: with query rules loaded, a text statement (and a prepare) is
+ * shown to the features with the rule it matched, once, before the
+ * features note it (classified) and before it is sent; the rule still routes it (a read
+ * tagged for the primary goes there). Without rules the point is not
+ * reached (test_hooks_text's conf has none: rule is not among its points). */
+static void test_hooks_rule(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t /* tag-me */", &err), 1);
+    assert_once(f, from, "rule", "a statement a rule matched");
+    static const char *const want[] = {
+        " take 03", " rule", " classified", " send 03", "db1 Q:SELECT a FROM t", NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_once(f, from, "rule", "a statement no rule matched");
+    assert_true(traced(f, from, "db2 Q:SELECT a FROM t") >= 0);
+    from = f->n_trace;
+    assert_true(prepare(f, 0, "SELECT a FROM t") >= 0);
+    assert_once(f, from, "rule", "a prepare");
 }
 
 /* on_conn_open: a command's backend with no connection of the session's
@@ -506,6 +533,7 @@ int main(void)
         T(test_hooks_conn_open, conf_eventual),
         T(test_hooks_abandon, conf_limit_full),
         T(test_hooks_cancel_wait, conf_limit_queue),
+        T(test_hooks_rule, conf_rules),
         T(test_hooks_wait, conf_eventual),
         T(test_hooks_backend_once, conf_eventual),
         T(test_hooks_statement_commands, conf_eventual),
