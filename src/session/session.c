@@ -1175,6 +1175,13 @@ void command_done(struct session *s)
     }
     if (s->io.resp.status_seen)
         session_lex_follow(s, s->io.resp.status);
+    if (s->query.internal == NULL && s->conns.cur != NULL && s->query.cmd_locks != 0) {
+        /* LOCK TABLES, UNLOCK TABLES, a transaction's start: the session's
+         * table locks as the answer left them (a LOCK TABLES that failed
+         * released the old locks too), before the features see it done */
+        session_tables_locked(s, s->query.cmd_locks > 0 && s->io.resp.err_code == 0);
+        s->query.cmd_locks = 0;
+    }
     session_hooks_done(s); /* the features' (session_hooks.c) */
     if (s->conns.cur != NULL && s->conns.cur->idx == s->route.primary) {
         if (s->io.resp.status_seen)
@@ -1422,7 +1429,7 @@ bool down_parse(struct session *s)
                     session_global_commit(s);
                 /* LOCK TABLES: counted before its OK goes on, so that a
                  * read another session sends once this client has it waits
-                 * on the primary (session_pool_note settles the rest) */
+                 * on the primary (command_done settles the rest) */
                 if (s->query.cmd_locks > 0 && s->io.resp.err_code == 0)
                     session_tables_locked(s, true);
             }

@@ -173,9 +173,6 @@ void session_pool_note(struct session *s)
     s->query.cmd_privs = false;
     if (s->query.internal != NULL)
         return;
-    if (s->query.cmd_locks != 0) /* a LOCK TABLES that failed released the old locks too */
-        session_tables_locked(s, s->query.cmd_locks > 0 && s->io.resp.err_code == 0);
-    s->query.cmd_locks = 0;
     /* What FOUND_ROWS() and ROW_COUNT() give after it, as MariaDB keeps
      * them: a result set sets both (its rows; -1), an OK the row count (its
      * affected rows), an error the row count (-1), a cursor's FETCH the
