@@ -68,7 +68,7 @@
 #include "session_cache.h"
 #include "session_diag.h"
 #include "session_pool.h"
-#include "session_ps.h"
+#include "session_state.h"
 
 #define KEY_STATE_MAX 8192 /* state larger than this: not cached */
 
@@ -579,7 +579,7 @@ bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p
     char *text = NULL, why[160];
     size_t tlen = 0;
     if (ps_text_interpolate(st->sql, st->sql_len, st->lex_opts, p, len, st->n_params, st->types,
-                            ps_scatter_charset(s), &text, &tlen, why, sizeof(why)) != HY_OK)
+                            state_client_charset(s), &text, &tlen, why, sizeof(why)) != HY_OK)
         return false;
     uint8_t meta[1 + COLMETA_SIG_LEN];
     struct key_exec kx = {.env = st->env_key};

@@ -1107,37 +1107,6 @@ static enum ps_types ps_types_need(struct session *s, struct pstmt *st, struct p
 
 enum ps_shard { PS_SHARD_GO, PS_SHARD_REFUSED, PS_SHARD_CLOSING, PS_SHARD_WAIT, PS_SHARD_FANOUT };
 
-/* The collation id whose character set the server lexes a statement's
- * text in (character_set_client), for ps_text.h: the login's, unless SET
- * NAMES or SET character_set_client changed it since (read back as a
- * name: a utf8, latin1, ascii or binary one stands as utf8mb4's id 45;
- * a number as itself; anything else, sjis or DEFAULT, as 0, which lets
- * only ASCII strings through). */
-uint16_t ps_scatter_charset(const struct session *s)
-{
-    static const char var[] = "character_set_client";
-    static const char *const safe[] = {"utf8", "latin1", "ascii", "binary"};
-    struct varstate_value v;
-    if (s->vars.vs == NULL || !varstate_get(s->vars.vs, VS_SYSTEM, var, sizeof(var) - 1, &v))
-        return s->who.charset;
-    char buf[32] = "";
-    if (v.data != NULL) {
-        size_t n = HY_MIN(v.len, sizeof(buf) - 1);
-        memcpy(buf, v.data, n);
-        buf[n] = '\0';
-    }
-    if (v.type == VS_INT || v.type == VS_UINT) {
-        uint64_t x;
-        return hy_str_u64(buf, 255, &x) ? (uint16_t)x : 0;
-    }
-    for (size_t k = 0; (v.type == VS_STRING || v.type == VS_BINARY) && k < HY_ARRAY_SIZE(safe);
-         k++) {
-        if (strncasecmp(buf, safe[k], strlen(safe[k])) == 0)
-            return 45;
-    }
-    return 0;
-}
-
 /* A prepared statement on every group: a read (KEY_SCATTER: no key, a NULL
  * key parameter, keys on several groups) or a write (KEY_ALL, KEY_SPLIT):
  * its text with the parameters written in as literals (ps_text.h), run as
@@ -1194,7 +1163,7 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
             return PS_SHARD_CLOSING;
         }
         switch (ps_text_interpolate(st->sql, st->sql_len, s->route.lex_opts, p, len, st->n_params,
-                                    st->types, ps_scatter_charset(s), &text, &text_len, why,
+                                    st->types, state_client_charset(s), &text, &text_len, why,
                                     sizeof(why))) {
         case HY_OK:
             break;

@@ -40,9 +40,6 @@ void ps_send(struct session *s, uint8_t *p, uint32_t len, uint32_t idx);
  * text not kept, out of memory); the statement keeps it. */
 void ps_exec_digest(struct session *s, const uint8_t *p, uint32_t len, const char **digest,
                     size_t *digest_len);
-/* The collation id a prepared statement's string parameters are written
- * in as text (ps_text_interpolate), 0 when not a safe one. */
-uint16_t ps_scatter_charset(const struct session *s);
 void ps_prepare_send(struct session *s);
 
 hy_status_t ps_cache_fill(struct session *s, struct bconn *bc);

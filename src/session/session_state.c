@@ -1297,3 +1297,34 @@ const struct internal_cmd int_readback = {.name = "the read-back of a SET",
 const struct internal_cmd int_db_check = {.name = "the schema after a DROP DATABASE",
                                           .flags = INTERNAL_CAPTURE | INTERNAL_OWN_STATE,
                                           .answered = db_check_answered};
+
+/* The collation id whose character set the server lexes a statement's
+ * text in (character_set_client), for ps_text.h: the login's, unless SET
+ * NAMES or SET character_set_client changed it since (read back as a
+ * name: a utf8, latin1, ascii or binary one stands as utf8mb4's id 45;
+ * a number as itself; anything else, sjis or DEFAULT, as 0, which lets
+ * only ASCII strings through). */
+uint16_t state_client_charset(const struct session *s)
+{
+    static const char var[] = "character_set_client";
+    static const char *const safe[] = {"utf8", "latin1", "ascii", "binary"};
+    struct varstate_value v;
+    if (s->vars.vs == NULL || !varstate_get(s->vars.vs, VS_SYSTEM, var, sizeof(var) - 1, &v))
+        return s->who.charset;
+    char buf[32] = "";
+    if (v.data != NULL) {
+        size_t n = HY_MIN(v.len, sizeof(buf) - 1);
+        memcpy(buf, v.data, n);
+        buf[n] = '\0';
+    }
+    if (v.type == VS_INT || v.type == VS_UINT) {
+        uint64_t x;
+        return hy_str_u64(buf, 255, &x) ? (uint16_t)x : 0;
+    }
+    for (size_t k = 0; (v.type == VS_STRING || v.type == VS_BINARY) && k < HY_ARRAY_SIZE(safe);
+         k++) {
+        if (strncasecmp(buf, safe[k], strlen(safe[k])) == 0)
+            return 45;
+    }
+    return 0;
+}

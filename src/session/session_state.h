@@ -9,6 +9,9 @@
 #include "session_int.h"
 
 void state_clear(struct session *s);
+/* The collation id whose character set the server lexes a statement's text
+ * in (character_set_client, as the session set it), for ps_text.h. */
+uint16_t state_client_charset(const struct session *s);
 /* COM_RESET_CONNECTION (and the one COM_CHANGE_USER begins with): the
  * session's schema and role stay, as on the server; *keep_pin: the session
  * stays pinned (a role set while pinned). HY_NOMEM: the session must end. */
