@@ -118,17 +118,6 @@ static bool replay_attached(const struct session *s)
     return s->feat.replay != NULL;
 }
 
-static bool replay_whole(const struct session *s)
-{
-    return s->feat.replay != NULL && session_replay_sums(s);
-}
-
-static void replay_packet(struct session *s, const struct hook_packet *pk)
-{
-    if (s->feat.replay != NULL)
-        session_replay_packet(s, pk->pl, pk->len, pk->whole);
-}
-
 /* A statement halyard rewrote goes without the mark. */
 static void inflight_send(struct session *s, const struct hook_cmd *hc)
 {
@@ -150,11 +139,6 @@ static enum hook_verdict inflight_filter_up(struct session *s, const struct hook
 }
 
 /* The statement kept in the record, to run again. */
-static void replay_send(struct session *s, const struct hook_cmd *hc)
-{
-    session_replay_sent(s, hc->cmd, hc->p, hc->len, hc->fits, hc->rewritten);
-}
-
 static void inflight_settled(struct session *s)
 {
     if (s->feat.inflight != NULL)
@@ -263,17 +247,18 @@ static const struct session_hooks hooks[] = {
      .on_thread_exit = ps_thread_exit},
     {.name = "inflight",
      .on_send = inflight_send,
-     .on_classified = session_inflight_note, /* whether and how it writes */
-     .filter_up = inflight_filter_up,        /* resolve_in_flight_writes' mark */
-     .on_lost = session_inflight_lost,       /* where the write in flight went */
+     .on_classified = session_inflight_note,   /* whether and how it writes */
+     .filter_up = inflight_filter_up,          /* resolve_in_flight_writes' mark */
+     .on_lost = session_inflight_lost,         /* where the write in flight went */
+     .on_replayed = session_inflight_replayed, /* its COMMIT's fate cannot be looked for */
      .on_settled = inflight_settled,
      .on_close = session_inflight_free},
     {.name = "replay",
      .on_classified = session_replay_note, /* whether it may run again */
-     .on_send = replay_send,
+     .on_send = session_replay_sent,
      .attached = replay_attached,
-     .wants_whole = replay_whole,
-     .on_packet = replay_packet,
+     .wants_whole = session_replay_sums,
+     .on_packet = session_replay_packet,
      .on_settled = session_replay_done,       /* the statement's answer kept in the record */
      .on_lost = session_replay_lost,          /* the transaction runs again elsewhere */
      .after_lost = session_replay_after_lost, /* replayed before the next command, or 1927 */
@@ -288,7 +273,8 @@ static const struct session_hooks hooks[] = {
      .on_take = session_trace_take, /* a statement's span begins */
      .on_wait = session_trace_wait, /* its waits as events */
      .on_send = session_trace_send,
-     .on_done = session_trace_done, /* kept or not, sent to the exporter */
+     .on_replayed = session_trace_replayed, /* halyard.replayed */
+     .on_done = session_trace_done,         /* kept or not, sent to the exporter */
      .on_abandon = session_trace_abandon,
      .on_reset = session_trace_reset,
      .on_close = session_trace_free},
@@ -502,6 +488,11 @@ uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr)
             return to;
     }
     return UINT32_MAX;
+}
+
+void session_hooks_replayed(struct session *s)
+{
+    HOOKS_RUN(on_replayed, s);
 }
 
 bool session_hooks_cancel_wait(struct session *s)

@@ -415,6 +415,10 @@ struct session_hooks {
      * bytes from the marker): the session's diagnostics now, as a
      * server's would be (session_err; not a login's, nor while it ends) */
     void (*on_own_err)(struct session *s, const uint8_t *err, uint32_t len);
+    /* session_replay.c: the session's transaction, lost with its primary,
+     * ran again on the new one with every answer the same; the client's
+     * statement that met the loss goes on there */
+    void (*on_replayed)(struct session *s);
     /* session_backend_lost: the connection `bc` broke with the client's
      * command in flight on it, which could not run again elsewhere: true
      * when the feature takes the loss over (finds where the write went,
@@ -453,6 +457,7 @@ enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
 uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr);
 bool session_hooks_cancel_wait(struct session *s);
+void session_hooks_replayed(struct session *s);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);
 bool session_hooks_ready(struct session *s);

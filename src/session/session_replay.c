@@ -205,9 +205,9 @@ void session_replay_note(struct session *s, const struct classify_result *r, con
         rp->stmt_safe && (r->kind == CL_READ || r->kind == CL_TXN_SAVEPOINT || rp->stmt_dml);
 }
 
-void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,
-                         bool rewritten)
+void session_replay_sent(struct session *s, const struct hook_cmd *hc)
 {
+    const uint8_t cmd = hc->cmd;
     struct sess_replay *rp = s->feat.replay;
     if (rp == NULL || rp->phase != RP_RECORD)
         return;
@@ -224,11 +224,11 @@ void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint3
                                                       : "a command other than COM_QUERY");
         return;
     }
-    if (!fits || !safe || rewritten || (s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA)) {
+    if (!hc->fits || !safe || hc->rewritten || (s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA)) {
         replay_refuse_why(rp, safe ? "a statement halyard rewrote" : rp->stmt_why);
         return;
     }
-    if (replay_add(&rp->log, p, len) != HY_OK || rp->log.over) {
+    if (replay_add(&rp->log, hc->p, hc->len) != HY_OK || rp->log.over) {
         replay_refuse_why(rp, "past replay_max_size");
         return;
     }
@@ -266,18 +266,18 @@ static enum replay_pkt packet_kind(const struct mysql_resp *r, const uint8_t *pl
     return REPLAY_PKT_COLDEF;
 }
 
-void session_replay_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole)
+void session_replay_packet(struct session *s, const struct hook_packet *pk)
 {
     if (!session_replay_sums(s))
         return;
     struct sess_replay *rp = s->feat.replay;
-    if (!whole) {
+    if (!pk->whole) {
         rp->sum_cut = true;
         return;
     }
-    enum replay_pkt kind = packet_kind(&s->io.resp, pl, len);
+    enum replay_pkt kind = packet_kind(&s->io.resp, pk->pl, pk->len);
     rp->answer_ok = kind == REPLAY_PKT_OK;
-    replay_sum_packet(&rp->sum, kind, pl, len);
+    replay_sum_packet(&rp->sum, kind, pk->pl, pk->len);
 }
 
 /* The one table the write `p` (a COM_QUERY) changes, by its text
@@ -532,7 +532,7 @@ static void replay_send_next(struct session *s)
     slog_info(s, "transaction replayed on %s: %u statements, every answer the same",
               s->cfg->backends[s->route.primary].name, rp->log.n);
     rp->phase = RP_RECORD;
-    session_inflight_replayed(s); /* its COMMIT's fate cannot be looked for */
+    session_hooks_replayed(s); /* its COMMIT's fate cannot be looked for; its span says so */
     free(s->route.trx_lost);
     s->route.trx_lost = NULL;
     s->route.status |= SERVER_STATUS_IN_TRANS;

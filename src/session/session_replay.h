@@ -16,14 +16,14 @@ enum { REPLAY_NO = 0, REPLAY_STOP };
  * `avail` bytes of it there, all when `fits`): whether it may run again. */
 void session_replay_note(struct session *s, const struct classify_result *r, const uint8_t *p,
                          uint32_t avail, bool fits);
-/* The client's command `p` goes to s->conns.cur (the on_send hook); `rewritten`:
- * with other text than the client's. */
-void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,
-                         bool rewritten);
-/* down_parse: whether the answer read now is summed (its packets are then
- * read whole), and each packet of it before the tracker is fed. */
+/* The on_send hook: the client's command goes to s->conns.cur (hc->rewritten:
+ * with other text than the client's). */
+void session_replay_sent(struct session *s, const struct hook_cmd *hc);
+/* The wants_whole and on_packet hooks: whether the answer read now is
+ * summed (its packets are then read whole), and each packet of it before
+ * the tracker is fed. */
 bool session_replay_sums(const struct session *s);
-void session_replay_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole);
+void session_replay_packet(struct session *s, const struct hook_packet *pk);
 /* command_done: the answer ended (s->route.status is the primary's). */
 void session_replay_done(struct session *s);
 /* The transaction being recorded cannot be replayed, for `why`. */

@@ -53,6 +53,7 @@ struct sess_trace {
     uint16_t state_len;      /* its comment's tracestate, at `state` */
     char state[TRACE_STATE_MAX];
     uint32_t sends;
+    bool replayed; /* the command in flight went on after its transaction was replayed */
     uint8_t n_events;
     struct trace_event events[TRACE_EVENTS_MAX];
     int64_t wait_at[TRACE_WAIT_N];
@@ -252,6 +253,7 @@ void session_trace_take(struct session *s, const struct hook_cmd *hc)
     t->active = true;
     t->cmd = hc->cmd;
     t->sends = 0;
+    t->replayed = false;
     t->n_events = 0;
     memset(t->wait_at, 0, sizeof(t->wait_at));
     bool head = t->has_parent ? (t->parent_flags & 1) != 0
@@ -296,6 +298,13 @@ void session_trace_wait(struct session *s, enum hook_wait what, bool begin)
     }
 }
 
+void session_trace_replayed(struct session *s)
+{
+    struct sess_trace *t = s->feat.trace;
+    if (t != NULL && t->active)
+        t->replayed = true;
+}
+
 void session_trace_send(struct session *s, const struct hook_cmd *hc)
 {
     (void)hc;
@@ -324,6 +333,7 @@ static void span_fill(struct session *s, struct sess_trace *t, struct trace_span
     sp->err_code = s->io.resp.err_code;
     sp->rows = s->io.resp.rows != 0 ? s->io.resp.rows : s->io.resp.affected;
     sp->retried = t->sends > 1;
+    sp->replayed = t->replayed;
     for (unsigned i = 0; i < t->n_events; i++)
         trace_span_wait(sp, (enum trace_wait)t->events[i].what, t->events[i].start_ns,
                         t->events[i].end_ns);

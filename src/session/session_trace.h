@@ -14,6 +14,9 @@
 void session_trace_take(struct session *s, const struct hook_cmd *hc);
 void session_trace_wait(struct session *s, enum hook_wait what, bool begin);
 void session_trace_send(struct session *s, const struct hook_cmd *hc);
+/* The command in flight goes on after its transaction was replayed
+ * (on_replayed): its span says halyard.replayed. */
+void session_trace_replayed(struct session *s);
 void session_trace_done(struct session *s);
 void session_trace_abandon(struct session *s);
 void session_trace_reset(struct session *s);

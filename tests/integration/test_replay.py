@@ -20,6 +20,7 @@ import pytest
 
 from test_failover import failover_settings, kill_now
 from test_ops import admin_json
+from test_trace import Receiver, attrs
 from util import wait_until
 
 SETUP = [
@@ -119,3 +120,34 @@ def test_replay_mismatch_is_a_deadlock(cluster, start_halyard, tmp_path):
     assert st["replays_failed_mismatch"] == 1
     assert st["replays_refused"] == 1
     assert st["transactions_replayed"] == 0
+
+
+def test_the_statement_that_met_a_replay_says_so_in_its_span(cluster, start_halyard, tmp_path):
+    """Traces (docs/tracing.md): the client's statement that found its
+    transaction lost with the primary, and went on once halyard replayed the
+    transaction on the new one, carries halyard.replayed; the statements
+    before the loss do not."""
+    r = Receiver()
+    try:
+        for sql in SETUP:
+            cluster.sql(0, sql)
+        cluster.sync()
+        conf = failover_settings(tmp_path, transaction_replay=True, replay_timeout_ms=20000,
+                                 tracing={"enabled": True, "endpoint": r.endpoint(),
+                                          "query_text": True})
+        h = start_halyard(conf)
+        c, cur = open_transaction(h)
+        kill_now(cluster, 0)
+        assert cur.execute("UPDATE rp.t SET v = v + 5 WHERE id = 3 /* met-the-loss */") == 1
+        cur.execute("COMMIT")
+        c.close()
+        assert stats(conf)["transactions_replayed"] == 1
+        met = r.find(lambda s: "met-the-loss" in attrs(s).get("db.query.text", ""), 30)
+        assert attrs(met).get("halyard.replayed") is True, attrs(met)
+        before = r.find(lambda s: "WHERE id = 1" in attrs(s).get("db.query.text", ""))
+        assert "halyard.replayed" not in attrs(before), attrs(before)
+        commit = r.find(lambda s: attrs(s).get("db.query.text", "") == "COMMIT")
+        assert "halyard.replayed" not in attrs(commit), attrs(commit)
+    finally:
+        r.close()
+    assert not r.bad, r.bad
