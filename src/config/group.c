@@ -34,6 +34,23 @@ struct config *group_view(struct config *cfg, size_t g)
     return cfg->groups[g].view;
 }
 
+/* The view of the group a session of `listener` (of config
+ * `lcfg`) uses in `full`: the group of the listener of that name in
+ * `full`, else the group of the same name; NULL when `full` has neither. */
+struct config *group_view_of_listener(struct config *full, const struct config *lcfg,
+                                      const struct config_listener *listener)
+{
+    for (size_t i = 0; i < full->n_listeners; i++) {
+        if (strcmp(full->listeners[i].name, listener->name) == 0)
+            return group_view(full, full->listeners[i].group);
+    }
+    const struct config *lroot = config_root_c(lcfg);
+    int g = listener->group < lroot->n_groups
+                ? group_find(full, lroot->groups[listener->group].name)
+                : -1;
+    return g >= 0 ? group_view(full, (size_t)g) : NULL;
+}
+
 const struct config_group *group_of(const struct config *cfg)
 {
     if (cfg->parent != NULL)

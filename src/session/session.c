@@ -2047,7 +2047,7 @@ static bool proxy_expected(const struct config_listener *l, const struct rules_a
 
 void session_create(struct worker *w, int fd, const struct config_listener *listener)
 {
-    struct config *cfg = session_group_cfg(w->session_cfg, w->cfg, listener);
+    struct config *cfg = group_view_of_listener(w->session_cfg, w->cfg, listener);
     if (cfg == NULL) {
         /* A listener a reload removed, with its group, accepted before it
          * closed: no backends to serve it (never another group's). */

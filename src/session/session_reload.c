@@ -75,26 +75,9 @@ static bool session_may_switch(const struct session *s, const struct config *to)
     return true;
 }
 
-/* The view (group.h) of the group a session of `listener` (of config
- * `lcfg`) uses in `full`: the group of the listener of that name in
- * `full`, else the group of the same name; NULL when `full` has neither. */
-struct config *session_group_cfg(struct config *full, const struct config *lcfg,
-                                 const struct config_listener *listener)
-{
-    for (size_t i = 0; i < full->n_listeners; i++) {
-        if (strcmp(full->listeners[i].name, listener->name) == 0)
-            return group_view(full, full->listeners[i].group);
-    }
-    const struct config *lroot = config_root_c(lcfg);
-    int g = listener->group < lroot->n_groups
-                ? group_find(full, lroot->groups[listener->group].name)
-                : -1;
-    return g >= 0 ? group_view(full, (size_t)g) : NULL;
-}
-
 void session_config_switch(struct session *s)
 {
-    struct config *to = session_group_cfg(s->w->session_cfg, s->who.lcfg, s->listener);
+    struct config *to = group_view_of_listener(s->w->session_cfg, s->who.lcfg, s->listener);
     if (to == NULL) {
         /* Its group was removed: the transaction under way finished, the
          * session ends (group.h, docs/sharding.md "Groups"). */

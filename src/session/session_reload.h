@@ -24,7 +24,5 @@ bool login_wait_start(struct session *s, bool refused);
 void session_config_switch(struct session *s);
 enum hook_verdict session_config_between(struct session *s);
 bool session_view_move(struct session *s, struct config *to);
-struct config *session_group_cfg(struct config *full, const struct config *lcfg,
-                                 const struct config_listener *listener);
 
 #endif /* HALYARD_SESSION_RELOAD_H */

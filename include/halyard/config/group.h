@@ -50,6 +50,11 @@ static inline const struct config *config_root_c(const struct config *cfg)
 int group_find(const struct config *cfg, const char *name);
 /* The view of group g of cfg (a loaded config). */
 struct config *group_view(struct config *cfg, size_t g);
+/* The view of the group a session of `listener` (of config `lcfg`) uses in
+ * `full`: the group of the listener of that name in `full`, else the group
+ * of the same name; NULL when `full` has neither. */
+struct config *group_view_of_listener(struct config *full, const struct config *lcfg,
+                                      const struct config_listener *listener);
 /* The group of a view, or of a loaded config's first group. */
 const struct config_group *group_of(const struct config *cfg);
 /* Index in view `v` of the loaded config's backend `full`, or -1 when
