@@ -2093,7 +2093,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     if (s->conns.bc == NULL || session_pool_resize(s, cfg->n_backends) != HY_OK)
         s->conns.n_bc = 0;
     bool login = login_begin(s);
-    bool groups = session_groups_make(s);
+    bool features = session_hooks_create(s); /* the features' (session_hooks.c) */
     ev_io_init(&s->client.rio, session_client_read_cb, fd, EV_READ);
     ev_io_init(&s->client.wio, session_client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->io.timer, session_timer_cb, 0., 0.);
@@ -2109,7 +2109,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     stat_inc(&w->stats.sessions_accepted);
     registry_add(&s->kill.reg);
 
-    if (s->conns.bc == NULL || !login || !groups) {
+    if (s->conns.bc == NULL || !login || !features) {
         session_close(s, END_NOMEM);
         return;
     }

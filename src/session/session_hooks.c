@@ -238,7 +238,9 @@ static const struct session_hooks hooks[] = {
      .on_abandon = session_fanout_abandon,
      .on_close = session_fanout_free},
     {.name = "begin", .on_reset = session_begin_forget},
-    {.name = "groups", .on_close = session_groups_free},
+    {.name = "groups", /* the groups of a listener with shards */
+     .on_create = session_groups_make,
+     .on_close = session_groups_free},
     {.name = "ps",                 /* the session's prepared statements */
      .on_renew = ps_clear,         /* the server drops them all */
      .on_conn_open = ps_conn_open, /* its statements' ids there name another */
@@ -488,6 +490,11 @@ uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr)
             return to;
     }
     return UINT32_MAX;
+}
+
+bool session_hooks_create(struct session *s)
+{
+    HOOKS_ALL(on_create, s);
 }
 
 void session_hooks_replayed(struct session *s)

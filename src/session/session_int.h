@@ -430,6 +430,10 @@ struct session_hooks {
     /* bconn_close: a backend connection of the session closes (bc still
      * whole; pooled or not, parked or not) */
     void (*on_conn_gone)(struct session *s, struct bconn *bc);
+    /* session_create, before the client is greeted: what the feature
+     * keeps for a new session; false when out of memory (the session
+     * closes; the rows after it are not asked) */
+    bool (*on_create)(struct session *s);
     /* session_free, first, while the session is still registered and its
      * connections open: what others may wait on from it is let go */
     void (*on_leave)(struct session *s);
@@ -458,6 +462,7 @@ void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
 uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr);
 bool session_hooks_cancel_wait(struct session *s);
 void session_hooks_replayed(struct session *s);
+bool session_hooks_create(struct session *s);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);
 bool session_hooks_ready(struct session *s);

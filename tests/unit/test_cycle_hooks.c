@@ -43,6 +43,7 @@ static const char *const points[] = {
     "fed",      "done",           "settled",       "abandon",    "reset",       "conn_gone",
     "leave",    "close",          "own_err",       "renew",      "lost",        "busy",
     "between",  "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
+    "create",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -291,6 +292,21 @@ static void test_hooks_rule(void **state)
     assert_once(f, from, "rule", "a prepare");
 }
 
+/* on_create: a new client's session is shown to the features once,
+ * before its greeting (the login's first step); a command on it does not
+ * meet the point again. */
+static void test_hooks_create(void **state)
+{
+    struct fx *f = *state;
+    size_t from = f->n_trace;
+    int c2 = client_open(f);
+    assert_once(f, from, "create", "a new session");
+    from = f->n_trace;
+    uint16_t err = 0;
+    assert_int_equal(query(f, c2, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "create"), 0);
+}
+
 /* on_conn_open: a command's backend with no connection of the session's
  * (and none idle in the pool) opens one: the features hear it once, with
  * its backend, before the command goes; the next command there uses it
@@ -534,6 +550,7 @@ int main(void)
         T(test_hooks_abandon, conf_limit_full),
         T(test_hooks_cancel_wait, conf_limit_queue),
         T(test_hooks_rule, conf_rules),
+        T(test_hooks_create, conf_eventual),
         T(test_hooks_wait, conf_eventual),
         T(test_hooks_backend_once, conf_eventual),
         T(test_hooks_statement_commands, conf_eventual),
