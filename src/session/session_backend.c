@@ -61,11 +61,8 @@ void session_backend_ready(struct session *s)
     session_timer_stop(s);
     ev_io_start(s->w->loop, &bc->c.rio);
     slog_debug(s, "backend %s ready, thread %u", bc->be->name, bc->login.thread_id);
-    if (s->state == SS_LOGIN_BACKEND) {
-        session_publish_backend(s);
-        session_login_ok(s, (uint8_t)(s->io.last_seq + 1));
+    if (session_hooks_backend_ready(s)) /* the features' (session_hooks.c): a login's */
         return;
-    }
     if (s->state != SS_WAIT_BACKEND)
         return;
     /* The waiting command is routed again: ensure_backend() brings the

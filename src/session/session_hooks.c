@@ -193,8 +193,9 @@ static const struct session_hooks hooks[] = {
      .on_conn_gone = session_xa_conn_gone},
     {.name = "state", .between = state_between, .on_thread_exit = state_thread_exit},
     {.name = "login",
-     .busy = session_login_waits, /* for a backend's login, or the users' table */
-     .on_leave = login_leave,     /* the user's count */
+     .busy = session_login_waits,                  /* for a backend's login, or the users' table */
+     .backend_ready = session_login_backend_ready, /* the login's schema checked there */
+     .on_leave = login_leave,                      /* the user's count */
      .on_close = login_end},
     {.name = "kill",
      .on_begin = command_kill_begin,
@@ -490,6 +491,11 @@ uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr)
             return to;
     }
     return UINT32_MAX;
+}
+
+bool session_hooks_backend_ready(struct session *s)
+{
+    HOOKS_ANY(backend_ready, s);
 }
 
 bool session_hooks_create(struct session *s)

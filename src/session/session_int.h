@@ -424,6 +424,11 @@ struct session_hooks {
      * when the feature takes the loss over (finds where the write went,
      * replays the transaction); the rows after it do not run */
     bool (*on_lost)(struct session *s, struct bconn *bc);
+    /* session_backend_ready: the connection the session waited for
+     * (s->conns.cur) is logged in and ready: true when the feature's step
+     * waited for it and goes on with it (a login that named a schema), the
+     * rows after it not asked; else a waiting command is routed again */
+    bool (*backend_ready)(struct session *s);
     /* bconn_open: a new connection to backend bc->idx begins (what the
      * feature kept for that backend's connections names another one) */
     void (*on_conn_open)(struct session *s, struct bconn *bc);
@@ -463,6 +468,7 @@ uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr);
 bool session_hooks_cancel_wait(struct session *s);
 void session_hooks_replayed(struct session *s);
 bool session_hooks_create(struct session *s);
+bool session_hooks_backend_ready(struct session *s);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);
 bool session_hooks_ready(struct session *s);

@@ -147,6 +147,15 @@ void session_idle_arm(struct session *s, double wait_timeout)
     ev_timer_again(s->w->loop, &s->io.idle);
 }
 
+bool session_login_backend_ready(struct session *s)
+{
+    if (s->state != SS_LOGIN_BACKEND)
+        return false;
+    session_publish_backend(s);
+    session_login_ok(s, (uint8_t)(s->io.last_seq + 1));
+    return true;
+}
+
 void session_login_ok(struct session *s, uint8_t seq)
 {
     session_timer_stop(s);

@@ -32,6 +32,9 @@ void login_finish(struct session *s);
 void users_wait_poll(struct session *s);
 void session_handle_login(struct session *s);
 void session_login_ok(struct session *s, uint8_t seq);
+/* The backend_ready hook: the primary's connection a login that named a
+ * schema waited for (session_login_backend) is ready: the login's OK. */
+bool session_login_backend_ready(struct session *s);
 void session_proxy_header(struct session *s);
 /* The session's schema is gone (a DROP DATABASE of it): it has none. */
 void login_db_clear(struct session *s);
