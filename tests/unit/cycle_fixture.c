@@ -296,6 +296,16 @@ bool primary_has(void *arg)
     return fb_logged(&cycle_fx->primary, arg) >= 0;
 }
 
+int hold_first_update(struct fx *f)
+{
+    int c2 = client_open(f);
+    fb_rule(&f->primary, "a = 1", FB_HOLD, 0, "", 1);
+    const char *q1 = "\x03UPDATE t SET a = 1";
+    send_raw(f, 0, q1, strlen(q1), 0);
+    assert_true(fb_pump(f->w.loop, primary_has, "a = 1", 2000));
+    return c2;
+}
+
 /* The serial of the primary's connection the last command containing
  * text came on, else -1. */
 int primary_conn_of(const struct fx *f, const char *text)

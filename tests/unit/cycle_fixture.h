@@ -72,5 +72,8 @@ void run_for(struct fx *f, int ms);
  * the serial of the primary's connection the last such came on. */
 bool primary_has(void *arg);
 int primary_conn_of(const struct fx *f, const char *text);
+/* Client 0's `UPDATE t SET a = 1` sent and held by the primary (its OK at
+ * fb_release, then read with recv1), a second client opened: its index. */
+int hold_first_update(struct fx *f);
 
 #endif

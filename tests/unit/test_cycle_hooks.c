@@ -436,11 +436,7 @@ static void test_hooks_after_lost(void **state)
 static void test_hooks_abandon(void **state)
 {
     struct fx *f = *state;
-    int c2 = client_open(f);
-    fb_rule(&f->primary, "a = 1", FB_HOLD, 0, "", 1);
-    const char *q1 = "\x03UPDATE t SET a = 1";
-    send_raw(f, 0, q1, strlen(q1), 0);
-    assert_true(fb_pump(f->w.loop, primary_has, "a = 1", 2000));
+    int c2 = hold_first_update(f);
     size_t from = f->n_trace;
     uint16_t err = 0;
     assert_int_equal(query(f, c2, "UPDATE t SET a = 2", &err), 0xff);
@@ -463,11 +459,7 @@ static void test_hooks_abandon(void **state)
 static void test_hooks_cancel_wait(void **state)
 {
     struct fx *f = *state;
-    int c2 = client_open(f);
-    fb_rule(&f->primary, "a = 1", FB_HOLD, 0, "", 1);
-    const char *q1 = "\x03UPDATE t SET a = 1";
-    send_raw(f, 0, q1, strlen(q1), 0);
-    assert_true(fb_pump(f->w.loop, primary_has, "a = 1", 2000));
+    int c2 = hold_first_update(f);
     size_t from = f->n_trace;
     const char *q2 = "\x03UPDATE t SET a = 2";
     send_raw(f, c2, q2, strlen(q2), 0);
