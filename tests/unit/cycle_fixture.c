@@ -306,6 +306,16 @@ int hold_first_update(struct fx *f)
     return c2;
 }
 
+size_t lose_idle_transaction(struct fx *f)
+{
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "BEGIN", &err), 0);
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    fb_drop_all(&f->primary);
+    run_for(f, 50);
+    return f->primary.n_log + f->replica.n_log;
+}
+
 /* The serial of the primary's connection the last command containing
  * text came on, else -1. */
 int primary_conn_of(const struct fx *f, const char *text)

@@ -75,5 +75,9 @@ int primary_conn_of(const struct fx *f, const char *text);
 /* Client 0's `UPDATE t SET a = 1` sent and held by the primary (its OK at
  * fb_release, then read with recv1), a second client opened: its index. */
 int hold_first_update(struct fx *f);
+/* Client 0 begins a transaction and writes in it; the primary then closes
+ * that connection while the session is idle: the transaction is lost. The
+ * number of commands the backends logged so far. */
+size_t lose_idle_transaction(struct fx *f);
 
 #endif

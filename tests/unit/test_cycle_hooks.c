@@ -405,12 +405,8 @@ static void test_hooks_after_lost(void **state)
     long id = prepare(f, 0, "SELECT a FROM t");
     assert_true(id >= 0);
     for (int round = 0; round < 2; round++) {
-        assert_int_equal(query(f, 0, "BEGIN", &err), 0);
-        assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
-        fb_drop_all(&f->primary);
-        run_for(f, 50);
+        size_t logged = lose_idle_transaction(f);
         size_t from = f->n_trace;
-        size_t logged = f->primary.n_log + f->replica.n_log;
         if (round == 0) {
             assert_int_equal(query(f, 0, "INSERT INTO t VALUES (2)", &err), 0xff);
             static const char *const want[] = {" take 03", " 03 gate", " after_lost", NULL};

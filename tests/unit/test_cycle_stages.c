@@ -279,12 +279,8 @@ static void test_lost_execute(void **state)
     uint16_t err = 0;
     long id = prepare(f, 0, "SELECT a FROM t");
     assert_true(id >= 0);
-    assert_int_equal(query(f, 0, "BEGIN", &err), 0);
-    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
-    fb_drop_all(&f->primary);
-    run_for(f, 50);
+    size_t logged = lose_idle_transaction(f);
     size_t from = f->n_trace;
-    size_t logged = f->primary.n_log + f->replica.n_log;
     assert_int_equal(execute(f, 0, id, &err), 0xff);
     assert_int_equal(err, ER_CONNECTION_KILLED);
     static const char *const want[] = {" 17 gate", " 17 lost-execute", NULL};
