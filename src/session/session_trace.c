@@ -96,13 +96,17 @@ static struct trace_span *span_fresh(struct sess_trace *t)
     return sp;
 }
 
-/* db.operation.name: the statement's first word, upper case. */
+/* db.operation.name: the statement's first word, upper case; none for a
+ * text not at hand (p NULL: one larger than the buffer). */
 static void op_name(struct trace_span *sp, uint8_t cmd, const char *p, size_t n)
 {
     if (cmd == COM_STMT_EXECUTE) {
         trace_span_set(sp->op, sizeof(sp->op), "EXECUTE", 7);
         return;
     }
+    sp->op[0] = '\0';
+    if (p == NULL)
+        return;
     const char *end = p + n;
     for (;;) { /* spaces and comments before it */
         while (p < end && isspace((unsigned char)*p))
