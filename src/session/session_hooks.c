@@ -446,15 +446,19 @@ const struct hook_answer *session_hooks_answer(uint32_t route)
         return false;                                                                              \
     return true
 
-/* A filter point: the first verdict that is not HOOK_PASS is the point's. */
-#define HOOKS_FILTER(point, ...)                                                                   \
+/* The first answer of the rows (of `type`) that is not `pass` is the
+ * point's: a filter point's verdict (HOOK_PASS), a rule's target
+ * (UINT32_MAX); the rows after it do not run. */
+#define HOOKS_FIRST(point, type, pass, ...)                                                        \
     HOOKS_EACH(i_)                                                                                 \
     if (hooks[i_].point != NULL) {                                                                 \
-        enum hook_verdict v_ = hooks[i_].point(__VA_ARGS__);                                       \
-        if (v_ != HOOK_PASS)                                                                       \
+        type v_ = hooks[i_].point(__VA_ARGS__);                                                    \
+        if (v_ != (pass))                                                                          \
             return v_;                                                                             \
     }                                                                                              \
-    return HOOK_PASS
+    return (pass)
+
+#define HOOKS_FILTER(point, ...) HOOKS_FIRST(point, enum hook_verdict, HOOK_PASS, __VA_ARGS__)
 
 void session_hooks_take(struct session *s, const struct hook_cmd *hc)
 {
@@ -484,13 +488,7 @@ enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_
 
 uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr)
 {
-    HOOKS_EACH(i)
-    if (hooks[i].on_rule != NULL) {
-        uint32_t to = hooks[i].on_rule(s, hr);
-        if (to != UINT32_MAX)
-            return to;
-    }
-    return UINT32_MAX;
+    HOOKS_FIRST(on_rule, uint32_t, UINT32_MAX, s, hr);
 }
 
 bool session_hooks_backend_ready(struct session *s)
