@@ -164,10 +164,14 @@ static bool primary_not_writer(const struct config *cfg, struct backend_rt *rt)
  * (route_pick_replica), until behind_now() lets it go. Without it every
  * read after a write may pick the lagging replica again and wait the whole
  * causal_timeout_ms there first. `need`: the group's commits the read had
- * to see (0: unknown). A full list drops its oldest entry. */
+ * to see (0: unknown). A full list drops its oldest entry. A replica
+ * without health checks (no rt) is not noted: no check would ever let its
+ * entry go, and the route view does not look it up. */
 static void behind_note(struct session *s, const struct bconn *bc, uint64_t need)
 {
     struct sess_route *r = &s->route;
+    if (bc->be->rt == NULL)
+        return;
     uint8_t i = 0;
     while (i < r->n_behind && r->behind[i].rt != bc->be->rt)
         i++;
