@@ -94,12 +94,14 @@ $(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
 # The cycle's tests run the session against scripted backends (fake_backend.h).
 # They see each hook point the cycle calls: they are linked with --wrap for
 # each of session_hooks.c's entry points, and cycle_fixture.c's wrappers
-# note the point, then run the real one.
+# note the point, then run the real one (and the trace's on_wait row, to see
+# what the rows hear of it).
 HOOK_POINTS = create take busy between classified rule cancel_wait wait before_backend after_backend ready refuse elsewhere rewrites rewrite \
   send filter_up begin attached wants_whole packet fed relayed done settled abandon reset \
   renew own_err lost after_lost conn_open conn_gone leave close
 CYCLE_TEST_SRC = tests/unit/fake_backend.c tests/unit/cycle_fixture.c
-$(BUILD)/tests/test_cycle_%: ALL_LDFLAGS += $(HOOK_POINTS:%=-Wl,--wrap=session_hooks_%)
+$(BUILD)/tests/test_cycle_%: ALL_LDFLAGS += $(HOOK_POINTS:%=-Wl,--wrap=session_hooks_%) \
+  -Wl,--wrap=session_trace_wait
 $(BUILD)/tests/test_cycle_%: tests/unit/test_cycle_%.c $(CYCLE_TEST_SRC) tests/unit/fake_backend.h \
 		tests/unit/cycle_fixture.h $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)

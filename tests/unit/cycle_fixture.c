@@ -72,6 +72,16 @@ static const char *const wait_names[] = {"limit", "pool", "connect", "consistenc
 WRAP_VOID(take, (struct session * s, const struct hook_cmd *hc), (s, hc), " %02x", hc->cmd)
 WRAP_VOID(wait, (struct session * s, enum hook_wait what, bool begin), (s, what, begin), " %s %s",
           wait_names[what], begin ? "begin" : "end")
+/* The rows' side of on_wait: the trace's row (session_trace.c), which
+ * every session has, noted as "row wait ..." (the rows hear a wait's end
+ * only when they heard it begin). */
+void __real_session_trace_wait(struct session *s, enum hook_wait what, bool begin);
+void __wrap_session_trace_wait(struct session *s, enum hook_wait what, bool begin);
+void __wrap_session_trace_wait(struct session *s, enum hook_wait what, bool begin)
+{
+    note("row s%u wait %s %s", s->id, wait_names[what], begin ? "begin" : "end");
+    __real_session_trace_wait(s, what, begin);
+}
 WRAP_VOID(before_backend, (struct session * s, const struct hook_cmd *hc), (s, hc), " %02x",
           hc->cmd)
 WRAP_VOID(after_backend, (struct session * s), (s), "")
