@@ -55,6 +55,7 @@ struct sess_trace {
     uint32_t sends;
     bool replayed; /* the command in flight went on after its transaction was replayed */
     uint8_t n_events;
+    uint8_t waiting; /* bit w: wait_at[w] is a wait begun, not ended */
     struct trace_event events[TRACE_EVENTS_MAX];
     int64_t wait_at[TRACE_WAIT_N];
     uint32_t text_len; /* of the text's first bytes at `text` */
@@ -259,7 +260,7 @@ void session_trace_take(struct session *s, const struct hook_cmd *hc)
     t->sends = 0;
     t->replayed = false;
     t->n_events = 0;
-    memset(t->wait_at, 0, sizeof(t->wait_at));
+    t->waiting = 0;
     bool head = t->has_parent ? (t->parent_flags & 1) != 0
                               : trace_ratio_keeps(s->cfg->tracing.ratio, t->parent.trace_id);
     if (!head || trace_export_global() == NULL) { /* the tail may keep it: its first bytes */
@@ -279,12 +280,12 @@ void session_trace_take(struct session *s, const struct hook_cmd *hc)
 
 static void wait_end(struct sess_trace *t, unsigned what)
 {
-    if (t->wait_at[what] == 0)
+    if (!(t->waiting & 1u << what))
         return;
     if (t->n_events < TRACE_EVENTS_MAX)
         t->events[t->n_events++] =
             (struct trace_event){(uint8_t)what, t->wait_at[what], hy_now_ns()};
-    t->wait_at[what] = 0;
+    t->waiting &= (uint8_t) ~(1u << what);
 }
 
 void session_trace_wait(struct session *s, enum hook_wait what, bool begin)
@@ -295,8 +296,10 @@ void session_trace_wait(struct session *s, enum hook_wait what, bool begin)
     if (t->sp == NULL && s->cfg->tracing.slow_ms == 0)
         return; /* not kept at its take: only an error keeps it, without its waits */
     if (begin) {
-        if (t->wait_at[what] == 0)
+        if (!(t->waiting & 1u << what)) {
             t->wait_at[what] = hy_now_ns();
+            t->waiting |= (uint8_t)(1u << what);
+        }
     } else {
         wait_end(t, what);
     }
@@ -370,7 +373,7 @@ void session_trace_done(struct session *s)
     if (t == NULL || !t->active)
         return;
     t->active = false;
-    for (unsigned w = 0; w < TRACE_WAIT_N; w++)
+    for (unsigned w = 0; t->waiting != 0; w++)
         wait_end(t, w);
     struct trace_exporter *ex = trace_export_global();
     struct trace_span *sp = t->sp;

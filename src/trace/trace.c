@@ -522,9 +522,7 @@ static void rng_fill(uint8_t *p, size_t n)
 
 void trace_ratio_id(uint8_t trace_id[16])
 {
-    uint64_t v = rng_next();
-    for (int i = 15; i >= 8; i--, v >>= 8)
-        trace_id[i] = (uint8_t)v;
+    hy_store_be64(trace_id + 8, rng_next());
 }
 
 void trace_span_ids(struct trace_span *sp)
@@ -540,10 +538,8 @@ bool trace_ratio_keeps(double ratio, const uint8_t trace_id[16])
         return true;
     if (!(ratio > 0.0))
         return false;
-    uint64_t v = 0;
-    for (int i = 8; i < 16; i++)
-        v = v << 8 | trace_id[i];
-    return v < (uint64_t)(ratio * 18446744073709551616.0); /* ratio < 1: below 2^64 */
+    /* ratio < 1: below 2^64 */
+    return hy_load_be64(trace_id + 8) < (uint64_t)(ratio * 18446744073709551616.0);
 }
 
 enum trace_why trace_keep(const struct trace_sampler *sm, const struct trace_span *sp,

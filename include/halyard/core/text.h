@@ -92,6 +92,26 @@ static inline uint64_t hy_load_le64(const void *p)
     return w;
 }
 
+/* 8 bytes at p as a word, the first byte highest (network order). */
+static inline uint64_t hy_load_be64(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* w at p, its highest byte first (network order). */
+static inline void hy_store_be64(void *p, uint64_t w)
+{
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    memcpy(p, &w, sizeof(w));
+}
+
 /* A heap copy of the n bytes at p, with a NUL after them (NULL when out of
  * memory): a name or text read from a packet, which has none. */
 char *hy_dupz(const void *p, size_t n);
