@@ -493,3 +493,58 @@ def test_commits_gtids_where_the_server_tracks_them_already(cluster, start_halya
         assert len(server_gtids) == 5 and commits == server_gtids, (commits, server_gtids)
     finally:
         cluster.sql(0, f"SET GLOBAL session_track_system_variables = '{old}'")
+
+
+@pytest.mark.one_pool_mode  # backups and restores read the servers, not the sessions
+def test_rehearse_restores_the_target_itself(cluster, start_halyard, tmp_path, target):
+    """--restore: rehearse brings the target to the capture's start with
+    halyard's own restore (the full backup taken before, the archived
+    binlogs after it, up to the capture's start GTID), then replays: no
+    difference, and the table ends as the captured cluster's. A restore
+    that cannot run (the target not empty) replays nothing, exit 2."""
+    from test_backup import wait_archived
+    from test_restore import (HALYARDCTL, RESTORE_USER, full_backup, prepare, reset_scratch,
+                              restorer)
+
+    h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "rh_restore")
+    full_backup(conf)
+    for i in range(50, 60):  # after the backup: the restore replays them from the archive
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, {i % 4})")
+    sock = conf["admin_socket"]
+    pos = cluster.value(0, "SELECT @@gtid_current_pos")
+    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
+    path = str(tmp_path / "restore.hyc")
+    r = ctl(sock, "capture", "start", path)
+    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    c = h.connect(database="fo", autocommit=True)
+    with c.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*), SUM(w) FROM {table}")
+        cur.execute(f"UPDATE {table} SET w = w + 7 WHERE id % 5 = 0")
+        cur.execute("BEGIN")
+        cur.execute(f"INSERT INTO {table} VALUES (100, 1), (101, 2)")
+        cur.execute(f"DELETE FROM {table} WHERE id BETWEEN 10 AND 19")
+        cur.execute("COMMIT")
+        cur.execute(f"SELECT id, w FROM {table} ORDER BY id")
+    c.close()
+    r = ctl(sock, "capture", "stop")
+    assert r.returncode == 0 and "stopped" in r.stdout, r.stdout + r.stderr
+    wait_archived(conf, cluster, 0)
+
+    reset_scratch(target)
+    restorer(target)
+    p = rehearse(path, target, "--json", "--restore", conf["_path"], "--restore-user",
+                 RESTORE_USER, "--restore-password-file", str(pw), "--halyardctl", HALYARDCTL)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"restoring the target to the capture's start, GTID {pos}" in p.stderr, p.stderr
+    rep = json.loads(p.stdout)
+    assert rep["differences"] == 0 and rep["errors"] == [], rep
+    assert sum(d["count"] for d in rep["digests"]) >= 7, rep["digests"]
+    want = cluster.sql(0, f"SELECT id, w FROM {table} ORDER BY id")
+    assert target.sql(0, f"SELECT id, w FROM {table} ORDER BY id") == want
+
+    # the target holds a schema now: the restore refuses, nothing replayed
+    p = rehearse(path, target, "--restore", conf["_path"], "--restore-user", RESTORE_USER,
+                 "--restore-password-file", str(pw), "--halyardctl", HALYARDCTL)
+    assert p.returncode == 2 and "the restore failed" in p.stderr, p.stdout + p.stderr
+    assert "not empty" in p.stderr or "schema" in p.stderr, p.stderr
+    assert target.sql(0, f"SELECT id, w FROM {table} ORDER BY id") == want
