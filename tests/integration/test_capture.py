@@ -548,3 +548,59 @@ def test_rehearse_restores_the_target_itself(cluster, start_halyard, tmp_path, t
     assert p.returncode == 2 and "the restore failed" in p.stderr, p.stdout + p.stderr
     assert "not empty" in p.stderr or "schema" in p.stderr, p.stderr
     assert target.sql(0, f"SELECT id, w FROM {table} ORDER BY id") == want
+
+
+def test_commit_order_kept(cluster, start_halyard, tmp_path, target):
+    """--commit-order: two sessions whose INSERTs took AUTO_INCREMENT ids
+    in the capture's order (session 1's first, after 150 reads; session
+    2's after it). Replayed at once (--speed 0), session 2's lone INSERT
+    overtakes: the ids swap and rehearse names the insert ids that differ;
+    with --commit-order it waits for session 1's commit: no difference,
+    and the table as the captured cluster's."""
+    cluster.sql(0, f"CREATE DATABASE IF NOT EXISTS {DB}")
+    cluster.sql(0, f"DROP TABLE IF EXISTS {DB}.seq")
+    cluster.sql(0, f"CREATE TABLE {DB}.seq (id INT AUTO_INCREMENT PRIMARY KEY, who CHAR(1))")
+    cluster.sync()
+    h = start_halyard(read_write_split=False)
+    sock = f"/tmp/halyard-{h.port}.sock"
+    pos = cluster.value(0, "SELECT @@gtid_current_pos")
+    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
+    ddl = cluster.sql(0, f"SHOW CREATE TABLE {DB}.seq")[0][1]
+    path = str(tmp_path / "order.hyc")
+    r = ctl(sock, "capture", "start", path)
+    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    first = h.connect(database=DB, autocommit=True)
+    with first.cursor() as cur:
+        for i in range(150):
+            cur.execute("SELECT COUNT(*) FROM seq WHERE id > %s", (i,))
+        cur.execute("INSERT INTO seq (who) VALUES ('a')")
+    second = h.connect(database=DB, autocommit=True)
+    with second.cursor() as cur:
+        cur.execute("INSERT INTO seq (who) VALUES ('b')")
+    first.close()
+    second.close()
+    r = ctl(sock, "capture", "stop")
+    assert r.returncode == 0 and "stopped" in r.stdout, r.stdout + r.stderr
+    commits = [x for x in dump(path) if x["type"] == "commit"]
+    assert len(commits) == 2, commits
+    want = cluster.sql(0, f"SELECT id, who FROM {DB}.seq ORDER BY id")
+    assert [w for _i, w in want] == ["a", "b"]
+
+    restore(target, {"seq": (ddl, [])}, pos)
+    p = rehearse(path, target, "--json")
+    assert p.returncode == 1, p.stdout + p.stderr
+    rep = json.loads(p.stdout)
+    ins = [d for d in rep["digests"] if d["digest"].startswith("INSERT INTO seq")]
+    assert ins and ins[0]["differences"] == 2 and "insert_id" in ins[0]["kinds"], rep["digests"]
+    assert target.sql(0, f"SELECT id, who FROM {DB}.seq ORDER BY id") != want
+
+    restore(target, {"seq": (ddl, [])}, pos)
+    p = rehearse(path, target, "--json", "--commit-order")
+    assert p.returncode == 0, p.stdout + p.stderr
+    rep = json.loads(p.stdout)
+    order = rep["capture"]["commits"]["order"]
+    assert order["commits"] == 2 and order["in_order"] == 2 and order["waited"] == 1, order
+    assert order["out_of_order"] == [], order
+    assert target.sql(0, f"SELECT id, who FROM {DB}.seq ORDER BY id") == want
+    text = rehearse(path, target, "--commit-order", "--force").stdout
+    assert "commit order (--commit-order): 2 of 2 commits" in text, text
