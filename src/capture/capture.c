@@ -9,8 +9,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "halyard/capture/capture.h"
 #include "halyard/capture/capture_format.h"
@@ -216,17 +219,48 @@ static uint32_t take_all(struct qitem *out, bool *stopping)
     return n;
 }
 
+/* A write of the batch failed (a full disk): stdio had taken the first
+ * `put` records (counted as written from `bytes`, `records`), the file
+ * holds what reached it. The file is cut after its last whole record, so
+ * that it reads back (a record cut short would make it refused from
+ * there), what stdio still holds is thrown away, and the records that
+ * did not reach the file whole are counted as dropped. */
+static void write_failed_settle(const struct qitem *batch, uint32_t put, uint64_t bytes,
+                                uint64_t records)
+{
+    int fd = fileno(C.f);
+    struct stat sb;
+    uint64_t on_disk = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : bytes;
+    uint64_t whole = bytes, kept = records;
+    for (uint32_t i = 0; i < put && whole + batch[i].len <= on_disk; i++) {
+        whole += batch[i].len;
+        kept++;
+    }
+    __fpurge(C.f);
+    if (ftruncate(fd, (off_t)whole) != 0)
+        hy_log_warn("capture %s: cannot cut the file after its last whole record (offset "
+                    "%llu): %s",
+                    C.st.file, (unsigned long long)whole, strerror(errno));
+    drop(CAPTURE_DROP_WRITE_FAILED, records + put - kept);
+    W.bytes = whole;
+    W.records = kept;
+}
+
 /* Write a batch of `n` records; false when the capture ends (why in
  * `why`, *failed when a write failed): the records not written are
  * dropped and counted, by reason. */
 static bool write_batch(struct qitem *batch, uint32_t n, char *why, size_t wl, bool *failed)
 {
     bool on = true;
+    uint64_t bytes = W.bytes, records = W.records; /* what the file held whole */
+    uint32_t put = 0;                              /* records stdio took */
     for (uint32_t i = 0; i < n; i++) {
         if (on && size_reached(batch[i].len, why, wl))
             on = false;
         else if (on && !write_rec(batch[i].p, batch[i].len, why, wl))
             on = false, *failed = true;
+        else if (on)
+            put++;
         if (!on)
             drop(*failed ? CAPTURE_DROP_WRITE_FAILED : CAPTURE_DROP_LIMIT, 1);
         free(batch[i].p);
@@ -235,6 +269,8 @@ static bool write_batch(struct qitem *batch, uint32_t n, char *why, size_t wl, b
         snprintf(why, wl, "the write failed: %s", strerror(errno));
         on = false, *failed = true;
     }
+    if (*failed)
+        write_failed_settle(batch, put, bytes, records);
     return on;
 }
 

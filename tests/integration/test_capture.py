@@ -604,3 +604,51 @@ def test_commit_order_kept(cluster, start_halyard, tmp_path, target):
     assert target.sql(0, f"SELECT id, who FROM {DB}.seq ORDER BY id") == want
     text = rehearse(path, target, "--commit-order", "--force").stdout
     assert "commit order (--commit-order): 2 of 2 commits" in text, text
+
+
+@pytest.mark.one_pool_mode  # the capture's writer, not the sessions
+def test_full_disk_stops_the_capture(start_halyard, tmp_path):
+    """The capture's file on a filesystem that fills up (a tmpfs of 64
+    KiB): the capture stops by itself and says why (capture status, with
+    the records it could not write counted under write_failed), every
+    client statement, before and after, is answered, and the file reads
+    back up to its last whole record (before: a record cut short by the
+    full disk made rehearse refuse the file, and capture status counted
+    the records stdio had buffered as written, none dropped)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
+    try:
+        h = start_halyard()
+        sock = f"/tmp/halyard-{h.port}.sock"
+        path = str(mnt / "full.hyc")
+        r = ctl(sock, "capture", "start", path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        c = h.connect(autocommit=True)
+        filler = "y" * 4000
+        answered = 0
+        with c.cursor() as cur:
+            for i in range(120):  # about 500 KB of statements, eight times the room
+                cur.execute(f"SELECT {i}, LENGTH('{filler}')")
+                assert cur.fetchone() == (i, 4000)
+                answered += 1
+        wait_until(lambda: not admin_json(sock, "capture status")["on"],
+                   what="the capture stops")
+        st = admin_json(sock, "capture status")
+        assert "No space left on device" in st["stopped_why"], st
+        assert st["drops_write_failed"] >= 1, st
+        with c.cursor() as cur:  # the data path goes on, uncaptured
+            cur.execute("SELECT 42")
+            assert cur.fetchone() == (42,)
+        c.close()
+        assert answered == 120
+        # the file ends with its last whole record: it reads back, and
+        # holds what capture status says was written
+        assert os.path.getsize(path) == st["bytes"] <= 64 * 1024, (os.path.getsize(path), st)
+        p = subprocess.run([sys.executable, REHEARSE, path, "--dump"], capture_output=True,
+                           text=True)
+        assert p.returncode == 0, p.stderr
+        recs = [json.loads(line) for line in p.stdout.splitlines()]
+        assert len(recs) == st["records"] and recs[0]["type"] == "start", (len(recs), st)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
