@@ -16,6 +16,7 @@ position the capture started from:
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from pymysql.constants import CLIENT
 from conftest import TEST_PORT
 from test_failover import ctl, failover_settings
 from util import (APP_PASSWORD, APP_USER, Cluster, admin_json, backends, free_port, metric,
-                  wait_until)
+                  run_on_pty, wait_until)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REHEARSE = os.path.join(REPO, "tools", "rehearse")
@@ -227,6 +228,24 @@ def test_identical_target_no_difference(cluster, captured, target):
         want = cluster.sql(0, f"SELECT * FROM {DB}.{t} ORDER BY id")
         got = target.sql(0, f"SELECT * FROM {DB}.{t} ORDER BY id")
         assert got == want, (t, got, want)
+
+
+def test_progress_on_a_terminal(captured, target):
+    """On a terminal, rehearse draws its progress on stderr (commands
+    replayed of all, sessions running) and ends it at 100% with none
+    running; into a pipe it draws none (the other tests' stderr)."""
+    path, snap, pos, h = captured
+    restore(target, snap, pos)
+    total = sum(1 for r in dump(path) if r["type"] == "cmd")
+    rc, out = run_on_pty([sys.executable, REHEARSE, path, "--port", str(target.port(0)),
+                          "--user", APP_USER, "--password", APP_PASSWORD, "--speed", "0"])
+    assert rc == 0, out
+    lines = [x for x in re.split(r"[\r\n]+", out) if "commands replayed" in x]
+    assert lines, out
+    assert f"rehearse: {total} of {total} commands replayed (100%), 0 of 2 sessions running" \
+        in lines[-1], lines
+    p = rehearse(path, target, "--force")
+    assert "commands replayed" not in p.stderr, p.stderr
 
 
 def test_changed_sql_mode_named(captured, target):
