@@ -145,6 +145,18 @@ void session_set_state(struct session *s, enum session_state to)
     s->state = to;
 }
 
+void session_wait_note(struct session *s, enum hook_wait what, bool begin)
+{
+    uint8_t bit = (uint8_t)(1u << what);
+    if (begin)
+        s->io.waits |= bit;
+    else if (s->io.waits & bit)
+        s->io.waits &= (uint8_t)~bit;
+    else
+        return;
+    session_hooks_wait(s, what, begin);
+}
+
 void session_mark_closing(struct session *s, enum session_end why)
 {
     if (s->state == SS_CLOSING)
@@ -537,7 +549,7 @@ static enum next_step next_limit(struct session *s, const struct next_cmd *c, ui
     if (s->cfg->n_limits == 0 || !(c->cmd == COM_QUERY || c->cmd == COM_STMT_EXECUTE))
         return NEXT_ROUTE;
     enum sess_limit_step st = session_limit_enter(s, c->p, c->len, next_avail(s, c->len), c->fits);
-    session_hooks_wait(s, HOOK_WAIT_LIMIT, st == SLIM_WAIT);
+    session_wait_note(s, HOOK_WAIT_LIMIT, st == SLIM_WAIT);
     if (st == SLIM_WAIT && idx != UINT32_MAX)
         s->route.wait_idx = (int)idx; /* not routed again when it goes on */
     return st == SLIM_GO ? NEXT_ROUTE : st == SLIM_WAIT ? NEXT_STOP : NEXT_AGAIN;
@@ -812,7 +824,7 @@ static enum next_step next_outcome(struct session *s, const struct next_cmd *c, 
     struct hook_cmd hc = {.p = c->p, .len = c->len, .idx = idx, .cmd = c->cmd, .fits = c->fits};
     if (a->before != NULL && a->before(s, &hc, primary_write)) {
         if (idx == ROUTE_NOBODY) /* no primary yet: a failover's */
-            session_hooks_wait(s, HOOK_WAIT_WRITER, true);
+            session_wait_note(s, HOOK_WAIT_WRITER, true);
         return NEXT_STOP; /* the session waits first */
     }
     if (!answer_here(s, c->fits, c->len))
@@ -891,8 +903,8 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     }
     if (!session_hooks_ready(s))
         return NEXT_STOP;
-    session_hooks_wait(s, HOOK_WAIT_POOL, false);
-    session_hooks_wait(s, HOOK_WAIT_CONNECT, false);
+    session_wait_note(s, HOOK_WAIT_POOL, false);
+    session_wait_note(s, HOOK_WAIT_CONNECT, false);
     uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && c->len >= 6) ? c->p[5] : 0;
     s->query.set_option =
         (cmd == COM_SET_OPTION && c->len >= 3) ? (int)(c->p[1] | c->p[2] << 8) : -1;
@@ -950,7 +962,7 @@ static enum next_step stage_outcome(struct session *s, struct next_cmd *c)
 {
     enum next_step st = next_outcome(s, c, c->idx, c->why, c->primary_write);
     if (st == NEXT_ROUTE) /* routed to a backend: a primary to write to came */
-        session_hooks_wait(s, HOOK_WAIT_WRITER, false);
+        session_wait_note(s, HOOK_WAIT_WRITER, false);
     return st;
 }
 
@@ -1665,7 +1677,7 @@ again:
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
     if (bc == NULL) {
-        session_hooks_wait(s, HOOK_WAIT_CONNECT, true);
+        session_wait_note(s, HOOK_WAIT_CONNECT, true);
         bconn_open(s, idx);
         return false;
     }

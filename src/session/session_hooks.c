@@ -511,18 +511,8 @@ bool session_hooks_cancel_wait(struct session *s)
     HOOKS_ANY(cancel_wait, s);
 }
 
-/* The cycle says a wait ended wherever one may have (three times a
- * command): the rows hear the end of a wait they heard begin, the
- * other ends cost a test. */
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin)
 {
-    uint8_t bit = (uint8_t)(1u << what);
-    if (begin)
-        s->query.waits |= bit;
-    else if (s->query.waits & bit)
-        s->query.waits &= (uint8_t)~bit;
-    else
-        return;
     HOOKS_RUN(on_wait, s, what, begin);
 }
 
@@ -607,6 +597,7 @@ void session_hooks_relayed(struct session *s, const struct hook_packet *pk)
 {
     HOOKS_RUN(on_relayed, s, pk);
 }
+
 
 void session_hooks_done(struct session *s)
 {

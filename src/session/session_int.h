@@ -464,6 +464,10 @@ void session_hooks_classified(struct session *s, const struct classify_result *r
                               uint32_t avail, bool fits);
 enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc);
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
+/* The command's wait `what` begins or ends: the hooks hear it (on_wait),
+ * an end only after its begin (the cycle says the ends wherever a wait
+ * may have been). */
+void session_wait_note(struct session *s, enum hook_wait what, bool begin);
 uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr);
 bool session_hooks_cancel_wait(struct session *s);
 void session_hooks_replayed(struct session *s);

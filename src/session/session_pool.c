@@ -565,7 +565,7 @@ bool session_pool_wait(struct session *s, uint32_t idx)
         POOL_COUNT(s, be, waiting);
         slog_debug(s, "waits for a connection to %s (max_connections %d)", be->name,
                    be->max_connections);
-        session_hooks_wait(s, HOOK_WAIT_POOL, true);
+        session_wait_note(s, HOOK_WAIT_POOL, true);
     }
     double left = s->conns.lease.pool_wait_until - ev_now(w->loop);
     ev_timer_stop(w->loop, &s->conns.lease.pool_wait);

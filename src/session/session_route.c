@@ -1589,10 +1589,10 @@ static bool causal_ready(struct session *s, uint32_t idx)
 bool session_route_due(struct session *s, uint32_t *idx)
 {
     if (s->route.causal_check && *idx != s->route.primary && !causal_ready(s, *idx)) {
-        session_hooks_wait(s, HOOK_WAIT_CONSISTENCY, true);
+        session_wait_note(s, HOOK_WAIT_CONSISTENCY, true);
         return false;
     }
-    session_hooks_wait(s, HOOK_WAIT_CONSISTENCY, false);
+    session_wait_note(s, HOOK_WAIT_CONSISTENCY, false);
     *idx = (uint32_t)s->route.wait_idx;
     s->route.causal_check = false;
     return *idx != s->route.primary || session_writer_sync(s);

@@ -73,13 +73,13 @@ WRAP_VOID(take, (struct session * s, const struct hook_cmd *hc), (s, hc), " %02x
 WRAP_VOID(wait, (struct session * s, enum hook_wait what, bool begin), (s, what, begin), " %s %s",
           wait_names[what], begin ? "begin" : "end")
 /* The rows' side of on_wait: the trace's row (session_trace.c), which
- * every session has, noted as "row wait ..." (the rows hear a wait's end
- * only when they heard it begin). */
+ * every session has, noted as "row sN hears connect begin" (the point's
+ * call is "hook sN wait connect begin"). */
 void __real_session_trace_wait(struct session *s, enum hook_wait what, bool begin);
 void __wrap_session_trace_wait(struct session *s, enum hook_wait what, bool begin);
 void __wrap_session_trace_wait(struct session *s, enum hook_wait what, bool begin)
 {
-    note("row s%u wait %s %s", s->id, wait_names[what], begin ? "begin" : "end");
+    note("row s%u hears %s %s", s->id, wait_names[what], begin ? "begin" : "end");
     __real_session_trace_wait(s, what, begin);
 }
 WRAP_VOID(before_backend, (struct session * s, const struct hook_cmd *hc), (s, hc), " %02x",

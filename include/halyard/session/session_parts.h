@@ -146,6 +146,7 @@ struct sess_io {
     bool up_cont;       /* the current packet is full length: another follows */
     bool req_open;      /* the request's packets are still coming */
     bool infile;        /* forwarding LOAD DATA LOCAL file packets */
+    uint8_t waits;      /* bit w: the command's wait w began, not yet ended (session_wait_note) */
     uint8_t last_seq;   /* sequence id of the client's last packet */
     uint64_t req_bytes; /* of the logical packet being forwarded (max_packet_size) */
     /* down direction: the answer being forwarded */
@@ -308,7 +309,6 @@ struct sess_query {
     int set_option;       /* COM_SET_OPTION in flight: its option, else -1 */
     bool cu_reset;        /* the COM_CHANGE_USER at up.scan reset the session (session.c) */
     uint8_t bk_hooks;     /* next_forward met before_backend (1), then after_backend (2) */
-    uint8_t waits;        /* bit w: the wait w was said to begin, not yet to end (on_wait) */
     bool cmd_lid;         /* it reads or sets LAST_INSERT_ID() */
     int8_t cmd_xa;        /* it begins (1) or ends (-1) an XA transaction, or ends its
                            * active part (2: XA END or XA PREPARE alone) */
