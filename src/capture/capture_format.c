@@ -258,6 +258,12 @@ static bool read_body(struct rd *r, uint8_t type, struct capture_rec *rec)
         for (int i = 0; i < 3; i++)
             rec->s[i] = get_str(r, &rec->s_len[i]);
         break;
+    case CAPTURE_INFILE:
+        rec->sid = (uint32_t)get_le(r, 4);
+        rec->data = r->p + r->at;
+        rec->data_len = (uint32_t)(r->len - r->at);
+        r->at = r->len;
+        break;
     default:
         return false;
     }

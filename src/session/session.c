@@ -1247,6 +1247,8 @@ void up_forward(struct session *s)
             uint32_t n = HY_MIN(s->io.up_left, stream_unparsed(st));
             if (n == 0)
                 break;
+            if (s->io.infile && s->io.hooked) /* the file's bytes, as they pass */
+                session_hooks_infile(s, st->b->data + st->scan, n);
             st->scan += n;
             s->io.up_left -= n;
             continue;
@@ -1270,6 +1272,8 @@ void up_forward(struct session *s)
             return;
         }
         if (s->io.infile && len == 0 && !was_cont) {
+            if (s->io.hooked)
+                session_hooks_infile(s, NULL, 0);
             ended = true; /* the empty packet that ends the file */
             break;
         }

@@ -264,6 +264,26 @@ void session_capture_packet(struct session *s, const struct hook_packet *pk)
     }
 }
 
+void session_capture_infile(struct session *s, const uint8_t *p, uint32_t n)
+{
+    if (!answer_followed(s) || capture_masked())
+        return; /* (n 0, the file's end, is a record of no bytes: the client sent a file) */
+    size_t cap = 32 + (size_t)n;
+    uint8_t stack[512];
+    uint8_t *mem = cap <= sizeof(stack) ? stack : malloc(cap);
+    if (mem == NULL) {
+        s->feat.capture->lost = true;
+        return;
+    }
+    struct capture_buf b;
+    capture_buf_begin(&b, mem, cap, CAPTURE_INFILE);
+    capture_put_u32(&b, s->id);
+    capture_put_bytes(&b, p, n);
+    put(s, &b);
+    if (mem != stack)
+        free(mem);
+}
+
 void session_capture_ok(struct session *s, const uint8_t *block, size_t len)
 {
     if (answer_followed(s))

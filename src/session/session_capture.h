@@ -22,6 +22,10 @@ void session_capture_ok(struct session *s, const uint8_t *block, size_t len);
 bool session_capture_whole(const struct session *s);
 /* on_packet: the answer's rows summed, an OK's insert id */
 void session_capture_packet(struct session *s, const struct hook_packet *pk);
+/* The bytes of a LOAD DATA LOCAL INFILE's file as they pass (on_infile):
+ * INFILE records after the command's, the last one empty (the file's
+ * end); none when capture_mask is on. */
+void session_capture_infile(struct session *s, const uint8_t *p, uint32_t n);
 void session_capture_done(struct session *s);    /* on_done: the answer's shape */
 void session_capture_abandon(struct session *s); /* on_abandon: halyard answered */
 void session_capture_free(struct session *s);    /* on_close: the session's end */

@@ -286,6 +286,7 @@ static const struct session_hooks hooks[] = {
      .attached = session_capture_attached,
      .wants_whole = session_capture_whole,
      .on_packet = session_capture_packet, /* the rows summed, the insert id */
+     .on_infile = session_capture_infile, /* a LOCAL INFILE's file, as sent */
      .on_done = session_capture_done,     /* the answer's shape and time */
      .on_abandon = session_capture_abandon,
      .on_close = session_capture_free},
@@ -598,6 +599,10 @@ void session_hooks_relayed(struct session *s, const struct hook_packet *pk)
     HOOKS_RUN(on_relayed, s, pk);
 }
 
+void session_hooks_infile(struct session *s, const uint8_t *p, uint32_t n)
+{
+    HOOKS_RUN(on_infile, s, p, n);
+}
 
 void session_hooks_done(struct session *s)
 {

@@ -401,6 +401,10 @@ struct session_hooks {
     /* a packet a filter took and relayed rewritten (CACHE_METADATA's
      * column count), as the client gets it: on_packet did not see it */
     void (*on_relayed)(struct session *s, const struct hook_packet *pk);
+    /* up_forward: bytes of the file a LOAD DATA LOCAL INFILE's client
+     * sends, as they pass to the backend (pieces of its packets' payloads,
+     * in order; n 0: the empty packet that ends the file) */
+    void (*on_infile)(struct session *s, const uint8_t *p, uint32_t n);
     void (*on_done)(struct session *s); /* command_done: the answer is complete */
     /* command_done, once the route has the answer's status and the
      * command's writes: the last point before the session goes idle */
@@ -489,6 +493,7 @@ bool session_hooks_wants_whole(const struct session *s);
 void session_hooks_packet(struct session *s, const struct hook_packet *pk);
 void session_hooks_fed(struct session *s, const struct hook_packet *pk);
 void session_hooks_relayed(struct session *s, const struct hook_packet *pk);
+void session_hooks_infile(struct session *s, const uint8_t *p, uint32_t n);
 void session_hooks_done(struct session *s);
 void session_hooks_settled(struct session *s);
 void session_hooks_abandon(struct session *s);

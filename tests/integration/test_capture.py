@@ -671,3 +671,48 @@ def test_full_disk_stops_the_capture(start_halyard, tmp_path):
         assert len(recs) == st["records"] and recs[0]["type"] == "start", (len(recs), st)
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_local_infile_replayed(cluster, start_halyard, tmp_path, target):
+    """A LOAD DATA LOCAL INFILE captured through halyard keeps the file
+    the client sent (INFILE records, one a packet, an empty one at its
+    end); rehearse sends it again when the target asks: the rows loaded,
+    no difference (before: the file was not captured and rehearse sent an
+    empty one, 0 rows against the captured 300)."""
+    cluster.sql(0, f"CREATE DATABASE IF NOT EXISTS {DB}")
+    cluster.sql(0, f"DROP TABLE IF EXISTS {DB}.loaded")
+    cluster.sql(0, f"CREATE TABLE {DB}.loaded (id INT PRIMARY KEY, name VARCHAR(40))")
+    cluster.sync()
+    h = start_halyard(read_write_split=False)
+    sock = f"/tmp/halyard-{h.port}.sock"
+    pos = cluster.value(0, "SELECT @@gtid_current_pos")
+    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
+    ddl = cluster.sql(0, f"SHOW CREATE TABLE {DB}.loaded")[0][1]
+    data = tmp_path / "rows.csv"
+    data.write_text("".join(f"{i},name number {i} of the file\n" for i in range(300)))
+    path = str(tmp_path / "infile.hyc")
+    r = ctl(sock, "capture", "start", path)
+    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    c = h.connect(database=DB, autocommit=True, local_infile=True)
+    with c.cursor() as cur:
+        n = cur.execute(f"LOAD DATA LOCAL INFILE '{data}' INTO TABLE loaded "
+                        "FIELDS TERMINATED BY ','")
+        assert n == 300
+        cur.execute("SELECT COUNT(*), SUM(id) FROM loaded")
+    c.close()
+    r = ctl(sock, "capture", "stop")
+    assert r.returncode == 0, r.stdout + r.stderr
+    pieces = [x for x in dump(path) if x["type"] == "infile"]
+    assert len(pieces) >= 2 and pieces[-1]["data"] == "", pieces[-1]
+    assert "".join(x["data"] for x in pieces).startswith("0,name number 0 of the file\n")
+
+    restore(target, {"loaded": (ddl, [])}, pos)
+    p = rehearse(path, target, "--json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    rep = json.loads(p.stdout)
+    assert rep["differences"] == 0 and rep["errors"] == [], rep
+    load = [d for d in rep["digests"] if d["digest"].startswith("LOAD DATA")]
+    assert load and load[0]["count"] == 1, rep["digests"]
+    want = cluster.sql(0, f"SELECT id, name FROM {DB}.loaded ORDER BY id")
+    assert len(want) == 300
+    assert target.sql(0, f"SELECT id, name FROM {DB}.loaded ORDER BY id") == want

@@ -67,6 +67,16 @@ static void conn_close(struct fb_conn *c)
     free(c);
 }
 
+static void note_line(struct fake_backend *fb, int serial, const char *line)
+{
+    if (fb->n_log < FB_MAX_LOG) {
+        fb->log_conn[fb->n_log] = serial;
+        snprintf(fb->log[fb->n_log++], sizeof(fb->log[0]), "%s", line);
+    }
+    if (fb->trace != NULL && *fb->n_trace < FB_MAX_TRACE)
+        snprintf(fb->trace[(*fb->n_trace)++], 160, "%.8s %.140s", fb->name, line);
+}
+
 static void note(struct fake_backend *fb, int serial, const uint8_t *p, size_t n)
 {
     char line[160];
@@ -80,12 +90,7 @@ static void note(struct fake_backend *fb, int serial, const uint8_t *p, size_t n
         snprintf(line, sizeof(line), "X:");
     else
         snprintf(line, sizeof(line), "C:%02x", p[0]);
-    if (fb->n_log < FB_MAX_LOG) {
-        fb->log_conn[fb->n_log] = serial;
-        memcpy(fb->log[fb->n_log++], line, sizeof(line));
-    }
-    if (fb->trace != NULL && *fb->n_trace < FB_MAX_TRACE)
-        snprintf(fb->trace[(*fb->n_trace)++], 160, "%.8s %.140s", fb->name, line);
+    note_line(fb, serial, line);
 }
 
 static void send_row(int fd, const char *value, uint8_t seq, uint16_t status)
@@ -163,6 +168,12 @@ static bool answer(struct fb_conn *c, const uint8_t *p, size_t n)
         case FB_HOLD:
             fb->held[fb->n_held++] = c;
             return true;
+        case FB_INFILE: {
+            static const uint8_t req[] = {0xfb, 'f', 'i', 'l', 'e'};
+            put(c->fd, req, sizeof(req), 1);
+            c->infile = true;
+            return true;
+        }
         }
     }
     if (p[0] == COM_STMT_PREPARE) {
@@ -200,6 +211,19 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
             c->logged_in = true;
             put(c->fd, out, mysql_ok_encode(out, sizeof(out), 0, 0, SERVER_STATUS_AUTOCOMMIT, 0),
                 (uint8_t)(seq + 1));
+            continue;
+        }
+        if (c->infile) { /* the file's bytes, to its empty packet */
+            char line[32];
+            snprintf(line, sizeof(line), n == 0 ? "F:end" : "F:%ld", n);
+            note_line(c->fb, c->serial, line);
+            if (n == 0) {
+                uint8_t out[64];
+                c->infile = false;
+                put(c->fd, out,
+                    mysql_ok_encode(out, sizeof(out), 1, 0, SERVER_STATUS_AUTOCOMMIT, 0),
+                    (uint8_t)(seq + 1));
+            }
             continue;
         }
         if (n == 0 || !answer(c, pkt, (size_t)n))

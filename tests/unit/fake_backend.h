@@ -28,11 +28,13 @@
 
 /* An answer a rule gives. */
 enum fb_answer {
-    FB_OK,    /* an OK */
-    FB_ERR,   /* an ERR: err_code, msg */
-    FB_ROW,   /* a result set of one column and one row: value */
-    FB_CLOSE, /* the connection closed, no answer (a backend lost) */
-    FB_HOLD,  /* no answer until fb_release(), then an OK */
+    FB_OK,     /* an OK */
+    FB_ERR,    /* an ERR: err_code, msg */
+    FB_ROW,    /* a result set of one column and one row: value */
+    FB_CLOSE,  /* the connection closed, no answer (a backend lost) */
+    FB_HOLD,   /* no answer until fb_release(), then an OK */
+    FB_INFILE, /* a LOCAL INFILE request (0xFB): the file's packets, logged "F:<bytes>", then
+                * an OK at its empty packet, logged "F:end" */
 };
 
 struct fb_rule {
@@ -54,6 +56,7 @@ struct fb_conn {
     bool logged_in;
     int serial;    /* 1 for the first connection it accepted, and on */
     bool in_trans; /* a BEGIN or START TRANSACTION ran, no COMMIT or ROLLBACK since */
+    bool infile;   /* FB_INFILE asked for the file: packets are its bytes */
 };
 
 /* One backend halyard connects to. */

@@ -242,15 +242,16 @@ static void test_header_refused(void **state)
     assert_int_equal(capture_read_header(h, sizeof(h), &flags, err, sizeof(err)), HY_ERROR);
 }
 
-/* Version 2's records (COMMIT, FAILOVER) read back; a version 1 file is
- * still read. */
+/* Version 2's records (COMMIT, FAILOVER) and version 3's (INFILE, a
+ * piece of a file and the empty end) read back; version 1 and 2 files
+ * are still read. */
 static void test_commit_failover_records(void **state)
 {
     (void)state;
     uint8_t buf[512];
     size_t at = CAPTURE_HEADER_SIZE, n;
     capture_header(buf, 0);
-    assert_int_equal(buf[8], 2);
+    assert_int_equal(buf[8], 3);
     struct capture_buf b;
     capture_buf_begin(&b, buf + at, sizeof(buf) - at, CAPTURE_COMMIT);
     capture_put_u32(&b, 9);
@@ -267,13 +268,23 @@ static void test_commit_failover_records(void **state)
     assert_true((n = capture_rec_done(&b)) > 0);
     capture_frame_crc(buf + at, n);
     at += n;
+    for (int k = 0; k < 2; k++) { /* a piece of the file, then its end */
+        capture_buf_begin(&b, buf + at, sizeof(buf) - at, CAPTURE_INFILE);
+        capture_put_u32(&b, 9);
+        capture_put_bytes(&b, "1,a\n", k == 0 ? 4 : 0);
+        assert_true((n = capture_rec_done(&b)) > 0);
+        capture_frame_crc(buf + at, n);
+        at += n;
+    }
     uint16_t flags;
     char err[200];
     buf[8] = 1; /* a version 1 file reads as before */
     assert_int_equal(capture_read_header(buf, at, &flags, err, sizeof(err)), HY_OK);
-    buf[8] = 3;
+    buf[8] = 2;
+    assert_int_equal(capture_read_header(buf, at, &flags, err, sizeof(err)), HY_OK);
+    buf[8] = 4;
     assert_int_equal(capture_read_header(buf, at, &flags, err, sizeof(err)), HY_ERROR);
-    assert_non_null(strstr(err, "versions 1 to 2"));
+    assert_non_null(strstr(err, "versions 1 to 3"));
     size_t off = CAPTURE_HEADER_SIZE;
     struct capture_rec r;
     assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_OK);
@@ -288,6 +299,14 @@ static void test_commit_failover_records(void **state)
     assert_memory_equal(r.s[0], "node0", 5);
     assert_memory_equal(r.s[1], "node1", 5);
     assert_memory_equal(r.s[2], "primary changed", 15);
+    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(r.type, CAPTURE_INFILE);
+    assert_int_equal(r.sid, 9);
+    assert_int_equal(r.data_len, 4);
+    assert_memory_equal(r.data, "1,a\n", 4);
+    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(r.type, CAPTURE_INFILE);
+    assert_int_equal(r.data_len, 0);
     assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_AGAIN);
 }
 

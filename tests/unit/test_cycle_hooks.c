@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "halyard/capture/capture.h"
+#include "halyard/capture/capture_format.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
@@ -43,7 +46,7 @@ static const char *const points[] = {
     "fed",      "done",           "settled",       "abandon",    "reset",       "conn_gone",
     "leave",    "close",          "own_err",       "renew",      "lost",        "busy",
     "between",  "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
-    "create",
+    "create",   "infile",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -534,6 +537,67 @@ static void test_hooks_backend_once(void **state)
     assert_order(f, from, want);
 }
 
+/* on_infile: a LOAD DATA LOCAL INFILE's file, as its packets pass to
+ * the backend, one call a packet's bytes and one (0) at its empty
+ * packet, between the command's take and its end; a capture running
+ * keeps the bytes: INFILE records after the command's, before its
+ * answer's, the file whole in them. */
+static void test_hooks_infile(void **state)
+{
+    struct fx *f = *state;
+    char dir[] = "/tmp/halyard-infile-XXXXXX", file[64], msg[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(file, sizeof(file), "%s/c.hyc", dir);
+    struct capture_opts o = {.file = file, .queue = 1024, .gtid = "", .primary = "db1"};
+    assert_int_equal(capture_start(&o, msg, sizeof(msg)), HY_OK);
+    fb_rule(&f->primary, "LOCAL INFILE", FB_INFILE, 0, "", 1);
+    size_t from = f->n_trace;
+    static const char sql[] = "\x03LOAD DATA LOCAL INFILE 'f' INTO TABLE t";
+    send_raw(f, 0, sql, sizeof(sql) - 1, 0);
+    uint16_t err = 0;
+    assert_int_equal(recv1(f, 0, &err, 2000), 0xfb);
+    send_raw(f, 0, "1,a\n2,b\n", 8, 2);
+    send_raw(f, 0, "3,c\n", 4, 3);
+    send_raw(f, 0, "", 0, 4);
+    assert_int_equal(recv1(f, 0, &err, 2000), 0);
+    static const char *const want[] = {" take 03", " infile 8", " infile 4", " infile 0",
+                                       "F:end",    " done",     NULL};
+    assert_order(f, from, want);
+    assert_int_equal(point_count(f, from, "infile"), 3);
+    assert_int_equal(capture_stop(msg, sizeof(msg)), HY_OK);
+
+    FILE *in = fopen(file, "rb");
+    assert_non_null(in);
+    static uint8_t buf[1 << 16];
+    size_t len = fread(buf, 1, sizeof(buf), in);
+    fclose(in);
+    uint16_t flags = 0;
+    char why[256];
+    assert_int_equal(capture_read_header(buf, len, &flags, why, sizeof(why)), HY_OK);
+    char got[64] = "";
+    size_t off = CAPTURE_HEADER_SIZE;
+    int cmd_at = -1, answer_at = -1, k = 0, pieces = 0;
+    struct capture_rec r;
+    while (off < len) {
+        assert_int_equal(capture_read_next(buf, len, &off, &r, why, sizeof(why)), HY_OK);
+        if (r.type == CAPTURE_CMD && r.cmd == COM_QUERY)
+            cmd_at = k;
+        if (r.type == CAPTURE_ANSWER && cmd_at >= 0 && answer_at < 0)
+            answer_at = k;
+        if (r.type == CAPTURE_INFILE) {
+            assert_true(cmd_at >= 0 && answer_at < 0); /* between the two */
+            strncat(got, (const char *)r.data, r.data_len);
+            pieces++;
+        }
+        k++;
+    }
+    assert_string_equal(got, "1,a\n2,b\n3,c\n");
+    assert_int_equal(pieces, 3); /* the two packets' bytes, the end's none */
+    assert_true(answer_at > cmd_at);
+    unlink(file);
+    rmdir(dir);
+}
+
 #define T(fn, conf) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)(conf))
 
 int main(void)
@@ -551,6 +615,7 @@ int main(void)
         T(test_hooks_abandon, conf_limit_full),
         T(test_hooks_cancel_wait, conf_limit_queue),
         T(test_hooks_rule, conf_rules),
+        T(test_hooks_infile, conf_eventual),
         T(test_hooks_create, conf_eventual),
         T(test_hooks_wait, conf_eventual),
         T(test_hooks_backend_once, conf_eventual),

@@ -24,7 +24,7 @@
 #include "halyard/core/core.h"
 
 #define CAPTURE_MAGIC       "HYCAPT\r\n"
-#define CAPTURE_VERSION     2 /* 2: COMMIT and FAILOVER records; a reader takes 1 too */
+#define CAPTURE_VERSION     3 /* 2: COMMIT, FAILOVER; 3: INFILE. A reader takes 1 and 2 too */
 #define CAPTURE_HEADER_SIZE 16
 #define CAPTURE_FLAG_MASKED 0x0001u /* statement text and parameters left out */
 /* A record's frame around its body: length, type, then the CRC after it. */
@@ -41,8 +41,9 @@ enum capture_type {
     CAPTURE_STOP = 6,     /* t_us, records, drops, why */
     CAPTURE_COMMIT = 7,   /* sid, t_us, the GTID the server reported for a commit */
     CAPTURE_FAILOVER = 8, /* t_us, old primary, new primary, kind */
+    CAPTURE_INFILE = 9,   /* sid, a piece of a LOCAL INFILE's file as sent; empty: its end */
 };
-#define CAPTURE_TYPE_LAST CAPTURE_FAILOVER
+#define CAPTURE_TYPE_LAST CAPTURE_INFILE
 
 /* CAPTURE_CMD's flags */
 #define CAPTURE_CMD_MASKED 0x01 /* the payload was left out (capture_mask) */
@@ -87,12 +88,12 @@ struct capture_answer {
 struct capture_rec {
     uint8_t type;
     uint64_t at;         /* its offset in the file */
-    uint32_t sid;        /* LOGIN, CMD, ANSWER, END, COMMIT */
+    uint32_t sid;        /* LOGIN, CMD, ANSWER, END, COMMIT, INFILE */
     uint64_t t_us;       /* all but ANSWER: wall clock, microseconds */
     uint8_t cmd;         /* CMD */
     uint8_t flags;       /* LOGIN, CMD, END */
     uint32_t full;       /* CMD: the payload's length as sent */
-    const uint8_t *data; /* CMD: the payload kept (after the command byte) */
+    const uint8_t *data; /* CMD: the payload kept (after the command byte); INFILE: bytes */
     uint32_t data_len;
     const char *s[4]; /* START: gtid, primary; LOGIN: user, schema, client, attrs; STOP: why;
                          COMMIT: gtid; FAILOVER: old, new, kind */
