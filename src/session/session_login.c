@@ -127,26 +127,6 @@ void send_auth_switch(struct session *s, uint8_t seq)
 
 /* ---- client events ----------------------------------------------------- */
 
-double session_idle_timeout(const struct session *s, bool *by_server)
-{
-    double own = s->cfg->client_idle_timeout_ms / 1e3, wait = s->io.wait_timeout;
-    *by_server = wait > 0 && (own <= 0 || wait < own);
-    return *by_server ? wait : own;
-}
-
-void session_idle_arm(struct session *s, double wait_timeout)
-{
-    bool by_server;
-    s->io.wait_timeout = wait_timeout;
-    double timeout = session_idle_timeout(s, &by_server);
-    if (timeout <= 0)
-        return;
-    if (!ev_is_active(&s->io.idle))
-        s->io.last_active = ev_now(s->w->loop);
-    s->io.idle.repeat = timeout;
-    ev_timer_again(s->w->loop, &s->io.idle);
-}
-
 bool session_login_backend_ready(struct session *s)
 {
     if (s->state != SS_LOGIN_BACKEND)
