@@ -1692,11 +1692,9 @@ again:
         session_track_ready(s, bc)) {
         s->conns.cur = bc;
         session_publish_backend(s);
-        /* a BEGIN halyard answered, or the group's XA branch, first */
-        if ((session_groups(s)->xa != NULL || session_groups(s)->begin_sql[0] != '\0') &&
-            s->query.internal == NULL && !session_begin_ready(s, bc, idx))
-            return false;
-        return true;
+        /* the features' commands there first (a BEGIN halyard answered,
+         * the group's XA branch: session_hooks.c) */
+        return s->query.internal != NULL || session_hooks_chosen(s, bc, idx);
     }
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);

@@ -19,7 +19,8 @@
  *     group that statement chose; then the transaction is a plain one on
  *     that group, as if the client had sent its BEGIN there, and a
  *     statement for another group is refused as crossing over.
- * Both are started from ensure_backend() through session_begin_ready().
+ * Both are started from ensure_backend() through the chosen hook
+ * (session_begin_chosen).
  *
  * Until then the transaction is "unbound": a statement refused (by key,
  * by group) leaves it so; COMMIT or ROLLBACK [WORK] gets the OK the server
@@ -191,8 +192,10 @@ bool session_begin_run(struct session *s)
     }
 }
 
-bool session_begin_ready(struct session *s, struct bconn *bc, uint32_t idx)
+bool session_begin_chosen(struct session *s, struct bconn *bc, uint32_t idx)
 {
+    if (s->feat.groups == NULL)
+        return true;
     if (s->feat.groups->xa != NULL) /* the group's branch on its primary */
         return idx != s->route.primary || bc->xa || session_xa_branch_ready(s, bc);
     if (s->feat.groups->begin_sql[0] == '\0')

@@ -29,10 +29,11 @@ uint32_t session_begin_route(struct session *s, const struct classify_result *r,
                              size_t len);
 /* Run ROUTE_XA's decision, its packet consumed: as session_xa_run(). */
 bool session_begin_run(struct session *s);
-/* ensure_backend(): `bc` (backend idx) is ready for the statement: true
- * when the transaction is begun there (or none is pending), false when a
- * BEGIN or XA START was sent (the statement runs again after it). */
-bool session_begin_ready(struct session *s, struct bconn *bc, uint32_t idx);
+/* The client's command's connection `bc` (backend idx) is ready (the
+ * chosen hook, ensure_backend): true when the transaction is begun there
+ * (or none is pending), false when a BEGIN or XA START was sent (the
+ * statement runs again after it). */
+bool session_begin_chosen(struct session *s, struct bconn *bc, uint32_t idx);
 extern const struct internal_cmd int_begin; /* a BEGIN halyard answered, run before the statement */
 extern const struct internal_cmd
     int_precommit; /* the implicit COMMIT of a BEGIN in a transaction */

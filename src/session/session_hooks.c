@@ -238,7 +238,9 @@ static const struct session_hooks hooks[] = {
      .busy = session_fanout_busy, /* its statements out on the groups */
      .on_abandon = session_fanout_abandon,
      .on_close = session_fanout_free},
-    {.name = "begin", .on_reset = session_begin_forget},
+    {.name = "begin",
+     .chosen = session_begin_chosen, /* a BEGIN halyard answered, or the XA branch, first */
+     .on_reset = session_begin_forget},
     {.name = "groups", /* the groups of a listener with shards */
      .on_create = session_groups_make,
      .on_close = session_groups_free},
@@ -530,6 +532,11 @@ void session_hooks_after_backend(struct session *s)
 bool session_hooks_ready(struct session *s)
 {
     HOOKS_ALL(ready, s);
+}
+
+bool session_hooks_chosen(struct session *s, struct bconn *bc, uint32_t idx)
+{
+    HOOKS_ALL(chosen, s, bc, idx);
 }
 
 const char *session_hooks_refuse(struct session *s)

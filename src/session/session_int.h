@@ -364,6 +364,11 @@ struct session_hooks {
     /* next_forward, the backend ready: false when the feature sent a
      * command of its own first (the client's runs again after it) */
     bool (*ready)(struct session *s);
+    /* ensure_backend, for the client's command (not one of halyard's
+     * own): `bc`, backend idx, is ready and the command's; false when the
+     * feature sent a command of its own there first (a BEGIN halyard
+     * answered, the group's XA START), the client's runs again after it */
+    bool (*chosen)(struct session *s, struct bconn *bc, uint32_t idx);
     /* next_forward, the command about to go: the feature takes what it
      * answers against; NULL, or why it could not answer exactly (the
      * cycle refuses the command with an ERR 1105 saying so) */
@@ -480,6 +485,7 @@ bool session_hooks_backend_ready(struct session *s);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);
 bool session_hooks_ready(struct session *s);
+bool session_hooks_chosen(struct session *s, struct bconn *bc, uint32_t idx);
 const char *session_hooks_refuse(struct session *s);
 bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_rewrites(const struct session *s);

@@ -108,6 +108,7 @@ WRAP_VOID(conn_gone, (struct session * s, struct bconn *bc), (s, bc), " %s", bc-
 WRAP_VOID(leave, (struct session * s), (s), "")
 WRAP_VOID(close, (struct session * s), (s), "")
 WRAP_RET(bool, ready, (struct session * s), (s))
+WRAP_RET(bool, chosen, (struct session * s, struct bconn *bc, uint32_t idx), (s, bc, idx))
 WRAP_RET(const char *, refuse, (struct session * s), (s))
 WRAP_RET(bool, elsewhere, (struct session * s, const struct hook_cmd *hc), (s, hc))
 WRAP_RET(bool, rewrites, (const struct session *s), (s))

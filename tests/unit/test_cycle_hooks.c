@@ -46,7 +46,7 @@ static const char *const points[] = {
     "fed",      "done",           "settled",       "abandon",    "reset",       "conn_gone",
     "leave",    "close",          "own_err",       "renew",      "lost",        "busy",
     "between",  "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
-    "create",   "infile",
+    "create",   "infile",         "chosen",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -537,6 +537,33 @@ static void test_hooks_backend_once(void **state)
     assert_order(f, from, want);
 }
 
+/* chosen: the client's command's connection, once ready (a statement
+ * that opens it asks ensure_backend twice, and meets the point once,
+ * between before_backend and after_backend, before it is sent); a
+ * statement on the open connection and a prepared execution meet it
+ * once too. */
+static void test_hooks_chosen(void **state)
+{
+    struct fx *f = *state;
+    size_t from = f->n_trace;
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(count(f, from, " 03 forward"), 2); /* two passes */
+    assert_once(f, from, "chosen", "a statement that opened its connection");
+    static const char *const want[] = {" before_backend 03",    " chosen",
+                                       " after_backend",        " send 03",
+                                       "db2 Q:SELECT a FROM t", NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_once(f, from, "chosen", "a statement on the open connection");
+    long id = prepare(f, 0, "SELECT a FROM t");
+    assert_true(id >= 0);
+    from = f->n_trace;
+    assert_int_equal(execute(f, 0, id, &err), 0);
+    assert_once(f, from, "chosen", "a prepared execution");
+}
+
 /* on_infile: a LOAD DATA LOCAL INFILE's file, as its packets pass to
  * the backend, one call a packet's bytes and one (0) at its empty
  * packet, between the command's take and its end; a capture running
@@ -616,6 +643,7 @@ int main(void)
         T(test_hooks_cancel_wait, conf_limit_queue),
         T(test_hooks_rule, conf_rules),
         T(test_hooks_infile, conf_eventual),
+        T(test_hooks_chosen, conf_eventual),
         T(test_hooks_create, conf_eventual),
         T(test_hooks_wait, conf_eventual),
         T(test_hooks_backend_once, conf_eventual),
