@@ -293,16 +293,22 @@ def test_bad_files(captured, target, tmp_path):
     assert p.returncode == 2 and "not a capture file" in p.stderr, p.stderr
 
 
+def capture_started(h, path):
+    """A capture into `path` started on halyard `h`: its admin socket."""
+    sock = f"/tmp/halyard-{h.port}.sock"
+    r = ctl(sock, "capture", "start", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return sock
+
+
 def test_size_limit_drops_counted(cluster, start_halyard, tmp_path):
     """capture_max_mb = 1 (the smallest limit): the capture stops by
     itself, the file stays within the MiB, and the records it could not
     write are counted in capture status, show stats and /metrics."""
     mport = free_port()
     h = start_halyard(capture_max_mb=1, metrics_port=mport)
-    sock = f"/tmp/halyard-{h.port}.sock"
     path = str(tmp_path / "limit.hyc")
-    r = ctl(sock, "capture", "start", path)
-    assert r.returncode == 0, r.stdout + r.stderr
+    sock = capture_started(h, path)
     c = h.connect(autocommit=True)
     filler = "x" * 8000
     with c.cursor() as cur:
@@ -569,6 +575,26 @@ def test_rehearse_restores_the_target_itself(cluster, start_halyard, tmp_path, t
     assert target.sql(0, f"SELECT id, w FROM {table} ORDER BY id") == want
 
 
+def capture_on_table(cluster, start_halyard, tmp_path, table, columns):
+    """A fresh table {DB}.`table` (`columns`), halyard in front of the
+    cluster, and a capture started once the monitor has read the
+    primary's position: (halyard, its admin socket, the start GTID, the
+    table's CREATE, the capture file)."""
+    cluster.sql(0, f"CREATE DATABASE IF NOT EXISTS {DB}")
+    cluster.sql(0, f"DROP TABLE IF EXISTS {DB}.{table}")
+    cluster.sql(0, f"CREATE TABLE {DB}.{table} ({columns})")
+    cluster.sync()
+    h = start_halyard(read_write_split=False)
+    sock = f"/tmp/halyard-{h.port}.sock"
+    pos = cluster.value(0, "SELECT @@gtid_current_pos")
+    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
+    ddl = cluster.sql(0, f"SHOW CREATE TABLE {DB}.{table}")[0][1]
+    path = str(tmp_path / f"{table}.hyc")
+    r = ctl(sock, "capture", "start", path)
+    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    return h, sock, pos, ddl, path
+
+
 def test_commit_order_kept(cluster, start_halyard, tmp_path, target):
     """--commit-order: two sessions whose INSERTs took AUTO_INCREMENT ids
     in the capture's order (session 1's first, after 150 reads; session
@@ -576,18 +602,8 @@ def test_commit_order_kept(cluster, start_halyard, tmp_path, target):
     overtakes: the ids swap and rehearse names the insert ids that differ;
     with --commit-order it waits for session 1's commit: no difference,
     and the table as the captured cluster's."""
-    cluster.sql(0, f"CREATE DATABASE IF NOT EXISTS {DB}")
-    cluster.sql(0, f"DROP TABLE IF EXISTS {DB}.seq")
-    cluster.sql(0, f"CREATE TABLE {DB}.seq (id INT AUTO_INCREMENT PRIMARY KEY, who CHAR(1))")
-    cluster.sync()
-    h = start_halyard(read_write_split=False)
-    sock = f"/tmp/halyard-{h.port}.sock"
-    pos = cluster.value(0, "SELECT @@gtid_current_pos")
-    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
-    ddl = cluster.sql(0, f"SHOW CREATE TABLE {DB}.seq")[0][1]
-    path = str(tmp_path / "order.hyc")
-    r = ctl(sock, "capture", "start", path)
-    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    h, sock, pos, ddl, path = capture_on_table(cluster, start_halyard, tmp_path, "seq",
+                                               "id INT AUTO_INCREMENT PRIMARY KEY, who CHAR(1)")
     first = h.connect(database=DB, autocommit=True)
     with first.cursor() as cur:
         for i in range(150):
@@ -639,10 +655,8 @@ def test_full_disk_stops_the_capture(start_halyard, tmp_path):
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
     try:
         h = start_halyard()
-        sock = f"/tmp/halyard-{h.port}.sock"
         path = str(mnt / "full.hyc")
-        r = ctl(sock, "capture", "start", path)
-        assert r.returncode == 0, r.stdout + r.stderr
+        sock = capture_started(h, path)
         c = h.connect(autocommit=True)
         filler = "y" * 4000
         answered = 0
@@ -679,20 +693,10 @@ def test_local_infile_replayed(cluster, start_halyard, tmp_path, target):
     end); rehearse sends it again when the target asks: the rows loaded,
     no difference (before: the file was not captured and rehearse sent an
     empty one, 0 rows against the captured 300)."""
-    cluster.sql(0, f"CREATE DATABASE IF NOT EXISTS {DB}")
-    cluster.sql(0, f"DROP TABLE IF EXISTS {DB}.loaded")
-    cluster.sql(0, f"CREATE TABLE {DB}.loaded (id INT PRIMARY KEY, name VARCHAR(40))")
-    cluster.sync()
-    h = start_halyard(read_write_split=False)
-    sock = f"/tmp/halyard-{h.port}.sock"
-    pos = cluster.value(0, "SELECT @@gtid_current_pos")
-    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
-    ddl = cluster.sql(0, f"SHOW CREATE TABLE {DB}.loaded")[0][1]
     data = tmp_path / "rows.csv"
     data.write_text("".join(f"{i},name number {i} of the file\n" for i in range(300)))
-    path = str(tmp_path / "infile.hyc")
-    r = ctl(sock, "capture", "start", path)
-    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    h, sock, pos, ddl, path = capture_on_table(cluster, start_halyard, tmp_path, "loaded",
+                                               "id INT PRIMARY KEY, name VARCHAR(40)")
     c = h.connect(database=DB, autocommit=True, local_infile=True)
     with c.cursor() as cur:
         n = cur.execute(f"LOAD DATA LOCAL INFILE '{data}' INTO TABLE loaded "
