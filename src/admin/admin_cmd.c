@@ -417,24 +417,25 @@ static enum admin_reply run_backend_set(struct admin_req *r)
         r->drain_rt = rt;
         return ADMIN_REPLY_DRAIN;
     }
+    /* (a reload between the set and the find may have let it go) */
+    const char *state = rt != NULL ? backend_state_to_str(backend_state(rt)) : "gone";
     if (set != HY_OK) {
         textbuf_puts(r->out, "ERR backend: ");
         textbuf_cell(r->out, why);
         textbuf_putc(r->out, '\n');
     } else if (cmd->json) {
         char msg[200];
-        snprintf(msg, sizeof(msg), "backend %s is %s", cmd->arg,
-                 backend_state_to_str(backend_state(rt)));
+        snprintf(msg, sizeof(msg), "backend %s is %s", cmd->arg, state);
         json_ok_begin(r->out, msg);
         textbuf_puts(r->out, ",\"backend\":");
         textbuf_json_str(r->out, cmd->arg);
         textbuf_puts(r->out, ",\"state\":");
-        textbuf_json_str(r->out, backend_state_to_str(backend_state(rt)));
+        textbuf_json_str(r->out, state);
         textbuf_puts(r->out, "}\n");
     } else {
         textbuf_puts(r->out, "OK backend ");
         textbuf_cell(r->out, cmd->arg);
-        textbuf_printf(r->out, " is %s\n", backend_state_to_str(backend_state(rt)));
+        textbuf_printf(r->out, " is %s\n", state);
     }
     return ADMIN_REPLY_NOW;
 }

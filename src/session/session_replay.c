@@ -379,8 +379,8 @@ bool session_replay_lost(struct session *s, struct bconn *bc)
         !(s->route.status & SERVER_STATUS_IN_TRANS) || s->route.pinned || s->route.uvars_opaque ||
         s->query.internal != NULL)
         return false;
-    const uint8_t *pkt;
-    uint32_t len;
+    const uint8_t *pkt = NULL;
+    uint32_t len = 0;
     struct cache_sql w;
     bool got = replay_stmt(&rp->log, rp->log.n - 1, &pkt, &len);
     /* a write to a non-transactional table is applied at once and stays

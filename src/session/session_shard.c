@@ -685,7 +685,7 @@ enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint
     bool head = mysql_stmt_exec_decode(p, len, st->n_params, &ex) == HY_OK;
     const uint8_t *types = head && ex.new_params_bound ? ex.types : st->types;
     for (size_t i = 0; head && st->ld_idx < 0 && i < ko->params.n; i++) {
-        struct mysql_param v;
+        struct mysql_param v = {0};
         if (ko->params.param[i] == UINT16_MAX)
             continue;
         if (mysql_stmt_exec_param(p, len, &ex, st->n_params, types, ko->params.param[i], &v) !=
