@@ -23,8 +23,19 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wm
           -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -pthread $(CFLAGS) $(EXTRA_CFLAGS)
+# Link-time optimisation of the halyard binary, with gcc: calls across files
+# on the data path (the cycle, its hooks' rows, the pool, the relay) are
+# inlined as within one file, about 8% fewer instructions a point select
+# (docs/performance.md). The objects keep their machine code as well
+# (-ffat-lto-objects): halyardctl and the unit tests (some linked with
+# --wrap) link them without LTO. `make LTO=` builds without it; clang builds
+# (make asan, tsan, check-clang) are without it.
+LTO ?= $(if $(findstring gcc version,$(shell $(CC) -v 2>&1)),-flto=auto -ffat-lto-objects)
+# (gcc's linker plugin optimises LTO objects at any link that does not say
+# -fno-lto, and none that says it anywhere: every link but halyard's says it)
+LTO_OFF = $(if $(LTO),-fno-lto)
 LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -lzstd -lcurl -lsystemd -lm -pthread
-ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS) $(LTO_OFF)
 
 SRC      = $(wildcard src/*.c src/*/*.c)
 LIB_SRC  = $(filter-out src/main.c src/admin/halyardctl.c, $(SRC))
@@ -52,10 +63,10 @@ all: $(BUILD)/halyard $(BUILD)/halyardctl
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(LTO) -c -o $@ $<
 
 $(BUILD)/halyard: $(BUILD)/obj/main.o $(BUILD)/obj/build_id.o $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(EXTRA_LDFLAGS) $(LTO) -o $@ $^ $(LDLIBS)
 
 # halyard --version: HALYARD_VERSION (include/halyard/core/core.h, the one
 # place the version is written) and `git describe --always --dirty` of the
@@ -69,7 +80,7 @@ $(BUILD)/gen/build_id.c: FORCE
 	if cmp -s $@.tmp.$$$$ $@; then rm -f $@.tmp.$$$$; else mv $@.tmp.$$$$ $@; fi
 
 $(BUILD)/obj/build_id.o: $(BUILD)/gen/build_id.c
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(LTO) -c -o $@ $<
 
 # The status page's .html, .css and .js as C arrays (web_int.h).
 $(BUILD)/gen/web_assets.c: tools/embed-assets $(WEB_ASSETS)
@@ -77,7 +88,7 @@ $(BUILD)/gen/web_assets.c: tools/embed-assets $(WEB_ASSETS)
 	tools/embed-assets $(WEB_ASSETS) >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/web_assets.o: $(BUILD)/gen/web_assets.c src/web/web_int.h
-	$(CC) $(ALL_CFLAGS) -Isrc/web -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(LTO) -Isrc/web -c -o $@ $<
 
 FORCE:
 
