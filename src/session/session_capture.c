@@ -52,6 +52,31 @@ static void put(struct session *s, struct capture_buf *b)
         c->lost = capture_now() == c->gen; /* a capture that ended drops nothing */
 }
 
+/* A record that carries the client's bytes (a command's payload, a piece
+ * of a LOCAL INFILE's file), of at most `cap` bytes, begun on the heap
+ * and handed over as it is (put_heap), not built aside and copied. False
+ * when out of memory: the session's records are incomplete from here. */
+static bool heap_begin(struct session *s, struct capture_buf *b, size_t cap, uint8_t type)
+{
+    uint8_t *mem = malloc(cap);
+    if (mem == NULL) {
+        s->feat.capture->lost = true;
+        return false;
+    }
+    capture_buf_begin(b, mem, cap, type);
+    return true;
+}
+
+static void put_heap(struct session *s, struct capture_buf *b)
+{
+    struct sess_capture *c = s->feat.capture;
+    size_t n = capture_rec_done(b);
+    if (n == 0)
+        free(b->p);
+    if (n == 0 || !capture_put(b->p, n, c->gen)) /* (capture_put frees what it does not take) */
+        c->lost = capture_now() == c->gen;
+}
+
 static void login_rec(struct session *s, uint8_t flags)
 {
     uint8_t mem[8192];
@@ -103,24 +128,16 @@ static void cmd_rec(struct session *s, const struct hook_cmd *hc)
         keep = 0;
         flags |= CAPTURE_CMD_MASKED;
     }
-    size_t cap = 32 + (size_t)keep;
-    uint8_t stack[512];
-    uint8_t *mem = cap <= sizeof(stack) ? stack : malloc(cap);
-    if (mem == NULL) {
-        c->lost = true;
-        return;
-    }
     struct capture_buf b;
-    capture_buf_begin(&b, mem, cap, CAPTURE_CMD);
+    if (!heap_begin(s, &b, 32 + (size_t)keep, CAPTURE_CMD))
+        return;
     capture_put_u32(&b, s->id);
     capture_put_u64(&b, (uint64_t)(c->at * 1e6));
     capture_put_u8(&b, hc->cmd);
     capture_put_u8(&b, flags);
     capture_put_u32(&b, hc->len > 0 ? hc->len - 1 : 0);
     capture_put_bytes(&b, hc->p + 1, keep);
-    put(s, &b);
-    if (mem != stack)
-        free(mem);
+    put_heap(s, &b);
 }
 
 /* The answer to the command recorded last: `kind` NONE when halyard gave
@@ -268,20 +285,12 @@ void session_capture_infile(struct session *s, const uint8_t *p, uint32_t n)
 {
     if (!answer_followed(s) || capture_masked())
         return; /* (n 0, the file's end, is a record of no bytes: the client sent a file) */
-    size_t cap = 32 + (size_t)n;
-    uint8_t stack[512];
-    uint8_t *mem = cap <= sizeof(stack) ? stack : malloc(cap);
-    if (mem == NULL) {
-        s->feat.capture->lost = true;
-        return;
-    }
     struct capture_buf b;
-    capture_buf_begin(&b, mem, cap, CAPTURE_INFILE);
+    if (!heap_begin(s, &b, 32 + (size_t)n, CAPTURE_INFILE))
+        return;
     capture_put_u32(&b, s->id);
     capture_put_bytes(&b, p, n);
-    put(s, &b);
-    if (mem != stack)
-        free(mem);
+    put_heap(s, &b);
 }
 
 void session_capture_ok(struct session *s, const uint8_t *block, size_t len)
