@@ -80,7 +80,6 @@
 #include "halyard/sql/sysview.h"
 #include "halyard/cluster/shard_learn.h"
 #include "session_int.h"
-#include "session_limits.h"
 #include "session_begin.h"
 #include "session_cache.h"
 #include "session_diag.h"
@@ -148,12 +147,17 @@ void session_set_state(struct session *s, enum session_state to)
 void session_wait_note(struct session *s, enum hook_wait what, bool begin)
 {
     uint8_t bit = (uint8_t)(1u << what);
-    if (begin)
+    if (begin) {
         s->io.waits |= bit;
-    else if (s->io.waits & bit)
+        if (what == HOOK_WAIT_LIMIT)
+            s->io.hold_since = ev_now(s->w->loop);
+    } else if (s->io.waits & bit) {
         s->io.waits &= (uint8_t)~bit;
-    else
+        if (what == HOOK_WAIT_LIMIT)
+            s->io.held = ev_now(s->w->loop) - s->io.hold_since;
+    } else {
         return;
+    }
     session_hooks_wait(s, what, begin);
 }
 
@@ -560,21 +564,6 @@ static enum next_step com_reset_connection(struct session *s, const struct next_
     return com_ping(s, c); /* to the primary's connection, if the session has one */
 }
 
-/* The prepared-statement commands session_ps.c runs: false from them
- * means the command waits (or the session closes). */
-/* A fair-share limit may hold the statement back or refuse it
- * (session_limits.c); idx: its backend, UINT32_MAX for an execution. */
-static enum next_step next_limit(struct session *s, const struct next_cmd *c, uint32_t idx)
-{
-    if (s->cfg->n_limits == 0 || !(c->cmd == COM_QUERY || c->cmd == COM_STMT_EXECUTE))
-        return NEXT_ROUTE;
-    enum sess_limit_step st = session_limit_enter(s, c->p, c->len, next_avail(s, c->len), c->fits);
-    session_wait_note(s, HOOK_WAIT_LIMIT, st == SLIM_WAIT);
-    if (st == SLIM_WAIT && idx != UINT32_MAX)
-        s->route.wait_idx = (int)idx; /* not routed again when it goes on */
-    return st == SLIM_GO ? NEXT_ROUTE : st == SLIM_WAIT ? NEXT_STOP : NEXT_AGAIN;
-}
-
 /* What an execution's step says (session_ps.h), as the cycle's step. */
 static enum next_step ps_next(enum ps_step step)
 {
@@ -704,6 +693,8 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         kill_steps_clear(s); /* a KILL's read before it left with its command */
         s->query.cu_reset = false;
         s->query.bk_hooks = 0;
+        s->io.waits = 0; /* a new command: no wait of the last one's is on */
+        s->io.held = 0;
     } else if (registry_take_wait_kill(&s->kill.reg) && c->fits) {
         /* a KILL QUERY reached it while it waited: the server interrupts
          * a statement it has read, waiting or not (one larger than the
@@ -986,9 +977,22 @@ static enum next_step stage_outcome(struct session *s, struct next_cmd *c)
     return st;
 }
 
+/* The features may hold the command back (a fair-share limit's queue) or
+ * refuse it: the hold hooks. A command held is not routed again when it
+ * goes on. */
 static enum next_step stage_limit(struct session *s, struct next_cmd *c)
 {
-    return next_limit(s, c, c->idx);
+    struct hook_cmd hc = {.p = c->p,
+                          .len = c->len,
+                          .avail = next_avail(s, c->len),
+                          .idx = c->idx,
+                          .cmd = c->cmd,
+                          .fits = c->fits};
+    enum hook_verdict v = session_hooks_hold(s, &hc);
+    session_wait_note(s, HOOK_WAIT_LIMIT, v == HOOK_WAIT);
+    if (v == HOOK_WAIT && c->idx != UINT32_MAX)
+        s->route.wait_idx = (int)c->idx;
+    return v == HOOK_PASS ? NEXT_ROUTE : v == HOOK_WAIT ? NEXT_STOP : NEXT_AGAIN;
 }
 
 /* The consistency wait and the writer's catch-up (session_route_due):
@@ -1170,7 +1174,7 @@ void command_done(struct session *s)
             .text = s->query.qlog_text,
             .text_len = s->query.qlog_len,
             .duration_us = usec > 0 ? (uint64_t)usec : 0,
-            .limit_wait_us = session_limit_waited_us(s),
+            .limit_wait_us = (uint64_t)(s->io.held * 1e6),
             .rows = s->io.resp.rows,
             .affected = s->io.resp.affected,
             .error = s->io.resp.err_code,

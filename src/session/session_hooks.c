@@ -270,6 +270,7 @@ static const struct session_hooks hooks[] = {
      .on_close = session_replay_free},
     {.name = "nontrx", .on_done = session_track_err}, /* what a lost transaction leaves */
     {.name = "limits",
+     .hold = session_limit_hold,               /* held in the limit's queue, or refused 1226 */
      .cancel_wait = session_limit_wait_cancel, /* its place in the limit's queue */
      .on_done = session_limit_done,            /* its place given back, charged */
      .on_abandon = session_limit_done,
@@ -507,6 +508,11 @@ bool session_hooks_create(struct session *s)
 void session_hooks_replayed(struct session *s)
 {
     HOOKS_RUN(on_replayed, s);
+}
+
+enum hook_verdict session_hooks_hold(struct session *s, const struct hook_cmd *hc)
+{
+    HOOKS_FILTER(hold, s, hc);
 }
 
 bool session_hooks_cancel_wait(struct session *s)

@@ -294,6 +294,7 @@ enum hook_verdict {
 struct hook_cmd {
     const uint8_t *p; /* its payload, at up.scan (the first bytes only when !fits) */
     uint32_t len;     /* the payload's length */
+    uint32_t avail;   /* bytes of it at p (len when fits) */
     uint32_t idx;     /* the backend */
     uint8_t cmd;
     bool fits;      /* all of it is at p */
@@ -349,6 +350,12 @@ struct session_hooks {
      * answer) or ended the session, HOOK_TAKEN when its step ran and the
      * session looks again, else HOOK_PASS (the rows after it run) */
     enum hook_verdict (*between)(struct session *s);
+    /* The limit stage: the client's command, routed to hc->idx, before it
+     * waits for consistency and goes. HOOK_WAIT when the feature holds it
+     * back (the session parked; the feature takes it up again, and it
+     * passes this point again), HOOK_TAKEN when it refused it (answered),
+     * else HOOK_PASS */
+    enum hook_verdict (*hold)(struct session *s, const struct hook_cmd *hc);
     /* A KILL QUERY of the command while it waits (SS_WAIT_BACKEND): true
      * when the feature's wait held it and let it go (the cycle takes the
      * command again, and answers it 1317); the rows after it are not asked */
@@ -475,9 +482,10 @@ enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
 /* The command's wait `what` begins or ends: the hooks hear it (on_wait),
  * an end only after its begin (the cycle says the ends wherever a wait
- * may have been). */
+ * may have been); the limit stage's wait is timed (s->io.held). */
 void session_wait_note(struct session *s, enum hook_wait what, bool begin);
 uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr);
+enum hook_verdict session_hooks_hold(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_cancel_wait(struct session *s);
 void session_hooks_replayed(struct session *s);
 bool session_hooks_create(struct session *s);

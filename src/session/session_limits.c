@@ -4,7 +4,7 @@
  *
  * A statement about to go to a backend (a COM_QUERY routed there, a
  * prepared statement's execution) asks the limit that governs it
- * (session_limit_enter): it goes on, counted; or it waits, the session
+ * (session_limit_hold, the limit stage's hook): it goes on, counted; or it waits, the session
  * parked in SS_WAIT_BACKEND with its client's reads stopped and a timer of
  * its own looking again every LIMIT_POLL_S; or it is refused with error
  * 1226 naming the limit and the value. A statement in an open transaction
@@ -15,7 +15,8 @@
  * connections (monitor, cache reader, backups, internal statements) never
  * come here.
  *
- * How long it waited goes to the query log (session_limit_waited_us).
+ * How long it waited is the cycle's: the wait's begin and end
+ * (session_wait_note), which the query log reports as limit_wait_us.
  * What a statement holds is given back when it ends (session_limit_done:
  * command_done's hook, command_abandon), charged with the
  * time from its start to the end of its answer; when the session closes,
@@ -45,7 +46,6 @@ struct sess_limit {
      * comes through again and keeps its place. */
     const void *at_buf;
     uint32_t at_scan;
-    double waited; /* how long the statement that holds it waited, for the query log */
     enum limit_verdict refused;
     enum limit_kind why;
     struct limit *refused_by;
@@ -94,33 +94,34 @@ static const struct config_limit *limit_of(struct session *s, const uint8_t *p, 
     return limits_match(&s->w->rules, s->cfg, &who);
 }
 
-enum sess_limit_step session_limit_enter(struct session *s, const uint8_t *p, uint32_t len,
-                                         uint32_t avail, bool fits)
+enum hook_verdict session_limit_hold(struct session *s, const struct hook_cmd *hc)
 {
+    if (s->cfg->n_limits == 0 || !(hc->cmd == COM_QUERY || hc->cmd == COM_STMT_EXECUTE))
+        return HOOK_PASS;
     struct sess_limit *sl = s->feat.limit;
     if (sl != NULL && sl->hold.lim != NULL) {
         if (sl->at_buf == s->io.up.b && sl->at_scan == s->io.up.scan)
-            return SLIM_GO;    /* it passed, and comes through again */
+            return HOOK_PASS;  /* it passed, and comes through again */
         session_limit_done(s); /* a statement that ended some other way */
     }
     if (s->who.cu != NULL && s->who.cu->exempt)
-        return SLIM_GO;
-    const struct config_limit *cl = limit_of(s, p, len, avail);
+        return HOOK_PASS;
+    const struct config_limit *cl = limit_of(s, hc->p, hc->len, hc->avail);
     if (cl == NULL || cl->rt == NULL)
-        return SLIM_GO;
+        return HOOK_PASS;
     if ((sl = sess_limit_get(s)) == NULL) {
         session_mark_closing(s, END_NOMEM);
-        return SLIM_WAIT;
+        return HOOK_WAIT;
     }
     double now = ev_now(s->w->loop);
     /* Never held: a statement in a transaction, and one larger than the
      * buffer, whose head is already on its way. */
-    bool must_pass = session_in_trans(s) || !fits;
+    bool must_pass = session_in_trans(s) || !hc->fits;
     sl->at_buf = s->io.up.b;
     sl->at_scan = s->io.up.scan;
     switch (limit_enter(cl->rt, tenant_of(s, cl), must_pass, now, &sl->hold, &sl->w, &sl->why)) {
     case LIMIT_PASS:
-        return SLIM_GO;
+        return HOOK_PASS;
     case LIMIT_WAIT:
         sl->waiting_on = cl->rt;
         slog_debug(s, "statement waits: limit '%s' (%s), place %llu", cl->name,
@@ -128,17 +129,17 @@ enum sess_limit_step session_limit_enter(struct session *s, const uint8_t *p, ui
         session_set_state(s, SS_WAIT_BACKEND);
         ev_io_stop(s->w->loop, &s->client.rio);
         ev_timer_again(s->w->loop, &sl->timer);
-        return SLIM_WAIT;
+        return HOOK_WAIT;
     case LIMIT_FULL:
     case LIMIT_TIMEOUT:
         break;
     }
     sl->refused = LIMIT_FULL;
     sl->refused_by = cl->rt;
-    consume_packet(s, len); /* it fits: one larger is never held */
+    consume_packet(s, hc->len); /* it fits: one larger is never held */
     command_abandon(s);
     limit_refuse(s, sl);
-    return SLIM_REFUSED;
+    return HOOK_TAKEN;
 }
 
 static void limit_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -150,8 +151,7 @@ static void limit_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
     if (v == LIMIT_WAIT)
         return; /* the timer repeats */
     ev_timer_stop(loop, t);
-    sl->waited = ev_now(loop) - sl->w.since;
-    slog_debug(s, "statement waited %.0f ms: %s", sl->waited * 1e3,
+    slog_debug(s, "statement waited %.0f ms: %s", (ev_now(loop) - sl->w.since) * 1e3,
                v == LIMIT_PASS ? "goes on" : "refused");
     sl->refused_by = sl->waiting_on;
     sl->waiting_on = NULL;
@@ -178,21 +178,13 @@ bool session_limit_wait_cancel(struct session *s)
     ev_timer_stop(s->w->loop, &sl->timer);
     limit_cancel(sl->waiting_on, &sl->w, now);
     sl->waiting_on = NULL;
-    sl->waited = now - sl->w.since;
-    slog_debug(s, "statement waited %.0f ms: interrupted", sl->waited * 1e3);
+    slog_debug(s, "statement waited %.0f ms: interrupted", (now - sl->w.since) * 1e3);
     return true;
-}
-
-uint64_t session_limit_waited_us(const struct session *s)
-{
-    return s->feat.limit != NULL ? (uint64_t)(s->feat.limit->waited * 1e6) : 0;
 }
 
 void session_limit_done(struct session *s)
 {
     struct sess_limit *sl = s->feat.limit;
-    if (sl != NULL)
-        sl->waited = 0;
     if (sl == NULL || sl->hold.lim == NULL)
         return;
     double now = ev_now(s->w->loop);

@@ -9,22 +9,18 @@
 
 #include "session_int.h"
 
-/* session_limits.c: fair-share limits (limits.h). Before the statement at
- * up.scan goes to a backend (`p` its payload, the command byte first:
- * COM_QUERY, whose limit session_route may have found by its digest, or
- * COM_STMT_EXECUTE, found by its statement's; `len` payload bytes, `avail`
- * of them in the buffer, `fits` whole in it): go on; wait (parked; the
- * cycle takes it up again); or refused,
- * taken from `up` and answered with error 1226 (only a statement that
- * fits is refused).
- * session_limit_waited_us: how long the statement waited in a limit's
- * queue (0: it did not), until it ends.
+/* session_limits.c: fair-share limits (limits.h), the limit stage's hold
+ * hook. Before the statement at up.scan goes to a backend (hc->p its
+ * payload, the command byte first: COM_QUERY, whose limit session_route
+ * may have found by its digest, or COM_STMT_EXECUTE, found by its
+ * statement's; hc->len payload bytes, hc->avail of them in the buffer,
+ * hc->fits whole in it): it goes on (HOOK_PASS); waits (HOOK_WAIT, parked;
+ * the limit's timer takes it up again); or is refused (HOOK_TAKEN), taken
+ * from `up` and answered with error 1226 (only a statement that fits is
+ * refused). How long it waited is the cycle's (the wait's begin and end).
  * session_limit_done: the statement ended; session_limit_free: the session
  * closes. */
-enum sess_limit_step { SLIM_GO, SLIM_WAIT, SLIM_REFUSED };
-enum sess_limit_step session_limit_enter(struct session *s, const uint8_t *p, uint32_t len,
-                                         uint32_t avail, bool fits);
-uint64_t session_limit_waited_us(const struct session *s);
+enum hook_verdict session_limit_hold(struct session *s, const struct hook_cmd *hc);
 void session_limit_done(struct session *s);
 void session_limit_free(struct session *s);
 /* A KILL QUERY ends the statement waiting in a limit's queue: true when it

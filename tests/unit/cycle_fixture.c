@@ -120,6 +120,20 @@ WRAP_RET(bool, wants_whole, (const struct session *s), (s))
 WRAP_RET(bool, lost, (struct session * s, struct bconn *bc), (s, bc))
 WRAP_RET(bool, busy, (const struct session *s), (s))
 WRAP_RET(bool, cancel_wait, (struct session * s), (s))
+/* hold: noted after the rows answered, with the command and their verdict
+ * ("hook sN hold 03 wait"): what a row noted while it ran (a refusal's
+ * own_err) comes before it. */
+enum hook_verdict __real_session_hooks_hold(struct session *s, const struct hook_cmd *hc);
+enum hook_verdict __wrap_session_hooks_hold(struct session *s, const struct hook_cmd *hc);
+enum hook_verdict __wrap_session_hooks_hold(struct session *s, const struct hook_cmd *hc)
+{
+    enum hook_verdict v = __real_session_hooks_hold(s, hc);
+    note("hook s%u hold %02x %s", s->id, hc->cmd,
+         v == HOOK_PASS   ? "pass"
+         : v == HOOK_WAIT ? "wait"
+                          : "taken");
+    return v;
+}
 WRAP_RET(bool, create, (struct session * s), (s))
 WRAP_RET(uint32_t, rule, (struct session * s, const struct hook_rule *hr), (s, hr))
 WRAP_RET(enum hook_verdict, between, (struct session * s), (s))

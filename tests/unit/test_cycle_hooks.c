@@ -46,7 +46,7 @@ static const char *const points[] = {
     "fed",      "done",           "settled",       "abandon",    "reset",       "conn_gone",
     "leave",    "close",          "own_err",       "renew",      "lost",        "busy",
     "between",  "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
-    "create",   "infile",         "chosen",
+    "create",   "infile",         "chosen",        "hold",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -112,8 +112,8 @@ static void test_hooks_text(void **state)
     int counts[N_POINTS];
     point_counts(f, from, counts);
     static const char *const once[] = {
-        "take", "before_backend", "after_backend", "ready",    "refuse", "elsewhere", "rewrites",
-        "send", "filter_up",      "begin",         "attached", "done",   "settled"};
+        "take",     "hold", "before_backend", "after_backend", "ready",    "refuse", "elsewhere",
+        "rewrites", "send", "filter_up",      "begin",         "attached", "done",   "settled"};
     for (size_t k = 0; k < N_POINTS; k++)
         for (size_t j = 0; j < sizeof(once) / sizeof(once[0]); j++)
             if (strcmp(points[k], once[j]) == 0 && counts[k] != 1) {
@@ -125,11 +125,27 @@ static void test_hooks_text(void **state)
     assert_int_equal(point_count(f, from, "abandon") + point_count(f, from, "reset") +
                          point_count(f, from, "close"),
                      0);
-    static const char *const want[] = {
-        " take 03",       " 03 gate",   " 03 route", " 03 limit",  " before_backend 03",
-        " after_backend", " ready",     " refuse",   " elsewhere", " rewrites",
-        " send 03",       " filter_up", " begin",    " attached",  "db2 Q:SELECT a FROM t",
-        " packet",        " fed",       " done",     " settled",   NULL};
+    static const char *const want[] = {" take 03",
+                                       " 03 gate",
+                                       " 03 route",
+                                       " hold 03 pass",
+                                       " 03 limit",
+                                       " before_backend 03",
+                                       " after_backend",
+                                       " ready",
+                                       " refuse",
+                                       " elsewhere",
+                                       " rewrites",
+                                       " send 03",
+                                       " filter_up",
+                                       " begin",
+                                       " attached",
+                                       "db2 Q:SELECT a FROM t",
+                                       " packet",
+                                       " fed",
+                                       " done",
+                                       " settled",
+                                       NULL};
     assert_order(f, from, want);
 }
 
@@ -450,6 +466,63 @@ static void test_hooks_abandon(void **state)
     assert_int_equal(recv1(f, 0, &err, 2000), 0);
 }
 
+/* hold: the limit stage asks the rows once a pass. A statement queued
+ * behind a limit (max_concurrent = 1, the first session's UPDATE held on
+ * the primary): held (wait) once, then let through (pass) once when the
+ * limit's timer takes it up again, and only then sent; the cycle timed the
+ * wait (s->io.held, the query log's limit_wait_us), from the wait's begin
+ * to its end. */
+static void test_hooks_hold(void **state)
+{
+    struct fx *f = *state;
+    int c2 = hold_first_update(f);
+    size_t from = f->n_trace;
+    const char *q2 = "\x03UPDATE t SET a = 2";
+    send_raw(f, c2, q2, strlen(q2), 0);
+    run_for(f, 100);
+    assert_int_equal(count(f, from, " hold 03 wait"), 1);
+    assert_int_equal(count(f, from, " hold 03 pass"), 0);
+    assert_int_equal(fb_logged(&f->primary, "a = 2"), -1);
+    struct session *held = NULL;
+    for (struct session *s = f->w.sessions; s != NULL; s = s->next)
+        if (s->state == SS_WAIT_BACKEND)
+            held = s;
+    assert_non_null(held);
+    fb_release(&f->primary);
+    uint16_t err = 0;
+    assert_int_equal(recv1(f, 0, &err, 2000), 0);
+    assert_int_equal(recv1(f, c2, &err, 2000), 0);
+    assert_int_equal(point_count(f, from, "hold"), 2);
+    static const char *const want[] = {
+        " hold 03 wait",  "wait limit begin",         " hold 03 pass",
+        "wait limit end", "db1 Q:UPDATE t SET a = 2", NULL};
+    assert_order(f, from, want);
+    assert_true(held->io.held >= 0.09); /* it waited the 100 ms the first one held it, at least */
+    assert_true(held->io.held < 5.0);
+    /* the next statement waits for nothing: its own wait starts at 0 */
+    assert_int_equal(query(f, c2, "UPDATE t SET a = 3", &err), 0);
+    assert_true(held->io.held == 0.0);
+}
+
+/* hold, refused: a full queue (queue_size = 0): the rows answer the
+ * statement themselves (its own_err 1226 first) and the cycle goes no
+ * further: taken, once; no wait began. */
+static void test_hooks_hold_refused(void **state)
+{
+    struct fx *f = *state;
+    int c2 = hold_first_update(f);
+    size_t from = f->n_trace;
+    uint16_t err = 0;
+    assert_int_equal(query(f, c2, "UPDATE t SET a = 2", &err), 0xff);
+    assert_int_equal(err, ER_USER_LIMIT_REACHED);
+    static const char *const want[] = {" own_err 1226", " hold 03 taken", NULL};
+    assert_order(f, from, want);
+    assert_once(f, from, "hold", "a statement refused by a full limit");
+    assert_int_equal(count(f, from, "wait limit begin"), 0);
+    fb_release(&f->primary);
+    assert_int_equal(recv1(f, 0, &err, 2000), 0);
+}
+
 /* cancel_wait: a KILL QUERY of a statement queued behind a limit (the
  * registry's mark, as a KILL from another session sets it): the features
  * are asked once (the limit's wait holds it and lets it go), and the
@@ -634,6 +707,8 @@ int main(void)
         T(test_hooks_conn_open, conf_eventual),
         T(test_hooks_abandon, conf_limit_full),
         T(test_hooks_cancel_wait, conf_limit_queue),
+        T(test_hooks_hold, conf_limit_queue),
+        T(test_hooks_hold_refused, conf_limit_full),
         T(test_hooks_rule, conf_rules),
         T(test_hooks_infile, conf_eventual),
         T(test_hooks_chosen, conf_eventual),

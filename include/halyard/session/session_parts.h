@@ -158,6 +158,8 @@ struct sess_io {
                               * once, at answer_expect (session_hooks_attached) */
     char *broken_msg;        /* answer_broken(): the ERR the client gets once the rest is out */
     double down_last;        /* ev_now() when the backend last sent (backend_read_timeout_ms) */
+    double hold_since;       /* ev_now() when the command's wait at the limit stage began */
+    double held;             /* how long it waited there (the query log's limit_wait_us) */
     bool down_sent;          /* some of the answer went to the client */
     bool down_held;          /* the answer waits in `down` for its end (down_hold) */
     bool down_flush;         /* the parse waits for what is before it in `down` to go out (a
