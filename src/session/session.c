@@ -1952,7 +1952,6 @@ static void session_free(struct session *s)
     conn_close(&s->client, w->loop, &w->pool);
     stream_release(&s->io.up, &w->pool);
     stream_release(&s->io.down, &w->pool);
-    worker_session_remove(w, s);
     atomic_fetch_sub(&stats_sessions_open, 1);
     config_put(s->who.lcfg);
     if (s->who.lstats != NULL)
@@ -2143,7 +2142,6 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     socklen_t sslen = sizeof(ss);
     if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
         rules_addr_from_sockaddr((struct sockaddr *)&ss, &s->who.client_addr);
-    worker_session_add(w, s);
     stat_inc(&w->stats.sessions_accepted);
     registry_add(&s->kill.reg);
 

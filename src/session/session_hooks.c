@@ -23,6 +23,7 @@
 
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
+#include "halyard/session/worker.h"
 #include "session_int.h"
 #include "session_begin.h"
 #include "session_limits.h"
@@ -184,6 +185,8 @@ static enum hook_verdict kill_chain_between(struct session *s)
 
 /* The order is the order they run in at each point. */
 static const struct session_hooks hooks[] = {
+    /* first: the worker's list holds every session whose rows were created */
+    {.name = "worker", .on_create = worker_session_add, .on_close = worker_session_remove},
     {.name = "xa",
      .before_backend = xa_before_backend, /* the statement may go with XA START */
      .after_backend = xa_after_backend,

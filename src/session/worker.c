@@ -238,18 +238,21 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
     }
 }
 
-void worker_session_add(struct worker *w, struct session *s)
+bool worker_session_add(struct session *s)
 {
+    struct worker *w = s->w;
     s->prev = NULL;
     s->next = w->sessions;
     if (w->sessions != NULL)
         w->sessions->prev = s;
     w->sessions = s;
     w->n_sessions++;
+    return true;
 }
 
-void worker_session_remove(struct worker *w, struct session *s)
+void worker_session_remove(struct session *s)
 {
+    struct worker *w = s->w;
     if (s->prev != NULL)
         s->prev->next = s->next;
     else

@@ -311,19 +311,36 @@ static void test_hooks_rule(void **state)
     assert_once(f, from, "rule", "a prepare");
 }
 
+/* The sessions on the worker's list (its first row's on_create and
+ * on_close keep it). */
+static int listed(const struct fx *f)
+{
+    int n = 0;
+    for (const struct session *s = f->w.sessions; s != NULL; s = s->next)
+        n++;
+    assert_int_equal(n, (int)f->w.n_sessions);
+    return n;
+}
+
 /* on_create: a new client's session is shown to the features once,
- * before its greeting (the login's first step); a command on it does not
- * meet the point again. */
+ * before its greeting (the login's first step), and joins its worker's
+ * list there; a command on it does not meet the point again; on_close
+ * takes it off the list. */
 static void test_hooks_create(void **state)
 {
     struct fx *f = *state;
+    int before = listed(f);
     size_t from = f->n_trace;
     int c2 = client_open(f);
     assert_once(f, from, "create", "a new session");
+    assert_int_equal(listed(f), before + 1);
     from = f->n_trace;
     uint16_t err = 0;
     assert_int_equal(query(f, c2, "SELECT a FROM t", &err), 1);
     assert_int_equal(point_count(f, from, "create"), 0);
+    client_quit(f, c2);
+    assert_once(f, from, "close", "the session's COM_QUIT");
+    assert_int_equal(listed(f), before);
 }
 
 /* on_conn_open: a command's backend with no connection of the session's

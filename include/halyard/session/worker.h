@@ -113,10 +113,11 @@ void worker_call(struct worker *w, struct worker_call *call);
 void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
 
-/* The worker's list of sessions (w->sessions), changed only here:
- * session.c adds a session it creates and removes it as it frees it. The
- * last session to go while stopping ends the worker's loop. */
-void worker_session_add(struct worker *w, struct session *s);
-void worker_session_remove(struct worker *w, struct session *s);
+/* The worker's list of sessions (w->sessions), changed only here, as the
+ * session's life hooks (session_hooks.c's first row): a session joins its
+ * worker's list as it is created (always true) and leaves it as it is
+ * freed. The last session to go while stopping ends the worker's loop. */
+bool worker_session_add(struct session *s);
+void worker_session_remove(struct session *s);
 
 #endif /* HALYARD_WORKER_H */
