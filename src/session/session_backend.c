@@ -51,7 +51,6 @@
 #include "session_state.h"
 #include "session_sysview.h"
 #include "session_track.h"
-#include "session_xa.h"
 
 /* ---- backend events ---------------------------------------------------- */
 
@@ -428,7 +427,11 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
 {
     const struct config_backend *be = bc->be;
     if (bc->parked) {
-        session_xa_parked_lost(s, bc, why);
+        /* kept for a transaction across groups while the session is on
+         * another group: closed, and with it the transaction is lost (the
+         * features hear it gone: session_xa_gone) */
+        slog_warn(s, "backend %s (a parked XA branch): %s", be->name, why);
+        bconn_close(bc);
         return;
     }
     const struct internal_cmd *op = bc == s->conns.cur ? s->query.internal : NULL;
@@ -607,12 +610,6 @@ void internal_progress(struct session *s)
 /* s->conns.cur's answer, or an idle connection speaking. */
 static void backend_readable(struct session *s, struct bconn *bc)
 {
-    if (bc != s->conns.cur && bc->xa && session_xa_awaits(s, bc)) {
-        /* an XA branch's answer to a step posted to every branch at once
-         * (session_xa.c): read in its turn, when it is s->conns.cur */
-        ev_io_stop(s->w->loop, &bc->c.rio);
-        return;
-    }
     if (bc != s->conns.cur) {
         /* An idle connection spoke: an ERR before a close (wait_timeout,
          * KILL, shutdown) or the close itself. */

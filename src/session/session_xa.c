@@ -37,8 +37,8 @@
  * branch. The answers are then read one connection after the other, each
  * as an internal query (int_xa) on s->conns.cur (xa_read_next); a branch whose
  * answer waits its turn is not "an idle connection speaking" (a parked
- * one's would be taken as lost): session_xa_awaits() tells the backend
- * code to stop its read watcher until its turn. A phase's failures are
+ * one's would be taken as lost): xa_post stops its read watcher as it
+ * posts, and its turn starts it again. A phase's failures are
  * weighed once all its answers are read: a failed END or PREPARE on one
  * branch rolls back every branch, those that prepared meanwhile too (the
  * decision was never logged).
@@ -262,6 +262,9 @@ static void xa_post(struct session *s, size_t i, enum xa_op op, const char *verb
                n2 > 0 ? " + XA " : "", n2 > 0 ? verb2 : "", n2 > 0 ? tail2 : "");
     b->send_failed =
         n1 == 0 || conn_send_local(&b->bc->c, s->w->loop, &s->w->pool, pkt, n1 + n2) != HY_OK;
+    /* its answer is read in its turn (xa_read_next starts the watcher), not
+     * as it arrives: until then its readability is not a close */
+    ev_io_stop(s->w->loop, &b->bc->c.rio);
 }
 
 /* The next answer of the phase posted: true when one is being read
@@ -293,23 +296,10 @@ static bool xa_read_next(struct session *s)
     return false;
 }
 
-/* Whether `bc` holds a branch with an answer outstanding (its turn to be
- * read is to come): its readability is that answer, not the server
- * closing it. */
 void session_xa_pipe(struct session *s, bool ok)
 {
     if (s->feat.groups != NULL)
         s->feat.groups->xa_pipe_ok = ok;
-}
-
-bool session_xa_awaits(const struct session *s, const struct bconn *bc)
-{
-    const struct session_xa *x = session_groups(s)->xa; /* a client's own XA: none */
-    for (size_t i = 0; x != NULL && i < x->n; i++) {
-        if (x->br[i].bc == bc && x->br[i].nwant > 0)
-            return true;
-    }
-    return false;
 }
 
 static void xa_fail(struct session *s, const char *fmt, ...) HY_PRINTF(2, 3);
@@ -1025,12 +1015,6 @@ void session_xa_gone(struct session *s, struct bconn *bc)
                         b->name);
         }
     }
-}
-
-void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why)
-{
-    slog_warn(s, "backend %s (a parked XA branch): %s", bc->be->name, why);
-    bconn_close(bc); /* session_xa_gone: the transaction is lost */
 }
 
 void session_xa_restore(struct session *s, const struct config *to, struct bconn **nbc,

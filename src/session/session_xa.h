@@ -52,11 +52,6 @@ void session_xa_conn_gone(struct session *s, struct bconn *bc);
  * client has halyard's ERR, the answer is done), HOOK_PASS to parse it as
  * usual. */
 enum hook_verdict session_xa_start_answer(struct session *s, uint32_t len);
-/* Whether bc holds a branch whose answer to a posted step is still to be
- * read (its readability is not a close). */
-bool session_xa_awaits(const struct session *s, const struct bconn *bc);
-/* A parked branch's connection spoke or closed while idle. */
-void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why);
 /* session_view_move() to `to`: the parked branch of its group back into
  * nbc, at the primary's slot. */
 void session_xa_restore(struct session *s, const struct config *to, struct bconn **nbc,
