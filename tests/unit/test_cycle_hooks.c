@@ -464,7 +464,9 @@ static void test_hooks_after_lost(void **state)
 
 /* on_abandon: a statement taken, then refused before it went (a full
  * limit's queue): abandoned once, and never done; the ERR halyard answers
- * it with is the session's own (on_own_err, its code 1226), once. */
+ * it with is the session's own (on_own_err, its code 1226), once. The
+ * refusal is the hold point's: the rows answer the statement themselves
+ * (its own_err first), the point says taken, once, and no wait began. */
 static void test_hooks_abandon(void **state)
 {
     struct fx *f = *state;
@@ -479,6 +481,10 @@ static void test_hooks_abandon(void **state)
     assert_int_equal(point_count(f, from, "send"), 0);
     assert_int_equal(point_count(f, from, "own_err"), 1);
     assert_int_equal(count(f, from, " own_err 1226"), 1);
+    static const char *const held[] = {" own_err 1226", " hold 03 taken", NULL};
+    assert_order(f, from, held);
+    assert_once(f, from, "hold", "a statement refused by a full limit");
+    assert_int_equal(count(f, from, "wait limit begin"), 0);
     fb_release(&f->primary);
     assert_int_equal(recv1(f, 0, &err, 2000), 0);
 }
@@ -519,25 +525,6 @@ static void test_hooks_hold(void **state)
     /* the next statement waits for nothing: its own wait starts at 0 */
     assert_int_equal(query(f, c2, "UPDATE t SET a = 3", &err), 0);
     assert_true(held->io.held == 0.0);
-}
-
-/* hold, refused: a full queue (queue_size = 0): the rows answer the
- * statement themselves (its own_err 1226 first) and the cycle goes no
- * further: taken, once; no wait began. */
-static void test_hooks_hold_refused(void **state)
-{
-    struct fx *f = *state;
-    int c2 = hold_first_update(f);
-    size_t from = f->n_trace;
-    uint16_t err = 0;
-    assert_int_equal(query(f, c2, "UPDATE t SET a = 2", &err), 0xff);
-    assert_int_equal(err, ER_USER_LIMIT_REACHED);
-    static const char *const want[] = {" own_err 1226", " hold 03 taken", NULL};
-    assert_order(f, from, want);
-    assert_once(f, from, "hold", "a statement refused by a full limit");
-    assert_int_equal(count(f, from, "wait limit begin"), 0);
-    fb_release(&f->primary);
-    assert_int_equal(recv1(f, 0, &err, 2000), 0);
 }
 
 /* cancel_wait: a KILL QUERY of a statement queued behind a limit (the
@@ -725,7 +712,6 @@ int main(void)
         T(test_hooks_abandon, conf_limit_full),
         T(test_hooks_cancel_wait, conf_limit_queue),
         T(test_hooks_hold, conf_limit_queue),
-        T(test_hooks_hold_refused, conf_limit_full),
         T(test_hooks_rule, conf_rules),
         T(test_hooks_infile, conf_eventual),
         T(test_hooks_chosen, conf_eventual),
