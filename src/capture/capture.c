@@ -1,18 +1,25 @@
 /*
- * capture.c: the capture's queue and its writer thread (capture.h). The
- * sessions push framed records into a bounded ring under a mutex; the
- * thread takes them all at once, writes their CRC and the records to the
- * file, and enforces the limits. Only one capture runs at a time; its
- * thread is joined by the next start or stop, or at exit.
+ * capture.c: the capture's buffers and its writer thread (capture.h).
+ * Each thread that hands records over (a worker) builds them in a block
+ * of its own, its lane, with no lock: the lane's pointer to its block is
+ * swapped atomically, BUSY while the thread writes into the block. A
+ * block that is full goes to the writer's queue (under the mutex, once a
+ * block, bounded in records); the writer takes the queue, then every
+ * lane's block (under the mutex too, so that a lane's block taken is
+ * newer than its blocks queued: each session's records stay in order),
+ * at each wake (a block queued, or every SWEEP_MS), writes each record's
+ * CRC, the blocks with one write each, and enforces the limits. Only one
+ * capture runs at a time; its thread is joined by the next start or stop,
+ * or at exit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "halyard/capture/capture.h"
@@ -22,20 +29,40 @@
 
 _Atomic uint32_t capture_running;
 
-struct qitem {
-    uint8_t *p;
-    size_t len;
+#define BLOCK_SIZE (64u << 10) /* a lane's block; a longer record gets one of its own */
+#define SWEEP_MS   100         /* the writer takes the lanes' blocks at least this often */
+
+/* Records, framed (capture_rec_done), their CRC still to write. */
+struct block {
+    struct block *next; /* in the queue */
+    uint32_t gen;       /* the capture it belongs to */
+    uint32_t records;
+    size_t len, cap;
+    uint8_t p[];
 };
+
+/* A thread's block: `cur` holds it while the thread is not writing into
+ * it (the writer may take it then: NULL), BUSY while it is (`held`, the
+ * thread's own). Lanes are never freed: a thread's is found again in
+ * `my_lane`, every one in `lanes`. */
+#define BUSY ((struct block *)(uintptr_t)1)
+struct lane {
+    _Atomic(struct block *) cur;
+    struct block *held;
+    struct lane *next; /* under C.mu */
+};
+static _Thread_local struct lane *my_lane;
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    struct qitem *ring; /* cap items; head + n */
-    uint32_t cap, head, n;
+    struct block *qhead, *qtail; /* full blocks handed over */
+    uint32_t cap, n;             /* records queued: at most cap (but one block always goes) */
+    struct lane *lanes;
     bool stopping;  /* capture_stop asked the thread to end */
     bool thread_on; /* a thread to join */
     pthread_t thread;
-    FILE *f;
+    int fd;
     uint32_t gen; /* the last capture's number */
     struct capture_status st;
     uint64_t max_bytes;
@@ -43,7 +70,7 @@ static struct {
     _Atomic uint64_t drops[CAPTURE_DROP_N]; /* this capture's, by reason */
     _Atomic uint64_t sessions;
     _Atomic bool mask;
-} C = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+} C = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .fd = -1};
 
 /* The primary the capture last knew of (START's, then each FAILOVER's):
  * under C.mu. */
@@ -123,44 +150,185 @@ void capture_primary_seen(const char *name, uint64_t t_us, uint32_t gen)
     capture_put_str(&b, name, strlen(name));
     capture_put_str(&b, "primary changed", 15);
     size_t n = capture_rec_done(&b);
-    uint8_t *rec = n > 0 ? malloc(n) : NULL;
-    if (rec != NULL) {
-        memcpy(rec, mem, n);
-        (void)capture_put(rec, n, gen);
-    }
+    if (n > 0)
+        (void)capture_put(mem, n, gen);
 }
 
-bool capture_put(uint8_t *rec, size_t len, uint32_t gen)
+/* ---- the lanes (any thread handing records over) -------------------------- */
+
+static struct lane *lane_new(void)
 {
-    bool taken = false;
+    struct lane *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return NULL;
     pthread_mutex_lock(&C.mu);
-    if (capture_now() == gen && gen != 0 && !C.stopping) {
-        if (C.n < C.cap) {
-            C.ring[(C.head + C.n) % C.cap] = (struct qitem){rec, len};
-            if (C.n++ == 0)
-                pthread_cond_signal(&C.wake);
-            taken = true;
+    l->next = C.lanes;
+    C.lanes = l;
+    pthread_mutex_unlock(&C.mu);
+    return my_lane = l;
+}
+
+static struct block *block_new(size_t cap, uint32_t gen)
+{
+    struct block *k = malloc(sizeof(*k) + cap);
+    if (k != NULL)
+        *k = (struct block){.gen = gen, .cap = cap};
+    return k;
+}
+
+/* A full block to the writer's queue. 1: queued; 0: the queue holds its
+ * bound (the block stays the caller's); -1: the capture ended (freed). */
+static int hand_over(struct block *k)
+{
+    int rc = 1;
+    pthread_mutex_lock(&C.mu);
+    if (capture_now() != k->gen || C.stopping) {
+        rc = -1;
+    } else if (C.n > 0 && C.n + k->records > C.cap) {
+        rc = 0;
+    } else {
+        k->next = NULL;
+        if (C.qhead == NULL) {
+            C.qhead = k;
+            pthread_cond_signal(&C.wake);
         } else {
-            drop(CAPTURE_DROP_QUEUE_FULL, 1);
+            C.qtail->next = k;
         }
+        C.qtail = k;
+        C.n += k->records;
     }
     pthread_mutex_unlock(&C.mu);
-    if (!taken)
-        free(rec);
-    return taken;
+    if (rc < 0)
+        free(k);
+    return rc;
 }
 
-/* Write one framed record; false when the write failed (why in `why`). */
-static bool write_rec(uint8_t *p, size_t len, char *why, size_t wl)
+/* Room for a record of at most `max` bytes in the thread's block for the
+ * capture `gen` (the lane BUSY: lane_commit ends it); NULL when there is
+ * none (no capture; the queue full, counted; out of memory). */
+static struct block *lane_reserve(size_t max, uint32_t gen)
 {
-    capture_frame_crc(p, len);
-    if (fwrite(p, 1, len, C.f) != len) {
-        snprintf(why, wl, "the write failed: %s", strerror(errno));
-        return false;
+    struct lane *l = my_lane != NULL ? my_lane : lane_new();
+    if (l == NULL || gen == 0 || capture_now() != gen)
+        return NULL;
+    struct block *k = atomic_exchange_explicit(&l->cur, BUSY, memory_order_acquire);
+    if (k != NULL && k->gen != gen) { /* an ended capture's: never written */
+        free(k);
+        k = NULL;
     }
-    W.records++;
-    W.bytes += len;
+    if (k != NULL && k->cap - k->len < max) {
+        int rc = hand_over(k);
+        if (rc == 0) {
+            drop(CAPTURE_DROP_QUEUE_FULL, 1);
+            atomic_store_explicit(&l->cur, k, memory_order_release);
+            return NULL;
+        }
+        k = NULL;
+    }
+    if (k == NULL && (k = block_new(max > BLOCK_SIZE ? max : BLOCK_SIZE, gen)) == NULL) {
+        atomic_store_explicit(&l->cur, NULL, memory_order_release);
+        return NULL;
+    }
+    l->held = k;
+    return k;
+}
+
+/* The record of `n` bytes (0: none) at the end of the thread's block
+ * kept; the block the writer's to take again. */
+static void lane_commit(size_t n)
+{
+    struct lane *l = my_lane;
+    struct block *k = l->held;
+    if (n > 0) {
+        k->len += n;
+        k->records++;
+    }
+    l->held = NULL;
+    atomic_store_explicit(&l->cur, k, memory_order_release);
+}
+
+bool capture_rec_begin(struct capture_buf *b, size_t max, uint8_t type, uint32_t gen)
+{
+    struct block *k = lane_reserve(max, gen);
+    if (k == NULL)
+        return false;
+    capture_buf_begin(b, k->p + k->len, max, type);
     return true;
+}
+
+bool capture_rec_put(struct capture_buf *b)
+{
+    size_t n = capture_rec_done(b);
+    lane_commit(n);
+    return n > 0;
+}
+
+bool capture_put(const uint8_t *rec, size_t len, uint32_t gen)
+{
+    struct block *k = lane_reserve(len, gen);
+    if (k == NULL)
+        return false;
+    memcpy(k->p + k->len, rec, len);
+    lane_commit(len);
+    return true;
+}
+
+/* ---- the writer ------------------------------------------------------------- */
+
+/* The queue's blocks, then every lane's (newer than its queued ones: no
+ * block is queued while C.mu is held), in order; *busy when a lane was
+ * being written into (its block is left for the next time). */
+static struct block *collect(bool wait, bool *stopping, bool *busy)
+{
+    pthread_mutex_lock(&C.mu);
+    if (wait && C.qhead == NULL && !C.stopping) {
+        struct timespec due = hy_deadline_ms(SWEEP_MS);
+        pthread_cond_timedwait(&C.wake, &C.mu, &due);
+    }
+    struct block *head = C.qhead, **tail = head != NULL ? &C.qtail->next : &head;
+    C.qhead = C.qtail = NULL;
+    C.n = 0;
+    *busy = false;
+    for (struct lane *l = C.lanes; l != NULL; l = l->next) {
+        struct block *k = atomic_load_explicit(&l->cur, memory_order_acquire);
+        if (k == NULL)
+            continue;
+        if (k == BUSY || !atomic_compare_exchange_strong_explicit(
+                             &l->cur, &k, NULL, memory_order_acquire, memory_order_relaxed)) {
+            *busy = true;
+            continue;
+        }
+        k->next = NULL;
+        *tail = k;
+        tail = &k->next;
+    }
+    *stopping = C.stopping;
+    pthread_mutex_unlock(&C.mu);
+    return head;
+}
+
+static size_t rec_len(const uint8_t *p)
+{
+    uint32_t body = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return CAPTURE_FRAME_HEAD + (size_t)body + CAPTURE_FRAME_TAIL;
+}
+
+/* Write `n` bytes; the count written (short when a write failed: errno). */
+static size_t write_all(const uint8_t *p, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(C.fd, p + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            break;
+        }
+        done += (size_t)w;
+    }
+    return done;
 }
 
 static void write_stop_rec(const char *why)
@@ -173,17 +341,21 @@ static void write_stop_rec(const char *why)
     capture_put_u64(&b, drops_now());
     capture_put_str(&b, why, strlen(why));
     size_t n = capture_rec_done(&b);
-    char ignored[128];
-    if (n > 0)
-        (void)write_rec(mem, n, ignored, sizeof(ignored));
+    if (n == 0)
+        return;
+    capture_frame_crc(mem, n);
+    if (write_all(mem, n) == n) {
+        W.records++;
+        W.bytes += n;
+    }
 }
 
 /* The room the STOP record may take: the size limit keeps it free. */
 #define STOP_ROOM (CAPTURE_FRAME_HEAD + 3 * 8 + 2 + 255 + CAPTURE_FRAME_TAIL)
 
-/* Whether a record of `len` bytes would take the file past its size
- * limit (the STOP record's room kept): why in `why`. */
-static bool size_reached(size_t len, char *why, size_t wl)
+/* Whether `len` more bytes would take the file past its size limit (the
+ * STOP record's room kept): why in `why`. */
+static bool size_reached(uint64_t len, char *why, size_t wl)
 {
     if (C.max_bytes == 0 || W.bytes + len + STOP_ROOM <= C.max_bytes)
         return false;
@@ -201,90 +373,101 @@ static bool time_reached(char *why, size_t wl)
     return false;
 }
 
-/* Take what the queue holds into `out` (C.cap items); the count. */
-static uint32_t take_all(struct qitem *out, bool *stopping)
+/* A write of the block `k` failed (a full disk) after `done` of its
+ * bytes: the file is cut after its last whole record (a record cut short
+ * would make it refused from there), and the records that did not reach
+ * it whole are counted as dropped. */
+static void write_failed_settle(const struct block *k, size_t done)
 {
-    pthread_mutex_lock(&C.mu);
-    if (C.n == 0 && !C.stopping) {
-        struct timespec due = hy_deadline_ms(200);
-        pthread_cond_timedwait(&C.wake, &C.mu, &due);
-    }
-    uint32_t n = C.n;
-    for (uint32_t i = 0; i < n; i++)
-        out[i] = C.ring[(C.head + i) % C.cap];
-    C.head = (C.head + n) % C.cap;
-    C.n = 0;
-    *stopping = C.stopping;
-    pthread_mutex_unlock(&C.mu);
-    return n;
-}
-
-/* A write of the batch failed (a full disk): stdio had taken the first
- * `put` records (counted as written from `bytes`, `records`), the file
- * holds what reached it. The file is cut after its last whole record, so
- * that it reads back (a record cut short would make it refused from
- * there), what stdio still holds is thrown away, and the records that
- * did not reach the file whole are counted as dropped. */
-static void write_failed_settle(const struct qitem *batch, uint32_t put, uint64_t bytes,
-                                uint64_t records)
-{
-    int fd = fileno(C.f);
-    struct stat sb;
-    uint64_t on_disk = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : bytes;
-    uint64_t whole = bytes, kept = records;
-    for (uint32_t i = 0; i < put && whole + batch[i].len <= on_disk; i++) {
-        whole += batch[i].len;
+    size_t whole = 0;
+    uint32_t kept = 0;
+    while (whole < k->len && whole + rec_len(k->p + whole) <= done) {
+        whole += rec_len(k->p + whole);
         kept++;
     }
-    __fpurge(C.f);
-    if (ftruncate(fd, (off_t)whole) != 0)
+    if (ftruncate(C.fd, (off_t)(W.bytes + whole)) != 0)
         hy_log_warn("capture %s: cannot cut the file after its last whole record (offset "
                     "%llu): %s",
-                    C.st.file, (unsigned long long)whole, strerror(errno));
-    drop(CAPTURE_DROP_WRITE_FAILED, records + put - kept);
-    W.bytes = whole;
-    W.records = kept;
+                    C.st.file, (unsigned long long)(W.bytes + whole), strerror(errno));
+    drop(CAPTURE_DROP_WRITE_FAILED, k->records - kept);
+    W.bytes += whole;
+    W.records += kept;
 }
 
-/* Write a batch of `n` records; false when the capture ends (why in
- * `why`, *failed when a write failed): the records not written are
- * dropped and counted, by reason. */
-static bool write_batch(struct qitem *batch, uint32_t n, char *why, size_t wl, bool *failed)
+/* Write the records of block `k` (each one's CRC, then the block at
+ * once); false when the capture ends (why in `why`, *failed when a write
+ * failed): the records not written are counted as dropped, by reason. */
+static bool write_block(struct block *k, char *why, size_t wl, bool *failed)
 {
+    size_t at = 0;
+    uint32_t fit = 0;
     bool on = true;
-    uint64_t bytes = W.bytes, records = W.records; /* what the file held whole */
-    uint32_t put = 0;                              /* records stdio took */
-    for (uint32_t i = 0; i < n; i++) {
-        if (on && size_reached(batch[i].len, why, wl))
+    while (at < k->len) {
+        size_t n = rec_len(k->p + at);
+        if (size_reached(at + n, why, wl)) {
             on = false;
-        else if (on && !write_rec(batch[i].p, batch[i].len, why, wl))
-            on = false, *failed = true;
-        else if (on)
-            put++;
-        if (!on)
-            drop(*failed ? CAPTURE_DROP_WRITE_FAILED : CAPTURE_DROP_LIMIT, 1);
-        free(batch[i].p);
+            break;
+        }
+        capture_frame_crc(k->p + at, n);
+        at += n;
+        fit++;
     }
-    if (on && n > 0 && fflush(C.f) != 0) {
+    size_t done = write_all(k->p, at);
+    if (done < at) {
         snprintf(why, wl, "the write failed: %s", strerror(errno));
-        on = false, *failed = true;
+        *failed = true;
+        write_failed_settle(k, done);
+        return false;
     }
-    if (*failed)
-        write_failed_settle(batch, put, bytes, records);
+    W.bytes += at;
+    W.records += fit;
+    if (!on)
+        drop(CAPTURE_DROP_LIMIT, k->records - fit);
+    return on;
+}
+
+/* Write the blocks `k` (and those after it) and free them; false when
+ * the capture ends: what was not written is counted as dropped. */
+static bool write_blocks(struct block *k, uint32_t gen, bool on, char *why, size_t wl, bool *failed)
+{
+    while (k != NULL) {
+        struct block *next = k->next;
+        if (k->gen == gen) {
+            if (on)
+                on = write_block(k, why, wl, failed);
+            else
+                drop(*failed ? CAPTURE_DROP_WRITE_FAILED : CAPTURE_DROP_LIMIT, k->records);
+        }
+        free(k);
+        k = next;
+    }
+    return on;
+}
+
+/* The capture ended (C.stopping, capture_running 0): the blocks handed
+ * over before, and every lane's (waiting for those being written into),
+ * written when `on` (a stop command), else counted as dropped. */
+static bool write_last(uint32_t gen, bool on, char *why, size_t wl, bool *failed)
+{
+    bool busy = true, stopping;
+    while (busy) {
+        struct block *k = collect(false, &stopping, &busy);
+        on = write_blocks(k, gen, on, why, wl, failed);
+        if (busy)
+            sched_yield(); /* a session between its record's begin and put */
+    }
     return on;
 }
 
 static void *writer_main(void *arg)
 {
     (void)arg;
-    struct qitem *batch = calloc(C.cap, sizeof(*batch));
+    uint32_t gen = C.gen;
     char why[256] = "";
-    bool stopping = false, failed = batch == NULL, on = !failed;
-    if (failed)
-        snprintf(why, sizeof(why), "out of memory");
+    bool stopping = false, failed = false, on = true, busy;
     while (on && !stopping) {
-        uint32_t n = take_all(batch, &stopping);
-        on = write_batch(batch, n, why, sizeof(why), &failed);
+        struct block *k = collect(true, &stopping, &busy);
+        on = write_blocks(k, gen, on, why, sizeof(why), &failed);
         publish();
         if (on && !stopping && time_reached(why, sizeof(why)))
             on = false;
@@ -292,22 +475,15 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&C.mu);
     atomic_store(&capture_running, 0); /* the sessions stop handing records over */
     C.stopping = true;
-    uint64_t left = C.n;
-    while (C.n > 0) { /* handed over before the end, never written */
-        free(C.ring[C.head].p);
-        C.head = (C.head + 1) % C.cap;
-        C.n--;
-    }
     pthread_mutex_unlock(&C.mu);
-    drop(failed ? CAPTURE_DROP_WRITE_FAILED : CAPTURE_DROP_LIMIT, left);
+    on = write_last(gen, on, why, sizeof(why), &failed);
     if (why[0] == '\0')
         snprintf(why, sizeof(why), "stopped by the capture stop command");
     if (!failed)
         write_stop_rec(why);
-    if (fclose(C.f) != 0 && !failed)
+    if (close(C.fd) != 0 && !failed)
         snprintf(why, sizeof(why), "closing the file failed: %s", strerror(errno));
-    C.f = NULL;
-    free(batch);
+    C.fd = -1;
     pthread_mutex_lock(&C.mu);
     C.st.records = W.records;
     C.st.bytes = W.bytes;
@@ -331,37 +507,37 @@ static void join_thread(void)
         pthread_join(C.thread, NULL);
         C.thread_on = false;
     }
-    free(C.ring);
-    C.ring = NULL;
 }
 
-/* The file with its header and START record; NULL with `msg` on failure. */
-static FILE *open_file(const struct capture_opts *o, char *msg, size_t len)
+/* The file with its header and START record: its descriptor, -1 with
+ * `msg` on failure. */
+static int open_file(const struct capture_opts *o, char *msg, size_t len)
 {
-    FILE *f = fopen(o->file, "wxe");
-    if (f == NULL) {
+    int fd = open(o->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
         snprintf(msg, len, "capture: cannot create %s: %s", o->file, strerror(errno));
-        return NULL;
+        return -1;
     }
-    uint8_t head[CAPTURE_HEADER_SIZE];
-    capture_header(head, o->mask ? CAPTURE_FLAG_MASKED : 0);
-    uint8_t mem[1024];
+    uint8_t mem[CAPTURE_HEADER_SIZE + 1024];
+    capture_header(mem, o->mask ? CAPTURE_FLAG_MASKED : 0);
     struct capture_buf b;
-    capture_buf_begin(&b, mem, sizeof(mem), CAPTURE_START);
+    capture_buf_begin(&b, mem + CAPTURE_HEADER_SIZE, sizeof(mem) - CAPTURE_HEADER_SIZE,
+                      CAPTURE_START);
     capture_put_u64(&b, (uint64_t)hy_now_us());
     capture_put_str(&b, o->gtid, strlen(o->gtid));
     capture_put_str(&b, o->primary, strlen(o->primary));
     size_t n = capture_rec_done(&b);
-    capture_frame_crc(mem, n);
-    if (fwrite(head, 1, sizeof(head), f) != sizeof(head) || fwrite(mem, 1, n, f) != n ||
-        fflush(f) != 0) {
+    capture_frame_crc(b.p, n);
+    C.fd = fd;
+    if (write_all(mem, CAPTURE_HEADER_SIZE + n) != CAPTURE_HEADER_SIZE + n) {
         snprintf(msg, len, "capture: cannot write %s: %s", o->file, strerror(errno));
-        fclose(f);
-        return NULL;
+        close(fd);
+        C.fd = -1;
+        return -1;
     }
-    W.bytes = sizeof(head) + n;
+    W.bytes = CAPTURE_HEADER_SIZE + n;
     W.records = 1;
-    return f;
+    return fd;
 }
 
 hy_status_t capture_start(const struct capture_opts *o, char *msg, size_t len)
@@ -373,18 +549,11 @@ hy_status_t capture_start(const struct capture_opts *o, char *msg, size_t len)
     join_thread(); /* a capture that stopped by itself */
     struct capture_status st = {0};
     C.st = st;
-    C.ring = calloc(o->queue > 0 ? o->queue : 1, sizeof(*C.ring));
-    if (C.ring == NULL) {
-        snprintf(msg, len, "capture: out of memory");
+    if (open_file(o, msg, len) < 0)
         return HY_ERROR;
-    }
-    C.f = open_file(o, msg, len);
-    if (C.f == NULL) {
-        join_thread();
-        return HY_ERROR;
-    }
     C.cap = o->queue > 0 ? o->queue : 1;
-    C.head = C.n = 0;
+    C.qhead = C.qtail = NULL;
+    C.n = 0;
     C.stopping = false;
     C.max_bytes = o->max_bytes;
     C.max_seconds = o->max_seconds;
@@ -400,6 +569,8 @@ hy_status_t capture_start(const struct capture_opts *o, char *msg, size_t len)
     snprintf(C.st.gtid, sizeof(C.st.gtid), "%s", o->gtid);
     C.st.records = W.records;
     C.st.bytes = W.bytes;
+    uint32_t gen = C.gen + 1 != 0 ? C.gen + 1 : 1;
+    C.gen = gen; /* the writer's (before its thread starts) */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -407,16 +578,13 @@ hy_status_t capture_start(const struct capture_opts *o, char *msg, size_t len)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (prc != 0) {
         snprintf(msg, len, "capture: cannot start its writer: %s", strerror(prc));
-        fclose(C.f);
-        C.f = NULL;
+        close(C.fd);
+        C.fd = -1;
         C.st.on = false;
-        join_thread();
         return HY_ERROR;
     }
     C.thread_on = true;
-    if (++C.gen == 0)
-        C.gen = 1;
-    atomic_store(&capture_running, C.gen);
+    atomic_store(&capture_running, gen);
     snprintf(msg, len, "capture started: %s from GTID '%s' of %s", o->file, o->gtid, o->primary);
     hy_log_info("%s", msg);
     return HY_OK;

@@ -30,32 +30,63 @@ void capture_put_bytes(struct capture_buf *b, const void *p, size_t n)
     b->len += n;
 }
 
-static void put_le(struct capture_buf *b, uint64_t v, size_t n)
+/* Little-endian stores (a compiler makes each one store) and the room
+ * for `n` more bytes checked once for a record's fixed fields. */
+static inline void le16(uint8_t *p, uint16_t v)
 {
-    uint8_t t[8];
-    for (size_t i = 0; i < n; i++)
-        t[i] = (uint8_t)(v >> (8 * i));
-    capture_put_bytes(b, t, n);
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint8_t *room(struct capture_buf *b, size_t n)
+{
+    if (b->oom || b->cap - b->len < n + CAPTURE_FRAME_TAIL) {
+        b->oom = true;
+        return NULL;
+    }
+    uint8_t *p = b->p + b->len;
+    b->len += n;
+    return p;
 }
 
 void capture_put_u8(struct capture_buf *b, uint8_t v)
 {
-    put_le(b, v, 1);
+    uint8_t *p = room(b, 1);
+    if (p != NULL)
+        p[0] = v;
 }
 
 void capture_put_u16(struct capture_buf *b, uint16_t v)
 {
-    put_le(b, v, 2);
+    uint8_t *p = room(b, 2);
+    if (p != NULL)
+        le16(p, v);
 }
 
 void capture_put_u32(struct capture_buf *b, uint32_t v)
 {
-    put_le(b, v, 4);
+    uint8_t *p = room(b, 4);
+    if (p != NULL)
+        le32(p, v);
 }
 
 void capture_put_u64(struct capture_buf *b, uint64_t v)
 {
-    put_le(b, v, 8);
+    uint8_t *p = room(b, 8);
+    if (p != NULL)
+        le64(p, v);
 }
 
 void capture_put_str(struct capture_buf *b, const char *s, size_t n)
@@ -85,21 +116,37 @@ void capture_frame_crc(uint8_t *rec, size_t len)
         rec[len - 4 + (size_t)i] = (uint8_t)((uint32_t)c >> (8 * i));
 }
 
+void capture_put_cmd(struct capture_buf *b, uint32_t sid, uint64_t t_us, uint8_t cmd, uint8_t flags,
+                     uint32_t full)
+{
+    uint8_t *p = room(b, 18);
+    if (p == NULL)
+        return;
+    le32(p, sid);
+    le64(p + 4, t_us);
+    p[12] = cmd;
+    p[13] = flags;
+    le32(p + 14, full);
+}
+
 void capture_put_answer(struct capture_buf *b, const struct capture_answer *a)
 {
-    capture_put_u32(b, a->sid);
-    capture_put_u64(b, a->dur_us);
-    capture_put_u8(b, a->kind);
-    capture_put_u8(b, a->flags);
-    capture_put_u16(b, a->err);
-    capture_put_u16(b, a->warnings);
-    capture_put_u16(b, a->status);
-    capture_put_u64(b, a->affected);
-    capture_put_u64(b, a->insert_id);
-    capture_put_u32(b, a->stmt_id);
-    capture_put_u64(b, a->sum.rows);
-    capture_put_u32(b, a->sum.ordered);
-    capture_put_u64(b, a->sum.unordered);
+    uint8_t *p = room(b, CAPTURE_ANSWER_SIZE);
+    if (p == NULL)
+        return;
+    le32(p, a->sid);
+    le64(p + 4, a->dur_us);
+    p[12] = a->kind;
+    p[13] = a->flags;
+    le16(p + 14, a->err);
+    le16(p + 16, a->warnings);
+    le16(p + 18, a->status);
+    le64(p + 20, a->affected);
+    le64(p + 28, a->insert_id);
+    le32(p + 36, a->stmt_id);
+    le64(p + 40, a->sum.rows);
+    le32(p + 48, a->sum.ordered);
+    le64(p + 52, a->sum.unordered);
 }
 
 void capture_header(uint8_t out[CAPTURE_HEADER_SIZE], uint16_t flags)

@@ -40,41 +40,34 @@ static uint64_t wall_us(const struct session *s)
     return (uint64_t)(ev_now(s->w->loop) * 1e6);
 }
 
-/* Hand the record built in `b` over (a copy on the heap). */
+/* Hand the record built aside in `b` over (copied to the thread's
+ * buffer). */
 static void put(struct session *s, struct capture_buf *b)
 {
     struct sess_capture *c = s->feat.capture;
     size_t n = capture_rec_done(b);
-    uint8_t *rec = n > 0 ? malloc(n) : NULL;
-    if (rec != NULL)
-        memcpy(rec, b->p, n);
-    if (rec == NULL || !capture_put(rec, n, c->gen))
+    if (n == 0 || !capture_put(b->p, n, c->gen))
         c->lost = capture_now() == c->gen; /* a capture that ended drops nothing */
 }
 
-/* A record that carries the client's bytes (a command's payload, a piece
- * of a LOCAL INFILE's file), of at most `cap` bytes, begun on the heap
- * and handed over as it is (put_heap), not built aside and copied. False
- * when out of memory: the session's records are incomplete from here. */
-static bool heap_begin(struct session *s, struct capture_buf *b, size_t cap, uint8_t type)
-{
-    uint8_t *mem = malloc(cap);
-    if (mem == NULL) {
-        s->feat.capture->lost = true;
-        return false;
-    }
-    capture_buf_begin(b, mem, cap, type);
-    return true;
-}
-
-static void put_heap(struct session *s, struct capture_buf *b)
+/* A record of at most `max` bytes built in place in the thread's buffer
+ * (the hot ones: a command, its answer, a LOCAL INFILE's piece): begun,
+ * then handed over by put_in_place. False when it cannot be: the
+ * session's records are incomplete from here (unless the capture
+ * ended). */
+static bool begin_in_place(struct session *s, struct capture_buf *b, size_t max, uint8_t type)
 {
     struct sess_capture *c = s->feat.capture;
-    size_t n = capture_rec_done(b);
-    if (n == 0)
-        free(b->p);
-    if (n == 0 || !capture_put(b->p, n, c->gen)) /* (capture_put frees what it does not take) */
-        c->lost = capture_now() == c->gen;
+    if (capture_rec_begin(b, max, type, c->gen))
+        return true;
+    c->lost = capture_now() == c->gen;
+    return false;
+}
+
+static void put_in_place(struct session *s, struct capture_buf *b)
+{
+    if (!capture_rec_put(b))
+        s->feat.capture->lost = true;
 }
 
 static void login_rec(struct session *s, uint8_t flags)
@@ -129,15 +122,12 @@ static void cmd_rec(struct session *s, const struct hook_cmd *hc)
         flags |= CAPTURE_CMD_MASKED;
     }
     struct capture_buf b;
-    if (!heap_begin(s, &b, 32 + (size_t)keep, CAPTURE_CMD))
+    if (!begin_in_place(s, &b, 32 + (size_t)keep, CAPTURE_CMD))
         return;
-    capture_put_u32(&b, s->id);
-    capture_put_u64(&b, (uint64_t)(c->at * 1e6));
-    capture_put_u8(&b, hc->cmd);
-    capture_put_u8(&b, flags);
-    capture_put_u32(&b, hc->len > 0 ? hc->len - 1 : 0);
+    capture_put_cmd(&b, s->id, (uint64_t)(c->at * 1e6), hc->cmd, flags,
+                    hc->len > 0 ? hc->len - 1 : 0);
     capture_put_bytes(&b, hc->p + 1, keep);
-    put_heap(s, &b);
+    put_in_place(s, &b);
 }
 
 /* The answer to the command recorded last: `kind` NONE when halyard gave
@@ -164,12 +154,13 @@ static void answer_rec(struct session *s, bool from_backend)
         a.sum = c->sum;
         a.flags = c->cut ? CAPTURE_ANS_SUM_CUT : 0;
     }
-    uint8_t mem[128];
     struct capture_buf b;
-    capture_buf_begin(&b, mem, sizeof(mem), CAPTURE_ANSWER);
-    capture_put_answer(&b, &a);
-    put(s, &b);
     c->pending = false;
+    if (!begin_in_place(s, &b, CAPTURE_FRAME_HEAD + CAPTURE_ANSWER_SIZE + CAPTURE_FRAME_TAIL,
+                        CAPTURE_ANSWER))
+        return;
+    capture_put_answer(&b, &a);
+    put_in_place(s, &b);
 }
 
 void session_capture_take(struct session *s, const struct hook_cmd *hc)
@@ -286,11 +277,11 @@ void session_capture_infile(struct session *s, const uint8_t *p, uint32_t n)
     if (!answer_followed(s) || capture_masked())
         return; /* (n 0, the file's end, is a record of no bytes: the client sent a file) */
     struct capture_buf b;
-    if (!heap_begin(s, &b, 32 + (size_t)n, CAPTURE_INFILE))
+    if (!begin_in_place(s, &b, 32 + (size_t)n, CAPTURE_INFILE))
         return;
     capture_put_u32(&b, s->id);
     capture_put_bytes(&b, p, n);
-    put_heap(s, &b);
+    put_in_place(s, &b);
 }
 
 void session_capture_ok(struct session *s, const uint8_t *block, size_t len)
@@ -325,11 +316,8 @@ void session_capture_free(struct session *s)
         capture_put_u64(&b, wall_us(s));
         capture_put_u8(&b, c->lost ? CAPTURE_END_LOST : 0);
         size_t n = capture_rec_done(&b);
-        uint8_t *rec = n > 0 ? malloc(n) : NULL;
-        if (rec != NULL) {
-            memcpy(rec, mem, n);
-            (void)capture_put(rec, n, c->gen);
-        }
+        if (n > 0)
+            (void)capture_put(mem, n, c->gen);
     }
     free(c);
     s->feat.capture = NULL;

@@ -26,7 +26,7 @@
 #include "halyard/capture/capture.h"
 #include "halyard/capture/capture_format.h"
 
-/* A CMD record of `len` bytes in all, on the heap (capture_put takes it). */
+/* A CMD record of `len` bytes in all, on the heap (capture_put copies it). */
 static uint8_t *cmd_record(uint32_t sid, size_t len, size_t *out_len)
 {
     uint8_t *p = malloc(len);
@@ -69,6 +69,7 @@ static void test_size_limit_drops_counted(void **state)
         uint8_t *rec = cmd_record((uint32_t)i, 100, &len);
         if (capture_put(rec, len, gen))
             taken++;
+        free(rec);
     }
     for (int i = 0; i < 500 && capture_now() != 0; i++)
         usleep(10000); /* the writer ends the capture at its limit */

@@ -2,9 +2,10 @@
  * capture.h: the traffic capture (docs/rehearse.md): one file at a time,
  * started and stopped by the admin commands (capture start|stop|status),
  * written by a thread of its own. The sessions (session_capture.c) build
- * each record whole (capture_format.h) and hand it over with
- * capture_put, which never waits: past the queue's bound the record is
- * dropped and counted. The thread stops the capture by itself at its
+ * each record (capture_format.h) in their thread's buffer, in place
+ * (capture_rec_begin, capture_rec_put) or copied (capture_put); the
+ * buffers go to the writer in blocks. None of it waits: past the queue's
+ * bound the record is dropped and counted. The thread stops the capture by itself at its
  * size or duration limit, or when a write fails (a full disk): the data
  * path goes on, the log and `capture status` say why.
  */
@@ -17,6 +18,8 @@
 #include <stdint.h>
 
 #include "halyard/core/core.h"
+
+struct capture_buf; /* capture_format.h */
 
 struct capture_opts {
     const char *file;     /* created; an existing file is refused */
@@ -70,10 +73,17 @@ void capture_drops_total(uint64_t out[CAPTURE_DROP_N]);
 /* At exit: a running capture is stopped and its file closed. */
 void capture_shutdown(void);
 
-/* A session's record of `len` bytes (framed by capture_rec_done), heap:
- * taken in every case; false when it was dropped (no capture, or the
- * queue is full: counted). */
-bool capture_put(uint8_t *rec, size_t len, uint32_t gen);
+/* A record of `type` of at most `max` bytes framed, for the capture
+ * `gen`, begun in place in the calling thread's buffer: false when it
+ * cannot be (no capture; the queue full: counted; out of memory). Else
+ * capture_rec_put must follow, on the same thread, before any other
+ * record: the record kept, or false when it did not fit in `max` (not
+ * kept). */
+bool capture_rec_begin(struct capture_buf *b, size_t max, uint8_t type, uint32_t gen);
+bool capture_rec_put(struct capture_buf *b);
+/* A record of `len` bytes framed elsewhere (capture_rec_done) copied to
+ * the thread's buffer: false when it was not (as capture_rec_begin). */
+bool capture_put(const uint8_t *rec, size_t len, uint32_t gen);
 /* A session of the capture `gen` routes to the primary `name` (at
  * `t_us`, wall clock): the first to see another primary than the one the
  * capture last knew of writes a FAILOVER record (old, new). Sessions call

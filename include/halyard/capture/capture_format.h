@@ -2,8 +2,9 @@
  * capture_format.h: the capture file (docs/rehearse.md, "The file"): a
  * 16-byte header (magic "HYCAPT\r\n", version, flags), then records, each
  * [u32 body length][u8 type][body][u32 CRC-32 of type and body], little
- * endian. A record is built whole in memory (capture_rec_*), framed by
- * the writer (capture_frame_crc), and read back by capture_read_next,
+ * endian. A record is built whole in memory (capture_buf_begin,
+ * capture_put_*, capture_rec_done), its CRC written by the writer
+ * (capture_frame_crc), and read back by capture_read_next,
  * which names the offset of a truncated or corrupt record.
  *
  * The answer's rows are summed twice (capture_rowsum): in order (a CRC-32
@@ -105,7 +106,9 @@ struct capture_rec {
 /* ---- building (the sessions) ------------------------------------------- */
 
 /* A record under construction: the frame's head is filled by
- * capture_rec_done, its CRC by the writer (capture_frame_crc). */
+ * capture_rec_done, its CRC by the writer (capture_frame_crc). Each put
+ * checks its room; past `cap` the record is marked (oom) and
+ * capture_rec_done says 0. */
 struct capture_buf {
     uint8_t *p;
     size_t len, cap;
@@ -127,6 +130,11 @@ size_t capture_rec_done(struct capture_buf *b);
  * in its last four bytes. */
 void capture_frame_crc(uint8_t *rec, size_t len);
 
+/* A CMD record's fields before its payload (sid, arrival, command byte,
+ * flags, the payload's length as sent), at once. */
+void capture_put_cmd(struct capture_buf *b, uint32_t sid, uint64_t t_us, uint8_t cmd, uint8_t flags,
+                     uint32_t full);
+#define CAPTURE_ANSWER_SIZE 60 /* an ANSWER record's body */
 void capture_put_answer(struct capture_buf *b, const struct capture_answer *a);
 void capture_header(uint8_t out[CAPTURE_HEADER_SIZE], uint16_t flags);
 
