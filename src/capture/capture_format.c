@@ -145,7 +145,7 @@ void capture_put_answer(struct capture_buf *b, const struct capture_answer *a)
     le64(p + 28, a->insert_id);
     le32(p + 36, a->stmt_id);
     le64(p + 40, a->sum.rows);
-    le32(p + 48, a->sum.ordered);
+    le32(p + 48, (uint32_t)a->sum.ordered);
     le64(p + 52, a->sum.unordered);
 }
 
@@ -171,16 +171,17 @@ uint64_t capture_mix64(uint64_t x)
 void capture_rowsum_begin(struct capture_rowsum *s)
 {
     s->rows = 0;
-    s->ordered = (uint32_t)crc32(0L, Z_NULL, 0);
+    s->ordered = 0;
     s->unordered = 0;
 }
 
+/* One CRC-32 a row, mixed with its length: the unordered sum adds it,
+ * the ordered chain mixes it into what came before. */
 void capture_rowsum_row(struct capture_rowsum *s, const uint8_t *row, size_t len)
 {
-    uint8_t l[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
-    uLong c = crc32(s->ordered, l, 4);
-    s->ordered = (uint32_t)crc32(c, row, (uInt)len);
-    s->unordered += capture_mix64((uint32_t)crc32(0L, row, (uInt)len));
+    uint64_t v = capture_mix64((uint64_t)len << 32 | (uint32_t)crc32(0L, row, (uInt)len));
+    s->ordered = capture_mix64(s->ordered + v);
+    s->unordered += v;
     s->rows++;
 }
 

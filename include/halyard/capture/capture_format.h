@@ -7,11 +7,13 @@
  * (capture_frame_crc), and read back by capture_read_next,
  * which names the offset of a truncated or corrupt record.
  *
- * The answer's rows are summed twice (capture_rowsum): in order (a CRC-32
- * over each row's length and bytes) and regardless of order (the sum of
- * a 64-bit mix of each row's CRC-32), so that tools/rehearse compares a
- * statement without ORDER BY as a multiset. tools/rehearse computes the
- * same sums from the rows it reads back.
+ * The answer's rows are summed (capture_rowsum) from one CRC-32 a row,
+ * mixed with the row's length (v): in order (a 64-bit chain, mix(chain +
+ * v), its low 32 bits kept) and regardless of order (the sum of the v),
+ * so that tools/rehearse compares a statement without ORDER BY as a
+ * multiset. tools/rehearse computes the same sums from the rows it reads
+ * back (before version 4: a CRC-32 over each row's length and bytes in
+ * order, and the sum of the mix of each row's CRC-32).
  *
  * Pure: no I/O; tested in tests/unit/test_capture.c.
  */
@@ -25,7 +27,7 @@
 #include "halyard/core/core.h"
 
 #define CAPTURE_MAGIC       "HYCAPT\r\n"
-#define CAPTURE_VERSION     3 /* 2: COMMIT, FAILOVER; 3: INFILE. A reader takes 1 and 2 too */
+#define CAPTURE_VERSION     4 /* 2: COMMIT, FAILOVER; 3: INFILE; 4: one CRC a row. Read: 1 to 4 */
 #define CAPTURE_HEADER_SIZE 16
 #define CAPTURE_FLAG_MASKED 0x0001u /* statement text and parameters left out */
 /* A record's frame around its body: length, type, then the CRC after it. */
@@ -67,8 +69,8 @@ enum capture_kind {
 
 struct capture_rowsum {
     uint64_t rows;
-    uint32_t ordered;   /* CRC-32 over each row's u32 length and bytes */
-    uint64_t unordered; /* sum of capture_mix64(CRC-32 of the row) */
+    uint64_t ordered;   /* chain: mix64(ordered + v); the file keeps its low 32 bits */
+    uint64_t unordered; /* sum of v = mix64(length << 32 | CRC-32 of the row) */
 };
 
 struct capture_answer {
