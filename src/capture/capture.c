@@ -343,7 +343,7 @@ static void write_stop_rec(const char *why)
     size_t n = capture_rec_done(&b);
     if (n == 0)
         return;
-    capture_frame_crc(mem, n);
+    capture_frame_sum(mem, n);
     if (write_all(mem, n) == n) {
         W.records++;
         W.bytes += n;
@@ -408,7 +408,7 @@ static bool write_block(struct block *k, char *why, size_t wl, bool *failed)
             on = false;
             break;
         }
-        capture_frame_crc(k->p + at, n);
+        capture_frame_sum(k->p + at, n);
         at += n;
         fit++;
     }
@@ -527,7 +527,7 @@ static int open_file(const struct capture_opts *o, char *msg, size_t len)
     capture_put_str(&b, o->gtid, strlen(o->gtid));
     capture_put_str(&b, o->primary, strlen(o->primary));
     size_t n = capture_rec_done(&b);
-    capture_frame_crc(b.p, n);
+    capture_frame_sum(b.p, n);
     C.fd = fd;
     if (write_all(mem, CAPTURE_HEADER_SIZE + n) != CAPTURE_HEADER_SIZE + n) {
         snprintf(msg, len, "capture: cannot write %s: %s", o->file, strerror(errno));

@@ -11,7 +11,9 @@ position the capture started from:
   - the target's sql_mode changed (no STRICT_TRANS_TABLES, PIPES_AS_CONCAT):
     the diff names the statements whose answers and errors differ;
   - a target at another GTID is refused, --force replays anyway;
-  - a truncated and a corrupt capture file are refused, naming the offset.
+  - a truncated and a corrupt capture file are refused, naming the offset;
+  - files of the older versions (3, 4) read back, and their rows are
+    summed their own way.
 """
 
 import json
@@ -720,3 +722,62 @@ def test_local_infile_replayed(cluster, start_halyard, tmp_path, target):
     want = cluster.sql(0, f"SELECT id, name FROM {DB}.loaded ORDER BY id")
     assert len(want) == 300
     assert target.sql(0, f"SELECT id, name FROM {DB}.loaded ORDER BY id") == want
+
+
+def capture_file(version, recs):
+    """A capture file of `version` holding `recs` ((type, body) pairs),
+    each framed with that version's checksum (docs/rehearse.md, "The file")."""
+    import struct
+    import zlib
+
+    import xxhash
+    out = b"HYCAPT\r\n" + struct.pack("<HHI", version, 0, 0)
+    for t, body in recs:
+        tb = bytes([t]) + body
+        s = xxhash.xxh3_64_intdigest(tb) & 0xFFFFFFFF if version >= 5 else zlib.crc32(tb)
+        out += struct.pack("<I", len(body)) + tb + struct.pack("<I", s)
+    return out
+
+
+def test_older_versions_read(tmp_path):
+    """Files of versions 3, 4 and 5 (CRC-32 frames up to 4, XXH3 from 5)
+    read back, and a byte changed in a body is named corrupt in each; the
+    rows of a replayed answer are summed the way the file's version did
+    (the values tests/unit/test_capture.c's test_rowsum asserts for the
+    current version's C code)."""
+    import struct
+    start = struct.pack("<Q", 1700000000000000) + struct.pack("<H", 5) + b"0-1-7" \
+        + struct.pack("<H", 5) + b"node0"
+    end = struct.pack("<IQB", 3, 1700000000000100, 0)
+    for version in (3, 4, 5):
+        data = capture_file(version, [(1, start), (5, end)])
+        path = tmp_path / f"v{version}.hyc"
+        path.write_bytes(data)
+        p = subprocess.run([sys.executable, REHEARSE, str(path), "--dump"], capture_output=True,
+                           text=True)
+        assert p.returncode == 0, p.stderr
+        recs = [json.loads(line) for line in p.stdout.splitlines()]
+        assert [r["type"] for r in recs] == ["start", "end"], recs
+        assert recs[0]["version"] == version and recs[0]["gtid"] == "0-1-7", recs[0]
+        bad = bytearray(data)
+        bad[recs[1]["at"] + 6] ^= 0x55
+        path.write_bytes(bytes(bad))
+        p = subprocess.run([sys.executable, REHEARSE, str(path), "--dump"], capture_output=True,
+                           text=True)
+        assert p.returncode == 2 and f"corrupt record at offset {recs[1]['at']}" in p.stderr, \
+            p.stderr
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("rehearse_mod", REHEARSE)
+    spec = importlib.util.spec_from_loader("rehearse_mod", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    sums = {}
+    for version in (3, 4, 5):
+        a = mod.Answer(version)
+        for row in (b"\x03abc", b"\xfb\x01x", b""):
+            a.row(row)
+        sums[version] = (a.rows, a.ordered, a.unordered)
+    assert sums[3] == (3, 0xFFC961CF, 0x7244BB78372B33D5), sums
+    assert sums[4] == (3, 0x2D31EBBA, 0xB3E0D68A5876DCAE), sums
+    assert sums[5] == (3, 0x4EA9C6E7, 0x5B54DA46CEADE864), sums

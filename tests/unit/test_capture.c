@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "halyard/capture/capture_format.h"
 
@@ -35,7 +36,7 @@ static size_t build_file(uint8_t *out, size_t cap, size_t *offsets)
     capture_put_str(&b, "node0", 5);
     offsets[k++] = at;
     assert_true((n = capture_rec_done(&b)) > 0);
-    capture_frame_crc(out + at, n);
+    capture_frame_sum(out + at, n);
     at += n;
 
     capture_buf_begin(&b, out + at, cap - at, CAPTURE_LOGIN);
@@ -48,7 +49,7 @@ static size_t build_file(uint8_t *out, size_t cap, size_t *offsets)
     capture_put_str(&b, "", 0);
     offsets[k++] = at;
     assert_true((n = capture_rec_done(&b)) > 0);
-    capture_frame_crc(out + at, n);
+    capture_frame_sum(out + at, n);
     at += n;
 
     capture_buf_begin(&b, out + at, cap - at, CAPTURE_CMD);
@@ -60,7 +61,7 @@ static size_t build_file(uint8_t *out, size_t cap, size_t *offsets)
     capture_put_bytes(&b, "SELECT 1", 8);
     offsets[k++] = at;
     assert_true((n = capture_rec_done(&b)) > 0);
-    capture_frame_crc(out + at, n);
+    capture_frame_sum(out + at, n);
     at += n;
 
     struct capture_answer a = {.sid = 7,
@@ -80,7 +81,7 @@ static size_t build_file(uint8_t *out, size_t cap, size_t *offsets)
     capture_put_answer(&b, &a);
     offsets[k++] = at;
     assert_true((n = capture_rec_done(&b)) > 0);
-    capture_frame_crc(out + at, n);
+    capture_frame_sum(out + at, n);
     at += n;
 
     capture_buf_begin(&b, out + at, cap - at, CAPTURE_END);
@@ -89,7 +90,7 @@ static size_t build_file(uint8_t *out, size_t cap, size_t *offsets)
     capture_put_u8(&b, CAPTURE_END_LOST);
     offsets[k++] = at;
     assert_true((n = capture_rec_done(&b)) > 0);
-    capture_frame_crc(out + at, n);
+    capture_frame_sum(out + at, n);
     at += n;
 
     capture_buf_begin(&b, out + at, cap - at, CAPTURE_STOP);
@@ -99,7 +100,7 @@ static size_t build_file(uint8_t *out, size_t cap, size_t *offsets)
     capture_put_str(&b, "stopped", 7);
     offsets[k++] = at;
     assert_true((n = capture_rec_done(&b)) > 0);
-    capture_frame_crc(out + at, n);
+    capture_frame_sum(out + at, n);
     at += n;
     offsets[k] = at;
     return at;
@@ -112,20 +113,22 @@ static void test_round_trip(void **state)
     size_t off[8];
     size_t len = build_file(f, sizeof(f), off);
     uint16_t flags = 1;
+    unsigned version = 0;
     char err[200];
-    assert_int_equal(capture_read_header(f, len, &flags, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_header(f, len, &flags, &version, err, sizeof(err)), HY_OK);
+    assert_int_equal(version, CAPTURE_VERSION);
     assert_int_equal(flags, 0);
     size_t at = CAPTURE_HEADER_SIZE;
     struct capture_rec r;
 
-    assert_int_equal(capture_read_next(f, len, &at, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(f, len, &at, version, &r, err, sizeof(err)), HY_OK);
     assert_int_equal(r.type, CAPTURE_START);
     assert_int_equal(r.t_us, 1700000000000000ull);
     assert_int_equal(r.s_len[0], 6);
     assert_memory_equal(r.s[0], "0-1-42", 6);
     assert_memory_equal(r.s[1], "node0", 5);
 
-    assert_int_equal(capture_read_next(f, len, &at, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(f, len, &at, version, &r, err, sizeof(err)), HY_OK);
     assert_int_equal(r.type, CAPTURE_LOGIN);
     assert_int_equal(r.sid, 7);
     assert_int_equal(r.flags, CAPTURE_LOGIN_JOINED);
@@ -134,7 +137,7 @@ static void test_round_trip(void **state)
     assert_int_equal(r.s_len[2], 14);
     assert_int_equal(r.s_len[3], 0);
 
-    assert_int_equal(capture_read_next(f, len, &at, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(f, len, &at, version, &r, err, sizeof(err)), HY_OK);
     assert_int_equal(r.type, CAPTURE_CMD);
     assert_int_equal(r.cmd, 0x03);
     assert_int_equal(r.full, 8);
@@ -142,7 +145,7 @@ static void test_round_trip(void **state)
     assert_memory_equal(r.data, "SELECT 1", 8);
     assert_int_equal(r.at, off[2]);
 
-    assert_int_equal(capture_read_next(f, len, &at, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(f, len, &at, version, &r, err, sizeof(err)), HY_OK);
     assert_int_equal(r.type, CAPTURE_ANSWER);
     assert_int_equal(r.ans.sid, 7);
     assert_int_equal(r.ans.dur_us, 321);
@@ -152,16 +155,16 @@ static void test_round_trip(void **state)
     assert_int_equal(r.ans.stmt_id, 5);
     assert_int_equal(r.ans.sum.rows, 1);
 
-    assert_int_equal(capture_read_next(f, len, &at, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(f, len, &at, version, &r, err, sizeof(err)), HY_OK);
     assert_int_equal(r.type, CAPTURE_END);
     assert_int_equal(r.flags, CAPTURE_END_LOST);
 
-    assert_int_equal(capture_read_next(f, len, &at, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(f, len, &at, version, &r, err, sizeof(err)), HY_OK);
     assert_int_equal(r.type, CAPTURE_STOP);
     assert_int_equal(r.n[0], 6);
     assert_int_equal(r.n[1], 1);
     assert_memory_equal(r.s[0], "stopped", 7);
-    assert_int_equal(capture_read_next(f, len, &at, &r, err, sizeof(err)), HY_AGAIN);
+    assert_int_equal(capture_read_next(f, len, &at, version, &r, err, sizeof(err)), HY_AGAIN);
 }
 
 /* The offset of the record holding byte `i`. */
@@ -179,7 +182,7 @@ static hy_status_t read_all(const uint8_t *f, size_t len, char *err, size_t errl
     size_t at = CAPTURE_HEADER_SIZE;
     struct capture_rec r;
     hy_status_t rc;
-    while ((rc = capture_read_next(f, len, &at, &r, err, errlen)) == HY_OK)
+    while ((rc = capture_read_next(f, len, &at, CAPTURE_VERSION, &r, err, errlen)) == HY_OK)
         ;
     return rc;
 }
@@ -228,37 +231,41 @@ static void test_header_refused(void **state)
     (void)state;
     uint8_t h[CAPTURE_HEADER_SIZE];
     uint16_t flags;
+    unsigned version = 0;
     char err[200];
     capture_header(h, CAPTURE_FLAG_MASKED);
-    assert_int_equal(capture_read_header(h, sizeof(h), &flags, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_header(h, sizeof(h), &flags, &version, err, sizeof(err)), HY_OK);
     assert_int_equal(flags, CAPTURE_FLAG_MASKED);
-    assert_int_equal(capture_read_header(h, 8, &flags, err, sizeof(err)), HY_ERROR);
+    assert_int_equal(capture_read_header(h, 8, &flags, &version, err, sizeof(err)), HY_ERROR);
     assert_non_null(strstr(err, "not a capture file"));
     h[8] = 9;
-    assert_int_equal(capture_read_header(h, sizeof(h), &flags, err, sizeof(err)), HY_ERROR);
+    assert_int_equal(capture_read_header(h, sizeof(h), &flags, &version, err, sizeof(err)),
+                     HY_ERROR);
     assert_non_null(strstr(err, "version 9"));
     h[8] = CAPTURE_VERSION;
     h[0] = 'X';
-    assert_int_equal(capture_read_header(h, sizeof(h), &flags, err, sizeof(err)), HY_ERROR);
+    assert_int_equal(capture_read_header(h, sizeof(h), &flags, &version, err, sizeof(err)),
+                     HY_ERROR);
 }
 
 /* Version 2's records (COMMIT, FAILOVER) and version 3's (INFILE, a
- * piece of a file and the empty end) read back; version 1, 2 and 3 files
- * are still read (4 sums rows otherwise, with the same records). */
+ * piece of a file and the empty end) read back; version 1 to 4 files are
+ * still read (4 sums rows otherwise, 5 checks frames and sums rows with
+ * XXH3, with the same records). */
 static void test_commit_failover_records(void **state)
 {
     (void)state;
     uint8_t buf[512];
     size_t at = CAPTURE_HEADER_SIZE, n;
     capture_header(buf, 0);
-    assert_int_equal(buf[8], 4);
+    assert_int_equal(buf[8], 5);
     struct capture_buf b;
     capture_buf_begin(&b, buf + at, sizeof(buf) - at, CAPTURE_COMMIT);
     capture_put_u32(&b, 9);
     capture_put_u64(&b, 1700000000000300ull);
     capture_put_str(&b, "0-1-43", 6);
     assert_true((n = capture_rec_done(&b)) > 0);
-    capture_frame_crc(buf + at, n);
+    capture_frame_sum(buf + at, n);
     at += n;
     capture_buf_begin(&b, buf + at, sizeof(buf) - at, CAPTURE_FAILOVER);
     capture_put_u64(&b, 1700000000000400ull);
@@ -266,50 +273,93 @@ static void test_commit_failover_records(void **state)
     capture_put_str(&b, "node1", 5);
     capture_put_str(&b, "primary changed", 15);
     assert_true((n = capture_rec_done(&b)) > 0);
-    capture_frame_crc(buf + at, n);
+    capture_frame_sum(buf + at, n);
     at += n;
     for (int k = 0; k < 2; k++) { /* a piece of the file, then its end */
         capture_buf_begin(&b, buf + at, sizeof(buf) - at, CAPTURE_INFILE);
         capture_put_u32(&b, 9);
         capture_put_bytes(&b, "1,a\n", k == 0 ? 4 : 0);
         assert_true((n = capture_rec_done(&b)) > 0);
-        capture_frame_crc(buf + at, n);
+        capture_frame_sum(buf + at, n);
         at += n;
     }
     uint16_t flags;
+    unsigned version = 0;
     char err[200];
     buf[8] = 1; /* a version 1 file reads as before */
-    assert_int_equal(capture_read_header(buf, at, &flags, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_header(buf, at, &flags, &version, err, sizeof(err)), HY_OK);
     buf[8] = 2;
-    assert_int_equal(capture_read_header(buf, at, &flags, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_header(buf, at, &flags, &version, err, sizeof(err)), HY_OK);
     buf[8] = 3;
-    assert_int_equal(capture_read_header(buf, at, &flags, err, sizeof(err)), HY_OK);
-    buf[8] = 5;
-    assert_int_equal(capture_read_header(buf, at, &flags, err, sizeof(err)), HY_ERROR);
-    assert_non_null(strstr(err, "versions 1 to 4"));
+    assert_int_equal(capture_read_header(buf, at, &flags, &version, err, sizeof(err)), HY_OK);
+    assert_int_equal(version, 3);
+    buf[8] = 4;
+    assert_int_equal(capture_read_header(buf, at, &flags, &version, err, sizeof(err)), HY_OK);
+    buf[8] = 6;
+    assert_int_equal(capture_read_header(buf, at, &flags, &version, err, sizeof(err)), HY_ERROR);
+    assert_non_null(strstr(err, "versions 1 to 5"));
     size_t off = CAPTURE_HEADER_SIZE;
     struct capture_rec r;
-    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(buf, at, &off, CAPTURE_VERSION, &r, err, sizeof(err)),
+                     HY_OK);
     assert_int_equal(r.type, CAPTURE_COMMIT);
     assert_int_equal(r.sid, 9);
     assert_int_equal(r.t_us, 1700000000000300ull);
     assert_int_equal(r.s_len[0], 6);
     assert_memory_equal(r.s[0], "0-1-43", 6);
-    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(buf, at, &off, CAPTURE_VERSION, &r, err, sizeof(err)),
+                     HY_OK);
     assert_int_equal(r.type, CAPTURE_FAILOVER);
     assert_int_equal(r.t_us, 1700000000000400ull);
     assert_memory_equal(r.s[0], "node0", 5);
     assert_memory_equal(r.s[1], "node1", 5);
     assert_memory_equal(r.s[2], "primary changed", 15);
-    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(buf, at, &off, CAPTURE_VERSION, &r, err, sizeof(err)),
+                     HY_OK);
     assert_int_equal(r.type, CAPTURE_INFILE);
     assert_int_equal(r.sid, 9);
     assert_int_equal(r.data_len, 4);
     assert_memory_equal(r.data, "1,a\n", 4);
-    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(capture_read_next(buf, at, &off, CAPTURE_VERSION, &r, err, sizeof(err)),
+                     HY_OK);
     assert_int_equal(r.type, CAPTURE_INFILE);
     assert_int_equal(r.data_len, 0);
-    assert_int_equal(capture_read_next(buf, at, &off, &r, err, sizeof(err)), HY_AGAIN);
+    assert_int_equal(capture_read_next(buf, at, &off, CAPTURE_VERSION, &r, err, sizeof(err)),
+                     HY_AGAIN);
+}
+
+/* A record framed as up to version 4 (zlib's CRC-32 of its type and
+ * body) reads back as such, and is corrupt to a reader of version 5
+ * (whose frames carry XXH3's low 32 bits); one of version 5 is corrupt
+ * to a reader of version 4. */
+static void test_frame_sum_by_version(void **state)
+{
+    (void)state;
+    uint8_t rec[64];
+    struct capture_buf b;
+    capture_buf_begin(&b, rec, sizeof(rec), CAPTURE_END);
+    capture_put_u32(&b, 7);
+    capture_put_u64(&b, 1700000000000500ull);
+    capture_put_u8(&b, 0);
+    size_t n = capture_rec_done(&b);
+    assert_true(n > 0);
+    uint32_t c = (uint32_t)crc32(0L, rec + 4, (uInt)(n - 8));
+    for (int i = 0; i < 4; i++)
+        rec[n - 4 + (size_t)i] = (uint8_t)(c >> (8 * i));
+    size_t off = 0;
+    struct capture_rec r;
+    char err[200];
+    assert_int_equal(capture_read_next(rec, n, &off, 4, &r, err, sizeof(err)), HY_OK);
+    assert_int_equal(r.type, CAPTURE_END);
+    assert_int_equal(r.sid, 7);
+    off = 0;
+    assert_int_equal(capture_read_next(rec, n, &off, 5, &r, err, sizeof(err)), HY_ERROR);
+    assert_non_null(strstr(err, "corrupt record at offset 0: its checksum does not match"));
+    capture_frame_sum(rec, n);
+    assert_int_equal(capture_read_next(rec, n, &off, 5, &r, err, sizeof(err)), HY_OK);
+    off = 0;
+    assert_int_equal(capture_read_next(rec, n, &off, 4, &r, err, sizeof(err)), HY_ERROR);
+    assert_non_null(strstr(err, "its CRC does not match"));
 }
 
 static void test_record_too_big(void **state)
@@ -333,11 +383,11 @@ static void test_rowsum(void **state)
                        4);
     capture_rowsum_row(&a, (const uint8_t *)"\xfb\x01x", 3);
     capture_rowsum_row(&a, (const uint8_t *)"", 0);
-    /* tools/rehearse's Answer(4).row() on the same rows (its chain; the
-     * file keeps the low 32 bits, 0x2d31ebba) */
+    /* tools/rehearse's Answer(5).row() on the same rows (its chain; the
+     * file keeps the low 32 bits, 0x4ea9c6e7) */
     assert_int_equal(a.rows, 3);
-    assert_int_equal(a.ordered, 0x45593d5a2d31ebbaull);
-    assert_int_equal(a.unordered, 0xb3e0d68a5876dcaeull);
+    assert_int_equal(a.ordered, 0xb5b8c6954ea9c6e7ull);
+    assert_int_equal(a.unordered, 0x5b54da46ceade864ull);
     capture_rowsum_begin(&b);
     capture_rowsum_row(&b, (const uint8_t *)"", 0);
     capture_rowsum_row(&b, (const uint8_t *)"\xfb\x01x", 3);
@@ -365,7 +415,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_truncated_anywhere),
         cmocka_unit_test(test_corrupt_anywhere), cmocka_unit_test(test_header_refused),
         cmocka_unit_test(test_record_too_big),   cmocka_unit_test(test_commit_failover_records),
-        cmocka_unit_test(test_rowsum),
+        cmocka_unit_test(test_rowsum),           cmocka_unit_test(test_frame_sum_by_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,15 +97,17 @@ static void test_size_limit_drops_counted(void **state)
     assert_int_equal(fread(buf, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
     fclose(f);
     uint16_t flags;
+    unsigned version = 0;
     char err[256];
-    assert_int_equal(capture_read_header(buf, (size_t)sb.st_size, &flags, err, sizeof(err)), HY_OK);
+    assert_int_equal(
+        capture_read_header(buf, (size_t)sb.st_size, &flags, &version, err, sizeof(err)), HY_OK);
     size_t off = CAPTURE_HEADER_SIZE;
     struct capture_rec rec;
     uint64_t cmds = 0;
     uint8_t last = 0;
     hy_status_t rc;
-    while ((rc = capture_read_next(buf, (size_t)sb.st_size, &off, &rec, err, sizeof(err))) ==
-           HY_OK) {
+    while ((rc = capture_read_next(buf, (size_t)sb.st_size, &off, version, &rec, err,
+                                   sizeof(err))) == HY_OK) {
         cmds += rec.type == CAPTURE_CMD;
         last = rec.type;
         if (rec.type == CAPTURE_STOP)

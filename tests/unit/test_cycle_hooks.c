@@ -669,14 +669,15 @@ static void test_hooks_infile(void **state)
     size_t len = fread(buf, 1, sizeof(buf), in);
     fclose(in);
     uint16_t flags = 0;
+    unsigned version = 0;
     char why[256];
-    assert_int_equal(capture_read_header(buf, len, &flags, why, sizeof(why)), HY_OK);
+    assert_int_equal(capture_read_header(buf, len, &flags, &version, why, sizeof(why)), HY_OK);
     char got[64] = "";
     size_t off = CAPTURE_HEADER_SIZE;
     int cmd_at = -1, answer_at = -1, k = 0, pieces = 0;
     struct capture_rec r;
     while (off < len) {
-        assert_int_equal(capture_read_next(buf, len, &off, &r, why, sizeof(why)), HY_OK);
+        assert_int_equal(capture_read_next(buf, len, &off, version, &r, why, sizeof(why)), HY_OK);
         if (r.type == CAPTURE_CMD && r.cmd == COM_QUERY)
             cmd_at = k;
         if (r.type == CAPTURE_ANSWER && cmd_at >= 0 && answer_at < 0)

@@ -1,19 +1,21 @@
 /*
  * capture_format.h: the capture file (docs/rehearse.md, "The file"): a
  * 16-byte header (magic "HYCAPT\r\n", version, flags), then records, each
- * [u32 body length][u8 type][body][u32 CRC-32 of type and body], little
- * endian. A record is built whole in memory (capture_buf_begin,
- * capture_put_*, capture_rec_done), its CRC written by the writer
- * (capture_frame_crc), and read back by capture_read_next,
+ * [u32 body length][u8 type][body][u32 checksum of type and body], little
+ * endian: the low 32 bits of XXH3-64 (up to version 4, zlib's CRC-32).
+ * A record is built whole in memory (capture_buf_begin, capture_put_*,
+ * capture_rec_done), its checksum written by the writer
+ * (capture_frame_sum), and read back by capture_read_next,
  * which names the offset of a truncated or corrupt record.
  *
- * The answer's rows are summed (capture_rowsum) from one CRC-32 a row,
- * mixed with the row's length (v): in order (a 64-bit chain, mix(chain +
- * v), its low 32 bits kept) and regardless of order (the sum of the v),
- * so that tools/rehearse compares a statement without ORDER BY as a
- * multiset. tools/rehearse computes the same sums from the rows it reads
- * back (before version 4: a CRC-32 over each row's length and bytes in
- * order, and the sum of the mix of each row's CRC-32).
+ * The answer's rows are summed (capture_rowsum) from one XXH3-64 a row
+ * (v): in order (a 64-bit chain, mix(chain + v), its low 32 bits kept)
+ * and regardless of order (the sum of the v), so that tools/rehearse
+ * compares a statement without ORDER BY as a multiset. tools/rehearse
+ * computes the same sums from the rows it reads back, as the file's
+ * version had them (4: v the mix of the length and CRC-32 of the row;
+ * up to 3: a CRC-32 over each row's length and bytes in order, and the
+ * sum of the mix of each row's CRC-32).
  *
  * Pure: no I/O; tested in tests/unit/test_capture.c.
  */
@@ -26,11 +28,13 @@
 
 #include "halyard/core/core.h"
 
+/* CAPTURE_VERSION: 2 added COMMIT, FAILOVER; 3 INFILE; 4 one CRC a row;
+ * 5 XXH3 for the rows and the frames. A reader takes 1 to 5. */
 #define CAPTURE_MAGIC       "HYCAPT\r\n"
-#define CAPTURE_VERSION     4 /* 2: COMMIT, FAILOVER; 3: INFILE; 4: one CRC a row. Read: 1 to 4 */
+#define CAPTURE_VERSION     5
 #define CAPTURE_HEADER_SIZE 16
 #define CAPTURE_FLAG_MASKED 0x0001u /* statement text and parameters left out */
-/* A record's frame around its body: length, type, then the CRC after it. */
+/* A record's frame around its body: length, type, then the checksum after it. */
 #define CAPTURE_FRAME_HEAD 5
 #define CAPTURE_FRAME_TAIL 4
 #define CAPTURE_RECORD_MAX (64u << 20) /* a reader refuses a longer body */
@@ -70,7 +74,7 @@ enum capture_kind {
 struct capture_rowsum {
     uint64_t rows;
     uint64_t ordered;   /* chain: mix64(ordered + v); the file keeps its low 32 bits */
-    uint64_t unordered; /* sum of v = mix64(length << 32 | CRC-32 of the row) */
+    uint64_t unordered; /* sum of v = XXH3-64 of the row */
 };
 
 struct capture_answer {
@@ -108,7 +112,7 @@ struct capture_rec {
 /* ---- building (the sessions) ------------------------------------------- */
 
 /* A record under construction: the frame's head is filled by
- * capture_rec_done, its CRC by the writer (capture_frame_crc). Each put
+ * capture_rec_done, its checksum by the writer (capture_frame_sum). Each put
  * checks its room; past `cap` the record is marked (oom) and
  * capture_rec_done says 0. */
 struct capture_buf {
@@ -125,12 +129,12 @@ void capture_put_u64(struct capture_buf *b, uint64_t v);
 /* A string of at most 65,535 bytes (longer: cut), u16 length first. */
 void capture_put_str(struct capture_buf *b, const char *s, size_t n);
 void capture_put_bytes(struct capture_buf *b, const void *p, size_t n);
-/* The frame's length written, room for the CRC counted: the record's
+/* The frame's length written, room for the checksum counted: the record's
  * whole size, or 0 if it did not fit. */
 size_t capture_rec_done(struct capture_buf *b);
-/* The CRC of a framed record of `len` bytes (capture_rec_done's), written
- * in its last four bytes. */
-void capture_frame_crc(uint8_t *rec, size_t len);
+/* The checksum of a framed record of `len` bytes (capture_rec_done's),
+ * written in its last four bytes (this version's). */
+void capture_frame_sum(uint8_t *rec, size_t len);
 
 /* A CMD record's fields before its payload (sid, arrival, command byte,
  * flags, the payload's length as sent), at once. */
@@ -148,14 +152,15 @@ void capture_rowsum_row(struct capture_rowsum *s, const uint8_t *row, size_t len
 
 /* ---- reading ---------------------------------------------------------------- */
 
-/* The header of `buf` (`len` bytes): HY_OK with *flags, else HY_ERROR with
- * `err` saying what is wrong. */
-hy_status_t capture_read_header(const uint8_t *buf, size_t len, uint16_t *flags, char *err,
-                                size_t errlen);
-/* The record at *off: HY_OK with *rec and *off past it; HY_AGAIN at the
- * end of the file (nothing left); HY_ERROR with `err` naming the offset
- * of a truncated, corrupt or unknown record. */
-hy_status_t capture_read_next(const uint8_t *buf, size_t len, size_t *off, struct capture_rec *rec,
-                              char *err, size_t errlen);
+/* The header of `buf` (`len` bytes): HY_OK with *flags and the file's
+ * *version, else HY_ERROR with `err` saying what is wrong. */
+hy_status_t capture_read_header(const uint8_t *buf, size_t len, uint16_t *flags, unsigned *version,
+                                char *err, size_t errlen);
+/* The record at *off of a file of `version` (capture_read_header's): HY_OK
+ * with *rec and *off past it; HY_AGAIN at the end of the file (nothing
+ * left); HY_ERROR with `err` naming the offset of a truncated, corrupt or
+ * unknown record. */
+hy_status_t capture_read_next(const uint8_t *buf, size_t len, size_t *off, unsigned version,
+                              struct capture_rec *rec, char *err, size_t errlen);
 
 #endif
