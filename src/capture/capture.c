@@ -176,17 +176,15 @@ static struct block *block_new(size_t cap, uint32_t gen)
     return k;
 }
 
-/* A full block to the writer's queue. 1: queued; 0: the queue holds its
- * bound (the block stays the caller's); -1: the capture ended (freed). */
-static int hand_over(struct block *k)
+/* A full block to the writer's queue: false when the queue holds its
+ * bound (the block stays the caller's). Queued even when the capture is
+ * ending: the caller's lane is BUSY (it passed lane_reserve's check), so
+ * the writer's last sweep waits for it and takes the queue after. */
+static bool hand_over(struct block *k)
 {
-    int rc = 1;
+    bool queued = false;
     pthread_mutex_lock(&C.mu);
-    if (capture_now() != k->gen || C.stopping) {
-        rc = -1;
-    } else if (C.n > 0 && C.n + k->records > C.cap) {
-        rc = 0;
-    } else {
+    if (C.n == 0 || C.n + k->records <= C.cap) {
         k->next = NULL;
         if (C.qhead == NULL) {
             C.qhead = k;
@@ -196,11 +194,10 @@ static int hand_over(struct block *k)
         }
         C.qtail = k;
         C.n += k->records;
+        queued = true;
     }
     pthread_mutex_unlock(&C.mu);
-    if (rc < 0)
-        free(k);
-    return rc;
+    return queued;
 }
 
 /* Room for a record of at most `max` bytes in the thread's block for the
@@ -211,14 +208,22 @@ static struct block *lane_reserve(size_t max, uint32_t gen)
     struct lane *l = my_lane != NULL ? my_lane : lane_new();
     if (l == NULL || gen == 0 || capture_now() != gen)
         return NULL;
-    struct block *k = atomic_exchange_explicit(&l->cur, BUSY, memory_order_acquire);
+    struct block *k = atomic_exchange(&l->cur, BUSY);
+    if (atomic_load(&capture_running) != gen) {
+        /* The writer ended the capture meanwhile: its last sweep either
+         * saw this lane BUSY (and waits for it) or ended before the
+         * exchange, and then nothing is added that it would not write
+         * (both sides seq_cst: its store of 0 and loads of the lanes,
+         * this exchange and load). */
+        atomic_store(&l->cur, k);
+        return NULL;
+    }
     if (k != NULL && k->gen != gen) { /* an ended capture's: never written */
         free(k);
         k = NULL;
     }
     if (k != NULL && k->cap - k->len < max) {
-        int rc = hand_over(k);
-        if (rc == 0) {
+        if (!hand_over(k)) {
             drop(CAPTURE_DROP_QUEUE_FULL, 1);
             atomic_store_explicit(&l->cur, k, memory_order_release);
             return NULL;
@@ -290,11 +295,10 @@ static struct block *collect(bool wait, bool *stopping, bool *busy)
     C.n = 0;
     *busy = false;
     for (struct lane *l = C.lanes; l != NULL; l = l->next) {
-        struct block *k = atomic_load_explicit(&l->cur, memory_order_acquire);
+        struct block *k = atomic_load(&l->cur); /* seq_cst: see lane_reserve */
         if (k == NULL)
             continue;
-        if (k == BUSY || !atomic_compare_exchange_strong_explicit(
-                             &l->cur, &k, NULL, memory_order_acquire, memory_order_relaxed)) {
+        if (k == BUSY || !atomic_compare_exchange_strong(&l->cur, &k, NULL)) {
             *busy = true;
             continue;
         }
