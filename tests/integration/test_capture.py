@@ -204,8 +204,9 @@ def test_commits_gtids_captured(cluster, captured, target):
     p = rehearse(path, target, "--json")
     assert p.returncode == 0, p.stdout + p.stderr
     c = json.loads(p.stdout)["capture"]["commits"]
-    assert c["captured"] == 4 and c["first"] == commits[0]["gtid"], c
-    second = sorted(commits, key=lambda r: int(r["gtid"].split("-")[2]))[1]["gtid"]
+    by_seq = sorted(commits, key=lambda r: int(r["gtid"].split("-")[2]))
+    assert c["captured"] == 4 and c["first"] == by_seq[0]["gtid"], c
+    second = by_seq[1]["gtid"]
     restore(target, snap, second)
     p = rehearse(path, target)
     assert p.returncode == 2 and f"GTID {second}" in p.stderr and "commit" in p.stderr, p.stderr
@@ -481,7 +482,13 @@ def test_commits_gtids_of_any_client(cluster, start_halyard, tmp_path):
     for name, (oks_direct, oks_through) in answers.items():
         assert len(oks_direct) == 7 and oks_through == oks_direct, \
             (name, [p.hex() for p in oks_direct], [p.hex() for p in oks_through])
-    commits = [r["gtid"] for r in dump(path) if r["type"] == "commit"]
+    commits = [r for r in dump(path) if r["type"] == "commit"]
+    # each session's in its order; the two sessions' (on two workers,
+    # maybe) in blocks: in the order the server made them by sequence
+    for sid in {r["sid"] for r in commits}:
+        seqs = [int(r["gtid"].split("-")[2]) for r in commits if r["sid"] == sid]
+        assert seqs == sorted(seqs), commits
+    commits = sorted((r["gtid"] for r in commits), key=lambda g: int(g.split("-")[2]))
     assert len(server_gtids) == 10 and commits == server_gtids, (commits, server_gtids)
 
 
