@@ -1145,8 +1145,7 @@ void command_done(struct session *s)
     if (s->cfg->backend_read_timeout_ms > 0 && !s->io.timer_lazy)
         session_timer_stop(s); /* a lazy read timer runs on (read_timer_begin) */
     query_end(s, s->io.resp.err_code != 0);
-    s->query.stmt_len = 0;                    /* show sessions: no statement in flight */
-    registry_set_info(&s->kill.reg, NULL, 0); /* nor the process list */
+    registry_set_info(&s->kill.reg, NULL, 0); /* the process list: no statement in flight */
     s->prep.meta_ps_id = 0;
     s->route.retry_ok = false;
     s->route.retried = false;
@@ -1218,7 +1217,8 @@ void command_done(struct session *s)
         session_tables_locked(s, s->query.cmd_locks > 0 && s->io.resp.err_code == 0);
         s->query.cmd_locks = 0;
     }
-    session_hooks_done(s); /* the features' (session_hooks.c) */
+    session_hooks_done(s); /* the features' (session_hooks.c; the trace reads stmt) */
+    s->query.stmt_len = 0; /* show sessions: no statement in flight */
     if (s->conns.cur != NULL && s->conns.cur->idx == s->route.primary) {
         if (s->io.resp.status_seen)
             s->route.status = s->io.resp.status; /* transactions live on the primary */

@@ -28,15 +28,15 @@
 #include "session_int.h"
 #include "session_trace.h"
 
-#define TRACE_TAIL_TEXT 128u /* the statement's first bytes, for a span kept at its end */
-
 /* A statement is decided at its take when it can be (a parent's sampled
  * flag, else the head ratio): a kept one gets its span then, with its
  * digest and text read from the packet. One not kept costs a random trace
- * id, a scan for "traceparent" and a copy of its first bytes: enough to
- * make its span at the end when an error or its time keeps it after all
- * (the tail decision), with no clock read. Waits are noted either way
- * (they are rare, and a slow statement's span shows them). */
+ * id and a look for a '/' (a comment's traceparent) or a leading SET (of
+ * @traceparent): at its end an error or its time may keep it after all
+ * (the tail decision), its span made then from the first bytes of the
+ * statement the session keeps for `show sessions` (s->query.stmt), with
+ * no clock read. Its waits are noted only with slow_ms set (what would
+ * keep it is then its time). */
 struct sess_trace {
     struct trace_span *sp;    /* the head-kept command in flight's, else NULL */
     struct trace_span *spare; /* one handed back, for the next command */
@@ -58,31 +58,34 @@ struct sess_trace {
     uint8_t waiting; /* bit w: wait_at[w] is a wait begun, not ended */
     struct trace_event events[TRACE_EVENTS_MAX];
     int64_t wait_at[TRACE_WAIT_N];
-    uint32_t text_len; /* of the text's first bytes at `text` */
-    char text[TRACE_TAIL_TEXT];
 };
 
-static struct sess_trace *trace_of(struct session *s)
+/* The session's row, made at its first traced command (with what its
+ * login's connection attributes say). */
+static __attribute__((noinline)) struct sess_trace *trace_make(struct session *s)
 {
-    if (s->feat.trace == NULL) {
-        struct sess_trace *t = calloc(1, sizeof(*t));
-        if (t == NULL)
-            return NULL;
-        if (s->who.attrs != NULL) {
-            int rc = trace_parent_in_attrs(s->who.attrs, s->who.attrs_len, &t->attr);
-            t->attr_set = rc == 1;
-            if (rc < 0)
-                trace_bad_note(TRACE_BAD_PARENT);
-            char st[TRACE_STATE_MAX];
-            int sr = trace_state_in_attrs(s->who.attrs, s->who.attrs_len, st, sizeof(st));
-            if (sr == 1)
-                t->attr_state = hy_dupz(st, strlen(st));
-            else if (sr < 0)
-                trace_bad_note(TRACE_BAD_STATE);
-        }
-        s->feat.trace = t;
+    struct sess_trace *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    if (s->who.attrs != NULL) {
+        int rc = trace_parent_in_attrs(s->who.attrs, s->who.attrs_len, &t->attr);
+        t->attr_set = rc == 1;
+        if (rc < 0)
+            trace_bad_note(TRACE_BAD_PARENT);
+        char st[TRACE_STATE_MAX];
+        int sr = trace_state_in_attrs(s->who.attrs, s->who.attrs_len, st, sizeof(st));
+        if (sr == 1)
+            t->attr_state = hy_dupz(st, strlen(st));
+        else if (sr < 0)
+            trace_bad_note(TRACE_BAD_STATE);
     }
-    return s->feat.trace;
+    s->feat.trace = t;
+    return t;
+}
+
+static inline struct sess_trace *trace_of(struct session *s)
+{
+    return s->feat.trace != NULL ? s->feat.trace : trace_make(s);
 }
 
 static struct trace_span *span_fresh(struct sess_trace *t)
@@ -129,9 +132,9 @@ static void op_name(struct trace_span *sp, uint8_t cmd, const char *p, size_t n)
 
 /* Whether the text begins with SET (spaces before it): the only statement
  * whose @traceparent is read. */
-static bool is_set(const char *p, size_t n)
+static inline bool is_set(const char *p, size_t n)
 {
-    while (n > 0 && isspace((unsigned char)*p))
+    while (n > 0 && (*p == ' ' || (*p >= '\t' && *p <= '\r'))) /* isspace(), C locale */
         p++, n--;
     return n > 3 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'e' && (p[2] | 0x20) == 't' &&
            !isalnum((unsigned char)p[3]);
@@ -159,16 +162,16 @@ static void state_use(struct sess_trace *t, const char *st)
     t->state_len = (uint16_t)len;
 }
 
-/* The parent of the statement `text` (NULL: none to read), into t. Only a
- * text that names traceparent or @tracestate is parsed. */
-static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_t n)
+/* The parent of the statement `text` (NULL: none to read; `set`: it is a
+ * SET), into t. Only a text that names traceparent or @tracestate is
+ * parsed. */
+static __attribute__((noinline)) void parent_of(struct sess_trace *t, const char *text, size_t n,
+                                                bool set)
 {
     struct trace_ctx c;
     int rc = 0;
     t->state_len = 0;
-    /* a comment's traceparent needs a '/', a SET of @traceparent an '@':
-     * a text with neither (most) is not read further */
-    if (text != NULL && (memchr(text, '/', n) != NULL || memchr(text, '@', n) != NULL)) {
+    if (text != NULL) {
         /* a user variable's name in any case (a comment's key is lower case) */
         bool names_parent = hy_text_mentions(text, n, "TRACEPARENT");
         if (names_parent) {
@@ -182,7 +185,7 @@ static void parent_of(struct sess_trace *t, uint8_t cmd, const char *text, size_
                 t->state_len = (uint16_t)(sr > 0 ? sr : 0);
             }
         }
-        if (cmd == COM_QUERY && is_set(text, n)) {
+        if (set) {
             struct trace_ctx v;
             int vr = names_parent ? trace_parent_in_set(text, n, &v) : 0;
             if (vr == 1) {
@@ -242,11 +245,29 @@ static struct trace_span *span_begin(struct sess_trace *t)
     return sp;
 }
 
+/* A statement kept at its take: its span begins. */
+static __attribute__((noinline)) void span_head(struct session *s, struct sess_trace *t,
+                                                uint8_t cmd, const char *text, size_t n)
+{
+    if (trace_export_global() == NULL)
+        return; /* nowhere to send it */
+    struct trace_span *sp = span_begin(t);
+    if (sp == NULL)
+        return;
+    sp->start_ns = hy_now_ns();
+    op_name(sp, cmd, text, n);
+    span_texts(s, sp, text, n);
+    t->sp = sp;
+}
+
+/* Most statements (no '/', not a SET, no parent of the session's) take
+ * the path written inline here: a random draw for the ratio; the rest is
+ * out of line. */
 void session_trace_take(struct session *s, const struct hook_cmd *hc)
 {
-    if (!s->cfg->tracing.enabled ||
-        (hc->cmd != COM_QUERY && hc->cmd != COM_STMT_EXECUTE && hc->cmd != COM_STMT_PREPARE) ||
-        hc->len == 0)
+    /* the commands that have a span: a bit each (all below 32) */
+    const uint32_t traced = 1u << COM_QUERY | 1u << COM_STMT_EXECUTE | 1u << COM_STMT_PREPARE;
+    if (!s->cfg->tracing.enabled || hc->cmd >= 32 || !(traced >> hc->cmd & 1u) || hc->len == 0)
         return;
     struct sess_trace *t = trace_of(s);
     if (t == NULL)
@@ -254,7 +275,19 @@ void session_trace_take(struct session *s, const struct hook_cmd *hc)
     bool has_text = hc->cmd != COM_STMT_EXECUTE && hc->fits;
     const char *text = has_text ? (const char *)hc->p + 1 : NULL;
     size_t n = has_text ? hc->len - 1 : 0;
-    parent_of(t, hc->cmd, text, n);
+    /* a comment's traceparent needs a '/', and only a SET's @traceparent
+     * or @tracestate is read: a text with no '/' that is not a SET (most)
+     * is not read further */
+    bool set = hc->cmd == COM_QUERY && text != NULL && is_set(text, n);
+    bool read = set || (text != NULL && memchr(text, '/', n) != NULL);
+    if (read || t->var_set || t->attr_set) {
+        parent_of(t, read ? text : NULL, n, set);
+    } else { /* a root: the ratio's half of its trace id; the rest once it is kept */
+        t->has_parent = false;
+        t->parent_flags = 0;
+        t->state_len = 0;
+        trace_ratio_id(t->parent.trace_id);
+    }
     t->active = true;
     t->cmd = hc->cmd;
     t->sends = 0;
@@ -263,19 +296,8 @@ void session_trace_take(struct session *s, const struct hook_cmd *hc)
     t->waiting = 0;
     bool head = t->has_parent ? (t->parent_flags & 1) != 0
                               : trace_ratio_keeps(s->cfg->tracing.ratio, t->parent.trace_id);
-    if (!head || trace_export_global() == NULL) { /* the tail may keep it: its first bytes */
-        t->text_len = (uint32_t)HY_MIN(n, TRACE_TAIL_TEXT);
-        if (t->text_len > 0)
-            memcpy(t->text, text, t->text_len);
-        return;
-    }
-    struct trace_span *sp = span_begin(t);
-    if (sp == NULL)
-        return;
-    sp->start_ns = hy_now_ns();
-    op_name(sp, hc->cmd, text, n);
-    span_texts(s, sp, text, n);
-    t->sp = sp;
+    if (head)
+        span_head(s, t, hc->cmd, text, n);
 }
 
 static void wait_end(struct sess_trace *t, unsigned what)
@@ -348,12 +370,13 @@ static void span_fill(struct session *s, struct sess_trace *t, struct trace_span
 
 /* The tail decision of a statement not kept at its take: an error, or
  * slow_ms or more since the command began (the loop's clock, no read of
- * it here). Its span is made now, from the text's first bytes. */
+ * it here). Its span is made now, from the statement's first bytes the
+ * session keeps (s->query.stmt; none for an execution, as at the take). */
 static struct trace_span *span_tail(struct session *s, struct sess_trace *t)
 {
     int64_t slow_ns = (int64_t)s->cfg->tracing.slow_ms * 1000000;
-    double took = ev_now(s->w->loop) - s->query.cmd_started;
-    if (s->io.resp.err_code == 0 && (slow_ns == 0 || took * 1e9 < (double)slow_ns))
+    if (s->io.resp.err_code == 0 &&
+        (slow_ns == 0 || (ev_now(s->w->loop) - s->query.cmd_started) * 1e9 < (double)slow_ns))
         return NULL;
     struct trace_span *sp = span_begin(t);
     if (sp == NULL)
@@ -362,8 +385,9 @@ static struct trace_span *span_tail(struct session *s, struct sess_trace *t)
     sp->start_ns = (int64_t)(s->query.cmd_started * 1e9);
     if (sp->start_ns > sp->end_ns)
         sp->start_ns = sp->end_ns;
-    op_name(sp, t->cmd, t->text, t->text_len);
-    span_texts(s, sp, t->text, t->text_len);
+    size_t n = t->cmd != COM_STMT_EXECUTE ? s->query.stmt_len : 0;
+    op_name(sp, t->cmd, n > 0 ? s->query.stmt : NULL, n);
+    span_texts(s, sp, s->query.stmt, n);
     return sp;
 }
 
@@ -373,6 +397,8 @@ void session_trace_done(struct session *s)
     if (t == NULL || !t->active)
         return;
     t->active = false;
+    if (t->sp == NULL && s->io.resp.err_code == 0 && s->cfg->tracing.slow_ms == 0)
+        return; /* not kept at its take, and nothing keeps it now (no wait was noted) */
     for (unsigned w = 0; t->waiting != 0; w++)
         wait_end(t, w);
     struct trace_exporter *ex = trace_export_global();

@@ -306,7 +306,8 @@ struct sess_query {
     uint8_t cmd;                         /* the command in flight */
     double cmd_started;                  /* ev_now() when it started (show sessions) */
     const struct internal_cmd *internal; /* halyard's own command on cur (NULL: none) */
-    char stmt[80];                       /* the statement's first bytes (show sessions) */
+    char stmt[80]; /* the statement's first bytes (show sessions; a span the trace keeps at
+                    * the command's end: kept until after on_done) */
     uint8_t stmt_len;
     int set_option;       /* COM_SET_OPTION in flight: its option, else -1 */
     bool cu_reset;        /* the COM_CHANGE_USER at up.scan reset the session (session.c) */
