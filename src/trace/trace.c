@@ -621,96 +621,227 @@ static void attr_bool(struct textbuf *out, bool *first, const char *key, bool v)
                  v ? "\",\"value\":{\"boolValue\":true}}" : "\",\"value\":{\"boolValue\":false}}");
 }
 
-static void encode_attrs(struct textbuf *out, const struct trace_span *sp)
+/* ---- a statement's span, written at a cursor ----
+ * The exporter's thread writes some 900 bytes a span: into room reserved
+ * once for the whole span (span_room), with a pointer, each constant piece
+ * one memcpy of a size the compiler knows, no call a piece. */
+
+#define PUT(d, lit) ((d) = (char *)memcpy((d), (lit), sizeof(lit) - 1) + sizeof(lit) - 1)
+
+/* The n bytes at s inside a JSON string: each byte copied as it is until
+ * one that needs escaping, the rest then by hy_json_escape (6n bytes at
+ * most). */
+static char *put_esc(char *d, const char *s, size_t n)
 {
-    bool first = true;
-    textbuf_puts(out, "\"attributes\":[");
-    attr_str(out, &first, "db.system.name", "mariadb");
-    attr_str(out, &first, "db.namespace", sp->ns);
-    attr_str(out, &first, "db.operation.name", sp->op);
-    attr_str(out, &first, "db.query.summary", sp->summary);
-    attr_str(out, &first, "db.query.text", sp->text);
-    if (sp->err_code != 0) {
-        char code[12], *d = code + sizeof(code) - 1;
-        uint32_t v = sp->err_code;
-        *d = '\0';
-        do {
-            *--d = (char)('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
-        attr_str(out, &first, "db.response.status_code", d);
-        attr_str(out, &first, "error.type", d);
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) { /* 8 bytes a step while none needs escaping */
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\'), del = v ^ (ones * 0x7f);
+        uint64_t esc = ((v - ones * 0x20) & ~v) /* a byte below 0x20 */
+                       | v                      /* 0x80 or above */
+                       | ((q - ones) & ~q) | ((b - ones) & ~b) | ((del - ones) & ~del);
+        if (esc & high)
+            break;
+        memcpy(d + i, &v, 8);
     }
-    attr_str(out, &first, "server.address", sp->server);
-    if (sp->port != 0)
-        attr_int(out, &first, "server.port", sp->port);
-    attr_str(out, &first, "halyard.route", sp->route);
-    attr_str(out, &first, "halyard.backend", sp->backend);
-    attr_str(out, &first, "halyard.backend.role", sp->role);
-    attr_str(out, &first, "halyard.consistency", sp->consistency);
-    attr_int(out, &first, "db.response.returned_rows", (int64_t)sp->rows);
-    if (sp->replayed)
-        attr_bool(out, &first, "halyard.replayed", true);
-    if (sp->retried)
-        attr_bool(out, &first, "halyard.retried", true);
-    textbuf_putc(out, ']');
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            break;
+        d[i] = (char)c;
+    }
+    d += i;
+    if (i < n)
+        d += hy_json_escape(d, s + i, n - i);
+    return d;
 }
 
-static void encode_events(struct textbuf *out, const struct trace_span *sp)
+static char *put_str(char *d, const char *s, size_t n) /* quotes around */
 {
-    textbuf_puts(out, ",\"events\":[");
+    *d++ = '"';
+    d = put_esc(d, s, n);
+    *d++ = '"';
+    return d;
+}
+
+/* The decimal digits of v, two a step. */
+static char *put_u64(char *d, uint64_t v)
+{
+    static const char two[] = "00010203040506070809101112131415161718192021222324"
+                              "25262728293031323334353637383940414243444546474849"
+                              "50515253545556575859606162636465666768697071727374"
+                              "75767778798081828384858687888990919293949596979899";
+    char buf[20], *e = buf + sizeof(buf), *q = e;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        q -= 2;
+        memcpy(q, two + 2 * r, 2);
+    }
+    if (v >= 10) {
+        q -= 2;
+        memcpy(q, two + 2 * v, 2);
+    } else {
+        *--q = (char)('0' + v);
+    }
+    memcpy(d, q, (size_t)(e - q));
+    return d + (e - q);
+}
+
+static char *put_i64s(char *d, int64_t v) /* as a JSON string, the mapping of int64 */
+{
+    *d++ = '"';
+    if (v < 0) {
+        *d++ = '-';
+        d = put_u64(d, 0 - (uint64_t)v);
+    } else {
+        d = put_u64(d, (uint64_t)v);
+    }
+    *d++ = '"';
+    return d;
+}
+
+/* ,{"key":"K","value":{"stringValue":V}} for a non-empty V (n bytes). */
+#define PUT_ATTR_STR(d, key, v, n)                                                                 \
+    do {                                                                                           \
+        if ((n) > 0) {                                                                             \
+            PUT(d, ",{\"key\":\"" key "\",\"value\":{\"stringValue\":");                           \
+            d = put_str(d, v, n);                                                                  \
+            PUT(d, "}}");                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* The lengths of a span's strings, and the room its JSON takes at most. */
+struct span_lens {
+    size_t state, op, ns, server, backend, role, route, cons, summary, text, err;
+};
+
+static size_t span_room(const struct trace_span *sp, struct span_lens *l)
+{
+    l->state = strlen(sp->tracestate);
+    l->op = strlen(sp->op);
+    l->ns = strlen(sp->ns);
+    l->server = strlen(sp->server);
+    l->backend = strlen(sp->backend);
+    l->role = strlen(sp->role);
+    l->route = strlen(sp->route);
+    l->cons = strlen(sp->consistency);
+    l->summary = sp->summary != NULL ? strlen(sp->summary) : 0;
+    l->text = sp->text != NULL ? strlen(sp->text) : 0;
+    l->err = strlen(sp->err_msg);
+    size_t strs = l->state + l->op + l->ns + l->server + l->backend + l->role + l->route + l->cons +
+                  l->summary + l->text + l->err;
+    /* each string escaped (6 a byte at most, the name's two parts twice),
+     * the constant pieces, the ids and numbers, each event's */
+    return 6 * (strs + l->op + l->ns + 8) + 2048 + (size_t)sp->n_events * 256;
+}
+
+static char *put_attrs(char *d, const struct trace_span *sp, const struct span_lens *l)
+{
+    PUT(d, "\"attributes\":[{\"key\":\"db.system.name\",\"value\":{\"stringValue\":\"mariadb\"}}");
+    PUT_ATTR_STR(d, "db.namespace", sp->ns, l->ns);
+    PUT_ATTR_STR(d, "db.operation.name", sp->op, l->op);
+    PUT_ATTR_STR(d, "db.query.summary", sp->summary, l->summary);
+    PUT_ATTR_STR(d, "db.query.text", sp->text, l->text);
+    if (sp->err_code != 0) {
+        char code[12];
+        size_t n = (size_t)(put_u64(code, sp->err_code) - code);
+        PUT_ATTR_STR(d, "db.response.status_code", code, n);
+        PUT_ATTR_STR(d, "error.type", code, n);
+    }
+    PUT_ATTR_STR(d, "server.address", sp->server, l->server);
+    if (sp->port != 0) {
+        PUT(d, ",{\"key\":\"server.port\",\"value\":{\"intValue\":");
+        d = put_i64s(d, sp->port);
+        PUT(d, "}}");
+    }
+    PUT_ATTR_STR(d, "halyard.route", sp->route, l->route);
+    PUT_ATTR_STR(d, "halyard.backend", sp->backend, l->backend);
+    PUT_ATTR_STR(d, "halyard.backend.role", sp->role, l->role);
+    PUT_ATTR_STR(d, "halyard.consistency", sp->consistency, l->cons);
+    PUT(d, ",{\"key\":\"db.response.returned_rows\",\"value\":{\"intValue\":");
+    d = put_i64s(d, (int64_t)sp->rows);
+    PUT(d, "}}");
+    if (sp->replayed)
+        PUT(d, ",{\"key\":\"halyard.replayed\",\"value\":{\"boolValue\":true}}");
+    if (sp->retried)
+        PUT(d, ",{\"key\":\"halyard.retried\",\"value\":{\"boolValue\":true}}");
+    *d++ = ']';
+    return d;
+}
+
+static char *put_events(char *d, const struct trace_span *sp)
+{
+    PUT(d, ",\"events\":[");
     for (unsigned i = 0; i < sp->n_events; i++) {
         const struct trace_event *ev = &sp->events[i];
-        textbuf_puts(out, i == 0 ? "{\"timeUnixNano\":\"" : ",{\"timeUnixNano\":\"");
-        put_i64(out, ev->start_ns);
-        textbuf_puts(out, "\",\"name\":\"halyard.wait.");
-        textbuf_puts(out, trace_wait_name(ev->what));
-        textbuf_puts(out, "\",\"attributes\":[{\"key\":\"halyard.wait.duration_ns\",\"value\":"
-                          "{\"intValue\":\"");
-        put_i64(out, ev->end_ns - ev->start_ns);
-        textbuf_puts(out, "\"}}]}");
+        if (i > 0)
+            *d++ = ',';
+        PUT(d, "{\"timeUnixNano\":");
+        d = put_i64s(d, ev->start_ns);
+        PUT(d, ",\"name\":\"halyard.wait.");
+        const char *w = trace_wait_name(ev->what); /* its own words: no escaping */
+        size_t wl = strlen(w);
+        memcpy(d, w, wl);
+        d += wl;
+        PUT(d, "\",\"attributes\":[{\"key\":\"halyard.wait.duration_ns\",\"value\":"
+               "{\"intValue\":");
+        d = put_i64s(d, ev->end_ns - ev->start_ns);
+        PUT(d, "}}]}");
     }
-    textbuf_putc(out, ']');
+    *d++ = ']';
+    return d;
 }
 
 static void encode_span(struct textbuf *out, const struct trace_span *sp)
 {
-    char name[sizeof(sp->op) + 1 + TRACE_STR_MAX];
-    size_t ol = strlen(sp->op[0] ? sp->op : "mariadb"), nl = strlen(sp->ns);
-    memcpy(name, sp->op[0] ? sp->op : "mariadb", ol);
-    if (nl > 0) {
-        name[ol++] = ' ';
-        memcpy(name + ol, sp->ns, nl);
-    }
-    name[ol + nl] = '\0';
-    textbuf_puts(out, "{\"traceId\":");
-    put_hex(out, sp->trace_id, 16);
-    textbuf_puts(out, ",\"spanId\":");
-    put_hex(out, sp->span_id, 8);
+    struct span_lens l;
+    size_t room = span_room(sp, &l), at = out->len;
+    char *d0 = textbuf_extend(out, room), *d = d0;
+    if (d == NULL)
+        return; /* overflow set: the batch is not sent */
+    PUT(d, "{\"traceId\":\"");
+    d = hex_put(d, sp->trace_id, 16);
+    PUT(d, "\",\"spanId\":\"");
+    d = hex_put(d, sp->span_id, 8);
+    *d++ = '"';
     if (sp->has_parent) {
-        textbuf_puts(out, ",\"parentSpanId\":");
-        put_hex(out, sp->parent_id, 8);
+        PUT(d, ",\"parentSpanId\":\"");
+        d = hex_put(d, sp->parent_id, 8);
+        *d++ = '"';
     }
-    if (sp->tracestate[0] != '\0') {
-        textbuf_puts(out, ",\"traceState\":");
-        textbuf_json_strn(out, sp->tracestate, strlen(sp->tracestate));
+    if (l.state > 0) {
+        PUT(d, ",\"traceState\":");
+        d = put_str(d, sp->tracestate, l.state);
     }
-    textbuf_puts(out, ",\"name\":");
-    textbuf_json_strn(out, name, ol + nl);
+    /* the name: the operation (mariadb when none) and the schema */
+    PUT(d, ",\"name\":\"");
+    if (l.op > 0)
+        d = put_esc(d, sp->op, l.op);
+    else
+        PUT(d, "mariadb");
+    if (l.ns > 0) {
+        *d++ = ' ';
+        d = put_esc(d, sp->ns, l.ns);
+    }
+    *d++ = '"';
     /* SPAN_KIND_CLIENT: the database's semantic conventions' kind */
-    textbuf_puts(out, ",\"kind\":3,\"startTimeUnixNano\":\"");
-    put_i64(out, sp->start_ns);
-    textbuf_puts(out, "\",\"endTimeUnixNano\":\"");
-    put_i64(out, sp->end_ns);
-    textbuf_puts(out, "\",");
-    encode_attrs(out, sp);
-    encode_events(out, sp);
+    PUT(d, ",\"kind\":3,\"startTimeUnixNano\":");
+    d = put_i64s(d, sp->start_ns);
+    PUT(d, ",\"endTimeUnixNano\":");
+    d = put_i64s(d, sp->end_ns);
+    *d++ = ',';
+    d = put_attrs(d, sp, &l);
+    d = put_events(d, sp);
     if (sp->err_code != 0) { /* STATUS_CODE_ERROR */
-        textbuf_puts(out, ",\"status\":{\"code\":2,\"message\":");
-        textbuf_json_str(out, sp->err_msg);
-        textbuf_putc(out, '}');
+        PUT(d, ",\"status\":{\"code\":2,\"message\":");
+        d = put_str(d, sp->err_msg, l.err);
+        *d++ = '}';
     }
-    textbuf_putc(out, '}');
+    *d++ = '}';
+    textbuf_truncate(out, at + (size_t)(d - d0)); /* what was written of the room */
 }
 
 /* A step line "[+N ms] text": N and the text; false when it is not one. */
