@@ -38,9 +38,8 @@
  * no clock read. Its waits are noted only with slow_ms set (what would
  * keep it is then its time). */
 struct sess_trace {
-    struct trace_span *sp;    /* the head-kept command in flight's, else NULL */
-    struct trace_span *spare; /* one handed back, for the next command */
-    bool active;              /* a traced command is in flight */
+    struct trace_span *sp; /* the head-kept command in flight's, else NULL */
+    bool active;           /* a traced command is in flight */
     uint8_t cmd;
     uint8_t parent_flags;
     bool has_parent;
@@ -86,18 +85,6 @@ static __attribute__((noinline)) struct sess_trace *trace_make(struct session *s
 static inline struct sess_trace *trace_of(struct session *s)
 {
     return s->feat.trace != NULL ? s->feat.trace : trace_make(s);
-}
-
-static struct trace_span *span_fresh(struct sess_trace *t)
-{
-    struct trace_span *sp = t->spare;
-    t->spare = NULL;
-    if (sp == NULL)
-        return trace_span_create();
-    free(sp->summary);
-    free(sp->text);
-    memset(sp, 0, sizeof(*sp));
-    return sp;
 }
 
 /* db.operation.name: the statement's first word, upper case; none for a
@@ -220,7 +207,7 @@ static void span_texts(struct session *s, struct trace_span *sp, const char *tex
     struct classify_result r;
     struct classify_digest d = {.buf = dg, .cap = sizeof(dg)};
     classify_memo_classify(s->w->memo, text, n, s->route.lex_opts, &r, &d);
-    sp->summary = hy_dupz(dg, HY_MIN(d.len, sizeof(dg) - 1));
+    (void)trace_span_summary(sp, dg, HY_MIN(d.len, sizeof(dg) - 1)); /* none when out of memory */
     if (s->cfg->tracing.query_text)
         sp->text = hy_dupz(text, n);
 }
@@ -229,7 +216,7 @@ static void span_texts(struct session *s, struct trace_span *sp, const char *tex
  * root's trace id drawn at the take). */
 static struct trace_span *span_begin(struct sess_trace *t)
 {
-    struct trace_span *sp = span_fresh(t);
+    struct trace_span *sp = trace_span_take(); /* one the exporter gave back, mostly */
     if (sp == NULL)
         return NULL;
     sp->has_parent = t->has_parent;
@@ -405,10 +392,7 @@ void session_trace_done(struct session *s)
     struct trace_span *sp = t->sp;
     t->sp = NULL;
     if (ex == NULL) {
-        if (sp != NULL && t->spare == NULL)
-            t->spare = sp;
-        else
-            trace_span_destroy(sp);
+        trace_span_destroy(sp); /* back to the thread's spans */
         return;
     }
     if (sp != NULL)
@@ -425,11 +409,8 @@ void session_trace_abandon(struct session *s)
     if (t == NULL)
         return;
     t->active = false;
-    if (t->sp != NULL) {
-        trace_span_destroy(t->spare);
-        t->spare = t->sp;
-        t->sp = NULL;
-    }
+    trace_span_destroy(t->sp); /* back to the thread's spans */
+    t->sp = NULL;
 }
 
 void session_trace_reset(struct session *s)
@@ -442,13 +423,17 @@ void session_trace_reset(struct session *s)
     }
 }
 
+void session_trace_thread_exit(void)
+{
+    trace_span_thread_exit();
+}
+
 void session_trace_free(struct session *s)
 {
     struct sess_trace *t = s->feat.trace;
     if (t == NULL)
         return;
     trace_span_destroy(t->sp);
-    trace_span_destroy(t->spare);
     free(t->var_state);
     free(t->attr_state);
     free(t);

@@ -21,5 +21,8 @@ void session_trace_done(struct session *s);
 void session_trace_abandon(struct session *s);
 void session_trace_reset(struct session *s);
 void session_trace_free(struct session *s);
+/* A worker thread ends: the spans its statements used (trace.h's
+ * trace_span_take), freed. */
+void session_trace_thread_exit(void);
 
 #endif /* HALYARD_SESSION_TRACE_H */

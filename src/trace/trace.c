@@ -462,15 +462,154 @@ struct trace_span *trace_proc_span(const struct audit_procedure *p, int64_t star
     return sp;
 }
 
-void trace_span_destroy(struct trace_span *sp)
+static void span_free(struct trace_span *sp)
 {
-    if (sp == NULL)
-        return;
     proc_free(sp->proc);
     free(sp->raw);
     free(sp->summary);
     free(sp->text);
     free(sp);
+}
+
+/* ---- a worker's spans, given back to it ----
+ * A thread's home: the spans it made. The owner takes from `own`, and
+ * when that is empty, takes the whole `back` list at once (an atomic
+ * exchange); the exporter's thread pushes a span it is done with onto
+ * `back` (an atomic compare-and-swap): no ABA, since only the owner takes
+ * and it takes all. `refs`: the spans it made, and one while the owner
+ * lives; whoever brings it to 0 frees the home. Once the owner has left
+ * (`gone`), a span given back is freed: the giver, having pushed it,
+ * looks at `gone` and frees what `back` holds itself (the owner's last
+ * drain, or the giver's, sees each span: both take with an exchange). */
+struct trace_home {
+    struct trace_span *back; /* given back, any thread (__atomic) */
+    struct trace_span *own;  /* the owner's thread only */
+    uint32_t refs;           /* __atomic */
+    bool gone;               /* __atomic */
+};
+
+static _Thread_local struct trace_home *my_home;
+
+static void home_unref(struct trace_home *h, uint32_t n)
+{
+    if (__atomic_sub_fetch(&h->refs, n, __ATOMIC_ACQ_REL) == 0)
+        free(h);
+}
+
+/* Free each span of a list taken from a home, then its references. */
+static void home_free_list(struct trace_home *h, struct trace_span *sp)
+{
+    uint32_t n = 0;
+    while (sp != NULL) {
+        struct trace_span *next = sp->next;
+        sp->home = NULL;
+        span_free(sp);
+        sp = next;
+        n++;
+    }
+    if (n > 0)
+        home_unref(h, n);
+}
+
+/* The fields a used span starts afresh with: all but its home's and its
+ * summary's buffer (emptied). */
+static void span_clear(struct trace_span *sp)
+{
+    struct trace_home *h = sp->home;
+    char *summary = sp->summary;
+    uint32_t cap = sp->summary_cap;
+    proc_free(sp->proc);
+    free(sp->raw);
+    free(sp->text);
+    memset(sp, 0, sizeof(*sp));
+    sp->home = h;
+    if (cap > 0) {
+        sp->summary = summary;
+        sp->summary_cap = cap;
+        summary[0] = '\0';
+    } else {
+        free(summary);
+    }
+}
+
+struct trace_span *trace_span_take(void)
+{
+    struct trace_home *h = my_home;
+    if (h == NULL) {
+        if ((h = calloc(1, sizeof(*h))) == NULL)
+            return NULL;
+        h->refs = 1;
+        my_home = h;
+    }
+    struct trace_span *sp = h->own;
+    if (sp == NULL)
+        sp = __atomic_exchange_n(&h->back, NULL, __ATOMIC_SEQ_CST);
+    if (sp != NULL) {
+        h->own = sp->next;
+        span_clear(sp);
+        return sp;
+    }
+    if ((sp = trace_span_create()) == NULL)
+        return NULL;
+    __atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED);
+    sp->home = h;
+    return sp;
+}
+
+void trace_span_thread_exit(void)
+{
+    struct trace_home *h = my_home;
+    if (h == NULL)
+        return;
+    my_home = NULL;
+    __atomic_store_n(&h->gone, true, __ATOMIC_SEQ_CST);
+    struct trace_span *own = h->own;
+    h->own = NULL;
+    home_free_list(h, own);
+    home_free_list(h, __atomic_exchange_n(&h->back, NULL, __ATOMIC_SEQ_CST));
+    home_unref(h, 1); /* the owner's */
+}
+
+void trace_span_destroy(struct trace_span *sp)
+{
+    if (sp == NULL)
+        return;
+    struct trace_home *h = sp->home;
+    if (h == NULL) {
+        span_free(sp);
+    } else if (h == my_home) { /* the owner's own: no one else reads `own` */
+        sp->next = h->own;
+        h->own = sp;
+    } else {
+        /* references to the home: this span's, and the one held while
+         * pushing (the owner may leave and drain meanwhile) */
+        __atomic_add_fetch(&h->refs, 1, __ATOMIC_ACQ_REL);
+        struct trace_span *top = __atomic_load_n(&h->back, __ATOMIC_RELAXED);
+        do
+            sp->next = top;
+        while (!__atomic_compare_exchange_n(&h->back, &top, sp, true, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_RELAXED));
+        if (__atomic_load_n(&h->gone, __ATOMIC_SEQ_CST))
+            home_free_list(h, __atomic_exchange_n(&h->back, NULL, __ATOMIC_SEQ_CST));
+        home_unref(h, 1);
+    }
+}
+
+bool trace_span_summary(struct trace_span *sp, const char *s, size_t n)
+{
+    if (sp->summary_cap < n + 1) {
+        size_t cap = n + 1 > 128 ? n + 1 : 128; /* most digests fit the first */
+        char *p = sp->summary_cap > 0 ? realloc(sp->summary, cap) : malloc(cap);
+        if (p == NULL)
+            return false;
+        if (sp->summary_cap == 0)
+            free(sp->summary);
+        sp->summary = p;
+        sp->summary_cap = (uint32_t)cap;
+    }
+    memcpy(sp->summary, s, n);
+    sp->summary[n] = '\0';
+    return true;
 }
 
 void trace_span_set(char *field, size_t cap, const char *src, size_t n)

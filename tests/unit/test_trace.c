@@ -14,6 +14,7 @@
  *   - the exporter with its receiver down: submitting never waits, a full
  *     queue drops, a batch that failed its retries is dropped, all counted
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -384,6 +385,62 @@ static void test_op_span(void **state)
     trace_span_destroy(sp);
 }
 
+/* A worker's span, given back by another thread (the exporter's), is the
+ * worker's next one, cleared but for its summary's buffer; one given back
+ * after its maker left is freed (valgrind/ASan: no leak, no bad access). */
+static void *give_back(void *arg)
+{
+    trace_span_destroy(arg);
+    return NULL;
+}
+
+static void *take_and_leave(void *arg)
+{
+    (void)arg;
+    struct trace_span *sp = trace_span_take();
+    struct trace_span *kept = trace_span_take(); /* its own, freed as it leaves */
+    trace_span_destroy(kept);
+    trace_span_thread_exit();
+    return sp;
+}
+
+static void test_span_given_back(void **state)
+{
+    (void)state;
+    struct trace_span *a = trace_span_take();
+    assert_non_null(a);
+    assert_true(trace_span_summary(a, "SELECT ?", 8));
+    a->rows = 5;
+    a->n_events = 2;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, give_back, a), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    struct trace_span *b = trace_span_take();
+    assert_ptr_equal(b, a); /* the same memory, used again */
+    assert_int_equal(b->rows, 0);
+    assert_int_equal(b->n_events, 0);
+    assert_non_null(b->summary);
+    assert_string_equal(b->summary, ""); /* the buffer kept, emptied */
+    char big[300];
+    memset(big, 'x', sizeof(big));
+    assert_true(trace_span_summary(b, big, sizeof(big))); /* grown */
+    assert_int_equal(strlen(b->summary), sizeof(big));
+    struct trace_span *c = trace_span_take();
+    assert_non_null(c);
+    assert_ptr_not_equal(c, b); /* none to use again: a new one */
+    /* its maker leaves while it is out: given back, it is freed */
+    void *out;
+    assert_int_equal(pthread_create(&th, NULL, take_and_leave, NULL), 0);
+    assert_int_equal(pthread_join(th, &out), 0);
+    assert_non_null(out);
+    trace_span_destroy(out);
+    trace_span_destroy(b); /* the owner's own list */
+    trace_span_destroy(c);
+    assert_ptr_equal(trace_span_take(), c); /* the last given back, first */
+    trace_span_destroy(c);
+    trace_span_thread_exit(); /* all freed */
+}
+
 static void test_span_set_cuts_on_a_character(void **state)
 {
     (void)state;
@@ -454,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_encode),
         cmocka_unit_test(test_op_span),
         cmocka_unit_test(test_span_set_cuts_on_a_character),
+        cmocka_unit_test(test_span_given_back),
         cmocka_unit_test(test_export_receiver_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,9 +96,11 @@ struct trace_event {
 
 #define TRACE_STR_MAX 128u
 struct trace_proc;
+struct trace_home;
 /* One statement's span. The strings are copies (cut at TRACE_STR_MAX,
  * on a UTF-8 boundary where the source was valid); `summary` and `text`
- * are the span's own heap copies (NULL: none). */
+ * are the span's own heap copies (NULL: none; a span of trace_span_take
+ * may keep its summary's buffer, "" then, from its last use). */
 struct trace_span {
     uint8_t trace_id[16];
     uint8_t span_id[8];
@@ -124,10 +126,30 @@ struct trace_span {
     struct trace_event events[TRACE_EVENTS_MAX];
     struct trace_proc *proc; /* a procedure's span (trace_proc_span), else NULL */
     char *raw;               /* an operation's span, encoded whole (trace_op_span), else NULL */
+    /* kept when the span is used again (trace_span_take): the fields
+     * above are cleared, these are not */
+    struct trace_home *home; /* the thread it goes back to (NULL: freed) */
+    struct trace_span *next; /* in its home's lists */
+    uint32_t summary_cap;    /* bytes at summary that are the span's (0: its length + 1) */
 };
 
+/* A zeroed span, freed by trace_span_destroy. */
 struct trace_span *trace_span_create(void);
-void trace_span_destroy(struct trace_span *sp); /* NULL is fine */
+/* A zeroed span of the calling thread's own (a worker's): the exporter's
+ * thread, done with it, gives it back to that thread (trace_span_destroy:
+ * one atomic push), which uses it again, instead of a malloc in one
+ * thread and a free in another, each a span (some 1,000 instructions in
+ * the allocator's arenas). NULL when out of memory. */
+struct trace_span *trace_span_take(void);
+/* The calling thread ends: the spans it holds are freed, and those still
+ * out will be when they are given back. */
+void trace_span_thread_exit(void);
+/* Free the span, or give it back to its home (trace_span_take). NULL is
+ * fine. */
+void trace_span_destroy(struct trace_span *sp);
+/* db.query.summary: the n bytes at s, NUL-terminated, in the span's
+ * buffer (grown when it is too small); false when out of memory (none). */
+bool trace_span_summary(struct trace_span *sp, const char *s, size_t n);
 /* Copy the `n` bytes at `src` into a field of the span (cut to fit). */
 void trace_span_set(char *field, size_t cap, const char *src, size_t n);
 /* A wait began at start_ns and ended at end_ns: an event (the last ones
