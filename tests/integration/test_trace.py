@@ -293,9 +293,23 @@ def test_sampling_ratio_zero_keeps_errors_and_sampled_parents(start_halyard, rec
     q(c, f"SELECT 'not_sampled' /*traceparent='00-{TRACE}-{PARENT}-00'*/")
     with pytest.raises(pymysql.err.ProgrammingError):
         q(c, "SELECT * FROM no_such_db_y.t")
-    receiver.find(lambda s: attrs(s).get("db.response.status_code") == "1146")
+    # longer than the 80 bytes a statement kept at its end is summed up from
+    long_sql = ("SELECT * FROM no_such_db_z.t WHERE a1 = 1 AND a2 = 2 AND a3 = 3 AND a4 = 4 "
+                "AND a5 = 5 AND tail_col = 6")
+    assert long_sql.index("tail_col") > 80
+    with pytest.raises(pymysql.err.ProgrammingError):
+        q(c, long_sql)
+    err = receiver.find(lambda s: "no_such_db_y" in attrs(s).get("db.query.summary", ""))
+    a = attrs(err)
+    # kept at its end (the ratio dropped it at its take): its summary is the
+    # digest of the statement's first bytes, as the session keeps them
+    assert a["db.response.status_code"] == "1146" and a["db.operation.name"] == "SELECT"
+    assert a["db.query.summary"] == "SELECT * FROM no_such_db_y.t", a
+    cut = attrs(receiver.find(lambda s: "no_such_db_z" in attrs(s).get("db.query.summary", "")))
+    assert cut["db.query.summary"].startswith("SELECT * FROM no_such_db_z.t WHERE a1 = ?"), cut
+    assert "tail_col" not in cut["db.query.summary"], cut
     time.sleep(1.5)  # a batch's flush: anything else would be here by now
-    assert len(receiver.spans) == 2, [attrs(s) for s in receiver.spans]
+    assert len(receiver.spans) == 3, [attrs(s) for s in receiver.spans]
     assert sum(s.get("parentSpanId") == PARENT for s in receiver.spans) == 1
 
 
