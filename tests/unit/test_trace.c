@@ -344,6 +344,42 @@ static void test_encode(void **state)
     trace_span_destroy(sp);
 }
 
+/* The span's strings escaped wherever the byte is: in the first 8 bytes
+ * of a long string, past them, in the bytes after the last whole 8; valid
+ * UTF-8 as it is, a byte that is not as U+FFFD, control bytes and DEL as
+ * \u00XX (the encoder copies 8 bytes a step until one needs escaping). */
+static void test_encode_escapes_anywhere(void **state)
+{
+    (void)state;
+    struct trace_span *sp = trace_span_create();
+    assert_non_null(sp);
+    trace_span_ids(sp);
+    trace_span_set(sp->op, sizeof(sp->op), "SELECT", 6);
+    trace_span_set(sp->ns, sizeof(sp->ns), "db\"name_long", 12);
+    trace_span_set(sp->server, sizeof(sp->server), "0123456789abcdef\\host", 21);
+    trace_span_set(sp->backend, sizeof(sp->backend), "backend_1234567\n", 16);
+    static const char sum[] = "SELECT 'caf\xc3\xa9' FROM t\x01x\x7f AND \xff";
+    sp->summary = hy_dupz(sum, sizeof(sum) - 1);
+    struct textbuf out;
+    textbuf_init(&out, 1 << 20);
+    trace_encode(&out, "halyard", &sp, 1);
+    assert_false(out.overflow);
+    static const char *const want[] = {
+        "\"name\":\"SELECT db\\\"name_long\"",
+        "{\"key\":\"db.namespace\",\"value\":{\"stringValue\":\"db\\\"name_long\"}}",
+        "{\"key\":\"server.address\",\"value\":{\"stringValue\":\"0123456789abcdef\\\\host\"}}",
+        "{\"key\":\"halyard.backend\",\"value\":{\"stringValue\":\"backend_1234567\\n\"}}",
+        "{\"key\":\"db.query.summary\",\"value\":{\"stringValue\":"
+        "\"SELECT 'caf\xc3\xa9' FROM t\\u0001x\\u007f AND \\ufffd\"}}",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (strstr(out.data, want[i]) == NULL)
+            fail_msg("missing %s in %s", want[i], out.data);
+    }
+    textbuf_free(&out);
+    trace_span_destroy(sp);
+}
+
 static void test_op_span(void **state)
 {
     (void)state;
@@ -512,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_op_span),
         cmocka_unit_test(test_span_set_cuts_on_a_character),
         cmocka_unit_test(test_span_given_back),
+        cmocka_unit_test(test_encode_escapes_anywhere),
         cmocka_unit_test(test_export_receiver_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
