@@ -49,7 +49,7 @@ static const struct ctl_local ctl_local[] = {
     {"help", "help [COMMAND]",
      "every command, one line each; with COMMAND, that command explained (no halyard needed)",
      "halyardctl help show backends", NULL},
-    {"restore", "restore --to-gtid G|--to-time T",
+    {"restore", "restore --to-gtid G|--to-position P|--to-time T",
      "restore the backups of backup.dir to a point in time into an empty server; run by "
      "halyardctl itself, with progress (phases, bytes, rate, time left)",
      "halyardctl -c /etc/halyard/halyard.conf restore --to-gtid 0-1-4242 --into "

@@ -14,7 +14,38 @@ static bool before_target(const struct restore_backup *b, const struct restore_t
 {
     if (t->by_time)
         return b->finished < t->time;
-    return gtid_pos_seq(&b->gtid, t->gtid.domain) <= t->gtid.seq;
+    if (!t->by_pos)
+        return gtid_pos_seq(&b->gtid, t->gtid.domain) <= t->gtid.seq;
+    for (uint32_t k = 0; k < b->gtid.n; k++) {
+        if (b->gtid.g[k].seq > gtid_pos_seq(&t->pos, b->gtid.g[k].domain))
+            return false;
+    }
+    return true;
+}
+
+/* The target's GTID in `domain` that a transaction there must be when it
+ * has the target's sequence number: the one GTID's, or the position's;
+ * NULL when the target names none there. */
+static const struct gtid *target_gtid(const struct restore_target *t, uint32_t domain)
+{
+    if (t->by_time)
+        return NULL;
+    if (!t->by_pos)
+        return t->gtid.domain == domain ? &t->gtid : NULL;
+    for (uint32_t k = 0; k < t->pos.n; k++) {
+        if (t->pos.g[k].domain == domain)
+            return &t->pos.g[k];
+    }
+    return NULL;
+}
+
+/* Whether `pos` is at the target (not by time): the one GTID's sequence
+ * number reached in its domain, or every domain of the position. */
+static bool at_target(const struct gtid_pos *pos, const struct restore_target *t)
+{
+    if (!t->by_pos)
+        return gtid_pos_seq(pos, t->gtid.domain) >= t->gtid.seq;
+    return gtid_pos_covers(pos, &t->pos);
 }
 
 size_t restore_chain(const struct restore_backup *backups, size_t n, size_t last,
@@ -85,6 +116,10 @@ static void fmt_target(const struct restore_target *t, char *out, size_t cap)
         char ts[32];
         restore_fmt_time(t->time, ts, sizeof(ts));
         snprintf(out, cap, "time %s", ts);
+    } else if (t->by_pos) {
+        char ps[GTID_STR_MAX];
+        gtid_pos_format(&t->pos, ps, sizeof(ps));
+        snprintf(out, cap, "position %s", ps);
     } else {
         snprintf(out, cap, "GTID %u-%u-%llu", t->gtid.domain, t->gtid.server_id,
                  (unsigned long long)t->gtid.seq);
@@ -107,7 +142,7 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
                               size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    char tgt[64];
+    char tgt[GTID_STR_MAX + 32];
     fmt_target(t, tgt, sizeof(tgt));
     if (n_backups == 0) {
         snprintf(err, errlen, "no full backup (halyardctl backup full) to restore from");
@@ -140,16 +175,14 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
     char gs[GTID_STR_MAX], ps[GTID_STR_MAX];
     if (!t->by_time) {
         for (uint32_t k = 0; k < pos.n; k++) {
-            const struct gtid *g = &pos.g[k];
-            if (g->domain != t->gtid.domain || g->seq != t->gtid.seq)
+            const struct gtid *g = &pos.g[k], *want = target_gtid(t, g->domain);
+            if (want == NULL || g->seq != want->seq || g->server_id == want->server_id)
                 continue;
-            if (g->server_id != t->gtid.server_id) {
-                snprintf(err, errlen, "the backup %s is at GTID %u-%u-%llu, not %s", b->name,
-                         g->domain, g->server_id, (unsigned long long)g->seq, tgt);
-                return HY_ERROR;
-            }
-            done = true; /* the backup is at the target: nothing to apply */
+            snprintf(err, errlen, "the backup %s is at GTID %u-%u-%llu, not %s", b->name, g->domain,
+                     g->server_id, (unsigned long long)g->seq, tgt);
+            return HY_ERROR;
         }
+        done = at_target(&pos, t); /* the backup is at the target: nothing to apply */
     }
     for (size_t i = 0; i < n_files && !done; i++) {
         const struct restore_file *f = &files[i];
@@ -185,6 +218,9 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
             enum binlog_gtid_order o = binlog_gtid_order(&pos, &x->gtid);
             if (o == BINLOG_GTID_OLD)
                 continue; /* in the backup already */
+            if (t->by_pos && x->gtid.seq > gtid_pos_seq(&t->pos, x->gtid.domain))
+                continue; /* past the position in its domain: not applied (mariadb-binlog's
+                           * --stop-position leaves it out too) */
             if (o == BINLOG_GTID_GAP) {
                 uint64_t have = gtid_pos_seq(&pos, x->gtid.domain);
                 char miss[96];
@@ -202,8 +238,8 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
                 done = true;
                 break;
             }
-            if (!t->by_time && x->gtid.domain == t->gtid.domain &&
-                x->gtid.server_id != t->gtid.server_id && x->gtid.seq == t->gtid.seq) {
+            const struct gtid *want = target_gtid(t, x->gtid.domain);
+            if (want != NULL && x->gtid.server_id != want->server_id && x->gtid.seq == want->seq) {
                 snprintf(err, errlen,
                          "the archive's transaction %u-%llu (in %s) is GTID %u-%u-%llu, not %s",
                          x->gtid.domain, (unsigned long long)x->gtid.seq, f->name, x->gtid.domain,
@@ -222,7 +258,7 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
             out->n_trx++;
             out->last = x->gtid;
             out->last_when = x->when;
-            if (!t->by_time && x->gtid.domain == t->gtid.domain && x->gtid.seq == t->gtid.seq)
+            if (!t->by_time && at_target(&pos, t))
                 done = true;
         }
         if (!done && f->error[0] != '\0') {
@@ -272,6 +308,20 @@ hy_status_t restore_parse_time(const char *s, int64_t *out)
     if (t == (time_t)-1 || tm.tm_mday != d) /* 31 February and such */
         return HY_ERROR;
     *out = (int64_t)t;
+    return HY_OK;
+}
+
+hy_status_t restore_parse_position(const char *s, struct gtid_pos *out)
+{
+    if (gtid_pos_parse(s, strlen(s), out) != HY_OK || out->n == 0)
+        return HY_ERROR;
+    for (uint32_t k = 0; k < out->n; k++) {
+        if (out->g[k].seq == 0)
+            return HY_ERROR;
+        for (uint32_t j = 0; j < k; j++)
+            if (out->g[j].domain == out->g[k].domain)
+                return HY_ERROR; /* one GTID a domain */
+    }
     return HY_OK;
 }
 

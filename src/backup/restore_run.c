@@ -138,10 +138,13 @@ void restore_fail(const char *cmd, const char *fmt, ...)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: halyardctl -c CONFIG restore (--to-time \"YYYY-MM-DD HH:MM:SS\" | "
-                 "--to-gtid D-S-N)\n"
+                 "--to-gtid D-S-N |\n"
+                 "                  --to-position D-S-N[,D-S-N...])\n"
                  "                  --into HOST:PORT [--user USER] [--password-file FILE]\n"
                  "                  [--dir BACKUP_DIR] [--datadir DIR] [--dry-run]\n"
                  "  the time is local time, as mariadb-binlog --stop-datetime reads it;\n"
+                 "  --to-position: each domain up to its GTID (as @@gtid_binlog_pos lists\n"
+                 "  them), a domain it does not name not beyond the backup;\n"
                  "  --dir stands for the config's backup.dir; --user defaults to root;\n"
                  "  --datadir: the empty datadir of the stopped server --into names, for a\n"
                  "  mariadb-backup backup\n");
@@ -685,24 +688,51 @@ static bool binlog_path(const char *dir, const char *name, char *clear_dir, char
     return true;
 }
 
+/* The loaded server's GTID state: the backup's position in every domain
+ * (the dump is loaded unlogged), so that after the replay @@gtid_binlog_pos
+ * is the target in each domain, those the range does not move too. Its
+ * binary log is reset first: the server is an empty one, and what it
+ * logged of its own (its accounts) would stand beside the backup's GTIDs. */
+static bool gtid_state_set(const struct target *t, const struct gtid_pos *from)
+{
+    if (from->n == 0)
+        return true;
+    char gs[GTID_STR_MAX], sql[GTID_STR_MAX + 80];
+    gtid_pos_format(from, gs, sizeof(gs));
+    snprintf(sql, sizeof(sql), "RESET MASTER; SET GLOBAL gtid_binlog_state = '%s'", gs);
+    char *o = restore_query(t, sql, "setting its GTID state to the backup's");
+    bool ok = o != NULL;
+    free(o);
+    return ok;
+}
+
 static bool apply_binlog(const struct target *t, const char *dir, const struct archive_read *a,
                          const struct restore_plan *pl)
 {
     char start[GTID_STR_MAX + 32], stop[GTID_STR_MAX + 32], gs[GTID_STR_MAX];
-    gtid_pos_format(&pl->from, gs, sizeof(gs));
-    snprintf(start, sizeof(start), "--start-position=%s", gs);
     /* the domains the range moves: the others stay where the backup is */
-    struct gtid_pos moved = {0};
+    struct gtid_pos moved = {0}, from = {0};
     for (uint32_t i = 0; i < pl->to.n; i++) {
-        if (pl->to.g[i].seq > gtid_pos_seq(&pl->from, pl->to.g[i].domain))
-            moved.g[moved.n++] = pl->to.g[i];
+        uint32_t d = pl->to.g[i].domain;
+        if (pl->to.g[i].seq <= gtid_pos_seq(&pl->from, d))
+            continue;
+        moved.g[moved.n++] = pl->to.g[i];
+        for (uint32_t k = 0; k < pl->from.n; k++) {
+            if (pl->from.g[k].domain == d)
+                from.g[from.n++] = pl->from.g[k];
+        }
     }
+    /* Neither position may name a domain the range does not move:
+     * mariadb-binlog wants every domain of either reached in the files
+     * ("Binary logs never reached expected GTID state"). A moved domain
+     * the backup lacks starts at the files' first event; mariadb-binlog
+     * prints every event of a domain the positions do not name: its
+     * transactions in these files are in the backup or past the target,
+     * so they are hidden. */
+    gtid_pos_format(&from, gs, sizeof(gs));
+    snprintf(start, sizeof(start), "--start-position=%s", gs);
     gtid_pos_format(&moved, gs, sizeof(gs));
     snprintf(stop, sizeof(stop), "--stop-position=%s", gs);
-    /* A domain the range does not move cannot be in the stop position
-     * (mariadb-binlog wants every domain there reached), and mariadb-binlog
-     * prints every event of a domain the stop position does not name: its
-     * transactions in these files are past the target, so they are hidden. */
     char ignore[GTID_MAX * 12 + 32] = "--ignore-domain-ids=";
     size_t il = strlen(ignore);
     uint32_t seen[GTID_MAX];
@@ -731,7 +761,8 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
         return false;
     }
     argv[ac++] = "mariadb-binlog";
-    argv[ac++] = start;
+    if (from.n > 0)
+        argv[ac++] = start;
     argv[ac++] = stop;
     if (n_seen > 0)
         argv[ac++] = ignore;
@@ -802,6 +833,10 @@ static void print_plan(const char *dir, const struct restore_backup *b,
         char tt[32];
         restore_fmt_time(t->time, tt, sizeof(tt));
         printf("target:  time %s (every transaction logged before it)\n", tt);
+    } else if (t->by_pos) {
+        char tp[GTID_STR_MAX];
+        gtid_pos_format(&t->pos, tp, sizeof(tp));
+        printf("target:  position %s (each domain up to its GTID, included)\n", tp);
     } else {
         printf("target:  GTID %u-%u-%llu (included)\n", t->gtid.domain, t->gtid.server_id,
                (unsigned long long)t->gtid.seq);
@@ -865,6 +900,7 @@ int restore_main(int argc, char **argv, const char *conf_dir)
     static const struct option opts[] = {
         {"to-time", required_argument, NULL, 'T'},
         {"to-gtid", required_argument, NULL, 'G'},
+        {"to-position", required_argument, NULL, 'P'},
         {"into", required_argument, NULL, 'i'},
         {"user", required_argument, NULL, 'u'},
         {"password-file", required_argument, NULL, 'p'},
@@ -876,7 +912,8 @@ int restore_main(int argc, char **argv, const char *conf_dir)
     };
     struct restore_target tg = {0};
     struct target t = {.user = "root"};
-    const char *into = NULL, *dir = conf_dir, *to_time = NULL, *to_gtid = NULL, *datadir = NULL;
+    const char *into = NULL, *dir = conf_dir, *to_time = NULL, *to_gtid = NULL, *to_pos = NULL;
+    const char *datadir = NULL;
     bool dry = false;
     int c;
     optind = 1;
@@ -887,6 +924,9 @@ int restore_main(int argc, char **argv, const char *conf_dir)
             break;
         case 'G':
             to_gtid = optarg;
+            break;
+        case 'P':
+            to_pos = optarg;
             break;
         case 'i':
             into = optarg;
@@ -915,13 +955,14 @@ int restore_main(int argc, char **argv, const char *conf_dir)
             return RS_USAGE;
         }
     }
-    if (optind < argc || (to_time == NULL) == (to_gtid == NULL) || into == NULL) {
+    int targets = (to_time != NULL) + (to_gtid != NULL) + (to_pos != NULL);
+    if (optind < argc || targets != 1 || into == NULL) {
         if (optind < argc)
             fail("unexpected argument: %s", argv[optind]);
         else if (into == NULL)
             fail("--into HOST:PORT is required");
         else
-            fail("give one of --to-time and --to-gtid");
+            fail("give one of --to-time, --to-gtid and --to-position");
         usage(stderr);
         return RS_USAGE;
     }
@@ -933,6 +974,13 @@ int restore_main(int argc, char **argv, const char *conf_dir)
         tg.by_time = true;
         if (restore_parse_time(to_time, &tg.time) != HY_OK) {
             fail("--to-time %s: want \"YYYY-MM-DD HH:MM:SS\" (local time)", to_time);
+            return RS_USAGE;
+        }
+    } else if (to_pos != NULL) {
+        tg.by_pos = true;
+        if (restore_parse_position(to_pos, &tg.pos) != HY_OK) {
+            fail("--to-position %s: want DOMAIN-SERVER_ID-SEQUENCE[,...], one GTID a domain",
+                 to_pos);
             return RS_USAGE;
         }
     } else if (restore_parse_gtid(to_gtid, &tg.gtid) != HY_OK) {
@@ -1084,6 +1132,10 @@ int restore_run(const char *dir, const struct restore_target *target,
         progress_phase(progress_main(), "loading the dump", fileio_size(path));
     if (!phys && !load_dump(t, path, &bytes)) {
         fail("the load of %s into %s failed: the server holds part of it", b->name, into);
+        goto out;
+    }
+    if (!phys && !gtid_state_set(t, &pl.from)) {
+        fail("%s holds the backup, but its GTID state could not be set to the backup's", into);
         goto out;
     }
     double t2 = hy_mono_s();

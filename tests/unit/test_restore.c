@@ -13,7 +13,11 @@
  *     GTIDs missing and the file; gaps past the target do not matter
  *   - a target GTID past the archive, or held for another server_id; an
  *     unreadable file in the range
- *   - parsing --to-time and --to-gtid
+ *   - a position (--to-position): each domain up to its GTID, the
+ *     transactions past it in their domain left out wherever they fall
+ *     among the others, a domain it does not name not applied; a backup
+ *     past it in any domain not picked
+ *   - parsing --to-time, --to-gtid and --to-position
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -324,6 +328,81 @@ static void test_parse(void **st)
     assert_int_equal(restore_parse_gtid("0-1-5,1-1-5", &g), HY_ERROR);
     assert_int_equal(restore_parse_gtid("0-1", &g), HY_ERROR);
     assert_int_equal(restore_parse_gtid("", &g), HY_ERROR);
+    struct gtid_pos ps;
+    assert_int_equal(restore_parse_position("0-1-5,2-3-7", &ps), HY_OK);
+    assert_int_equal(ps.n, 2);
+    assert_int_equal(gtid_pos_seq(&ps, 2), 7);
+    assert_int_equal(restore_parse_position("0-1-5", &ps), HY_OK);
+    assert_int_equal(restore_parse_position("0-1-5,0-2-6", &ps), HY_ERROR); /* a domain twice */
+    assert_int_equal(restore_parse_position("0-1-5,1-1-0", &ps), HY_ERROR);
+    assert_int_equal(restore_parse_position("", &ps), HY_ERROR);
+    assert_int_equal(restore_parse_position("0-1-5,", &ps), HY_ERROR);
+}
+
+/* Two domains interleaved in one file, and a third after them: backup at
+ * 0-1-10,5-1-3; binlog.000001 holds 0-1-11, 5-1-4, 0-1-12, 5-1-5, 0-1-13,
+ * 5-1-6, 7-1-1. */
+static struct restore_trx mixed[] = {
+    {.gtid = {0, 1, 11}, .when = 1011}, {.gtid = {5, 1, 4}, .when = 1012},
+    {.gtid = {0, 1, 12}, .when = 1013}, {.gtid = {5, 1, 5}, .when = 1014},
+    {.gtid = {0, 1, 13}, .when = 1015}, {.gtid = {5, 1, 6}, .when = 1016},
+    {.gtid = {7, 1, 1}, .when = 1017},
+};
+
+static hy_status_t plan_mixed(const char *position, struct restore_plan *p, char *err,
+                              size_t errlen)
+{
+    static struct restore_backup b[2];
+    b[0] = backup("full-a.sql.gz", "0-1-10,5-1-3", 1010);
+    b[1] = backup("full-b.sql.gz", "0-1-13,5-1-3", 1016); /* past 0-1-12 */
+    struct restore_file f = {.have_list = true,
+                             .start = pos("0-1-10,5-1-3"),
+                             .trx = mixed,
+                             .n_trx = sizeof(mixed) / sizeof(mixed[0])};
+    snprintf(f.name, sizeof(f.name), "binlog.000001");
+    struct restore_target t = {.by_pos = true};
+    assert_int_equal(restore_parse_position(position, &t.pos), HY_OK);
+    return restore_plan_make(b, 2, &f, 1, &t, p, err, errlen);
+}
+
+static void test_range_by_position(void **st)
+{
+    (void)st;
+    struct restore_plan p;
+    char err[512] = "", ps[GTID_STR_MAX];
+    /* 0-1-13 lies between 5-1-5 and 5-1-6, and 7-1-1 after them: neither
+     * is applied; the backup past 0-1-12 is not the one */
+    if (plan_mixed("0-1-12,5-1-6", &p, err, sizeof(err)) != HY_OK)
+        fail_msg("%s", err);
+    assert_int_equal(p.backup, 0);
+    assert_int_equal(p.n_trx, 5); /* 0-11, 5-4, 0-12, 5-5, 5-6 */
+    assert_int_equal(p.last.domain, 5);
+    assert_int_equal(p.last.seq, 6);
+    gtid_pos_format(&p.to, ps, sizeof(ps));
+    assert_string_equal(ps, "0-1-12,5-1-6");
+    /* one domain moves; the other stays where the backup is */
+    if (plan_mixed("0-1-10,5-1-5", &p, err, sizeof(err)) != HY_OK)
+        fail_msg("%s", err);
+    assert_int_equal(p.n_trx, 2); /* 5-4, 5-5 */
+    gtid_pos_format(&p.to, ps, sizeof(ps));
+    assert_string_equal(ps, "0-1-10,5-1-5");
+    /* the backup at the position: nothing to apply */
+    if (plan_mixed("0-1-10,5-1-3", &p, err, sizeof(err)) != HY_OK)
+        fail_msg("%s", err);
+    assert_int_equal(p.n_trx, 0);
+    assert_int_equal(p.n_files, 0);
+    /* a third domain named: applied up to it too */
+    if (plan_mixed("0-1-11,5-1-3,7-1-1", &p, err, sizeof(err)) != HY_OK)
+        fail_msg("%s", err);
+    assert_int_equal(p.n_trx, 2); /* 0-11, 7-1 */
+    /* past the archive in one domain, or another server's GTID there */
+    assert_int_equal(plan_mixed("0-1-12,5-1-7", &p, err, sizeof(err)), HY_ERROR);
+    assert_non_null(strstr(err, "position 0-1-12,5-1-7 is past the end of the archive"));
+    assert_int_equal(plan_mixed("0-1-12,5-2-5", &p, err, sizeof(err)), HY_ERROR);
+    assert_non_null(strstr(err, "is GTID 5-1-5, not position 0-1-12,5-2-5"));
+    /* every backup past the position in a domain */
+    assert_int_equal(plan_mixed("0-1-9,5-1-4", &p, err, sizeof(err)), HY_ERROR);
+    assert_non_null(strstr(err, "before the first full backup"));
 }
 
 /* A manifest's strings as JSON wrote them: escapes undone (a \" inside a
@@ -353,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_gap_inside_a_file), cmocka_unit_test(test_target_not_in_archive),
         cmocka_unit_test(test_across_a_failover), cmocka_unit_test(test_parse),
         cmocka_unit_test(test_manifest_json_str), cmocka_unit_test(test_fmt_time_past_any_date),
+        cmocka_unit_test(test_range_by_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

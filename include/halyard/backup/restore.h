@@ -64,10 +64,16 @@ struct restore_file {
     char error[BACKUP_READER_ERROR_MAX];
 };
 
+/* Where a restore stops: a time, one GTID (every transaction logged up to
+ * and including it, whatever its domain), or a position (by_pos: each
+ * domain up to and including its GTID in `pos`, a domain it does not name
+ * not beyond the backup, as @@gtid_binlog_pos names a server's). */
 struct restore_target {
     bool by_time;
-    int64_t time;     /* by_time: seconds since the epoch */
-    struct gtid gtid; /* otherwise */
+    int64_t time; /* by_time: seconds since the epoch */
+    bool by_pos;
+    struct gtid gtid;    /* neither */
+    struct gtid_pos pos; /* by_pos */
 };
 
 struct restore_plan {
@@ -117,6 +123,10 @@ hy_status_t restore_parse_time(const char *s, int64_t *out) HY_MUSTCHECK;
 
 /* Parse one GTID "D-S-N" (N > 0). HY_ERROR when malformed. */
 hy_status_t restore_parse_gtid(const char *s, struct gtid *out) HY_MUSTCHECK;
+
+/* Parse a position "D-S-N[,D-S-N...]", one GTID a domain (N > 0), as
+ * @@gtid_binlog_pos prints it. HY_ERROR when malformed. */
+hy_status_t restore_parse_position(const char *s, struct gtid_pos *out) HY_MUSTCHECK;
 
 /* `t` (seconds since the epoch) as local time, "YYYY-MM-DD HH:MM:SS", as
  * the plan and the command print it and --to-time takes it. */
