@@ -584,6 +584,68 @@ def test_rehearse_restores_the_target_itself(cluster, start_halyard, tmp_path, t
     assert target.sql(0, f"SELECT id, w FROM {table} ORDER BY id") == want
 
 
+def test_rehearse_restores_a_start_in_several_domains(tmp_path_factory, tmp_path, target):
+    """--restore of a capture whose start spans several GTID domains (a
+    source of its own writing domains 5 and 7 besides 0, one of them after
+    the backup): the target restored to the start position (halyardctl
+    restore --to-position, each domain to its GTID, the one with nothing
+    after the backup too), then replayed: no difference, the table as the
+    source's."""
+    from conftest import _halyard_factory
+    from test_backup import wait_archived
+    from test_restore import (HALYARDCTL, RESTORE_USER, full_backup, prepare, reset_scratch,
+                              restorer)
+
+    src = Cluster(str(tmp_path_factory.mktemp("domains")), TEST_PORT + 140, replicas=0, tls=False)
+    src.start()
+    gen = _halyard_factory(src, tmp_path)
+    try:
+        h, conf, table, pw = prepare(src, next(gen), tmp_path, "rh_domains")
+        root = src.root_connect(0)
+
+        def write(domain, i):
+            with root.cursor() as cur:
+                cur.execute(f"SET SESSION gtid_domain_id = {domain}")
+                cur.execute(f"INSERT INTO {table} VALUES ({i}, {domain})")
+
+        write(5, 100)
+        full_backup(conf)
+        write(7, 200)  # after the backup, before the capture: domain 5 does not move
+        sock = conf["admin_socket"]
+        pos = src.value(0, "SELECT @@gtid_current_pos")
+        assert pos.count(",") == 2, pos
+        wait_until(lambda: backends(sock)["node0"]["gtid"] == pos,
+                   what="the monitor reads the position")
+        path = str(tmp_path / "domains.hyc")
+        r = ctl(sock, "capture", "start", path)
+        assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+        c = h.connect(database="fo", autocommit=True)
+        with c.cursor() as cur:
+            cur.execute(f"UPDATE {table} SET w = w + 1 WHERE id >= 100")
+            cur.execute(f"INSERT INTO {table} VALUES (400, 4)")
+            cur.execute(f"SELECT id, w FROM {table} ORDER BY id")
+        c.close()
+        r = ctl(sock, "capture", "stop")
+        assert r.returncode == 0 and "stopped" in r.stdout, r.stdout + r.stderr
+        wait_archived(conf, src, 0)
+
+        reset_scratch(target)
+        restorer(target)
+        p = rehearse(path, target, "--json", "--restore", conf["_path"], "--restore-user",
+                     RESTORE_USER, "--restore-password-file", str(pw), "--halyardctl", HALYARDCTL)
+        assert p.returncode == 0, p.stdout + p.stderr
+        said = re.search(r"restoring the target to the capture's start, position (\S+):",
+                         p.stderr)
+        assert said and set(said.group(1).split(",")) == set(pos.split(",")), p.stderr
+        rep = json.loads(p.stdout)
+        assert rep["differences"] == 0 and rep["errors"] == [], rep
+        want = src.sql(0, f"SELECT id, w FROM {table} ORDER BY id")
+        assert target.sql(0, f"SELECT id, w FROM {table} ORDER BY id") == want
+    finally:
+        next(gen, None)
+        src.tool("destroy", check=False)
+
+
 def capture_on_table(cluster, start_halyard, tmp_path, table, columns):
     """A fresh table {DB}.`table` (`columns`), halyard in front of the
     cluster, and a capture started once the monitor has read the
