@@ -30,6 +30,7 @@ from pymysql.constants import CLIENT
 
 from conftest import TEST_PORT
 from test_failover import ctl, failover_settings
+from test_restore import domains_source  # noqa: F401 (a fixture)
 from util import (APP_PASSWORD, APP_USER, Cluster, admin_json, backends, free_port, metric,
                   run_on_pty, wait_until)
 
@@ -159,12 +160,9 @@ def captured(cluster, start_halyard, tmp_path, target):
     cluster.sql(0, "SET GLOBAL session_track_system_variables = %s", (track + ",last_gtid",))
     h = start_halyard(read_write_split=False)
     sock = f"/tmp/halyard-{h.port}.sock"
-    pos = cluster.value(0, "SELECT @@gtid_current_pos")
-    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
     snap = snapshot(cluster)
     path = str(tmp_path / "capture.hyc")
-    r = ctl(sock, "capture", "start", path)
-    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    pos = capture_from_primary(cluster, sock, path)
     threads = [threading.Thread(target=f, args=(h,)) for f in (text_session, prepared_session)]
     for t in threads:
         t.start()
@@ -530,26 +528,45 @@ def test_commits_gtids_where_the_server_tracks_them_already(cluster, start_halya
 
 
 @pytest.mark.one_pool_mode  # backups and restores read the servers, not the sessions
+def capture_from_primary(cluster, sock, path):
+    """A capture into `path` started once the monitor has read the
+    primary's position: that position (the capture's start)."""
+    pos = cluster.value(0, "SELECT @@gtid_current_pos")
+    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
+    r = ctl(sock, "capture", "start", path)
+    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    return pos
+
+
+def rehearse_restoring(cluster, conf, pw, path, target, *args):
+    """The capture stopped, archived to the primary's position, the target
+    emptied, then rehearse --restore onto it: the finished process."""
+    from test_backup import wait_archived
+    from test_restore import HALYARDCTL, RESTORE_USER, reset_scratch, restorer
+
+    r = ctl(conf["admin_socket"], "capture", "stop")
+    assert r.returncode == 0 and "stopped" in r.stdout, r.stdout + r.stderr
+    wait_archived(conf, cluster, 0)
+    reset_scratch(target)
+    restorer(target)
+    return rehearse(path, target, *args, "--restore", conf["_path"], "--restore-user",
+                    RESTORE_USER, "--restore-password-file", str(pw), "--halyardctl", HALYARDCTL)
+
+
 def test_rehearse_restores_the_target_itself(cluster, start_halyard, tmp_path, target):
     """--restore: rehearse brings the target to the capture's start with
     halyard's own restore (the full backup taken before, the archived
     binlogs after it, up to the capture's start GTID), then replays: no
     difference, and the table ends as the captured cluster's. A restore
     that cannot run (the target not empty) replays nothing, exit 2."""
-    from test_backup import wait_archived
-    from test_restore import (HALYARDCTL, RESTORE_USER, full_backup, prepare, reset_scratch,
-                              restorer)
+    from test_restore import HALYARDCTL, RESTORE_USER, full_backup, prepare
 
     h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "rh_restore")
     full_backup(conf)
     for i in range(50, 60):  # after the backup: the restore replays them from the archive
         cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, {i % 4})")
-    sock = conf["admin_socket"]
-    pos = cluster.value(0, "SELECT @@gtid_current_pos")
-    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
     path = str(tmp_path / "restore.hyc")
-    r = ctl(sock, "capture", "start", path)
-    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    pos = capture_from_primary(cluster, conf["admin_socket"], path)
     c = h.connect(database="fo", autocommit=True)
     with c.cursor() as cur:
         cur.execute(f"SELECT COUNT(*), SUM(w) FROM {table}")
@@ -560,14 +577,7 @@ def test_rehearse_restores_the_target_itself(cluster, start_halyard, tmp_path, t
         cur.execute("COMMIT")
         cur.execute(f"SELECT id, w FROM {table} ORDER BY id")
     c.close()
-    r = ctl(sock, "capture", "stop")
-    assert r.returncode == 0 and "stopped" in r.stdout, r.stdout + r.stderr
-    wait_archived(conf, cluster, 0)
-
-    reset_scratch(target)
-    restorer(target)
-    p = rehearse(path, target, "--json", "--restore", conf["_path"], "--restore-user",
-                 RESTORE_USER, "--restore-password-file", str(pw), "--halyardctl", HALYARDCTL)
+    p = rehearse_restoring(cluster, conf, pw, path, target, "--json")
     assert p.returncode == 0, p.stdout + p.stderr
     assert f"restoring the target to the capture's start, GTID {pos}" in p.stderr, p.stderr
     rep = json.loads(p.stdout)
@@ -584,7 +594,7 @@ def test_rehearse_restores_the_target_itself(cluster, start_halyard, tmp_path, t
     assert target.sql(0, f"SELECT id, w FROM {table} ORDER BY id") == want
 
 
-def test_rehearse_restores_a_start_in_several_domains(tmp_path_factory, tmp_path, target):
+def test_rehearse_restores_a_start_in_several_domains(domains_source, tmp_path, target):
     """--restore of a capture whose start spans several GTID domains (a
     source of its own writing domains 5 and 7 besides 0, one of them after
     the backup): the target restored to the start position (halyardctl
@@ -592,47 +602,26 @@ def test_rehearse_restores_a_start_in_several_domains(tmp_path_factory, tmp_path
     after the backup too), then replayed: no difference, the table as the
     source's."""
     from conftest import _halyard_factory
-    from test_backup import wait_archived
-    from test_restore import (HALYARDCTL, RESTORE_USER, full_backup, prepare, reset_scratch,
-                              restorer)
+    from test_restore import domain_writer, full_backup, prepare
 
-    src = Cluster(str(tmp_path_factory.mktemp("domains")), TEST_PORT + 140, replicas=0, tls=False)
-    src.start()
+    src = domains_source
     gen = _halyard_factory(src, tmp_path)
     try:
         h, conf, table, pw = prepare(src, next(gen), tmp_path, "rh_domains")
-        root = src.root_connect(0)
-
-        def write(domain, i):
-            with root.cursor() as cur:
-                cur.execute(f"SET SESSION gtid_domain_id = {domain}")
-                cur.execute(f"INSERT INTO {table} VALUES ({i}, {domain})")
-
+        write = domain_writer(src, table)
         write(5, 100)
         full_backup(conf)
         write(7, 200)  # after the backup, before the capture: domain 5 does not move
-        sock = conf["admin_socket"]
-        pos = src.value(0, "SELECT @@gtid_current_pos")
-        assert pos.count(",") == 2, pos
-        wait_until(lambda: backends(sock)["node0"]["gtid"] == pos,
-                   what="the monitor reads the position")
         path = str(tmp_path / "domains.hyc")
-        r = ctl(sock, "capture", "start", path)
-        assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+        pos = capture_from_primary(src, conf["admin_socket"], path)
+        assert pos.count(",") == 2, pos
         c = h.connect(database="fo", autocommit=True)
         with c.cursor() as cur:
             cur.execute(f"UPDATE {table} SET w = w + 1 WHERE id >= 100")
             cur.execute(f"INSERT INTO {table} VALUES (400, 4)")
             cur.execute(f"SELECT id, w FROM {table} ORDER BY id")
         c.close()
-        r = ctl(sock, "capture", "stop")
-        assert r.returncode == 0 and "stopped" in r.stdout, r.stdout + r.stderr
-        wait_archived(conf, src, 0)
-
-        reset_scratch(target)
-        restorer(target)
-        p = rehearse(path, target, "--json", "--restore", conf["_path"], "--restore-user",
-                     RESTORE_USER, "--restore-password-file", str(pw), "--halyardctl", HALYARDCTL)
+        p = rehearse_restoring(src, conf, pw, path, target, "--json")
         assert p.returncode == 0, p.stdout + p.stderr
         said = re.search(r"restoring the target to the capture's start, position (\S+):",
                          p.stderr)
@@ -643,7 +632,6 @@ def test_rehearse_restores_a_start_in_several_domains(tmp_path_factory, tmp_path
         assert target.sql(0, f"SELECT id, w FROM {table} ORDER BY id") == want
     finally:
         next(gen, None)
-        src.tool("destroy", check=False)
 
 
 def capture_on_table(cluster, start_halyard, tmp_path, table, columns):
@@ -657,12 +645,9 @@ def capture_on_table(cluster, start_halyard, tmp_path, table, columns):
     cluster.sync()
     h = start_halyard(read_write_split=False)
     sock = f"/tmp/halyard-{h.port}.sock"
-    pos = cluster.value(0, "SELECT @@gtid_current_pos")
-    wait_until(lambda: backends(sock)["node0"]["gtid"] == pos, what="the monitor reads the position")
     ddl = cluster.sql(0, f"SHOW CREATE TABLE {DB}.{table}")[0][1]
     path = str(tmp_path / f"{table}.hyc")
-    r = ctl(sock, "capture", "start", path)
-    assert r.returncode == 0 and pos in r.stdout, r.stdout + r.stderr
+    pos = capture_from_primary(cluster, sock, path)
     return h, sock, pos, ddl, path
 
 

@@ -170,6 +170,19 @@ def test_restore_to_a_gtid(cluster, start_halyard, tmp_path, scratch):
     print(f"\nrestore of {n - n0} transactions after the backup: {took:.2f} s\n{done}")
 
 
+def domain_writer(cluster, table):
+    """write(domain, i): a row (i, domain) into `table` on the primary, its
+    transaction in GTID domain `domain` (one root connection throughout)."""
+    root = cluster.root_connect(0)
+
+    def write(domain, i):
+        with root.cursor() as cur:
+            cur.execute(f"SET SESSION gtid_domain_id = {domain}")
+            cur.execute(f"INSERT INTO {table} VALUES ({i}, {domain})")
+
+    return write
+
+
 @pytest.fixture
 def domains_source(tmp_path_factory):
     """A one-server cluster of its own whose binary log the test writes in
@@ -194,12 +207,7 @@ def test_restore_to_a_position(domains_source, tmp_path, scratch):
     gen = _halyard_factory(src, tmp_path)
     try:
         h, conf, table, pw = prepare(src, next(gen), tmp_path, "rp1")
-        root = src.root_connect(0)
-
-        def write(domain, i):
-            with root.cursor() as cur:
-                cur.execute(f"SET SESSION gtid_domain_id = {domain}")
-                cur.execute(f"INSERT INTO {table} VALUES ({i}, {domain})")
+        write = domain_writer(src, table)
 
         def domain_of(position, d):
             return [g for g in position.split(",") if g.startswith(f"{d}-")][0]
