@@ -52,14 +52,21 @@ static uint8_t *cmd_record(uint32_t sid, size_t len, size_t *out_len)
     return p;
 }
 
+/* `path` (a mkstemp template) made a name no file has: capture_start
+ * creates it. */
+static void free_name(char *path)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+}
+
 static void test_size_limit_drops_counted(void **state)
 {
     (void)state;
     char path[] = "/tmp/test_capture_writer_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path); /* capture_start creates it */
+    free_name(path);
     uint64_t before[CAPTURE_DROP_N];
     capture_drops_total(before);
     struct capture_opts o = {
@@ -160,10 +167,7 @@ static void test_threads_stopped_under_them(void **state)
 {
     (void)state;
     char path[] = "/tmp/test_capture_writer_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
+    free_name(path);
     struct capture_opts o = {.file = path, .queue = 64, .gtid = "", .primary = "node0"};
     char msg[512];
     assert_int_equal(capture_start(&o, msg, sizeof(msg)), HY_OK);
