@@ -766,7 +766,7 @@ def test_halyardctl_help():
     listed = listed.split("\nexit status:")[0].split("\n")
     usages = [re.match(r"  (\S.*?)(?:  +|$)", line).group(1) for line in listed]
     for want in ("help [COMMAND]", "show status", "show backends [--detail]", "switchover [to NAME]",
-                 "restore --to-gtid G|--to-time T", "backup verify [--into HOST:PORT]", "backup full"):
+                 "restore --to-gtid G|--to-position P|--to-time T", "backup verify [--into HOST:PORT]", "backup full"):
         assert want in usages, usages
     assert man_commands() == usages, "docs/halyardctl.1's COMMANDS differ from --help"
     j = json.loads(ctl("help", "--json").stdout)
