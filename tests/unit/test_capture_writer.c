@@ -62,6 +62,22 @@ static void free_name(char *path)
     unlink(path);
 }
 
+/* The capture file at `path`, `len` bytes, read whole; its header checked
+ * and its version into *version. The caller frees it. */
+static uint8_t *read_capture(const char *path, size_t len, unsigned *version)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, len, f), len);
+    fclose(f);
+    uint16_t flags;
+    char err[256];
+    assert_int_equal(capture_read_header(buf, len, &flags, version, err, sizeof(err)), HY_OK);
+    return buf;
+}
+
 static void test_size_limit_drops_counted(void **state)
 {
     (void)state;
@@ -102,17 +118,9 @@ static void test_size_limit_drops_counted(void **state)
     assert_int_equal((uint64_t)sb.st_size, st.bytes);
 
     /* the file reads back whole, its STOP record naming the drops */
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    uint8_t *buf = malloc((size_t)sb.st_size);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
-    fclose(f);
-    uint16_t flags;
     unsigned version = 0;
+    uint8_t *buf = read_capture(path, (size_t)sb.st_size, &version);
     char err[256];
-    assert_int_equal(
-        capture_read_header(buf, (size_t)sb.st_size, &flags, &version, err, sizeof(err)), HY_OK);
     size_t off = CAPTURE_HEADER_SIZE;
     struct capture_rec rec;
     uint64_t cmds = 0;
@@ -189,17 +197,9 @@ static void test_threads_stopped_under_them(void **state)
 
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
-    uint8_t *buf = malloc((size_t)sb.st_size);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(buf);
-    assert_non_null(f);
-    assert_int_equal(fread(buf, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
-    fclose(f);
-    uint16_t flags;
     unsigned version = 0;
+    uint8_t *buf = read_capture(path, (size_t)sb.st_size, &version);
     char err[256];
-    assert_int_equal(
-        capture_read_header(buf, (size_t)sb.st_size, &flags, &version, err, sizeof(err)), HY_OK);
     size_t off = CAPTURE_HEADER_SIZE;
     struct capture_rec rec;
     uint64_t cmds = 0, next[PUTTERS + 1] = {0};

@@ -489,6 +489,22 @@ static void test_hooks_abandon(void **state)
     assert_int_equal(recv1(f, 0, &err, 2000), 0);
 }
 
+/* Client c2 sends its UPDATE behind the first session's (held on the
+ * primary, hold_first_update), and the worker runs `ms`: the session
+ * parked in SS_WAIT_BACKEND, behind the limit. */
+static struct session *queue_second_update(struct fx *f, int c2, int ms)
+{
+    const char *q2 = "\x03UPDATE t SET a = 2";
+    send_raw(f, c2, q2, strlen(q2), 0);
+    run_for(f, ms);
+    struct session *waiting = NULL;
+    for (struct session *s = f->w.sessions; s != NULL; s = s->next)
+        if (s->state == SS_WAIT_BACKEND)
+            waiting = s;
+    assert_non_null(waiting);
+    return waiting;
+}
+
 /* hold: the limit stage asks the rows once a pass. A statement queued
  * behind a limit (max_concurrent = 1, the first session's UPDATE held on
  * the primary): held (wait) once, then let through (pass) once when the
@@ -500,17 +516,10 @@ static void test_hooks_hold(void **state)
     struct fx *f = *state;
     int c2 = hold_first_update(f);
     size_t from = f->n_trace;
-    const char *q2 = "\x03UPDATE t SET a = 2";
-    send_raw(f, c2, q2, strlen(q2), 0);
-    run_for(f, 100);
+    struct session *held = queue_second_update(f, c2, 100);
     assert_int_equal(count(f, from, " hold 03 wait"), 1);
     assert_int_equal(count(f, from, " hold 03 pass"), 0);
     assert_int_equal(fb_logged(&f->primary, "a = 2"), -1);
-    struct session *held = NULL;
-    for (struct session *s = f->w.sessions; s != NULL; s = s->next)
-        if (s->state == SS_WAIT_BACKEND)
-            held = s;
-    assert_non_null(held);
     fb_release(&f->primary);
     uint16_t err = 0;
     assert_int_equal(recv1(f, 0, &err, 2000), 0);
@@ -537,16 +546,9 @@ static void test_hooks_cancel_wait(void **state)
     struct fx *f = *state;
     int c2 = hold_first_update(f);
     size_t from = f->n_trace;
-    const char *q2 = "\x03UPDATE t SET a = 2";
-    send_raw(f, c2, q2, strlen(q2), 0);
-    run_for(f, 50);
+    struct session *waiting = queue_second_update(f, c2, 50);
     assert_true(traced(f, from, "wait limit begin") >= 0);
     assert_int_equal(point_count(f, from, "cancel_wait"), 0);
-    struct session *waiting = NULL;
-    for (struct session *s = f->w.sessions; s != NULL; s = s->next)
-        if (s->state == SS_WAIT_BACKEND)
-            waiting = s;
-    assert_non_null(waiting);
     uint32_t tid = 0, idx = 0;
     assert_int_equal(registry_kill(&waiting->kill.reg, waiting->id, false, false, &tid, &idx),
                      KILL_MARKED);
