@@ -60,20 +60,33 @@ bool hy_utf8_valid(const void *s, size_t n, bool mb4)
     return true;
 }
 
+/* How many bytes at p (of n) go into a JSON string as they are, eight a
+ * step while they can (hy_json_plain without the copy). */
+static size_t json_plain_count(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    uint64_t v;
+    while (i + 8 <= n && (memcpy(&v, p + i, 8), hy_json_plain8(v)))
+        i += 8;
+    while (i < n && hy_json_plain1(p[i]))
+        i++;
+    return i;
+}
+
 size_t hy_json_escape(char *dst, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-            if (dst != NULL)
-                dst[o] = (char)c;
-            o++;
-            i++;
+        size_t run =
+            dst != NULL ? hy_json_plain(dst + o, s + i, len - i) : json_plain_count(p + i, len - i);
+        if (run > 0) {
+            o += run;
+            i += run;
             continue;
         }
+        unsigned char c = p[i];
         if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
             if (dst != NULL) {
                 dst[o] = '\\';

@@ -767,30 +767,11 @@ static void attr_bool(struct textbuf *out, bool *first, const char *key, bool v)
 
 #define PUT(d, lit) ((d) = (char *)memcpy((d), (lit), sizeof(lit) - 1) + sizeof(lit) - 1)
 
-/* The n bytes at s inside a JSON string: each byte copied as it is until
- * one that needs escaping, the rest then by hy_json_escape (6n bytes at
- * most). */
+/* The n bytes at s inside a JSON string: as they are, inline, up to one
+ * that needs escaping, the rest by hy_json_escape (6n bytes at most). */
 static char *put_esc(char *d, const char *s, size_t n)
 {
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) { /* 8 bytes a step while none needs escaping */
-        uint64_t v;
-        memcpy(&v, s + i, 8);
-        uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\'), del = v ^ (ones * 0x7f);
-        uint64_t esc = ((v - ones * 0x20) & ~v) /* a byte below 0x20 */
-                       | v                      /* 0x80 or above */
-                       | ((q - ones) & ~q) | ((b - ones) & ~b) | ((del - ones) & ~del);
-        if (esc & high)
-            break;
-        memcpy(d + i, &v, 8);
-    }
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-            break;
-        d[i] = (char)c;
-    }
+    size_t i = hy_json_plain(d, s, n);
     d += i;
     if (i < n)
         d += hy_json_escape(d, s + i, n - i);

@@ -36,6 +36,39 @@ bool hy_utf8_valid(const void *s, size_t n, bool mb4);
  * would be), never more than 6 * len. */
 size_t hy_json_escape(char *dst, const char *s, size_t len);
 
+/* Whether the 8 bytes of v (the byte c) go into a JSON string as they
+ * are: printable ASCII but " and \\ (the zero-byte test on each byte for
+ * one below 0x20, at or above 0x7f, a quote or a backslash). */
+static inline bool hy_json_plain8(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\'), del = v ^ (ones * 0x7f);
+    uint64_t esc = ((v - ones * 0x20) & ~v) /* a byte below 0x20 */
+                   | v                      /* 0x80 or above */
+                   | ((q - ones) & ~q) | ((b - ones) & ~b) | ((del - ones) & ~del);
+    return (esc & high) == 0;
+}
+
+static inline bool hy_json_plain1(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* The bytes at s (of n) that go into a JSON string as they are, copied to
+ * dst, eight a step while they can: how many (hy_json_escape writes the
+ * rest). Inline, for a writer that calls it for each of many short
+ * strings (a span's). */
+static inline size_t hy_json_plain(char *dst, const char *s, size_t n)
+{
+    size_t i = 0;
+    uint64_t v;
+    for (; i + 8 <= n && (memcpy(&v, s + i, 8), hy_json_plain8(v)); i += 8)
+        memcpy(dst + i, &v, 8);
+    for (; i < n && hy_json_plain1((unsigned char)s[i]); i++)
+        dst[i] = s[i];
+    return i;
+}
+
 /* All of p[0..len) as an unsigned decimal number no larger than max into
  * *v: at least one digit, digits only (no sign, space or base prefix;
  * leading zeros are fine). false, with *v untouched, on anything else or
