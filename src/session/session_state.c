@@ -858,11 +858,17 @@ bool state_commit(struct session *s, bool ok)
  * and may read the process list at once, from another worker: it shows
  * this session's idle row (session_sysview.c), not halyard's read-back
  * running. Done when the answer was passed on, a worker descheduled in
- * between (CI, 2 cores) let a read see the read-back. */
+ * between (CI, 2 cores) let a read see the read-back. The database a
+ * USE or COM_INIT_DB that succeeded chose is the process list's now too,
+ * as the server changes it before it answers (command_done keeps it as
+ * the session's): written there once the answer had gone on, it listed
+ * the old one to such a read (CI; tests/integration/test_answer_order.py). */
 void state_answer_end(struct session *s)
 {
     if (s->conns.cur != NULL && state_readback_in_flight(s))
         connreg_serve(&s->conns.cur->reg, 0);
+    if (s->query.pend_schema != NULL && s->query.internal == NULL && s->io.resp.err_code == 0)
+        registry_set_db(&s->kill.reg, s->query.pend_schema);
 }
 
 /* The command ended and its read-back's answer comes next on s->conns.cur:
