@@ -62,14 +62,20 @@ bool trace_parent_parse(const char *p, size_t n, struct trace_ctx *out)
     return true;
 }
 
-static const char HEX[] = "0123456789abcdef";
+/* Each byte's two lower-case hex digits, one copy a byte. */
+static const char HEX2[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+                           "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+                           "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+                           "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+                           "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+                           "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+                           "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+                           "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 static char *hex_put(char *dst, const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        *dst++ = HEX[p[i] >> 4];
-        *dst++ = HEX[p[i] & 15];
-    }
+    for (size_t i = 0; i < n; i++, dst += 2)
+        memcpy(dst, HEX2 + 2 * p[i], 2);
     return dst;
 }
 
@@ -655,14 +661,13 @@ static inline uint64_t rng_next(void)
     return rng[1] + b;
 }
 
-static void rng_fill(uint8_t *p, size_t n)
+/* Eight random bytes, not all zero (an id of zeros is invalid). */
+static inline uint64_t rng_nonzero(void)
 {
-    do {
-        for (size_t i = 0; i < n; i += 8) {
-            uint64_t v = rng_next();
-            memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-        }
-    } while (all_zero(p, n));
+    uint64_t v;
+    while ((v = rng_next()) == 0)
+        ;
+    return v;
 }
 
 void trace_ratio_id(uint8_t trace_id[16])
@@ -670,11 +675,18 @@ void trace_ratio_id(uint8_t trace_id[16])
     hy_store_be64(trace_id + 8, rng_next());
 }
 
+/* A root's trace id is two draws, its span id one. The first half is
+ * never all zero, so neither is the id, whatever its second half (the
+ * head's draw, trace_ratio_id, which span_begin puts there). */
 void trace_span_ids(struct trace_span *sp)
 {
-    if (!sp->has_parent)
-        rng_fill(sp->trace_id, 16);
-    rng_fill(sp->span_id, 8);
+    if (!sp->has_parent) {
+        uint64_t hi = rng_nonzero(), lo = rng_next();
+        memcpy(sp->trace_id, &hi, 8);
+        memcpy(sp->trace_id + 8, &lo, 8);
+    }
+    uint64_t id = rng_nonzero();
+    memcpy(sp->span_id, &id, 8);
 }
 
 bool trace_ratio_keeps(double ratio, const uint8_t trace_id[16])
@@ -786,28 +798,79 @@ static char *put_str(char *d, const char *s, size_t n) /* quotes around */
     return d;
 }
 
-/* The decimal digits of v, two a step. */
+/* put_esc of a string held in an array of 8 bytes or more (a span's
+ * fields, all initialised): one shorter than 8 is tested as the array's
+ * first 8 bytes, those past it taken as plain, and copied whole when
+ * plain, one load and one store (the bytes past it are written over by
+ * what comes next). */
+static inline char *put_esc_arr(char *d, const char *s, size_t n)
+{
+    if (n > 0 && n < 8) {
+        uint64_t keep = ~0ull >> (64 - 8 * n);
+        uint64_t v = (hy_load_le64(s) & keep) | (0x6161616161616161ull & ~keep);
+        if (hy_json_plain8(v)) {
+            memcpy(d, s, 8);
+            return d + n;
+        }
+    }
+    return put_esc(d, s, n);
+}
+
+static char *put_str_arr(char *d, const char *s, size_t n) /* put_str of an array's string */
+{
+    *d++ = '"';
+    d = put_esc_arr(d, s, n);
+    *d++ = '"';
+    return d;
+}
+
+/* The decimal digits of v, two a step, written from the last one back
+ * once their count is known (from v's bits and one compare). */
 static char *put_u64(char *d, uint64_t v)
 {
     static const char two[] = "00010203040506070809101112131415161718192021222324"
                               "25262728293031323334353637383940414243444546474849"
                               "50515253545556575859606162636465666768697071727374"
                               "75767778798081828384858687888990919293949596979899";
-    char buf[20], *e = buf + sizeof(buf), *q = e;
+    static const uint64_t pow10[20] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull,
+                                       10000000000000000ull,
+                                       100000000000000000ull,
+                                       1000000000000000000ull,
+                                       10000000000000000000ull};
+    /* floor(log10(2^bits)) digits at least, one more when v reaches the next power */
+    unsigned t = ((unsigned)(64 - __builtin_clzll(v | 1)) * 1233u) >> 12;
+    unsigned n = t + (v >= pow10[t]);
+    char *e = d + (n > 0 ? n : 1);
+    char *end = e;
     while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        q -= 2;
-        memcpy(q, two + 2 * r, 2);
+        uint64_t q = v / 100;
+        unsigned r = (unsigned)(v - q * 100);
+        v = q;
+        e -= 2;
+        memcpy(e, two + 2 * r, 2);
     }
     if (v >= 10) {
-        q -= 2;
-        memcpy(q, two + 2 * v, 2);
+        e -= 2;
+        memcpy(e, two + 2 * v, 2);
     } else {
-        *--q = (char)('0' + v);
+        *--e = (char)('0' + v);
     }
-    memcpy(d, q, (size_t)(e - q));
-    return d + (e - q);
+    return end;
 }
 
 static char *put_i64s(char *d, int64_t v) /* as a JSON string, the mapping of int64 */
@@ -829,6 +892,17 @@ static char *put_i64s(char *d, int64_t v) /* as a JSON string, the mapping of in
         if ((n) > 0) {                                                                             \
             PUT(d, ",{\"key\":\"" key "\",\"value\":{\"stringValue\":");                           \
             d = put_str(d, v, n);                                                                  \
+            PUT(d, "}}");                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* The same of V held in an array (of 8 bytes or more: put_esc_arr). */
+#define PUT_ATTR_ARR(d, key, v, n)                                                                 \
+    do {                                                                                           \
+        _Static_assert(sizeof(v) >= 8, "an array of 8 bytes or more");                             \
+        if ((n) > 0) {                                                                             \
+            PUT(d, ",{\"key\":\"" key "\",\"value\":{\"stringValue\":");                           \
+            d = put_str_arr(d, v, n);                                                              \
             PUT(d, "}}");                                                                          \
         }                                                                                          \
     } while (0)
@@ -861,26 +935,26 @@ static size_t span_room(const struct trace_span *sp, struct span_lens *l)
 static char *put_attrs(char *d, const struct trace_span *sp, const struct span_lens *l)
 {
     PUT(d, "\"attributes\":[{\"key\":\"db.system.name\",\"value\":{\"stringValue\":\"mariadb\"}}");
-    PUT_ATTR_STR(d, "db.namespace", sp->ns, l->ns);
-    PUT_ATTR_STR(d, "db.operation.name", sp->op, l->op);
+    PUT_ATTR_ARR(d, "db.namespace", sp->ns, l->ns);
+    PUT_ATTR_ARR(d, "db.operation.name", sp->op, l->op);
     PUT_ATTR_STR(d, "db.query.summary", sp->summary, l->summary);
     PUT_ATTR_STR(d, "db.query.text", sp->text, l->text);
     if (sp->err_code != 0) {
-        char code[12];
+        char code[12] = {0};
         size_t n = (size_t)(put_u64(code, sp->err_code) - code);
-        PUT_ATTR_STR(d, "db.response.status_code", code, n);
-        PUT_ATTR_STR(d, "error.type", code, n);
+        PUT_ATTR_ARR(d, "db.response.status_code", code, n);
+        PUT_ATTR_ARR(d, "error.type", code, n);
     }
-    PUT_ATTR_STR(d, "server.address", sp->server, l->server);
+    PUT_ATTR_ARR(d, "server.address", sp->server, l->server);
     if (sp->port != 0) {
         PUT(d, ",{\"key\":\"server.port\",\"value\":{\"intValue\":");
         d = put_i64s(d, sp->port);
         PUT(d, "}}");
     }
-    PUT_ATTR_STR(d, "halyard.route", sp->route, l->route);
-    PUT_ATTR_STR(d, "halyard.backend", sp->backend, l->backend);
-    PUT_ATTR_STR(d, "halyard.backend.role", sp->role, l->role);
-    PUT_ATTR_STR(d, "halyard.consistency", sp->consistency, l->cons);
+    PUT_ATTR_ARR(d, "halyard.route", sp->route, l->route);
+    PUT_ATTR_ARR(d, "halyard.backend", sp->backend, l->backend);
+    PUT_ATTR_ARR(d, "halyard.backend.role", sp->role, l->role);
+    PUT_ATTR_ARR(d, "halyard.consistency", sp->consistency, l->cons);
     PUT(d, ",{\"key\":\"db.response.returned_rows\",\"value\":{\"intValue\":");
     d = put_i64s(d, (int64_t)sp->rows);
     PUT(d, "}}");
@@ -934,17 +1008,17 @@ static void encode_span(struct textbuf *out, const struct trace_span *sp)
     }
     if (l.state > 0) {
         PUT(d, ",\"traceState\":");
-        d = put_str(d, sp->tracestate, l.state);
+        d = put_str_arr(d, sp->tracestate, l.state);
     }
     /* the name: the operation (mariadb when none) and the schema */
     PUT(d, ",\"name\":\"");
     if (l.op > 0)
-        d = put_esc(d, sp->op, l.op);
+        d = put_esc_arr(d, sp->op, l.op);
     else
         PUT(d, "mariadb");
     if (l.ns > 0) {
         *d++ = ' ';
-        d = put_esc(d, sp->ns, l.ns);
+        d = put_esc_arr(d, sp->ns, l.ns);
     }
     *d++ = '"';
     /* SPAN_KIND_CLIENT: the database's semantic conventions' kind */
@@ -957,7 +1031,7 @@ static void encode_span(struct textbuf *out, const struct trace_span *sp)
     d = put_events(d, sp);
     if (sp->err_code != 0) { /* STATUS_CODE_ERROR */
         PUT(d, ",\"status\":{\"code\":2,\"message\":");
-        d = put_str(d, sp->err_msg, l.err);
+        d = put_str_arr(d, sp->err_msg, l.err);
         *d++ = '}';
     }
     *d++ = '}';

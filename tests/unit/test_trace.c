@@ -14,6 +14,7 @@
  *   - the exporter with its receiver down: submitting never waits, a full
  *     queue drops, a batch that failed its retries is dropped, all counted
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -285,6 +286,64 @@ static void test_ids(void **state)
     assert_memory_equal(b.trace_id, c.trace_id, 16);
 }
 
+/* Every count of digits a number's writer may meet, at both of its ends
+ * (9 and 10, 99 and 100 ... up to the largest int64): as snprintf writes
+ * them, in a span's times, rows and wait durations. */
+static void test_encode_numbers(void **state)
+{
+    (void)state;
+    int64_t v[64];
+    size_t n = 0;
+    v[n++] = 0;
+    for (int64_t p = 10; p > 0 && p <= INT64_MAX / 10; p *= 10) {
+        v[n++] = p - 1;
+        v[n++] = p;
+        v[n++] = p + 1;
+    }
+    v[n++] = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        struct trace_span *sp = trace_span_create();
+        assert_non_null(sp);
+        sp->span_id[0] = 1;
+        sp->trace_id[0] = 1;
+        sp->start_ns = v[i];
+        sp->end_ns = v[n - 1 - i];
+        sp->rows = (uint64_t)v[i];
+        trace_span_wait(sp, TRACE_WAIT_LIMIT, 0, v[i]);
+        struct textbuf out;
+        textbuf_init(&out, 1 << 20);
+        trace_encode(&out, "halyard", &sp, 1);
+        char want[4][128];
+        snprintf(want[0], sizeof(want[0]), "\"startTimeUnixNano\":\"%" PRId64 "\",", v[i]);
+        snprintf(want[1], sizeof(want[1]), "\"endTimeUnixNano\":\"%" PRId64 "\",", v[n - 1 - i]);
+        snprintf(want[2], sizeof(want[2]),
+                 "\"db.response.returned_rows\",\"value\":{\"intValue\":\"%" PRId64 "\"}}", v[i]);
+        snprintf(want[3], sizeof(want[3]),
+                 "\"halyard.wait.duration_ns\",\"value\":{\"intValue\":\"%" PRId64 "\"}}", v[i]);
+        for (int k = 0; k < 4; k++) {
+            if (strstr(out.data, want[k]) == NULL)
+                fail_msg("missing %s in %s", want[k], out.data);
+        }
+        textbuf_free(&out);
+        trace_span_destroy(sp);
+    }
+}
+
+/* Ids are never all zero (the spec's invalid id), and a root's trace id
+ * not either whatever half the head's draw puts in its second half. */
+static void test_ids_not_zero(void **state)
+{
+    (void)state;
+    static const uint8_t zero[16];
+    for (int i = 0; i < 1000; i++) {
+        struct trace_span sp = {0};
+        trace_span_ids(&sp);
+        memset(sp.trace_id + 8, 0, 8); /* span_begin's copy of an all-zero draw */
+        assert_memory_not_equal(sp.trace_id, zero, 16);
+        assert_memory_not_equal(sp.span_id, zero, 8);
+    }
+}
+
 static void test_encode(void **state)
 {
     (void)state;
@@ -348,6 +407,63 @@ static void test_encode(void **state)
  * of a long string, past them, in the bytes after the last whole 8; valid
  * UTF-8 as it is, a byte that is not as U+FFFD, control bytes and DEL as
  * \u00XX (the encoder copies 8 bytes a step until one needs escaping). */
+/* A string of each length from 1 to 20 in a span's array field (the
+ * encoder tests a short one as its array's first 8 bytes, a longer one's
+ * last bytes as its last 8) and in the summary (a heap copy), with a
+ * quote at each place in it or none, and bytes that need escaping left
+ * in the array past its end (a longer string set before): each encoded as
+ * the escaped string, nothing of what lies past it. */
+static void test_encode_short_strings(void **state)
+{
+    (void)state;
+    for (size_t n = 1; n <= 20; n++) {
+        for (size_t q = 0; q <= n; q++) { /* q == n: no quote */
+            char str[24], esc[48];
+            size_t e = 0;
+            for (size_t i = 0; i < n; i++) {
+                str[i] = i == q ? '"' : (char)('a' + i);
+                if (i == q)
+                    esc[e++] = '\\';
+                esc[e++] = str[i];
+            }
+            str[n] = esc[e] = '\0';
+            struct trace_span *sp = trace_span_create();
+            assert_non_null(sp);
+            trace_span_ids(sp);
+            trace_span_set(sp->ns, sizeof(sp->ns), "\"\n\"\n\"\n\"\n\"\n\"\n\"\n\"\n\"\n\"\n\"\n",
+                           22);
+            trace_span_set(sp->ns, sizeof(sp->ns), str, n);
+            trace_span_set(sp->role, sizeof(sp->role), "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01",
+                           10);
+            trace_span_set(sp->role, sizeof(sp->role), str, HY_MIN(n, sizeof(sp->role) - 1));
+            sp->summary = hy_dupz(str, n);
+            struct textbuf out;
+            textbuf_init(&out, 1 << 20);
+            trace_encode(&out, "halyard", &sp, 1);
+            char want[3][128];
+            snprintf(want[0], sizeof(want[0]),
+                     "{\"key\":\"db.namespace\",\"value\":{\"stringValue\":\"%s\"}}", esc);
+            snprintf(want[1], sizeof(want[1]),
+                     "{\"key\":\"db.query.summary\",\"value\":{\"stringValue\":\"%s\"}}", esc);
+            snprintf(want[2], sizeof(want[2]), "\"name\":\"mariadb %s\"", esc);
+            for (int k = 0; k < 3; k++) {
+                if (strstr(out.data, want[k]) == NULL)
+                    fail_msg("n %zu, quote at %zu: missing %s in %s", n, q, want[k], out.data);
+            }
+            if (n < sizeof(sp->role)) {
+                char role[128];
+                snprintf(role, sizeof(role),
+                         "{\"key\":\"halyard.backend.role\",\"value\":{\"stringValue\":\"%s\"}}",
+                         esc);
+                if (strstr(out.data, role) == NULL)
+                    fail_msg("n %zu, quote at %zu: missing %s in %s", n, q, role, out.data);
+            }
+            textbuf_free(&out);
+            trace_span_destroy(sp);
+        }
+    }
+}
+
 static void test_encode_escapes_anywhere(void **state)
 {
     (void)state;
@@ -545,10 +661,13 @@ int main(void)
         cmocka_unit_test(test_sampler_share),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_encode),
+        cmocka_unit_test(test_encode_numbers),
+        cmocka_unit_test(test_ids_not_zero),
         cmocka_unit_test(test_op_span),
         cmocka_unit_test(test_span_set_cuts_on_a_character),
         cmocka_unit_test(test_span_given_back),
         cmocka_unit_test(test_encode_escapes_anywhere),
+        cmocka_unit_test(test_encode_short_strings),
         cmocka_unit_test(test_export_receiver_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,12 @@ static inline size_t hy_json_plain(char *dst, const char *s, size_t n)
     uint64_t v;
     for (; i + 8 <= n && (memcpy(&v, s + i, 8), hy_json_plain8(v)); i += 8)
         memcpy(dst + i, &v, 8);
+    /* the last bytes of a string of 8 or more: its last 8, those before
+     * them already found plain and copied (copied again, the same) */
+    if (i < n && n >= 8 && i + 8 > n && (memcpy(&v, s + n - 8, 8), hy_json_plain8(v))) {
+        memcpy(dst + n - 8, &v, 8);
+        return n;
+    }
     for (; i < n && hy_json_plain1((unsigned char)s[i]); i++)
         dst[i] = s[i];
     return i;
