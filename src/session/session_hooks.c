@@ -279,8 +279,9 @@ static const struct session_hooks hooks[] = {
      .on_abandon = session_limit_done,
      .on_close = session_limit_free},
     {.name = "trace",
-     .on_take = session_trace_take, /* a statement's span begins */
-     .on_wait = session_trace_wait, /* its waits as events */
+     .on_take = session_trace_take,     /* a statement's span begins */
+     .on_digest = session_trace_digest, /* db.query.summary, the router's */
+     .on_wait = session_trace_wait,     /* its waits as events */
      .on_send = session_trace_send,
      .on_replayed = session_trace_replayed, /* halyard.replayed */
      .on_done = session_trace_done,         /* kept or not, sent to the exporter */
@@ -487,6 +488,11 @@ void session_hooks_classified(struct session *s, const struct classify_result *r
                               uint32_t avail, bool fits)
 {
     HOOKS_RUN(on_classified, s, r, p, avail, fits);
+}
+
+void session_hooks_digest(struct session *s, const char *digest, size_t len)
+{
+    HOOKS_RUN(on_digest, s, digest, len);
 }
 
 enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc)

@@ -333,6 +333,11 @@ struct session_hooks {
      * and how it writes) */
     void (*on_classified)(struct session *s, const struct classify_result *r, const uint8_t *p,
                           uint32_t avail, bool fits);
+    /* session_route, a COM_QUERY or COM_STMT_PREPARE classified with a
+     * digest (a feature needs one: the digests' table, rules, limits, the
+     * firewall): its text, `len` bytes (cut at DIGEST_TEXT_MAX - 1), the
+     * feature's to copy; a statement routed without one has none */
+    void (*on_digest)(struct session *s, const char *digest, size_t len);
     /* session_route, with query rules loaded (and not a part of a KILL's
      * text): the rule a statement matched, or none. UINT32_MAX, or the
      * ROUTE_* outcome the feature answers it with (the cache's hit:
@@ -478,6 +483,7 @@ bool session_hooks_busy(const struct session *s);
 enum hook_verdict session_hooks_between(struct session *s);
 void session_hooks_classified(struct session *s, const struct classify_result *r, const uint8_t *p,
                               uint32_t avail, bool fits);
+void session_hooks_digest(struct session *s, const char *digest, size_t len);
 enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_cmd *hc);
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
 /* The command's wait `what` begins or ends: the hooks hear it (on_wait),

@@ -1035,6 +1035,8 @@ static size_t route_classify(struct session *s, const uint8_t *p, uint32_t avail
     if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
         session_pin(s, "PREPARE: the named statement lives on its connection");
     size_t dlen = want_digest ? HY_MIN(dg->len, dg->cap - 1) : 0;
+    if (want_digest)
+        session_hooks_digest(s, dg->buf, dlen);
     if (s->w->digests != NULL) {
         digest_note(s->w->digests, dg->hash, dg->buf, dlen);
         s->query.digest_hash = dg->hash;

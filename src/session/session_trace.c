@@ -54,7 +54,11 @@ struct sess_trace {
     uint32_t sends;
     bool replayed; /* the command in flight went on after its transaction was replayed */
     uint8_t n_events;
-    uint8_t waiting; /* bit w: wait_at[w] is a wait begun, not ended */
+    /* sp->summary holds the command's text, not yet its digest: the
+     * router's (session_trace_digest), else classified at the end */
+    bool sum_raw;
+    uint16_t sum_len; /* its length */
+    uint8_t waiting;  /* bit w: wait_at[w] is a wait begun, not ended */
     struct trace_event events[TRACE_EVENTS_MAX];
     int64_t wait_at[TRACE_WAIT_N];
 };
@@ -196,20 +200,50 @@ static __attribute__((noinline)) void parent_of(struct sess_trace *t, const char
         state_use(t, p == &t->var ? t->var_state : t->attr_state);
 }
 
-/* The digest as db.query.summary (the worker's classify memo answers a
- * shape it has seen, as it does for the router), and the text as
- * db.query.text when configured. */
-static void span_texts(struct session *s, struct trace_span *sp, const char *text, size_t n)
+/* The digest of the text at p as the span's db.query.summary (the
+ * worker's classify memo answers a shape it has seen, as it does for the
+ * router). */
+static void summary_of(struct session *s, struct trace_span *sp, const char *p, size_t n)
 {
-    if (n == 0)
-        return;
     char dg[DIGEST_TEXT_MAX];
     struct classify_result r;
     struct classify_digest d = {.buf = dg, .cap = sizeof(dg)};
-    classify_memo_classify(s->w->memo, text, n, s->route.lex_opts, &r, &d);
+    classify_memo_classify(s->w->memo, p, n, s->route.lex_opts, &r, &d);
     (void)trace_span_summary(sp, dg, HY_MIN(d.len, sizeof(dg) - 1)); /* none when out of memory */
+}
+
+/* A text this long or shorter waits in the span for the router's digest. */
+#define SUM_RAW_MAX 1024u
+
+/* db.query.summary, and the text as db.query.text when configured. The
+ * router classifies the text with a digest when a feature wants one (the
+ * digests' table, on by default), and hands it over (on_digest): a text
+ * of at most SUM_RAW_MAX bytes is kept in the summary's buffer until
+ * then (or the end, when it is classified here: a statement answered
+ * before it was routed), instead of a second classification now. t NULL:
+ * the span begins at the end (span_tail), its text classified now. */
+static void span_texts(struct session *s, struct sess_trace *t, struct trace_span *sp,
+                       const char *text, size_t n)
+{
+    if (n == 0)
+        return;
+    if (t != NULL && n <= SUM_RAW_MAX) {
+        t->sum_raw = trace_span_summary(sp, text, n);
+        t->sum_len = (uint16_t)n;
+    } else {
+        summary_of(s, sp, text, n);
+    }
     if (s->cfg->tracing.query_text)
         sp->text = hy_dupz(text, n);
+}
+
+void session_trace_digest(struct session *s, const char *digest, size_t len)
+{
+    struct sess_trace *t = s->feat.trace;
+    if (t == NULL || !t->sum_raw || t->sp == NULL || s->query.internal != NULL)
+        return;
+    t->sum_raw = false;
+    (void)trace_span_summary(t->sp, digest, len); /* none when out of memory */
 }
 
 /* A span for the command in flight, its ids from t (a parent's, or the
@@ -243,7 +277,7 @@ static __attribute__((noinline)) void span_head(struct session *s, struct sess_t
         return;
     sp->start_ns = hy_now_ns();
     op_name(sp, cmd, text, n);
-    span_texts(s, sp, text, n);
+    span_texts(s, t, sp, text, n);
     t->sp = sp;
 }
 
@@ -276,6 +310,7 @@ void session_trace_take(struct session *s, const struct hook_cmd *hc)
         trace_ratio_id(t->parent.trace_id);
     }
     t->active = true;
+    t->sum_raw = false;
     t->cmd = hc->cmd;
     t->sends = 0;
     t->replayed = false;
@@ -374,7 +409,7 @@ static struct trace_span *span_tail(struct session *s, struct sess_trace *t)
         sp->start_ns = sp->end_ns;
     size_t n = t->cmd != COM_STMT_EXECUTE ? s->query.stmt_len : 0;
     op_name(sp, t->cmd, n > 0 ? s->query.stmt : NULL, n);
-    span_texts(s, sp, s->query.stmt, n);
+    span_texts(s, NULL, sp, s->query.stmt, n);
     return sp;
 }
 
@@ -395,10 +430,14 @@ void session_trace_done(struct session *s)
         trace_span_destroy(sp); /* back to the thread's spans */
         return;
     }
-    if (sp != NULL)
+    if (sp != NULL) {
         sp->end_ns = hy_now_ns();
-    else if ((sp = span_tail(s, t)) == NULL)
+        if (t->sum_raw) /* not routed with a digest: its text, classified now */
+            summary_of(s, sp, sp->summary, t->sum_len);
+    } else if ((sp = span_tail(s, t)) == NULL) {
         return;
+    }
+    t->sum_raw = false;
     span_fill(s, t, sp);
     (void)trace_export_submit(ex, sp); /* it owns the span now, kept or dropped */
 }
@@ -409,6 +448,7 @@ void session_trace_abandon(struct session *s)
     if (t == NULL)
         return;
     t->active = false;
+    t->sum_raw = false;
     trace_span_destroy(t->sp); /* back to the thread's spans */
     t->sp = NULL;
 }

@@ -13,6 +13,9 @@
 
 void session_trace_take(struct session *s, const struct hook_cmd *hc);
 void session_trace_wait(struct session *s, enum hook_wait what, bool begin);
+/* The router's digest of the command in flight (on_digest): its span's
+ * db.query.summary, instead of classifying its text a second time. */
+void session_trace_digest(struct session *s, const char *digest, size_t len);
 void session_trace_send(struct session *s, const struct hook_cmd *hc);
 /* The command in flight goes on after its transaction was replayed
  * (on_replayed): its span says halyard.replayed. */

@@ -14,6 +14,7 @@ with tracing off.
 import json
 import os
 import statistics
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pymysql
 import pytest
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+import mysqlbin  # noqa: E402
 from util import (APP_PASSWORD, APP_USER, admin_json, backends, free_port, mysql_native_hash, q,
                   wait_until)
 
@@ -109,6 +113,37 @@ def check_span_shape(span):
     assert span["kind"] == 3  # SPAN_KIND_CLIENT, as the database conventions say
     start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
     assert abs(start / 1e9 - time.time()) < 120 and end >= start
+
+
+def test_summary_is_the_statement_s_digest(start_halyard, receiver):
+    """db.query.summary is the statement's digest, for a text statement and
+    for a prepare: the router's, handed to the trace when it classified
+    the text with one (the digests' table on: digest_max_entries 4096),
+    else the trace's own classification of the text at the end (the table
+    off and nothing else asking the router for a digest: 0). The same
+    text either way, and no literal of the statement in it."""
+    def shapes():
+        return sorted({attrs(s)["db.query.summary"] for s in list(receiver.spans)
+                       if "DUAL WHERE" in attrs(s).get("db.query.summary", "")})
+
+    got = []
+    for i, digests in enumerate((4096, 0)):
+        h = start_halyard(digest_max_entries=digests, **tracing(receiver))
+        c = h.connect()
+        q(c, f"SELECT 'sum_lit_a{i}', 17{i} FROM DUAL WHERE 1 = 1")
+        b = mysqlbin.connect(h.port, APP_USER, APP_PASSWORD)
+        try:
+            b.prepare(f"SELECT 'sum_lit_b{i}', ?, 3 FROM DUAL WHERE 2 = 2")
+        finally:
+            b.close()
+        wait_until(lambda: len(shapes()) >= 2, 10, what="the two statements' spans")
+        got.append(shapes())
+        h.stop()
+        receiver.spans.clear()
+    assert got[0] == got[1], got
+    assert len(got[0]) == 2, got  # the text statement's and the prepare's shapes
+    for t in got[0]:
+        assert "sum_lit" not in t and "17" not in t, got
 
 
 def test_statement_span_with_a_parent_from_a_comment(start_halyard, cluster, receiver):

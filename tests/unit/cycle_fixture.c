@@ -103,6 +103,8 @@ WRAP_VOID(classified,
           (struct session * s, const struct classify_result *r, const uint8_t *p, uint32_t avail,
            bool fits),
           (s, r, p, avail, fits), " %u%s", avail, fits ? "" : " cut")
+WRAP_VOID(digest, (struct session * s, const char *digest, size_t len), (s, digest, len), " %.*s",
+          (int)len, digest)
 WRAP_VOID(conn_open, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
 WRAP_VOID(conn_gone, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
 WRAP_VOID(leave, (struct session * s), (s), "")

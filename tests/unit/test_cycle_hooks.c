@@ -46,7 +46,7 @@ static const char *const points[] = {
     "fed",      "done",           "settled",       "abandon",    "reset",       "conn_gone",
     "leave",    "close",          "own_err",       "renew",      "lost",        "busy",
     "between",  "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
-    "create",   "infile",         "chosen",        "hold",
+    "create",   "infile",         "chosen",        "hold",       "digest",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -184,10 +184,10 @@ static void test_hooks_prepared(void **state)
         bool per_packet = strcmp(points[k], "packet") == 0 || strcmp(points[k], "fed") == 0;
         /* busy and between run at each look for a command, not once a command */
         bool per_look = strcmp(points[k], "busy") == 0 || strcmp(points[k], "between") == 0;
-        /* a text's classification: an execution's statement was classified
-         * at its prepare, and its replay and in-flight notes are the
-         * prepared statements' own (session_ps.c) */
-        bool text_only = strcmp(points[k], "classified") == 0;
+        /* a text's classification and its digest: an execution's
+         * statement was classified at its prepare, and its replay and
+         * in-flight notes are the prepared statements' own (session_ps.c) */
+        bool text_only = strcmp(points[k], "classified") == 0 || strcmp(points[k], "digest") == 0;
         if ((exec[k] > 1 && !per_packet && !per_look) ||
             (text[k] > 0 && exec[k] == 0 && !text_only)) {
             dump(f, from);
@@ -285,6 +285,30 @@ static void test_hooks_classified(void **state)
     assert_int_equal(execute(f, 0, id, &err), 0);
     assert_int_equal(simple(f, 0, COM_PING, &err), 0);
     assert_int_equal(point_count(f, from, "classified"), 0);
+}
+
+/* on_digest: a text statement (and a prepare), classified with a digest
+ * (the worker's digests' table wants one), shows the features the digest
+ * once, after its take and before it is sent (the trace's
+ * db.query.summary, without a second classification); an execution and a
+ * COM_PING have no text and no digest. */
+static void test_hooks_digest(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    long id = prepare(f, 0, "SELECT a FROM t WHERE a = ?");
+    assert_true(id >= 0);
+    assert_once(f, from, "digest", "a prepare");
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (12)", &err), 0);
+    assert_once(f, from, "digest", "a text statement");
+    const char *const want[] = {" take 03", " digest INSERT INTO t VALUES (...)", " send 03", NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(execute(f, 0, id, &err), 0);
+    assert_int_equal(simple(f, 0, COM_PING, &err), 0);
+    assert_int_equal(point_count(f, from, "digest"), 0);
 }
 
 /* on_rule: with query rules loaded, a text statement (and a prepare) is
@@ -703,25 +727,16 @@ static void test_hooks_infile(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_hooks_text, conf_eventual),
-        T(test_hooks_prepared, conf_eventual),
-        T(test_hooks_reset_close, conf_eventual),
-        T(test_hooks_conn_gone, conf_eventual),
-        T(test_hooks_lost, conf_eventual),
-        T(test_hooks_between, conf_eventual),
-        T(test_hooks_after_lost, conf_eventual),
-        T(test_hooks_classified, conf_eventual),
-        T(test_hooks_conn_open, conf_eventual),
-        T(test_hooks_abandon, conf_limit_full),
-        T(test_hooks_cancel_wait, conf_limit_queue),
-        T(test_hooks_hold, conf_limit_queue),
-        T(test_hooks_rule, conf_rules),
-        T(test_hooks_infile, conf_eventual),
-        T(test_hooks_chosen, conf_eventual),
-        T(test_hooks_create, conf_eventual),
-        T(test_hooks_wait, conf_eventual),
-        T(test_hooks_backend_once, conf_eventual),
-        T(test_hooks_statement_commands, conf_eventual),
+        T(test_hooks_text, conf_eventual),         T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual),  T(test_hooks_conn_gone, conf_eventual),
+        T(test_hooks_lost, conf_eventual),         T(test_hooks_between, conf_eventual),
+        T(test_hooks_after_lost, conf_eventual),   T(test_hooks_classified, conf_eventual),
+        T(test_hooks_digest, conf_eventual),       T(test_hooks_conn_open, conf_eventual),
+        T(test_hooks_abandon, conf_limit_full),    T(test_hooks_cancel_wait, conf_limit_queue),
+        T(test_hooks_hold, conf_limit_queue),      T(test_hooks_rule, conf_rules),
+        T(test_hooks_infile, conf_eventual),       T(test_hooks_chosen, conf_eventual),
+        T(test_hooks_create, conf_eventual),       T(test_hooks_wait, conf_eventual),
+        T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
