@@ -485,8 +485,8 @@ static void test_encode_escapes_anywhere(void **state)
         "{\"key\":\"db.namespace\",\"value\":{\"stringValue\":\"db\\\"name_long\"}}",
         "{\"key\":\"server.address\",\"value\":{\"stringValue\":\"0123456789abcdef\\\\host\"}}",
         "{\"key\":\"halyard.backend\",\"value\":{\"stringValue\":\"backend_1234567\\n\"}}",
-        "{\"key\":\"db.query.summary\",\"value\":{\"stringValue\":"
-        "\"SELECT 'caf\xc3\xa9' FROM t\\u0001x\\u007f AND \\ufffd\"}}",
+        ("{\"key\":\"db.query.summary\",\"value\":{\"stringValue\":"
+         "\"SELECT 'caf\xc3\xa9' FROM t\\u0001x\\u007f AND \\ufffd\"}}"),
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         if (strstr(out.data, want[i]) == NULL)
