@@ -113,11 +113,13 @@ static void op_name(struct trace_span *sp, uint8_t cmd, const char *p, size_t n)
             break;
         }
     }
+    /* its letters upper-cased, ASCII alone (isalpha() and toupper() of the
+     * C locale, without a call a letter) */
     size_t i = 0;
-    while (p + i < end && i < sizeof(sp->op) - 1 && isalpha((unsigned char)p[i])) {
-        sp->op[i] = (char)toupper((unsigned char)p[i]);
-        i++;
-    }
+    for (unsigned c; p + i < end && i < sizeof(sp->op) - 1 &&
+                     (c = (unsigned char)p[i] | 0x20u) >= 'a' && c <= 'z';
+         i++)
+        sp->op[i] = (char)(c - 0x20u);
     sp->op[i] = '\0';
 }
 
