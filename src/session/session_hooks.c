@@ -246,6 +246,7 @@ static const struct session_hooks hooks[] = {
      .on_reset = session_begin_forget},
     {.name = "groups", /* the groups of a listener with shards */
      .on_create = session_groups_make,
+     .on_view = session_groups_view, /* made for a reload's shards, the learned map let go */
      .on_close = session_groups_free},
     {.name = "ps",                 /* the session's prepared statements */
      .on_renew = ps_clear,         /* the server drops them all */
@@ -513,6 +514,11 @@ bool session_hooks_backend_ready(struct session *s)
 bool session_hooks_create(struct session *s)
 {
     HOOKS_ALL(on_create, s);
+}
+
+bool session_hooks_view(struct session *s, const struct config *to)
+{
+    HOOKS_ALL(on_view, s, to);
 }
 
 void session_hooks_replayed(struct session *s)

@@ -460,6 +460,10 @@ struct session_hooks {
      * keeps for a new session; false when out of memory (the session
      * closes; the rows after it are not asked) */
     bool (*on_create)(struct session *s);
+    /* session_view_move, before the session moves to view `to` (a reload's,
+     * another group's): what the feature keeps for the new view; false when
+     * out of memory (the session stays; the rows after it are not asked) */
+    bool (*on_view)(struct session *s, const struct config *to);
     /* session_free, first, while the session is still registered and its
      * connections open: what others may wait on from it is let go */
     void (*on_leave)(struct session *s);
@@ -495,6 +499,7 @@ enum hook_verdict session_hooks_hold(struct session *s, const struct hook_cmd *h
 bool session_hooks_cancel_wait(struct session *s);
 void session_hooks_replayed(struct session *s);
 bool session_hooks_create(struct session *s);
+bool session_hooks_view(struct session *s, const struct config *to);
 bool session_hooks_backend_ready(struct session *s);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);

@@ -114,7 +114,7 @@ bool session_view_move(struct session *s, struct config *to)
 {
     struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
     struct ps_backend **nbe = ps_remap_alloc(s, to->n_backends);
-    if (nbc == NULL || (nbe == NULL && s->prep.map.count > 0) || !session_groups_for(s, to) ||
+    if (nbc == NULL || (nbe == NULL && s->prep.map.count > 0) || !session_hooks_view(s, to) ||
         session_pool_resize(s, to->n_backends) != HY_OK) {
         free(nbc);
         free(nbe);
@@ -177,10 +177,6 @@ bool session_view_move(struct session *s, struct config *to)
                                        ? s->listener->consistency
                                        : to->consistency;
     }
-    /* A learned map is for one config (shard_learn.h): the new config's
-     * comes at the next statement. */
-    if (config_root(to) != config_root(s->cfg))
-        session_shard_forget_map(s);
     session_cache_config(s, s->cfg, to);
     config_put(s->cfg);
     s->cfg = config_get(to);

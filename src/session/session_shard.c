@@ -98,7 +98,9 @@ bool session_groups_make(struct session *s)
     return s->feat.groups != NULL;
 }
 
-bool session_groups_for(struct session *s, const struct config *to)
+/* A reload may turn shards on for the session's listener: its part made
+ * if `to` has the listener with shards = true. */
+static bool groups_for(struct session *s, const struct config *to)
 {
     if (s->feat.groups != NULL)
         return true;
@@ -111,6 +113,17 @@ bool session_groups_for(struct session *s, const struct config *to)
     return true;
 }
 
+bool session_groups_view(struct session *s, const struct config *to)
+{
+    if (!groups_for(s, to))
+        return false;
+    /* A learned map is for one config (shard_learn.h): the new config's
+     * comes at the next statement. */
+    if (s->feat.groups != NULL && config_root_c(to) != config_root_c(s->cfg))
+        shard_snap_release(&s->feat.groups->shard_snap);
+    return true;
+}
+
 void session_groups_free(struct session *s)
 {
     if (s->feat.groups == NULL)
@@ -119,12 +132,6 @@ void session_groups_free(struct session *s)
     shard_snap_release(&s->feat.groups->shard_snap);
     free(s->feat.groups);
     s->feat.groups = NULL;
-}
-
-void session_shard_forget_map(struct session *s)
-{
-    if (s->feat.groups != NULL)
-        shard_snap_release(&s->feat.groups->shard_snap);
 }
 
 /* The map the session goes by: its config's, or the learned one it holds

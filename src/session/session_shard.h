@@ -14,18 +14,17 @@
  * listener), freed with the session. Read through session_groups(): an
  * empty part for a session without one. */
 bool session_groups_make(struct session *s);
-/* A reload may turn shards on for the session's listener: before the
- * session moves to `to`, its part is made if `to` has its listener with
- * shards = true (false when out of memory: it does not move). */
-bool session_groups_for(struct session *s, const struct config *to);
+/* on_view (session_view_move): before the session moves to `to`, its part
+ * is made if a reload turned shards on for its listener (false when out of
+ * memory: it does not move), and the learned map it holds goes when `to`
+ * is another config. */
+bool session_groups_view(struct session *s, const struct config *to);
 void session_groups_free(struct session *s);
 extern const struct sess_groups session_no_groups;
 static inline const struct sess_groups *session_groups(const struct session *s)
 {
     return s->feat.groups != NULL ? s->feat.groups : &session_no_groups;
 }
-/* The learned map the session holds goes (a reload changed the config). */
-void session_shard_forget_map(struct session *s);
 /* The group the statement (`len` bytes of `text`) runs on: the session
  * moves there and UINT32_MAX is returned, or ROUTE_SHARD
  * (s->feat.groups->shard_ref). Out of memory: the session is closing. */
