@@ -132,12 +132,14 @@ uint32_t session_begin_route(struct session *s, const struct classify_result *r,
     s->feat.groups->xa_cmd = 0;
     s->feat.groups->xa_refuse = NULL;
     struct begin_form f;
-    bool begin = (r->kind == CL_TXN_BEGIN || r->kind == CL_TXN_BEGIN_RO) && !(r->flags & CLF_XA) &&
-                 r->nstmt == 1 && session_begin_parse(text, len, &f);
+    bool alone = r->nstmt == 1 && !(r->flags & CLF_XA);
+    bool begin = (r->kind == CL_TXN_BEGIN || r->kind == CL_TXN_BEGIN_RO) && alone &&
+                 session_begin_parse(text, len, &f);
+    struct xa_text xt = {.plain_begin =
+                             begin && r->kind == CL_TXN_BEGIN && !f.read_only && !f.snapshot};
+    xt.plain_end = r->kind == CL_TXN_END && alone && session_plain_end(text, len, &xt.commit);
     if (s->feat.groups->begin_sql[0] != '\0') {
-        bool commit;
-        if (r->kind == CL_TXN_END && !(r->flags & CLF_XA) && r->nstmt == 1 &&
-            session_plain_end(text, len, &commit)) {
+        if (xt.plain_end) {
             s->feat.groups->xa_cmd = BEGIN_CMD_END;
             return ROUTE_XA;
         }
@@ -147,7 +149,7 @@ uint32_t session_begin_route(struct session *s, const struct classify_result *r,
         s->feat.groups->begin_sql[0] = '\0';
         s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     }
-    uint32_t x = session_xa_route(s, r, text, len);
+    uint32_t x = session_xa_route(s, r, &xt);
     if (x != UINT32_MAX)
         return x;
     if (!begin || s->route.ro_idx >= 0 || s->feat.groups->xa != NULL)
@@ -210,7 +212,8 @@ bool session_begin_chosen(struct session *s, struct bconn *bc, uint32_t idx)
     return false;
 }
 
-void session_begin_drop(struct session *s, const char *msg)
+/* The statement waiting in `up` is dropped with ERR 1105 `msg`. */
+static void begin_drop(struct session *s, const char *msg)
 {
     struct stream *st = &s->io.up;
     uint32_t len = mysql_hdr_len(st->b->data + st->scan);
@@ -241,7 +244,7 @@ static enum internal_next begin_answered(struct session *s, struct bconn *bc)
         snprintf(msg, sizeof(msg), "halyard: %s on group %s failed with error %u",
                  s->feat.groups->begin_sql, group_of(s->cfg)->name, s->io.resp.err_code);
         slog_info(s, "%s", msg);
-        session_begin_drop(s, msg);
+        begin_drop(s, msg);
     }
     if (s->state == SS_IDLE)
         session_next_command(s);

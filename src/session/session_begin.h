@@ -37,8 +37,6 @@ bool session_begin_chosen(struct session *s, struct bconn *bc, uint32_t idx);
 extern const struct internal_cmd int_begin; /* a BEGIN halyard answered, run before the statement */
 extern const struct internal_cmd
     int_precommit; /* the implicit COMMIT of a BEGIN in a transaction */
-/* The statement waiting in `up` is dropped with ERR 1105 `msg`. */
-void session_begin_drop(struct session *s, const char *msg);
 /* The session ends, changes user or is reset: no BEGIN pending. */
 void session_begin_forget(struct session *s);
 

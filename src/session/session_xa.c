@@ -74,7 +74,6 @@
 #include "halyard/cluster/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "session_int.h"
-#include "session_begin.h"
 #include "session_pool.h"
 #include "session_shard.h"
 #include "session_xa.h"
@@ -160,15 +159,8 @@ static uint16_t cur_group(const struct session *s)
     return s->cfg->parent != NULL ? s->cfg->group_idx : 0;
 }
 
-/* BEGIN [WORK] or START TRANSACTION [READ WRITE], alone. */
-static bool plain_begin(const char *t, size_t len)
-{
-    struct begin_form f;
-    return session_begin_parse(t, len, &f) && !f.read_only && !f.snapshot;
-}
-
-uint32_t session_xa_route(struct session *s, const struct classify_result *r, const char *text,
-                          size_t len)
+uint32_t session_xa_route(struct session *s, const struct classify_result *r,
+                          const struct xa_text *xt)
 {
     if (!config_root_c(s->cfg)->shards_xa)
         return UINT32_MAX;
@@ -186,15 +178,14 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
                 "before BEGIN (no implicit commit across groups)";
             return ROUTE_XA;
         }
-        if (session_in_trans(s) || r->nstmt != 1 || !plain_begin(text, len))
+        if (session_in_trans(s) || !xt->plain_begin)
             return UINT32_MAX; /* a plain transaction, on one group */
         s->feat.groups->xa_cmd = XA_CMD_BEGIN;
         return ROUTE_XA;
     }
     if (r->kind == CL_TXN_END && !(r->flags & CLF_XA) && s->feat.groups->xa != NULL) {
-        bool commit;
-        if (r->nstmt == 1 && session_plain_end(text, len, &commit)) {
-            s->feat.groups->xa_cmd = commit ? XA_CMD_COMMIT : XA_CMD_ROLLBACK;
+        if (xt->plain_end) {
+            s->feat.groups->xa_cmd = xt->commit ? XA_CMD_COMMIT : XA_CMD_ROLLBACK;
             return ROUTE_XA;
         }
         s->feat.groups->xa_refuse =
@@ -870,8 +861,10 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
                      b->name, code);
             x->n--;
             memmove(b, b + 1, (size_t)(&x->br[x->n] - b) * sizeof(*b));
-            if (!dead)
-                session_begin_drop(s, msg);
+            if (!dead) {
+                branch_refuse(s, false, msg); /* then the next command */
+                return;
+            }
         }
         if (s->state == SS_IDLE)
             session_next_command(s);

@@ -24,10 +24,18 @@ enum {
     BEGIN_CMD_END,    /* ... COMMIT or ROLLBACK of one not run yet */
     BEGIN_CMD_COMMIT, /* ... a BEGIN inside a transaction: COMMIT it first */
 };
+/* What session_begin_route() read of the statement's text, alone (one
+ * statement, no XA keyword): a plain BEGIN [WORK] or START TRANSACTION
+ * [READ WRITE]; COMMIT [WORK] or ROLLBACK [WORK] (commit says which). */
+struct xa_text {
+    bool plain_begin;
+    bool plain_end;
+    bool commit;
+};
 /* ROUTE_XA for a statement that begins or ends such a transaction (or is
  * refused in one), else UINT32_MAX. */
-uint32_t session_xa_route(struct session *s, const struct classify_result *r, const char *text,
-                          size_t len);
+uint32_t session_xa_route(struct session *s, const struct classify_result *r,
+                          const struct xa_text *xt);
 /* Run what session_xa_route() decided, its packet consumed: true when a
  * step is in flight (the answer comes later), false when answered. */
 bool session_xa_run(struct session *s);
