@@ -251,6 +251,8 @@ static const struct session_hooks hooks[] = {
     {.name = "ps",                 /* the session's prepared statements */
      .on_renew = ps_clear,         /* the server drops them all */
      .on_conn_open = ps_conn_open, /* its statements' ids there name another */
+     .on_lend = ps_cache_fill,     /* its statements there join the connection's cache */
+     .on_lent_gone = ps_backend_gone,
      .on_conn_gone = ps_conn_gone,
      .on_close = ps_clear,
      .on_thread_exit = ps_thread_exit},
@@ -671,6 +673,16 @@ bool session_hooks_lost(struct session *s, struct bconn *bc)
 void session_hooks_conn_open(struct session *s, struct bconn *bc)
 {
     HOOKS_RUN(on_conn_open, s, bc);
+}
+
+bool session_hooks_lend(struct session *s, struct bconn *bc)
+{
+    HOOKS_ALL(on_lend, s, bc);
+}
+
+void session_hooks_lent_gone(struct session *s, uint32_t idx)
+{
+    HOOKS_RUN(on_lent_gone, s, idx);
 }
 
 void session_hooks_conn_gone(struct session *s, struct bconn *bc)

@@ -450,9 +450,18 @@ struct session_hooks {
      * waited for it and goes on with it (a login that named a schema), the
      * rows after it not asked; else a waiting command is routed again */
     bool (*backend_ready)(struct session *s);
-    /* bconn_open: a new connection to backend bc->idx begins (what the
+    /* bconn_open: a new connection to backend bc->idx begins, or
+     * session_pool_take gives the session one it did not lend (what the
      * feature kept for that backend's connections names another one) */
     void (*on_conn_open)(struct session *s, struct bconn *bc);
+    /* session_pool.c: `bc` is lent to the pool (the session takes it back
+     * if nobody else did): false when what the feature keeps there cannot
+     * stay with it (out of memory: it is closed instead; the rows after it
+     * are not asked) */
+    bool (*on_lend)(struct session *s, struct bconn *bc);
+    /* session_pool_take: the connection lent for backend idx is gone
+     * (dropped by the pool, or another session's now) */
+    void (*on_lent_gone)(struct session *s, uint32_t idx);
     /* bconn_close: a backend connection of the session closes (bc still
      * whole; pooled or not, parked or not) */
     void (*on_conn_gone)(struct session *s, struct bconn *bc);
@@ -527,6 +536,8 @@ void session_hooks_renew(struct session *s);
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len);
 bool session_hooks_lost(struct session *s, struct bconn *bc);
 void session_hooks_conn_open(struct session *s, struct bconn *bc);
+bool session_hooks_lend(struct session *s, struct bconn *bc);
+void session_hooks_lent_gone(struct session *s, uint32_t idx);
 void session_hooks_conn_gone(struct session *s, struct bconn *bc);
 void session_hooks_leave(struct session *s);
 void session_hooks_close(struct session *s);

@@ -14,7 +14,7 @@
  *    where a statement runs next it takes the one the connection keeps
  *    prepared for its text and schema (ps_cache.h), or is prepared there
  *    (session_ps.c); what the session prepared there joins that cache
- *    when it gives the connection back (ps_cache_fill);
+ *    when it gives the connection back (ps_cache_fill, on_lend);
  *  - variables, schema and options: varstate_apply from what the
  *    connection has run to what the session has set;
  *  - warnings the previous owner left are cleared by a statement that uses
@@ -583,7 +583,7 @@ static void give_back(struct session *s, struct bconn *bc)
     /* Its statements stay prepared there, in its cache, for whoever takes
      * it next; the session keeps their ids, good as long as it gets this
      * connection back. */
-    if (ps_cache_fill(s, bc) != HY_OK) {
+    if (!session_hooks_lend(s, bc)) {
         bconn_close(bc); /* they could not be kept: closed with it */
         return;
     }
@@ -1079,7 +1079,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
              * by another session), and the statements prepared there: the
              * one opened now prepares them again. */
             s->conns.lease.lent[idx] = 0;
-            ps_backend_gone(s, idx);
+            session_hooks_lent_gone(s, idx);
         }
         return false;
     }
@@ -1105,7 +1105,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
         return true; /* still the session's: its statements are there */
     /* Its statements are another connection's ids: those this one has
      * cached are found at their next execution (ps_prepare_here). */
-    ps_backend_gone(s, idx);
+    session_hooks_conn_open(s, bc);
     POOL_COUNT(s, bc->be, restores);
     bc->foreign = true;
     bc->vs_gen = s->vars.vs_gen - 1;          /* brought to the session's state first */

@@ -95,9 +95,9 @@ void ps_conn_gone(struct session *s, struct bconn *bc)
         ps_backend_gone(s, bc->idx);
 }
 
-/* The on_conn_open hook: a new connection has none of the session's
- * statements; ids they had for its backend name another connection
- * (pooled: one it gave back). */
+/* The on_conn_open hook: a new connection, or a pooled one another
+ * session used, has none of the session's statements; ids they had for
+ * its backend name another connection (pooled: one it gave back). */
 void ps_conn_open(struct session *s, struct bconn *bc)
 {
     ps_backend_gone(s, bc->idx);
@@ -649,9 +649,10 @@ static void ps_once_close(struct session *s, struct pstmt *st)
  * has there join its cache, for whoever takes it next. One whose text and
  * schema the cache has under another id is closed, the session taking
  * that one. Past pool_stmt_cache, earlier sessions' statements are closed,
- * least recently used first. HY_NOMEM: close the connection (what the
- * cache does not list would be left prepared there). */
-hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
+ * least recently used first (on_lend, session_hooks.c). False when out of
+ * memory: close the connection (what the cache does not list would be left
+ * prepared there). */
+bool ps_cache_fill(struct session *s, struct bconn *bc)
 {
     uint32_t idx = bc->idx;
     ps_cache_mark(&bc->psc);
@@ -664,10 +665,10 @@ hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
             if (id == 0)
                 continue;
             if (st->sql == NULL) /* home_only: the connection is held, never here */
-                return HY_NOMEM;
+                return false;
             if (ps_cache_keep(&bc->psc, st->sql, st->sql_len, st->db, st->env_key, id, &use) !=
                 HY_OK)
-                return HY_NOMEM;
+                return false;
             if (use != id) {
                 stmt_close_send(s, bc, id);
                 st->be[idx].id = use;
@@ -683,7 +684,7 @@ hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
             stat_inc(&s->w->stats.pool_stmt_evicted);
         }
     } while (n == HY_ARRAY_SIZE(out));
-    return HY_OK;
+    return true;
 }
 
 /* int_ps_use answered OK: s->conns.cur is in the statement's schema. */

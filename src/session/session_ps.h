@@ -42,7 +42,7 @@ void ps_exec_digest(struct session *s, const uint8_t *p, uint32_t len, const cha
                     size_t *digest_len);
 void ps_prepare_send(struct session *s);
 
-hy_status_t ps_cache_fill(struct session *s, struct bconn *bc);
+bool ps_cache_fill(struct session *s, struct bconn *bc);
 /* The commands an EXECUTE waits for where it lands: the statement's
  * schema, its sql_mode and character set, its PREPARE; a COM_STMT_RESET
  * on a backend other than the one answering. */
