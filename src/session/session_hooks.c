@@ -148,19 +148,6 @@ static void inflight_settled(struct session *s)
 
 /* ---- between: the steps between two commands ------------------------- */
 
-/* What a SET assigned (the schema, insert_id, rand_seed1/2) read back
- * from the connection that ran it. */
-static enum hook_verdict state_between(struct session *s)
-{
-    return state_readback_due(s) ? HOOK_WAIT : HOOK_PASS;
-}
-
-/* The user variables of an old primary, asked before they are needed. */
-static enum hook_verdict uvars_between(struct session *s)
-{
-    return session_uvars_ask(s) ? HOOK_WAIT : HOOK_PASS;
-}
-
 /* A transaction across groups whose branch failed is rolled back on the
  * others: its steps run (HOOK_WAIT), or it ended at once (HOOK_TAKEN). */
 static enum hook_verdict xa_between(struct session *s)

@@ -538,6 +538,19 @@ bool state_readback_due(struct session *s)
     return false;
 }
 
+/* What a SET assigned (the schema, insert_id, rand_seed1/2) read back
+ * from the connection that ran it. */
+enum hook_verdict state_between(struct session *s)
+{
+    return state_readback_due(s) ? HOOK_WAIT : HOOK_PASS;
+}
+
+/* The user variables of an old primary, asked before they are needed. */
+enum hook_verdict uvars_between(struct session *s)
+{
+    return session_uvars_ask(s) ? HOOK_WAIT : HOOK_PASS;
+}
+
 /* The session has no schema from now on: it logged in without one, as
  * far as its connections are concerned. Its other connections are in the
  * old one: closed (the DROP committed any transaction there was). */

@@ -26,6 +26,11 @@ void state_moved_note(struct session *s);
  * waits); its answer (`ok`: read, `value` "1" when none is left; not read
  * a few times, the session ends). */
 bool state_readback_due(struct session *s);
+/* Two rows' steps between commands (`between`, session_hooks.c): the
+ * read-backs (state_readback_due); an old primary's user variables
+ * (session_uvars_ask). */
+enum hook_verdict state_between(struct session *s);
+enum hook_verdict uvars_between(struct session *s);
 extern const struct internal_cmd int_db_check;
 extern const struct internal_cmd int_readback; /* reading back the values a SET assigned */
 /* A statement on s->conns.cur, whose state is the session's, consumed the
