@@ -185,6 +185,7 @@ static const struct session_hooks hooks[] = {
     {.name = "login",
      .busy = session_login_waits,                  /* for a backend's login, or the users' table */
      .backend_ready = session_login_backend_ready, /* the login's schema checked there */
+     .on_schema_gone = login_db_clear,             /* the login's schema too */
      .on_leave = login_leave,                      /* the user's count */
      .on_close = login_end},
     {.name = "kill",
@@ -645,6 +646,11 @@ void session_hooks_reset(struct session *s)
 void session_hooks_renew(struct session *s)
 {
     HOOKS_RUN(on_renew, s);
+}
+
+void session_hooks_schema_gone(struct session *s)
+{
+    HOOKS_RUN(on_schema_gone, s);
 }
 
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len)

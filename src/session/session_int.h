@@ -432,6 +432,9 @@ struct session_hooks {
      * client's session afresh (its values, its prepared statements), which
      * a reconnection's on_reset keeps */
     void (*on_renew)(struct session *s);
+    /* session_state.c: the session's schema was dropped (a DROP DATABASE
+     * of it, read back): it has none from now on, not even its login's */
+    void (*on_schema_gone)(struct session *s);
     /* an ERR halyard answers a statement with itself (its payload, `len`
      * bytes from the marker): the session's diagnostics now, as a
      * server's would be (session_err; not a login's, nor while it ends) */
@@ -533,6 +536,7 @@ void session_hooks_settled(struct session *s);
 void session_hooks_abandon(struct session *s);
 void session_hooks_reset(struct session *s);
 void session_hooks_renew(struct session *s);
+void session_hooks_schema_gone(struct session *s);
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len);
 bool session_hooks_lost(struct session *s, struct bconn *bc);
 void session_hooks_conn_open(struct session *s, struct bconn *bc);

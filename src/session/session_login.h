@@ -36,7 +36,8 @@ void session_login_ok(struct session *s, uint8_t seq);
  * schema waited for (session_login_backend) is ready: the login's OK. */
 bool session_login_backend_ready(struct session *s);
 void session_proxy_header(struct session *s);
-/* The session's schema is gone (a DROP DATABASE of it): it has none. */
+/* The session's schema is gone (a DROP DATABASE of it, on_schema_gone):
+ * it has none, not even its login's. */
 void login_db_clear(struct session *s);
 /* A reload: the session holds config `to` for its listener from now on,
  * and its user is `u` (NULL: gone from the config; the session keeps

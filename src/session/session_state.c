@@ -21,7 +21,6 @@
 #include "halyard/sql/varstate.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
-#include "session_login.h"
 #include "session_pool.h"
 #include "session_replay.h"
 #include "session_shard.h"
@@ -557,7 +556,7 @@ enum hook_verdict uvars_between(struct session *s)
 static void schema_gone(struct session *s, struct bconn *bc)
 {
     slog_debug(s, "its schema %s was dropped: the session has none from now on", session_schema(s));
-    login_db_clear(s);
+    session_hooks_schema_gone(s); /* the login's schema (session_login.c) */
     state_schema_clear(s);
     registry_set_db(&s->kill.reg, NULL);
     if (s->vars.vs != NULL)
