@@ -3,8 +3,8 @@
  * module (session_int.h): opening, logging in and closing them, and what they
  * report: ready, failed or lost (a fallback, a retry elsewhere, or the
  * error), halyard's own commands (internal_send) and their answers
- * (internal_progress),
- * readable and writable sockets.
+ * (internal_progress), readable and writable sockets, and the wait for a
+ * usable primary while a failover runs.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -809,4 +809,265 @@ void session_login_backend(struct session *s)
         return;
     }
     bconn_open(s, s->route.primary);
+}
+
+/* ---- waiting for a primary ---------------------------------------------------
+ * A write (a statement for the primary, outside a transaction, or in one
+ * not begun on a connection yet: trx_on_primary) that finds
+ * no usable primary waits for one instead of failing, when one can be
+ * expected soon: failover = auto (the primary is DOWN and being replaced),
+ * cluster = galera (the next Synced node is the writer at once), or a switchover or failover
+ * command under way (backend_failover_busy). So does one whose connection to the primary is refused
+ * before the monitor has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
+ * failover_write_wait_ms from the statement's arrival, then goes to the
+ * primary the monitor publishes (session_follow_primary), or fails as
+ * before. A primary no check has passed yet (added or moved by a reload)
+ * is waited for the same way, whatever failover_write_wait_ms, at most
+ * its group's monitor.interval_ms + monitor.timeout_ms: its first check
+ * says what it is. The statement stays in `up`, routed once (s->route.wait_idx).
+ * A login that names a schema, which needs the primary
+ * (session_login_backend), waits the same way (login_wait_start). */
+#define PRIMARY_WAIT_POLL 0.02
+
+/* Whether the session's primary is one no check has passed yet. */
+static bool primary_unchecked(const struct session *s)
+{
+    return !backend_checked(s->cfg->backends[s->route.primary].rt);
+}
+
+/* What a wait for the session's primary waits for, for its log lines:
+ * its first check (bounded by monitor.interval_ms + monitor.timeout_ms),
+ * or a usable primary within failover_write_wait_ms. */
+static const char *primary_wait_what(const struct session *s, char *buf, size_t len)
+{
+    if (primary_unchecked(s)) {
+        const struct config_group *g = group_of(s->cfg);
+        snprintf(buf, len,
+                 "the first check of %s (monitor.interval_ms + monitor.timeout_ms, %d ms)",
+                 s->cfg->backends[s->route.primary].name, g->interval_ms + g->timeout_ms);
+    } else {
+        snprintf(buf, len, "a usable primary (failover_write_wait_ms, %d ms)",
+                 s->cfg->failover_write_wait_ms);
+    }
+    return buf;
+}
+
+/* Whether a primary can be expected within failover_write_wait_ms: the
+ * wait's deadline set, or false when there is none to wait for or the
+ * deadline passed. */
+static bool primary_expected(struct session *s)
+{
+    if (ev_is_active(&s->route.primary_wait))
+        return false;
+    if (primary_unchecked(s)) {
+        const struct config_group *g = group_of(s->cfg);
+        double now = ev_now(s->w->loop);
+        if (s->route.primary_wait_until == 0)
+            s->route.primary_wait_until = now + (g->interval_ms + g->timeout_ms) / 1000.0;
+        return now < s->route.primary_wait_until;
+    }
+    if (s->cfg->failover_write_wait_ms <= 0)
+        return false;
+    /* On Galera the next node takes writes as soon as one is Synced. */
+    if (!s->cfg->failover_auto && s->cfg->cluster != CLUSTER_GALERA &&
+        !backend_failover_busy(group_of(s->cfg)->name))
+        return false;
+    double now = ev_now(s->w->loop);
+    if (s->route.primary_wait_until == 0)
+        s->route.primary_wait_until = now + s->cfg->failover_write_wait_ms / 1000.0;
+    else if (now >= s->route.primary_wait_until)
+        return false;
+    return true;
+}
+
+/* Whether a transaction may be open on the session's connection to its
+ * primary, which a wait for another primary would lose: none without that
+ * connection (autocommit = 0 and nothing run since, or the connection given
+ * back to the pool; a BEGIN held for the first statement, session_begin.c). */
+static bool trx_on_primary(struct session *s)
+{
+    return session_groups(s)->xa != NULL ||
+           (session_in_trans(s) && s->route.primary < s->conns.n_bc &&
+            s->conns.bc[s->route.primary] != NULL);
+}
+
+bool primary_wait_start(struct session *s)
+{
+    if (s->state != SS_IDLE || trx_on_primary(s) || s->route.ro_idx >= 0 || !primary_expected(s))
+        return false;
+    char what[160];
+    slog_info(s, "no usable primary: the statement waits for %s",
+              primary_wait_what(s, what, sizeof(what)));
+    s->route.wait_idx = (int)s->route.primary;
+    session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    ev_timer_set(&s->route.primary_wait, PRIMARY_WAIT_POLL, PRIMARY_WAIT_POLL);
+    ev_timer_start(s->w->loop, &s->route.primary_wait);
+    return true;
+}
+
+/* ROUTE_NOBODY's `before` (session_hooks.c): no usable backend, a write
+ * outside a transaction waits for a primary (failover_write_wait_ms); so
+ * does a statement of a transaction not begun on a connection yet
+ * (autocommit = 0 and nothing run since: it goes to the primary too,
+ * route_decide; primary_wait_start refuses one begun there); else the ERR
+ * says why. */
+bool primary_wait_before(struct session *s, const struct hook_cmd *hc, bool primary_write)
+{
+    return (primary_write || session_in_trans(s)) && hc->fits && primary_wait_start(s);
+}
+
+bool primary_wait_cancel(struct session *s)
+{
+    if (s->state != SS_WAIT_BACKEND || !ev_is_active(&s->route.primary_wait))
+        return false;
+    ev_timer_stop(s->w->loop, &s->route.primary_wait);
+    s->route.primary_fail_gen = UINT64_MAX;
+    slog_info(s, "no usable primary: the statement that waited is interrupted");
+    return true;
+}
+
+bool login_wait_start(struct session *s, bool refused)
+{
+    if (s->state != SS_LOGIN_BACKEND || s->conns.cur != NULL || !primary_expected(s))
+        return false;
+    char what[160];
+    slog_info(s, "no usable primary: the login waits for %s",
+              primary_wait_what(s, what, sizeof(what)));
+    /* After a refused connect, the same primary is tried again only once
+     * something changed (primary_wait_cb). */
+    s->route.primary_fail_gen = refused ? backend_generation() : UINT64_MAX;
+    ev_timer_set(&s->route.primary_wait, PRIMARY_WAIT_POLL, PRIMARY_WAIT_POLL);
+    ev_timer_start(s->w->loop, &s->route.primary_wait);
+    return true;
+}
+
+/* The ERR of a wait for a primary that ran out: the primary no check has
+ * passed yet, or none within failover_write_wait_ms. */
+static void primary_wait_err(struct session *s, uint8_t seq)
+{
+    struct backend_rt *rt = s->cfg->backends[s->route.primary].rt;
+    if (primary_unchecked(s) && backend_state(rt) != BACKEND_ONLINE) {
+        /* Its checks failed (it went DOWN) or the operator took it out:
+         * what they said, as for any primary in that state. */
+        struct backend_info info;
+        backend_info_get(rt, &info);
+        char why[320];
+        route_no_primary_why(why, sizeof(why), s->cfg->backends[s->route.primary].name,
+                             backend_state(rt), info.why);
+        session_err(s, seq, SERR_NO_BACKEND, why);
+        return;
+    }
+    if (primary_unchecked(s)) {
+        const struct config_group *g = group_of(s->cfg);
+        char why[320];
+        snprintf(why, sizeof(why),
+                 "No primary available: no check of backend '%s' has passed yet (waited "
+                 "monitor.interval_ms + monitor.timeout_ms, %d ms)",
+                 s->cfg->backends[s->route.primary].name, g->interval_ms + g->timeout_ms);
+        session_err(s, seq, SERR_NO_BACKEND, why);
+        return;
+    }
+    char note[400];
+    backend_failover_note(group_of(s->cfg)->name, note, sizeof(note));
+    session_err(s, seq, SERR_NO_PRIMARY_IN_TIME, s->cfg->failover_write_wait_ms,
+                note[0] != '\0' ? ": " : "", note);
+}
+
+/* primary_wait_cb for a waiting login: log in to the primary once one is
+ * usable, else answer the login with the error and end the session. */
+static void login_wait_end(struct session *s, bool ready)
+{
+    s->route.primary_fail_gen = UINT64_MAX;
+    if (ready) {
+        session_follow_primary(s);
+        if (s->state == SS_CLOSING)
+            return;
+        slog_info(s, "primary %s usable: the login goes on",
+                  s->cfg->backends[s->route.primary].name);
+        session_login_backend(s);
+        return;
+    }
+    char what[160];
+    slog_warn(s, "login: no usable primary: waited for %s",
+              primary_wait_what(s, what, sizeof(what)));
+    primary_wait_err(s, (uint8_t)(s->io.last_seq + 1));
+    session_mark_closing(s, END_BACKEND_LOGIN);
+}
+
+void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(w, struct session, route.primary_wait);
+    if (s->state != SS_WAIT_BACKEND && s->state != SS_LOGIN_BACKEND) {
+        ev_timer_stop(loop, w);
+        return;
+    }
+    /* After a refused connect, the same primary is tried again only once
+     * something changed (it went DOWN, another one was promoted); another
+     * primary at once, even when it was published between the statement's
+     * routing and the refusal (the generation read at the refusal is then
+     * already the new one's: the wait ran to failover_write_wait_ms). */
+    uint64_t gen = backend_generation();
+    int p = backend_primary_index(s->cfg);
+    bool ready = p >= 0 && (gen != s->route.primary_fail_gen || p != (int)s->route.primary) &&
+                 backend_checked(s->cfg->backends[p].rt);
+    if (!ready && ev_now(loop) < s->route.primary_wait_until)
+        return; /* the timer repeats */
+    ev_timer_stop(loop, w);
+    if (s->state == SS_LOGIN_BACKEND) {
+        login_wait_end(s, ready);
+        session_reap(s);
+        return;
+    }
+    s->route.primary_fail_gen = UINT64_MAX;
+    session_set_state(s, SS_IDLE);
+    if (ready && session_uvars_ask(s)) {
+        /* the old primary's user variables counted first; then next_route
+         * follows the new primary with the statement */
+        s->route.uvars_follow = true;
+        session_reap(s);
+        return;
+    }
+    if (ready) {
+        session_follow_primary(s);
+        if (s->state == SS_CLOSING) {
+            session_reap(s);
+            return;
+        }
+        slog_info(s, "primary %s usable: the statement goes on",
+                  s->cfg->backends[s->route.primary].name);
+        s->route.wait_idx = (int)s->route.primary;
+    } else {
+        char what[160];
+        slog_warn(s, "no usable primary: waited for %s", primary_wait_what(s, what, sizeof(what)));
+        struct stream *st = &s->io.up;
+        uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+        command_abandon(s);
+        if (len + MYSQL_HEADER_SIZE > stream_unparsed(st))
+            session_mark_closing(s, END_BACKEND_LOST);
+        else
+            consume_packet(s, len);
+        primary_wait_err(s, 1);
+    }
+    if (s->state == SS_IDLE)
+        session_next_command(s);
+    session_reap(s);
+}
+
+/* Connecting to the primary failed for a statement routed there outside a
+ * transaction: wait for the primary to be usable again or replaced (true),
+ * or fail it as before (false). */
+bool primary_retry(struct session *s, const struct config_backend *be)
+{
+    if (s->state != SS_WAIT_BACKEND || s->route.wait_idx != (int)s->route.primary ||
+        s->conns.cur != NULL || be != &s->cfg->backends[s->route.primary])
+        return false;
+    session_set_state(s, SS_IDLE);
+    if (primary_wait_start(s)) {
+        s->route.primary_fail_gen = backend_generation();
+        return true;
+    }
+    session_set_state(s, SS_WAIT_BACKEND);
+    return false;
 }

@@ -599,6 +599,19 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
  * its callback would have been first, so the statement never goes to it. */
 void session_backend_reap_pending(struct session *s);
 void session_backend_ready(struct session *s);
+/* the wait for a primary */
+bool primary_retry(struct session *s, const struct config_backend *be);
+void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
+bool primary_wait_start(struct session *s);
+/* ROUTE_NOBODY's `before`: true when the statement waits for a primary. */
+bool primary_wait_before(struct session *s, const struct hook_cmd *hc, bool primary_write);
+/* A KILL QUERY ends the statement waiting for a usable primary: true when
+ * it waited (the wait is over; the caller answers it), else false. */
+bool primary_wait_cancel(struct session *s);
+/* A login that needs the primary (session_login_backend) finds none
+ * usable, or (refused) its connect was refused: wait for one as a write
+ * does (true), or fail as before (false). */
+bool login_wait_start(struct session *s, bool refused);
 
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);
