@@ -69,6 +69,15 @@
 
 #include "session_fanout_int.h"
 
+/* The groups part made for a fan-out's time (session_fanout_prepare_own):
+ * the session has no shards, and a running fan-out keeps it busy (no
+ * statement, no reload), so nothing of session_shard.c's is in it. */
+static void own_groups_free(struct session *s)
+{
+    free(s->feat.groups);
+    s->feat.groups = NULL;
+}
+
 void session_fanout_free(struct session *s)
 {
     struct fanout *f = session_groups(s)->fanout;
@@ -109,7 +118,7 @@ void session_fanout_free(struct session *s)
     s->feat.groups->fanout = NULL;
     registry_set_fanout(&s->kill.reg, false);
     if (own)
-        session_groups_free(s);
+        own_groups_free(s);
 }
 
 bool session_fanout_busy(const struct session *s)
@@ -264,7 +273,7 @@ uint32_t session_fanout_prepare_own(struct session *s, const char *text, size_t 
         if (f != NULL)
             session_fanout_free(s);
         else if (made)
-            session_groups_free(s);
+            own_groups_free(s);
         session_mark_closing(s, END_NOMEM);
         return s->route.primary;
     }
