@@ -886,25 +886,22 @@ static char *put_i64s(char *d, int64_t v) /* as a JSON string, the mapping of in
     return d;
 }
 
-/* ,{"key":"K","value":{"stringValue":V}} for a non-empty V (n bytes). */
-#define PUT_ATTR_STR(d, key, v, n)                                                                 \
+/* ,{"key":"K","value":{"stringValue":V}} for a non-empty V (n bytes),
+ * V written by `put` (put_str, or put_str_arr for an array's). */
+#define PUT_ATTR_WITH(d, key, v, n, put)                                                           \
     do {                                                                                           \
         if ((n) > 0) {                                                                             \
             PUT(d, ",{\"key\":\"" key "\",\"value\":{\"stringValue\":");                           \
-            d = put_str(d, v, n);                                                                  \
+            d = put(d, v, n);                                                                      \
             PUT(d, "}}");                                                                          \
         }                                                                                          \
     } while (0)
-
-/* The same of V held in an array (of 8 bytes or more: put_esc_arr). */
+#define PUT_ATTR_STR(d, key, v, n) PUT_ATTR_WITH(d, key, v, n, put_str)
+/* V held in an array (of 8 bytes or more: put_esc_arr) */
 #define PUT_ATTR_ARR(d, key, v, n)                                                                 \
     do {                                                                                           \
         _Static_assert(sizeof(v) >= 8, "an array of 8 bytes or more");                             \
-        if ((n) > 0) {                                                                             \
-            PUT(d, ",{\"key\":\"" key "\",\"value\":{\"stringValue\":");                           \
-            d = put_str_arr(d, v, n);                                                              \
-            PUT(d, "}}");                                                                          \
-        }                                                                                          \
+        PUT_ATTR_WITH(d, key, v, n, put_str_arr);                                                  \
     } while (0)
 
 /* The lengths of a span's strings, and the room its JSON takes at most. */

@@ -46,6 +46,9 @@ extern struct fx *cycle_fx; /* the running test's */
  * CYCLE_TRACE=1 in the environment prints each test's trace. */
 int setup(void **state);
 int teardown(void **state);
+/* A cycle test `fn` run with setup and teardown on the configuration `conf`. */
+#define CYCLE_TEST(fn, conf)                                                                       \
+    cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)(conf))
 /* Another client, logged in as app: its index in f->client. */
 int client_open(struct fx *f);
 

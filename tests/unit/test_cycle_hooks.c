@@ -722,7 +722,7 @@ static void test_hooks_infile(void **state)
     rmdir(dir);
 }
 
-#define T(fn, conf) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)(conf))
+#define T CYCLE_TEST
 
 int main(void)
 {

@@ -511,7 +511,7 @@ static void test_loss(void **state)
     assert_int_equal(err[1][1], err[0][1]);
 }
 
-#define T(fn, conf) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)(conf))
+#define T CYCLE_TEST
 
 int main(void)
 {

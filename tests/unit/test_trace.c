@@ -34,6 +34,13 @@
 
 #define GOOD "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
+/* Fail unless the encoded batch holds `want` (it is printed whole). */
+static void assert_has(const struct textbuf *out, const char *want)
+{
+    if (strstr(out->data, want) == NULL)
+        fail_msg("missing %s in %s", want, out->data);
+}
+
 static void test_parent_valid(void **state)
 {
     (void)state;
@@ -320,10 +327,8 @@ static void test_encode_numbers(void **state)
                  "\"db.response.returned_rows\",\"value\":{\"intValue\":\"%" PRId64 "\"}}", v[i]);
         snprintf(want[3], sizeof(want[3]),
                  "\"halyard.wait.duration_ns\",\"value\":{\"intValue\":\"%" PRId64 "\"}}", v[i]);
-        for (int k = 0; k < 4; k++) {
-            if (strstr(out.data, want[k]) == NULL)
-                fail_msg("missing %s in %s", want[k], out.data);
-        }
+        for (int k = 0; k < 4; k++)
+            assert_has(&out, want[k]);
         textbuf_free(&out);
         trace_span_destroy(sp);
     }
@@ -393,10 +398,8 @@ static void test_encode(void **state)
         "\"20000000\"}}]}]",
         "\"status\":{\"code\":2,\"message\":\"no table\"}",
     };
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        if (strstr(out.data, want[i]) == NULL)
-            fail_msg("missing %s in %s", want[i], out.data);
-    }
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        assert_has(&out, want[i]);
     assert_null(strstr(out.data, "db.query.text")); /* not configured */
     assert_null(strstr(out.data, "halyard.replayed"));
     textbuf_free(&out);
@@ -488,10 +491,8 @@ static void test_encode_escapes_anywhere(void **state)
         ("{\"key\":\"db.query.summary\",\"value\":{\"stringValue\":"
          "\"SELECT 'caf\xc3\xa9' FROM t\\u0001x\\u007f AND \\ufffd\"}}"),
     };
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        if (strstr(out.data, want[i]) == NULL)
-            fail_msg("missing %s in %s", want[i], out.data);
-    }
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        assert_has(&out, want[i]);
     textbuf_free(&out);
     trace_span_destroy(sp);
 }
@@ -526,10 +527,8 @@ static void test_op_span(void **state)
         "{\"key\":\"halyard.x\",\"value\":{\"intValue\":\"28\"}}]",
         "\"status\":{\"code\":2,\"message\":\"login: error 1045 \\\"denied\\\"\"}}]}]}]}",
     };
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        if (strstr(out.data, want[i]) == NULL)
-            fail_msg("missing %s in %s", want[i], out.data);
-    }
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        assert_has(&out, want[i]);
     assert_null(strstr(out.data, "parentSpanId"));
     assert_null(strstr(out.data, "halyard.backup.file"));
     assert_null(strstr(out.data, "\"29\""));
