@@ -1512,8 +1512,13 @@ static bool tok_is(const struct lexer *lx, const struct token *t, const char *li
  * nothing after it (its syntax error), or one whose id is a number, which
  * the session maps when the KILL is alone. `prepared`: only KILL QUERY
  * USER, whose effect is the server's alone. The first token is past KILL;
- * *last is the last one read. */
-static bool kill_stands(struct lexer *lx, bool prepared, struct token *last)
+ * the statement begins at `from`; *last is the last one read.
+ * The session maps the id only as session_kill_parse.c's parse_kill reads
+ * it: digits, no executable comment around or between the words. Any
+ * other number (5.0, 5e0, 0x5, X'05', which the server takes for thread
+ * 5) or a KILL partly in an executable comment would reach the server
+ * with halyard's id as written: not standing. */
+static bool kill_stands(struct lexer *lx, size_t from, bool prepared, struct token *last)
 {
     struct token t;
     lex_next(lx, &t);
@@ -1527,10 +1532,23 @@ static bool kill_stands(struct lexer *lx, bool prepared, struct token *last)
         return query || !prepared;
     if (prepared)
         return false;
-    if (t.type == T_NUMBER)
+    if (t.type == T_NUMBER) {
+        for (size_t i = 0; i < t.len; i++)
+            if (!is_digit(lx->s[t.off + i]))
+                return false;
         lex_next(lx, &t);
+    }
     *last = t;
-    return t.type == T_END || t.type == T_SEMI;
+    if (t.type != T_END && t.type != T_SEMI)
+        return false;
+    /* the words and the number are all that is there: an executable
+     * comment's opener is one between them, or around them */
+    size_t to = t.type == T_SEMI ? t.off : lx->len;
+    for (size_t i = from; i + 2 < to; i++)
+        if (lx->s[i] == '/' && lx->s[i + 1] == '*' &&
+            (lx->s[i + 2] == '!' || (lx->s[i + 2] == 'M' && i + 3 < to && lx->s[i + 3] == '!')))
+            return false;
+    return true;
 }
 
 /* A KILL the server answers alone, whatever the id space: its id the
@@ -1568,8 +1586,10 @@ const char *classify_kill_refusal(const char *sql, size_t len, unsigned opts, bo
     lex_init(&lx, sql, len, opts, NULL);
     unsigned stmts = 0, kills = 0;
     bool lead = true, in_prepare = false, from = false;
+    size_t stmt_from = 0; /* where the statement being read begins */
     for (lex_next(&lx, &t); t.type != T_END; lex_next(&lx, &t)) {
         if (t.type == T_SEMI) {
+            stmt_from = t.off + 1;
             lead = true;
             in_prepare = from = false;
             continue;
@@ -1583,11 +1603,12 @@ const char *classify_kill_refusal(const char *sql, size_t len, unsigned opts, bo
             }
             if (tok_is(&lx, &t, "KILL")) {
                 kills++;
-                if (!kill_stands(&lx, prepared, &t))
+                if (!kill_stands(&lx, stmt_from, prepared, &t))
                     return prepared ? "in a prepared statement" : "with an id that is not a number";
                 if (t.type == T_END)
                     break;
                 lead = t.type == T_SEMI;
+                stmt_from = t.off + 1;
                 continue;
             }
         } else if (in_prepare && from && t.type == T_STRING &&

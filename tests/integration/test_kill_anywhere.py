@@ -68,6 +68,14 @@ FORMS = {
     "batch-last": "SELECT 1; KILL CONNECTION {vid}",
     "batch-query": "KILL QUERY {vid}; SELECT 2",
     "computed-id": "KILL {vid} + 0",
+    # a number not in digits, or in an executable comment, which the
+    # server reads as the id: 1094 through halyard (its id unmapped)
+    # before 2026-11-29
+    "decimal-id": "KILL {vid}.0",
+    "exponent-id": "KILL CONNECTION {vid}e0",
+    "hex-id": "KILL " + "0x{vid:x}",
+    "comment-id": "KILL /*! {vid} */",
+    "comment-word": "/*!KILL */ {vid}",
     "stmt-prepare": None,
     "sql-prepare": None,
 }
@@ -78,7 +86,7 @@ def outcome(port, form):
     victim alive)."""
     victim, killer = login(port), login(port)
     try:
-        vid = victim.value("SELECT CONNECTION_ID()")
+        vid = int(victim.value("SELECT CONNECTION_ID()"))
         try:
             run(killer, form, vid)
             err = (0, "")

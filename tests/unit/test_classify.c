@@ -1919,6 +1919,20 @@ static void test_kill_refusal(void **state)
         {"KILL 00", true, "in a prepared statement"},
         {"KILL 0 + 5", false, "with an id that is not a number"},
         {"KILL 0 + 5", true, "in a prepared statement"},
+        /* a number the session does not read as digits, or a KILL partly
+         * in an executable comment: the server would take halyard's id
+         * for its own thread's (5.0 is thread 5 there) */
+        {"KILL 1073741826.0", false, "with an id that is not a number"},
+        {"KILL QUERY 1073741826.", false, "with an id that is not a number"},
+        {"KILL 1073741826e0", false, "with an id that is not a number"},
+        {"KILL CONNECTION 0x40000002", false, "with an id that is not a number"},
+        {"KILL X'40000002'", false, "with an id that is not a number"},
+        {"KILL QUERY /*! 1073741826 */", false, "with an id that is not a number"},
+        {"KILL /*!QUERY */ 1073741826", false, "with an id that is not a number"},
+        {"/*!KILL 1073741826 */", false, "with an id that is not a number"},
+        {"KILL 1073741826 /*M!*/;", false, "with an id that is not a number"},
+        {"KILL QUERY 1073741826 /* a comment */ ;", false, NULL},
+        {"KILL HARD QUERY 01073741826 -- a comment", false, NULL},
     };
     for (size_t i = 0; i < sizeof(kills) / sizeof(kills[0]); i++) {
         const char *got =
