@@ -251,8 +251,9 @@ bool session_sysview_rewrites(const struct session *s)
 bool session_sysview_elsewhere(struct session *s)
 {
     const struct bconn *bc = s->conns.cur;
-    if (!session_sysview_rewrites(s) || bc == NULL || !bc->xa || !bc->xa_ended || !s->query.cmd_one)
-        return false;
+    if (!session_sysview_rewrites(s) || s->query.sysview->sc.show != SYSVIEW_SHOW_NONE ||
+        bc == NULL || !bc->xa || !bc->xa_ended || !s->query.cmd_one)
+        return false; /* a SHOW's WHERE rewritten: it reads no table */
     s->query.sysview->leg = true;
     return true;
 }
@@ -1166,6 +1167,36 @@ static char *derived_status(struct session *s, const char *table)
     return t.data;
 }
 
+/* What `Value` reads in a SHOW STATUS's WHERE: the value its row is shown
+ * with (session_sysview_row), so that the server's WHERE chooses the rows
+ * by what the client reads (before 2026-11-29 it compared the server's
+ * own: Threads_connected of halyard's connections, the Ssl_* of its
+ * connection to the server). */
+static char *show_status_value(struct session *s)
+{
+    const struct session_sysview *v = s->query.sysview;
+    struct textbuf t;
+    textbuf_init(&t, SYSVIEW_TEXT_MAX);
+    char value[OV_VALUE_MAX];
+    textbuf_printf(&t, "CASE Variable_name");
+    for (int i = 0; i < N_OVERRIDES; i++) {
+        textbuf_printf(&t, " WHEN '%s' THEN ", override_name(i));
+        if (i == OV_THREADS) {
+            textbuf_printf(&t, "CAST(GREATEST(CAST(Value AS SIGNED) - %llu, 0) + %llu AS CHAR)",
+                           (unsigned long long)v->hidden, (unsigned long long)v->elsewhere);
+            continue;
+        }
+        override_value(s, i, value, sizeof(value));
+        put_literal(&t, value);
+    }
+    textbuf_printf(&t, " ELSE Value END");
+    if (t.overflow) {
+        textbuf_free(&t);
+        return NULL;
+    }
+    return t.data;
+}
+
 void session_sysview_begin(struct session *s)
 {
     struct session_sysview *v = s->query.sysview;
@@ -1199,17 +1230,19 @@ static char *session_sysview_text(struct session *s, const char *text, size_t le
     struct session_sysview *v = s->query.sysview;
     /* the text may have changed (CONNECTION_ID() in place): scanned again */
     sysview_scan(text, len, s->route.lex_opts, &v->sc);
-    char *derived[SYSVIEW__COUNT] = {NULL};
+    char *derived[SYSVIEW__REFS] = {NULL};
     const struct cols_known *ck = cols_find(server_of(s->conns.cur));
     if (ids_mapped(s) && ck != NULL && ck->cols[0] != '\0')
         derived[SYSVIEW_PROCESSLIST] = derived_processlist(s, ck->cols, orig, orig_len);
     derived[SYSVIEW_SESSION_STATUS] = derived_status(s, "SESSION_STATUS");
     derived[SYSVIEW_GLOBAL_STATUS] = derived_status(s, "GLOBAL_STATUS");
+    if (v->sc.show == SYSVIEW_SHOW_STATUS)
+        derived[SYSVIEW_STATUS_VALUE] = show_status_value(s);
     size_t need = sysview_rewrite(text, len, &v->sc, (const char *const *)derived, NULL, 0);
     char *out = malloc(need + 1);
     if (out != NULL)
         *out_len = sysview_rewrite(text, len, &v->sc, (const char *const *)derived, out, need);
-    for (int i = 0; i < SYSVIEW__COUNT; i++)
+    for (int i = 0; i < SYSVIEW__REFS; i++)
         free(derived[i]);
     return out;
 }

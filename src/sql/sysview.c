@@ -118,6 +118,41 @@ static enum answer_part answer_next(const char *sql, const struct token *t, enum
     }
 }
 
+/* SHOW STATUS's WHERE: each column reference `Value` (not `x.Value`, not
+ * a function's name, not NEXT VALUE FOR) from WHERE to the statement's
+ * end, as references (SYSVIEW_STATUS_VALUE) with no alias to keep. */
+static void status_values(const char *sql, size_t len, unsigned lex_opts, struct sysview_scan *out)
+{
+    struct lexer lx;
+    lex_init(&lx, sql, len, lex_opts, NULL);
+    struct token t, prev = {0}, next;
+    bool where = false;
+    lex_next(&lx, &t);
+    while (t.type != T_END && t.type != T_SEMI) {
+        lex_next(&lx, &next);
+        if (!where) {
+            where = t.type == T_WORD && word_is(sql, &t, "WHERE");
+        } else if (word_is(sql, &t, "VALUE") && prev.type != T_DOT && next.type != T_DOT &&
+                   next.type != T_LPAREN && !word_is(sql, &prev, "NEXT") &&
+                   !word_is(sql, &prev, "PREVIOUS")) {
+            if (out->n == SYSVIEW_REFS_MAX) {
+                out->overflow = true;
+                return;
+            }
+            out->ref[out->n++] = (struct sysview_ref){
+                .off = (uint32_t)t.off,
+                .len = (uint32_t)t.len,
+                .name_off = (uint32_t)t.off,
+                .name_len = (uint32_t)t.len,
+                .table = SYSVIEW_STATUS_VALUE,
+                .aliased = true,
+            };
+        }
+        prev = t;
+        t = next;
+    }
+}
+
 void sysview_scan(const char *sql, size_t len, unsigned lex_opts, struct sysview_scan *out)
 {
     memset(out, 0, sizeof(*out));
@@ -173,6 +208,8 @@ void sysview_scan(const char *sql, size_t len, unsigned lex_opts, struct sysview
     }
     out->show = show_form(sql, first, nfirst);
     out->show_full = out->show == SYSVIEW_SHOW_PROCESSLIST && word_is(sql, &first[1], "FULL");
+    if (out->show == SYSVIEW_SHOW_STATUS && out->n == 0)
+        status_values(sql, len, lex_opts, out);
     if (out->overflow)
         out->n = 0;
 }
@@ -228,7 +265,7 @@ static size_t put(char *out, size_t cap, size_t o, const char *p, size_t n)
 }
 
 size_t sysview_rewrite(const char *sql, size_t len, const struct sysview_scan *sc,
-                       const char *const derived[SYSVIEW__COUNT], char *out, size_t cap)
+                       const char *const derived[SYSVIEW__REFS], char *out, size_t cap)
 {
     size_t o = 0, at = 0;
     for (uint32_t i = 0; i < sc->n; i++) {

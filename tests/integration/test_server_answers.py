@@ -99,6 +99,40 @@ def test_threads_connected_counts_idle_sessions(halyard, cluster, read):
     assert grew[1] == grew[0]
 
 
+@pytest.mark.parametrize("where", [
+    "SHOW GLOBAL STATUS WHERE Variable_name = 'Threads_connected' AND Value = {n}",
+    "SHOW STATUS WHERE `value` + 0 = {n} AND Variable_name LIKE 'Threads_conn%'",
+    "SHOW SESSION STATUS WHERE Variable_name = 'Threads_connected' AND VALUE IN (SELECT {n})"])
+def test_show_status_where_compares_the_values_shown(halyard, cluster, where):
+    """SHOW STATUS WHERE ... Value ...: the WHERE chooses the rows by the
+    values the client reads, as on the server. halyard shows its own
+    Threads_connected (its sessions, not its connections) on the way back,
+    after the server's WHERE had compared the server's own count: the row
+    was missing where its value, as shown, matched (and there where it did
+    not). Three idle sessions that each ran a statement make the two counts
+    differ in both pool modes (idle sessions counted, pooled connections
+    not). Also the Value of a row halyard does not change."""
+    idle = [login(halyard.port) for _ in range(3)]
+    c = login(halyard.port)
+    try:
+        for i in idle:
+            i.query("SELECT 1")
+        for _ in range(3):  # what the tests before left closing may move the count
+            n = c.query("SHOW GLOBAL STATUS LIKE 'Threads_connected'")[0].rows[0][1]
+            got = c.query(where.format(n=n))[0].rows
+            if c.query("SHOW GLOBAL STATUS LIKE 'Threads_connected'")[0].rows[0][1] == n:
+                break
+            time.sleep(1)
+        assert got == [("Threads_connected", n)], (n, got)
+        assert c.query(where.replace("= {n}", "<> {n}").replace("IN (SELECT {n})", "= -1")
+                       .format(n=n))[0].rows == []
+        uptime = c.query("SHOW GLOBAL STATUS WHERE Variable_name = 'Uptime' AND Value > 0")[0].rows
+        assert [r[0] for r in uptime] == ["Uptime"]
+    finally:
+        for x in idle + [c]:
+            x.close()
+
+
 KILLER, KILLER_PW = "hy_sa_killer", "sa-killer"  # PROCESS, not CONNECTION ADMIN
 VICTIM, VICTIM_PW = "hy_sa_victim", "sa-victim"
 

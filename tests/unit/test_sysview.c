@@ -43,6 +43,10 @@ static const struct scan_case scans[] = {
     {"SHOW GLOBAL STATUS", 0, SYSVIEW_SHOW_STATUS, false, 0, -1, false},
     {"SHOW LOCAL STATUS WHERE Variable_name = 'x'", 0, SYSVIEW_SHOW_STATUS, false, 0, -1, false},
     {"SHOW SESSION STATUS", 0, SYSVIEW_SHOW_STATUS, false, 0, -1, false},
+    /* its WHERE's Value: what the client is shown */
+    {"SHOW STATUS WHERE Value > 1", 0, SYSVIEW_SHOW_STATUS, false, 1, SYSVIEW_STATUS_VALUE, true},
+    {"SHOW STATUS LIKE 'Value'", 0, SYSVIEW_SHOW_STATUS, false, 0, -1, false},
+    {"SELECT Value FROM t WHERE Value = 1", 0, SYSVIEW_SHOW_NONE, false, 0, -1, false},
     {"SHOW SLAVE STATUS", 0, SYSVIEW_SHOW_NONE, false, 0, -1, false},
     {"SHOW TABLE STATUS", 0, SYSVIEW_SHOW_NONE, false, 0, -1, false},
     {"SHOW ENGINE INNODB STATUS", 0, SYSVIEW_SHOW_NONE, false, 0, -1, false},
@@ -105,12 +109,18 @@ static const struct rewrite_case rewrites[] = {
      "information_schema.GLOBAL_STATUS b",
      "SELECT a.VARIABLE_VALUE, b.VARIABLE_VALUE FROM (S) a, (G) b"},
     {"SELECT 1", "SELECT 1"},
+    {"SHOW STATUS WHERE Value = 3", "SHOW STATUS WHERE (V) = 3"},
+    {"SHOW GLOBAL STATUS WHERE Variable_name = 'Value' AND `value` > t.Value",
+     "SHOW GLOBAL STATUS WHERE Variable_name = 'Value' AND (V) > t.Value"},
+    {"show status where NEXT VALUE FOR s = VALUE + VALUE(x);",
+     "show status where NEXT VALUE FOR s = (V) + VALUE(x);"},
+    {"SHOW STATUS LIKE 'Value'", "SHOW STATUS LIKE 'Value'"},
 };
 
 static void test_rewrite(void **state)
 {
     (void)state;
-    const char *const derived[SYSVIEW__COUNT] = {"P", "S", "G"};
+    const char *const derived[SYSVIEW__REFS] = {"P", "S", "G", "V"};
     for (size_t i = 0; i < sizeof(rewrites) / sizeof(rewrites[0]); i++) {
         const struct rewrite_case *c = &rewrites[i];
         size_t len = strlen(c->sql);
@@ -129,7 +139,7 @@ static void test_rewrite(void **state)
         free(copy);
     }
     /* a table with no derived text stays as it is */
-    const char *const only_p[SYSVIEW__COUNT] = {"P", NULL, NULL};
+    const char *const only_p[SYSVIEW__REFS] = {"P", NULL, NULL, NULL};
     const char *sql = "SELECT * FROM information_schema.SESSION_STATUS";
     struct sysview_scan sc;
     sysview_scan(sql, strlen(sql), 0, &sc);

@@ -13,7 +13,10 @@
  * CREATE VIEW, CREATE TABLE ... LIKE, DESCRIBE, SHOW or a stored body,
  * which the server stores or describes as the client wrote it. sysview_rewrite() puts a derived
  * table of the caller's in place of each reference, keeping the name the client's statement uses
- * for it (its alias, or the table's own name as an alias). Pure: no I/O.
+ * for it (its alias, or the table's own name as an alias). In SHOW [scope] STATUS WHERE ...,
+ * each column reference `Value` is a reference too (SYSVIEW_STATUS_VALUE), for the caller's
+ * expression of the values it shows: the rows of SHOW STATUS are changed on their way back, after
+ * the server's WHERE chose them. Pure: no I/O.
  */
 #ifndef HALYARD_SYSVIEW_H
 #define HALYARD_SYSVIEW_H
@@ -26,7 +29,11 @@ enum sysview_table {
     SYSVIEW_PROCESSLIST,
     SYSVIEW_SESSION_STATUS,
     SYSVIEW_GLOBAL_STATUS,
-    SYSVIEW__COUNT
+    SYSVIEW__COUNT,
+    /* not a table: a `Value` in SHOW STATUS's WHERE, which must read the
+     * value the client is shown, not the server's */
+    SYSVIEW_STATUS_VALUE = SYSVIEW__COUNT,
+    SYSVIEW__REFS
 };
 
 enum sysview_show {
@@ -65,10 +72,11 @@ bool sysview_mentioned(const char *sql, size_t len);
 
 /* The text with each reference in `sc` of a table whose derived[table] is
  * not NULL replaced by `(derived[table])`, followed by ` AS NAME` when the
- * client gave it no alias. Writes at most `cap` bytes; returns the length
- * of the whole rewrite (more than `cap`: it did not fit). */
+ * client gave it no alias (a `Value` of SHOW STATUS: none). Writes at
+ * most `cap` bytes; returns the length of the whole rewrite (more than
+ * `cap`: it did not fit). */
 size_t sysview_rewrite(const char *sql, size_t len, const struct sysview_scan *sc,
-                       const char *const derived[SYSVIEW__COUNT], char *out, size_t cap);
+                       const char *const derived[SYSVIEW__REFS], char *out, size_t cap);
 
 /* Query ids (the process list's QUERY_ID, KILL QUERY ID) are each
  * server's own, one sequence per server. Through halyard the primary's
