@@ -14,6 +14,7 @@ size_t classify_connid_bound(const struct classify_connid *cid, size_t len)
     for (uint32_t k = 0; k < cid->nalias; k++)
         len += 6 + 2 * (size_t)cid->alias[k].len; /* " AS `...`", each ` doubled */
     for (uint32_t k = 0; k < cid->n; k++) {
+        len++; /* a space before a number (classify_calls_rewrite) */
         if (cid->kind[k] != CLASSIFY_CALL_CONNECTION_ID)
             len += CLASSIFY_CALL_VALUE_MAX; /* a value where `ROW_COUNT()` was */
     }
@@ -54,6 +55,13 @@ size_t classify_calls_rewrite(const char *sql, size_t len, const struct classify
         if (call <= name) {
             const char *v = value[cid->kind[k] < CLASSIFY_CALL__COUNT ? cid->kind[k] : 0];
             if (v != NULL) {
+                /* a number right after an executable comment's opener
+                 * (slash, star, '!', then CONNECTION_ID() or 50000 and
+                 * the call) would be read as the server version it
+                 * needs: a space apart */
+                if (v[0] >= '0' && v[0] <= '9' && call > 0 &&
+                    (sql[call - 1] == '!' || (sql[call - 1] >= '0' && sql[call - 1] <= '9')))
+                    o = put(out, cap, o, " ", 1);
                 o = put(out, cap, o, v, strnlen(v, CLASSIFY_CALL_VALUE_MAX));
                 at = call + cid->call[k].len;
             }

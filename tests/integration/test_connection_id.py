@@ -56,6 +56,18 @@ def test_the_handshake_id_on_every_server(halyard, ids):
     assert tid != me
 
 
+@pytest.mark.parametrize("sql", ["SELECT /*!CONNECTION_ID() */ AS c",
+                                 "SELECT /*!50000CONNECTION_ID() */ AS c",
+                                 "SELECT /*M!CONNECTION_ID()*/ AS c"])
+def test_a_call_first_in_an_executable_comment(halyard, sql):
+    """The id written where the call was starts no version number: the
+    server reads the digits right after `/*!` (or after its version) as
+    the server version the comment needs, and skipped the comment (1064,
+    the select item gone) before halyard wrote a space first."""
+    c = halyard.connect(autocommit=True)
+    assert q(c, sql)[0] == (c.thread_id(),)
+
+
 def test_written_and_assigned_values_are_the_handshake_id(halyard, cluster, table, ids):
     c = halyard.connect(database=table, autocommit=True)
     me = c.thread_id()

@@ -1022,6 +1022,11 @@ static void test_connection_id_rewrite(void **state)
          "SELECT 1; SELECT 77 AS `CONNECTION_ID()` INTO @x"},
         {"INSERT INTO t SELECT CONNECTION_ID()", "INSERT INTO t SELECT 77"},
         {"DO CONNECTION_ID()", "DO 77"},
+        /* no number right after an executable comment's opener: the server
+         * would read its digits as the version the comment needs */
+        {"SELECT /*!CONNECTION_ID() */ AS c", "SELECT /*! 77 */ AS c"},
+        {"SELECT /*!50000CONNECTION_ID() */ AS c", "SELECT /*!50000 77 */ AS c"},
+        {"SELECT /*M!CONNECTION_ID()*/ AS c", "SELECT /*M! 77*/ AS c"},
         /* the server keeps these texts: the call stays */
         {"CREATE VIEW v AS SELECT CONNECTION_ID()", "CREATE VIEW v AS SELECT CONNECTION_ID()"},
         {"alter table t add c int default (connection_id())",
