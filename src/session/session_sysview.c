@@ -470,18 +470,19 @@ static void put_literal(struct textbuf *t, const char *v)
 }
 
 /* A client's text as a literal of column INFO (INFO_BINARY when
- * `binary`; cut to 100 characters when `cut`, as SHOW PROCESSLIST cuts
- * it). Hex, so no sql_mode changes it; INFO is the server's system
- * character set (utf8mb3), as the server shows it. */
+ * `binary`; its first 100 bytes when `cut`, as SHOW PROCESSLIST cuts it,
+ * a character cut in two included). Hex, so no sql_mode changes it; INFO
+ * is the server's system character set (utf8mb3), as the server shows
+ * it. */
 static void put_info_literal(struct textbuf *t, bool binary, bool cut, const char *text, size_t len)
 {
-    textbuf_printf(t, "%s%sX'", cut ? "LEFT(" : "", binary ? "" : "CONVERT(");
+    textbuf_printf(t, "%sX'", cut ? "LEFT(" : binary ? "" : "CONVERT(");
     for (size_t i = 0; i < len && !t->overflow; i++)
         textbuf_printf(t, "%02X", (unsigned char)text[i]);
-    textbuf_printf(t, "'%s%s", binary ? "" : " USING utf8mb3)", cut ? ", 100)" : "");
+    textbuf_printf(t, "'%s", cut ? ", 100)" : binary ? "" : " USING utf8mb3)");
 }
 
-/* Column `col` (INFO or INFO_BINARY; LEFT(INFO, 100) when `cut`) of the
+/* Column `col` (INFO or INFO_BINARY; its first 100 bytes when `cut`) of the
  * rows of `rows` as an expression: where a row's session runs a statement
  * halyard rewrote (registry_set_info), the client's text, as the server
  * lists its own client's; else the server's (the text halyard sent, or
@@ -505,7 +506,7 @@ static void put_client_info(struct textbuf *t, const char *col, bool cut,
     }
     if (cases.len > 0 && !cases.overflow)
         textbuf_printf(t, "IF(%s IS NULL, NULL, CASE ID%s ELSE ", col, cases.data);
-    textbuf_printf(t, cut ? "LEFT(%s, 100)" : "%s", col);
+    textbuf_printf(t, cut ? "LEFT(CAST(%s AS BINARY), 100)" : "%s", col);
     if (cases.len > 0 && !cases.overflow)
         textbuf_printf(t, " END)");
     textbuf_free(&cases);
@@ -703,7 +704,7 @@ static char *peer_sql(const char *cols, uint32_t idx, const struct connreg_row *
 
 /* The statement backend `idx` answers SHOW [FULL] PROCESSLIST's rows of
  * with: those rows as the server writes them (Info cut to its first 100
- * characters unless `full`), the session's id first. NULL when out of
+ * bytes unless `full`), the session's id first. NULL when out of
  * memory. */
 static char *peer_show_sql(uint32_t idx, const struct connreg_row *rows, size_t n, bool full)
 {
@@ -1041,7 +1042,7 @@ const char *session_sysview_cut(const struct session *s)
                  "join (256 KiB in all)"
                : "halyard: the process list's rows of statements on other servers are too long to "
                  "join (a row over buffer_size, or 256 KiB in all); SHOW PROCESSLIST shows them "
-                 "cut to 100 characters";
+                 "cut to 100 bytes";
 }
 
 static char *derived_processlist(struct session *s, const char *cols, const char *text, size_t len)
@@ -1322,17 +1323,6 @@ static void show_row_rest(struct mysql_wr *wr, struct mysql_rd *rd, const struct
     mysql_wr_bytes(wr, at[7], (size_t)(rd->end - at[7]));
 }
 
-/* The first `chars` characters of UTF-8 text's n bytes: how many bytes. */
-static size_t utf8_prefix(const char *text, size_t n, size_t chars)
-{
-    size_t i = 0;
-    for (size_t k = 0; i < n; i++) {
-        if (((unsigned char)text[i] & 0xC0) != 0x80 && k++ == chars)
-            break;
-    }
-    return i;
-}
-
 /* The row's new payload into out (cap bytes): its length, 0 to drop it,
  * SIZE_MAX to pass it as it is. */
 static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, uint8_t *out,
@@ -1364,8 +1354,11 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
         mysql_wr_lenenc_str(&wr, num, (size_t)k);
         size_t info_len = 0;
         char *info = registry_info_dup(r->session, &info_len);
-        if (info != NULL && !v->sc.show_full) /* SHOW PROCESSLIST: its first 100 characters */
-            info_len = utf8_prefix(info, info_len, 100);
+        /* SHOW PROCESSLIST: its first 100 bytes, as the server cuts it
+         * (a character cut in two included; before 2026-11-29 halyard kept
+         * 100 characters) */
+        if (info != NULL && !v->sc.show_full && info_len > 100)
+            info_len = 100;
         show_row_rest(&wr, &rd, r, s->conns.cur->idx, sess_find(v, r->session), info, info_len);
         free(info);
         return mysql_wr_len(&wr);

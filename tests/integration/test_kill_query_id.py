@@ -337,7 +337,7 @@ def test_rows_of_other_backends_too_long_are_refused_not_left_out(h, cluster, n,
     read answered without the sleepers' rows (a process list quietly
     short; and past 256 KiB a " UNION ALL SELECT " was left dangling in
     the SQL). Now the read is refused with 1105 naming why,
-    and SHOW PROCESSLIST, its Info cut to 100 characters, lists them all."""
+    and SHOW PROCESSLIST, its Info cut to 100 bytes, lists them all."""
     sleepers = [Sleeper(h, cluster, f"hy-kq-big{i} " + "x" * size) for i in range(n)]
     try:
         c = h.connect(autocommit=True)
