@@ -219,7 +219,7 @@ bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uin
     if (v->peer_text.limit == 0)
         textbuf_init(&v->peer_text, SYSVIEW_TEXT_MAX);
     sysview_scan(text, len - 1, s->route.lex_opts, &v->sc);
-    v->active = v->sc.n > 0 || v->sc.show != SYSVIEW_SHOW_NONE;
+    v->active = v->sc.n > 0 || v->sc.show != SYSVIEW_SHOW_NONE || v->sc.show_later;
     if (v->active) /* from now on: halyard's reads before it run for it (peers_ready) */
         registry_set_info(&s->kill.reg, text, len - 1);
     return v->active;
@@ -1035,6 +1035,12 @@ const char *session_sysview_cut(const struct session *s)
         return "halyard: in an XA transaction's IDLE or PREPARED state, "
                "information_schema.PROCESSLIST, SESSION_STATUS and GLOBAL_STATUS are read by a "
                "statement alone, not in a multi-statement text (none of it ran)";
+    if (v != NULL && v->active && v->sc.show_later)
+        /* its rows would be the server's: halyard's connections by their
+         * thread ids, the monitor's, Threads_connected counting them
+         * (since 2026-11-29; before, they went to the client so) */
+        return "halyard: SHOW PROCESSLIST and SHOW STATUS are answered as a text's first "
+               "statement, not after another in a multi-statement text (none of it ran)";
     if (v == NULL || !v->peer_use || !v->peer_cut)
         return NULL;
     return v->sc.show == SYSVIEW_SHOW_PROCESSLIST && !v->sc.show_full

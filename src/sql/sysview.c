@@ -163,11 +163,21 @@ void sysview_scan(const char *sql, size_t len, unsigned lex_opts, struct sysview
     int nfirst = 0;
     bool pending = false; /* a reference whose alias is decided by the next token */
     enum answer_part part = PART_START;
+    struct token later[4]; /* a later statement's first words, nlater of them (-1: none) */
+    int nlater = -1;
     for (;;) {
         struct token t;
         lex_next(&lx, &t);
         if (nfirst < 4 && t.type != T_END)
             first[nfirst++] = t;
+        if (nlater >= 0 && (t.type == T_END || t.type == T_SEMI || nlater == 4)) {
+            out->show_later |= show_form(sql, later, nlater) != SYSVIEW_SHOW_NONE;
+            nlater = -1;
+        }
+        if (nlater >= 0)
+            later[nlater++] = t;
+        if (t.type == T_SEMI && part != PART_STORED)
+            nlater = 0;
         if (pending) {
             pending = false;
             struct sysview_ref *r = &out->ref[out->n - 1];

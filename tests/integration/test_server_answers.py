@@ -133,6 +133,30 @@ def test_show_status_where_compares_the_values_shown(halyard, cluster, where):
             x.close()
 
 
+@pytest.mark.parametrize("text", ["SELECT 2; SHOW FULL PROCESSLIST",
+                                  "SHOW STATUS LIKE 'Threads_connected'; "
+                                  "SHOW GLOBAL STATUS LIKE 'Threads_connected'",
+                                  "DO 1; SHOW PROCESSLIST; SELECT 3"])
+def test_a_show_after_a_texts_first_statement_is_refused(halyard, cluster, text):
+    """A SHOW PROCESSLIST or SHOW STATUS after another statement of a
+    multi-statement text: halyard maps the rows of a text's first
+    statement only, and passed the later one's on as the server wrote
+    them (its own connections by their thread ids, the monitor's,
+    Threads_connected counting them). Now the text is refused with 1105
+    and none of it runs; first in the text, it is answered as before."""
+    c = login(halyard.port)
+    try:
+        c.query("SET @hy_sa_ran = 0")
+        got = answer(c, "SET @hy_sa_ran = 1; " + text, why=True)
+        assert got[0][:3] == ("error", 1105, "HY000") and "first statement" in got[0][3], got
+        assert c.value("SELECT @hy_sa_ran") == "0"  # none of it ran
+        first = c.query(text.split("; ", 1)[1] if text.startswith(("SELECT", "DO")) else
+                        text.split("; ")[0])
+        assert first[0].columns
+    finally:
+        c.close()
+
+
 KILLER, KILLER_PW = "hy_sa_killer", "sa-killer"  # PROCESS, not CONNECTION ADMIN
 VICTIM, VICTIM_PW = "hy_sa_victim", "sa-victim"
 

@@ -60,6 +60,9 @@ struct sysview_scan {
      * a join on thread ids still matches. */
     bool thread_views;
     bool overflow; /* more than SYSVIEW_REFS_MAX references: none rewritten */
+    /* a SHOW PROCESSLIST or SHOW STATUS after the text's first statement
+     * (not in a stored object's body), whose rows halyard does not map */
+    bool show_later;
     uint32_t n;
     struct sysview_ref ref[SYSVIEW_REFS_MAX];
 };
