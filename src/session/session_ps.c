@@ -473,6 +473,11 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     s->query.digest_pending = false; /* executions are counted, not the PREPARE */
     st->writes = true;
     st->may_commit = true; /* until its text says otherwise */
+    /* the XA step of its text is its executions': a prepared XA COMMIT
+     * ends nothing (before 2026-11-29 the PREPARE's OK marked the branch
+     * ended, and a read then ran on its connection in IDLE: 1399) */
+    st->xa = (int8_t)s->query.cmd_xa;
+    s->query.cmd_xa = 0;
     if (!fits) {
         st->home_only = true; /* too large to keep: it stays on the primary */
         return s->route.primary;
@@ -816,6 +821,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
     s->query.cmd_txn_next = st->txn_next;
     s->query.cmd_diag = st->diag;
     s->query.cmd_lid = st->lid; /* read back after it, as a text statement naming it */
+    s->query.cmd_xa = bulk ? 0 : st->xa;
     s->query.cmd_may_commit = st->may_commit;
     if (s->values.ldiag != NULL && st->diag)
         return session_fanout_refuse(s, "halyard: the previous statement ran on every group: "

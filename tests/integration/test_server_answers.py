@@ -157,6 +157,38 @@ def test_a_show_after_a_texts_first_statement_is_refused(halyard, cluster, text)
         c.close()
 
 
+@pytest.mark.parametrize("step", ["XA COMMIT 'hy_sa_px'", "XA PREPARE 'hy_sa_px'"])
+def test_a_prepared_xa_step_counts_at_its_execution(halyard, cluster, step):
+    """XA START and XA END, then an XA step prepared (COM_STMT_PREPARE)
+    and executed, then a read of information_schema.PROCESSLIST, which
+    halyard runs on a second connection while the branch is IDLE or
+    PREPARED. halyard took the step's PREPARE for the step: a prepared
+    XA COMMIT (which fails in IDLE, 1399, the branch staying IDLE) marked
+    the branch ended, and the read went to its connection and got 1399
+    where the server answers it (tools/server-check --seed 22,
+    transaction pooling, 2026-11-29)."""
+    read = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        try:
+            c.query("XA START 'hy_sa_px'")
+            c.query("XA END 'hy_sa_px'")
+            stmt_id = struct.unpack("<I", c.command(COM_STMT_PREPARE, step.encode())[1:5])[0]
+            c.send_packet(bytes([COM_STMT_EXECUTE]) + struct.pack("<IBI", stmt_id, 0, 1), seq=0)
+            r = c.read_payload()
+            out.append((parse_err(r).code if r[:1] == b"\xff" else 0, answer(c, read)))
+        finally:
+            try:
+                c.query("XA ROLLBACK 'hy_sa_px'")
+            except MySQLError:
+                pass
+            c.close()
+    h, d = out
+    assert d == ((1399 if "COMMIT" in step else 0), [("rows", [("1",)])]), d
+    assert h == d, (h, d)
+
+
 KILLER, KILLER_PW = "hy_sa_killer", "sa-killer"  # PROCESS, not CONNECTION ADMIN
 VICTIM, VICTIM_PW = "hy_sa_victim", "sa-victim"
 
