@@ -478,6 +478,11 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
      * ended, and a read then ran on its connection in IDLE: 1399) */
     st->xa = (int8_t)s->query.cmd_xa;
     s->query.cmd_xa = 0;
+    /* and FOUND_ROWS() after an execution counts what it found (before
+     * 2026-11-29 the connection was kept after the PREPARE only, and
+     * FOUND_ROWS() after an execution said the rows it sent) */
+    st->calc_found = s->query.cmd_calc_found;
+    s->query.cmd_calc_found = false;
     if (!fits) {
         st->home_only = true; /* too large to keep: it stays on the primary */
         return s->route.primary;
@@ -822,6 +827,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
     s->query.cmd_diag = st->diag;
     s->query.cmd_lid = st->lid; /* read back after it, as a text statement naming it */
     s->query.cmd_xa = bulk ? 0 : st->xa;
+    s->query.cmd_calc_found = !bulk && st->calc_found;
     s->query.cmd_may_commit = st->may_commit;
     if (s->values.ldiag != NULL && st->diag)
         return session_fanout_refuse(s, "halyard: the previous statement ran on every group: "

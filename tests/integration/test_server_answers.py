@@ -11,6 +11,7 @@ import pytest
 
 from rawmysql import (CLIENT_MULTI_STATEMENTS, DEFAULT_CAPS, ConnectionClosed, MySQLError, RawConn,
                       lenenc_int, parse_err)
+from test_ps import execute, prepare
 from util import APP_PASSWORD, APP_USER, mysql_native_hash, schema_with_table
 
 COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_CLOSE = 0x16, 0x17, 0x19
@@ -187,6 +188,35 @@ def test_a_prepared_xa_step_counts_at_its_execution(halyard, cluster, step):
     h, d = out
     assert d == ((1399 if "COMMIT" in step else 0), [("rows", [("1",)])]), d
     assert h == d, (h, d)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT SQL_CALC_FOUND_ROWS id FROM hy_sa_fr.t WHERE id < 50 LIMIT 1",
+    "SELECT id FROM hy_sa_fr.t WHERE id < 10 LIMIT 2, 1"])
+def test_found_rows_after_a_prepared_execution(halyard, cluster, sql):
+    """FOUND_ROWS() after an execution of a prepared SQL_CALC_FOUND_ROWS
+    read (or one with a LIMIT offset, MDEV-9390) counts what it found, as
+    the server does. In transaction pooling halyard kept the connection
+    for FOUND_ROWS() after the PREPARE only (the text's words were read
+    there), gave it back after the execution, and answered the rows the
+    execution sent: 1 where the server says 49, 1 where it says 3 (found
+    by hand-written shapes beside tools/server-check, 2026-11-29)."""
+    schema_with_table(cluster, "hy_sa_fr", "v INT NOT NULL DEFAULT 0")
+    cluster.sql(0, "INSERT IGNORE INTO hy_sa_fr.t (id) SELECT seq FROM mysql.seq_1_to_60")
+    cluster.sync()
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c, other = login(port), login(port)
+        try:
+            stmt_id = prepare(c, sql)[0]
+            execute(c, stmt_id)
+            other.query("SELECT id FROM hy_sa_fr.t WHERE id < 3")  # the pool's next user
+            out.append(c.value("SELECT FOUND_ROWS()"))
+        finally:
+            c.close()
+            other.close()
+    assert out[1] == ("49" if "CALC" in sql else "3")
+    assert out[0] == out[1], out
 
 
 KILLER, KILLER_PW = "hy_sa_killer", "sa-killer"  # PROCESS, not CONNECTION ADMIN

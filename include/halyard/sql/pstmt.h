@@ -51,6 +51,8 @@ struct pstmt {
     bool diag;          /* it reads the diagnostics area (CLF_DIAG) */
     bool lid;           /* names LAST_INSERT_ID() or its variables (CLF_LAST_INSERT_ID) */
     int8_t xa;          /* an EXECUTE's XA step, as a text's (session_pool_note's cmd_xa) */
+    bool calc_found;    /* SQL_CALC_FOUND_ROWS or LIMIT with an offset: FOUND_ROWS() after
+                         * an EXECUTE is its connection's (session_pool_note) */
     bool show_status;   /* SHOW STATUS and the like: the primary's counters */
     bool ld_lost;       /* long data was lost with its backend: the next EXECUTE fails */
     bool dml;           /* one INSERT/UPDATE/DELETE/REPLACE: an execution on the primary may
