@@ -913,6 +913,7 @@ static hy_status_t tracing_start(const struct config *cfg)
                                    .ca_file = t->ca_file[0] != '\0' ? t->ca_file : NULL,
                                    .tls_verify = t->tls_verify,
                                    .service = t->service,
+                                   .protobuf = t->protobuf,
                                    .queue_size = (uint32_t)t->queue_size,
                                    .batch = 512,
                                    .timeout_ms = (uint32_t)t->timeout_ms,

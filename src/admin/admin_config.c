@@ -281,6 +281,7 @@ static void show_config_tracing(struct kv *kv, const struct config *cfg)
     kv_bool(kv, "tracing.enabled", t->enabled);
     webhook_shown(t->endpoint, shown, sizeof(shown));
     kv_str(kv, "tracing.endpoint", shown);
+    kv_str(kv, "tracing.protocol", t->protobuf ? "http/protobuf" : "http/json");
     kv_str(kv, "tracing.headers", t->headers[0] != '\0' ? "(set)" : "");
     kv_str(kv, "tracing.tls_ca_file", t->ca_file);
     kv_bool(kv, "tracing.tls_verify", t->tls_verify);

@@ -860,10 +860,13 @@ const struct config_key config_keys[] = {
 
     {"tracing", CONFIG_GROUP, "{}", 0, 0,
      "a span per client statement, joined to the application's trace (W3C traceparent), sent "
-     "over OTLP/HTTP JSON by a thread of its own; see docs/tracing.md", NULL},
+     "over OTLP/HTTP by a thread of its own; see docs/tracing.md", NULL},
     {"tracing.enabled", CONFIG_BOOL, "false", 0, 0, "make and send spans", NULL},
     {"tracing.endpoint", CONFIG_STRING, "http://127.0.0.1:4318/v1/traces", 1, 4095,
-     "URL (http:// or https://) the spans' OTLP JSON is POSTed to", NULL},
+     "URL (http:// or https://) the spans are POSTed to", NULL},
+    {"tracing.protocol", CONFIG_STRING, "http/protobuf", 0, 0,
+     "OTLP/HTTP's encoding: http/protobuf (binary, about half the bytes and the exporter's "
+     "work) or http/json (read at start)", "http/protobuf|http/json"},
     {"tracing.headers", CONFIG_STRING, "", 0, 4095,
      "headers sent with each POST, \"Name: value\" lines separated by \\n (an API key); "
      "\"\" = none", NULL},

@@ -15,6 +15,7 @@
 #include "halyard/core/oprun.h"
 #include "halyard/core/text.h"
 #include "halyard/trace/trace.h"
+#include "trace_int.h"
 
 static int hex_val(char c)
 {
@@ -412,16 +413,6 @@ struct trace_span *trace_span_create(void)
     return calloc(1, sizeof(struct trace_span));
 }
 
-/* A procedure's own part of its span: its words and its steps' text. */
-struct trace_proc {
-    char event[32];
-    char trigger[16];
-    char backend[TRACE_STR_MAX], from[TRACE_STR_MAX], to[TRACE_STR_MAX];
-    char *reason, *result, *steps; /* heap copies (NULL: none) */
-    size_t steps_len;
-    bool ok;
-};
-
 static void proc_free(struct trace_proc *pr)
 {
     if (pr == NULL)
@@ -472,6 +463,7 @@ static void span_free(struct trace_span *sp)
 {
     proc_free(sp->proc);
     free(sp->raw);
+    free(sp->raw_pb);
     free(sp->summary);
     free(sp->text);
     free(sp);
@@ -526,6 +518,7 @@ static void span_clear(struct trace_span *sp)
     uint32_t cap = sp->summary_cap;
     proc_free(sp->proc);
     free(sp->raw);
+    free(sp->raw_pb);
     free(sp->text);
     memset(sp, 0, sizeof(*sp));
     sp->home = h;
@@ -1035,8 +1028,7 @@ static void encode_span(struct textbuf *out, const struct trace_span *sp)
     textbuf_truncate(out, at + (size_t)(d - d0)); /* what was written of the room */
 }
 
-/* A step line "[+N ms] text": N and the text; false when it is not one. */
-static bool step_line(const char *p, size_t n, int64_t *ms, const char **text, size_t *tlen)
+bool trace_step_line(const char *p, size_t n, int64_t *ms, const char **text, size_t *tlen)
 {
     if (n < 4 || p[0] != '[' || p[1] != '+')
         return false;
@@ -1063,7 +1055,7 @@ static void encode_steps(struct textbuf *out, const struct trace_span *sp)
         int64_t ms;
         const char *text;
         size_t tlen;
-        if (step_line(p, n, &ms, &text, &tlen)) {
+        if (trace_step_line(p, n, &ms, &text, &tlen)) {
             textbuf_puts(out, first ? "{\"timeUnixNano\":\"" : ",{\"timeUnixNano\":\"");
             first = false;
             put_i64(out, sp->start_ns + ms * 1000000);
@@ -1113,8 +1105,6 @@ static void encode_proc(struct textbuf *out, const struct trace_span *sp)
     textbuf_putc(out, '}');
 }
 
-#define OP_SPAN_LIMIT (64u << 10) /* an operation's span, encoded */
-
 struct trace_span *trace_op_span(const struct oprun *r)
 {
     struct trace_span *sp = trace_span_create();
@@ -1124,7 +1114,7 @@ struct trace_span *trace_op_span(const struct oprun *r)
     sp->end_ns = r->end_ns;
     trace_span_ids(sp);
     struct textbuf out;
-    textbuf_init(&out, OP_SPAN_LIMIT);
+    textbuf_init(&out, TRACE_OP_SPAN_LIMIT);
     textbuf_puts(&out, "{\"traceId\":");
     put_hex(&out, sp->trace_id, 16);
     textbuf_puts(&out, ",\"spanId\":");
@@ -1159,7 +1149,8 @@ struct trace_span *trace_op_span(const struct oprun *r)
         free(sp);
         return NULL;
     }
-    sp->raw = out.data; /* the buffer's, NUL-terminated */
+    sp->raw = out.data;            /* the buffer's, NUL-terminated */
+    (void)trace_op_span_pb(sp, r); /* out of memory: sent as JSON only */
     return sp;
 }
 

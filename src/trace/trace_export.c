@@ -17,7 +17,7 @@
 #include "halyard/core/textbuf.h"
 #include "halyard/trace/trace_export.h"
 
-#define BODY_LIMIT (64u << 20) /* a batch's JSON at most */
+#define BODY_LIMIT (64u << 20) /* a batch's body at most */
 
 struct trace_exporter {
     struct trace_export_conf conf; /* its strings are the exporter's copies */
@@ -117,13 +117,13 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 }
 
 /* One POST of `body`: true on a 2xx. */
-static bool post(struct trace_exporter *ex, CURL *h, struct curl_slist *hdrs,
-                 const struct textbuf *body)
+static bool post(struct trace_exporter *ex, CURL *h, struct curl_slist *hdrs, const char *body,
+                 size_t len)
 {
     curl_easy_setopt(h, CURLOPT_URL, ex->conf.endpoint);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ex->conf.timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)ex->conf.timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -188,9 +188,10 @@ static void backoff(struct trace_exporter *ex, uint32_t ms)
     pthread_mutex_unlock(&ex->mu);
 }
 
-static struct curl_slist *headers_of(const char *lines)
+static struct curl_slist *headers_of(const char *lines, bool protobuf)
 {
-    struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *l = curl_slist_append(NULL, protobuf ? "Content-Type: application/x-protobuf"
+                                                            : "Content-Type: application/json");
     for (const char *p = lines; p != NULL && *p != '\0' && l != NULL;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
@@ -210,7 +211,7 @@ static void *export_main(void *arg)
 {
     struct trace_exporter *ex = arg;
     CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = headers_of(ex->conf.headers);
+    struct curl_slist *hdrs = headers_of(ex->conf.headers, ex->conf.protobuf);
     struct trace_span **batch = calloc(ex->conf.batch, sizeof(*batch));
     struct textbuf body;
     textbuf_init(&body, BODY_LIMIT);
@@ -221,15 +222,21 @@ static void *export_main(void *arg)
         if (n == 0)
             continue;
         textbuf_reset(&body);
-        trace_encode(&body, ex->conf.service, batch, n);
+        size_t at = 0;
+        if (ex->conf.protobuf)
+            at = trace_encode_pb(&body, ex->conf.service, batch, n);
+        else
+            trace_encode(&body, ex->conf.service, batch, n);
         bool ok = false;
         if (h != NULL && !body.overflow) {
             uint32_t wait = ex->conf.backoff_ms;
-            ok = post(ex, h, hdrs, &body);
+            const char *p = body.data + at;
+            size_t len = body.len - at;
+            ok = post(ex, h, hdrs, p, len);
             for (uint32_t r = 0; !ok && r < ex->conf.retries && !stopping(ex); r++) {
                 backoff(ex, wait);
                 wait = wait * 2;
-                ok = !stopping(ex) && post(ex, h, hdrs, &body);
+                ok = !stopping(ex) && post(ex, h, hdrs, p, len);
             }
         }
         count(ok ? &ex->st.exported : &ex->st.dropped_failed, n);

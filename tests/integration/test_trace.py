@@ -1,7 +1,8 @@
 """Traces (issue 56, docs/tracing.md): a span per client statement, sent
-over OTLP/HTTP JSON to a receiver this file runs (http.server on a port of
-the test's block), checked against OpenTelemetry's OTLP JSON mapping and
-its database conventions: each statement's span, its parent from a
+over OTLP/HTTP to a receiver this file runs (http.server on a port of the
+test's block), each test with both encodings (protobuf, halyard's default,
+read by otlp_pb into the JSON mapping's shape, and JSON), checked against
+OpenTelemetry's OTLP JSON mapping and its database conventions: each statement's span, its parent from a
 traceparent (an sqlcommenter comment, a connection attribute, the session
 variable @traceparent) and the tracestate beside it, its attributes, the
 wait events of a statement held by a limit and of one held by a
@@ -25,6 +26,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import mysqlbin  # noqa: E402
+import otlp_pb  # noqa: E402
 from util import (APP_PASSWORD, APP_USER, admin_json, backends, free_port, mysql_native_hash, q,
                   wait_until)
 
@@ -33,7 +35,9 @@ PARENT = "00f067aa0ba902b7"
 
 
 class Receiver:
-    """An OTLP/HTTP JSON receiver: the spans of every request, as posted."""
+    """An OTLP/HTTP receiver: the spans of every request, as posted, read
+    as the request's Content-Type says (protobuf, read into the OTLP JSON
+    mapping's shape by otlp_pb, or JSON)."""
 
     def __init__(self):
         self.spans, self.requests, self.bad = [], [], []
@@ -44,7 +48,13 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.requests.append((self.path, self.headers.get("Content-Type"), body))
                 try:
-                    doc = json.loads(body)
+                    ctype = self.headers.get("Content-Type")
+                    if ctype == "application/x-protobuf":
+                        doc = otlp_pb.decode(body)
+                    elif ctype == "application/json":
+                        doc = json.loads(body)
+                    else:
+                        raise ValueError(f"Content-Type {ctype}")
                     for rs in doc["resourceSpans"]:
                         attrs = {a["key"]: a["value"] for a in rs["resource"]["attributes"]}
                         assert attrs["service.name"] == {"stringValue": "halyard"}
@@ -80,12 +90,17 @@ class Receiver:
         return found[0]
 
 
-@pytest.fixture
-def receiver():
+@pytest.fixture(params=["http/protobuf", "http/json"], ids=["protobuf", "json"])
+def receiver(request):
+    """A receiver, and the protocol halyard is to post to it with (each test
+    runs with both: protobuf by default, JSON as configured)."""
     r = Receiver()
+    r.protocol = request.param
     yield r
     r.close()
     assert not r.bad, r.bad
+    want = {"http/protobuf": "application/x-protobuf", "http/json": "application/json"}
+    assert {ctype for _, ctype, _ in r.requests} <= {want[r.protocol]}, r.requests[:1]
 
 
 def attrs(span):
@@ -98,7 +113,8 @@ def attrs(span):
 
 
 def tracing(receiver, **kw):
-    return {"tracing": {"enabled": True, "endpoint": receiver.endpoint(), **kw}}
+    proto = {} if receiver.protocol == "http/protobuf" else {"protocol": receiver.protocol}
+    return {"tracing": {"enabled": True, "endpoint": receiver.endpoint(), **proto, **kw}}
 
 
 def text_has(marker):

@@ -355,6 +355,7 @@ struct config_tracing {
     bool query_text; /* db.query.text */
     int queue_size;  /* sized when the exporter starts */
     int timeout_ms;  /* one POST */
+    bool protobuf;   /* protocol = "http/protobuf" (else http/json); read at start */
 };
 
 /* backup (binlog_archive.h): the continuous binlog archive */

@@ -126,6 +126,8 @@ struct trace_span {
     struct trace_event events[TRACE_EVENTS_MAX];
     struct trace_proc *proc; /* a procedure's span (trace_proc_span), else NULL */
     char *raw;               /* an operation's span, encoded whole (trace_op_span), else NULL */
+    char *raw_pb;            /* the same as protobuf (trace_encode_pb), raw_pb_len bytes */
+    uint32_t raw_pb_len;
     /* kept when the span is used again (trace_span_take): the fields
      * above are cleared, these are not */
     struct trace_home *home; /* the thread it goes back to (NULL: freed) */
@@ -208,5 +210,12 @@ struct trace_span *trace_op_span(const struct oprun *r);
  * n spans, appended to `out`; `service` is the resource's service.name. */
 void trace_encode(struct textbuf *out, const char *service, struct trace_span *const *spans,
                   size_t n);
+/* The same as OTLP/HTTP protobuf (the binary ExportTraceServiceRequest,
+ * trace_pb.c), appended to out: the offset in out->data where the
+ * request's bytes begin (the envelope goes right before the spans once
+ * their sizes are known, in room left for it). With out->overflow set, the
+ * batch is not to be sent. */
+size_t trace_encode_pb(struct textbuf *out, const char *service, struct trace_span *const *spans,
+                       size_t n);
 
 #endif /* HALYARD_TRACE_H */

@@ -1,6 +1,6 @@
 /*
  * trace_export.h: the exporter of kept spans (trace.h), over OTLP/HTTP
- * JSON with libcurl, from a thread of its own. Workers hand it spans
+ * (protobuf, or JSON) with libcurl, from a thread of its own. Workers hand it spans
  * through a bounded queue (trace_export_submit never waits: a full queue
  * drops the span and counts it); the thread takes them in batches, posts
  * each batch with a timeout and retries a failed one with a doubling
@@ -19,6 +19,7 @@ struct trace_export_conf {
     const char *ca_file;  /* TLS: the CA bundle; NULL: the system's */
     bool tls_verify;      /* TLS: check the receiver's certificate and name */
     const char *service;  /* the resource's service.name */
+    bool protobuf;        /* application/x-protobuf (trace_encode_pb), else JSON */
     uint32_t queue_size;  /* spans waiting at most */
     uint32_t batch;       /* spans a request at most */
     uint32_t timeout_ms;  /* a request's whole time */

@@ -1,0 +1,483 @@
+/*
+ * test_trace_pb.c: spans as OTLP/HTTP protobuf (trace.h trace_encode_pb),
+ * read back by a reader of the wire format written here (each field's
+ * bounds checked, every length-delimited field exactly its bytes):
+ *
+ *   - the envelope: resource_spans, the resource's service.name, the
+ *     scope's name and version, the spans in order
+ *   - a statement's span: its ids, parent, tracestate, name, kind, times
+ *     (fixed64), attributes (string, int, bool) in the JSON's order, its
+ *     wait events, the status of an error
+ *   - a string that is not UTF-8: each bad byte U+FFFD, as the JSON's
+ *   - lengths of one, two and three varint bytes: a long summary, many
+ *     spans (the envelope's lengths past 16 KiB)
+ *   - a procedure's span and an operation's, as their JSON says
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/core/audit.h"
+#include "halyard/core/oprun.h"
+#include "halyard/core/text.h"
+#include "halyard/trace/trace.h"
+
+/* ---- a reader of the wire format ---- */
+
+struct field {
+    uint32_t num, wt;
+    uint64_t v; /* varint, fixed64 */
+    const uint8_t *p;
+    size_t n; /* length-delimited */
+};
+
+static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (*p >= end)
+            return false;
+        uint8_t c = *(*p)++;
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if (c < 0x80)
+            return true;
+    }
+    return false;
+}
+
+/* The fields of the message at p (n bytes), into f (max); fails the test
+ * on any field that overruns the message. Their count. */
+static size_t fields_of(const uint8_t *p, size_t n, struct field *f, size_t max)
+{
+    const uint8_t *end = p + n;
+    size_t k = 0;
+    while (p < end) {
+        uint64_t key;
+        assert_true(varint(&p, end, &key));
+        assert_true(k < max);
+        struct field *x = &f[k++];
+        *x = (struct field){.num = (uint32_t)(key >> 3), .wt = (uint32_t)(key & 7)};
+        if (x->wt == 0) {
+            assert_true(varint(&p, end, &x->v));
+        } else if (x->wt == 1) {
+            assert_true(end - p >= 8);
+            for (int i = 0; i < 8; i++)
+                x->v |= (uint64_t)p[i] << (8 * i);
+            p += 8;
+        } else if (x->wt == 2) {
+            uint64_t len;
+            assert_true(varint(&p, end, &len));
+            assert_true(len <= (uint64_t)(end - p));
+            x->p = p;
+            x->n = (size_t)len;
+            p += len;
+        } else {
+            fail_msg("wire type %u", x->wt);
+        }
+    }
+    assert_true(p == end);
+    return k;
+}
+
+/* The one field `num` of f (fails when there are none or several). */
+static const struct field *one(const struct field *f, size_t n, uint32_t num)
+{
+    const struct field *got = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].num == num) {
+            assert_null(got);
+            got = &f[i];
+        }
+    }
+    assert_non_null(got);
+    return got;
+}
+
+static bool has(const struct field *f, size_t n, uint32_t num)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].num == num)
+            return true;
+    return false;
+}
+
+static void assert_bytes(const struct field *f, const void *want, size_t n)
+{
+    assert_int_equal(f->wt, 2);
+    assert_int_equal(f->n, n);
+    assert_memory_equal(f->p, want, n);
+}
+
+static void assert_str(const struct field *f, const char *want)
+{
+    assert_bytes(f, want, strlen(want));
+}
+
+/* An attribute (KeyValue) as "key=s:value", "key=i:N" or "key=b:0|1". */
+static void kv_text(const struct field *kvf, char *out, size_t cap)
+{
+    struct field kv[4], any[4];
+    size_t n = fields_of(kvf->p, kvf->n, kv, 4);
+    assert_int_equal(n, 2);
+    const struct field *key = one(kv, n, 1), *val = one(kv, n, 2);
+    size_t an = fields_of(val->p, val->n, any, 4);
+    assert_int_equal(an, 1);
+    if (any[0].num == 1)
+        snprintf(out, cap, "%.*s=s:%.*s", (int)key->n, (const char *)key->p, (int)any[0].n,
+                 (const char *)any[0].p);
+    else if (any[0].num == 3)
+        snprintf(out, cap, "%.*s=i:%lld", (int)key->n, (const char *)key->p,
+                 (long long)(int64_t)any[0].v);
+    else if (any[0].num == 2)
+        snprintf(out, cap, "%.*s=b:%llu", (int)key->n, (const char *)key->p,
+                 (unsigned long long)any[0].v);
+    else
+        fail_msg("AnyValue field %u", any[0].num);
+}
+
+/* The spans of a request (the envelope checked on the way), into sp. */
+static size_t spans_of(const uint8_t *p, size_t n, struct field *sp, size_t max)
+{
+    struct field req[4], rs[4], res[4], kv[4], ss[4096 + 4], scope[4];
+    size_t k = fields_of(p, n, req, 4);
+    assert_int_equal(k, 1);
+    size_t rk = fields_of(one(req, k, 1)->p, one(req, k, 1)->n, rs, 4);
+    assert_int_equal(rk, 2);
+    const struct field *resource = one(rs, rk, 1);
+    size_t resk = fields_of(resource->p, resource->n, res, 4);
+    assert_int_equal(resk, 1);
+    char text[512];
+    (void)kv;
+    kv_text(one(res, resk, 1), text, sizeof(text));
+    assert_string_equal(text, "service.name=s:halyard");
+    const struct field *ssf = one(rs, rk, 2);
+    size_t sk = fields_of(ssf->p, ssf->n, ss, sizeof(ss) / sizeof(ss[0]));
+    const struct field *sc = one(ss, sk, 1);
+    size_t sck = fields_of(sc->p, sc->n, scope, 4);
+    assert_str(one(scope, sck, 1), "halyard");
+    assert_str(one(scope, sck, 2), HALYARD_VERSION);
+    size_t m = 0;
+    for (size_t i = 0; i < sk; i++) {
+        if (ss[i].num == 2) {
+            assert_true(m < max);
+            sp[m++] = ss[i];
+        }
+    }
+    return m;
+}
+
+static size_t encode(struct trace_span **spans, size_t n, struct textbuf *out)
+{
+    textbuf_init(out, 64 << 20);
+    size_t at = trace_encode_pb(out, "halyard", spans, n);
+    assert_false(out->overflow);
+    assert_true(at < out->len);
+    return at;
+}
+
+/* ---- the tests ---- */
+
+static const uint8_t TRACE[16] = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+                                  0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
+static const uint8_t SPAN[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t PARENT[8] = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
+
+static struct trace_span *statement(void)
+{
+    struct trace_span *sp = trace_span_create();
+    assert_non_null(sp);
+    memcpy(sp->trace_id, TRACE, 16);
+    memcpy(sp->span_id, SPAN, 8);
+    memcpy(sp->parent_id, PARENT, 8);
+    sp->has_parent = true;
+    strcpy(sp->tracestate, "congo=t61rcWkgMzE");
+    sp->start_ns = 1700000000000000000;
+    sp->end_ns = 1700000000000250000;
+    strcpy(sp->op, "SELECT");
+    strcpy(sp->ns, "shop");
+    strcpy(sp->server, "127.0.0.1");
+    sp->port = 3307;
+    strcpy(sp->backend, "replica1");
+    strcpy(sp->role, "replica");
+    strcpy(sp->route, "read");
+    strcpy(sp->consistency, "causal");
+    sp->summary = hy_dupz("SELECT a FROM t WHERE id = ?", 28);
+    sp->rows = 1;
+    return sp;
+}
+
+static void test_statement_span(void **state)
+{
+    (void)state;
+    struct trace_span *sp = statement();
+    sp->err_code = 1146;
+    strcpy(sp->err_msg, "Table 'shop.t' doesn't exist");
+    sp->replayed = true;
+    trace_span_wait(sp, TRACE_WAIT_POOL, 1700000000000010000, 1700000000000030000);
+    trace_span_wait(sp, TRACE_WAIT_CONSISTENCY, 1700000000000040000, 1700000000000090000);
+    struct textbuf out;
+    size_t at = encode(&sp, 1, &out);
+    struct field spans[4], f[64];
+    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, spans, 4), 1);
+    size_t n = fields_of(spans[0].p, spans[0].n, f, 64);
+    assert_bytes(one(f, n, 1), TRACE, 16);
+    assert_bytes(one(f, n, 2), SPAN, 8);
+    assert_str(one(f, n, 3), "congo=t61rcWkgMzE");
+    assert_bytes(one(f, n, 4), PARENT, 8);
+    assert_str(one(f, n, 5), "SELECT shop");
+    assert_int_equal(one(f, n, 6)->v, 3); /* SPAN_KIND_CLIENT */
+    assert_int_equal(one(f, n, 7)->wt, 1);
+    assert_int_equal(one(f, n, 7)->v, 1700000000000000000ull);
+    assert_int_equal(one(f, n, 8)->v, 1700000000000250000ull);
+    static const char *const want[] = {
+        "db.system.name=s:mariadb",       "db.namespace=s:shop",
+        "db.operation.name=s:SELECT",     "db.query.summary=s:SELECT a FROM t WHERE id = ?",
+        "db.response.status_code=s:1146", "error.type=s:1146",
+        "server.address=s:127.0.0.1",     "server.port=i:3307",
+        "halyard.route=s:read",           "halyard.backend=s:replica1",
+        "halyard.backend.role=s:replica", "halyard.consistency=s:causal",
+        "db.response.returned_rows=i:1",  "halyard.replayed=b:1",
+    };
+    size_t k = 0, events = 0;
+    for (size_t i = 0; i < n; i++) {
+        char text[512];
+        if (f[i].num == 9) {
+            assert_true(k < sizeof(want) / sizeof(want[0]));
+            kv_text(&f[i], text, sizeof(text));
+            assert_string_equal(text, want[k]);
+            k++;
+        } else if (f[i].num == 11) {
+            struct field e[8];
+            size_t en = fields_of(f[i].p, f[i].n, e, 8);
+            assert_int_equal(one(e, en, 1)->v,
+                             events == 0 ? 1700000000000010000ull : 1700000000000040000ull);
+            assert_str(one(e, en, 2),
+                       events == 0 ? "halyard.wait.pool" : "halyard.wait.consistency");
+            kv_text(one(e, en, 3), text, sizeof(text));
+            assert_string_equal(text, events == 0 ? "halyard.wait.duration_ns=i:20000"
+                                                  : "halyard.wait.duration_ns=i:50000");
+            events++;
+        }
+    }
+    assert_int_equal(k, sizeof(want) / sizeof(want[0]));
+    assert_int_equal(events, 2);
+    struct field st[4];
+    size_t sn = fields_of(one(f, n, 15)->p, one(f, n, 15)->n, st, 4);
+    assert_str(one(st, sn, 2), "Table 'shop.t' doesn't exist");
+    assert_int_equal(one(st, sn, 3)->v, 2); /* STATUS_CODE_ERROR */
+    textbuf_free(&out);
+    trace_span_destroy(sp);
+}
+
+/* A root without tracestate, events or error has none of those fields;
+ * a string that is not UTF-8 has each bad byte as U+FFFD (EF BF BD). */
+static void test_root_and_bad_utf8(void **state)
+{
+    (void)state;
+    struct trace_span *sp = statement();
+    sp->has_parent = false;
+    sp->tracestate[0] = '\0';
+    strcpy(sp->ns, "caf\xe9");
+    free(sp->summary);
+    sp->summary = hy_dupz("SELECT 'caf\xc3\xa9' FROM t\x01 AND \xff\xfe", 29);
+    struct textbuf out;
+    size_t at = encode(&sp, 1, &out);
+    struct field spans[4], f[64];
+    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, spans, 4), 1);
+    size_t n = fields_of(spans[0].p, spans[0].n, f, 64);
+    assert_false(has(f, n, 3));
+    assert_false(has(f, n, 4));
+    assert_false(has(f, n, 11));
+    assert_false(has(f, n, 15));
+    assert_str(one(f, n, 5), "SELECT caf\xef\xbf\xbd");
+    bool seen = false;
+    for (size_t i = 0; i < n; i++) {
+        char text[512];
+        if (f[i].num != 9)
+            continue;
+        kv_text(&f[i], text, sizeof(text));
+        if (strncmp(text, "db.query.summary=", 17) == 0) {
+            assert_string_equal(text, "db.query.summary=s:SELECT 'caf\xc3\xa9' FROM t\x01 AND "
+                                      "\xef\xbf\xbd\xef\xbf\xbd");
+            seen = true;
+        }
+        if (strncmp(text, "db.namespace=", 13) == 0)
+            assert_string_equal(text, "db.namespace=s:caf\xef\xbf\xbd");
+    }
+    assert_true(seen);
+    textbuf_free(&out);
+    trace_span_destroy(sp);
+}
+
+/* Lengths of one, two and three varint bytes: summaries of 100 to 127
+ * bytes (a KeyValue's lengths one byte up to 125), 200 and 20,000, and
+ * 3,000 spans (the envelope past 16 KiB and 2 MiB). */
+static void test_long_lengths(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    struct trace_span **spans = calloc(N, sizeof(*spans));
+    assert_non_null(spans);
+    static const size_t lens[] = {100, 125, 126, 127, 200, 20000};
+    for (size_t i = 0; i < N; i++) {
+        spans[i] = statement();
+        size_t len = lens[i % 6];
+        free(spans[i]->summary);
+        spans[i]->summary = malloc(len + 1);
+        memset(spans[i]->summary, 'a' + (int)(i % 26), len);
+        spans[i]->summary[len] = '\0';
+        spans[i]->rows = i;
+    }
+    struct textbuf out;
+    size_t at = encode(spans, N, &out);
+    assert_true(out.len - at > (2u << 20));
+    struct field *sp = calloc(N + 1, sizeof(*sp));
+    assert_non_null(sp);
+    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, sp, N + 1), N);
+    for (size_t i = 0; i < N; i++) {
+        struct field f[64];
+        size_t n = fields_of(sp[i].p, sp[i].n, f, 64);
+        size_t found = 0;
+        for (size_t j = 0; j < n; j++) {
+            char text[20100];
+            if (f[j].num != 9)
+                continue;
+            kv_text(&f[j], text, sizeof(text));
+            if (strncmp(text, "db.query.summary=s:", 19) == 0) {
+                assert_int_equal(strlen(text) - 19, lens[i % 6]);
+                assert_int_equal(text[19], 'a' + (int)(i % 26));
+                found++;
+            }
+            if (strncmp(text, "db.response.returned_rows=i:", 28) == 0) {
+                assert_int_equal(strtoull(text + 28, NULL, 10), i);
+                found++;
+            }
+        }
+        assert_int_equal(found, 2);
+    }
+    free(sp);
+    textbuf_free(&out);
+    for (size_t i = 0; i < N; i++)
+        trace_span_destroy(spans[i]);
+    free(spans);
+}
+
+/* An operation's span (core/oprun.h): a root, INTERNAL, its attributes in
+ * order (an empty string left out), ERROR with its reason; encoded when it
+ * is made, sent as it is. */
+static void test_op_span(void **state)
+{
+    (void)state;
+    struct oprun r = {.name = "halyard.backup",
+                      .start_ns = 1700000000000000000,
+                      .end_ns = 1700000002500000000,
+                      .ok = false,
+                      .error = "login: error 1045 \"denied\""};
+    oprun_str(&r, "halyard.backup.id", "full-20261128T153000Z");
+    oprun_str(&r, "halyard.backup.file", ""); /* left out */
+    oprun_int(&r, "halyard.backup.bytes", -1);
+    oprun_bool(&r, "halyard.ok", false);
+    struct trace_span *sp = trace_op_span(&r);
+    assert_non_null(sp);
+    struct textbuf out;
+    size_t at = encode(&sp, 1, &out);
+    struct field spans[4], f[64];
+    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, spans, 4), 1);
+    size_t n = fields_of(spans[0].p, spans[0].n, f, 64);
+    assert_str(one(f, n, 5), "halyard.backup");
+    assert_int_equal(one(f, n, 6)->v, 1); /* SPAN_KIND_INTERNAL */
+    assert_false(has(f, n, 4));
+    assert_int_equal(one(f, n, 8)->v, 1700000002500000000ull);
+    static const char *const want[] = {"halyard.backup.id=s:full-20261128T153000Z",
+                                       "halyard.backup.bytes=i:-1", "halyard.ok=b:0"};
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char text[512];
+        if (f[i].num != 9)
+            continue;
+        assert_true(k < 3);
+        kv_text(&f[i], text, sizeof(text));
+        assert_string_equal(text, want[k++]);
+    }
+    assert_int_equal(k, 3);
+    struct field st[4];
+    size_t sn = fields_of(one(f, n, 15)->p, one(f, n, 15)->n, st, 4);
+    assert_str(one(st, sn, 2), "login: error 1045 \"denied\"");
+    assert_int_equal(one(st, sn, 3)->v, 2);
+    textbuf_free(&out);
+    trace_span_destroy(sp);
+}
+
+/* A procedure's span (a switchover): INTERNAL, its words as attributes,
+ * each step line an event at its offset from the start. */
+static void test_proc_span(void **state)
+{
+    (void)state;
+    static const char steps[] = "[+0 ms] fenced the old primary\n[+12 ms] promoted replica1\n"
+                                "not a step line\n[+30 ms] done";
+    struct audit_procedure p = {.event = "switchover",
+                                .trigger = "admin",
+                                .backend = "replica1",
+                                .from = "primary",
+                                .to = "replica1",
+                                .reason = "asked",
+                                .result = "ok",
+                                .steps = steps,
+                                .steps_len = sizeof(steps) - 1,
+                                .ok = true};
+    struct trace_span *sp = trace_proc_span(&p, 1700000000000000000, 1700000000040000000);
+    assert_non_null(sp);
+    struct textbuf out;
+    size_t at = encode(&sp, 1, &out);
+    struct field spans[4], f[64];
+    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, spans, 4), 1);
+    size_t n = fields_of(spans[0].p, spans[0].n, f, 64);
+    assert_str(one(f, n, 5), "halyard.switchover");
+    assert_int_equal(one(f, n, 6)->v, 1);
+    assert_false(has(f, n, 15));
+    static const char *const texts[] = {"fenced the old primary", "promoted replica1", "done"};
+    static const uint64_t at_ns[] = {1700000000000000000ull, 1700000000012000000ull,
+                                     1700000000030000000ull};
+    size_t ev = 0, attrs = 0;
+    for (size_t i = 0; i < n; i++) {
+        char text[512];
+        if (f[i].num == 9) {
+            kv_text(&f[i], text, sizeof(text));
+            attrs++;
+            if (strncmp(text, "halyard.ok=", 11) == 0)
+                assert_string_equal(text, "halyard.ok=b:1");
+        }
+        if (f[i].num != 11)
+            continue;
+        assert_true(ev < 3);
+        struct field e[8];
+        size_t en = fields_of(f[i].p, f[i].n, e, 8);
+        assert_int_equal(one(e, en, 1)->v, at_ns[ev]);
+        assert_str(one(e, en, 2), "halyard.step");
+        kv_text(one(e, en, 3), text, sizeof(text));
+        char want[128];
+        snprintf(want, sizeof(want), "halyard.step.text=s:%s", texts[ev]);
+        assert_string_equal(text, want);
+        ev++;
+    }
+    assert_int_equal(ev, 3);
+    assert_int_equal(attrs, 8); /* the seven words and halyard.ok */
+    textbuf_free(&out);
+    trace_span_destroy(sp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_statement_span), cmocka_unit_test(test_root_and_bad_utf8),
+        cmocka_unit_test(test_long_lengths),   cmocka_unit_test(test_op_span),
+        cmocka_unit_test(test_proc_span),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
