@@ -5,6 +5,7 @@
  * is shared but each thread's own random generator.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,7 +521,25 @@ static void span_clear(struct trace_span *sp)
     free(sp->raw);
     free(sp->raw_pb);
     free(sp->text);
-    memset(sp, 0, sizeof(*sp));
+    /* as a new span's, but for the tails of its strings' arrays (the
+     * writers read up to a string's end, or its array's first 16 bytes,
+     * all written once): each range between them cleared whole, each
+     * array's first byte (some 400 bytes written of 1,400; memset of the
+     * whole was a store each 8 bytes) */
+#define CLEAR_RANGE(from, to)                                                                      \
+    memset(&sp->from, 0, offsetof(struct trace_span, to) - offsetof(struct trace_span, from))
+    _Static_assert(offsetof(struct trace_span, trace_id) == 0, "the span begins with its ids");
+    CLEAR_RANGE(trace_id, tracestate);
+    sp->tracestate[0] = '\0';
+    CLEAR_RANGE(start_ns, op);
+    sp->op[0] = sp->ns[0] = sp->server[0] = '\0';
+    CLEAR_RANGE(port, backend);
+    sp->backend[0] = sp->role[0] = sp->route[0] = sp->consistency[0] = '\0';
+    CLEAR_RANGE(summary, err_msg);
+    sp->err_msg[0] = '\0';
+    CLEAR_RANGE(rows, home);
+    sp->next = NULL;
+#undef CLEAR_RANGE
     sp->home = h;
     if (cap > 0) {
         sp->summary = summary;

@@ -31,6 +31,7 @@
 #include "halyard/core/oprun.h"
 #include "halyard/trace/trace.h"
 #include "halyard/trace/trace_export.h"
+#include "trace_fixture.h"
 
 #define GOOD "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -500,15 +501,8 @@ static void test_encode_escapes_anywhere(void **state)
 static void test_op_span(void **state)
 {
     (void)state;
-    struct oprun r = {.name = "halyard.backup",
-                      .start_ns = 1700000000000000000,
-                      .end_ns = 1700000002500000000,
-                      .ok = false,
-                      .error = "login: error 1045 \"denied\""};
-    oprun_str(&r, "halyard.backup.id", "full-20261128T153000Z");
-    oprun_str(&r, "halyard.backup.file", ""); /* left out */
-    oprun_int(&r, "halyard.backup.bytes", -1);
-    oprun_bool(&r, "halyard.ok", false);
+    struct oprun r;
+    trace_fixture_backup_run(&r);
     for (int i = 0; i < 40; i++) /* past OPRUN_ATTRS_MAX: left out */
         oprun_int(&r, "halyard.x", i);
     assert_int_equal(r.n_attrs, OPRUN_ATTRS_MAX);
@@ -563,6 +557,20 @@ static void test_span_given_back(void **state)
     assert_true(trace_span_summary(a, "SELECT ?", 8));
     a->rows = 5;
     a->n_events = 2;
+    /* every field of a used span as a new one's: a string of each array,
+     * the numbers and pointers between them */
+    char *sum = a->summary; /* the buffer trace_span_summary made */
+    uint32_t cap = a->summary_cap;
+    a->summary = NULL;
+    trace_fixture_statement(a);
+    free(a->summary);
+    a->summary = sum;
+    a->summary_cap = cap;
+    memset(a->parent_id, 7, 8);
+    a->text = hy_dupz("SELECT 1", 8);
+    a->err_code = 1146;
+    strcpy(a->err_msg, "no table");
+    a->replayed = a->retried = true;
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, give_back, a), 0);
     assert_int_equal(pthread_join(th, NULL), 0);
@@ -570,6 +578,22 @@ static void test_span_given_back(void **state)
     assert_ptr_equal(b, a); /* the same memory, used again */
     assert_int_equal(b->rows, 0);
     assert_int_equal(b->n_events, 0);
+    static const uint8_t zero[8] = {0};
+    assert_false(b->has_parent);
+    assert_memory_equal(b->parent_id, zero, 8);
+    assert_int_equal(b->start_ns, 0);
+    assert_int_equal(b->end_ns, 0);
+    assert_int_equal(b->port, 0);
+    assert_int_equal(b->err_code, 0);
+    assert_null(b->text);
+    assert_null(b->proc);
+    assert_null(b->raw);
+    assert_null(b->raw_pb);
+    assert_false(b->replayed || b->retried);
+    const char *strs[] = {b->tracestate, b->op,    b->ns,          b->server, b->backend,
+                          b->role,       b->route, b->consistency, b->err_msg};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        assert_string_equal(strs[i], "");
     assert_non_null(b->summary);
     assert_string_equal(b->summary, ""); /* the buffer kept, emptied */
     char big[300];

@@ -27,6 +27,7 @@
 #include "halyard/core/oprun.h"
 #include "halyard/core/text.h"
 #include "halyard/trace/trace.h"
+#include "trace_fixture.h"
 
 /* ---- a reader of the wire format ---- */
 
@@ -181,6 +182,15 @@ static size_t encode(struct trace_span **spans, size_t n, struct textbuf *out)
     return at;
 }
 
+/* The fields of the one span `sp` encodes to (out holds their bytes). */
+static size_t one_span(struct trace_span *sp, struct textbuf *out, struct field *f, size_t max)
+{
+    size_t at = encode(&sp, 1, out);
+    struct field spans[4];
+    assert_int_equal(spans_of((const uint8_t *)out->data + at, out->len - at, spans, 4), 1);
+    return fields_of(spans[0].p, spans[0].n, f, max);
+}
+
 /* ---- the tests ---- */
 
 static const uint8_t TRACE[16] = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
@@ -195,20 +205,7 @@ static struct trace_span *statement(void)
     memcpy(sp->trace_id, TRACE, 16);
     memcpy(sp->span_id, SPAN, 8);
     memcpy(sp->parent_id, PARENT, 8);
-    sp->has_parent = true;
-    strcpy(sp->tracestate, "congo=t61rcWkgMzE");
-    sp->start_ns = 1700000000000000000;
-    sp->end_ns = 1700000000000250000;
-    strcpy(sp->op, "SELECT");
-    strcpy(sp->ns, "shop");
-    strcpy(sp->server, "127.0.0.1");
-    sp->port = 3307;
-    strcpy(sp->backend, "replica1");
-    strcpy(sp->role, "replica");
-    strcpy(sp->route, "read");
-    strcpy(sp->consistency, "causal");
-    sp->summary = hy_dupz("SELECT a FROM t WHERE id = ?", 28);
-    sp->rows = 1;
+    trace_fixture_statement(sp);
     return sp;
 }
 
@@ -222,10 +219,8 @@ static void test_statement_span(void **state)
     trace_span_wait(sp, TRACE_WAIT_POOL, 1700000000000010000, 1700000000000030000);
     trace_span_wait(sp, TRACE_WAIT_CONSISTENCY, 1700000000000040000, 1700000000000090000);
     struct textbuf out;
-    size_t at = encode(&sp, 1, &out);
-    struct field spans[4], f[64];
-    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, spans, 4), 1);
-    size_t n = fields_of(spans[0].p, spans[0].n, f, 64);
+    struct field f[64];
+    size_t n = one_span(sp, &out, f, 64);
     assert_bytes(one(f, n, 1), TRACE, 16);
     assert_bytes(one(f, n, 2), SPAN, 8);
     assert_str(one(f, n, 3), "congo=t61rcWkgMzE");
@@ -287,10 +282,8 @@ static void test_root_and_bad_utf8(void **state)
     free(sp->summary);
     sp->summary = hy_dupz("SELECT 'caf\xc3\xa9' FROM t\x01 AND \xff\xfe", 29);
     struct textbuf out;
-    size_t at = encode(&sp, 1, &out);
-    struct field spans[4], f[64];
-    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, spans, 4), 1);
-    size_t n = fields_of(spans[0].p, spans[0].n, f, 64);
+    struct field f[64];
+    size_t n = one_span(sp, &out, f, 64);
     assert_false(has(f, n, 3));
     assert_false(has(f, n, 4));
     assert_false(has(f, n, 11));
@@ -374,22 +367,13 @@ static void test_long_lengths(void **state)
 static void test_op_span(void **state)
 {
     (void)state;
-    struct oprun r = {.name = "halyard.backup",
-                      .start_ns = 1700000000000000000,
-                      .end_ns = 1700000002500000000,
-                      .ok = false,
-                      .error = "login: error 1045 \"denied\""};
-    oprun_str(&r, "halyard.backup.id", "full-20261128T153000Z");
-    oprun_str(&r, "halyard.backup.file", ""); /* left out */
-    oprun_int(&r, "halyard.backup.bytes", -1);
-    oprun_bool(&r, "halyard.ok", false);
+    struct oprun r;
+    trace_fixture_backup_run(&r);
     struct trace_span *sp = trace_op_span(&r);
     assert_non_null(sp);
     struct textbuf out;
-    size_t at = encode(&sp, 1, &out);
-    struct field spans[4], f[64];
-    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, spans, 4), 1);
-    size_t n = fields_of(spans[0].p, spans[0].n, f, 64);
+    struct field f[64];
+    size_t n = one_span(sp, &out, f, 64);
     assert_str(one(f, n, 5), "halyard.backup");
     assert_int_equal(one(f, n, 6)->v, 1); /* SPAN_KIND_INTERNAL */
     assert_false(has(f, n, 4));
@@ -434,10 +418,8 @@ static void test_proc_span(void **state)
     struct trace_span *sp = trace_proc_span(&p, 1700000000000000000, 1700000000040000000);
     assert_non_null(sp);
     struct textbuf out;
-    size_t at = encode(&sp, 1, &out);
-    struct field spans[4], f[64];
-    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, spans, 4), 1);
-    size_t n = fields_of(spans[0].p, spans[0].n, f, 64);
+    struct field f[64];
+    size_t n = one_span(sp, &out, f, 64);
     assert_str(one(f, n, 5), "halyard.switchover");
     assert_int_equal(one(f, n, 6)->v, 1);
     assert_false(has(f, n, 15));

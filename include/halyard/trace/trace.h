@@ -102,6 +102,8 @@ struct trace_home;
  * are the span's own heap copies (NULL: none; a span of trace_span_take
  * may keep its summary's buffer, "" then, from its last use). */
 struct trace_span {
+    /* (span_clear clears a used span range by range between its arrays
+     * of characters, and their first bytes: a new field goes between them) */
     uint8_t trace_id[16];
     uint8_t span_id[8];
     uint8_t parent_id[8];
@@ -137,7 +139,8 @@ struct trace_span {
 
 /* A zeroed span, freed by trace_span_destroy. */
 struct trace_span *trace_span_create(void);
-/* A zeroed span of the calling thread's own (a worker's): the exporter's
+/* A cleared span of the calling thread's own (a worker's; its fields as
+ * a new one's, its strings empty): the exporter's
  * thread, done with it, gives it back to that thread (trace_span_destroy:
  * one atomic push), which uses it again, instead of a malloc in one
  * thread and a free in another, each a span (some 1,000 instructions in
