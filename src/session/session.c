@@ -1826,7 +1826,7 @@ void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
     va_list ap;
     if (why == SERR_TRX_LOST) /* what of it stays (session_track_lost) */
         why = session_track_lost_err((enum trx_nontrx)s->route.trx_lost_keeps);
-    seq = kill_chain_seq(s, seq); /* inside a KILL's text (session_kill_chain.c) */
+    (void)session_hooks_reply(s, &seq, false); /* inside a KILL's text (session_hooks.c) */
     va_start(ap, why);
     size_t len = session_err_vencode(pkt, sizeof(pkt), seq, why, ap);
     va_end(ap);
@@ -1839,7 +1839,7 @@ void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const cha
                         const char *msg)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 600];
-    seq = kill_chain_seq(s, seq);
+    (void)session_hooks_reply(s, &seq, false);
     size_t len = session_err_encode_custom(pkt, sizeof(pkt), seq, code, sqlstate, msg);
     own_error(s, pkt, len);
     send_local(s, pkt, len);
@@ -1892,8 +1892,8 @@ uint16_t session_reply_status(const struct session *s)
 void send_ok_counts(struct session *s, uint8_t seq, uint64_t affected, uint64_t insert_id)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 32];
-    seq = kill_chain_seq(s, seq); /* inside a KILL's text (session_kill_chain.c) */
-    uint16_t status = session_reply_status(s) | kill_chain_ok(s, seq);
+    uint16_t more = session_hooks_reply(s, &seq, true); /* inside a KILL's text */
+    uint16_t status = session_reply_status(s) | more;
     size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, affected,
                                  insert_id, status, 0);
     mysql_hdr_write(pkt, (uint32_t)len, seq);

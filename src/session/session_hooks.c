@@ -170,6 +170,15 @@ static enum hook_verdict kill_chain_between(struct session *s)
     return HOOK_PASS;
 }
 
+/* A reply halyard builds inside a KILL's text: its ids run on from the
+ * parts before, an OK says whether more parts follow
+ * (session_kill_chain.c). */
+static uint16_t kill_chain_reply(struct session *s, uint8_t *seq, bool ok)
+{
+    *seq = kill_chain_seq(s, *seq);
+    return ok ? kill_chain_ok(s, *seq) : 0;
+}
+
 /* The order is the order they run in at each point. */
 static const struct session_hooks hooks[] = {
     /* first: the worker's list holds every session whose rows were created */
@@ -191,6 +200,7 @@ static const struct session_hooks hooks[] = {
     {.name = "kill",
      .on_begin = command_kill_begin,
      .on_done = command_kill_done,
+     .on_reply = kill_chain_reply, /* its text's ids and OK flags */
      .on_leave = command_kill_leave},
     {.name = "pool",
      .between = session_pool_lid_follow,      /* a LAST_INSERT_ID() left on a connection */
@@ -656,6 +666,15 @@ void session_hooks_schema_gone(struct session *s)
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len)
 {
     HOOKS_RUN(on_own_err, s, err, len);
+}
+
+uint16_t session_hooks_reply(struct session *s, uint8_t *seq, bool ok)
+{
+    uint16_t flags = 0;
+    HOOKS_EACH(i)
+    if (hooks[i].on_reply != NULL)
+        flags |= hooks[i].on_reply(s, seq, ok);
+    return flags;
 }
 
 bool session_hooks_lost(struct session *s, struct bconn *bc)

@@ -439,6 +439,11 @@ struct session_hooks {
      * bytes from the marker): the session's diagnostics now, as a
      * server's would be (session_err; not a login's, nor while it ends) */
     void (*on_own_err)(struct session *s, const uint8_t *err, uint32_t len);
+    /* a reply halyard builds itself (an ERR, or an OK when `ok`), its
+     * first sequence id *seq: the feature moves *seq on (a KILL's text:
+     * the ids run on from part to part); for an OK, the status flags it
+     * adds (0: none) */
+    uint16_t (*on_reply)(struct session *s, uint8_t *seq, bool ok);
     /* session_replay.c: the session's transaction, lost with its primary,
      * ran again on the new one with every answer the same; the client's
      * statement that met the loss goes on there */
@@ -538,6 +543,7 @@ void session_hooks_reset(struct session *s);
 void session_hooks_renew(struct session *s);
 void session_hooks_schema_gone(struct session *s);
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len);
+uint16_t session_hooks_reply(struct session *s, uint8_t *seq, bool ok);
 bool session_hooks_lost(struct session *s, struct bconn *bc);
 void session_hooks_conn_open(struct session *s, struct bconn *bc);
 bool session_hooks_lend(struct session *s, struct bconn *bc);

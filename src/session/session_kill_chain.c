@@ -15,8 +15,9 @@
  * SERVER_MORE_RESULTS_EXISTS, and the sequence ids run on from part to
  * part (answer_expect shifts a backend's by chain_seq; an answer halyard
  * makes itself, an ERR or an OK, has its first id moved on by
- * kill_chain_seq and its OK's flags by kill_chain_ok, in session.c's one
- * writer of each: a KILL's own answers, a query rule's refusal...). An
+ * kill_chain_seq and its OK's flags by kill_chain_ok, the kill row's
+ * on_reply (session_hooks.c), which the one writer of each runs: a KILL's
+ * own answers, a query rule's refusal...). An
  * error ends the text there, as the
  * server stops at a statement's error: the parts after it never run.
  */
