@@ -1,12 +1,13 @@
 /*
  * session.c: the client side of halyard, the command cycle as one state
- * machine. It reads top-down: the state's one changer and its transitions;
- * the dispatcher (the client socket's and the timers' callbacks, switching
- * on s->state); the command loop (session_next_command) with its table of
- * the commands halyard looks at first; the command cycle (begin, forward,
- * the answer parsed and passed on, command_done); the commands answered or
- * rewritten here (KILL, COM_CHANGE_USER); the packets the session builds
- * itself; its life (create at accept, greeting, close, free). The login is
+ * machine. It reads top-down: the command's waits; the dispatcher (the
+ * client socket's and the timers' callbacks, switching on s->state); the
+ * command loop (session_next_command) with its table of the commands
+ * halyard looks at first; the command cycle (begin, forward, the answer
+ * parsed and passed on, command_done); the commands answered or rewritten
+ * here (KILL, COM_CHANGE_USER); its life (create at accept, greeting,
+ * close, free). Its state's one changer, its timers and the packets it
+ * builds itself are services (session_services.h). The login is
  * session_login.c's, the backend connections session_backend.c's, the
  * routing session_route.c's; the features (cache, replay, XA, shards...)
  * are in files of their own.
@@ -99,51 +100,6 @@
 
 /* ---- state ------------------------------------------------------------- */
 
-/* The one place a session changes state; an impossible change is logged
- * and closes the session (END_PROTOCOL). Every transition, and where it
- * is made:
- *
- *   PROXY_HEADER  -> HANDSHAKE      the PROXY header read (session_login.c)
- *   HANDSHAKE     -> AUTH_SWITCH    the client must answer another plugin
- *                 -> LOGIN_BACKEND  the login opens its backend at once
- *                                   (a schema named: session_backend.c)
- *                 -> IDLE           logged in (session_login_ok)
- *   AUTH_SWITCH   -> LOGIN_BACKEND, IDLE   as from HANDSHAKE
- *   LOGIN_BACKEND -> IDLE           the login's backend answered
- *   IDLE          -> COMMAND        command_begin: a command goes out
- *                 -> WAIT_BACKEND   ensure_backend/ensure_connected: its
- *                                   backend first (connect, a wait, state)
- *                 -> AUTH_SWITCH, LOGIN_BACKEND   COM_CHANGE_USER
- *   WAIT_BACKEND  -> COMMAND        the backend is ready
- *                 -> IDLE           routed again, or answered here
- *   COMMAND       -> IDLE           the answer is complete: command_done,
- *                                   or a feature's own end
- *   any           -> CLOSING        session_mark_closing; session_reap frees
- */
-void session_set_state(struct session *s, enum session_state to)
-{
-    static const uint16_t allowed[SS__COUNT] = {
-        [SS_PROXY_HEADER] = 1u << SS_HANDSHAKE,
-        [SS_HANDSHAKE] = 1u << SS_AUTH_SWITCH | 1u << SS_LOGIN_BACKEND | 1u << SS_IDLE,
-        [SS_AUTH_SWITCH] = 1u << SS_LOGIN_BACKEND | 1u << SS_IDLE,
-        [SS_LOGIN_BACKEND] = 1u << SS_IDLE,
-        [SS_IDLE] = 1u << SS_WAIT_BACKEND | 1u << SS_COMMAND | 1u << SS_AUTH_SWITCH |
-                    1u << SS_LOGIN_BACKEND,
-        [SS_WAIT_BACKEND] = 1u << SS_COMMAND | 1u << SS_IDLE,
-        [SS_COMMAND] = 1u << SS_IDLE,
-        [SS_CLOSING] = 0,
-    };
-    if (s->state == to)
-        return;
-    if (to != SS_CLOSING && !(allowed[s->state] & (1u << to))) {
-        hy_log_error("session %u: impossible state change %s -> %s", s->id,
-                     session_state_to_str(s->state), session_state_to_str(to));
-        s->end = END_PROTOCOL;
-        to = SS_CLOSING;
-    }
-    s->state = to;
-}
-
 void session_wait_note(struct session *s, enum hook_wait what, bool begin)
 {
     uint8_t bit = (uint8_t)(1u << what);
@@ -159,14 +115,6 @@ void session_wait_note(struct session *s, enum hook_wait what, bool begin)
         return;
     }
     session_hooks_wait(s, what, begin);
-}
-
-void session_mark_closing(struct session *s, enum session_end why)
-{
-    if (s->state == SS_CLOSING)
-        return;
-    s->end = why;
-    session_set_state(s, SS_CLOSING);
 }
 
 /* ---- the dispatcher ------------------------------------------------------
@@ -308,26 +256,6 @@ static void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     session_reap(s);
 }
 
-double session_idle_timeout(const struct session *s, bool *by_server)
-{
-    double own = s->cfg->client_idle_timeout_ms / 1e3, wait = s->io.wait_timeout;
-    *by_server = wait > 0 && (own <= 0 || wait < own);
-    return *by_server ? wait : own;
-}
-
-void session_idle_arm(struct session *s, double wait_timeout)
-{
-    bool by_server;
-    s->io.wait_timeout = wait_timeout;
-    double timeout = session_idle_timeout(s, &by_server);
-    if (timeout <= 0)
-        return;
-    if (!ev_is_active(&s->io.idle))
-        s->io.last_active = ev_now(s->w->loop);
-    s->io.idle.repeat = timeout;
-    ev_timer_again(s->w->loop, &s->io.idle);
-}
-
 /* client_idle_timeout_ms and wait_timeout: the timer runs from login on and
  * is pushed back lazily: it fires at most once per timeout, and only then
  * looks at when the client last sent something (libev's "lazy" idle
@@ -369,22 +297,6 @@ static void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
     session_err(s, 1, SERR_IDLE_TIMEOUT);
     session_mark_closing(s, END_IDLE_TIMEOUT);
     session_reap(s);
-}
-
-/* ---- timers ------------------------------------------------------------ */
-
-void session_timer_start(struct session *s, int ms)
-{
-    ev_timer_stop(s->w->loop, &s->io.timer);
-    ev_timer_set(&s->io.timer, ms / 1000.0, 0.);
-    ev_timer_start(s->w->loop, &s->io.timer);
-    s->io.timer_lazy = false;
-}
-
-void session_timer_stop(struct session *s)
-{
-    ev_timer_stop(s->w->loop, &s->io.timer);
-    s->io.timer_lazy = false;
 }
 
 /* backend_read_timeout_ms for the command beginning now: none of the
@@ -1787,144 +1699,6 @@ static void packet_too_large(struct session *s, uint8_t seq)
     slog_info(s, "request larger than max_packet_size (%d bytes)", s->cfg->max_packet_size);
     session_err(s, (uint8_t)(seq + 1), SERR_PACKET_TOO_LARGE);
     session_mark_closing(s, END_PACKET_TOO_LARGE);
-}
-
-/* ---- packets we generate -------------------------------------------------
- * Its ERRs (halyard's own from session_err.h's table, a query rule's, a
- * backend's payload under the session's sequence id), a plain OK, access
- * denied with the client's host as MariaDB names it. */
-
-void send_local(struct session *s, const uint8_t *pkt, size_t len)
-{
-    hy_status_t rc = conn_send_local(&s->client, s->w->loop, &s->w->pool, pkt, len);
-    if (rc != HY_OK)
-        session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_CLIENT_ERROR);
-}
-
-/* An error halyard answers a statement with itself is the session's
- * diagnostics now, as a server's own error would be: kept to be raised
- * again on the connection a statement reading them runs on
- * (session_pool_own_err), in place of what halyard held after a fan-out
- * (session_diag.c), so that every form of reading them (GET DIAGNOSTICS
- * too) gets the server's answer. Not for a login's error (the session
- * ends), nor while it ends. */
-static void own_error(struct session *s, const uint8_t *pkt, size_t len)
-{
-    const uint8_t *e = pkt + MYSQL_HEADER_SIZE;
-    if (len < MYSQL_HEADER_SIZE + 9 || e[0] != MYSQL_ERR)
-        return;
-    if (s->state != SS_IDLE && s->state != SS_WAIT_BACKEND && s->state != SS_COMMAND)
-        return;
-    session_hooks_own_err(s, e, (uint32_t)(len - MYSQL_HEADER_SIZE)); /* session_hooks.c */
-}
-
-/* Send the ERR of `why` (session_err.h: the one table of halyard's own
- * errors), its arguments as the table's format says. */
-void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
-{
-    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
-    va_list ap;
-    if (why == SERR_TRX_LOST) /* what of it stays (session_track_lost) */
-        why = session_track_lost_err((enum trx_nontrx)s->route.trx_lost_keeps);
-    (void)session_hooks_reply(s, &seq, false); /* inside a KILL's text (session_hooks.c) */
-    va_start(ap, why);
-    size_t len = session_err_vencode(pkt, sizeof(pkt), seq, why, ap);
-    va_end(ap);
-    own_error(s, pkt, len);
-    send_local(s, pkt, len);
-}
-
-/* An ERR that is not halyard's own (a query rule's, configured). */
-void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
-                        const char *msg)
-{
-    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
-    (void)session_hooks_reply(s, &seq, false);
-    size_t len = session_err_encode_custom(pkt, sizeof(pkt), seq, code, sqlstate, msg);
-    own_error(s, pkt, len);
-    send_local(s, pkt, len);
-}
-
-/* An ERR with MariaDB's own code, given by the caller (the prepared
- * statements' refusals, among others). */
-void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate, const char *fmt,
-              ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        msg[0] = '\0';
-    session_err_custom(s, seq, code, sqlstate, msg);
-}
-
-/* Forward a backend's ERR payload to the client under our sequence id. */
-void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len)
-{
-    uint8_t pkt[MYSQL_HEADER_SIZE + 1024];
-    len = HY_MIN(len, sizeof(pkt) - MYSQL_HEADER_SIZE);
-    memcpy(pkt + MYSQL_HEADER_SIZE, payload, len);
-    mysql_hdr_write(pkt, (uint32_t)len, seq);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
-}
-
-/* The status flags of an answer halyard builds in the server's place: the
- * session's own state as the server would report it (issue 47). Autocommit
- * and a transaction on the primary are s->route.status; a read-only
- * transaction on a replica is s->route.ro_idx; NO_BACKSLASH_ESCAPES follows
- * the sql_mode the last answer reported. Nothing of one answer only (more
- * results, no index used, a dropped database) carries over. */
-uint16_t session_reply_status(const struct session *s)
-{
-    uint16_t st = s->route.status & (SERVER_STATUS_IN_TRANS | SERVER_STATUS_AUTOCOMMIT |
-                                     SERVER_STATUS_IN_TRANS_READONLY);
-    if (s->route.ro_idx >= 0)
-        st |= SERVER_STATUS_IN_TRANS | SERVER_STATUS_IN_TRANS_READONLY;
-    if (s->route.lex_opts & CLO_NO_BACKSLASH_ESCAPES)
-        st |= SERVER_STATUS_NO_BACKSLASH_ESCAPES;
-    return st;
-}
-
-/* Every OK halyard builds itself goes out here, with the session's status
- * flags and no warnings (a command halyard answers raises none). */
-void send_ok_counts(struct session *s, uint8_t seq, uint64_t affected, uint64_t insert_id)
-{
-    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
-    uint16_t more = session_hooks_reply(s, &seq, true); /* inside a KILL's text */
-    uint16_t status = session_reply_status(s) | more;
-    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, affected,
-                                 insert_id, status, 0);
-    mysql_hdr_write(pkt, (uint32_t)len, seq);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
-}
-
-void send_ok(struct session *s, uint8_t seq)
-{
-    send_ok_counts(s, seq, 0, 0);
-}
-
-void client_host(const struct session *s, char *out, size_t len)
-{
-    client_ip(s, out, len);
-    if (users_name_resolve() && accounts_loopback(out))
-        snprintf(out, len, "localhost");
-}
-
-void client_ip(const struct session *s, char *out, size_t len)
-{
-    net_name_host(s->who.peer, out, len);
-}
-
-void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
-                        bool used_password)
-{
-    char host[64];
-    client_host(s, host, sizeof(host));
-    session_err(s, seq, SERR_ACCESS_DENIED, (int)HY_MIN(user_len, 80), user, host,
-                used_password ? "YES" : "NO");
-    stat_inc(&s->w->stats.auth_failures);
 }
 
 /* ---- life cycle ----------------------------------------------------------

@@ -1,7 +1,7 @@
 /*
  * session_int.h: what the .c files of src/session/ that run a session
- * share: the command cycle's primitives (session.c: packets, errors,
- * state, the timer), backend connections (session_backend.c), routing
+ * share: the services (session_services.h: state, timers, replies), the
+ * command cycle's primitives (session.c), backend connections (session_backend.c), routing
  * (session_route.c), the hook table (session_hooks.c) and the
  * statement's route codes.
  *
@@ -27,6 +27,7 @@
 #include "halyard/protocol/mysql_errors.h"
 #include "halyard/route/router.h"
 #include "halyard/session/session.h"
+#include "session_services.h"
 
 /* The most a session's state (and a connection's) may take as values. */
 #define STATE_MAX_BYTES (64u * 1024u)
@@ -97,7 +98,7 @@
 #define ROUTE_CACHE    (UINT32_MAX - 9) /* answered from the query cache (session_cache.c) */
 #define ROUTE_ANSWERED (UINT32_MAX - 10) /* answered, taken from the stream: a KILL not mapped */
 
-/* ---- session.c: the state machine, packets, routing, backend connections */
+/* ---- session.c: the command cycle, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
 void bconn_close(struct bconn *bc);
 void bconn_close_all(struct session *s);
@@ -116,12 +117,6 @@ void session_global_commit(struct session *s);
  * primary, on a replica, on a new Galera writer; global's the same. */
 extern const struct internal_cmd int_gtid_fetch, int_gtid_wait, int_gtid_sync;
 extern const struct internal_cmd int_gpos_fetch, int_gpos_wait, int_gpos_sync;
-/* The client's address as text ("127.0.0.1", "::1"). */
-void client_ip(const struct session *s, char *out, size_t len);
-/* The client's host as the server names it in errors: 'localhost' for a
- * loopback client when the server resolves names (users.h), else the
- * address. */
-void client_host(const struct session *s, char *out, size_t len);
 void command_abandon(struct session *s);
 void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags);
 void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags);
@@ -149,27 +144,14 @@ uint8_t session_stmt_class(const struct classify_result *r);
 /* The session's side of a rule's or a limit's conditions (rules.h): user,
  * default schema, client, listener; the statement's fields left zero. */
 struct rules_input session_rules_who(struct session *s);
-void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
-                        bool used_password);
 void send_auth_switch(struct session *s, uint8_t seq);
-void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate, const char *fmt,
-              ...) HY_PRINTF(5, 6);
-void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len);
-void send_local(struct session *s, const uint8_t *pkt, size_t len);
-void send_ok(struct session *s, uint8_t seq);
-void send_ok_counts(struct session *s, uint8_t seq, uint64_t affected, uint64_t insert_id);
-uint16_t session_reply_status(const struct session *s);
 void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                             const char *why);
-void session_err(struct session *s, uint8_t seq, enum session_err why, ...);
-void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
-                        const char *msg);
 void session_greet(struct session *s);
 bool session_in_trans(const struct session *s);
 /* Its share of the primary's trx_open follows its transaction (session.c). */
 void session_trx_hold(struct session *s, bool open);
 void session_lex_mode(struct session *s, unsigned opts);
-void session_mark_closing(struct session *s, enum session_end why);
 void session_next_command(struct session *s);
 /* The names of the cycle's stages a command `cmd` passes, in order, into
  * names (at most max); their count (session.c's table, for its tests). */
@@ -182,8 +164,6 @@ void session_pin(struct session *s, const char *why);
 void session_tables_locked(struct session *s, bool locked);
 void session_publish_backend(struct session *s);
 void session_reap(struct session *s);
-void session_set_state(struct session *s, enum session_state to);
-void session_timer_start(struct session *s, int ms);
 /* A transaction died with backend `name`: the session's next statement
  * says so (SERR_TRX_LOST). */
 void session_trx_lost(struct session *s, const char *name);
@@ -194,7 +174,6 @@ void session_trx_lost(struct session *s, const char *name);
  * another value. A read-back on another connection that finds a value the
  * session's statements set there makes it known again. */
 void session_lid_lost(struct session *s, const char *name);
-void session_timer_stop(struct session *s);
 bool show_status(const char *sql, size_t len);
 void up_forward(struct session *s);
 void update_reads(struct session *s);
@@ -587,13 +566,6 @@ void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t
 void down_forward(struct session *s);
 bool down_parse(struct session *s);
 bool ensure_connected(struct session *s, uint32_t idx);
-/* (Re)start the idle timer for the smaller of client_idle_timeout_ms and
- * the session's wait_timeout (`wait_timeout`, seconds; 0 = none). */
-void session_idle_arm(struct session *s, double wait_timeout);
-/* The idle timeout in force, in seconds: client_idle_timeout_ms or the
- * session's wait_timeout, whichever is shorter (0 = none); *by_server
- * when it is the wait_timeout. */
-double session_idle_timeout(const struct session *s, bool *by_server);
 
 /* session_backend.c */
 void backend_writable(struct session *s, struct bconn *bc);

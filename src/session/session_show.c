@@ -1,8 +1,8 @@
 /*
  * session_show.c: a session in words, part of the session module
- * (session_int.h): the names of its states and end reasons (logs, admin),
- * the first bytes of the statement it runs, and the row `show sessions`
- * shows of it (session_describe, run in the session's worker).
+ * (session_int.h): the first bytes of the statement it runs, and the
+ * row `show sessions` shows of it (session_describe, run in the session's
+ * worker).
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,74 +16,6 @@
 #include "halyard/sql/pstmt.h"
 #include "session_int.h"
 #include "session_pool.h"
-
-/* ---- names ------------------------------------------------------------- */
-
-const char *session_state_to_str(enum session_state st)
-{
-    static const char *const names[SS__COUNT] = {
-        [SS_PROXY_HEADER] = "proxy_header",
-        [SS_HANDSHAKE] = "handshake",
-        [SS_AUTH_SWITCH] = "auth_switch",
-        [SS_LOGIN_BACKEND] = "login_backend",
-        [SS_IDLE] = "idle",
-        [SS_WAIT_BACKEND] = "wait_backend",
-        [SS_COMMAND] = "command",
-        [SS_CLOSING] = "closing",
-    };
-    return st < SS__COUNT ? names[st] : "?";
-}
-
-const char *session_end_to_str(enum session_end why)
-{
-    switch (why) {
-    case END_NONE:
-        return "none";
-    case END_CLIENT_QUIT:
-        return "client quit";
-    case END_CLIENT_CLOSED:
-        return "client closed the connection";
-    case END_CLIENT_ERROR:
-        return "client socket error";
-    case END_BAD_HANDSHAKE:
-        return "bad handshake";
-    case END_TLS_FAILED:
-        return "TLS handshake failed";
-    case END_AUTH_FAILED:
-        return "authentication failed";
-    case END_LOGIN_TIMEOUT:
-        return "login timeout";
-    case END_PROTOCOL:
-        return "protocol error from client";
-    case END_BACKEND_LOST:
-        return "backend connection lost";
-    case END_BACKEND_LOGIN:
-        return "backend refused the login";
-    case END_BACKEND_PROTOCOL:
-        return "protocol error from backend";
-    case END_KILLED:
-        return "killed";
-    case END_SHUTDOWN:
-        return "shutdown";
-    case END_TOO_MANY:
-        return "too many connections";
-    case END_USER_LIMIT:
-        return "user's max_connections reached";
-    case END_BLOCKED:
-        return "address blocked after failed logins";
-    case END_IDLE_TIMEOUT:
-        return "idle timeout";
-    case END_PACKET_TOO_LARGE:
-        return "packet larger than max_packet_size";
-    case END_GROUP_REMOVED:
-        return "its group was removed by a reload";
-    case END_PROXY_HEADER:
-        return "no valid PROXY protocol header";
-    case END_NOMEM:
-        return "out of memory";
-    }
-    return "?";
-}
 
 /* Keep the first bytes of the statement a command runs, for `show
  * sessions` (session_describe): a COM_QUERY's or COM_STMT_PREPARE's text,

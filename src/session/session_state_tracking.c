@@ -274,19 +274,6 @@ enum trx_nontrx session_track_lost(const struct session *s, const struct bconn *
     return said;
 }
 
-enum session_err session_track_lost_err(enum trx_nontrx keeps)
-{
-    switch (keeps) {
-    case TRX_NONTRX_NONE:
-        return SERR_TRX_LOST;
-    case TRX_NONTRX_WROTE:
-        return SERR_TRX_LOST_NONTRX;
-    case TRX_NONTRX_UNKNOWN:
-        break;
-    }
-    return SERR_TRX_LOST_MAYBE_NONTRX;
-}
-
 /* What of the block of an OK the client does not get (its types, as bits
  * for mysql_ok_track_filter): an entry of a tracker halyard turned on and
  * the client did not. */

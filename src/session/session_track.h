@@ -40,8 +40,6 @@ void session_track_err(struct session *s);
  * (NULL: not known), lost with it; `in_flight`: a statement of it that may
  * write was in flight. */
 enum trx_nontrx session_track_lost(const struct session *s, const struct bconn *bc, bool in_flight);
-/* The ERR for a transaction lost with its backend, by what of it stays. */
-enum session_err session_track_lost_err(enum trx_nontrx keeps);
 /* Whether `bc` tracks state changes as halyard needs before it runs the
  * command in flight: session_track_state_change = ON on the primary, for
  * a write. */
