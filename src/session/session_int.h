@@ -476,7 +476,7 @@ struct hook_answer {
     bool (*answer)(struct session *s, const struct hook_cmd *hc, const char *why);
     bool counted; /* one of the workers' `commands` */
 };
-/* Outcome `route`'s row of session_hooks.c: NULL for a backend. */
+/* Outcome `route`'s row of session_outcome.c: NULL for a backend. */
 const struct hook_answer *session_hooks_answer(uint32_t route);
 void session_hooks_take(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_busy(const struct session *s);
