@@ -1620,7 +1620,11 @@ again:
         return false;
     }
     s->conns.cur = bc;
-    if (bc->state == BCONN_READY && state_sync_now(s, !synced)) {
+    if (bc->state == BCONN_READY && state_sync_now(s)) {
+        if (synced) { /* nothing to send twice: taken again from the loop */
+            command_end(s);
+            return false;
+        }
         synced = true; /* nothing to send: the tests above again, without the wait */
         session_set_state(s, was);
         goto again;

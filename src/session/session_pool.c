@@ -8,7 +8,7 @@
  * takes a connection from the worker's pool: the one it gave back, when
  * nobody took it meanwhile (its state, statements and all, are still the
  * session's), or another of the same key, which is brought to the
- * session's state first (session_state.c: state_sync_start):
+ * session's state first (session_state.c: state_sync_now):
  *
  *  - the session's own statement ids for that backend are forgotten:
  *    where a statement runs next it takes the one the connection keeps
@@ -1114,7 +1114,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
 }
 
 /* What a connection taken from another session needs besides variables:
- * appended to `out` (state_sync_start). */
+ * appended to `out` (state_sync_now). */
 hy_status_t session_pool_sync_extra(struct session *s, struct bconn *bc, struct varstate_cmds *out)
 {
     hy_status_t rc = HY_OK;

@@ -20,7 +20,7 @@ enum hook_verdict session_pool_lid_follow(struct session *s);
 /* A write halyard ran on several groups generated `lid` first: the
  * session's LAST_INSERT_ID() (and @@identity, @@last_insert_id) is that
  * now, in both pool modes; each connection gets it set before its next
- * statement (state_sync_start). */
+ * statement (state_sync_now). */
 void session_pool_lid_set(struct session *s, uint64_t lid);
 /* The session's LAST_INSERT_ID() left unread on a pooled connection
  * (s->values.lid_lent): _drop forgets it there (the value is known or
@@ -50,7 +50,7 @@ void session_pool_lid_keep(struct session *s);
 void session_pool_lid_keep_end(struct session *s);
 /* ... or it is not known (`why`): see s->values.lid_unknown. */
 void session_pool_lid_unknown(struct session *s, const char *why);
-/* state_sync_start: `SET last_insert_id` for `bc` when it has not had the
+/* state_sync_now: `SET last_insert_id` for `bc` when it has not had the
  * value halyard set (s->values.lid_epoch). */
 hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct varstate_cmds *out);
 void session_pool_note(struct session *s);

@@ -690,7 +690,7 @@ void state_txn_begun(struct session *s)
  * an InnoDB table; not `SELECT 1`, a SET, a SHOW or a read of information_schema
  * alone). halyard keeps it in the
  * session's state until then, so it reaches whatever connection the next
- * transaction runs on (state_sync_start sends it first), and drops it once
+ * transaction runs on (state_sync_now sends it first), and drops it once
  * a statement consumed it (state_txn_next_note): the answer says a
  * transaction is open, or the statement is one that ends it
  * (state_txn_next_ends). The session's other connections that were
@@ -1163,19 +1163,14 @@ static bool state_sync_plan(struct session *s)
     return true;
 }
 
-/* Bring s->conns.cur (ready, idle) up to the session's state. */
-void state_sync_start(struct session *s)
-{
-    if (state_sync_plan(s))
-        state_sync_next(s);
-}
+static bool state_sync_next(struct session *s);
 
-bool state_sync_now(struct session *s, bool now)
+bool state_sync_now(struct session *s)
 {
     if (!state_sync_plan(s))
         return false;
-    if (s->vars.sync.n > 0 || !now) {
-        state_sync_next(s); /* the commands, then the command waiting goes on */
+    if (s->vars.sync.n > 0) {
+        (void)state_sync_next(s); /* the commands, then the command waiting goes on */
         return false;
     }
     if (!state_sync_finish(s))
@@ -1216,8 +1211,7 @@ static enum internal_next sync_answered(struct session *s, struct bconn *bc)
         return INTERNAL_WENT_ON;
     }
     s->vars.sync_i++;
-    state_sync_next(s);
-    return INTERNAL_WENT_ON;
+    return state_sync_next(s) ? INTERNAL_END : INTERNAL_WENT_ON;
 }
 
 static const struct internal_cmd int_sync = {.name = "a command of the session's state",
@@ -1262,29 +1256,24 @@ static bool state_sync_finish(struct session *s)
     return true;
 }
 
-/* Send s->conns.cur the next command of s->vars.sync; when none is left, it has the
- * session's state: the waiting command goes on. */
-void state_sync_next(struct session *s)
+/* Send s->conns.cur the next command of s->vars.sync as a command of
+ * halyard's own (int_sync): false. When none is left, it has the
+ * session's state: true, and the waiting command goes on (the caller ends
+ * the sync's command: sync_answered's INTERNAL_END); false when the
+ * session closes. */
+static bool state_sync_next(struct session *s)
 {
     struct bconn *bc = s->conns.cur;
-    if (s->vars.sync_i == s->vars.sync.n) {
-        if (!state_sync_finish(s))
-            return;
-        session_timer_stop(s);
-        command_end(s);
-        return;
-    }
+    if (s->vars.sync_i == s->vars.sync.n)
+        return state_sync_finish(s);
     const struct varstate_cmd *e = &s->vars.sync.v[s->vars.sync_i];
     uint8_t hdr[MYSQL_HEADER_SIZE];
     mysql_hdr_write(hdr, e->len, 0);
-    s->query.internal = &int_sync;
-    answer_expect(s, e->pkt[0], 0);
+    internal_expect(s, &int_sync, e->pkt[0], s->cfg->connect_timeout_ms);
     if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
-        conn_send_local(&bc->c, s->w->loop, &s->w->pool, e->pkt, e->len) != HY_OK) {
+        conn_send_local(&bc->c, s->w->loop, &s->w->pool, e->pkt, e->len) != HY_OK)
         session_backend_failed(s, NULL, 0, "cannot send session state");
-        return;
-    }
-    session_timer_start(s, s->cfg->connect_timeout_ms);
+    return false;
 }
 
 /* ---- the read-back's and the schema check's answers (internal_progress) */

@@ -59,7 +59,6 @@ void state_readback_send(struct session *s);
 void state_answer_end(struct session *s);
 void state_readback_expect(struct session *s);
 bool state_readback_in_flight(const struct session *s);
-void state_sync_next(struct session *s);
 /* The session is in no schema, as far as its state goes: a new login, a
  * schema dropped. */
 void state_schema_clear(struct session *s);
@@ -69,13 +68,12 @@ void state_schema_set(struct session *s, char *schema);
 /* The routed command will not run (command_abandon): the change it began
  * is not pending. */
 void state_change_drop(struct session *s);
-void state_sync_start(struct session *s);
-/* state_sync_start() for a command that waits (SS_WAIT_BACKEND), `now`:
- * true when nothing had to be sent, and s->conns.cur now has the session's
- * state (the command goes on at once, not again from session_next_command);
- * false when the sync's commands are under way, or the session closes,
- * or waits for another connection, as after state_sync_start(), which is
- * what it is without `now`. */
-bool state_sync_now(struct session *s, bool now);
+/* Bring s->conns.cur (ready, idle) up to the session's state, for a
+ * command that waits (SS_WAIT_BACKEND): true when nothing had to be sent,
+ * and s->conns.cur now has the session's state (the caller goes on with
+ * the command); false when the sync's commands are under way (the
+ * command then goes on from session_next_command once they are
+ * answered), or the session closes, or waits for another connection. */
+bool state_sync_now(struct session *s);
 
 #endif /* HALYARD_SESSION_STATE_H */

@@ -44,7 +44,7 @@ enum trx_nontrx session_track_lost(const struct session *s, const struct bconn *
  * command in flight: session_track_state_change = ON on the primary, for
  * a write. */
 bool session_track_ready(const struct session *s, const struct bconn *bc);
-/* What turns it on, appended to `out` when `bc` is not ready so (state_sync_start). */
+/* What turns it on, appended to `out` when `bc` is not ready so (state_sync_now). */
 hy_status_t session_track_sync(struct session *s, struct bconn *bc, struct varstate_cmds *out);
 /* Whether a statement's text names session_track_state_change: a write
  * under `SET STATEMENT session_track_state_change = 0 FOR` reports no
