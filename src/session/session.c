@@ -718,8 +718,9 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     if (s->values.lid_unknown != NULL && s->query.cmd_lid) {
         /* not known after a write on several groups, or found committed
          * after a failover: refused, not answered with an older value */
-        if (*idx == ROUTE_FANOUT)
-            session_fanout_free(s);
+        const struct hook_answer *a = session_hooks_answer(*idx);
+        if (a != NULL && a->drop != NULL)
+            a->drop(s); /* what routing prepared for the outcome (a fan-out's plan) */
         if (!answer_here(s, c->fits, c->len))
             return NEXT_STOP;
         send_err(s, 1, ER_UNKNOWN_ERROR, "HY000",

@@ -474,6 +474,9 @@ struct hook_answer {
     bool (*before)(struct session *s, const struct hook_cmd *hc, bool primary_write);
     /* the answer: true when it runs on (its steps answer later) */
     bool (*answer)(struct session *s, const struct hook_cmd *hc, const char *why);
+    /* the outcome refused once routed, before `answer` (a LAST_INSERT_ID()
+     * not known): what routing prepared for it goes (NULL: nothing) */
+    void (*drop)(struct session *s);
     bool counted; /* one of the workers' `commands` */
 };
 /* Outcome `route`'s row of session_outcome.c: NULL for a backend. */

@@ -131,7 +131,10 @@ static const struct hook_answer answers[] = {
     [ANSWER_AT(ROUTE_RO_WRITE)] = {.answer = ro_write_answer},
     [ANSWER_AT(ROUTE_SHARD)] = {.answer = shard_answer},
     [ANSWER_AT(ROUTE_XA)] = {.answer = xa_answer},
-    [ANSWER_AT(ROUTE_FANOUT)] = {.before = fanout_before, .answer = fanout_answer, .counted = true},
+    [ANSWER_AT(ROUTE_FANOUT)] = {.before = fanout_before,
+                                 .answer = fanout_answer,
+                                 .drop = session_fanout_free, /* its plan and legs */
+                                 .counted = true},
     [ANSWER_AT(ROUTE_DIAG)] = {.answer = diag_answer, .counted = true},
     [ANSWER_AT(ROUTE_CACHE)] = {.answer = cache_answer, .counted = true},
 };
