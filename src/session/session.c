@@ -1,16 +1,15 @@
 /*
  * session.c: the client side of halyard, the command cycle as one state
- * machine. It reads top-down: the command's waits; the dispatcher (the
- * client socket's and the timers' callbacks, switching on s->state); the
- * command loop (session_next_command) with its table of the commands
- * halyard looks at first; the command cycle (begin, forward, the answer
- * parsed and passed on, command_done); the commands answered or rewritten
- * here (KILL, COM_CHANGE_USER); its life (create at accept, greeting,
- * close, free). Its state's one changer, its timers and the packets it
- * builds itself are services (session_services.h). The login is
- * session_login.c's, the backend connections session_backend.c's, the
- * routing session_route.c's; the features (cache, replay, XA, shards...)
- * are in files of their own.
+ * machine. It reads top-down: the dispatcher (the client socket's and the
+ * timers' callbacks, switching on s->state); the command loop
+ * (session_next_command) with its table of the commands halyard looks at
+ * first; the command cycle (begin, forward, the answer parsed and passed
+ * on, command_done); the commands answered or rewritten here (KILL,
+ * COM_CHANGE_USER); its life (create at accept, greeting, close, free).
+ * Its state's one changer, its timers and the packets it builds itself
+ * are services (session_services.h). The login is session_login.c's, the
+ * backend connections session_backend.c's, the routing session_route.c's;
+ * the features (cache, replay, XA, shards...) are in files of their own.
  *
  * Design
  * ------
@@ -98,25 +97,6 @@
 #include "session_track.h"
 #include "session_xa.h"
 
-/* ---- state ------------------------------------------------------------- */
-
-void session_wait_note(struct session *s, enum hook_wait what, bool begin)
-{
-    uint8_t bit = (uint8_t)(1u << what);
-    if (begin) {
-        s->io.waits |= bit;
-        if (what == HOOK_WAIT_LIMIT)
-            s->io.hold_since = ev_now(s->w->loop);
-    } else if (s->io.waits & bit) {
-        s->io.waits &= (uint8_t)~bit;
-        if (what == HOOK_WAIT_LIMIT)
-            s->io.held = ev_now(s->w->loop) - s->io.hold_since;
-    } else {
-        return;
-    }
-    session_hooks_wait(s, what, begin);
-}
-
 /* ---- the dispatcher ------------------------------------------------------
  * Every event of a session comes in through the callbacks below and is
  * dispatched on s->state; a handler only marks the session closing, and
@@ -130,7 +110,8 @@ void session_wait_note(struct session *s, enum hook_wait what, bool begin)
  *
  * A backend's bytes come in through session_server_event (session_backend.c),
  * which hands an answer to down_parse/down_forward; session_timer_cb dispatches
- * the session's one timer on the same states. */
+ * the session's one timer on the same states, pool_wait_cb its wait for a
+ * pooled connection (session_pool_wait). */
 
 static void answer_timeout(struct session *s);
 
@@ -311,6 +292,22 @@ static void read_timer_begin(struct session *s)
         return;
     session_timer_start(s, s->cfg->backend_read_timeout_ms);
     s->io.timer_lazy = true;
+}
+
+/* A statement's (or a login's) wait for a pooled connection at
+ * max_connections: over, or one may be free. */
+static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(t, struct session, conns.lease.pool_wait);
+    if (ev_now(loop) >= s->conns.lease.pool_wait_until)
+        s->conns.lease.pool_wait_over = true;
+    if (s->state == SS_WAIT_BACKEND) {
+        command_end(s); /* routed again: a connection, a wait, or 1040 */
+    } else if (s->state == SS_LOGIN_BACKEND && s->conns.cur == NULL) {
+        session_login_backend(s); /* the same for a login that named a schema */
+    }
+    session_reap(s);
 }
 
 /* ---- streams ----------------------------------------------------------- */
@@ -1914,6 +1911,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     ev_io_init(&s->client.wio, session_client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->io.timer, session_timer_cb, 0., 0.);
     ev_timer_init(&s->io.idle, session_idle_cb, 0., 0.);
+    ev_init(&s->conns.lease.pool_wait, pool_wait_cb);
     session_pool_init(s);
     ev_timer_init(&s->route.primary_wait, primary_wait_cb, 0., 0.);
     net_peer_name(fd, s->who.peer, sizeof(s->who.peer));

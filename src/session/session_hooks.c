@@ -156,19 +156,6 @@ static enum hook_verdict xa_between(struct session *s)
     return session_xa_abort(s) ? HOOK_WAIT : HOOK_TAKEN;
 }
 
-/* A KILL's text with more parts: the next, once the client sent nothing
- * more (session_kill_chain.c); out of memory for it, the session ends. */
-static enum hook_verdict kill_chain_between(struct session *s)
-{
-    const struct stream *st = &s->io.up;
-    if (s->kill.chain_on && (st->b == NULL || stream_unparsed(st) == 0) &&
-        kill_chain_step(s) == HY_NOMEM) {
-        session_mark_closing(s, END_NOMEM);
-        return HOOK_WAIT;
-    }
-    return HOOK_PASS;
-}
-
 /* A reply halyard builds inside a KILL's text: its ids run on from the
  * parts before, an OK says whether more parts follow
  * (session_kill_chain.c). */

@@ -491,7 +491,8 @@ enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_
 void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
 /* The command's wait `what` begins or ends: the hooks hear it (on_wait),
  * an end only after its begin (the cycle says the ends wherever a wait
- * may have been); the limit stage's wait is timed (s->io.held). */
+ * may have been); the limit stage's wait is timed (s->io.held). A
+ * service (session_life.c), declared here beside its enum. */
 void session_wait_note(struct session *s, enum hook_wait what, bool begin);
 uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr);
 enum hook_verdict session_hooks_hold(struct session *s, const struct hook_cmd *hc);

@@ -349,6 +349,13 @@ void session_kill_keep(struct session *s, bool kept)
     s->kill.kill_kept = kept;
 }
 
+void session_kill_released(struct session *s)
+{
+    session_kill_keep(s, false);
+    session_next_command(s); /* gives back, or reads LAST_INSERT_ID() first */
+    session_reap(s);
+}
+
 void session_kill_wait(struct session *s)
 {
     if (s->state != SS_WAIT_BACKEND || !s->kill.cmd_taken || s->query.internal != NULL ||

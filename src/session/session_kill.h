@@ -106,6 +106,9 @@ void kill_chain_begin(struct session *s, uint8_t *p, uint32_t *len);
  * answered): HY_OK either way; HY_NOMEM when no buffer could hold the next
  * part (the text is dropped, and the caller ends the session). */
 hy_status_t kill_chain_step(struct session *s);
+/* The KILL text's next part between commands (the hooks' between, its
+ * kill-chain row). */
+enum hook_verdict kill_chain_between(struct session *s);
 /* The sequence id an answer halyard makes itself goes out with, given
  * `seq` (1 for its first packet): moved on past the parts answered before
  * inside such a text, else `seq`. */

@@ -96,6 +96,19 @@ hy_status_t kill_chain_step(struct session *s)
     return HY_OK;
 }
 
+/* A KILL's text with more parts: the next, once the client sent nothing
+ * more (session_kill_chain.c); out of memory for it, the session ends. */
+enum hook_verdict kill_chain_between(struct session *s)
+{
+    const struct stream *st = &s->io.up;
+    if (s->kill.chain_on && (st->b == NULL || stream_unparsed(st) == 0) &&
+        kill_chain_step(s) == HY_NOMEM) {
+        session_mark_closing(s, END_NOMEM);
+        return HOOK_WAIT;
+    }
+    return HOOK_PASS;
+}
+
 uint8_t kill_chain_seq(const struct session *s, uint8_t seq)
 {
     return seq == 1 ? (uint8_t)(s->kill.chain_seq + 1) : seq;

@@ -134,6 +134,23 @@ void session_mark_closing(struct session *s, enum session_end why)
     session_set_state(s, SS_CLOSING);
 }
 
+void session_wait_note(struct session *s, enum hook_wait what, bool begin)
+{
+    uint8_t bit = (uint8_t)(1u << what);
+    if (begin) {
+        s->io.waits |= bit;
+        if (what == HOOK_WAIT_LIMIT)
+            s->io.hold_since = ev_now(s->w->loop);
+    } else if (s->io.waits & bit) {
+        s->io.waits &= (uint8_t)~bit;
+        if (what == HOOK_WAIT_LIMIT)
+            s->io.held = ev_now(s->w->loop) - s->io.hold_since;
+    } else {
+        return;
+    }
+    session_hooks_wait(s, what, begin);
+}
+
 /* ---- timers ------------------------------------------------------------ */
 
 double session_idle_timeout(const struct session *s, bool *by_server)

@@ -440,23 +440,8 @@ static struct session *first_waiter(struct worker *w, const struct session *like
     return NULL;
 }
 
-static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-    (void)revents;
-    struct session *s = container_of(t, struct session, conns.lease.pool_wait);
-    if (ev_now(loop) >= s->conns.lease.pool_wait_until)
-        s->conns.lease.pool_wait_over = true;
-    if (s->state == SS_WAIT_BACKEND) {
-        command_end(s); /* routed again: a connection, a wait, or 1040 */
-    } else if (s->state == SS_LOGIN_BACKEND && s->conns.cur == NULL) {
-        session_login_backend(s); /* the same for a login that named a schema */
-    }
-    session_reap(s);
-}
-
 void session_pool_init(struct session *s)
 {
-    ev_init(&s->conns.lease.pool_wait, pool_wait_cb);
     s->conns.lease.epoch = ++s->w->conns.serial; /* the session begins */
 }
 
@@ -958,13 +943,6 @@ enum hook_verdict session_pool_lid_follow(struct session *s)
         return HOOK_WAIT;
     }
     return HOOK_PASS;
-}
-
-void session_kill_released(struct session *s)
-{
-    session_kill_keep(s, false);
-    session_next_command(s); /* gives back, or reads LAST_INSERT_ID() first */
-    session_reap(s);
 }
 
 void session_pool_lid_set(struct session *s, uint64_t lid)
