@@ -109,6 +109,14 @@ WRAP_VOID(conn_open, (struct session * s, struct bconn *bc), (s, bc), " %s", bc-
 WRAP_VOID(conn_gone, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
 WRAP_VOID(leave, (struct session * s), (s), "")
 WRAP_VOID(close, (struct session * s), (s), "")
+/* on_reply: whether the reply halyard builds is an OK or an ERR */
+uint16_t __real_session_hooks_reply(struct session *s, uint8_t *seq, bool ok);
+uint16_t __wrap_session_hooks_reply(struct session *s, uint8_t *seq, bool ok);
+uint16_t __wrap_session_hooks_reply(struct session *s, uint8_t *seq, bool ok)
+{
+    note("hook s%u reply %s", s->id, ok ? "ok" : "err");
+    return __real_session_hooks_reply(s, seq, ok);
+}
 WRAP_RET(bool, ready, (struct session * s), (s))
 WRAP_RET(bool, chosen, (struct session * s, struct bconn *bc, uint32_t idx), (s, bc, idx))
 WRAP_RET(const char *, refuse, (struct session * s), (s))

@@ -46,7 +46,7 @@ static const char *const points[] = {
     "fed",      "done",           "settled",       "abandon",    "reset",       "conn_gone",
     "leave",    "close",          "own_err",       "renew",      "lost",        "busy",
     "between",  "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
-    "create",   "infile",         "chosen",        "hold",       "digest",
+    "create",   "infile",         "chosen",        "hold",       "digest",      "reply",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -309,6 +309,35 @@ static void test_hooks_digest(void **state)
     assert_int_equal(execute(f, 0, id, &err), 0);
     assert_int_equal(simple(f, 0, COM_PING, &err), 0);
     assert_int_equal(point_count(f, from, "digest"), 0);
+}
+
+/* on_reply: an OK or ERR halyard builds itself asks the features for its
+ * sequence id and an OK's flags (the KILL chain's row answers inside a
+ * KILL's text), once, as it is written: a COM_PING halyard answers (OK),
+ * an execution of a statement id never prepared (ERR 1243, send_err's), an
+ * empty command packet (1047, session_err's); an answer the server gave is
+ * not one of them. */
+static void test_hooks_reply(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(simple(f, 0, COM_PING, &err), 0);
+    assert_once(f, from, "reply", "a COM_PING halyard answers");
+    assert_true(traced(f, from, "reply ok") >= 0);
+    from = f->n_trace;
+    assert_int_equal(execute(f, 0, 4242, &err), 0xff);
+    assert_int_equal(err, 1243);
+    assert_once(f, from, "reply", "an execution of no statement");
+    assert_true(traced(f, from, "reply err") >= 0);
+    from = f->n_trace; /* an empty command packet: 1047, session_err's */
+    send_raw(f, 0, "", 0, 0);
+    assert_int_equal(recv1(f, 0, &err, 2000), 0xff);
+    assert_int_equal(err, 1047);
+    assert_once(f, from, "reply", "an empty command packet");
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "reply"), 0);
 }
 
 /* on_rule: with query rules loaded, a text statement (and a prepare) is
@@ -737,6 +766,7 @@ int main(void)
         T(test_hooks_infile, conf_eventual),       T(test_hooks_chosen, conf_eventual),
         T(test_hooks_create, conf_eventual),       T(test_hooks_wait, conf_eventual),
         T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
+        T(test_hooks_reply, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
