@@ -334,9 +334,26 @@ struct sv {
     bool arr; /* held in an array of 16 bytes or more */
 };
 
+/* The length of a string held in an array of 16 bytes or more: its
+ * first 16 bytes tested for the NUL eight at a time (the lowest zero byte
+ * of each word: bytes above one may test zero too, never below), strlen
+ * past them. */
+static inline size_t arr_len(const char *a)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t lo = hy_load_le64(a), z = (lo - ones) & ~lo & high;
+    if (z != 0)
+        return (size_t)__builtin_ctzll(z) / 8;
+    uint64_t hi = hy_load_le64(a + 8);
+    z = (hi - ones) & ~hi & high;
+    if (z != 0)
+        return 8 + (size_t)__builtin_ctzll(z) / 8;
+    return 16 + strlen(a + 16);
+}
+
 static inline struct sv arr_sv(const char *a)
 {
-    size_t n = strlen(a);
+    size_t n = arr_len(a);
     return (struct sv){.s = a, .n = n, .on = utf8_out_len_arr(a, n), .arr = true};
 }
 
@@ -344,7 +361,7 @@ static inline struct sv arr_sv(const char *a)
  * consistency mode): ASCII */
 static inline struct sv word_sv(const char *a)
 {
-    size_t n = strlen(a);
+    size_t n = arr_len(a);
     return (struct sv){.s = a, .n = n, .on = n, .arr = true};
 }
 

@@ -129,6 +129,8 @@ static void kv_text(const struct field *kvf, char *out, size_t cap)
     const struct field *key = one(kv, n, 1), *val = one(kv, n, 2);
     size_t an = fields_of(val->p, val->n, any, 4);
     assert_int_equal(an, 1);
+    if (any[0].num == 1 && memchr(any[0].p, '\0', any[0].n) != NULL)
+        fail_msg("a NUL inside the string value of %.*s", (int)key->n, (const char *)key->p);
     if (any[0].num == 1)
         snprintf(out, cap, "%.*s=s:%.*s", (int)key->n, (const char *)key->p, (int)any[0].n,
                  (const char *)any[0].p);
@@ -308,6 +310,68 @@ static void test_root_and_bad_utf8(void **state)
     trace_span_destroy(sp);
 }
 
+/* The value of attribute `key` of the one span in out (fails when none). */
+static void attr_of(const struct field *f, size_t n, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < n; i++) {
+        char text[512];
+        if (f[i].num != 9)
+            continue;
+        kv_text(&f[i], text, sizeof(text));
+        if (strncmp(text, key, kl) == 0 && text[kl] == '=') {
+            snprintf(out, cap, "%s", text + kl + 1);
+            return;
+        }
+    }
+    fail_msg("no attribute %s", key);
+}
+
+/* A string of each length from 0 to 40 in a span's arrays (ns, 128 bytes;
+ * role, 16), written over a longer one of other bytes (0xff, not UTF-8,
+ * and 0x01) left past its end: its length found (the NUL in the first 16
+ * bytes tested eight at a time), its bytes as they are, nothing of the
+ * tail; with a two-byte character in it, too. */
+static void test_short_strings(void **state)
+{
+    (void)state;
+    for (size_t n = 0; n <= 40; n++) {
+        for (int mb = 0; mb < 2; mb++) {
+            char str[48];
+            for (size_t i = 0; i < n; i++)
+                str[i] = (char)('a' + i % 26);
+            if (mb && n >= 2)
+                memcpy(str + n / 2 - 1, "\xc3\xa9", 2);
+            str[n] = '\0';
+            struct trace_span *sp = statement();
+            char junk[64];
+            memset(junk, 0xff, sizeof(junk));
+            junk[3] = 0x01;
+            trace_span_set(sp->ns, sizeof(sp->ns), junk, sizeof(junk));
+            trace_span_set(sp->ns, sizeof(sp->ns), str, n);
+            trace_span_set(sp->role, sizeof(sp->role), junk, sizeof(junk));
+            trace_span_set(sp->role, sizeof(sp->role), str, HY_MIN(n, sizeof(sp->role) - 1));
+            struct textbuf out;
+            struct field f[64];
+            size_t k = one_span(sp, &out, f, 64);
+            char got[512], want[64];
+            if (n > 0) {
+                attr_of(f, k, "db.namespace", got, sizeof(got));
+                snprintf(want, sizeof(want), "s:%s", str);
+                if (strcmp(got, want) != 0)
+                    fail_msg("n %zu: db.namespace %s, not %s", n, got, want);
+            }
+            if (n > 0 && n < sizeof(sp->role)) {
+                attr_of(f, k, "halyard.backend.role", got, sizeof(got));
+                if (strcmp(got, want) != 0)
+                    fail_msg("n %zu: role %s, not %s", n, got, want);
+            }
+            textbuf_free(&out);
+            trace_span_destroy(sp);
+        }
+    }
+}
+
 /* Lengths of one, two and three varint bytes: summaries of 100 to 127
  * bytes (a KeyValue's lengths one byte up to 125), 200 and 20,000, and
  * 3,000 spans (the envelope past 16 KiB and 2 MiB). */
@@ -459,7 +523,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_statement_span), cmocka_unit_test(test_root_and_bad_utf8),
         cmocka_unit_test(test_long_lengths),   cmocka_unit_test(test_op_span),
-        cmocka_unit_test(test_proc_span),
+        cmocka_unit_test(test_proc_span),      cmocka_unit_test(test_short_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
