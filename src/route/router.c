@@ -208,7 +208,10 @@ static void decide_statement(const struct route_in *in, struct route_out *out)
     uint32_t state_kinds = CL_BIT(CL_SESSION) | CL_BIT(CL_PIN_PRIMARY);
     bool state_text = (f & CLF_MULTI) && in->nvars > 0 && (in->kinds & state_kinds) &&
                       !(in->kinds & ~(state_kinds | CL_BIT(CL_READ)));
-    if (plain_set || in->kind == CL_SESSION || (state_text && in->ro_idx >= 0) ||
+    /* Outside a read-only transaction, any text of several statements
+     * with a SET, USE... among them: its state is not read back */
+    bool multi_state = (f & CLF_MULTI) && (in->kinds & CL_BIT(CL_SESSION)) && in->ro_idx < 0;
+    if (plain_set || in->kind == CL_SESSION || (state_text && in->ro_idx >= 0) || multi_state ||
         (f & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION))) {
         if (!in->fits || (f & CLF_MULTI) || (!plain_set && in->kind != CL_SESSION))
             out->pin = "session state set in a way that cannot be replayed";

@@ -985,8 +985,12 @@ static void connid_note(struct ctx *c, const struct token *t)
     struct classify_result *res = c->res;
     if (st->keeps_text)
         return; /* a view, a routine, a DEFAULT: the call must stay a call */
+    /* FOUND_ROWS() and ROW_COUNT() after a text's first statement are
+     * about the text's statement before, on the same connection: the
+     * server's, not the session's previous text's */
     if (t->type == T_WORD && st->prev_type != T_DOT &&
-        (t->kw == KW_CONNECTION_ID || t->kw == KW_FOUND_ROWS || t->kw == KW_ROW_COUNT)) {
+        (t->kw == KW_CONNECTION_ID ||
+         ((t->kw == KW_FOUND_ROWS || t->kw == KW_ROW_COUNT) && res->nstmt == 0))) {
         st->connid_tok = st->ntok;
         st->connid_off = t->off;
         st->connid_kind = t->kw == KW_CONNECTION_ID ? CLASSIFY_CALL_CONNECTION_ID

@@ -865,3 +865,58 @@ def test_another_sessions_running_statement_shows_its_clients_text(start_halyard
     assert d[0] == stmt and d[1] == [stmt.encode()[:100].decode(errors="replace")] and \
         d[2] == [stmt], d
     assert h == d, (h, d)
+
+
+MULTI_CALLS = [
+    # ROW_COUNT() and FOUND_ROWS() after another statement of the same text
+    ["UPDATE hy_sa_mc.t SET v = v + 1 WHERE id = 1; SELECT ROW_COUNT(); SELECT FOUND_ROWS()"],
+    ["SELECT SQL_CALC_FOUND_ROWS id FROM hy_sa_mc.t LIMIT 1; SELECT FOUND_ROWS(), ROW_COUNT()"],
+    ["INSERT INTO hy_sa_mc.t (id) VALUES (100); SELECT ROW_COUNT() AS n"],
+]
+
+
+@pytest.mark.parametrize("steps", MULTI_CALLS)
+@pytest.mark.parametrize("before", ["", "SET @a = 1", "SELECT id FROM hy_sa_mc.t WHERE id < 3"])
+def test_calls_after_a_texts_first_statement_are_the_texts(halyard, cluster, steps, before):
+    """ROW_COUNT() and FOUND_ROWS() in a statement after the first of a
+    multi-statement text describe the text's statement before them, which
+    ran on the same connection: the server's answer. halyard wrote the
+    values of the session's previous text in their place (found by
+    tools/server-check's multi-statement steps, 2026-11-29)."""
+    schema_with_table(cluster, "hy_sa_mc", "v INT NOT NULL DEFAULT 0")
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        cluster.sql(0, "DELETE FROM hy_sa_mc.t")
+        cluster.sql(0, "INSERT INTO hy_sa_mc.t (id) SELECT seq FROM mysql.seq_1_to_40")
+        cluster.sync()
+        c = login(port)
+        try:
+            if before:
+                c.query(before)
+            out.append([answer(c, sql) for sql in steps])
+        finally:
+            c.close()
+    assert out[0] == out[1], out
+
+
+@pytest.mark.parametrize("read", ["SELECT @@time_zone",
+                                  "SELECT CONVERT_TZ('2020-01-01 00:00:00', @@time_zone, '+00:00')"])
+def test_a_set_after_a_texts_first_statement_follows_the_session(halyard, cluster, read):
+    """A SET in a statement after the first of a multi-statement text is
+    the session's state on its next connections too (found by
+    tools/server-check's multi-statement steps, 2026-11-29: a prepared
+    read of @@time_zone after `SELECT 1; SET time_zone = '+01:00'`)."""
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c, other = login(port), login(port)
+        try:
+            answer(c, "SELECT 1; SET time_zone = '+01:00'; SELECT @@time_zone")
+            other.query("SELECT 1")  # the pool's next user
+            out.append([answer(c, read), answer(c, "SELECT 2; " + read)])
+            stmt_id = prepare(c, read)[0]
+            out[-1].append(execute(c, stmt_id))
+        finally:
+            c.close()
+            other.close()
+    assert out[0] == out[1], out
+

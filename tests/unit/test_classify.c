@@ -963,6 +963,11 @@ static void test_connection_id_spans(void **state)
         /* FOUND_ROWS() and ROW_COUNT(): listed too, with their kind */
         {"SELECT FOUND_ROWS(), row_count()", "FOUND_ROWS()|row_count()"},
         {"SELECT db.FOUND_ROWS(), ROW_COUNT(1)", ""},
+        /* after a text's first statement, they are about the text's own
+         * statement before: left to the server; CONNECTION_ID() is not */
+        {"SELECT ROW_COUNT(); SELECT 1 FROM t; SELECT ROW_COUNT(), FOUND_ROWS(), "
+         "CONNECTION_ID()",
+         "ROW_COUNT()|CONNECTION_ID()"},
     };
     for (size_t i = 0; i < HY_ARRAY_SIZE(t); i++) {
         struct classify_result res;
