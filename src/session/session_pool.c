@@ -474,7 +474,9 @@ void session_pool_reset(struct session *s)
     s->values.lid_lost = NULL;
     free(s->values.lid_unknown);
     s->values.lid_unknown = NULL;
-    s->values.found_rows = 0;
+    /* MariaDB keeps FOUND_ROWS() across COM_RESET_CONNECTION and
+     * COM_CHANGE_USER (10.11: 7 after a read of 7 rows, then either);
+     * ROW_COUNT() is 0 again */
     s->values.row_count = 0;
     s->values.found_stamp = 0;
     s->values.prev_stamp = 0;

@@ -920,3 +920,29 @@ def test_a_set_after_a_texts_first_statement_follows_the_session(halyard, cluste
             other.close()
     assert out[0] == out[1], out
 
+
+@pytest.mark.parametrize("cmd", ["COM_RESET_CONNECTION", "COM_CHANGE_USER"])
+@pytest.mark.parametrize("last", ["UPDATE hy_sa_fk.t SET v = v + 1 WHERE id < 3", "SELECT 1"])
+def test_found_rows_kept_across_a_reset(halyard, cluster, cmd, last):
+    """MariaDB keeps FOUND_ROWS() across COM_RESET_CONNECTION and
+    COM_CHANGE_USER; ROW_COUNT() is 0 after either. halyard gave 0 for
+    FOUND_ROWS() (found by tools/server-check's session-state steps,
+    2026-11-29: 0 where the server said 1 after COM_CHANGE_USER)."""
+    schema_with_table(cluster, "hy_sa_fk", "v INT NOT NULL DEFAULT 0")
+    cluster.sql(0, "INSERT IGNORE INTO hy_sa_fk.t (id) SELECT seq FROM mysql.seq_1_to_9")
+    cluster.sync()
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        try:
+            c.query("SELECT id FROM hy_sa_fk.t WHERE id < 8")
+            c.query(last)
+            if cmd == "COM_RESET_CONNECTION":
+                c.command(0x1F)
+            else:
+                c.change_user(APP_USER, APP_PASSWORD)
+            out.append(answer(c, "SELECT FOUND_ROWS(), ROW_COUNT()"))
+        finally:
+            c.close()
+    assert out[1] == [("rows", [("7" if last.startswith("UPDATE") else "1", "0")])]
+    assert out[0] == out[1], out
