@@ -932,12 +932,18 @@ bool session_pool_release(struct session *s)
  * commands (session_hooks.c): HOOK_WAIT while the read runs. */
 enum hook_verdict session_pool_lid_follow(struct session *s)
 {
-    if (s->cfg->pool_transaction || !s->listener->shards || s->state != SS_IDLE ||
-        s->query.internal != NULL)
+    if (s->state != SS_IDLE || s->query.internal != NULL)
         return HOOK_PASS;
+    bool shards = !s->cfg->pool_transaction && s->listener->shards;
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || bc->state != BCONN_READY || !bc->lid_dirty)
+            continue;
+        /* In either pool mode, the connection of a read-only transaction
+         * (START TRANSACTION READ ONLY on a replica) too: a statement that
+         * commits the transaction implicitly closes it (route_apply), and
+         * LAST_INSERT_ID(N) run there would go with it */
+        if (!shards && (int)i != s->route.ro_idx)
             continue;
         s->conns.cur = bc;
         session_publish_backend(s);

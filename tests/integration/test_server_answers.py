@@ -946,3 +946,26 @@ def test_found_rows_kept_across_a_reset(halyard, cluster, cmd, last):
             c.close()
     assert out[1] == [("rows", [("7" if last.startswith("UPDATE") else "1", "0")])]
     assert out[0] == out[1], out
+
+
+@pytest.mark.parametrize("end", ["START TRANSACTION READ WRITE", "BEGIN",
+                                 "DROP TABLE IF EXISTS hy_sa_nosuch.t"])
+def test_last_insert_id_set_in_a_read_only_transaction_outlives_it(halyard, cluster, end):
+    """LAST_INSERT_ID(N) inside START TRANSACTION READ ONLY (run on its
+    replica), then a statement that commits the transaction and runs on
+    the primary: LAST_INSERT_ID() is N, as on the server. halyard closed
+    the replica's connection with the value unread, then the session on
+    the next statement naming it (1927; found by tools/server-check
+    --short --seed 2 --pool-mode session, 2026-11-29)."""
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        try:
+            out.append([answer(c, sql) for sql in (
+                "START TRANSACTION READ ONLY", "SELECT LAST_INSERT_ID(42)", end,
+                "SELECT LAST_INSERT_ID()", "COMMIT")])
+        finally:
+            c.close()
+    assert out[1][3] == [("rows", [("42",)])]
+    assert out[0] == out[1], out
+
