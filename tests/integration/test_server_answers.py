@@ -948,6 +948,64 @@ def test_found_rows_kept_across_a_reset(halyard, cluster, cmd, last):
     assert out[0] == out[1], out
 
 
+def run_prepared(c, sql):
+    try:
+        st = prepare(c, sql)[0]
+        execute(c, st)
+        return "ok"
+    except MySQLError as e:
+        return e.code
+
+
+NOT_FIXED = pytest.mark.xfail(strict=True, reason="not fixed yet (docs/testing.md, server-check)")
+
+
+@pytest.mark.parametrize("between", [[], ["COMMIT"], pytest.param(["COMMIT", "SET @x = 1"],
+                                                                  marks=NOT_FIXED),
+                                     pytest.param(["SET @x = 1"], marks=NOT_FIXED)])
+def test_diag_after_a_failed_prepare(halyard, cluster, between):
+    """A failed COM_STMT_PREPARE's error stays the session's diagnostics
+    through prepared statements that use no table, as on the server.
+    Found by tools/server-check's session-state steps (2026-11-29): after
+    a prepared SET, @@error_count 0 where the server says 1 (both pool
+    modes); not fixed yet."""
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        try:
+            out.append([run_prepared(c, "SELECT * FROM hy_sa_nosuch.t")])
+            out[-1] += [run_prepared(c, sql) for sql in between]
+            out[-1].append(answer(c, "SELECT @@warning_count, @@error_count"))
+        finally:
+            c.close()
+    assert out[1][-1] == [("rows", [("1", "1")])]
+    assert out[0] == out[1], out
+
+
+@NOT_FIXED
+def test_show_warnings_in_a_text_after_a_read_in_xa_idle(halyard, cluster):
+    """In XA IDLE, after a read of the process list (run on a second
+    connection), `DO 1 / 0; SHOW WARNINGS` is about the text's DO: halyard
+    refuses it with 1105 ("the previous statement ran on every group"),
+    where the server answers (found by tools/server-check, 2026-11-29;
+    both pool modes; not fixed yet)."""
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        try:
+            out.append([answer(c, sql, why=True) for sql in (
+                "XA START 'hy_sa'", "XA END 'hy_sa'",
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()",
+                "DO 1 / 0; SHOW WARNINGS; SELECT @@warning_count")])
+        finally:
+            try:
+                c.query("XA ROLLBACK 'hy_sa'")
+            except MySQLError:
+                pass
+            c.close()
+    assert out[0] == out[1], out
+
+
 @pytest.mark.parametrize("end", ["START TRANSACTION READ WRITE", "BEGIN",
                                  "DROP TABLE IF EXISTS hy_sa_nosuch.t"])
 def test_last_insert_id_set_in_a_read_only_transaction_outlives_it(halyard, cluster, end):
@@ -969,3 +1027,25 @@ def test_last_insert_id_set_in_a_read_only_transaction_outlives_it(halyard, clus
     assert out[1][3] == [("rows", [("42",)])]
     assert out[0] == out[1], out
 
+
+@pytest.mark.parametrize("cmd", [pytest.param("COM_PING", marks=NOT_FIXED), "COM_INIT_DB"])
+def test_row_count_after_a_ping_or_init_db(halyard, cluster, cmd):
+    """ROW_COUNT() is 0 after COM_PING and COM_INIT_DB, as MariaDB sets
+    it (FOUND_ROWS() stays); halyard, answering a COM_PING itself when
+    the session holds no connection to the primary, leaves the previous
+    statement's -1 (found by tools/server-check --seed 3 --consistency
+    global, 2026-11-29; both pool modes; not fixed yet)."""
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        try:
+            c.query("SELECT seq FROM mysql.seq_1_to_3")
+            if cmd == "COM_PING":
+                c.command(0x0E)
+            else:
+                c.command(0x02, b"mysql")
+            out.append(answer(c, "SELECT ROW_COUNT(), FOUND_ROWS()"))
+        finally:
+            c.close()
+    assert out[1] == [("rows", [("0", "3")])]
+    assert out[0] == out[1], out
