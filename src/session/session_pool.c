@@ -295,9 +295,12 @@ bool session_pool_diag_lost(const struct session *s, const struct bconn *bc)
 {
     if (s->values.diag_hit && s->query.cmd_diag)
         return true; /* the connection's are older than the hit's (none) */
+    /* on the connection that had them, since used; or on another one (a
+     * session pinned to the primary since an error on a replica): the
+     * server there has its own */
     return (s->cfg->pool_transaction || s->values.diag_own) && s->query.cmd_diag &&
-           s->values.diag_err != NULL && bc->idx == s->route.diag_idx &&
-           bc->stamp != s->values.diag_err_stamp;
+           s->values.diag_err != NULL && bc->stamp != s->values.diag_err_stamp &&
+           (bc->idx == s->route.diag_idx || !bc->xa);
 }
 
 hy_status_t session_pool_sync_diag(struct session *s, struct bconn *bc, struct varstate_cmds *out)
