@@ -251,6 +251,14 @@ static void decide_statement(const struct route_in *in, struct route_out *out)
             route_go(out, in->primary);
             return;
         }
+        if (f & CLF_USER_LOCK) {
+            /* GET_LOCK and the like: where the other sessions' locks are,
+             * the session pinned there as outside a transaction (the
+             * replica's would exclude no one) */
+            out->pin = "user lock (GET_LOCK): it lives on the primary connection";
+            route_go(out, in->primary);
+            return;
+        }
         route_go(out, (uint32_t)in->ro_idx); /* the whole read-only transaction runs there */
         return;
     }

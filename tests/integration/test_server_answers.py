@@ -1056,3 +1056,28 @@ def test_row_count_after_a_ping_or_init_db(halyard, cluster, cmd):
             c.close()
     assert out[1] == [("rows", [("0", "3")])]
     assert out[0] == out[1], out
+
+
+@pytest.mark.parametrize("lock", ["SELECT GET_LOCK('hy_sa_gl', 0)", "SELECT IS_FREE_LOCK('hy_sa_gl')"])
+def test_user_lock_in_a_read_only_transaction_is_the_primarys(halyard, cluster, lock):
+    """GET_LOCK() inside START TRANSACTION READ ONLY takes the lock where
+    the other sessions' are, and IS_FREE_LOCK() there sees theirs: halyard
+    ran them on the transaction's replica, whose locks are its own, so
+    the lock excluded no one (found by tools/server-check's session-state
+    steps, 2026-11-29: GET_LOCK 1 where the server said 0)."""
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        name = f"hy_sa_gl_{port}"  # a lock of each side's own: one may end after its close
+        c, other = login(port), login(cluster.primary_port)
+        try:
+            if "IS_FREE" in lock:
+                other.query(f"SELECT GET_LOCK('{name}', 0)")
+            got = [answer(c, sql) for sql in ("START TRANSACTION READ ONLY",
+                                              lock.replace("hy_sa_gl", name))][1]
+            seen = answer(other, f"SELECT IS_FREE_LOCK('{name}')")
+            answer(c, "COMMIT")
+            out.append((got, seen))
+        finally:
+            c.close()
+            other.close()
+    assert out[0] == out[1], out

@@ -102,6 +102,8 @@ static const struct rcase cases[] = {
     {"SET and a read in one text, no transaction: the primary, pinned", .kind = CL_SESSION,
      .flags = CLF_MULTI, .nvars = 1, .nstmt = 2, .kinds = CL_BIT(CL_SESSION) | CL_BIT(CL_READ),
      .want = 0, .pin = true},
+    {"GET_LOCK in a read-only transaction: the primary, pinned", .kind = CL_PIN_PRIMARY,
+     .flags = CLF_USER_LOCK, .ro1 = 3, .want = 0, .pin = true},
     /* as classify() gives them: a text of several statements is a WRITE */
     {"a read and a SET in one text, no transaction: the primary, pinned", WRITE, .flags = CLF_MULTI,
      .nvars = 1, .nstmt = 2, .kinds = CL_BIT(CL_SESSION) | CL_BIT(CL_READ), .want = 0, .pin = true},
