@@ -107,6 +107,8 @@ WRAP_VOID(digest, (struct session * s, const char *digest, size_t len), (s, dige
           (int)len, digest)
 WRAP_VOID(conn_open, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
 WRAP_VOID(conn_gone, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
+WRAP_VOID(schema_gone, (struct session * s), (s), " %s",
+          session_schema(s) ? session_schema(s) : "-")
 WRAP_VOID(leave, (struct session * s), (s), "")
 WRAP_VOID(close, (struct session * s), (s), "")
 /* on_reply: whether the reply halyard builds is an OK or an ERR */
@@ -145,6 +147,7 @@ enum hook_verdict __wrap_session_hooks_hold(struct session *s, const struct hook
     return v;
 }
 WRAP_RET(bool, create, (struct session * s), (s))
+WRAP_RET(bool, backend_ready, (struct session * s), (s))
 WRAP_RET(uint32_t, rule, (struct session * s, const struct hook_rule *hr), (s, hr))
 WRAP_RET(enum hook_verdict, between, (struct session * s), (s))
 WRAP_RET(enum hook_verdict, after_lost, (struct session * s, const struct hook_cmd *hc), (s, hc))

@@ -137,6 +137,8 @@ static bool answer(struct fb_conn *c, const uint8_t *p, size_t n)
     }
     uint16_t status =
         (uint16_t)(SERVER_STATUS_AUTOCOMMIT | (c->in_trans ? SERVER_STATUS_IN_TRANS : 0));
+    if (p[0] == COM_QUERY && n > 14 && strncasecmp((const char *)p + 1, "DROP DATABASE", 13) == 0)
+        status |= SERVER_STATUS_DB_DROPPED; /* as the server's OK says, whichever it was */
     if (p[0] == COM_QUIT) {
         conn_close(c);
         return false;

@@ -7,9 +7,11 @@
  * the COM_QUERY contains (else an OK; a COM_STMT_PREPARE, a prepare OK of
  * no columns and no parameters). Its answers' status flags say whether a
  * transaction is open on the connection (BEGIN or START TRANSACTION up
- * to COMMIT or ROLLBACK), as the server's do. The client is one end of a socket
- * pair given to session_create(); the real session code runs between
- * them on the test's libev loop, which fb_pump() drives. No server runs.
+ * to COMMIT or ROLLBACK), and a DROP DATABASE's that a database was
+ * dropped (SERVER_STATUS_DB_DROPPED), as the server's do. The client is
+ * one end of a socket pair given to session_create(); the real session
+ * code runs between them on the test's libev loop, which fb_pump()
+ * drives. No server runs.
  */
 #ifndef HALYARD_TESTS_FAKE_BACKEND_H
 #define HALYARD_TESTS_FAKE_BACKEND_H

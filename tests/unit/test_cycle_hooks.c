@@ -41,12 +41,13 @@ static const char conf_limit_queue[] =
 /* The points a command met from trace line `from` on, session `sid`: each
  * point's count into counts[] (by the index in points[]). */
 static const char *const points[] = {
-    "take",     "before_backend", "after_backend", "ready",      "refuse",      "elsewhere",
-    "rewrites", "send",           "filter_up",     "begin",      "attached",    "packet",
-    "fed",      "done",           "settled",       "abandon",    "reset",       "conn_gone",
-    "leave",    "close",          "own_err",       "renew",      "lost",        "busy",
-    "between",  "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
-    "create",   "infile",         "chosen",        "hold",       "digest",      "reply",
+    "take",          "before_backend", "after_backend", "ready",      "refuse",      "elsewhere",
+    "rewrites",      "send",           "filter_up",     "begin",      "attached",    "packet",
+    "fed",           "done",           "settled",       "abandon",    "reset",       "conn_gone",
+    "leave",         "close",          "own_err",       "renew",      "lost",        "busy",
+    "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
+    "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
+    "backend_ready", "schema_gone",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -751,6 +752,62 @@ static void test_hooks_infile(void **state)
     rmdir(dir);
 }
 
+/* backend_ready: a connection the session opened has logged in; the
+ * features are asked whether the step it was opened for is theirs (a
+ * login's: its schema checked there), once, after conn_open and before
+ * the statement that waited for it goes; a statement on the open
+ * connection, and a COM_PING halyard answers, do not meet it. */
+static void test_hooks_backend_ready(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_once(f, from, "backend_ready", "a statement that opened its connection");
+    static const char *const want[] = {" conn_open db2",        " backend_ready",
+                                       "wait connect end",      " send 03",
+                                       "db2 Q:SELECT a FROM t", NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(simple(f, 0, COM_PING, &err), 0);
+    assert_int_equal(point_count(f, from, "backend_ready"), 0);
+}
+
+/* on_schema_gone: a DROP DATABASE's OK says a database was dropped, not
+ * which; the connection is asked before the next command (SELECT
+ * DATABASE() IS NULL). The session's own schema gone ("1"): the features
+ * hear it once, the schema still named, after that answer; from then on
+ * the session has none. Another database dropped ("0"): never. */
+static void test_hooks_schema_gone(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    fb_rule(&f->primary, "DATABASE() IS NULL", FB_ROW, 0, "0", 1);
+    fb_rule(&f->primary, "DATABASE() IS NULL", FB_ROW, 0, "1", 1);
+    assert_int_equal(query(f, 0, "USE d", &err), 0);
+    struct session *s = f->w.sessions;
+    assert_string_equal(session_schema(s), "d");
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "DROP DATABASE other", &err), 0);
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    assert_true(traced(f, from, "db1 Q:SELECT DATABASE() IS NULL") >= 0);
+    assert_int_equal(point_count(f, from, "schema_gone"), 0);
+    assert_string_equal(session_schema(s), "d");
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "DROP DATABASE d", &err), 0);
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (2)", &err), 0);
+    assert_once(f, from, "schema_gone", "the session's schema dropped");
+    static const char *const want[] = {"db1 Q:DROP DATABASE d", "db1 Q:SELECT DATABASE() IS NULL",
+                                       " schema_gone d",        " take 03",
+                                       "db1 Q:INSERT",          NULL};
+    assert_order(f, from, want);
+    assert_null(session_schema(s));
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "schema_gone"), 0);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -766,7 +823,8 @@ int main(void)
         T(test_hooks_infile, conf_eventual),       T(test_hooks_chosen, conf_eventual),
         T(test_hooks_create, conf_eventual),       T(test_hooks_wait, conf_eventual),
         T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
-        T(test_hooks_reply, conf_eventual),
+        T(test_hooks_reply, conf_eventual),        T(test_hooks_backend_ready, conf_eventual),
+        T(test_hooks_schema_gone, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
