@@ -109,6 +109,7 @@ WRAP_VOID(conn_open, (struct session * s, struct bconn *bc), (s, bc), " %s", bc-
 WRAP_VOID(conn_gone, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
 WRAP_VOID(schema_gone, (struct session * s), (s), " %s",
           session_schema(s) ? session_schema(s) : "-")
+WRAP_VOID(lent_gone, (struct session * s, uint32_t idx), (s, idx), " %u", idx)
 WRAP_VOID(leave, (struct session * s), (s), "")
 WRAP_VOID(close, (struct session * s), (s), "")
 /* on_reply: whether the reply halyard builds is an OK or an ERR */
@@ -147,6 +148,14 @@ enum hook_verdict __wrap_session_hooks_hold(struct session *s, const struct hook
     return v;
 }
 WRAP_RET(bool, create, (struct session * s), (s))
+/* on_lend: the connection given to the pool, and its backend */
+bool __real_session_hooks_lend(struct session *s, struct bconn *bc);
+bool __wrap_session_hooks_lend(struct session *s, struct bconn *bc);
+bool __wrap_session_hooks_lend(struct session *s, struct bconn *bc)
+{
+    note("hook s%u lend %s", s->id, bc->be->name);
+    return __real_session_hooks_lend(s, bc);
+}
 WRAP_RET(bool, backend_ready, (struct session * s), (s))
 WRAP_RET(uint32_t, rule, (struct session * s, const struct hook_rule *hr), (s, hr))
 WRAP_RET(enum hook_verdict, between, (struct session * s), (s))

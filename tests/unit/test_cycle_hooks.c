@@ -26,6 +26,8 @@
 #include "cycle_fixture.h"
 
 static const char conf_eventual[] = BASE_CONF "consistency = \"eventual\";\n";
+static const char conf_session_pool[] =
+    BASE_CONF "consistency = \"eventual\";\npool_mode = \"session\";\n";
 static const char conf_limit_full[] =
     BASE_CONF "consistency = \"eventual\";\n"
               "limits = ( { name = \"one\"; max_concurrent = 1; queue_size = 0; } );\n";
@@ -47,7 +49,7 @@ static const char *const points[] = {
     "leave",         "close",          "own_err",       "renew",      "lost",        "busy",
     "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
-    "backend_ready", "schema_gone",
+    "backend_ready", "schema_gone",    "lend",          "lent_gone",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -808,23 +810,101 @@ static void test_hooks_schema_gone(void **state)
     assert_int_equal(point_count(f, from, "schema_gone"), 0);
 }
 
+/* on_lend (pool_mode = "transaction", the default): a connection the
+ * session gives back to the pool at a statement's end is shown to the
+ * features once, with its backend, after the statement is done (its
+ * prepared statements stay there, in the connection's cache); one held by
+ * a transaction is not given back, and not shown, until its COMMIT. */
+static void test_hooks_lend(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    assert_once(f, from, "lend", "an autocommit write's connection");
+    static const char *const want[] = {"db1 Q:INSERT", " done", " lend db1", NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "BEGIN", &err), 0);
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (2)", &err), 0);
+    assert_int_equal(point_count(f, from, "lend"), 0);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "COMMIT", &err), 0);
+    assert_once(f, from, "lend", "the COMMIT's connection");
+    assert_int_equal(count(f, from, " lend db1"), 1);
+}
+
+/* The same in pool_mode = "session": the session keeps its connections,
+ * and lends none. */
+static void test_hooks_lend_session_pool(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "lend"), 0);
+}
+
+/* on_lent_gone: the connection the session lent to the pool is gone when
+ * it wants it back (the primary closed it while in the pool): the
+ * features hear it once, with the backend's index (db1: 0), before the
+ * session opens another there; a session that gets its lent connection
+ * back (or lent none) does not. */
+static void test_hooks_lent_gone(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (1)", &err), 0);
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (2)", &err), 0);
+    assert_int_equal(point_count(f, from, "lent_gone"), 0);
+    assert_int_equal(f->primary.n_accepted, 1); /* its own back */
+    fb_drop_all(&f->primary);
+    run_for(f, 50);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (3)", &err), 0);
+    assert_once(f, from, "lent_gone", "the lent connection closed in the pool");
+    static const char *const want[] = {" take 03", " lent_gone 0", " conn_open db1",
+                                       "db1 Q:INSERT INTO t VALUES (3)", NULL};
+    assert_order(f, from, want);
+    assert_int_equal(f->primary.n_accepted, 2);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (4)", &err), 0);
+    assert_int_equal(point_count(f, from, "lent_gone"), 0);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_hooks_text, conf_eventual),         T(test_hooks_prepared, conf_eventual),
-        T(test_hooks_reset_close, conf_eventual),  T(test_hooks_conn_gone, conf_eventual),
-        T(test_hooks_lost, conf_eventual),         T(test_hooks_between, conf_eventual),
-        T(test_hooks_after_lost, conf_eventual),   T(test_hooks_classified, conf_eventual),
-        T(test_hooks_digest, conf_eventual),       T(test_hooks_conn_open, conf_eventual),
-        T(test_hooks_abandon, conf_limit_full),    T(test_hooks_cancel_wait, conf_limit_queue),
-        T(test_hooks_hold, conf_limit_queue),      T(test_hooks_rule, conf_rules),
-        T(test_hooks_infile, conf_eventual),       T(test_hooks_chosen, conf_eventual),
-        T(test_hooks_create, conf_eventual),       T(test_hooks_wait, conf_eventual),
-        T(test_hooks_backend_once, conf_eventual), T(test_hooks_statement_commands, conf_eventual),
-        T(test_hooks_reply, conf_eventual),        T(test_hooks_backend_ready, conf_eventual),
+        T(test_hooks_text, conf_eventual),
+        T(test_hooks_prepared, conf_eventual),
+        T(test_hooks_reset_close, conf_eventual),
+        T(test_hooks_conn_gone, conf_eventual),
+        T(test_hooks_lost, conf_eventual),
+        T(test_hooks_between, conf_eventual),
+        T(test_hooks_after_lost, conf_eventual),
+        T(test_hooks_classified, conf_eventual),
+        T(test_hooks_digest, conf_eventual),
+        T(test_hooks_conn_open, conf_eventual),
+        T(test_hooks_abandon, conf_limit_full),
+        T(test_hooks_cancel_wait, conf_limit_queue),
+        T(test_hooks_hold, conf_limit_queue),
+        T(test_hooks_rule, conf_rules),
+        T(test_hooks_infile, conf_eventual),
+        T(test_hooks_chosen, conf_eventual),
+        T(test_hooks_create, conf_eventual),
+        T(test_hooks_wait, conf_eventual),
+        T(test_hooks_backend_once, conf_eventual),
+        T(test_hooks_statement_commands, conf_eventual),
+        T(test_hooks_reply, conf_eventual),
+        T(test_hooks_backend_ready, conf_eventual),
         T(test_hooks_schema_gone, conf_eventual),
+        T(test_hooks_lend, conf_eventual),
+        T(test_hooks_lend_session_pool, conf_session_pool),
+        T(test_hooks_lent_gone, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
