@@ -20,6 +20,7 @@
 
 #include "halyard/cluster/backend.h"
 #include "halyard/config/config.h"
+#include "halyard/config/group.h"
 #include "halyard/limits/limits.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/session/session.h"
@@ -148,6 +149,16 @@ enum hook_verdict __wrap_session_hooks_hold(struct session *s, const struct hook
     return v;
 }
 WRAP_RET(bool, create, (struct session * s), (s))
+/* on_view: the view the session moves to, "new" when it is one of the
+ * worker's configuration (a reload's), with its backends' count */
+bool __real_session_hooks_view(struct session *s, const struct config *to);
+bool __wrap_session_hooks_view(struct session *s, const struct config *to);
+bool __wrap_session_hooks_view(struct session *s, const struct config *to)
+{
+    note("hook s%u view %s %zu", s->id, config_root_c(to) == s->w->session_cfg ? "new" : "other",
+         (size_t)to->n_backends);
+    return __real_session_hooks_view(s, to);
+}
 /* on_lend: the connection given to the pool, and its backend */
 bool __real_session_hooks_lend(struct session *s, struct bconn *bc);
 bool __wrap_session_hooks_lend(struct session *s, struct bconn *bc);
@@ -342,6 +353,20 @@ void run_for(struct fx *f, int ms)
 bool primary_has(void *arg)
 {
     return fb_logged(&cycle_fx->primary, arg) >= 0;
+}
+
+void reload(struct fx *f, const char *conf)
+{
+    char err[256];
+    struct config *fresh = NULL;
+    if (config_load_string(conf, "t.conf", &fresh, err, sizeof(err)) != HY_OK)
+        fail_msg("config: %s", err);
+    assert_int_equal(backend_rt_attach(fresh), HY_OK);
+    assert_int_equal(limits_attach(fresh), HY_OK);
+    assert_int_equal(worker_publish_config(&f->w, fresh, NULL, 0), HY_OK);
+    config_put(fresh); /* the worker's call holds it, then the worker */
+    fb_pump(f->w.loop, NULL, NULL, 20);
+    assert_true(f->w.session_cfg == fresh);
 }
 
 int hold_first_update(struct fx *f)

@@ -75,6 +75,11 @@ void run_for(struct fx *f, int ms);
  * the serial of the primary's connection the last such came on. */
 bool primary_has(void *arg);
 int primary_conn_of(const struct fx *f, const char *text);
+/* A reload to the configuration `conf`, as main.c's app_reload_config
+ * gives it to a worker (its backends' and limits' runtime attached, then
+ * worker_publish_config), the worker's call run: new sessions use it,
+ * running ones move to it between statements (session_reload.c). */
+void reload(struct fx *f, const char *conf);
 /* Client 0's `UPDATE t SET a = 1` sent and held by the primary (its OK at
  * fb_release, then read with recv1), a second client opened: its index. */
 int hold_first_update(struct fx *f);

@@ -18,6 +18,7 @@
 
 #include "halyard/capture/capture.h"
 #include "halyard/capture/capture_format.h"
+#include "halyard/config/group.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
@@ -49,7 +50,7 @@ static const char *const points[] = {
     "leave",         "close",          "own_err",       "renew",      "lost",        "busy",
     "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
-    "backend_ready", "schema_gone",    "lend",          "lent_gone",
+    "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -874,6 +875,52 @@ static void test_hooks_lent_gone(void **state)
     assert_int_equal(point_count(f, from, "lent_gone"), 0);
 }
 
+/* on_view: a reload gives the worker a new configuration. An idle
+ * session moves to it at once (session_config_changed): the features see
+ * it once, the new configuration's (its two backends), and the session
+ * runs on it after; one in a transaction does not move until the
+ * transaction ends: once, at the steps between commands after its
+ * COMMIT, before its next take. A statement after that, on the
+ * configuration it has, moves nothing. */
+static void test_hooks_view(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    struct session *idle = f->w.sessions;
+    int c2 = client_open(f);
+    struct session *trx = f->w.sessions == idle ? idle->next : f->w.sessions;
+    assert_true(trx != idle && trx != NULL);
+    char idle_view[64], trx_view[64], trx_take[64];
+    snprintf(idle_view, sizeof(idle_view), "hook s%u view", idle->id);
+    snprintf(trx_view, sizeof(trx_view), "hook s%u view", trx->id);
+    snprintf(trx_take, sizeof(trx_take), "hook s%u take 03", trx->id);
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(query(f, c2, "BEGIN", &err), 0);
+    assert_int_equal(query(f, c2, "INSERT INTO t VALUES (1)", &err), 0);
+    struct config *old = f->w.session_cfg;
+    size_t from = f->n_trace;
+    reload(f, BASE_CONF "consistency = \"eventual\";\nconnect_timeout_ms = 2500;\n");
+    assert_true(f->w.session_cfg != old);
+    assert_int_equal(count(f, from, idle_view), 1);
+    assert_int_equal(count(f, from, " view new 2"), 1);
+    assert_true(config_root(idle->cfg) == f->w.session_cfg);
+    assert_int_equal(count(f, from, trx_view), 0);
+    assert_true(config_root(trx->cfg) == old);
+    size_t commit = f->n_trace;
+    assert_int_equal(query(f, c2, "INSERT INTO t VALUES (2)", &err), 0);
+    assert_int_equal(query(f, c2, "COMMIT", &err), 0);
+    assert_int_equal(count(f, commit, trx_view), 1);
+    assert_true(config_root(trx->cfg) == f->w.session_cfg);
+    size_t next = f->n_trace;
+    assert_int_equal(query(f, c2, "SELECT a FROM t", &err), 1);
+    const char *const want[] = {"db1 Q:COMMIT", trx_view, trx_take, NULL};
+    assert_order(f, commit, want);
+    assert_int_equal(count(f, next, trx_view), 0);
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "view"), 2); /* the two sessions' moves */
+    assert_int_equal(count(f, from, idle_view), 1);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -905,6 +952,7 @@ int main(void)
         T(test_hooks_lend, conf_eventual),
         T(test_hooks_lend_session_pool, conf_session_pool),
         T(test_hooks_lent_gone, conf_eventual),
+        T(test_hooks_view, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
