@@ -35,12 +35,16 @@ struct fx *cycle_fx; /* the running test's, for the stage and hook trace */
 static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void note(const char *fmt, ...)
 {
-    if (cycle_fx == NULL || cycle_fx->n_trace >= FB_MAX_TRACE)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cycle_fx->trace[cycle_fx->n_trace++], 160, fmt, ap);
-    va_end(ap);
+    /* a worker on a thread of its own notes too (test_hooks_thread_exit) */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
+    if (cycle_fx != NULL && cycle_fx->n_trace < FB_MAX_TRACE) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cycle_fx->trace[cycle_fx->n_trace++], 160, fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 /* ---- the trace: stages (session_cycle_trace), hook points (--wrap) ---- */
@@ -172,6 +176,17 @@ WRAP_RET(uint32_t, rule, (struct session * s, const struct hook_rule *hr), (s, h
 WRAP_RET(enum hook_verdict, between, (struct session * s), (s))
 WRAP_RET(enum hook_verdict, after_lost, (struct session * s, const struct hook_cmd *hc), (s, hc))
 
+/* on_thread_exit: a worker's thread ends; noted with the thread it runs
+ * on ("test": the test's own, which runs the fixture's worker) */
+void __real_session_hooks_thread_exit(void);
+void __wrap_session_hooks_thread_exit(void);
+void __wrap_session_hooks_thread_exit(void)
+{
+    bool test = cycle_fx != NULL && pthread_equal(pthread_self(), cycle_fx->thread);
+    note("hook s- thread_exit %s", test ? "test" : "worker");
+    __real_session_hooks_thread_exit();
+}
+
 bool __real_session_hooks_attached(const struct session *s);
 bool __wrap_session_hooks_attached(const struct session *s);
 bool __wrap_session_hooks_attached(const struct session *s)
@@ -198,6 +213,7 @@ int setup(void **state)
     const char *conf = *state;
     struct fx *f = calloc(1, sizeof(*f));
     cycle_fx = f;
+    f->thread = pthread_self();
     session_cycle_trace = trace_stage;
     char err[256];
     if (config_load_string(conf, "t.conf", &f->cfg, err, sizeof(err)) != HY_OK)

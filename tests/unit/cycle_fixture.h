@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include "halyard/config/config.h"
 #include "halyard/session/worker.h"
 
@@ -38,6 +40,7 @@ struct fx {
     char trace[FB_MAX_TRACE][160];
     size_t n_trace;
     bool attach_all; /* session_hooks_attached says yes: the packet points run */
+    pthread_t thread; /* the test's, which runs w's loop */
 };
 
 extern struct fx *cycle_fx; /* the running test's */

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 
 #include "halyard/capture/capture.h"
@@ -22,6 +26,7 @@
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
+#include "halyard/session/worker.h"
 
 #include "../../src/session/session_int.h"
 #include "cycle_fixture.h"
@@ -50,7 +55,7 @@ static const char *const points[] = {
     "leave",         "close",          "own_err",       "renew",      "lost",        "busy",
     "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
-    "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",
+    "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -921,6 +926,66 @@ static void test_hooks_view(void **state)
     assert_int_equal(count(f, from, idle_view), 1);
 }
 
+/* A listening socket on the listener's address (127.0.0.1:21002). */
+static int listen_main(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(21002)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    return fd;
+}
+
+/* on_thread_exit: a worker's thread ends (worker_main, after its loop):
+ * the features free what they keep per thread, once, on that thread. A
+ * second worker runs on a thread of its own as halyard's do
+ * (worker_start), serving the listener: a client logs in there, pings
+ * and quits, the worker is stopped and joined: the point fires once, on
+ * the worker's thread, after that session's close. A session closing,
+ * on either worker, does not meet it, nor does the test's worker, whose
+ * loop the test runs. */
+static void test_hooks_thread_exit(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    client_quit(f, 0);
+    assert_once(f, from, "close", "the fixture's session's COM_QUIT");
+    struct worker w2;
+    memset(&w2, 0, sizeof(w2));
+    struct worker_listen ls = {.fd = listen_main(), .listener = 0};
+    char why[256];
+    assert_int_equal(worker_init(&w2, 1, f->cfg, &ls, 1, why, sizeof(why)), HY_OK);
+    assert_int_equal(worker_start(&w2), HY_OK);
+    struct fb_client c = {.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(21002)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(c.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_true(fb_client_login(&c, f->w.loop, "app"));
+    const uint8_t ping[] = {COM_PING}, quit[] = {COM_QUIT};
+    assert_int_equal(fb_client_command(&c, f->w.loop, ping, 1, &err, NULL, 0), 0);
+    fb_client_send(&c, quit, 1, 0);
+    uint8_t p[16];
+    assert_true(fb_client_recv(&c, f->w.loop, p, sizeof(p), 2000) <= 0); /* closed */
+    close(c.fd);
+    assert_int_equal(point_count(f, from, "close"), 2);
+    assert_int_equal(point_count(f, from, "thread_exit"), 0);
+    worker_request_stop(&w2, false);
+    worker_join(&w2);
+    assert_once(f, from, "thread_exit", "the second worker's thread's end");
+    /* after the second worker's session (its ping) closed, on its thread */
+    static const char *const want[] = {" take 0e", " close", " thread_exit worker", NULL};
+    assert_order(f, from, want);
+    worker_destroy(&w2);
+    run_for(f, 20);
+    assert_int_equal(point_count(f, from, "thread_exit"), 1);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -953,6 +1018,7 @@ int main(void)
         T(test_hooks_lend_session_pool, conf_session_pool),
         T(test_hooks_lent_gone, conf_eventual),
         T(test_hooks_view, conf_eventual),
+        T(test_hooks_thread_exit, conf_eventual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
