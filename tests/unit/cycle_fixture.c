@@ -115,6 +115,7 @@ WRAP_VOID(conn_gone, (struct session * s, struct bconn *bc), (s, bc), " %s", bc-
 WRAP_VOID(schema_gone, (struct session * s), (s), " %s",
           session_schema(s) ? session_schema(s) : "-")
 WRAP_VOID(lent_gone, (struct session * s, uint32_t idx), (s, idx), " %u", idx)
+WRAP_VOID(replayed, (struct session * s), (s), "")
 WRAP_VOID(leave, (struct session * s), (s), "")
 WRAP_VOID(close, (struct session * s), (s), "")
 /* on_reply: whether the reply halyard builds is an OK or an ERR */

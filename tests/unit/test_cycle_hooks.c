@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "halyard/capture/capture.h"
+#include "halyard/cluster/backend.h"
 #include "halyard/capture/capture_format.h"
 #include "halyard/config/group.h"
 #include "halyard/protocol/mysql_proto.h"
@@ -34,6 +35,9 @@
 static const char conf_eventual[] = BASE_CONF "consistency = \"eventual\";\n";
 static const char conf_session_pool[] =
     BASE_CONF "consistency = \"eventual\";\npool_mode = \"session\";\n";
+static const char conf_replay[] =
+    BASE_CONF "consistency = \"eventual\";\ntransaction_replay = true;\n"
+              "monitor = { user = \"mon\"; password = \"mon\"; };\n";
 static const char conf_limit_full[] =
     BASE_CONF "consistency = \"eventual\";\n"
               "limits = ( { name = \"one\"; max_concurrent = 1; queue_size = 0; } );\n";
@@ -56,6 +60,7 @@ static const char *const points[] = {
     "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
+    "replayed",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -986,6 +991,67 @@ static void test_hooks_thread_exit(void **state)
     assert_int_equal(point_count(f, from, "thread_exit"), 1);
 }
 
+/* A failover as the monitor makes it (no monitor runs here): backend
+ * `from` down and a replica, `to` the primary. */
+static void fail_over(struct config *cfg, int from, int to)
+{
+    backend_set_health(cfg->backends[from].rt, BACKEND_DOWN, "test: failed");
+    backend_set_role(cfg->backends[from].rt, ROLE_REPLICA, "test: failed over");
+    backend_set_role(cfg->backends[to].rt, ROLE_PRIMARY, "test: promoted");
+    backend_set_health(cfg->backends[to].rt, BACKEND_ONLINE, "test: up");
+}
+
+/* on_replayed (transaction_replay = true, a monitor user: halyard can
+ * tell a dead primary from one that closed the connection itself): the
+ * primary db1 closes the connection that holds the session's
+ * transaction while the session is idle, and fails over to db2. The next
+ * command runs the transaction again there, every answer the same: the
+ * features hear once that it was replayed (its COMMIT's fate cannot be
+ * looked for), after the replayed statements and before the client's
+ * command goes. Statements in the replayed transaction do not meet the
+ * point again; a replay whose answer differs (an ERR where the client
+ * had an OK: 1213) is no replay, and does not meet it either. */
+static void test_hooks_replayed(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    lose_idle_transaction(f);
+    fail_over(f->cfg, 0, 1);
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (2)", &err), 0);
+    assert_once(f, from, "replayed", "a transaction replayed");
+    static const char *const want[] = {" after_lost",
+                                       "db2 Q:BEGIN",
+                                       "db2 Q:INSERT INTO t VALUES (1)",
+                                       " replayed",
+                                       "db2 Q:INSERT INTO t VALUES (2)",
+                                       NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (3)", &err), 0);
+    assert_int_equal(query(f, 0, "COMMIT", &err), 0);
+    assert_int_equal(point_count(f, from, "replayed"), 0);
+    /* a second transaction, on db2, lost and failed back over to db1,
+     * whose replay gets another answer there */
+    assert_int_equal(query(f, 0, "BEGIN", &err), 0);
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (4)", &err), 0);
+    fb_rule(&f->primary, "VALUES (4)", FB_ERR, 1062, "Duplicate entry", 0);
+    fb_drop_all(&f->replica);
+    run_for(f, 50);
+    fail_over(f->cfg, 1, 0);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "INSERT INTO t VALUES (5)", &err), 0xff);
+    assert_int_equal(err, ER_LOCK_DEADLOCK);
+    static const char *const differs[] = {" after_lost", "db1 Q:INSERT INTO t VALUES (4)",
+                                          "db1 Q:ROLLBACK", NULL};
+    assert_order(f, from, differs);
+    assert_int_equal(point_count(f, from, "replayed"), 0);
+    /* the roles and health as the other tests have them (the backends' runtime
+     * outlives a test; this one runs last) */
+    fail_over(f->cfg, 1, 0);
+    backend_set_health(f->cfg->backends[1].rt, BACKEND_ONLINE, "test: up");
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1019,6 +1085,7 @@ int main(void)
         T(test_hooks_lent_gone, conf_eventual),
         T(test_hooks_view, conf_eventual),
         T(test_hooks_thread_exit, conf_eventual),
+        T(test_hooks_replayed, conf_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
