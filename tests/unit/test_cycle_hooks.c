@@ -60,7 +60,7 @@ static const char *const points[] = {
     "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
-    "replayed",
+    "replayed",      "wants_whole",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -1052,6 +1052,38 @@ static void test_hooks_replayed(void **state)
     backend_set_health(f->cfg->backends[1].rt, BACKEND_ONLINE, "test: up");
 }
 
+/* wants_whole: with a feature attached to the answer, each packet of it
+ * asks the features, before they see it (on_packet), whether one wants
+ * it whole (a row's value to read, an OK or ERR): a result set of one
+ * row, five times, each once before its packet; with none attached (no
+ * feature of this configuration follows a plain read), never. */
+static void test_hooks_wants_whole(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "wants_whole"), 0);
+    assert_int_equal(point_count(f, from, "packet"), 0);
+    f->attach_all = true;
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "wants_whole"), 5);
+    assert_int_equal(point_count(f, from, "packet"), 5);
+    /* the answer's points alternate: asked, then seen */
+    int k = 0;
+    for (size_t i = (size_t)traced(f, from, "db2 Q:SELECT a FROM t"); i < f->n_trace; i++) {
+        bool asked = strstr(f->trace[i], " wants_whole") != NULL;
+        bool seen = strstr(f->trace[i], " packet") != NULL;
+        if ((asked && k % 2 != 0) || (seen && k % 2 != 1)) {
+            dump(f, from);
+            fail_msg("trace line %zu: wants_whole and packet out of turn", i);
+        }
+        k += asked || seen;
+    }
+    assert_int_equal(k, 10);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1085,6 +1117,7 @@ int main(void)
         T(test_hooks_lent_gone, conf_eventual),
         T(test_hooks_view, conf_eventual),
         T(test_hooks_thread_exit, conf_eventual),
+        T(test_hooks_wants_whole, conf_eventual),
         T(test_hooks_replayed, conf_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
