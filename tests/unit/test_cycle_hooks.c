@@ -60,7 +60,7 @@ static const char *const points[] = {
     "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
-    "replayed",      "wants_whole",
+    "replayed",      "wants_whole",    "rewrite",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -1084,6 +1084,31 @@ static void test_hooks_wants_whole(void **state)
     assert_int_equal(k, 10);
 }
 
+/* rewrite: a statement that reads the server's status views
+ * (information_schema.GLOBAL_STATUS) is rewritten: a feature says so
+ * (rewrites), the send notes it rewritten, and the text built for the
+ * server is given to the features once (the sysview's derived table in
+ * place of the view) before the server gets it, which never sees the
+ * view's name as the client wrote it; a statement that names no such
+ * view is not given to them. */
+static void test_hooks_rewrite(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "rewrite"), 0);
+    from = f->n_trace;
+    fb_rule(&f->primary, "FROM (SELECT VARIABLE_NAME", FB_ROW, 0, "7", 0);
+    int got = query(f, 0, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS", &err);
+    assert_once(f, from, "rewrite", "a read of GLOBAL_STATUS");
+    assert_int_equal(got, 1); /* the derived table's row */
+    static const char *const want[] = {" classified", " send 03 rewritten", " rewrite",
+                                       "db1 Q:SELECT VARIABLE_VALUE FROM (SELECT", NULL};
+    assert_order(f, from, want);
+    assert_int_equal(fb_logged(&f->primary, "FROM information_schema.GLOBAL_STATUS"), -1);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1118,7 +1143,8 @@ int main(void)
         T(test_hooks_view, conf_eventual),
         T(test_hooks_thread_exit, conf_eventual),
         T(test_hooks_wants_whole, conf_eventual),
-        T(test_hooks_replayed, conf_replay),
+        T(test_hooks_rewrite, conf_eventual),
+        T(test_hooks_replayed, conf_replay), /* last: it fails over and back */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
