@@ -95,7 +95,7 @@ WRAP_VOID(send, (struct session * s, const struct hook_cmd *hc), (s, hc), " %02x
 WRAP_VOID(begin, (struct session * s), (s), "")
 WRAP_VOID(packet, (struct session * s, const struct hook_packet *pk), (s, pk), "")
 WRAP_VOID(fed, (struct session * s, const struct hook_packet *pk), (s, pk), "")
-WRAP_VOID(relayed, (struct session * s, const struct hook_packet *pk), (s, pk), "")
+WRAP_VOID(relayed, (struct session * s, const struct hook_packet *pk), (s, pk), " %u", pk->len)
 WRAP_VOID(infile, (struct session * s, const uint8_t *p, uint32_t n), (s, p, n), " %u", n)
 WRAP_VOID(done, (struct session * s), (s), "")
 WRAP_VOID(settled, (struct session * s), (s), "")
@@ -201,9 +201,15 @@ bool __wrap_session_hooks_attached(const struct session *s)
 
 int client_open(struct fx *f)
 {
+    return client_open_ext(f, 0);
+}
+
+int client_open_ext(struct fx *f, uint32_t ext_caps)
+{
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     f->client[f->n_clients].fd = sv[1];
+    f->client[f->n_clients].ext_caps = ext_caps;
     session_create(&f->w, sv[0], &f->cfg->listeners[0]);
     assert_true(fb_client_login(&f->client[f->n_clients], f->w.loop, "app"));
     return f->n_clients++;

@@ -54,6 +54,8 @@ int teardown(void **state);
     cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)(conf))
 /* Another client, logged in as app: its index in f->client. */
 int client_open(struct fx *f);
+/* The same, the client asking for MariaDB's capabilities `ext_caps`. */
+int client_open_ext(struct fx *f, uint32_t ext_caps);
 
 /* The trace from line `from` on: printed; the first line containing
  * text (else -1); how many do; each of want[] (NULL-ended) in order,

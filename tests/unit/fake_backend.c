@@ -384,6 +384,7 @@ bool fb_client_login(struct fb_client *c, struct ev_loop *loop, const char *user
         return false;
     c->caps = FB_CAPS;
     struct mysql_login lg = {.caps = c->caps,
+                             .ext_caps = c->ext_caps,
                              .max_packet = 1u << 24,
                              .charset = 45,
                              .user = user,

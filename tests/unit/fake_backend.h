@@ -107,6 +107,7 @@ struct fb_client {
     uint8_t in[FB_BUF];
     size_t in_len;
     uint32_t caps;
+    uint32_t ext_caps; /* MariaDB's capabilities it asks for at login (set before it) */
 };
 
 /* Run the loop (without blocking) until `done(arg)` or `ms` pass. */

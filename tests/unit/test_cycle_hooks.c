@@ -1,9 +1,11 @@
 /*
  * test_cycle_hooks.c: each hook point of the command cycle
  * (session_hooks.c) met once, at its moment, by a text statement and by
- * a prepared execution; on_reset, on_close, on_abandon and on_wait by
- * the commands that make them run. The points are seen through the
- * wrappers cycle_fixture.c links in their place (--wrap).
+ * a prepared execution; every point (the Makefile's HOOK_POINTS) is
+ * asserted by at least one test that drives what makes it run (a reload,
+ * a loss, a failover, a worker's thread's end...), and not met where it
+ * must not be. The points are seen through the wrappers cycle_fixture.c links in
+ * their place (--wrap).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,7 +62,7 @@ static const char *const points[] = {
     "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
-    "replayed",      "wants_whole",    "rewrite",
+    "replayed",      "wants_whole",    "rewrite",       "relayed",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -1109,6 +1111,31 @@ static void test_hooks_rewrite(void **state)
     assert_int_equal(fb_logged(&f->primary, "FROM information_schema.GLOBAL_STATUS"), -1);
 }
 
+/* on_relayed: a client that took MARIADB_CLIENT_CACHE_METADATA gets a
+ * result set's column count with the metadata_follows byte, written by
+ * halyard in place of the server's (the backends are asked without it):
+ * the features that keep what the client gets see that packet once, one
+ * byte longer than the server's, after the server answered and before
+ * the statement is done; a client without it gets the server's packet,
+ * and the point does not fire. */
+static void test_hooks_relayed(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "relayed"), 0);
+    int c2 = client_open_ext(f, MARIADB_CLIENT_CACHE_METADATA);
+    from = f->n_trace;
+    assert_int_equal(query(f, c2, "SELECT a FROM t", &err), 1);
+    assert_once(f, from, "relayed", "a result set's column count, with metadata_follows");
+    static const char *const want[] = {"db2 Q:SELECT a FROM t", " relayed 2", " done", NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(simple(f, c2, COM_PING, &err), 0);
+    assert_int_equal(point_count(f, from, "relayed"), 0);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1144,6 +1171,7 @@ int main(void)
         T(test_hooks_thread_exit, conf_eventual),
         T(test_hooks_wants_whole, conf_eventual),
         T(test_hooks_rewrite, conf_eventual),
+        T(test_hooks_relayed, conf_eventual),
         T(test_hooks_replayed, conf_replay), /* last: it fails over and back */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
