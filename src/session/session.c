@@ -617,7 +617,12 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     s->kill.cmd_taken = true;
     s->kill.cmd_buf = st->b;
     s->kill.cmd_scan = st->scan;
-    if (s->route.wait_idx < 0) /* a new command: a leftover of one answered here */
+    /* a new command: a leftover of one answered here goes. Not when the
+     * command runs again after halyard's own read for it (the process
+     * list's rows read on another backend, int_syspeer): its client's text
+     * stays published, or another worker reading the list at that moment
+     * would show the text halyard sent there in its place */
+    if (!again && s->route.wait_idx < 0)
         registry_set_info(&s->kill.reg, NULL, 0);
     if (s->conns.idle_unserved)
         state_command_serves(s);
