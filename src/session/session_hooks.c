@@ -191,6 +191,7 @@ static const struct session_hooks hooks[] = {
     {.name = "pool",
      .between = session_pool_lid_follow,      /* a LAST_INSERT_ID() left on a connection */
      .cancel_wait = session_pool_wait_cancel, /* its place among a backend's waiters */
+     .on_take = session_pool_cmd_taken,       /* a ping's ROW_COUNT() */
      .on_done = session_pool_note,
      .on_renew = session_pool_reset,     /* the server's values afresh, LAST_INSERT_ID() 0 */
      .on_own_err = session_pool_own_err, /* kept to be raised again where a read runs */

@@ -264,6 +264,12 @@ void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len)
     s->values.diag_err_new = true;
 }
 
+void session_pool_cmd_taken(struct session *s, const struct hook_cmd *hc)
+{
+    if (hc->cmd == COM_PING)
+        s->values.row_count = 0;
+}
+
 /* No connection's stamp: an error halyard answered is on none. */
 #define DIAG_ON_NONE UINT64_MAX
 

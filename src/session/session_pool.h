@@ -54,6 +54,11 @@ void session_pool_lid_unknown(struct session *s, const char *why);
  * value halyard set (s->values.lid_epoch). */
 hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct varstate_cmds *out);
 void session_pool_note(struct session *s);
+/* A command taken (on_take): a COM_PING's ROW_COUNT() is 0, as MariaDB
+ * sets it, whether the server answers the ping or halyard does (a session
+ * that holds no connection to the primary). */
+struct hook_cmd;
+void session_pool_cmd_taken(struct session *s, const struct hook_cmd *hc);
 /* FOUND_ROWS() and ROW_COUNT() of the session's previous statement, as
  * text, when the statement in flight runs where the server does not know
  * them (another connection, or one another session or halyard itself ran
