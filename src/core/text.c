@@ -48,6 +48,10 @@ bool hy_utf8_valid(const void *s, size_t n, bool mb4)
 {
     const unsigned char *p = s;
     for (size_t i = 0; i < n;) {
+        if (i + 8 <= n && (hy_load_le64(p + i) & 0x8080808080808080ull) == 0) {
+            i += 8; /* eight ASCII bytes at once */
+            continue;
+        }
         if (p[i] < 0x80) {
             i++;
             continue;

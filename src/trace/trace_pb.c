@@ -129,31 +129,26 @@ static inline uint8_t *put_fixed64(uint8_t *d, uint8_t tag, int64_t sv)
     return d + 8;
 }
 
-/* Whether the n bytes at s are ASCII: eight a step, the rest one by one. */
-static inline bool ascii(const char *s, size_t n)
+/* The n bytes at s with each byte that is not UTF-8 as U+FFFD, written
+ * to d (NULL: only counted): how many. */
+static size_t utf8_fix(uint8_t *d, const char *s, size_t n)
 {
-    uint64_t bits = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        bits |= hy_load_le64(s + i);
-    for (; i < n; i++)
-        bits |= (unsigned char)s[i];
-    return (bits & 0x8080808080808080ull) == 0;
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : hy_utf8_len(s + i, n - i);
+        if (d != NULL)
+            memcpy(d + out, k > 0 ? s + i : "\xef\xbf\xbd", k > 0 ? k : 3);
+        out += k > 0 ? k : 3;
+        i += k > 0 ? k : 1;
+    }
+    return out;
 }
 
 /* The bytes a string takes once each byte that is not UTF-8 is U+FFFD. */
 static size_t utf8_out_len(const char *s, size_t n)
 {
-    if (ascii(s, n) || hy_utf8_valid(s, n, true))
-        return n;
-    size_t out = 0;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k = c < 0x80 ? 1 : hy_utf8_len(s + i, n - i);
-        out += k > 0 ? k : 3;
-        i += k > 0 ? k : 1;
-    }
-    return out;
+    return hy_utf8_valid(s, n, true) ? n : utf8_fix(NULL, s, n);
 }
 
 /* The same for a string held in an array of 16 bytes or more (a span's
@@ -178,20 +173,7 @@ static uint8_t *put_utf8(uint8_t *d, const char *s, size_t n, size_t out_n)
         memcpy(d, s, n);
         return d + n;
     }
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k = c < 0x80 ? 1 : hy_utf8_len(s + i, n - i);
-        if (k > 0) {
-            memcpy(d, s + i, k);
-            d += k;
-            i += k;
-        } else {
-            memcpy(d, "\xef\xbf\xbd", 3);
-            d += 3;
-            i++;
-        }
-    }
-    return d;
+    return d + utf8_fix(d, s, n);
 }
 
 static size_t any_size(const struct pb_attr *a)
@@ -203,12 +185,19 @@ static size_t any_size(const struct pb_attr *a)
     return 2;
 }
 
-/* A KeyValue's size (its fields, not its own tag and length); sets out_n. */
+/* A KeyValue's size (its fields, not its own tag and length), its
+ * string's out_n set. */
+static size_t kv_len(const struct pb_attr *a)
+{
+    return ld_size(a->klen) + ld_size(any_size(a));
+}
+
+/* The same, setting its string's out_n first. */
 static size_t kv_size(struct pb_attr *a)
 {
     if (a->kind == PB_STR)
         a->out_n = utf8_out_len(a->s, a->n);
-    return ld_size(a->klen) + ld_size(any_size(a));
+    return kv_len(a);
 }
 
 static uint8_t *put_kv(uint8_t *d, uint8_t tag, const struct pb_attr *a, size_t size)
@@ -229,16 +218,46 @@ static uint8_t *put_kv(uint8_t *d, uint8_t tag, const struct pb_attr *a, size_t 
     return d;
 }
 
-static size_t event_size(struct pb_event *e, size_t *kv)
+/* An event's size (its fields), its attribute's out_n set. */
+static size_t event_size(struct pb_event *e)
 {
-    *kv = kv_size(&e->attr);
-    return 9 + ld_size(e->name_len) + ld_size(*kv);
+    return 9 + ld_size(e->name_len) + ld_size(kv_size(&e->attr));
+}
+
+/* The event as a Span's events field (event_size set its out_n). */
+static uint8_t *put_event(uint8_t *d, const struct pb_event *e)
+{
+    size_t kv = kv_len(&e->attr);
+    d = put_ld(d, LD(11), 9 + ld_size(e->name_len) + ld_size(kv));
+    d = put_fixed64(d, FIXED64(1), e->time_ns);
+    d = put_bytes(d, LD(2), e->name, e->name_len);
+    return put_kv(d, LD(3), &e->attr, kv);
+}
+
+/* A Status{message: out_n bytes, code: ERROR}'s size. */
+static size_t status_len(size_t out_n)
+{
+    return (out_n > 0 ? ld_size(out_n) : 0) + 2;
 }
 
 static size_t status_size(struct pb_attr *st)
 {
     st->out_n = utf8_out_len(st->s, st->n);
-    return (st->out_n > 0 ? ld_size(st->out_n) : 0) + 2;
+    return status_len(st->out_n);
+}
+
+/* The status of an error as a Span's status field (its message: n bytes
+ * at s, out_n once written). */
+static uint8_t *put_status(uint8_t *d, const char *s, size_t n, size_t out_n)
+{
+    d = put_ld(d, LD(15), status_len(out_n));
+    if (out_n > 0) {
+        d = put_ld(d, LD(2), out_n);
+        d = put_utf8(d, s, n, out_n);
+    }
+    *d++ = VARINT(3);
+    *d++ = 2; /* STATUS_CODE_ERROR */
+    return d;
 }
 
 /* The span's size (its fields, not its own tag and length). */
@@ -253,10 +272,8 @@ static size_t span_size(struct pb_span *sp)
         n += 2;
     for (size_t i = 0; i < sp->n_attrs; i++)
         n += ld_size(kv_size(&sp->attrs[i]));
-    for (size_t i = 0; i < sp->n_events; i++) {
-        size_t kv;
-        n += ld_size(event_size(&sp->events[i], &kv));
-    }
+    for (size_t i = 0; i < sp->n_events; i++)
+        n += ld_size(event_size(&sp->events[i]));
     if (sp->error)
         n += ld_size(status_size(&sp->status));
     return n;
@@ -280,28 +297,12 @@ static uint8_t *put_span(uint8_t *d, uint8_t tag, struct pb_span *sp, size_t siz
     }
     d = put_fixed64(d, FIXED64(7), sp->start_ns);
     d = put_fixed64(d, FIXED64(8), sp->end_ns);
-    for (size_t i = 0; i < sp->n_attrs; i++) {
-        struct pb_attr *a = &sp->attrs[i];
-        d = put_kv(d, LD(9), a, ld_size(a->klen) + ld_size(any_size(a)));
-    }
-    for (size_t i = 0; i < sp->n_events; i++) {
-        struct pb_event *e = &sp->events[i];
-        size_t kv = ld_size(e->attr.klen) + ld_size(any_size(&e->attr));
-        d = put_ld(d, LD(11), 9 + ld_size(e->name_len) + ld_size(kv));
-        d = put_fixed64(d, FIXED64(1), e->time_ns);
-        d = put_bytes(d, LD(2), e->name, e->name_len);
-        d = put_kv(d, LD(3), &e->attr, kv);
-    }
-    if (sp->error) {
-        const struct pb_attr *st = &sp->status;
-        d = put_ld(d, LD(15), (st->out_n > 0 ? ld_size(st->out_n) : 0) + 2);
-        if (st->out_n > 0) {
-            d = put_ld(d, LD(2), st->out_n);
-            d = put_utf8(d, st->s, st->n, st->out_n);
-        }
-        *d++ = VARINT(3);
-        *d++ = 2; /* STATUS_CODE_ERROR */
-    }
+    for (size_t i = 0; i < sp->n_attrs; i++)
+        d = put_kv(d, LD(9), &sp->attrs[i], kv_len(&sp->attrs[i]));
+    for (size_t i = 0; i < sp->n_events; i++)
+        d = put_event(d, &sp->events[i]);
+    if (sp->error)
+        d = put_status(d, sp->status.s, sp->status.n, sp->status.out_n);
     return d;
 }
 
@@ -451,7 +452,7 @@ static size_t statement_events(const struct trace_span *sp, struct pb_event *ev,
     for (size_t i = 0; i < n; i++) {
         const struct trace_event *e = &sp->events[i];
         const char *w = trace_wait_name(e->what);
-        size_t wl = strlen(w), kv;
+        size_t wl = strlen(w);
         memcpy(names[i], "halyard.wait.", 13);
         memcpy(names[i] + 13, w, wl);
         ev[i] = (struct pb_event){.time_ns = e->start_ns,
@@ -459,7 +460,7 @@ static size_t statement_events(const struct trace_span *sp, struct pb_event *ev,
                                   .name_len = 13 + wl,
                                   .attr = {ATTR("halyard.wait.duration_ns"), .kind = PB_INT,
                                            .i = e->end_ns - e->start_ns}};
-        *bytes += ld_size(event_size(&ev[i], &kv));
+        *bytes += ld_size(event_size(&ev[i]));
     }
     return n;
 }
@@ -498,7 +499,6 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp)
     struct pb_event ev[TRACE_EVENTS_MAX];
     char names[TRACE_EVENTS_MAX][40];
     size_t ev_bytes, n_ev = statement_events(sp, ev, names, &ev_bytes);
-    size_t status = err.on > 0 ? ld_size(err.on) + 2 : 2;
     size_t size =
         ld_size(16) + ld_size(8) + (sp->has_parent ? ld_size(8) : 0) +
         (state.n > 0 ? ld_size(state.on) : 0) + ld_size(nl) + 2 + 2 * 9 + sizeof(MARIADB_KV) - 1 +
@@ -512,7 +512,7 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp)
         KV_INT_SIZE("db.response.returned_rows", sp->rows) +
         (sp->replayed ? KV_BOOL_SIZE("halyard.replayed") : 0) +
         (sp->retried ? KV_BOOL_SIZE("halyard.retried") : 0) + ev_bytes +
-        (sp->err_code != 0 ? ld_size(status) : 0);
+        (sp->err_code != 0 ? ld_size(status_len(err.on)) : 0);
     size_t at = out->len;
     uint8_t *d0 = (uint8_t *)textbuf_extend(out, ld_size(size) + 16), *d = d0;
     if (d == NULL)
@@ -551,23 +551,10 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp)
         PUT_KV_TRUE(d, "halyard.replayed");
     if (sp->retried)
         PUT_KV_TRUE(d, "halyard.retried");
-    for (size_t i = 0; i < n_ev; i++) {
-        struct pb_event *e = &ev[i];
-        size_t kv = ld_size(e->attr.klen) + ld_size(any_size(&e->attr));
-        d = put_ld(d, LD(11), 9 + ld_size(e->name_len) + ld_size(kv));
-        d = put_fixed64(d, FIXED64(1), e->time_ns);
-        d = put_bytes(d, LD(2), e->name, e->name_len);
-        d = put_kv(d, LD(3), &e->attr, kv);
-    }
-    if (sp->err_code != 0) {
-        d = put_ld(d, LD(15), status);
-        if (err.on > 0) {
-            d = put_ld(d, LD(2), err.on);
-            d = put_utf8(d, err.s, err.n, err.on);
-        }
-        *d++ = VARINT(3);
-        *d++ = 2; /* STATUS_CODE_ERROR */
-    }
+    for (size_t i = 0; i < n_ev; i++)
+        d = put_event(d, &ev[i]);
+    if (sp->err_code != 0)
+        d = put_status(d, err.s, err.n, err.on);
     textbuf_truncate(out, at + (size_t)(d - d0)); /* the room's spare 16 bytes */
 }
 

@@ -83,6 +83,12 @@ static const struct valid_case valid_cases[] = {
     {"ok\xff", true, false},
     {"\xc3", true, false},
     {"a\xed\xa0\x80z", true, false},
+    /* past eight ASCII bytes (read eight at a time): a character across
+     * the eighth, a bad byte after sixteen, a truncated one at the end */
+    {"abcdefg\xc3\xa9hijklmnopqrstu", true, true},
+    {"abcdefghijklmnop\xff", true, false},
+    {"abcdefghijklmnopqrstuvw\xe2\x82", true, false},
+    {"abcdefghijklmnop\xf0\x9f\x98\x80", false, false},
 };
 
 static void test_utf8_valid(void **state)
