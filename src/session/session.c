@@ -1715,28 +1715,20 @@ static void packet_too_large(struct session *s, uint8_t seq)
 static void session_free(struct session *s)
 {
     struct worker *w = s->w;
-    session_hooks_leave(s); /* the features' (session_hooks.c): a KILL's hold, a pool wait */
-    registry_remove(&s->kill.reg);
+    /* the features' (session_hooks.c): a KILL's hold, the registry, a pool wait */
+    session_hooks_leave(s);
     ev_timer_stop(w->loop, &s->io.timer);
     ev_timer_stop(w->loop, &s->io.idle);
     ev_timer_stop(w->loop, &s->route.primary_wait);
     query_end(s, true);
     session_trx_hold(s, false);
     bconn_close_all(s);
-    state_clear(s);
-    varstate_destroy(s->vars.vs);
-    if (s->vars.chg != NULL)
-        free(s->vars.chg->stmt);
-    free(s->vars.chg);
     free(s->conns.bc);
     free(s->conns.lease.lent);
     conn_close(&s->client, w->loop, &w->pool);
     stream_release(&s->io.up, &w->pool);
     stream_release(&s->io.down, &w->pool);
     atomic_fetch_sub(&stats_sessions_open, 1);
-    config_put(s->who.lcfg);
-    if (s->who.lstats != NULL)
-        atomic_fetch_sub_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
     config_put(s->cfg);
     free(s->who.user);
     free(s->who.db);
@@ -1885,20 +1877,12 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->w = w;
     s->cfg = config_get(cfg);
     session_lex_mode(s, backend_default_lex(s->cfg)); /* the server's global sql_mode */
-    login_config_set(s, w->cfg);
     s->listener = listener;
-    login_listener_count(s, listener->name);
-    s->id = registry_new_id();
-    s->kill.reg.id = s->id;
-    s->kill.reg.loop = w->loop;
-    s->kill.reg.wakeup = &w->wakeup;
-    s->kill.reg.kill_pending = &w->kill_pending;
-    s->kill.reg.peer = s->who.peer;
     s->state = SS_HANDSHAKE;
     conn_init(&s->client, fd);
+    net_peer_name(fd, s->who.peer, sizeof(s->who.peer)); /* before the registry shows it */
     s->conns.n_bc = (uint16_t)cfg->n_backends;
     s->route.topo_gen = backend_generation();
-    s->route.primary = primary_now(cfg, s->id, -1);
     s->route.primary_fail_gen = UINT64_MAX;
     s->route.retry_exclude = -1;
     s->route.wait_idx = -1;
@@ -1908,26 +1892,24 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->query.set_option = -1;
     s->route.status = SERVER_STATUS_AUTOCOMMIT;
     s->conns.bc = calloc(cfg->n_backends, sizeof(*s->conns.bc));
-    if (s->conns.bc == NULL || session_pool_resize(s, cfg->n_backends) != HY_OK)
+    if (s->conns.bc == NULL)
         s->conns.n_bc = 0;
-    bool login = login_begin(s);
-    bool features = session_hooks_create(s); /* the features' (session_hooks.c) */
+    /* the features' (session_hooks.c): its id and registry entry among them */
+    bool features = session_hooks_create(s);
+    s->route.primary = primary_now(cfg, s->id, -1);
     ev_io_init(&s->client.rio, session_client_read_cb, fd, EV_READ);
     ev_io_init(&s->client.wio, session_client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->io.timer, session_timer_cb, 0., 0.);
     ev_timer_init(&s->io.idle, session_idle_cb, 0., 0.);
     ev_init(&s->conns.lease.pool_wait, pool_wait_cb);
-    session_pool_init(s);
     ev_timer_init(&s->route.primary_wait, primary_wait_cb, 0., 0.);
-    net_peer_name(fd, s->who.peer, sizeof(s->who.peer));
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
     if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
         rules_addr_from_sockaddr((struct sockaddr *)&ss, &s->who.client_addr);
     stat_inc(&w->stats.sessions_accepted);
-    registry_add(&s->kill.reg);
 
-    if (s->conns.bc == NULL || !login || !features) {
+    if (s->conns.bc == NULL || !features) {
         session_close(s, END_NOMEM);
         return;
     }

@@ -3,8 +3,9 @@
  * the session module (session_int.h). session.c runs each point's hooks
  * in this table's order and names no feature (HAProxy's filters attach
  * to a stream the same way, through struct flt_ops): a feature joins the
- * cycle with a row here, not with a call in command_done, command_abandon,
- * a reset (COM_RESET_CONNECTION, bconn_close_all) or session_free. The
+ * cycle with a row here, not with a call in session_create, command_done,
+ * command_abandon, a reset (COM_RESET_CONNECTION, bconn_close_all) or
+ * session_free. The
  * packet filters down_parse runs for every packet (XA START's answer,
  * tracking, CACHE_METADATA, the sysviews' rows) are session_filter.h's,
  * inline. Who answers each ROUTE_* outcome is session_outcome.c's
@@ -176,19 +177,25 @@ static const struct session_hooks hooks[] = {
      .on_abandon = xa_after_backend,
      .on_reset = session_xa_discard, /* a transaction across groups ends */
      .on_conn_gone = session_xa_conn_gone},
-    {.name = "state", .between = state_between, .on_thread_exit = state_thread_exit},
+    {.name = "state",
+     .between = state_between,
+     .on_close = state_free,
+     .on_thread_exit = state_thread_exit},
     {.name = "login",
+     .on_create = login_create,                    /* its listener's config and counters */
      .busy = session_login_waits,                  /* for a backend's login, or the users' table */
      .backend_ready = session_login_backend_ready, /* the login's schema checked there */
      .on_schema_gone = login_db_clear,             /* the login's schema too */
      .on_leave = login_leave,                      /* the user's count */
-     .on_close = login_end},
+     .on_close = login_close},
     {.name = "kill",
+     .on_create = command_kill_join, /* its id, in the registry */
      .on_begin = command_kill_begin,
      .on_done = command_kill_done,
-     .on_reply = kill_chain_reply, /* its text's ids and OK flags */
-     .on_leave = command_kill_leave},
+     .on_reply = kill_chain_reply,    /* its text's ids and OK flags */
+     .on_leave = command_kill_leave}, /* ... out of it */
     {.name = "pool",
+     .on_create = session_pool_create,
      .between = session_pool_lid_follow,      /* a LAST_INSERT_ID() left on a connection */
      .cancel_wait = session_pool_wait_cancel, /* its place among a backend's waiters */
      .on_take = session_pool_cmd_taken,       /* a ping's ROW_COUNT() */

@@ -15,6 +15,7 @@
 #include "halyard/protocol/connreg.h"
 #include "halyard/session/registry.h"
 #include "halyard/session/session_err.h"
+#include "halyard/session/worker.h"
 #include "halyard/sql/sysview.h"
 #include "session_int.h"
 #include "session_kill.h"
@@ -396,6 +397,19 @@ void command_kill_leave(struct session *s)
     command_kill_unhold(s, false);
     command_kill_user_answered(s, 0);
     kill_chain_free(s);
+    registry_remove(&s->kill.reg);
+}
+
+bool command_kill_join(struct session *s)
+{
+    s->id = registry_new_id();
+    s->kill.reg.id = s->id;
+    s->kill.reg.loop = s->w->loop;
+    s->kill.reg.wakeup = &s->w->wakeup;
+    s->kill.reg.kill_pending = &s->w->kill_pending;
+    s->kill.reg.peer = s->who.peer;
+    registry_add(&s->kill.reg);
+    return true;
 }
 
 /* ---- the KILL commands' handlers (com_handlers[], session.c) ---------- */

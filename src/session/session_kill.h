@@ -129,7 +129,11 @@ void command_kill_done(struct session *s);
  * state of the one before (its ids, a hold, a KILL USER's wait) goes. */
 void command_kill_begin(struct session *s);
 /* The session ends (on_leave, session_hooks.c): a KILL's hold on its
- * target and a KILL USER's wait let go, its chain of KILLs dropped. */
+ * target and a KILL USER's wait let go, its chain of KILLs dropped, and
+ * it leaves the registry (no other worker finds it from here on). */
 void command_kill_leave(struct session *s);
+/* The session begins (on_create, session_hooks.c): its id, and its entry
+ * in the registry that KILL and the process list read, published. */
+bool command_kill_join(struct session *s);
 
 #endif /* HALYARD_SESSION_KILL_H */

@@ -61,6 +61,26 @@ void login_end(struct session *s)
     s->login = NULL;
 }
 
+bool login_create(struct session *s)
+{
+    login_config_set(s, s->w->cfg);
+    if ((s->who.lstats = stats_listener(s->listener->name)) != NULL) {
+        atomic_fetch_add_explicit(&s->who.lstats->accepted, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
+    }
+    return login_begin(s);
+}
+
+void login_close(struct session *s)
+{
+    login_end(s);
+    config_put(s->who.lcfg);
+    s->who.lcfg = NULL;
+    if (s->who.lstats != NULL)
+        atomic_fetch_sub_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
+    s->who.lstats = NULL;
+}
+
 void login_leave(struct session *s)
 {
     if (s->who.user_counted)
@@ -1000,14 +1020,6 @@ void login_config_set(struct session *s, struct config *to)
 void login_user_set(struct session *s, const struct config_user *u)
 {
     s->who.cu = u;
-}
-
-void login_listener_count(struct session *s, const char *name)
-{
-    if ((s->who.lstats = stats_listener(name)) != NULL) {
-        atomic_fetch_add_explicit(&s->who.lstats->accepted, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
-    }
 }
 
 void login_multi_statements(struct session *s, bool on)

@@ -14,6 +14,11 @@
  * ends, with what it holds (login_end: also when the session closes). */
 bool login_begin(struct session *s);
 void login_end(struct session *s);
+/* The session begins (on_create, session_hooks.c): the worker's config
+ * for its listener, the listener's counters count it, and its login part.
+ * It ends (on_close): all three let go. */
+bool login_create(struct session *s);
+void login_close(struct session *s);
 /* The session ends (on_leave, session_hooks.c): its user's count of
  * sessions (guard.h) goes down. */
 void login_leave(struct session *s);
@@ -44,9 +49,6 @@ void login_db_clear(struct session *s);
  * going, unchecked). */
 void login_config_set(struct session *s, struct config *to);
 void login_user_set(struct session *s, const struct config_user *u);
-/* Accepted on the listener `name`: its counters (NULL when out of memory)
- * count the session. */
-void login_listener_count(struct session *s, const char *name);
 /* COM_SET_OPTION succeeded: the backend connections opened from now on
  * log in with CLIENT_MULTI_STATEMENTS (`on`) or without. */
 void login_multi_statements(struct session *s, bool on);

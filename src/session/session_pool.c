@@ -449,9 +449,10 @@ static struct session *first_waiter(struct worker *w, const struct session *like
     return NULL;
 }
 
-void session_pool_init(struct session *s)
+bool session_pool_create(struct session *s)
 {
     s->conns.lease.epoch = ++s->w->conns.serial; /* the session begins */
+    return session_pool_resize(s, s->cfg->n_backends) == HY_OK;
 }
 
 void session_pool_diag_replaced(struct session *s, bool hit)

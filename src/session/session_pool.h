@@ -109,7 +109,9 @@ bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code);
  * for a connection (it runs again when one may be there), false when it is
  * to fail now. */
 bool session_pool_wait(struct session *s, uint32_t idx);
-void session_pool_init(struct session *s);
+/* The session begins (on_create, session_hooks.c): a lease's mark for
+ * each backend of its config, its epoch. False when out of memory. */
+bool session_pool_create(struct session *s);
 /* COM_RESET_CONNECTION, COM_CHANGE_USER: a fresh session. The connections
  * it gave back are taken as another session's from now on (brought all
  * the way: LAST_INSERT_ID() 0, no warnings, no statements). */

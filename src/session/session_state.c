@@ -76,6 +76,17 @@ void state_clear(struct session *s)
     s->vars.sync_i = 0;
 }
 
+void state_free(struct session *s)
+{
+    varstate_cmds_free(&s->vars.sync);
+    varstate_destroy(s->vars.vs);
+    s->vars.vs = NULL;
+    if (s->vars.chg != NULL)
+        free(s->vars.chg->stmt);
+    free(s->vars.chg);
+    s->vars.chg = NULL;
+}
+
 /* Whether a statement of a state's list is a SET ROLE (the others there:
  * SET SESSION TRANSACTION and the one-shot SET TRANSACTION). */
 static bool mentions_role(const char *sql, size_t len)

@@ -9,6 +9,9 @@
 #include "session_int.h"
 
 void state_clear(struct session *s);
+/* The session ends (on_close, session_hooks.c): its state, its pending
+ * change and its sync's commands freed. */
+void state_free(struct session *s);
 /* The collation id whose character set the server lexes a statement's text
  * in (character_set_client, as the session set it), for ps_text.h. */
 uint16_t state_client_charset(const struct session *s);

@@ -27,6 +27,7 @@
 #include "halyard/capture/capture_format.h"
 #include "halyard/config/group.h"
 #include "halyard/protocol/mysql_proto.h"
+#include "halyard/session/registry.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
@@ -391,18 +392,28 @@ static int listed(const struct fx *f)
     return n;
 }
 
+/* The logged-in sessions the registry lists (KILL's and the process
+ * list's, the kill row's on_create and on_leave keep it). */
+static size_t registered(void)
+{
+    struct registry_idle none[1];
+    return registry_idle_list(0, 0, none, 0);
+}
+
 /* on_create: a new client's session is shown to the features once,
  * before its greeting (the login's first step), and joins its worker's
- * list there; a command on it does not meet the point again; on_close
- * takes it off the list. */
+ * list and the registry there; a command on it does not meet the point
+ * again; on_close takes it off the list, and on_leave out of the registry. */
 static void test_hooks_create(void **state)
 {
     struct fx *f = *state;
     int before = listed(f);
+    size_t reg_before = registered();
     size_t from = f->n_trace;
     int c2 = client_open(f);
     assert_once(f, from, "create", "a new session");
     assert_int_equal(listed(f), before + 1);
+    assert_int_equal(registered(), reg_before + 1);
     from = f->n_trace;
     uint16_t err = 0;
     assert_int_equal(query(f, c2, "SELECT a FROM t", &err), 1);
@@ -410,6 +421,7 @@ static void test_hooks_create(void **state)
     client_quit(f, c2);
     assert_once(f, from, "close", "the session's COM_QUIT");
     assert_int_equal(listed(f), before);
+    assert_int_equal(registered(), reg_before);
 }
 
 /* on_conn_open: a command's backend with no connection of the session's
