@@ -305,8 +305,13 @@ def max_unread(port):
 def test_a_replica_that_dies_while_its_rows_are_read(start_halyard, cluster):
     """The process list goes out without the rows of a backend that is lost
     while halyard reads them: the reader gets the primary's list (and
-    halyard's idle sessions), and its session goes on."""
-    h = start_halyard(users=USERS, pool_mode="session")
+    halyard's idle sessions), and its session goes on. The monitor's
+    checks of the stopped replica time out too: with its default fall (3,
+    some 1.3 s), a loaded host could eject the replica before the read is
+    sent to it (never sent, the wait below timed out; 2026-11-29, the host
+    at load 7), so here it takes 100 failed checks."""
+    h = start_halyard(users=USERS, pool_mode="session",
+                      monitor={"user": MONITOR_USER, "password": MONITOR_PASSWORD, "fall": 100})
     s = Sleeper(h, cluster, "hy-kq-lost")
     victim = next(i for i in (1, 2) if s._running(cluster, i))
     name = cluster.node(victim)["name"]
