@@ -102,8 +102,8 @@
  * dispatched on s->state; a handler only marks the session closing, and
  * session_reap() frees it once the callback returns. Client bytes go to:
  *
- *   PROXY_HEADER              session_proxy_header   (session_login.c)
- *   HANDSHAKE, AUTH_SWITCH    session_handle_login   (session_login.c)
+ *   PROXY_HEADER, HANDSHAKE,  session_login_read     (session_login.c)
+ *   AUTH_SWITCH
  *   IDLE                      session_next_command   (the command loop)
  *   COMMAND                   up_forward while the request is open
  *   LOGIN_BACKEND, WAIT_BACKEND, COMMAND after the request: kept in `up`
@@ -120,11 +120,9 @@ static void client_proto(struct session *s)
 {
     switch (s->state) {
     case SS_PROXY_HEADER:
-        session_proxy_header(s);
-        break;
     case SS_HANDSHAKE:
     case SS_AUTH_SWITCH:
-        session_handle_login(s);
+        session_login_read(s);
         break;
     case SS_IDLE:
         session_next_command(s);
@@ -190,7 +188,7 @@ static void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         s->io.timer_lazy = false; /* a read timer past its command: nothing to time */
         return;
     }
-    if (login_timer(s)) { /* a login's answer held back, or its wait for the accounts */
+    if (login_timer(s)) { /* a login's wait, or its time up */
         session_reap(s);
         return;
     }
@@ -201,20 +199,6 @@ static void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     switch (s->state) {
-    case SS_PROXY_HEADER:
-        slog_warn(s, "no PROXY protocol header within %d ms (connect_timeout_ms): closing",
-                  s->cfg->connect_timeout_ms);
-        session_mark_closing(s, END_PROXY_HEADER);
-        break;
-    case SS_HANDSHAKE:
-    case SS_AUTH_SWITCH:
-        if (session_login_changing_user(s)) {
-            session_mark_closing(s, END_LOGIN_TIMEOUT);
-            break;
-        }
-        slog_info(s, "login not finished within %d ms", s->cfg->login_timeout_ms);
-        session_mark_closing(s, END_LOGIN_TIMEOUT);
-        break;
     case SS_LOGIN_BACKEND:
     case SS_WAIT_BACKEND:
         if (s->conns.cur == NULL) { /* waiting for a connection at max_connections */
@@ -250,7 +234,7 @@ static void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
     double now = ev_now(loop);
     if (timeout <= 0)
         return; /* a reload turned it off */
-    bool idle = s->state == SS_IDLE && !session_login_waits(s) && !conn_has_local(&s->client) &&
+    bool idle = s->state == SS_IDLE && !session_hooks_busy(s) && !conn_has_local(&s->client) &&
                 (s->io.up.b == NULL || stream_empty(&s->io.up));
     if (!idle)
         s->io.last_active = now; /* a command in flight is not idleness */

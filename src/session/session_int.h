@@ -303,7 +303,8 @@ struct session_hooks {
     void (*on_take)(struct session *s, const struct hook_cmd *hc);
     /* next_take, first: true while a step of the feature's runs for the
      * session (a login's wait, a fan-out's statements): no command is
-     * taken (nor a KILL's end seen) until it ends */
+     * taken (nor a KILL's end seen) until it ends, and the session is not
+     * idle (session_idle_cb) */
     bool (*busy)(const struct session *s);
     /* session_route: a COM_QUERY classified as `r`, its payload at p
      * (`avail` bytes of it in the buffer: all of it when `fits`), before

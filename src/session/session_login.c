@@ -126,7 +126,21 @@ bool login_timer(struct session *s)
     case LOGIN_RUNNING:
         break;
     }
-    return false;
+    switch (s->state) {
+    case SS_PROXY_HEADER:
+        slog_warn(s, "no PROXY protocol header within %d ms (connect_timeout_ms): closing",
+                  s->cfg->connect_timeout_ms);
+        session_mark_closing(s, END_PROXY_HEADER);
+        return true;
+    case SS_HANDSHAKE:
+    case SS_AUTH_SWITCH:
+        if (!session_login_changing_user(s))
+            slog_info(s, "login not finished within %d ms", s->cfg->login_timeout_ms);
+        session_mark_closing(s, END_LOGIN_TIMEOUT);
+        return true;
+    default:
+        return false;
+    }
 }
 
 void send_auth_switch(struct session *s, uint8_t seq)
@@ -853,7 +867,7 @@ static void sha2_full(struct session *s, const uint8_t *p, uint32_t len, uint8_t
     explicit_bzero(s2, sizeof(s2));
 }
 
-void session_handle_login(struct session *s)
+static void session_handle_login(struct session *s)
 {
     struct stream *st = &s->io.up;
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
@@ -968,7 +982,7 @@ void session_handle_login(struct session *s)
  * whole header gives the session its client's address (the balancer's
  * is kept in `via`), then the greeting goes out; anything else closes the
  * connection with a line saying why. Bytes after the header stay in `up`. */
-void session_proxy_header(struct session *s)
+static void session_proxy_header(struct session *s)
 {
     struct stream *st = &s->io.up;
     struct proxyproto_result r;
@@ -1028,4 +1042,12 @@ void login_multi_statements(struct session *s, bool on)
         s->who.caps |= CLIENT_MULTI_STATEMENTS;
     else
         s->who.caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
+}
+
+void session_login_read(struct session *s)
+{
+    if (s->state == SS_PROXY_HEADER)
+        session_proxy_header(s);
+    else
+        session_handle_login(s);
 }

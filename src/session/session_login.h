@@ -28,19 +28,24 @@ bool login_change_user(struct session *s, const struct mysql_change_user *cu);
  * of the accounts; the command loop and the idle timer leave it be. */
 bool session_login_waits(const struct session *s);
 bool session_login_changing_user(const struct session *s);
-/* The session's timer fired for the login's wait: true when it was its. */
+/* The session's timer fired during the login: its wait's end (an answer
+ * held back, a read of the accounts), or the login's time is up (no PROXY
+ * header within connect_timeout_ms, no login within login_timeout_ms: the
+ * session ends). True when it was the login's. */
 bool login_timer(struct session *s);
+/* A client's packet during the login (PROXY_HEADER, HANDSHAKE,
+ * AUTH_SWITCH): the PROXY header, the handshake response, the answer to
+ * an auth switch. */
+void session_login_read(struct session *s);
 void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
                 size_t auth_len, uint8_t seq);
 void login_finish(struct session *s);
 /* The login waits for a read of the servers' accounts: look again. */
 void users_wait_poll(struct session *s);
-void session_handle_login(struct session *s);
 void session_login_ok(struct session *s, uint8_t seq);
 /* The backend_ready hook: the primary's connection a login that named a
  * schema waited for (session_login_backend) is ready: the login's OK. */
 bool session_login_backend_ready(struct session *s);
-void session_proxy_header(struct session *s);
 /* The session's schema is gone (a DROP DATABASE of it, on_schema_gone):
  * it has none, not even its login's. */
 void login_db_clear(struct session *s);
