@@ -323,7 +323,6 @@ void update_reads(struct session *s)
 }
 
 /* The commands answered or rewritten here (below, after the cycle). */
-static void command_change_user(struct session *s, uint32_t len);
 static void packet_too_large(struct session *s, uint8_t seq);
 
 /* ---- the command loop ----------------------------------------------------
@@ -433,7 +432,7 @@ static enum next_step com_change_user(struct session *s, const struct next_cmd *
             return NEXT_STOP; /* the command runs again once it is answered */
         }
     }
-    command_change_user(s, c->len);
+    login_change_user(s, c->len);
     return NEXT_STOP;
 }
 
@@ -1642,45 +1641,9 @@ bool ensure_connected(struct session *s, uint32_t idx)
     return false;
 }
 
-/* ---- commands answered or rewritten here ---------------------------------
- * COM_CHANGE_USER, a packet too large (the KILL statements: session_kill.c). */
-
-bool plugin_is_native(const char *plugin, size_t len)
-{
-    return plugin == NULL ||
-           (len == strlen(NATIVE_PLUGIN) && memcmp(plugin, NATIVE_PLUGIN, len) == 0);
-}
-
-static void command_change_user(struct session *s, uint32_t len)
-{
-    const uint8_t *p = s->io.up.b->data + s->io.up.scan + MYSQL_HEADER_SIZE;
-    struct mysql_change_user cu;
-    if (mysql_change_user_decode(p, len, s->who.caps, &cu) != HY_OK) {
-        consume_packet(s, len);
-        session_err(s, 1, SERR_BAD_CHANGE_USER);
-        session_mark_closing(s, END_PROTOCOL);
-        return;
-    }
-    bool made = login_change_user(s, &cu); /* a new login part, its pending user */
-    stat_inc(&s->w->stats.commands);
-    bool switch_needed = !plugin_is_native(cu.plugin, cu.plugin_len) ||
-                         (cu.auth_len != 0 && cu.auth_len != MYSQL_SCRAMBLE_LEN);
-    if (!made) {
-        consume_packet(s, len);
-        session_mark_closing(s, END_NOMEM);
-        return;
-    }
-    /* The client answered the scramble of our greeting; keep it. */
-    uint8_t auth[MYSQL_SCRAMBLE_LEN];
-    size_t auth_len = HY_MIN(cu.auth_len, sizeof(auth));
-    memcpy(auth, cu.auth, auth_len);
-    consume_packet(s, len);
-    if (switch_needed) {
-        send_auth_switch(s, 1);
-        return;
-    }
-    auth_check(s, s->login->pend_user, strlen(s->login->pend_user), auth, auth_len, 0);
-}
+/* ---- commands answered here ----------------------------------------------
+ * A packet too large (COM_CHANGE_USER: session_login.c; the KILL
+ * statements: session_kill.c). */
 
 /* A request over max_packet_size: answered as the server answers one over
  * max_allowed_packet, and the connection closed (what follows of the

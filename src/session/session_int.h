@@ -129,7 +129,6 @@ void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, ui
  * primary when out of memory (the session is closing). */
 uint32_t command_elsewhere(struct session *s, const uint8_t *p, uint32_t len);
 bool ensure_backend(struct session *s, uint32_t idx);
-bool plugin_is_native(const char *plugin, size_t len);
 void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest);
 void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n);
 void retry_note(struct session *s, uint32_t idx, uint8_t cmd, const uint8_t *pkt, uint32_t n,
@@ -144,7 +143,6 @@ uint8_t session_stmt_class(const struct classify_result *r);
 /* The session's side of a rule's or a limit's conditions (rules.h): user,
  * default schema, client, listener; the statement's fields left zero. */
 struct rules_input session_rules_who(struct session *s);
-void send_auth_switch(struct session *s, uint8_t seq);
 void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                             const char *why);
 void session_greet(struct session *s);

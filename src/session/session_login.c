@@ -88,7 +88,19 @@ void login_leave(struct session *s)
     s->who.user_counted = false;
 }
 
-bool login_change_user(struct session *s, const struct mysql_change_user *cu)
+static void send_auth_switch(struct session *s, uint8_t seq);
+static void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
+                       size_t auth_len, uint8_t seq);
+
+static bool plugin_is_native(const char *plugin, size_t len)
+{
+    return plugin == NULL ||
+           (len == strlen(NATIVE_PLUGIN) && memcmp(plugin, NATIVE_PLUGIN, len) == 0);
+}
+
+/* A new login part for COM_CHANGE_USER `cu`, its pending user: false
+ * when out of memory. */
+static bool change_user_begin(struct session *s, const struct mysql_change_user *cu)
 {
     if (!login_begin(s))
         return false;
@@ -102,6 +114,37 @@ bool login_change_user(struct session *s, const struct mysql_change_user *cu)
     lg->pend_charset = cu->charset;
     lg->changing_user = true;
     return lg->pend_user != NULL;
+}
+
+void login_change_user(struct session *s, uint32_t len)
+{
+    const uint8_t *p = s->io.up.b->data + s->io.up.scan + MYSQL_HEADER_SIZE;
+    struct mysql_change_user cu;
+    if (mysql_change_user_decode(p, len, s->who.caps, &cu) != HY_OK) {
+        consume_packet(s, len);
+        session_err(s, 1, SERR_BAD_CHANGE_USER);
+        session_mark_closing(s, END_PROTOCOL);
+        return;
+    }
+    bool made = change_user_begin(s, &cu);
+    stat_inc(&s->w->stats.commands);
+    bool switch_needed = !plugin_is_native(cu.plugin, cu.plugin_len) ||
+                         (cu.auth_len != 0 && cu.auth_len != MYSQL_SCRAMBLE_LEN);
+    if (!made) {
+        consume_packet(s, len);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    /* The client answered the scramble of our greeting; keep it. */
+    uint8_t auth[MYSQL_SCRAMBLE_LEN];
+    size_t auth_len = HY_MIN(cu.auth_len, sizeof(auth));
+    memcpy(auth, cu.auth, auth_len);
+    consume_packet(s, len);
+    if (switch_needed) {
+        send_auth_switch(s, 1);
+        return;
+    }
+    auth_check(s, s->login->pend_user, strlen(s->login->pend_user), auth, auth_len, 0);
 }
 
 bool session_login_waits(const struct session *s)
@@ -143,7 +186,7 @@ bool login_timer(struct session *s)
     }
 }
 
-void send_auth_switch(struct session *s, uint8_t seq)
+static void send_auth_switch(struct session *s, uint8_t seq)
 {
     uint8_t data[MYSQL_SCRAMBLE_LEN + 1];
     memcpy(data, s->who.scramble, MYSQL_SCRAMBLE_LEN);
@@ -703,8 +746,8 @@ static bool old_login(struct session *s, const struct account *a, const uint8_t 
 /* Finish a mysql_native_password login (or COM_CHANGE_USER) once we know
  * whether the password is right. `seq` is the sequence id of the client's
  * auth packet. */
-void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
-                size_t auth_len, uint8_t seq)
+static void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
+                       size_t auth_len, uint8_t seq)
 {
     const struct config_user *u = config_user_of(s, user, user_len);
     s->login->deny = DENY_ACCESS;

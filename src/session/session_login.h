@@ -22,8 +22,11 @@ void login_close(struct session *s);
 /* The session ends (on_leave, session_hooks.c): its user's count of
  * sessions (guard.h) goes down. */
 void login_leave(struct session *s);
-struct mysql_change_user;
-bool login_change_user(struct session *s, const struct mysql_change_user *cu);
+/* COM_CHANGE_USER (`len` bytes of payload, the session reset already):
+ * its packet read and consumed, the new user's login begun (an auth
+ * switch sent, or its check run); a packet that does not parse ends the
+ * session with 1047's ERR, as on the server. */
+void login_change_user(struct session *s, uint32_t len);
 /* A login waits on the session's timer: its answer held back, or a read
  * of the accounts; the command loop and the idle timer leave it be. */
 bool session_login_waits(const struct session *s);
@@ -37,8 +40,6 @@ bool login_timer(struct session *s);
  * AUTH_SWITCH): the PROXY header, the handshake response, the answer to
  * an auth switch. */
 void session_login_read(struct session *s);
-void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
-                size_t auth_len, uint8_t seq);
 void login_finish(struct session *s);
 /* The login waits for a read of the servers' accounts: look again. */
 void users_wait_poll(struct session *s);
