@@ -944,16 +944,21 @@ enum hook_verdict session_pool_lid_follow(struct session *s)
 {
     if (s->state != SS_IDLE || s->query.internal != NULL)
         return HOOK_PASS;
-    bool shards = !s->cfg->pool_transaction && s->listener->shards;
-    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+    /* With shards in session pooling, any connection's; in either pool
+     * mode, the connection of a read-only transaction (START TRANSACTION
+     * READ ONLY on a replica): a statement that commits the transaction
+     * implicitly closes it (route_apply), and LAST_INSERT_ID(N) run there
+     * would go with it. Without either, none to look at. */
+    uint32_t from = 0, to = s->conns.n_bc;
+    if (!s->listener->shards || s->cfg->pool_transaction) {
+        if (s->route.ro_idx < 0)
+            return HOOK_PASS;
+        from = (uint32_t)s->route.ro_idx;
+        to = HY_MIN(to, from + 1);
+    }
+    for (uint32_t i = from; i < to; i++) {
         struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || bc->state != BCONN_READY || !bc->lid_dirty)
-            continue;
-        /* In either pool mode, the connection of a read-only transaction
-         * (START TRANSACTION READ ONLY on a replica) too: a statement that
-         * commits the transaction implicitly closes it (route_apply), and
-         * LAST_INSERT_ID(N) run there would go with it */
-        if (!shards && (int)i != s->route.ro_idx)
             continue;
         s->conns.cur = bc;
         session_publish_backend(s);
