@@ -915,7 +915,7 @@ static hy_status_t tracing_start(const struct config *cfg)
                                    .service = t->service,
                                    .protobuf = t->protobuf,
                                    .queue_size = (uint32_t)t->queue_size,
-                                   .batch = 512,
+                                   .batch = 2048,
                                    .timeout_ms = (uint32_t)t->timeout_ms,
                                    .flush_ms = 1000,
                                    .retries = 2,
