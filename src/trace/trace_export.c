@@ -1,8 +1,13 @@
 /*
- * trace_export.c: the exporter's thread (trace_export.h). The queue is a
- * ring of span pointers under one mutex, held by a worker only to put one
- * pointer in; the thread takes a batch under it and posts with no lock
- * held. Only the thread calls libcurl.
+ * trace_export.c: the exporter's thread (trace_export.h). The queue takes
+ * no lock from a worker: a span is counted in (`queued`, an atomic add
+ * that also says when the queue is full) and pushed onto a list (an
+ * atomic compare-and-swap, through the span's `next`); the thread takes
+ * the whole list at once (an atomic exchange) and puts it in order in a
+ * list of its own, from which it takes its batches. The mutex is only for
+ * the thread's sleep: a worker takes it to wake the thread, when its span
+ * is the first of an empty queue or fills a batch. Only the thread calls
+ * libcurl.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -23,10 +28,11 @@ struct trace_exporter {
     struct trace_export_conf conf; /* its strings are the exporter's copies */
     char *strs[4];
     pthread_t thread;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu; /* the thread's sleep, and `stopping` */
     pthread_cond_t cv;
-    struct trace_span **ring;
-    uint32_t head, len;
+    struct trace_span *inbox;       /* pushed by the workers, newest first (__atomic) */
+    uint32_t queued;                /* spans in inbox and fifo (__atomic) */
+    struct trace_span *fifo, *tail; /* the thread's: taken from inbox, oldest first */
     bool stopping;
     struct trace_export_stats st; /* written under mu or with __atomic */
 };
@@ -79,25 +85,32 @@ void trace_export_set_global(struct trace_exporter *ex)
     oprun_set_fn(ex != NULL ? op_span : NULL);
 }
 
+static uint32_t queued(struct trace_exporter *ex)
+{
+    return __atomic_load_n(&ex->queued, __ATOMIC_ACQUIRE);
+}
+
 bool trace_export_submit(struct trace_exporter *ex, struct trace_span *sp)
 {
-    bool kick = false, taken = false;
-    pthread_mutex_lock(&ex->mu);
-    if (ex->len < ex->conf.queue_size && !ex->stopping) {
-        ex->ring[(ex->head + ex->len) % ex->conf.queue_size] = sp;
-        ex->len++;
-        taken = true;
-        kick = ex->len == 1 || ex->len == ex->conf.batch; /* the first: the flush timer */
-    }
-    pthread_mutex_unlock(&ex->mu);
-    if (!taken) {
+    /* no span comes after trace_export_stop (main stops the workers first) */
+    uint32_t n = __atomic_add_fetch(&ex->queued, 1, __ATOMIC_ACQ_REL);
+    if (n > ex->conf.queue_size) {
+        __atomic_sub_fetch(&ex->queued, 1, __ATOMIC_RELEASE);
         count(&ex->st.dropped_full, 1);
         trace_span_destroy(sp);
         return false;
     }
+    struct trace_span *top = __atomic_load_n(&ex->inbox, __ATOMIC_RELAXED);
+    do
+        sp->next = top;
+    while (!__atomic_compare_exchange_n(&ex->inbox, &top, sp, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
     count(&ex->st.queued, 1);
-    if (kick)
+    if (n == 1 || n == ex->conf.batch) { /* the first: the flush timer */
+        pthread_mutex_lock(&ex->mu);     /* the thread tests `queued` under it, then sleeps */
         pthread_cond_signal(&ex->cv);
+        pthread_mutex_unlock(&ex->mu);
+    }
     return true;
 }
 
@@ -146,26 +159,51 @@ static bool post(struct trace_exporter *ex, CURL *h, struct curl_slist *hdrs, co
     return false;
 }
 
+/* What the workers pushed, oldest first, after the thread's fifo. */
+static void inbox_drain(struct trace_exporter *ex)
+{
+    struct trace_span *sp = __atomic_exchange_n(&ex->inbox, NULL, __ATOMIC_ACQUIRE), *rev = NULL;
+    if (sp == NULL)
+        return;
+    struct trace_span *last = sp; /* the newest: the last in order */
+    while (sp != NULL) {
+        struct trace_span *next = sp->next;
+        sp->next = rev;
+        rev = sp;
+        sp = next;
+    }
+    if (ex->tail != NULL)
+        ex->tail->next = rev;
+    else
+        ex->fifo = rev;
+    ex->tail = last;
+}
+
 /* Wait (up to flush_ms) for a batch, then take up to `batch` spans;
- * 0 with the exporter stopping and nothing left. */
+ * 0 with the exporter stopping and nothing left. (A span counted in
+ * `queued` may not be pushed yet: it comes with a next take.) */
 static size_t take(struct trace_exporter *ex, struct trace_span **out)
 {
     pthread_mutex_lock(&ex->mu);
-    while (ex->len == 0 && !ex->stopping) /* idle: no wake-ups */
+    while (queued(ex) == 0 && !ex->stopping) /* idle: no wake-ups */
         pthread_cond_wait(&ex->cv, &ex->mu);
-    if (ex->len < ex->conf.batch && !ex->stopping) {
+    if (queued(ex) < ex->conf.batch && !ex->stopping) {
         struct timespec until = hy_deadline_ms(ex->conf.flush_ms);
-        while (ex->len < ex->conf.batch && !ex->stopping)
+        while (queued(ex) < ex->conf.batch && !ex->stopping)
             if (pthread_cond_timedwait(&ex->cv, &ex->mu, &until) != 0)
                 break;
     }
-    size_t n = 0;
-    while (n < ex->conf.batch && ex->len > 0) {
-        out[n++] = ex->ring[ex->head];
-        ex->head = (ex->head + 1) % ex->conf.queue_size;
-        ex->len--;
-    }
     pthread_mutex_unlock(&ex->mu);
+    inbox_drain(ex);
+    size_t n = 0;
+    for (; n < ex->conf.batch && ex->fifo != NULL; n++) {
+        out[n] = ex->fifo;
+        ex->fifo = ex->fifo->next;
+        out[n]->next = NULL;
+    }
+    if (ex->fifo == NULL)
+        ex->tail = NULL;
+    __atomic_sub_fetch(&ex->queued, (uint32_t)n, __ATOMIC_RELEASE);
     return n;
 }
 
@@ -255,7 +293,6 @@ static void conf_free(struct trace_exporter *ex)
 {
     for (size_t i = 0; i < 4; i++)
         free(ex->strs[i]);
-    free(ex->ring);
     pthread_mutex_destroy(&ex->mu);
     pthread_cond_destroy(&ex->cv);
     free(ex);
@@ -286,8 +323,7 @@ hy_status_t trace_export_start(const struct trace_export_conf *conf, struct trac
     ex->conf.headers = keep_str(ex, 1, conf->headers);
     ex->conf.ca_file = keep_str(ex, 2, conf->ca_file);
     ex->conf.service = keep_str(ex, 3, conf->service != NULL ? conf->service : "halyard");
-    ex->ring = calloc(ex->conf.queue_size, sizeof(*ex->ring));
-    if (ex->ring == NULL || ex->conf.endpoint == NULL || ex->conf.service == NULL) {
+    if (ex->conf.endpoint == NULL || ex->conf.service == NULL) {
         conf_free(ex);
         return HY_NOMEM;
     }
@@ -310,9 +346,11 @@ void trace_export_stop(struct trace_exporter *ex)
     pthread_cond_broadcast(&ex->cv);
     pthread_mutex_unlock(&ex->mu);
     pthread_join(ex->thread, NULL);
-    for (; ex->len > 0; ex->len--) { /* none: the thread took all it could */
-        trace_span_destroy(ex->ring[ex->head]);
-        ex->head = (ex->head + 1) % ex->conf.queue_size;
+    inbox_drain(ex); /* none: the thread took all it could */
+    while (ex->fifo != NULL) {
+        struct trace_span *next = ex->fifo->next;
+        trace_span_destroy(ex->fifo);
+        ex->fifo = next;
     }
     conf_free(ex);
 }

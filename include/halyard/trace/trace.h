@@ -133,7 +133,7 @@ struct trace_span {
     /* kept when the span is used again (trace_span_take): the fields
      * above are cleared, these are not */
     struct trace_home *home; /* the thread it goes back to (NULL: freed) */
-    struct trace_span *next; /* in its home's lists */
+    struct trace_span *next; /* in its home's lists, or the exporter's queue */
     uint32_t summary_cap;    /* bytes at summary that are the span's (0: its length + 1) */
 };
 
