@@ -377,11 +377,14 @@ static void span_fill(struct session *s, struct sess_trace *t, struct trace_span
         trace_span_set(sp->backend, sizeof(sp->backend), be->name, strlen(be->name));
         trace_span_set(sp->server, sizeof(sp->server), be->address, strlen(be->address));
         sp->port = (uint16_t)be->port;
-        const char *role = bc->idx == s->route.primary ? "primary" : "replica";
-        trace_span_set(sp->role, sizeof(sp->role), role, strlen(role));
-        trace_span_set(sp->route, sizeof(sp->route), role, strlen(role));
+        /* the words, over zeros as trace_span_set writes them, of a size
+         * the compiler knows */
+        static const char primary[16] = "primary", replica[16] = "replica";
+        const char *role = bc->idx == s->route.primary ? primary : replica;
+        memcpy(sp->role, role, 16);
+        memcpy(sp->route, role, 16);
     }
-    const char *cons = consistency_to_str(s->route.consistency);
+    const char *cons = consistency_to_str(s->route.consistency); /* a word under 16 bytes */
     trace_span_set(sp->consistency, sizeof(sp->consistency), cons, strlen(cons));
     sp->err_code = s->io.resp.err_code;
     sp->rows = s->io.resp.rows != 0 ? s->io.resp.rows : s->io.resp.affected;

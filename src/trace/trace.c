@@ -639,6 +639,9 @@ void trace_span_set(char *field, size_t cap, const char *src, size_t n)
         while (n > 0 && ((uint8_t)src[n] & 0xc0) == 0x80) /* not inside a character */
             n--;
     }
+    if (n < 16 && cap >= 16)
+        memset(field, 0, 16); /* the bytes past its NUL as a new span's (trace_pb.c compares
+                                 a short string's array as its first 16 bytes) */
     if (n > 0)
         memcpy(field, src, n);
     field[n] = '\0';

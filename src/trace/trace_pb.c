@@ -22,6 +22,7 @@
  * field's bytes are valid UTF-8, as protobuf's string type requires: a
  * byte that is not becomes U+FFFD, as the JSON encoding writes it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,12 +482,86 @@ static size_t statement_name(const struct sv *op, const struct sv *ns, char *nam
     return nl;
 }
 
-static void statement_span(struct textbuf *out, const struct trace_span *sp)
+/* The backend's attributes of a statement's span (server.address,
+ * server.port, halyard.route, halyard.backend, halyard.backend.role,
+ * halyard.consistency: one run of fields) as written for the last few
+ * spans of a batch: a batch's spans come from a few backends, and a span
+ * whose strings are those of one of them copies its bytes (the same
+ * bytes) instead of writing them again. */
+#define BLOCK_MEMO 4u
+struct pb_block {
+    const struct trace_span *sp; /* the span they were written for (alive for the batch) */
+    size_t at, len;              /* their bytes in out->data */
+    uint8_t longer;              /* bit B_x: that string is 16 bytes or longer */
+};
+enum { B_SERVER, B_BACKEND, B_ROLE, B_ROUTE, B_CONS };
+struct pb_memo {
+    struct pb_block b[BLOCK_MEMO];
+    unsigned next; /* the entry the next miss replaces */
+    /* the last summary and its bytes once written (U+FFFD...): a span
+     * of the same statement's shape has the same digest, compared rather
+     * than checked for UTF-8 again */
+    const char *sum;
+    size_t sum_n, sum_on;
+};
+
+/* db.query.summary (a span's heap copy, NULL: none) as a string value. */
+static inline struct sv summary_sv(struct pb_memo *m, const char *s)
 {
-    struct sv ns = arr_sv(sp->ns), op = word_sv(sp->op), server = arr_sv(sp->server);
-    struct sv backend = arr_sv(sp->backend), role = word_sv(sp->role), route = word_sv(sp->route);
-    struct sv cons = word_sv(sp->consistency), state = word_sv(sp->tracestate);
-    struct sv sum = heap_sv(sp->summary), text = heap_sv(sp->text), err = {0}, code = {0}, etype;
+    size_t n = s != NULL ? strlen(s) : 0;
+    if (n == 0)
+        return (struct sv){.s = s};
+    if (n != m->sum_n || memcmp(s, m->sum, n) != 0) {
+        m->sum = s;
+        m->sum_n = n;
+        m->sum_on = utf8_out_len(s, n);
+    }
+    return (struct sv){.s = s, .n = n, .on = m->sum_on};
+}
+
+/* Whether the string in the array a (16 bytes or more) is the one in the
+ * array b: b's shorter than 16 bytes (`longer` false), as their first 16
+ * bytes (equal up to b's NUL and past it: trace_span_set writes a short
+ * string over zeros, so that a used span's leftovers seldom differ; when
+ * they do, the strings are taken for different, and written again). */
+static inline bool arr_same(const char *a, const char *b, bool longer)
+{
+    if (longer)
+        return strcmp(a, b) == 0;
+    return ((hy_load_le64(a) ^ hy_load_le64(b)) | (hy_load_le64(a + 8) ^ hy_load_le64(b + 8))) == 0;
+}
+
+/* The memo's entry for the span's backend attributes, or NULL. */
+static const struct pb_block *block_find(const struct pb_memo *m, const struct trace_span *sp)
+{
+    for (unsigned e = 0; e < BLOCK_MEMO; e++) {
+        const struct trace_span *o = m->b[e].sp;
+        unsigned l = m->b[e].longer;
+        if (o != NULL && o->port == sp->port &&
+            arr_same(sp->server, o->server, l >> B_SERVER & 1) &&
+            arr_same(sp->backend, o->backend, l >> B_BACKEND & 1) &&
+            arr_same(sp->role, o->role, l >> B_ROLE & 1) &&
+            arr_same(sp->route, o->route, l >> B_ROUTE & 1) &&
+            arr_same(sp->consistency, o->consistency, l >> B_CONS & 1))
+            return &m->b[e];
+    }
+    return NULL;
+}
+
+static void statement_span(struct textbuf *out, const struct trace_span *sp, struct pb_memo *m)
+{
+    const struct pb_block *hit = block_find(m, sp);
+    struct sv ns = arr_sv(sp->ns), op = word_sv(sp->op), server = {0}, backend = {0};
+    struct sv role = {0}, route = {0}, cons = {0}, state = word_sv(sp->tracestate);
+    if (hit == NULL) {
+        server = arr_sv(sp->server);
+        backend = arr_sv(sp->backend);
+        role = word_sv(sp->role);
+        route = word_sv(sp->route);
+        cons = word_sv(sp->consistency);
+    }
+    struct sv sum = summary_sv(m, sp->summary), text = heap_sv(sp->text), err = {0}, code = {0};
+    struct sv etype;
     char code_s[24];
     if (sp->err_code != 0) {
         size_t cl = (size_t)snprintf(code_s, sizeof(code_s), "%u", (unsigned)sp->err_code);
@@ -505,10 +580,13 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp)
         KV_STR_SIZE("db.namespace", &ns) + KV_STR_SIZE("db.operation.name", &op) +
         KV_STR_SIZE("db.query.summary", &sum) + KV_STR_SIZE("db.query.text", &text) +
         KV_STR_SIZE("db.response.status_code", &code) + KV_STR_SIZE("error.type", &etype) +
-        KV_STR_SIZE("server.address", &server) +
-        (sp->port != 0 ? KV_INT_SIZE("server.port", sp->port) : 0) +
-        KV_STR_SIZE("halyard.route", &route) + KV_STR_SIZE("halyard.backend", &backend) +
-        KV_STR_SIZE("halyard.backend.role", &role) + KV_STR_SIZE("halyard.consistency", &cons) +
+        (hit != NULL
+             ? hit->len
+             : KV_STR_SIZE("server.address", &server) +
+                   (sp->port != 0 ? KV_INT_SIZE("server.port", sp->port) : 0) +
+                   KV_STR_SIZE("halyard.route", &route) + KV_STR_SIZE("halyard.backend", &backend) +
+                   KV_STR_SIZE("halyard.backend.role", &role) +
+                   KV_STR_SIZE("halyard.consistency", &cons)) +
         KV_INT_SIZE("db.response.returned_rows", sp->rows) +
         (sp->replayed ? KV_BOOL_SIZE("halyard.replayed") : 0) +
         (sp->retried ? KV_BOOL_SIZE("halyard.retried") : 0) + ev_bytes +
@@ -539,13 +617,27 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp)
     PUT_KV_STR(d, "db.query.text", &text);
     PUT_KV_STR(d, "db.response.status_code", &code);
     PUT_KV_STR(d, "error.type", &etype);
-    PUT_KV_STR(d, "server.address", &server);
-    if (sp->port != 0)
-        PUT_KV_INT(d, "server.port", sp->port);
-    PUT_KV_STR(d, "halyard.route", &route);
-    PUT_KV_STR(d, "halyard.backend", &backend);
-    PUT_KV_STR(d, "halyard.backend.role", &role);
-    PUT_KV_STR(d, "halyard.consistency", &cons);
+    if (hit != NULL) {
+        memcpy(d, out->data + hit->at, hit->len);
+        d += hit->len;
+    } else {
+        uint8_t *b0 = d;
+        PUT_KV_STR(d, "server.address", &server);
+        if (sp->port != 0)
+            PUT_KV_INT(d, "server.port", sp->port);
+        PUT_KV_STR(d, "halyard.route", &route);
+        PUT_KV_STR(d, "halyard.backend", &backend);
+        PUT_KV_STR(d, "halyard.backend.role", &role);
+        PUT_KV_STR(d, "halyard.consistency", &cons);
+        m->b[m->next] = (struct pb_block){
+            .sp = sp,
+            .at = at + (size_t)(b0 - d0),
+            .len = (size_t)(d - b0),
+            .longer = (uint8_t)((server.n >= 16) << B_SERVER | (backend.n >= 16) << B_BACKEND |
+                                (role.n >= 16) << B_ROLE | (route.n >= 16) << B_ROUTE |
+                                (cons.n >= 16) << B_CONS)};
+        m->next = (m->next + 1) % BLOCK_MEMO;
+    }
     PUT_KV_INT(d, "db.response.returned_rows", sp->rows);
     if (sp->replayed)
         PUT_KV_TRUE(d, "halyard.replayed");
@@ -682,6 +774,7 @@ size_t trace_encode_pb(struct textbuf *out, const char *service, struct trace_sp
     size_t base = out->len;
     if (textbuf_extend(out, room) == NULL)
         return base;
+    struct pb_memo memo = {0};
     for (size_t i = 0; i < n; i++) {
         if (spans[i]->raw_pb != NULL)
             textbuf_append(out, spans[i]->raw_pb, spans[i]->raw_pb_len);
@@ -690,7 +783,7 @@ size_t trace_encode_pb(struct textbuf *out, const char *service, struct trace_sp
         else if (spans[i]->proc != NULL)
             proc_span(out, spans[i]);
         else
-            statement_span(out, spans[i]);
+            statement_span(out, spans[i], &memo);
     }
     if (out->overflow)
         return base;

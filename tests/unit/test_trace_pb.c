@@ -12,6 +12,10 @@
  *   - lengths of one, two and three varint bytes: a long summary, many
  *     spans (the envelope's lengths past 16 KiB)
  *   - a procedure's span and an operation's, as their JSON says
+ *   - the backend's attributes of many spans from several backends, and
+ *     the summaries of spans that repeat digests: each span's own (the
+ *     encoder copies the former from an earlier alike span, and checks a
+ *     summary for UTF-8 once while it repeats)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -425,6 +429,144 @@ static void test_long_lengths(void **state)
     free(spans);
 }
 
+/* The backend's attributes of a batch's spans (server.address ...
+ * halyard.consistency, which the encoder copies from an earlier span of
+ * the batch with the same strings): spans from seven backends (more than
+ * it remembers), some of them alike but for one byte past the first 16,
+ * one byte of a short word, the port, or a string's length, each with its
+ * own values; a string left over past the NUL of a shorter one (a used
+ * span's, other from span to span) is not read. */
+static void test_backend_runs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *server, *backend, *role, *route, *cons;
+        uint16_t port;
+    } be[] = {
+        {"127.0.0.1", "replica1", "replica", "replica", "causal", 3307},
+        {"127.0.0.1", "replica2", "replica", "replica", "causal", 3307},
+        {"127.0.0.1", "replica1", "replica", "replica", "causal", 3308},
+        {"db-0123456789abcdef-a.example", "primary", "primary", "primary", "strong", 3306},
+        {"db-0123456789abcdef-b.example", "primary", "primary", "primary", "strong", 3306},
+        {"127.0.0.1", "replica1", "replica", "primary", "causal", 3307},
+        {"127.0.0.10", "replica1", "replica", "replica", "", 0},
+    };
+    enum { NB = sizeof(be) / sizeof(be[0]), N = 60 };
+    struct trace_span *spans[N];
+    for (size_t i = 0; i < N; i++) {
+        size_t b = (i * i + i / 3) % NB;
+        spans[i] = statement();
+        memset(spans[i]->consistency, 'x', sizeof(spans[i]->consistency) - 1);
+        if (b < 3) /* leftovers that differ from span to span */
+            memset(spans[i]->route, 'a' + (int)(i % 3), sizeof(spans[i]->route) - 1);
+        strcpy(spans[i]->server, be[b].server);
+        strcpy(spans[i]->backend, be[b].backend);
+        strcpy(spans[i]->role, be[b].role);
+        strcpy(spans[i]->route, be[b].route);
+        strcpy(spans[i]->consistency, be[b].cons);
+        spans[i]->port = be[b].port;
+    }
+    struct textbuf out;
+    size_t at = encode(spans, N, &out);
+    struct field sp[N + 1];
+    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, sp, N + 1), N);
+    for (size_t i = 0; i < N; i++) {
+        size_t b = (i * i + i / 3) % NB;
+        struct field f[64];
+        size_t n = fields_of(sp[i].p, sp[i].n, f, 64);
+        char v[256], want[256];
+        attr_of(f, n, "server.address", v, sizeof(v));
+        snprintf(want, sizeof(want), "s:%s", be[b].server);
+        assert_string_equal(v, want);
+        attr_of(f, n, "halyard.backend", v, sizeof(v));
+        snprintf(want, sizeof(want), "s:%s", be[b].backend);
+        assert_string_equal(v, want);
+        attr_of(f, n, "halyard.backend.role", v, sizeof(v));
+        snprintf(want, sizeof(want), "s:%s", be[b].role);
+        assert_string_equal(v, want);
+        attr_of(f, n, "halyard.route", v, sizeof(v));
+        snprintf(want, sizeof(want), "s:%s", be[b].route);
+        assert_string_equal(v, want);
+        size_t ports = 0, conses = 0;
+        for (size_t j = 0; j < n; j++) {
+            char text[512];
+            if (f[j].num != 9)
+                continue;
+            kv_text(&f[j], text, sizeof(text));
+            ports += strncmp(text, "server.port=", 12) == 0;
+            conses += strncmp(text, "halyard.consistency=", 20) == 0;
+        }
+        assert_int_equal(ports, be[b].port != 0);
+        assert_int_equal(conses, be[b].cons[0] != '\0');
+        if (be[b].port != 0) {
+            attr_of(f, n, "server.port", v, sizeof(v));
+            snprintf(want, sizeof(want), "i:%u", (unsigned)be[b].port);
+            assert_string_equal(v, want);
+        }
+        if (be[b].cons[0] != '\0') {
+            attr_of(f, n, "halyard.consistency", v, sizeof(v));
+            snprintf(want, sizeof(want), "s:%s", be[b].cons);
+            assert_string_equal(v, want);
+        }
+        attr_of(f, n, "db.response.returned_rows", v, sizeof(v));
+        assert_string_equal(v, "i:1");
+    }
+    textbuf_free(&out);
+    for (size_t i = 0; i < N; i++)
+        trace_span_destroy(spans[i]);
+}
+
+/* db.query.summary in a batch whose spans repeat digests (the encoder
+ * checks a summary for UTF-8 once while the next span's is the same):
+ * runs of one, alike ones of the same length but one byte, valid and not
+ * UTF-8 (each bad byte U+FFFD, its own length), and an empty one between. */
+static void test_summary_runs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } sums[] = {
+        {"SELECT 'caf\xc3\xa9'", "s:SELECT 'caf\xc3\xa9'"},
+        {"SELECT 'caf\xe9x'", "s:SELECT 'caf\xef\xbf\xbdx'"},
+        {"SELECT 'cafex'", "s:SELECT 'cafex'"},
+        {"SELECT 'cafey'", "s:SELECT 'cafey'"},
+        {"", NULL},
+    };
+    static const size_t order[] = {0, 0, 1, 1, 0, 2, 3, 2, 4, 2, 1, 4, 4, 0, 3, 3};
+    enum { N = sizeof(order) / sizeof(order[0]) };
+    struct trace_span *spans[N];
+    for (size_t i = 0; i < N; i++) {
+        spans[i] = statement();
+        free(spans[i]->summary);
+        spans[i]->summary = hy_dupz(sums[order[i]].in, strlen(sums[order[i]].in));
+    }
+    struct textbuf out;
+    size_t at = encode(spans, N, &out);
+    struct field sp[N + 1];
+    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, sp, N + 1), N);
+    for (size_t i = 0; i < N; i++) {
+        struct field f[64];
+        size_t n = fields_of(sp[i].p, sp[i].n, f, 64);
+        const char *want = sums[order[i]].out;
+        size_t seen = 0;
+        for (size_t j = 0; j < n; j++) {
+            char text[512];
+            if (f[j].num != 9)
+                continue;
+            kv_text(&f[j], text, sizeof(text));
+            if (strncmp(text, "db.query.summary=", 17) == 0) {
+                assert_non_null(want);
+                assert_string_equal(text + 17, want);
+                seen++;
+            }
+        }
+        assert_int_equal(seen, want != NULL);
+    }
+    textbuf_free(&out);
+    for (size_t i = 0; i < N; i++)
+        trace_span_destroy(spans[i]);
+}
+
 /* An operation's span (core/oprun.h): a root, INTERNAL, its attributes in
  * order (an empty string left out), ERROR with its reason; encoded when it
  * is made, sent as it is. */
@@ -524,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_statement_span), cmocka_unit_test(test_root_and_bad_utf8),
         cmocka_unit_test(test_long_lengths),   cmocka_unit_test(test_op_span),
         cmocka_unit_test(test_proc_span),      cmocka_unit_test(test_short_strings),
+        cmocka_unit_test(test_backend_runs),   cmocka_unit_test(test_summary_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

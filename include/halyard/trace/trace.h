@@ -155,7 +155,8 @@ void trace_span_destroy(struct trace_span *sp);
 /* db.query.summary: the n bytes at s, NUL-terminated, in the span's
  * buffer (grown when it is too small); false when out of memory (none). */
 bool trace_span_summary(struct trace_span *sp, const char *s, size_t n);
-/* Copy the `n` bytes at `src` into a field of the span (cut to fit). */
+/* Copy the `n` bytes at `src` into a field of the span (cut to fit); one
+ * shorter than 16 bytes over zeros, in a field of 16 bytes or more. */
 void trace_span_set(char *field, size_t cap, const char *src, size_t n);
 /* A wait began at start_ns and ended at end_ns: an event (the last ones
  * are dropped when there are more than TRACE_EVENTS_MAX). */
