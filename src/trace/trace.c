@@ -517,15 +517,18 @@ static void span_clear(struct trace_span *sp)
     struct trace_home *h = sp->home;
     char *summary = sp->summary;
     uint32_t cap = sp->summary_cap;
-    proc_free(sp->proc);
-    free(sp->raw);
-    free(sp->raw_pb);
-    free(sp->text);
-    /* as a new span's, but for the tails of its strings' arrays (the
-     * writers read up to a string's end, or its array's first 16 bytes,
-     * all written once): each range between them cleared whole, each
-     * array's first byte (some 400 bytes written of 1,400; memset of the
-     * whole was a store each 8 bytes) */
+    if (__builtin_expect(sp->proc != NULL || sp->raw != NULL || sp->raw_pb != NULL, 0)) {
+        proc_free(sp->proc); /* a statement's span has none of them */
+        free(sp->raw);
+        free(sp->raw_pb);
+    }
+    if (sp->text != NULL)
+        free(sp->text);
+        /* as a new span's, but for the tails of its strings' arrays (the
+         * writers read up to a string's end, or its array's first 16 bytes,
+         * all written once): each range between them cleared whole, each
+         * array's first byte (some 400 bytes written of 1,400; memset of the
+         * whole was a store each 8 bytes) */
 #define CLEAR_RANGE(from, to)                                                                      \
     memset(&sp->from, 0, offsetof(struct trace_span, to) - offsetof(struct trace_span, from))
     _Static_assert(offsetof(struct trace_span, trace_id) == 0, "the span begins with its ids");
@@ -537,7 +540,8 @@ static void span_clear(struct trace_span *sp)
     sp->backend[0] = sp->role[0] = sp->route[0] = sp->consistency[0] = '\0';
     CLEAR_RANGE(summary, err_msg);
     sp->err_msg[0] = '\0';
-    CLEAR_RANGE(rows, home);
+    CLEAR_RANGE(rows, events); /* the events past n_events are not read */
+    CLEAR_RANGE(proc, home);
     sp->next = NULL;
 #undef CLEAR_RANGE
     sp->home = h;
@@ -696,9 +700,17 @@ void trace_ratio_id(uint8_t trace_id[16])
 void trace_span_ids(struct trace_span *sp)
 {
     if (!sp->has_parent) {
-        uint64_t hi = rng_nonzero(), lo = rng_next();
-        memcpy(sp->trace_id, &hi, 8);
+        uint64_t lo = rng_next();
         memcpy(sp->trace_id + 8, &lo, 8);
+    }
+    trace_span_ids_head(sp);
+}
+
+void trace_span_ids_head(struct trace_span *sp)
+{
+    if (!sp->has_parent) {
+        uint64_t hi = rng_nonzero();
+        memcpy(sp->trace_id, &hi, 8);
     }
     uint64_t id = rng_nonzero();
     memcpy(sp->span_id, &id, 8);

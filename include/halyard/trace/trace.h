@@ -103,7 +103,8 @@ struct trace_home;
  * may keep its summary's buffer, "" then, from its last use). */
 struct trace_span {
     /* (span_clear clears a used span range by range between its arrays
-     * of characters, and their first bytes: a new field goes between them) */
+     * of characters and its events, and the arrays' first bytes: a new
+     * field goes between them) */
     uint8_t trace_id[16];
     uint8_t span_id[8];
     uint8_t parent_id[8];
@@ -167,6 +168,9 @@ void trace_span_wait(struct trace_span *sp, enum trace_wait w, int64_t start_ns,
 void trace_ratio_id(uint8_t trace_id[16]);
 /* New random ids for a span: a trace id too when it has no parent. */
 void trace_span_ids(struct trace_span *sp);
+/* The same for a span whose trace id's last 8 bytes are in place when it
+ * has no parent (the head's draw, trace_ratio_id): its first 8 drawn. */
+void trace_span_ids_head(struct trace_span *sp);
 
 /* What keeps a statement's span: a parent's sampled flag, else the head
  * ratio over the trace id (OpenTelemetry's TraceIdRatioBased: its last 8
