@@ -19,7 +19,7 @@ import pytest
 
 from test_core import client_bin
 from test_reload import base, reload_ok
-from util import APP_PASSWORD, APP_USER, mysql_native_hash, q
+from util import APP_PASSWORD, APP_USER, admin_json, mysql_native_hash, q, wait_until
 
 
 OTHER = "monitor"  # a second account the cluster has (test_rules uses it the same way)
@@ -67,14 +67,29 @@ def refused(conn, sql):
     return e.value.args
 
 
+def counted(h, in_flight, queued=0, name="app_limit", tenant=None):
+    """Wait until show limits counts `in_flight` statements running and
+    `queued` waiting under limit `name` (its tenants' rows summed, or
+    `tenant`'s): the Runs started before have reached halyard. A Run's
+    statement leaves from a thread of its own; on a loaded host it may not
+    have reached halyard after a fixed sleep (0.3 or 0.4 s before), and
+    the statement meant to meet the limit full went first."""
+    def now():
+        rows = [r for r in admin_json(f"/tmp/halyard-{h.port}.sock", "show limits")["limits"]
+                if r["limit"] == name and tenant in (None, r["tenant"])]
+        return (sum(r["in_flight"] for r in rows), sum(r["queued"] for r in rows))
+    wait_until(lambda: now() == (in_flight, queued), timeout=10,
+               what=f"{in_flight} in flight and {queued} queued under {name}")
+
+
 def test_max_concurrent_queues_then_refuses(start_halyard):
     h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_size=1,
                                                    queue_timeout_ms=10000)])
     a, b, c = (h.connect(autocommit=True) for _ in range(3))
     holder = Run(a, "SELECT SLEEP(4)")
-    time.sleep(0.4)
+    counted(h, 1)
     queued = Run(b, "SELECT 'queued'")
-    time.sleep(0.3)
+    counted(h, 1, 1)
     t0 = time.monotonic()
     err = refused(c, "SELECT 'refused'")  # one in flight, one queued: the queue is full
     assert time.monotonic() - t0 < 0.5  # at once, not after a wait
@@ -90,7 +105,7 @@ def test_queue_timeout_refuses(start_halyard):
     h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_timeout_ms=300)])
     a, b = h.connect(autocommit=True), h.connect(autocommit=True)
     holder = Run(a, "SELECT SLEEP(4)")
-    time.sleep(0.4)
+    counted(h, 1)
     t0 = time.monotonic()
     err = refused(b, "SELECT 'waits'")
     waited = time.monotonic() - t0
@@ -139,7 +154,7 @@ def test_transaction_never_held(start_halyard, cluster):
     q(a, "BEGIN")
     q(a, "INSERT INTO t VALUES (1)")  # the transaction is open on the server
     holder = Run(b, "SELECT SLEEP(4)")
-    time.sleep(0.4)
+    counted(h, 1)
     # The limit is full, but a statement in an open transaction passes.
     q(a, "INSERT INTO t VALUES (2)")
     assert q(a, "SELECT COUNT(*) FROM t") == ((2,),)
@@ -158,7 +173,7 @@ def test_exempt_user_is_never_held(start_halyard):
     a, b = h.connect(autocommit=True), h.connect(autocommit=True)
     dba = h.connect(user=OTHER, password="monitor", autocommit=True)
     holder = Run(a, "SELECT SLEEP(4)")
-    time.sleep(0.4)
+    counted(h, 1)
     assert refused(b, "SELECT 1")[0] == 1226  # app is held
     assert q(dba, "SELECT 'dba'") == (("dba",),)  # the exempt account is not
     holder.result()
@@ -170,13 +185,16 @@ def test_queue_is_fair_across_tenants(start_halyard):
     holder_conn = h.connect(autocommit=True)
     apps = [h.connect(autocommit=True) for _ in range(5)]
     other = h.connect(user=OTHER, password="monitor", autocommit=True)
-    holder = Run(holder_conn, "SELECT SLEEP(1)")
-    time.sleep(0.3)
-    runs = []
-    for c in apps:
-        runs.append(Run(c, "SELECT SLEEP(0.2)"))
-        time.sleep(0.05)
+    # Each step waits until the statements before it are counted (a Run's
+    # statement may be slow to leave its thread on a loaded host: app's
+    # that came after the holder's end, or monitor's before app's, broke
+    # the order), and the holder sleeps long enough for the three counts.
+    holder = Run(holder_conn, "SELECT SLEEP(3)")
+    counted(h, 1)
+    runs = [Run(c, "SELECT SLEEP(0.2)") for c in apps]
+    counted(h, 1, 5)
     late = Run(other, "SELECT SLEEP(0.2)")
+    counted(h, 1, 6)
     holder.result()
     assert late.result() == (((0,),), None)
     for r in runs:
@@ -193,9 +211,9 @@ def test_reload_loosens_and_tightens_with_statements_queued(start_halyard, clust
     holder_conn = h.connect(autocommit=True)
     waiting = [h.connect(autocommit=True) for _ in range(2)]
     holder = Run(holder_conn, "SELECT SLEEP(3)")
-    time.sleep(0.4)
+    counted(h, 1)
     runs = [Run(c, "SELECT 'was queued'") for c in waiting]
-    time.sleep(0.3)
+    counted(h, 1, 2)
     assert all(r.is_alive() for r in runs)  # queued behind the holder
     reload_ok(h, {**settings, "limits": [{**lim, "max_concurrent": 3}]})
     for r in runs:  # loosened: they run while the holder still sleeps
@@ -220,7 +238,7 @@ def test_prepared_execution_is_governed(start_halyard):
     """COM_STMT_EXECUTE (libmariadb's binary protocol) is held as a COM_QUERY is."""
     h = start_halyard(users=users(), limits=[limit(max_concurrent=1, queue_size=0)])
     holder = Run(h.connect(autocommit=True), "SELECT SLEEP(4)")
-    time.sleep(0.4)
+    counted(h, 1)
     out = ps_run(h, "SELECT ?\ti:7\n")
     assert out.returncode == 0, out.stderr
     assert "error\t1226\t42000\tUser 'app' has exceeded the 'max_concurrent' resource" in out.stdout, \
@@ -243,9 +261,9 @@ def held_back_now(h):
     three admin interfaces and halyardctl on a loaded host (CI)."""
     a, b, c = (h.connect(autocommit=True) for _ in range(3))
     holder = Run(a, "SELECT SLEEP(3)")
-    time.sleep(0.4)
+    counted(h, 1)
     queued = Run(b, "SELECT 'queued'")
-    time.sleep(0.3)
+    counted(h, 1, 1)
     return holder, queued, c
 
 
@@ -291,7 +309,7 @@ def test_show_limits_on_both_admin_interfaces_and_halyardctl(start_halyard):
     assert (row["held_back"], row["queued"], row["passed"], row["waited"], row["refused"]) == \
         (False, 0, 2, 1, 1), row
     assert 1024 <= row["wait_p50_ms"] <= 4096 and row["wait_p99_ms"] == row["wait_p50_ms"], row
-    assert 2000 <= row["wait_ms"] <= 4000, row  # the queued one waited ~2.6 s
+    assert 2000 <= row["wait_ms"] <= 4000, row  # the queued one waited about 3 s
     assert row["server_ms"] >= 3000, row  # SLEEP(3) and a SELECT
     with adm.cursor(pymysql.cursors.DictCursor) as cur:
         cur.execute("SHOW LIMITS")
@@ -320,7 +338,7 @@ def test_events_once_per_change_not_per_statement(start_halyard):
                           limits=[limit(max_concurrent=1, queue_size=0)])
         a, b = h.connect(autocommit=True), h.connect(autocommit=True)
         holder = Run(a, "SELECT SLEEP(1)")
-        time.sleep(0.3)
+        counted(h, 1)
         for _ in range(5):
             assert refused(b, "SELECT 1")[0] == 1226
         ev = hook.wait("limit_holding", backend="app_limit")
@@ -340,18 +358,22 @@ def test_events_once_per_change_not_per_statement(start_halyard):
 
 def query_log_after_a_wait(start_halyard, tmp_path, then, **kw):
     """A halyard writing a query log, its limit one statement at a time:
-    SELECT 'held' waits about 0.5 s behind SELECT SLEEP(0.8), then its
+    SELECT 'held' waits about 1.5 s behind SELECT SLEEP(1.5), then its
     session runs the statements `then`. The log's lines by query, once the
-    last of `then` is there."""
+    last of `then` is there, and the least and most the wait can have
+    been, in µs, by the client's clocks: from when 'held' was seen queued
+    to the SLEEP's end at the earliest, its client's whole time at the
+    latest (a loaded host stretches either side)."""
     import json
-    from util import wait_until
     qlog = tmp_path / "query.log"
     h = start_halyard(users=users(), query_log=str(qlog),
                       limits=[limit(max_concurrent=1, queue_timeout_ms=10000)], **kw)
     a, b = h.connect(autocommit=True), h.connect(autocommit=True)
-    holder = Run(a, "SELECT SLEEP(0.8)")
-    time.sleep(0.3)
+    holder = Run(a, "SELECT SLEEP(1.5)")
+    counted(h, 1)
     queued = Run(b, "SELECT 'held'")
+    counted(h, 1, 1)
+    seen_queued = time.monotonic()
     assert holder.result() == (((0,),), None)
     assert queued.result() == ((("held",),), None)
     for sql in then:
@@ -364,15 +386,17 @@ def query_log_after_a_wait(start_halyard, tmp_path, then, **kw):
             return None
         got = {e["query"]: e for e in lines}
         return got if then[-1] in got else None
-    return wait_until(entries)
+    least = (holder.started + 1.49 - seen_queued) * 1e6  # (10 ms for the clocks' rounding)
+    most = (queued.ended - queued.started) * 1e6
+    return wait_until(entries), least, most
 
 
 def test_query_log_records_the_wait(start_halyard, tmp_path):
-    got = query_log_after_a_wait(start_halyard, tmp_path, ["SELECT 'after'"])
+    got, least, most = query_log_after_a_wait(start_halyard, tmp_path, ["SELECT 'after'"])
     held = got["SELECT 'held'"]
-    assert 300_000 <= held["limit_wait_us"] <= 1_000_000, held  # ~0.5 s behind the holder
+    assert least <= held["limit_wait_us"] <= most, (least, most, held)  # ~1.5 s behind the holder
     assert held["duration_us"] < 300_000, held  # its own time on the server, after the wait
-    assert "limit_wait_us" not in got["SELECT SLEEP(0.8)"], got  # it went at once
+    assert "limit_wait_us" not in got["SELECT SLEEP(1.5)"], got  # it went at once
     assert "limit_wait_us" not in got["SELECT 'after'"], got
 
 
@@ -385,16 +409,16 @@ def test_match_digest_governs_only_its_statements(start_halyard):
         "name": "sleepers", "users": [APP_USER], "match_digest": "^SELECT SLEEP",
         "max_concurrent": 1, "queue_size": 0}])
     a, b = h.connect(autocommit=True), h.connect(autocommit=True)
-    holder = Run(a, "SELECT SLEEP(1.2)")
-    time.sleep(0.4)
+    holder = Run(a, "SELECT SLEEP(3)")
+    counted(h, 1, name="sleepers")
     # The same digest, spelled otherwise: held (refused: queue_size 0).
     err = refused(b, "select  sleep(0.01)")
     assert err == (1226, f"User '{APP_USER}' has exceeded the 'max_concurrent' resource (current "
                          "value: 1) of halyard limit 'sleepers': its queue is full (queue_size 0)")
-    # Another digest of the same user: not governed, at once.
-    t0 = time.monotonic()
+    # Another digest of the same user: not governed, at once (answered
+    # while the holder runs, not after it)
     assert q(b, "SELECT 1") == ((1,),)
-    assert time.monotonic() - t0 < 0.5
+    assert holder.is_alive()
     assert holder.result() == (((0,),), None)
     (row,) = admin_json(f"/tmp/halyard-{h.port}.sock", "show limits")["limits"]
     assert (row["limit"], row["passed"], row["refused"]) == ("sleepers", 1, 1), row
@@ -412,20 +436,19 @@ def test_match_digest_governs_prepared_executions(start_halyard):
         "max_concurrent": 1, "queue_size": 0}])
     held = []
     holder = threading.Thread(daemon=True,
-                              target=lambda: held.append(ps_run(h, "SELECT SLEEP(?)\td:1.5\n")))
+                              target=lambda: held.append(ps_run(h, "SELECT SLEEP(?)\td:3\n")))
     holder.start()
-    time.sleep(0.5)
+    counted(h, 1, name="sleepers")  # (ps_run starts a process: slow on a loaded host)
     full = (f"User '{APP_USER}' has exceeded the 'max_concurrent' resource (current value: 1) "
             "of halyard limit 'sleepers': its queue is full (queue_size 0)")
     # The execution in flight holds the limit: a text statement of its digest is refused.
     assert refused(h.connect(autocommit=True), "select sleep(0.01)") == (1226, full)
-    t0 = time.monotonic()
     out = ps_run(h, "select  sleep(?)\td:0.01\nSELECT ? + 1\ti:7\n")
     assert out.returncode == 0, out.stderr
     # The same digest, spelled otherwise: refused.
     assert f"error\t1226\t42000\t{full}\n" in out.stdout, out.stdout
     assert "row\t8\n" in out.stdout, out.stdout  # another digest: not governed, at once
-    assert time.monotonic() - t0 < 1.0
+    assert holder.is_alive()  # (answered while the execution in flight runs, not after it)
     holder.join(10)
     assert not holder.is_alive()
     assert "row\t0\nrows=1\n" in held[0].stdout, held
@@ -439,10 +462,11 @@ def test_slow_query_log_counts_the_wait(start_halyard, tmp_path):
     that ran fast but waited on a limit past the threshold is logged (its
     limit_wait_us and duration_us add up to it); a fast one that did not
     wait is not."""
-    got = query_log_after_a_wait(start_halyard, tmp_path, ["SELECT 'fast'", "SELECT SLEEP(0.4)"],
-                                 query_log_min_duration_ms=300)
-    assert "SELECT 'held'" in got, sorted(got)  # ~0.5 s for its client, of which ~0 ran
+    got, _, _ = query_log_after_a_wait(start_halyard, tmp_path,
+                                       ["SELECT 'fast'", "SELECT SLEEP(0.4)"],
+                                       query_log_min_duration_ms=300)
+    assert "SELECT 'held'" in got, sorted(got)  # ~1.5 s for its client, of which ~0 ran
     held = got["SELECT 'held'"]
     assert held["duration_us"] < 300_000 <= held["duration_us"] + held["limit_wait_us"], held
     assert "SELECT 'fast'" not in got, sorted(got)
-    assert "limit_wait_us" not in got["SELECT SLEEP(0.8)"], got
+    assert "limit_wait_us" not in got["SELECT SLEEP(1.5)"], got
