@@ -376,6 +376,16 @@ def idle_in_pools(h):
     return sum(row["idle"] for row in pools["pools"])
 
 
+def waiting_in_pools(h, n):
+    """Wait until `n` statements wait for a pooled connection: those sent
+    from other threads have reached halyard (a thread may be slow to send
+    on a loaded host; a fixed sleep let the next step overtake it)."""
+    def waiting():
+        pools = admin_json(f"/tmp/halyard-{h.port}.sock", "show pools")
+        return sum(row["waiting"] for row in pools["pools"])
+    wait_until(lambda: waiting() == n, timeout=10, what=f"{n} statements waiting for a connection")
+
+
 def test_statements_prepared_again_after_a_broken_pooled_connection(cluster, pooled, schema):
     """The session's statements died with its pooled connection: the next
     EXECUTE prepares them again on the one it opens (it got 1243, the dead
@@ -700,16 +710,17 @@ def test_a_statement_waits_for_the_connection_in_use(cluster, start_halyard):
         done = {}
 
         def run():
-            t0 = time.monotonic()
             done["rows"] = q(b, "SELECT 42")
-            done["s"] = time.monotonic() - t0
+            done["at"] = time.monotonic()
         t = threading.Thread(target=run)
         t.start()
-        time.sleep(0.5)
-        assert "rows" not in done  # waiting, not refused
+        waiting_in_pools(h, 1)  # waiting, not refused
+        assert "rows" not in done
+        committed = time.monotonic()
         q(a, "COMMIT")  # gives the connection back: b takes it
         t.join(5)
-        assert done["rows"] == ((42,),) and 0.4 < done["s"] < 3.0
+        # answered once a gave the connection back, not before, and then at once
+        assert done["rows"] == ((42,),) and committed < done["at"] < committed + 3.0
         assert app_threads(cluster) == 1
     finally:
         a.close()
@@ -732,10 +743,11 @@ def test_waiters_are_served_in_order(cluster, start_halyard):
             order.append(name)
         tb = threading.Thread(target=run, args=(b, "b"))
         tb.start()
-        time.sleep(0.3)  # b waits first
+        waiting_in_pools(h, 1)  # b waits first
         tc = threading.Thread(target=run, args=(c, "c"))
         tc.start()
-        time.sleep(0.3)
+        waiting_in_pools(h, 2)
+        time.sleep(0.3)  # the waits' length (below), not an order: that is waited for
         q(a, "COMMIT")
         tb.join(5)
         tc.join(5)
@@ -743,7 +755,7 @@ def test_waiters_are_served_in_order(cluster, start_halyard):
         path = f"/tmp/halyard-{h.port}.sock"
         row = next(r for r in admin_json(path, "show pools")["pools"] if r["user"] == "app")
         assert (row["waiting"], row["waits"]) == (0, 2)
-        assert 300 <= row["wait_p99_ms"] <= 1000, row  # c waited about 0.5 s, b 0.3 s
+        assert 300 <= row["wait_p99_ms"] <= 1000, row  # c waited about 0.5 s, b 0.3 s or more
         assert 'halyard_pool_wait_seconds_count{backend="node0",user="app"} 2' in scrape(mport)
     finally:
         for x in (a, b, c):
@@ -818,10 +830,15 @@ class CutOnLidRelay(TcpRelay):
 
 class SlowLidRelay(TcpRelay):
     """In front of the primary: halyard's `SELECT LAST_INSERT_ID()` reaches
-    the server a second late."""
+    the server a second late; `sent` is set when the first is on its way."""
+
+    def __init__(self, target_port):
+        self.sent = threading.Event()
+        super().__init__(target_port)
 
     def up(self, data):
         if b"SELECT LAST_INSERT_ID()" in data:
+            self.sent.set()
             time.sleep(1.0)
         return data
 
@@ -848,7 +865,9 @@ def test_last_insert_id_waits_for_the_read_of_another_session(cluster, start_hal
         out = {}
         t = threading.Thread(target=lambda: out.setdefault("b", q(b, "SELECT 7")))
         t.start()
-        time.sleep(0.3)  # b has taken the connection and is reading a's value
+        # b has taken the connection and is reading a's value (a fixed 0.3 s
+        # let a's statement go first on a loaded host: then nothing raced)
+        assert relay.sent.wait(10), "b's read of a's value never left"
         assert q(a, "SELECT LAST_INSERT_ID()") == ((a_id,),)
         t.join(10)
         assert out["b"] == ((7,),)
