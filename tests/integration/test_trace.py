@@ -373,7 +373,10 @@ def test_limit_wait_is_an_event(start_halyard, receiver):
     a, b = h.connect(), h.connect()
     t = threading.Thread(target=q, args=(a, "SELECT SLEEP(1), 'holder'"))
     t.start()
-    time.sleep(0.3)
+    # the holder runs (a fixed 0.3 s let b's statement go first on a loaded host)
+    wait_until(lambda: [r["in_flight"] for r in admin_json(f"/tmp/halyard-{h.port}.sock",
+                                                          "show limits")["limits"]] == [1],
+               what="the holder in flight")
     q(b, "SELECT 'held_by_limit'")
     t.join()
     span = receiver.find(lambda s: any(e["name"] == "halyard.wait.limit"
