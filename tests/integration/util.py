@@ -460,8 +460,13 @@ class Cluster:
 
     # -- waits ------------------------------------------------------------
 
-    def sync(self, timeout=10.0, nodes=None):
-        """Wait until each running replica has applied the primary's binlog."""
+    def sync(self, timeout=30.0, nodes=None):
+        """Wait until each running replica has applied the primary's binlog.
+        30 s by default: a replica's CREATE TABLE (a file created and
+        synced) took over 10 s on a host with its disk busy (test_pool's
+        schema_with_table, two suites beside other work: the replica's SQL
+        thread 'creating table', 11 s behind); a replica that does not
+        follow at all still fails, later."""
         pos = self.value(0, "SELECT @@gtid_binlog_pos")
         for i in (self.replicas if nodes is None else [self.node(n)["index"] for n in nodes]):
             got = self.value(i, "SELECT MASTER_GTID_WAIT(%s, %s)", (pos, timeout))
@@ -691,7 +696,7 @@ class DualCluster(Cluster):
     def replicas(self):
         return [1]
 
-    def sync(self, timeout=10.0, nodes=None, source=0):
+    def sync(self, timeout=30.0, nodes=None, source=0):
         """Wait until the other server of the pair has applied source's binlog."""
         pos = self.value(source, "SELECT @@gtid_binlog_pos")
         other = 1 - source
