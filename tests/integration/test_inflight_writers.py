@@ -74,7 +74,7 @@ SLOW_ID = 9_000_000  # MixedLoad's writers use w * 1,000,000 + n, w 1 to 4
 
 def slow_write(h, out, seconds=2):
     """An autocommit INSERT through halyard that takes two seconds on the
-    server: in flight when the writer is killed 0.3 s after it left, so
+    server: in flight when the writer is killed once it runs there, so
     every run resolves at least one write. Its text tells its one table
     (SLEEP is a built-in, not a routine), so not finding it can be proven
     "not committed" (docs/failover.md, "Triggers"); an INSERT ... SELECT
@@ -90,13 +90,14 @@ def slow_write(h, out, seconds=2):
 
 
 def slow_write_on_node0(h, galera, out, seconds=2):
-    """slow_write in a thread of its own, once its INSERT runs on node0:
-    the thread."""
+    """slow_write in a thread of its own, once its INSERT runs on node0
+    (of `galera`, or of another cluster): the thread."""
     t = threading.Thread(target=slow_write, args=(h, out, seconds), daemon=True)
     t.start()
     wait_until(lambda: galera.value(0, "SELECT COUNT(*) FROM information_schema.processlist "
-                                       "WHERE info LIKE '/*hy:%INSERT INTO iw.t%'") == 1, 10,
-               what="the INSERT to run on node0")
+                                       "WHERE info LIKE '/*hy:%INSERT INTO iw.t (id, v) VALUES "
+                                       f"({SLOW_ID}, SLEEP(%'") == 1, 10,
+               what="the INSERT to run on node0")  # (not a load's INSERT: the slow one's id)
     return t
 
 
@@ -116,16 +117,18 @@ def sessions_event(sock, end):
     return ends[0], summ[0]["reason"]
 
 
-def kill_under_load(h, kill, stats):
+def kill_under_load(h, c, kill, stats):
     """The load through halyard, and a slow write (slow_write); `kill()`
-    once they run, until 100 more writes were acknowledged after it. The
-    load, halyard's stats and what the slow write got."""
+    once they run (the slow write on node0 of cluster `c`: a fixed 0.3 s
+    after its thread's start was not always enough for its login and
+    INSERT on a loaded host, and a kill before it left no write in flight
+    but the load's, which may have none just then), until 100 more writes
+    were acknowledged after it. The load, halyard's stats and what the
+    slow write got."""
     slow = []
     with MixedLoad(h, table="iw.t") as load:
         wait_until(lambda: load.count() >= 100, 30, what="the load to get going")
-        t = threading.Thread(target=slow_write, args=(h, slow), daemon=True)
-        t.start()
-        time.sleep(0.3)
+        t = slow_write_on_node0(h, c, slow)
         kill()
         n = load.count()
         wait_until(lambda: load.count() >= n + 100, 60, what="writes after the kill")
@@ -147,7 +150,7 @@ def test_galera_writer_killed_under_mixed_load(start_galera_halyard, galera):
                      replication_password_env=REPL_ENV, **ON)
     assert galera_backends(default_socket(h))["node0"]["role"] == "primary"
     sock = default_socket(h)
-    load, st = kill_under_load(h, lambda: galera.kill(0),
+    load, st = kill_under_load(h, galera, lambda: galera.kill(0),
                                lambda: admin_json(sock, "show stats"))
     b = galera_backends(default_socket(h))
     assert b["node1"]["role"] == "primary", b
@@ -450,7 +453,7 @@ def test_dual_master_active_killed_under_mixed_load(start_dual_halyard, dual, tm
     wait_until(lambda: all(b["last_check"] == "ok" for b in
                            admin_json(conf["admin_socket"], "show backends")["backends"]), 10,
                what="every backend checked")
-    load, st = kill_under_load(h, lambda: kill_now(dual, 0),
+    load, st = kill_under_load(h, dual, lambda: kill_now(dual, 0),
                                lambda: admin_json(conf["admin_socket"], "show stats"))
     assert roles(h)["node1"] == "primary", roles(h)
     counts = dict(dual.sql(1, "SELECT id, COUNT(*) FROM iw.t GROUP BY id"))
