@@ -179,6 +179,10 @@ def test_kill_query_id_without_process(start_halyard, accounts, cluster):
             q(s, "SELECT 'a statement'")
             sid = q(s, "SELECT CONNECTION_ID()")[0][0]
             row = f"FROM information_schema.PROCESSLIST WHERE ID = {sid}"
+            # s's thread past the end of its statement before the KILLs:
+            # one that reaches it in that moment (answer sent, command not
+            # back to Sleep) meets the statement's own end, not an idle thread
+            assert _command(k, row) == (("Sleep",),), where
             qid = q(k, f"SELECT QUERY_ID {row}")[0][0]
             got = []
             try:
