@@ -15,6 +15,8 @@ Environment:
     HALYARD_TEST_BASE    the test cluster's base directory (default
                          /tmp/halyard-test-UID-PORT)
     HALYARD_KEEP_CLUSTER set to 1 to leave the cluster's datadirs in place
+    HALYARD_LATE_THREADS seconds every thread a test file starts runs late
+                         (late_threads.py: a loaded host's late client thread)
 
 Under pytest-xdist (make check runs each suite as `-n 2 --dist loadgroup`),
 worker gwN works on HALYARD_TEST_PORT + 300*N: a cluster, Galera, dual pair,
@@ -31,7 +33,10 @@ import signal
 
 import pytest
 
+import late_threads
 from util import REPO, Cluster, DualCluster, GaleraCluster, Halyard, free_port, render_conf, use_ports
+
+late_threads.install()  # HALYARD_LATE_THREADS: tests' threads start late (late_threads.py)
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _WORKER.startswith("gw"):
