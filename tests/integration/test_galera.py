@@ -300,8 +300,11 @@ def test_non_primary_component_takes_no_traffic(start_galera_halyard, galera):
     """node0 alone in a non-Primary component (the two others killed) takes
     no traffic: a write waits failover_write_wait_ms for a writer, then gets
     halyard's error, not the server's 1047; one that waits while node0 is
-    made Primary again (pc.bootstrap) runs there."""
-    h = start(start_galera_halyard, failover_write_wait_ms=1500)
+    made Primary again (pc.bootstrap) runs there. (3 s to wait: the held
+    write's wait covers the bootstrap and two checks of node0 at 200 ms,
+    which a loaded host stretches; 1.5 s less the 0.3 s slept before the
+    bootstrap left 1.2.)"""
+    h = start(start_galera_halyard, failover_write_wait_ms=3000)
     galera.kill(1)
     galera.kill(2)
     wait_until(lambda: galera.wsrep(0).get("wsrep_cluster_status") != "Primary", timeout=30,
@@ -319,7 +322,7 @@ def test_non_primary_component_takes_no_traffic(start_galera_halyard, galera):
             cur.execute("INSERT INTO test.galera_w SELECT 'x', @@port")
     waited = time.monotonic() - t0
     assert e.value.args[0] != 1047, e.value.args  # the server's "WSREP has not yet prepared node"
-    assert waited >= 1.4, f"the write failed after {waited:.2f} s, not after failover_write_wait_ms"
+    assert waited >= 2.9, f"the write failed after {waited:.2f} s, not after failover_write_wait_ms"
 
     # A write held while node0 becomes Primary again runs there.
     token = f"held-{time.monotonic_ns()}"
@@ -340,7 +343,11 @@ def test_non_primary_component_takes_no_traffic(start_galera_halyard, galera):
     t = threading.Thread(target=write)
     t0 = time.monotonic()
     t.start()
-    time.sleep(0.3)
+    # held in halyard, waiting for a writer (not a fixed 0.3 s: the thread
+    # may not have sent it yet on a loaded host, and then nothing was held)
+    wait_until(lambda: any(x.get("state") == "wait_backend" for x in
+                           admin_json(default_socket(h), "show sessions")["sessions"]),
+               timeout=10, what="the write waiting for a writer")
     assert not done, "the write ran while no node could take it"
     galera.sql(0, "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")
     t.join(10)
