@@ -516,6 +516,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->pin = r->kind == CL_SESSION || (r->nvars > 0 && !(r->flags & CLF_SET_STATEMENT)) ||
               (r->flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION |
                            CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES | CLF_USER_VAR_SET));
+    st->user_lock = (r->flags & CLF_USER_LOCK) != 0;
     st->writes = r->kind != CL_READ || st->pin;
     st->cls = session_stmt_class(r);
     st->retry_safe = !st->writes && classify_retry_safe(r);
@@ -785,6 +786,12 @@ static bool ps_mark_wanted(const struct session *s, const struct pstmt *st, uint
            idx == s->route.primary && s->route.ro_idx < 0 && s->feat.groups == NULL && avail == len;
 }
 
+/* A prepared user lock's pin: its lock lives on that connection (before
+ * 2026-11-29 an execution ran on the primary unpinned, and the pool handed
+ * the connection, the lock with it, to another session; inside START
+ * TRANSACTION READ ONLY it ran on the transaction's replica). */
+#define PS_USER_LOCK_PIN "user lock (GET_LOCK): it lives on the primary connection"
+
 /* An EXECUTE of `st` inside START TRANSACTION READ ONLY, which runs on its
  * replica (s->route.ro_idx): where route_decide sends the same statement
  * as text. SET TRANSACTION stays there (the server refuses it: 1568); a
@@ -802,6 +809,10 @@ static uint32_t ps_route_in_ro_trx(struct session *s, const struct pstmt *st, ui
         return ro;
     if (st->ro_refused)
         return ROUTE_RO_WRITE;
+    if (st->user_lock) { /* where the other sessions' locks are, as text (route_decide) */
+        session_pin(s, PS_USER_LOCK_PIN);
+        return s->route.primary;
+    }
     if (st->pin) {
         ps_drop(s, len);
         session_err(s, 1, SERR_RO_TRX_STATE);
@@ -839,8 +850,9 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
         return st->home;
     if (s->route.ro_idx >= 0 && !st->home_only)
         return ps_route_in_ro_trx(s, st, len);
-    if (st->pin) {
-        session_pin(s, "session state changed by a prepared statement");
+    if (st->pin || st->user_lock) {
+        session_pin(s,
+                    st->pin ? "session state changed by a prepared statement" : PS_USER_LOCK_PIN);
         return s->route.primary;
     }
     if (st->uvars_opaque)

@@ -1062,13 +1062,28 @@ def test_row_count_after_a_ping_or_init_db(halyard, cluster, cmd):
     assert out[0] == out[1], out
 
 
+def answer_prepared(c, sql):
+    """A prepared statement's answer: ('rows', its binary rows, the status
+    flags after them) or ('ok',) or ('error', code, sqlstate)."""
+    try:
+        got = execute(c, prepare(c, sql)[0])
+    except MySQLError as e:
+        return [("error", e.code, e.sqlstate)]
+    if got[0][:1] == b"\x00":
+        return [("ok",)]
+    return [("rows", [p for p in got if p[:1] == b"\x00"],
+             struct.unpack_from("<H", got[-1], 3)[0] & 0x2003)]
+
+
 @pytest.mark.parametrize("lock", ["SELECT GET_LOCK('hy_sa_gl', 0)", "SELECT IS_FREE_LOCK('hy_sa_gl')"])
-def test_user_lock_in_a_read_only_transaction_is_the_primarys(halyard, cluster, lock):
+@pytest.mark.parametrize("prepared", [False, True])
+def test_user_lock_in_a_read_only_transaction_is_the_primarys(halyard, cluster, lock, prepared):
     """GET_LOCK() inside START TRANSACTION READ ONLY takes the lock where
     the other sessions' are, and IS_FREE_LOCK() there sees theirs: halyard
     ran them on the transaction's replica, whose locks are its own, so
     the lock excluded no one (found by tools/server-check's session-state
-    steps, 2026-11-29: GET_LOCK 1 where the server said 0)."""
+    steps, 2026-11-29: GET_LOCK 1 where the server said 0). Prepared, the
+    same (found by the same steps, prepared; fixed 2026-11-29 after text)."""
     out = []
     for port in (halyard.port, cluster.primary_port):
         name = f"hy_sa_gl_{port}"  # a lock of each side's own: one may end after its close
@@ -1076,12 +1091,45 @@ def test_user_lock_in_a_read_only_transaction_is_the_primarys(halyard, cluster, 
         try:
             if "IS_FREE" in lock:
                 other.query(f"SELECT GET_LOCK('{name}', 0)")
-            got = [answer(c, sql) for sql in ("START TRANSACTION READ ONLY",
-                                              lock.replace("hy_sa_gl", name))][1]
+            answer(c, "START TRANSACTION READ ONLY")
+            sql = lock.replace("hy_sa_gl", name)
+            got = answer_prepared(c, sql) if prepared else answer(c, sql)
             seen = answer(other, f"SELECT IS_FREE_LOCK('{name}')")
             answer(c, "COMMIT")
-            out.append((got, seen))
+            answer(c, "SELECT 1")  # the lock stays the session's after the transaction
+            out.append((got, seen, answer(other, f"SELECT IS_FREE_LOCK('{name}')")))
         finally:
             c.close()
             other.close()
+    assert out[0] == out[1], out
+
+
+@pytest.mark.parametrize("begin", [None, "START TRANSACTION READ ONLY"])
+def test_a_prepared_user_lock_stays_the_sessions(halyard, cluster, begin):
+    """A lock a prepared GET_LOCK() took is the session's until it ends, as
+    a text one's: while other sessions come and go, another connection
+    sees it held. halyard ran the execution on the primary without pinning
+    the session (transaction pooling), and the pool handed the connection,
+    the lock on it, to the next session, whose RELEASE_ALL_LOCKS() freed
+    it (found reducing tools/server-check's prepared user locks,
+    2026-11-29)."""
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        name = f"hy_sa_pl_{port}"
+        c, other = login(port), login(cluster.primary_port)
+        try:
+            if begin:
+                answer(c, begin)
+            got = answer_prepared(c, f"SELECT GET_LOCK('{name}', 0)")
+            answer(c, "COMMIT")
+            for _ in range(4):
+                n = login(port)
+                answer(n, "SELECT RELEASE_ALL_LOCKS()")
+                n.close()
+            out.append((got, answer(other, f"SELECT IS_FREE_LOCK('{name}')"),
+                        answer_prepared(c, f"SELECT RELEASE_LOCK('{name}')")))
+        finally:
+            c.close()
+            other.close()
+    assert out[1][1] == [("rows", [("0",)])]  # held, on the server
     assert out[0] == out[1], out

@@ -38,6 +38,7 @@ struct pstmt {
     uint8_t cls;        /* an EXECUTE's enum stmt_class (core/stats.h) */
     bool retry_safe;    /* a read that may run twice (classify_retry_safe) */
     bool pin;           /* changes session state: running it pins the session */
+    bool user_lock;     /* GET_LOCK and the like: runs on the primary, pinning the session */
     bool home_only;     /* cannot move from `home` (text not kept, or huge EXECUTE heads) */
     bool prev_stmt;     /* SHOW WARNINGS and the like */
     bool uvars_opaque;  /* a CALL or stored function: user variables may change unseen */
