@@ -164,7 +164,10 @@ void session_pool_note(struct session *s)
      * SQL_CALC_FOUND_ROWS. */
     bool cursor = s->io.resp.cmd == COM_STMT_FETCH ||
                   (s->io.resp.cmd == COM_STMT_EXECUTE && s->io.resp.cursor_asked);
-    bc->found_rows = (s->query.cmd_calc_found || cursor) && s->io.resp.err_code == 0;
+    /* So is it after a COM_STMT_BULK_EXECUTE: ROW_COUNT() is the last
+     * row's count, its OK the sum */
+    bool bulk = s->io.resp.cmd == COM_STMT_BULK_EXECUTE;
+    bc->found_rows = (s->query.cmd_calc_found || cursor || bulk) && s->io.resp.err_code == 0;
     s->query.cmd_lid = false;
     s->query.cmd_xa = 0;
     s->query.cmd_calc_found = false;
@@ -388,10 +391,17 @@ void session_pool_values_set(struct session *s, bool rows, uint64_t n, bool err)
 bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
                               size_t len)
 {
-    if (s->conns.cur != NULL && s->values.prev_stamp != 0 &&
-        s->conns.cur->stamp == s->values.prev_stamp && s->conns.cur->stamp == s->values.found_stamp)
+    bool prev_there = s->conns.cur != NULL && s->values.prev_stamp != 0 &&
+                      s->conns.cur->stamp == s->values.prev_stamp;
+    bool found_there = s->conns.cur != NULL && s->values.found_stamp != 0 &&
+                       s->conns.cur->stamp == s->values.found_stamp;
+    if (prev_there && found_there)
         return false; /* where the previous statement ran, untouched: the server knows */
     session_pool_values(s, found_rows, row_count, len);
+    if (prev_there)
+        row_count[0] = '\0';
+    if (found_there)
+        found_rows[0] = '\0';
     return true;
 }
 

@@ -62,7 +62,9 @@ void session_pool_cmd_taken(struct session *s, const struct hook_cmd *hc);
 /* FOUND_ROWS() and ROW_COUNT() of the session's previous statement, as
  * text, when the statement in flight runs where the server does not know
  * them (another connection, or one another session or halyard itself ran
- * a command on since); false when it does. */
+ * a command on since); false when it does. Where the server knows one of
+ * the two, its text is empty: the call stays (ROW_COUNT() after a
+ * COM_STMT_BULK_EXECUTE, which halyard does not know, on its connection). */
 bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
                               size_t len);
 /* ... the same, whether the server knows them or not. */

@@ -752,7 +752,10 @@ void ps_prepare_send(struct session *s)
         session_mark_closing(s, END_NOMEM);
         return;
     }
-    session_pool_values(s, num[0], num[1], sizeof(num[0]));
+    /* a value the server has there stays a call (ROW_COUNT() after a bulk) */
+    bool differ = session_pool_prev_values(s, num[0], num[1], sizeof(num[0]));
+    value[CLASSIFY_CALL_FOUND_ROWS] = differ && num[0][0] != '\0' ? num[0] : NULL;
+    value[CLASSIFY_CALL_ROW_COUNT] = differ && num[1][0] != '\0' ? num[1] : NULL;
     size_t n = classify_calls_rewrite(st->sql, st->sql_len, st->calls, value, sql, cap);
     slog_debug(s, "preparing statement %u on %s with FOUND_ROWS() %s, ROW_COUNT() %s", st->id,
                s->conns.cur->be->name, num[0], num[1]);

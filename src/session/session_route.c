@@ -1726,8 +1726,8 @@ static uint8_t *connid_packet(struct session *s, uint8_t cmd, const uint8_t *p, 
     const char *value[CLASSIFY_CALL__COUNT] = {num[0], NULL, NULL};
     snprintf(num[0], sizeof(num[0]), "%u", s->id);
     if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {
-        value[CLASSIFY_CALL_FOUND_ROWS] = num[1];
-        value[CLASSIFY_CALL_ROW_COUNT] = num[2];
+        value[CLASSIFY_CALL_FOUND_ROWS] = num[1][0] != '\0' ? num[1] : NULL;
+        value[CLASSIFY_CALL_ROW_COUNT] = num[2][0] != '\0' ? num[2] : NULL;
     } else if (cid->n_connid == 0 && !rewrites) {
         return NULL; /* nothing to change */
     }

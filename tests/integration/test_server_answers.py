@@ -3,16 +3,21 @@ place (issue 47 items 5 and 9), each shape run through halyard and
 directly on the primary, halyard's answer compared with the server's.
 """
 
+import os
 import struct
+import sys
 import threading
 import time
 
 import pytest
 
-from rawmysql import (CLIENT_MULTI_STATEMENTS, DEFAULT_CAPS, ConnectionClosed, MySQLError, RawConn,
-                      lenenc_int, parse_err)
+from rawmysql import (CLIENT_MULTI_STATEMENTS, DEFAULT_CAPS, MARIADB_CLIENT_STMT_BULK_OPERATIONS,
+                      ConnectionClosed, MySQLError, RawConn, lenenc_int, parse_err)
 from test_ps import execute, prepare
 from util import APP_PASSWORD, APP_USER, mysql_native_hash, pool_mode, schema_with_table
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import mysqlbin  # noqa: E402
 
 COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_CLOSE = 0x16, 0x17, 0x19
 
@@ -1132,4 +1137,36 @@ def test_a_prepared_user_lock_stays_the_sessions(halyard, cluster, begin):
             c.close()
             other.close()
     assert out[1][1] == [("rows", [("0",)])]  # held, on the server
+    assert out[0] == out[1], out
+
+
+@pytest.mark.parametrize("between", [False, True])
+def test_row_count_after_a_bulk_execution(halyard, cluster, between):
+    """ROW_COUNT() after a COM_STMT_BULK_EXECUTE of two rows is the last
+    row's count (1), as MariaDB keeps it; the OK says the sum (2), which
+    halyard wrote in the call's place on another connection than the
+    bulk's (transaction pooling: found by tools/server-check --seed 3,
+    2026-11-29). `between`: another session ran a statement on the
+    primary since."""
+    schema_with_table(cluster, "hy_sa_bk", "v INT NOT NULL DEFAULT 0")
+    cluster.sql(0, "INSERT IGNORE INTO hy_sa_bk.t (id) VALUES (1), (2), (3)")
+    cluster.sync()
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = mysqlbin.BinConn("127.0.0.1", port, timeout=10)
+        c.login(APP_USER, APP_PASSWORD, caps=DEFAULT_CAPS | CLIENT_MULTI_STATEMENTS,
+                ext_caps=MARIADB_CLIENT_STMT_BULK_OPERATIONS)
+        try:
+            c.query("SELECT id FROM hy_sa_bk.t WHERE id < 3")  # FOUND_ROWS() 2
+            st = c.prepare("UPDATE hy_sa_bk.t SET v = v + 1 WHERE id = ?")
+            bulk = c.bulk_execute(st, [[1], [2]])[0].affected_rows
+            if between:
+                o = login(port)
+                o.query("UPDATE hy_sa_bk.t SET v = v + 1 WHERE id = 3")
+                o.close()
+            out.append((bulk, answer(c, "SELECT ROW_COUNT(), FOUND_ROWS()"),
+                        answer(c, "SELECT ROW_COUNT()")))
+        finally:
+            c.close()
+    assert out[1] == (2, [("rows", [("1", "2")])], [("rows", [("-1",)])]), out  # the server's
     assert out[0] == out[1], out

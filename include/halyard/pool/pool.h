@@ -141,7 +141,7 @@ struct pool_hold_in {
     bool xa;           /* an XA transaction was started there and not ended */
     bool ps_bound;     /* a prepared statement's cursor, long data or text is there only */
     bool found_rows;   /* SQL_CALC_FOUND_ROWS or a LIMIT offset ran there: FOUND_ROWS() may
-                        * follow */
+                        * follow (or a bulk execution: ROW_COUNT()) */
     bool diag;         /* the session's warnings or error are there */
 };
 const char *pool_hold(const struct pool_hold_in *in);

@@ -109,7 +109,7 @@ struct bconn {
     bool xa_ended;      /* and it is IDLE or PREPARED (XA END, XA PREPARE answered) */
     bool parked;        /* an XA branch of a group the session left (session_xa.c): not in
                          * the owner's slots, idx and be are its group's */
-    bool found_rows;    /* its last statement used SQL_CALC_FOUND_ROWS */
+    bool found_rows;    /* its last statement used SQL_CALC_FOUND_ROWS, a cursor or bulk */
     bool moved;         /* its last statement may have moved insert_id or rand_seed1/2
                          * (session_state.c: moved_readback) */
     bool srv_trans;     /* its last answer said a transaction is open (SERVER_STATUS_IN_TRANS) */
