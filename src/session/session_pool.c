@@ -269,8 +269,14 @@ void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len)
 
 void session_pool_cmd_taken(struct session *s, const struct hook_cmd *hc)
 {
-    if (hc->cmd == COM_PING)
-        s->values.row_count = 0;
+    if (hc->cmd != COM_PING)
+        return;
+    s->values.row_count = 0;
+    /* answered here (com_ping: no connection to the primary): the server
+     * where the next call runs still has the statement before's value,
+     * even on that statement's own connection (session pooling keeps it) */
+    if (s->conns.bc[s->route.primary] == NULL)
+        s->values.prev_stamp = 0;
 }
 
 /* No connection's stamp: an error halyard answered is on none. */

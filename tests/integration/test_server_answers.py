@@ -1040,8 +1040,7 @@ def test_last_insert_id_set_in_a_read_only_transaction_outlives_it(halyard, clus
     assert out[0] == out[1], out
 
 
-@pytest.mark.parametrize("cmd", [pytest.param("COM_PING", marks=NOT_FIXED_SESSION),
-                                 "COM_INIT_DB"])
+@pytest.mark.parametrize("cmd", ["COM_PING", "COM_INIT_DB"])
 def test_row_count_after_a_ping_or_init_db(halyard, cluster, cmd):
     """ROW_COUNT() is 0 after COM_PING and COM_INIT_DB, as MariaDB sets
     it (FOUND_ROWS() stays); halyard, answering a COM_PING itself when
@@ -1050,7 +1049,9 @@ def test_row_count_after_a_ping_or_init_db(halyard, cluster, cmd):
     global, 2026-11-29; both pool modes). In transaction pooling the
     pool's row notes a ping at its take (on_take), whoever answers it, and
     the next call is written with it; in session pooling the call runs
-    on the connection of the statement before the ping: not fixed yet."""
+    on the connection of the statement before the ping, untouched, which
+    halyard did not write: the take of a ping it answers itself marks the
+    value as no connection's (fixed 2026-11-29)."""
     out = []
     for port in (halyard.port, cluster.primary_port):
         c = login(port)
