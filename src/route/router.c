@@ -225,6 +225,27 @@ static void decide_statement(const struct route_in *in, struct route_out *out)
             out->verdict = ROUTE_RO_TRX_STATE;
         return;
     }
+    if (in->ro_idx >= 0 && in->first_ends_trx && !(f & (CLF_XA | CLF_UVARS_OPAQUE))) {
+        /* A text of several statements whose first ends the read-only
+         * transaction (BEGIN; UPDATE ...): the server ends it before the
+         * rest runs, outside it. So does its connection; the text runs on
+         * the primary (before 2026-11-29 it was refused whole, 1792) */
+        out->trx_end = true;
+        out->close_idx = in->ro_idx;
+        route_go(out, in->primary);
+        return;
+    }
+    if (in->ro_idx >= 0 && (f & CLF_MULTI) && !(f & CLF_XA) && (in->kinds & CL_BIT(CL_TXN_END)) &&
+        !(in->kinds & ~(CL_BIT(CL_READ) | CL_BIT(CL_TXN_END)))) {
+        /* Reads with a COMMIT or ROLLBACK among them: those before it run
+         * in the transaction, on its replica, the rest there too, once it
+         * ended (it ends with the answer's status, session.c). Before
+         * 2026-11-29 the whole text ran on the primary, as a statement
+         * that commits implicitly, and the reads before the COMMIT were
+         * answered outside the transaction. */
+        route_go(out, (uint32_t)in->ro_idx);
+        return;
+    }
     if (in->ro_idx >= 0) {
         /* The server refuses these in a READ ONLY transaction (1792); the
          * replica it runs on would say 1290 (read_only) instead. Other

@@ -933,6 +933,26 @@ bool session_may_commit(const struct classify_result *r, const uint8_t *p, uint3
     }
 }
 
+/* Whether the first statement of the text at p (`avail` bytes, the
+ * command byte first) ends the open transaction before the rest runs:
+ * BEGIN [WORK] (not BEGIN NOT ATOMIC), START TRANSACTION, COMMIT, ROLLBACK
+ * (not ROLLBACK [WORK] TO SAVEPOINT). Read for a text of several
+ * statements inside a read-only transaction only (route_decide). */
+static bool first_ends_trx(const uint8_t *p, uint32_t avail)
+{
+    const char *end = (const char *)p + avail,
+               *t = lex_skip_space_comments((const char *)p + 1, end);
+    if (lex_match_word(&t, end, "COMMIT"))
+        return true;
+    if (lex_match_word(&t, end, "ROLLBACK")) {
+        (void)lex_match_word(&t, end, "WORK");
+        return !lex_match_word(&t, end, "TO");
+    }
+    if (lex_match_word(&t, end, "BEGIN"))
+        return !lex_match_word(&t, end, "NOT");
+    return lex_match_word(&t, end, "START") && lex_match_word(&t, end, "TRANSACTION");
+}
+
 /* Whether the statement ends the open transaction, as the server does
  * before it runs: a BEGIN or START TRANSACTION (1: and begins another), a
  * COMMIT or ROLLBACK, chained or not, or a statement that commits
@@ -1207,6 +1227,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     in.show_status = r->kind == CL_READ && !s->route.pinned && !session_in_trans(s) &&
                      show_status_words((const char *)p + 1, avail - 1, words);
     in.fits = fits;
+    in.first_ends_trx = (r->flags & CLF_MULTI) && s->route.ro_idx >= 0 && first_ends_trx(p, avail);
     session_decide(&in, &out);
     if (out.verdict == ROUTE_RO_TRX_STATE && cmd == COM_QUERY && fits) {
         /* refused whole, before it runs (compatibility.md) */

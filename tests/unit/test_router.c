@@ -43,7 +43,7 @@ struct rcase {
     uint32_t flags, nvars, nstmt, kinds;
     enum classify_hint hint;
     const char *hint_backend;
-    bool show_status, not_fits;
+    bool show_status, not_fits, first_ends_trx;
     uint32_t target;
     /* the session (indexes +1: 0 = none) */
     bool in_trans, pinned, no_split, fallback_error, sticky, fell_back, uvars_opaque, pooled;
@@ -104,6 +104,15 @@ static const struct rcase cases[] = {
      .want = 0, .pin = true},
     {"GET_LOCK in a read-only transaction: the primary, pinned", .kind = CL_PIN_PRIMARY,
      .flags = CLF_USER_LOCK, .ro1 = 3, .want = 0, .pin = true},
+    {"BEGIN; UPDATE in a read-only transaction: it ends there, the text runs on the primary", WRITE,
+     .flags = CLF_MULTI | CLF_DML, .nstmt = 2, .kinds = CL_BIT(CL_TXN_BEGIN) | CL_BIT(CL_WRITE),
+     .first_ends_trx = true, .ro1 = 3, .want = 0, .trx_end = true, .close1 = 3},
+    {"SELECT; UPDATE in a read-only transaction: refused (1792)", WRITE,
+     .flags = CLF_MULTI | CLF_DML, .nstmt = 2, .kinds = CL_BIT(CL_READ) | CL_BIT(CL_WRITE),
+     .ro1 = 3, .verdict = ROUTE_RO_TRX_WRITE},
+    {"SELECT; COMMIT; SELECT in a read-only transaction: all on its replica", WRITE,
+     .flags = CLF_MULTI, .nstmt = 3, .kinds = CL_BIT(CL_READ) | CL_BIT(CL_TXN_END), .ro1 = 3,
+     .want = 2},
     /* as classify() gives them: a text of several statements is a WRITE */
     {"a read and a SET in one text, no transaction: the primary, pinned", WRITE, .flags = CLF_MULTI,
      .nvars = 1, .nstmt = 2, .kinds = CL_BIT(CL_SESSION) | CL_BIT(CL_READ), .want = 0, .pin = true},
@@ -384,6 +393,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
         .hint_backend = c->hint_backend,
         .show_status = c->show_status,
         .fits = !c->not_fits,
+        .first_ends_trx = c->first_ends_trx,
         .target = c->target,
         .primary = 0,
         .in_trans = c->in_trans,

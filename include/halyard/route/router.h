@@ -82,6 +82,8 @@ struct route_in {
     const char *hint_backend; /* with CLH_BACKEND; NULL = none */
     bool show_status;         /* SHOW STATUS, the process list...: the primary's own state */
     bool fits;                /* the whole statement is in the buffer */
+    bool first_ends_trx;      /* several statements, the first BEGIN, START TRANSACTION,
+                               * COMMIT or ROLLBACK (read inside a read-only transaction only) */
     uint32_t target;          /* ROUTE_GATE, ROUTE_FALL_BACK: the backend chosen */
     /* the session */
     uint32_t primary;
