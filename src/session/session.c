@@ -1396,8 +1396,7 @@ bool down_parse(struct session *s)
             /* an ERR answering a client's statement, kept whole
              * (session_pool_diag_err); one after a result began (a killed
              * query) is not: that connection is kept as for warnings */
-            err = first == MYSQL_ERR && s->cfg->pool_transaction && s->io.resp.results == 0 &&
-                  s->io.resp.rows == 0;
+            err = first == MYSQL_ERR && s->io.resp.results == 0 && s->io.resp.rows == 0;
         }
         if ((capture || track || err || (op != NULL && (op->flags & INTERNAL_WHOLE)) ||
              (s->io.hooked && session_hooks_wants_whole(s))) &&

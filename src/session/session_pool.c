@@ -204,7 +204,11 @@ void session_pool_note(struct session *s)
      * error leaves it as it was). */
     if (found || cursor || s->values.found_stamp == before)
         s->values.found_stamp = bc->stamp;
-    if (!s->cfg->pool_transaction && !s->values.diag_own)
+    /* session pooling: an error kept (session_pool_diag_err) is followed
+     * too, for a read on another connection than its own (a session pinned
+     * to the primary since, which closed its replica's) */
+    if (!s->cfg->pool_transaction && !s->values.diag_own && s->values.diag_err == NULL &&
+        !s->values.diag_err_new)
         return;
     /* The session's diagnostics area, as session_diag_follow() moves it:
      * still the error kept, now this one, or something halyard cannot
@@ -256,7 +260,7 @@ static bool err_raisable(const uint8_t *pl, uint32_t len)
 
 void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len)
 {
-    if (!s->cfg->pool_transaction || !err_raisable(pl, len))
+    if (!err_raisable(pl, len))
         return;
     uint8_t *p = realloc(s->values.diag_err, len);
     if (p == NULL)
@@ -313,9 +317,8 @@ bool session_pool_diag_lost(const struct session *s, const struct bconn *bc)
     /* on the connection that had them, since used; or on another one (a
      * session pinned to the primary since an error on a replica): the
      * server there has its own */
-    return (s->cfg->pool_transaction || s->values.diag_own) && s->query.cmd_diag &&
-           s->values.diag_err != NULL && bc->stamp != s->values.diag_err_stamp &&
-           (bc->idx == s->route.diag_idx || !bc->xa);
+    return s->query.cmd_diag && s->values.diag_err != NULL &&
+           bc->stamp != s->values.diag_err_stamp && (bc->idx == s->route.diag_idx || !bc->xa);
 }
 
 hy_status_t session_pool_sync_diag(struct session *s, struct bconn *bc, struct varstate_cmds *out)
