@@ -212,8 +212,12 @@ void session_pin(struct session *s, const char *why)
         state_clear(s);
         s->vars.role_pinned = had_role; /* the primary has it; the values go */
     }
+    /* not the read-only transaction's: it goes on there (a user lock's
+     * pin inside it, whose PREPARE ran on the primary: before 2026-11-29
+     * the transaction ended unsaid, and XA START was taken) */
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
-        if (s->conns.bc[i] != NULL && i != s->route.primary && s->conns.bc[i] != s->conns.cur)
+        if (s->conns.bc[i] != NULL && i != s->route.primary && s->conns.bc[i] != s->conns.cur &&
+            (int)i != s->route.ro_idx)
             bconn_close(s->conns.bc[i]);
     }
 }
