@@ -87,6 +87,16 @@ uint32_t session_diag_route(struct session *s, const char *text, size_t len)
                  l->d.unknown);
         return ROUTE_DIAG;
     }
+    if (q.form == DIAG_OTHER && l->d.warnings == 0 && l->d.errors == 0) {
+        /* The area held is empty (a process-list read in XA IDLE, run on
+         * another connection): the statement runs where it goes, that
+         * connection's area emptied first (session_pool_sync_diag), as
+         * after a cache hit (before 2026-11-29: refused, 1105, `DO 1 / 0;
+         * SHOW WARNINGS` among others) */
+        session_diag_drop(s);
+        session_pool_diag_replaced(s, true);
+        return UINT32_MAX;
+    }
     if (q.form == DIAG_OTHER) {
         snprintf(l->why, sizeof(l->why),
                  "halyard: the previous statement ran on every group: halyard answers SHOW "

@@ -14,7 +14,7 @@ import pytest
 from rawmysql import (CLIENT_MULTI_STATEMENTS, DEFAULT_CAPS, MARIADB_CLIENT_STMT_BULK_OPERATIONS,
                       ConnectionClosed, MySQLError, RawConn, lenenc_int, parse_err)
 from test_ps import execute, prepare
-from util import APP_PASSWORD, APP_USER, mysql_native_hash, pool_mode, schema_with_table
+from util import APP_PASSWORD, APP_USER, mysql_native_hash, schema_with_table
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 import mysqlbin  # noqa: E402
@@ -962,13 +962,6 @@ def run_prepared(c, sql):
         return e.code
 
 
-NOT_FIXED = pytest.mark.xfail(strict=True, reason="not fixed yet (docs/testing.md, server-check)")
-
-
-NOT_FIXED_SESSION = pytest.mark.xfail(pool_mode() == "session", strict=True,
-                                      reason="not fixed yet in session pooling (docs/testing.md)")
-
-
 @pytest.mark.parametrize("between", [[], ["COMMIT"], ["COMMIT", "SET @x = 1"], ["SET @x = 1"]])
 def test_diag_after_a_failed_prepare(halyard, cluster, between):
     """A failed COM_STMT_PREPARE's error stays the session's diagnostics
@@ -993,13 +986,13 @@ def test_diag_after_a_failed_prepare(halyard, cluster, between):
     assert out[0] == out[1], out
 
 
-@NOT_FIXED
 def test_show_warnings_in_a_text_after_a_read_in_xa_idle(halyard, cluster):
     """In XA IDLE, after a read of the process list (run on a second
     connection), `DO 1 / 0; SHOW WARNINGS` is about the text's DO: halyard
-    refuses it with 1105 ("the previous statement ran on every group"),
+    refused it with 1105 ("the previous statement ran on every group"),
     where the server answers (found by tools/server-check, 2026-11-29;
-    both pool modes; not fixed yet)."""
+    both pool modes). The area the read left is empty: the text runs on
+    the XA connection, its area emptied first."""
     out = []
     for port in (halyard.port, cluster.primary_port):
         c = login(port)
