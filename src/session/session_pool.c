@@ -366,7 +366,10 @@ bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code)
     return true;
 }
 
-void session_pool_values(const struct session *s, char *found_rows, char *row_count, size_t len)
+/* FOUND_ROWS() and ROW_COUNT() as halyard saw them, whether the server
+ * knows them or not. */
+static void session_pool_values(const struct session *s, char *found_rows, char *row_count,
+                                size_t len)
 {
     /* As MariaDB types them (BIGINT of length 21, like the calls'), in
      * every expression a statement may put them in but `-ROW_COUNT()` of
@@ -402,21 +405,21 @@ void session_pool_values_set(struct session *s, bool rows, uint64_t n, bool err)
     s->values.found_stamp = 0;
 }
 
-bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
-                              size_t len)
+bool session_pool_prev_values(const struct session *s, char num[2][CLASSIFY_CALL_VALUE_MAX + 1],
+                              const char **value)
 {
     bool prev_there = s->conns.cur != NULL && s->values.prev_stamp != 0 &&
                       s->conns.cur->stamp == s->values.prev_stamp;
     bool found_there = s->conns.cur != NULL && s->values.found_stamp != 0 &&
                        s->conns.cur->stamp == s->values.found_stamp;
-    if (prev_there && found_there)
-        return false; /* where the previous statement ran, untouched: the server knows */
-    session_pool_values(s, found_rows, row_count, len);
-    if (prev_there)
-        row_count[0] = '\0';
-    if (found_there)
-        found_rows[0] = '\0';
-    return true;
+    bool differ = !(prev_there && found_there); /* else untouched there: the server knows */
+    if (differ)
+        session_pool_values(s, num[0], num[1], sizeof(num[0]));
+    if (value != NULL) {
+        value[CLASSIFY_CALL_FOUND_ROWS] = differ && !found_there ? num[0] : NULL;
+        value[CLASSIFY_CALL_ROW_COUNT] = differ && !prev_there ? num[1] : NULL;
+    }
+    return differ;
 }
 
 /* ---- waiting for a backend at its max_connections -----------------------

@@ -60,15 +60,16 @@ void session_pool_note(struct session *s);
 struct hook_cmd;
 void session_pool_cmd_taken(struct session *s, const struct hook_cmd *hc);
 /* FOUND_ROWS() and ROW_COUNT() of the session's previous statement, as
- * text, when the statement in flight runs where the server does not know
- * them (another connection, or one another session or halyard itself ran
- * a command on since); false when it does. Where the server knows one of
- * the two, its text is empty: the call stays (ROW_COUNT() after a
- * COM_STMT_BULK_EXECUTE, which halyard does not know, on its connection). */
-bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
-                              size_t len);
-/* ... the same, whether the server knows them or not. */
-void session_pool_values(const struct session *s, char *found_rows, char *row_count, size_t len);
+ * text in num[0] and num[1], when the statement in flight runs where the
+ * server does not know them (another connection, or one another session
+ * or halyard itself ran a command on since): true. `value` (may be NULL)
+ * is classify_calls_rewrite's: its FOUND_ROWS and ROW_COUNT entries point
+ * at those texts, or are NULL for the one the server knows there, whose
+ * call stays (ROW_COUNT() after a COM_STMT_BULK_EXECUTE, which halyard
+ * does not know, on its connection); both NULL when it returns false, the
+ * server knowing both. */
+bool session_pool_prev_values(const struct session *s, char num[2][CLASSIFY_CALL_VALUE_MAX + 1],
+                              const char **value);
 /* A statement halyard answered from elsewhere (every group) ended: a
  * result set of `n` rows (`rows`), an OK of `n` affected rows, or an error
  * (`err`). No connection holds these values: halyard gives them. */

@@ -745,7 +745,7 @@ void ps_prepare_send(struct session *s)
         return;
     }
     char num[2][CLASSIFY_CALL_VALUE_MAX + 1];
-    const char *value[CLASSIFY_CALL__COUNT] = {NULL, num[0], num[1]};
+    const char *value[CLASSIFY_CALL__COUNT] = {NULL};
     size_t cap = classify_connid_bound(st->calls, st->sql_len);
     char *sql = malloc(cap);
     if (sql == NULL) {
@@ -753,12 +753,13 @@ void ps_prepare_send(struct session *s)
         return;
     }
     /* a value the server has there stays a call (ROW_COUNT() after a bulk) */
-    bool differ = session_pool_prev_values(s, num[0], num[1], sizeof(num[0]));
-    value[CLASSIFY_CALL_FOUND_ROWS] = differ && num[0][0] != '\0' ? num[0] : NULL;
-    value[CLASSIFY_CALL_ROW_COUNT] = differ && num[1][0] != '\0' ? num[1] : NULL;
+    (void)session_pool_prev_values(s, num, value);
     size_t n = classify_calls_rewrite(st->sql, st->sql_len, st->calls, value, sql, cap);
-    slog_debug(s, "preparing statement %u on %s with FOUND_ROWS() %s, ROW_COUNT() %s", st->id,
-               s->conns.cur->be->name, num[0], num[1]);
+    slog_debug(
+        s, "preparing statement %u on %s with FOUND_ROWS() %s, ROW_COUNT() %s", st->id,
+        s->conns.cur->be->name,
+        value[CLASSIFY_CALL_FOUND_ROWS] != NULL ? value[CLASSIFY_CALL_FOUND_ROWS] : "(a call)",
+        value[CLASSIFY_CALL_ROW_COUNT] != NULL ? value[CLASSIFY_CALL_ROW_COUNT] : "(a call)");
     internal_send(s, &int_ps_prepare, COM_STMT_PREPARE, sql, n, s->cfg->connect_timeout_ms);
     free(sql);
 }
@@ -773,7 +774,7 @@ static bool ps_once_wanted(struct session *s, const struct pstmt *st)
     return st->calls != NULL && st->ld_idx < 0 &&
            MYSQL_HEADER_SIZE + 1 + classify_connid_bound(st->calls, st->sql_len) <=
                s->w->pool.size &&
-           session_pool_prev_values(s, num[0], num[1], sizeof(num[0]));
+           session_pool_prev_values(s, num, NULL);
 }
 
 /* Whether an EXECUTE (not bulk) of `st` on `idx` goes with the mark of

@@ -1746,12 +1746,9 @@ static uint8_t *connid_packet(struct session *s, uint8_t cmd, const uint8_t *p, 
     char num[3][CLASSIFY_CALL_VALUE_MAX + 1];
     const char *value[CLASSIFY_CALL__COUNT] = {num[0], NULL, NULL};
     snprintf(num[0], sizeof(num[0]), "%u", s->id);
-    if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {
-        value[CLASSIFY_CALL_FOUND_ROWS] = num[1][0] != '\0' ? num[1] : NULL;
-        value[CLASSIFY_CALL_ROW_COUNT] = num[2][0] != '\0' ? num[2] : NULL;
-    } else if (cid->n_connid == 0 && !rewrites) {
+    bool values = cmd == COM_QUERY && session_pool_prev_values(s, num + 1, value);
+    if (!values && cid->n_connid == 0 && !rewrites)
         return NULL; /* nothing to change */
-    }
     size_t cap = classify_connid_bound(cid, len - 1);
     uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + 1 + cap);
     if (pkt == NULL) {
