@@ -76,15 +76,21 @@ void state_clear(struct session *s)
     s->vars.sync_i = 0;
 }
 
+/* The change record (state_change_begin's) and what it holds. */
+static void change_free(struct session *s)
+{
+    if (s->vars.chg != NULL)
+        free(s->vars.chg->stmt);
+    free(s->vars.chg);
+    s->vars.chg = NULL;
+}
+
 void state_free(struct session *s)
 {
     varstate_cmds_free(&s->vars.sync);
     varstate_destroy(s->vars.vs);
     s->vars.vs = NULL;
-    if (s->vars.chg != NULL)
-        free(s->vars.chg->stmt);
-    free(s->vars.chg);
-    s->vars.chg = NULL;
+    change_free(s);
 }
 
 /* Whether a statement of a state's list is a SET ROLE (the others there:
@@ -227,11 +233,8 @@ void session_pin(struct session *s, const char *why)
  * again, so an idle session costs less. */
 void state_idle(struct session *s)
 {
-    if (s->vars.chg == NULL || s->vars.chg_pending || s->query.internal != NULL)
-        return;
-    free(s->vars.chg->stmt);
-    free(s->vars.chg);
-    s->vars.chg = NULL;
+    if (!s->vars.chg_pending && s->query.internal == NULL)
+        change_free(s);
 }
 
 /* A fresh change for the command in flight; NULL (the session pinned)
