@@ -524,13 +524,13 @@ static void span_clear(struct trace_span *sp)
     }
     if (sp->text != NULL)
         free(sp->text);
-        /* as a new span's, but for the tails of its strings' arrays (the
-         * writers read up to a string's end, or its array's first 16 bytes,
-         * all written once): each range between them cleared whole, each
-         * array's first byte (some 400 bytes written of 1,400; memset of the
-         * whole was a store each 8 bytes) */
 #define CLEAR_RANGE(from, to)                                                                      \
     memset(&sp->from, 0, offsetof(struct trace_span, to) - offsetof(struct trace_span, from))
+    /* as a new span's, but for the tails of its strings' arrays (the
+     * writers read up to a string's end, or its array's first 16 bytes,
+     * all written once): each range between them cleared whole, each
+     * array's first byte (some 400 bytes written of 1,400; memset of the
+     * whole was a store each 8 bytes) */
     _Static_assert(offsetof(struct trace_span, trace_id) == 0, "the span begins with its ids");
     CLEAR_RANGE(trace_id, tracestate);
     sp->tracestate[0] = '\0';
