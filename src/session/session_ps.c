@@ -547,6 +547,16 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->ro_refused = (r->kind == CL_WRITE && (r->flags & CLF_DML)) ||
                      (r->flags & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED));
     st->show_status = show_status(st->sql, st->sql_len);
+    if (s->route.ro_idx >= 0 && st->ro_refused && !(r->flags & CLF_TEMP_TABLE_CREATED)) {
+        /* The server refuses its PREPARE there (1792), before it looks for
+         * its tables; a CREATE TEMPORARY TABLE's at its execution. Before
+         * 2026-11-30 the PREPARE ran on the primary, outside the
+         * transaction: prepared (the execution then refused), or 1146 for
+         * a missing table (tools/server-check, --with-known) */
+        pstmt_free(st);
+        s->prep.ps_new = NULL;
+        return ROUTE_RO_WRITE;
+    }
     if (s->conns.n_bc == 1 || st->writes)
         return s->route.primary;
     if (s->route.ro_idx >= 0)

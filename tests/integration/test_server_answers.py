@@ -1168,3 +1168,47 @@ def test_row_count_after_a_bulk_execution(halyard, cluster, between):
     assert out[1] == (2, [("rows", [("1", "2")])], [("rows", [("-1",)])]), out  # the server's
     assert out[0] == out[1], out
 
+
+
+def prepare_then_execute(c, sql):
+    """Where a prepared `sql` is refused: ('prepare', code), ('execute', code)
+    or ('ran',)."""
+    try:
+        stmt_id = prepare(c, sql)[0]
+    except MySQLError as e:
+        return [("prepare", e.code, e.sqlstate)]
+    try:
+        execute(c, stmt_id)
+    except MySQLError as e:
+        return [("execute", e.code, e.sqlstate)]
+    return [("ran",)]
+
+
+@pytest.mark.parametrize("sql", ["INSERT INTO hy_sa_ri.missing VALUES (1)",
+                                 "INSERT INTO hy_sa_ri.t (v) VALUES (1)",
+                                 "UPDATE hy_sa_ri.missing SET a = 1",
+                                 "DELETE FROM hy_sa_ri.t WHERE id = 0",
+                                 "SELECT v FROM hy_sa_ri.t FOR UPDATE",
+                                 "CREATE TEMPORARY TABLE hy_sa_ri.tt (a INT)"])
+def test_a_write_prepared_in_a_read_only_transaction(halyard, cluster, sql):
+    """Inside START TRANSACTION READ ONLY the server refuses the PREPARE of
+    a write (1792), before it looks for its tables; a CREATE TEMPORARY
+    TABLE's at its execution. halyard prepared it on the primary, outside
+    the transaction: 1146 for a missing table, or prepared, its execution
+    then refused (found by tools/server-check --with-known, 2026-11-29;
+    fixed 2026-11-30). The diagnostics area after it, and the transaction
+    going on, are the server's too."""
+    schema_with_table(cluster, "hy_sa_ri", "v INT")
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        try:
+            got = answer(c, "START TRANSACTION READ ONLY")
+            got += prepare_then_execute(c, sql)
+            got += answer(c, "SHOW WARNINGS") + answer(c, "SELECT @@error_count, @@in_transaction")
+            answer(c, "ROLLBACK")
+            out.append(got)
+        finally:
+            c.close()
+    assert out[1][1][0] == ("execute" if "TEMPORARY" in sql else "prepare"), out
+    assert out[0] == out[1], out
