@@ -255,6 +255,23 @@ static void decide_statement(const struct route_in *in, struct route_out *out)
             out->verdict = ROUTE_RO_TRX_WRITE;
             return;
         }
+        /* An SQL PREPARE: refused (ROUTE_RO_TRX_PREPARE). Before 2026-11-30
+         * it ended the transaction as DDL does, and a DEALLOCATE too; the
+         * server keeps it. */
+        if (in->sql_ps == ROUTE_SQL_PREPARE) {
+            route_go(out, (uint32_t)in->ro_idx);
+            out->verdict = ROUTE_RO_TRX_PREPARE;
+            return;
+        }
+        if (in->sql_ps == ROUTE_SQL_DEALLOCATE) {
+            /* the server keeps the transaction: the statement is named on
+             * the replica, where an SQL PREPARE of this transaction's text
+             * made it, or on none (1243, as the server says: one prepared
+             * before pinned the session, and the transaction is on the
+             * primary) */
+            route_go(out, (uint32_t)in->ro_idx);
+            return;
+        }
         /* DDL, GRANT, FLUSH..., and START TRANSACTION (READ WRITE): the
          * server commits the read-only transaction first and runs the
          * statement outside it. The replica would refuse it (1290), or run

@@ -50,6 +50,10 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
                            "prepared statement) inside START TRANSACTION READ ONLY through "
                            "halyard': send each SET as a text statement of its own, or before "
                            "the transaction"},
+    [SERR_RO_TRX_PREPARE] = {ER_NOT_SUPPORTED_YET, "42000",
+                             "This version of MariaDB doesn't yet support 'PREPARE inside START "
+                             "TRANSACTION READ ONLY through halyard': prepare the statement "
+                             "before the transaction"},
     [SERR_NO_SUCH_THREAD] = {ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u"},
     [SERR_KILL_DENIED] = {ER_KILL_DENIED_ERROR, "HY000", "You are not owner of thread %u"},
     [SERR_NO_SUCH_QUERY] = {ER_NO_SUCH_QUERY, "HY000", "Unknown query id: %llu"},

@@ -594,7 +594,8 @@ static uint32_t route_apply(struct session *s, const struct route_out *out)
         s->route.causal_check = true;
     if (out->verdict == ROUTE_RO_TRX_WRITE)
         return ROUTE_RO_WRITE;
-    if (out->verdict != ROUTE_GO && out->verdict != ROUTE_RO_TRX_STATE)
+    if (out->verdict != ROUTE_GO && out->verdict != ROUTE_RO_TRX_STATE &&
+        out->verdict != ROUTE_RO_TRX_PREPARE)
         return ROUTE_REFUSE;
     if (out->ro_begin) {
         s->route.ro_idx = (int)out->target;
@@ -880,6 +881,19 @@ static bool sql_prepare(const uint8_t *p, uint32_t n)
     return lex_match_word(&t, end, "PREPARE");
 }
 
+/* ROUTE_SQL_PREPARE for an SQL PREPARE, ROUTE_SQL_DEALLOCATE for a
+ * DEALLOCATE PREPARE or DROP PREPARE, else 0 (route_in.sql_ps). */
+static uint8_t sql_ps_word(const uint8_t *p, uint32_t n)
+{
+    const char *t = (const char *)p, *end = t + n;
+    t = lex_skip_space_comments(t, end);
+    if (lex_match_word(&t, end, "PREPARE"))
+        return ROUTE_SQL_PREPARE;
+    if (lex_match_word(&t, end, "DEALLOCATE") || lex_match_word(&t, end, "DROP"))
+        return lex_match_word(&t, end, "PREPARE") ? ROUTE_SQL_DEALLOCATE : 0;
+    return 0;
+}
+
 /* Whether the text changes accounts or privileges: GRANT, REVOKE,
  * CREATE/ALTER/DROP/RENAME USER, CREATE/DROP ROLE, SET PASSWORD, SET
  * DEFAULT ROLE, FLUSH PRIVILEGES (its first statement only). The server
@@ -1052,7 +1066,11 @@ static size_t route_classify(struct session *s, const uint8_t *p, uint32_t avail
         : (r->flags & CLF_UNLOCK_TABLES) || r->kind == CL_TXN_BEGIN || r->kind == CL_TXN_BEGIN_RO
             ? -1
             : 0;
-    if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
+    /* in session pooling too: its EXECUTEs run where it lives, and so does
+     * a read-only transaction after it (before 2026-11-30 one ran on a
+     * replica there, and an EXECUTE in it answered 1243); inside one it
+     * is refused (route_decide, ROUTE_RO_TRX_PREPARE) */
+    if (s->route.ro_idx < 0 && sql_prepare(p + 1, avail - 1))
         session_pin(s, "PREPARE: the named statement lives on its connection");
     size_t dlen = want_digest ? HY_MIN(dg->len, dg->cap - 1) : 0;
     if (want_digest)
@@ -1228,12 +1246,19 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
                      show_status_words((const char *)p + 1, avail - 1, words);
     in.fits = fits;
     in.first_ends_trx = (r->flags & CLF_MULTI) && s->route.ro_idx >= 0 && first_ends_trx(p, avail);
+    in.sql_ps = s->route.ro_idx >= 0 && r->kind == CL_WRITE ? sql_ps_word(p + 1, avail - 1) : 0;
     session_decide(&in, &out);
     if (out.verdict == ROUTE_RO_TRX_STATE && cmd == COM_QUERY && fits) {
         /* refused whole, before it runs (compatibility.md) */
         consume_packet(s, len);
         command_abandon(s);
         session_err(s, 1, SERR_RO_TRX_STATE);
+        return ROUTE_ANSWERED;
+    }
+    if (out.verdict == ROUTE_RO_TRX_PREPARE && cmd == COM_QUERY && fits) {
+        consume_packet(s, len);
+        command_abandon(s);
+        session_err(s, 1, SERR_RO_TRX_PREPARE);
         return ROUTE_ANSWERED;
     }
     if (out.log_state)

@@ -1212,3 +1212,68 @@ def test_a_write_prepared_in_a_read_only_transaction(halyard, cluster, sql):
             c.close()
     assert out[1][1][0] == ("execute" if "TEMPORARY" in sql else "prepare"), out
     assert out[0] == out[1], out
+
+
+def run_steps(c, steps):
+    """The answers to `steps`, "INIT_DB x" sent as a COM_INIT_DB."""
+    got = []
+    for sql in steps:
+        if sql.startswith("INIT_DB "):
+            try:
+                got.append(("init_db", c.command(0x02, sql[8:].encode())[:1]))
+            except MySQLError as e:
+                got.append(("error", e.code, e.sqlstate))
+        else:
+            got += answer(c, sql)
+    return got
+
+
+@pytest.mark.parametrize("steps", [
+    ["PREPARE sp FROM 'SELECT 1'", "START TRANSACTION READ ONLY", "EXECUTE sp",
+     "DEALLOCATE PREPARE sp", "SELECT @@in_transaction"],
+    ["START TRANSACTION READ ONLY", "DEALLOCATE PREPARE sp", "DROP PREPARE sp",
+     "INIT_DB hy_sa_ps", "CREATE TEMPORARY TABLE hy_sa_ps.tt (a INT)", "SELECT @@in_transaction"]])
+def test_sql_prepared_statements_and_a_read_only_transaction(halyard, cluster, steps):
+    """An SQL PREPARE, EXECUTE and DEALLOCATE PREPARE with START TRANSACTION
+    READ ONLY are answered as the server answers them, the transaction
+    kept. halyard ended the transaction at a DEALLOCATE there, as it ends
+    it for DDL (a CREATE TEMPORARY TABLE then answered OK outside it where
+    the server says 1792: tools/server-check --with-known, 2026-11-29);
+    and with pool_mode = "session" it ran an EXECUTE of a statement
+    prepared before on the transaction's replica, which does not have it
+    (1243). Fixed 2026-11-30: an SQL PREPARE pins the session in both pool
+    modes (the transaction after it runs on the primary, where the
+    statement lives), and a DEALLOCATE stays in the transaction."""
+    schema_with_table(cluster, "hy_sa_ps", "v INT")
+    out = []
+    for port in (halyard.port, cluster.primary_port):
+        c = login(port)
+        try:
+            out.append(run_steps(c, steps))
+            answer(c, "ROLLBACK")
+        finally:
+            c.close()
+    assert out[1][-1] == ("rows", [("1",)]), out
+    assert out[0] == out[1], out
+
+
+def test_an_sql_prepare_in_a_read_only_transaction_is_refused(halyard, cluster):
+    """An SQL PREPARE inside START TRANSACTION READ ONLY, which runs on a
+    replica, is refused with 1235 saying so (compatibility.md): the named
+    statement would live on the replica while the session's EXECUTEs after
+    the transaction run on the primary. Before 2026-11-30 it ended the
+    transaction (as DDL does) where the server keeps it; in a text of
+    several statements it ran on the replica, and an EXECUTE after the
+    transaction then answered 1243. The transaction goes on."""
+    c = login(halyard.port)
+    try:
+        assert answer(c, "START TRANSACTION READ ONLY") == [("ok", 0x2003)]
+        for sql in ("PREPARE sp FROM 'SELECT 1'", "PREPARE sp FROM 'SELECT ?'; EXECUTE sp USING 5"):
+            got = answer(c, sql, why=True)
+            assert got[0][:3] == ("error", 1235, "42000") and "PREPARE inside" in got[0][3], got
+        assert answer(c, "SELECT @@in_transaction") == [("rows", [("1",)])]
+        assert answer(c, "COMMIT") == [("ok", 0x0002)]
+        assert answer(c, "PREPARE sp FROM 'SELECT 7'") == [("ok", 0x0002)]
+        assert answer(c, "EXECUTE sp") == [("rows", [("7",)])]
+    finally:
+        c.close()

@@ -44,6 +44,7 @@ struct rcase {
     enum classify_hint hint;
     const char *hint_backend;
     bool show_status, not_fits, first_ends_trx;
+    uint8_t sql_ps;
     uint32_t target;
     /* the session (indexes +1: 0 = none) */
     bool in_trans, pinned, no_split, fallback_error, sticky, fell_back, uvars_opaque, pooled;
@@ -102,6 +103,10 @@ static const struct rcase cases[] = {
     {"SET and a read in one text, no transaction: the primary, pinned", .kind = CL_SESSION,
      .flags = CLF_MULTI, .nvars = 1, .nstmt = 2, .kinds = CL_BIT(CL_SESSION) | CL_BIT(CL_READ),
      .want = 0, .pin = true},
+    {"SQL PREPARE in a read-only transaction: refused, not ended as DDL", WRITE,
+     .sql_ps = ROUTE_SQL_PREPARE, .ro1 = 3, .want = 2, .verdict = ROUTE_RO_TRX_PREPARE},
+    {"DEALLOCATE PREPARE in a read-only transaction: there, the transaction kept", WRITE,
+     .sql_ps = ROUTE_SQL_DEALLOCATE, .ro1 = 3, .want = 2},
     {"GET_LOCK in a read-only transaction: the primary, pinned", .kind = CL_PIN_PRIMARY,
      .flags = CLF_USER_LOCK, .ro1 = 3, .want = 0, .pin = true},
     {"BEGIN; UPDATE in a read-only transaction: it ends there, the text runs on the primary", WRITE,
@@ -394,6 +399,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
         .show_status = c->show_status,
         .fits = !c->not_fits,
         .first_ends_trx = c->first_ends_trx,
+        .sql_ps = c->sql_ps,
         .target = c->target,
         .primary = 0,
         .in_trans = c->in_trans,

@@ -84,6 +84,8 @@ struct route_in {
     bool fits;                /* the whole statement is in the buffer */
     bool first_ends_trx;      /* several statements, the first BEGIN, START TRANSACTION,
                                * COMMIT or ROLLBACK (read inside a read-only transaction only) */
+    uint8_t sql_ps;           /* read inside a read-only transaction only: ROUTE_SQL_PREPARE,
+                               * ROUTE_SQL_DEALLOCATE (its text's first words), else 0 */
     uint32_t target;          /* ROUTE_GATE, ROUTE_FALL_BACK: the backend chosen */
     /* the session */
     uint32_t primary;
@@ -124,7 +126,14 @@ enum route_verdict {
      * replica: what it sets would reach the primary only (out->pin, target
      * the primary, for a caller that runs it there all the same). */
     ROUTE_RO_TRX_STATE,
+    /* An SQL PREPARE inside START TRANSACTION READ ONLY: the named statement
+     * would live on the transaction's replica, and the session's later
+     * EXECUTEs run on the primary (target the replica, for a caller that
+     * runs it there all the same). */
+    ROUTE_RO_TRX_PREPARE,
 };
+
+enum { ROUTE_SQL_PREPARE = 1, ROUTE_SQL_DEALLOCATE = 2 }; /* route_in.sql_ps */
 
 struct route_out {
     enum route_verdict verdict;

@@ -36,6 +36,7 @@ enum session_err {
     SERR_NOT_FORWARDED,         /* (command name) replication commands and the like */
     SERR_KILL_NOT_MAPPED,       /* (where) a KILL whose id halyard cannot map */
     SERR_RO_TRX_STATE,          /* session state halyard cannot replay, in a READ ONLY trx */
+    SERR_RO_TRX_PREPARE,        /* an SQL PREPARE in a READ ONLY trx (on its replica) */
     SERR_NO_SUCH_THREAD,        /* (id) KILL of an unknown session */
     SERR_KILL_DENIED,           /* (id) KILL of another user's session */
     SERR_NO_SUCH_QUERY,         /* (unsigned long long id) KILL QUERY ID of an unknown query */
