@@ -82,9 +82,14 @@
 /* halyard's connections to one other backend a process-list read looks
  * at: past this many, the rest of that backend's are not shown. */
 #define PEER_ROWS_MAX 4096u
+/* halyard's own reads run on the reading session's connections, under
+ * its variables: its sql_select_limit (0 included) would cut their rows,
+ * where the server applies it to the client's result only (not to a
+ * derived table, nor to SHOW). They say their own limit. */
+#define ALL_ROWS " LIMIT 18446744073709551615"
 #define COLS_SQL                                                                                   \
     "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS "  \
-    "WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'PROCESSLIST'"
+    "WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'PROCESSLIST'" ALL_ROWS
 
 /* The status variables said of the client's connection: Compression,
  * the Ssl_* of tls.h, then Threads_connected (the server's, less the
@@ -601,13 +606,13 @@ static bool col_numeric(const char *col)
 }
 
 /* The end of a statement on information_schema.PROCESSLIST whose text
- * stops at "ID IN (": the threads of `rows`, the ")", and the text, which
+ * stops at "ID IN (": the threads of `rows`, the ")" and ALL_ROWS, and the text, which
  * the caller frees; NULL (all freed) when it does not fit. */
 static char *ids_in_end(struct textbuf *t, const struct connreg_row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         textbuf_printf(t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
-    textbuf_putc(t, ')');
+    textbuf_puts(t, ")" ALL_ROWS);
     if (t->overflow) {
         textbuf_free(t);
         return NULL;
@@ -851,6 +856,7 @@ static char *idle_sql(struct session *s, const char *cols)
                            "FROM information_schema.PROCESSLIST WHERE USER <> "
                            "SUBSTRING_INDEX(USER(), '@', 1))");
     }
+    textbuf_puts(&t, ALL_ROWS); /* the union's */
     bool cut = t.overflow || row.overflow;
     textbuf_free(&row);
     free(r);
