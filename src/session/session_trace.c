@@ -102,14 +102,17 @@ static inline uint64_t letters8(uint64_t w)
 }
 
 /* db.operation.name: the statement's first word, upper case; none for a
- * text not at hand (p NULL: one larger than the buffer). */
+ * text not at hand (p NULL: one larger than the buffer). A word shorter
+ * than 16 bytes is written over zeros, as trace_span_set writes a short
+ * string: the encoder compares such an array as its first 16 bytes. */
 static void op_name(struct trace_span *sp, uint8_t cmd, const char *p, size_t n)
 {
+    static const char execute[16] = "EXECUTE";
     if (cmd == COM_STMT_EXECUTE) {
-        memcpy(sp->op, "EXECUTE", 8);
+        memcpy(sp->op, execute, 16);
         return;
     }
-    sp->op[0] = '\0';
+    memset(sp->op, 0, 16);
     if (p == NULL)
         return;
     const char *end = p + n;
@@ -129,12 +132,14 @@ static void op_name(struct trace_span *sp, uint8_t cmd, const char *p, size_t n)
     size_t i = 0;
     for (; end - p - (ptrdiff_t)i >= 8 && i + 8 < sizeof(sp->op); i += 8) {
         uint64_t w = hy_load_le64(p + i), l = letters8(w);
-        uint64_t up = w & ~(l >> 2); /* 0x20 off each letter */
-        memcpy(sp->op + i, &up, 8);
-        if (l != 0x8080808080808080ull) {
-            sp->op[i + (size_t)__builtin_ctzll(~l & 0x8080808080808080ull) / 8] = '\0';
+        uint64_t up = w & ~(l >> 2);      /* 0x20 off each letter */
+        if (l != 0x8080808080808080ull) { /* its end: the bytes from the first not a letter, 0 */
+            unsigned k = (unsigned)__builtin_ctzll(~l & 0x8080808080808080ull) / 8;
+            up &= k > 0 ? ~0ull >> (64 - 8 * k) : 0;
+            memcpy(sp->op + i, &up, 8);
             return;
         }
+        memcpy(sp->op + i, &up, 8);
     }
     for (unsigned c; p + i < end && i < sizeof(sp->op) - 1 &&
                      (c = (unsigned char)p[i] | 0x20u) >= 'a' && c <= 'z';

@@ -631,6 +631,7 @@ bool trace_span_summary(struct trace_span *sp, const char *s, size_t n)
     }
     memcpy(sp->summary, s, n);
     sp->summary[n] = '\0';
+    sp->summary_len = (uint32_t)n;
     return true;
 }
 
@@ -946,7 +947,7 @@ static size_t span_room(const struct trace_span *sp, struct span_lens *l)
     l->role = strlen(sp->role);
     l->route = strlen(sp->route);
     l->cons = strlen(sp->consistency);
-    l->summary = sp->summary != NULL ? strlen(sp->summary) : 0;
+    l->summary = sp->summary != NULL ? sp->summary_len : 0;
     l->text = sp->text != NULL ? strlen(sp->text) : 0;
     l->err = strlen(sp->err_msg);
     size_t strs = l->state + l->op + l->ns + l->server + l->backend + l->role + l->route + l->cons +

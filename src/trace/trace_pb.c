@@ -489,10 +489,27 @@ static size_t statement_name(const struct sv *op, const struct sv *ns, char *nam
  * whose strings are those of one of them copies its bytes (the same
  * bytes) instead of writing them again. */
 #define BLOCK_MEMO 4u
+
+/* The last span of a backend's entry that was written whole, as the
+ * model of the spans of its shape: a statement of the same operation,
+ * schema, summary, parent or not, flags and rows' varint length, on that
+ * backend, has the same bytes but for its ids, its times and its rows,
+ * which are written over a copy of them (shape_copy). A span with a
+ * tracestate, a text, an error or events is none (those vary). */
+struct pb_shape {
+    const struct trace_span *sp; /* NULL: none (alive for the batch) */
+    size_t at, len;              /* its bytes in out->data */
+    /* offsets in them: the tags of trace_id, parent_span_id and the two
+     * times, the rows' varint */
+    uint32_t o_ids, o_parent, o_start, o_end, o_rows;
+    uint8_t longer; /* bit 0: its op is 16 bytes or longer, bit 1: its ns */
+};
+
 struct pb_block {
     const struct trace_span *sp; /* the span they were written for (alive for the batch) */
     size_t at, len;              /* their bytes in out->data */
     uint8_t longer;              /* bit B_x: that string is 16 bytes or longer */
+    struct pb_shape shape;
 };
 enum { B_SERVER, B_BACKEND, B_ROLE, B_ROUTE, B_CONS };
 struct pb_memo {
@@ -505,11 +522,11 @@ struct pb_memo {
     size_t sum_n, sum_on;
 };
 
-/* db.query.summary (a span's heap copy, NULL: none) as a string value. */
-static inline struct sv summary_sv(struct pb_memo *m, const char *s)
+/* db.query.summary (a span's heap copy of n bytes, NULL: none) as a
+ * string value. */
+static inline struct sv summary_sv(struct pb_memo *m, const char *s, size_t n)
 {
-    size_t n = s != NULL ? strlen(s) : 0;
-    if (n == 0)
+    if (s == NULL || n == 0)
         return (struct sv){.s = s};
     if (n != m->sum_n || memcmp(s, m->sum, n) != 0) {
         m->sum = s;
@@ -532,7 +549,7 @@ static inline bool arr_same(const char *a, const char *b, bool longer)
 }
 
 /* The memo's entry for the span's backend attributes, or NULL. */
-static const struct pb_block *block_find(const struct pb_memo *m, const struct trace_span *sp)
+static struct pb_block *block_find(struct pb_memo *m, const struct trace_span *sp)
 {
     for (unsigned e = 0; e < BLOCK_MEMO; e++) {
         const struct trace_span *o = m->b[e].sp;
@@ -548,9 +565,41 @@ static const struct pb_block *block_find(const struct pb_memo *m, const struct t
     return NULL;
 }
 
+/* Whether the span is of the model's shape (struct pb_shape). */
+static inline bool shape_same(const struct pb_shape *t, const struct trace_span *sp)
+{
+    const struct trace_span *o = t->sp;
+    return o != NULL && sp->tracestate[0] == '\0' && sp->text == NULL && sp->err_code == 0 &&
+           sp->n_events == 0 && sp->has_parent == o->has_parent && sp->replayed == o->replayed &&
+           sp->retried == o->retried && vlen(sp->rows) == vlen(o->rows) &&
+           sp->summary_len == o->summary_len && arr_same(sp->op, o->op, t->longer & 1) &&
+           arr_same(sp->ns, o->ns, t->longer >> 1 & 1) &&
+           (sp->summary_len == 0 || memcmp(sp->summary, o->summary, sp->summary_len) == 0);
+}
+
+/* The span as a copy of its model's bytes, its ids, times and rows
+ * written over them (the same lengths). */
+static void shape_copy(struct textbuf *out, const struct pb_shape *t, const struct trace_span *sp)
+{
+    uint8_t *d = (uint8_t *)textbuf_extend(out, t->len);
+    if (d == NULL)
+        return; /* overflow set: the batch is not sent */
+    memcpy(d, out->data + t->at, t->len);
+    put_bytes(put_bytes(d + t->o_ids, LD(1), sp->trace_id, 16), LD(2), sp->span_id, 8);
+    if (sp->has_parent)
+        put_bytes(d + t->o_parent, LD(4), sp->parent_id, 8);
+    put_fixed64(d + t->o_start, FIXED64(7), sp->start_ns);
+    put_fixed64(d + t->o_end, FIXED64(8), sp->end_ns);
+    put_varint(d + t->o_rows, sp->rows);
+}
+
 static void statement_span(struct textbuf *out, const struct trace_span *sp, struct pb_memo *m)
 {
-    const struct pb_block *hit = block_find(m, sp);
+    struct pb_block *hit = block_find(m, sp);
+    if (hit != NULL && shape_same(&hit->shape, sp)) {
+        shape_copy(out, &hit->shape, sp);
+        return;
+    }
     struct sv ns = arr_sv(sp->ns), op = word_sv(sp->op), server = {0}, backend = {0};
     struct sv role = {0}, route = {0}, cons = {0}, state = word_sv(sp->tracestate);
     if (hit == NULL) {
@@ -560,7 +609,8 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp, str
         route = word_sv(sp->route);
         cons = word_sv(sp->consistency);
     }
-    struct sv sum = summary_sv(m, sp->summary), text = heap_sv(sp->text), err = {0}, code = {0};
+    struct sv sum = summary_sv(m, sp->summary, sp->summary_len), text = heap_sv(sp->text),
+              err = {0}, code = {0};
     struct sv etype;
     char code_s[24];
     if (sp->err_code != 0) {
@@ -596,18 +646,22 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp, str
     if (d == NULL)
         return;                 /* overflow set: the batch is not sent */
     d = put_ld(d, LD(2), size); /* ScopeSpans.spans */
+    struct pb_shape sh = {.sp = sp, .at = at, .o_ids = (uint32_t)(d - d0)};
     d = put_bytes(d, LD(1), sp->trace_id, 16);
     d = put_bytes(d, LD(2), sp->span_id, 8);
     if (state.n > 0) {
         d = put_ld(d, LD(3), state.on);
         d = put_utf8(d, state.s, state.n, state.on);
     }
+    sh.o_parent = (uint32_t)(d - d0);
     if (sp->has_parent)
         d = put_bytes(d, LD(4), sp->parent_id, 8);
     d = put_bytes(d, LD(5), name, nl);
     *d++ = VARINT(6);
     *d++ = 3; /* SPAN_KIND_CLIENT */
+    sh.o_start = (uint32_t)(d - d0);
     d = put_fixed64(d, FIXED64(7), sp->start_ns);
+    sh.o_end = (uint32_t)(d - d0);
     d = put_fixed64(d, FIXED64(8), sp->end_ns);
     memcpy(d, MARIADB_KV, sizeof(MARIADB_KV) - 1);
     d += sizeof(MARIADB_KV) - 1;
@@ -622,6 +676,7 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp, str
         d += hit->len;
     } else {
         uint8_t *b0 = d;
+        hit = &m->b[m->next];
         PUT_KV_STR(d, "server.address", &server);
         if (sp->port != 0)
             PUT_KV_INT(d, "server.port", sp->port);
@@ -639,6 +694,7 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp, str
         m->next = (m->next + 1) % BLOCK_MEMO;
     }
     PUT_KV_INT(d, "db.response.returned_rows", sp->rows);
+    sh.o_rows = (uint32_t)(d - d0 - vlen(sp->rows));
     if (sp->replayed)
         PUT_KV_TRUE(d, "halyard.replayed");
     if (sp->retried)
@@ -648,6 +704,11 @@ static void statement_span(struct textbuf *out, const struct trace_span *sp, str
     if (sp->err_code != 0)
         d = put_status(d, err.s, err.n, err.on);
     textbuf_truncate(out, at + (size_t)(d - d0)); /* the room's spare 16 bytes */
+    if (state.n == 0 && text.n == 0 && sp->text == NULL && sp->err_code == 0 && n_ev == 0) {
+        sh.len = (size_t)(d - d0);
+        sh.longer = (uint8_t)((op.n >= 16) | (ns.n >= 16) << 1);
+        hit->shape = sh; /* the model of its shape on this backend now */
+    }
 }
 
 /* ---- a procedure's span ---- */

@@ -16,6 +16,9 @@
  *     the summaries of spans that repeat digests: each span's own (the
  *     encoder copies the former from an earlier alike span, and checks a
  *     summary for UTF-8 once while it repeats)
+ *   - spans of a few shapes among others: each span's bytes in a batch
+ *     are its bytes alone (the encoder copies an earlier span of its
+ *     shape, its ids, times and rows written over the copy)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -285,8 +288,7 @@ static void test_root_and_bad_utf8(void **state)
     sp->has_parent = false;
     sp->tracestate[0] = '\0';
     strcpy(sp->ns, "caf\xe9");
-    free(sp->summary);
-    sp->summary = hy_dupz("SELECT 'caf\xc3\xa9' FROM t\x01 AND \xff\xfe", 29);
+    assert_true(trace_span_summary(sp, "SELECT 'caf\xc3\xa9' FROM t\x01 AND \xff\xfe", 29));
     struct textbuf out;
     struct field f[64];
     size_t n = one_span(sp, &out, f, 64);
@@ -389,10 +391,11 @@ static void test_long_lengths(void **state)
     for (size_t i = 0; i < N; i++) {
         spans[i] = statement();
         size_t len = lens[i % 6];
-        free(spans[i]->summary);
-        spans[i]->summary = malloc(len + 1);
-        memset(spans[i]->summary, 'a' + (int)(i % 26), len);
-        spans[i]->summary[len] = '\0';
+        char *sum = malloc(len);
+        assert_non_null(sum);
+        memset(sum, 'a' + (int)(i % 26), len);
+        assert_true(trace_span_summary(spans[i], sum, len));
+        free(sum);
         spans[i]->rows = i;
     }
     struct textbuf out;
@@ -537,8 +540,7 @@ static void test_summary_runs(void **state)
     struct trace_span *spans[N];
     for (size_t i = 0; i < N; i++) {
         spans[i] = statement();
-        free(spans[i]->summary);
-        spans[i]->summary = hy_dupz(sums[order[i]].in, strlen(sums[order[i]].in));
+        assert_true(trace_span_summary(spans[i], sums[order[i]].in, strlen(sums[order[i]].in)));
     }
     struct textbuf out;
     size_t at = encode(spans, N, &out);
@@ -565,6 +567,92 @@ static void test_summary_runs(void **state)
     textbuf_free(&out);
     for (size_t i = 0; i < N; i++)
         trace_span_destroy(spans[i]);
+}
+
+/* Spans of a few shapes (operation, schema, summary, parent or not, the
+ * flags, the rows' varint length) on a few backends, each with its own
+ * ids, times and rows, and spans of no shape (a tracestate, a text, an
+ * error, an event) among them: each span's bytes in the batch are the
+ * bytes it has encoded alone (the encoder copies an earlier span of its
+ * shape and writes its ids, times and rows over the copy). Strings alike
+ * but for a byte past the first 16, or a byte of the same length, and
+ * leftovers past a short string's NUL, are among them. */
+static void test_shape_runs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *op, *ns, *sum;
+        bool parent, replayed, retried;
+    } shapes[] = {
+        {"SELECT", "shop", "SELECT c FROM t WHERE id = ?", false, false, false},
+        {"SELECT", "shop", "SELECT c FROM t WHERE id = !", false, false, false},
+        {"SELECT", "shop", "SELECT c FROM t WHERE id = ?", true, false, false},
+        {"UPDATE", "", "UPDATE t SET c = ? WHERE id = ?", false, true, false},
+        {"UPDATE", "", "UPDATE t SET c = ? WHERE id = ?", false, false, true},
+        {"UPDATE", "", "UPDATE t SET c = ? WHERE id = ?", false, false, false},
+        {"SELECTABCDEFGHIJKLMNO", "a_schema_of_twenty_b", "", false, false, false},
+        {"SELECTABCDEFGHIJKLMNP", "a_schema_of_twenty_b", "", false, false, false},
+        {"SELECTABCDEFGHIJKLMNO", "a_schema_of_twenty_c", "", false, false, false},
+    };
+    enum { NS = sizeof(shapes) / sizeof(shapes[0]), N = 400 };
+    static const uint64_t rows[] = {1, 0, 5, 127, 128, 300, 1u << 20};
+    static const char *const servers[] = {"127.0.0.1", "127.0.0.2"};
+    struct trace_span **spans = calloc(N, sizeof(*spans));
+    assert_non_null(spans);
+    uint64_t x = 42;
+    for (size_t i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t r = x >> 16;
+        struct trace_span *sp = spans[i] = statement();
+        for (size_t b = 0; b < 16; b++)
+            sp->trace_id[b] = (uint8_t)(i * 7 + b + 1);
+        for (size_t b = 0; b < 8; b++) {
+            sp->span_id[b] = (uint8_t)(i * 13 + b + 1);
+            sp->parent_id[b] = (uint8_t)(i * 5 + b + 1);
+        }
+        /* runs of a shape: a new one a span in four */
+        size_t k = (i / 4 + (r % 4 == 0 ? r >> 8 : 0)) % NS;
+        sp->has_parent = shapes[k].parent;
+        sp->replayed = shapes[k].replayed;
+        sp->retried = shapes[k].retried;
+        if (r % 17 != 0)
+            sp->tracestate[0] = '\0';
+        sp->start_ns = 1700000000000000000 + (int64_t)(i * 1000 + r % 997);
+        sp->end_ns = sp->start_ns + (int64_t)(r % 100000) + (i % 7 == 0 ? (int64_t)1 << 40 : 0);
+        memset(sp->op, 'q', sizeof(sp->op) - 1); /* leftovers, under a short string's zeros */
+        trace_span_set(sp->op, sizeof(sp->op), shapes[k].op, strlen(shapes[k].op));
+        trace_span_set(sp->ns, sizeof(sp->ns), shapes[k].ns, strlen(shapes[k].ns));
+        assert_true(trace_span_summary(sp, shapes[k].sum, strlen(shapes[k].sum)));
+        sp->rows = rows[(r >> 9) % 8 < 5 ? (r >> 9) % 3 : (r >> 9) % 7];
+        strcpy(sp->server, servers[(r >> 17) % 4 == 0]);
+        if (r % 23 == 0)
+            sp->text = hy_dupz("SELECT 1", 8);
+        if (r % 29 == 0) {
+            sp->err_code = 1146;
+            strcpy(sp->err_msg, "no table");
+        }
+        if (r % 31 == 0)
+            trace_span_wait(sp, TRACE_WAIT_POOL, sp->start_ns, sp->start_ns + 5);
+    }
+    struct textbuf out;
+    size_t at = encode(spans, N, &out);
+    struct field *sp = calloc(N + 1, sizeof(*sp));
+    assert_non_null(sp);
+    assert_int_equal(spans_of((const uint8_t *)out.data + at, out.len - at, sp, N + 1), N);
+    for (size_t i = 0; i < N; i++) {
+        struct textbuf alone;
+        size_t a = encode(&spans[i], 1, &alone);
+        struct field one_sp[2];
+        assert_int_equal(spans_of((const uint8_t *)alone.data + a, alone.len - a, one_sp, 2), 1);
+        assert_int_equal(sp[i].n, one_sp[0].n);
+        assert_memory_equal(sp[i].p, one_sp[0].p, sp[i].n);
+        textbuf_free(&alone);
+    }
+    free(sp);
+    textbuf_free(&out);
+    for (size_t i = 0; i < N; i++)
+        trace_span_destroy(spans[i]);
+    free(spans);
 }
 
 /* An operation's span (core/oprun.h): a root, INTERNAL, its attributes in
@@ -667,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_long_lengths),   cmocka_unit_test(test_op_span),
         cmocka_unit_test(test_proc_span),      cmocka_unit_test(test_short_strings),
         cmocka_unit_test(test_backend_runs),   cmocka_unit_test(test_summary_runs),
+        cmocka_unit_test(test_shape_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

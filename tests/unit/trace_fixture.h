@@ -28,9 +28,7 @@ static inline void trace_fixture_statement(struct trace_span *sp)
     strcpy(sp->role, "replica");
     strcpy(sp->route, "read");
     strcpy(sp->consistency, "causal");
-    free(sp->summary);
-    sp->summary = hy_dupz("SELECT a FROM t WHERE id = ?", 28);
-    sp->summary_cap = 0;
+    assert_true(trace_span_summary(sp, "SELECT a FROM t WHERE id = ?", 28));
     sp->rows = 1;
 }
 

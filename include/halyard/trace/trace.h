@@ -119,8 +119,9 @@ struct trace_span {
     char role[16];
     char route[32];
     char consistency[16];
-    char *summary; /* db.query.summary: the digest text */
-    char *text;    /* db.query.text: only when configured */
+    char *summary;        /* db.query.summary: the digest text */
+    char *text;           /* db.query.text: only when configured */
+    uint32_t summary_len; /* summary's length (trace_span_summary writes both) */
     uint32_t err_code;
     char err_msg[TRACE_STR_MAX];
     uint64_t rows;
@@ -154,7 +155,9 @@ void trace_span_thread_exit(void);
  * fine. */
 void trace_span_destroy(struct trace_span *sp);
 /* db.query.summary: the n bytes at s, NUL-terminated, in the span's
- * buffer (grown when it is too small); false when out of memory (none). */
+ * buffer (grown when it is too small), and n as summary_len (what the
+ * encoders read: the only way a summary is set); false when out of
+ * memory (none). */
 bool trace_span_summary(struct trace_span *sp, const char *s, size_t n);
 /* Copy the `n` bytes at `src` into a field of the span (cut to fit); one
  * shorter than 16 bytes over zeros, in a field of 16 bytes or more. */
