@@ -59,6 +59,12 @@ struct sess_trace {
     bool sum_raw;
     uint16_t sum_len; /* its length */
     uint8_t waiting;  /* bit w: wait_at[w] is a wait begun, not ended */
+    /* the word of the last consistency mode a span of the session's took
+     * (cons_set: cons_word is that of cons), over zeros as trace_span_set
+     * writes it: a mode's word is copied as 16 bytes */
+    bool cons_set;
+    enum consistency cons;
+    char cons_word[16];
     struct trace_event events[TRACE_EVENTS_MAX];
     int64_t wait_at[TRACE_WAIT_N];
 };
@@ -409,8 +415,13 @@ static void span_fill(struct session *s, struct sess_trace *t, struct trace_span
         memcpy(sp->role, role, 16);
         memcpy(sp->route, role, 16);
     }
-    const char *cons = consistency_to_str(s->route.consistency); /* a word under 16 bytes */
-    trace_span_set(sp->consistency, sizeof(sp->consistency), cons, strlen(cons));
+    if (!t->cons_set || t->cons != s->route.consistency) {
+        const char *cons = consistency_to_str(s->route.consistency); /* a word under 16 bytes */
+        trace_span_set(t->cons_word, sizeof(t->cons_word), cons, strlen(cons));
+        t->cons = s->route.consistency;
+        t->cons_set = true;
+    }
+    memcpy(sp->consistency, t->cons_word, 16);
     sp->err_code = s->io.resp.err_code;
     sp->rows = s->io.resp.rows != 0 ? s->io.resp.rows : s->io.resp.affected;
     sp->retried = t->sends > 1;

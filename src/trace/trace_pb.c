@@ -541,7 +541,8 @@ static inline struct sv summary_sv(struct pb_memo *m, const char *s, size_t n)
  * bytes (equal up to b's NUL and past it: trace_span_set writes a short
  * string over zeros, so that a used span's leftovers seldom differ; when
  * they do, the strings are taken for different, and written again). */
-static inline bool arr_same(const char *a, const char *b, bool longer)
+static inline __attribute__((always_inline)) bool arr_same(const char *a, const char *b,
+                                                           bool longer)
 {
     if (longer)
         return strcmp(a, b) == 0;
@@ -585,9 +586,11 @@ static void shape_copy(struct textbuf *out, const struct pb_shape *t, const stru
     if (d == NULL)
         return; /* overflow set: the batch is not sent */
     memcpy(d, out->data + t->at, t->len);
-    put_bytes(put_bytes(d + t->o_ids, LD(1), sp->trace_id, 16), LD(2), sp->span_id, 8);
+    /* past each field's tag (and an id's length), as the model has them */
+    memcpy(d + t->o_ids + 2, sp->trace_id, 16);
+    memcpy(d + t->o_ids + 20, sp->span_id, 8);
     if (sp->has_parent)
-        put_bytes(d + t->o_parent, LD(4), sp->parent_id, 8);
+        memcpy(d + t->o_parent + 2, sp->parent_id, 8);
     put_fixed64(d + t->o_start, FIXED64(7), sp->start_ns);
     put_fixed64(d + t->o_end, FIXED64(8), sp->end_ns);
     put_varint(d + t->o_rows, sp->rows);
