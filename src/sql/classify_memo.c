@@ -16,9 +16,10 @@
  * too: it looks for an L or an O in the comments (the same bytes) and in
  * tokens (a number's digits have none) and at keywords (the same words).
  *
- * The cost: a hash of the text's first and last 16 bytes and a compare
- * of its words, against the classifier's few hundred instructions a
- * token; a text the memo does not answer costs the hash and little more
+ * The cost: a compare of its words with the entry that answered last,
+ * else a hash of the text's first and last 16 bytes and a compare with
+ * its slot's, against the classifier's few hundred instructions a token;
+ * a text the memo does not answer costs the hash and little more
  * (memo_miss()).
  * tests/unit/test_classify_memo.c checks it against classify() on texts
  * of a grammar that puts digits everywhere.
@@ -60,6 +61,7 @@ struct memo_entry {
 struct classify_memo {
     struct worker_stats *stats; /* where hits, misses and stores count: the worker's, or own */
     struct worker_stats own;
+    struct memo_entry *last; /* the entry that answered last: asked first */
     struct memo_entry e[CLASSIFY_MEMO_ENTRIES];
 };
 
@@ -339,12 +341,23 @@ void classify_memo_classify(struct classify_memo *m, const char *sql, size_t len
         classify(sql, len, opts, res, dg);
         return;
     }
+    /* A worker's sessions often send one shape after another: the entry
+     * that answered last is asked before the hash. memo_matches() alone
+     * decides a hit; the hash only finds the slot. */
+    struct memo_entry *e = m->last;
+    if (e != NULL && (dg == NULL || e->has_digest) && memo_matches(e, s, len, opts)) {
+        stat_inc(&m->stats->classify_memo_hits);
+        e->answered = true;
+        memo_answer(e, res, dg);
+        return;
+    }
     uint64_t h = memo_hash(s, len, opts);
-    struct memo_entry *e = &m->e[memo_slot(h)];
+    e = &m->e[memo_slot(h)];
     bool same = h == e->hash && memo_matches(e, s, len, opts);
     if (same && (dg == NULL || e->has_digest)) {
         stat_inc(&m->stats->classify_memo_hits);
         e->answered = true;
+        m->last = e;
         memo_answer(e, res, dg);
         return;
     }

@@ -28,7 +28,10 @@
  * and the hash, and pushes nothing out; a shape that cannot be kept, or
  * whose texts differ where the mask does not cover (a string of random
  * content), is noted as such in the slot and goes to classify() after the
- * hash. One per worker, used by that worker's thread alone: no lock.
+ * hash. The entry that answered last is asked before the hash (a
+ * worker's sessions often send one shape after another); a hit there is
+ * decided by the same compare. One per worker, used by that worker's
+ * thread alone: no lock.
  * About 150 KB a worker (classify_memo_bytes()).
  */
 #ifndef HALYARD_CLASSIFY_MEMO_H
