@@ -943,6 +943,9 @@ void lex_next(struct lexer *lx, struct token *t)
 
 const char *lex_skip_space_comments(const char *p, const char *end)
 {
+    /* most texts begin with a word, and a letter is no space and begins no comment */
+    if (p < end && (unsigned)((*p | 0x20) - 'a') < 26u)
+        return p;
     for (;;) {
         while (p < end && isspace((unsigned char)*p))
             p++;
