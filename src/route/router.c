@@ -44,18 +44,33 @@ static uint64_t route_cost(const struct route_backend *b, uint32_t floor_ms)
     return (b->outstanding + 1) * HY_MAX(b->rtt_ms, floor_ms);
 }
 
+/* The replicas route_replica_open() allows but `exclude`, asked once a
+ * pick: bit i for the first 64 backends (`set`), asked again past them. */
+static inline bool route_open_at(const struct route_in *in, uint64_t set, uint32_t i, int exclude,
+                                 unsigned open)
+{
+    if (i < 64)
+        return (set >> i & 1) != 0;
+    return (int)i != exclude && route_replica_open(in, i, open);
+}
+
 /* The least round trip a read may be charged among the replicas
  * route_replica_open() allows: ROUTE_RTT_FLOOR_MS, or twice the nearest
  * one's when that is more. A busy machine delays every check (the monitor's
  * and the servers' turns on the CPU), by a few milliseconds that differ
  * from check to check: without the second bound, 14 ms against 15 ms sent
- * every read to one replica. */
-static uint32_t route_rtt_floor(const struct route_in *in, int exclude, unsigned open)
+ * every read to one replica. Notes the first 64 in *set (route_open_at). */
+static uint32_t route_rtt_floor(const struct route_in *in, int exclude, unsigned open,
+                                uint64_t *set)
 {
     uint32_t nearest = UINT32_MAX;
+    *set = 0;
     for (uint32_t i = 0; i < in->n_be; i++) {
-        if ((int)i != exclude && route_replica_open(in, i, open))
+        if ((int)i != exclude && route_replica_open(in, i, open)) {
             nearest = HY_MIN(nearest, in->be[i].rtt_ms);
+            if (i < 64)
+                *set |= 1ull << i;
+        }
     }
     return nearest == UINT32_MAX ? ROUTE_RTT_FLOOR_MS
                                  : HY_MAX((uint32_t)ROUTE_RTT_FLOOR_MS, nearest * ROUTE_RTT_ALIKE);
@@ -67,11 +82,14 @@ static uint32_t route_rtt_floor(const struct route_in *in, int exclude, unsigned
 static uint32_t route_pick_among(const struct route_in *in, struct route_out *out, int exclude,
                                  unsigned open)
 {
-    const uint32_t floor_ms = route_rtt_floor(in, exclude, open);
+    uint64_t set;
+    const uint32_t floor_ms = route_rtt_floor(in, exclude, open, &set);
+    if (set == 0 && in->n_be <= 64)
+        return UINT32_MAX;
     uint64_t best_cost = 0, best_w = 0; /* best load: best_cost / best_w */
     uint32_t total = 0;
     for (uint32_t i = 0; i < in->n_be; i++) {
-        if ((int)i == exclude || !route_replica_open(in, i, open))
+        if (!route_open_at(in, set, i, exclude, open))
             continue;
         uint64_t c = route_cost(&in->be[i], floor_ms), w = in->be[i].weight;
         if (best_w == 0 || c * best_w < best_cost * w) {
@@ -86,7 +104,7 @@ static uint32_t route_pick_among(const struct route_in *in, struct route_out *ou
         return UINT32_MAX;
     uint32_t r = out->rr++ % total;
     for (uint32_t i = 0; i < in->n_be; i++) {
-        if ((int)i == exclude || !route_replica_open(in, i, open))
+        if (!route_open_at(in, set, i, exclude, open))
             continue;
         uint64_t c = route_cost(&in->be[i], floor_ms), w = in->be[i].weight;
         if (c * best_w != best_cost * w)

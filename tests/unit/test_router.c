@@ -495,11 +495,60 @@ static void test_weighted_round(void **state)
     assert_int_equal(got[2], 6);
 }
 
+/* Past the 64th backend (route_open_at asks those again): of 70, the
+ * replicas 40 (weight 1) and 66 (weight 3, 2 in flight: the same load
+ * per weight) take reads, 2 and 6 over eight rounds; the rest have
+ * weight 0, or no room (68). With 66 excluded, 40 takes all; with more
+ * in flight at 40, 66 does. */
+static void test_past_64(void **state)
+{
+    (void)state;
+    enum { M = 70 };
+    struct rcase c = {"past 64", READ};
+    struct route_backend tmp[N], be[M];
+    struct route_in in;
+    struct route_out out;
+    build(&c, &in, tmp);
+    for (uint32_t i = 0; i < M; i++)
+        be[i] = (struct route_backend){.name = "x",
+                                       .role = i == 0 ? ROLE_PRIMARY : ROLE_REPLICA,
+                                       .why = "",
+                                       .weight = i == 0 || i == 40 || i == 68 ? 1 : 0,
+                                       .monitored = true,
+                                       .usable = true,
+                                       .usable_in_trx = true,
+                                       .conn_room = i != 68};
+    be[66].weight = 3;
+    be[66].outstanding = 2; /* a cost per weight equal to 40's */
+    in.be = be;
+    in.n_be = M;
+    int got[M] = {0};
+    for (int k = 0; k < 8; k++) {
+        route_decide(&in, &out);
+        assert_int_equal(out.verdict, ROUTE_GO);
+        got[out.target]++;
+        in.rr = out.rr;
+    }
+    assert_int_equal(got[40], 2);
+    assert_int_equal(got[66], 6);
+    in.exclude = 66;
+    route_decide(&in, &out);
+    assert_int_equal(out.target, 40);
+    in.exclude = -1;
+    be[40].outstanding = 5;
+    for (int k = 0; k < 4; k++) {
+        route_decide(&in, &out);
+        assert_int_equal(out.target, 66);
+        in.rr = out.rr;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_weighted_round),
+        cmocka_unit_test(test_past_64),
     };
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }
