@@ -34,6 +34,7 @@
 #include "halyard/sql/classify_memo.h"
 
 #define MEMO_MASK_BYTES (CLASSIFY_MEMO_TEXT_MAX / 8)
+_Static_assert(MEMO_MASK_BYTES <= 32, "memo_entry.masked has a bit a mask byte");
 
 struct memo_entry {
     uint64_t hash;  /* memo_hash() of the text kept, when used */
@@ -53,6 +54,7 @@ struct memo_entry {
     uint32_t nstmt;
     uint32_t dlen;
     uint64_t dhash;
+    uint32_t masked;                            /* bit j: mask[j] is not 0 */
     uint8_t mask[MEMO_MASK_BYTES];              /* bit i: byte i is an anonymous number's */
     unsigned char text[CLASSIFY_MEMO_TEXT_MAX]; /* T0, zero-padded to a multiple of 8 */
     char digest[CLASSIFY_MEMO_DIGEST_MAX];
@@ -189,26 +191,38 @@ static const uint64_t mask_bytes[256] = {MB_64(0), MB_64(64), MB_64(128), MB_64(
 #undef MB_16
 #undef MB_64
 
-/* Whether T1 (s, len, opts) has e's shape: T0's bytes, any digit at masked ones. */
+/* Whether T1's word b may stand where T0's word t (at byte i) is, the two
+ * differing: only at masked bytes, each a digit in T1 (high nibble 3, low
+ * nibble at most 9). */
+static inline bool memo_word_ok(const struct memo_entry *e, size_t i, uint64_t t, uint64_t b)
+{
+    if (!(e->masked >> (i / 8) & 1))
+        return false;
+    uint64_t m = mask_bytes[e->mask[i / 8]];
+    if (((t ^ b) & ~m) != 0)
+        return false;
+    uint64_t c = b & m;
+    return (c & 0xF0 * ONES) == (0x30 * ONES & m) &&
+           (((c & 0x0F * ONES) + (0x06 * ONES & m)) & 0x10 * ONES) == 0;
+}
+
+/* Whether T1 (s, len, opts) has e's shape: T0's bytes, any digit at masked
+ * ones. Most words are T0's bytes (digits or not): one compare each. */
 static bool memo_matches(const struct memo_entry *e, const unsigned char *s, size_t len,
                          unsigned opts)
 {
     if (!e->used || e->len != len || e->opts != opts)
         return false;
-    for (size_t i = 0; i < len; i += 8) {
-        uint64_t b = word_at(s, len, i);
-        uint64_t m = mask_bytes[e->mask[i / 8]];
-        if (((hy_load_le64(e->text + i) ^ b) & ~m) != 0)
-            return false;
-        if (m == 0)
-            continue;
-        /* each masked byte of T1 a digit: high nibble 3, low nibble at most 9 */
-        uint64_t c = b & m;
-        if ((c & 0xF0 * ONES) != (0x30 * ONES & m) ||
-            (((c & 0x0F * ONES) + (0x06 * ONES & m)) & 0x10 * ONES) != 0)
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t b = hy_load_le64(s + i), t = hy_load_le64(e->text + i);
+        if (b != t && !memo_word_ok(e, i, t, b))
             return false;
     }
-    return true;
+    if (i == len)
+        return true;
+    uint64_t b = word_at(s, len, i), t = hy_load_le64(e->text + i); /* zero-padded both */
+    return b == t || memo_word_ok(e, i, t, b);
 }
 
 /* Whether a result may be kept: it holds nothing of its text (see classify_memo.h). */
@@ -248,6 +262,9 @@ static void memo_store(struct memo_entry *e, uint64_t h, const unsigned char *s,
     memcpy(e->text, s, len);
     memset(e->text + len, 0, HY_MIN(CLASSIFY_MEMO_TEXT_MAX, (len + 7) & ~(size_t)7) - len);
     memcpy(e->mask, mask, MEMO_MASK_BYTES);
+    e->masked = 0;
+    for (size_t j = 0; j < MEMO_MASK_BYTES; j++)
+        e->masked |= (uint32_t)(mask[j] != 0) << j;
     e->kind = (uint8_t)res->kind;
     e->flags = res->flags;
     e->clears_diag = res->clears_diag;
