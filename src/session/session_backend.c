@@ -166,6 +166,95 @@ void session_lid_lost(struct session *s, const char *name)
         session_mark_closing(s, END_NOMEM); /* never another value in its place */
 }
 
+bool up_unread(struct session *s, const uint8_t *payload, uint32_t len)
+{
+    struct stream *st = &s->io.up;
+    uint32_t n = MYSQL_HEADER_SIZE + len;
+    if (st->b != NULL && st->head != st->scan)
+        return false; /* request bytes not flushed yet: cannot happen once answered */
+    if (stream_reserve(st, &s->w->pool) != HY_OK)
+        return false;
+    stream_compact(st);
+    if (st->tail + n > st->b->cap)
+        return false;
+    memmove(st->b->data + n, st->b->data, st->tail);
+    mysql_hdr_write(st->b->data, len, 0);
+    memcpy(st->b->data + MYSQL_HEADER_SIZE, payload, len);
+    st->tail += n;
+    st->scan = st->head = 0;
+    return true;
+}
+
+/* Put the command kept by retry_keep back in front of `up`, to be routed
+ * again. False when there is no room for it. */
+static bool retry_unread(struct session *s)
+{
+    return up_unread(s, s->route.retry_pkt + MYSQL_HEADER_SIZE,
+                     s->route.retry_len - MYSQL_HEADER_SIZE);
+}
+
+/* The read kept to run again leaves backend bc (lost: it died, else it
+ * refused): counted, bc excluded and closed, and the command taken again
+ * from `up`, where the router now sends it. */
+static bool retry_elsewhere(struct session *s, struct bconn *bc, bool lost)
+{
+    query_end(s, lost);
+    stat_inc(&s->w->stats.statements_retried);
+    s->route.retried = true;
+    s->route.retry_exclude = bc->idx;
+    bconn_close(bc);
+    stream_release(&s->io.down, &s->w->pool);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
+    command_end(s);
+    return true;
+}
+
+/* An autocommit read whose server (a replica, or the primary when
+ * retry_primary_ok) died before the client got any of its answer runs
+ * again, once, where the router now sends it (another replica, the primary
+ * or, after waiting for it, the new primary): the client never knows. What
+ * the dead server sent is still held in `down` (retry_buffer_size) and is
+ * dropped. */
+static bool session_retry(struct session *s, struct bconn *bc)
+{
+    if (!s->route.retry_ok || s->route.retried || s->io.down_sent || s->io.req_open ||
+        s->io.resp_done || s->query.internal != NULL ||
+        (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
+        return false;
+    slog_info(s, "backend %s died before answering: running the read again elsewhere",
+              bc->be->name);
+    return retry_elsewhere(s, bc, true);
+}
+
+/* A read kept to run again (retry_keep) that a Galera node answered with
+ * a refusal of its wsrep state (1047, "WSREP has not yet prepared node for
+ * application use": a joiner, a donor that rejects queries,
+ * wsrep_reject_queries, a node out of the Primary component) before the
+ * monitor's next check took it out: the node takes no more reads until a
+ * check finds it synced (backend_refuse_reads), and the read runs again,
+ * once, where the router now sends it, as for a server that died. Only
+ * what a lost read may do (session_retry): the client got none of the
+ * answer, which is that ERR alone. True when it runs again. */
+bool session_retry_refused(struct session *s)
+{
+    struct bconn *bc = s->conns.cur;
+    if (bc == NULL || s->io.resp.err_code != ER_WSREP_NOT_READY || bc->be->rt == NULL ||
+        s->cfg->cluster != CLUSTER_GALERA || !s->route.retry_ok || s->route.retried ||
+        s->io.down_sent || s->io.req_open || s->query.internal != NULL ||
+        state_readback_in_flight(s) ||
+        (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
+        return false;
+    char why[120];
+    snprintf(why, sizeof(why), "error %u", s->io.resp.err_code);
+    backend_refuse_reads(bc->be->rt, why);
+    slog_info(s,
+              "backend %s refused the read (error %u, its wsrep state): running it again "
+              "elsewhere",
+              bc->be->name, s->io.resp.err_code);
+    return retry_elsewhere(s, bc, false);
+}
+
 /* What a lost connection took with the session (conn_loss_of). */
 enum conn_loss {
     LOSS_NONE, /* nothing of the session's: the command may go on elsewhere */
@@ -325,95 +414,6 @@ static void session_backend_failed_copied(struct session *s, const struct config
         session_err(s, 1, SERR_CANT_CONNECT, be->name, be->address, be->port, why);
     if (s->state == SS_IDLE)
         session_next_command(s);
-}
-
-bool up_unread(struct session *s, const uint8_t *payload, uint32_t len)
-{
-    struct stream *st = &s->io.up;
-    uint32_t n = MYSQL_HEADER_SIZE + len;
-    if (st->b != NULL && st->head != st->scan)
-        return false; /* request bytes not flushed yet: cannot happen once answered */
-    if (stream_reserve(st, &s->w->pool) != HY_OK)
-        return false;
-    stream_compact(st);
-    if (st->tail + n > st->b->cap)
-        return false;
-    memmove(st->b->data + n, st->b->data, st->tail);
-    mysql_hdr_write(st->b->data, len, 0);
-    memcpy(st->b->data + MYSQL_HEADER_SIZE, payload, len);
-    st->tail += n;
-    st->scan = st->head = 0;
-    return true;
-}
-
-/* Put the command kept by retry_keep back in front of `up`, to be routed
- * again. False when there is no room for it. */
-static bool retry_unread(struct session *s)
-{
-    return up_unread(s, s->route.retry_pkt + MYSQL_HEADER_SIZE,
-                     s->route.retry_len - MYSQL_HEADER_SIZE);
-}
-
-/* The read kept to run again leaves backend bc (lost: it died, else it
- * refused): counted, bc excluded and closed, and the command taken again
- * from `up`, where the router now sends it. */
-static bool retry_elsewhere(struct session *s, struct bconn *bc, bool lost)
-{
-    query_end(s, lost);
-    stat_inc(&s->w->stats.statements_retried);
-    s->route.retried = true;
-    s->route.retry_exclude = bc->idx;
-    bconn_close(bc);
-    stream_release(&s->io.down, &s->w->pool);
-    s->query.digest_pending = false;
-    s->query.qlog_pending = false;
-    command_end(s);
-    return true;
-}
-
-/* An autocommit read whose server (a replica, or the primary when
- * retry_primary_ok) died before the client got any of its answer runs
- * again, once, where the router now sends it (another replica, the primary
- * or, after waiting for it, the new primary): the client never knows. What
- * the dead server sent is still held in `down` (retry_buffer_size) and is
- * dropped. */
-static bool session_retry(struct session *s, struct bconn *bc)
-{
-    if (!s->route.retry_ok || s->route.retried || s->io.down_sent || s->io.req_open ||
-        s->io.resp_done || s->query.internal != NULL ||
-        (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
-        return false;
-    slog_info(s, "backend %s died before answering: running the read again elsewhere",
-              bc->be->name);
-    return retry_elsewhere(s, bc, true);
-}
-
-/* A read kept to run again (retry_keep) that a Galera node answered with
- * a refusal of its wsrep state (1047, "WSREP has not yet prepared node for
- * application use": a joiner, a donor that rejects queries,
- * wsrep_reject_queries, a node out of the Primary component) before the
- * monitor's next check took it out: the node takes no more reads until a
- * check finds it synced (backend_refuse_reads), and the read runs again,
- * once, where the router now sends it, as for a server that died. Only
- * what a lost read may do (session_retry): the client got none of the
- * answer, which is that ERR alone. True when it runs again. */
-bool session_retry_refused(struct session *s)
-{
-    struct bconn *bc = s->conns.cur;
-    if (bc == NULL || s->io.resp.err_code != ER_WSREP_NOT_READY || bc->be->rt == NULL ||
-        s->cfg->cluster != CLUSTER_GALERA || !s->route.retry_ok || s->route.retried ||
-        s->io.down_sent || s->io.req_open || s->query.internal != NULL ||
-        state_readback_in_flight(s) ||
-        (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
-        return false;
-    char why[120];
-    snprintf(why, sizeof(why), "error %u", s->io.resp.err_code);
-    backend_refuse_reads(bc->be->rt, why);
-    slog_info(s,
-              "backend %s refused the read (error %u, its wsrep state): running it again "
-              "elsewhere",
-              bc->be->name, s->io.resp.err_code);
-    return retry_elsewhere(s, bc, false);
 }
 
 /* Backend connection `bc` broke or closed. The statement in flight there,
