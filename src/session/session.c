@@ -1229,7 +1229,7 @@ void up_forward(struct session *s)
  * what came before is out, the client gets ERR 1927 "Backend 'NAME'
  * <what> answering <command>" in place of the next packet, and that
  * backend connection is closed now, since nobody knows where its answer
- * ends. The session goes on, as after a lost backend (session_backend_lost),
+ * ends. The session goes on, as after a lost backend (session_conn_lost),
  * unless the connection held state that cannot be rebuilt, or the client is
  * among column definitions, where it would not take an ERR: then it is
  * marked closing (`why`) and false returned. */

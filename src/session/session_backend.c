@@ -46,11 +46,9 @@
 #include "session_pool.h"
 #include "session_ps.h"
 #include "session_reload.h"
-#include "session_replay.h"
 #include "session_shard.h"
 #include "session_state.h"
 #include "session_sysview.h"
-#include "session_track.h"
 
 /* ---- backend events ---------------------------------------------------- */
 
@@ -145,13 +143,12 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
 void session_trx_lost(struct session *s, const char *name)
 {
     free(s->route.trx_lost);
-    struct bconn *bc = s->route.primary < s->conns.n_bc ? s->conns.bc[s->route.primary] : NULL;
-    s->route.trx_lost_keeps = (uint8_t)session_track_lost(
-        s, bc, bc != NULL && bc == s->conns.cur && s->state == SS_COMMAND);
-    if ((s->route.trx_lost = strdup(name)) == NULL)
+    if ((s->route.trx_lost = strdup(name)) == NULL) {
         session_mark_closing(s, END_NOMEM); /* the client must not miss it */
-    else
-        session_replay_arm(s, name);
+        return;
+    }
+    struct bconn *bc = s->route.primary < s->conns.n_bc ? s->conns.bc[s->route.primary] : NULL;
+    session_hooks_trx_lost(s, bc, name); /* what of it stays, its replay (session_hooks.c) */
 }
 
 void session_lid_lost(struct session *s, const char *name)
@@ -255,16 +252,36 @@ bool session_retry_refused(struct session *s)
     return retry_elsewhere(s, bc, false);
 }
 
+/* ---- the failure path ------------------------------------------------------
+ * A backend connection of the session is lost: it broke, closed, timed out
+ * under a command, or refused the state brought to it. Whatever was in
+ * flight on it (the client's command, one halyard sent itself, or nothing),
+ * every detector calls one function, session_conn_lost (the answer's read
+ * and write, the server's report, the timer, the state's sync through
+ * session_backend_failed). What follows is decided from what was open on
+ * the connection (conn_loss_of), never from which command noticed:
+ *   - state only it had (temporary tables, locks, a CALL's user variables,
+ *     a SET's effects being read back): the session ends;
+ *   - the session's transaction: lost. The client's statement in flight
+ *     there is told now (1927, or the write's fate unknown); else the
+ *     session's next statement meets it (after_lost: replayed first where
+ *     it can be, else 1927). A command waiting on the connection is taken
+ *     again to meet it, never run alone outside its transaction;
+ *   - nothing of the session's: an autocommit read runs again elsewhere,
+ *     a waiting command falls back, waits for a primary or gets the ERR,
+ *     and the session goes on with a new connection.
+ * What was in flight says only who is answered, and how. The features take
+ * their part at the lost points, unnamed: on_lost (the write in flight
+ * looked for, the transaction replayed, what of it stays) and on_trx_lost.
+ * A connection that could not be opened at all (connect, login) fails
+ * through session_backend_failed, to the same waiting command's end. */
+
 /* What a lost connection took with the session (conn_loss_of). */
 enum conn_loss {
     LOSS_NONE, /* nothing of the session's: the command may go on elsewhere */
-    LOSS_TRX,  /* its transaction: the client is told at its next statement */
+    LOSS_TRX,  /* its transaction: the client is told now or at its next statement */
     LOSS_END,  /* state that cannot be rebuilt: the session ends */
 };
-
-static void session_backend_failed_copied(struct session *s, const struct config_backend *be,
-                                          const uint8_t *err_payload, size_t err_len,
-                                          const char *why, enum conn_loss loss);
 
 /* Whether `bc` holds the session's open transaction (a BEGIN not run yet,
  * session_begin.c, has nothing there to lose) or its read-only one. */
@@ -275,102 +292,47 @@ static bool holds_trx(struct session *s, const struct bconn *bc)
            s->route.ro_idx == (int)bc->idx;
 }
 
-/* What losing the open connection `bc` takes with the session, whichever
- * command met the loss: the client's, or one halyard sent itself (an
- * internal query, a statement prepared on the way, a read-back). Decided
- * from what is open on the connection, never from which command noticed:
- * a transaction held there is lost, and the client is told at the
- * statement that meets it (replayed first where it can be: the after_lost hook);
- * state only that connection had (temporary tables, locks, a CALL's user
- * variables) ends the session (LOSS_END). Called before `bc` is closed.
- * The statement in flight on it, if any, is its caller's to answer. */
-static enum conn_loss conn_loss_of(struct session *s, struct bconn *bc)
+/* What losing the open connection `bc` takes with the session, `op` the
+ * command of halyard's own in flight there (NULL: none), from what is open
+ * on it alone. */
+static enum conn_loss conn_loss_of(struct session *s, const struct bconn *bc,
+                                   const struct internal_cmd *op)
 {
     if (bc->state != BCONN_READY)
         return LOSS_NONE; /* never opened: nothing was there */
-    bool trx = holds_trx(s, bc);
-    if (bc->idx == s->route.primary && (s->route.pinned || s->route.uvars_opaque))
+    if ((bc->idx == s->route.primary && (s->route.pinned || s->route.uvars_opaque)) ||
+        (op != NULL && (op->flags & INTERNAL_OWN_STATE)))
         return LOSS_END;
+    return holds_trx(s, bc) ? LOSS_TRX : LOSS_NONE;
+}
+
+/* The loss in the session's route, before `bc` closes: its read-only
+ * transaction gone, the primary's transaction no longer open, and, unless
+ * the client is told with the statement in flight (`told`), the session's
+ * next statement meets the loss (session_trx_lost). */
+static void loss_note(struct session *s, const struct bconn *bc, enum conn_loss loss, bool told)
+{
     if (s->route.ro_idx == (int)bc->idx)
         s->route.ro_idx = -1; /* its read-only transaction is gone with it */
-    if (!trx)
-        return LOSS_NONE;
+    if (loss != LOSS_TRX)
+        return;
     if (bc->idx == s->route.primary && session_groups(s)->begin_sql[0] == '\0')
         s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
-    session_trx_lost(s, bc->be->name);
-    return LOSS_TRX;
+    if (!told)
+        session_trx_lost(s, bc->be->name);
 }
 
-/* s->conns.cur could not be opened, refused our login, or refused the session
- * state. `err_payload` is the backend's ERR (forwarded as is) or NULL (we
- * answer 1429). */
-void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
-                            const char *why)
+/* The command waiting on the connection that failed (hl->bc closed now:
+ * halyard's own command lost there, or it could not be opened for the
+ * client's command, `err_payload` the backend's refusal or NULL): taken
+ * again to meet a lost transaction, a feature's (a replay waits for
+ * another primary), fallen back elsewhere, waiting for a primary, or
+ * answered with the error. */
+static void lost_waiting(struct session *s, struct hook_lost *hl, const uint8_t *err_payload,
+                         size_t err_len)
 {
-    if (s->query.internal != NULL && s->query.internal->failed != NULL) {
-        s->query.internal->failed(s, why); /* the command's own failure path */
-        return;
-    }
-    const struct config_backend *be = s->conns.cur->be;
-    enum conn_loss loss = conn_loss_of(s, s->conns.cur);
-    /* The ERR may live in the connection's buffer, which closing frees. */
-    uint8_t *err_copy = NULL;
-    if (err_payload != NULL) {
-        err_copy = malloc(err_len);
-        if (err_copy == NULL) {
-            err_payload = NULL;
-            why = "out of memory";
-        } else {
-            memcpy(err_copy, err_payload, err_len);
-            err_payload = err_copy;
-        }
-    }
-    session_backend_failed_copied(s, be, err_payload, err_len, why, loss);
-    free(err_copy);
-}
-
-static void session_backend_failed_copied(struct session *s, const struct config_backend *be,
-                                          const uint8_t *err_payload, size_t err_len,
-                                          const char *why, enum conn_loss loss)
-{
-    /* Neither waits for a command of the client (its `up` may hold none) */
-    unsigned flags = s->query.internal != NULL ? s->query.internal->flags : 0;
-    bool readback = flags & INTERNAL_OWN_STATE, lid = flags & INTERNAL_NO_WAITER;
-    session_timer_stop(s);
-    s->query.internal = NULL;
-    bconn_close(s->conns.cur);
-    stream_release(&s->io.down, &s->w->pool);
-    if (err_payload == NULL) {
-        stat_inc(&s->w->stats.backend_connect_failures);
-        if (be->rt != NULL) {
-            char what[200];
-            snprintf(what, sizeof(what), "session %u: %s", s->id, why);
-            backend_count_connect_failure(be->rt, s->w->id);
-            backend_report_failure(be->rt, be->checks_gen, what);
-        }
-    }
-    slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
-    if (loss == LOSS_END) { /* as when the client's own command meets it */
-        session_mark_closing(s, END_BACKEND_LOST);
-        return;
-    }
-    if (lid) {
-        /* No command waits (the client has its answer): the connection's
-         * LAST_INSERT_ID() is lost with it (bconn_close said so), and the
-         * session goes on to its next command. */
-        command_end(s);
-        return;
-    }
-    if (readback) {
-        /* No command waits; what the SET assigned (or whether a DROP
-         * DATABASE left a schema) is known only to the connection that
-         * stopped answering: gone with it, as a pinned session's state
-         * is. (Going on to answer a command read a header
-         * from an `up` that may hold none: halyard crashed when a primary
-         * was killed under pooled inserts.) */
-        session_mark_closing(s, END_BACKEND_LOST);
-        return;
-    }
+    const struct config_backend *be = hl->be;
+    const char *why = hl->why;
     uint8_t seq = (uint8_t)(s->io.last_seq + 1);
     if (s->state == SS_LOGIN_BACKEND) {
         if (err_payload == NULL && login_wait_start(s, true))
@@ -384,7 +346,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
     }
     if (s->state != SS_WAIT_BACKEND)
         return;
-    if (loss == LOSS_TRX) {
+    if (hl->trx) {
         /* The waiting command is taken again and meets the lost
          * transaction as any statement after it would (after_lost: replayed
          * first, on the primary published now): it is never run by itself,
@@ -394,7 +356,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
         session_next_command(s);
         return;
     }
-    if (session_replay_failed(s, why) || session_fall_back(s, be) ||
+    if (session_hooks_lost(s, hl) || session_fall_back(s, be) ||
         (err_payload == NULL && primary_retry(s, be)))
         return;
     /* Answer the waiting command with an error and drop it. */
@@ -416,14 +378,82 @@ static void session_backend_failed_copied(struct session *s, const struct config
         session_next_command(s);
 }
 
-/* Backend connection `bc` broke or closed. The statement in flight there,
- * if any, fails (an autocommit read is retried elsewhere first). The
- * session goes on with a new connection at its next statement, unless the
- * primary held state that cannot be rebuilt elsewhere (pinned: temporary
- * tables, locks...): then it ends, as a direct connection would. A
- * transaction open there is lost: the client is told with this statement's
- * ERR, or at its next statement. */
-void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
+/* The client's command in flight on hl->bc (open still) lost: the
+ * features' first (a write looked for, a transaction replayed), else, at
+ * a packet boundary, an ERR that says what was lost; the session goes on
+ * unless it lost state only that connection had. */
+static void lost_client(struct session *s, struct hook_lost *hl, enum conn_loss loss)
+{
+    struct bconn *bc = hl->bc;
+    if (session_hooks_lost(s, hl))
+        return; /* a feature's: where the write in flight went, the transaction replayed */
+    loss_note(s, bc, loss, true);
+    if (!s->io.resp_done && !s->io.req_open && s->io.rdown.left == 0 && !s->io.rdown.cont &&
+        (s->io.down.b == NULL || stream_empty(&s->io.down))) {
+        /* At a packet boundary the client can still be told why; the ERR
+         * takes the sequence id after the last packet it was sent (what of
+         * a transaction stays: the on_lost rows noted it, trx_lost_keeps). */
+        uint8_t seq = (uint8_t)(s->io.rdown.seq + 1);
+        query_end(s, true);
+        if (hl->trx && s->query.cmd_may_commit)
+            session_err(s, seq, SERR_WRITE_UNKNOWN, hl->be->name,
+                        "the connection broke before its answer, and the statement ends the "
+                        "transaction");
+        else if (hl->trx && hl->nontrx_write)
+            session_err(s, seq, SERR_WRITE_UNKNOWN, hl->be->name,
+                        "the connection broke before its answer, and its table is not known to "
+                        "be transactional (a write to a MyISAM, Aria or MEMORY table stays, "
+                        "rollback or not); the rest of the transaction was rolled back");
+        else if (hl->trx)
+            session_err(s, seq, SERR_TRX_LOST, hl->be->name);
+        else
+            session_err(s, seq, SERR_BACKEND_LOST, hl->be->name, "query");
+        if (loss != LOSS_END) {
+            bconn_close(bc);
+            s->io.resp_done = true;
+            down_forward(s); /* finishes the command once the ERR is out */
+            return;
+        }
+    }
+    bconn_close(bc);
+    session_mark_closing(s, END_BACKEND_LOST);
+}
+
+/* halyard's own command `op` in flight on hl->bc lost: its connection
+ * closed, then what waits on it goes on (a read with no waiter: the
+ * session; a read the command can do without: the command, told while
+ * the connection is still there to say whose it was). */
+static void lost_own(struct session *s, struct hook_lost *hl, enum conn_loss loss,
+                     const struct internal_cmd *op)
+{
+    bool no_waiter = op != NULL && (op->flags & INTERNAL_NO_WAITER);
+    bool dropped = loss != LOSS_END && !no_waiter && op != NULL && op->lost != NULL;
+    if (dropped)
+        op->lost(s); /* what it reads is dropped; the command goes on without it */
+    session_timer_stop(s);
+    s->query.internal = NULL;
+    s->io.resp_done = false;
+    bconn_close(hl->bc);
+    hl->bc = NULL;
+    stream_release(&s->io.down, &s->w->pool);
+    if (loss == LOSS_END) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    if (no_waiter || dropped) {
+        /* No command waits (the client has its answer: what it read is
+         * lost, LAST_INSERT_ID() as bconn_close said), or the command goes
+         * on without what it read: the session goes on. */
+        command_end(s);
+        return;
+    }
+    lost_waiting(s, hl, NULL, 0);
+}
+
+/* session_conn_lost; `waits`: the caller knows a command waits on `bc`
+ * (session_backend_failed: its timer, its state refused), which a socket's
+ * event on it cannot tell from an idle connection closing. */
+static void conn_lost(struct session *s, struct bconn *bc, const char *why, bool waits)
 {
     const struct config_backend *be = bc->be;
     if (bc->parked) {
@@ -435,31 +465,22 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         return;
     }
     const struct internal_cmd *op = bc == s->conns.cur ? s->query.internal : NULL;
-    if (op != NULL && (op->flags & INTERNAL_NO_WAITER)) {
-        /* no command of the client waits */
-        session_backend_failed(s, NULL, 0, why);
+    if (op != NULL && op->failed != NULL) {
+        op->failed(s, why); /* the command's own failure path */
         return;
     }
-    if (op != NULL && op->lost != NULL) {
-        /* what it reads is dropped; the command goes on without it */
-        slog_warn(s, "backend %s: %s (%s)", be->name, why, op->name);
-        op->lost(s);
-        s->query.internal = NULL;
-        s->io.resp_done = false;
-        bconn_close(bc);
-        stream_release(&s->io.down, &s->w->pool);
-        session_timer_stop(s);
-        command_end(s);
-        return;
-    }
-    bool in_flight = bc == s->conns.cur && s->state == SS_COMMAND;
-    bool trx = holds_trx(s, bc);
-    slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
+    struct hook_lost hl = {.bc = bc, .be = be, .why = why, .flight = LOST_IDLE};
+    if (bc == s->conns.cur && op == NULL && s->state == SS_COMMAND)
+        hl.flight = LOST_CLIENT;
+    else if (bc == s->conns.cur && (op != NULL || waits))
+        hl.flight = LOST_WAITING;
+    slog_warn(s, "backend %s: %s (%s%s%s)", be->name, why, session_state_to_str(s->state),
+              op != NULL ? ", " : "", op != NULL ? op->name : "");
     if (registry_kill_sent(&s->kill.reg)) {
         /* KILL CONNECTION through halyard: the session ends with it (and
          * the backend is not to blame). */
         bconn_close(bc);
-        if (in_flight)
+        if (hl.flight == LOST_CLIENT)
             session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_KILLED);
         session_mark_closing(s, END_KILLED);
         return;
@@ -469,52 +490,75 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         snprintf(what, sizeof(what), "session %u: %s", s->id, why);
         backend_report_failure(be->rt, be->checks_gen, what);
     }
-    if (in_flight && (session_retry(s, bc) || session_hooks_lost(s, bc)))
-        return; /* run again elsewhere, or a feature's (in-flight writes, replay) */
-    if (s->route.ro_idx == (int)bc->idx)
-        s->route.ro_idx = -1; /* its read-only transaction is gone with it */
-    /* State only that connection had (temporary tables, locks, user
-     * variables a CALL set): gone with it, so the session ends as it would
-     * on the server, rather than go on without it. */
-    bool keep = !(bc->idx == s->route.primary && (s->route.pinned || s->route.uvars_opaque)) &&
-                !(s->query.internal != NULL && bc == s->conns.cur);
-    if (bc->idx == s->route.primary && keep && session_groups(s)->begin_sql[0] == '\0')
-        s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
-    if (in_flight && !s->io.resp_done && !s->io.req_open && s->io.rdown.left == 0 &&
-        !s->io.rdown.cont && (s->io.down.b == NULL || stream_empty(&s->io.down))) {
-        /* At a packet boundary the client can still be told why; the ERR
-         * takes the sequence id after the last packet it was sent. What
-         * of the transaction stays is known before query_end ends it. */
-        if (trx)
-            s->route.trx_lost_keeps = (uint8_t)session_track_lost(s, bc, true);
-        query_end(s, true);
-        if (trx && s->query.cmd_may_commit)
-            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_WRITE_UNKNOWN, be->name,
-                        "the connection broke before its answer, and the statement ends the "
-                        "transaction");
-        else if (trx && session_replay_lost_nontrx(s))
-            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_WRITE_UNKNOWN, be->name,
-                        "the connection broke before its answer, and its table is not known to "
-                        "be transactional (a write to a MyISAM, Aria or MEMORY table stays, "
-                        "rollback or not); the rest of the transaction was rolled back");
-        else if (trx) /* what of it stays: session_err reads trx_lost_keeps */
-            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_TRX_LOST, be->name);
-        else
-            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_BACKEND_LOST, be->name, "query");
-        if (keep) {
-            bconn_close(bc);
-            s->io.resp_done = true;
-            down_forward(s); /* finishes the command once the ERR is out */
-            return;
-        }
-    } else if (!in_flight && keep) {
-        if (trx)
-            session_trx_lost(s, be->name);
-        bconn_close(bc);
+    if (hl.flight == LOST_CLIENT && session_retry(s, bc))
+        return; /* an autocommit read, run again elsewhere */
+    enum conn_loss loss = conn_loss_of(s, bc, op);
+    hl.trx = bc->state == BCONN_READY && holds_trx(s, bc); /* lost, even when the session ends */
+    if (hl.flight == LOST_CLIENT) {
+        lost_client(s, &hl, loss);
+        return;
+    }
+    loss_note(s, bc, loss, false);
+    if (hl.flight == LOST_WAITING) {
+        lost_own(s, &hl, loss, op);
         return;
     }
     bconn_close(bc);
-    session_mark_closing(s, END_BACKEND_LOST);
+    if (loss == LOSS_END)
+        session_mark_closing(s, END_BACKEND_LOST);
+}
+
+void session_conn_lost(struct session *s, struct bconn *bc, const char *why)
+{
+    conn_lost(s, bc, why, false);
+}
+
+/* s->conns.cur could not be opened, or refused our login: `err_payload`
+ * is the backend's ERR (forwarded as is) or NULL (we answer 1429). An open
+ * connection that fails (it refused the session state, timed out under a
+ * command of halyard's own) is lost: session_conn_lost. */
+void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
+                            const char *why)
+{
+    struct bconn *bc = s->conns.cur;
+    if (bc->state == BCONN_READY) {
+        conn_lost(s, bc, why, true);
+        return;
+    }
+    if (s->query.internal != NULL && s->query.internal->failed != NULL) {
+        s->query.internal->failed(s, why); /* the command's own failure path */
+        return;
+    }
+    const struct config_backend *be = bc->be;
+    /* The ERR may live in the connection's buffer, which closing frees. */
+    uint8_t *err_copy = NULL;
+    if (err_payload != NULL) {
+        err_copy = malloc(err_len);
+        if (err_copy == NULL) {
+            err_payload = NULL;
+            why = "out of memory";
+        } else {
+            memcpy(err_copy, err_payload, err_len);
+            err_payload = err_copy;
+        }
+    }
+    session_timer_stop(s);
+    s->query.internal = NULL;
+    bconn_close(bc);
+    stream_release(&s->io.down, &s->w->pool);
+    if (err_payload == NULL) {
+        stat_inc(&s->w->stats.backend_connect_failures);
+        if (be->rt != NULL) {
+            char what[200];
+            snprintf(what, sizeof(what), "session %u: %s", s->id, why);
+            backend_count_connect_failure(be->rt, s->w->id);
+            backend_report_failure(be->rt, be->checks_gen, what);
+        }
+    }
+    slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
+    struct hook_lost hl = {.be = be, .why = why, .flight = LOST_WAITING};
+    lost_waiting(s, &hl, err_payload, err_len);
+    free(err_copy);
 }
 
 void session_backend_reap_pending(struct session *s)
@@ -522,7 +566,7 @@ void session_backend_reap_pending(struct session *s)
     for (uint32_t i = 0; i < s->conns.n_bc && s->state != SS_CLOSING; i++) {
         struct bconn *bc = s->conns.bc[i];
         if (bc != NULL && bc->state == BCONN_READY && ev_is_pending(&bc->c.rio))
-            session_backend_lost(s, bc, "closed the connection");
+            session_conn_lost(s, bc, "closed the connection");
     }
 }
 
@@ -613,7 +657,7 @@ static void backend_readable(struct session *s, struct bconn *bc)
     if (bc != s->conns.cur) {
         /* An idle connection spoke: an ERR before a close (wait_timeout,
          * KILL, shutdown) or the close itself. */
-        session_backend_lost(s, bc, "closed the connection");
+        session_conn_lost(s, bc, "closed the connection");
         return;
     }
     enum relay_rc rr = relay_read(&s->io.down, &bc->c, &s->w->pool);
@@ -623,11 +667,7 @@ static void backend_readable(struct session *s, struct bconn *bc)
     }
     s->io.down_last = ev_now(s->w->loop);
     if (rr != RELAY_DONE) {
-        if (s->query.internal != NULL && s->query.internal->lost == NULL)
-            session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
-        else
-            session_backend_lost(s, bc,
-                                 rr == RELAY_CLOSED ? "closed the connection" : strerror(errno));
+        session_conn_lost(s, bc, rr == RELAY_CLOSED ? "closed the connection" : strerror(errno));
         return;
     }
     if (s->query.internal != NULL) {
@@ -640,7 +680,7 @@ static void backend_readable(struct session *s, struct bconn *bc)
     }
     if (s->state != SS_COMMAND || s->io.resp_done) {
         /* Nothing was asked: an ERR before a close (KILL, shutdown, timeout). */
-        session_backend_lost(s, bc, "sent data while idle");
+        session_conn_lost(s, bc, "sent data while idle");
         return;
     }
     down_forward(s);
@@ -650,10 +690,7 @@ void backend_writable(struct session *s, struct bconn *bc)
 {
     hy_status_t rc = conn_flush_local(&bc->c, &s->w->pool);
     if (rc == HY_ERROR) {
-        if (s->query.internal != NULL && bc == s->conns.cur)
-            session_backend_failed(s, NULL, 0, strerror(errno));
-        else
-            session_backend_lost(s, bc, strerror(errno));
+        session_conn_lost(s, bc, strerror(errno));
         return;
     }
     if (rc == HY_AGAIN)
@@ -681,7 +718,7 @@ void session_server_event(struct bconn *bc, const struct server_report *r)
         if (bc == s->conns.cur)
             session_backend_failed(s, r->err, r->err_len, r->why);
         else
-            session_backend_lost(s, bc, r->why);
+            session_conn_lost(s, bc, r->why);
         break;
     case SERVER_READABLE:
         backend_readable(s, bc);

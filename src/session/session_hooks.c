@@ -139,6 +139,13 @@ static enum hook_verdict inflight_filter_up(struct session *s, const struct hook
     return HOOK_PASS;
 }
 
+/* The client's write in flight lost with its connection: looked for
+ * where it went (resolve_in_flight_writes). */
+static bool inflight_lost(struct session *s, struct hook_lost *hl)
+{
+    return hl->flight == LOST_CLIENT && session_inflight_lost(s, hl->bc);
+}
+
 /* The statement kept in the record, to run again. */
 static void inflight_settled(struct session *s)
 {
@@ -252,7 +259,7 @@ static const struct session_hooks hooks[] = {
      .on_send = inflight_send,
      .on_classified = session_inflight_note,   /* whether and how it writes */
      .filter_up = inflight_filter_up,          /* resolve_in_flight_writes' mark */
-     .on_lost = session_inflight_lost,         /* where the write in flight went */
+     .on_lost = inflight_lost,                 /* where the write in flight went */
      .on_replayed = session_inflight_replayed, /* its COMMIT's fate cannot be looked for */
      .on_settled = inflight_settled,
      .on_close = session_inflight_free},
@@ -264,9 +271,13 @@ static const struct session_hooks hooks[] = {
      .on_packet = session_replay_packet,
      .on_settled = session_replay_done,       /* the statement's answer kept in the record */
      .on_lost = session_replay_lost,          /* the transaction runs again elsewhere */
+     .on_trx_lost = session_replay_arm,       /* ... at the client's next statement */
      .after_lost = session_replay_after_lost, /* replayed before the next command, or 1927 */
      .on_close = session_replay_free},
-    {.name = "nontrx", .on_done = session_track_err}, /* what a lost transaction leaves */
+    {.name = "nontrx", /* what a lost transaction leaves */
+     .on_done = session_track_err,
+     .on_lost = session_track_on_lost,
+     .on_trx_lost = session_track_trx_lost},
     {.name = "limits",
      .hold = session_limit_hold,               /* held in the limit's queue, or refused 1226 */
      .cancel_wait = session_limit_wait_cancel, /* its place in the limit's queue */
@@ -548,9 +559,14 @@ uint16_t session_hooks_reply(struct session *s, uint8_t *seq, bool ok)
     return flags;
 }
 
-bool session_hooks_lost(struct session *s, struct bconn *bc)
+bool session_hooks_lost(struct session *s, struct hook_lost *hl)
 {
-    HOOKS_ANY(on_lost, s, bc);
+    HOOKS_ANY(on_lost, s, hl);
+}
+
+void session_hooks_trx_lost(struct session *s, struct bconn *bc, const char *name)
+{
+    HOOKS_RUN(on_trx_lost, s, bc, name);
 }
 
 void session_hooks_conn_open(struct session *s, struct bconn *bc)

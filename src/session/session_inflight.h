@@ -44,7 +44,8 @@ void session_inflight_ps_sent(struct session *s, bool marked, const uint8_t *p, 
                               const char *sql, uint32_t sql_len);
 /* The answer ended (command_done). */
 void session_inflight_done(struct session *s);
-/* session_backend_lost: true when the write in flight is being resolved
+/* session_conn_lost (the on_lost hook, for the client's command in
+ * flight): true when the write in flight is being resolved
  * (the session waits, then answers). */
 bool session_inflight_lost(struct session *s, struct bconn *bc);
 void session_inflight_free(struct session *s);

@@ -212,10 +212,11 @@ struct internal_cmd {
     void (*packet)(struct session *s, const struct hook_packet *pk);
     /* the whole answer is in (s->io.resp; bc: the connection it came on) */
     enum internal_next (*answered)(struct session *s, struct bconn *bc);
-    /* its connection failed (session_backend_failed): the function takes
-     * the failure whole (NULL: the cycle's failure path, by the flags) */
+    /* its connection failed or was lost (session_conn_lost): the function
+     * takes the failure whole (NULL: the cycle's failure path, by the flags
+     * and by what was open on the connection) */
     void (*failed)(struct session *s, const char *why);
-    /* its connection was lost (session_backend_lost): what it read is
+    /* its connection was lost (session_conn_lost): what it read is
      * dropped, the cycle ends the command (NULL: as failed) */
     void (*lost)(struct session *s);
 };
@@ -285,6 +286,24 @@ struct hook_rule {
     const char *text;               /* its text, `len` bytes of it in the buffer */
     size_t len;
     bool fits; /* all of it */
+};
+/* What was in flight on a connection lost (on_lost). */
+enum lost_flight {
+    LOST_IDLE,    /* nothing: the session learns of it at its next statement */
+    LOST_CLIENT,  /* the client's command, sent: its answer is an ERR, or a feature's */
+    LOST_WAITING, /* a command waits on it: halyard's own is in flight there, or it is
+                   * being opened or readied for the client's (which goes again, or
+                   * gets an ERR) */
+};
+/* A lost connection, as session_conn_lost decided it (on_lost). */
+struct hook_lost {
+    struct bconn *bc;                /* open still (LOST_CLIENT), else NULL: closed */
+    const struct config_backend *be; /* its backend */
+    const char *why;                 /* for the log */
+    enum lost_flight flight;
+    bool trx;          /* it held the session's transaction, lost with it */
+    bool nontrx_write; /* set by a row: the write in flight may have changed a table
+                        * a rollback leaves (not known to be transactional) */
 };
 /* The waits of a command (on_wait). */
 enum hook_wait {
@@ -426,11 +445,18 @@ struct session_hooks {
      * ran again on the new one with every answer the same; the client's
      * statement that met the loss goes on there */
     void (*on_replayed)(struct session *s);
-    /* session_backend_lost: the connection `bc` broke with the client's
-     * command in flight on it, which could not run again elsewhere: true
-     * when the feature takes the loss over (finds where the write went,
-     * replays the transaction); the rows after it do not run */
-    bool (*on_lost)(struct session *s, struct bconn *bc);
+    /* session_conn_lost, the one failure path: a connection something
+     * was in flight on is lost (hl says what, and what was open there),
+     * and nothing ended the session yet. True when the feature takes the
+     * loss over (finds where the write went, replays the transaction,
+     * waits for another primary), the rows after it not asked; a row may
+     * note what it knows in hl (what of a transaction stays). */
+    bool (*on_lost)(struct session *s, struct hook_lost *hl);
+    /* session_trx_lost: the session's transaction was lost with backend
+     * `name` (bc: the session's connection to its primary, still open,
+     * or NULL), the client told at its next statement: what of it stays,
+     * and its replay armed */
+    void (*on_trx_lost)(struct session *s, struct bconn *bc, const char *name);
     /* session_backend_ready: the connection the session waited for
      * (s->conns.cur) is logged in and ready: true when the feature's step
      * waited for it and goes on with it (a login that named a schema), the
@@ -526,7 +552,8 @@ void session_hooks_renew(struct session *s);
 void session_hooks_schema_gone(struct session *s);
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len);
 uint16_t session_hooks_reply(struct session *s, uint8_t *seq, bool ok);
-bool session_hooks_lost(struct session *s, struct bconn *bc);
+bool session_hooks_lost(struct session *s, struct hook_lost *hl);
+void session_hooks_trx_lost(struct session *s, struct bconn *bc, const char *name);
 void session_hooks_conn_open(struct session *s, struct bconn *bc);
 bool session_hooks_lend(struct session *s, struct bconn *bc);
 void session_hooks_lent_gone(struct session *s, uint32_t idx);
@@ -574,7 +601,10 @@ bool ensure_connected(struct session *s, uint32_t idx);
 void backend_writable(struct session *s, struct bconn *bc);
 void capture_value(struct session *s, const uint8_t *p, uint32_t len);
 void internal_progress(struct session *s);
-void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
+/* The one failure path: backend connection `bc`, open, was lost (it broke,
+ * closed, timed out, or refused the state brought to it), whatever was in
+ * flight there. What follows is decided from what was open on it. */
+void session_conn_lost(struct session *s, struct bconn *bc, const char *why);
 /* At a new statement: a held connection whose close (or the ERR a KILL
  * sends before it) the loop has seen but not yet delivered is lost now, as
  * its callback would have been first, so the statement never goes to it. */

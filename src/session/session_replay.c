@@ -345,8 +345,9 @@ void session_replay_done(struct session *s)
         replay_new_trx(rp, s->query.cmd_trx_bound > 0);
 }
 
-void session_replay_arm(struct session *s, const char *name)
+void session_replay_arm(struct session *s, struct bconn *bc, const char *name)
 {
+    (void)bc;
     struct sess_replay *rp = s->feat.replay;
     if (rp == NULL || rp->phase != RP_RECORD || (rp->log.n == 0 && !rp->log.over))
         return;
@@ -370,7 +371,10 @@ void session_replay_arm(struct session *s, const char *name)
     slog_info(s, "the transaction lost with %s (%u statements) is replayed first", name, rp->log.n);
 }
 
-bool session_replay_lost(struct session *s, struct bconn *bc)
+/* The primary died with the client's statement in flight (bc, open
+ * still): true when the statement is put back to run after the replay,
+ * which is armed (the session goes on). */
+static bool replay_lost_in_flight(struct session *s, struct bconn *bc)
 {
     struct sess_replay *rp = s->feat.replay;
     if (rp != NULL)
@@ -385,7 +389,7 @@ bool session_replay_lost(struct session *s, struct bconn *bc)
     bool got = replay_stmt(&rp->log, rp->log.n - 1, &pkt, &len);
     /* a write to a non-transactional table is applied at once and stays
      * (on the replicas too): sent again only to a table known to be
-     * transactional; else the outcome is unknown (session_backend_lost) */
+     * transactional; else the outcome is unknown (session_conn_lost) */
     if (rp->summing && rp->resend && rp->resend_dml && got &&
         (!trx_table_of(s, pkt, len, &w) || !trx_table_known(rp, w.tables[0]))) {
         rp->resend = false;
@@ -403,7 +407,7 @@ bool session_replay_lost(struct session *s, struct bconn *bc)
             slog_info(s, "the transaction lost with %s is not replayable: %s", bc->be->name,
                       rp->why);
         }
-        return false; /* session_backend_lost answers it; the record is refused */
+        return false; /* session_conn_lost answers it; the record is refused */
     }
     if (!up_unread(s, pkt, len))
         return false;
@@ -420,11 +424,6 @@ bool session_replay_lost(struct session *s, struct bconn *bc)
     stream_release(&s->io.down, &s->w->pool);
     command_end(s);
     return true;
-}
-
-bool session_replay_lost_nontrx(const struct session *s)
-{
-    return s->feat.replay != NULL && s->feat.replay->lost_nontrx;
 }
 
 /* Wait for a usable primary (another one than failed us last). */
@@ -611,7 +610,10 @@ static enum internal_next replay_answer_in(struct session *s, struct bconn *bc)
 const struct internal_cmd int_replay = {.name = "a replayed statement",
                                         .answered = replay_answer_in};
 
-bool session_replay_failed(struct session *s, const char *why)
+/* The replay's own connection failed (its statement lost there, or the
+ * new primary could not be opened): true when the replay takes the
+ * failure (it waits for another usable primary). */
+static bool replay_failed(struct session *s, const char *why)
 {
     struct sess_replay *rp = s->feat.replay;
     if (rp == NULL || rp->phase == RP_RECORD)
@@ -724,4 +726,13 @@ enum hook_verdict session_replay_after_lost(struct session *s, const struct hook
     if (s->route.trx_lost != NULL)
         return trx_lost_answer(s, c);
     return HOOK_PASS;
+}
+
+bool session_replay_lost(struct session *s, struct hook_lost *hl)
+{
+    if (hl->flight != LOST_CLIENT)
+        return hl->bc == NULL && replay_failed(s, hl->why);
+    bool taken = replay_lost_in_flight(s, hl->bc);
+    hl->nontrx_write = !taken && s->feat.replay != NULL && s->feat.replay->lost_nontrx;
+    return taken;
 }

@@ -28,14 +28,15 @@ void session_replay_packet(struct session *s, const struct hook_packet *pk);
 void session_replay_done(struct session *s);
 /* The transaction being recorded cannot be replayed, for `why`. */
 void session_replay_refuse(struct session *s, const char *why);
-/* session_trx_lost: the transaction was lost with backend `name`. */
-void session_replay_arm(struct session *s, const char *name);
-/* session_backend_lost: the primary died with a statement in flight; true
- * when it is to be replayed with the transaction (the session goes on). */
-bool session_replay_lost(struct session *s, struct bconn *bc);
-/* ... false because the statement was a write to a table not known to be
- * transactional: it may have changed it, for good (1180, not "rolled back"). */
-bool session_replay_lost_nontrx(const struct session *s);
+/* The on_trx_lost hook: the transaction was lost with backend `name`:
+ * armed, to be replayed at the client's next statement. */
+void session_replay_arm(struct session *s, struct bconn *bc, const char *name);
+/* The on_lost hook: the primary died with the client's statement in
+ * flight (true: it is replayed with the transaction, the session goes on;
+ * false and hl->nontrx_write: a write to a table not known to be
+ * transactional, which may have changed it for good), or the replay's own
+ * connection failed (true: it waits for another primary). */
+bool session_replay_lost(struct session *s, struct hook_lost *hl);
 /* The after_lost hook: a client's command when the session's transaction
  * was lost with its backend (s->route.trx_lost): replayed first, else
  * answered 1927. */
@@ -44,8 +45,6 @@ enum hook_verdict session_replay_after_lost(struct session *s, const struct hook
 int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
 /* A statement of the transaction run again on the new primary. */
 extern const struct internal_cmd int_replay;
-/* session_backend_failed: true when the replay takes the failure. */
-bool session_replay_failed(struct session *s, const char *why);
 void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void session_replay_free(struct session *s);
 bool session_replay_commit_lost(struct session *s, const char *name, uint8_t *pkt, size_t cap,

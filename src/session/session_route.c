@@ -723,7 +723,7 @@ void session_follow_primary(struct session *s)
         return;
     slog_info(s, "primary %s -> %s", old->name, s->cfg->backends[p].name);
     if (bc != NULL) {
-        /* As when that connection breaks (session_backend_lost): what only
+        /* As when that connection breaks (session_conn_lost): what only
          * it had, a pin's state or user variables set unseen, is gone. */
         if (s->route.pinned || s->route.uvars_opaque) {
             slog_warn(s, "its session state is on the old primary %s: closing", old->name);

@@ -274,6 +274,20 @@ enum trx_nontrx session_track_lost(const struct session *s, const struct bconn *
     return said;
 }
 
+bool session_track_on_lost(struct session *s, struct hook_lost *hl)
+{
+    if (hl->flight == LOST_CLIENT && hl->trx) /* told with the statement in flight */
+        s->route.trx_lost_keeps = (uint8_t)session_track_lost(s, hl->bc, true);
+    return false;
+}
+
+void session_track_trx_lost(struct session *s, struct bconn *bc, const char *name)
+{
+    (void)name;
+    s->route.trx_lost_keeps = (uint8_t)session_track_lost(
+        s, bc, bc != NULL && bc == s->conns.cur && s->state == SS_COMMAND);
+}
+
 /* What of the block of an OK the client does not get (its types, as bits
  * for mysql_ok_track_filter): an entry of a tracker halyard turned on and
  * the client did not. */

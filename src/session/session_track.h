@@ -40,6 +40,10 @@ void session_track_err(struct session *s);
  * (NULL: not known), lost with it; `in_flight`: a statement of it that may
  * write was in flight. */
 enum trx_nontrx session_track_lost(const struct session *s, const struct bconn *bc, bool in_flight);
+/* The on_lost and on_trx_lost hooks: what of the transaction lost stays,
+ * for the 1927 the client gets (s->route.trx_lost_keeps, session_err). */
+bool session_track_on_lost(struct session *s, struct hook_lost *hl);
+void session_track_trx_lost(struct session *s, struct bconn *bc, const char *name);
 /* Whether `bc` tracks state changes as halyard needs before it runs the
  * command in flight: session_track_state_change = ON on the primary, for
  * a write. */

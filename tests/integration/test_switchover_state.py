@@ -4,7 +4,7 @@ item 1; issue 41).
 A session's user variables halyard could not copy (set by a CALL, a stored
 function, a trigger a write fired: router.c uvars_opaque) live on its
 connection to the primary only. When that connection breaks the session
-ends (session_backend_lost), as the server ends the client's connection.
+ends (session_conn_lost), as the server ends the client's connection.
 When the monitor moves the primary role first (a switchover), the session
 follows the new primary and closes its old connection itself; it must end
 the same way rather than go on without its variables. The server reports a

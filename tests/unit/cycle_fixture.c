@@ -116,6 +116,8 @@ WRAP_VOID(schema_gone, (struct session * s), (s), " %s",
           session_schema(s) ? session_schema(s) : "-")
 WRAP_VOID(lent_gone, (struct session * s, uint32_t idx), (s, idx), " %u", idx)
 WRAP_VOID(replayed, (struct session * s), (s), "")
+WRAP_VOID(trx_lost, (struct session * s, struct bconn *bc, const char *name), (s, bc, name), " %s",
+          name)
 WRAP_VOID(leave, (struct session * s), (s), "")
 WRAP_VOID(close, (struct session * s), (s), "")
 /* on_reply: whether the reply halyard builds is an OK or an ERR */
@@ -136,7 +138,16 @@ WRAP_RET(bool, rewrite,
          (s, pkt, n, orig, orig_len))
 WRAP_RET(enum hook_verdict, filter_up, (struct session * s, const struct hook_cmd *hc), (s, hc))
 WRAP_RET(bool, wants_whole, (const struct session *s), (s))
-WRAP_RET(bool, lost, (struct session * s, struct bconn *bc), (s, bc))
+/* on_lost: what was in flight on the connection lost, and what it held */
+static const char *const flight_names[] = {"idle", "client", "waiting"};
+bool __real_session_hooks_lost(struct session *s, struct hook_lost *hl);
+bool __wrap_session_hooks_lost(struct session *s, struct hook_lost *hl);
+bool __wrap_session_hooks_lost(struct session *s, struct hook_lost *hl)
+{
+    note("hook s%u lost %s %s%s", s->id, hl->be->name, flight_names[hl->flight],
+         hl->trx ? " trx" : "");
+    return __real_session_hooks_lost(s, hl);
+}
 WRAP_RET(bool, busy, (const struct session *s), (s))
 WRAP_RET(bool, cancel_wait, (struct session * s), (s))
 /* hold: noted after the rows answered, with the command and their verdict

@@ -63,7 +63,7 @@ static const char *const points[] = {
     "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
-    "replayed",      "wants_whole",    "rewrite",       "relayed",
+    "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
