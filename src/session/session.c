@@ -1043,17 +1043,11 @@ void command_done(struct session *s)
     if (s->cfg->backend_read_timeout_ms > 0 && !s->io.timer_lazy)
         session_timer_stop(s); /* a lazy read timer runs on (read_timer_begin) */
     query_end(s, s->io.resp.err_code != 0);
-    registry_set_info(&s->kill.reg, NULL, 0); /* the process list: no statement in flight */
     s->prep.meta_ps_id = 0;
     s->route.retry_ok = false;
     s->route.retried = false;
     s->route.retry_exclude = -1;
     s->route.fell_back = false;
-    if (s->query.cmd == COM_SET_OPTION && s->query.set_option >= 0 && s->io.resp.err_code == 0) {
-        /* Keep it for backend connections opened later (after COM_CHANGE_USER). */
-        login_multi_statements(s, s->query.set_option == 0);
-        s->query.set_option = -1;
-    }
     if (s->route.ro_idx >= 0 && s->conns.cur != NULL && s->conns.cur->idx == s->route.ro_idx &&
         ((s->query.cmd_ro_begin && s->io.resp.err_code != 0) ||
          (s->io.resp.status_seen && !(s->io.resp.status & SERVER_STATUS_IN_TRANS))))
@@ -1093,15 +1087,6 @@ void command_done(struct session *s)
                                                                                     : ROLE_PRIMARY);
         s->query.digest_pending = false;
     }
-    if (s->query.pend_schema != NULL) {
-        if (s->io.resp.err_code == 0) {
-            state_schema_set(s, s->query.pend_schema);
-            registry_set_db(&s->kill.reg, s->vars.schema);
-        } else {
-            free(s->query.pend_schema);
-        }
-        s->query.pend_schema = NULL;
-    }
     if (s->io.resp.db_dropped && s->conns.cur != NULL) {
         s->conns.cur->db_check = 1; /* state_readback_due, before anything else runs there */
         s->conns.check_due = true;
@@ -1115,7 +1100,10 @@ void command_done(struct session *s)
         session_tables_locked(s, s->query.cmd_locks > 0 && s->io.resp.err_code == 0);
         s->query.cmd_locks = 0;
     }
-    session_hooks_done(s); /* the features' (session_hooks.c; the trace reads stmt) */
+    /* the features' (session_hooks.c): a USE's schema the session's, a
+     * COM_SET_OPTION kept, the process list's text cleared... (the trace
+     * reads stmt) */
+    session_hooks_done(s);
     s->query.stmt_len = 0; /* show sessions: no statement in flight */
     if (s->conns.cur != NULL && s->conns.cur->idx == s->route.primary) {
         if (s->io.resp.status_seen)

@@ -379,6 +379,7 @@ void command_kill_unhold(struct session *s, bool accepted)
 
 void command_kill_done(struct session *s)
 {
+    registry_set_info(&s->kill.reg, NULL, 0); /* the process list: no statement in flight */
     command_kill_unhold(s, false);
 }
 

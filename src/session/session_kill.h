@@ -122,8 +122,9 @@ uint16_t kill_chain_ok(struct session *s, uint8_t seq);
  * says more results follow when more parts do. */
 void kill_chain_answer_end(struct session *s, uint8_t *pl, uint32_t avail);
 void kill_chain_free(struct session *s);
-/* A command answered without command_kill_answer (on_done,
- * session_hooks.c): its KILL's hold on the target is broken. */
+/* A command ended (on_done, session_hooks.c): the process list shows no
+ * text of its from now on; answered without command_kill_answer, its
+ * KILL's hold on the target is broken. */
 void command_kill_done(struct session *s);
 /* A command goes to its backend (on_begin, session_hooks.c): the KILL
  * state of the one before (its ids, a hold, a KILL USER's wait) goes. */

@@ -1079,9 +1079,12 @@ void login_user_set(struct session *s, const struct config_user *u)
     s->who.cu = u;
 }
 
-void login_multi_statements(struct session *s, bool on)
+void login_done(struct session *s)
 {
-    if (on)
+    if (s->query.cmd != COM_SET_OPTION || s->query.set_option < 0 || s->io.resp.err_code != 0)
+        return;
+    /* Kept for the backend connections opened later (after COM_CHANGE_USER). */
+    if (s->query.set_option == 0)
         s->who.caps |= CLIENT_MULTI_STATEMENTS;
     else
         s->who.caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;

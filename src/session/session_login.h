@@ -55,8 +55,9 @@ void login_db_clear(struct session *s);
  * going, unchecked). */
 void login_config_set(struct session *s, struct config *to);
 void login_user_set(struct session *s, const struct config_user *u);
-/* COM_SET_OPTION succeeded: the backend connections opened from now on
- * log in with CLIENT_MULTI_STATEMENTS (`on`) or without. */
-void login_multi_statements(struct session *s, bool on);
+/* A command ended (on_done, session_hooks.c): after a COM_SET_OPTION
+ * that succeeded, the backend connections opened from now on log in with
+ * CLIENT_MULTI_STATEMENTS or without, as it asked. */
+void login_done(struct session *s);
 
 #endif /* HALYARD_SESSION_LOGIN_H */

@@ -1203,10 +1203,18 @@ void state_schema_clear(struct session *s)
     s->vars.schema = NULL;
 }
 
-void state_schema_set(struct session *s, char *schema)
+void state_done(struct session *s)
 {
-    free(s->vars.schema);
-    s->vars.schema = schema;
+    if (s->query.pend_schema == NULL)
+        return;
+    if (s->io.resp.err_code == 0) {
+        free(s->vars.schema);
+        s->vars.schema = s->query.pend_schema; /* the USE's, the session's now */
+        registry_set_db(&s->kill.reg, s->vars.schema);
+    } else {
+        free(s->query.pend_schema);
+    }
+    s->query.pend_schema = NULL;
 }
 
 void state_change_drop(struct session *s)

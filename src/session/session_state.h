@@ -65,9 +65,10 @@ bool state_readback_in_flight(const struct session *s);
 /* The session is in no schema, as far as its state goes: a new login, a
  * schema dropped. */
 void state_schema_clear(struct session *s);
-/* A USE (COM_INIT_DB, or its text) succeeded: the session is in `schema`
- * (heap, taken). */
-void state_schema_set(struct session *s, char *schema);
+/* A command ended (on_done, session_hooks.c): a USE (COM_INIT_DB, or its
+ * text) that succeeded puts the session in its schema (the process list
+ * shows it); one that failed leaves it where it was. */
+void state_done(struct session *s);
 /* The routed command will not run (command_abandon): the change it began
  * is not pending. */
 void state_change_drop(struct session *s);

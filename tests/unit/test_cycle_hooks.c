@@ -1148,6 +1148,55 @@ static void test_hooks_relayed(void **state)
     assert_int_equal(point_count(f, from, "relayed"), 0);
 }
 
+/* on_done's rows that end what the command began (the state's, the
+ * login's, the kill's): a USE that succeeded is the session's schema and
+ * the process list's after its done, one that failed leaves both as they
+ * were; a COM_SET_OPTION that succeeded is kept for the logins to come;
+ * the client's text a rewritten statement published (CONNECTION_ID())
+ * is the process list's while it runs and goes at its done. */
+static void test_hooks_done_rows(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    struct session *s = f->w.sessions;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "USE d", &err), 0);
+    assert_once(f, from, "done", "a USE");
+    assert_string_equal(session_schema(s), "d");
+    assert_string_equal(s->kill.reg.db, "d");
+    fb_rule(&f->primary, "USE e", FB_ERR, 1049 /* ER_BAD_DB_ERROR */, "Unknown database 'e'", 1);
+    fb_rule(&f->replica, "USE e", FB_ERR, 1049 /* ER_BAD_DB_ERROR */, "Unknown database 'e'", 1);
+    assert_int_equal(query(f, 0, "USE e", &err), 0xff);
+    assert_int_equal(err, 1049);
+    assert_string_equal(session_schema(s), "d");
+    assert_string_equal(s->kill.reg.db, "d");
+
+    assert_true(s->who.caps & CLIENT_MULTI_STATEMENTS);
+    const uint8_t off[] = {COM_SET_OPTION, 1, 0}; /* MYSQL_OPTION_MULTI_STATEMENTS_OFF */
+    send_raw(f, 0, off, sizeof(off), 0);
+    assert_true(recv1(f, 0, &err, 2000) >= 0);
+    assert_false(s->who.caps & CLIENT_MULTI_STATEMENTS);
+    const uint8_t on[] = {COM_SET_OPTION, 0, 0};
+    send_raw(f, 0, on, sizeof(on), 0);
+    assert_true(recv1(f, 0, &err, 2000) >= 0);
+    assert_true(s->who.caps & CLIENT_MULTI_STATEMENTS);
+
+    fb_rule(&f->primary, "tag_hold", FB_HOLD, 0, "", 1);
+    fb_rule(&f->replica, "tag_hold", FB_HOLD, 0, "", 1);
+    const char *q = "\x03SELECT CONNECTION_ID() AS tag_hold";
+    send_raw(f, 0, q, strlen(q), 0);
+    run_for(f, 100);
+    size_t len = 0;
+    char *info = registry_info_dup(s->id, &len);
+    assert_non_null(info); /* the client's text, in place of the one sent */
+    assert_memory_equal(info, q + 1, len);
+    free(info);
+    fb_release(&f->primary);
+    fb_release(&f->replica);
+    assert_true(recv1(f, 0, &err, 2000) >= 0);
+    assert_null(registry_info_dup(s->id, &len));
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1184,6 +1233,7 @@ int main(void)
         T(test_hooks_wants_whole, conf_eventual),
         T(test_hooks_rewrite, conf_eventual),
         T(test_hooks_relayed, conf_eventual),
+        T(test_hooks_done_rows, conf_eventual),
         T(test_hooks_replayed, conf_replay), /* last: it fails over and back */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
