@@ -1118,9 +1118,9 @@ void command_done(struct session *s)
     s->query.cmd_class = STMT_OTHER;
     session_hooks_settled(s); /* the features' (session_hooks.c) */
     session_trx_hold(s, true);
-    bool readback = state_commit(s, s->io.resp.err_code == 0);
-    state_txn_next_note(s);
-    state_moved_note(s);
+    /* the features' (session_hooks.c): what the command changed kept, a
+     * command of theirs (a SET's read-back) behind its answer */
+    uint64_t follows = session_hooks_end(s);
     s->io.last_active = ev_now(s->w->loop);
     registry_note_idle(&s->kill.reg, s->io.last_active);
     session_set_state(s, SS_IDLE);
@@ -1137,8 +1137,8 @@ void command_done(struct session *s)
         session_mark_closing(s, END_SHUTDOWN);
         return;
     }
-    if (readback) {
-        state_readback_expect(s);
+    if (follows != 0) {
+        session_hooks_follow(s, follows);
         internal_progress(s); /* its answer may be in already */
         return;
     }

@@ -187,6 +187,8 @@ static const struct session_hooks hooks[] = {
     {.name = "state",
      .between = state_between,
      .on_done = state_done, /* a USE's schema the session's (before the rows that read it) */
+     .on_end = state_end,   /* a SET kept; true when its read-back's answer follows */
+     .on_follow = state_readback_expect,
      .on_close = state_free,
      .on_thread_exit = state_thread_exit},
     {.name = "login",
@@ -525,6 +527,24 @@ void session_hooks_done(struct session *s)
 void session_hooks_settled(struct session *s)
 {
     HOOKS_RUN(on_settled, s);
+}
+
+_Static_assert(HY_ARRAY_SIZE(hooks) <= 64, "on_end's rows are bits of a uint64_t");
+
+uint64_t session_hooks_end(struct session *s)
+{
+    uint64_t rows = 0;
+    HOOKS_EACH(i)
+    if (hooks[i].on_end != NULL && hooks[i].on_end(s))
+        rows |= UINT64_C(1) << i;
+    return rows;
+}
+
+void session_hooks_follow(struct session *s, uint64_t rows)
+{
+    HOOKS_EACH(i)
+    if (hooks[i].on_follow != NULL && (rows & UINT64_C(1) << i) != 0)
+        hooks[i].on_follow(s);
 }
 
 void session_hooks_abandon(struct session *s)

@@ -423,6 +423,14 @@ struct session_hooks {
     /* command_done, once the route has the answer's status and the
      * command's writes: the last point before the session goes idle */
     void (*on_settled)(struct session *s);
+    /* command_done, after on_settled and the session's share of its
+     * primary's transactions: what the command changed kept (the state's
+     * SETs). True when a command of the feature's own follows the answer
+     * on s->conns.cur (a read-back, sent behind it): on_follow then */
+    bool (*on_end)(struct session *s);
+    /* command_done, last, for the rows whose on_end said true, unless the
+     * session closes: that command's answer is read now (internal_expect) */
+    void (*on_follow)(struct session *s);
     void (*on_abandon)(struct session *s); /* command_abandon: the routed command won't run */
     void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
     /* COM_RESET_CONNECTION and COM_CHANGE_USER: the server starts the
@@ -546,6 +554,9 @@ void session_hooks_relayed(struct session *s, const struct hook_packet *pk);
 void session_hooks_infile(struct session *s, const uint8_t *p, uint32_t n);
 void session_hooks_done(struct session *s);
 void session_hooks_settled(struct session *s);
+/* The rows whose on_end said true, a bit each (1 << the row's place). */
+uint64_t session_hooks_end(struct session *s);
+void session_hooks_follow(struct session *s, uint64_t rows);
 void session_hooks_abandon(struct session *s);
 void session_hooks_reset(struct session *s);
 void session_hooks_renew(struct session *s);

@@ -444,7 +444,7 @@ static bool moving_held(const struct session *s)
 }
 
 /* A client's statement ended on s->conns.cur. */
-void state_moved_note(struct session *s)
+static void state_moved_note(struct session *s)
 {
     if (s->conns.cur != NULL && s->query.internal == NULL && !s->route.pinned &&
         (s->io.resp.cmd == COM_QUERY || s->io.resp.cmd == COM_STMT_EXECUTE) && moving_held(s)) {
@@ -812,7 +812,7 @@ bool state_holds_stmts(const struct session *s)
     return s->vars.vs != NULL && varstate_stmt_get(s->vars.vs, 0, &sql, &len);
 }
 
-void state_txn_next_note(struct session *s)
+static void state_txn_next_note(struct session *s)
 {
     bool ends = s->query.cmd_txn_next;
     s->query.cmd_txn_next = false;
@@ -845,7 +845,7 @@ static hy_status_t txn_next_undo(const struct session *s, struct bconn *bc,
 
 /* The command in flight ended (ok: it succeeded). Returns true when the
  * variables it set are to be read back (its answer follows: state_readback_expect). */
-bool state_commit(struct session *s, bool ok)
+static bool state_commit(struct session *s, bool ok)
 {
     struct state_change *c = s->vars.chg;
     if (!s->vars.chg_pending)
@@ -879,6 +879,14 @@ bool state_commit(struct session *s, bool ok)
         return true;
     state_changed(s);
     return false;
+}
+
+bool state_end(struct session *s)
+{
+    bool readback = state_commit(s, s->io.resp.err_code == 0);
+    state_txn_next_note(s);
+    state_moved_note(s);
+    return readback;
 }
 
 /* The end of the command's answer is parsed, not yet passed on: with a

@@ -22,8 +22,11 @@ hy_status_t state_reset(struct session *s, bool *keep_pin) HY_MUSTCHECK;
 void state_idle(struct session *s);
 /* The worker thread ends: free the sync's scratch state. */
 void state_thread_exit(void);
-bool state_commit(struct session *s, bool ok);
-void state_moved_note(struct session *s);
+/* The command ended (on_end, session_hooks.c): what it set kept in the
+ * session's state, a one-shot SET TRANSACTION it consumed and a value it
+ * may have moved noted. True when the variables it set are read back: the
+ * read-back's answer follows its own (on_follow: state_readback_expect). */
+bool state_end(struct session *s);
 /* Between commands: after a DROP DATABASE, whether the connection that ran
  * it still has a schema (true: int_db_check went out, the next command
  * waits); its answer (`ok`: read, `value` "1" when none is left; not read
@@ -52,7 +55,6 @@ bool state_txn_next_ends(const struct classify_result *r, const char *sql, size_
  * one-shot SET TRANSACTION for a statement to end, and state_txn_next_ends()
  * need not be asked (it lexes the text's first word). */
 bool state_holds_stmts(const struct session *s);
-void state_txn_next_note(struct session *s);
 void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
 void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
                        uint32_t len);

@@ -6,6 +6,7 @@
  * the test_cycle_* tests with --wrap for them) and the commands the
  * backends got.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,6 +100,7 @@ WRAP_VOID(relayed, (struct session * s, const struct hook_packet *pk), (s, pk), 
 WRAP_VOID(infile, (struct session * s, const uint8_t *p, uint32_t n), (s, p, n), " %u", n)
 WRAP_VOID(done, (struct session * s), (s), "")
 WRAP_VOID(settled, (struct session * s), (s), "")
+WRAP_VOID(follow, (struct session * s, uint64_t rows), (s, rows), " %016" PRIx64, rows)
 WRAP_VOID(abandon, (struct session * s), (s), "")
 WRAP_VOID(reset, (struct session * s), (s), "")
 WRAP_VOID(renew, (struct session * s), (s), "")
@@ -120,6 +122,15 @@ WRAP_VOID(trx_lost, (struct session * s, struct bconn *bc, const char *name), (s
           name)
 WRAP_VOID(leave, (struct session * s), (s), "")
 WRAP_VOID(close, (struct session * s), (s), "")
+/* on_end: the rows whose command follows the answer (bits) */
+uint64_t __real_session_hooks_end(struct session *s);
+uint64_t __wrap_session_hooks_end(struct session *s);
+uint64_t __wrap_session_hooks_end(struct session *s)
+{
+    uint64_t rows = __real_session_hooks_end(s);
+    note("hook s%u end %s", s->id, rows != 0 ? "follows" : "-");
+    return rows;
+}
 /* on_reply: whether the reply halyard builds is an OK or an ERR */
 uint16_t __real_session_hooks_reply(struct session *s, uint8_t *seq, bool ok);
 uint16_t __wrap_session_hooks_reply(struct session *s, uint8_t *seq, bool ok);

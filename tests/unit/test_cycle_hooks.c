@@ -63,7 +63,8 @@ static const char *const points[] = {
     "between",       "after_lost",     "conn_open",     "classified", "cancel_wait", "rule",
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
-    "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",
+    "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",    "end",
+    "follow",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -1197,6 +1198,32 @@ static void test_hooks_done_rows(void **state)
     assert_null(registry_info_dup(s->id, &len));
 }
 
+/* on_end and on_follow: every command ends once, after on_settled, and
+ * before the next is taken; a SET of a user variable has its read-back
+ * sent behind it (the state's row): its end says so, and the read-back's
+ * answer is followed once, before the next command. A statement with no
+ * read-back is followed by nothing. */
+static void test_hooks_end_follow(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_once(f, from, "end", "a SELECT");
+    assert_int_equal(point_count(f, from, "follow"), 0);
+    assert_true(traced(f, from, " end -") >= 0);
+    static const char *const plain[] = {" done", " settled", " end -", NULL};
+    assert_order(f, from, plain);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SET @x = 1", &err), 0);
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "end"), 2);
+    assert_once(f, from, "follow", "a SET's read-back");
+    static const char *const set[] = {"Q:SET @x = 1", "Q:SELECT @`x`", " settled", " end follows",
+                                      " follow",      " take 03",      NULL};
+    assert_order(f, from, set);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1234,6 +1261,7 @@ int main(void)
         T(test_hooks_rewrite, conf_eventual),
         T(test_hooks_relayed, conf_eventual),
         T(test_hooks_done_rows, conf_eventual),
+        T(test_hooks_end_follow, conf_eventual),
         T(test_hooks_replayed, conf_replay), /* last: it fails over and back */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
