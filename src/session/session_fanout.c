@@ -298,6 +298,19 @@ void session_fanout_binary(struct session *s)
         s->feat.groups->fanout->binary = true;
 }
 
+enum hook_verdict session_fanout_route(struct session *s, const struct hook_route *hr, uint32_t *to)
+{
+    if (!s->listener->shards || hr->r == NULL || !hr->fits ||
+        !scatter_is_show_databases((const char *)hr->p + 1, hr->len - 1, s->route.lex_opts))
+        return HOOK_PASS;
+    if (hr->cmd == COM_QUERY)
+        *to = session_fanout_prepare(s, (const char *)hr->p + 1, hr->len - 1, NULL); /* the union */
+    else /* prepared, it would list one group's: refused, never incomplete */
+        *to = session_fanout_refuse(s, "halyard: SHOW DATABASES lists every group's schemas "
+                                       "as a plain query only, not as a prepared statement");
+    return HOOK_TAKEN;
+}
+
 uint32_t session_fanout_refuse(struct session *s, const char *why)
 {
     struct fanout *f = fanout_new(s, FANOUT_READ);

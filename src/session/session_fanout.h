@@ -29,6 +29,11 @@ uint32_t session_fanout_prepare_joined(struct session *s, const char *text, size
 /* A statement for every group refused with `why` (a 1105's text), by
  * session_fanout_start as any refusal. ROUTE_FANOUT. */
 uint32_t session_fanout_refuse(struct session *s, const char *why);
+/* The route stage (on_route, session_hooks.c): a SHOW DATABASES on a
+ * listener with shards is the union of every group's (ROUTE_FANOUT), or
+ * refused prepared. */
+enum hook_verdict session_fanout_route(struct session *s, const struct hook_route *hr,
+                                       uint32_t *to);
 /* `text` (len bytes, copied) on one connection of the session's user and
  * state to its group's primary, its answer the client's as it is (a read
  * the session's own connection cannot run: session_sysview_elsewhere).

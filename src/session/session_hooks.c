@@ -153,6 +153,27 @@ static void inflight_settled(struct session *s)
         session_inflight_done(s);
 }
 
+/* ---- on_route: where a feature sends the statement --------------------- */
+
+/* The diagnostics of a statement run on every group are halyard's. */
+static enum hook_verdict diag_route(struct session *s, const struct hook_route *hr, uint32_t *to)
+{
+    if (s->values.ldiag == NULL || hr->r == NULL || hr->cmd != COM_QUERY || !hr->fits ||
+        !(hr->r->flags & CLF_DIAG))
+        return HOOK_PASS;
+    *to = session_diag_route(s, (const char *)hr->p + 1, hr->avail - 1);
+    return HOOK_TAKEN;
+}
+
+/* A BEGIN across groups, an XA branch's statement (session_begin.c). */
+static enum hook_verdict begin_route(struct session *s, const struct hook_route *hr, uint32_t *to)
+{
+    if (!s->listener->shards || hr->r == NULL)
+        return HOOK_PASS;
+    *to = session_begin_route(s, hr->r, (const char *)hr->p + 1, hr->avail - 1);
+    return *to != UINT32_MAX ? HOOK_TAKEN : HOOK_PASS;
+}
+
 /* ---- between: the steps between two commands ------------------------- */
 
 /* A transaction across groups whose branch failed is rolled back on the
@@ -217,6 +238,7 @@ static const struct session_hooks hooks[] = {
      .on_leave = session_pool_forget, /* out of the queue for a connection */
      .on_close = session_pool_close},
     {.name = "diag",
+     .on_route = diag_route, /* a fan-out's diagnostics answered here */
      .on_done = session_diag_follow,
      .on_own_err = session_diag_own_err, /* in place of what a fan-out left */
      .on_renew = session_diag_drop,      /* a new session on the server has none */
@@ -241,15 +263,18 @@ static const struct session_hooks hooks[] = {
      .on_close = session_sysview_free,
      .on_thread_exit = session_sysview_thread_exit},
     {.name = "fanout",
-     .busy = session_fanout_busy, /* its statements out on the groups */
+     .busy = session_fanout_busy,      /* its statements out on the groups */
+     .on_route = session_fanout_route, /* SHOW DATABASES: every group's */
      .on_abandon = session_fanout_abandon,
      .on_close = session_fanout_free},
     {.name = "begin",
+     .on_route = begin_route,
      .chosen = session_begin_chosen, /* a BEGIN halyard answered, or the XA branch, first */
      .on_reset = session_begin_forget},
     {.name = "groups", /* the groups of a listener with shards */
      .on_create = session_groups_make,
-     .on_view = session_groups_view, /* made for a reload's shards, the learned map let go */
+     .on_route = session_shard_route_stmt, /* to the statement's group first */
+     .on_view = session_groups_view,       /* made for a reload's shards, the learned map let go */
      .on_close = session_groups_free},
     {.name = "ps",                 /* the session's prepared statements */
      .on_renew = ps_clear,         /* the server drops them all */
@@ -390,6 +415,15 @@ enum hook_verdict session_hooks_after_lost(struct session *s, const struct hook_
 uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr)
 {
     HOOKS_FIRST(on_rule, uint32_t, UINT32_MAX, s, hr);
+}
+
+uint32_t session_hooks_route(struct session *s, const struct hook_route *hr)
+{
+    uint32_t to = UINT32_MAX;
+    HOOKS_EACH(i)
+    if (hooks[i].on_route != NULL && hooks[i].on_route(s, hr, &to) != HOOK_PASS)
+        return to;
+    return UINT32_MAX;
 }
 
 bool session_hooks_backend_ready(struct session *s)

@@ -278,6 +278,16 @@ struct hook_cmd {
     bool fits;      /* all of it is at p */
     bool rewritten; /* it goes with other text than the client's */
 };
+/* A statement at the route stage (on_route): classified as *r, or a
+ * COM_INIT_DB (r NULL), `avail` of its `len` payload bytes at p. */
+struct hook_route {
+    const struct classify_result *r;
+    const uint8_t *p;
+    uint32_t len;
+    uint32_t avail;
+    uint8_t cmd;
+    bool fits; /* all of it is at p */
+};
 /* A classified statement and the query rule that matched it (on_rule). */
 struct hook_rule {
     uint8_t cmd;                    /* COM_QUERY or COM_STMT_PREPARE */
@@ -340,6 +350,13 @@ struct session_hooks {
      * ROUTE_* outcome the feature answers it with (the cache's hit:
      * ROUTE_CACHE); the first outcome is the point's */
     uint32_t (*on_rule)(struct session *s, const struct hook_rule *hr);
+    /* session_route, before the query rules, when the session holds a
+     * fan-out's diagnostics (s->values.ldiag) or its listener has shards
+     * (a COM_INIT_DB too, unclassified): where the feature sends the
+     * statement. HOOK_TAKEN with *to (a backend, a ROUTE_* outcome, or
+     * UINT32_MAX: routed as usual, by no row after it); HOOK_PASS: not
+     * the feature's */
+    enum hook_verdict (*on_route)(struct session *s, const struct hook_route *hr, uint32_t *to);
     /* next_route, and the gate of a prepared statement's execution: a
      * client's command when the session's transaction was lost with its
      * backend (s->route.trx_lost). HOOK_WAIT when the feature's step holds
@@ -528,6 +545,7 @@ void session_hooks_wait(struct session *s, enum hook_wait what, bool begin);
  * service (session_life.c), declared here beside its enum. */
 void session_wait_note(struct session *s, enum hook_wait what, bool begin);
 uint32_t session_hooks_rule(struct session *s, const struct hook_rule *hr);
+uint32_t session_hooks_route(struct session *s, const struct hook_route *hr);
 enum hook_verdict session_hooks_hold(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_cancel_wait(struct session *s);
 void session_hooks_replayed(struct session *s);

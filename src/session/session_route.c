@@ -1094,34 +1094,13 @@ static size_t route_classify(struct session *s, const uint8_t *p, uint32_t avail
 static uint32_t route_groups(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                              uint32_t avail, bool fits, const struct classify_result *r)
 {
-    /* The diagnostics of a statement run on every group are halyard's. */
-    if (s->values.ldiag != NULL && cmd == COM_QUERY && fits && (r->flags & CLF_DIAG))
-        return session_diag_route(s, (const char *)p + 1, avail - 1);
-    if (s->listener->shards && fits &&
-        scatter_is_show_databases((const char *)p + 1, len - 1, s->route.lex_opts)) {
-        if (cmd == COM_QUERY)
-            return session_fanout_prepare(s, (const char *)p + 1, len - 1, NULL); /* the union */
-        /* prepared, it would list one group's: refused, never incomplete */
-        return session_fanout_refuse(s, "halyard: SHOW DATABASES lists every group's schemas "
-                                        "as a plain query only, not as a prepared statement");
-    }
-    if (s->listener->shards) {
-        uint32_t x = session_begin_route(s, r, (const char *)p + 1, avail - 1);
-        if (x != UINT32_MAX)
-            return x;
-        /* To the statement's group first, then inside it as always. A
-         * statement about the session or the previous one (which ran on
-         * the group the session is on) stays. */
-        bool stays = r->kind == CL_EMPTY || r->kind == CL_SESSION || r->kind == CL_TXN_END ||
-                     r->kind == CL_TXN_SAVEPOINT ||
-                     (r->flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
-        unsigned how = (stays ? SHARD_STAYS : 0) | (cmd == COM_STMT_PREPARE ? SHARD_PREPARE : 0) |
-                       (cmd == COM_QUERY && fits ? SHARD_FANOUT_OK : 0);
-        uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, how);
-        if (g != UINT32_MAX)
-            return g;
-    }
-    return UINT32_MAX;
+    /* only these have rows there: the common statement calls none */
+    if (s->values.ldiag == NULL && !s->listener->shards)
+        return UINT32_MAX;
+    /* the features' (session_hooks.c): a fan-out's diagnostics, SHOW
+     * DATABASES, a BEGIN across groups, the statement's group */
+    struct hook_route hr = {.r = r, .p = p, .len = len, .avail = avail, .cmd = cmd, .fits = fits};
+    return session_hooks_route(s, &hr);
 }
 
 struct rules_input session_rules_who(struct session *s)
@@ -1282,8 +1261,9 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     session_route_begin(s, cmd, fits);
     bool fw = s->who.cu != NULL && s->who.cu->firewall != FIREWALL_OFF;
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
-        /* USE by command: to the database's group first. */
-        uint32_t g = session_shard_route(s, (const char *)p + 1, len - 1, SHARD_DB);
+        /* USE by command: to the database's group first (session_hooks.c) */
+        struct hook_route hr = {.p = p, .len = len, .avail = avail, .cmd = cmd, .fits = fits};
+        uint32_t g = session_hooks_route(s, &hr);
         if (g != UINT32_MAX)
             return g;
     }

@@ -261,6 +261,29 @@ uint32_t session_shard_route(struct session *s, const char *text, size_t len, un
     return shard_route(s, text, len, how, session_schema(s), NULL);
 }
 
+enum hook_verdict session_shard_route_stmt(struct session *s, const struct hook_route *hr,
+                                           uint32_t *to)
+{
+    if (!s->listener->shards)
+        return HOOK_PASS;
+    const struct classify_result *r = hr->r;
+    if (r == NULL) /* USE by command: to the database's group first */
+        *to = session_shard_route(s, (const char *)hr->p + 1, hr->len - 1, SHARD_DB);
+    else {
+        /* To the statement's group first, then inside it as always. A
+         * statement about the session or the previous one (which ran on
+         * the group the session is on) stays. */
+        bool stays = r->kind == CL_EMPTY || r->kind == CL_SESSION || r->kind == CL_TXN_END ||
+                     r->kind == CL_TXN_SAVEPOINT ||
+                     (r->flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
+        unsigned how = (stays ? SHARD_STAYS : 0) |
+                       (hr->cmd == COM_STMT_PREPARE ? SHARD_PREPARE : 0) |
+                       (hr->cmd == COM_QUERY && hr->fits ? SHARD_FANOUT_OK : 0);
+        *to = session_shard_route(s, (const char *)hr->p + 1, hr->avail - 1, how);
+    }
+    return *to != UINT32_MAX ? HOOK_TAKEN : HOOK_PASS;
+}
+
 uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
                                     const char *schema, const struct key_out *key)
 {

@@ -36,6 +36,11 @@ enum shard_text {
     SHARD_FANOUT_OK = 1u << 3 /* a whole COM_QUERY, which may run on every group: ROUTE_FANOUT */
 };
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, unsigned how);
+/* The route stage (on_route, session_hooks.c), a listener with shards: a
+ * COM_INIT_DB (hr->r NULL) to its database's group, a statement to its
+ * group (session_shard_route); HOOK_PASS when it stays where it is. */
+enum hook_verdict session_shard_route_stmt(struct session *s, const struct hook_route *hr,
+                                           uint32_t *to);
 /* (`how`: enum shard_text's bits.)
  * The same for a prepared statement's text, `schema` (its PREPARE's)
  * standing for the session's; `key`, when not NULL, is the statement's

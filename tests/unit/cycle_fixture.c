@@ -122,6 +122,21 @@ WRAP_VOID(trx_lost, (struct session * s, struct bconn *bc, const char *name), (s
           name)
 WRAP_VOID(leave, (struct session * s), (s), "")
 WRAP_VOID(close, (struct session * s), (s), "")
+/* on_route: where the features sent the statement (a backend's name, an
+ * outcome's number, or "-": routed as usual) */
+uint32_t __real_session_hooks_route(struct session *s, const struct hook_route *hr);
+uint32_t __wrap_session_hooks_route(struct session *s, const struct hook_route *hr);
+uint32_t __wrap_session_hooks_route(struct session *s, const struct hook_route *hr)
+{
+    uint32_t to = __real_session_hooks_route(s, hr);
+    if (to == UINT32_MAX)
+        note("hook s%u route %02x -", s->id, hr->cmd);
+    else if (to < s->cfg->n_backends)
+        note("hook s%u route %02x %s", s->id, hr->cmd, s->cfg->backends[to].name);
+    else
+        note("hook s%u route %02x %" PRIu32, s->id, hr->cmd, to);
+    return to;
+}
 /* on_end: the rows whose command follows the answer (bits) */
 uint64_t __real_session_hooks_end(struct session *s);
 uint64_t __wrap_session_hooks_end(struct session *s);

@@ -47,6 +47,17 @@ static const char conf_limit_full[] =
 static const char conf_rules[] =
     BASE_CONF "consistency = \"eventual\";\n"
               "rules = ( { name = \"tagged\"; match_text = \"tag-me\"; route = \"primary\"; } );\n";
+/* Two groups of one backend each, the listener routing by schema: d2 on
+ * the replica's fake (its group's primary). */
+static const char conf_shards[] =
+    "listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 21002; shards = true; } );\n"
+    "users = ( { name = \"app\"; password_hash = \"\"; } );\n"
+    "backends = ( { name = \"db1\"; address = \"127.0.0.1\"; port = 21000; role = \"primary\"; },\n"
+    "  { name = \"db2\"; address = \"127.0.0.1\"; port = 21001; role = \"primary\"; } );\n"
+    "groups = ( { name = \"one\"; backends = [ \"db1\" ]; },\n"
+    "  { name = \"two\"; backends = [ \"db2\" ]; } );\n"
+    "shards = { schemas = ( { schema = \"d2\"; group = \"two\"; } ); };\n"
+    "consistency = \"eventual\";\n";
 static const char conf_limit_queue[] =
     BASE_CONF "consistency = \"eventual\";\n"
               "limits = ( { name = \"one\"; max_concurrent = 1; queue_size = 1; } );\n";
@@ -64,7 +75,7 @@ static const char *const points[] = {
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
     "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",    "end",
-    "follow",
+    "follow",        "route",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -1224,6 +1235,44 @@ static void test_hooks_end_follow(void **state)
     assert_order(f, from, set);
 }
 
+/* on_route: a statement meets the point only where a row may take it (a
+ * listener with shards, diagnostics a fan-out left): not with this
+ * fixture's one group. With shards, a COM_INIT_DB meets it before it is
+ * classified, and a statement naming d2 is sent to its group's backend
+ * there (the shard's row), after the rows before it passed. */
+static void test_hooks_route(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "route"), 0);
+}
+
+static void test_hooks_route_shards(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    fb_rule(&f->replica, "FROM d2.t", FB_ROW, 0, "r", 0);
+    const uint8_t use[] = {COM_INIT_DB, 'd', '2'};
+    size_t from = f->n_trace;
+    assert_int_equal(fb_client_command(&f->client[0], f->w.loop, use, sizeof(use), &err, NULL, 0),
+                     0);
+    assert_once(f, from, "route", "a COM_INIT_DB");
+    /* the shard's row moved the session to d2's group: routed there as usual */
+    static const char *const use_want[] = {" route 02 -", " conn_open db2", NULL};
+    assert_order(f, from, use_want);
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_true(traced(f, from, "db2 Q:SELECT a FROM t") >= 0);
+    int c2 = client_open(f);
+    from = f->n_trace;
+    assert_int_equal(query(f, c2, "SELECT a FROM d2.t", &err), 1);
+    assert_once(f, from, "route", "a statement naming a sharded schema");
+    static const char *const want[] = {" route 03 -", "db2 Q:SELECT a FROM d2.t", NULL};
+    assert_order(f, from, want);
+    assert_int_equal(fb_logged(&f->primary, "d2.t"), -1);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1262,6 +1311,8 @@ int main(void)
         T(test_hooks_relayed, conf_eventual),
         T(test_hooks_done_rows, conf_eventual),
         T(test_hooks_end_follow, conf_eventual),
+        T(test_hooks_route, conf_eventual),
+        T(test_hooks_route_shards, conf_shards),
         T(test_hooks_replayed, conf_replay), /* last: it fails over and back */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
