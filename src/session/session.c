@@ -1009,7 +1009,6 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
 void command_abandon(struct session *s)
 {
     s->kill.cmd_taken = false; /* taken again, it is taken anew (ps_drop's skip: it left) */
-    state_change_drop(s);
     pstmt_free(s->prep.ps_new);
     s->prep.ps_new = NULL;
     s->prep.ps_step = -1;
@@ -1025,7 +1024,8 @@ void command_abandon(struct session *s)
     s->query.cmd_class = STMT_OTHER;
     s->route.causal_check = false;
     s->route.wait_idx = -1;
-    session_hooks_abandon(s); /* the features' (session_hooks.c) */
+    /* the features' (session_hooks.c): the change a SET began dropped... */
+    session_hooks_abandon(s);
 }
 
 /* The command is over: the session goes idle and takes the client's next

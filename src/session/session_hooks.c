@@ -210,6 +210,7 @@ static const struct session_hooks hooks[] = {
      .on_done = state_done, /* a USE's schema the session's (before the rows that read it) */
      .on_end = state_end,   /* a SET kept; true when its read-back's answer follows */
      .on_follow = state_readback_expect,
+     .on_abandon = state_change_drop, /* the change a SET began is not pending */
      .on_close = state_free,
      .on_thread_exit = state_thread_exit},
     {.name = "login",

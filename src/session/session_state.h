@@ -71,8 +71,8 @@ void state_schema_clear(struct session *s);
  * text) that succeeded puts the session in its schema (the process list
  * shows it); one that failed leaves it where it was. */
 void state_done(struct session *s);
-/* The routed command will not run (command_abandon): the change it began
- * is not pending. */
+/* The routed command will not run (on_abandon, session_hooks.c): the
+ * change it began is not pending. */
 void state_change_drop(struct session *s);
 /* Bring s->conns.cur (ready, idle) up to the session's state, for a
  * command that waits (SS_WAIT_BACKEND): true when nothing had to be sent,

@@ -582,6 +582,26 @@ static void test_hooks_abandon(void **state)
     assert_int_equal(recv1(f, 0, &err, 2000), 0);
 }
 
+/* on_abandon's state row: a SET refused by a full limit (1226) leaves no
+ * change pending, which the session's next statement's end would have
+ * kept as the SET's. */
+static void test_hooks_abandon_set(void **state)
+{
+    struct fx *f = *state;
+    int c2 = hold_first_update(f);
+    size_t from = f->n_trace;
+    uint16_t err = 0;
+    assert_int_equal(query(f, c2, "SET @x = 2", &err), 0xff);
+    assert_int_equal(err, ER_USER_LIMIT_REACHED);
+    assert_once(f, from, "abandon", "a SET refused by the limit");
+    int n = 0;
+    for (struct session *s = f->w.sessions; s != NULL; s = s->next, n++)
+        assert_false(s->vars.chg_pending);
+    assert_int_equal(n, 2);
+    fb_release(&f->primary);
+    assert_int_equal(recv1(f, 0, &err, 2000), 0);
+}
+
 /* Client c2 sends its UPDATE behind the first session's (held on the
  * primary, hold_first_update), and the worker runs `ms`: the session
  * parked in SS_WAIT_BACKEND, behind the limit. */
@@ -1289,6 +1309,7 @@ int main(void)
         T(test_hooks_digest, conf_eventual),
         T(test_hooks_conn_open, conf_eventual),
         T(test_hooks_abandon, conf_limit_full),
+        T(test_hooks_abandon_set, conf_limit_full),
         T(test_hooks_cancel_wait, conf_limit_queue),
         T(test_hooks_hold, conf_limit_queue),
         T(test_hooks_rule, conf_rules),
