@@ -522,7 +522,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     struct stream *st = &s->io.up;
     if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || session_hooks_busy(s))
         return NEXT_STOP;
-    if (registry_kill_requested(&s->kill.reg)) {
+    if (session_hooks_killed(s)) {
         /* KILL CONNECTION found it between statements, or waiting for
          * a connection: it ends before it runs another. */
         if (st->b != NULL && stream_unparsed(st) >= MYSQL_HEADER_SIZE)
@@ -1717,7 +1717,7 @@ void session_close(struct session *s, enum session_end why)
 
 void session_shutdown(struct session *s)
 {
-    if (registry_kill_requested(&s->kill.reg)) {
+    if (session_hooks_killed(s)) {
         session_close(s, END_KILLED);
         return;
     }

@@ -222,7 +222,8 @@ static const struct session_hooks hooks[] = {
      .on_leave = login_leave,                      /* the user's count */
      .on_close = login_close},
     {.name = "kill",
-     .on_create = command_kill_join, /* its id, in the registry */
+     .on_create = command_kill_join,   /* its id, in the registry */
+     .killed = command_kill_requested, /* a KILL CONNECTION marked it */
      .on_begin = command_kill_begin,
      .on_done = command_kill_done,    /* the process list's text cleared */
      .on_reply = kill_chain_reply,    /* its text's ids and OK flags */
@@ -390,6 +391,11 @@ void session_hooks_take(struct session *s, const struct hook_cmd *hc)
 bool session_hooks_busy(const struct session *s)
 {
     HOOKS_ANY(busy, s);
+}
+
+bool session_hooks_killed(const struct session *s)
+{
+    HOOKS_ANY(killed, s);
 }
 
 enum hook_verdict session_hooks_between(struct session *s)

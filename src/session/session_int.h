@@ -333,6 +333,10 @@ struct session_hooks {
      * taken (nor a KILL's end seen) until it ends, and the session is not
      * idle (session_idle_cb) */
     bool (*busy)(const struct session *s);
+    /* next_take, after busy, and a worker's shutdown: true when the
+     * session is to end now, killed (a KILL CONNECTION marked it): it
+     * runs no other command */
+    bool (*killed)(const struct session *s);
     /* session_route: a COM_QUERY classified as `r`, its payload at p
      * (`avail` bytes of it in the buffer: all of it when `fits`), before
      * its backend is chosen: what the feature notes of the statement that
@@ -533,6 +537,7 @@ struct hook_answer {
 const struct hook_answer *session_hooks_answer(uint32_t route);
 void session_hooks_take(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_busy(const struct session *s);
+bool session_hooks_killed(const struct session *s);
 enum hook_verdict session_hooks_between(struct session *s);
 void session_hooks_classified(struct session *s, const struct classify_result *r, const uint8_t *p,
                               uint32_t avail, bool fits);

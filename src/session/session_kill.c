@@ -401,6 +401,11 @@ void command_kill_leave(struct session *s)
     registry_remove(&s->kill.reg);
 }
 
+bool command_kill_requested(const struct session *s)
+{
+    return registry_kill_requested(&s->kill.reg);
+}
+
 bool command_kill_join(struct session *s)
 {
     s->id = registry_new_id();

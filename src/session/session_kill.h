@@ -136,5 +136,8 @@ void command_kill_leave(struct session *s);
 /* The session begins (on_create, session_hooks.c): its id, and its entry
  * in the registry that KILL and the process list read, published. */
 bool command_kill_join(struct session *s);
+/* Whether a KILL CONNECTION marked the session to end (killed,
+ * session_hooks.c): between commands, or at a worker's shutdown. */
+bool command_kill_requested(const struct session *s);
 
 #endif /* HALYARD_SESSION_KILL_H */

@@ -137,6 +137,15 @@ uint32_t __wrap_session_hooks_route(struct session *s, const struct hook_route *
         note("hook s%u route %02x %" PRIu32, s->id, hr->cmd, to);
     return to;
 }
+/* killed: whether a row ends the session before its next command */
+bool __real_session_hooks_killed(const struct session *s);
+bool __wrap_session_hooks_killed(const struct session *s);
+bool __wrap_session_hooks_killed(const struct session *s)
+{
+    bool killed = __real_session_hooks_killed(s);
+    note("hook s%u killed %s", s->id, killed ? "yes" : "no");
+    return killed;
+}
 /* on_end: the rows whose command follows the answer (bits) */
 uint64_t __real_session_hooks_end(struct session *s);
 uint64_t __wrap_session_hooks_end(struct session *s);

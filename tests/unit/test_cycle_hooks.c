@@ -75,7 +75,7 @@ static const char *const points[] = {
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
     "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",    "end",
-    "follow",        "route",
+    "follow",        "route",          "killed",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -211,8 +211,9 @@ static void test_hooks_prepared(void **state)
     for (size_t k = 0; k < N_POINTS; k++) {
         text[k] -= exec[k]; /* the text statement's alone */
         bool per_packet = strcmp(points[k], "packet") == 0 || strcmp(points[k], "fed") == 0;
-        /* busy and between run at each look for a command, not once a command */
-        bool per_look = strcmp(points[k], "busy") == 0 || strcmp(points[k], "between") == 0;
+        /* busy, killed and between run at each look for a command, not once a command */
+        bool per_look = strcmp(points[k], "busy") == 0 || strcmp(points[k], "between") == 0 ||
+                        strcmp(points[k], "killed") == 0;
         /* a text's classification and its digest: an execution's
          * statement was classified at its prepare, and its replay and
          * in-flight notes are the prepared statements' own (session_ps.c) */
@@ -1293,6 +1294,40 @@ static void test_hooks_route_shards(void **state)
     assert_int_equal(fb_logged(&f->primary, "d2.t"), -1);
 }
 
+/* killed: asked before each command is taken (after busy), no while no
+ * KILL marked the session. A KILL CONNECTION of a session whose statement
+ * waits in a limit's queue (the registry's mark, as another session's
+ * KILL sets it; the worker closes only an idle one itself): once the
+ * limit lets it go, the kill's row says yes before the statement is
+ * taken, and the session ends, its statement never sent. */
+static void test_hooks_killed(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(count(f, from, " killed yes"), 0);
+    static const char *const order[] = {" busy", " killed no", " take 03", NULL};
+    assert_order(f, from, order);
+    int c2 = hold_first_update(f);
+    struct session *waiting = queue_second_update(f, c2, 50);
+    from = f->n_trace;
+    uint32_t tid = 0, idx = 0;
+    assert_int_equal(registry_kill(&waiting->kill.reg, waiting->id, true, false, &tid, &idx),
+                     KILL_MARKED);
+    run_for(f, 50);
+    fb_release(&f->primary);
+    assert_int_equal(recv1(f, 0, &err, 2000), 0);
+    int got;
+    while ((got = recv1(f, c2, &err, 2000)) >= 0 && got != 0xff)
+        ;
+    assert_int_equal(got, 0xff);
+    assert_int_equal(err, ER_CONNECTION_KILLED);
+    assert_int_equal(recv1(f, c2, NULL, 2000), -1); /* closed */
+    assert_true(count(f, from, " killed yes") >= 1);
+    assert_int_equal(fb_logged(&f->primary, "a = 2"), -1);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1333,6 +1368,7 @@ int main(void)
         T(test_hooks_done_rows, conf_eventual),
         T(test_hooks_end_follow, conf_eventual),
         T(test_hooks_route, conf_eventual),
+        T(test_hooks_killed, conf_limit_queue),
         T(test_hooks_route_shards, conf_shards),
         T(test_hooks_replayed, conf_replay), /* last: it fails over and back */
     };
