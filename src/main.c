@@ -904,7 +904,8 @@ static void signals_block(void)
  * firewall, and the status the admin socket and the metrics show. */
 /* The exporter of spans (trace_export.h): started whether or not
  * tracing.enabled is, so that a reload may turn tracing on; idle, its
- * thread sleeps on its queue. Its receiver and queue are read here. */
+ * thread sleeps on its queue. Its receiver, queue and flush timer
+ * (tracing.flush_ms) are read here. */
 static hy_status_t tracing_start(const struct config *cfg)
 {
     const struct config_tracing *t = &cfg->tracing;
@@ -917,7 +918,7 @@ static hy_status_t tracing_start(const struct config *cfg)
                                    .queue_size = (uint32_t)t->queue_size,
                                    .batch = 2048,
                                    .timeout_ms = (uint32_t)t->timeout_ms,
-                                   .flush_ms = 1000,
+                                   .flush_ms = (uint32_t)t->flush_ms,
                                    .retries = 2,
                                    .backoff_ms = 100};
     struct trace_exporter *ex;

@@ -292,6 +292,7 @@ static void show_config_tracing(struct kv *kv, const struct config *cfg)
     kv_bool(kv, "tracing.query_text", t->query_text);
     kv_int(kv, "tracing.queue_size", t->queue_size);
     kv_int(kv, "tracing.timeout_ms", t->timeout_ms);
+    kv_int(kv, "tracing.flush_ms", t->flush_ms);
 }
 
 static void show_config_alerts(struct kv *kv, const struct config *cfg)

@@ -887,6 +887,10 @@ const struct config_key config_keys[] = {
     {"tracing.queue_size", CONFIG_INT, "4096", 16, 1048576,
      "spans waiting for the exporter at most; past it a span is dropped and counted (read at "
      "start)", NULL},
+    {"tracing.flush_ms", CONFIG_INT, "5000", 10, 600000,
+     "milliseconds the exporter waits at most before it posts the spans queued, when fewer "
+     "than a batch (2048) are; the same role and default as OpenTelemetry's batch span "
+     "processor's schedule delay (OTEL_BSP_SCHEDULE_DELAY) (read at start)", NULL},
     {"tracing.timeout_ms", CONFIG_INT, "2000", 10, 600000,
      "milliseconds one POST may take; a failed one is tried again twice, after 100 ms then "
      "200 ms", NULL},

@@ -359,6 +359,7 @@ hy_status_t cfg_fill_tracing(struct loader *ld, struct config *cfg, config_setti
     t->query_text = cfg_get_bool(g, "tracing.query_text");
     t->queue_size = (int)cfg_get_int(g, "tracing.queue_size");
     t->timeout_ms = (int)cfg_get_int(g, "tracing.timeout_ms");
+    t->flush_ms = (int)cfg_get_int(g, "tracing.flush_ms");
     t->protobuf = strcmp(cfg_get_str(g, "tracing.protocol"), "http/json") != 0;
     const char *ratio = cfg_get_str(g, "tracing.ratio");
     if (!hy_str_double(ratio, &t->ratio) || !(t->ratio >= 0.0 && t->ratio <= 1.0))

@@ -134,7 +134,7 @@ def test_the_statement_that_met_a_replay_says_so_in_its_span(cluster, start_haly
         cluster.sync()
         conf = failover_settings(tmp_path, transaction_replay=True, replay_timeout_ms=20000,
                                  tracing={"enabled": True, "endpoint": r.endpoint(),
-                                          "query_text": True})
+                                          "query_text": True, "flush_ms": 200})
         h = start_halyard(conf)
         c, cur = open_transaction(h)
         kill_now(cluster, 0)

@@ -6,8 +6,8 @@ OpenTelemetry's OTLP JSON mapping and its database conventions: each statement's
 traceparent (an sqlcommenter comment, a connection attribute, the session
 variable @traceparent) and the tracestate beside it, its attributes, the
 wait events of a statement held by a limit and of one held by a
-consistency wait; with the
-receiver down, client statements no slower than with tracing off; a
+consistency wait; a lone span posted flush_ms after it was queued
+(tracing.flush_ms), not before; with the receiver down, client statements no slower than with tracing off; a
 switchover's, a reload's and a backup run's spans, and none of them
 with tracing off.
 """
@@ -83,7 +83,8 @@ class Receiver:
         self.server.server_close()
 
     def find(self, pred, timeout=10):
-        """The first span pred accepts, waiting for it (halyard posts a batch a second)."""
+        """The first span pred accepts, waiting for it (the tests' halyard posts a
+        batch 200 ms after its first span, tracing.flush_ms)."""
         found = []
         wait_until(lambda: found.extend(s for s in self.spans if pred(s)) or found, timeout,
                    what="the span")
@@ -113,8 +114,11 @@ def attrs(span):
 
 
 def tracing(receiver, **kw):
+    """The tracing group posting to receiver; flush_ms 200 unless given, so
+    that a test does not wait for the default's 5 s."""
     proto = {} if receiver.protocol == "http/protobuf" else {"protocol": receiver.protocol}
-    return {"tracing": {"enabled": True, "endpoint": receiver.endpoint(), **proto, **kw}}
+    return {"tracing": {"enabled": True, "endpoint": receiver.endpoint(), "flush_ms": 200,
+                        **proto, **kw}}
 
 
 def text_has(marker):
@@ -411,10 +415,48 @@ def latencies(h, n=300):
     return out
 
 
+def arrival(receiver, marker, timeout):
+    """Seconds from now until the span whose text holds marker is posted,
+    or None when it is not within timeout."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if any(marker in attrs(s).get("db.query.text", "") for s in receiver.spans):
+            return time.monotonic() - t0
+        time.sleep(0.02)
+    return None
+
+
+@pytest.mark.parametrize("flush_ms", [200, 3000])
+def test_a_lone_span_is_posted_after_flush_ms(start_halyard, receiver, flush_ms):
+    """tracing.flush_ms: a batch not full (here one span) is posted
+    flush_ms after its first span was queued, not sooner, not much later.
+    A first statement, waited for, leaves the exporter idle (no timer
+    running) before the one timed."""
+    h = start_halyard(**tracing(receiver, query_text=True, flush_ms=flush_ms))
+    c = h.connect()
+    try:
+        q(c, "SELECT 'flush_warm'")
+        assert arrival(receiver, "flush_warm", flush_ms / 1000 + 5) is not None
+        time.sleep(0.1)
+        t0 = time.monotonic()
+        q(c, "SELECT 'flush_lone'")
+        if flush_ms == 200:
+            took = arrival(receiver, "flush_lone", 5)
+            assert took is not None and took < 0.8, took
+        else:
+            # not in the first 2 s (a timer of 1 s, as before the key, posts it then)
+            assert arrival(receiver, "flush_lone", 2.0 - (time.monotonic() - t0)) is None
+            took = arrival(receiver, "flush_lone", 6.0 - (time.monotonic() - t0))
+            assert took is not None, "not posted within 6 s of the statement"
+    finally:
+        c.close()
+
+
 def test_receiver_down_costs_nothing(start_halyard):
     down = f"http://127.0.0.1:{free_port()}/v1/traces"  # nothing listens there
     off = latencies(start_halyard(tracing={"enabled": False, "endpoint": down}))
-    h = start_halyard(tracing={"enabled": True, "endpoint": down, "queue_size": 16})
+    h = start_halyard(tracing={"enabled": True, "endpoint": down, "queue_size": 16,
+                               "flush_ms": 200})
     on = latencies(h)
     p50_off, p50_on = statistics.median(off), statistics.median(on)
     p99_off, p99_on = sorted(off)[int(len(off) * .99)], sorted(on)[int(len(on) * .99)]
@@ -441,7 +483,7 @@ def test_a_switchover_posts_nothing_while_tracing_is_off(start_halyard, cluster,
     start_halyard(conf)
     r = ctl(conf["admin_socket"], "switchover", "to", "node2")
     assert r.returncode == 0, f"halyardctl switchover: {r.returncode}\n{r.stdout}\n{r.stderr}"
-    time.sleep(2.5)  # the exporter posts a batch a second
+    time.sleep(2.5)  # the exporter would have posted a batch 200 ms after a span
     assert receiver.requests == [] and receiver.spans == []
 
 
@@ -535,7 +577,7 @@ def test_a_reload_posts_nothing_while_tracing_is_off(start_halyard, cluster, rec
     h.reload(render_conf(cluster, h.port, None, {**conf, "rules": [RULE]}))
     wait_until(lambda: admin_json(f"/tmp/halyard-{h.port}.sock", "show status")["reloads_ok"] == 1,
                10, what="the reload")
-    time.sleep(2.5)  # the exporter posts a batch a second
+    time.sleep(2.5)  # the exporter would have posted a batch 200 ms after a span
     assert receiver.requests == [] and receiver.spans == []
 
 
@@ -610,5 +652,5 @@ def test_a_backup_posts_nothing_while_tracing_is_off(start_halyard, cluster, rec
     start_halyard(conf)
     r, s = run_backup(conf)
     assert s["full_state"] == "ok", (r.stdout, s)
-    time.sleep(2.5)  # the exporter posts a batch a second
+    time.sleep(2.5)  # the exporter would have posted a batch 200 ms after a span
     assert receiver.requests == [] and receiver.spans == []

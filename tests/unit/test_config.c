@@ -672,6 +672,10 @@ static const struct config_case cases[] = {
      "alerts.events.[0].repeat_ms: -2 is out of range -1..86400000"},
     {"alerts.events: name required", BASE "alerts = { events = ( { repeat_ms = 5; } ); };\n",
      "alerts.events.[0].name: required key is missing"},
+    {"tracing.flush_ms low", BASE "tracing = {\n flush_ms = 9; };\n",
+     "t.conf:5: tracing.flush_ms: 9 is out of range 10..600000"},
+    {"tracing.flush_ms high", BASE "tracing = {\n enabled = true;\n flush_ms = 600001; };\n",
+     "t.conf:6: tracing.flush_ms: 600001 is out of range 10..600000"},
 };
 
 static void run_case(void **state)

@@ -355,6 +355,7 @@ struct config_tracing {
     bool query_text; /* db.query.text */
     int queue_size;  /* sized when the exporter starts */
     int timeout_ms;  /* one POST */
+    int flush_ms;    /* a batch not full is posted this long after; read at start */
     bool protobuf;   /* protocol = "http/protobuf" (else http/json); read at start */
 };
 
