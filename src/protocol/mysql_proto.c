@@ -837,6 +837,30 @@ bool mysql_is_eof(uint8_t first, uint32_t len, bool deprecate_eof)
 
 /* ---- column definitions ---------------------------------------------------- */
 
+/* A column definition's catalog: "def", in the character set of the
+ * session's character_set_results, which the server converts the names
+ * of the definition to. ucs2, utf16 and utf32 (big-endian) and utf16le
+ * may be set there (not as character_set_client), where "def" takes 6 or
+ * 12 bytes. */
+static bool catalog_is_def(const uint8_t *p, size_t n)
+{
+    static const uint8_t wide[][12] = {
+        {0, 'd', 0, 'e', 0, 'f'},
+        {'d', 0, 'e', 0, 'f', 0},
+        {0, 0, 0, 'd', 0, 0, 0, 'e', 0, 0, 0, 'f'},
+    };
+    switch (n) {
+    case 3:
+        return memcmp(p, "def", 3) == 0;
+    case 6:
+        return memcmp(p, wide[0], 6) == 0 || memcmp(p, wide[1], 6) == 0;
+    case 12:
+        return memcmp(p, wide[2], 12) == 0;
+    default:
+        return false;
+    }
+}
+
 hy_status_t mysql_coldef_decode(const uint8_t *payload, size_t len, bool ext_meta,
                                 struct mysql_coldef *cd)
 {
@@ -844,7 +868,7 @@ hy_status_t mysql_coldef_decode(const uint8_t *payload, size_t len, bool ext_met
     mysql_rd_init(&rd, payload, len);
     size_t n = 0;
     const uint8_t *catalog = mysql_rd_lenenc_str(&rd, &n);
-    if (rd.bad || n != 3 || memcmp(catalog, "def", 3) != 0)
+    if (rd.bad || !catalog_is_def(catalog, n))
         return HY_ERROR;
     (void)mysql_rd_lenenc_str(&rd, &n); /* schema */
     (void)mysql_rd_lenenc_str(&rd, &n); /* table */
@@ -1032,11 +1056,11 @@ static enum mysql_resp_rc resp_prep_ok(struct mysql_resp *r, const uint8_t *p, u
 }
 
 /* A column (or parameter) definition starts with its catalog, which is
- * always "def": checking it catches a tracker that lost count at once,
- * where counting on would wait for packets that never come. */
+ * always "def" (catalog_is_def): checking it catches a tracker that lost
+ * count at once, where counting on would wait for packets that never come. */
 static bool resp_is_coldef(const uint8_t *p, uint32_t len)
 {
-    return len >= 4 && p[0] == 3 && p[1] == 'd' && p[2] == 'e' && p[3] == 'f';
+    return len >= 1 && len >= 1u + p[0] && catalog_is_def(p + 1, p[0]);
 }
 
 /* Whether a terminator straight after the column definitions means that

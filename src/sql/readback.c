@@ -2,10 +2,12 @@
  * readback.c: the query that reads back what a SET assigned, and its
  * answer read into a varstate (see readback.h).
  *
- * The answer to `SELECT v1, COLLATION(v1), CAST(v1 AS BINARY), ...` is a
- * column count, the column definitions, an EOF unless CLIENT_DEPRECATE_EOF,
- * one text row, a terminator. Only the first column of each triple needs its
- * definition (the value's type); the other two are always strings.
+ * The answer to `SELECT v1, CAST(COLLATION(v1) AS BINARY), CAST(v1 AS
+ * BINARY), ...` is a column count, the column definitions, an EOF unless
+ * CLIENT_DEPRECATE_EOF, one text row, a terminator. Only the first column of
+ * each triple needs its definition (the value's type); the other two are
+ * always strings, binary ones: the session's character_set_results (ucs2,
+ * say) would convert them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -55,8 +57,8 @@ size_t readback_sql(const struct readback *rb, char *out, size_t cap)
         else
             snprintf(ref, sizeof(ref), "@`%s`", v->name);
         int n = snprintf(at < cap ? out + at : NULL, at < cap ? cap - at : 0,
-                         "%s%s, COLLATION(%s), CAST(%s AS BINARY)", i == 0 ? "SELECT " : ", ", ref,
-                         ref, ref);
+                         "%s%s, CAST(COLLATION(%s) AS BINARY), CAST(%s AS BINARY)",
+                         i == 0 ? "SELECT " : ", ", ref, ref, ref);
         if (n < 0)
             return 0;
         at += (size_t)n;

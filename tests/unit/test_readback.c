@@ -35,8 +35,8 @@ static void test_sql(void **state)
     assert_int_equal(readback_add(&rb, VS_USER, "a`b", 3), HY_ERROR);
     assert_int_equal(readback_add(&rb, VS_SYSTEM, "a.b", 3), HY_ERROR);
     assert_int_equal(rb.n, 2);
-    const char *want = "SELECT @`id`, COLLATION(@`id`), CAST(@`id` AS BINARY), "
-                       "@@session.sql_mode, COLLATION(@@session.sql_mode), "
+    const char *want = "SELECT @`id`, CAST(COLLATION(@`id`) AS BINARY), CAST(@`id` AS BINARY), "
+                       "@@session.sql_mode, CAST(COLLATION(@@session.sql_mode) AS BINARY), "
                        "CAST(@@session.sql_mode AS BINARY)";
     assert_int_equal(readback_sql(&rb, sql, sizeof(sql)), strlen(want));
     assert_string_equal(sql, want);

@@ -25,7 +25,7 @@
 
 #define READBACK_MAX 16 /* variables one read-back asks for */
 /* room for the longest read-back query readback_sql() writes */
-#define READBACK_SQL_MAX (READBACK_MAX * (3 * (VARSTATE_NAME_MAX + 12) + 40) + 16)
+#define READBACK_SQL_MAX (READBACK_MAX * (3 * (VARSTATE_NAME_MAX + 12) + 56) + 16)
 
 struct readback_var {
     uint8_t scope; /* enum varstate_scope */

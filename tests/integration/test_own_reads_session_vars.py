@@ -1,0 +1,38 @@
+"""halyard's own statements on a session's connections run under that
+session's variables. Each shape runs directly on the primary and through
+halyard; the answers must be the same.
+"""
+
+import pytest
+
+from test_server_answers import answer, login
+
+
+def _answers(port, steps):
+    c = login(port)
+    try:
+        return [answer(c, sql) for sql in steps]
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+@pytest.mark.parametrize("charset", ["ucs2", "utf16", "utf16le", "utf32"])
+def test_results_in_a_wide_character_set(start_halyard, cluster, ids, pool_mode, charset):
+    """character_set_results = ucs2 (utf16, utf16le, utf32) has the server
+    send each column definition's names in it, the catalog "def" in 6 or
+    12 bytes: halyard took every result, and the read-back of each SET, for
+    a broken answer and closed the session. The read-back's collation
+    comes in that character set too (not known: the session was pinned to
+    the primary, its reads no longer on a replica)."""
+    h = start_halyard(pool_mode=pool_mode)
+    steps = [f"SET character_set_results = '{charset}'", "SELECT 1, 'ab'",
+             "SET @x = _latin1 X'636166E9'", "SET character_set_results = 'utf8mb4'",
+             "SELECT @x, HEX(@x), COLLATION(@x)", "SELECT HEX(@x), COLLATION(@x)"]
+    d = _answers(cluster.primary_port, steps)
+    assert d[4] == [("rows", [("caf\u00e9", "636166E9", "latin1_swedish_ci")])], d
+    assert _answers(h.port, steps) == d
+    read = "/* halyard: replica */ SELECT @@server_id, HEX(@x)"
+    (server, x), = _answers(h.port, steps[:1] + steps[2:4] + [read])[3][0][1]
+    assert x == "636166E9" and int(server) in ids[1], (server, x)
+
