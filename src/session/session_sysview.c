@@ -87,7 +87,10 @@
  * where the server applies it to the client's result only (not to a
  * derived table, nor to SHOW). They say their own limit. */
 #define ALL_ROWS " LIMIT 18446744073709551615"
+/* The list's columns, kept per worker and server: the first reader's
+ * group_concat_max_len (4, say) would cut them, so the read says its own. */
 #define COLS_SQL                                                                                   \
+    "SET STATEMENT group_concat_max_len = 4294967295 FOR "                                         \
     "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS "  \
     "WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'PROCESSLIST'" ALL_ROWS
 

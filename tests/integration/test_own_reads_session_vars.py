@@ -36,3 +36,19 @@ def test_results_in_a_wide_character_set(start_halyard, cluster, ids, pool_mode,
     (server, x), = _answers(h.port, steps[:1] + steps[2:4] + [read])[3][0][1]
     assert x == "636166E9" and int(server) in ids[1], (server, x)
 
+
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+def test_process_list_columns_under_a_small_group_concat_max_len(start_halyard, cluster,
+                                                                  pool_mode):
+    """The process list's columns, read once per worker and server with a
+    GROUP_CONCAT on the first reader's connection, were cut by that
+    reader's group_concat_max_len: every later read of the list through
+    that worker failed (1054 Unknown column), for every session."""
+    h = start_halyard(pool_mode=pool_mode, workers=1)
+    read = ("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+            "WHERE ID = CONNECTION_ID() AND USER = 'app'")
+    steps = ["SET group_concat_max_len = 4", read, "SET group_concat_max_len = DEFAULT", read]
+    d = _answers(cluster.primary_port, steps)
+    assert d[1] == [("rows", [("1",)])], d
+    assert _answers(h.port, steps) == d
+    assert _answers(h.port, [read]) == [d[1]]  # another session, the same worker
