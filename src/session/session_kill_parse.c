@@ -153,10 +153,14 @@ enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
     return kill_id(p, end, &k->id) ? KILL_ID : KILL_NONE;
 }
 
+/* The read runs on the sender's connection, under its variables: its
+ * sql_select_limit (0) would leave out the one row. */
+#define ALL_ROWS " LIMIT 18446744073709551615"
+
 char *kill_user_sql(const char *user, const char *host, const struct connreg_row *threads, size_t n)
 {
     char name[200], at[200];
-    size_t cap = 1400 + n * 11;
+    size_t cap = 1700 + n * 11; /* the host four times: up to 800 */
     char *q = n <= KILL_USER_CONNS_MAX ? malloc(cap) : NULL;
     if (q == NULL || sql_quote(name, sizeof(name), user) == 0 ||
         (host != NULL && sql_quote(at, sizeof(at), host) == 0)) {
@@ -184,7 +188,7 @@ char *kill_user_sql(const char *user, const char *host, const struct connreg_row
              "information_schema.USER_PRIVILEGES WHERE GRANTEE = CONCAT('''', "
              "REPLACE(CURRENT_USER(), '@', '''@'''), '''') AND PRIVILEGE_TYPE IN "
              "('SUPER', 'CONNECTION ADMIN')), EXISTS (SELECT 1 FROM "
-             "information_schema.ENABLED_ROLES))");
+             "information_schema.ENABLED_ROLES))" ALL_ROWS);
     return q;
 }
 

@@ -6,6 +6,7 @@ halyard; the answers must be the same.
 import pytest
 
 from test_server_answers import answer, login
+from util import APP_PASSWORD, APP_USER, MONITOR_PASSWORD, MONITOR_USER, mysql_native_hash
 
 
 def _answers(port, steps):
@@ -52,3 +53,39 @@ def test_process_list_columns_under_a_small_group_concat_max_len(start_halyard, 
     assert d[1] == [("rows", [("1",)])], d
     assert _answers(h.port, steps) == d
     assert _answers(h.port, [read]) == [d[1]]  # another session, the same worker
+
+
+OTHER, OTHER_PASSWORD = "hy_orsv_other", "orsv-pw"
+
+
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+def test_kill_user_under_a_select_limit_of_0(start_halyard, cluster, pool_mode):
+    """KILL USER of another account: halyard first reads that account's
+    threads and the sender's privileges, one row, on the sender's
+    connection. Under the sender's sql_select_limit = 0 the row did not
+    come, and the sender without the privilege got OK where the server
+    says 1095 (its threads stay)."""
+    cluster.sql(0, f"CREATE USER IF NOT EXISTS '{OTHER}'@'%' IDENTIFIED BY '{OTHER_PASSWORD}'")
+    cluster.sql(0, f"GRANT SELECT ON *.* TO '{OTHER}'@'%'")
+    cluster.sync()
+    users = [{"name": n, "password_hash": mysql_native_hash(p)}
+             for n, p in ((APP_USER, APP_PASSWORD), (MONITOR_USER, MONITOR_PASSWORD),
+                          (OTHER, OTHER_PASSWORD))]
+    h = start_halyard(pool_mode=pool_mode, users=users)
+    out = []
+    try:
+        for port in (cluster.primary_port, h.port):
+            others = [login(port, OTHER, OTHER_PASSWORD) for _ in range(2)]
+            sender = login(port)
+            try:
+                sender.query("SET sql_select_limit = 0")
+                got = answer(sender, f"KILL USER {OTHER}")
+                out.append(([g[:2] for g in got], [answer(c, "SELECT 1") for c in others]))
+            finally:
+                for c in others + [sender]:
+                    c.close()
+    finally:
+        cluster.sql(0, f"DROP USER IF EXISTS '{OTHER}'@'%'")
+    d, hy = out
+    assert d == ([("error", 1095)], [[("rows", [("1",)])]] * 2), d
+    assert hy == d
