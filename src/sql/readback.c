@@ -7,7 +7,7 @@
  * CLIENT_DEPRECATE_EOF, one text row, a terminator. Only the first column of
  * each triple needs its definition (the value's type); the other two are
  * always strings, binary ones: the session's character_set_results (ucs2,
- * say) would convert them.
+ * say) would convert them. It ends in its own LIMIT (READBACK_ALL_ROWS).
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,7 +63,10 @@ size_t readback_sql(const struct readback *rb, char *out, size_t cap)
             return 0;
         at += (size_t)n;
     }
-    return at;
+    /* It runs under the session's variables: its sql_select_limit (0)
+     * would leave out the one row. */
+    int n = snprintf(at < cap ? out + at : NULL, at < cap ? cap - at : 0, "%s", READBACK_ALL_ROWS);
+    return n < 0 ? 0 : at + (size_t)n;
 }
 
 void readback_start(struct readback *rb, uint32_t caps, uint32_t ext_caps)

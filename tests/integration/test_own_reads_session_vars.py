@@ -89,3 +89,26 @@ def test_kill_user_under_a_select_limit_of_0(start_halyard, cluster, pool_mode):
     d, hy = out
     assert d == ([("error", 1095)], [[("rows", [("1",)])]] * 2), d
     assert hy == d
+
+
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+@pytest.mark.parametrize("limit", ["0", "1"])
+def test_a_set_under_a_select_limit_is_read_back(start_halyard, cluster, ids, pool_mode, limit):
+    """halyard reads back what each SET assigned, with a SELECT on the
+    session's connection. Under the session's sql_select_limit = 0 (the
+    SET of it included) that read had no row, and halyard pinned the
+    session to the primary (the state not known): its reads no longer went
+    to a replica. The user variable set under the limit is on the replica
+    (1: the one row, right before too)."""
+    primary, replicas = ids
+    h = start_halyard(pool_mode=pool_mode)
+    c = login(h.port)
+    try:
+        for sql in (f"SET sql_select_limit = {limit}", "SET @a = 7",
+                    "SET sql_select_limit = DEFAULT"):
+            c.query(sql)
+        got = c.query("/* halyard: replica */ SELECT @@server_id, @a, @@sql_select_limit")[0].rows
+    finally:
+        c.close()
+    assert len(got) == 1 and int(got[0][0]) in replicas, (got, primary, replicas)
+    assert got[0][1:] == ("7", "18446744073709551615"), got

@@ -37,7 +37,7 @@ static void test_sql(void **state)
     assert_int_equal(rb.n, 2);
     const char *want = "SELECT @`id`, CAST(COLLATION(@`id`) AS BINARY), CAST(@`id` AS BINARY), "
                        "@@session.sql_mode, CAST(COLLATION(@@session.sql_mode) AS BINARY), "
-                       "CAST(@@session.sql_mode AS BINARY)";
+                       "CAST(@@session.sql_mode AS BINARY) LIMIT 18446744073709551615";
     assert_int_equal(readback_sql(&rb, sql, sizeof(sql)), strlen(want));
     assert_string_equal(sql, want);
     /* too small: the length it needs */

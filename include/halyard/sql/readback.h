@@ -25,7 +25,8 @@
 
 #define READBACK_MAX 16 /* variables one read-back asks for */
 /* room for the longest read-back query readback_sql() writes */
-#define READBACK_SQL_MAX (READBACK_MAX * (3 * (VARSTATE_NAME_MAX + 12) + 56) + 16)
+#define READBACK_ALL_ROWS " LIMIT 18446744073709551615" /* not the session's sql_select_limit */
+#define READBACK_SQL_MAX  (READBACK_MAX * (3 * (VARSTATE_NAME_MAX + 12) + 56) + 48)
 
 struct readback_var {
     uint8_t scope; /* enum varstate_scope */
