@@ -369,19 +369,25 @@ long prepare(struct fx *f, int c, const char *sql)
     return (long)(ok[1] | ok[2] << 8 | (uint32_t)ok[3] << 16 | (uint32_t)ok[4] << 24);
 }
 
+/* The COM_STMT_EXECUTE packet of statement id (no parameters, no
+ * cursor, one iteration). */
+void execute_packet(uint8_t ex[EXECUTE_PACKET_LEN], long id)
+{
+    const uint8_t head[EXECUTE_PACKET_LEN] = {COM_STMT_EXECUTE,
+                                              (uint8_t)id,
+                                              (uint8_t)(id >> 8),
+                                              (uint8_t)(id >> 16),
+                                              (uint8_t)(id >> 24),
+                                              0,
+                                              1};
+    memcpy(ex, head, EXECUTE_PACKET_LEN);
+}
+
 /* A COM_STMT_EXECUTE of statement id (no parameters): as fb_client_command. */
 int execute(struct fx *f, int c, long id, uint16_t *err)
 {
-    uint8_t ex[10] = {COM_STMT_EXECUTE,
-                      (uint8_t)id,
-                      (uint8_t)(id >> 8),
-                      (uint8_t)(id >> 16),
-                      (uint8_t)(id >> 24),
-                      0,
-                      1,
-                      0,
-                      0,
-                      0};
+    uint8_t ex[EXECUTE_PACKET_LEN];
+    execute_packet(ex, id);
     return fb_client_command(&f->client[c], f->w.loop, ex, sizeof(ex), err, NULL, 0);
 }
 

@@ -39,7 +39,7 @@ struct fx {
     int n_clients;
     char trace[FB_MAX_TRACE][160];
     size_t n_trace;
-    bool attach_all; /* session_hooks_attached says yes: the packet points run */
+    bool attach_all;  /* session_hooks_attached says yes: the packet points run */
     pthread_t thread; /* the test's, which runs w's loop */
 };
 
@@ -69,6 +69,9 @@ void assert_order(const struct fx *f, size_t from, const char *const *want);
  * the answer; *err an ERR's code). prepare: the statement id, else -1. */
 int query(struct fx *f, int c, const char *sql, uint16_t *err);
 long prepare(struct fx *f, int c, const char *sql);
+/* The COM_STMT_EXECUTE packet of statement id (no parameters). */
+#define EXECUTE_PACKET_LEN 10
+void execute_packet(uint8_t ex[EXECUTE_PACKET_LEN], long id);
 int execute(struct fx *f, int c, long id, uint16_t *err);
 int simple(struct fx *f, int c, uint8_t cmd, uint16_t *err);
 /* A packet sent as it is, no answer waited for; the next packet's first

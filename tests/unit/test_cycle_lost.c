@@ -62,16 +62,8 @@ static struct answer text(struct fx *f, int c, const char *sql)
 
 static struct answer exec_id(struct fx *f, int c, long id)
 {
-    uint8_t ex[10] = {COM_STMT_EXECUTE,
-                      (uint8_t)id,
-                      (uint8_t)(id >> 8),
-                      (uint8_t)(id >> 16),
-                      (uint8_t)(id >> 24),
-                      0,
-                      1,
-                      0,
-                      0,
-                      0};
+    uint8_t ex[EXECUTE_PACKET_LEN];
+    execute_packet(ex, id);
     return send_cmd(f, c, ex, sizeof(ex));
 }
 
