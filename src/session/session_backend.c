@@ -456,17 +456,21 @@ static void lost_own(struct session *s, struct hook_lost *hl, enum conn_loss los
 static void conn_lost(struct session *s, struct bconn *bc, const char *why, bool waits)
 {
     const struct config_backend *be = bc->be;
+    /* first, a command's own failure path: an XA step on a branch that is
+     * parked too (its answer read there) ends the XA transaction with its
+     * error (1402 for a failed PREPARE); closed as parked below, the
+     * client's COMMIT waited for an answer that never came */
+    const struct internal_cmd *op = bc == s->conns.cur ? s->query.internal : NULL;
+    if (op != NULL && op->failed != NULL) {
+        op->failed(s, why);
+        return;
+    }
     if (bc->parked) {
         /* kept for a transaction across groups while the session is on
          * another group: closed, and with it the transaction is lost (the
          * features hear it gone: session_xa_gone) */
         slog_warn(s, "backend %s (a parked XA branch): %s", be->name, why);
         bconn_close(bc);
-        return;
-    }
-    const struct internal_cmd *op = bc == s->conns.cur ? s->query.internal : NULL;
-    if (op != NULL && op->failed != NULL) {
-        op->failed(s, why); /* the command's own failure path */
         return;
     }
     struct hook_lost hl = {.bc = bc, .be = be, .why = why, .flight = LOST_IDLE};
