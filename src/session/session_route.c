@@ -1227,17 +1227,13 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     in.first_ends_trx = (r->flags & CLF_MULTI) && s->route.ro_idx >= 0 && first_ends_trx(p, avail);
     in.sql_ps = s->route.ro_idx >= 0 && r->kind == CL_WRITE ? sql_ps_word(p + 1, avail - 1) : 0;
     session_decide(&in, &out);
-    if (out.verdict == ROUTE_RO_TRX_STATE && cmd == COM_QUERY && fits) {
+    if ((out.verdict == ROUTE_RO_TRX_STATE || out.verdict == ROUTE_RO_TRX_PREPARE) &&
+        cmd == COM_QUERY && fits) {
         /* refused whole, before it runs (compatibility.md) */
         consume_packet(s, len);
         command_abandon(s);
-        session_err(s, 1, SERR_RO_TRX_STATE);
-        return ROUTE_ANSWERED;
-    }
-    if (out.verdict == ROUTE_RO_TRX_PREPARE && cmd == COM_QUERY && fits) {
-        consume_packet(s, len);
-        command_abandon(s);
-        session_err(s, 1, SERR_RO_TRX_PREPARE);
+        session_err(s, 1,
+                    out.verdict == ROUTE_RO_TRX_STATE ? SERR_RO_TRX_STATE : SERR_RO_TRX_PREPARE);
         return ROUTE_ANSWERED;
     }
     if (out.log_state)
