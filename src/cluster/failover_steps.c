@@ -502,7 +502,7 @@ bool fx_take_lock(struct fx *fx, const struct failover_node *nodes, bool strict)
     const struct config *cfg = fx->cfg;
     size_t reachable = 0, got = 0;
     char quoted[200], sql[260];
-    if (sql_quote(quoted, sizeof(quoted), fx->lock_name) == 0)
+    if (sql_quote(quoted, sizeof(quoted), fx->lock_name, SQ_BACKSLASH) == 0)
         return false; /* cannot be: lock names are short */
     snprintf(sql, sizeof(sql), "SELECT GET_LOCK(%s, 0)", quoted);
     for (size_t i = 0; i < fx->n_all; i++) {
@@ -565,15 +565,15 @@ bool fx_repoint(struct fx *fx, struct link *l, size_t to, const char *use_gtid,
     const struct config *cfg = fx->cfg;
     const struct config_backend *b = &cfg->backends[to];
     char host[600], user[200], pw[600], sql[2048];
-    if (sql_quote(host, sizeof(host), b->address) == 0) {
+    if (sql_quote(host, sizeof(host), b->address, SQ_BACKSLASH) == 0) {
         snprintf(l->err, sizeof(l->err), "the address of %s is too long to quote", b->name);
         return false;
     }
     int n = snprintf(sql, sizeof(sql), "CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %d", host,
                      b->port);
     if (with_credentials && cfg->replication_user[0] != '\0') {
-        if (sql_quote(user, sizeof(user), cfg->replication_user) == 0 ||
-            sql_quote(pw, sizeof(pw), cfg->replication_password) == 0) {
+        if (sql_quote(user, sizeof(user), cfg->replication_user, SQ_BACKSLASH) == 0 ||
+            sql_quote(pw, sizeof(pw), cfg->replication_password, SQ_BACKSLASH) == 0) {
             explicit_bzero(pw, sizeof(pw));
             snprintf(l->err, sizeof(l->err), "replication_user or _password too long to quote");
             return false;
@@ -648,7 +648,7 @@ static void level_with(struct fx *fx, const struct failover_node *nodes, size_t 
         return;
     }
     gtid_pos_format(&want, pos, sizeof(pos));
-    if (sql_quote(q, sizeof(q), pos) == 0)
+    if (sql_quote(q, sizeof(q), pos, SQ_BACKSLASH) == 0)
         return;
     snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT(%s, %.3f)", q, wait_ms / 1000.0);
     for (size_t i = 0; i < fx->n_links; i++) {
@@ -721,7 +721,7 @@ bool fx_apply_relay_log(struct fx *fx, const struct failover_node *nodes, size_t
     int t = fx->cfg->connect_timeout_ms;
     uint64_t t0 = (uint64_t)hy_mono_ms();
     char sql[GTID_STR_MAX + 128], q[GTID_STR_MAX + 8];
-    if (sql_quote(q, sizeof(q), wait_pos) == 0) {
+    if (sql_quote(q, sizeof(q), wait_pos, SQ_BACKSLASH) == 0) {
         fx_step(fx, LOG_LEVEL_ERROR, "%s: the position %.64s is too long", nodes[c].name, wait_pos);
         return false;
     }

@@ -328,7 +328,8 @@ size_t inflight_triggers_sql(char *out, size_t cap, const char tables[][INFLIGHT
             return 0;
         memcpy(schema, tables[i], (size_t)(dot - tables[i]));
         schema[dot - tables[i]] = '\0';
-        if (sql_quote(d, sizeof(d), schema) == 0 || sql_quote(t, sizeof(t), dot + 1) == 0)
+        if (sql_quote(d, sizeof(d), schema, SQ_BACKSLASH) == 0 ||
+            sql_quote(t, sizeof(t), dot + 1, SQ_BACKSLASH) == 0)
             return 0;
         int w = triggers_row(out + len, cap - len, i, d, t);
         if (w < 0 || (size_t)w >= cap - len)

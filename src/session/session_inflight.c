@@ -769,7 +769,7 @@ static void lookup_query(struct session *s, const char *fmt, const char *file)
     struct sess_inflight *f = s->feat.inflight;
     char sql[320];
     char q[260] = ""; /* a format without a file has nothing at its %s */
-    if (file != NULL && sql_quote(q, sizeof(q), file) == 0) {
+    if (file != NULL && sql_quote(q, sizeof(q), file, SQ_BACKSLASH) == 0) {
         snprintf(f->why, sizeof(f->why), "binary log name too long: %.64s", file);
         inflight_unknown(s);
         return;
@@ -1049,8 +1049,8 @@ static void rows_finish(struct session *s)
         rows_count(s);
         return;
     }
-    if (sql_quote(db, sizeof(db), f->rows.db) == 0 ||
-        sql_quote(tb, sizeof(tb), f->rows.table) == 0) {
+    if (sql_quote(db, sizeof(db), f->rows.db, SQ_BACKSLASH) == 0 ||
+        sql_quote(tb, sizeof(tb), f->rows.table, SQ_BACKSLASH) == 0) {
         inflight_uncounted(s, "its table's name does not quote");
         return;
     }
@@ -1092,8 +1092,8 @@ static void rows_count(struct session *s)
     }
     /* every byte escaped, and the quotes: the names always fit */
     char db[2 * sizeof(f->rows.db) + 2], tb[2 * sizeof(f->rows.table) + 2], sql[600];
-    if (sql_quote(db, sizeof(db), f->rows.db) == 0 ||
-        sql_quote(tb, sizeof(tb), f->rows.table) == 0) {
+    if (sql_quote(db, sizeof(db), f->rows.db, SQ_BACKSLASH) == 0 ||
+        sql_quote(tb, sizeof(tb), f->rows.table, SQ_BACKSLASH) == 0) {
         inflight_committed(s);
         return;
     }

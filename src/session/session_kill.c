@@ -45,8 +45,10 @@ void command_kill_user(struct session *s, uint32_t len, const struct kill_user *
                 ? connreg_list(connreg_server(s->conns.cur->be->address, s->conns.cur->be->port),
                                rows, KILL_USER_CONNS_MAX)
                 : SIZE_MAX;
+        enum sql_quote_mode mode =
+            (s->route.lex_opts & CLO_NO_BACKSLASH_ESCAPES) ? SQ_NO_BACKSLASH : SQ_BACKSLASH;
         char *q = n <= KILL_USER_CONNS_MAX
-                      ? kill_user_sql(ku->user, ku->any_host ? NULL : ku->host, rows, n)
+                      ? kill_user_sql(ku->user, ku->any_host ? NULL : ku->host, rows, n, mode)
                       : NULL;
         free(rows);
         if (q == NULL) {
@@ -440,7 +442,7 @@ enum next_step com_query(struct session *s, const struct next_cmd *c)
     const uint8_t *p = c->p;
     if (c->fits && c->len >= 5 && (p[1] == 'K' || p[1] == 'k' || !isalpha(p[1]))) {
         struct kill_stmt k;
-        switch (parse_kill((const char *)p + 1, c->len - 1, &k)) {
+        switch (parse_kill((const char *)p + 1, c->len - 1, s->route.lex_opts, &k)) {
         case KILL_ID:
             command_kill(s, c->len, k.id, k.query, k.modifier, false);
             return NEXT_STOP;

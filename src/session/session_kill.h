@@ -7,6 +7,8 @@
 #ifndef HALYARD_SESSION_KILL_H
 #define HALYARD_SESSION_KILL_H
 
+#include "halyard/sql/quote.h"
+
 #include "session_int.h"
 
 /* ---- session_kill.c: the KILL statements run by halyard's ids ---------
@@ -39,7 +41,7 @@ struct kill_stmt {
     uint64_t qid;                /* ... */
     uint32_t expr_off, expr_len; /* ... else the expression, in the text */
 };
-enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k);
+enum kill_kind parse_kill(const char *sql, size_t len, unsigned lex_opts, struct kill_stmt *k);
 /* com_handlers[] (session.c): COM_PROCESS_KILL, and a COM_QUERY that is a
  * KILL by a halyard id (any other statement is routed) */
 enum next_step com_process_kill(struct session *s, const struct next_cmd *c);
@@ -79,11 +81,12 @@ extern const struct internal_cmd int_kill_qid;
  * connections there), whether the reader sees other
  * accounts' threads (PROCESS), whether it may kill them (SUPER or
  * CONNECTION ADMIN granted to it), whether it has a role enabled (whose
- * privileges only SHOW GRANTS tells). malloc'd;
+ * privileges only SHOW GRANTS tells). It is read on the sender's
+ * connection: the names are quoted for its sql_mode (`mode`). malloc'd;
  * NULL when the name cannot be quoted. */
 #define KILL_USER_CONNS_MAX 4096u
-char *kill_user_sql(const char *user, const char *host, const struct connreg_row *threads,
-                    size_t n);
+char *kill_user_sql(const char *user, const char *host, const struct connreg_row *threads, size_t n,
+                    enum sql_quote_mode mode);
 /* Its answer, "N,P,K,R": true when it reads as that. */
 bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *may_kill,
                     bool *roles);

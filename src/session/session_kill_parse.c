@@ -20,6 +20,7 @@
 #include "halyard/protocol/connreg.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/sql/quote.h"
+#include "halyard/sql/shard_key.h"
 #include "halyard/session/session_err.h"
 #include "session_kill.h"
 
@@ -33,23 +34,43 @@ static bool kill_end(const char *p, const char *end)
 }
 
 /* One part of an account name: 'quoted', "quoted", `quoted` or bare
- * (letters, digits, '_', '$', '.', '%', '-'). */
-static bool kill_name_part(const char **pp, const char *end, char *out, size_t cap)
+ * (letters, digits, '_', '$', '.', '%', '-'). A string is read as the
+ * server reads it under the sender's sql_mode (`lex_opts`): a doubled
+ * quote is one, a backslash an escape unless NO_BACKSLASH_ESCAPES, or
+ * under ANSI_QUOTES a "quoted" name is an identifier as `quoted` is. */
+static bool kill_name_part(const char **pp, const char *end, char *out, size_t cap,
+                           unsigned lex_opts)
 {
     const char *p = *pp;
     size_t n = 0;
     if (p < end && (*p == '\'' || *p == '"' || *p == '`')) {
-        char q = *p++;
-        while (p < end && *p != q) {
-            if (*p == '\\' && q != '`' && p + 1 < end)
+        char q = *p;
+        bool ident = q == '`' || (q == '"' && (lex_opts & CLO_ANSI_QUOTES));
+        bool bs = !ident && !(lex_opts & CLO_NO_BACKSLASH_ESCAPES);
+        const char *lit = p++;
+        for (;; p++) {
+            if (p >= end)
+                return false;
+            if (*p == '\\' && bs)
                 p++;
+            else if (*p == q && (p + 1 >= end || p[1] != q))
+                break;
+            else if (*p == q)
+                p++; /* doubled */
+        }
+        p++;
+        enum key_cs cs;
+        if (!ident && !shard_key_str_literal(lit, (size_t)(p - lit), lex_opts, KEY_CS_BINARY,
+                                             (uint8_t *)out, cap - 1, &n, &cs))
+            return false;
+        for (const char *c = lit + 1; ident && c < p - 1; c++) {
             if (n + 1 >= cap)
                 return false;
-            out[n++] = *p++;
+            out[n++] = *c;
+            c += *c == q; /* doubled */
         }
-        if (p >= end)
-            return false;
-        p++;
+        if (memchr(out, '\0', n) != NULL)
+            return false; /* not a name halyard can hold: the server's to answer */
     } else {
         while (p < end && (isalnum((unsigned char)*p) || strchr("_$.%-", *p) != NULL)) {
             if (n + 1 >= cap)
@@ -81,17 +102,17 @@ static bool kill_id(const char *p, const char *end, uint32_t *id)
 }
 
 /* USER name[@host] to the end of the statement. */
-static bool kill_user_name(const char *p, const char *end, struct kill_user *ku)
+static bool kill_user_name(const char *p, const char *end, struct kill_user *ku, unsigned lex_opts)
 {
     if (lex_match_word(&p, end, "CURRENT_USER"))
         return false; /* the server's to resolve */
-    if (!kill_name_part(&p, end, ku->user, sizeof(ku->user)))
+    if (!kill_name_part(&p, end, ku->user, sizeof(ku->user), lex_opts))
         return false;
     ku->any_host = true;
     ku->host[0] = '\0';
     if (p < end && *p == '@') {
         p++;
-        if (!kill_name_part(&p, end, ku->host, sizeof(ku->host)))
+        if (!kill_name_part(&p, end, ku->host, sizeof(ku->host), lex_opts))
             return false;
         /* '%' is the server's "no host named": any host, as without one */
         ku->any_host = strcmp(ku->host, "%") == 0;
@@ -126,7 +147,7 @@ static enum kill_kind kill_qid(const char *p, const char *sql, const char *end, 
     return KILL_QID;
 }
 
-enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
+enum kill_kind parse_kill(const char *sql, size_t len, unsigned lex_opts, struct kill_stmt *k)
 {
     const char *p = sql, *end = sql + len;
     p = lex_skip_space_comments(p, end);
@@ -148,7 +169,7 @@ enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
     if (lex_match_word(&p, end, "USER")) {
         /* KILL QUERY USER: the server stops the statements; sessions go on */
         k->user.query = k->query;
-        return kill_user_name(p, end, &k->user) ? KILL_USER : KILL_NONE;
+        return kill_user_name(p, end, &k->user, lex_opts) ? KILL_USER : KILL_NONE;
     }
     return kill_id(p, end, &k->id) ? KILL_ID : KILL_NONE;
 }
@@ -157,13 +178,14 @@ enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
  * sql_select_limit (0) would leave out the one row. */
 #define ALL_ROWS " LIMIT 18446744073709551615"
 
-char *kill_user_sql(const char *user, const char *host, const struct connreg_row *threads, size_t n)
+char *kill_user_sql(const char *user, const char *host, const struct connreg_row *threads, size_t n,
+                    enum sql_quote_mode mode)
 {
     char name[200], at[200];
     size_t cap = 1700 + n * 11; /* the host four times: up to 800 */
     char *q = n <= KILL_USER_CONNS_MAX ? malloc(cap) : NULL;
-    if (q == NULL || sql_quote(name, sizeof(name), user) == 0 ||
-        (host != NULL && sql_quote(at, sizeof(at), host) == 0)) {
+    if (q == NULL || sql_quote(name, sizeof(name), user, mode) == 0 ||
+        (host != NULL && sql_quote(at, sizeof(at), host, mode) == 0)) {
         free(q);
         return NULL;
     }
@@ -375,7 +397,7 @@ bool kill_split(const char *sql, size_t len, unsigned opts, size_t *first_len, s
                     lex_next(&at, &e);
                 size_t end = e.type == T_SEMI ? e.off : len;
                 struct kill_stmt k;
-                if (parse_kill(sql + t.off, end - t.off, &k) != KILL_ID)
+                if (parse_kill(sql + t.off, end - t.off, opts, &k) != KILL_ID)
                     return false; /* the whole text is refused, as before */
                 if (kills++ == 0 && stmts == 1) {
                     *first_len = end; /* the KILL alone */

@@ -3,18 +3,18 @@
  */
 #include "halyard/sql/quote.h"
 
-size_t sql_quote(char *out, size_t cap, const char *s)
+size_t sql_quote(char *out, size_t cap, const char *s, enum sql_quote_mode mode)
 {
     size_t o = 0;
     if (cap < 3)
         goto too_long;
     out[o++] = '\'';
     for (; *s != '\0'; s++) {
-        size_t need = *s == '\'' || *s == '\\' ? 2 : 1;
-        if (o + need + 2 > cap) /* room for it, the closing quote and the NUL */
+        bool twice = *s == '\'' || (*s == '\\' && mode == SQ_BACKSLASH);
+        if (o + (twice ? 2 : 1) + 2 > cap) /* room for it, the closing quote and the NUL */
             goto too_long;
-        if (need == 2)
-            out[o++] = '\\';
+        if (twice)
+            out[o++] = *s; /* '' under any sql_mode; \\ where \ escapes */
         out[o++] = *s;
     }
     out[o++] = '\'';

@@ -92,6 +92,42 @@ def test_kill_user_under_a_select_limit_of_0(start_halyard, cluster, pool_mode):
 
 
 @pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+@pytest.mark.parametrize("name", ["hy_orsv_b\\s", "hy_orsv_q'u", "hy_orsv_plain"])
+def test_kill_user_of_a_quoted_name_under_no_backslash_escapes(start_halyard, cluster, pool_mode,
+                                                              name):
+    """KILL USER's read of the account's threads quotes the name in a
+    string literal, on the sender's connection. The quote escaped with a
+    backslash is no quote under the sender's NO_BACKSLASH_ESCAPES: a name
+    holding a backslash was read as another (no threads: OK where the
+    server says 1095), one holding a quote broke the read."""
+    lit = "'" + name.replace("'", "''") + "'"  # the literal under NO_BACKSLASH_ESCAPES
+    account = "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'@'%'"  # the root's mode
+    cluster.sql(0, f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY '{OTHER_PASSWORD}'")
+    users = [{"name": n, "password_hash": mysql_native_hash(p)}
+             for n, p in ((APP_USER, APP_PASSWORD), (MONITOR_USER, MONITOR_PASSWORD),
+                          (name, OTHER_PASSWORD))]
+    h = start_halyard(pool_mode=pool_mode, users=users)
+    out = []
+    try:
+        cluster.sync()
+        for port in (cluster.primary_port, h.port):
+            others = [login(port, name, OTHER_PASSWORD) for _ in range(2)]
+            sender = login(port)
+            try:
+                sender.query("SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+                got = answer(sender, f"KILL USER {lit}")
+                out.append(([g[:2] for g in got], [answer(c, "SELECT 1") for c in others]))
+            finally:
+                for c in others + [sender]:
+                    c.close()
+    finally:
+        cluster.sql(0, f"DROP USER IF EXISTS {account}")
+    d, hy = out
+    assert d == ([("error", 1095)], [[("rows", [("1",)])]] * 2), d
+    assert hy == d
+
+
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
 @pytest.mark.parametrize("limit", ["0", "1"])
 def test_a_set_under_a_select_limit_is_read_back(start_halyard, cluster, ids, pool_mode, limit):
     """halyard reads back what each SET assigned, with a SELECT on the

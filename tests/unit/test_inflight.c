@@ -295,7 +295,7 @@ static void test_triggers(void **state)
     assert_non_null(strstr(sql, "SELECT 0, "));
     assert_non_null(strstr(sql, " UNION ALL SELECT 1, "));
     assert_non_null(strstr(sql, "EVENT_OBJECT_SCHEMA = 'fi' AND EVENT_OBJECT_TABLE = 'b'"));
-    assert_non_null(strstr(sql, "TABLE_SCHEMA = 'o\\'k' AND TABLE_NAME = 't'"));
+    assert_non_null(strstr(sql, "TABLE_SCHEMA = 'o''k' AND TABLE_NAME = 't'"));
     assert_null(strstr(sql, "SELECT 2, "));
     const char bad[][INFLIGHT_TABLE_MAX] = {"nodot"};
     assert_int_equal(inflight_triggers_sql(sql, sizeof(sql), bad, 1), 0);

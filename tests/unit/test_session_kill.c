@@ -19,7 +19,7 @@
 static enum kill_kind parse(const char *sql, struct kill_stmt *k)
 {
     memset(k, 0, sizeof(*k));
-    return parse_kill(sql, strlen(sql), k);
+    return parse_kill(sql, strlen(sql), 0, k);
 }
 
 static void test_ids(void **state)
@@ -71,6 +71,24 @@ static void test_users(void **state)
     assert_int_equal(parse("KILL USER 'unterminated", &k), KILL_NONE);
     assert_int_equal(parse("KILL USER app extra", &k), KILL_NONE);
     assert_int_equal(parse("KILL USER", &k), KILL_NONE);
+    /* a name as the server reads it under the sender's sql_mode */
+    assert_int_equal(parse("KILL USER 'o''k'", &k), KILL_USER);
+    assert_string_equal(k.user.user, "o'k");
+    assert_int_equal(parse("KILL USER 'b\\s\\n\\%'", &k), KILL_USER);
+    assert_string_equal(k.user.user, "bs\n\\%");
+    assert_int_equal(parse("KILL USER `a``b`@\"h\"\"1\"", &k), KILL_USER);
+    assert_string_equal(k.user.user, "a`b");
+    assert_string_equal(k.user.host, "h\"1");
+    memset(&k, 0, sizeof(k));
+    const char *nbe = "KILL USER 'b\\s' ";
+    assert_int_equal(parse_kill(nbe, strlen(nbe), CLO_NO_BACKSLASH_ESCAPES, &k), KILL_USER);
+    assert_string_equal(k.user.user, "b\\s");
+    const char *nbe_q = "KILL USER 'a\\''";
+    assert_int_equal(parse_kill(nbe_q, strlen(nbe_q), CLO_NO_BACKSLASH_ESCAPES, &k), KILL_NONE);
+    const char *ansi = "KILL USER \"a\\b\"";
+    assert_int_equal(parse_kill(ansi, strlen(ansi), CLO_ANSI_QUOTES, &k), KILL_USER);
+    assert_string_equal(k.user.user, "a\\b");
+    assert_int_equal(parse("KILL USER 'a\\0b'", &k), KILL_NONE); /* a NUL: the server's */
 }
 
 /* KILL USER of another account: what halyard asks the primary first. */
@@ -78,20 +96,29 @@ static void test_user_read(void **state)
 {
     (void)state;
     struct connreg_row rows[2] = {{.thread = 17, .session = 0}, {.thread = 4242, .session = 9}};
-    char *q = kill_user_sql("o'k", NULL, rows, 2);
+    char *q = kill_user_sql("o'k", NULL, rows, 2, SQ_BACKSLASH);
     assert_non_null(q);
-    assert_non_null(strstr(q, "WHERE USER = 'o\\'k' AND ID NOT IN (0,17,4242))"));
+    assert_non_null(strstr(q, "WHERE USER = 'o''k' AND ID NOT IN (0,17,4242))"));
     assert_non_null(strstr(q, "'CONNECTION ADMIN'")); /* the privilege, and roles enabled: */
     assert_non_null(strstr(q,
                            "EXISTS (SELECT 1 FROM information_schema.ENABLED_ROLES)) "
                            "LIMIT 18446744073709551615")); /* not the sender's sql_select_limit */
     free(q);
-    q = kill_user_sql("x", "h'1", rows, 2);
+    q = kill_user_sql("x", "h'1", rows, 2, SQ_BACKSLASH);
     assert_non_null(q);
-    assert_non_null(strstr(q, "WHERE USER = 'x' AND (BINARY HOST = BINARY 'h\\'1' OR"));
+    assert_non_null(strstr(q, "WHERE USER = 'x' AND (BINARY HOST = BINARY 'h''1' OR"));
     assert_non_null(strstr(q, ") AND ID NOT IN (0,17,4242))"));
     free(q);
-    assert_null(kill_user_sql("x", NULL, rows, KILL_USER_CONNS_MAX + 1));
+    /* the sender's connection under NO_BACKSLASH_ESCAPES: a backslash is itself */
+    q = kill_user_sql("b\\s", NULL, rows, 2, SQ_NO_BACKSLASH);
+    assert_non_null(q);
+    assert_non_null(strstr(q, "WHERE USER = 'b\\s' AND ID NOT IN"));
+    free(q);
+    q = kill_user_sql("b\\s", NULL, rows, 2, SQ_BACKSLASH);
+    assert_non_null(q);
+    assert_non_null(strstr(q, "WHERE USER = 'b\\\\s' AND ID NOT IN"));
+    free(q);
+    assert_null(kill_user_sql("x", NULL, rows, KILL_USER_CONNS_MAX + 1, SQ_BACKSLASH));
     uint64_t n = 9;
     bool proc = false, may = true, roles = true;
     assert_true(kill_user_read("3,1,0,0", &n, &proc, &may, &roles));
