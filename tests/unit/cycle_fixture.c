@@ -269,15 +269,19 @@ int setup(void **state)
     f->thread = pthread_self();
     session_cycle_trace = trace_stage;
     char err[256];
-    if (config_load_string(conf, "t.conf", &f->cfg, err, sizeof(err)) != HY_OK)
+    fb_listen(&f->primary, "db1");
+    fb_listen(&f->replica, "db2");
+    char *text = fb_conf(conf, &f->primary, &f->replica);
+    if (config_load_string(text, "t.conf", &f->cfg, err, sizeof(err)) != HY_OK)
         fail_msg("config: %s", err);
+    free(text);
     assert_int_equal(backend_rt_attach(f->cfg), HY_OK);
     assert_int_equal(limits_attach(f->cfg), HY_OK);
     assert_int_equal(worker_init(&f->w, 0, f->cfg, NULL, 0, err, sizeof(err)), HY_OK);
     f->primary.trace = f->replica.trace = f->trace;
     f->primary.n_trace = f->replica.n_trace = &f->n_trace;
-    fb_start(&f->primary, f->w.loop, "db1", PORT_PRIMARY);
-    fb_start(&f->replica, f->w.loop, "db2", PORT_REPLICA);
+    fb_start(&f->primary, f->w.loop);
+    fb_start(&f->replica, f->w.loop);
     client_open(f);
     /* the position reads' answers (consistency = global) and the reads' */
     fb_rule(&f->primary, "gtid_binlog_pos", FB_ROW, 0, "0-1-5", 0);
@@ -434,8 +438,10 @@ void reload(struct fx *f, const char *conf)
 {
     char err[256];
     struct config *fresh = NULL;
-    if (config_load_string(conf, "t.conf", &fresh, err, sizeof(err)) != HY_OK)
+    char *text = fb_conf(conf, &f->primary, &f->replica);
+    if (config_load_string(text, "t.conf", &fresh, err, sizeof(err)) != HY_OK)
         fail_msg("config: %s", err);
+    free(text);
     assert_int_equal(backend_rt_attach(fresh), HY_OK);
     assert_int_equal(limits_attach(fresh), HY_OK);
     assert_int_equal(worker_publish_config(&f->w, fresh, NULL, 0), HY_OK);

@@ -20,9 +20,7 @@
 
 #include "fake_backend.h"
 
-#define PORT_PRIMARY 21000
-#define PORT_REPLICA 21001
-#define MAX_CLIENTS  3
+#define MAX_CLIENTS 3
 
 #define BASE_CONF                                                                                  \
     "listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 21002; } );\n"               \

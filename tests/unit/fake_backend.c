@@ -259,24 +259,51 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
     put(fd, g, n, 0);
 }
 
-void fb_start(struct fake_backend *fb, struct ev_loop *loop, const char *name, uint16_t port)
+void fb_listen(struct fake_backend *fb, const char *name)
 {
-    fb->loop = loop;
     fb->name = name;
-    fb->port = port;
     fb->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fb->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0}; /* the kernel's choice */
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fb->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fb->lfd, 16) != 0) {
-        fprintf(stderr, "fake backend %s: port %u: %s\n", name, port, strerror(errno));
+    socklen_t alen = sizeof(a);
+    if (bind(fb->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fb->lfd, 16) != 0 ||
+        getsockname(fb->lfd, (struct sockaddr *)&a, &alen) != 0) {
+        fprintf(stderr, "fake backend %s: %s\n", name, strerror(errno));
         abort();
     }
+    fb->port = ntohs(a.sin_port);
     nonblock(fb->lfd);
+}
+
+void fb_start(struct fake_backend *fb, struct ev_loop *loop)
+{
+    fb->loop = loop;
     ev_io_init(&fb->accept_io, accept_cb, fb->lfd, EV_READ);
     fb->accept_io.data = fb;
     ev_io_start(loop, &fb->accept_io);
+}
+
+char *fb_conf(const char *conf, const struct fake_backend *primary,
+              const struct fake_backend *replica)
+{
+    size_t n = strlen(conf);
+    char *out = malloc(n + 1), *o = out;
+    if (out == NULL)
+        abort();
+    for (const char *c = conf; *c != '\0';) {
+        const struct fake_backend *fb = strncmp(c, "port = " FB_PORT_PRIMARY ";", 13) == 0 ? primary
+                                        : strncmp(c, "port = " FB_PORT_REPLICA ";", 13) == 0
+                                            ? replica
+                                            : NULL;
+        if (fb == NULL) {
+            *o++ = *c++;
+            continue;
+        }
+        o += sprintf(o, "port = %u;", fb->port); /* 5 digits at most: no longer */
+        c += 13;
+    }
+    *o = '\0';
+    return out;
 }
 
 void fb_drop_all(struct fake_backend *fb)

@@ -85,8 +85,16 @@ struct fake_backend {
     size_t *n_trace;
 };
 
-/* Listen on 127.0.0.1:port. */
-void fb_start(struct fake_backend *fb, struct ev_loop *loop, const char *name, uint16_t port);
+/* Listen on 127.0.0.1, on a port the kernel picks (fb->port), so that
+ * test programs run side by side; fb_start accepts on it in `loop`. */
+void fb_listen(struct fake_backend *fb, const char *name);
+void fb_start(struct fake_backend *fb, struct ev_loop *loop);
+/* The tests' configurations name the primary's and the replica's ports as
+ * these: a copy of `conf` (malloc'd) with the ports the two listen on. */
+#define FB_PORT_PRIMARY "21000"
+#define FB_PORT_REPLICA "21001"
+char *fb_conf(const char *conf, const struct fake_backend *primary,
+              const struct fake_backend *replica);
 void fb_stop(struct fake_backend *fb);
 void fb_rule(struct fake_backend *fb, const char *contains, enum fb_answer a, uint16_t code,
              const char *msg, int times);

@@ -2,7 +2,7 @@
  * test_cycle_fake.c: the command cycle (session.c's cycle[]) run whole,
  * with no server: a client on a socket pair, session_create() on a
  * worker of the test's loop, and two scripted backends (fake_backend.h),
- * a primary and a replica, on loopback ports 21000 and 21001.
+ * a primary and a replica, on loopback ports the kernel picks.
  *
  *   - a write goes to the primary, not the replica
  *   - consistency = global: a COM_QUERY read after a write, and a
@@ -35,9 +35,6 @@
 
 #include "../../src/session/session_int.h"
 #include "fake_backend.h"
-
-#define PORT_PRIMARY 21000
-#define PORT_REPLICA 21001
 
 #define CONF                                                                                       \
     "listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 21002; } );\n"               \
@@ -72,13 +69,17 @@ static int setup(void **state)
     cur = f;
     session_cycle_trace = trace_stage;
     char err[256];
-    assert_int_equal(config_load_string(CONF, "t.conf", &f->cfg, err, sizeof(err)), HY_OK);
+    fb_listen(&f->primary, "db1");
+    fb_listen(&f->replica, "db2");
+    char *text = fb_conf(CONF, &f->primary, &f->replica);
+    assert_int_equal(config_load_string(text, "t.conf", &f->cfg, err, sizeof(err)), HY_OK);
+    free(text);
     assert_int_equal(backend_rt_attach(f->cfg), HY_OK);
     assert_int_equal(worker_init(&f->w, 0, f->cfg, NULL, 0, err, sizeof(err)), HY_OK);
     f->primary.trace = f->replica.trace = f->trace;
     f->primary.n_trace = f->replica.n_trace = &f->n_trace;
-    fb_start(&f->primary, f->w.loop, "db1", PORT_PRIMARY);
-    fb_start(&f->replica, f->w.loop, "db2", PORT_REPLICA);
+    fb_start(&f->primary, f->w.loop);
+    fb_start(&f->replica, f->w.loop);
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     f->client.fd = sv[1];

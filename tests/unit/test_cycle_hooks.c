@@ -978,17 +978,18 @@ static void test_hooks_view(void **state)
     assert_int_equal(count(f, from, idle_view), 1);
 }
 
-/* A listening socket on the listener's address (127.0.0.1:21002). */
-static int listen_main(void)
+/* A listening socket for the listener, on a loopback port the kernel
+ * picks (*a: its address). */
+static int listen_main(struct sockaddr_in *a)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(21002)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    *a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = 0};
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof(*a);
+    assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof(*a)), 0);
     assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)a, &alen), 0);
     return fd;
 }
 
@@ -1010,13 +1011,12 @@ static void test_hooks_thread_exit(void **state)
     assert_once(f, from, "close", "the fixture's session's COM_QUIT");
     struct worker w2;
     memset(&w2, 0, sizeof(w2));
-    struct worker_listen ls = {.fd = listen_main(), .listener = 0};
+    struct sockaddr_in a;
+    struct worker_listen ls = {.fd = listen_main(&a), .listener = 0};
     char why[256];
     assert_int_equal(worker_init(&w2, 1, f->cfg, &ls, 1, why, sizeof(why)), HY_OK);
     assert_int_equal(worker_start(&w2), HY_OK);
     struct fb_client c = {.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(21002)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(c.fd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_true(fb_client_login(&c, f->w.loop, "app"));
     const uint8_t ping[] = {COM_PING}, quit[] = {COM_QUIT};
