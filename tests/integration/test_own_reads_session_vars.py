@@ -58,6 +58,36 @@ def test_process_list_columns_under_a_small_group_concat_max_len(start_halyard, 
 OTHER, OTHER_PASSWORD = "hy_orsv_other", "orsv-pw"
 
 
+def _kill_user_of(start_halyard, cluster, pool_mode, name, setup, kill):
+    """Two sessions of account `name` (made for the test) and a sender
+    without the privilege, which runs `setup` and then `kill`, directly
+    and through halyard: the sender's answer and the two sessions' next
+    ones, each way."""
+    account = "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'@'%'"  # the root's mode
+    cluster.sql(0, f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY '{OTHER_PASSWORD}'")
+    cluster.sql(0, f"GRANT SELECT ON *.* TO {account}")
+    cluster.sync()
+    users = [{"name": n, "password_hash": mysql_native_hash(p)}
+             for n, p in ((APP_USER, APP_PASSWORD), (MONITOR_USER, MONITOR_PASSWORD),
+                          (name, OTHER_PASSWORD))]
+    h = start_halyard(pool_mode=pool_mode, users=users)
+    out = []
+    try:
+        for port in (cluster.primary_port, h.port):
+            others = [login(port, name, OTHER_PASSWORD) for _ in range(2)]
+            sender = login(port)
+            try:
+                sender.query(setup)
+                got = answer(sender, kill)
+                out.append(([g[:2] for g in got], [answer(c, "SELECT 1") for c in others]))
+            finally:
+                for c in others + [sender]:
+                    c.close()
+    finally:
+        cluster.sql(0, f"DROP USER IF EXISTS {account}")
+    return out
+
+
 @pytest.mark.parametrize("pool_mode", ["transaction", "session"])
 def test_kill_user_under_a_select_limit_of_0(start_halyard, cluster, pool_mode):
     """KILL USER of another account: halyard first reads that account's
@@ -65,28 +95,8 @@ def test_kill_user_under_a_select_limit_of_0(start_halyard, cluster, pool_mode):
     connection. Under the sender's sql_select_limit = 0 the row did not
     come, and the sender without the privilege got OK where the server
     says 1095 (its threads stay)."""
-    cluster.sql(0, f"CREATE USER IF NOT EXISTS '{OTHER}'@'%' IDENTIFIED BY '{OTHER_PASSWORD}'")
-    cluster.sql(0, f"GRANT SELECT ON *.* TO '{OTHER}'@'%'")
-    cluster.sync()
-    users = [{"name": n, "password_hash": mysql_native_hash(p)}
-             for n, p in ((APP_USER, APP_PASSWORD), (MONITOR_USER, MONITOR_PASSWORD),
-                          (OTHER, OTHER_PASSWORD))]
-    h = start_halyard(pool_mode=pool_mode, users=users)
-    out = []
-    try:
-        for port in (cluster.primary_port, h.port):
-            others = [login(port, OTHER, OTHER_PASSWORD) for _ in range(2)]
-            sender = login(port)
-            try:
-                sender.query("SET sql_select_limit = 0")
-                got = answer(sender, f"KILL USER {OTHER}")
-                out.append(([g[:2] for g in got], [answer(c, "SELECT 1") for c in others]))
-            finally:
-                for c in others + [sender]:
-                    c.close()
-    finally:
-        cluster.sql(0, f"DROP USER IF EXISTS '{OTHER}'@'%'")
-    d, hy = out
+    d, hy = _kill_user_of(start_halyard, cluster, pool_mode, OTHER, "SET sql_select_limit = 0",
+                          f"KILL USER {OTHER}")
     assert d == ([("error", 1095)], [[("rows", [("1",)])]] * 2), d
     assert hy == d
 
@@ -101,28 +111,9 @@ def test_kill_user_of_a_quoted_name_under_no_backslash_escapes(start_halyard, cl
     holding a backslash was read as another (no threads: OK where the
     server says 1095), one holding a quote broke the read."""
     lit = "'" + name.replace("'", "''") + "'"  # the literal under NO_BACKSLASH_ESCAPES
-    account = "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'@'%'"  # the root's mode
-    cluster.sql(0, f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY '{OTHER_PASSWORD}'")
-    users = [{"name": n, "password_hash": mysql_native_hash(p)}
-             for n, p in ((APP_USER, APP_PASSWORD), (MONITOR_USER, MONITOR_PASSWORD),
-                          (name, OTHER_PASSWORD))]
-    h = start_halyard(pool_mode=pool_mode, users=users)
-    out = []
-    try:
-        cluster.sync()
-        for port in (cluster.primary_port, h.port):
-            others = [login(port, name, OTHER_PASSWORD) for _ in range(2)]
-            sender = login(port)
-            try:
-                sender.query("SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
-                got = answer(sender, f"KILL USER {lit}")
-                out.append(([g[:2] for g in got], [answer(c, "SELECT 1") for c in others]))
-            finally:
-                for c in others + [sender]:
-                    c.close()
-    finally:
-        cluster.sql(0, f"DROP USER IF EXISTS {account}")
-    d, hy = out
+    d, hy = _kill_user_of(start_halyard, cluster, pool_mode, name,
+                          "SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')",
+                          f"KILL USER {lit}")
     assert d == ([("error", 1095)], [[("rows", [("1",)])]] * 2), d
     assert hy == d
 
