@@ -53,6 +53,9 @@ struct monitor_backend {
     struct galera_node wsrep_next; /* ... being read by the check in flight, mb->wsrep when
                                     * it is done (check_done) */
     struct galera_verdict verdict; /* ... and what galera_decide() made of it */
+    /* The pick for primary, its role left to this halyard's failover under
+     * way (monitor_roles.c): not judged as a replica meanwhile. */
+    bool role_held;
 
     /* internal: the check in flight and the health count */
     struct backend_track track;

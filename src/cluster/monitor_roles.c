@@ -109,15 +109,27 @@ static bool update_roles_group(struct monitor *m, size_t g)
             cur = (int)i;
     }
     int pick = dual ? dual_pick(m, gm, n, cur) : monitor_pick_primary(in, n, cur);
+    /* This halyard's own failover or switchover of the group is under way:
+     * the roles are its to publish, with when and how it promoted
+     * (fx_publish_primary). The server it made writable stays a replica
+     * here until then; else a session would find the new primary before
+     * its promotion's proof (session_inflight.c, CI: "which this halyard
+     * did not promote"). */
+    bool procedure = backend_failover_busy(grp->name);
     bool changed = false;
     for (size_t i = 0; i < n; i++) {
         struct monitor_backend *mb = gm[i];
         if (mb == NULL)
             continue;
         mb->writable_outside = in[i].candidate && (int)i != pick;
+        mb->role_held = false;
         if (failover_stale(m, mb))
             continue;
         enum backend_role old = backend_role(mb->rt);
+        if (procedure && old != ((int)i == pick ? ROLE_PRIMARY : ROLE_REPLICA)) {
+            mb->role_held = (int)i == pick;
+            continue;
+        }
         char why[240];
         if ((int)i == pick) {
             if (old != ROLE_PRIMARY) {
@@ -440,7 +452,7 @@ bool monitor_feed(struct monitor_backend *mb, bool ok, const char *error)
         }
         return changed;
     }
-    if (ok && backend_role(mb->rt) == ROLE_REPLICA) {
+    if (ok && backend_role(mb->rt) == ROLE_REPLICA && !mb->role_held) {
         const struct monitor_repl *r = &mb->repl;
         chk.is_replica = true;
         int64_t cut_off = atomic_load(&mb->rt->cut_off_at_us);
@@ -489,8 +501,9 @@ bool monitor_feed(struct monitor_backend *mb, bool ok, const char *error)
         atomic_store(&mb->rt->lag_ms, chk.lag_ms);
         atomic_store(&mb->rt->repl_broken, chk.repl_broken);
     } else {
-        /* Not a replica, or no answer: no lag is known (a replica that
-         * stopped answering is not as caught up as its last reading). */
+        /* Not a replica (or the primary the failover under way is about
+         * to publish: role_held), or no answer: no lag is known (a replica
+         * that stopped answering is not as caught up as its last reading). */
         atomic_store(&mb->rt->lag_ms, (int64_t)-1);
         if (ok)
             atomic_store(&mb->rt->repl_broken, false);

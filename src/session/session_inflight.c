@@ -834,7 +834,10 @@ static bool proof_read(struct sess_inflight *f, const struct config *cfg)
                      f->new_name, f->old_name);
         return true;
     }
-    /* when this halyard's failover published it, and how (proof.h) */
+    /* when this halyard's failover published it, and how (proof.h): both
+     * stored before its role (fx_publish_primary), which
+     * backend_primary_index read relaxed; the fence makes them seen */
+    atomic_thread_fence(memory_order_acquire);
     bool promoted =
         atomic_load(&cfg->backends[f->newp].rt->failover_at_us) > (int64_t)(f->sent * 1e6);
     enum proof_promotion how = atomic_load(&cfg->backends[f->newp].rt->promoted_how);
