@@ -1586,14 +1586,20 @@ again:
         return s->query.internal != NULL || session_hooks_chosen(s, bc, idx);
     }
     session_set_state(s, SS_WAIT_BACKEND);
-    ev_io_stop(s->w->loop, &s->client.rio);
+    /* A ready connection, most often one another session used, is first
+     * brought to the session's state: when that sends nothing
+     * (state_sync_now), the client's reads are not stopped, to be started
+     * again at once (libev re-arms the fd, an epoll_ctl, each time). */
+    bool ready = bc != NULL && bc->state == BCONN_READY;
+    if (!ready || synced)
+        ev_io_stop(s->w->loop, &s->client.rio);
     if (bc == NULL) {
         session_wait_note(s, HOOK_WAIT_CONNECT, true);
         bconn_open(s, idx);
         return false;
     }
     s->conns.cur = bc;
-    if (bc->state == BCONN_READY && state_sync_now(s)) {
+    if (ready && state_sync_now(s)) {
         if (synced) { /* nothing to send twice: taken again from the loop */
             command_end(s);
             return false;
@@ -1602,6 +1608,8 @@ again:
         session_set_state(s, was);
         goto again;
     }
+    if (ready && !synced && s->state == SS_WAIT_BACKEND)
+        ev_io_stop(s->w->loop, &s->client.rio); /* the command waits */
     return false;
 }
 
