@@ -876,6 +876,11 @@ static bool is_get_diagnostics(const uint8_t *p, uint32_t n)
 /* Whether the text is an SQL PREPARE (of a named statement). */
 static bool sql_prepare(const uint8_t *p, uint32_t n)
 {
+    /* Most statements begin with their first word: one that begins with
+     * another letter than P is answered without lexing. */
+    unsigned char c0 = n > 0 ? (unsigned char)(p[0] | 0x20) : 0;
+    if (c0 >= 'a' && c0 <= 'z' && c0 != 'p')
+        return false;
     const char *t = (const char *)p, *end = t + n;
     t = lex_skip_space_comments(t, end);
     return lex_match_word(&t, end, "PREPARE");
