@@ -456,19 +456,6 @@ static enum next_step com_reset_connection(struct session *s, const struct next_
     return com_ping(s, c); /* to the primary's connection, if the session has one */
 }
 
-/* What an execution's step says (session_ps.h), as the cycle's step. */
-static enum next_step ps_next(enum ps_step step)
-{
-    return step == PS_ON ? NEXT_ROUTE : step == PS_STOP ? NEXT_STOP : NEXT_AGAIN;
-}
-
-/* COM_STMT_EXECUTE and COM_STMT_BULK_EXECUTE: taken here, then routed
- * (stage_route_ps), held by a limit and sent by the stages after. */
-static enum next_step com_stmt_execute(struct session *s, const struct next_cmd *c)
-{
-    return ps_next(ps_exec_take(s, c->p, c->len, next_avail(s, c->len)));
-}
-
 /* A replica must talk to its source itself. (Obsolete commands such as
  * COM_TIME are forwarded: the server answers them.) */
 static enum next_step com_replication(struct session *s, const struct next_cmd *c)
@@ -483,7 +470,8 @@ static enum next_step com_replication(struct session *s, const struct next_cmd *
     return NEXT_AGAIN;
 }
 
-/* The commands halyard looks at before routing; the others are routed. */
+/* The commands halyard looks at before routing (and the features' kinds
+ * with a take of their own: session_hooks_kind); the others are routed. */
 static com_handler *const com_handlers[256] = {
     [COM_QUIT] = com_quit,
     [COM_CHANGE_USER] = com_change_user,
@@ -491,10 +479,6 @@ static com_handler *const com_handlers[256] = {
     [COM_PING] = com_ping,
     [COM_PROCESS_KILL] = com_process_kill,
     [COM_QUERY] = com_query,
-    [COM_STMT_PREPARE] = com_stmt_prepare,
-    [COM_STMT_EXECUTE] = com_stmt_execute,
-    [COM_STMT_CLOSE] = com_stmt_close,
-    [COM_STMT_BULK_EXECUTE] = com_stmt_execute,
     [COM_BINLOG_DUMP] = com_replication,
     [COM_BINLOG_DUMP_GTID] = com_replication,
     [COM_REGISTER_SLAVE] = com_replication,
@@ -530,12 +514,9 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         session_mark_closing(s, END_KILLED);
         return NEXT_STOP;
     }
-    if (!request_skip_progress(s)) {
-        update_reads(s);
-        return NEXT_STOP;
-    }
-    /* the features' steps between commands (session_hooks.c): values read
-     * back, a reload taken, an XA rollback, a KILL's next part */
+    /* the features' steps between commands (session_hooks.c): a dropped
+     * request's rest, values read back, a reload taken, an XA rollback, a
+     * KILL's next part */
     enum hook_verdict step = session_hooks_between(s);
     if (step != HOOK_PASS)
         return step == HOOK_TAKEN ? NEXT_AGAIN : NEXT_STOP;
@@ -745,42 +726,32 @@ static enum next_step next_outcome(struct session *s, const struct next_cmd *c, 
     return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
 }
 
-/* The commands a stage is for; the table skips it for the others. */
+/* The commands a stage is for, read from their kind's row (struct
+ * cmd_kind); the table skips it for the others. */
 enum stage_kinds {
     STAGE_ALL,     /* every command */
     STAGE_QUERY,   /* COM_QUERY */
-    STAGE_EXECUTE, /* COM_STMT_EXECUTE, COM_STMT_BULK_EXECUTE */
-    STAGE_PS,      /* those, COM_STMT_FETCH, RESET, SEND_LONG_DATA: routed to their statement */
-    STAGE_TEXT,    /* every command but those */
-    STAGE_HANDLED, /* a command com_handlers[] has its own step for */
-    STAGE_RUNS,    /* every command but FETCH, RESET, SEND_LONG_DATA: those follow their
-                    * statement's execution, which waited for what it reads */
+    STAGE_LOST,    /* a kind that meets a lost transaction before its take (KIND_LOST_FIRST) */
+    STAGE_HANDLED, /* a command with a step of its own (com_handlers[], its kind's take) */
+    STAGE_RUNS,    /* every kind but those that follow their statement's execution, which
+                    * waited for what it reads (KIND_FOLLOWS) */
 };
-
-/* A prepared statement's commands that follow its execution. */
-static bool follows_execution(uint8_t cmd)
-{
-    return cmd == COM_STMT_FETCH || cmd == COM_STMT_RESET || cmd == COM_STMT_SEND_LONG_DATA;
-}
 
 static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
 {
+    const struct cmd_kind *k = session_hooks_kind(cmd);
+    uint8_t stages = k != NULL ? k->stages : 0;
     switch (kinds) {
     case STAGE_ALL:
         return true;
     case STAGE_QUERY:
         return cmd == COM_QUERY;
-    case STAGE_EXECUTE:
-        return cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
-    case STAGE_PS:
-    case STAGE_TEXT: {
-        bool ps = cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE || follows_execution(cmd);
-        return ps == (kinds == STAGE_PS);
-    }
+    case STAGE_LOST:
+        return (stages & KIND_LOST_FIRST) != 0;
     case STAGE_HANDLED:
-        return com_handlers[cmd] != NULL;
+        return com_handlers[cmd] != NULL || (k != NULL && k->take != NULL);
     case STAGE_RUNS:
-        return !follows_execution(cmd);
+        return !(stages & KIND_FOLLOWS);
     }
     return false;
 }
@@ -791,7 +762,7 @@ static bool stage_applies(enum stage_kinds kinds, uint8_t cmd)
 static enum next_step next_forward(struct session *s, const struct next_cmd *c, uint32_t idx)
 {
     uint8_t cmd = c->cmd;
-    bool ps = stage_applies(STAGE_PS, cmd);
+    const struct cmd_kind *k = session_hooks_kind(cmd);
     s->route.wait_idx = (int)idx;
     struct hook_cmd hc = {.p = c->p, .len = c->len, .idx = idx, .cmd = cmd, .fits = c->fits};
     if (s->query.bk_hooks == 0) { /* once a command, whatever passes it takes */
@@ -805,10 +776,10 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     }
     if (!ready)
         return NEXT_STOP;
-    if (ps) { /* the statement there first (session_ps.c) */
-        enum ps_step st = ps_ready(s, c->p, c->len, next_avail(s, c->len), idx);
-        if (st != PS_ON)
-            return ps_next(st);
+    if (k != NULL && k->ready != NULL) { /* what its kind needs there first */
+        enum next_step st = k->ready(s, c);
+        if (st != NEXT_ROUTE)
+            return st;
     }
     if (!session_hooks_ready(s))
         return NEXT_STOP;
@@ -835,8 +806,8 @@ static enum next_step next_forward(struct session *s, const struct next_cmd *c, 
     if (hc.rewritten)
         command_forward_connid(s, cmd, c->p, c->len);
     else if (session_hooks_filter_up(s, &hc) == HOOK_PASS) { /* else a feature sent it */
-        if (ps)
-            ps_send(s, c->p, c->len, idx); /* with the statement's id there */
+        if (k != NULL && k->send != NULL)
+            k->send(s, c); /* its kind's (a statement's: with its id there) */
         else
             command_forward(s, cmd, c->len, exec_flags);
     }
@@ -854,17 +825,18 @@ static enum next_step stage_kill_chain(struct session *s, struct next_cmd *c)
 
 static enum next_step stage_command(struct session *s, struct next_cmd *c)
 {
-    return com_handlers[c->cmd](s, c);
+    com_handler *take = com_handlers[c->cmd];
+    return take != NULL ? take(s, c) : session_hooks_kind(c->cmd)->take(s, c);
 }
 
+/* The kind's route (a prepared statement's commands: where it is), else
+ * the text's. */
 static enum next_step stage_route(struct session *s, struct next_cmd *c)
 {
+    const struct cmd_kind *k = session_hooks_kind(c->cmd);
+    if (k != NULL && k->route != NULL)
+        return k->route(s, c);
     return next_route(s, c, &c->idx, c->why, sizeof(c->why), &c->primary_write);
-}
-
-static enum next_step stage_route_ps(struct session *s, struct next_cmd *c)
-{
-    return ps_next(ps_route(s, c->p, c->len, next_avail(s, c->len), &c->idx));
 }
 
 static enum next_step stage_outcome(struct session *s, struct next_cmd *c)
@@ -913,20 +885,19 @@ static enum next_step stage_forward(struct session *s, struct next_cmd *c)
  * the command's own step, the route, an outcome answered here, a limit,
  * what the command must wait for (the consistency wait, the writer's
  * catch-up), and the forward (the backend readied, the features' send
- * hooks, the send). A prepared
- * statement's commands are routed where it is (session_ps.c: ps_route),
- * and the forward has the statement there before it sends them. */
+ * hooks, the send). What differs per command kind is its row (struct
+ * cmd_kind): a prepared statement's commands are routed where it is, and
+ * the forward has the statement there before it sends them. */
 static const struct cycle_stage {
     const char *name;
     enum stage_kinds kinds;
     enum next_step (*run)(struct session *s, struct next_cmd *c);
 } cycle[] = {
     {"gate", STAGE_ALL, next_take},
-    {"lost-execute", STAGE_EXECUTE, next_lost_execute},
+    {"lost-execute", STAGE_LOST, next_lost_execute},
     {"kill-chain", STAGE_QUERY, stage_kill_chain},
     {"command", STAGE_HANDLED, stage_command},
-    {"route", STAGE_TEXT, stage_route},
-    {"route", STAGE_PS, stage_route_ps},
+    {"route", STAGE_ALL, stage_route},
     {"outcome", STAGE_ALL, stage_outcome},
     {"limit", STAGE_ALL, stage_limit},
     {"due", STAGE_RUNS, stage_due},
@@ -1398,9 +1369,11 @@ bool down_parse(struct session *s)
             continue;
         if (v != HOOK_PASS)
             return filter_stop(s, v);
-        if (s->prep.ps_new != NULL && s->query.cmd == COM_STMT_PREPARE &&
-            s->query.internal == NULL && len > 0 && pl[0] == MYSQL_OK && s->io.rdown.seq == 1)
-            ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
+        if (len > 0 && pl[0] == MYSQL_OK && s->io.rdown.seq == 1 && s->query.internal == NULL) {
+            const struct cmd_kind *k = session_hooks_kind(s->query.cmd);
+            if (k != NULL && k->answer_ok != NULL)
+                k->answer_ok(s, pl, peek); /* before the tracker: a PREPARE's id is halyard's */
+        }
         if (track && peek == len)
             session_track_note(s, pl, len);
         struct hook_packet pk = {.pl = pl, .len = len, .whole = peek == len};

@@ -205,6 +205,8 @@ static const struct session_hooks hooks[] = {
      .on_abandon = xa_after_backend,
      .on_reset = session_xa_discard, /* a transaction across groups ends */
      .on_conn_gone = session_xa_conn_gone},
+    /* first between commands: the rest of a request dropped is dropped */
+    {.name = "ps-skip", .between = ps_between},
     {.name = "state",
      .between = state_between,
      .on_done = state_done, /* a USE's schema the session's (before the rows that read it) */
@@ -401,6 +403,20 @@ bool session_hooks_killed(const struct session *s)
 enum hook_verdict session_hooks_between(struct session *s)
 {
     HOOKS_FILTER(between, s);
+}
+
+/* The features' command kinds: a command's row (struct cmd_kind), or NULL
+ * for the cycle's own. */
+static const struct cmd_kind *const kinds[256] = {
+    [COM_STMT_PREPARE] = &ps_kind_prepare,      [COM_STMT_EXECUTE] = &ps_kind_execute,
+    [COM_STMT_BULK_EXECUTE] = &ps_kind_execute, [COM_STMT_FETCH] = &ps_kind_follow,
+    [COM_STMT_RESET] = &ps_kind_follow,         [COM_STMT_SEND_LONG_DATA] = &ps_kind_follow,
+    [COM_STMT_CLOSE] = &ps_kind_close,
+};
+
+const struct cmd_kind *session_hooks_kind(uint8_t cmd)
+{
+    return kinds[cmd];
 }
 
 void session_hooks_classified(struct session *s, const struct classify_result *r, const uint8_t *p,

@@ -599,7 +599,8 @@ void session_hooks_thread_exit(void);
 /* ---- the command stage ---------------------------------------------------
  * session.c's com_handlers[] gives a command halyard answers or rewrites
  * itself to its handler, the cycle's own or the feature's whose command it
- * is (KILL: session_kill.c; prepared statements: session_ps.c). */
+ * is (KILL: session_kill.c). A feature's own kind of command (a prepared
+ * statement's: session_ps.c) has a row of its own, struct cmd_kind. */
 /* The command at up.scan, and what the stages decided of it so far. */
 struct next_cmd {
     const uint8_t *h; /* its header */
@@ -620,6 +621,36 @@ enum next_step {
 };
 
 typedef enum next_step com_handler(struct session *s, const struct next_cmd *c);
+
+/* A command kind's row: what differs, per kind, as its commands pass the
+ * cycle's one list of stages (session.c: cycle[]). A member left NULL is
+ * the text command's way. session_hooks.c's kind table holds the rows the
+ * features register; the cycle reads them there, naming none. */
+struct cmd_kind {
+    com_handler *take; /* the command stage: the kind's own step */
+    /* the route stage: where it goes, in c->idx (NULL: session_route) */
+    enum next_step (*route)(struct session *s, struct next_cmd *c);
+    /* session_route, its text classified as *r (NULL: one backend, nothing
+     * classified): where it goes, a backend or a ROUTE_* outcome */
+    uint32_t (*route_text)(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                           const struct classify_result *r);
+    /* the forward stage, backend c->idx ready: what it needs there first
+     * (NEXT_ROUTE: it goes on) */
+    enum next_step (*ready)(struct session *s, const struct next_cmd *c);
+    /* ... and its send, after the send hooks (NULL: command_forward) */
+    void (*send)(struct session *s, const struct next_cmd *c);
+    /* the client's command answered OK (its first packet, `len` bytes of
+     * it at pl): before the tracker reads it */
+    void (*answer_ok)(struct session *s, uint8_t *pl, uint32_t len);
+    uint8_t stages; /* KIND_*: the stages it meets first, or skips */
+};
+enum {
+    KIND_LOST_FIRST = 1u << 0, /* a lost transaction met before its take (an execution) */
+    KIND_FOLLOWS = 1u << 1,    /* it follows its statement's execution: no due stage */
+};
+/* Command `cmd`'s row among the features' kinds, or NULL (the cycle's own:
+ * com_handlers[], then the text's way). */
+const struct cmd_kind *session_hooks_kind(uint8_t cmd);
 
 /* ---- between the session module's files ---------------------------------
  * session.c: the command cycle, the answer's framing, the client socket */

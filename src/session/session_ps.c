@@ -77,6 +77,14 @@
  * prepared on the primary and never move (home_only).
  */
 
+/* What a step of a statement's command says to the cycle (its kind's row,
+ * at the end of this file, turns it into the stage's enum next_step). */
+enum ps_step {
+    PS_ON,   /* the next stage goes on with it */
+    PS_STOP, /* it runs (sent) or waits: the cycle stops */
+    PS_NEXT, /* refused and answered, or dropped: the next command */
+};
+
 /* Forget every statement (COM_RESET_CONNECTION, COM_CHANGE_USER, the end). */
 void ps_clear(struct session *s)
 {
@@ -185,7 +193,7 @@ static void request_skip(struct session *s, uint32_t len)
 }
 
 /* False while part of a dropped request has still to come. */
-bool request_skip_progress(struct session *s)
+static bool request_skip_progress(struct session *s)
 {
     struct stream *st = &s->io.up;
     while (s->prep.skip_left > 0 || s->prep.skip_cont) {
@@ -209,6 +217,16 @@ bool request_skip_progress(struct session *s)
         s->prep.skip_cont = len == MYSQL_MAX_PAYLOAD;
     }
     return true;
+}
+
+/* Between commands (session_hooks.c): a request dropped whose rest is
+ * still coming is dropped as it comes, before the next command is read. */
+enum hook_verdict ps_between(struct session *s)
+{
+    if (request_skip_progress(s))
+        return HOOK_PASS;
+    update_reads(s);
+    return HOOK_WAIT;
 }
 
 /* The PS command at up.scan will not run: drop it (no answer). */
@@ -456,8 +474,8 @@ static void ps_env_done(struct session *s)
 /* session_route() for a COM_STMT_PREPARE: the statement to be is s->prep.ps_new, its
  * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
  * one backend and nothing was classified. */
-uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
-                          const struct classify_result *r)
+static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                                 const struct classify_result *r)
 {
     pstmt_free(s->prep.ps_new);
     struct pstmt *st = pstmt_new(s->conns.n_bc);
@@ -573,10 +591,13 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
 }
 
 /* The OK of the client's COM_STMT_PREPARE (its first bytes at `p`) came
- * from s->conns.cur: register the statement and give the client halyard's id. */
-void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
+ * from s->conns.cur: register the statement to be (s->prep.ps_new, if
+ * routing made one) and give the client halyard's id. */
+static void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
 {
     struct pstmt *st = s->prep.ps_new;
+    if (st == NULL)
+        return;
     struct mysql_prepare_ok ok;
     if (mysql_prepare_ok_decode(p, len, &ok) != HY_OK)
         return; /* the tracker calls it broken */
@@ -1350,7 +1371,7 @@ static bool ps_bulk_refused(struct session *s, uint32_t len)
     return false;
 }
 
-enum ps_step ps_exec_take(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
+static enum ps_step ps_exec_take(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
 {
     bool bulk = p[0] == COM_STMT_BULK_EXECUTE;
     if (bulk && ps_bulk_refused(s, len))
@@ -1542,7 +1563,8 @@ static enum ps_step ps_stmt_route(struct session *s, uint8_t *p, uint32_t len, u
     }
 }
 
-enum ps_step ps_route(struct session *s, uint8_t *p, uint32_t len, uint32_t avail, uint32_t *idx)
+static enum ps_step ps_route(struct session *s, uint8_t *p, uint32_t len, uint32_t avail,
+                             uint32_t *idx)
 {
     if (p[0] != COM_STMT_EXECUTE && p[0] != COM_STMT_BULK_EXECUTE)
         return ps_stmt_route(s, p, len, idx);
@@ -1551,7 +1573,8 @@ enum ps_step ps_route(struct session *s, uint8_t *p, uint32_t len, uint32_t avai
     return ps_exec_route_to(s, s->prep.x_st, ex, p, len, avail, bulk, idx);
 }
 
-enum ps_step ps_ready(struct session *s, uint8_t *p, uint32_t len, uint32_t avail, uint32_t idx)
+static enum ps_step ps_ready(struct session *s, uint8_t *p, uint32_t len, uint32_t avail,
+                             uint32_t idx)
 {
     struct pstmt *st = s->prep.x_st;
     switch (p[0]) {
@@ -1584,7 +1607,7 @@ enum ps_step ps_ready(struct session *s, uint8_t *p, uint32_t len, uint32_t avai
     }
 }
 
-void ps_send(struct session *s, uint8_t *p, uint32_t len, uint32_t idx)
+static void ps_send(struct session *s, uint8_t *p, uint32_t len, uint32_t idx)
 {
     struct pstmt *st = s->prep.x_st;
     switch (p[0]) {
@@ -1735,9 +1758,9 @@ const struct internal_cmd int_ps_prepare = {.name = "a PREPARE where an EXECUTE 
 const struct internal_cmd int_ps_reset = {.name = "a COM_STMT_RESET on another backend",
                                           .answered = ps_reset_answered};
 
-/* ---- the statements' handlers (com_handlers[], session.c) ------------- */
+/* ---- the statements' command kinds (session_hooks.c's kind table) ----- */
 
-enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
+static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
 {
     if (s->route.wait_idx < 0 && s->prep.map.count >= (uint32_t)s->cfg->max_prepared_statements) {
         ps_refuse(s, c->len, ER_MAX_PREPARED_STMT_COUNT, "42000",
@@ -1749,8 +1772,62 @@ enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
     return NEXT_ROUTE;
 }
 
-enum next_step com_stmt_close(struct session *s, const struct next_cmd *c)
+static enum next_step com_stmt_close(struct session *s, const struct next_cmd *c)
 {
     ps_close(s, c->p, c->len);
     return NEXT_AGAIN;
 }
+
+/* What a step of the statement's says, as the cycle's stage says it. */
+static enum next_step ps_next(enum ps_step step)
+{
+    return step == PS_ON ? NEXT_ROUTE : step == PS_STOP ? NEXT_STOP : NEXT_AGAIN;
+}
+
+/* The payload bytes of the command at up.scan that are in the buffer. */
+static uint32_t ps_avail(const struct session *s, uint32_t len)
+{
+    return HY_MIN(len, stream_unparsed(&s->io.up) - MYSQL_HEADER_SIZE);
+}
+
+/* An execution is taken at the command stage (its statement, group,
+ * head; the query cache); each of a statement's commands is routed where
+ * it is, readied there in the forward (the statement had there) and sent
+ * with the statement's id there. */
+static enum next_step ps_kind_take(struct session *s, const struct next_cmd *c)
+{
+    return ps_next(ps_exec_take(s, c->p, c->len, ps_avail(s, c->len)));
+}
+
+static enum next_step ps_kind_route(struct session *s, struct next_cmd *c)
+{
+    return ps_next(ps_route(s, c->p, c->len, ps_avail(s, c->len), &c->idx));
+}
+
+static enum next_step ps_kind_ready(struct session *s, const struct next_cmd *c)
+{
+    return ps_next(ps_ready(s, c->p, c->len, ps_avail(s, c->len), c->idx));
+}
+
+static void ps_kind_send(struct session *s, const struct next_cmd *c)
+{
+    ps_send(s, c->p, c->len, c->idx);
+}
+
+/* COM_STMT_PREPARE: refused past max_prepared_stmt_count, routed as its
+ * text is, and its OK given halyard's id. */
+const struct cmd_kind ps_kind_prepare = {
+    .take = com_stmt_prepare, .route_text = ps_route_prepare, .answer_ok = ps_prepare_ok};
+/* COM_STMT_EXECUTE and COM_STMT_BULK_EXECUTE: a lost transaction met
+ * before the take, as next_route meets it for a text statement. */
+const struct cmd_kind ps_kind_execute = {.take = ps_kind_take,
+                                         .route = ps_kind_route,
+                                         .ready = ps_kind_ready,
+                                         .send = ps_kind_send,
+                                         .stages = KIND_LOST_FIRST};
+/* COM_STMT_FETCH, RESET and SEND_LONG_DATA: they wait for nothing, the
+ * execution they follow did. */
+const struct cmd_kind ps_kind_follow = {
+    .route = ps_kind_route, .ready = ps_kind_ready, .send = ps_kind_send, .stages = KIND_FOLLOWS};
+/* COM_STMT_CLOSE, which has no answer, is done at its take. */
+const struct cmd_kind ps_kind_close = {.take = com_stmt_close};

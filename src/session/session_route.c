@@ -1249,6 +1249,16 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     return route_apply(s, &out);
 }
 
+/* Where a command of one backend, unclassified, goes: its kind's route
+ * of its text (a COM_STMT_PREPARE's), else the primary. */
+static uint32_t route_kind_text(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                                bool fits, const struct classify_result *r)
+{
+    const struct cmd_kind *k = session_hooks_kind(cmd);
+    return k != NULL && k->route_text != NULL ? k->route_text(s, p, len, fits, r)
+                                              : s->route.primary;
+}
+
 /* Which backend runs the command at up.scan (`avail` of its `len` payload
  * bytes are in the buffer). Everything goes to the primary but reads a
  * hint sends elsewhere, outside transactions; commands that change session
@@ -1291,7 +1301,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
                    !session_sysview_route(s, cmd, p, len, fits)))) {
         if (text && kill_unmapped(s, p, len, fits, cmd == COM_STMT_PREPARE))
             return ROUTE_ANSWERED;
-        return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->route.primary;
+        return route_kind_text(s, cmd, p, len, fits, NULL);
     }
     if (!text)
         return s->route.primary;
@@ -1339,8 +1349,9 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
         if (classify_connid_bound(&r.connid, len) >= MYSQL_MAX_PAYLOAD)
             s->query.connid->nalias = 0; /* it would take a second packet: names stay */
     }
-    if (cmd == COM_STMT_PREPARE)
-        return ps_route_prepare(s, p, len, fits, &r);
+    const struct cmd_kind *k = session_hooks_kind(cmd);
+    if (k != NULL && k->route_text != NULL) /* a COM_STMT_PREPARE's */
+        return k->route_text(s, p, len, fits, &r);
     return route_statement(s, cmd, p, len, avail, &r, words);
 }
 
