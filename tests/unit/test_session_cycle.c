@@ -109,12 +109,36 @@ static void test_every_kind(void **state)
     }
 }
 
+/* What differs per kind is its row (struct cmd_kind): a kind routed to
+ * its statement readies and sends its commands itself (with the
+ * statement's id where it lands); the text's commands have no row, and a
+ * COM_STMT_PREPARE is routed by its classified text. */
+static void test_kind_rows(void **state)
+{
+    (void)state;
+    for (unsigned cmd = 0; cmd < 256; cmd++) {
+        const struct cmd_kind *k = session_hooks_kind((uint8_t)cmd);
+        if (k != NULL && k->route != NULL) {
+            assert_non_null(k->ready);
+            assert_non_null(k->send);
+        }
+    }
+    assert_null(session_hooks_kind(COM_QUERY));
+    assert_null(session_hooks_kind(COM_INIT_DB));
+    assert_non_null(session_hooks_kind(COM_STMT_PREPARE)->route_text);
+    assert_non_null(session_hooks_kind(COM_STMT_PREPARE)->answer_ok);
+    assert_non_null(session_hooks_kind(COM_STMT_FETCH)->route);
+    assert_true(session_hooks_kind(COM_STMT_EXECUTE)->stages & KIND_LOST_FIRST);
+    assert_true(session_hooks_kind(COM_STMT_RESET)->stages & KIND_FOLLOWS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_query),   cmocka_unit_test(test_executions),
-        cmocka_unit_test(test_handled), cmocka_unit_test(test_statement_commands),
-        cmocka_unit_test(test_plain),   cmocka_unit_test(test_every_kind),
+        cmocka_unit_test(test_query),     cmocka_unit_test(test_executions),
+        cmocka_unit_test(test_handled),   cmocka_unit_test(test_statement_commands),
+        cmocka_unit_test(test_plain),     cmocka_unit_test(test_every_kind),
+        cmocka_unit_test(test_kind_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
