@@ -980,10 +980,6 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
 void command_abandon(struct session *s)
 {
     s->kill.cmd_taken = false; /* taken again, it is taken anew (ps_drop's skip: it left) */
-    pstmt_free(s->prep.ps_new);
-    s->prep.ps_new = NULL;
-    s->prep.ps_step = -1;
-    s->prep.meta_ps_id = 0;
     free(s->query.pend_schema);
     s->query.pend_schema = NULL;
     s->query.digest_pending = false;
@@ -995,7 +991,8 @@ void command_abandon(struct session *s)
     s->query.cmd_class = STMT_OTHER;
     s->route.causal_check = false;
     s->route.wait_idx = -1;
-    /* the features' (session_hooks.c): the change a SET began dropped... */
+    /* the features' (session_hooks.c): the change a SET began dropped, a
+     * statement to be prepared... */
     session_hooks_abandon(s);
 }
 
@@ -1014,7 +1011,6 @@ void command_done(struct session *s)
     if (s->cfg->backend_read_timeout_ms > 0 && !s->io.timer_lazy)
         session_timer_stop(s); /* a lazy read timer runs on (read_timer_begin) */
     query_end(s, s->io.resp.err_code != 0);
-    s->prep.meta_ps_id = 0;
     s->route.retry_ok = false;
     s->route.retried = false;
     s->route.retry_exclude = -1;
@@ -1043,11 +1039,6 @@ void command_done(struct session *s)
         };
         query_log_write(&e);
         s->query.qlog_pending = false;
-    }
-    if (s->query.cmd == COM_STMT_PREPARE && s->prep.ps_new != NULL) {
-        pstmt_free(s->prep.ps_new); /* it failed: MariaDB's id -1 now names nothing */
-        s->prep.ps_new = NULL;
-        s->prep.map.last = 0;
     }
     if (s->query.digest_pending) {
         double usec = (ev_now(s->w->loop) - s->query.cmd_started) * 1e6;
@@ -1507,6 +1498,26 @@ void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_
     up_forward(s);
 }
 
+/* Send `pkt` (n bytes, built by the caller) to s->conns.cur in place of
+ * the client's header and the first `head_len` bytes of its payload of
+ * `len`; the rest follows from `up` (an execution's head with the types
+ * added: session_ps.c). */
+void command_forward_head(struct session *s, uint8_t cmd, uint8_t exec_flags, const uint8_t *pkt,
+                          size_t n, size_t head_len, uint32_t len)
+{
+    command_begin(s, cmd, exec_flags);
+    s->io.req_open = true;
+    s->io.up.scan += MYSQL_HEADER_SIZE + (uint32_t)head_len;
+    s->io.up.head = s->io.up.scan; /* the client's header and head are replaced */
+    s->io.up_left = len - (uint32_t)head_len;
+    s->io.up_cont = false;
+    if (conn_send_local(&s->conns.cur->c, s->w->loop, &s->w->pool, pkt, n) != HY_OK) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    up_forward(s);
+}
+
 /* Send a packet we built to the backend in place of the client's command
  * (which the caller has consumed) and track its answer. */
 void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len)
@@ -1803,7 +1814,6 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->route.wait_idx = -1;
     s->route.ro_idx = -1;
     s->route.write_idx = -1;
-    s->prep.ps_step = -1;
     s->query.set_option = -1;
     s->route.status = SERVER_STATUS_AUTOCOMMIT;
     s->conns.bc = calloc(cfg->n_backends, sizeof(*s->conns.bc));

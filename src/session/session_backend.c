@@ -750,6 +750,13 @@ void session_publish_backend(struct session *s)
     registry_set_backend(&s->kill.reg, ready ? bc->idx : 0, ready ? bc->login.thread_id : 0);
 }
 
+/* The session's commands run on `bc` from now on (the KILL registry told). */
+void session_backend_use(struct session *s, struct bconn *bc)
+{
+    s->conns.cur = bc;
+    session_publish_backend(s);
+}
+
 void bconn_close(struct bconn *bc)
 {
     struct session *s = bc->owner;

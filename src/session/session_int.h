@@ -161,6 +161,7 @@ void session_pin(struct session *s, const char *why);
 /* The session holds LOCK TABLES on its primary, or no longer does. */
 void session_tables_locked(struct session *s, bool locked);
 void session_publish_backend(struct session *s);
+void session_backend_use(struct session *s, struct bconn *bc);
 void session_reap(struct session *s);
 /* A transaction died with backend `name`: the session's next statement
  * says so (SERR_TRX_LOST). */
@@ -658,6 +659,8 @@ void command_done(struct session *s);
 /* Go idle and take the next command: the end of a command but command_done's. */
 void command_end(struct session *s);
 void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len);
+void command_forward_head(struct session *s, uint8_t cmd, uint8_t exec_flags, const uint8_t *pkt,
+                          size_t n, size_t head_len, uint32_t len);
 void down_forward(struct session *s);
 bool down_parse(struct session *s);
 bool ensure_connected(struct session *s, uint32_t idx);

@@ -85,6 +85,35 @@ enum ps_step {
     PS_NEXT, /* refused and answered, or dropped: the next command */
 };
 
+/* A session begins with no statement's step under way. */
+bool ps_create(struct session *s)
+{
+    s->prep.ps_step = -1;
+    return true;
+}
+
+/* The routed command will not run: the statement it would have prepared
+ * goes, and no step of a statement's runs on. */
+void ps_abandon(struct session *s)
+{
+    pstmt_free(s->prep.ps_new);
+    s->prep.ps_new = NULL;
+    s->prep.ps_step = -1;
+    s->prep.meta_ps_id = 0;
+}
+
+/* The command answered: a COM_STMT_PREPARE whose OK did not come failed,
+ * and MariaDB's id -1 now names nothing (before the capture reads it). */
+void ps_done(struct session *s)
+{
+    s->prep.meta_ps_id = 0;
+    if (s->query.cmd == COM_STMT_PREPARE && s->prep.ps_new != NULL) {
+        pstmt_free(s->prep.ps_new);
+        s->prep.ps_new = NULL;
+        s->prep.map.last = 0;
+    }
+}
+
 /* Forget every statement (COM_RESET_CONNECTION, COM_CHANGE_USER, the end). */
 void ps_clear(struct session *s)
 {
@@ -920,18 +949,7 @@ static void ps_forward_head(struct session *s, uint8_t cmd, uint8_t exec_flags, 
                             size_t n, size_t head_len, uint32_t added, uint32_t len)
 {
     mysql_hdr_write(pkt, len + added, 0);
-    command_begin(s, cmd, exec_flags);
-    s->io.req_open = true;
-    s->io.up.scan += MYSQL_HEADER_SIZE + (uint32_t)head_len;
-    s->io.up.head = s->io.up.scan; /* the client's header and head are replaced */
-    s->io.up_left = len - (uint32_t)head_len;
-    s->io.up_cont = false;
-    if (conn_send_local(&s->conns.cur->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) !=
-        HY_OK) {
-        session_mark_closing(s, END_BACKEND_LOST);
-        return;
-    }
-    up_forward(s);
+    command_forward_head(s, cmd, exec_flags, pkt, MYSQL_HEADER_SIZE + n, head_len, len);
 }
 
 /* EXECUTE of `st` on s->conns.cur, where it is prepared: rewrite the head with
@@ -1520,8 +1538,7 @@ static enum ps_step ps_reset_route(struct session *s, uint32_t len, struct pstmt
         if ((int)b == s->route.wait_idx || st->be[b].id == 0 || bc == NULL ||
             bc->state != BCONN_READY)
             continue;
-        s->conns.cur = bc;
-        session_publish_backend(s);
+        session_backend_use(s, bc);
         uint8_t body[4] = {(uint8_t)st->be[b].id, (uint8_t)(st->be[b].id >> 8),
                            (uint8_t)(st->be[b].id >> 16), (uint8_t)(st->be[b].id >> 24)};
         s->prep.ps_int_id = st->id;

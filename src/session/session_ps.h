@@ -13,6 +13,9 @@ void ps_backend_gone(struct session *s, uint32_t idx);
 void ps_conn_open(struct session *s, struct bconn *bc);
 void ps_conn_gone(struct session *s, struct bconn *bc);
 void ps_clear(struct session *s);
+bool ps_create(struct session *s);
+void ps_abandon(struct session *s);
+void ps_done(struct session *s);
 /* The statements' command kinds (struct cmd_kind), in session_hooks.c's
  * kind table: COM_STMT_PREPARE; COM_STMT_EXECUTE and BULK_EXECUTE;
  * COM_STMT_FETCH, RESET and SEND_LONG_DATA; COM_STMT_CLOSE. */
