@@ -106,6 +106,10 @@ void bconn_open(struct session *s, uint32_t idx);
 bool session_may_commit(const struct classify_result *r, const uint8_t *p, uint32_t avail);
 void session_route_begin(struct session *s, uint8_t cmd, bool fits);
 bool session_route_due(struct session *s, uint32_t *idx);
+void session_route_wait_at(struct session *s, int idx);
+void session_route_uncausal(struct session *s);
+void session_route_ro_end(struct session *s);
+void session_route_uvars_opaque(struct session *s);
 /* Galera, after the writer moved (session_route.c) */
 bool session_writer_sync(struct session *s);
 void session_writer_sync_late(struct session *s);
@@ -131,6 +135,7 @@ uint32_t command_elsewhere(struct session *s, const uint8_t *p, uint32_t len);
 bool ensure_backend(struct session *s, uint32_t idx);
 void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest);
 void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n);
+void retry_drop(struct session *s);
 void retry_note(struct session *s, uint32_t idx, uint8_t cmd, const uint8_t *pkt, uint32_t n,
                 bool fits);
 bool retry_primary_ok(const struct session *s, bool safe);
@@ -371,8 +376,8 @@ struct session_hooks {
     enum hook_verdict (*after_lost)(struct session *s, const struct hook_cmd *hc);
     /* next_take, between commands, before the next is read: HOOK_WAIT when
      * the feature sent a step of its own first (the command waits for its
-     * answer) or ended the session, HOOK_TAKEN when its step ran and the
-     * session looks again, else HOOK_PASS (the rows after it run) */
+     * answer), waits for the client's bytes, or ended the session, HOOK_TAKEN when its step ran and
+     * the session looks again, else HOOK_PASS (the rows after it run) */
     enum hook_verdict (*between)(struct session *s);
     /* The limit stage: the client's command, routed to hc->idx, before it
      * waits for consistency and goes. HOOK_WAIT when the feature holds it

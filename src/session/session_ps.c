@@ -613,7 +613,7 @@ static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t l
     uint32_t idx = route_read(s, r->hint, st->hint_backend, r->hint_consistency, st->prev_stmt,
                               st->show_status);
     if (idx == ROUTE_REFUSE) {
-        s->route.causal_check = false;
+        session_route_uncausal(s);
         idx = s->route.primary; /* preparing reads no data */
     }
     return idx;
@@ -886,7 +886,7 @@ static uint32_t ps_route_in_ro_trx(struct session *s, const struct pstmt *st, ui
         return ro;
     if (s->conns.bc[ro] != NULL)
         bconn_close(s->conns.bc[ro]); /* the transaction ends with its connection */
-    s->route.ro_idx = -1;
+    session_route_ro_end(s);
     return s->route.primary;
 }
 
@@ -920,7 +920,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
         return s->route.primary;
     }
     if (st->uvars_opaque)
-        s->route.uvars_opaque = true;
+        session_route_uvars_opaque(s);
     if (st->uvar_ref && s->route.uvars_opaque)
         return s->route.primary; /* as session_route.c's route_statement() for text */
     if (s->conns.n_bc == 1 || session_cache_capturing(s))
@@ -986,7 +986,7 @@ static void ps_retry_keep(struct session *s, const struct pstmt *st, uint32_t id
         s->route.ro_idx < 0)
         retry_keep(s, p - MYSQL_HEADER_SIZE, MYSQL_HEADER_SIZE + len);
     else
-        s->route.retry_ok = false;
+        retry_drop(s);
 }
 
 /* Each ps_* command handler below works on the packet at up.scan (`p`, of
@@ -1043,10 +1043,10 @@ static enum ps_step ps_exec_route_to(struct session *s, struct pstmt *st,
             enum ps_step gate = ps_gate(s, idx, p, len, avail);
             if (gate != PS_ON)
                 return gate;
-            s->route.wait_idx = (int)*idx;
+            session_route_wait_at(s, (int)*idx);
         }
     } else {
-        s->route.causal_check = false;
+        session_route_uncausal(s);
         s->query.cmd_ro_begin = false;
         if (!session_in_trans(s)) {
             /* as next_route() does for a text statement: a write goes to
@@ -1106,7 +1106,7 @@ static enum ps_step ps_exec_route_to(struct session *s, struct pstmt *st,
         enum ps_step gate = ps_gate(s, idx, p, len, avail);
         if (gate != PS_ON)
             return gate;
-        s->route.wait_idx = (int)*idx;
+        session_route_wait_at(s, (int)*idx);
         ps_retry_keep(s, st, *idx, p, len, avail);
         if (s->w->digests != NULL) {
             s->query.digest_hash = st->digest;
@@ -1502,10 +1502,10 @@ static enum ps_step ps_long_data_route(struct session *s, uint32_t len, struct p
         return PS_NEXT;
     }
     if (s->route.wait_idx < 0)
-        s->route.wait_idx = st->ld_idx >= 0        ? st->ld_idx
-                            : st->home_only        ? (int)st->home
-                            : s->route.ro_idx >= 0 ? s->route.ro_idx
-                                                   : (int)s->route.primary;
+        session_route_wait_at(s, st->ld_idx >= 0        ? st->ld_idx
+                                 : st->home_only        ? (int)st->home
+                                 : s->route.ro_idx >= 0 ? s->route.ro_idx
+                                                        : (int)s->route.primary);
     *idx = (uint32_t)s->route.wait_idx;
     return PS_ON;
 }
@@ -1529,7 +1529,7 @@ static enum ps_step ps_reset_route(struct session *s, uint32_t len, struct pstmt
             send_ok(s, 1);
             return PS_NEXT;
         }
-        s->route.wait_idx = fin;
+        session_route_wait_at(s, fin);
         s->prep.ps_step = 0;
     }
     while (s->prep.ps_step >= 0 && (uint32_t)s->prep.ps_step < s->conns.n_bc) {
@@ -1570,7 +1570,9 @@ static enum ps_step ps_stmt_route(struct session *s, uint8_t *p, uint32_t len, u
     case COM_STMT_RESET:
         return ps_reset_route(s, len, st, idx);
     default: /* COM_STMT_FETCH: where its cursor is */
-        if (s->route.wait_idx < 0 && (s->route.wait_idx = st->cursor_idx) < 0) {
+        if (s->route.wait_idx < 0)
+            session_route_wait_at(s, st->cursor_idx);
+        if (s->route.wait_idx < 0) {
             ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
                       "The statement (%u) has no open cursor", st->id);
             return PS_NEXT;
@@ -1680,8 +1682,8 @@ static void ps_prepare_failed(struct session *s)
               bc->be->name, s->io.resp.err_code);
     if (bc->idx != s->route.primary && !s->cfg->replica_fallback_error && ps != NULL &&
         !ps->home_only && s->route.ro_idx < 0 && cmd == COM_STMT_EXECUTE) {
-        s->route.wait_idx = (int)s->route.primary; /* a replica behind on the schema */
-        s->route.causal_check = false;
+        session_route_wait_at(s, (int)s->route.primary); /* a replica behind on the schema */
+        session_route_uncausal(s);
         return;
     }
     uint32_t len = mysql_hdr_len(st->b->data + st->scan);

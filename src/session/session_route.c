@@ -815,6 +815,12 @@ void retry_note(struct session *s, uint32_t idx, uint8_t cmd, const uint8_t *pkt
         s->route.retry_ok = false;
 }
 
+/* The command is not to run again elsewhere if its server dies. */
+void retry_drop(struct session *s)
+{
+    s->route.retry_ok = false;
+}
+
 /* Keep an autocommit read (whole in `up` at scan) bound for a replica, or
  * for the primary when retry_primary_ok, to run it once more elsewhere if
  * its server dies before it answers. */
@@ -1626,6 +1632,33 @@ static bool causal_ready(struct session *s, uint32_t idx)
  * write waits for the Galera writer to be in step. The hooks see the
  * consistency wait begin and end (the wait's own reads clear causal_check
  * before the command comes back, so the end is said on every pass). */
+/* The command goes to backend idx (a ROUTE_* outcome's or -1: none yet):
+ * taken again after a wait, it is routed there, not anew. */
+void session_route_wait_at(struct session *s, int idx)
+{
+    s->route.wait_idx = idx;
+}
+
+/* The command reads nothing a causal read waits for: no wait for the
+ * primary's position before it. */
+void session_route_uncausal(struct session *s)
+{
+    s->route.causal_check = false;
+}
+
+/* The session's read-only transaction ended (its connection closed). */
+void session_route_ro_end(struct session *s)
+{
+    s->route.ro_idx = -1;
+}
+
+/* A statement left user variables the router cannot follow: later reads
+ * naming one go to the primary. */
+void session_route_uvars_opaque(struct session *s)
+{
+    s->route.uvars_opaque = true;
+}
+
 bool session_route_due(struct session *s, uint32_t *idx)
 {
     if (s->route.causal_check && *idx != s->route.primary && !causal_ready(s, *idx)) {
