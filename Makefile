@@ -109,7 +109,7 @@ $(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
 # what the rows hear of it).
 HOOK_POINTS = create take busy killed between classified digest rule route hold cancel_wait wait before_backend after_backend ready chosen refuse elsewhere rewrites rewrite \
   send filter_up begin attached wants_whole packet fed relayed infile done settled end follow abandon reset \
-  renew own_err reply lost trx_lost after_lost conn_open conn_gone leave close backend_ready schema_gone \
+  renew own_err reply lost trx_lost after_lost conn_open conn_gone leave close backend_ready schema_gone pin \
   lend lent_gone view thread_exit replayed
 CYCLE_TEST_SRC = tests/unit/fake_backend.c tests/unit/cycle_fixture.c
 $(BUILD)/tests/test_cycle_%: ALL_LDFLAGS += $(HOOK_POINTS:%=-Wl,--wrap=session_hooks_%) \

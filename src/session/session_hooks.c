@@ -213,6 +213,7 @@ static const struct session_hooks hooks[] = {
      .on_end = state_end,   /* a SET kept; true when its read-back's answer follows */
      .on_follow = state_readback_expect,
      .on_abandon = state_change_drop, /* the change a SET began is not pending */
+     .on_pin = state_pinned,          /* the values go: the primary has them */
      .on_close = state_free,
      .on_thread_exit = state_thread_exit},
     {.name = "login",
@@ -625,6 +626,11 @@ void session_hooks_renew(struct session *s)
 void session_hooks_schema_gone(struct session *s)
 {
     HOOKS_RUN(on_schema_gone, s);
+}
+
+void session_hooks_pin(struct session *s)
+{
+    HOOKS_RUN(on_pin, s);
 }
 
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len)

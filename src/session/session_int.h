@@ -467,6 +467,10 @@ struct session_hooks {
     /* session_state.c: the session's schema was dropped (a DROP DATABASE
      * of it, read back): it has none from now on, not even its login's */
     void (*on_schema_gone)(struct session *s);
+    /* session_pin: the session is pinned to its primary from now on (the
+     * route's decision; s->route.pinned set), before its other
+     * connections close: what the feature keeps to move it elsewhere goes */
+    void (*on_pin)(struct session *s);
     /* an ERR halyard answers a statement with itself (its payload, `len`
      * bytes from the marker): the session's diagnostics now, as a
      * server's would be (session_err; not a login's, nor while it ends) */
@@ -590,6 +594,7 @@ void session_hooks_abandon(struct session *s);
 void session_hooks_reset(struct session *s);
 void session_hooks_renew(struct session *s);
 void session_hooks_schema_gone(struct session *s);
+void session_hooks_pin(struct session *s);
 void session_hooks_own_err(struct session *s, const uint8_t *err, uint32_t len);
 uint16_t session_hooks_reply(struct session *s, uint8_t *seq, bool ok);
 bool session_hooks_lost(struct session *s, struct hook_lost *hl);

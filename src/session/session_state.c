@@ -201,6 +201,21 @@ hy_status_t state_reset(struct session *s, bool *keep_pin)
     return rc;
 }
 
+/* The session was pinned (on_pin, session_hooks.c): its state as values
+ * goes, but for session pooling (the primary's connection may be another
+ * session's by the next statement: the values bring the one it takes up
+ * to date). */
+void state_pinned(struct session *s)
+{
+    if (s->cfg->pool_transaction)
+        return;
+    const char *role;
+    size_t len;
+    bool had_role = state_last_role(s->vars.vs, &role, &len);
+    state_clear(s);
+    s->vars.role_pinned = had_role; /* the primary has it; the values go */
+}
+
 /* Close the connections of a pinned session that only the primary serves.
  * Its state as values is dropped: the primary connection has it. Pooled,
  * that connection may be in the pool still (or gone to another session):
@@ -211,13 +226,7 @@ void session_pin(struct session *s, const char *why)
         slog_debug(s, "pinned to the primary: %s", why);
     s->route.pinned = true;
     s->route.pin_why = why;
-    if (!s->cfg->pool_transaction) {
-        const char *role;
-        size_t len;
-        bool had_role = state_last_role(s->vars.vs, &role, &len);
-        state_clear(s);
-        s->vars.role_pinned = had_role; /* the primary has it; the values go */
-    }
+    session_hooks_pin(s); /* what the features keep to move the session goes */
     /* not the read-only transaction's: it goes on there (a user lock's
      * pin inside it, whose PREPARE ran on the primary: before 2026-11-29
      * the transaction ended unsaid, and XA START was taken) */

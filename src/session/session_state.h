@@ -20,6 +20,9 @@ uint16_t state_client_charset(const struct session *s);
  * stays pinned (a role set while pinned). HY_NOMEM: the session must end. */
 hy_status_t state_reset(struct session *s, bool *keep_pin) HY_MUSTCHECK;
 void state_idle(struct session *s);
+/* The session was pinned to its primary (on_pin, session_hooks.c): its
+ * state as values goes (the primary's connection has it), unless pooled. */
+void state_pinned(struct session *s);
 /* The worker thread ends: free the sync's scratch state. */
 void state_thread_exit(void);
 /* The command ended (on_end, session_hooks.c): what it set kept in the

@@ -116,6 +116,7 @@ WRAP_VOID(conn_open, (struct session * s, struct bconn *bc), (s, bc), " %s", bc-
 WRAP_VOID(conn_gone, (struct session * s, struct bconn *bc), (s, bc), " %s", bc->be->name)
 WRAP_VOID(schema_gone, (struct session * s), (s), " %s",
           session_schema(s) ? session_schema(s) : "-")
+WRAP_VOID(pin, (struct session * s), (s), " %s", s->route.pin_why)
 WRAP_VOID(lent_gone, (struct session * s, uint32_t idx), (s, idx), " %u", idx)
 WRAP_VOID(replayed, (struct session * s), (s), "")
 WRAP_VOID(trx_lost, (struct session * s, struct bconn *bc, const char *name), (s, bc, name), " %s",

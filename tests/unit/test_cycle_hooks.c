@@ -75,7 +75,7 @@ static const char *const points[] = {
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
     "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",    "end",
-    "follow",        "route",          "killed",
+    "follow",        "route",          "killed",        "pin",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -868,6 +868,44 @@ static void test_hooks_schema_gone(void **state)
     assert_int_equal(point_count(f, from, "schema_gone"), 0);
 }
 
+/* on_pin: a statement the session is pinned for (a PREPARE's text) meets
+ * the point once, before it goes to the primary and before the session's
+ * other connections close; the state's row drops its values (vs_gen moves
+ * on) under session pooling, where the connections are the session's, not
+ * under transaction pooling. A statement that does not pin does not meet
+ * it. */
+static void pin_drive(struct fx *f, bool values_go)
+{
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1); /* the replica's connection */
+    assert_int_equal(query(f, 0, "USE d", &err), 0);           /* a state to move */
+    struct session *s = f->w.sessions;
+    assert_int_equal(point_count(f, 0, "pin"), 0);
+    uint64_t gen = s->vars.vs_gen;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "PREPARE p FROM 'SELECT 1'", &err), 0);
+    assert_once(f, from, "pin", "a PREPARE's text");
+    assert_true(s->route.pinned);
+    assert_int_equal(s->vars.vs_gen != gen, values_go);
+    static const char *const want[] = {" pin PREPARE", "db1 Q:PREPARE", NULL};
+    assert_order(f, from, want);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "pin"), 0);
+    assert_true(traced(f, from, "db1 Q:SELECT a FROM t") >= 0); /* the primary's now */
+}
+
+static void test_hooks_pin(void **state)
+{
+    pin_drive(*state, false);
+}
+
+static void test_hooks_pin_session_pool(void **state)
+{
+    struct fx *f = *state;
+    pin_drive(f, true);
+}
+
 /* on_lend (pool_mode = "transaction", the default): a connection the
  * session gives back to the pool at a statement's end is shown to the
  * features once, with its backend, after the statement is done (its
@@ -1357,6 +1395,8 @@ int main(void)
         T(test_hooks_reply, conf_eventual),
         T(test_hooks_backend_ready, conf_eventual),
         T(test_hooks_schema_gone, conf_eventual),
+        T(test_hooks_pin, conf_eventual),
+        T(test_hooks_pin_session_pool, conf_session_pool),
         T(test_hooks_lend, conf_eventual),
         T(test_hooks_lend_session_pool, conf_session_pool),
         T(test_hooks_lent_gone, conf_eventual),
