@@ -571,6 +571,27 @@ void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
     s->query.qlog_pending = true;
 }
 
+/* Close the connections of a pinned session that only the primary serves.
+ * Its state as values is dropped: the primary connection has it. Pooled,
+ * that connection may be in the pool still (or gone to another session):
+ * the values bring the one it takes up to date, and it keeps it then. */
+void session_pin(struct session *s, const char *why)
+{
+    if (!s->route.pinned)
+        slog_debug(s, "pinned to the primary: %s", why);
+    s->route.pinned = true;
+    s->route.pin_why = why;
+    session_hooks_pin(s); /* what the features keep to move the session goes */
+    /* not the read-only transaction's: it goes on there (a user lock's
+     * pin inside it, whose PREPARE ran on the primary: before 2026-11-29
+     * the transaction ended unsaid, and XA START was taken) */
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL && i != s->route.primary && s->conns.bc[i] != s->conns.cur &&
+            (int)i != s->route.ro_idx)
+            bconn_close(s->conns.bc[i]);
+    }
+}
+
 /* Act on a ROUTE_STATEMENT decision: the pin, the read-only transaction,
  * the causal check. The target, or ROUTE_REFUSE (no replica can serve the
  * read and replica_fallback = error). */
