@@ -108,7 +108,7 @@ $(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
 # note the point, then run the real one (and the trace's on_wait row, to see
 # what the rows hear of it).
 HOOK_POINTS = create take busy killed between classified digest rule route hold cancel_wait wait before_backend after_backend ready chosen refuse elsewhere rewrites rewrite \
-  send filter_up begin attached wants_whole packet fed relayed infile done settled end follow abandon reset \
+  send filter_up sent trailing begin attached wants_whole packet fed relayed infile answer_end done settled end follow abandon idle reset \
   renew own_err reply lost trx_lost after_lost conn_open conn_gone leave close backend_ready schema_gone pin \
   lend lent_gone view thread_exit replayed
 CYCLE_TEST_SRC = tests/unit/fake_backend.c tests/unit/cycle_fixture.c

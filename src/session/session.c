@@ -526,7 +526,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         if (session_pool_release(s))
             return NEXT_STOP; /* LAST_INSERT_ID() is read back first */
         if (s->state == SS_IDLE)
-            state_idle(s);
+            session_hooks_idle(s); /* what the features keep for a command goes */
         update_reads(s);
         return NEXT_STOP;
     }
@@ -1166,7 +1166,7 @@ void up_forward(struct session *s)
         }
         s->io.req_open = false;
         if (rc == RELAY_DONE)
-            state_readback_send(s); /* right behind the SET, now all out */
+            session_hooks_sent(s); /* the features' own behind it (a SET's read-back) */
     }
     if (rc == RELAY_DONE)
         stream_release_if_empty(st, &s->w->pool);
@@ -1306,7 +1306,7 @@ bool down_parse(struct session *s)
             return true;
         case RELAY_END:
             s->io.resp_done = true;
-            state_answer_end(s);
+            session_hooks_answer_end(s);
             if (s->conns.cur != NULL) {
                 bool was_trans = s->conns.cur->srv_trans;
                 if (s->io.resp.status_seen)
@@ -1435,7 +1435,7 @@ void down_forward(struct session *s)
         up_forward(s); /* file packets may already be waiting */
     if (s->state == SS_COMMAND && s->io.resp_done && !s->io.req_open && rc == RELAY_DONE &&
         !conn_has_local(&s->client)) {
-        if (stream_unparsed(st) > 0 && !state_readback_in_flight(s)) {
+        if (stream_unparsed(st) > 0 && !session_hooks_trailing(s)) {
             slog_warn(s, "backend %s sent %u bytes after its answer", s->conns.cur->be->name,
                       stream_unparsed(st));
             session_mark_closing(s, END_BACKEND_PROTOCOL);
@@ -1528,7 +1528,7 @@ void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t
     if (conn_send_local(&s->conns.cur->c, s->w->loop, &s->w->pool, pkt, len) != HY_OK)
         session_mark_closing(s, END_BACKEND_LOST);
     else
-        state_readback_send(s);
+        session_hooks_sent(s);
 }
 
 /* Skip the client's whole packet at up.scan (the caller checked it is all

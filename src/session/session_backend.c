@@ -239,8 +239,8 @@ bool session_retry_refused(struct session *s)
     if (bc == NULL || s->io.resp.err_code != ER_WSREP_NOT_READY || bc->be->rt == NULL ||
         s->cfg->cluster != CLUSTER_GALERA || !s->route.retry_ok || s->route.retried ||
         s->io.down_sent || s->io.req_open || s->query.internal != NULL ||
-        state_readback_in_flight(s) ||
-        (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
+        session_hooks_trailing(s) || (bc->idx == s->route.primary && !retry_primary_ok(s, true)) ||
+        !retry_unread(s))
         return false;
     char why[120];
     snprintf(why, sizeof(why), "error %u", s->io.resp.err_code);
@@ -678,8 +678,8 @@ static void backend_readable(struct session *s, struct bconn *bc)
         internal_progress(s);
         return;
     }
-    if (s->state == SS_COMMAND && s->io.resp_done && state_readback_in_flight(s)) {
-        down_forward(s); /* the read-back's answer, early: it waits in `down` */
+    if (s->state == SS_COMMAND && s->io.resp_done && session_hooks_trailing(s)) {
+        down_forward(s); /* a feature's answer, early (a read-back's): it waits in `down` */
         return;
     }
     if (s->state != SS_COMMAND || s->io.resp_done) {

@@ -209,10 +209,14 @@ static const struct session_hooks hooks[] = {
     {.name = "ps-skip", .between = ps_between},
     {.name = "state",
      .between = state_between,
+     .on_sent = state_readback_send,       /* a SET's read-back, right behind it */
+     .trailing = state_readback_in_flight, /* ... its answer follows the SET's */
+     .on_answer_end = state_answer_end,    /* the process list's, as the client gets it */
      .on_done = state_done, /* a USE's schema the session's (before the rows that read it) */
      .on_end = state_end,   /* a SET kept; true when its read-back's answer follows */
      .on_follow = state_readback_expect,
      .on_abandon = state_change_drop, /* the change a SET began is not pending */
+     .on_idle = state_idle,           /* the change record freed */
      .on_pin = state_pinned,          /* the values go: the primary has them */
      .on_close = state_free,
      .on_thread_exit = state_thread_exit},
@@ -545,6 +549,16 @@ enum hook_verdict session_hooks_filter_up(struct session *s, const struct hook_c
     HOOKS_FILTER(filter_up, s, hc);
 }
 
+void session_hooks_sent(struct session *s)
+{
+    HOOKS_RUN(on_sent, s);
+}
+
+bool session_hooks_trailing(const struct session *s)
+{
+    HOOKS_ANY(trailing, s);
+}
+
 void session_hooks_begin(struct session *s)
 {
     HOOKS_RUN(on_begin, s);
@@ -580,6 +594,11 @@ void session_hooks_infile(struct session *s, const uint8_t *p, uint32_t n)
     HOOKS_RUN(on_infile, s, p, n);
 }
 
+void session_hooks_answer_end(struct session *s)
+{
+    HOOKS_RUN(on_answer_end, s);
+}
+
 void session_hooks_done(struct session *s)
 {
     HOOKS_RUN(on_done, s);
@@ -611,6 +630,11 @@ void session_hooks_follow(struct session *s, uint64_t rows)
 void session_hooks_abandon(struct session *s)
 {
     HOOKS_RUN(on_abandon, s);
+}
+
+void session_hooks_idle(struct session *s)
+{
+    HOOKS_RUN(on_idle, s);
 }
 
 void session_hooks_reset(struct session *s)

@@ -424,6 +424,15 @@ struct session_hooks {
     /* next_forward, then, for a command not rewritten: HOOK_TAKEN when the
      * feature sent it itself (the cycle sends nothing) */
     enum hook_verdict (*filter_up)(struct session *s, const struct hook_cmd *hc);
+    /* up_forward, command_send_own: the command is all out to s->conns.cur
+     * (the client's whole, or one halyard built in its place): a command
+     * of the feature's own may go behind it there (a SET's read-back) */
+    void (*on_sent)(struct session *s);
+    /* true while a command of the feature's own trails the client's on
+     * s->conns.cur (on_sent), its answer following the command's: bytes
+     * after the answer's end are the feature's, and the command is not run
+     * again elsewhere (its answer is on the way) */
+    bool (*trailing)(const struct session *s);
     void (*on_begin)(struct session *s); /* command_begin: the command goes to its backend */
     /* answer_expect: whether the feature's per-packet hooks (wants_whole,
      * on_packet, on_fed) may act on the answer expected now; down_parse
@@ -446,6 +455,10 @@ struct session_hooks {
      * sends, as they pass to the backend (pieces of its packets' payloads,
      * in order; n 0: the empty packet that ends the file) */
     void (*on_infile)(struct session *s, const uint8_t *p, uint32_t n);
+    /* down_parse: the answer's end is parsed, before it goes on to the
+     * client (who may act on it at once: what others see of the session
+     * is the feature's to set now) */
+    void (*on_answer_end)(struct session *s);
     void (*on_done)(struct session *s); /* command_done: the answer is complete */
     /* command_done, once the route has the answer's status and the
      * command's writes: the last point before the session goes idle */
@@ -459,7 +472,10 @@ struct session_hooks {
      * session closes: that command's answer is read now (internal_expect) */
     void (*on_follow)(struct session *s);
     void (*on_abandon)(struct session *s); /* command_abandon: the routed command won't run */
-    void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
+    /* next_take: the session waits for its client, idle, no command in
+     * hand: what the feature keeps only for a command may go */
+    void (*on_idle)(struct session *s);
+    void (*on_reset)(struct session *s); /* COM_RESET_CONNECTION, bconn_close_all */
     /* COM_RESET_CONNECTION and COM_CHANGE_USER: the server starts the
      * client's session afresh (its values, its prepared statements), which
      * a reconnection's on_reset keeps */
@@ -578,6 +594,8 @@ bool session_hooks_rewrite(struct session *s, uint8_t **pkt, size_t *n, const ch
                            size_t orig_len);
 void session_hooks_send(struct session *s, const struct hook_cmd *hc);
 enum hook_verdict session_hooks_filter_up(struct session *s, const struct hook_cmd *hc);
+void session_hooks_sent(struct session *s);
+bool session_hooks_trailing(const struct session *s);
 void session_hooks_begin(struct session *s);
 bool session_hooks_attached(const struct session *s);
 bool session_hooks_wants_whole(const struct session *s);
@@ -585,12 +603,14 @@ void session_hooks_packet(struct session *s, const struct hook_packet *pk);
 void session_hooks_fed(struct session *s, const struct hook_packet *pk);
 void session_hooks_relayed(struct session *s, const struct hook_packet *pk);
 void session_hooks_infile(struct session *s, const uint8_t *p, uint32_t n);
+void session_hooks_answer_end(struct session *s);
 void session_hooks_done(struct session *s);
 void session_hooks_settled(struct session *s);
 /* The rows whose on_end said true, a bit each (1 << the row's place). */
 uint64_t session_hooks_end(struct session *s);
 void session_hooks_follow(struct session *s, uint64_t rows);
 void session_hooks_abandon(struct session *s);
+void session_hooks_idle(struct session *s);
 void session_hooks_reset(struct session *s);
 void session_hooks_renew(struct session *s);
 void session_hooks_schema_gone(struct session *s);

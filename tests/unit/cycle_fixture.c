@@ -93,6 +93,7 @@ WRAP_VOID(before_backend, (struct session * s, const struct hook_cmd *hc), (s, h
 WRAP_VOID(after_backend, (struct session * s), (s), "")
 WRAP_VOID(send, (struct session * s, const struct hook_cmd *hc), (s, hc), " %02x%s", hc->cmd,
           hc->rewritten ? " rewritten" : "")
+WRAP_VOID(sent, (struct session * s), (s), "")
 WRAP_VOID(begin, (struct session * s), (s), "")
 WRAP_VOID(packet, (struct session * s, const struct hook_packet *pk), (s, pk), "")
 WRAP_VOID(fed, (struct session * s, const struct hook_packet *pk), (s, pk), "")
@@ -102,6 +103,7 @@ WRAP_VOID(done, (struct session * s), (s), "")
 WRAP_VOID(settled, (struct session * s), (s), "")
 WRAP_VOID(follow, (struct session * s, uint64_t rows), (s, rows), " %016" PRIx64, rows)
 WRAP_VOID(abandon, (struct session * s), (s), "")
+WRAP_VOID(idle, (struct session * s), (s), "")
 WRAP_VOID(reset, (struct session * s), (s), "")
 WRAP_VOID(renew, (struct session * s), (s), "")
 WRAP_VOID(own_err, (struct session * s, const uint8_t *err, uint32_t len), (s, err, len), " %u",
@@ -155,6 +157,24 @@ uint64_t __wrap_session_hooks_end(struct session *s)
     uint64_t rows = __real_session_hooks_end(s);
     note("hook s%u end %s", s->id, rows != 0 ? "follows" : "-");
     return rows;
+}
+/* trailing: whether a feature's command trails the client's */
+bool __real_session_hooks_trailing(const struct session *s);
+bool __wrap_session_hooks_trailing(const struct session *s);
+bool __wrap_session_hooks_trailing(const struct session *s)
+{
+    bool yes = __real_session_hooks_trailing(s);
+    note("hook s%u trailing %s", s->id, yes ? "yes" : "no");
+    return yes;
+}
+/* on_answer_end, and whether a feature's command trails the answer then
+ * (trailing asked, unnoted) */
+void __real_session_hooks_answer_end(struct session *s);
+void __wrap_session_hooks_answer_end(struct session *s);
+void __wrap_session_hooks_answer_end(struct session *s)
+{
+    note("hook s%u answer_end%s", s->id, __real_session_hooks_trailing(s) ? " trailing" : "");
+    __real_session_hooks_answer_end(s);
 }
 /* on_reply: whether the reply halyard builds is an OK or an ERR */
 uint16_t __real_session_hooks_reply(struct session *s, uint8_t *seq, bool ok);

@@ -75,7 +75,8 @@ static const char *const points[] = {
     "create",        "infile",         "chosen",        "hold",       "digest",      "reply",
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
     "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",    "end",
-    "follow",        "route",          "killed",        "pin",
+    "follow",        "route",          "killed",        "pin",        "sent",        "trailing",
+    "answer_end",    "idle",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -1294,6 +1295,69 @@ static void test_hooks_end_follow(void **state)
     assert_order(f, from, set);
 }
 
+/* on_sent: a command meets the point once, all out to its backend; a
+ * SET's read-back goes right behind it there (the state's row), and
+ * trails it: trailing answers yes at the SET's answer's end (its
+ * read-back's answer follows), no for a SELECT's, and no once the SET is
+ * done. */
+static void test_hooks_sent_trailing(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_once(f, from, "sent", "a SELECT");
+    static const char *const plain[] = {" send 03", " sent", "db2 Q:SELECT a FROM t", " answer_end",
+                                        NULL};
+    assert_order(f, from, plain);
+    assert_true(traced(f, from, " answer_end trailing") < 0);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SET @x = 1", &err), 0);
+    assert_once(f, from, "sent", "a SET");
+    static const char *const set[] = {
+        " send 03", " sent", "db1 Q:SET @x = 1", "db1 Q:SELECT @`x`", " answer_end trailing",
+        " done",    NULL};
+    assert_order(f, from, set);
+    run_for(f, 20);
+    assert_false(session_hooks_trailing(f->w.sessions));
+}
+
+/* on_answer_end: an answer's end meets the point once, parsed before it
+ * goes on: after its last packet, before the command is done. */
+static void test_hooks_answer_end(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    f->attach_all = true; /* the packets shown */
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_once(f, from, "answer_end", "a SELECT");
+    static const char *const want[] = {"db2 Q:SELECT a FROM t", " packet", " answer_end", " done",
+                                       NULL};
+    assert_order(f, from, want);
+    assert_true(traced(f, (size_t)traced(f, from, " answer_end"), " packet") < 0); /* the last */
+}
+
+/* on_idle: a session waiting for its client meets the point, after the
+ * command's end and not while one is in hand; the state's row frees the
+ * change record a USE began. */
+static void test_hooks_idle(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "USE d", &err), 0);
+    run_for(f, 20);
+    struct session *s = f->w.sessions;
+    assert_true(point_count(f, from, "idle") >= 1);
+    static const char *const want[] = {" take 03", " done", " end -", " idle", NULL};
+    assert_order(f, from, want);
+    int take = traced(f, from, " take 03"), done = traced(f, from, " done");
+    for (int i = take; i < done; i++)
+        assert_null(strstr(f->trace[i], " idle"));
+    assert_null(s->vars.chg);
+}
+
 /* on_route: a statement meets the point only where a row may take it (a
  * listener with shards, diagnostics a fan-out left): not with this
  * fixture's one group. With shards, a COM_INIT_DB meets it before it is
@@ -1396,6 +1460,9 @@ int main(void)
         T(test_hooks_backend_ready, conf_eventual),
         T(test_hooks_schema_gone, conf_eventual),
         T(test_hooks_pin, conf_eventual),
+        T(test_hooks_sent_trailing, conf_eventual),
+        T(test_hooks_answer_end, conf_eventual),
+        T(test_hooks_idle, conf_eventual),
         T(test_hooks_pin_session_pool, conf_session_pool),
         T(test_hooks_lend, conf_eventual),
         T(test_hooks_lend_session_pool, conf_session_pool),
