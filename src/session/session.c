@@ -1542,8 +1542,8 @@ void consume_packet(struct session *s, uint32_t len)
 
 /* Make backend `idx` ready for a command. True when it is (it is s->conns.cur);
  * otherwise the command waits in `up` (SS_WAIT_BACKEND) while the backend
- * is opened or brought up to date (no wait when that takes no command:
- * state_sync_now), and session_next_command runs again. */
+ * is opened or brought up to date (the features' sync; no wait when that
+ * takes no command), and session_next_command runs again. */
 bool ensure_backend(struct session *s, uint32_t idx)
 {
     enum session_state was = s->state;
@@ -1560,9 +1560,8 @@ again:
     }
     if (bc != NULL && session_pool_lid_for_owner(s, bc))
         return false; /* the previous session's LAST_INSERT_ID() first */
-    if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vars.vs_gen &&
-        bc->lid_epoch == s->values.lid_epoch && !session_pool_diag_lost(s, bc) &&
-        session_track_ready(s, bc)) {
+    if (bc != NULL && bc->state == BCONN_READY && bc->lid_epoch == s->values.lid_epoch &&
+        !session_pool_diag_lost(s, bc) && session_hooks_synced(s, bc)) {
         s->conns.cur = bc;
         session_publish_backend(s);
         /* the features' commands there first (a BEGIN halyard answered,
@@ -1583,7 +1582,7 @@ again:
         return false;
     }
     s->conns.cur = bc;
-    if (ready && state_sync_now(s)) {
+    if (ready && session_hooks_sync(s)) {
         if (synced) { /* nothing to send twice: taken again from the loop */
             command_end(s);
             return false;

@@ -209,6 +209,8 @@ static const struct session_hooks hooks[] = {
     {.name = "ps-skip", .between = ps_between},
     {.name = "state",
      .between = state_between,
+     .synced = state_synced,               /* a connection with the session's state */
+     .sync = state_sync_now,               /* ... brought up to it */
      .on_sent = state_readback_send,       /* a SET's read-back, right behind it */
      .trailing = state_readback_in_flight, /* ... its answer follows the SET's */
      .on_answer_end = state_answer_end,    /* the process list's, as the client gets it */
@@ -510,6 +512,16 @@ bool session_hooks_ready(struct session *s)
 bool session_hooks_chosen(struct session *s, struct bconn *bc, uint32_t idx)
 {
     HOOKS_ALL(chosen, s, bc, idx);
+}
+
+bool session_hooks_synced(const struct session *s, const struct bconn *bc)
+{
+    HOOKS_ALL(synced, s, bc);
+}
+
+bool session_hooks_sync(struct session *s)
+{
+    HOOKS_ALL(sync, s);
 }
 
 const char *session_hooks_refuse(struct session *s)

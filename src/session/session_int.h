@@ -405,6 +405,17 @@ struct session_hooks {
      * feature sent a command of its own there first (a BEGIN halyard
      * answered, the group's XA START), the client's runs again after it */
     bool (*chosen)(struct session *s, struct bconn *bc, uint32_t idx);
+    /* ensure_backend, before `bc` (ready) is chosen for a command: false
+     * when it lacks what the feature brings to the session's connections
+     * (the state's values, its tracking): sync then, the rows after it
+     * not asked */
+    bool (*synced)(const struct session *s, const struct bconn *bc);
+    /* ensure_backend, s->conns.cur ready and not synced: the feature
+     * brings it up to date. True when nothing had to be sent (the rows
+     * after it asked); false when its commands are under way (the command
+     * waits for them: session_next_command runs again), or the session
+     * closes, or waits for another connection */
+    bool (*sync)(struct session *s);
     /* next_forward, the command about to go: the feature takes what it
      * answers against; NULL, or why it could not answer exactly (the
      * cycle refuses the command with an ERR 1105 saying so) */
@@ -587,6 +598,8 @@ void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);
 void session_hooks_after_backend(struct session *s);
 bool session_hooks_ready(struct session *s);
 bool session_hooks_chosen(struct session *s, struct bconn *bc, uint32_t idx);
+bool session_hooks_synced(const struct session *s, const struct bconn *bc);
+bool session_hooks_sync(struct session *s);
 const char *session_hooks_refuse(struct session *s);
 bool session_hooks_elsewhere(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_rewrites(const struct session *s);

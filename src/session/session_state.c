@@ -1179,6 +1179,11 @@ static bool state_sync_plan(struct session *s)
 
 static bool state_sync_next(struct session *s);
 
+bool state_synced(const struct session *s, const struct bconn *bc)
+{
+    return bc->vs_gen == s->vars.vs_gen && session_track_ready(s, bc);
+}
+
 bool state_sync_now(struct session *s)
 {
     if (!state_sync_plan(s))

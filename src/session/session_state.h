@@ -84,5 +84,8 @@ void state_change_drop(struct session *s);
  * command then goes on from session_next_command once they are
  * answered), or the session closes, or waits for another connection. */
 bool state_sync_now(struct session *s);
+/* Whether `bc` has the session's state, and tracks its changes as the
+ * command needs (synced, session_hooks.c); else state_sync_now brings it. */
+bool state_synced(const struct session *s, const struct bconn *bc);
 
 #endif /* HALYARD_SESSION_STATE_H */

@@ -186,6 +186,16 @@ uint16_t __wrap_session_hooks_reply(struct session *s, uint8_t *seq, bool ok)
 }
 WRAP_RET(bool, ready, (struct session * s), (s))
 WRAP_RET(bool, chosen, (struct session * s, struct bconn *bc, uint32_t idx), (s, bc, idx))
+WRAP_RET(bool, sync, (struct session * s), (s))
+/* synced: whether the connection has what the features bring */
+bool __real_session_hooks_synced(const struct session *s, const struct bconn *bc);
+bool __wrap_session_hooks_synced(const struct session *s, const struct bconn *bc);
+bool __wrap_session_hooks_synced(const struct session *s, const struct bconn *bc)
+{
+    bool yes = __real_session_hooks_synced(s, bc);
+    note("hook s%u synced %s %s", s->id, bc->be->name, yes ? "yes" : "no");
+    return yes;
+}
 WRAP_RET(const char *, refuse, (struct session * s), (s))
 WRAP_RET(bool, elsewhere, (struct session * s, const struct hook_cmd *hc), (s, hc))
 WRAP_RET(bool, rewrites, (const struct session *s), (s))

@@ -76,7 +76,7 @@ static const char *const points[] = {
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
     "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",    "end",
     "follow",        "route",          "killed",        "pin",        "sent",        "trailing",
-    "answer_end",    "idle",
+    "answer_end",    "idle",           "synced",        "sync",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -1322,6 +1322,29 @@ static void test_hooks_sent_trailing(void **state)
     assert_false(session_hooks_trailing(f->w.sessions));
 }
 
+/* synced, sync: a connection ready is asked whether it has the session's
+ * state before it runs a command; the replica's, behind the USE the
+ * primary ran, is not, and is brought up to it (the state's row: the
+ * schema sent there) before the SELECT goes; then it is, and nothing is
+ * sent again. */
+static void test_hooks_synced(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1); /* the replica's connection */
+    assert_int_equal(query(f, 0, "USE d", &err), 0);
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    static const char *const want[] = {" synced db2 no", " sync", " synced db2 yes",
+                                       "db2 Q:SELECT a FROM t", NULL};
+    assert_order(f, from, want);
+    assert_once(f, from, "sync", "the replica behind");
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "sync"), 0);
+    assert_true(traced(f, from, " synced db2 yes") >= 0);
+}
+
 /* on_answer_end: an answer's end meets the point once, parsed before it
  * goes on: after its last packet, before the command is done. */
 static void test_hooks_answer_end(void **state)
@@ -1463,6 +1486,7 @@ int main(void)
         T(test_hooks_sent_trailing, conf_eventual),
         T(test_hooks_answer_end, conf_eventual),
         T(test_hooks_idle, conf_eventual),
+        T(test_hooks_synced, conf_session_pool),
         T(test_hooks_pin_session_pool, conf_session_pool),
         T(test_hooks_lend, conf_eventual),
         T(test_hooks_lend_session_pool, conf_session_pool),
