@@ -1570,8 +1570,8 @@ again:
     }
     session_set_state(s, SS_WAIT_BACKEND);
     /* A ready connection, most often one another session used, is first
-     * brought to the session's state: when that sends nothing
-     * (state_sync_now), the client's reads are not stopped, to be started
+     * brought to the session's state: when that sends nothing (the
+     * state's sync), the client's reads are not stopped, to be started
      * again at once (libev re-arms the fd, an epoll_ctl, each time). */
     bool ready = bc != NULL && bc->state == BCONN_READY;
     if (!ready || synced)
