@@ -163,6 +163,9 @@ size_t session_cycle_path(uint8_t cmd, const char **names, size_t max);
  * as session_next_command runs it for command `cmd`; NULL in halyard. */
 extern void (*session_cycle_trace)(const struct session *s, uint8_t cmd, const char *stage);
 void session_pin(struct session *s, const char *why);
+/* The session's user variables are all halyard's to know again (its state
+ * cleared): none was set where halyard could not see it (uvars_opaque). */
+void session_uvars_known(struct session *s);
 /* The session holds LOCK TABLES on its primary, or no longer does. */
 void session_tables_locked(struct session *s, bool locked);
 void session_publish_backend(struct session *s);

@@ -592,6 +592,11 @@ void session_pin(struct session *s, const char *why)
     }
 }
 
+void session_uvars_known(struct session *s)
+{
+    s->route.uvars_opaque = false;
+}
+
 /* Act on a ROUTE_STATEMENT decision: the pin, the read-only transaction,
  * the causal check. The target, or ROUTE_REFUSE (no replica can serve the
  * read and replica_fallback = error). */

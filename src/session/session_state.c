@@ -59,7 +59,7 @@
 void state_clear(struct session *s)
 {
     session_lex_mode(s, backend_default_lex(s->cfg));
-    s->route.uvars_opaque = false;
+    session_uvars_known(s);
     s->vars.role_pinned = false;
     if (s->vars.vs != NULL)
         varstate_clear(s->vars.vs);
