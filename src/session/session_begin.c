@@ -147,7 +147,7 @@ uint32_t session_begin_route(struct session *s, const struct classify_result *r,
             return UINT32_MAX; /* it binds the transaction where it runs */
         /* BEGIN again: the server would commit the empty one first */
         s->feat.groups->begin_sql[0] = '\0';
-        s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+        route_trx_closed(s);
     }
     uint32_t x = session_xa_route(s, r, &xt);
     if (x != UINT32_MAX)
@@ -173,7 +173,7 @@ bool session_begin_run(struct session *s)
     case BEGIN_CMD_DEFER:
         slog_debug(s, "%s: answered here, run before the transaction's first statement",
                    s->feat.groups->begin_sql);
-        s->route.status |= SERVER_STATUS_IN_TRANS;
+        route_trx_opened(s);
         send_ok(s, 1);
         return false;
     case BEGIN_CMD_COMMIT:
@@ -186,7 +186,7 @@ bool session_begin_run(struct session *s)
     case BEGIN_CMD_END:
         /* nothing ran: nothing to commit or roll back */
         s->feat.groups->begin_sql[0] = '\0';
-        s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+        route_trx_closed(s);
         send_ok(s, 1);
         return false;
     default:
@@ -233,9 +233,8 @@ static enum internal_next begin_answered(struct session *s, struct bconn *bc)
     session_set_state(s, SS_IDLE);
     if (s->io.resp.err_code == 0) {
         s->feat.groups->begin_sql[0] = '\0'; /* a plain transaction on this group now */
-        if (s->io.resp.status_seen)
-            s->route.status = s->io.resp.status;
-        s->route.status |= SERVER_STATUS_IN_TRANS;
+        route_status_follow(s);
+        route_trx_opened(s);
         state_txn_begun(s);
     } else {
         /* not begun there: the statement is dropped, the transaction stays
@@ -264,8 +263,7 @@ static enum internal_next precommit_answered(struct session *s, struct bconn *bc
     (void)bc;
     session_timer_stop(s);
     session_set_state(s, SS_IDLE);
-    if (s->io.resp.status_seen)
-        s->route.status = s->io.resp.status;
+    route_status_follow(s);
     struct begin_form f;
     if (s->io.resp.err_code == 0 && config_root_c(s->cfg)->shards_xa &&
         (s->route.status & SERVER_STATUS_AUTOCOMMIT) &&
@@ -276,7 +274,7 @@ static enum internal_next precommit_answered(struct session *s, struct bconn *bc
         s->feat.groups->xa_cmd = XA_CMD_BEGIN;
         (void)session_xa_run(s); /* answered at once */
     } else if (s->io.resp.err_code == 0) {
-        s->route.status |= SERVER_STATUS_IN_TRANS; /* the next one, not run yet */
+        route_trx_opened(s); /* the next one, not run yet */
         send_ok(s, 1);
     } else {
         char msg[240];
@@ -285,7 +283,7 @@ static enum internal_next precommit_answered(struct session *s, struct bconn *bc
                  "error %u",
                  s->feat.groups->begin_sql, group_of(s->cfg)->name, s->io.resp.err_code);
         s->feat.groups->begin_sql[0] = '\0';
-        s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+        route_trx_closed(s);
         slog_info(s, "%s", msg);
         session_err_custom(s, 1, 1105, "HY000", msg);
     }
@@ -303,11 +301,11 @@ static void precommit_failed(struct session *s, const char *why)
              s->conns.cur->be->name, why, s->feat.groups->begin_sql);
     slog_warn(s, "%s", msg);
     session_timer_stop(s);
-    s->query.internal = NULL;
+    query_internal_failed(s);
     bconn_close(s->conns.cur);
     stream_release(&s->io.down, &s->w->pool);
     s->feat.groups->begin_sql[0] = '\0';
-    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    route_trx_closed(s);
     session_set_state(s, SS_IDLE);
     session_err_custom(s, 1, 1105, "HY000", msg);
     session_next_command(s);

@@ -152,6 +152,12 @@ void session_backend_failed(struct session *s, const uint8_t *err_payload, size_
                             const char *why);
 void session_greet(struct session *s);
 bool session_in_trans(const struct session *s);
+/* session_route.c: IN_TRANS of the session's status set or cleared by
+ * halyard (a BEGIN it answered, a transaction lost...); the status of an
+ * answer to its own command taken when it has one. */
+void route_trx_opened(struct session *s);
+void route_trx_closed(struct session *s);
+void route_status_follow(struct session *s);
 /* Its share of the primary's trx_open follows its transaction (session.c). */
 void session_trx_hold(struct session *s, bool open);
 void session_lex_mode(struct session *s, unsigned opts);
@@ -748,6 +754,7 @@ void session_note_statement(struct session *s, uint8_t cmd, const uint8_t *p, ui
  * `spread` (the session id) among them (backend_writer_index). */
 uint16_t primary_now(const struct config *cfg, uint32_t spread, int current);
 void query_end(struct session *s, bool error);
+void query_internal_failed(struct session *s);
 uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                        uint32_t avail);
 uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen);

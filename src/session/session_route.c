@@ -97,6 +97,27 @@ bool session_in_trans(const struct session *s)
            !(s->route.status & SERVER_STATUS_AUTOCOMMIT) || session_groups(s)->xa != NULL;
 }
 
+/* A transaction halyard began or ended itself (a BEGIN it answered, one
+ * across groups, one lost or replayed), or whose end it found: the
+ * status's IN_TRANS says so until the primary's next answer. */
+void route_trx_opened(struct session *s)
+{
+    s->route.status |= SERVER_STATUS_IN_TRANS;
+}
+
+void route_trx_closed(struct session *s)
+{
+    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+}
+
+/* The status of the primary's answer to a command halyard ran itself (in
+ * s->io.resp), when it carried one, is the session's. */
+void route_status_follow(struct session *s)
+{
+    if (s->io.resp.status_seen)
+        s->route.status = s->io.resp.status;
+}
+
 /* The backends as this session sees them, for route_decide(): one per
  * worker, grown to the largest config seen. */
 static _Thread_local struct {
@@ -888,6 +909,13 @@ void query_end(struct session *s, bool error)
     double usec = (ev_now(s->w->loop) - s->query.cmd_started) * 1e6;
     backend_query_end(s->route.q_rt, s->w->id, usec > 0 ? (uint64_t)usec : 0, error);
     s->route.q_rt = NULL;
+}
+
+/* Halyard's own command in flight failed with its connection: none is in
+ * flight now (the command's `failed` function, the caller, goes on). */
+void query_internal_failed(struct session *s)
+{
+    s->query.internal = NULL;
 }
 
 /* Whether a statement's text may call CONNECTION_ID() (a cheap look
