@@ -1238,13 +1238,7 @@ void fanout_finish(struct fanout *f, bool from_loop)
                 global_pos_commit(root->groups[g].gpos);
         }
         answer_write(f);
-        /* It wrote on the groups' primaries (DDL keeps what succeeded):
-         * with consistency = causal or strong the session's next read on a
-         * replica waits for it, as after any write of its own. */
-        s->route.need_gtid = true;
-        s->route.write_at = UINT64_MAX; /* causal_fast: no replica is known to have it */
-        s->route.write_idx = s->route.primary;
-        s->route.last_write = ev_now(s->w->loop);
+        route_fanout_wrote(s); /* the session's next read waits for it */
     }
     /* Freed from a group's callback: sqlclient_destroy is safe there. */
     session_fanout_free(s);

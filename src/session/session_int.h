@@ -117,6 +117,11 @@ void session_writer_refusal(struct session *s, char *why, size_t cap);
 /* consistency = global (session_route.c): a statement that may have
  * committed a write ended on the primary. */
 void session_global_commit(struct session *s);
+/* ... a statement on every group wrote (session_fanout.c); the session
+ * moved to another group, where its GTID position is not known
+ * (session_shard.c). */
+void route_fanout_wrote(struct session *s);
+void route_group_changed(struct session *s);
 /* The position reads and waits (session_route.c): causal's on the
  * primary, on a replica, on a new Galera writer; global's the same. */
 extern const struct internal_cmd int_gtid_fetch, int_gtid_wait, int_gtid_sync;

@@ -1742,6 +1742,31 @@ void session_global_commit(struct session *s)
     }
 }
 
+/* A statement on every group wrote on their primaries (session_fanout.c;
+ * DDL keeps what succeeded): with consistency = causal or strong the
+ * session's next read on a replica waits for it, as after any write of
+ * its own; no replica is known to have it (causal_fast). */
+void route_fanout_wrote(struct session *s)
+{
+    s->route.need_gtid = true;
+    s->route.write_at = UINT64_MAX;
+    s->route.write_idx = s->route.primary;
+    s->route.last_write = ev_now(s->w->loop);
+}
+
+/* The session moved to another group (session_shard.c). A GTID position
+ * is one group's: a session that wrote reads the new group's primary
+ * position before its next read on a replica there (its writes to this
+ * group, if any, are in it). */
+void route_group_changed(struct session *s)
+{
+    s->route.gtid[0] = '\0';
+    s->route.gtid_epoch++;
+    s->route.need_gtid = s->route.last_write != 0;
+    s->route.write_at = s->route.need_gtid ? UINT64_MAX : 0; /* another group's count */
+    s->route.write_idx = -1; /* its writes here, if any, are in that position */
+}
+
 /* causal_fast: the read goes to the primary now instead of waiting for a
  * replica (callers read s->route.wait_idx again). Not for the first read
  * of START TRANSACTION READ ONLY, whose transaction stays on its replica. */
