@@ -538,14 +538,7 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, uns
         return s->route.primary;
     }
     group_count(s, out.group, true);
-    /* consistency = causal: a GTID position is one group's. A session that
-     * wrote reads the new group's primary position before its next read
-     * on a replica there (its writes to this group, if any, are in it). */
-    s->route.gtid[0] = '\0';
-    s->route.gtid_epoch++;
-    s->route.need_gtid = s->route.last_write != 0;
-    s->route.write_at = s->route.need_gtid ? UINT64_MAX : 0; /* another group's count */
-    s->route.write_idx = -1; /* its writes here, if any, are in that position */
+    route_group_changed(s); /* consistency = causal: a GTID position is one group's */
     return UINT32_MAX;
 }
 
