@@ -758,6 +758,13 @@ void session_note_statement(struct session *s, uint8_t cmd, const uint8_t *p, ui
  * several Galera writers its own while it stays usable, else one picked by
  * `spread` (the session id) among them (backend_writer_index). */
 uint16_t primary_now(const struct config *cfg, uint32_t spread, int current);
+/* The session moves to view `to`, s->cfg still the old one (session_reload.c). */
+void route_view_moved(struct session *s, const struct config *to);
+/* COM_CHANGE_USER: no pin, no table locks, no transaction (session_login.c). */
+void route_renew(struct session *s);
+/* The session's consistency: user u's, else its listener's, else cfg's. */
+void route_consistency_set(struct session *s, const struct config_user *u,
+                           const struct config *cfg);
 void query_end(struct session *s, bool error);
 void query_internal_failed(struct session *s);
 uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,

@@ -492,10 +492,7 @@ void login_finish(struct session *s)
         session_hooks_renew(s); /* first: nothing of the old user's is lost */
         bconn_close_all(s);
         state_clear(s);
-        s->route.pinned = false;
-        session_tables_locked(s, false);
-        s->route.status = SERVER_STATUS_AUTOCOMMIT;
-        s->route.ro_idx = -1;
+        route_renew(s);
         session_pool_name_drop(s);
         free(s->who.user);
         free(s->who.db);
@@ -530,10 +527,7 @@ void login_finish(struct session *s)
     registry_set_user(&s->kill.reg, s->who.user);
     registry_set_db(&s->kill.reg, session_schema(s));
     registry_note_idle(&s->kill.reg, ev_now(s->w->loop));
-    s->route.consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
-                           : s->listener->consistency != CONSISTENCY_DEFAULT
-                               ? s->listener->consistency
-                               : s->cfg->consistency;
+    route_consistency_set(s, u, s->cfg);
     s->who.no_password = u->no_password;
     memcpy(s->who.h2, u->h2, MYSQL_SHA1_LEN);
     if (!u->no_password)

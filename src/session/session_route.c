@@ -80,6 +80,16 @@ void session_tables_locked(struct session *s, bool locked)
         atomic_fetch_sub_explicit(&sessions_locking, 1, memory_order_relaxed);
 }
 
+/* COM_CHANGE_USER made a new session on the backends (session_login.c):
+ * no pin, no table locks, no transaction. */
+void route_renew(struct session *s)
+{
+    s->route.pinned = false;
+    session_tables_locked(s, false);
+    s->route.status = SERVER_STATUS_AUTOCOMMIT;
+    s->route.ro_idx = -1;
+}
+
 /* Index of the primary for `cfg` now: the monitor's, else the config's. */
 uint16_t primary_now(const struct config *cfg, uint32_t spread, int current)
 {
@@ -89,6 +99,26 @@ uint16_t primary_now(const struct config *cfg, uint32_t spread, int current)
     if (p < 0)
         p = backend_primary_any_index(cfg);
     return p >= 0 ? (uint16_t)p : (uint16_t)(config_primary(cfg) - cfg->backends);
+}
+
+/* The session moves to view `to` (session_view_move, session_reload.c),
+ * s->cfg still the old one: its primary looked up in `to`, the backends of
+ * its previous statement, its diagnostics and its last write named by
+ * their index there (the primary when gone; a write's -2), and the rule
+ * that blocked its last statement, the old config's, forgotten. */
+void route_view_moved(struct session *s, const struct config *to)
+{
+    int last = config_backend_match(to, &s->cfg->backends[s->route.last_idx]);
+    int diag = config_backend_match(to, &s->cfg->backends[s->route.diag_idx]);
+    int wrote = s->route.write_idx; /* -1 stays -1, -2 stays -2 */
+    if (wrote >= 0 && (wrote = config_backend_match(to, &s->cfg->backends[wrote])) < 0)
+        wrote = -2; /* gone from the new config */
+    s->route.topo_gen = backend_generation();
+    s->route.primary = primary_now(to, s->id, -1);
+    s->route.last_idx = last >= 0 ? (uint16_t)last : s->route.primary;
+    s->route.diag_idx = diag >= 0 ? (uint16_t)diag : s->route.primary;
+    s->route.write_idx = wrote;
+    s->query.block_rule = NULL;
 }
 
 bool session_in_trans(const struct session *s)
@@ -649,6 +679,17 @@ static uint32_t route_apply(struct session *s, const struct route_out *out)
         s->query.cmd_ro_begin = true;
     }
     return out->target;
+}
+
+/* The session's consistency as user `u` logged in (session_login.c), or
+ * as a reload to `cfg` left it (session_reload.c): the user's own, else
+ * its listener's, else cfg's. */
+void route_consistency_set(struct session *s, const struct config_user *u, const struct config *cfg)
+{
+    s->route.consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
+                           : s->listener->consistency != CONSISTENCY_DEFAULT
+                               ? s->listener->consistency
+                               : cfg->consistency;
 }
 
 /* The consistency a statement's read is routed with: its hint's, else
