@@ -119,11 +119,6 @@ bool session_view_move(struct session *s, struct config *to)
         free(nbe);
         return false;
     }
-    int last = config_backend_match(to, &s->cfg->backends[s->route.last_idx]);
-    int diag = config_backend_match(to, &s->cfg->backends[s->route.diag_idx]);
-    int wrote = s->route.write_idx; /* -1 stays -1, -2 stays -2 */
-    if (wrote >= 0 && (wrote = config_backend_match(to, &s->cfg->backends[wrote])) < 0)
-        wrote = -2; /* gone from the new config */
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         struct bconn *bc = s->conns.bc[i];
         if (bc == NULL)
@@ -151,13 +146,8 @@ bool session_view_move(struct session *s, struct config *to)
     free(s->conns.bc);
     s->conns.bc = nbc;
     s->conns.n_bc = (uint16_t)to->n_backends;
-    s->route.topo_gen = backend_generation();
-    s->route.primary = primary_now(to, s->id, -1);
+    route_view_moved(s, to);
     ps_remap_apply(s, nbe, to);
-    s->route.last_idx = last >= 0 ? (uint16_t)last : s->route.primary;
-    s->route.diag_idx = diag >= 0 ? (uint16_t)diag : s->route.primary;
-    s->route.write_idx = wrote;
-    s->query.block_rule = NULL;
     /* The listener may be gone from the new config: then keep the old one. */
     for (size_t i = 0; i < to->n_listeners; i++) {
         if (strcmp(to->listeners[i].name, s->listener->name) == 0) {
@@ -171,10 +161,7 @@ bool session_view_move(struct session *s, struct config *to)
         const struct config_user *u = config_find_user(to, s->who.user, strlen(s->who.user));
         login_user_set(s, u);
         if (u != NULL)
-            s->route.consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
-                                   : s->listener->consistency != CONSISTENCY_DEFAULT
-                                       ? s->listener->consistency
-                                       : to->consistency;
+            route_consistency_set(s, u, to);
     }
     session_cache_config(s, s->cfg, to);
     config_put(s->cfg);
