@@ -133,6 +133,8 @@ void consume_packet(struct session *s, uint32_t len);
 /* session_route.c: a COM_QUERY or COM_STMT_PREPARE whose text halyard
  * changes (CONNECTION_ID(), the process list...) goes out changed. */
 void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
+/* ... or a feature's rewrite of it, sent as the client's own (session_route.c). */
+void command_send_rewritten(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len);
 /* The COM_QUERY `p` (`len` bytes) a feature's elsewhere hook sends to a
  * second connection, readied (session_route.c): ROUTE_FANOUT, or the
  * primary when out of memory (the session is closing). */
@@ -185,6 +187,11 @@ void session_reap(struct session *s);
 /* A transaction died with backend `name`: the session's next statement
  * says so (SERR_TRX_LOST). */
 void session_trx_lost(struct session *s, const char *name);
+/* ... the client told (session_route.c); the name taken to tell it; what
+ * stays of it (enum trx_nontrx). */
+void route_trx_lost_told(struct session *s);
+char *route_trx_lost_take(struct session *s);
+void route_trx_lost_keeps(struct session *s, uint8_t keeps);
 /* The connection to backend `name` closed while it held the session's
  * LAST_INSERT_ID() unread (bconn_close): the session goes on, and a
  * statement that reads or sets LAST_INSERT_ID() then ends it with
@@ -766,6 +773,7 @@ void route_renew(struct session *s);
 void route_consistency_set(struct session *s, const struct config_user *u,
                            const struct config *cfg);
 void query_end(struct session *s, bool error);
+void query_lost(struct session *s);
 void query_internal_failed(struct session *s);
 uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                        uint32_t avail);

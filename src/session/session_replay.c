@@ -415,11 +415,9 @@ static bool replay_lost_in_flight(struct session *s, struct bconn *bc)
     replay_pop(&rp->log);
     slog_info(s, "backend %s died during the transaction: replaying it, then its statement",
               bc->be->name);
-    query_end(s, true);
-    s->query.digest_pending = false;
-    s->query.qlog_pending = false;
+    query_lost(s);
     session_trx_lost(s, bc->be->name); /* arms the replay */
-    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    route_trx_closed(s);
     bconn_close(bc);
     stream_release(&s->io.down, &s->w->pool);
     command_end(s);
@@ -507,9 +505,8 @@ static void replay_answer_client(struct session *s)
     struct stream *st = &s->io.up;
     consume_packet(s, mysql_hdr_len(st->b->data + st->scan));
     session_err(s, 1, SERR_REPLAY_MISMATCH, s->route.trx_lost, rp->why);
-    free(s->route.trx_lost);
-    s->route.trx_lost = NULL;
-    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    route_trx_lost_told(s);
+    route_trx_closed(s);
     replay_clear(rp);
 }
 
@@ -532,9 +529,8 @@ static void replay_send_next(struct session *s)
               s->cfg->backends[s->route.primary].name, rp->log.n);
     rp->phase = RP_RECORD;
     session_hooks_replayed(s); /* its COMMIT's fate cannot be looked for; its span says so */
-    free(s->route.trx_lost);
-    s->route.trx_lost = NULL;
-    s->route.status |= SERVER_STATUS_IN_TRANS;
+    route_trx_lost_told(s);
+    route_trx_opened(s);
     session_timer_stop(s);
     command_end(s);
 }
@@ -683,8 +679,7 @@ static enum hook_verdict trx_lost_answer(struct session *s, const struct hook_cm
     if (session_groups(s)->xa != NULL) {
         /* the other groups' branches are rolled back first */
         command_abandon(s);
-        char *name = s->route.trx_lost;
-        s->route.trx_lost = NULL;
+        char *name = route_trx_lost_take(s);
         bool waits = session_xa_lost(s, rollback, name);
         free(name);
         return waits ? HOOK_WAIT : HOOK_TAKEN;
@@ -693,8 +688,7 @@ static enum hook_verdict trx_lost_answer(struct session *s, const struct hook_cm
         send_ok(s, 1);
     else
         session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
-    free(s->route.trx_lost);
-    s->route.trx_lost = NULL;
+    route_trx_lost_told(s);
     return HOOK_TAKEN;
 }
 

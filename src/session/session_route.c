@@ -148,6 +148,29 @@ void route_status_follow(struct session *s)
         s->route.status = s->io.resp.status;
 }
 
+/* The transaction lost with a backend (route.trx_lost, session_trx_lost):
+ * the client was told, or the caller takes the backend's name (heap) to
+ * tell it; none is lost after. */
+void route_trx_lost_told(struct session *s)
+{
+    free(s->route.trx_lost);
+    s->route.trx_lost = NULL;
+}
+
+char *route_trx_lost_take(struct session *s)
+{
+    char *name = s->route.trx_lost;
+    s->route.trx_lost = NULL;
+    return name;
+}
+
+/* What stays of a transaction lost (enum trx_nontrx), for the 1927 that
+ * says so (session_reply.c). */
+void route_trx_lost_keeps(struct session *s, uint8_t keeps)
+{
+    s->route.trx_lost_keeps = keeps;
+}
+
 /* The backends as this session sees them, for route_decide(): one per
  * worker, grown to the largest config seen. */
 static _Thread_local struct {
@@ -950,6 +973,16 @@ void query_end(struct session *s, bool error)
     double usec = (ev_now(s->w->loop) - s->query.cmd_started) * 1e6;
     backend_query_end(s->route.q_rt, s->w->id, usec > 0 ? (uint64_t)usec : 0, error);
     s->route.q_rt = NULL;
+}
+
+/* The statement in flight was lost with its backend, and runs again (or
+ * is answered another way): ended as failed on the backend's count, and
+ * neither the digests nor the query log have it. */
+void query_lost(struct session *s)
+{
+    query_end(s, true);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
 }
 
 /* Halyard's own command in flight failed with its connection: none is in
@@ -1936,6 +1969,16 @@ static uint8_t *connid_packet(struct session *s, uint8_t cmd, const uint8_t *p, 
     mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
     *out = n;
     return pkt;
+}
+
+/* The client's statement, taken from `up` and rewritten by a feature as
+ * `pkt` (`len` bytes, header included), goes to s->conns.cur as the
+ * client's own: whether it writes stays as it was routed. */
+void command_send_rewritten(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len)
+{
+    bool writes = s->query.cmd_writes;
+    command_send_own(s, cmd, pkt, len);
+    s->query.cmd_writes = writes;
 }
 
 void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
