@@ -521,9 +521,7 @@ static bool inflight_send(struct session *s, struct sess_inflight *f, enum infli
     if (k == IF_TRX) /* an autocommit write's are read from f->pkt if it is lost */
         tables_note(s, f, (const char *)p + 1, len - 1, false);
     consume_packet(s, len);
-    bool writes = s->query.cmd_writes;
-    command_send_own(s, COM_QUERY, f->pkt, n);
-    s->query.cmd_writes = writes;
+    command_send_rewritten(s, COM_QUERY, f->pkt, n);
     f->inflight = k;
     return true;
 }
@@ -620,7 +618,7 @@ static void inflight_committed(struct session *s)
               f->kind == IF_COMMIT ? "COMMIT" : "write", f->old_name, f->new_name);
     if (f->kind == IF_COMMIT)
         session_replay_forget(s);
-    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS; /* committed: none is open */
+    route_trx_closed(s); /* committed: none is open */
     /* LAST_INSERT_ID(): the id when the server generated it (autoinc_read),
      * else not known (an id the statement gave, or an update's) */
     if (f->kind == IF_WRITE && f->insert_id != 0 && f->lid_generated)
@@ -644,7 +642,7 @@ static void inflight_uncounted(struct session *s, const char *why)
               "the write in flight when %s died had committed (found in the binary log of %s), "
               "but its affected rows and insert id are unknown: %s",
               f->old_name, f->new_name, why);
-    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS; /* committed: none is open */
+    route_trx_closed(s); /* committed: none is open */
     session_err(s, 1, SERR_WRITE_UNCOUNTED, f->old_name, f->new_name, why);
     inflight_end(s);
 }
@@ -1542,11 +1540,9 @@ static bool begin_again(struct session *s, struct bconn *bc)
         return false;
     slog_info(s, "backend %s died with a BEGIN in flight: sending it again", bc->be->name);
     stat_inc(&s->w->stats.statements_retried);
-    query_end(s, true);
-    s->query.digest_pending = false;
-    s->query.qlog_pending = false;
+    query_lost(s);
     session_replay_forget(s); /* it had begun recording */
-    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    route_trx_closed(s);
     bconn_close(bc);
     stream_release(&s->io.down, &s->w->pool);
     command_end(s);
@@ -1596,10 +1592,8 @@ bool session_inflight_lost(struct session *s, struct bconn *bc)
     snprintf(f->old_name, sizeof(f->old_name), "%s", bc->be->name);
     slog_info(s, "backend %s died with a %s in flight: looking for it on the new primary",
               bc->be->name, f->kind == IF_COMMIT ? "COMMIT" : "write");
-    query_end(s, true);
-    s->query.digest_pending = false;
-    s->query.qlog_pending = false;
-    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    query_lost(s);
+    route_trx_closed(s);
     bconn_close(bc);
     stream_release(&s->io.down, &s->w->pool);
     session_set_state(s, SS_IDLE);
