@@ -362,7 +362,7 @@ static void xa_finish(struct session *s)
             s->conns.cur = x->saved_cur;
     }
     session_publish_backend(s);
-    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    route_trx_closed(s);
     xa_count(committed);
     if (x->silent)
         ; /* the statement's error told the client */
@@ -591,7 +591,7 @@ bool session_xa_run(struct session *s)
         }
         gtrid_new(config_root_c(s->cfg), x->gtrid, sizeof(x->gtrid));
         s->feat.groups->xa = x;
-        s->route.status |= SERVER_STATUS_IN_TRANS;
+        route_trx_opened(s);
         slog_debug(s, "xa %s: BEGIN", x->gtrid);
         send_ok(s, 1);
         return false;
@@ -644,8 +644,7 @@ static void branch_refuse(struct session *s, bool lost, const char *msg)
     if (!lost) {
         session_err_custom(s, 1, 1105, "HY000", msg);
     } else {
-        free(s->route.trx_lost); /* said now */
-        s->route.trx_lost = NULL;
+        route_trx_lost_told(s); /* said now */
         if (session_xa_lost(s, false, msg))
             return; /* the rollback's last step answers, then the next command */
     }
@@ -806,9 +805,7 @@ static bool xa_start_piped(struct session *s, size_t i)
     s->feat.groups->xa_pipe_ok = false; /* the statement went: none other goes so */
     bc->xa = true;                      /* its loss is the transaction's (session_xa_gone) */
     consume_packet(s, len);
-    bool writes = s->query.cmd_writes;
-    command_send_own(s, COM_QUERY, pkt, n);
-    s->query.cmd_writes = writes;
+    command_send_rewritten(s, COM_QUERY, pkt, n);
     free(pkt);
     return true;
 }
@@ -947,7 +944,7 @@ static void xa_failed(struct session *s, const char *why)
     slog_warn(s, "xa %s: %s on group %s", s->feat.groups->xa->gtrid, why,
               s->feat.groups->xa->br[s->feat.groups->xa->at].name);
     session_timer_stop(s);
-    s->query.internal = NULL;
+    query_internal_failed(s);
     struct bconn *bc = s->conns.cur;
     bc->xa = false; /* not through session_xa_gone: the step says what it means */
     bconn_close(bc);
