@@ -331,7 +331,7 @@ static void xread_failed(struct session *s, const char *why)
      * the connection goes (session_trx_lost does the same) */
     uint8_t keeps = (uint8_t)session_track_lost(s, bc, true);
     session_timer_stop(s);
-    s->query.internal = NULL;
+    query_internal_failed(s);
     bconn_close(bc); /* its branch is gone with it (session_xa_gone) */
     stream_release(&s->io.down, &s->w->pool);
     session_set_state(s, SS_IDLE);
@@ -345,12 +345,11 @@ static void xread_failed(struct session *s, const char *why)
     consume_packet(s, len);
     if (s->feat.groups->xa != NULL) {
         /* every other branch rolled back, the client told (ERR 1927) */
-        free(s->route.trx_lost);
-        s->route.trx_lost = NULL;
+        route_trx_lost_told(s);
         if (session_xa_lost(s, false, name))
             return;
     } else {
-        s->route.trx_lost_keeps = keeps; /* session_err's 1927 says what stays */
+        route_trx_lost_keeps(s, keeps); /* session_err's 1927 says what stays */
         session_err(s, 1, SERR_TRX_LOST, name);
     }
     if (s->state == SS_IDLE)
