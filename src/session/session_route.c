@@ -625,6 +625,28 @@ bool may_hold_secret(const char *text, size_t len, unsigned lex_opts)
     return seen && classify_find_ident(text, len, lex_opts, secret_word, NULL);
 }
 
+/* Keep the first bytes of the statement a command runs, for `show
+ * sessions` (session_describe): a COM_QUERY's or COM_STMT_PREPARE's text,
+ * an EXECUTE's prepared statement. `avail` bytes of the payload are there. */
+void session_note_statement(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t avail)
+{
+    const char *text = NULL;
+    size_t len = 0;
+    if ((cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && avail > 1) {
+        text = (const char *)p + 1;
+        len = avail - 1;
+    } else if (cmd == COM_STMT_EXECUTE && avail >= 5) {
+        const struct pstmt *ps = pstmt_find(&s->prep.map, mysql_stmt_id_get(p));
+        if (ps != NULL && ps->sql != NULL) {
+            text = ps->sql;
+            len = ps->sql_len;
+        }
+    }
+    s->query.stmt_len = (uint8_t)HY_MIN(len, sizeof(s->query.stmt));
+    if (s->query.stmt_len > 0)
+        memcpy(s->query.stmt, text, s->query.stmt_len);
+}
+
 void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
 {
     if (s->query.qlog_text == NULL && (s->query.qlog_text = malloc(QUERY_LOG_TEXT_MAX)) == NULL)
