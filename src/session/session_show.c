@@ -1,8 +1,8 @@
 /*
  * session_show.c: a session in words, part of the session module
- * (session_int.h): the first bytes of the statement it runs, and the
- * row `show sessions` shows of it (session_describe, run in the session's
- * worker).
+ * (session_int.h): the row `show sessions` shows of it (session_describe,
+ * run in the session's worker), with the first bytes of the statement it
+ * runs (kept by session_route.c's session_note_statement).
  */
 #include <stdio.h>
 #include <string.h>
