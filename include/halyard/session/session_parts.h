@@ -221,9 +221,9 @@ struct sess_conns {
 
 /* Where the session's statements go: the primary it follows, its
  * transaction, causal reads, pinning, a retry elsewhere (see "routing"
- * in session.c). session_route.c; the primary's wait and the primary it
- * follows also session_reload.c, the transaction's status the answers
- * (session.c, session_begin.c, session_fanout.c, session_xa.c). */
+ * in session.c). session_route.c, whose verbs (route_*) the features
+ * call: a transaction halyard began or ended, a move to another view or
+ * group; the transaction's status also session.c, from the answers. */
 struct sess_route {
     uint16_t primary;  /* index of the primary in cfg->backends (follows the monitor) */
     uint64_t topo_gen; /* backend_generation() when `primary` was last looked up */
