@@ -151,18 +151,6 @@ void session_trx_lost(struct session *s, const char *name)
     session_hooks_trx_lost(s, bc, name); /* what of it stays, its replay (session_hooks.c) */
 }
 
-void session_lid_lost(struct session *s, const char *name)
-{
-    if (s->state == SS_CLOSING)
-        return;
-    slog_warn(s,
-              "its LAST_INSERT_ID() was on %s, unread: a statement that uses it ends the session",
-              name);
-    free(s->values.lid_lost);
-    if ((s->values.lid_lost = strdup(name)) == NULL)
-        session_mark_closing(s, END_NOMEM); /* never another value in its place */
-}
-
 bool up_unread(struct session *s, const uint8_t *payload, uint32_t len)
 {
     struct stream *st = &s->io.up;
@@ -783,31 +771,6 @@ void bconn_close_all(struct session *s)
         if (s->conns.bc[i] != NULL)
             bconn_close(s->conns.bc[i]);
     }
-}
-
-/* Who logs into backend connections: the session's user, with the
- * SHA1(password) pair its own login yielded (mysql_client.h). The pointers
- * stay valid while a connection logs in: COM_CHANGE_USER closes them all
- * before it replaces the user. */
-void session_creds(const struct session *s, const struct config_backend *be,
-                   struct mysql_client_creds *cr)
-{
-    *cr = (struct mysql_client_creds){
-        .user = s->who.user,
-        .db = session_login_db(s),
-        .attrs = s->who.attrs,
-        .attrs_len = s->who.attrs_len,
-        .h1 = s->who.no_password || s->who.old_pw ? NULL : s->who.h1,
-        .h2 = s->who.no_password || s->who.old_pw ? NULL : s->who.h2,
-        .old_hash = s->who.old_pw && !s->who.no_password ? s->who.old_hash : NULL,
-        .charset = s->who.charset,
-        .max_packet = 0x40000000u,
-        .want_caps = s->who.caps | CLIENT_SESSION_TRACK, /* session_state_tracking.c */
-        .need_caps = s->who.caps & FRAMING_CAPS,
-        .want_ext_caps = BACKEND_EXT_CAPS(s),
-        .need_ext_caps = s->who.ext_caps & SERVER_EXT_CAPS_NEEDED, /* session_int.h */
-        .tls = be->tls,
-    };
 }
 
 /* Start connecting to backend `idx` (server.h); it becomes s->conns.cur. */
