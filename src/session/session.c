@@ -523,7 +523,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
         if (st->b != NULL && st->head == st->scan)
             stream_release_if_empty(st, &s->w->pool);
-        if (session_pool_release(s))
+        if (backend_release(s))
             return NEXT_STOP; /* LAST_INSERT_ID() is read back first */
         if (s->state == SS_IDLE)
             session_hooks_idle(s); /* what the features keep for a command goes */
@@ -675,7 +675,7 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     if (session_pool_lid_wait(s))
         return NEXT_STOP; /* another session reads its LAST_INSERT_ID() for it */
     if (s->values.lid_lent != 0 && *idx != s->values.lid_idx && *idx < s->conns.n_bc &&
-        session_pool_lid_fetch(s))
+        backend_lid_fetch(s))
         return NEXT_STOP; /* its LAST_INSERT_ID() read first, where it is (or found lost) */
     if (s->values.lid_lost != NULL && s->query.cmd_lid) {
         lid_lost_end(s);
@@ -1549,17 +1549,19 @@ bool ensure_backend(struct session *s, uint32_t idx)
     enum session_state was = s->state;
     bool synced = false;
 again:
-    if (s->values.lid_lent != 0 && idx != s->values.lid_idx && session_pool_lid_fetch(s))
+    if (s->values.lid_lent != 0 && idx != s->values.lid_idx && backend_lid_fetch(s))
         return false; /* its LAST_INSERT_ID() first, from where it is */
     struct bconn *bc = s->conns.bc[idx];
-    if (bc == NULL && session_pool_take(s, idx))
+    if (bc == NULL && backend_take(s, idx))
         bc = s->conns.bc[idx];
     if (s->values.lid_lost != NULL && s->query.cmd_lid && s->query.internal == NULL) {
         lid_lost_end(s); /* its unread value went with the connection the pool just closed */
         return false;
     }
-    if (bc != NULL && session_pool_lid_for_owner(s, bc))
+    if (bc != NULL && session_pool_lid_for_owner(s, bc)) {
+        backend_lid_read(s, bc);
         return false; /* the previous session's LAST_INSERT_ID() first */
+    }
     if (bc != NULL && bc->state == BCONN_READY && bc->lid_epoch == s->values.lid_epoch &&
         !session_pool_diag_lost(s, bc) && session_hooks_synced(s, bc)) {
         s->conns.cur = bc;
@@ -1603,7 +1605,7 @@ again:
 bool ensure_connected(struct session *s, uint32_t idx)
 {
     struct bconn *bc = s->conns.bc[idx];
-    if (bc == NULL && session_pool_take(s, idx))
+    if (bc == NULL && backend_take(s, idx))
         bc = s->conns.bc[idx];
     if (bc != NULL && bc->state == BCONN_READY) {
         s->conns.cur = bc;

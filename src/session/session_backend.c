@@ -749,9 +749,7 @@ void bconn_close(struct bconn *bc)
 {
     struct session *s = bc->owner;
     POOL_COUNT(s, bc->be, closed);
-    if (bc->lid_dirty)
-        session_lid_lost(s, bc->be->name);
-    session_hooks_conn_gone(s, bc); /* the features' (session_hooks.c) */
+    session_hooks_conn_gone(s, bc); /* the features' and the pool's (session_hooks.c) */
     if (!bc->parked)
         s->conns.bc[bc->idx] = NULL;
     varstate_destroy(bc->vs);
@@ -771,6 +769,68 @@ void bconn_close_all(struct session *s)
         if (s->conns.bc[i] != NULL)
             bconn_close(s->conns.bc[i]);
     }
+}
+
+/* ---- the pool's verdicts carried out (pool_mode = "transaction") ----------
+ * session_pool.c keeps the books of a connection's hand-over; what is done
+ * to the connection (closed, a query run on it, its thread published to
+ * the KILL registry) is done here, as its verbs say (enum pool_verdict). */
+
+bool backend_take(struct session *s, uint32_t idx)
+{
+    if (!session_pool_take(s, idx))
+        return false;
+    session_publish_backend(s);
+    return true;
+}
+
+void backend_lid_read(struct session *s, struct bconn *bc)
+{
+    s->conns.cur = bc;
+    session_publish_backend(s);
+    internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+}
+
+bool backend_lid_fetch(struct session *s)
+{
+    switch (session_pool_lid_fetch(s)) {
+    case POOL_READ_LID:
+        backend_lid_read(s, s->conns.cur);
+        return true;
+    case POOL_TAKEN:
+        session_publish_backend(s);
+        return false;
+    default:
+        return false;
+    }
+}
+
+bool backend_release(struct session *s)
+{
+    if (!s->cfg->pool_transaction || s->state != SS_IDLE || s->query.internal != NULL)
+        return false;
+    bool asked = false; /* the features let them go: the KILL registry's thread was cleared */
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        struct bconn *bc = s->conns.bc[i];
+        if (bc == NULL)
+            continue;
+        enum pool_verdict v = session_pool_may_go(s, bc);
+        if (v == POOL_GIVE) {
+            if (!asked && !session_hooks_may_release(s))
+                return false;
+            asked = true;
+            v = session_pool_give(s, bc);
+        }
+        if (v == POOL_CLOSE) {
+            bconn_close(bc);
+        } else if (v == POOL_READ_LID) {
+            backend_lid_read(s, bc);
+            return true;
+        }
+    }
+    if (asked)
+        session_publish_backend(s); /* published again */
+    return false;
 }
 
 /* Start connecting to backend `idx` (server.h); it becomes s->conns.cur. */
@@ -815,7 +875,7 @@ void session_login_backend(struct session *s)
     session_set_state(s, SS_LOGIN_BACKEND);
     if (backend_primary_index(s->cfg) < 0 && login_wait_start(s, false))
         return;
-    if (session_pool_take(s, s->route.primary)) {
+    if (backend_take(s, s->route.primary)) {
         session_backend_ready(s);
         return;
     }

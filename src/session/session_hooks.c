@@ -236,6 +236,7 @@ static const struct session_hooks hooks[] = {
      .on_begin = command_kill_begin,
      .on_done = command_kill_done,    /* the process list's text cleared */
      .on_reply = kill_chain_reply,    /* its text's ids and OK flags */
+     .may_release = session_kill_may_release, /* not while a KILL is on its way */
      .on_leave = command_kill_leave}, /* ... out of it */
     {.name = "pool",
      .on_create = session_pool_create,
@@ -701,6 +702,11 @@ void session_hooks_conn_open(struct session *s, struct bconn *bc)
 bool session_hooks_lend(struct session *s, struct bconn *bc)
 {
     HOOKS_ALL(on_lend, s, bc);
+}
+
+bool session_hooks_may_release(struct session *s)
+{
+    HOOKS_ALL(may_release, s);
 }
 
 void session_hooks_lent_gone(struct session *s, uint32_t idx)

@@ -262,6 +262,17 @@ void internal_send(struct session *s, const struct internal_cmd *op, uint8_t cmd
                    size_t n, int timeout_ms);
 
 void session_login_backend(struct session *s);
+/* The pool's verdicts carried out (session_pool.h): _take, a pooled
+ * connection to `idx` (its thread published); _lid_read, LAST_INSERT_ID()
+ * read on `bc` (int_lid), which becomes s->conns.cur; _lid_fetch, the
+ * session's value left on a pooled connection taken back and read before
+ * a statement runs elsewhere, true when that read went out; _release,
+ * between statements, every connection the pool may have goes back, true
+ * when a read of LAST_INSERT_ID() went out first. */
+bool backend_take(struct session *s, uint32_t idx);
+void backend_lid_read(struct session *s, struct bconn *bc);
+bool backend_lid_fetch(struct session *s);
+bool backend_release(struct session *s);
 void session_creds(const struct session *s, const struct config_backend *be,
                    struct mysql_client_creds *cr);
 
@@ -558,6 +569,10 @@ struct session_hooks {
      * stay with it (out of memory: it is closed instead; the rows after it
      * are not asked) */
     bool (*on_lend)(struct session *s, struct bconn *bc);
+    /* backend_release, before the first connection goes back: false keeps
+     * them all (a KILL on its way); true lets them go, the KILL registry's
+     * thread cleared (published again after) */
+    bool (*may_release)(struct session *s);
     /* session_pool_take: the connection lent for backend idx is gone
      * (dropped by the pool, or another session's now) */
     void (*on_lent_gone)(struct session *s, uint32_t idx);
@@ -655,6 +670,7 @@ bool session_hooks_lost(struct session *s, struct hook_lost *hl);
 void session_hooks_trx_lost(struct session *s, struct bconn *bc, const char *name);
 void session_hooks_conn_open(struct session *s, struct bconn *bc);
 bool session_hooks_lend(struct session *s, struct bconn *bc);
+bool session_hooks_may_release(struct session *s);
 void session_hooks_lent_gone(struct session *s, uint32_t idx);
 void session_hooks_conn_gone(struct session *s, struct bconn *bc);
 void session_hooks_leave(struct session *s);

@@ -347,9 +347,26 @@ bool command_kill_qid_ok(struct session *s, uint32_t len)
     return true;
 }
 
-void session_kill_keep(struct session *s, bool kept)
+static void session_kill_keep(struct session *s, bool kept)
 {
     s->kill.kill_kept = kept;
+}
+
+bool session_kill_may_release(struct session *s)
+{
+    if (registry_kill_requested(&s->kill.reg))
+        return false;
+    if (!registry_release_ok(&s->kill.reg)) {
+        /* Its thread stays unpublished: between statements there is
+         * nothing to kill (a KILL QUERY now answers OK, a KILL CONNECTION
+         * marks it), and KILLs sent one after another cannot keep it
+         * from giving its connections back. */
+        slog_debug(s, "keeps its connections: a KILL for it is in flight");
+        session_kill_keep(s, true);
+        return false;
+    }
+    session_kill_keep(s, false);
+    return true;
 }
 
 void session_kill_released(struct session *s)

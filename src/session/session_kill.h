@@ -95,10 +95,13 @@ bool kill_user_read(const char *value, uint64_t *threads, bool *process, bool *m
  * (ALL PRIVILEGES, SUPER, CONNECTION ADMIN). SHOW GRANTS lists the
  * grants of the roles enabled too, which information_schema does not. */
 bool kill_grants_line(const char *line, size_t len);
-/* The idle session keeps its connections for a KILL in flight that holds
- * it (`kept`; the worker's wakeup tries again, session_kill_released), or
- * no longer does. */
-void session_kill_keep(struct session *s, bool kept);
+/* Nothing goes back to the pool while a KILL for this session is on its
+ * way to the server (registry.h): the thread it names must still be this
+ * session's when it lands. False: the idle session keeps its connections
+ * (the worker's wakeup tries again, session_kill_released); true: its
+ * thread is unpublished (backend_release publishes it again). A session
+ * KILL CONNECTION named gives nothing back: it ends. */
+bool session_kill_may_release(struct session *s);
 
 /* session_kill_chain.c: a KILL in a multi-statement text, run a part at a
  * time. The COM_QUERY at up.scan (payload p, *len bytes, whole and

@@ -625,37 +625,28 @@ bool session_pool_wait(struct session *s, uint32_t idx)
 }
 
 /* Give `bc` to the pool: the session forgets it, and remembers the serial
- * it was lent under to ask for it back. */
-static void give_back(struct session *s, struct bconn *bc)
+ * it was lent under to ask for it back. False: it is to be closed instead. */
+static bool give_back(struct session *s, struct bconn *bc)
 {
     uint32_t idx = bc->idx;
     /* Its statements stay prepared there, in its cache, for whoever takes
      * it next; the session keeps their ids, good as long as it gets this
      * connection back. */
-    if (!session_hooks_lend(s, bc)) {
-        bconn_close(bc); /* they could not be kept: closed with it */
-        return;
-    }
+    if (!session_hooks_lend(s, bc))
+        return false; /* they could not be kept: closed with it */
+    struct session *next = first_waiter(s->w, s, idx);
+    struct backend_rt *rt = bc->be->rt;
+    if (next == NULL && rt != NULL &&
+        atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) > 0)
+        return false; /* Statements on other workers wait for a slot: closing frees it. */
     s->conns.bc[idx] = NULL;
-    if (s->conns.cur == bc) {
+    if (s->conns.cur == bc) /* the KILL registry's thread was cleared (release_allowed) */
         s->conns.cur = NULL;
-        session_publish_backend(s);
-    }
     /* What its watcher saw is not the pool's to act on; the watcher stays
      * on (pool_put watches the idle connection with it, on_event changed):
      * no stop and start again of the same fd */
     ev_clear_pending(s->w->loop, &bc->c.rio);
     connreg_serve(&bc->reg, 0);
-    struct session *next = first_waiter(s->w, s, idx);
-    struct backend_rt *rt = bc->be->rt;
-    if (next == NULL && rt != NULL &&
-        atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) > 0) {
-        /* Statements on other workers wait for a slot: this one frees it. */
-        bc->owner = s;
-        s->conns.bc[idx] = bc;
-        bconn_close(bc);
-        return;
-    }
     struct pool_key k;
     pool_key_of(s, idx, &k);
     /* the login only for a pool that opens connections itself */
@@ -669,6 +660,7 @@ static void give_back(struct session *s, struct bconn *bc)
         ev_timer_set(&next->conns.lease.pool_wait, 0., 0.);
         ev_timer_start(s->w->loop, &next->conns.lease.pool_wait);
     }
+    return true;
 }
 
 bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config *view)
@@ -711,31 +703,6 @@ bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config
         ev_timer_set(&next->conns.lease.pool_wait, 0., 0.);
         ev_timer_start(s->w->loop, &next->conns.lease.pool_wait);
     }
-    return true;
-}
-
-/* Nothing goes back while a KILL for this session is on its way to the
- * server (registry.h): the thread it names must still be this session's
- * when it lands. The worker's wakeup (kill_kept) tries again once it is
- * answered; its next statement publishes the thread again. A session KILL
- * CONNECTION named gives nothing back: it ends. */
-static bool release_allowed(struct session *s, bool *checked)
-{
-    if (*checked)
-        return true;
-    if (registry_kill_requested(&s->kill.reg))
-        return false;
-    if (!registry_release_ok(&s->kill.reg)) {
-        /* Its thread stays unpublished: between statements there is
-         * nothing to kill (a KILL QUERY now answers OK, a KILL CONNECTION
-         * marks it), and KILLs sent one after another cannot keep it
-         * from giving its connections back. */
-        slog_debug(s, "keeps its connections: a KILL for it is in flight");
-        session_kill_keep(s, true);
-        return false;
-    }
-    *checked = true;
-    session_kill_keep(s, false);
     return true;
 }
 
@@ -890,17 +857,18 @@ void session_pool_lid_keep(struct session *s)
                bc->be->name);
 }
 
-void session_pool_lid_keep_end(struct session *s)
+bool session_pool_lid_keep_end(struct session *s)
 {
     if (!s->values.lid_kept || s->state != SS_IDLE)
-        return;
+        return false;
     s->values.lid_kept = false;
-    (void)session_pool_release(s); /* a read of the value (int_lid) when it may not wait */
+    return true;
 }
 
 void session_pool_conn_gone(struct session *s, struct bconn *bc)
 {
-    (void)s;
+    if (bc->lid_dirty)
+        session_lid_lost(s, bc->be->name); /* the session's own value, unread there */
     if (bc->lid_owner != NULL)
         session_pool_lid_orphan(bc);
 }
@@ -922,80 +890,64 @@ void session_pool_lid_orphan(struct bconn *bc)
     }
 }
 
-bool session_pool_lid_fetch(struct session *s)
+enum pool_verdict session_pool_lid_fetch(struct session *s)
 {
     uint32_t idx = s->values.lid_idx;
     if (idx >= s->conns.n_bc || s->conns.bc[idx] != NULL) {
         lid_lent_lost(s); /* a reload renumbered the backends */
-        return false;
+        return POOL_DONE;
     }
     if (!session_pool_take(s, idx))
-        return false; /* gone: lost (session_pool_take) */
+        return POOL_DONE; /* gone: lost (session_pool_take) */
     struct bconn *bc = s->conns.bc[idx];
     if (!bc->lid_dirty && bc->lid_owner == NULL)
-        return false;
-    internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
-    return true;
+        return POOL_TAKEN;
+    return POOL_READ_LID;
 }
 
-bool session_pool_lid_for_owner(struct session *s, struct bconn *bc)
+bool session_pool_lid_for_owner(const struct session *s, const struct bconn *bc)
 {
-    if (bc->lid_owner == NULL || bc->state != BCONN_READY)
-        return false;
-    s->conns.cur = bc;
-    session_publish_backend(s);
-    internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
-    return true;
+    (void)s;
+    return bc->lid_owner != NULL && bc->state == BCONN_READY;
 }
 
-bool session_pool_release(struct session *s)
+enum pool_verdict session_pool_may_go(const struct session *s, const struct bconn *bc)
 {
-    if (!s->cfg->pool_transaction || s->state != SS_IDLE || s->query.internal != NULL)
-        return false;
-    bool checked = false; /* the published thread was cleared: published again at the end */
-    bool rc = false;
-    for (uint32_t i = 0; i < s->conns.n_bc && !rc; i++) {
-        struct bconn *bc = s->conns.bc[i];
-        if (bc == NULL || bc->state != BCONN_READY || conn_has_local(&bc->c))
-            continue;
-        const char *why = session_pool_hold(s, bc);
-        if (why != NULL) {
-            slog_debug(s, "keeps its connection to %s: %s", bc->be->name, why);
-            continue;
-        }
-        if (bc->srv_trans) {
-            /* The server says a transaction is open there that the session
-             * does not know of: whoever took the connection next would read
-             * in its snapshot and hold its locks. It ends with the
-             * connection. */
-            slog_warn(s,
-                      "closing its connection to %s: the server reports a transaction open "
-                      "that the session did not begin there",
-                      bc->be->name);
-            bconn_close(bc);
-            continue;
-        }
-        if ((bc->lid_dirty && !lid_may_wait(s, bc)) || bc->lid_owner != NULL) {
-            /* Read LAST_INSERT_ID() before it goes: the session's value,
-             * or the one of the session that gave it back unread. */
-            s->conns.cur = bc;
-            session_publish_backend(s);
-            internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
-            rc = true;
-            break;
-        }
-        if (!release_allowed(s, &checked))
-            return false;
-        bool lid_unread = bc->lid_dirty;
-        uint32_t idx = bc->idx;
-        s->conns.lease.lent[idx] = 0;
-        give_back(s, bc);
-        if (lid_unread)
-            lid_lend(s, idx);
+    if (bc->state != BCONN_READY || conn_has_local(&bc->c))
+        return POOL_DONE;
+    const char *why = session_pool_hold(s, bc);
+    if (why != NULL) {
+        slog_debug(s, "keeps its connection to %s: %s", bc->be->name, why);
+        return POOL_DONE;
     }
-    if (checked)
-        session_publish_backend(s);
-    return rc;
+    if (bc->srv_trans) {
+        /* The server says a transaction is open there that the session
+         * does not know of: whoever took the connection next would read
+         * in its snapshot and hold its locks. It ends with the
+         * connection. */
+        slog_warn(s,
+                  "closing its connection to %s: the server reports a transaction open "
+                  "that the session did not begin there",
+                  bc->be->name);
+        return POOL_CLOSE;
+    }
+    /* Read LAST_INSERT_ID() before it goes: the session's value, or the
+     * one of the session that gave it back unread. */
+    if ((bc->lid_dirty && !lid_may_wait(s, bc)) || bc->lid_owner != NULL)
+        return POOL_READ_LID;
+    return POOL_GIVE;
+}
+
+enum pool_verdict session_pool_give(struct session *s, struct bconn *bc)
+{
+    bool lid_unread = bc->lid_dirty;
+    uint32_t idx = bc->idx;
+    s->conns.lease.lent[idx] = 0;
+    if (!give_back(s, bc))
+        return POOL_CLOSE;
+    if (lid_unread)
+        lid_lend(s, idx);
+    return POOL_DONE;
 }
 
 /* Session mode on a shards listener: a connection whose LAST_INSERT_ID()
@@ -1024,9 +976,7 @@ enum hook_verdict session_pool_lid_follow(struct session *s)
         struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || bc->state != BCONN_READY || !bc->lid_dirty)
             continue;
-        s->conns.cur = bc;
-        session_publish_backend(s);
-        internal_query(s, &int_lid, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+        backend_lid_read(s, bc);
         return HOOK_WAIT;
     }
     return HOOK_PASS;
@@ -1073,16 +1023,12 @@ hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct va
     return varstate_cmds_push(out, COM_QUERY, sql, (size_t)n);
 }
 
-/* LAST_INSERT_ID() read back on bc, s->conns.cur (int_lid; value: NULL
- * when not read). */
-static enum internal_next lid_read(struct session *s, struct bconn *bc)
+bool session_pool_lid_read(struct session *s, struct bconn *bc, const char *value)
 {
-    const char *value = internal_value(s, bc);
     if (value == NULL) {
         slog_warn(s, "cannot read LAST_INSERT_ID() back on %s: closing that connection",
                   bc->be->name);
-        bconn_close(bc); /* the value is lost: its owner's (bconn_close) */
-        return INTERNAL_END;
+        return false; /* the value is lost: its owner's (session_pool_conn_gone) */
     }
     /* the value of the session that gave the connection back unread, or
      * this one's own */
@@ -1092,13 +1038,12 @@ static enum internal_next lid_read(struct session *s, struct bconn *bc)
     if (!hy_str_u64(value, UINT64_MAX, &lid)) { /* NULL or not a number: as not read */
         slog_warn(s, "LAST_INSERT_ID() on %s read back as %s: closing that connection",
                   bc->be->name, value != NULL ? value : "NULL");
-        bconn_close(bc);
-        return INTERNAL_END;
+        return false;
     }
     if (o == (void *)&lid_nobody) { /* its owner forgot it meanwhile */
         bc->lid = lid;
         bc->lid_dirty = false;
-        return INTERNAL_END;
+        return true;
     }
     if (o != s) {
         o->values.lid_lent = 0;
@@ -1120,6 +1065,15 @@ static enum internal_next lid_read(struct session *s, struct bconn *bc)
     if (o == s)
         bc->lid_epoch = s->values.lid_epoch;
     bc->lid_dirty = false;
+    return true;
+}
+
+/* LAST_INSERT_ID() read back on bc, s->conns.cur: the books kept by
+ * session_pool_lid_read; a value not read closes the connection. */
+static enum internal_next lid_read(struct session *s, struct bconn *bc)
+{
+    if (!session_pool_lid_read(s, bc, internal_value(s, bc)))
+        bconn_close(bc);
     return INTERNAL_END;
 }
 
@@ -1162,8 +1116,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
     if (bc->lid_owner != NULL)
         bc->lid_dirty = false; /* another session's value: read for it first */
     take_as(s, bc, idx);
-    s->conns.cur = bc;
-    session_publish_backend(s);
+    s->conns.cur = bc; /* the backend stage publishes its thread (backend_take) */
     slog_debug(s, "takes %s pooled connection to %s (thread %u)", own ? "its own" : "a",
                bc->be->name, bc->login.thread_id);
     if (own)

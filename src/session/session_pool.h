@@ -9,6 +9,16 @@
 #include "session_int.h"
 
 /* ---- session_pool.c: pool_mode = "transaction" */
+/* What a verb of the pool leaves to the backend stage (session_backend.c),
+ * which carries it out: the pool keeps the books of a connection's
+ * hand-over and calls neither the cycle nor a feature. */
+enum pool_verdict {
+    POOL_DONE,     /* nothing to do: kept, or given back */
+    POOL_TAKEN,    /* it is the session's (s->conns.cur): its thread is published */
+    POOL_CLOSE,    /* close it (bconn_close) */
+    POOL_READ_LID, /* read its LAST_INSERT_ID() first (backend_lid_read) */
+    POOL_GIVE,     /* it may go back (session_pool_give), no KILL being on its way */
+};
 const char *session_pool_hold(const struct session *s, const struct bconn *bc);
 /* "db1: transaction; db2: read-only transaction" into out ("" = none). */
 void session_pool_holds(const struct session *s, char *out, size_t len);
@@ -25,9 +35,11 @@ void session_pool_lid_set(struct session *s, uint64_t lid);
 /* The session's LAST_INSERT_ID() left unread on a pooled connection
  * (s->values.lid_lent): _drop forgets it there (the value is known or
  * reset, or the session ends); _orphan: `bc`, holding its owner's, closes
- * (lost); _fetch takes it back and reads it before a statement runs on
- * another backend, true when that read started; _for_owner reads the value
- * of the session that gave `bc` back, true when started. */
+ * (lost); _fetch takes it back before a statement runs on another backend
+ * (POOL_TAKEN, or POOL_READ_LID: to be read there; POOL_DONE: not taken);
+ * _for_owner: `bc` holds the value of the session that gave it back, to
+ * be read first; _read: the value read on `bc` (NULL: not read) is its
+ * owner's now, false when `bc` is to be closed (not a number). */
 void session_pool_lid_drop(struct session *s);
 void session_pool_lid_orphan(struct bconn *bc);
 /* A connection of the session closes (on_conn_gone, session_hooks.c): one
@@ -36,8 +48,9 @@ void session_pool_conn_gone(struct session *s, struct bconn *bc);
 /* The session is freed (on_close): its LAST_INSERT_ID() on a pooled
  * connection, unread, and its pool key go. */
 void session_pool_close(struct session *s);
-bool session_pool_lid_fetch(struct session *s);
-bool session_pool_lid_for_owner(struct session *s, struct bconn *bc);
+enum pool_verdict session_pool_lid_fetch(struct session *s);
+bool session_pool_lid_for_owner(const struct session *s, const struct bconn *bc);
+bool session_pool_lid_read(struct session *s, struct bconn *bc, const char *value);
 /* Before a statement: true when it waits for another session that took
  * the connection holding this session's value and reads it for it (woken
  * by that read); the value found lost otherwise, when not in the pool. */
@@ -47,7 +60,7 @@ bool session_pool_lid_wait(struct session *s);
  * config's (the session carries it to the new config as it carries those
  * it holds); _end, once the session moved (or could not), gives it back. */
 void session_pool_lid_keep(struct session *s);
-void session_pool_lid_keep_end(struct session *s);
+bool session_pool_lid_keep_end(struct session *s); /* true: to give back (backend_release) */
 /* ... or it is not known (`why`): see s->values.lid_unknown. */
 void session_pool_lid_unknown(struct session *s, const char *why);
 /* state_sync_now: `SET last_insert_id` for `bc` when it has not had the
@@ -78,7 +91,13 @@ void session_pool_values_set(struct session *s, bool rows, uint64_t n, bool err)
  * answered: the server's FOUND_ROWS() and ROW_COUNT() there are no longer
  * the session's. */
 void session_pool_internal_ran(struct session *s, const struct bconn *bc);
-bool session_pool_release(struct session *s);
+/* Between statements (backend_release), for each connection: _may_go
+ * says whether it stays (POOL_DONE), closes, has its LAST_INSERT_ID() read
+ * first, or may go back (POOL_GIVE); _give gives it to the pool (POOL_DONE)
+ * or says to close it (POOL_CLOSE: its statements could not be kept, or
+ * another worker waits for its slot). */
+enum pool_verdict session_pool_may_go(const struct session *s, const struct bconn *bc);
+enum pool_verdict session_pool_give(struct session *s, struct bconn *bc);
 /* The session's user or login schema (who.user, who.db) is about to
  * change, or the session ends: the pool's name for them is given back. */
 void session_pool_name_drop(struct session *s);
@@ -127,6 +146,8 @@ void session_pool_forget(struct session *s);
 bool session_pool_wait_cancel(struct session *s);
 hy_status_t session_pool_resize(struct session *s, uint32_t n);
 hy_status_t session_pool_sync_extra(struct session *s, struct bconn *bc, struct varstate_cmds *out);
+/* A pooled connection to backend `idx` for the session: true when it took
+ * one (s->conns.cur; the caller publishes its thread: backend_take). */
 bool session_pool_take(struct session *s, uint32_t idx);
 
 #endif /* HALYARD_SESSION_POOL_H */

@@ -1069,7 +1069,7 @@ static enum ps_step ps_exec_route_to(struct session *s, struct pstmt *st,
             ps_once_close(s, st);
         if (session_pool_lid_wait(s))
             return PS_STOP; /* another session reads its LAST_INSERT_ID() for it */
-        if (st->lid && s->values.lid_lent != 0 && session_pool_lid_fetch(s))
+        if (st->lid && s->values.lid_lent != 0 && backend_lid_fetch(s))
             return PS_STOP; /* its LAST_INSERT_ID() read first (or found lost) */
         if (st->lid && s->values.lid_lost != NULL) {
             /* as a text statement naming it: another connection's value
