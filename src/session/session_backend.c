@@ -784,6 +784,21 @@ bool backend_take(struct session *s, uint32_t idx)
     return true;
 }
 
+/* LAST_INSERT_ID() read back on bc, s->conns.cur: the books kept by
+ * session_pool_lid_read; a value not read closes the connection. */
+static enum internal_next lid_read(struct session *s, struct bconn *bc)
+{
+    if (!session_pool_lid_read(s, bc, internal_value(s, bc)))
+        bconn_close(bc);
+    return INTERNAL_END;
+}
+
+/* SELECT LAST_INSERT_ID() before a connection goes back to the pool: no
+ * command waits behind it. */
+const struct internal_cmd int_lid = {.name = "a read of LAST_INSERT_ID()",
+                                     .flags = INTERNAL_CAPTURE | INTERNAL_NO_WAITER,
+                                     .answered = lid_read};
+
 void backend_lid_read(struct session *s, struct bconn *bc)
 {
     s->conns.cur = bc;

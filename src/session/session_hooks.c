@@ -34,6 +34,7 @@
 #include "session_fanout.h"
 #include "session_inflight.h"
 #include "session_kill.h"
+#include "session_lid.h"
 #include "session_pool.h"
 #include "session_ps.h"
 #include "session_reload.h"

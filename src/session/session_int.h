@@ -269,6 +269,7 @@ void session_login_backend(struct session *s);
  * a statement runs elsewhere, true when that read went out; _release,
  * between statements, every connection the pool may have goes back, true
  * when a read of LAST_INSERT_ID() went out first. */
+extern const struct internal_cmd int_lid; /* LAST_INSERT_ID() read back before pooling */
 bool backend_take(struct session *s, uint32_t idx);
 void backend_lid_read(struct session *s, struct bconn *bc);
 bool backend_lid_fetch(struct session *s);

@@ -950,38 +950,6 @@ enum pool_verdict session_pool_give(struct session *s, struct bconn *bc)
     return POOL_DONE;
 }
 
-/* Session mode on a shards listener: a connection whose LAST_INSERT_ID()
- * may have changed is read back between statements, as a pooled one is
- * before it goes: the session leaving its group closes it
- * (session_view_move), and the value is the session's, which the next
- * group's connection gets set (session_pool_lid_read). A step between
- * commands (session_hooks.c): HOOK_WAIT while the read runs. */
-enum hook_verdict session_pool_lid_follow(struct session *s)
-{
-    if (s->state != SS_IDLE || s->query.internal != NULL)
-        return HOOK_PASS;
-    /* With shards in session pooling, any connection's; in either pool
-     * mode, the connection of a read-only transaction (START TRANSACTION
-     * READ ONLY on a replica): a statement that commits the transaction
-     * implicitly closes it (route_apply), and LAST_INSERT_ID(N) run there
-     * would go with it. Without either, none to look at. */
-    uint32_t from = 0, to = s->conns.n_bc;
-    if (!s->listener->shards || s->cfg->pool_transaction) {
-        if (s->route.ro_idx < 0)
-            return HOOK_PASS;
-        from = (uint32_t)s->route.ro_idx;
-        to = HY_MIN(to, from + 1);
-    }
-    for (uint32_t i = from; i < to; i++) {
-        struct bconn *bc = s->conns.bc[i];
-        if (bc == NULL || bc->state != BCONN_READY || !bc->lid_dirty)
-            continue;
-        backend_lid_read(s, bc);
-        return HOOK_WAIT;
-    }
-    return HOOK_PASS;
-}
-
 void session_pool_lid_set(struct session *s, uint64_t lid)
 {
     session_pool_lid_drop(s);
@@ -1067,21 +1035,6 @@ bool session_pool_lid_read(struct session *s, struct bconn *bc, const char *valu
     bc->lid_dirty = false;
     return true;
 }
-
-/* LAST_INSERT_ID() read back on bc, s->conns.cur: the books kept by
- * session_pool_lid_read; a value not read closes the connection. */
-static enum internal_next lid_read(struct session *s, struct bconn *bc)
-{
-    if (!session_pool_lid_read(s, bc, internal_value(s, bc)))
-        bconn_close(bc);
-    return INTERNAL_END;
-}
-
-/* SELECT LAST_INSERT_ID() before a connection goes back to the pool: no
- * command waits behind it. */
-const struct internal_cmd int_lid = {.name = "a read of LAST_INSERT_ID()",
-                                     .flags = INTERNAL_CAPTURE | INTERNAL_NO_WAITER,
-                                     .answered = lid_read};
 
 bool session_pool_take(struct session *s, uint32_t idx)
 {

@@ -22,11 +22,6 @@ enum pool_verdict {
 const char *session_pool_hold(const struct session *s, const struct bconn *bc);
 /* "db1: transaction; db2: read-only transaction" into out ("" = none). */
 void session_pool_holds(const struct session *s, char *out, size_t len);
-extern const struct internal_cmd int_lid; /* LAST_INSERT_ID() read back before pooling */
-/* Session mode on a shards listener: LAST_INSERT_ID() read back (int_lid)
- * between statements where it may have changed; HOOK_WAIT when that went
- * out (a step between commands, session_hooks.c). */
-enum hook_verdict session_pool_lid_follow(struct session *s);
 /* A write halyard ran on several groups generated `lid` first: the
  * session's LAST_INSERT_ID() (and @@identity, @@last_insert_id) is that
  * now, in both pool modes; each connection gets it set before its next
