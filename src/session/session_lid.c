@@ -12,7 +12,7 @@
  * (session_view_move), and the value is the session's, which the next
  * group's connection gets set (session_pool_lid_read). A step between
  * commands (session_hooks.c): HOOK_WAIT while the read runs. */
-enum hook_verdict session_pool_lid_follow(struct session *s)
+enum hook_verdict session_lid_follow(struct session *s)
 {
     if (s->state != SS_IDLE || s->query.internal != NULL)
         return HOOK_PASS;

@@ -10,6 +10,6 @@
 /* Session mode on a shards listener: LAST_INSERT_ID() read back (int_lid)
  * between statements where it may have changed; HOOK_WAIT when that went
  * out (a step between commands, session_hooks.c). */
-enum hook_verdict session_pool_lid_follow(struct session *s);
+enum hook_verdict session_lid_follow(struct session *s);
 
 #endif /* HALYARD_SESSION_LID_H */

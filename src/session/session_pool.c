@@ -34,6 +34,14 @@
  *  - an error the session's previous statement ended in is raised again
  *    there (SIGNAL) before a statement that reads the diagnostics: such an
  *    error does not keep the connection (session_pool_diag_err).
+ *
+ * A service of the cycle's "backend ready" stage: it keeps the books of a
+ * connection's hand-over and calls neither the cycle nor a feature (of a
+ * feature it reads only the login schema, session_login_db). What is done
+ * to a connection is said by its verbs' verdicts (enum pool_verdict:
+ * close it, read its LAST_INSERT_ID() first, it is yours) and carried
+ * out by session_backend.c (backend_release, backend_take,
+ * backend_lid_read); a KILL on its way keeps them (the may_release hook).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -50,7 +58,6 @@
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
-#include "session_kill.h"
 #include "session_pool.h"
 #include "session_ps.h"
 #include "session_shard.h"
@@ -711,7 +718,7 @@ bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config
 /* Whether `bc`, whose LAST_INSERT_ID() may have changed, may go back with
  * the value unread: not when the pool would close it (its age, or another
  * worker waiting for its slot: give_back), nor on a shards listener
- * (session_pool_lid_follow's), nor beside another unread value. */
+ * (session_lid_follow's), nor beside another unread value. */
 static bool lid_may_wait(const struct session *s, const struct bconn *bc)
 {
     const struct backend_rt *rt = bc->be->rt;

@@ -200,7 +200,8 @@ void session_config_changed(struct session *s)
         return;
     if (config_switch_due(s))
         session_config_switch(s);
+    /* its value read (int_lid) when it may not wait */
     if (session_pool_lid_keep_end(s))
-        (void)backend_release(s); /* a read of the value (int_lid) when it may not wait */
+        (void)backend_release(s);
     session_reap(s); /* its group was removed, or its connection failed */
 }
