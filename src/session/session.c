@@ -568,7 +568,7 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         s->query.bk_hooks = 0;
         s->io.waits = 0; /* a new command: no wait of the last one's is on */
         s->io.held = 0;
-    } else if (registry_take_wait_kill(&s->kill.reg) && c->fits) {
+    } else if (session_hooks_interrupted(s) && c->fits) {
         /* a KILL QUERY reached it while it waited: the server interrupts
          * a statement it has read, waiting or not (one larger than the
          * buffer, whose rest is still coming, goes on: it runs) */
@@ -581,13 +581,6 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     s->kill.cmd_taken = true;
     s->kill.cmd_buf = st->b;
     s->kill.cmd_scan = st->scan;
-    /* a new command: a leftover of one answered here goes. Not when the
-     * command runs again after halyard's own read for it (the process
-     * list's rows read on another backend, int_syspeer): its client's text
-     * stays published, or another worker reading the list at that moment
-     * would show the text halyard sent there in its place */
-    if (!again && s->route.wait_idx < 0)
-        registry_set_info(&s->kill.reg, NULL, 0);
     if (s->conns.idle_unserved)
         state_command_serves(s);
     if (!again) {

@@ -234,6 +234,9 @@ static const struct session_hooks hooks[] = {
     {.name = "kill",
      .on_create = command_kill_join,   /* its id, in the registry */
      .killed = command_kill_requested, /* a KILL CONNECTION marked it */
+     .interrupted = command_kill_interrupted, /* a KILL QUERY reached its wait */
+     .on_take = command_kill_take,            /* the process list's text of the last one gone */
+     .on_send = command_kill_send,            /* ... the client's, for a text rewritten */
      .on_begin = command_kill_begin,
      .may_release = session_kill_may_release,
      .on_done = command_kill_done,    /* the process list's text cleared */
@@ -411,6 +414,11 @@ bool session_hooks_busy(const struct session *s)
 bool session_hooks_killed(const struct session *s)
 {
     HOOKS_ANY(killed, s);
+}
+
+bool session_hooks_interrupted(struct session *s)
+{
+    HOOKS_ANY(interrupted, s);
 }
 
 enum hook_verdict session_hooks_between(struct session *s)

@@ -376,6 +376,11 @@ struct session_hooks {
      * session is to end now, killed (a KILL CONNECTION marked it): it
      * runs no other command */
     bool (*killed)(const struct session *s);
+    /* next_take, a command taken again after it waited (for a connection,
+     * a limit, the consistency wait): true when it is answered 1317 now,
+     * not run (a KILL QUERY reached it while it waited); the row takes the
+     * mark it answers */
+    bool (*interrupted)(struct session *s);
     /* session_route: a COM_QUERY classified as `r`, its payload at p
      * (`avail` bytes of it in the buffer: all of it when `fits`), before
      * its backend is chosen: what the feature notes of the statement that
@@ -612,6 +617,7 @@ const struct hook_answer *session_hooks_answer(uint32_t route);
 void session_hooks_take(struct session *s, const struct hook_cmd *hc);
 bool session_hooks_busy(const struct session *s);
 bool session_hooks_killed(const struct session *s);
+bool session_hooks_interrupted(struct session *s);
 enum hook_verdict session_hooks_between(struct session *s);
 void session_hooks_classified(struct session *s, const struct classify_result *r, const uint8_t *p,
                               uint32_t avail, bool fits);

@@ -425,6 +425,24 @@ bool command_kill_requested(const struct session *s)
     return registry_kill_requested(&s->kill.reg);
 }
 
+bool command_kill_interrupted(struct session *s)
+{
+    return registry_take_wait_kill(&s->kill.reg);
+}
+
+void command_kill_take(struct session *s, const struct hook_cmd *hc)
+{
+    (void)hc;
+    if (s->route.wait_idx < 0)
+        registry_set_info(&s->kill.reg, NULL, 0);
+}
+
+void command_kill_send(struct session *s, const struct hook_cmd *hc)
+{
+    if (hc->rewritten)
+        registry_set_info(&s->kill.reg, (const char *)hc->p + 1, hc->len - 1);
+}
+
 bool command_kill_join(struct session *s)
 {
     s->id = registry_new_id();

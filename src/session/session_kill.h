@@ -145,5 +145,20 @@ bool command_kill_join(struct session *s);
 /* Whether a KILL CONNECTION marked the session to end (killed,
  * session_hooks.c): between commands, or at a worker's shutdown. */
 bool command_kill_requested(const struct session *s);
+/* A command taken again after its wait (interrupted, session_hooks.c):
+ * true when a KILL QUERY reached it while it waited (the mark taken), and
+ * no KILL CONNECTION is on its way (that one ends the session). */
+bool command_kill_interrupted(struct session *s);
+/* A new command (on_take): a leftover text of one answered here leaves
+ * the process list. Not when the command runs again after halyard's own
+ * read for it (the process list's rows read on another backend,
+ * int_syspeer): its client's text stays published, or another worker
+ * reading the list at that moment would show the text halyard sent there
+ * in its place. */
+void command_kill_take(struct session *s, const struct hook_cmd *hc);
+/* A command sent (on_send): one halyard rewrote (its CONNECTION_ID(), a
+ * process list's names) shows the client's text in the process list, not
+ * the one sent (until command_kill_done). */
+void command_kill_send(struct session *s, const struct hook_cmd *hc);
 
 #endif /* HALYARD_SESSION_KILL_H */

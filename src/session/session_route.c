@@ -2012,9 +2012,7 @@ void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, ui
             command_forward(s, cmd, len, 0); /* nothing to change */
         return;
     }
-    /* the process list shows the client's text, not this one (until
-     * command_done) */
-    registry_set_info(&s->kill.reg, (const char *)p + 1, len - 1);
+    /* (the process list shows the client's text: the kill's on_send) */
     consume_packet(s, len);
     bool writes = s->query.cmd_writes;
     command_send_own(s, cmd, pkt, MYSQL_HEADER_SIZE + 1 + n);

@@ -149,6 +149,15 @@ bool __wrap_session_hooks_killed(const struct session *s)
     note("hook s%u killed %s", s->id, killed ? "yes" : "no");
     return killed;
 }
+/* interrupted: whether a row answers a command taken again 1317 */
+bool __real_session_hooks_interrupted(struct session *s);
+bool __wrap_session_hooks_interrupted(struct session *s);
+bool __wrap_session_hooks_interrupted(struct session *s)
+{
+    bool yes = __real_session_hooks_interrupted(s);
+    note("hook s%u interrupted %s", s->id, yes ? "yes" : "no");
+    return yes;
+}
 /* on_end: the rows whose command follows the answer (bits) */
 uint64_t __real_session_hooks_end(struct session *s);
 uint64_t __wrap_session_hooks_end(struct session *s);

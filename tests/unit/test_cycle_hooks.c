@@ -76,7 +76,7 @@ static const char *const points[] = {
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
     "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",    "end",
     "follow",        "route",          "killed",        "pin",        "sent",        "trailing",
-    "answer_end",    "idle",           "synced",        "sync",
+    "answer_end",    "idle",           "synced",        "sync",           "interrupted",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -1453,6 +1453,57 @@ static void test_hooks_killed(void **state)
     assert_int_equal(fb_logged(&f->primary, "a = 2"), -1);
 }
 
+/* interrupted: asked only for a command taken again after a wait. A
+ * statement queued behind a limit and let through meets it once and is
+ * sent (no); one whose wait a KILL QUERY reached (the registry's mark, as
+ * a KILL from another session sets it) meets it once, says yes, and is
+ * answered 1317 without reaching a backend. A statement on an open
+ * connection, taken once, never meets it. */
+static void test_hooks_interrupted(void **state)
+{
+    struct fx *f = *state;
+    uint16_t err = 0;
+    size_t from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1); /* taken again: connected */
+    assert_int_equal(count(f, from, " interrupted no"), 1);
+    from = f->n_trace;
+    assert_int_equal(query(f, 0, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "interrupted"), 0);
+    int c2 = hold_first_update(f);
+    from = f->n_trace;
+    queue_second_update(f, c2, 50);
+    fb_release(&f->primary);
+    assert_int_equal(recv1(f, 0, &err, 2000), 0);
+    assert_int_equal(recv1(f, c2, &err, 2000), 0);
+    assert_int_equal(count(f, from, " interrupted no"), 1);
+    static const char *const went[] = {" interrupted no", "db1 Q:UPDATE t SET a = 2", NULL};
+    assert_order(f, from, went);
+    /* again, the second one's wait killed */
+    fb_rule(&f->primary, "a = 5", FB_HOLD, 0, "", 1);
+    const char *q1 = "\x03UPDATE t SET a = 5";
+    send_raw(f, 0, q1, strlen(q1), 0);
+    assert_true(fb_pump(f->w.loop, primary_has, "a = 5", 2000));
+    const char *q2 = "\x03UPDATE t SET a = 4";
+    send_raw(f, c2, q2, strlen(q2), 0);
+    run_for(f, 50);
+    struct session *waiting = NULL;
+    for (struct session *s = f->w.sessions; s != NULL; s = s->next)
+        if (s->state == SS_WAIT_BACKEND)
+            waiting = s;
+    assert_non_null(waiting);
+    from = f->n_trace;
+    uint32_t tid = 0, idx = 0;
+    assert_int_equal(registry_kill(&waiting->kill.reg, waiting->id, false, false, &tid, &idx),
+                     KILL_MARKED);
+    assert_int_equal(recv1(f, c2, &err, 2000), 0xff);
+    assert_int_equal(err, ER_QUERY_INTERRUPTED);
+    assert_once(f, from, "interrupted", "the KILL QUERY of the queued statement");
+    assert_int_equal(count(f, from, " interrupted yes"), 1);
+    assert_int_equal(fb_logged(&f->primary, "a = 4"), -1);
+    fb_release(&f->primary);
+    assert_int_equal(recv1(f, 0, &err, 2000), 0);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1500,6 +1551,7 @@ int main(void)
         T(test_hooks_end_follow, conf_eventual),
         T(test_hooks_route, conf_eventual),
         T(test_hooks_killed, conf_limit_queue),
+        T(test_hooks_interrupted, conf_limit_queue),
         T(test_hooks_route_shards, conf_shards),
         T(test_hooks_replayed, conf_replay), /* last: it fails over and back */
     };
