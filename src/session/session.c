@@ -1775,6 +1775,18 @@ static bool proxy_expected(const struct config_listener *l, const struct rules_a
     return false;
 }
 
+void login_start(struct session *s)
+{
+    if (proxy_expected(s->listener, &s->who.client_addr)) {
+        /* The balancer speaks first: its header, then our greeting. */
+        s->state = SS_PROXY_HEADER;
+        ev_io_start(s->w->loop, &s->client.rio);
+        session_timer_start(s, s->cfg->connect_timeout_ms);
+        return;
+    }
+    session_greet(s);
+}
+
 void session_create(struct worker *w, int fd, const struct config_listener *listener)
 {
     struct config *cfg = group_view_of_listener(w->session_cfg, w->cfg, listener);
@@ -1832,13 +1844,6 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
         session_close(s, END_NOMEM);
         return;
     }
-    if (proxy_expected(listener, &s->who.client_addr)) {
-        /* The balancer speaks first: its header, then our greeting. */
-        s->state = SS_PROXY_HEADER;
-        ev_io_start(w->loop, &s->client.rio);
-        session_timer_start(s, cfg->connect_timeout_ms);
-        return;
-    }
-    session_greet(s);
+    login_start(s);
     session_reap(s);
 }

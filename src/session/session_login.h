@@ -22,6 +22,10 @@ void login_close(struct session *s);
 /* The session ends (on_leave, session_hooks.c): its user's count of
  * sessions (guard.h) goes down. */
 void login_leave(struct session *s);
+/* The session accepted (its watchers set): the login begins, with the
+ * greeting, or with the wait for a PROXY header from a balancer the
+ * listener names (proxy_protocol_from). */
+void login_start(struct session *s);
 /* COM_CHANGE_USER (`len` bytes of payload, the session reset already):
  * its packet read and consumed, the new user's login begun (an auth
  * switch sent, or its check run); a packet that does not parse ends the
