@@ -157,7 +157,6 @@ uint8_t session_stmt_class(const struct classify_result *r);
 struct rules_input session_rules_who(struct session *s);
 void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                             const char *why);
-void session_greet(struct session *s);
 bool session_in_trans(const struct session *s);
 /* session_route.c: IN_TRANS of the session's status set or cleared by
  * halyard (a BEGIN it answered, a transaction lost...); the status of an

@@ -5,6 +5,7 @@
  * account's access rules, the guard's verdict, and the answer.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1053,6 +1054,74 @@ static void session_proxy_header(struct session *s)
     session_greet(s);
     if (s->state == SS_HANDSHAKE && st->b != NULL && stream_unparsed(st) > 0)
         session_handle_login(s); /* sent before our greeting: refused there */
+}
+
+/* Send the greeting (or refuse the client: too many sessions, address
+ * blocked); the client's address is known by now. */
+void session_greet(struct session *s)
+{
+    const struct config *cfg = s->cfg;
+    if (cfg->max_client_connections > 0 &&
+        atomic_load(&stats_sessions_open) > (unsigned)cfg->max_client_connections) {
+        session_err(s, 0, SERR_TOO_MANY);
+        log_audit("session %u -@%s: connection refused: max_client_connections (%d) reached", s->id,
+                  s->who.peer, cfg->max_client_connections);
+        audit_login(false, s->id, "", s->who.peer, s->listener->name,
+                    "max_client_connections reached");
+        session_mark_closing(s, END_TOO_MANY);
+        return;
+    }
+    int64_t blocked_ms;
+    if (guard_blocked(cfg, &s->who.client_addr, &blocked_ms)) {
+        char host[64];
+        client_host(s, host, sizeof(host));
+        log_audit("session %u -@%s: connection refused: address blocked for %" PRId64
+                  " ms more after failed logins",
+                  s->id, s->who.peer, blocked_ms);
+        audit_login(false, s->id, "", s->who.peer, s->listener->name,
+                    "address blocked after failed logins");
+        session_err(s, 0, SERR_HOST_BLOCKED, host, host);
+        session_mark_closing(s, END_BLOCKED);
+        return;
+    }
+    if (auth_random_scramble(s->who.scramble, sizeof(s->who.scramble)) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    char version[MYSQL_CLIENT_VERSION_MAX];
+    backend_greeting_version(cfg, version, sizeof(version));
+    uint32_t caps =
+        (SERVER_CAPS & ~(uint32_t)CLIENT_MYSQL) | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 256];
+    size_t n = mysql_greeting_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE,
+                                     version, s->id, s->who.scramble, caps, SERVER_EXT_CAPS,
+                                     cfg->default_sha2 ? SHA2_PLUGIN : NATIVE_PLUGIN);
+    mysql_hdr_write(pkt, (uint32_t)n, 0);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + n);
+    ev_io_start(s->w->loop, &s->client.rio);
+    session_timer_start(s, cfg->login_timeout_ms);
+}
+
+/* Whether connections from `a` to `l` must start with a PROXY header. */
+static bool proxy_expected(const struct config_listener *l, const struct rules_addr *a)
+{
+    for (size_t i = 0; i < l->proxy_protocol_from.n; i++) {
+        if (rules_cidr_match(&l->proxy_from[i], a))
+            return true;
+    }
+    return false;
+}
+
+void login_start(struct session *s)
+{
+    if (proxy_expected(s->listener, &s->who.client_addr)) {
+        /* The balancer speaks first: its header, then our greeting. */
+        s->state = SS_PROXY_HEADER;
+        ev_io_start(s->w->loop, &s->client.rio);
+        session_timer_start(s, s->cfg->connect_timeout_ms);
+        return;
+    }
+    session_greet(s);
 }
 
 void login_db_clear(struct session *s)

@@ -26,6 +26,9 @@ void login_leave(struct session *s);
  * greeting, or with the wait for a PROXY header from a balancer the
  * listener names (proxy_protocol_from). */
 void login_start(struct session *s);
+/* Send the greeting (or refuse the client: too many sessions, address
+ * blocked); the client's address is known by now. */
+void session_greet(struct session *s);
 /* COM_CHANGE_USER (`len` bytes of payload, the session reset already):
  * its packet read and consumed, the new user's login begun (an auth
  * switch sent, or its check run); a packet that does not parse ends the
