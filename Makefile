@@ -107,7 +107,7 @@ $(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
 # each of session_hooks.c's entry points, and cycle_fixture.c's wrappers
 # note the point, then run the real one (and the trace's on_wait row, to see
 # what the rows hear of it).
-HOOK_POINTS = create take busy killed interrupted between classified digest rule route hold cancel_wait wait before_backend after_backend ready chosen synced sync refuse elsewhere rewrites rewrite \
+HOOK_POINTS = create start opening timer take busy killed interrupted between classified digest rule route hold cancel_wait wait before_backend after_backend ready chosen synced sync refuse elsewhere rewrites rewrite \
   send filter_up sent trailing begin attached wants_whole packet fed relayed infile answer_end done settled end follow abandon idle reset \
   renew own_err reply lost trx_lost after_lost conn_open conn_gone leave close backend_ready schema_gone pin \
   lend lent_gone view thread_exit replayed

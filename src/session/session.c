@@ -102,7 +102,7 @@
  * dispatched on s->state; a handler only marks the session closing, and
  * session_reap() frees it once the callback returns. Client bytes go to:
  *
- *   PROXY_HEADER, HANDSHAKE,  session_login_read     (session_login.c)
+ *   PROXY_HEADER, HANDSHAKE,  the opening hook       (the login's row)
  *   AUTH_SWITCH
  *   IDLE                      session_next_command   (the command loop)
  *   COMMAND                   up_forward while the request is open
@@ -122,7 +122,8 @@ static void client_proto(struct session *s)
     case SS_PROXY_HEADER:
     case SS_HANDSHAKE:
     case SS_AUTH_SWITCH:
-        session_login_read(s);
+        if (!session_hooks_opening(s)) /* the login's (session_hooks.c) */
+            update_reads(s);
         break;
     case SS_IDLE:
         session_next_command(s);
@@ -188,7 +189,7 @@ static void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         s->io.timer_lazy = false; /* a read timer past its command: nothing to time */
         return;
     }
-    if (login_timer(s)) { /* a login's wait, or its time up */
+    if (session_hooks_timer(s)) { /* a login's wait, or its time up (session_hooks.c) */
         session_reap(s);
         return;
     }
@@ -1776,6 +1777,6 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
         session_close(s, END_NOMEM);
         return;
     }
-    login_start(s);
+    session_hooks_start(s); /* the login's greeting (session_hooks.c) */
     session_reap(s);
 }

@@ -225,6 +225,9 @@ static const struct session_hooks hooks[] = {
      .on_thread_exit = state_thread_exit},
     {.name = "login",
      .on_create = login_create,                    /* its listener's config and counters */
+     .on_start = login_start,                      /* the greeting, or a PROXY header first */
+     .opening = session_login_read,                /* the client's packets till it is in */
+     .timer = login_timer,                         /* a login's wait, or its time up */
      .busy = session_login_waits,                  /* for a backend's login, or the users' table */
      .backend_ready = session_login_backend_ready, /* the login's schema checked there */
      .on_schema_gone = login_db_clear,             /* the login's schema too */
@@ -232,8 +235,8 @@ static const struct session_hooks hooks[] = {
      .on_leave = login_leave,                      /* the user's count */
      .on_close = login_close},
     {.name = "kill",
-     .on_create = command_kill_join,   /* its id, in the registry */
-     .killed = command_kill_requested, /* a KILL CONNECTION marked it */
+     .on_create = command_kill_join,          /* its id, in the registry */
+     .killed = command_kill_requested,        /* a KILL CONNECTION marked it */
      .interrupted = command_kill_interrupted, /* a KILL QUERY reached its wait */
      .on_take = command_kill_take,            /* the process list's text of the last one gone */
      .on_send = command_kill_send,            /* ... the client's, for a text rewritten */
@@ -478,6 +481,21 @@ bool session_hooks_backend_ready(struct session *s)
 bool session_hooks_create(struct session *s)
 {
     HOOKS_ALL(on_create, s);
+}
+
+void session_hooks_start(struct session *s)
+{
+    HOOKS_RUN(on_start, s);
+}
+
+bool session_hooks_opening(struct session *s)
+{
+    HOOKS_ANY(opening, s);
+}
+
+bool session_hooks_timer(struct session *s)
+{
+    HOOKS_ANY(timer, s);
 }
 
 bool session_hooks_view(struct session *s, const struct config *to)

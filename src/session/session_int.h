@@ -588,6 +588,18 @@ struct session_hooks {
      * keeps for a new session; false when out of memory (the session
      * closes; the rows after it are not asked) */
     bool (*on_create)(struct session *s);
+    /* session_create, the session made and its watchers set: the stage
+     * that opens it begins (the login: its greeting, or the wait for a
+     * PROXY header) */
+    void (*on_start)(struct session *s);
+    /* client_proto, a client's packet while the session opens (states
+     * PROXY_HEADER, HANDSHAKE, AUTH_SWITCH: before the command loop):
+     * true when the row whose states they are read it */
+    bool (*opening)(struct session *s);
+    /* session_timer_cb, the session's timer fired: true when it was the
+     * row's (a login's wait, or its time up); the cycle's own timers are
+     * looked at when no row took it */
+    bool (*timer)(struct session *s);
     /* session_view_move, before the session moves to view `to` (a reload's,
      * another group's): what the feature keeps for the new view; false when
      * out of memory (the session stays; the rows after it are not asked) */
@@ -634,6 +646,9 @@ enum hook_verdict session_hooks_hold(struct session *s, const struct hook_cmd *h
 bool session_hooks_cancel_wait(struct session *s);
 void session_hooks_replayed(struct session *s);
 bool session_hooks_create(struct session *s);
+void session_hooks_start(struct session *s);
+bool session_hooks_opening(struct session *s);
+bool session_hooks_timer(struct session *s);
 bool session_hooks_view(struct session *s, const struct config *to);
 bool session_hooks_backend_ready(struct session *s);
 void session_hooks_before_backend(struct session *s, const struct hook_cmd *hc);

@@ -1153,10 +1153,11 @@ void login_done(struct session *s)
         s->who.caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
 }
 
-void session_login_read(struct session *s)
+bool session_login_read(struct session *s)
 {
     if (s->state == SS_PROXY_HEADER)
         session_proxy_header(s);
     else
         session_handle_login(s);
+    return true;
 }

@@ -22,7 +22,8 @@ void login_close(struct session *s);
 /* The session ends (on_leave, session_hooks.c): its user's count of
  * sessions (guard.h) goes down. */
 void login_leave(struct session *s);
-/* The session accepted (its watchers set): the login begins, with the
+/* The session accepted (its watchers set; on_start, session_hooks.c):
+ * the login begins, with the
  * greeting, or with the wait for a PROXY header from a balancer the
  * listener names (proxy_protocol_from). */
 void login_start(struct session *s);
@@ -38,15 +39,15 @@ void login_change_user(struct session *s, uint32_t len);
  * of the accounts; the command loop and the idle timer leave it be. */
 bool session_login_waits(const struct session *s);
 bool session_login_changing_user(const struct session *s);
-/* The session's timer fired during the login: its wait's end (an answer
+/* The session's timer fired during the login (the timer hook): its wait's end (an answer
  * held back, a read of the accounts), or the login's time is up (no PROXY
  * header within connect_timeout_ms, no login within login_timeout_ms: the
  * session ends). True when it was the login's. */
 bool login_timer(struct session *s);
 /* A client's packet during the login (PROXY_HEADER, HANDSHAKE,
- * AUTH_SWITCH): the PROXY header, the handshake response, the answer to
- * an auth switch. */
-void session_login_read(struct session *s);
+ * AUTH_SWITCH; the opening hook, session_hooks.c): the PROXY header, the
+ * handshake response, the answer to an auth switch. True: the login's. */
+bool session_login_read(struct session *s);
 void login_finish(struct session *s);
 /* The login waits for a read of the servers' accounts: look again. */
 void users_wait_poll(struct session *s);

@@ -240,6 +240,19 @@ enum hook_verdict __wrap_session_hooks_hold(struct session *s, const struct hook
     return v;
 }
 WRAP_RET(bool, create, (struct session * s), (s))
+WRAP_VOID(start, (struct session * s), (s), "")
+/* opening and timer: whether a row took the client's packet, the timer */
+#define WRAP_YES(point)                                                                            \
+    bool __real_session_hooks_##point(struct session *s);                                          \
+    bool __wrap_session_hooks_##point(struct session *s);                                          \
+    bool __wrap_session_hooks_##point(struct session *s)                                           \
+    {                                                                                              \
+        bool yes = __real_session_hooks_##point(s);                                                \
+        note("hook s%u " #point " %s", s->id, yes ? "yes" : "no");                                 \
+        return yes;                                                                                \
+    }
+WRAP_YES(opening)
+WRAP_YES(timer)
 /* on_view: the view the session moves to, "new" when it is one of the
  * worker's configuration (a reload's), with its backends' count */
 bool __real_session_hooks_view(struct session *s, const struct config *to);

@@ -58,6 +58,8 @@ static const char conf_shards[] =
     "  { name = \"two\"; backends = [ \"db2\" ]; } );\n"
     "shards = { schemas = ( { schema = \"d2\"; group = \"two\"; } ); };\n"
     "consistency = \"eventual\";\n";
+static const char conf_login_timeout[] =
+    BASE_CONF "consistency = \"eventual\";\nlogin_timeout_ms = 100;\n";
 static const char conf_limit_queue[] =
     BASE_CONF "consistency = \"eventual\";\n"
               "limits = ( { name = \"one\"; max_concurrent = 1; queue_size = 1; } );\n";
@@ -76,7 +78,8 @@ static const char *const points[] = {
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
     "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",    "end",
     "follow",        "route",          "killed",        "pin",        "sent",        "trailing",
-    "answer_end",    "idle",           "synced",        "sync",           "interrupted",
+    "answer_end",    "idle",           "synced",        "sync",           "interrupted",   "start",
+    "opening",       "timer",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
@@ -1504,6 +1507,40 @@ static void test_hooks_interrupted(void **state)
     assert_int_equal(recv1(f, 0, &err, 2000), 0);
 }
 
+/* on_start, opening, timer: the login is the stage that opens a session.
+ * A new client: the session made (create), its opening begun (start,
+ * the greeting), each packet of its login read by the row (opening yes),
+ * in that order; its statements meet none of them. A client that says
+ * nothing after the greeting: the session's timer is the login's (timer
+ * yes) once login_timeout_ms is up, and the session closes. */
+static void test_hooks_opening(void **state)
+{
+    struct fx *f = *state;
+    size_t from = f->n_trace;
+    int c2 = client_open(f);
+    assert_once(f, from, "start", "a new session");
+    static const char *const order[] = {" create", " start", " opening yes", NULL};
+    assert_order(f, from, order);
+    assert_int_equal(count(f, from, " opening no"), 0);
+    from = f->n_trace;
+    uint16_t err = 0;
+    assert_int_equal(query(f, c2, "SELECT a FROM t", &err), 1);
+    assert_int_equal(point_count(f, from, "start") + point_count(f, from, "opening") +
+                         point_count(f, from, "timer"),
+                     0);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    int mute = f->n_clients++;
+    f->client[mute].fd = sv[1];
+    from = f->n_trace;
+    session_create(&f->w, sv[0], &f->cfg->listeners[0]);
+    assert_int_equal(recv1(f, mute, NULL, 2000), 0x0a); /* the greeting */
+    assert_int_equal(point_count(f, from, "timer"), 0);
+    assert_int_equal(recv1(f, mute, NULL, 2000), -1); /* closed: its login's time up */
+    assert_true(count(f, from, " timer yes") >= 1);
+    assert_int_equal(count(f, from, " opening"), 0);
+}
+
 #define T CYCLE_TEST
 
 int main(void)
@@ -1552,6 +1589,7 @@ int main(void)
         T(test_hooks_route, conf_eventual),
         T(test_hooks_killed, conf_limit_queue),
         T(test_hooks_interrupted, conf_limit_queue),
+        T(test_hooks_opening, conf_login_timeout),
         T(test_hooks_route_shards, conf_shards),
         T(test_hooks_replayed, conf_replay), /* last: it fails over and back */
     };
