@@ -730,14 +730,6 @@ void session_server_event(struct bconn *bc, const struct server_report *r)
  * noticed.
  */
 
-/* The KILL registry follows the backend the session's commands run on. */
-void session_publish_backend(struct session *s)
-{
-    struct bconn *bc = s->conns.cur;
-    bool ready = bc != NULL && bc->state == BCONN_READY;
-    registry_set_backend(&s->kill.reg, ready ? bc->idx : 0, ready ? bc->login.thread_id : 0);
-}
-
 /* The session's commands run on `bc` from now on (the KILL registry told). */
 void session_backend_use(struct session *s, struct bconn *bc)
 {

@@ -180,7 +180,6 @@ void session_pin(struct session *s, const char *why);
 void session_uvars_known(struct session *s);
 /* The session holds LOCK TABLES on its primary, or no longer does. */
 void session_tables_locked(struct session *s, bool locked);
-void session_publish_backend(struct session *s);
 void session_backend_use(struct session *s, struct bconn *bc);
 void session_reap(struct session *s);
 /* A transaction died with backend `name`: the session's next statement

@@ -7,6 +7,8 @@
  * of a feature.
  */
 #include "halyard/core/log.h"
+#include "halyard/pool/server.h"
+#include "halyard/session/registry.h"
 #include "halyard/session/session.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
@@ -185,4 +187,12 @@ void session_timer_stop(struct session *s)
 {
     ev_timer_stop(s->w->loop, &s->io.timer);
     s->io.timer_lazy = false;
+}
+
+/* The KILL registry follows the backend the session's commands run on. */
+void session_publish_backend(struct session *s)
+{
+    struct bconn *bc = s->conns.cur;
+    bool ready = bc != NULL && bc->state == BCONN_READY;
+    registry_set_backend(&s->kill.reg, ready ? bc->idx : 0, ready ? bc->login.thread_id : 0);
 }

@@ -1,7 +1,8 @@
 /*
  * session_services.h: the services of the session module, which the
  * command cycle and the features use alike and which call neither: a
- * session's life (session_life.c: its state, its close, its timers) and
+ * session's life (session_life.c: its state, its close, its timers, the
+ * backend it is on, for the KILL registry) and
  * its replies to the client (session_reply.c). Included by session_int.h.
  */
 #ifndef HALYARD_SESSION_SERVICES_H
@@ -27,6 +28,8 @@ void session_idle_arm(struct session *s, double wait_timeout);
  * session's wait_timeout, whichever is shorter (0 = none); *by_server
  * when it is the wait_timeout. */
 double session_idle_timeout(const struct session *s, bool *by_server);
+/* The KILL registry follows the backend the session's commands run on. */
+void session_publish_backend(struct session *s);
 
 /* ---- session_reply.c */
 void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate, const char *fmt,
