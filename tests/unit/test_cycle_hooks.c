@@ -78,7 +78,7 @@ static const char *const points[] = {
     "backend_ready", "schema_gone",    "lend",          "lent_gone",  "view",        "thread_exit",
     "replayed",      "wants_whole",    "rewrite",       "relayed",    "trx_lost",    "end",
     "follow",        "route",          "killed",        "pin",        "sent",        "trailing",
-    "answer_end",    "idle",           "synced",        "sync",           "interrupted",   "start",
+    "answer_end",    "idle",           "synced",        "sync",       "interrupted", "start",
     "opening",       "timer",
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
