@@ -922,6 +922,12 @@ enum pool_verdict session_pool_may_go(const struct session *s, const struct bcon
 {
     if (bc->state != BCONN_READY || conn_has_local(&bc->c))
         return POOL_DONE;
+    /* Another session's value, unread (taken by a login, which reads
+     * nothing: session_login_backend): read for it now, even if the
+     * connection stays here (the previous owner's warnings hold it), for
+     * its owner's next statement waits for it. */
+    if (bc->lid_owner != NULL)
+        return POOL_READ_LID;
     const char *why = session_pool_hold(s, bc);
     if (why != NULL) {
         slog_debug(s, "keeps its connection to %s: %s", bc->be->name, why);
@@ -938,9 +944,8 @@ enum pool_verdict session_pool_may_go(const struct session *s, const struct bcon
                   bc->be->name);
         return POOL_CLOSE;
     }
-    /* Read LAST_INSERT_ID() before it goes: the session's value, or the
-     * one of the session that gave it back unread. */
-    if ((bc->lid_dirty && !lid_may_wait(s, bc)) || bc->lid_owner != NULL)
+    /* Read LAST_INSERT_ID() before it goes: the session's value. */
+    if (bc->lid_dirty && !lid_may_wait(s, bc))
         return POOL_READ_LID;
     return POOL_GIVE;
 }
