@@ -647,7 +647,7 @@ static bool give_back(struct session *s, struct bconn *bc)
         atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) > 0)
         return false; /* Statements on other workers wait for a slot: closing frees it. */
     s->conns.bc[idx] = NULL;
-    if (s->conns.cur == bc) /* the KILL registry's thread was cleared (release_allowed) */
+    if (s->conns.cur == bc) /* the KILL registry's thread was cleared (session_kill_may_release) */
         s->conns.cur = NULL;
     /* What its watcher saw is not the pool's to act on; the watcher stays
      * on (pool_put watches the idle connection with it, on_event changed):
